@@ -1,0 +1,80 @@
+# gpucmd — builds the daemon, the client library, the CLI, the kernels and
+# the tests. `make run` and `make test` install missing dependencies first.
+
+PREFIX ?= /usr/local
+CC ?= cc
+B := build
+SOVERSION := 0
+
+PKGS := vulkan libuv libprotobuf-c spirv-cross-c-shared libsystemd
+CFLAGS ?= -O2 -g
+CFLAGS += -std=c17 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wno-unused-parameter -fPIC \
+	  -I$(B)/gen -Iproto -Iclient -Idaemon $(SAN)
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) check 2>/dev/null)
+LDFLAGS += $(SAN)
+
+PROTO_SRC := $(B)/gen/gpucmd.pb-c.c
+PROTO_OBJ := $(B)/obj/gen/gpucmd.pb-c.o $(B)/obj/proto/wire.o
+DAEMON_OBJ := $(patsubst %.c,$(B)/obj/%.o,$(wildcard daemon/*.c))
+LIB_OBJ := $(B)/obj/client/client.o
+CLI_OBJ := $(B)/obj/client/cli.o
+KERNELS := $(patsubst kernels/%.comp,$(B)/kernels/%.spv,$(wildcard kernels/*.comp))
+TESTS := $(B)/tests/test_wire $(B)/tests/test_daemon
+
+.PHONY: all deps run test clean install bench
+all: $(B)/gpucmdd $(B)/gpucmd $(B)/libgpucmd.so $(B)/libgpucmd.a $(KERNELS)
+
+deps:
+	@scripts/install-deps
+
+$(B)/gen/gpucmd.pb-c.c $(B)/gen/gpucmd.pb-c.h: proto/gpucmd.proto
+	@mkdir -p $(B)/gen
+	protoc-c --c_out=$(B)/gen --proto_path=proto $<
+
+$(B)/obj/%.o: %.c $(B)/gen/gpucmd.pb-c.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -DGPUCMD_KERNEL_DIR='"$(PREFIX)/share/gpucmd/kernels"' -MMD -MP -c $< -o $@
+
+$(B)/obj/gen/%.o: $(B)/gen/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@
+
+$(B)/gpucmdd: $(DAEMON_OBJ) $(PROTO_OBJ)
+	$(CC) $(LDFLAGS) $^ -o $@ $(shell pkg-config --libs $(PKGS)) -lpthread
+
+$(B)/libgpucmd.so: $(LIB_OBJ) $(PROTO_OBJ)
+	$(CC) $(LDFLAGS) -shared -Wl,-soname,libgpucmd.so.$(SOVERSION) $^ -o $@.$(SOVERSION) \
+		$(shell pkg-config --libs libprotobuf-c)
+	ln -sf libgpucmd.so.$(SOVERSION) $@
+
+$(B)/libgpucmd.a: $(LIB_OBJ) $(PROTO_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(B)/gpucmd: $(CLI_OBJ) $(B)/libgpucmd.a
+	$(CC) $(LDFLAGS) $^ -o $@ $(shell pkg-config --libs libprotobuf-c)
+
+$(B)/kernels/%.spv: kernels/%.comp
+	@mkdir -p $(B)/kernels
+	glslc --target-env=vulkan1.3 -O $< -o $@
+
+$(B)/tests/test_wire: tests/test_wire.c $(PROTO_OBJ)
+	@mkdir -p $(B)/tests
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) $^ -o $@ $(LDFLAGS) $(shell pkg-config --libs check libprotobuf-c)
+
+$(B)/tests/test_daemon: $(wildcard tests/test_daemon*.c) tests/harness.c $(B)/libgpucmd.a
+	@mkdir -p $(B)/tests
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Itests $(filter %.c,$^) $(B)/libgpucmd.a -o $@ $(LDFLAGS) \
+		$(shell pkg-config --libs check libprotobuf-c)
+
+run: deps all
+	exec $(B)/gpucmdd $(ARGS)
+
+test: deps all $(TESTS)
+	$(B)/tests/test_wire
+	GPUCMD_BUILD=$(B) $(B)/tests/test_daemon
+
+clean:
+	rm -rf $(B)
+
+-include $(shell find $(B)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,259 @@
+/*
+ * cli.c — the gpucmd command: looks at a running gpucmdd (info, kernels)
+ * and proves it computes correctly (selftest). Exit status 0 on success,
+ * 1 when the daemon cannot be reached or a check fails, 2 on bad usage.
+ */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gpucmd.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: gpucmd [--socket PATH] COMMAND\n"
+		   "  info [--json]      daemon, protocol and device facts\n"
+		   "  kernels [--json]   the kernels the daemon can run\n"
+		   "  selftest           add, mul and fill on 1M floats, every element checked\n"
+		   "  ping               one round trip\n");
+}
+
+/* Prints s as a JSON string. */
+static void json_str(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			printf("\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			printf("\\u%04x", *s);
+		else
+			putchar(*s);
+	}
+	putchar('"');
+}
+
+static int cmd_info(gpucmd_client *c, bool json)
+{
+	struct gpucmd_info i;
+	if (gpucmd_info(c, &i) < 0) {
+		fprintf(stderr, "gpucmd: info: %s\n", gpucmd_last_error(c));
+		return 1;
+	}
+	if (json) {
+		printf("{\"daemon_version\":");
+		json_str(i.daemon_version);
+		printf(",\"protocol_version\":%u,\"socket\":", i.protocol_version);
+		json_str(gpucmd_socket_path(c));
+		printf(",\"device\":");
+		json_str(i.device_name);
+		printf(",\"device_type\":");
+		json_str(i.device_type);
+		printf(",\"vendor_id\":%u,\"device_id\":%u,\"driver\":", i.vendor_id, i.device_id);
+		json_str(i.driver_name);
+		printf(",\"driver_info\":");
+		json_str(i.driver_info);
+		printf(",\"vulkan\":");
+		json_str(i.api_version);
+		printf(",\"queue_family\":%u,\"queue_families\":[", i.queue_family);
+		for (uint32_t k = 0; k < i.n_queue_families; k++)
+			printf("%s{\"index\":%u,\"count\":%u,\"flags\":%u}", k ? "," : "", i.queue_families[k].index,
+			       i.queue_families[k].count, i.queue_families[k].flags);
+		printf("],\"heaps\":[");
+		for (uint32_t k = 0; k < i.n_heaps; k++)
+			printf("%s{\"size\":%llu,\"device_local\":%s}", k ? "," : "",
+			       (unsigned long long)i.heaps[k].size, i.heaps[k].device_local ? "true" : "false");
+		printf("],\"validation\":%s,\"validation_messages\":%llu,\"clients\":%u,\"live_buffers\":%u,"
+		       "\"live_sessions\":%u,\"submissions\":%llu,\"dispatches\":%llu,\"max_frame\":%u}\n",
+		       i.validation ? "true" : "false", (unsigned long long)i.validation_messages, i.clients,
+		       i.live_buffers, i.live_sessions, (unsigned long long)i.submissions,
+		       (unsigned long long)i.dispatches, i.max_frame);
+		return 0;
+	}
+	printf("gpucmdd %s, protocol %u, socket %s\n", i.daemon_version, i.protocol_version, gpucmd_socket_path(c));
+	printf("device:     %s (%s, vendor 0x%04x, device 0x%04x)\n", i.device_name, i.device_type, i.vendor_id,
+	       i.device_id);
+	printf("driver:     %s %s\n", i.driver_name, i.driver_info);
+	printf("vulkan:     %s\n", i.api_version);
+	printf("queues:    ");
+	for (uint32_t k = 0; k < i.n_queue_families; k++) {
+		uint32_t f = i.queue_families[k].flags;
+		printf(" [%u] %u×%s%s%s%s", i.queue_families[k].index, i.queue_families[k].count, f & 1 ? "G" : "",
+		       f & 2 ? "C" : "", f & 4 ? "T" : "", k == i.queue_family ? " (used)" : "");
+	}
+	printf("\nheaps:     ");
+	for (uint32_t k = 0; k < i.n_heaps; k++)
+		printf(" %.1f GiB%s", (double)i.heaps[k].size / (1 << 30), i.heaps[k].device_local ? " (device)" : "");
+	printf("\nvalidation: %s, %llu messages\n", i.validation ? "on" : "off",
+	       (unsigned long long)i.validation_messages);
+	printf("clients %u, buffers %u, sessions %u, submissions %llu, dispatches %llu\n", i.clients,
+	       i.live_buffers, i.live_sessions, (unsigned long long)i.submissions, (unsigned long long)i.dispatches);
+	return 0;
+}
+
+static int cmd_kernels(gpucmd_client *c, bool json)
+{
+	struct gpucmd_kernel_info *k;
+	size_t n;
+	if (gpucmd_kernel_list(c, &k, &n) < 0) {
+		fprintf(stderr, "gpucmd: kernels: %s\n", gpucmd_last_error(c));
+		return 1;
+	}
+	if (json)
+		printf("[");
+	for (size_t i = 0; i < n; i++) {
+		if (json) {
+			printf("%s{\"id\":%u,\"name\":", i ? "," : "", k[i].id);
+			json_str(k[i].name);
+			printf(",\"push_size\":%u,\"local_size\":[%u,%u,%u],\"bindings\":[", k[i].push_size,
+			       k[i].local_size[0], k[i].local_size[1], k[i].local_size[2]);
+			for (uint32_t b = 0; b < k[i].n_bindings; b++)
+				printf("%s{\"binding\":%u,\"access\":\"%s\"}", b ? "," : "", b,
+				       k[i].bindings[b].read_only ? "read" : k[i].bindings[b].write_only ? "write" : "read_write");
+			printf("]}");
+			continue;
+		}
+		printf("%3u %-20s push %3u B  local %ux%ux%u  bindings:", k[i].id, k[i].name, k[i].push_size,
+		       k[i].local_size[0], k[i].local_size[1], k[i].local_size[2]);
+		for (uint32_t b = 0; b < k[i].n_bindings; b++)
+			printf(" %u:%s", b, k[i].bindings[b].read_only ? "r" : k[i].bindings[b].write_only ? "w" : "rw");
+		printf("\n");
+	}
+	if (json)
+		printf("]\n");
+	free(k);
+	return 0;
+}
+
+/* Runs add, mul and fill over n floats and checks every element. */
+static int cmd_selftest(gpucmd_client *c)
+{
+	const uint32_t n = 1u << 20;
+	const size_t bytes = (size_t)n * sizeof(float);
+	float *a = malloc(bytes), *b = malloc(bytes), *out = malloc(bytes);
+	struct gpucmd_kernel_info add, mul, fill;
+	gpucmd_buffer ba = 0, bb = 0, bo = 0;
+	gpucmd_session s = 0;
+	int status = 1;
+	const char *step = "allocating host memory";
+	if (!a || !b || !out)
+		goto out;
+	for (uint32_t i = 0; i < n; i++) {
+		a[i] = (float)(i % 1000) * 0.5f;
+		b[i] = (float)(i % 7) - 3.0f;
+	}
+	step = "looking up kernels";
+	if (gpucmd_kernel_find(c, "add_f32", &add) < 0 || gpucmd_kernel_find(c, "mul_f32", &mul) < 0 ||
+	    gpucmd_kernel_find(c, "fill_f32", &fill) < 0)
+		goto out;
+	step = "creating buffers";
+	if (gpucmd_buffer_create(c, bytes, 0, &ba) < 0 || gpucmd_buffer_create(c, bytes, 0, &bb) < 0 ||
+	    gpucmd_buffer_create(c, bytes, 0, &bo) < 0)
+		goto out;
+	step = "uploading";
+	if (gpucmd_buffer_write(c, ba, 0, a, bytes) < 0 || gpucmd_buffer_write(c, bb, 0, b, bytes) < 0)
+		goto out;
+	step = "opening a session";
+	if (gpucmd_session_open(c, "selftest", &s) < 0)
+		goto out;
+	const struct gpucmd_binding bind[3] = {{ba, 0, 0}, {bb, 0, 0}, {bo, 0, 0}};
+	const uint32_t groups = (n + 255) / 256;
+	const struct { const struct gpucmd_kernel_info *k; const char *name; } ops[] = {{&add, "add"}, {&mul, "mul"}};
+	for (int op = 0; op < 2; op++) {
+		step = ops[op].name;
+		if (gpucmd_dispatch(c, s, ops[op].k->id, bind, 3, &n, sizeof(n), groups, 1, 1) < 0 ||
+		    gpucmd_commit_and_wait(c, s) < 0 || gpucmd_buffer_read(c, bo, 0, out, bytes) < 0 ||
+		    gpucmd_reset_for_next_stage(c, s) < 0)
+			goto out;
+		for (uint32_t i = 0; i < n; i++) {
+			float want = op == 0 ? a[i] + b[i] : a[i] * b[i];
+			if (out[i] != want) {
+				fprintf(stderr, "gpucmd: selftest: %s: element %u is %g, expected %g\n", step, i, out[i], want);
+				goto out;
+			}
+		}
+		printf("%s_f32: %u elements correct\n", ops[op].name, n);
+	}
+	step = "fill";
+	struct { uint32_t n; float v; } fp = {n, 42.5f};
+	if (gpucmd_dispatch(c, s, fill.id, &bind[2], 1, &fp, sizeof(fp), groups, 1, 1) < 0 ||
+	    gpucmd_commit_and_wait(c, s) < 0 || gpucmd_buffer_read(c, bo, 0, out, bytes) < 0)
+		goto out;
+	for (uint32_t i = 0; i < n; i++)
+		if (out[i] != 42.5f) {
+			fprintf(stderr, "gpucmd: selftest: fill: element %u is %g, expected 42.5\n", i, out[i]);
+			goto out;
+		}
+	printf("fill_f32: %u elements correct\n", n);
+	printf("selftest passed\n");
+	status = 0;
+out:
+	if (status && step && gpucmd_last_error(c)[0])
+		fprintf(stderr, "gpucmd: selftest failed while %s: %s\n", step, gpucmd_last_error(c));
+	if (s)
+		gpucmd_session_close(c, s);
+	if (ba)
+		gpucmd_buffer_free(c, ba);
+	if (bb)
+		gpucmd_buffer_free(c, bb);
+	if (bo)
+		gpucmd_buffer_free(c, bo);
+	free(a);
+	free(b);
+	free(out);
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"socket", required_argument, NULL, 's'}, {"json", no_argument, NULL, 'j'},
+		{"help", no_argument, NULL, 'h'},         {0},
+	};
+	const char *socket = NULL;
+	bool json = false;
+	for (int o; (o = getopt_long(argc, argv, "+", opts, NULL)) != -1;) {
+		switch (o) {
+		case 's': socket = optarg; break;
+		case 'j': json = true; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	const char *cmd = argv[optind++];
+	for (int o; (o = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
+		if (o != 'j') {
+			usage(stderr);
+			return 2;
+		}
+		json = true;
+	}
+	bool known = !strcmp(cmd, "info") || !strcmp(cmd, "kernels") || !strcmp(cmd, "selftest") || !strcmp(cmd, "ping");
+	if (!known) {
+		fprintf(stderr, "gpucmd: unknown command '%s'\n", cmd);
+		usage(stderr);
+		return 2;
+	}
+	gpucmd_client *c = gpucmd_connect(socket);
+	if (!c) {
+		fprintf(stderr, "gpucmd: %s\n", gpucmd_last_error(NULL));
+		return 1;
+	}
+	int r;
+	if (!strcmp(cmd, "info"))
+		r = cmd_info(c, json);
+	else if (!strcmp(cmd, "kernels"))
+		r = cmd_kernels(c, json);
+	else if (!strcmp(cmd, "selftest"))
+		r = cmd_selftest(c);
+	else if ((r = gpucmd_ping(c) < 0 ? 1 : 0))
+		fprintf(stderr, "gpucmd: ping: %s\n", gpucmd_last_error(c));
+	gpucmd_disconnect(c);
+	return r;
+}

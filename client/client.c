@@ -1,0 +1,653 @@
+/*
+ * client.c — libgpucmd (see gpucmd.h). A blocking Unix socket, a send
+ * buffer that streamed requests are appended to, and a frame reader for
+ * replies. Round trips flush the send buffer and read until the reply with
+ * their id arrives; a reply with id 0 is the daemon saying why it is
+ * closing the connection.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "gpucmd.h"
+#include "wire.h"
+
+#define FLUSH_AT (256u << 10)  /* streamed bytes held before a write */
+#define FRAME_SLACK 256u      /* room for the fields around inline data */
+
+struct gpucmd_client {
+	int fd;
+	bool dead;
+	uint64_t next_id;
+	uint32_t max_frame;
+	struct gw_buf out;
+	struct gw_reader in;
+	struct gpucmd_info hello;   /* the handshake's part of gpucmd_info */
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char err[512];
+};
+
+static _Thread_local char connect_error[512];
+
+static int fail(gpucmd_client *c, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(gpucmd_client *c, int code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(c ? c->err : connect_error, c ? sizeof(c->err) : sizeof(connect_error), fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+const char *gpucmd_last_error(const gpucmd_client *c)
+{
+	return c ? c->err : connect_error;
+}
+
+const char *gpucmd_strerror(int code)
+{
+	switch (code) {
+	case GPUCMD_E_PROTOCOL: return "protocol error";
+	case GPUCMD_E_VERSION: return "protocol version mismatch";
+	case GPUCMD_E_DEVICE_LOST: return "GPU device lost";
+	case GPUCMD_E_VULKAN: return "Vulkan error in the daemon";
+	case GPUCMD_E_DISCONNECTED: return "disconnected from gpucmdd";
+	default: return code < 0 ? strerror(-code) : "success";
+	}
+}
+
+const char *gpucmd_socket_path(const gpucmd_client *c)
+{
+	return c->path;
+}
+
+int gpucmd_default_socket(char *buf, size_t len)
+{
+	const char *env = getenv("GPUCMD_SOCKET");
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
+	int n;
+	if (env && *env) {
+		n = snprintf(buf, len, "%s", env);
+	} else {
+		/* A user's own daemon first, then the system service. */
+		struct stat st;
+		n = -1;
+		if (xdg && *xdg) {
+			n = snprintf(buf, len, "%s/gpucmd.sock", xdg);
+			if (n >= 0 && (size_t)n < len && stat(buf, &st) != 0)
+				n = -1;
+		}
+		if (n < 0)
+			n = snprintf(buf, len, "/run/gpucmd/gpucmd.sock");
+	}
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+static int lost(gpucmd_client *c, const char *what)
+{
+	c->dead = true;
+	return fail(c, GPUCMD_E_DISCONNECTED, "connection to gpucmdd at %s lost while %s", c->path, what);
+}
+
+int gpucmd_flush(gpucmd_client *c)
+{
+	if (c->dead)
+		return fail(c, GPUCMD_E_DISCONNECTED, "the connection to gpucmdd is closed");
+	size_t off = 0;
+	while (off < c->out.len) {
+		ssize_t n = send(c->fd, c->out.data + off, c->out.len - off, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			c->out.len = 0;
+			return lost(c, "sending");
+		}
+		off += (size_t)n;
+	}
+	c->out.len = 0;
+	return 0;
+}
+
+/* Appends a request; a streamed request is sent once enough piled up. */
+static int queue(gpucmd_client *c, Gpucmd__Request *req)
+{
+	if (c->dead)
+		return fail(c, GPUCMD_E_DISCONNECTED, "the connection to gpucmdd is closed");
+	req->id = ++c->next_id;
+	int r = gw_pack(&c->out, &req->base, c->max_frame);
+	if (r == -EMSGSIZE)
+		return fail(c, r, "%s request larger than the daemon's frame limit of %u bytes", gw_request_name(req),
+			    c->max_frame);
+	if (r < 0)
+		return fail(c, r, "out of memory");
+	return c->out.len >= FLUSH_AT ? gpucmd_flush(c) : 0;
+}
+
+/* Reads frames until the reply to request `id`. *ret is owned by the
+ * caller (gpucmd__reply__free_unpacked). */
+static int await(gpucmd_client *c, uint64_t id, Gpucmd__Reply **ret)
+{
+	for (;;) {
+		const uint8_t *p;
+		size_t len;
+		int r = gw_reader_peek(&c->in, &p, &len);
+		if (r < 0) {
+			c->dead = true;
+			return fail(c, GPUCMD_E_PROTOCOL, "reply frame larger than %u bytes", c->max_frame);
+		}
+		if (r == 1) {
+			Gpucmd__Reply *rep = gpucmd__reply__unpack(NULL, len, p);
+			gw_reader_consume(&c->in);
+			if (!rep) {
+				c->dead = true;
+				return fail(c, GPUCMD_E_PROTOCOL, "undecodable reply from gpucmdd");
+			}
+			if (rep->id == 0) {
+				c->dead = true;
+				r = fail(c, rep->status ? rep->status : GPUCMD_E_DISCONNECTED,
+					 "gpucmdd closed the connection: %s", rep->error);
+				gpucmd__reply__free_unpacked(rep, NULL);
+				return r;
+			}
+			if (rep->id != id) {
+				gpucmd__reply__free_unpacked(rep, NULL);
+				continue; /* an answer to a request we gave up on */
+			}
+			*ret = rep;
+			return 0;
+		}
+		uint8_t *room;
+		size_t n;
+		if (gw_reader_space(&c->in, 64u << 10, &room, &n) < 0)
+			return fail(c, -ENOMEM, "out of memory");
+		ssize_t got = recv(c->fd, room, n, 0);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			return lost(c, "waiting for a reply");
+		gw_reader_commit(&c->in, (size_t)got);
+	}
+}
+
+/* Sends req and waits for its reply. A refusal becomes the return value and
+ * the last error; on success *ret (if wanted) holds the reply. */
+static int call(gpucmd_client *c, Gpucmd__Request *req, Gpucmd__Reply **ret)
+{
+	Gpucmd__Reply *rep = NULL;
+	int r = queue(c, req);
+	if (r == 0)
+		r = gpucmd_flush(c);
+	if (r == 0)
+		r = await(c, req->id, &rep);
+	if (r < 0)
+		return r;
+	if (rep->status < 0) {
+		r = rep->status;
+		if (rep->failed_request && rep->failed_request != req->id)
+			fail(c, r, "%s (failed request %llu)", rep->error, (unsigned long long)rep->failed_request);
+		else
+			fail(c, r, "%s", rep->error);
+		gpucmd__reply__free_unpacked(rep, NULL);
+		return r;
+	}
+	c->err[0] = '\0';
+	if (ret)
+		*ret = rep;
+	else
+		gpucmd__reply__free_unpacked(rep, NULL);
+	return 0;
+}
+
+static void copy_str(char *dst, size_t len, const char *src)
+{
+	snprintf(dst, len, "%s", src ? src : "");
+}
+
+static int handshake(gpucmd_client *c)
+{
+	Gpucmd__Hello h = GPUCMD__HELLO__INIT;
+	h.protocol_version = GW_PROTOCOL_VERSION;
+	h.client_name = program_invocation_short_name;
+	Gpucmd__Request req = GPUCMD__REQUEST__INIT;
+	req.body_case = GPUCMD__REQUEST__BODY_HELLO;
+	req.hello = &h;
+	Gpucmd__Reply *rep;
+	int r = call(c, &req, &rep);
+	if (r < 0)
+		return r;
+	if (rep->body_case != GPUCMD__REPLY__BODY_HELLO || rep->hello->max_frame < GW_MIN_MAX_FRAME) {
+		gpucmd__reply__free_unpacked(rep, NULL);
+		return fail(c, GPUCMD_E_PROTOCOL, "gpucmdd answered the handshake with something else");
+	}
+	Gpucmd__HelloReply *hr = rep->hello;
+	c->max_frame = hr->max_frame;
+	c->in.max_frame = hr->max_frame;
+	struct gpucmd_info *i = &c->hello;
+	i->max_frame = hr->max_frame;
+	i->max_buffer_size = hr->max_buffer_size;
+	i->max_groups[0] = hr->max_groups_x;
+	i->max_groups[1] = hr->max_groups_y;
+	i->max_groups[2] = hr->max_groups_z;
+	i->storage_offset_alignment = hr->storage_offset_alignment;
+	gpucmd__reply__free_unpacked(rep, NULL);
+	return 0;
+}
+
+gpucmd_client *gpucmd_connect(const char *path)
+{
+	gpucmd_client *c = calloc(1, sizeof(*c));
+	if (!c) {
+		fail(NULL, -ENOMEM, "out of memory");
+		return NULL;
+	}
+	c->fd = -1;
+	c->max_frame = GW_DEFAULT_MAX_FRAME;
+	gw_reader_init(&c->in, GW_DEFAULT_MAX_FRAME);
+	int r = path ? (strlen(path) < sizeof(c->path) ? 0 : -ENAMETOOLONG)
+		     : gpucmd_default_socket(c->path, sizeof(c->path));
+	if (r < 0) {
+		fail(NULL, r, "socket path too long");
+		goto fail;
+	}
+	if (path)
+		strcpy(c->path, path);
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	strcpy(a.sun_path, c->path);
+	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (c->fd < 0 || connect(c->fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+		fail(NULL, -errno, "cannot connect to gpucmdd at %s: %s (is gpucmdd running? start it with `make run`, or set GPUCMD_SOCKET)",
+		     c->path, strerror(errno));
+		goto fail;
+	}
+	if (handshake(c) < 0) {
+		fail(NULL, GPUCMD_E_PROTOCOL, "handshake with gpucmdd at %s failed: %s", c->path, c->err);
+		goto fail;
+	}
+	return c;
+fail:
+	gpucmd_disconnect(c);
+	return NULL;
+}
+
+void gpucmd_disconnect(gpucmd_client *c)
+{
+	if (!c)
+		return;
+	if (c->fd >= 0) {
+		if (!c->dead)
+			gpucmd_flush(c);
+		close(c->fd);
+	}
+	gw_buf_finish(&c->out);
+	gw_reader_finish(&c->in);
+	free(c);
+}
+
+int gpucmd_ping(gpucmd_client *c)
+{
+	Gpucmd__Ping p = GPUCMD__PING__INIT;
+	Gpucmd__Request req = GPUCMD__REQUEST__INIT;
+	req.body_case = GPUCMD__REQUEST__BODY_PING;
+	req.ping = &p;
+	return call(c, &req, NULL);
+}
+
+int gpucmd_info(gpucmd_client *c, struct gpucmd_info *ret)
+{
+	Gpucmd__Info in = GPUCMD__INFO__INIT;
+	Gpucmd__Request req = GPUCMD__REQUEST__INIT;
+	req.body_case = GPUCMD__REQUEST__BODY_INFO;
+	req.info = &in;
+	Gpucmd__Reply *rep;
+	int r = call(c, &req, &rep);
+	if (r < 0)
+		return r;
+	if (rep->body_case != GPUCMD__REPLY__BODY_INFO) {
+		gpucmd__reply__free_unpacked(rep, NULL);
+		return fail(c, GPUCMD_E_PROTOCOL, "info: unexpected reply");
+	}
+	Gpucmd__InfoReply *ir = rep->info;
+	struct gpucmd_info i = c->hello;
+	copy_str(i.daemon_version, sizeof(i.daemon_version), ir->daemon_version);
+	i.protocol_version = ir->protocol_version;
+	copy_str(i.device_name, sizeof(i.device_name), ir->device_name);
+	i.vendor_id = ir->vendor_id;
+	i.device_id = ir->device_id;
+	copy_str(i.device_type, sizeof(i.device_type), ir->device_type);
+	copy_str(i.driver_name, sizeof(i.driver_name), ir->driver_name);
+	copy_str(i.driver_info, sizeof(i.driver_info), ir->driver_info);
+	copy_str(i.api_version, sizeof(i.api_version), ir->api_version);
+	for (size_t k = 0; k < ir->n_queue_families && k < GPUCMD_MAX_QUEUE_FAMILIES; k++) {
+		i.queue_families[k].index = ir->queue_families[k]->index;
+		i.queue_families[k].count = ir->queue_families[k]->count;
+		i.queue_families[k].flags = ir->queue_families[k]->flags;
+		i.n_queue_families = (uint32_t)k + 1;
+	}
+	i.queue_family = ir->queue_family;
+	for (size_t k = 0; k < ir->n_heaps && k < GPUCMD_MAX_HEAPS; k++) {
+		i.heaps[k].size = ir->heaps[k]->size;
+		i.heaps[k].device_local = ir->heaps[k]->device_local;
+		i.n_heaps = (uint32_t)k + 1;
+	}
+	i.validation = ir->validation;
+	i.validation_messages = ir->validation_messages;
+	i.clients = ir->clients;
+	i.live_buffers = ir->live_buffers;
+	i.live_sessions = ir->live_sessions;
+	i.submissions = ir->submissions;
+	i.dispatches = ir->dispatches;
+	*ret = i;
+	gpucmd__reply__free_unpacked(rep, NULL);
+	return 0;
+}
+
+static void kernel_info(const Gpucmd__Kernel *k, struct gpucmd_kernel_info *ki)
+{
+	memset(ki, 0, sizeof(*ki));
+	ki->id = k->id;
+	copy_str(ki->name, sizeof(ki->name), k->name);
+	for (size_t i = 0; i < k->n_bindings && i < GPUCMD_MAX_BINDINGS; i++) {
+		ki->bindings[i].binding = k->bindings[i]->binding;
+		ki->bindings[i].read_only = k->bindings[i]->read_only;
+		ki->bindings[i].write_only = k->bindings[i]->write_only;
+		ki->n_bindings = (uint32_t)i + 1;
+	}
+	ki->push_size = k->push_size;
+	ki->local_size[0] = k->local_x;
+	ki->local_size[1] = k->local_y;
+	ki->local_size[2] = k->local_z;
+}
+
+int gpucmd_kernel_find(gpucmd_client *c, const char *name, struct gpucmd_kernel_info *ret)
+{
+	if (!name || !ret)
+		return fail(c, -EINVAL, "kernel_find: name and ret_info are required");
+	Gpucmd__KernelLookup kl = GPUCMD__KERNEL_LOOKUP__INIT;
+	kl.name = (char *)name;
+	Gpucmd__Request req = GPUCMD__REQUEST__INIT;
+	req.body_case = GPUCMD__REQUEST__BODY_KERNEL_LOOKUP;
+	req.kernel_lookup = &kl;
+	Gpucmd__Reply *rep;
+	int r = call(c, &req, &rep);
+	if (r < 0)
+		return r;
+	if (rep->body_case == GPUCMD__REPLY__BODY_KERNEL)
+		kernel_info(rep->kernel, ret);
+	else
+		r = fail(c, GPUCMD_E_PROTOCOL, "kernel_find: unexpected reply");
+	gpucmd__reply__free_unpacked(rep, NULL);
+	return r;
+}
+
+int gpucmd_kernel_list(gpucmd_client *c, struct gpucmd_kernel_info **ret_list, size_t *ret_count)
+{
+	Gpucmd__KernelList kl = GPUCMD__KERNEL_LIST__INIT;
+	Gpucmd__Request req = GPUCMD__REQUEST__INIT;
+	req.body_case = GPUCMD__REQUEST__BODY_KERNEL_LIST;
+	req.kernel_list = &kl;
+	Gpucmd__Reply *rep;
+	int r = call(c, &req, &rep);
+	if (r < 0)
+		return r;
+	if (rep->body_case != GPUCMD__REPLY__BODY_KERNEL_LIST) {
+		gpucmd__reply__free_unpacked(rep, NULL);
+		return fail(c, GPUCMD_E_PROTOCOL, "kernel_list: unexpected reply");
+	}
+	size_t n = rep->kernel_list->n_kernels;
+	struct gpucmd_kernel_info *list = calloc(n ? n : 1, sizeof(*list));
+	if (!list) {
+		gpucmd__reply__free_unpacked(rep, NULL);
+		return fail(c, -ENOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < n; i++)
+		kernel_info(rep->kernel_list->kernels[i], &list[i]);
+	gpucmd__reply__free_unpacked(rep, NULL);
+	*ret_list = list;
+	*ret_count = n;
+	return 0;
+}
+
+int gpucmd_buffer_create(gpucmd_client *c, uint64_t size, uint32_t flags, gpucmd_buffer *ret)
+{
+	if (!ret)
+		return fail(c, -EINVAL, "buffer_create: ret_buffer is required");
+	Gpucmd__BufferCreate bc = GPUCMD__BUFFER_CREATE__INIT;
+	bc.size = size;
+	bc.flags = flags;
+	Gpucmd__Request req = GPUCMD__REQUEST__INIT;
+	req.body_case = GPUCMD__REQUEST__BODY_BUFFER_CREATE;
+	req.buffer_create = &bc;
+	Gpucmd__Reply *rep;
+	int r = call(c, &req, &rep);
+	if (r < 0)
+		return r;
+	if (rep->body_case == GPUCMD__REPLY__BODY_BUFFER_CREATED)
+		*ret = rep->buffer_created->buffer;
+	else
+		r = fail(c, GPUCMD_E_PROTOCOL, "buffer_create: unexpected reply");
+	gpucmd__reply__free_unpacked(rep, NULL);
+	return r;
+}
+
+int gpucmd_buffer_write(gpucmd_client *c, gpucmd_buffer buffer, uint64_t offset, const void *data, size_t size)
+{
+	if (!data && size)
+		return fail(c, -EINVAL, "buffer_write: data is NULL");
+	if (offset > UINT64_MAX - size)
+		return fail(c, -ERANGE, "buffer_write: offset %llu + size %zu overflows", (unsigned long long)offset, size);
+	const size_t chunk = c->max_frame - FRAME_SLACK;
+	size_t done = 0;
+	do {
+		size_t n = size - done < chunk ? size - done : chunk;
+		Gpucmd__BufferWrite w = GPUCMD__BUFFER_WRITE__INIT;
+		w.buffer = buffer;
+		w.offset = offset + done;
+		w.data.data = (uint8_t *)data + done;
+		w.data.len = n;
+		w.last = done + n == size;
+		Gpucmd__Request req = GPUCMD__REQUEST__INIT;
+		req.body_case = GPUCMD__REQUEST__BODY_BUFFER_WRITE;
+		req.buffer_write = &w;
+		int r = w.last ? call(c, &req, NULL) : queue(c, &req);
+		if (r < 0)
+			return r;
+		done += n;
+	} while (done < size);
+	return 0;
+}
+
+int gpucmd_buffer_read(gpucmd_client *c, gpucmd_buffer buffer, uint64_t offset, void *data, size_t size)
+{
+	if (!data && size)
+		return fail(c, -EINVAL, "buffer_read: data is NULL");
+	if (offset > UINT64_MAX - size)
+		return fail(c, -ERANGE, "buffer_read: offset %llu + size %zu overflows", (unsigned long long)offset, size);
+	const size_t chunk = c->max_frame - FRAME_SLACK;
+	size_t done = 0;
+	do {
+		size_t n = size - done < chunk ? size - done : chunk;
+		Gpucmd__BufferRead rd = GPUCMD__BUFFER_READ__INIT;
+		rd.buffer = buffer;
+		rd.offset = offset + done;
+		rd.size = n;
+		Gpucmd__Request req = GPUCMD__REQUEST__INIT;
+		req.body_case = GPUCMD__REQUEST__BODY_BUFFER_READ;
+		req.buffer_read = &rd;
+		Gpucmd__Reply *rep;
+		int r = call(c, &req, &rep);
+		if (r < 0)
+			return r;
+		if (rep->body_case != GPUCMD__REPLY__BODY_BUFFER_DATA || rep->buffer_data->data.len != n) {
+			gpucmd__reply__free_unpacked(rep, NULL);
+			return fail(c, GPUCMD_E_PROTOCOL, "buffer_read: reply does not hold the %zu bytes asked for", n);
+		}
+		memcpy((uint8_t *)data + done, rep->buffer_data->data.data, n);
+		gpucmd__reply__free_unpacked(rep, NULL);
+		done += n;
+	} while (done < size);
+	return 0;
+}
+
+int gpucmd_buffer_free(gpucmd_client *c, gpucmd_buffer buffer)
+{
+	Gpucmd__BufferFree bf = GPUCMD__BUFFER_FREE__INIT;
+	bf.buffer = buffer;
+	Gpucmd__Request req = GPUCMD__REQUEST__INIT;
+	req.body_case = GPUCMD__REQUEST__BODY_BUFFER_FREE;
+	req.buffer_free = &bf;
+	return call(c, &req, NULL);
+}
+
+int gpucmd_session_open(gpucmd_client *c, const char *label, gpucmd_session *ret)
+{
+	if (!ret)
+		return fail(c, -EINVAL, "session_open: ret_session is required");
+	Gpucmd__SessionOpen so = GPUCMD__SESSION_OPEN__INIT;
+	so.label = (char *)(label ? label : "");
+	Gpucmd__Request req = GPUCMD__REQUEST__INIT;
+	req.body_case = GPUCMD__REQUEST__BODY_SESSION_OPEN;
+	req.session_open = &so;
+	Gpucmd__Reply *rep;
+	int r = call(c, &req, &rep);
+	if (r < 0)
+		return r;
+	if (rep->body_case == GPUCMD__REPLY__BODY_SESSION_OPENED)
+		*ret = rep->session_opened->session;
+	else
+		r = fail(c, GPUCMD_E_PROTOCOL, "session_open: unexpected reply");
+	gpucmd__reply__free_unpacked(rep, NULL);
+	return r;
+}
+
+int gpucmd_session_close(gpucmd_client *c, gpucmd_session s)
+{
+	Gpucmd__SessionClose sc = GPUCMD__SESSION_CLOSE__INIT;
+	sc.session = s;
+	Gpucmd__Request req = GPUCMD__REQUEST__INIT;
+	req.body_case = GPUCMD__REQUEST__BODY_SESSION_CLOSE;
+	req.session_close = &sc;
+	return queue(c, &req);
+}
+
+int gpucmd_begin_stage(gpucmd_client *c, gpucmd_session s, const char *label)
+{
+	Gpucmd__BeginStage bs = GPUCMD__BEGIN_STAGE__INIT;
+	bs.session = s;
+	bs.label = (char *)(label ? label : "");
+	Gpucmd__Request req = GPUCMD__REQUEST__INIT;
+	req.body_case = GPUCMD__REQUEST__BODY_BEGIN_STAGE;
+	req.begin_stage = &bs;
+	return queue(c, &req);
+}
+
+int gpucmd_dispatch(gpucmd_client *c, gpucmd_session s, gpucmd_kernel kernel, const struct gpucmd_binding *bindings,
+		    uint32_t n_bindings, const void *push, uint32_t push_size, uint32_t gx, uint32_t gy, uint32_t gz)
+{
+	if (n_bindings > GPUCMD_MAX_BINDINGS)
+		return fail(c, -EINVAL, "dispatch: %u bindings, at most %d", n_bindings, GPUCMD_MAX_BINDINGS);
+	if ((n_bindings && !bindings) || (push_size && !push))
+		return fail(c, -EINVAL, "dispatch: bindings or push constants missing");
+	Gpucmd__Binding b[GPUCMD_MAX_BINDINGS], *bp[GPUCMD_MAX_BINDINGS];
+	for (uint32_t i = 0; i < n_bindings; i++) {
+		b[i] = (Gpucmd__Binding)GPUCMD__BINDING__INIT;
+		b[i].buffer = bindings[i].buffer;
+		b[i].offset = bindings[i].offset;
+		b[i].size = bindings[i].size;
+		bp[i] = &b[i];
+	}
+	Gpucmd__Dispatch d = GPUCMD__DISPATCH__INIT;
+	d.session = s;
+	d.kernel = kernel;
+	d.n_bindings = n_bindings;
+	d.bindings = bp;
+	d.push.data = (uint8_t *)push;
+	d.push.len = push_size;
+	d.groups_x = gx;
+	d.groups_y = gy;
+	d.groups_z = gz;
+	Gpucmd__Request req = GPUCMD__REQUEST__INIT;
+	req.body_case = GPUCMD__REQUEST__BODY_DISPATCH;
+	req.dispatch = &d;
+	return queue(c, &req);
+}
+
+static int commit(gpucmd_client *c, gpucmd_session s, Gpucmd__CommitMode mode, const char *label)
+{
+	Gpucmd__Commit cm = GPUCMD__COMMIT__INIT;
+	cm.session = s;
+	cm.mode = mode;
+	cm.has_label = label != NULL;
+	cm.label = (char *)(label ? label : "");
+	Gpucmd__Request req = GPUCMD__REQUEST__INIT;
+	req.body_case = GPUCMD__REQUEST__BODY_COMMIT;
+	req.commit = &cm;
+	return mode == GPUCMD__COMMIT_MODE__COMMIT_AND_WAIT ? call(c, &req, NULL) : queue(c, &req);
+}
+
+int gpucmd_commit_stage(gpucmd_client *c, gpucmd_session s)
+{
+	return commit(c, s, GPUCMD__COMMIT_MODE__COMMIT_STAGE, NULL);
+}
+
+int gpucmd_commit_and_wait(gpucmd_client *c, gpucmd_session s)
+{
+	return commit(c, s, GPUCMD__COMMIT_MODE__COMMIT_AND_WAIT, NULL);
+}
+
+int gpucmd_fence_stage(gpucmd_client *c, gpucmd_session s, const char *label)
+{
+	return commit(c, s, GPUCMD__COMMIT_MODE__COMMIT_FENCE, label);
+}
+
+int gpucmd_reset_for_next_stage(gpucmd_client *c, gpucmd_session s)
+{
+	Gpucmd__ResetStage rs = GPUCMD__RESET_STAGE__INIT;
+	rs.session = s;
+	Gpucmd__Request req = GPUCMD__REQUEST__INIT;
+	req.body_case = GPUCMD__REQUEST__BODY_RESET_STAGE;
+	req.reset_stage = &rs;
+	return queue(c, &req);
+}
+
+int gpucmd_session_query(gpucmd_client *c, gpucmd_session s, struct gpucmd_session_state *ret)
+{
+	if (!ret)
+		return fail(c, -EINVAL, "session_query: ret_state is required");
+	Gpucmd__SessionQuery q = GPUCMD__SESSION_QUERY__INIT;
+	q.session = s;
+	Gpucmd__Request req = GPUCMD__REQUEST__INIT;
+	req.body_case = GPUCMD__REQUEST__BODY_SESSION_QUERY;
+	req.session_query = &q;
+	Gpucmd__Reply *rep;
+	int r = call(c, &req, &rep);
+	if (r < 0)
+		return r;
+	if (rep->body_case != GPUCMD__REPLY__BODY_SESSION_STATE) {
+		gpucmd__reply__free_unpacked(rep, NULL);
+		return fail(c, GPUCMD_E_PROTOCOL, "session_query: unexpected reply");
+	}
+	Gpucmd__SessionState *st = rep->session_state;
+	*ret = (struct gpucmd_session_state){
+		.drained = st->drained,
+		.fence_pending = st->fence_pending,
+		.has_event = st->has_event,
+		.fence_value = st->fence_value,
+		.wait_value = st->wait_value,
+		.wait_count = st->wait_count,
+		.syncs = st->syncs,
+		.dispatches = st->dispatches,
+		.command_buffers = st->command_buffers,
+		.barriers = st->barriers,
+		.completed = st->completed,
+	};
+	copy_str(ret->last_label, sizeof(ret->last_label), st->last_label);
+	gpucmd__reply__free_unpacked(rep, NULL);
+	return 0;
+}

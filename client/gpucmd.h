@@ -1,0 +1,217 @@
+/*
+ * gpucmd.h — libgpucmd, the client library of gpucmdd.
+ *
+ * A process connects to the daemon, creates buffers in the daemon's GPU
+ * memory, opens encoder sessions and streams dispatches into them. Calls
+ * marked "streaming" only append a request to the connection's send buffer
+ * and return at once; the daemon keeps the first failure of a session and
+ * returns it from that session's next synchronising call (commit_and_wait, or
+ * the connection's next round trip when the session itself was unknown). Calls marked "round
+ * trip" wait for the daemon's answer.
+ *
+ * Errors: every call returns 0 or a negative code (-errno or GPUCMD_E_*);
+ * gpucmd_last_error(client) says in words what went wrong, naming the
+ * request, kernel, binding or limit involved.
+ *
+ * Handles (buffers, sessions, kernels) are numbers valid on the connection
+ * that made them only; no other connection can name them.
+ *
+ * Threading: a gpucmd_client is not thread-safe. Use one connection per
+ * thread, or serialise every call on a connection with your own mutex.
+ */
+#ifndef GPUCMD_H
+#define GPUCMD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define GPUCMD_PROTOCOL_VERSION 1
+
+/* Error codes of our own, beside negative errno values. */
+enum {
+	GPUCMD_E_PROTOCOL = -1000,     /* the peer broke the wire protocol */
+	GPUCMD_E_VERSION = -1001,      /* protocol versions do not match */
+	GPUCMD_E_DEVICE_LOST = -1002,  /* the GPU was lost while running work */
+	GPUCMD_E_VULKAN = -1003,       /* a Vulkan call failed in the daemon */
+	GPUCMD_E_DISCONNECTED = -1004, /* the daemon closed the connection */
+};
+
+typedef struct gpucmd_client gpucmd_client;
+typedef uint32_t gpucmd_buffer;
+typedef uint32_t gpucmd_session;
+typedef uint32_t gpucmd_kernel;
+
+/* ---- connection ------------------------------------------------------- */
+
+/*
+ * Connects to the daemon at socket_path, or, when NULL, at $GPUCMD_SOCKET,
+ * else $XDG_RUNTIME_DIR/gpucmd.sock, else /run/gpucmd/gpucmd.sock. Performs
+ * the version handshake. Returns a new client owned by the caller (free it
+ * with gpucmd_disconnect), or NULL with the reason in gpucmd_last_error(NULL)
+ * (kept per thread).
+ */
+gpucmd_client *gpucmd_connect(const char *socket_path);
+
+/* Flushes streamed requests, closes the connection and frees the client.
+ * The daemon then frees everything the connection owned once its GPU work
+ * has finished. Accepts NULL. */
+void gpucmd_disconnect(gpucmd_client *client);
+
+/* The message of the last failed call on client (or, for NULL, of the last
+ * failed gpucmd_connect on this thread). Owned by the library; valid until
+ * the next call on the same client. Never NULL. */
+const char *gpucmd_last_error(const gpucmd_client *client);
+
+/* A short text for an error code. */
+const char *gpucmd_strerror(int code);
+
+/* The socket path this client connected to (owned by the client). */
+const char *gpucmd_socket_path(const gpucmd_client *client);
+
+/* The default socket path described at gpucmd_connect, written to buf. */
+int gpucmd_default_socket(char *buf, size_t len);
+
+/* Sends every streamed request now. Round-trip calls flush by themselves. */
+int gpucmd_flush(gpucmd_client *client);
+
+/* ---- daemon and device --------------------------------------------------- */
+
+#define GPUCMD_MAX_HEAPS 16
+#define GPUCMD_MAX_QUEUE_FAMILIES 16
+
+struct gpucmd_info {
+	char daemon_version[32];
+	uint32_t protocol_version;
+	char device_name[256];
+	uint32_t vendor_id, device_id;
+	char device_type[32];          /* "discrete", "integrated", "cpu", … */
+	char driver_name[256];
+	char driver_info[256];
+	char api_version[32];          /* "1.3.230" */
+	uint32_t n_queue_families;
+	struct { uint32_t index, count, flags; } queue_families[GPUCMD_MAX_QUEUE_FAMILIES];
+	uint32_t queue_family;         /* the family the daemon submits to */
+	uint32_t n_heaps;
+	struct { uint64_t size; bool device_local; } heaps[GPUCMD_MAX_HEAPS];
+	bool validation;               /* Vulkan validation layer enabled */
+	uint64_t validation_messages;  /* messages it reported so far */
+	uint32_t clients, live_buffers, live_sessions;
+	uint64_t submissions, dispatches;
+	/* from the handshake */
+	uint32_t max_frame;
+	uint64_t max_buffer_size;
+	uint32_t max_groups[3];
+	uint32_t storage_offset_alignment;
+};
+
+/* Round trip. Fills *ret_info. */
+int gpucmd_info(gpucmd_client *client, struct gpucmd_info *ret_info);
+
+/* Round trip, no effect: measures the connection, proves the daemon lives. */
+int gpucmd_ping(gpucmd_client *client);
+
+/* ---- kernels ---------------------------------------------------------- */
+
+#define GPUCMD_MAX_BINDINGS 16
+
+struct gpucmd_kernel_info {
+	gpucmd_kernel id;
+	char name[64];
+	uint32_t n_bindings;
+	struct { uint32_t binding; bool read_only, write_only; } bindings[GPUCMD_MAX_BINDINGS];
+	uint32_t push_size;            /* bytes of push constants it takes */
+	uint32_t local_size[3];        /* workgroup size */
+};
+
+/* Round trip. Looks a kernel up by name. */
+int gpucmd_kernel_find(gpucmd_client *client, const char *name, struct gpucmd_kernel_info *ret_info);
+
+/* Round trip. *ret_list is a new array of *ret_count entries owned by the
+ * caller: free it with free(). */
+int gpucmd_kernel_list(gpucmd_client *client, struct gpucmd_kernel_info **ret_list, size_t *ret_count);
+
+/* ---- buffers ---------------------------------------------------------- */
+
+enum {
+	GPUCMD_BUFFER_HOST_VISIBLE = 1u << 0, /* ask for CPU-mappable memory */
+};
+
+/* Round trip. Creates a buffer of `size` bytes (zero-filled). */
+int gpucmd_buffer_create(gpucmd_client *client, uint64_t size, uint32_t flags, gpucmd_buffer *ret_buffer);
+
+/* Round trip. Copies `size` bytes from `data` into the buffer at `offset`,
+ * in chunks that fit in a frame. Waits until GPU work already submitted that
+ * uses the buffer has finished, so it never races the GPU. */
+int gpucmd_buffer_write(gpucmd_client *client, gpucmd_buffer buffer, uint64_t offset, const void *data,
+			size_t size);
+
+/* Round trip. Copies `size` bytes at `offset` of the buffer into `data`,
+ * after GPU work already submitted that uses the buffer has finished. */
+int gpucmd_buffer_read(gpucmd_client *client, gpucmd_buffer buffer, uint64_t offset, void *data, size_t size);
+
+/* Round trip. Drops the handle; the memory is released once no submitted
+ * work uses it any more. */
+int gpucmd_buffer_free(gpucmd_client *client, gpucmd_buffer buffer);
+
+/* ---- encoder sessions ------------------------------------------------- */
+
+struct gpucmd_binding {
+	gpucmd_buffer buffer;
+	uint64_t offset;
+	uint64_t size;                 /* 0: to the end of the buffer */
+};
+
+/* Round trip. Opens a session; label names it in logs and status. */
+int gpucmd_session_open(gpucmd_client *client, const char *label, gpucmd_session *ret_session);
+
+/* Streaming. Closes the session: committed work still completes,
+ * uncommitted work is discarded. */
+int gpucmd_session_close(gpucmd_client *client, gpucmd_session session);
+
+/* Streaming. Sets the label the next submitted command buffer carries. */
+int gpucmd_begin_stage(gpucmd_client *client, gpucmd_session session, const char *label);
+
+/* Streaming. Records one dispatch of `kernel` with the buffers bound in
+ * binding order, `push_size` bytes of push constants and a grid of groups. */
+int gpucmd_dispatch(gpucmd_client *client, gpucmd_session session, gpucmd_kernel kernel,
+		    const struct gpucmd_binding *bindings, uint32_t n_bindings, const void *push,
+		    uint32_t push_size, uint32_t groups_x, uint32_t groups_y, uint32_t groups_z);
+
+/* Streaming. Submits the stage without waiting; the session is drained.
+ * A second commit without reset_for_next_stage does nothing. */
+int gpucmd_commit_stage(gpucmd_client *client, gpucmd_session session);
+
+/* Round trip. Submits the stage and returns when the GPU finished it, with
+ * the first error the session met since its last synchronising call (a
+ * streamed request that failed, device loss), which it never swallows. */
+int gpucmd_commit_and_wait(gpucmd_client *client, gpucmd_session session);
+
+/* Streaming. Submits the stage signalling the session's timeline at N+1
+ * (label: NULL keeps the begin_stage label). */
+int gpucmd_fence_stage(gpucmd_client *client, gpucmd_session session, const char *label);
+
+/* Streaming. Opens the next stage; after a fence its first command buffer
+ * waits on the fence's value. No effect unless the session is drained. */
+int gpucmd_reset_for_next_stage(gpucmd_client *client, gpucmd_session session);
+
+struct gpucmd_session_state {
+	bool drained, fence_pending, has_event;
+	uint64_t fence_value, wait_value, wait_count;
+	char last_label[128];          /* label of the last submitted command buffer */
+	uint64_t syncs, dispatches, command_buffers, barriers, completed;
+};
+
+/* Round trip. Reads the session's state and counters; changes nothing (a
+ * kept streamed error stays for commit_and_wait). */
+int gpucmd_session_query(gpucmd_client *client, gpucmd_session session, struct gpucmd_session_state *ret_state);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,310 @@
+/*
+ * conn.c — connection I/O and lifetime (see conn.h).
+ *
+ * The socket is non-blocking and watched with uv_poll so that recvmsg and
+ * sendmsg are ours: ancillary data (file descriptors) is seen, counted and
+ * closed here rather than hidden by a stream abstraction. One readable event
+ * drains the socket up to a per-turn budget, then every complete frame is
+ * decoded (from an arena, no malloc) and handled. A request that must wait
+ * for the GPU (a read of a buffer still in use) leaves its frame in place
+ * and stalls the connection until retirement resumes it.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "buffer.h"
+#include "conn.h"
+#include "daemon.h"
+#include "gpucmd.h"
+#include "log.h"
+#include "requests.h"
+#include "session.h"
+
+#define READ_CHUNK (64u << 10)
+#define READ_BUDGET (4u << 20)   /* bytes read per turn before others get theirs */
+#define OUT_HIGH_WATER (16u << 20)
+
+static uint32_t next_id;
+
+static void on_poll(uv_poll_t *h, int status, int events);
+
+static void set_events(struct gd_conn *c, int events)
+{
+	if (c->closing || events == c->poll_events)
+		return;
+	c->poll_events = events;
+	if (events)
+		uv_poll_start(&c->poll, events, on_poll);
+	else
+		uv_poll_stop(&c->poll);
+}
+
+/* Reading stops while stalled or while replies pile up unsent: a client
+ * that does not read its replies cannot make the daemon buffer without end. */
+static void update_events(struct gd_conn *c)
+{
+	int ev = 0;
+	if (!c->stalled && c->out.len < OUT_HIGH_WATER)
+		ev |= UV_READABLE;
+	if (c->out.len)
+		ev |= UV_WRITABLE;
+	set_events(c, ev);
+}
+
+void gd_conn_flush(struct gd_conn *c)
+{
+	while (c->out.len && !c->closing) {
+		ssize_t n = send(c->fd, c->out.data, c->out.len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n > 0) {
+			gw_buf_consume(&c->out, (size_t)n);
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		gd_conn_close(c, n < 0 ? strerror(errno) : "peer closed", NULL);
+		return;
+	}
+	update_events(c);
+}
+
+void gd_conn_send(struct gd_conn *c, const Gpucmd__Reply *reply)
+{
+	if (c->closing)
+		return;
+	int r = gw_pack(&c->out, &reply->base, c->d->cfg.max_frame);
+	if (r == -EMSGSIZE) {
+		/* Only a reply that carries data can be this large, and the
+		 * requests that ask for data are bounded by max_frame first. */
+		Gpucmd__Reply small = GPUCMD__REPLY__INIT;
+		small.id = reply->id;
+		small.status = -EMSGSIZE;
+		small.error = "reply larger than the maximum frame size";
+		r = gw_pack(&c->out, &small.base, c->d->cfg.max_frame);
+	}
+	if (r < 0)
+		gd_conn_close(c, "out of memory for a reply", NULL);
+}
+
+void gd_conn_reply_status(struct gd_conn *c, uint64_t id, int code, uint64_t failed_req, const char *msg)
+{
+	Gpucmd__Reply rep = GPUCMD__REPLY__INIT;
+	rep.id = id;
+	rep.status = code;
+	rep.failed_request = failed_req;
+	rep.error = code ? (char *)msg : "";
+	gd_conn_send(c, &rep);
+	gd_conn_flush(c);
+}
+
+void gd_conn_fail(struct gd_conn *c, uint64_t req, int code, const char *fmt, ...)
+{
+	if (c->err)
+		return;
+	c->err = code;
+	c->err_req = req;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(c->errmsg, sizeof(c->errmsg), fmt, ap);
+	va_end(ap);
+}
+
+static void free_conn(uv_handle_t *h)
+{
+	struct gd_conn *c = h->data;
+	struct gd_daemon *d = c->d;
+	struct gd_session *s;
+	struct gd_buffer *b;
+	while ((s = gd_handles_pop(&c->sessions)))
+		gd_session_close(s);
+	while ((b = gd_handles_pop(&c->buffers)))
+		gd_buffer_unref(b);
+	gd_handles_finish(&c->sessions);
+	gd_handles_finish(&c->buffers);
+	gw_reader_finish(&c->in);
+	gw_buf_finish(&c->out);
+	gw_arena_finish(&c->arena);
+	close(c->fd);
+	d->stats.clients--;
+	free(c);
+}
+
+void gd_conn_close(struct gd_conn *c, const char *why, const char *tell)
+{
+	if (c->closing)
+		return;
+	log_info("client %u (pid %d, uid %u, %s): closing: %s", c->id, (int)c->pid, (unsigned)c->uid,
+		 c->name[0] ? c->name : "no name", why);
+	if (tell) {
+		Gpucmd__Reply rep = GPUCMD__REPLY__INIT;
+		rep.status = GPUCMD_E_PROTOCOL;
+		rep.error = (char *)tell;
+		gd_conn_send(c, &rep);
+		/* Best effort: the connection is going away either way. */
+		if (c->out.len)
+			(void)!send(c->fd, c->out.data, c->out.len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	}
+	c->closing = true;
+	gd_list_remove(&c->link);
+	gd_list_remove(&c->stall_link);
+	/* Sessions detach now so that work retiring before the close callback
+	 * answers nobody. */
+	uv_close((uv_handle_t *)&c->poll, free_conn);
+}
+
+/* Handles every complete frame held. Stops early when a request stalls. */
+static void process(struct gd_conn *c)
+{
+	const uint8_t *payload;
+	size_t len;
+	int r = 0;
+	while (!c->closing && (r = gw_reader_peek(&c->in, &payload, &len)) == 1) {
+		Gpucmd__Request *req = (Gpucmd__Request *)protobuf_c_message_unpack(&gpucmd__request__descriptor,
+										  &c->arena.pb, len, payload);
+		if (!req) {
+			gw_arena_reset(&c->arena);
+			char why[96];
+			snprintf(why, sizeof(why), "undecodable request frame of %zu bytes", len);
+			gd_conn_close(c, why, why);
+			return;
+		}
+		r = gd_request_handle(c, req);
+		gw_arena_reset(&c->arena);
+		if (r == -EAGAIN) {
+			if (!c->stalled) {
+				c->stalled = true;
+				gd_list_insert_tail(&c->d->stalled, &c->stall_link);
+			}
+			return;
+		}
+		gw_reader_consume(&c->in);
+	}
+	if (r == -EMSGSIZE) {
+		char why[96];
+		snprintf(why, sizeof(why), "frame larger than the maximum of %zu bytes", c->in.max_frame);
+		gd_conn_close(c, why, why);
+	}
+}
+
+/* Closes every descriptor that came with a message: the protocol carries
+ * none yet, so any is a violation, but none may leak. */
+static bool close_fds(struct msghdr *mh)
+{
+	bool any = false;
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		size_t n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		int *fds = (int *)CMSG_DATA(cm);
+		for (size_t i = 0; i < n; i++) {
+			close(fds[i]);
+			any = true;
+		}
+	}
+	return any || (mh->msg_flags & MSG_CTRUNC);
+}
+
+static void on_readable(struct gd_conn *c)
+{
+	size_t total = 0;
+	while (total < READ_BUDGET) {
+		uint8_t *p;
+		size_t room;
+		if (gw_reader_space(&c->in, READ_CHUNK, &p, &room) < 0) {
+			gd_conn_close(c, "out of memory reading a request", NULL);
+			return;
+		}
+		union {
+			char buf[CMSG_SPACE(GW_MAX_FDS * sizeof(int))];
+			struct cmsghdr align;
+		} ctrl;
+		struct iovec iov = {p, room};
+		struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctrl.buf,
+				    .msg_controllen = sizeof(ctrl.buf)};
+		ssize_t n = recvmsg(c->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (n <= 0) {
+			gd_conn_close(c, n == 0 ? "client disconnected" : strerror(errno), NULL);
+			return;
+		}
+		if (mh.msg_controllen && close_fds(&mh)) {
+			gd_conn_close(c, "file descriptors sent with a request that takes none",
+				      "file descriptors sent with a request that takes none");
+			return;
+		}
+		gw_reader_commit(&c->in, (size_t)n);
+		total += (size_t)n;
+		if ((size_t)n < room)
+			break;
+	}
+	process(c);
+}
+
+static void on_poll(uv_poll_t *h, int status, int events)
+{
+	struct gd_conn *c = h->data;
+	if (status < 0) {
+		gd_conn_close(c, uv_strerror(status), NULL);
+		return;
+	}
+	if (events & UV_READABLE)
+		on_readable(c);
+	if (!c->closing)
+		gd_conn_flush(c);
+}
+
+void gd_conn_resume(struct gd_conn *c)
+{
+	if (c->closing)
+		return;
+	c->stalled = false;
+	gd_list_remove(&c->stall_link);
+	process(c);
+	if (!c->closing)
+		gd_conn_flush(c);
+}
+
+int gd_conn_create(struct gd_daemon *d, int fd)
+{
+	struct gd_conn *c = calloc(1, sizeof(*c));
+	if (!c) {
+		close(fd);
+		return -ENOMEM;
+	}
+	c->d = d;
+	c->fd = fd;
+	c->id = ++next_id;
+	gd_list_init(&c->link);
+	gd_list_init(&c->stall_link);
+	gw_reader_init(&c->in, d->cfg.max_frame);
+	gd_handles_init(&c->buffers);
+	gd_handles_init(&c->sessions);
+	struct ucred cred;
+	socklen_t cl = sizeof(cred);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) == 0) {
+		c->pid = cred.pid;
+		c->uid = cred.uid;
+		c->gid = cred.gid;
+	}
+	if (gw_arena_init(&c->arena, 64u << 10) < 0 || uv_poll_init(d->loop, &c->poll, fd) < 0) {
+		gw_arena_finish(&c->arena);
+		close(fd);
+		free(c);
+		return -ENOMEM;
+	}
+	c->poll.data = c;
+	gd_list_insert_tail(&d->conns, &c->link);
+	d->stats.clients++;
+	update_events(c);
+	log_debug("client %u connected: pid %d uid %u", c->id, (int)c->pid, (unsigned)c->uid);
+	return 0;
+}

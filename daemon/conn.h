@@ -1,0 +1,67 @@
+/*
+ * conn.h — one client connection: its socket I/O (reading all that is
+ * readable, splitting frames, sending replies), its peer credentials and
+ * the handle tables of the objects it owns. Requests are handled in
+ * requests.c; this file only moves bytes and manages the connection's life.
+ */
+#ifndef GD_CONN_H
+#define GD_CONN_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include <uv.h>
+
+#include "handles.h"
+#include "list.h"
+#include "wire.h"
+
+struct gd_daemon;
+
+struct gd_conn {
+	struct gd_list link;        /* gd_daemon.conns */
+	struct gd_list stall_link;  /* gd_daemon.stalled while waiting on GPU work */
+	struct gd_daemon *d;
+	uint32_t id;
+	int fd;
+	uv_poll_t poll;
+	int poll_events;
+	struct gw_reader in;
+	struct gw_buf out;
+	struct gw_arena arena;
+	struct gd_handles buffers;   /* -> struct gd_buffer (one reference each) */
+	struct gd_handles sessions;  /* -> struct gd_session (one reference each) */
+	pid_t pid;
+	uid_t uid;
+	gid_t gid;
+	char name[64];               /* from the handshake */
+	bool greeted;                /* handshake done */
+	bool closing;                /* freed from the poll handle's close callback */
+	bool stalled;                /* a request waits for GPU work to retire */
+
+	/* First failure of a streamed request that names no live session;
+	 * the next round trip reports it instead of running. */
+	int err;
+	uint64_t err_req;
+	char errmsg[256];
+};
+
+/* Takes ownership of fd (closed on failure too). */
+int gd_conn_create(struct gd_daemon *d, int fd);
+/* Stops reading, frees the connection and (through their references) its
+ * objects from the loop, never from inside its own callback. `why` is
+ * logged; with a non-NULL `tell` a last reply (id 0) says it to the client. */
+void gd_conn_close(struct gd_conn *c, const char *why, const char *tell);
+
+/* Queues a reply; sent when the current batch is done or by gd_conn_flush. */
+void gd_conn_send(struct gd_conn *c, const Gpucmd__Reply *reply);
+void gd_conn_reply_status(struct gd_conn *c, uint64_t id, int code, uint64_t failed_req, const char *msg);
+void gd_conn_flush(struct gd_conn *c);
+/* Records the first failure of a streamed request on the connection. */
+void gd_conn_fail(struct gd_conn *c, uint64_t req, int code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* Handles frames that arrived while the connection was stalled. */
+void gd_conn_resume(struct gd_conn *c);
+
+#endif

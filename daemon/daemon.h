@@ -1,0 +1,52 @@
+/*
+ * daemon.h — the daemon as a whole: configuration, the loop, the device and
+ * registry, the scheduler, the connections and daemon-wide counters. One
+ * struct gd_daemon exists per process; every object keeps a pointer to it.
+ */
+#ifndef GD_DAEMON_H
+#define GD_DAEMON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "list.h"
+
+#define GD_VERSION "0.1.0"
+
+struct gd_config {
+	const char *socket_path;
+	const char *device;        /* --device INDEX|NAME */
+	const char *kernels_dir;
+	bool validate;
+	uint32_t max_frame;        /* largest frame accepted or sent */
+	uint32_t spin_us;          /* completion thread's poll window */
+};
+
+struct gd_stats {
+	uint32_t clients;
+	uint32_t live_buffers;
+	uint32_t live_sessions;
+	uint64_t submissions;
+	uint64_t dispatches;
+};
+
+struct gd_daemon {
+	uv_loop_t *loop;
+	struct gd_config cfg;
+	struct gd_gpu *gpu;
+	struct gd_registry *reg;
+	struct gd_scheduler *sched;
+	struct gd_server *server;
+	struct gd_list conns;      /* struct gd_conn.link */
+	struct gd_list stalled;    /* struct gd_conn.stall_link: waiting on GPU work */
+	struct gd_stats stats;
+	uv_signal_t sigint, sigterm;
+	bool stopping;
+};
+
+/* Re-runs connections that stopped on GPU work; called after retirement. */
+void gd_daemon_resume_stalled(struct gd_daemon *d);
+
+#endif

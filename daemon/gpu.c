@@ -1,0 +1,344 @@
+/*
+ * gpu.c — instance and device creation, device choice and the validation
+ * message counter. Device choice: --device INDEX|NAME when given, else the
+ * best type (discrete > integrated > virtual > CPU device such as lavapipe).
+ * Queue choice: a compute-only family when there is one (it takes work
+ * without competing with graphics), else the first family with compute.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gpu.h"
+#include "log.h"
+
+static const char *const VALIDATION_LAYER = "VK_LAYER_KHRONOS_validation";
+
+const char *gd_vk_result(VkResult r)
+{
+	switch (r) {
+#define R(x) case x: return #x;
+	R(VK_SUCCESS) R(VK_NOT_READY) R(VK_TIMEOUT) R(VK_INCOMPLETE)
+	R(VK_ERROR_OUT_OF_HOST_MEMORY) R(VK_ERROR_OUT_OF_DEVICE_MEMORY)
+	R(VK_ERROR_INITIALIZATION_FAILED) R(VK_ERROR_DEVICE_LOST)
+	R(VK_ERROR_MEMORY_MAP_FAILED) R(VK_ERROR_LAYER_NOT_PRESENT)
+	R(VK_ERROR_EXTENSION_NOT_PRESENT) R(VK_ERROR_FEATURE_NOT_PRESENT)
+	R(VK_ERROR_INCOMPATIBLE_DRIVER) R(VK_ERROR_TOO_MANY_OBJECTS)
+	R(VK_ERROR_FORMAT_NOT_SUPPORTED) R(VK_ERROR_INVALID_EXTERNAL_HANDLE)
+	R(VK_ERROR_OUT_OF_POOL_MEMORY) R(VK_ERROR_UNKNOWN)
+#undef R
+	default: return "VkResult";
+	}
+}
+
+const char *gd_gpu_type_name(VkPhysicalDeviceType type)
+{
+	switch (type) {
+	case VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU: return "discrete";
+	case VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU: return "integrated";
+	case VK_PHYSICAL_DEVICE_TYPE_VIRTUAL_GPU: return "virtual";
+	case VK_PHYSICAL_DEVICE_TYPE_CPU: return "cpu";
+	default: return "other";
+	}
+}
+
+int gd_gpu_memory_type(const struct gd_gpu *gpu, uint32_t type_bits, VkMemoryPropertyFlags want)
+{
+	for (uint32_t i = 0; i < gpu->mem.memoryTypeCount; i++)
+		if ((type_bits & (1u << i)) && (gpu->mem.memoryTypes[i].propertyFlags & want) == want)
+			return (int)i;
+	return -1;
+}
+
+/* Runs on whichever thread made the Vulkan call: only an atomic and a log. */
+static VkBool32 VKAPI_PTR on_validation(VkDebugUtilsMessageSeverityFlagBitsEXT severity,
+					VkDebugUtilsMessageTypeFlagsEXT type,
+					const VkDebugUtilsMessengerCallbackDataEXT *data, void *user)
+{
+	(void)type;
+	struct gd_gpu *gpu = user;
+	if (severity < VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT)
+		return VK_FALSE;
+	atomic_fetch_add(&gpu->validation_messages, 1);
+	log_err("validation: %s", data->pMessage);
+	return VK_FALSE;
+}
+
+static bool has_layer(const char *name)
+{
+	uint32_t n = 0;
+	vkEnumerateInstanceLayerProperties(&n, NULL);
+	VkLayerProperties *props = calloc(n ? n : 1, sizeof(*props));
+	bool found = false;
+	if (props && vkEnumerateInstanceLayerProperties(&n, props) == VK_SUCCESS)
+		for (uint32_t i = 0; i < n && !found; i++)
+			found = strcmp(props[i].layerName, name) == 0;
+	free(props);
+	return found;
+}
+
+static bool has_device_ext(VkPhysicalDevice phys, const char *name)
+{
+	uint32_t n = 0;
+	vkEnumerateDeviceExtensionProperties(phys, NULL, &n, NULL);
+	VkExtensionProperties *props = calloc(n ? n : 1, sizeof(*props));
+	bool found = false;
+	if (props && vkEnumerateDeviceExtensionProperties(phys, NULL, &n, props) == VK_SUCCESS)
+		for (uint32_t i = 0; i < n && !found; i++)
+			found = strcmp(props[i].extensionName, name) == 0;
+	free(props);
+	return found;
+}
+
+static int create_instance(struct gd_gpu *gpu)
+{
+	const char *layers[1];
+	const char *exts[1];
+	uint32_t n_layers = 0, n_exts = 0;
+	if (gpu->validate) {
+		if (!has_layer(VALIDATION_LAYER)) {
+			log_err("validation requested but %s is not installed "
+				"(Debian: apt install vulkan-validationlayers)", VALIDATION_LAYER);
+			return -ENOENT;
+		}
+		layers[n_layers++] = VALIDATION_LAYER;
+	}
+	/* debug_utils gives both the validation messenger and command-buffer
+	 * labels; it is a loader extension, present wherever the loader is. */
+	exts[n_exts++] = VK_EXT_DEBUG_UTILS_EXTENSION_NAME;
+	VkApplicationInfo app = {
+		.sType = VK_STRUCTURE_TYPE_APPLICATION_INFO,
+		.pApplicationName = "gpucmdd",
+		.apiVersion = VK_API_VERSION_1_3,
+	};
+	VkDebugUtilsMessengerCreateInfoEXT dbg = {
+		.sType = VK_STRUCTURE_TYPE_DEBUG_UTILS_MESSENGER_CREATE_INFO_EXT,
+		.messageSeverity = VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT |
+				   VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT,
+		.messageType = VK_DEBUG_UTILS_MESSAGE_TYPE_GENERAL_BIT_EXT |
+			       VK_DEBUG_UTILS_MESSAGE_TYPE_VALIDATION_BIT_EXT |
+			       VK_DEBUG_UTILS_MESSAGE_TYPE_PERFORMANCE_BIT_EXT,
+		.pfnUserCallback = on_validation,
+		.pUserData = gpu,
+	};
+	VkInstanceCreateInfo ci = {
+		.sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO,
+		.pNext = gpu->validate ? &dbg : NULL,
+		.pApplicationInfo = &app,
+		.enabledLayerCount = n_layers,
+		.ppEnabledLayerNames = layers,
+		.enabledExtensionCount = n_exts,
+		.ppEnabledExtensionNames = exts,
+	};
+	VkResult res = vkCreateInstance(&ci, NULL, &gpu->instance);
+	if (res != VK_SUCCESS) {
+		gd_vk_error("vkCreateInstance", res);
+		return -ENODEV;
+	}
+	if (gpu->validate) {
+		PFN_vkCreateDebugUtilsMessengerEXT create = (PFN_vkCreateDebugUtilsMessengerEXT)
+			vkGetInstanceProcAddr(gpu->instance, "vkCreateDebugUtilsMessengerEXT");
+		res = create ? create(gpu->instance, &dbg, NULL, &gpu->messenger) : VK_ERROR_EXTENSION_NOT_PRESENT;
+		if (res != VK_SUCCESS) {
+			gd_vk_error("vkCreateDebugUtilsMessengerEXT", res);
+			return -ENODEV;
+		}
+	}
+	return 0;
+}
+
+static int type_rank(VkPhysicalDeviceType t)
+{
+	switch (t) {
+	case VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU: return 4;
+	case VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU: return 3;
+	case VK_PHYSICAL_DEVICE_TYPE_VIRTUAL_GPU: return 2;
+	case VK_PHYSICAL_DEVICE_TYPE_CPU: return 1;
+	default: return 0;
+	}
+}
+
+/* Why a device cannot serve gpucmd, or NULL when it can. */
+static const char *unusable(VkPhysicalDevice phys)
+{
+	VkPhysicalDeviceProperties p;
+	vkGetPhysicalDeviceProperties(phys, &p);
+	if (p.apiVersion < VK_API_VERSION_1_3)
+		return "it supports Vulkan below 1.3";
+	if (!has_device_ext(phys, VK_KHR_PUSH_DESCRIPTOR_EXTENSION_NAME))
+		return "it lacks VK_KHR_push_descriptor";
+	VkPhysicalDeviceVulkan13Features f13 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_3_FEATURES};
+	VkPhysicalDeviceVulkan12Features f12 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES,
+						.pNext = &f13};
+	VkPhysicalDeviceFeatures2 f = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, .pNext = &f12};
+	vkGetPhysicalDeviceFeatures2(phys, &f);
+	if (!f12.timelineSemaphore)
+		return "it lacks timeline semaphores";
+	if (!f13.synchronization2)
+		return "it lacks synchronization2";
+	return NULL;
+}
+
+static int choose_device(struct gd_gpu *gpu, const char *want)
+{
+	uint32_t n = 0;
+	vkEnumeratePhysicalDevices(gpu->instance, &n, NULL);
+	if (n == 0) {
+		log_err("no Vulkan device found (is a driver installed? Debian: mesa-vulkan-drivers)");
+		return -ENODEV;
+	}
+	VkPhysicalDevice *devs = calloc(n, sizeof(*devs));
+	if (!devs)
+		return -ENOMEM;
+	vkEnumeratePhysicalDevices(gpu->instance, &n, devs);
+	int best = -1, best_rank = -1;
+	char *end = NULL;
+	long index = want ? strtol(want, &end, 10) : -1;
+	bool by_index = want && *want && end && *end == '\0';
+	for (uint32_t i = 0; i < n; i++) {
+		VkPhysicalDeviceProperties p;
+		vkGetPhysicalDeviceProperties(devs[i], &p);
+		const char *why = unusable(devs[i]);
+		bool named = want && (by_index ? index == (long)i : strstr(p.deviceName, want) != NULL);
+		if (why) {
+			if (named)
+				log_err("device %u (%s) cannot be used: %s", i, p.deviceName, why);
+			else
+				log_info("skipping device %u (%s): %s", i, p.deviceName, why);
+			continue;
+		}
+		if (want) {
+			if (named && best < 0)
+				best = (int)i;
+			continue;
+		}
+		if (type_rank(p.deviceType) > best_rank) {
+			best_rank = type_rank(p.deviceType);
+			best = (int)i;
+		}
+	}
+	if (best >= 0)
+		gpu->phys = devs[best];
+	free(devs);
+	if (best < 0) {
+		log_err(want ? "no usable device matches --device '%s'" : "no usable Vulkan device%s", want ? want : "");
+		return -ENODEV;
+	}
+	return 0;
+}
+
+static uint32_t choose_family(struct gd_gpu *gpu)
+{
+	uint32_t any = UINT32_MAX;
+	for (uint32_t i = 0; i < gpu->n_families; i++) {
+		VkQueueFlags f = gpu->families[i].queueFlags;
+		if (!(f & VK_QUEUE_COMPUTE_BIT))
+			continue;
+		if (!(f & VK_QUEUE_GRAPHICS_BIT))
+			return i;
+		if (any == UINT32_MAX)
+			any = i;
+	}
+	return any;
+}
+
+static int create_device(struct gd_gpu *gpu)
+{
+	gpu->driver = (VkPhysicalDeviceDriverProperties){.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_DRIVER_PROPERTIES};
+	VkPhysicalDeviceMaintenance4Properties m4 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MAINTENANCE_4_PROPERTIES,
+						     .pNext = &gpu->driver};
+	VkPhysicalDeviceProperties2 p2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &m4};
+	vkGetPhysicalDeviceProperties2(gpu->phys, &p2);
+	gpu->props = p2.properties;
+	gpu->max_buffer_size = m4.maxBufferSize;
+	vkGetPhysicalDeviceMemoryProperties(gpu->phys, &gpu->mem);
+	gpu->n_families = 16;
+	vkGetPhysicalDeviceQueueFamilyProperties(gpu->phys, &gpu->n_families, gpu->families);
+	gpu->family = choose_family(gpu);
+	if (gpu->family == UINT32_MAX) {
+		log_err("device %s has no compute queue", gpu->props.deviceName);
+		return -ENODEV;
+	}
+
+	/* maintenance4 is required by Vulkan 1.3 and needed for SPIR-V 1.6,
+	 * whose workgroup size is a LocalSizeId. */
+	VkPhysicalDeviceVulkan13Features f13 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_3_FEATURES,
+						.synchronization2 = VK_TRUE, .maintenance4 = VK_TRUE};
+	VkPhysicalDeviceVulkan12Features f12 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES,
+						.pNext = &f13, .timelineSemaphore = VK_TRUE};
+	VkPhysicalDeviceFeatures supported;
+	vkGetPhysicalDeviceFeatures(gpu->phys, &supported);
+	/* Robust buffer access keeps a kernel's stray index inside its own
+	 * bindings: another client's buffer can never be reached. */
+	VkPhysicalDeviceFeatures2 f = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, .pNext = &f12,
+				       .features.robustBufferAccess = supported.robustBufferAccess};
+	float prio = 1.0f;
+	VkDeviceQueueCreateInfo q = {
+		.sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO,
+		.queueFamilyIndex = gpu->family,
+		.queueCount = 1,
+		.pQueuePriorities = &prio,
+	};
+	const char *exts[] = {VK_KHR_PUSH_DESCRIPTOR_EXTENSION_NAME};
+	VkDeviceCreateInfo ci = {
+		.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
+		.pNext = &f,
+		.queueCreateInfoCount = 1,
+		.pQueueCreateInfos = &q,
+		.enabledExtensionCount = 1,
+		.ppEnabledExtensionNames = exts,
+	};
+	VkResult res = vkCreateDevice(gpu->phys, &ci, NULL, &gpu->device);
+	if (res != VK_SUCCESS) {
+		gd_vk_error("vkCreateDevice", res);
+		return -ENODEV;
+	}
+	vkGetDeviceQueue(gpu->device, gpu->family, 0, &gpu->queue);
+	gpu->push_descriptor = (PFN_vkCmdPushDescriptorSetKHR)vkGetDeviceProcAddr(gpu->device,
+										"vkCmdPushDescriptorSetKHR");
+	gpu->insert_label = (PFN_vkCmdInsertDebugUtilsLabelEXT)vkGetInstanceProcAddr(
+		gpu->instance, "vkCmdInsertDebugUtilsLabelEXT");
+	return 0;
+}
+
+struct gd_gpu *gd_gpu_create(const struct gd_gpu_options *opts)
+{
+	struct gd_gpu *gpu = calloc(1, sizeof(*gpu));
+	if (!gpu)
+		return NULL;
+	gpu->validate = opts->validate;
+	if (create_instance(gpu) < 0 || choose_device(gpu, opts->device) < 0 || create_device(gpu) < 0)
+		goto fail;
+	uint32_t v = gpu->props.apiVersion;
+	log_info("device: %s (%s, vendor 0x%04x, device 0x%04x), driver %s %s, Vulkan %u.%u.%u, queue family %u%s",
+		 gpu->props.deviceName, gd_gpu_type_name(gpu->props.deviceType), gpu->props.vendorID,
+		 gpu->props.deviceID, gpu->driver.driverName, gpu->driver.driverInfo, VK_API_VERSION_MAJOR(v),
+		 VK_API_VERSION_MINOR(v), VK_API_VERSION_PATCH(v), gpu->family,
+		 gpu->validate ? ", validation on" : "");
+	return gpu;
+fail:
+	gd_gpu_destroy(gpu);
+	return NULL;
+}
+
+uint64_t gd_gpu_destroy(struct gd_gpu *gpu)
+{
+	if (!gpu)
+		return 0;
+	if (gpu->device) {
+		vkDeviceWaitIdle(gpu->device);
+		vkDestroyDevice(gpu->device, NULL);
+	}
+	if (gpu->messenger) {
+		PFN_vkDestroyDebugUtilsMessengerEXT destroy = (PFN_vkDestroyDebugUtilsMessengerEXT)
+			vkGetInstanceProcAddr(gpu->instance, "vkDestroyDebugUtilsMessengerEXT");
+		if (destroy)
+			destroy(gpu->instance, gpu->messenger, NULL);
+	}
+	if (gpu->instance)
+		vkDestroyInstance(gpu->instance, NULL);
+	uint64_t msgs = atomic_load(&gpu->validation_messages);
+	free(gpu);
+	return msgs;
+}

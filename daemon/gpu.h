@@ -1,0 +1,58 @@
+/*
+ * gpu.h — the Vulkan instance, the chosen physical device, the logical
+ * device and the queue gpucmdd submits to. Owns the validation messenger and
+ * its message count. Everything else borrows these handles.
+ */
+#ifndef GD_GPU_H
+#define GD_GPU_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include <vulkan/vulkan.h>
+
+struct gd_gpu_options {
+	const char *device;   /* index or part of a name; NULL: the best device */
+	bool validate;        /* load VK_LAYER_KHRONOS_validation */
+};
+
+struct gd_gpu {
+	VkInstance instance;
+	VkDebugUtilsMessengerEXT messenger;
+	VkPhysicalDevice phys;
+	VkDevice device;
+	VkQueue queue;
+	uint32_t family;
+	bool validate;
+	atomic_uint_fast64_t validation_messages;
+
+	VkPhysicalDeviceProperties props;
+	VkPhysicalDeviceDriverProperties driver;
+	VkPhysicalDeviceMemoryProperties mem;
+	uint32_t n_families;
+	VkQueueFamilyProperties families[16];
+	uint64_t max_buffer_size;
+
+	PFN_vkCmdPushDescriptorSetKHR push_descriptor;
+	PFN_vkCmdInsertDebugUtilsLabelEXT insert_label; /* NULL without debug_utils */
+};
+
+/* Creates the instance and device. Returns NULL and logs why on failure. */
+struct gd_gpu *gd_gpu_create(const struct gd_gpu_options *opts);
+/* Waits for the device to go idle, then destroys everything. Returns the
+ * number of validation messages over the device's whole life, including
+ * those about objects left alive at destruction. Accepts NULL. */
+uint64_t gd_gpu_destroy(struct gd_gpu *gpu);
+
+/* Index of a memory type allowed by type_bits that has all of `want`, or -1. */
+int gd_gpu_memory_type(const struct gd_gpu *gpu, uint32_t type_bits, VkMemoryPropertyFlags want);
+
+/* "discrete", "integrated", "virtual", "cpu", "other". */
+const char *gd_gpu_type_name(VkPhysicalDeviceType type);
+/* The name of a VkResult ("VK_ERROR_DEVICE_LOST"). */
+const char *gd_vk_result(VkResult r);
+
+/* Logs a failed Vulkan call with its name and result (wlroots' wlr_vk_error). */
+#define gd_vk_error(call, res) log_err("%s failed: %s (%d)", call, gd_vk_result(res), (int)(res))
+
+#endif

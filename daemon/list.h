@@ -1,0 +1,46 @@
+/*
+ * list.h — an intrusive doubly-linked list (wl_list's shape). An empty list
+ * points at itself; an element is embedded in the struct it links.
+ */
+#ifndef GD_LIST_H
+#define GD_LIST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct gd_list {
+	struct gd_list *prev, *next;
+};
+
+static inline void gd_list_init(struct gd_list *l)
+{
+	l->prev = l->next = l;
+}
+
+static inline bool gd_list_empty(const struct gd_list *l)
+{
+	return l->next == l;
+}
+
+static inline void gd_list_insert_tail(struct gd_list *l, struct gd_list *e)
+{
+	e->prev = l->prev;
+	e->next = l;
+	l->prev->next = e;
+	l->prev = e;
+}
+
+/* Unlinks e and leaves it as an empty list, so a second remove is harmless. */
+static inline void gd_list_remove(struct gd_list *e)
+{
+	e->prev->next = e->next;
+	e->next->prev = e->prev;
+	gd_list_init(e);
+}
+
+#define gd_container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
+
+#define gd_list_for_each_safe(pos, tmp, head)                                                            \
+	for (pos = (head)->next, tmp = pos->next; pos != (head); pos = tmp, tmp = pos->next)
+
+#endif

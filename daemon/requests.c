@@ -1,0 +1,513 @@
+/*
+ * requests.c — request handlers (see requests.h). Each handler validates all
+ * of its request before it changes anything, and every refusal says what was
+ * wrong in words the client can act on. Streamed requests (dispatch, commit,
+ * begin/fence/reset, close, non-final write chunks) do not reply: their
+ * failure is kept by the session, or by the connection when no session is
+ * named, and reported by the next synchronising call.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "buffer.h"
+#include "conn.h"
+#include "daemon.h"
+#include "gpu.h"
+#include "gpucmd.h"
+#include "registry.h"
+#include "requests.h"
+#include "session.h"
+
+typedef Gpucmd__Request Req;
+
+static void reply_error(struct gd_conn *c, uint64_t id, int code, const char *msg)
+{
+	gd_conn_reply_status(c, id, code, 0, msg);
+}
+
+static void reply_ok(struct gd_conn *c, Gpucmd__Reply *rep, uint64_t id)
+{
+	rep->id = id;
+	gd_conn_send(c, rep);
+}
+
+static bool is_streamed(const Req *req)
+{
+	switch (req->body_case) {
+	case GPUCMD__REQUEST__BODY_SESSION_CLOSE:
+	case GPUCMD__REQUEST__BODY_BEGIN_STAGE:
+	case GPUCMD__REQUEST__BODY_DISPATCH:
+	case GPUCMD__REQUEST__BODY_RESET_STAGE:
+		return true;
+	case GPUCMD__REQUEST__BODY_COMMIT:
+		return req->commit->mode != GPUCMD__COMMIT_MODE__COMMIT_AND_WAIT;
+	case GPUCMD__REQUEST__BODY_BUFFER_WRITE:
+		return !req->buffer_write->last;
+	default:
+		return false;
+	}
+}
+
+static void hello(struct gd_conn *c, const Req *req)
+{
+	const Gpucmd__Hello *h = req->hello;
+	struct gd_daemon *d = c->d;
+	if (h->protocol_version != GW_PROTOCOL_VERSION) {
+		char msg[160];
+		snprintf(msg, sizeof(msg), "protocol version %u is not supported: gpucmdd %s speaks version %u",
+			 h->protocol_version, GD_VERSION, GW_PROTOCOL_VERSION);
+		gd_conn_reply_status(c, req->id, GPUCMD_E_VERSION, 0, msg);
+		return;
+	}
+	snprintf(c->name, sizeof(c->name), "%s", h->client_name);
+	c->greeted = true;
+	const VkPhysicalDeviceLimits *l = &d->gpu->props.limits;
+	Gpucmd__HelloReply hr = GPUCMD__HELLO_REPLY__INIT;
+	hr.protocol_version = GW_PROTOCOL_VERSION;
+	hr.daemon_version = GD_VERSION;
+	hr.device_name = d->gpu->props.deviceName;
+	hr.max_frame = d->cfg.max_frame;
+	hr.max_buffer_size = d->gpu->max_buffer_size;
+	hr.max_groups_x = l->maxComputeWorkGroupCount[0];
+	hr.max_groups_y = l->maxComputeWorkGroupCount[1];
+	hr.max_groups_z = l->maxComputeWorkGroupCount[2];
+	hr.storage_offset_alignment = (uint32_t)l->minStorageBufferOffsetAlignment;
+	Gpucmd__Reply rep = GPUCMD__REPLY__INIT;
+	rep.body_case = GPUCMD__REPLY__BODY_HELLO;
+	rep.hello = &hr;
+	reply_ok(c, &rep, req->id);
+}
+
+static void info(struct gd_conn *c, const Req *req)
+{
+	struct gd_daemon *d = c->d;
+	struct gd_gpu *gpu = d->gpu;
+	Gpucmd__InfoReply ir = GPUCMD__INFO_REPLY__INIT;
+	char api[32];
+	uint32_t v = gpu->props.apiVersion;
+	snprintf(api, sizeof(api), "%u.%u.%u", VK_API_VERSION_MAJOR(v), VK_API_VERSION_MINOR(v),
+		 VK_API_VERSION_PATCH(v));
+	ir.daemon_version = GD_VERSION;
+	ir.protocol_version = GW_PROTOCOL_VERSION;
+	ir.device_name = gpu->props.deviceName;
+	ir.vendor_id = gpu->props.vendorID;
+	ir.device_id = gpu->props.deviceID;
+	ir.device_type = (char *)gd_gpu_type_name(gpu->props.deviceType);
+	ir.driver_name = gpu->driver.driverName;
+	ir.driver_info = gpu->driver.driverInfo;
+	ir.api_version = api;
+	Gpucmd__QueueFamily qf[16], *qfp[16];
+	for (uint32_t i = 0; i < gpu->n_families; i++) {
+		qf[i] = (Gpucmd__QueueFamily)GPUCMD__QUEUE_FAMILY__INIT;
+		qf[i].index = i;
+		qf[i].count = gpu->families[i].queueCount;
+		qf[i].flags = gpu->families[i].queueFlags;
+		qfp[i] = &qf[i];
+	}
+	ir.n_queue_families = gpu->n_families;
+	ir.queue_families = qfp;
+	ir.queue_family = gpu->family;
+	Gpucmd__Heap hp[VK_MAX_MEMORY_HEAPS], *hpp[VK_MAX_MEMORY_HEAPS];
+	for (uint32_t i = 0; i < gpu->mem.memoryHeapCount; i++) {
+		hp[i] = (Gpucmd__Heap)GPUCMD__HEAP__INIT;
+		hp[i].size = gpu->mem.memoryHeaps[i].size;
+		hp[i].device_local = gpu->mem.memoryHeaps[i].flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT;
+		hpp[i] = &hp[i];
+	}
+	ir.n_heaps = gpu->mem.memoryHeapCount;
+	ir.heaps = hpp;
+	ir.validation = gpu->validate;
+	ir.validation_messages = atomic_load(&gpu->validation_messages);
+	ir.clients = d->stats.clients;
+	ir.live_buffers = d->stats.live_buffers;
+	ir.live_sessions = d->stats.live_sessions;
+	ir.submissions = d->stats.submissions;
+	ir.dispatches = d->stats.dispatches;
+	Gpucmd__Reply rep = GPUCMD__REPLY__INIT;
+	rep.body_case = GPUCMD__REPLY__BODY_INFO;
+	rep.info = &ir;
+	reply_ok(c, &rep, req->id);
+}
+
+/* Fills a Kernel message; kb must hold GD_MAX_BINDINGS entries. */
+static void describe_kernel(const struct gd_kernel *k, Gpucmd__Kernel *m, Gpucmd__KernelBinding *kb,
+			    Gpucmd__KernelBinding **kbp)
+{
+	*m = (Gpucmd__Kernel)GPUCMD__KERNEL__INIT;
+	m->id = k->id;
+	m->name = (char *)k->name;
+	m->push_size = k->push_size;
+	m->local_x = k->local[0];
+	m->local_y = k->local[1];
+	m->local_z = k->local[2];
+	for (uint32_t i = 0; i < k->n_bindings; i++) {
+		kb[i] = (Gpucmd__KernelBinding)GPUCMD__KERNEL_BINDING__INIT;
+		kb[i].binding = i;
+		kb[i].read_only = k->read_only[i];
+		kb[i].write_only = k->write_only[i];
+		kbp[i] = &kb[i];
+	}
+	m->n_bindings = k->n_bindings;
+	m->bindings = kbp;
+}
+
+static void kernel_lookup(struct gd_conn *c, const Req *req)
+{
+	const struct gd_kernel *k = gd_registry_find(c->d->reg, req->kernel_lookup->name);
+	if (!k) {
+		char msg[128];
+		snprintf(msg, sizeof(msg), "no kernel named '%.64s' (gpucmd kernels lists them)",
+			 req->kernel_lookup->name);
+		reply_error(c, req->id, -ENOENT, msg);
+		return;
+	}
+	Gpucmd__Kernel m;
+	Gpucmd__KernelBinding kb[GD_MAX_BINDINGS], *kbp[GD_MAX_BINDINGS];
+	describe_kernel(k, &m, kb, kbp);
+	Gpucmd__Reply rep = GPUCMD__REPLY__INIT;
+	rep.body_case = GPUCMD__REPLY__BODY_KERNEL;
+	rep.kernel = &m;
+	reply_ok(c, &rep, req->id);
+}
+
+static void kernel_list(struct gd_conn *c, const Req *req)
+{
+	const struct gd_registry *reg = c->d->reg;
+	Gpucmd__Kernel m[reg->n_kernels], *mp[reg->n_kernels];
+	Gpucmd__KernelBinding kb[reg->n_kernels][GD_MAX_BINDINGS], *kbp[reg->n_kernels][GD_MAX_BINDINGS];
+	for (uint32_t i = 0; i < reg->n_kernels; i++) {
+		describe_kernel(&reg->kernels[i], &m[i], kb[i], kbp[i]);
+		mp[i] = &m[i];
+	}
+	Gpucmd__KernelListReply lr = GPUCMD__KERNEL_LIST_REPLY__INIT;
+	lr.n_kernels = reg->n_kernels;
+	lr.kernels = mp;
+	Gpucmd__Reply rep = GPUCMD__REPLY__INIT;
+	rep.body_case = GPUCMD__REPLY__BODY_KERNEL_LIST;
+	rep.kernel_list = &lr;
+	reply_ok(c, &rep, req->id);
+}
+
+static struct gd_buffer *find_buffer(struct gd_conn *c, uint32_t handle)
+{
+	return gd_handles_get(&c->buffers, handle);
+}
+
+static struct gd_session *find_session(struct gd_conn *c, uint32_t handle)
+{
+	return gd_handles_get(&c->sessions, handle);
+}
+
+static void buffer_create(struct gd_conn *c, const Req *req)
+{
+	char msg[256];
+	struct gd_buffer *b;
+	uint32_t h;
+	int r = gd_buffer_create(c->d, req->buffer_create->size, req->buffer_create->flags, &b, msg, sizeof(msg));
+	if (r < 0) {
+		reply_error(c, req->id, r, msg);
+		return;
+	}
+	r = gd_handles_add(&c->buffers, b, &h);
+	if (r < 0) {
+		gd_buffer_unref(b);
+		reply_error(c, req->id, r, "this connection holds the most buffers it may");
+		return;
+	}
+	Gpucmd__BufferCreated bc = GPUCMD__BUFFER_CREATED__INIT;
+	bc.buffer = h;
+	Gpucmd__Reply rep = GPUCMD__REPLY__INIT;
+	rep.body_case = GPUCMD__REPLY__BODY_BUFFER_CREATED;
+	rep.buffer_created = &bc;
+	reply_ok(c, &rep, req->id);
+}
+
+/* Checks [offset, offset+size) against the buffer without overflowing. */
+static bool range_ok(const struct gd_buffer *b, uint64_t offset, uint64_t size)
+{
+	return offset <= b->size && size <= b->size - offset;
+}
+
+static int buffer_write(struct gd_conn *c, const Req *req)
+{
+	const Gpucmd__BufferWrite *w = req->buffer_write;
+	struct gd_buffer *b = find_buffer(c, w->buffer);
+	char msg[200];
+	if (!b) {
+		snprintf(msg, sizeof(msg), "buffer write: no buffer %u on this connection", w->buffer);
+	} else if (!range_ok(b, w->offset, w->data.len)) {
+		snprintf(msg, sizeof(msg), "buffer write: offset %" PRIu64 " + %zu bytes exceeds buffer size %" PRIu64,
+			 w->offset, w->data.len, b->size);
+	} else {
+		/* Never write under the GPU's feet: wait for submitted work that
+		 * uses the buffer (work still being recorded has not run yet). */
+		if (b->busy)
+			return -EAGAIN;
+		memcpy(b->map + w->offset, w->data.data, w->data.len);
+		if (w->last)
+			gd_conn_reply_status(c, req->id, 0, 0, NULL);
+		return 0;
+	}
+	if (w->last)
+		reply_error(c, req->id, b ? -ERANGE : -ENOENT, msg);
+	else
+		gd_conn_fail(c, req->id, b ? -ERANGE : -ENOENT, "%s", msg);
+	return 0;
+}
+
+static int buffer_read(struct gd_conn *c, const Req *req)
+{
+	const Gpucmd__BufferRead *rd = req->buffer_read;
+	struct gd_buffer *b = find_buffer(c, rd->buffer);
+	char msg[200];
+	size_t room = c->d->cfg.max_frame - 64;
+	if (!b) {
+		snprintf(msg, sizeof(msg), "buffer read: no buffer %u on this connection", rd->buffer);
+		reply_error(c, req->id, -ENOENT, msg);
+		return 0;
+	}
+	if (!range_ok(b, rd->offset, rd->size)) {
+		snprintf(msg, sizeof(msg), "buffer read: offset %" PRIu64 " + %" PRIu64 " bytes exceeds buffer size %" PRIu64,
+			 rd->offset, rd->size, b->size);
+		reply_error(c, req->id, -ERANGE, msg);
+		return 0;
+	}
+	if (rd->size > room) {
+		snprintf(msg, sizeof(msg), "buffer read: %" PRIu64 " bytes in one request, at most %zu (the frame limit)",
+			 rd->size, room);
+		reply_error(c, req->id, -EMSGSIZE, msg);
+		return 0;
+	}
+	if (b->busy)
+		return -EAGAIN;
+	Gpucmd__BufferData bd = GPUCMD__BUFFER_DATA__INIT;
+	bd.data.data = b->map + rd->offset;
+	bd.data.len = rd->size;
+	Gpucmd__Reply rep = GPUCMD__REPLY__INIT;
+	rep.body_case = GPUCMD__REPLY__BODY_BUFFER_DATA;
+	rep.buffer_data = &bd;
+	reply_ok(c, &rep, req->id);
+	return 0;
+}
+
+static void buffer_free(struct gd_conn *c, const Req *req)
+{
+	struct gd_buffer *b = gd_handles_remove(&c->buffers, req->buffer_free->buffer);
+	if (!b) {
+		char msg[96];
+		snprintf(msg, sizeof(msg), "buffer free: no buffer %u on this connection", req->buffer_free->buffer);
+		reply_error(c, req->id, -ENOENT, msg);
+		return;
+	}
+	gd_buffer_unref(b);
+	gd_conn_reply_status(c, req->id, 0, 0, NULL);
+}
+
+static void session_open(struct gd_conn *c, const Req *req)
+{
+	struct gd_session *s;
+	uint32_t h;
+	int r = gd_session_create(c->d, c, req->session_open->label, &s);
+	if (r < 0) {
+		reply_error(c, req->id, r, "session open: daemon out of memory");
+		return;
+	}
+	r = gd_handles_add(&c->sessions, s, &h);
+	if (r < 0) {
+		gd_session_close(s);
+		reply_error(c, req->id, r, "this connection holds the most sessions it may");
+		return;
+	}
+	Gpucmd__SessionOpened so = GPUCMD__SESSION_OPENED__INIT;
+	so.session = h;
+	Gpucmd__Reply rep = GPUCMD__REPLY__INIT;
+	rep.body_case = GPUCMD__REPLY__BODY_SESSION_OPENED;
+	rep.session_opened = &so;
+	reply_ok(c, &rep, req->id);
+}
+
+/* A streamed request named a session this connection does not have. */
+static struct gd_session *streamed_session(struct gd_conn *c, const Req *req, uint32_t handle)
+{
+	struct gd_session *s = find_session(c, handle);
+	if (!s)
+		gd_conn_fail(c, req->id, -ENOENT, "%s: no session %u on this connection", gw_request_name(req), handle);
+	return s;
+}
+
+/* Validates a dispatch completely, then records it. */
+static void dispatch(struct gd_conn *c, const Req *req)
+{
+	const Gpucmd__Dispatch *dp = req->dispatch;
+	struct gd_session *s = streamed_session(c, req, dp->session);
+	if (!s)
+		return;
+	const struct gd_kernel *k = gd_registry_get(c->d->reg, dp->kernel);
+	const VkPhysicalDeviceLimits *l = &c->d->gpu->props.limits;
+	if (!k) {
+		gd_session_fail(s, req->id, -ENOENT, "dispatch: no kernel with id %u", dp->kernel);
+		return;
+	}
+	if (dp->n_bindings != k->n_bindings) {
+		gd_session_fail(s, req->id, -EINVAL, "dispatch of kernel '%s': %zu buffers bound, the kernel takes %u",
+				k->name, dp->n_bindings, k->n_bindings);
+		return;
+	}
+	if (dp->push.len != k->push_size) {
+		gd_session_fail(s, req->id, -EINVAL,
+				"dispatch of kernel '%s': %zu bytes of push constants, the kernel takes %u", k->name,
+				dp->push.len, k->push_size);
+		return;
+	}
+	const uint32_t groups[3] = {dp->groups_x, dp->groups_y, dp->groups_z};
+	for (int i = 0; i < 3; i++) {
+		if (groups[i] == 0 || groups[i] > l->maxComputeWorkGroupCount[i]) {
+			gd_session_fail(s, req->id, -EINVAL,
+					"dispatch of kernel '%s': group count %c = %u, must be 1..%u (maxComputeWorkGroupCount)",
+					k->name, "xyz"[i], groups[i], l->maxComputeWorkGroupCount[i]);
+			return;
+		}
+	}
+	struct gd_bound bound[GD_MAX_BINDINGS];
+	for (uint32_t i = 0; i < k->n_bindings; i++) {
+		const Gpucmd__Binding *b = dp->bindings[i];
+		struct gd_buffer *buf = find_buffer(c, b->buffer);
+		if (!buf) {
+			gd_session_fail(s, req->id, -ENOENT, "dispatch of kernel '%s': binding %u names no buffer %u on this connection",
+					k->name, i, b->buffer);
+			return;
+		}
+		uint64_t range = b->size ? b->size : (b->offset < buf->size ? buf->size - b->offset : 0);
+		if (!range_ok(buf, b->offset, range) || range == 0) {
+			gd_session_fail(s, req->id, -ERANGE,
+					"dispatch of kernel '%s': binding %u: offset %" PRIu64 " + %" PRIu64 " exceeds buffer size %" PRIu64,
+					k->name, i, b->offset, b->size, buf->size);
+			return;
+		}
+		if (b->offset % l->minStorageBufferOffsetAlignment) {
+			gd_session_fail(s, req->id, -EINVAL,
+					"dispatch of kernel '%s': binding %u: offset %" PRIu64 " is not a multiple of %" PRIu64 " (minStorageBufferOffsetAlignment)",
+					k->name, i, b->offset, (uint64_t)l->minStorageBufferOffsetAlignment);
+			return;
+		}
+		if (range > l->maxStorageBufferRange) {
+			gd_session_fail(s, req->id, -ERANGE,
+					"dispatch of kernel '%s': binding %u: range %" PRIu64 " exceeds maxStorageBufferRange %u",
+					k->name, i, range, l->maxStorageBufferRange);
+			return;
+		}
+		bound[i] = (struct gd_bound){buf, b->offset, range};
+	}
+	gd_session_dispatch(s, req->id, k, bound, dp->push.data, groups);
+}
+
+static void commit(struct gd_conn *c, const Req *req)
+{
+	const Gpucmd__Commit *cm = req->commit;
+	enum gd_commit_mode mode;
+	switch (cm->mode) {
+	case GPUCMD__COMMIT_MODE__COMMIT_STAGE: mode = GD_COMMIT_STAGE; break;
+	case GPUCMD__COMMIT_MODE__COMMIT_AND_WAIT: mode = GD_COMMIT_AND_WAIT; break;
+	case GPUCMD__COMMIT_MODE__COMMIT_FENCE: mode = GD_COMMIT_FENCE; break;
+	default:
+		gd_conn_fail(c, req->id, -EINVAL, "commit: unknown mode %d", (int)cm->mode);
+		return;
+	}
+	struct gd_session *s = find_session(c, cm->session);
+	if (!s) {
+		char msg[96];
+		snprintf(msg, sizeof(msg), "commit: no session %u on this connection", cm->session);
+		if (mode == GD_COMMIT_AND_WAIT)
+			reply_error(c, req->id, -ENOENT, msg);
+		else
+			gd_conn_fail(c, req->id, -ENOENT, "%s", msg);
+		return;
+	}
+	gd_session_commit(s, req->id, mode, cm->has_label ? cm->label : NULL);
+}
+
+static void session_query(struct gd_conn *c, const Req *req)
+{
+	struct gd_session *s = find_session(c, req->session_query->session);
+	if (!s) {
+		char msg[96];
+		snprintf(msg, sizeof(msg), "session query: no session %u on this connection", req->session_query->session);
+		reply_error(c, req->id, -ENOENT, msg);
+		return;
+	}
+	Gpucmd__SessionState st = GPUCMD__SESSION_STATE__INIT;
+	st.drained = s->drained;
+	st.fence_pending = s->fence_pending;
+	st.has_event = s->event != VK_NULL_HANDLE;
+	st.fence_value = s->fence_value;
+	st.wait_value = s->wait_value;
+	st.wait_count = s->wait_count;
+	st.last_label = s->last_label;
+	st.syncs = s->syncs;
+	st.dispatches = s->dispatches;
+	st.command_buffers = s->command_buffers;
+	st.barriers = s->barriers;
+	st.completed = s->completed;
+	Gpucmd__Reply rep = GPUCMD__REPLY__INIT;
+	rep.body_case = GPUCMD__REPLY__BODY_SESSION_STATE;
+	rep.session_state = &st;
+	reply_ok(c, &rep, req->id);
+}
+
+int gd_request_handle(struct gd_conn *c, const Req *req)
+{
+	if (!c->greeted && req->body_case != GPUCMD__REQUEST__BODY_HELLO) {
+		gd_conn_close(c, "request before the handshake", "the first request must be hello");
+		return 0;
+	}
+	/* A round trip first reports a failure kept from earlier streamed
+	 * requests of this connection, and is not run. */
+	if (c->err && !is_streamed(req)) {
+		char msg[400];
+		snprintf(msg, sizeof(msg), "%s (request %" PRIu64 " was not run)", c->errmsg, req->id);
+		gd_conn_reply_status(c, req->id, c->err, c->err_req, msg);
+		c->err = 0;
+		return 0;
+	}
+	switch (req->body_case) {
+	case GPUCMD__REQUEST__BODY_HELLO: hello(c, req); return 0;
+	case GPUCMD__REQUEST__BODY_INFO: info(c, req); return 0;
+	case GPUCMD__REQUEST__BODY_KERNEL_LIST: kernel_list(c, req); return 0;
+	case GPUCMD__REQUEST__BODY_KERNEL_LOOKUP: kernel_lookup(c, req); return 0;
+	case GPUCMD__REQUEST__BODY_PING: gd_conn_reply_status(c, req->id, 0, 0, NULL); return 0;
+	case GPUCMD__REQUEST__BODY_BUFFER_CREATE: buffer_create(c, req); return 0;
+	case GPUCMD__REQUEST__BODY_BUFFER_WRITE: return buffer_write(c, req);
+	case GPUCMD__REQUEST__BODY_BUFFER_READ: return buffer_read(c, req);
+	case GPUCMD__REQUEST__BODY_BUFFER_FREE: buffer_free(c, req); return 0;
+	case GPUCMD__REQUEST__BODY_SESSION_OPEN: session_open(c, req); return 0;
+	case GPUCMD__REQUEST__BODY_SESSION_CLOSE: {
+		struct gd_session *s = gd_handles_remove(&c->sessions, req->session_close->session);
+		if (s)
+			gd_session_close(s);
+		else
+			gd_conn_fail(c, req->id, -ENOENT, "session close: no session %u on this connection",
+				     req->session_close->session);
+		return 0;
+	}
+	case GPUCMD__REQUEST__BODY_BEGIN_STAGE: {
+		struct gd_session *s = streamed_session(c, req, req->begin_stage->session);
+		if (s)
+			gd_session_begin_stage(s, req->begin_stage->label);
+		return 0;
+	}
+	case GPUCMD__REQUEST__BODY_DISPATCH: dispatch(c, req); return 0;
+	case GPUCMD__REQUEST__BODY_COMMIT: commit(c, req); return 0;
+	case GPUCMD__REQUEST__BODY_RESET_STAGE: {
+		struct gd_session *s = streamed_session(c, req, req->reset_stage->session);
+		if (s)
+			gd_session_reset(s);
+		return 0;
+	}
+	case GPUCMD__REQUEST__BODY_SESSION_QUERY: session_query(c, req); return 0;
+	default:
+		gd_conn_close(c, "request with no known body", "request with no known body (newer client?)");
+		return 0;
+	}
+}

@@ -1,0 +1,341 @@
+/*
+ * scheduler.c — batched submission and the completion thread (see
+ * scheduler.h).
+ *
+ * Threads: the loop thread owns the queue, the ready and in-flight lists and
+ * every session. The completion thread only reads the retire timeline; it
+ * shares `submitted` (under the mutex) and `completed` / `abandoned`
+ * (atomics) with the loop, and wakes it with uv_async_send.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "daemon.h"
+#include "gpucmd.h"
+#include "gpu.h"
+#include "log.h"
+#include "scheduler.h"
+#include "session.h"
+
+struct gd_scheduler {
+	struct gd_daemon *d;
+	VkSemaphore retire;          /* the daemon's retire timeline */
+	uint64_t next_value;         /* last value handed to a submission */
+	uint64_t serial;
+	uint64_t pending;            /* queued + in flight */
+	struct gd_submission *ready, **ready_tail;
+	struct gd_submission *flight, **flight_tail;
+
+	/* scratch for one vkQueueSubmit2, grown as needed, never shrunk */
+	VkSubmitInfo2 *infos;
+	VkCommandBufferSubmitInfo *cbs;
+	VkSemaphoreSubmitInfo *sems;  /* 4 per submission: 2 waits, 2 signals */
+	uint32_t cap;
+
+	uv_check_t check;
+	uv_async_t async;
+	bool handles_open;
+
+	pthread_t thread;
+	bool thread_started;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	uint64_t submitted;           /* under lock */
+	bool stop;                    /* under lock */
+	atomic_uint_fast64_t completed;
+	atomic_uint_fast64_t abandoned; /* values given up on after device loss */
+	atomic_int lost_result;
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * The completion thread. For the oldest unfinished value it first polls the
+ * counter for up to spin_us (a poll answers in microseconds where a
+ * blocking wait costs tens of them on a GPU), then blocks in
+ * vkWaitSemaphores with a timeout so that it can notice `stop`.
+ */
+static void *completion_main(void *arg)
+{
+	struct gd_scheduler *s = arg;
+	VkDevice dev = s->d->gpu->device;
+	const uint64_t spin_ns = (uint64_t)s->d->cfg.spin_us * 1000u;
+	uint64_t seen = 0;
+	for (;;) {
+		pthread_mutex_lock(&s->lock);
+		while (!s->stop && seen >= s->submitted)
+			pthread_cond_wait(&s->cond, &s->lock);
+		uint64_t submitted = s->submitted;
+		bool stop = s->stop;
+		pthread_mutex_unlock(&s->lock);
+		if (seen >= submitted && stop)
+			break;
+		uint64_t target = seen + 1, v = seen;
+		VkResult r = vkGetSemaphoreCounterValue(dev, s->retire, &v);
+		for (uint64_t t0 = now_ns(); r == VK_SUCCESS && v < target && now_ns() - t0 < spin_ns;)
+			r = vkGetSemaphoreCounterValue(dev, s->retire, &v);
+		while (r == VK_SUCCESS && v < target) {
+			VkSemaphoreWaitInfo wi = {
+				.sType = VK_STRUCTURE_TYPE_SEMAPHORE_WAIT_INFO,
+				.semaphoreCount = 1,
+				.pSemaphores = &s->retire,
+				.pValues = &target,
+			};
+			r = vkWaitSemaphores(dev, &wi, 100 * 1000 * 1000);
+			if (r == VK_TIMEOUT)
+				r = VK_SUCCESS;
+			if (r == VK_SUCCESS)
+				r = vkGetSemaphoreCounterValue(dev, s->retire, &v);
+		}
+		if (r != VK_SUCCESS) {
+			/* Nothing in flight will finish: give it all up. */
+			atomic_store(&s->lost_result, (int)r);
+			atomic_store(&s->abandoned, submitted);
+			v = submitted;
+		} else {
+			atomic_store(&s->completed, v);
+		}
+		seen = v;
+		uv_async_send(&s->async);
+	}
+	return NULL;
+}
+
+static void fail_submission(struct gd_submission *sub, int code, const char *why)
+{
+	sub->failed = true;
+	gd_session_fail(sub->session, 0, code, "%s", why);
+}
+
+/* Retires, in order, everything the completion thread reported finished. */
+static void retire_finished(struct gd_scheduler *s)
+{
+	uint64_t done = atomic_load(&s->completed);
+	uint64_t given_up = atomic_load(&s->abandoned);
+	while (s->flight && (s->flight->value <= done || s->flight->value <= given_up)) {
+		struct gd_submission *sub = s->flight;
+		s->flight = sub->next;
+		if (!s->flight)
+			s->flight_tail = &s->flight;
+		if (sub->value > done) {
+			VkResult r = (VkResult)atomic_load(&s->lost_result);
+			fail_submission(sub, GPUCMD_E_DEVICE_LOST,
+					r == VK_ERROR_DEVICE_LOST ? "the GPU device was lost while running this work"
+								  : "waiting for the GPU failed; the work was abandoned");
+		}
+		s->pending--;
+		gd_session_retire(sub->session, sub);
+	}
+}
+
+static void on_async(uv_async_t *h)
+{
+	struct gd_scheduler *s = h->data;
+	retire_finished(s);
+	gd_daemon_resume_stalled(s->d);
+}
+
+static int grow_scratch(struct gd_scheduler *s, uint32_t n)
+{
+	if (n <= s->cap)
+		return 0;
+	uint32_t cap = s->cap ? s->cap : 16;
+	while (cap < n)
+		cap *= 2;
+	VkSubmitInfo2 *infos = realloc(s->infos, cap * sizeof(*infos));
+	if (infos)
+		s->infos = infos;
+	VkCommandBufferSubmitInfo *cbs = realloc(s->cbs, cap * sizeof(*cbs));
+	if (cbs)
+		s->cbs = cbs;
+	VkSemaphoreSubmitInfo *sems = realloc(s->sems, 4 * cap * sizeof(*sems));
+	if (sems)
+		s->sems = sems;
+	if (!infos || !cbs || !sems)
+		return -ENOMEM;
+	s->cap = cap;
+	return 0;
+}
+
+static VkSemaphoreSubmitInfo sem_info(VkSemaphore sem, uint64_t value)
+{
+	return (VkSemaphoreSubmitInfo){
+		.sType = VK_STRUCTURE_TYPE_SEMAPHORE_SUBMIT_INFO,
+		.semaphore = sem,
+		.value = value,
+		.stageMask = VK_PIPELINE_STAGE_2_ALL_COMMANDS_BIT,
+	};
+}
+
+/* Fills one VkSubmitInfo2 for sub: wait on the session's previous
+ * submission (order within a session) and on its fence after a reset; signal
+ * the next retire value and, for a fence, the session timeline. */
+static void describe(struct gd_scheduler *s, struct gd_submission *sub, uint32_t i)
+{
+	struct gd_session *ses = sub->session;
+	VkSemaphoreSubmitInfo *sem = &s->sems[4 * i];
+	uint32_t nw = 0, ns = 0;
+	if (ses->last_value)
+		sem[nw++] = sem_info(s->retire, ses->last_value);
+	if (sub->fence_wait)
+		sem[nw++] = sem_info(ses->event, sub->fence_wait);
+	sub->prev_value = ses->last_value;
+	sub->value = ++s->next_value;
+	sem[2 + ns++] = sem_info(s->retire, sub->value);
+	if (sub->fence_signal)
+		sem[2 + ns++] = sem_info(ses->event, sub->fence_signal);
+	ses->last_value = sub->value;
+	s->cbs[i] = (VkCommandBufferSubmitInfo){.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_SUBMIT_INFO,
+						.commandBuffer = sub->cb};
+	s->infos[i] = (VkSubmitInfo2){
+		.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO_2,
+		.waitSemaphoreInfoCount = nw,
+		.pWaitSemaphoreInfos = sem,
+		.commandBufferInfoCount = 1,
+		.pCommandBufferInfos = &s->cbs[i],
+		.signalSemaphoreInfoCount = ns,
+		.pSignalSemaphoreInfos = sem + 2,
+	};
+}
+
+/* Runs once per loop turn, after I/O: everything committed during the turn
+ * goes to the GPU in one vkQueueSubmit2. */
+static void on_check(uv_check_t *h)
+{
+	struct gd_scheduler *s = h->data;
+	if (!s->ready)
+		return;
+	uint32_t n = 0;
+	for (struct gd_submission *sub = s->ready; sub; sub = sub->next)
+		n++;
+	struct gd_submission *batch = s->ready;
+	s->ready = NULL;
+	s->ready_tail = &s->ready;
+	VkResult res = VK_ERROR_OUT_OF_HOST_MEMORY;
+	uint64_t first = s->next_value;
+	if (grow_scratch(s, n) == 0) {
+		uint32_t i = 0;
+		for (struct gd_submission *sub = batch; sub; sub = sub->next)
+			describe(s, sub, i++);
+		res = vkQueueSubmit2(s->d->gpu->queue, n, s->infos, VK_NULL_HANDLE);
+	}
+	if (res != VK_SUCCESS) {
+		/* None of these values will ever be signalled: roll them back so
+		 * no later submission waits for them, and fail the work. */
+		gd_vk_error("vkQueueSubmit2", res);
+		s->next_value = first;
+		while (batch) {
+			struct gd_submission *sub = batch;
+			batch = sub->next;
+			if (sub->prev_value <= first)
+				sub->session->last_value = sub->prev_value;
+			fail_submission(sub, res == VK_ERROR_DEVICE_LOST ? GPUCMD_E_DEVICE_LOST : -EIO,
+					gd_vk_result(res));
+			s->pending--;
+			gd_session_retire(sub->session, sub);
+		}
+		gd_daemon_resume_stalled(s->d);
+		return;
+	}
+	*s->flight_tail = batch;
+	while (*s->flight_tail)
+		s->flight_tail = &(*s->flight_tail)->next;
+	s->d->stats.submissions += n;
+	pthread_mutex_lock(&s->lock);
+	s->submitted = s->next_value;
+	pthread_cond_signal(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+}
+
+void gd_scheduler_queue(struct gd_scheduler *s, struct gd_submission *sub)
+{
+	sub->next = NULL;
+	*s->ready_tail = sub;
+	s->ready_tail = &sub->next;
+	s->pending++;
+}
+
+uint64_t gd_scheduler_serial(struct gd_scheduler *s)
+{
+	return ++s->serial;
+}
+
+uint64_t gd_scheduler_pending(const struct gd_scheduler *s)
+{
+	return s->pending;
+}
+
+struct gd_scheduler *gd_scheduler_create(struct gd_daemon *d)
+{
+	struct gd_scheduler *s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->d = d;
+	s->ready_tail = &s->ready;
+	s->flight_tail = &s->flight;
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->cond, NULL);
+	VkSemaphoreTypeCreateInfo ti = {
+		.sType = VK_STRUCTURE_TYPE_SEMAPHORE_TYPE_CREATE_INFO,
+		.semaphoreType = VK_SEMAPHORE_TYPE_TIMELINE,
+	};
+	VkSemaphoreCreateInfo si = {.sType = VK_STRUCTURE_TYPE_SEMAPHORE_CREATE_INFO, .pNext = &ti};
+	VkResult res = vkCreateSemaphore(d->gpu->device, &si, NULL, &s->retire);
+	if (res != VK_SUCCESS) {
+		gd_vk_error("vkCreateSemaphore", res);
+		goto fail;
+	}
+	uv_check_init(d->loop, &s->check);
+	uv_async_init(d->loop, &s->async, on_async);
+	s->check.data = s->async.data = s;
+	s->handles_open = true;
+	uv_check_start(&s->check, on_check);
+	if (pthread_create(&s->thread, NULL, completion_main, s) != 0) {
+		log_err("cannot start the completion thread");
+		goto fail;
+	}
+	s->thread_started = true;
+	return s;
+fail:
+	gd_scheduler_destroy(s);
+	return NULL;
+}
+
+void gd_scheduler_close(struct gd_scheduler *s)
+{
+	if (!s->handles_open)
+		return;
+	s->handles_open = false;
+	uv_close((uv_handle_t *)&s->check, NULL);
+	uv_close((uv_handle_t *)&s->async, NULL);
+}
+
+void gd_scheduler_destroy(struct gd_scheduler *s)
+{
+	if (!s)
+		return;
+	if (s->thread_started) {
+		pthread_mutex_lock(&s->lock);
+		s->stop = true;
+		pthread_cond_signal(&s->cond);
+		pthread_mutex_unlock(&s->lock);
+		pthread_join(s->thread, NULL);
+		retire_finished(s);
+	}
+	if (s->retire)
+		vkDestroySemaphore(s->d->gpu->device, s->retire, NULL);
+	pthread_mutex_destroy(&s->lock);
+	pthread_cond_destroy(&s->cond);
+	free(s->infos);
+	free(s->cbs);
+	free(s->sems);
+	free(s);
+}

@@ -1,0 +1,32 @@
+/*
+ * scheduler.h — the one submission path to the device and the completion
+ * thread. Committed command buffers of every session gather in a ready
+ * queue during a loop turn and go to the queue in one vkQueueSubmit2 at the
+ * end of the turn; each signals the next value of the daemon's retire
+ * timeline and waits on its session's previous one, so a session's work
+ * runs in order while different sessions overlap. A thread watches the
+ * retire timeline (spinning briefly, then blocking) and wakes the loop,
+ * which retires finished work in order.
+ */
+#ifndef GD_SCHEDULER_H
+#define GD_SCHEDULER_H
+
+#include <stdint.h>
+
+struct gd_daemon;
+struct gd_submission;
+
+struct gd_scheduler *gd_scheduler_create(struct gd_daemon *d);
+/* Waits for all submitted work, retires it, stops the thread. Accepts NULL. */
+void gd_scheduler_destroy(struct gd_scheduler *s);
+
+/* Queues a committed submission; it is submitted at the end of the turn. */
+void gd_scheduler_queue(struct gd_scheduler *s, struct gd_submission *sub);
+/* Daemon-wide serial for a new recording (buffer-reference dedup). */
+uint64_t gd_scheduler_serial(struct gd_scheduler *s);
+/* Stops the watcher handles so the loop can end (shutdown). */
+void gd_scheduler_close(struct gd_scheduler *s);
+/* Number of submissions queued or in flight. */
+uint64_t gd_scheduler_pending(const struct gd_scheduler *s);
+
+#endif

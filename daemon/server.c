@@ -1,0 +1,155 @@
+/*
+ * server.c — the listening socket (see server.h). A socket file left by a
+ * dead daemon is removed; one a live daemon answers on is left alone and
+ * start-up fails, so two daemons never fight over one path.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <systemd/sd-daemon.h>
+#include <uv.h>
+
+#include "conn.h"
+#include "daemon.h"
+#include "log.h"
+#include "server.h"
+
+struct gd_server {
+	struct gd_daemon *d;
+	int fd;
+	bool owns_path;
+	uv_poll_t poll;
+};
+
+static void on_accept(uv_poll_t *h, int status, int events)
+{
+	(void)events;
+	struct gd_server *s = h->data;
+	if (status < 0)
+		return;
+	for (int i = 0; i < 64; i++) {
+		int fd = accept4(s->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+				log_warn("accept: %s", strerror(errno));
+			return;
+		}
+		if (gd_conn_create(s->d, fd) < 0)
+			log_warn("dropping a new client: out of memory");
+	}
+}
+
+static int fill_addr(struct sockaddr_un *a, const char *path)
+{
+	*a = (struct sockaddr_un){.sun_family = AF_UNIX};
+	if (strlen(path) >= sizeof(a->sun_path)) {
+		log_err("socket path too long (%zu bytes, at most %zu): %s", strlen(path), sizeof(a->sun_path) - 1, path);
+		return -ENAMETOOLONG;
+	}
+	strcpy(a->sun_path, path);
+	return 0;
+}
+
+/* 0 when path is free to bind (a stale file was removed), -EADDRINUSE when a
+ * live daemon answers there. */
+static int clear_stale(const char *path, const struct sockaddr_un *a)
+{
+	struct stat st;
+	if (lstat(path, &st) < 0)
+		return 0;
+	if (!S_ISSOCK(st.st_mode)) {
+		log_err("%s exists and is not a socket; refusing to replace it", path);
+		return -EEXIST;
+	}
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	int r = connect(fd, (const struct sockaddr *)a, sizeof(*a));
+	close(fd);
+	if (r == 0) {
+		log_err("another gpucmdd is already listening on %s", path);
+		return -EADDRINUSE;
+	}
+	log_info("removing stale socket %s", path);
+	unlink(path);
+	return 0;
+}
+
+static int bind_path(struct gd_server *s, const char *path)
+{
+	struct sockaddr_un a;
+	int r = fill_addr(&a, path);
+	if (r < 0 || (r = clear_stale(path, &a)) < 0)
+		return r;
+	s->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (s->fd < 0)
+		return -errno;
+	/* Bind with a tight umask so that the socket never exists with wider
+	 * permissions than 0660, even for an instant. */
+	mode_t old = umask(0117);
+	r = bind(s->fd, (struct sockaddr *)&a, sizeof(a));
+	umask(old);
+	if (r < 0) {
+		r = -errno;
+		log_err("cannot bind %s: %s", path, strerror(errno));
+		return r;
+	}
+	s->owns_path = true;
+	if (listen(s->fd, SOMAXCONN) < 0) {
+		r = -errno;
+		log_err("cannot listen on %s: %s", path, strerror(errno));
+		return r;
+	}
+	return 0;
+}
+
+struct gd_server *gd_server_create(struct gd_daemon *d)
+{
+	struct gd_server *s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->d = d;
+	s->fd = -1;
+	int n = sd_listen_fds(1);
+	if (n == 1 && sd_is_socket_unix(SD_LISTEN_FDS_START, SOCK_STREAM, 1, NULL, 0) > 0) {
+		s->fd = SD_LISTEN_FDS_START;
+		fcntl(s->fd, F_SETFL, fcntl(s->fd, F_GETFL) | O_NONBLOCK);
+		log_info("listening on the socket passed by systemd");
+	} else if (bind_path(s, d->cfg.socket_path) < 0) {
+		goto fail;
+	}
+	if (uv_poll_init(d->loop, &s->poll, s->fd) < 0)
+		goto fail;
+	s->poll.data = s;
+	uv_poll_start(&s->poll, UV_READABLE, on_accept);
+	return s;
+fail:
+	if (s->fd >= 0)
+		close(s->fd);
+	if (s->owns_path)
+		unlink(d->cfg.socket_path);
+	free(s);
+	return NULL;
+}
+
+static void free_server(uv_handle_t *h)
+{
+	struct gd_server *s = h->data;
+	close(s->fd);
+	free(s);
+}
+
+void gd_server_destroy(struct gd_server *s)
+{
+	if (!s)
+		return;
+	if (s->owns_path)
+		unlink(s->d->cfg.socket_path);
+	uv_close((uv_handle_t *)&s->poll, free_server);
+}

@@ -1,0 +1,17 @@
+/*
+ * server.h — the listening socket: binding it (or taking it from systemd),
+ * refusing to start beside a live daemon, and accepting connections.
+ */
+#ifndef GD_SERVER_H
+#define GD_SERVER_H
+
+struct gd_daemon;
+
+/* Listens on d->cfg.socket_path, or on the socket systemd passed. NULL
+ * (logged) on failure. */
+struct gd_server *gd_server_create(struct gd_daemon *d);
+/* Stops accepting and, when it made the socket file, removes it. The
+ * struct is freed from the loop. Accepts NULL. */
+void gd_server_destroy(struct gd_server *s);
+
+#endif

@@ -1,0 +1,363 @@
+/*
+ * session.c — the stage state machine and the recording of dispatches into
+ * a session's command buffer (see session.h). Everything here runs on the
+ * loop thread. The dispatch path allocates nothing in steady state: command
+ * buffers and their reference arrays are recycled through `spares`.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buffer.h"
+#include "conn.h"
+#include "daemon.h"
+#include "gpu.h"
+#include "registry.h"
+#include "scheduler.h"
+#include "session.h"
+
+int gd_session_create(struct gd_daemon *d, struct gd_conn *conn, const char *name, struct gd_session **ret)
+{
+	struct gd_session *s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->d = d;
+	s->conn = conn;
+	s->refs = 1;
+	snprintf(s->name, sizeof(s->name), "%s", name ? name : "");
+	VkCommandPoolCreateInfo pi = {
+		.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
+		.flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT,
+		.queueFamilyIndex = d->gpu->family,
+	};
+	VkResult res = vkCreateCommandPool(d->gpu->device, &pi, NULL, &s->pool);
+	if (res != VK_SUCCESS) {
+		free(s);
+		return -ENOMEM;
+	}
+	d->stats.live_sessions++;
+	*ret = s;
+	return 0;
+}
+
+static void release_refs(struct gd_submission *sub, bool submitted)
+{
+	for (uint32_t i = 0; i < sub->n_refs; i++) {
+		if (submitted)
+			sub->refs[i]->busy--;
+		gd_buffer_unref(sub->refs[i]);
+	}
+	sub->n_refs = 0;
+}
+
+static void session_unref(struct gd_session *s)
+{
+	if (--s->refs)
+		return;
+	VkDevice dev = s->d->gpu->device;
+	while (s->spares) {
+		struct gd_submission *sub = s->spares;
+		s->spares = sub->next;
+		free(sub->refs);
+		free(sub);
+	}
+	vkDestroyCommandPool(dev, s->pool, NULL); /* frees its command buffers */
+	if (s->event)
+		vkDestroySemaphore(dev, s->event, NULL);
+	s->d->stats.live_sessions--;
+	free(s);
+}
+
+void gd_session_close(struct gd_session *s)
+{
+	if (s->open) {
+		release_refs(s->open, false);
+		s->open->next = s->spares;
+		s->spares = s->open;
+		s->open = NULL;
+	}
+	s->conn = NULL;
+	s->sync_id = 0;
+	session_unref(s);
+}
+
+void gd_session_fail(struct gd_session *s, uint64_t req, int code, const char *fmt, ...)
+{
+	if (s->err)
+		return;
+	s->err = code;
+	s->err_req = req;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(s->errmsg, sizeof(s->errmsg), fmt, ap);
+	va_end(ap);
+}
+
+/* Answers a commit_and_wait with the session's first error, then forgets
+ * that error: it has been reported once, as the seeds require. */
+static void report_sync(struct gd_session *s, uint64_t req)
+{
+	if (s->conn)
+		gd_conn_reply_status(s->conn, req, s->err, s->err_req, s->errmsg);
+	s->err = 0;
+	s->err_req = 0;
+	s->errmsg[0] = '\0';
+}
+
+/* The command buffer being recorded, opened on first use. */
+static struct gd_submission *open_submission(struct gd_session *s)
+{
+	if (s->open)
+		return s->open;
+	struct gd_submission *sub = s->spares;
+	if (sub) {
+		s->spares = sub->next;
+	} else {
+		sub = calloc(1, sizeof(*sub));
+		if (!sub)
+			return NULL;
+		VkCommandBufferAllocateInfo ai = {
+			.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
+			.commandPool = s->pool,
+			.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
+			.commandBufferCount = 1,
+		};
+		if (vkAllocateCommandBuffers(s->d->gpu->device, &ai, &sub->cb) != VK_SUCCESS) {
+			free(sub);
+			return NULL;
+		}
+	}
+	VkCommandBufferBeginInfo bi = {
+		.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
+		.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT,
+	};
+	if (vkBeginCommandBuffer(sub->cb, &bi) != VK_SUCCESS) {
+		sub->next = s->spares;
+		s->spares = sub;
+		return NULL;
+	}
+	sub->next = NULL;
+	sub->session = s;
+	sub->serial = gd_scheduler_serial(s->d->sched);
+	sub->value = 0;
+	sub->fence_signal = 0;
+	sub->fence_wait = s->next_wait;
+	sub->n_dispatches = 0;
+	sub->bound = VK_NULL_HANDLE;
+	sub->sync = sub->failed = false;
+	s->next_wait = 0;
+	s->command_buffers++;
+	s->open = sub;
+	return sub;
+}
+
+static int keep_ref(struct gd_submission *sub, struct gd_buffer *b)
+{
+	if (b->tag == sub->serial)
+		return 0;
+	if (sub->n_refs == sub->cap_refs) {
+		uint32_t cap = sub->cap_refs ? sub->cap_refs * 2 : 16;
+		struct gd_buffer **refs = realloc(sub->refs, cap * sizeof(*refs));
+		if (!refs)
+			return -ENOMEM;
+		sub->refs = refs;
+		sub->cap_refs = cap;
+	}
+	sub->refs[sub->n_refs++] = gd_buffer_ref(b);
+	b->tag = sub->serial;
+	return 0;
+}
+
+static void barrier(VkCommandBuffer cb, VkPipelineStageFlags2 dst_stage, VkAccessFlags2 dst_access)
+{
+	VkMemoryBarrier2 mb = {
+		.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER_2,
+		.srcStageMask = VK_PIPELINE_STAGE_2_COMPUTE_SHADER_BIT,
+		.srcAccessMask = VK_ACCESS_2_SHADER_STORAGE_WRITE_BIT,
+		.dstStageMask = dst_stage,
+		.dstAccessMask = dst_access,
+	};
+	VkDependencyInfo di = {
+		.sType = VK_STRUCTURE_TYPE_DEPENDENCY_INFO,
+		.memoryBarrierCount = 1,
+		.pMemoryBarriers = &mb,
+	};
+	vkCmdPipelineBarrier2(cb, &di);
+}
+
+void gd_session_dispatch(struct gd_session *s, uint64_t req, const struct gd_kernel *k,
+			 const struct gd_bound *bound, const void *push, const uint32_t groups[3])
+{
+	if (s->drained) {
+		gd_session_fail(s, req, -EBUSY,
+				"dispatch of kernel '%s': the stage was committed; call reset_for_next_stage first",
+				k->name);
+		return;
+	}
+	struct gd_submission *sub = open_submission(s);
+	if (!sub) {
+		gd_session_fail(s, req, -ENOMEM, "dispatch of kernel '%s': no command buffer could be opened",
+				k->name);
+		return;
+	}
+	for (uint32_t i = 0; i < k->n_bindings; i++)
+		if (keep_ref(sub, bound[i].buf) < 0) {
+			gd_session_fail(s, req, -ENOMEM, "dispatch of kernel '%s': daemon out of memory", k->name);
+			return;
+		}
+	VkCommandBuffer cb = sub->cb;
+	/* Every dispatch after the first waits for the writes of the ones
+	 * before it: correct for any chain, and counted. */
+	if (sub->n_dispatches) {
+		barrier(cb, VK_PIPELINE_STAGE_2_COMPUTE_SHADER_BIT,
+			VK_ACCESS_2_SHADER_STORAGE_READ_BIT | VK_ACCESS_2_SHADER_STORAGE_WRITE_BIT);
+		s->barriers++;
+	}
+	if (sub->bound != k->pipeline) {
+		vkCmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_COMPUTE, k->pipeline);
+		sub->bound = k->pipeline;
+	}
+	VkDescriptorBufferInfo info[GD_MAX_BINDINGS];
+	VkWriteDescriptorSet w[GD_MAX_BINDINGS];
+	for (uint32_t i = 0; i < k->n_bindings; i++) {
+		info[i] = (VkDescriptorBufferInfo){bound[i].buf->buf, bound[i].offset, bound[i].range};
+		w[i] = (VkWriteDescriptorSet){
+			.sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET,
+			.dstBinding = i,
+			.descriptorCount = 1,
+			.descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+			.pBufferInfo = &info[i],
+		};
+	}
+	if (k->n_bindings)
+		s->d->gpu->push_descriptor(cb, VK_PIPELINE_BIND_POINT_COMPUTE, k->layout, 0, k->n_bindings, w);
+	if (k->push_size)
+		vkCmdPushConstants(cb, k->layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, k->push_size, push);
+	vkCmdDispatch(cb, groups[0], groups[1], groups[2]);
+	sub->n_dispatches++;
+	s->dispatches++;
+	s->d->stats.dispatches++;
+}
+
+void gd_session_begin_stage(struct gd_session *s, const char *label)
+{
+	snprintf(s->stage_label, sizeof(s->stage_label), "%s", label);
+}
+
+static int create_event(struct gd_session *s)
+{
+	VkSemaphoreTypeCreateInfo ti = {
+		.sType = VK_STRUCTURE_TYPE_SEMAPHORE_TYPE_CREATE_INFO,
+		.semaphoreType = VK_SEMAPHORE_TYPE_TIMELINE,
+	};
+	VkSemaphoreCreateInfo si = {.sType = VK_STRUCTURE_TYPE_SEMAPHORE_CREATE_INFO, .pNext = &ti};
+	return vkCreateSemaphore(s->d->gpu->device, &si, NULL, &s->event) == VK_SUCCESS ? 0 : -ENOMEM;
+}
+
+/* commit_and_wait on a drained session submits nothing; it answers once the
+ * session's newest committed work has retired (at once when none is left). */
+static void sync_when_idle(struct gd_session *s, uint64_t req)
+{
+	if (s->sync_id) {
+		gd_conn_reply_status(s->conn, req, -EBUSY, 0, "a commit_and_wait is already waiting on this session");
+		return;
+	}
+	s->syncs++;
+	if (s->newest) {
+		s->newest->sync = true;
+		s->sync_id = req;
+	} else {
+		report_sync(s, req);
+	}
+}
+
+void gd_session_commit(struct gd_session *s, uint64_t req, enum gd_commit_mode mode, const char *label)
+{
+	if (s->drained) {
+		if (mode == GD_COMMIT_AND_WAIT)
+			sync_when_idle(s, req);
+		return;
+	}
+	if (mode == GD_COMMIT_AND_WAIT && s->sync_id) {
+		gd_conn_reply_status(s->conn, req, -EBUSY, 0, "a commit_and_wait is already waiting on this session");
+		return;
+	}
+	if (label)
+		gd_session_begin_stage(s, label);
+	struct gd_submission *sub = open_submission(s);
+	if (!sub || (mode == GD_COMMIT_FENCE && !s->event && create_event(s) < 0)) {
+		gd_session_fail(s, req, -ENOMEM, "commit: daemon out of memory");
+		if (mode == GD_COMMIT_AND_WAIT)
+			report_sync(s, req);
+		return;
+	}
+	struct gd_gpu *gpu = s->d->gpu;
+	if (s->stage_label[0] && gpu->insert_label) {
+		VkDebugUtilsLabelEXT l = {.sType = VK_STRUCTURE_TYPE_DEBUG_UTILS_LABEL_EXT, .pLabelName = s->stage_label};
+		gpu->insert_label(sub->cb, &l);
+	}
+	/* Make the stage's writes visible to buffer reads on the host. */
+	if (sub->n_dispatches)
+		barrier(sub->cb, VK_PIPELINE_STAGE_2_HOST_BIT, VK_ACCESS_2_HOST_READ_BIT);
+	if (vkEndCommandBuffer(sub->cb) != VK_SUCCESS) {
+		gd_session_fail(s, req, -ENOMEM, "commit: recording the command buffer failed");
+		release_refs(sub, false);
+		sub->next = s->spares;
+		s->spares = sub;
+		s->open = NULL;
+		s->drained = true;
+		if (mode == GD_COMMIT_AND_WAIT)
+			report_sync(s, req);
+		return;
+	}
+	if (mode == GD_COMMIT_FENCE)
+		sub->fence_signal = ++s->fence_value;
+	s->fence_pending = mode == GD_COMMIT_FENCE;
+	s->drained = true;
+	memcpy(s->last_label, s->stage_label, sizeof(s->last_label));
+	if (mode == GD_COMMIT_AND_WAIT) {
+		s->syncs++;
+		sub->sync = true;
+		s->sync_id = req;
+	}
+	for (uint32_t i = 0; i < sub->n_refs; i++)
+		sub->refs[i]->busy++;
+	s->open = NULL;
+	s->newest = sub;
+	s->in_flight++;
+	s->refs++;
+	gd_scheduler_queue(s->d->sched, sub);
+}
+
+void gd_session_reset(struct gd_session *s)
+{
+	if (!s->drained)
+		return;
+	if (s->fence_pending) {
+		s->next_wait = s->fence_value;
+		s->wait_count++;
+		s->wait_value = s->fence_value;
+	}
+	s->drained = false;
+	s->fence_pending = false;
+	s->stage_label[0] = '\0';
+}
+
+void gd_session_retire(struct gd_session *s, struct gd_submission *sub)
+{
+	release_refs(sub, true);
+	s->completed++;
+	s->in_flight--;
+	if (s->newest == sub)
+		s->newest = NULL;
+	if (sub->sync && s->sync_id) {
+		uint64_t id = s->sync_id;
+		s->sync_id = 0;
+		report_sync(s, id);
+	}
+	sub->next = s->spares;
+	s->spares = sub;
+	session_unref(s);
+}

@@ -1,0 +1,99 @@
+/*
+ * session.h — an encoder session: the stage state machine of the seeds'
+ * EncoderSession on Vulkan. A session records dispatches into one command
+ * buffer at a time and hands it to the scheduler at commit; fences signal
+ * the session's own timeline semaphore, created on the first fence.
+ *
+ * Lifetime: the connection's handle holds one reference, every committed
+ * command buffer until it retires holds another. Closing drops the handle's
+ * reference and discards uncommitted work; committed work still completes.
+ */
+#ifndef GD_SESSION_H
+#define GD_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <vulkan/vulkan.h>
+
+struct gd_buffer;
+struct gd_conn;
+struct gd_daemon;
+struct gd_kernel;
+
+/* One command buffer's life: recorded, committed, submitted, retired. */
+struct gd_submission {
+	struct gd_submission *next;  /* scheduler queue or the session's spares */
+	struct gd_session *session;
+	VkCommandBuffer cb;
+	uint64_t serial;             /* daemon-wide id of this recording */
+	uint64_t value;              /* retire-timeline value, set at submit */
+	uint64_t prev_value;         /* the session's value before this one */
+	uint64_t fence_signal;       /* session timeline value to signal, 0: none */
+	uint64_t fence_wait;         /* session timeline value to wait for, 0: none */
+	struct gd_buffer **refs;     /* buffers kept alive until retirement */
+	uint32_t n_refs, cap_refs;
+	uint32_t n_dispatches;
+	VkPipeline bound;            /* pipeline bound last, to skip rebinding */
+	bool sync;                   /* a commit_and_wait is answered at retirement */
+	bool failed;                 /* device lost or submit failed */
+};
+
+/* A binding, validated by the caller against the buffer and the kernel. */
+struct gd_bound {
+	struct gd_buffer *buf;
+	uint64_t offset, range;
+};
+
+enum gd_commit_mode { GD_COMMIT_STAGE, GD_COMMIT_AND_WAIT, GD_COMMIT_FENCE };
+
+struct gd_session {
+	struct gd_daemon *d;
+	struct gd_conn *conn;        /* NULL once closed */
+	uint32_t refs;
+	char name[64];
+	VkCommandPool pool;
+	VkSemaphore event;           /* the session timeline, lazily created */
+	struct gd_submission *open;  /* being recorded, NULL when none */
+	struct gd_submission *spares;
+	struct gd_submission *newest;/* newest committed, until it retires */
+	uint32_t in_flight;          /* committed, not yet retired */
+	uint64_t last_value;         /* retire value of the newest submission */
+
+	bool drained, fence_pending;
+	uint64_t fence_value, wait_value, wait_count, next_wait;
+	char stage_label[128], last_label[128];
+	uint64_t syncs, dispatches, command_buffers, barriers, completed;
+
+	uint64_t sync_id;            /* request id of the commit_and_wait waiting */
+	int err;                     /* first failure since the last report */
+	uint64_t err_req;
+	char errmsg[256];
+};
+
+/* Creates a session with one reference, owned by the caller (the handle). */
+int gd_session_create(struct gd_daemon *d, struct gd_conn *conn, const char *name, struct gd_session **ret);
+/* Discards uncommitted work, detaches from the connection, drops the
+ * handle's reference. */
+void gd_session_close(struct gd_session *s);
+
+/* Keeps the first failure of a streamed request for the next sync call. */
+void gd_session_fail(struct gd_session *s, uint64_t req, int code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* Records a dispatch. Arguments are already validated against the kernel's
+ * reflection; only the session's state can still refuse it (a failure is
+ * kept with gd_session_fail). */
+void gd_session_dispatch(struct gd_session *s, uint64_t req, const struct gd_kernel *k,
+			 const struct gd_bound *bound, const void *push, const uint32_t groups[3]);
+void gd_session_begin_stage(struct gd_session *s, const char *label);
+/* Commits the open stage; for GD_COMMIT_AND_WAIT the reply to request
+ * `req` is sent when the work retires. */
+void gd_session_commit(struct gd_session *s, uint64_t req, enum gd_commit_mode mode, const char *label);
+void gd_session_reset(struct gd_session *s);
+
+/* Called by the scheduler when a submission of s retired (or failed). */
+void gd_session_retire(struct gd_session *s, struct gd_submission *sub);
+
+#endif

@@ -1,0 +1,190 @@
+/*
+ * wire.c — framing, packing and the decode arena (see wire.h).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wire.h"
+
+int gw_buf_reserve(struct gw_buf *b, size_t extra)
+{
+	if (b->cap - b->len >= extra)
+		return 0;
+	if (extra > SIZE_MAX / 2 - b->len)
+		return -ENOMEM;
+	size_t cap = b->cap ? b->cap : 4096;
+	while (cap - b->len < extra)
+		cap *= 2;
+	uint8_t *p = realloc(b->data, cap);
+	if (!p)
+		return -ENOMEM;
+	b->data = p;
+	b->cap = cap;
+	return 0;
+}
+
+void gw_buf_consume(struct gw_buf *b, size_t n)
+{
+	if (n >= b->len) {
+		b->len = 0;
+		return;
+	}
+	memmove(b->data, b->data + n, b->len - n);
+	b->len -= n;
+}
+
+void gw_buf_finish(struct gw_buf *b)
+{
+	free(b->data);
+	*b = (struct gw_buf){0};
+}
+
+static void put_le32(uint8_t *p, uint32_t v)
+{
+	p[0] = v & 0xff;
+	p[1] = (v >> 8) & 0xff;
+	p[2] = (v >> 16) & 0xff;
+	p[3] = v >> 24;
+}
+
+static uint32_t get_le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+int gw_pack(struct gw_buf *out, const ProtobufCMessage *msg, size_t max_frame)
+{
+	size_t n = protobuf_c_message_get_packed_size(msg);
+	if (n > max_frame)
+		return -EMSGSIZE;
+	int r = gw_buf_reserve(out, GW_HEADER + n);
+	if (r < 0)
+		return r;
+	put_le32(out->data + out->len, (uint32_t)n);
+	protobuf_c_message_pack(msg, out->data + out->len + GW_HEADER);
+	out->len += GW_HEADER + n;
+	return 0;
+}
+
+void gw_reader_init(struct gw_reader *r, size_t max_frame)
+{
+	*r = (struct gw_reader){.max_frame = max_frame};
+}
+
+void gw_reader_finish(struct gw_reader *r)
+{
+	gw_buf_finish(&r->buf);
+	r->off = r->peeked = 0;
+}
+
+int gw_reader_space(struct gw_reader *r, size_t want, uint8_t **ret_ptr, size_t *ret_len)
+{
+	/* Slide the unconsumed tail to the front before growing: the buffer
+	 * then never holds more than one frame plus one read. */
+	if (r->off > 0) {
+		gw_buf_consume(&r->buf, r->off);
+		r->off = 0;
+	}
+	int e = gw_buf_reserve(&r->buf, want);
+	if (e < 0)
+		return e;
+	*ret_ptr = r->buf.data + r->buf.len;
+	*ret_len = r->buf.cap - r->buf.len;
+	return 0;
+}
+
+void gw_reader_commit(struct gw_reader *r, size_t n)
+{
+	r->buf.len += n;
+}
+
+int gw_reader_peek(struct gw_reader *r, const uint8_t **ret_payload, size_t *ret_len)
+{
+	size_t avail = r->buf.len - r->off;
+	if (avail < GW_HEADER)
+		return 0;
+	uint32_t n = get_le32(r->buf.data + r->off);
+	if (n > r->max_frame)
+		return -EMSGSIZE;
+	if (avail - GW_HEADER < n)
+		return 0;
+	*ret_payload = r->buf.data + r->off + GW_HEADER;
+	*ret_len = n;
+	r->peeked = GW_HEADER + n;
+	return 1;
+}
+
+void gw_reader_consume(struct gw_reader *r)
+{
+	r->off += r->peeked;
+	r->peeked = 0;
+	if (r->off == r->buf.len)
+		r->off = r->buf.len = 0;
+}
+
+size_t gw_reader_pending(const struct gw_reader *r)
+{
+	return r->buf.len - r->off;
+}
+
+struct spill {
+	struct spill *next;
+	max_align_t data[];
+};
+
+static void *arena_alloc(void *data, size_t size)
+{
+	struct gw_arena *a = data;
+	size_t need = (size + _Alignof(max_align_t) - 1) & ~(_Alignof(max_align_t) - 1);
+	if (need >= size && a->size - a->used >= need) {
+		void *p = a->block + a->used;
+		a->used += need;
+		return p;
+	}
+	if (size > SIZE_MAX - sizeof(struct spill))
+		return NULL;
+	struct spill *s = malloc(sizeof(*s) + size);
+	if (!s)
+		return NULL;
+	s->next = a->spill;
+	a->spill = s;
+	return s->data;
+}
+
+static void arena_free(void *data, void *ptr)
+{
+	(void)data;
+	(void)ptr; /* released together by gw_arena_reset */
+}
+
+int gw_arena_init(struct gw_arena *a, size_t size)
+{
+	*a = (struct gw_arena){.pb = {arena_alloc, arena_free, a}, .size = size};
+	a->block = malloc(size);
+	return a->block ? 0 : -ENOMEM;
+}
+
+void gw_arena_reset(struct gw_arena *a)
+{
+	while (a->spill) {
+		struct spill *s = a->spill;
+		a->spill = s->next;
+		free(s);
+	}
+	a->used = 0;
+}
+
+void gw_arena_finish(struct gw_arena *a)
+{
+	gw_arena_reset(a);
+	free(a->block);
+	a->block = NULL;
+}
+
+const char *gw_request_name(const Gpucmd__Request *req)
+{
+	const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field(
+		&gpucmd__request__descriptor, (unsigned)req->body_case);
+	return f ? f->name : "empty request";
+}
