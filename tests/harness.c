@@ -1,0 +1,268 @@
+/*
+ * harness.c — starting, checking and stopping a real gpucmdd for tests
+ * (see harness.h).
+ */
+#include <check.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "wire.h"
+
+struct test_daemon test_daemon;
+
+static const char *build_dir(void)
+{
+	const char *b = getenv("GPUCMD_BUILD");
+	return b && *b ? b : "build";
+}
+
+void daemon_start(const char *const *extra)
+{
+	struct test_daemon *t = &test_daemon;
+	snprintf(t->dir, sizeof(t->dir), "/tmp/gpucmd-test.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(t->dir));
+	snprintf(t->socket, sizeof(t->socket), "%.31s/s.sock", t->dir);
+	snprintf(t->log, sizeof(t->log), "%.31s/daemon.log", t->dir);
+	char exe[512];
+	snprintf(exe, sizeof(exe), "%s/gpucmdd", build_dir());
+	const char *argv[32] = {exe, "--socket", t->socket, "--validate"};
+	int n = 4;
+	for (; extra && *extra && n < 30; extra++)
+		argv[n++] = *extra;
+	argv[n] = NULL;
+	t->pid = fork();
+	ck_assert_int_ge(t->pid, 0);
+	if (t->pid == 0) {
+		int fd = open(t->log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		dup2(fd, 2);
+		dup2(fd, 1);
+		execv(exe, (char *const *)argv);
+		_exit(127);
+	}
+	/* Wait until the daemon accepts a connection. */
+	for (int i = 0; i < 600; i++) {
+		int fd = raw_connect();
+		if (fd >= 0) {
+			close(fd);
+			return;
+		}
+		int st;
+		if (waitpid(t->pid, &st, WNOHANG) == t->pid) {
+			t->pid = 0;
+			ck_abort_msg("gpucmdd exited during start-up (status %d), log in %s", WEXITSTATUS(st), t->log);
+		}
+		usleep(20 * 1000);
+	}
+	ck_abort_msg("gpucmdd did not start listening on %s within 12 s", t->socket);
+}
+
+int daemon_stop(void)
+{
+	struct test_daemon *t = &test_daemon;
+	if (t->pid <= 0)
+		return -1;
+	kill(t->pid, SIGTERM);
+	int st = 0;
+	for (int i = 0; i < 1000; i++) {
+		if (waitpid(t->pid, &st, WNOHANG) == t->pid)
+			break;
+		if (i == 999) {
+			kill(t->pid, SIGKILL);
+			waitpid(t->pid, &st, 0);
+		}
+		usleep(10 * 1000);
+	}
+	t->pid = 0;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static void dump_log(void)
+{
+	FILE *f = fopen(test_daemon.log, "r");
+	if (!f)
+		return;
+	char line[1024];
+	fprintf(stderr, "---- gpucmdd log (%s) ----\n", test_daemon.log);
+	while (fgets(line, sizeof(line), f))
+		fputs(line, stderr);
+	fclose(f);
+}
+
+void daemon_setup(void)
+{
+	daemon_start(NULL);
+}
+
+/* Every test ends here: no validation message, nothing left alive, and a
+ * clean exit (which checks leaks and validation again at destruction). */
+void daemon_teardown(void)
+{
+	if (test_daemon.pid <= 0)
+		return;
+	gpucmd_client *c = gpucmd_connect(test_daemon.socket);
+	struct gpucmd_info info = {0};
+	int r = c ? gpucmd_info(c, &info) : -1;
+	gpucmd_disconnect(c);
+	int st = daemon_stop();
+	if (r < 0 || info.validation_messages || st != 0)
+		dump_log();
+	ck_assert_msg(r == 0, "daemon did not answer info at teardown");
+	ck_assert_msg(info.validation, "validation layer not enabled in the daemon");
+	ck_assert_uint_eq(info.validation_messages, 0);
+	ck_assert_msg(st == 0, "gpucmdd exited with status %d (3: validation messages, 4: leaked objects)", st);
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", test_daemon.dir);
+	(void)!system(cmd);
+}
+
+gpucmd_client *connect_ok(void)
+{
+	gpucmd_client *c = gpucmd_connect(test_daemon.socket);
+	ck_assert_msg(c != NULL, "connect: %s", gpucmd_last_error(NULL));
+	return c;
+}
+
+int count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+	for (struct dirent *e; d && (e = readdir(d));)
+		n += e->d_name[0] != '.';
+	if (d)
+		closedir(d);
+	return n - 1; /* the DIR's own fd */
+}
+
+int raw_connect(void)
+{
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", test_daemon.socket);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+size_t raw_read_all(int fd, uint8_t *buf, size_t cap)
+{
+	size_t n = 0;
+	struct pollfd p = {fd, POLLIN, 0};
+	while (n < cap && poll(&p, 1, 5000) > 0) {
+		ssize_t r = read(fd, buf + n, cap - n);
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+	}
+	return n;
+}
+
+size_t raw_hello(uint8_t *buf, size_t cap, uint32_t version)
+{
+	Gpucmd__Hello h = GPUCMD__HELLO__INIT;
+	h.protocol_version = version;
+	h.client_name = "raw";
+	Gpucmd__Request req = GPUCMD__REQUEST__INIT;
+	req.id = 1;
+	req.body_case = GPUCMD__REQUEST__BODY_HELLO;
+	req.hello = &h;
+	struct gw_buf b = {0};
+	ck_assert_int_eq(gw_pack(&b, &req.base, GW_DEFAULT_MAX_FRAME), 0);
+	ck_assert_uint_le(b.len, cap);
+	memcpy(buf, b.data, b.len);
+	size_t n = b.len;
+	gw_buf_finish(&b);
+	return n;
+}
+
+int raw_reply_error(const uint8_t *buf, size_t len, char *err, size_t errlen)
+{
+	struct gw_reader r;
+	gw_reader_init(&r, GW_DEFAULT_MAX_FRAME);
+	uint8_t *room;
+	size_t n;
+	int status = 1;
+	if (gw_reader_space(&r, len, &room, &n) == 0) {
+		memcpy(room, buf, len);
+		gw_reader_commit(&r, len);
+		const uint8_t *p;
+		size_t plen;
+		while (gw_reader_peek(&r, &p, &plen) == 1) {
+			Gpucmd__Reply *rep = gpucmd__reply__unpack(NULL, plen, p);
+			gw_reader_consume(&r);
+			if (!rep)
+				break;
+			if (rep->status) {
+				status = rep->status;
+				snprintf(err, errlen, "%s", rep->error);
+				gpucmd__reply__free_unpacked(rep, NULL);
+				break;
+			}
+			gpucmd__reply__free_unpacked(rep, NULL);
+		}
+	}
+	gw_reader_finish(&r);
+	return status;
+}
+
+void random_floats(float *v, size_t n, unsigned seed)
+{
+	for (size_t i = 0; i < n; i++) {
+		seed = seed * 1103515245u + 12345u;
+		v[i] = (float)((seed >> 8) & 0xffff) / 256.0f - 128.0f;
+	}
+}
+
+int run_binary_kernel(gpucmd_client *c, const char *kernel, const float *a, const float *b, float *out, uint32_t n)
+{
+	struct gpucmd_kernel_info k;
+	gpucmd_buffer ba = 0, bb = 0, bo = 0;
+	gpucmd_session s = 0;
+	size_t bytes = (size_t)n * sizeof(float);
+	int r = gpucmd_kernel_find(c, kernel, &k);
+	if (r == 0)
+		r = gpucmd_buffer_create(c, bytes, 0, &bo);
+	if (r == 0 && b) {
+		r = gpucmd_buffer_create(c, bytes, 0, &ba);
+		if (r == 0)
+			r = gpucmd_buffer_create(c, bytes, 0, &bb);
+		if (r == 0)
+			r = gpucmd_buffer_write(c, ba, 0, a, bytes);
+		if (r == 0)
+			r = gpucmd_buffer_write(c, bb, 0, b, bytes);
+	}
+	if (r == 0)
+		r = gpucmd_session_open(c, kernel, &s);
+	if (r == 0) {
+		struct gpucmd_binding bind[3] = {{ba, 0, 0}, {bb, 0, 0}, {bo, 0, 0}};
+		struct { uint32_t n; float v; } fp = {n, a ? a[0] : 0};
+		r = b ? gpucmd_dispatch(c, s, k.id, bind, 3, &n, 4, (n + 255) / 256, 1, 1)
+		      : gpucmd_dispatch(c, s, k.id, &bind[2], 1, &fp, 8, (n + 255) / 256, 1, 1);
+	}
+	if (r == 0)
+		r = gpucmd_commit_and_wait(c, s);
+	if (r == 0)
+		r = gpucmd_buffer_read(c, bo, 0, out, bytes);
+	if (s)
+		gpucmd_session_close(c, s);
+	if (ba)
+		gpucmd_buffer_free(c, ba);
+	if (bb)
+		gpucmd_buffer_free(c, bb);
+	if (bo)
+		gpucmd_buffer_free(c, bo);
+	return r;
+}

@@ -1,0 +1,54 @@
+/*
+ * harness.h — runs a real gpucmdd for integration tests: on a temporary
+ * socket, with the Vulkan validation layer on, stopped with SIGTERM at the
+ * end of each test. The daemon's exit status proves the run clean: it exits
+ * 3 when the validation layer spoke and 4 when buffers or sessions leaked.
+ */
+#ifndef TEST_HARNESS_H
+#define TEST_HARNESS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "gpucmd.h"
+
+struct test_daemon {
+	pid_t pid;
+	char dir[32];
+	char socket[64];
+	char log[64];
+};
+
+extern struct test_daemon test_daemon;
+
+/* Starts gpucmdd with extra arguments (NULL-terminated list) and waits until
+ * it accepts connections. Aborts the test on failure. */
+void daemon_start(const char *const *extra_args);
+/* SIGTERM, wait; returns the exit status (or 128+signal). */
+int daemon_stop(void);
+/* Check fixtures: a daemon per test, checked clean at the end. */
+void daemon_setup(void);
+void daemon_teardown(void);
+
+gpucmd_client *connect_ok(void);
+/* Number of open fds of this process. */
+int count_fds(void);
+/* A raw socket connected to the daemon, no handshake. */
+int raw_connect(void);
+/* Reads until EOF (or 5 s); returns bytes read into buf. */
+size_t raw_read_all(int fd, uint8_t *buf, size_t cap);
+/* Packs a hello request into buf; returns its length. */
+size_t raw_hello(uint8_t *buf, size_t cap, uint32_t version);
+/* Finds the first reply frame in buf and copies its error text; returns its
+ * status, or 1 when no reply frame is there. */
+int raw_reply_error(const uint8_t *buf, size_t len, char *err, size_t errlen);
+
+/* Fills n floats with values from a fixed seed. */
+void random_floats(float *v, size_t n, unsigned seed);
+/* Runs `kernel` over a, b -> out (or fill with value when b is NULL) of n
+ * floats through a new session; returns 0 or the failing call's code. */
+int run_binary_kernel(gpucmd_client *c, const char *kernel, const float *a, const float *b, float *out,
+		      uint32_t n);
+
+#endif
