@@ -78,3 +78,15 @@ clean:
 	rm -rf $(B)
 
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
+
+# libFuzzer harnesses (clang). FUZZ_SECONDS bounds each run; CI keeps it short.
+FUZZ_SECONDS ?= 60
+FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -I$(B)/gen -Iproto
+$(B)/fuzz/fuzz_frames: tests/fuzz/fuzz_frames.c proto/wire.c $(PROTO_SRC)
+	@mkdir -p $(B)/fuzz
+	clang $(FUZZ_CFLAGS) $^ -o $@ $(shell pkg-config --cflags --libs libprotobuf-c)
+
+.PHONY: fuzz
+fuzz: $(B)/fuzz/fuzz_frames
+	@mkdir -p $(B)/fuzz/corpus && cp -n tests/fuzz/corpus/frames/* $(B)/fuzz/corpus/
+	$(B)/fuzz/fuzz_frames -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $(B)/fuzz/corpus

@@ -1,0 +1,435 @@
+/*
+ * fuzz_frames.c — libFuzzer harness for the frame splitter and request
+ * decoding of proto/wire.c.
+ *
+ * The input (see frames_input.h) says how the socket's bytes arrive: a few
+ * chunk sizes, then the stream. The stream is fed to a gw_reader one chunk
+ * at a time (space, copy, commit); after each chunk every complete frame is
+ * peeked, checked against the stream itself (the splitter must hand back
+ * exactly the bytes that followed each header), decoded as a Gpucmd__Request
+ * with the gw_arena allocator and with malloc, walked field by field, packed
+ * again with gw_pack and decoded again, then freed, reset and consumed.
+ *
+ *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Iproto -I<gen> \
+ *     tests/fuzz/fuzz_frames.c proto/wire.c <gen>/gpucmd.pb-c.c \
+ *     $(pkg-config --cflags --libs libprotobuf-c) -o fuzz_frames
+ *   ./fuzz_frames -max_total_time=300 <copy of tests/fuzz/corpus/frames>
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gpucmd.pb-c.h"
+#include "wire.h"
+
+#include "frames_input.h"
+
+#define CHECK(cond)                                                             \
+	do {                                                                    \
+		if (!(cond)) {                                                  \
+			fprintf(stderr, "fuzz_frames: %s:%d: check failed: %s\n", \
+				__FILE__, __LINE__, #cond);                     \
+			abort();                                                \
+		}                                                               \
+	} while (0)
+
+static volatile uint64_t sink;
+
+/* ---- walking a decoded request ----------------------------------------- */
+
+static uint64_t mix(uint64_t h, uint64_t v)
+{
+	h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
+	return h;
+}
+
+static uint64_t walk_str(uint64_t h, const char *s)
+{
+	CHECK(s != NULL);
+	size_t n = strlen(s);
+	h = mix(h, n);
+	for (size_t i = 0; i < n; i++)
+		h = mix(h, (unsigned char)s[i]);
+	return h;
+}
+
+static uint64_t walk_bytes(uint64_t h, ProtobufCBinaryData b)
+{
+	CHECK(b.len == 0 || b.data != NULL);
+	h = mix(h, b.len);
+	for (size_t i = 0; i < b.len; i++)
+		h = mix(h, b.data[i]);
+	return h;
+}
+
+/*
+ * protobuf-c 1.4.1 rejects field number 0 only in its one-byte form: a
+ * longer varint (80 00) is accepted and kept as an unknown field with tag 0,
+ * which packs back as the one-byte form that protobuf-c then refuses to
+ * decode. Walking notes such a field so the round trip can allow for it.
+ */
+static int saw_tag0;
+
+/* Unknown fields are kept by protobuf-c and packed again; walk them too. */
+static uint64_t walk_unknown(uint64_t h, const ProtobufCMessage *m)
+{
+	CHECK(m != NULL);
+	h = mix(h, m->n_unknown_fields);
+	for (unsigned i = 0; i < m->n_unknown_fields; i++) {
+		const ProtobufCMessageUnknownField *u = &m->unknown_fields[i];
+		if (u->tag == 0)
+			saw_tag0 = 1;
+		h = mix(h, u->tag);
+		h = mix(h, u->wire_type);
+		h = walk_bytes(h, (ProtobufCBinaryData){u->len, u->data});
+	}
+	return h;
+}
+
+/* Expected gw_request_name for each body case: an oracle independent of the
+ * descriptor lookup wire.c does. */
+static const char *expected_name(Gpucmd__Request__BodyCase c)
+{
+	switch (c) {
+	case GPUCMD__REQUEST__BODY__NOT_SET: return "empty request";
+	case GPUCMD__REQUEST__BODY_HELLO: return "hello";
+	case GPUCMD__REQUEST__BODY_INFO: return "info";
+	case GPUCMD__REQUEST__BODY_KERNEL_LIST: return "kernel_list";
+	case GPUCMD__REQUEST__BODY_KERNEL_LOOKUP: return "kernel_lookup";
+	case GPUCMD__REQUEST__BODY_BUFFER_CREATE: return "buffer_create";
+	case GPUCMD__REQUEST__BODY_BUFFER_WRITE: return "buffer_write";
+	case GPUCMD__REQUEST__BODY_BUFFER_READ: return "buffer_read";
+	case GPUCMD__REQUEST__BODY_BUFFER_FREE: return "buffer_free";
+	case GPUCMD__REQUEST__BODY_SESSION_OPEN: return "session_open";
+	case GPUCMD__REQUEST__BODY_SESSION_CLOSE: return "session_close";
+	case GPUCMD__REQUEST__BODY_BEGIN_STAGE: return "begin_stage";
+	case GPUCMD__REQUEST__BODY_DISPATCH: return "dispatch";
+	case GPUCMD__REQUEST__BODY_COMMIT: return "commit";
+	case GPUCMD__REQUEST__BODY_RESET_STAGE: return "reset_stage";
+	case GPUCMD__REQUEST__BODY_SESSION_QUERY: return "session_query";
+	case GPUCMD__REQUEST__BODY_PING: return "ping";
+	default: return NULL;
+	}
+}
+
+static uint64_t walk_request(const Gpucmd__Request *m)
+{
+	uint64_t h = 0;
+	CHECK(m->base.descriptor == &gpucmd__request__descriptor);
+	h = walk_unknown(h, &m->base);
+	h = mix(h, m->id);
+	h = mix(h, (uint64_t)m->body_case);
+
+	const char *want = expected_name(m->body_case);
+	CHECK(want != NULL);
+	const char *name = gw_request_name(m);
+	CHECK(name != NULL);
+	CHECK(strcmp(name, want) == 0);
+
+	switch (m->body_case) {
+	case GPUCMD__REQUEST__BODY__NOT_SET:
+		break;
+	case GPUCMD__REQUEST__BODY_HELLO:
+		CHECK(m->hello);
+		h = walk_unknown(h, &m->hello->base);
+		h = mix(h, m->hello->protocol_version);
+		h = walk_str(h, m->hello->client_name);
+		break;
+	case GPUCMD__REQUEST__BODY_INFO:
+		CHECK(m->info);
+		h = walk_unknown(h, &m->info->base);
+		break;
+	case GPUCMD__REQUEST__BODY_KERNEL_LIST:
+		CHECK(m->kernel_list);
+		h = walk_unknown(h, &m->kernel_list->base);
+		break;
+	case GPUCMD__REQUEST__BODY_KERNEL_LOOKUP:
+		CHECK(m->kernel_lookup);
+		h = walk_unknown(h, &m->kernel_lookup->base);
+		h = walk_str(h, m->kernel_lookup->name);
+		break;
+	case GPUCMD__REQUEST__BODY_BUFFER_CREATE:
+		CHECK(m->buffer_create);
+		h = walk_unknown(h, &m->buffer_create->base);
+		h = mix(h, m->buffer_create->size);
+		h = mix(h, m->buffer_create->flags);
+		break;
+	case GPUCMD__REQUEST__BODY_BUFFER_WRITE:
+		CHECK(m->buffer_write);
+		h = walk_unknown(h, &m->buffer_write->base);
+		h = mix(h, m->buffer_write->buffer);
+		h = mix(h, m->buffer_write->offset);
+		h = walk_bytes(h, m->buffer_write->data);
+		h = mix(h, m->buffer_write->last != 0);
+		break;
+	case GPUCMD__REQUEST__BODY_BUFFER_READ:
+		CHECK(m->buffer_read);
+		h = walk_unknown(h, &m->buffer_read->base);
+		h = mix(h, m->buffer_read->buffer);
+		h = mix(h, m->buffer_read->offset);
+		h = mix(h, m->buffer_read->size);
+		break;
+	case GPUCMD__REQUEST__BODY_BUFFER_FREE:
+		CHECK(m->buffer_free);
+		h = walk_unknown(h, &m->buffer_free->base);
+		h = mix(h, m->buffer_free->buffer);
+		break;
+	case GPUCMD__REQUEST__BODY_SESSION_OPEN:
+		CHECK(m->session_open);
+		h = walk_unknown(h, &m->session_open->base);
+		h = walk_str(h, m->session_open->label);
+		break;
+	case GPUCMD__REQUEST__BODY_SESSION_CLOSE:
+		CHECK(m->session_close);
+		h = walk_unknown(h, &m->session_close->base);
+		h = mix(h, m->session_close->session);
+		break;
+	case GPUCMD__REQUEST__BODY_BEGIN_STAGE:
+		CHECK(m->begin_stage);
+		h = walk_unknown(h, &m->begin_stage->base);
+		h = mix(h, m->begin_stage->session);
+		h = walk_str(h, m->begin_stage->label);
+		break;
+	case GPUCMD__REQUEST__BODY_DISPATCH: {
+		const Gpucmd__Dispatch *d = m->dispatch;
+		CHECK(d);
+		h = walk_unknown(h, &d->base);
+		h = mix(h, d->session);
+		h = mix(h, d->kernel);
+		h = mix(h, d->n_bindings);
+		CHECK(d->n_bindings == 0 || d->bindings != NULL);
+		for (size_t i = 0; i < d->n_bindings; i++) {
+			const Gpucmd__Binding *b = d->bindings[i];
+			CHECK(b != NULL);
+			CHECK(b->base.descriptor == &gpucmd__binding__descriptor);
+			h = walk_unknown(h, &b->base);
+			h = mix(h, b->buffer);
+			h = mix(h, b->offset);
+			h = mix(h, b->size);
+		}
+		h = walk_bytes(h, d->push);
+		h = mix(h, d->groups_x);
+		h = mix(h, d->groups_y);
+		h = mix(h, d->groups_z);
+		break;
+	}
+	case GPUCMD__REQUEST__BODY_COMMIT:
+		CHECK(m->commit);
+		h = walk_unknown(h, &m->commit->base);
+		h = mix(h, m->commit->session);
+		/* proto3 enums are open: any int32 may arrive. */
+		h = mix(h, (uint64_t)(int64_t)m->commit->mode);
+		h = mix(h, m->commit->has_label != 0);
+		h = walk_str(h, m->commit->label);
+		break;
+	case GPUCMD__REQUEST__BODY_RESET_STAGE:
+		CHECK(m->reset_stage);
+		h = walk_unknown(h, &m->reset_stage->base);
+		h = mix(h, m->reset_stage->session);
+		break;
+	case GPUCMD__REQUEST__BODY_SESSION_QUERY:
+		CHECK(m->session_query);
+		h = walk_unknown(h, &m->session_query->base);
+		h = mix(h, m->session_query->session);
+		break;
+	case GPUCMD__REQUEST__BODY_PING:
+		CHECK(m->ping);
+		h = walk_unknown(h, &m->ping->base);
+		break;
+	default:
+		CHECK(!"body_case outside the oneof");
+	}
+	return h;
+}
+
+/* ---- one complete frame ------------------------------------------------ */
+
+static void handle_frame(struct gw_arena *a, const uint8_t *p, size_t n)
+{
+	/* With the arena, as the daemon decodes. */
+	Gpucmd__Request *m = gpucmd__request__unpack(&a->pb, n, p);
+	CHECK(a->used <= a->size);
+
+	/* With malloc: ASan then sees each object's own bounds, which the
+	 * arena's single block hides; both decodes must agree. */
+	Gpucmd__Request *ref = gpucmd__request__unpack(NULL, n, p);
+	CHECK((m == NULL) == (ref == NULL));
+
+	if (m) {
+		saw_tag0 = 0;
+		uint64_t h = walk_request(m);
+		CHECK(h == walk_request(ref));
+		sink += h;
+
+		/* Pack it again (canonical form) and decode that: same request,
+		 * unless it carries protobuf-c's tag-0 unknown field (above). */
+		struct gw_buf out = {0};
+		CHECK(gw_pack(&out, &m->base, GW_DEFAULT_MAX_FRAME) == 0);
+		size_t len = protobuf_c_message_get_packed_size(&m->base);
+		CHECK(out.len == GW_HEADER + len);
+		CHECK(((uint32_t)out.data[0] | (uint32_t)out.data[1] << 8 |
+		       (uint32_t)out.data[2] << 16 | (uint32_t)out.data[3] << 24) == len);
+		Gpucmd__Request *again =
+			gpucmd__request__unpack(&a->pb, len, out.data + GW_HEADER);
+		CHECK(again != NULL || saw_tag0);
+		if (again) {
+			CHECK(walk_request(again) == h);
+			protobuf_c_message_free_unpacked(&again->base, &a->pb);
+		}
+		gw_buf_finish(&out);
+
+		protobuf_c_message_free_unpacked(&m->base, &a->pb);
+	}
+	if (ref)
+		protobuf_c_message_free_unpacked(&ref->base, NULL);
+	gw_arena_reset(a);
+	CHECK(a->used == 0 && a->spill == NULL);
+}
+
+/* ---- the stream -------------------------------------------------------- */
+
+struct feed {
+	struct gw_reader r;
+	struct gw_arena a;
+	const uint8_t *stream;  /* everything the socket will deliver */
+	size_t fed;             /* bytes committed to the reader so far */
+	size_t next;            /* stream offset of the next unconsumed frame */
+	size_t frames;          /* frames consumed */
+	int deferred;           /* a frame is peeked but left unconsumed */
+	int closed;             /* -EMSGSIZE: the connection would be dropped */
+};
+
+static uint32_t stream_le32(const struct feed *f, size_t at)
+{
+	const uint8_t *q = f->stream + at;
+	return (uint32_t)q[0] | (uint32_t)q[1] << 8 | (uint32_t)q[2] << 16 |
+	       (uint32_t)q[3] << 24;
+}
+
+/* Peeks and checks the result against the stream. */
+static int peek_checked(struct feed *f, const uint8_t **p, size_t *n)
+{
+	CHECK(gw_reader_pending(&f->r) == f->fed - f->next);
+	size_t avail = f->fed - f->next;
+	*p = NULL;
+	*n = 0;
+	int e = gw_reader_peek(&f->r, p, n);
+	if (avail < GW_HEADER) {
+		CHECK(e == 0);
+		return e;
+	}
+	uint32_t hdr = stream_le32(f, f->next);
+	if (hdr > FRAMES_MAX_FRAME) {
+		CHECK(e == -EMSGSIZE);
+		return e;
+	}
+	if (avail - GW_HEADER < hdr) {
+		CHECK(e == 0);
+		return e;
+	}
+	CHECK(e == 1);
+	CHECK(*n == hdr);
+	CHECK(*p != NULL);
+	/* The payload lies inside the reader's buffer and is the stream's. */
+	CHECK(*p >= f->r.buf.data && *p + *n <= f->r.buf.data + f->r.buf.len);
+	CHECK(memcmp(*p, f->stream + f->next + GW_HEADER, *n) == 0);
+	return e;
+}
+
+static void consume_checked(struct feed *f, size_t n)
+{
+	gw_reader_consume(&f->r);
+	f->next += GW_HEADER + n;
+	f->frames++;
+	CHECK(gw_reader_pending(&f->r) == f->fed - f->next);
+}
+
+/* Handles every complete frame; may leave one deferred when `may_defer`. */
+static void drain(struct feed *f, unsigned flags, int may_defer)
+{
+	const uint8_t *p;
+	size_t n;
+	for (;;) {
+		int e = peek_checked(f, &p, &n);
+		if (e == -EMSGSIZE) {
+			f->closed = 1;
+			return;
+		}
+		if (e == 0)
+			return;
+		/* Peeking again without consuming gives the same frame. */
+		const uint8_t *p2;
+		size_t n2;
+		CHECK(gw_reader_peek(&f->r, &p2, &n2) == 1);
+		CHECK(p2 == p && n2 == n);
+
+		if (may_defer && (flags & FRAMES_DEFER) && (f->frames & 1) && !f->deferred) {
+			f->deferred = 1;
+			return;
+		}
+		f->deferred = 0;
+		handle_frame(&f->a, p, n);
+		consume_checked(f, n);
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	if (size < 1)
+		return 0;
+	unsigned flags = data[0];
+	size_t nsizes = (flags & FRAMES_NSIZES_MASK) + 1;
+	if (size < 1 + nsizes)
+		return 0;
+	const uint8_t *sizes = data + 1;
+	struct feed f = {
+		.stream = data + 1 + nsizes,
+	};
+	size_t len = size - 1 - nsizes;
+
+	gw_reader_init(&f.r, FRAMES_MAX_FRAME);
+	CHECK(gw_arena_init(&f.a, FRAMES_ARENA) == 0);
+
+	size_t ci = 0;
+	while (f.fed < len && !f.closed) {
+		size_t want = (size_t)sizes[ci++ % nsizes] + 1;
+		if (want > len - f.fed)
+			want = len - f.fed;
+
+		/* A frame left peeked: its size, to consume it without a
+		 * second peek after space() moved it. */
+		size_t stale_n = f.deferred ? stream_le32(&f, f.next) : 0;
+
+		uint8_t *dst = NULL;
+		size_t room = 0;
+		CHECK(gw_reader_space(&f.r, want, &dst, &room) == 0);
+		CHECK(room >= want);
+		CHECK(dst == f.r.buf.data + f.r.buf.len);
+		/* space() compacted: the unconsumed bytes start the buffer. */
+		CHECK(f.r.off == 0);
+		CHECK(f.r.buf.len == f.fed - f.next);
+		CHECK(memcmp(f.r.buf.data, f.stream + f.next, f.r.buf.len) == 0);
+		memcpy(dst, f.stream + f.fed, want);
+		gw_reader_commit(&f.r, want);
+		f.fed += want;
+
+		if (f.deferred && (flags & FRAMES_CONSUME_STALE)) {
+			/* The payload pointer peeked before is stale now;
+			 * decode from the stream, drop it by consume alone. */
+			handle_frame(&f.a, f.stream + f.next + GW_HEADER, stale_n);
+			f.deferred = 0;
+			consume_checked(&f, stale_n);
+		}
+		drain(&f, flags, f.fed < len);
+	}
+	if (!f.closed) {
+		drain(&f, flags, 0);
+		CHECK(!f.deferred);
+	}
+
+	gw_arena_finish(&f.a);
+	gw_reader_finish(&f.r);
+	return 0;
+}
