@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -59,6 +60,7 @@ const char *gpucmd_strerror(int code)
 	case GPUCMD_E_DEVICE_LOST: return "GPU device lost";
 	case GPUCMD_E_VULKAN: return "Vulkan error in the daemon";
 	case GPUCMD_E_DISCONNECTED: return "disconnected from gpucmdd";
+	case GPUCMD_E_FENCE_ABANDONED: return "fence abandoned";
 	default: return code < 0 ? strerror(-code) : "success";
 	}
 }
@@ -649,5 +651,156 @@ int gpucmd_session_query(gpucmd_client *c, gpucmd_session s, struct gpucmd_sessi
 	};
 	copy_str(ret->last_label, sizeof(ret->last_label), st->last_label);
 	gpucmd__reply__free_unpacked(rep, NULL);
+	return 0;
+}
+
+/* Round trip whose reply is a token. */
+static int call_token(gpucmd_client *c, Gpucmd__Request *req, gpucmd_token *ret)
+{
+	Gpucmd__Reply *rep;
+	int r = call(c, req, &rep);
+	if (r < 0)
+		return r;
+	if (rep->body_case == GPUCMD__REPLY__BODY_TOKEN && rep->token->token.len == sizeof(ret->bytes))
+		memcpy(ret->bytes, rep->token->token.data, sizeof(ret->bytes));
+	else
+		r = fail(c, GPUCMD_E_PROTOCOL, "%s: unexpected reply", gw_request_name(req));
+	gpucmd__reply__free_unpacked(rep, NULL);
+	return r;
+}
+
+static ProtobufCBinaryData token_bytes(const gpucmd_token *t)
+{
+	return (ProtobufCBinaryData){sizeof(t->bytes), (uint8_t *)t->bytes};
+}
+
+int gpucmd_fence_export(gpucmd_client *c, gpucmd_session s, gpucmd_token *ret)
+{
+	if (!ret)
+		return fail(c, -EINVAL, "fence_export: ret_token is required");
+	Gpucmd__FenceExport fe = GPUCMD__FENCE_EXPORT__INIT;
+	fe.session = s;
+	Gpucmd__Request req = GPUCMD__REQUEST__INIT;
+	req.body_case = GPUCMD__REQUEST__BODY_FENCE_EXPORT;
+	req.fence_export = &fe;
+	return call_token(c, &req, ret);
+}
+
+int gpucmd_buffer_export(gpucmd_client *c, gpucmd_buffer b, gpucmd_token *ret)
+{
+	if (!ret)
+		return fail(c, -EINVAL, "buffer_export: ret_token is required");
+	Gpucmd__BufferExport be = GPUCMD__BUFFER_EXPORT__INIT;
+	be.buffer = b;
+	Gpucmd__Request req = GPUCMD__REQUEST__INIT;
+	req.body_case = GPUCMD__REQUEST__BODY_BUFFER_EXPORT;
+	req.buffer_export = &be;
+	return call_token(c, &req, ret);
+}
+
+int gpucmd_buffer_import(gpucmd_client *c, const gpucmd_token *t, gpucmd_buffer *ret)
+{
+	if (!t || !ret)
+		return fail(c, -EINVAL, "buffer_import: token and ret_buffer are required");
+	Gpucmd__BufferImport bi = GPUCMD__BUFFER_IMPORT__INIT;
+	bi.token = token_bytes(t);
+	Gpucmd__Request req = GPUCMD__REQUEST__INIT;
+	req.body_case = GPUCMD__REQUEST__BODY_BUFFER_IMPORT;
+	req.buffer_import = &bi;
+	Gpucmd__Reply *rep;
+	int r = call(c, &req, &rep);
+	if (r < 0)
+		return r;
+	if (rep->body_case == GPUCMD__REPLY__BODY_BUFFER_CREATED)
+		*ret = rep->buffer_created->buffer;
+	else
+		r = fail(c, GPUCMD_E_PROTOCOL, "buffer_import: unexpected reply");
+	gpucmd__reply__free_unpacked(rep, NULL);
+	return r;
+}
+
+int gpucmd_wait_fence(gpucmd_client *c, gpucmd_session s, const gpucmd_token *t, uint64_t value)
+{
+	if (!t)
+		return fail(c, -EINVAL, "wait_fence: token is required");
+	Gpucmd__WaitFence w = GPUCMD__WAIT_FENCE__INIT;
+	w.session = s;
+	w.token = token_bytes(t);
+	w.value = value;
+	Gpucmd__Request req = GPUCMD__REQUEST__INIT;
+	req.body_case = GPUCMD__REQUEST__BODY_WAIT_FENCE;
+	req.wait_fence = &w;
+	return queue(c, &req);
+}
+
+int gpucmd_fence_wait(gpucmd_client *c, const gpucmd_token *t, uint64_t value, uint32_t timeout_ms)
+{
+	if (!t)
+		return fail(c, -EINVAL, "fence_wait: token is required");
+	Gpucmd__FenceWait w = GPUCMD__FENCE_WAIT__INIT;
+	w.token = token_bytes(t);
+	w.value = value;
+	w.timeout_ms = timeout_ms;
+	Gpucmd__Request req = GPUCMD__REQUEST__INIT;
+	req.body_case = GPUCMD__REQUEST__BODY_FENCE_WAIT;
+	req.fence_wait = &w;
+	return call(c, &req, NULL);
+}
+
+/* Sends everything queued, the first bytes carrying fd (SCM_RIGHTS). */
+static int flush_with_fd(gpucmd_client *c, int fd)
+{
+	union { char b[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } ctrl;
+	struct iovec iov = {c->out.data, c->out.len};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctrl.b, .msg_controllen = sizeof(ctrl.b)};
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	ssize_t n;
+	do
+		n = sendmsg(c->fd, &mh, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n <= 0) {
+		c->out.len = 0;
+		return lost(c, "sending");
+	}
+	gw_buf_consume(&c->out, (size_t)n);
+	return gpucmd_flush(c);
+}
+
+int gpucmd_fence_fd(gpucmd_client *c, const gpucmd_token *t, uint64_t value, int *ret_fd)
+{
+	if (!t || !ret_fd)
+		return fail(c, -EINVAL, "fence_fd: token and ret_fd are required");
+	int r = gpucmd_flush(c);
+	if (r < 0)
+		return r;
+	int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (efd < 0)
+		return fail(c, -errno, "fence_fd: eventfd: %s", strerror(errno));
+	Gpucmd__FenceFd ff = GPUCMD__FENCE_FD__INIT;
+	ff.token = token_bytes(t);
+	ff.value = value;
+	Gpucmd__Request req = GPUCMD__REQUEST__INIT;
+	req.body_case = GPUCMD__REQUEST__BODY_FENCE_FD;
+	req.fence_fd = &ff;
+	Gpucmd__Reply *rep = NULL;
+	r = queue(c, &req);
+	if (r == 0)
+		r = flush_with_fd(c, efd);
+	if (r == 0)
+		r = await(c, req.id, &rep);
+	if (r == 0 && rep->status < 0)
+		r = fail(c, rep->status, "%s", rep->error);
+	if (rep)
+		gpucmd__reply__free_unpacked(rep, NULL);
+	if (r < 0) {
+		close(efd);
+		return r;
+	}
+	c->err[0] = '\0';
+	*ret_fd = efd;
 	return 0;
 }

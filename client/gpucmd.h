@@ -39,6 +39,7 @@ enum {
 	GPUCMD_E_DEVICE_LOST = -1002,  /* the GPU was lost while running work */
 	GPUCMD_E_VULKAN = -1003,       /* a Vulkan call failed in the daemon */
 	GPUCMD_E_DISCONNECTED = -1004, /* the daemon closed the connection */
+	GPUCMD_E_FENCE_ABANDONED = -1005, /* the fence's session closed before the value */
 };
 
 typedef struct gpucmd_client gpucmd_client;
@@ -209,6 +210,44 @@ struct gpucmd_session_state {
 /* Round trip. Reads the session's state and counters; changes nothing (a
  * kept streamed error stays for commit_and_wait). */
 int gpucmd_session_query(gpucmd_client *client, gpucmd_session session, struct gpucmd_session_state *ret_state);
+
+/* ---- fences and buffers shared between processes ----------------------- */
+
+/* A capability: 128 random bits naming a fence or a buffer in the daemon.
+ * Whoever holds the bytes can use the object; pass them to another process
+ * by any means. Without a token nobody can name another connection's
+ * objects. */
+typedef struct { uint8_t bytes[16]; } gpucmd_token;
+
+/* Round trip. A token for the session's fence (its stage-fence timeline,
+ * created now if it does not exist yet). Valid until the session closes;
+ * values the session committed before closing still arrive, later ones are
+ * abandoned. */
+int gpucmd_fence_export(gpucmd_client *client, gpucmd_session session, gpucmd_token *ret_token);
+
+/* Streaming. The session's next submitted command buffer waits on the GPU
+ * until the fence reaches `value`: no CPU round trip in between. The daemon
+ * holds the submission back until the value's signal has been submitted, so
+ * a queue never waits on a signal that might not come; if the fence's
+ * session closes first, the stage fails with GPUCMD_E_FENCE_ABANDONED. */
+int gpucmd_wait_fence(gpucmd_client *client, gpucmd_session session, const gpucmd_token *token, uint64_t value);
+
+/* Round trip. Waits on the host until the fence reaches `value`: 0, or
+ * -ETIMEDOUT after timeout_ms (0: just test), or GPUCMD_E_FENCE_ABANDONED. */
+int gpucmd_fence_wait(gpucmd_client *client, const gpucmd_token *token, uint64_t value, uint32_t timeout_ms);
+
+/* Round trip. *ret_fd is a new eventfd, owned by the caller, that becomes
+ * readable when the fence reaches `value`, for waiting in an epoll or libuv
+ * loop. Reading it gives 1 when the value was reached and 2 when it never
+ * will be (the fence was abandoned). */
+int gpucmd_fence_fd(gpucmd_client *client, const gpucmd_token *token, uint64_t value, int *ret_fd);
+
+/* Round trip. A token for the buffer, valid while this connection keeps it. */
+int gpucmd_buffer_export(gpucmd_client *client, gpucmd_buffer buffer, gpucmd_token *ret_token);
+
+/* Round trip. A handle on this connection for the buffer a token names; the
+ * buffer lives while any connection holds a handle on it or work uses it. */
+int gpucmd_buffer_import(gpucmd_client *client, const gpucmd_token *token, gpucmd_buffer *ret_buffer);
 
 #ifdef __cplusplus
 }

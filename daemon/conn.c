@@ -20,6 +20,7 @@
 #include "buffer.h"
 #include "conn.h"
 #include "daemon.h"
+#include "fence.h"
 #include "gpucmd.h"
 #include "log.h"
 #include "requests.h"
@@ -123,6 +124,10 @@ static void free_conn(uv_handle_t *h)
 	struct gd_buffer *b;
 	while ((s = gd_handles_pop(&c->sessions)))
 		gd_session_close(s);
+	gd_token_revoke(d, c, NULL);
+	gd_fence_drop_waiters(d, c);
+	while (c->n_fds)
+		close(gd_conn_take_fd(c));
 	while ((b = gd_handles_pop(&c->buffers)))
 		gd_buffer_unref(b);
 	gd_handles_finish(&c->sessions);
@@ -189,25 +194,42 @@ static void process(struct gd_conn *c)
 		char why[96];
 		snprintf(why, sizeof(why), "frame larger than the maximum of %zu bytes", c->in.max_frame);
 		gd_conn_close(c, why, why);
+	} else if (c->n_fds && gw_reader_pending(&c->in) == 0 && !c->closing) {
+		/* Every request that came with them is handled: nobody took them. */
+		gd_conn_close(c, "file descriptors sent with a request that takes none",
+			      "file descriptors sent with a request that takes none");
 	}
 }
 
-/* Closes every descriptor that came with a message: the protocol carries
- * none yet, so any is a violation, but none may leak. */
-static bool close_fds(struct msghdr *mh)
+int gd_conn_take_fd(struct gd_conn *c)
 {
-	bool any = false;
+	if (!c->n_fds)
+		return -1;
+	int fd = c->fds[0];
+	memmove(c->fds, c->fds + 1, --c->n_fds * sizeof(c->fds[0]));
+	return fd;
+}
+
+/* Queues the descriptors that came with the bytes, for the requests that
+ * take one. Returns false (all closed) when more came than may wait. */
+static bool keep_fds(struct gd_conn *c, struct msghdr *mh)
+{
+	bool ok = !(mh->msg_flags & MSG_CTRUNC);
 	for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
 		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
 			continue;
 		size_t n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
 		int *fds = (int *)CMSG_DATA(cm);
 		for (size_t i = 0; i < n; i++) {
-			close(fds[i]);
-			any = true;
+			if (ok && c->n_fds < GW_MAX_FDS)
+				c->fds[c->n_fds++] = fds[i];
+			else {
+				close(fds[i]);
+				ok = false;
+			}
 		}
 	}
-	return any || (mh->msg_flags & MSG_CTRUNC);
+	return ok;
 }
 
 static void on_readable(struct gd_conn *c)
@@ -236,9 +258,8 @@ static void on_readable(struct gd_conn *c)
 			gd_conn_close(c, n == 0 ? "client disconnected" : strerror(errno), NULL);
 			return;
 		}
-		if (mh.msg_controllen && close_fds(&mh)) {
-			gd_conn_close(c, "file descriptors sent with a request that takes none",
-				      "file descriptors sent with a request that takes none");
+		if (mh.msg_controllen && !keep_fds(c, &mh)) {
+			gd_conn_close(c, "too many file descriptors", "too many file descriptors sent at once");
 			return;
 		}
 		gw_reader_commit(&c->in, (size_t)n);

@@ -38,6 +38,8 @@ struct gd_conn {
 	bool greeted;                /* handshake done */
 	bool closing;                /* freed from the poll handle's close callback */
 	bool stalled;                /* a request waits for GPU work to retire */
+	int fds[GW_MAX_FDS];         /* received, not yet claimed by a request */
+	uint32_t n_fds;
 
 	/* First failure of a streamed request that names no live session;
 	 * the next round trip reports it instead of running. */
@@ -60,6 +62,10 @@ void gd_conn_flush(struct gd_conn *c);
 /* Records the first failure of a streamed request on the connection. */
 void gd_conn_fail(struct gd_conn *c, uint64_t req, int code, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+
+/* The oldest file descriptor received and not yet claimed (the caller owns
+ * it), or -1 when none came. */
+int gd_conn_take_fd(struct gd_conn *c);
 
 /* Handles frames that arrived while the connection was stalled. */
 void gd_conn_resume(struct gd_conn *c);

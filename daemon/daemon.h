@@ -41,6 +41,8 @@ struct gd_daemon {
 	struct gd_server *server;
 	struct gd_list conns;      /* struct gd_conn.link */
 	struct gd_list stalled;    /* struct gd_conn.stall_link: waiting on GPU work */
+	struct gd_list tokens;     /* capability tokens, see fence.h */
+	struct gd_list waiters;    /* host fence waiters, see fence.h */
 	struct gd_stats stats;
 	uv_signal_t sigint, sigterm;
 	bool stopping;

@@ -65,6 +65,7 @@ static void stop(struct gd_daemon *d)
 	struct gd_list *pos, *tmp;
 	gd_list_for_each_safe(pos, tmp, &d->conns)
 		gd_conn_close(gd_container_of(pos, struct gd_conn, link), "daemon stopping", "gpucmdd is stopping");
+	gd_scheduler_cancel_held(d->sched);
 	uv_close((uv_handle_t *)&d->sigint, NULL);
 	uv_close((uv_handle_t *)&d->sigterm, NULL);
 	gd_daemon_resume_stalled(d);
@@ -170,6 +171,8 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	gd_list_init(&d->conns);
 	gd_list_init(&d->stalled);
+	gd_list_init(&d->tokens);
+	gd_list_init(&d->waiters);
 	d->loop = uv_default_loop();
 	int status = 1;
 

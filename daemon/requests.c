@@ -10,10 +10,12 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "buffer.h"
 #include "conn.h"
 #include "daemon.h"
+#include "fence.h"
 #include "gpu.h"
 #include "gpucmd.h"
 #include "registry.h"
@@ -40,6 +42,7 @@ static bool is_streamed(const Req *req)
 	case GPUCMD__REQUEST__BODY_BEGIN_STAGE:
 	case GPUCMD__REQUEST__BODY_DISPATCH:
 	case GPUCMD__REQUEST__BODY_RESET_STAGE:
+	case GPUCMD__REQUEST__BODY_WAIT_FENCE:
 		return true;
 	case GPUCMD__REQUEST__BODY_COMMIT:
 		return req->commit->mode != GPUCMD__COMMIT_MODE__COMMIT_AND_WAIT;
@@ -190,6 +193,8 @@ static void kernel_list(struct gd_conn *c, const Req *req)
 	reply_ok(c, &rep, req->id);
 }
 
+static struct gd_session *streamed_session(struct gd_conn *c, const Req *req, uint32_t handle);
+
 static struct gd_buffer *find_buffer(struct gd_conn *c, uint32_t handle)
 {
 	return gd_handles_get(&c->buffers, handle);
@@ -301,8 +306,133 @@ static void buffer_free(struct gd_conn *c, const Req *req)
 		reply_error(c, req->id, -ENOENT, msg);
 		return;
 	}
+	gd_token_revoke(c->d, c, b);
 	gd_buffer_unref(b);
 	gd_conn_reply_status(c, req->id, 0, 0, NULL);
+}
+
+static void reply_token(struct gd_conn *c, uint64_t id, const uint8_t token[GD_TOKEN_BYTES])
+{
+	Gpucmd__Token t = GPUCMD__TOKEN__INIT;
+	t.token.data = (uint8_t *)token;
+	t.token.len = GD_TOKEN_BYTES;
+	Gpucmd__Reply rep = GPUCMD__REPLY__INIT;
+	rep.body_case = GPUCMD__REPLY__BODY_TOKEN;
+	rep.token = &t;
+	reply_ok(c, &rep, id);
+}
+
+static void buffer_export(struct gd_conn *c, const Req *req)
+{
+	struct gd_buffer *b = find_buffer(c, req->buffer_export->buffer);
+	uint8_t token[GD_TOKEN_BYTES];
+	if (!b) {
+		char msg[96];
+		snprintf(msg, sizeof(msg), "buffer export: no buffer %u on this connection", req->buffer_export->buffer);
+		reply_error(c, req->id, -ENOENT, msg);
+		return;
+	}
+	int r = gd_token_issue(c->d, c, GD_TOKEN_BUFFER, b, token);
+	if (r < 0) {
+		reply_error(c, req->id, r, "buffer export: no token could be made");
+		return;
+	}
+	reply_token(c, req->id, token);
+}
+
+/* The object a token names; a wrong length or an unknown token is an
+ * error reply (or kept failure, for a streamed request). */
+static void *lookup_token(struct gd_conn *c, const Req *req, enum gd_token_kind kind, ProtobufCBinaryData tok)
+{
+	void *obj = tok.len == GD_TOKEN_BYTES ? gd_token_lookup(c->d, kind, tok.data) : NULL;
+	if (obj)
+		return obj;
+	char msg[160];
+	snprintf(msg, sizeof(msg), "%s: %s", gw_request_name(req),
+		 tok.len != GD_TOKEN_BYTES ? "a token is 16 bytes"
+		 : kind == GD_TOKEN_FENCE ? "unknown fence token (never issued, or its session closed)"
+					  : "unknown buffer token (never issued, or its exporter freed the buffer)");
+	if (req->body_case != GPUCMD__REQUEST__BODY_WAIT_FENCE)
+		reply_error(c, req->id, -ENOENT, msg);
+	return NULL;
+}
+
+static void buffer_import(struct gd_conn *c, const Req *req)
+{
+	struct gd_buffer *b = lookup_token(c, req, GD_TOKEN_BUFFER, req->buffer_import->token);
+	uint32_t h;
+	if (!b)
+		return;
+	int r = gd_handles_add(&c->buffers, gd_buffer_ref(b), &h);
+	if (r < 0) {
+		gd_buffer_unref(b);
+		reply_error(c, req->id, r, "this connection holds the most buffers it may");
+		return;
+	}
+	Gpucmd__BufferCreated bc = GPUCMD__BUFFER_CREATED__INIT;
+	bc.buffer = h;
+	Gpucmd__Reply rep = GPUCMD__REPLY__INIT;
+	rep.body_case = GPUCMD__REPLY__BODY_BUFFER_CREATED;
+	rep.buffer_created = &bc;
+	reply_ok(c, &rep, req->id);
+}
+
+static void fence_export(struct gd_conn *c, const Req *req)
+{
+	struct gd_session *s = find_session(c, req->fence_export->session);
+	if (!s) {
+		char msg[96];
+		snprintf(msg, sizeof(msg), "fence export: no session %u on this connection", req->fence_export->session);
+		reply_error(c, req->id, -ENOENT, msg);
+		return;
+	}
+	if (!s->exported) {
+		if (!gd_session_fence(s) || gd_token_issue(c->d, c, GD_TOKEN_FENCE, s->fence, s->fence_token) < 0) {
+			reply_error(c, req->id, -ENOMEM, "fence export: out of memory");
+			return;
+		}
+		s->exported = true;
+	}
+	reply_token(c, req->id, s->fence_token);
+}
+
+static void wait_fence(struct gd_conn *c, const Req *req)
+{
+	const Gpucmd__WaitFence *w = req->wait_fence;
+	struct gd_session *s = streamed_session(c, req, w->session);
+	if (!s)
+		return;
+	struct gd_fence *f = lookup_token(c, req, GD_TOKEN_FENCE, w->token);
+	if (!f) {
+		gd_session_fail(s, req->id, -ENOENT, "wait_fence: unknown fence token (never issued, or its session closed)");
+		return;
+	}
+	gd_session_wait_fence(s, req->id, f, w->value);
+}
+
+static void fence_wait(struct gd_conn *c, const Req *req, int fd)
+{
+	bool by_fd = req->body_case == GPUCMD__REQUEST__BODY_FENCE_FD;
+	ProtobufCBinaryData tok = by_fd ? req->fence_fd->token : req->fence_wait->token;
+	uint64_t value = by_fd ? req->fence_fd->value : req->fence_wait->value;
+	if (by_fd && fd < 0) {
+		reply_error(c, req->id, -EBADF, "fence fd: the request came without an eventfd");
+		return;
+	}
+	struct gd_fence *f = lookup_token(c, req, GD_TOKEN_FENCE, tok);
+	if (!f) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	int r = gd_fence_wait(f, c, req->id, value, by_fd ? 0 : req->fence_wait->timeout_ms, fd);
+	if (r < 0) {
+		if (fd >= 0)
+			close(fd);
+		reply_error(c, req->id, r, "fence wait: out of memory");
+	} else if (by_fd) {
+		gd_conn_reply_status(c, req->id, 0, 0, NULL);
+	}
 }
 
 static void session_open(struct gd_conn *c, const Req *req)
@@ -440,7 +570,7 @@ static void session_query(struct gd_conn *c, const Req *req)
 	Gpucmd__SessionState st = GPUCMD__SESSION_STATE__INIT;
 	st.drained = s->drained;
 	st.fence_pending = s->fence_pending;
-	st.has_event = s->event != VK_NULL_HANDLE;
+	st.has_event = s->fence != NULL;
 	st.fence_value = s->fence_value;
 	st.wait_value = s->wait_value;
 	st.wait_count = s->wait_count;
@@ -506,6 +636,12 @@ int gd_request_handle(struct gd_conn *c, const Req *req)
 		return 0;
 	}
 	case GPUCMD__REQUEST__BODY_SESSION_QUERY: session_query(c, req); return 0;
+	case GPUCMD__REQUEST__BODY_BUFFER_EXPORT: buffer_export(c, req); return 0;
+	case GPUCMD__REQUEST__BODY_BUFFER_IMPORT: buffer_import(c, req); return 0;
+	case GPUCMD__REQUEST__BODY_FENCE_EXPORT: fence_export(c, req); return 0;
+	case GPUCMD__REQUEST__BODY_WAIT_FENCE: wait_fence(c, req); return 0;
+	case GPUCMD__REQUEST__BODY_FENCE_WAIT: fence_wait(c, req, -1); return 0;
+	case GPUCMD__REQUEST__BODY_FENCE_FD: fence_wait(c, req, gd_conn_take_fd(c)); return 0;
 	default:
 		gd_conn_close(c, "request with no known body", "request with no known body (newer client?)");
 		return 0;

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "daemon.h"
+#include "fence.h"
 #include "gpucmd.h"
 #include "gpu.h"
 #include "log.h"
@@ -28,11 +29,13 @@ struct gd_scheduler {
 	uint64_t pending;            /* queued + in flight */
 	struct gd_submission *ready, **ready_tail;
 	struct gd_submission *flight, **flight_tail;
+	struct gd_submission *held, **held_tail; /* waiting for another session's fence */
+	uint64_t pass;
 
 	/* scratch for one vkQueueSubmit2, grown as needed, never shrunk */
 	VkSubmitInfo2 *infos;
 	VkCommandBufferSubmitInfo *cbs;
-	VkSemaphoreSubmitInfo *sems;  /* 4 per submission: 2 waits, 2 signals */
+	VkSemaphoreSubmitInfo *sems;  /* SEMS_PER per submission: waits, then 2 signals */
 	uint32_t cap;
 
 	uv_check_t check;
@@ -49,6 +52,8 @@ struct gd_scheduler {
 	atomic_uint_fast64_t abandoned; /* values given up on after device loss */
 	atomic_int lost_result;
 };
+
+#define SEMS_PER (2 + GD_MAX_XWAITS + 2)
 
 static uint64_t now_ns(void)
 {
@@ -112,6 +117,9 @@ static void *completion_main(void *arg)
 static void fail_submission(struct gd_submission *sub, int code, const char *why)
 {
 	sub->failed = true;
+	/* Its fence value will never be signalled: release whoever waits. */
+	if (sub->fence_signal)
+		gd_fence_abandon(sub->session->fence, sub->fence_signal - 1);
 	gd_session_fail(sub->session, 0, code, "%s", why);
 }
 
@@ -156,7 +164,7 @@ static int grow_scratch(struct gd_scheduler *s, uint32_t n)
 	VkCommandBufferSubmitInfo *cbs = realloc(s->cbs, cap * sizeof(*cbs));
 	if (cbs)
 		s->cbs = cbs;
-	VkSemaphoreSubmitInfo *sems = realloc(s->sems, 4 * cap * sizeof(*sems));
+	VkSemaphoreSubmitInfo *sems = realloc(s->sems, SEMS_PER * cap * sizeof(*sems));
 	if (sems)
 		s->sems = sems;
 	if (!infos || !cbs || !sems)
@@ -181,17 +189,24 @@ static VkSemaphoreSubmitInfo sem_info(VkSemaphore sem, uint64_t value)
 static void describe(struct gd_scheduler *s, struct gd_submission *sub, uint32_t i)
 {
 	struct gd_session *ses = sub->session;
-	VkSemaphoreSubmitInfo *sem = &s->sems[4 * i];
+	VkSemaphoreSubmitInfo *sem = &s->sems[SEMS_PER * i];
+	VkSemaphoreSubmitInfo *sig = sem + SEMS_PER - 2;
 	uint32_t nw = 0, ns = 0;
 	if (ses->last_value)
 		sem[nw++] = sem_info(s->retire, ses->last_value);
 	if (sub->fence_wait)
-		sem[nw++] = sem_info(ses->event, sub->fence_wait);
+		sem[nw++] = sem_info(ses->fence->sem, sub->fence_wait);
+	for (uint32_t k = 0; k < sub->n_xwait; k++)
+		sem[nw++] = sem_info(sub->xwait[k]->sem, sub->xwait_value[k]);
 	sub->prev_value = ses->last_value;
 	sub->value = ++s->next_value;
-	sem[2 + ns++] = sem_info(s->retire, sub->value);
-	if (sub->fence_signal)
-		sem[2 + ns++] = sem_info(ses->event, sub->fence_signal);
+	sig[ns++] = sem_info(s->retire, sub->value);
+	if (sub->fence_signal) {
+		sig[ns++] = sem_info(ses->fence->sem, sub->fence_signal);
+		/* From here on other sessions may wait for this value: its
+		 * signal is ahead of them in the queue. */
+		ses->fence->submitted = sub->fence_signal;
+	}
 	ses->last_value = sub->value;
 	s->cbs[i] = (VkCommandBufferSubmitInfo){.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_SUBMIT_INFO,
 						.commandBuffer = sub->cb};
@@ -202,30 +217,115 @@ static void describe(struct gd_scheduler *s, struct gd_submission *sub, uint32_t
 		.commandBufferInfoCount = 1,
 		.pCommandBufferInfos = &s->cbs[i],
 		.signalSemaphoreInfoCount = ns,
-		.pSignalSemaphoreInfos = sem + 2,
+		.pSignalSemaphoreInfos = sig,
 	};
 }
 
+/* Whether sub can go to the queue now: 1 yes, 0 not yet (a fence it waits
+ * for has not been submitted), -1 never (that fence was abandoned first). */
+static int ready_to_submit(const struct gd_submission *sub)
+{
+	int ok = 1;
+	for (uint32_t k = 0; k < sub->n_xwait; k++) {
+		const struct gd_fence *f = sub->xwait[k];
+		if (sub->xwait_value[k] <= f->submitted)
+			continue;
+		if (f->abandoned && sub->xwait_value[k] > f->last)
+			return -1;
+		ok = 0;
+	}
+	return ok;
+}
+
+static void append(struct gd_submission ***tail, struct gd_submission *sub)
+{
+	sub->next = NULL;
+	**tail = sub;
+	*tail = &sub->next;
+}
+
+/* A submission that can never run: its session learns why, in order. */
+static void fail_now(struct gd_scheduler *s, struct gd_submission *sub, int code, const char *why)
+{
+	fail_submission(sub, code, why);
+	s->pending--;
+	gd_session_retire(sub->session, sub);
+}
+
+/*
+ * Sorts held and newly ready submissions, in order, into this turn's batch
+ * and the held list. A session whose submission is held keeps its later
+ * ones held too, so its order never changes. Passes repeat while a pass
+ * released something, since a fence submitted in the batch can release a
+ * waiter that came before it.
+ */
+static struct gd_submission *gather(struct gd_scheduler *s, uint32_t *ret_n)
+{
+	struct gd_submission *batch = NULL, **batch_tail = &batch;
+	struct gd_submission *todo = s->held;
+	*s->held_tail = s->ready;
+	if (!todo)
+		todo = s->ready;
+	s->ready = s->held = NULL;
+	s->ready_tail = &s->ready;
+	s->held_tail = &s->held;
+	uint32_t n = 0;
+	for (bool progress = true; progress && todo;) {
+		progress = false;
+		s->pass++;
+		struct gd_submission *again = NULL, **again_tail = &again;
+		while (todo) {
+			struct gd_submission *sub = todo;
+			todo = sub->next;
+			struct gd_session *ses = sub->session;
+			int r = ses->blocked_pass == s->pass ? 0 : ready_to_submit(sub);
+			if (r < 0) {
+				fail_now(s, sub, GPUCMD_E_FENCE_ABANDONED,
+					 "fence abandoned: the session that owns a fence this stage waits on closed before signalling the value");
+				continue;
+			}
+			if (r == 0) {
+				ses->blocked_pass = s->pass;
+				append(&again_tail, sub);
+				continue;
+			}
+			describe(s, sub, n++);
+			append(&batch_tail, sub);
+			progress = true;
+		}
+		todo = again;
+	}
+	s->held = todo;
+	while (*s->held_tail)
+		s->held_tail = &(*s->held_tail)->next;
+	*ret_n = n;
+	return batch;
+}
+
 /* Runs once per loop turn, after I/O: everything committed during the turn
- * goes to the GPU in one vkQueueSubmit2. */
+ * (and held work that became ready) goes to the GPU in one vkQueueSubmit2. */
 static void on_check(uv_check_t *h)
 {
 	struct gd_scheduler *s = h->data;
-	if (!s->ready)
+	if (!s->ready && !s->held)
 		return;
-	uint32_t n = 0;
+	uint32_t total = 0, n;
 	for (struct gd_submission *sub = s->ready; sub; sub = sub->next)
-		n++;
-	struct gd_submission *batch = s->ready;
-	s->ready = NULL;
-	s->ready_tail = &s->ready;
+		total++;
+	for (struct gd_submission *sub = s->held; sub; sub = sub->next)
+		total++;
 	VkResult res = VK_ERROR_OUT_OF_HOST_MEMORY;
 	uint64_t first = s->next_value;
-	if (grow_scratch(s, n) == 0) {
-		uint32_t i = 0;
-		for (struct gd_submission *sub = batch; sub; sub = sub->next)
-			describe(s, sub, i++);
+	struct gd_submission *batch = NULL;
+	if (grow_scratch(s, total) == 0) {
+		batch = gather(s, &n);
+		if (!batch)
+			return;
 		res = vkQueueSubmit2(s->d->gpu->queue, n, s->infos, VK_NULL_HANDLE);
+	} else {
+		batch = s->ready;
+		s->ready = NULL;
+		s->ready_tail = &s->ready;
 	}
 	if (res != VK_SUCCESS) {
 		/* None of these values will ever be signalled: roll them back so
@@ -237,10 +337,7 @@ static void on_check(uv_check_t *h)
 			batch = sub->next;
 			if (sub->prev_value <= first)
 				sub->session->last_value = sub->prev_value;
-			fail_submission(sub, res == VK_ERROR_DEVICE_LOST ? GPUCMD_E_DEVICE_LOST : -EIO,
-					gd_vk_result(res));
-			s->pending--;
-			gd_session_retire(sub->session, sub);
+			fail_now(s, sub, res == VK_ERROR_DEVICE_LOST ? GPUCMD_E_DEVICE_LOST : -EIO, gd_vk_result(res));
 		}
 		gd_daemon_resume_stalled(s->d);
 		return;
@@ -281,6 +378,7 @@ struct gd_scheduler *gd_scheduler_create(struct gd_daemon *d)
 	s->d = d;
 	s->ready_tail = &s->ready;
 	s->flight_tail = &s->flight;
+	s->held_tail = &s->held;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->cond, NULL);
 	VkSemaphoreTypeCreateInfo ti = {
@@ -307,6 +405,16 @@ struct gd_scheduler *gd_scheduler_create(struct gd_daemon *d)
 fail:
 	gd_scheduler_destroy(s);
 	return NULL;
+}
+
+void gd_scheduler_cancel_held(struct gd_scheduler *s)
+{
+	while (s->held) {
+		struct gd_submission *sub = s->held;
+		s->held = sub->next;
+		fail_now(s, sub, -ECANCELED, "gpucmdd is stopping; this stage still waited for another session's fence");
+	}
+	s->held_tail = &s->held;
 }
 
 void gd_scheduler_close(struct gd_scheduler *s)

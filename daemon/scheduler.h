@@ -24,6 +24,9 @@ void gd_scheduler_destroy(struct gd_scheduler *s);
 void gd_scheduler_queue(struct gd_scheduler *s, struct gd_submission *sub);
 /* Daemon-wide serial for a new recording (buffer-reference dedup). */
 uint64_t gd_scheduler_serial(struct gd_scheduler *s);
+/* Fails every submission still held back waiting for another session's
+ * fence (shutdown: nothing will release them any more). */
+void gd_scheduler_cancel_held(struct gd_scheduler *s);
 /* Stops the watcher handles so the loop can end (shutdown). */
 void gd_scheduler_close(struct gd_scheduler *s);
 /* Number of submissions queued or in flight. */

@@ -13,6 +13,7 @@
 #include "buffer.h"
 #include "conn.h"
 #include "daemon.h"
+#include "fence.h"
 #include "gpu.h"
 #include "registry.h"
 #include "scheduler.h"
@@ -50,6 +51,9 @@ static void release_refs(struct gd_submission *sub, bool submitted)
 		gd_buffer_unref(sub->refs[i]);
 	}
 	sub->n_refs = 0;
+	for (uint32_t i = 0; i < sub->n_xwait; i++)
+		gd_fence_unref(sub->xwait[i]);
+	sub->n_xwait = 0;
 }
 
 static void session_unref(struct gd_session *s)
@@ -64,8 +68,8 @@ static void session_unref(struct gd_session *s)
 		free(sub);
 	}
 	vkDestroyCommandPool(dev, s->pool, NULL); /* frees its command buffers */
-	if (s->event)
-		vkDestroySemaphore(dev, s->event, NULL);
+	if (s->fence)
+		gd_fence_unref(s->fence);
 	s->d->stats.live_sessions--;
 	free(s);
 }
@@ -77,6 +81,15 @@ void gd_session_close(struct gd_session *s)
 		s->open->next = s->spares;
 		s->spares = s->open;
 		s->open = NULL;
+	}
+	for (uint32_t i = 0; i < s->n_xwait; i++)
+		gd_fence_unref(s->xwait[i]);
+	s->n_xwait = 0;
+	if (s->fence) {
+		/* Other sessions may wait on this fence: what was committed
+		 * still comes, anything later never will. */
+		gd_token_revoke(s->d, NULL, s->fence);
+		gd_fence_abandon(s->fence, s->fence_value);
 	}
 	s->conn = NULL;
 	s->sync_id = 0;
@@ -145,6 +158,7 @@ static struct gd_submission *open_submission(struct gd_session *s)
 	sub->fence_signal = 0;
 	sub->fence_wait = s->next_wait;
 	sub->n_dispatches = 0;
+	sub->n_xwait = 0;
 	sub->bound = VK_NULL_HANDLE;
 	sub->sync = sub->failed = false;
 	s->next_wait = 0;
@@ -246,14 +260,25 @@ void gd_session_begin_stage(struct gd_session *s, const char *label)
 	snprintf(s->stage_label, sizeof(s->stage_label), "%s", label);
 }
 
-static int create_event(struct gd_session *s)
+struct gd_fence *gd_session_fence(struct gd_session *s)
 {
-	VkSemaphoreTypeCreateInfo ti = {
-		.sType = VK_STRUCTURE_TYPE_SEMAPHORE_TYPE_CREATE_INFO,
-		.semaphoreType = VK_SEMAPHORE_TYPE_TIMELINE,
-	};
-	VkSemaphoreCreateInfo si = {.sType = VK_STRUCTURE_TYPE_SEMAPHORE_CREATE_INFO, .pNext = &ti};
-	return vkCreateSemaphore(s->d->gpu->device, &si, NULL, &s->event) == VK_SUCCESS ? 0 : -ENOMEM;
+	if (!s->fence)
+		s->fence = gd_fence_create(s->d);
+	return s->fence;
+}
+
+void gd_session_wait_fence(struct gd_session *s, uint64_t req, struct gd_fence *f, uint64_t value)
+{
+	if (f == s->fence) {
+		gd_session_fail(s, req, -EINVAL, "wait_fence: a session cannot wait on its own fence; use fence_stage and reset_for_next_stage");
+		return;
+	}
+	if (s->n_xwait == GD_MAX_XWAITS) {
+		gd_session_fail(s, req, -E2BIG, "wait_fence: at most %d fence waits per stage", GD_MAX_XWAITS);
+		return;
+	}
+	s->xwait[s->n_xwait] = gd_fence_ref(f);
+	s->xwait_value[s->n_xwait++] = value;
 }
 
 /* commit_and_wait on a drained session submits nothing; it answers once the
@@ -287,7 +312,7 @@ void gd_session_commit(struct gd_session *s, uint64_t req, enum gd_commit_mode m
 	if (label)
 		gd_session_begin_stage(s, label);
 	struct gd_submission *sub = open_submission(s);
-	if (!sub || (mode == GD_COMMIT_FENCE && !s->event && create_event(s) < 0)) {
+	if (!sub || (mode == GD_COMMIT_FENCE && !gd_session_fence(s))) {
 		gd_session_fail(s, req, -ENOMEM, "commit: daemon out of memory");
 		if (mode == GD_COMMIT_AND_WAIT)
 			report_sync(s, req);
@@ -314,6 +339,11 @@ void gd_session_commit(struct gd_session *s, uint64_t req, enum gd_commit_mode m
 	}
 	if (mode == GD_COMMIT_FENCE)
 		sub->fence_signal = ++s->fence_value;
+	/* Cross-session waits asked for during this stage go with it. */
+	memcpy(sub->xwait, s->xwait, s->n_xwait * sizeof(s->xwait[0]));
+	memcpy(sub->xwait_value, s->xwait_value, s->n_xwait * sizeof(s->xwait_value[0]));
+	sub->n_xwait = s->n_xwait;
+	s->n_xwait = 0;
 	s->fence_pending = mode == GD_COMMIT_FENCE;
 	s->drained = true;
 	memcpy(s->last_label, s->stage_label, sizeof(s->last_label));
@@ -347,6 +377,8 @@ void gd_session_reset(struct gd_session *s)
 
 void gd_session_retire(struct gd_session *s, struct gd_submission *sub)
 {
+	if (sub->fence_signal && !sub->failed)
+		gd_fence_completed(s->fence, sub->fence_signal);
 	release_refs(sub, true);
 	s->completed++;
 	s->in_flight--;

@@ -17,8 +17,11 @@
 
 #include <vulkan/vulkan.h>
 
+#define GD_MAX_XWAITS 4
+
 struct gd_buffer;
 struct gd_conn;
+struct gd_fence;
 struct gd_daemon;
 struct gd_kernel;
 
@@ -36,6 +39,10 @@ struct gd_submission {
 	uint32_t n_refs, cap_refs;
 	uint32_t n_dispatches;
 	VkPipeline bound;            /* pipeline bound last, to skip rebinding */
+	struct gd_fence *xwait[GD_MAX_XWAITS]; /* other sessions' fences it waits on (referenced) */
+	uint64_t xwait_value[GD_MAX_XWAITS];
+	uint32_t n_xwait;
+	uint64_t held_pass;          /* scheduler pass that last held it back */
 	bool sync;                   /* a commit_and_wait is answered at retirement */
 	bool failed;                 /* device lost or submit failed */
 };
@@ -54,7 +61,13 @@ struct gd_session {
 	uint32_t refs;
 	char name[64];
 	VkCommandPool pool;
-	VkSemaphore event;           /* the session timeline, lazily created */
+	struct gd_fence *fence;      /* the session timeline, created on first use */
+	bool exported;               /* fence_token is issued */
+	uint8_t fence_token[16];
+	struct gd_fence *xwait[GD_MAX_XWAITS]; /* waits for the next submission */
+	uint64_t xwait_value[GD_MAX_XWAITS];
+	uint32_t n_xwait;
+	uint64_t blocked_pass;       /* scheduler pass in which a submission was held */
 	struct gd_submission *open;  /* being recorded, NULL when none */
 	struct gd_submission *spares;
 	struct gd_submission *newest;/* newest committed, until it retires */
@@ -92,6 +105,10 @@ void gd_session_begin_stage(struct gd_session *s, const char *label);
  * `req` is sent when the work retires. */
 void gd_session_commit(struct gd_session *s, uint64_t req, enum gd_commit_mode mode, const char *label);
 void gd_session_reset(struct gd_session *s);
+/* The next submission waits on the GPU for fence f to reach value. */
+void gd_session_wait_fence(struct gd_session *s, uint64_t req, struct gd_fence *f, uint64_t value);
+/* The session's fence, created on demand; NULL when out of memory. */
+struct gd_fence *gd_session_fence(struct gd_session *s);
 
 /* Called by the scheduler when a submission of s retired (or failed). */
 void gd_session_retire(struct gd_session *s, struct gd_submission *sub);

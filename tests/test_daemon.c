@@ -525,6 +525,8 @@ START_TEST(stale_socket_is_replaced)
 }
 END_TEST
 
+TCase *fences_tcase(void);
+
 Suite *daemon_suite(void)
 {
 	Suite *s = suite_create("daemon");
@@ -557,6 +559,7 @@ Suite *daemon_suite(void)
 	tcase_add_test(t, cli_selftest_info_and_kernels_work);
 	tcase_add_test(t, stale_socket_is_replaced);
 	suite_add_tcase(s, t);
+	suite_add_tcase(s, fences_tcase());
 	return s;
 }
 
