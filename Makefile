@@ -7,8 +7,8 @@ B := build
 SOVERSION := 0
 
 PKGS := vulkan libuv libprotobuf-c spirv-cross-c-shared libsystemd
-CFLAGS ?= -O2 -g
-CFLAGS += -std=c17 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wno-unused-parameter -fPIC \
+OPT ?= -O2 -g
+CFLAGS += $(OPT) -std=c17 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wno-unused-parameter -fPIC \
 	  -I$(B)/gen -Iproto -Iclient -Idaemon $(SAN)
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) check 2>/dev/null)
 LDFLAGS += $(SAN)
@@ -90,3 +90,43 @@ $(B)/fuzz/fuzz_frames: tests/fuzz/fuzz_frames.c proto/wire.c $(PROTO_SRC)
 fuzz: $(B)/fuzz/fuzz_frames
 	@mkdir -p $(B)/fuzz/corpus && cp -n tests/fuzz/corpus/frames/* $(B)/fuzz/corpus/
 	$(B)/fuzz/fuzz_frames -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $(B)/fuzz/corpus
+
+# ---- benchmarks (bench/) ----------------------------------------------------
+# `make bench` runs the suite on this machine (BENCH_QUICK=1 shortens it);
+# `make bench-bundle` gathers the binaries, kernels and bench/run-bench in
+# bundle/ to run elsewhere: bundle/run-bench OUTDIR.
+.PHONY: bench-bundle
+BENCH_BIN := $(B)/bench-inproc $(B)/bench-gpucmd
+
+$(B)/bench-inproc: bench/inproc.c
+	$(CC) $(CFLAGS) $< -o $@ $(LDFLAGS) $(shell pkg-config --cflags --libs vulkan) -lm
+
+$(B)/bench-gpucmd: bench/client.c client/gpucmd.h $(B)/libgpucmd.a
+	$(CC) $(CFLAGS) $< $(B)/libgpucmd.a -o $@ $(LDFLAGS) $(shell pkg-config --libs libprotobuf-c) -lm
+
+bench: all $(BENCH_BIN)
+	bench/run-bench $(B)/bench-out
+
+bench-bundle: all $(BENCH_BIN)
+	rm -rf bundle
+	mkdir -p bundle/kernels
+	cp $(B)/gpucmdd $(B)/gpucmd $(BENCH_BIN) bench/run-bench bundle/
+	cp $(KERNELS) bundle/kernels/
+	c=$$(git rev-parse HEAD 2>/dev/null || echo unknown); \
+		git diff --quiet HEAD -- 2>/dev/null || c=$$c-dirty; echo $$c > bundle/COMMIT
+
+# The whole suite against AddressSanitizer + UBSan builds of the daemon and
+# the library. The test processes run with LeakSanitizer (tests/lsan.supp
+# names what the Vulkan loader keeps). The daemon runs without it: lavapipe
+# and the validation layer are unloaded before exit and leave allocations
+# LSan cannot attribute; the daemon's own exit check (no live buffer or
+# session, no undestroyed Vulkan object reported by the validation layer)
+# covers its leaks, and ASan still catches every use-after-free.
+ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+.PHONY: test-asan
+test-asan: deps
+	$(MAKE) B=build-asan SAN="$(ASAN_FLAGS)" OPT="-O1 -g" all build-asan/tests/test_wire build-asan/tests/test_daemon
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
+		build-asan/tests/test_wire
+	ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
+		GPUCMD_DAEMON_ASAN_OPTIONS=detect_leaks=0 GPUCMD_BUILD=build-asan build-asan/tests/test_daemon

@@ -48,6 +48,10 @@ void daemon_start(const char *const *extra)
 		int fd = open(t->log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 		dup2(fd, 2);
 		dup2(fd, 1);
+		/* The sanitizer build may give the daemon its own options. */
+		const char *asan = getenv("GPUCMD_DAEMON_ASAN_OPTIONS");
+		if (asan)
+			setenv("ASAN_OPTIONS", asan, 1);
 		execv(exe, (char *const *)argv);
 		_exit(127);
 	}
