@@ -1,0 +1,626 @@
+/*
+ * bench/client.c - the gpucmd side of the benchmarks (build/bench-gpucmd).
+ *
+ * The same GPU work as bench/inproc.c (tiny add_f32 dispatches), but sent
+ * through a running gpucmdd with libgpucmd, so that every figure here has an
+ * in-process twin to be divided by. Each subcommand prints ONE line of JSON
+ * on stdout in inproc.c's format: "bench", "device" and "driver" (from
+ * gpucmd_info), raw nanosecond values and their min/median/p99. Every result
+ * is read back and checked. Any libgpucmd error prints gpucmd_last_error and
+ * exits 1.
+ *
+ *   bench-gpucmd rtt [--iters N] [--warmup W]
+ *       dispatch(add_f32, 1 group) + commit_and_wait + reset_for_next_stage,
+ *       per-iteration latency.
+ *   bench-gpucmd stream [--dispatches N] [--repeats R] [--daemon-pid PID]
+ *       N streamed dispatches then one commit_and_wait, ns per dispatch; with
+ *       --daemon-pid also the daemon's CPU time per dispatch, from
+ *       /proc/PID/stat (utime + stime, every thread) and, finer grained,
+ *       /proc/PID/task/<tid>/schedstat.
+ *   bench-gpucmd coldstart
+ *       main() entry to a verified 1024-element add_f32: connect, kernel
+ *       lookup, buffers, writes, dispatch, commit_and_wait, read back.
+ *   bench-gpucmd multiproc --procs P [--seconds S]
+ *       P forked clients, each on its own connection, run rtt loops for S
+ *       seconds after a common start barrier; same keys as inproc.c.
+ *   bench-gpucmd replay
+ *       not measured yet (needs recorded command buffers in the daemon):
+ *       prints nothing and exits 0.
+ *   common: --socket PATH (default: gpucmd_connect's own default)
+ *
+ * Build: cc -std=c17 -O2 -D_GNU_SOURCE -Iclient bench/client.c \
+ *          build/libgpucmd.a -lprotobuf-c -lm -o build/bench-gpucmd
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "gpucmd.h"
+
+#define SMALL_N 256u /* elements of one tiny add_f32 dispatch: one workgroup */
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static _Noreturn void die(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("bench-gpucmd: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	exit(1);
+}
+
+/* Any negative return from libgpucmd is fatal: name the call and the daemon's words. */
+static void gc_check(gpucmd_client *c, int r, const char *expr, int line)
+{
+	if (r < 0)
+		die("%.*s failed (line %d): %s [%d: %s]", (int)strcspn(expr, "("), expr, line,
+		    gpucmd_last_error(c), r, gpucmd_strerror(r));
+}
+#define GC(c, call) gc_check((c), (call), #call, __LINE__)
+
+/* ---- statistics and JSON (as in inproc.c) -------------------------------- */
+
+struct stats { uint64_t min, median, p99, max; };
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return (x > y) - (x < y);
+}
+
+static struct stats summarize(const uint64_t *v, size_t n)
+{
+	struct stats s = {0};
+	if (n == 0)
+		return s;
+	uint64_t *t = malloc(n * sizeof *t);
+	if (!t)
+		die("out of memory");
+	memcpy(t, v, n * sizeof *t);
+	qsort(t, n, sizeof *t, cmp_u64);
+	s.min = t[0];
+	s.max = t[n - 1];
+	s.median = n % 2 ? t[n / 2] : (t[n / 2 - 1] + t[n / 2]) / 2;
+	s.p99 = t[(99 * n + 99) / 100 - 1];
+	free(t);
+	return s;
+}
+
+static void json_str(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch == '"' || ch == '\\')
+			printf("\\%c", ch);
+		else if (ch < 0x20)
+			printf("\\u%04x", ch);
+		else
+			putchar(ch);
+	}
+	putchar('"');
+}
+
+static void json_array(const char *key, const uint64_t *v, size_t n)
+{
+	printf(",\"%s\":[", key);
+	for (size_t i = 0; i < n; i++)
+		printf(i ? ",%" PRIu64 : "%" PRIu64, v[i]);
+	putchar(']');
+}
+
+static void json_stats(const char *key, struct stats s, bool tail)
+{
+	printf(",\"%s\":{\"min\":%" PRIu64 ",\"median\":%" PRIu64, key, s.min, s.median);
+	if (tail)
+		printf(",\"p99\":%" PRIu64 ",\"max\":%" PRIu64, s.p99, s.max);
+	putchar('}');
+}
+
+static void json_head(const char *bench, const char *device, const char *driver)
+{
+	printf("{\"bench\":\"%s\",\"device\":", bench);
+	json_str(device);
+	printf(",\"driver\":");
+	json_str(driver);
+}
+
+/* ---- connection and the add_f32 job -------------------------------------- */
+
+struct opts {
+	const char *socket;        /* NULL: libgpucmd's default */
+	uint64_t iters, warmup, dispatches, repeats, procs;
+	double seconds;
+	long daemon_pid;           /* 0: no daemon CPU figure */
+	uint64_t t0;               /* clock at main entry, for coldstart */
+};
+
+/* Device and driver as inproc.c names them: deviceName, "driverName driverInfo". */
+struct names { char device[256], driver[520]; };
+
+static gpucmd_client *connect_daemon(const struct opts *o)
+{
+	gpucmd_client *c = gpucmd_connect(o->socket);
+	if (!c)
+		die("gpucmd_connect(%s) failed: %s", o->socket ? o->socket : "default socket",
+		    gpucmd_last_error(NULL));
+	return c;
+}
+
+static struct names query_names(gpucmd_client *c)
+{
+	struct gpucmd_info info;
+	struct names n;
+	GC(c, gpucmd_info(c, &info));
+	snprintf(n.device, sizeof n.device, "%s", info.device_name);
+	snprintf(n.driver, sizeof n.driver, "%s %s", info.driver_name, info.driver_info);
+	return n;
+}
+
+/* out = a + b over n floats, on one session of one connection. */
+struct addjob {
+	gpucmd_client *c;
+	gpucmd_session s;
+	struct gpucmd_kernel_info k;
+	gpucmd_buffer a, b, out;
+	uint32_t n;
+	float *ha, *hb, *hout;     /* host copies: inputs, and the read-back */
+};
+
+static void addjob_init(struct addjob *j, gpucmd_client *c, uint32_t n, const char *label)
+{
+	*j = (struct addjob){.c = c, .n = n};
+	size_t size = (size_t)n * sizeof(float);
+	j->ha = malloc(size), j->hb = malloc(size), j->hout = calloc(n, sizeof(float));
+	if (!j->ha || !j->hb || !j->hout)
+		die("out of memory");
+	for (uint32_t i = 0; i < n; i++)
+		j->ha[i] = (float)i, j->hb[i] = 2.0f * (float)i + 0.5f;
+	GC(c, gpucmd_kernel_find(c, "add_f32", &j->k));
+	if (j->k.n_bindings != 3 || j->k.push_size != sizeof(uint32_t))
+		die("kernel add_f32 has %u bindings and %u bytes of push constants, expected 3 and 4",
+		    j->k.n_bindings, j->k.push_size);
+	GC(c, gpucmd_buffer_create(c, size, 0, &j->a));
+	GC(c, gpucmd_buffer_create(c, size, 0, &j->b));
+	GC(c, gpucmd_buffer_create(c, size, 0, &j->out));
+	GC(c, gpucmd_buffer_write(c, j->a, 0, j->ha, size));
+	GC(c, gpucmd_buffer_write(c, j->b, 0, j->hb, size));
+	GC(c, gpucmd_session_open(c, label, &j->s));
+}
+
+/* Streams one dispatch over all n elements. */
+static void addjob_dispatch(struct addjob *j)
+{
+	const struct gpucmd_binding bind[3] = {{.buffer = j->a}, {.buffer = j->b}, {.buffer = j->out}};
+	uint32_t groups = (j->n + j->k.local_size[0] - 1) / j->k.local_size[0];
+	GC(j->c, gpucmd_dispatch(j->c, j->s, j->k.id, bind, 3, &j->n, sizeof j->n, groups, 1, 1));
+}
+
+/* One synchronous step: dispatch, commit_and_wait, reopen the stage. */
+static void addjob_step(struct addjob *j)
+{
+	addjob_dispatch(j);
+	GC(j->c, gpucmd_commit_and_wait(j->c, j->s));
+	GC(j->c, gpucmd_reset_for_next_stage(j->c, j->s));
+}
+
+/* Zero the output on the daemon, so that a later check proves new work wrote it. */
+static void addjob_clear(struct addjob *j)
+{
+	memset(j->hout, 0, (size_t)j->n * sizeof(float));
+	GC(j->c, gpucmd_buffer_write(j->c, j->out, 0, j->hout, (size_t)j->n * sizeof(float)));
+}
+
+static void addjob_check(struct addjob *j, const char *bench)
+{
+	GC(j->c, gpucmd_buffer_read(j->c, j->out, 0, j->hout, (size_t)j->n * sizeof(float)));
+	for (uint32_t i = 0; i < j->n; i++)
+		if (j->hout[i] != j->ha[i] + j->hb[i])
+			die("%s: wrong result: out[%u] = %g, expected %g", bench, i, j->hout[i],
+			    j->ha[i] + j->hb[i]);
+}
+
+/* Frees what addjob_init made, leaving the daemon nothing to clean up. */
+static void addjob_destroy(struct addjob *j)
+{
+	GC(j->c, gpucmd_session_close(j->c, j->s));
+	GC(j->c, gpucmd_buffer_free(j->c, j->a));
+	GC(j->c, gpucmd_buffer_free(j->c, j->b));
+	GC(j->c, gpucmd_buffer_free(j->c, j->out));
+	free(j->ha), free(j->hb), free(j->hout);
+}
+
+/* ---- daemon CPU time ----------------------------------------------------- */
+
+struct cpu_sample { uint64_t stat_ticks, sched_ns; bool sched_ok; };
+
+/* utime + stime of the whole process (fields 14 and 15 of /proc/PID/stat). */
+static uint64_t read_stat_ticks(long pid)
+{
+	char path[64], buf[4096];
+	snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		die("--daemon-pid %ld: cannot open %s: %s", pid, path, strerror(errno));
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	char *p = strrchr(buf, ')'); /* the command name may hold spaces */
+	unsigned long long ut, st;
+	/* after ")": state ppid pgrp session tty_nr tpgid flags minflt cminflt majflt cmajflt utime stime */
+	if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+		die("--daemon-pid %ld: cannot parse %s", pid, path);
+	return ut + st;
+}
+
+/* Sum of the first schedstat field (ns on CPU) over the process's threads. */
+static bool read_sched_ns(long pid, uint64_t *ret)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%ld/task", pid);
+	DIR *d = opendir(path);
+	if (!d)
+		return false;
+	uint64_t sum = 0;
+	bool ok = true;
+	for (struct dirent *e; ok && (e = readdir(d));) {
+		if (e->d_name[0] == '.')
+			continue;
+		char p[320];
+		snprintf(p, sizeof p, "/proc/%ld/task/%s/schedstat", pid, e->d_name);
+		FILE *f = fopen(p, "r");
+		unsigned long long ns;
+		if (!f)
+			continue; /* the thread just ended */
+		ok = fscanf(f, "%llu", &ns) == 1;
+		fclose(f);
+		sum += ns;
+	}
+	closedir(d);
+	*ret = sum;
+	return ok;
+}
+
+static struct cpu_sample cpu_sample(long pid)
+{
+	struct cpu_sample s = {.stat_ticks = read_stat_ticks(pid)};
+	s.sched_ok = read_sched_ns(pid, &s.sched_ns);
+	return s;
+}
+
+/* ---- subcommands ---------------------------------------------------------- */
+
+static int bench_rtt(const struct opts *o)
+{
+	gpucmd_client *c = connect_daemon(o);
+	struct names nm = query_names(c);
+	struct addjob j;
+	addjob_init(&j, c, SMALL_N, "bench-rtt");
+	uint64_t *lat = malloc(o->iters * sizeof *lat);
+	if (!lat)
+		die("out of memory");
+	for (uint64_t i = 0; i < o->warmup; i++)
+		addjob_step(&j);
+	addjob_clear(&j);
+	uint64_t start = now_ns();
+	for (uint64_t i = 0; i < o->iters; i++) {
+		uint64_t t = now_ns();
+		addjob_step(&j);
+		lat[i] = now_ns() - t;
+	}
+	uint64_t total = now_ns() - start;
+	addjob_check(&j, "rtt");
+
+	json_head("rtt", nm.device, nm.driver);
+	printf(",\"wait\":\"gpucmd\",\"iters\":%" PRIu64 ",\"warmup\":%" PRIu64 ",\"elements\":%u",
+	       o->iters, o->warmup, SMALL_N);
+	json_stats("latency_ns", summarize(lat, o->iters), true);
+	printf(",\"total_ns\":%" PRIu64 ",\"throughput_per_s\":%.1f,\"valid\":true", total,
+	       (double)o->iters * 1e9 / (double)total);
+	json_array("samples_ns", lat, o->iters);
+	printf("}\n");
+	free(lat);
+	addjob_destroy(&j);
+	gpucmd_disconnect(c);
+	return 0;
+}
+
+static int bench_stream(const struct opts *o)
+{
+	gpucmd_client *c = connect_daemon(o);
+	struct names nm = query_names(c);
+	struct addjob j;
+	addjob_init(&j, c, SMALL_N, "bench-stream");
+	uint64_t *total = malloc(o->repeats * sizeof *total), *per = malloc(o->repeats * sizeof *per);
+	uint64_t *enq = malloc(o->repeats * sizeof *enq), *eper = malloc(o->repeats * sizeof *eper);
+	if (!total || !per || !enq || !eper)
+		die("out of memory");
+	uint64_t cpu_ticks = 0, cpu_sched_ns = 0;
+	bool sched_ok = true;
+	for (uint64_t r = 0; r < o->repeats; r++) {
+		addjob_clear(&j);
+		struct cpu_sample before = {0}, after = {0};
+		if (o->daemon_pid)
+			before = cpu_sample(o->daemon_pid);
+		uint64_t t = now_ns();
+		for (uint64_t d = 0; d < o->dispatches; d++)
+			addjob_dispatch(&j);
+		enq[r] = now_ns() - t; /* time to hand all dispatches to libgpucmd */
+		GC(c, gpucmd_commit_and_wait(c, j.s));
+		total[r] = now_ns() - t;
+		if (o->daemon_pid) {
+			after = cpu_sample(o->daemon_pid);
+			cpu_ticks += after.stat_ticks - before.stat_ticks;
+			cpu_sched_ns += after.sched_ns - before.sched_ns;
+			sched_ok = sched_ok && before.sched_ok && after.sched_ok;
+		}
+		GC(c, gpucmd_reset_for_next_stage(c, j.s));
+		addjob_check(&j, "stream");
+		per[r] = total[r] / o->dispatches;
+		eper[r] = enq[r] / o->dispatches;
+	}
+	json_head("stream", nm.device, nm.driver);
+	printf(",\"dispatches\":%" PRIu64 ",\"repeats\":%" PRIu64 ",\"elements\":%u", o->dispatches, o->repeats, SMALL_N);
+	json_stats("ns_per_dispatch", summarize(per, o->repeats), false);
+	json_stats("enqueue_ns_per_dispatch", summarize(eper, o->repeats), false);
+	json_array("total_ns", total, o->repeats);
+	json_array("enqueue_ns", enq, o->repeats);
+	if (o->daemon_pid) {
+		/* Over every repeat: daemon CPU time (all threads) between the first
+		 * dispatch and commit_and_wait's answer, divided by the dispatches. */
+		double n = (double)(o->dispatches * o->repeats);
+		long hz = sysconf(_SC_CLK_TCK);
+		double stat_ns = (double)cpu_ticks * 1e9 / (double)(hz > 0 ? hz : 100);
+		printf(",\"daemon_pid\":%ld,\"daemon_cpu\":{\"stat_ticks\":%" PRIu64 ",\"clk_tck\":%ld"
+		       ",\"ns_per_dispatch\":%.1f",
+		       o->daemon_pid, cpu_ticks, hz, stat_ns / n);
+		if (sched_ok)
+			printf(",\"schedstat_ns\":%" PRIu64 ",\"schedstat_ns_per_dispatch\":%.1f", cpu_sched_ns,
+			       (double)cpu_sched_ns / n);
+		printf("}");
+	} else {
+		printf(",\"daemon_cpu\":null");
+	}
+	printf(",\"valid\":true}\n");
+	free(total), free(per), free(enq), free(eper);
+	addjob_destroy(&j);
+	gpucmd_disconnect(c);
+	return 0;
+}
+
+static int bench_coldstart(const struct opts *o)
+{
+	const uint32_t n = 1024;
+	gpucmd_client *c = connect_daemon(o);
+	uint64_t t_conn = now_ns();
+	struct addjob j;
+	addjob_init(&j, c, n, "bench-coldstart");
+	uint64_t t_setup = now_ns();
+	addjob_dispatch(&j);
+	GC(c, gpucmd_commit_and_wait(c, j.s));
+	addjob_check(&j, "coldstart");
+	uint64_t t_end = now_ns();
+
+	struct names nm = query_names(c); /* after the clock stops: not part of a cold start */
+	json_head("coldstart", nm.device, nm.driver);
+	printf(",\"elements\":%u,\"total_ns\":%" PRIu64 ",\"phases_ns\":{\"connect\":%" PRIu64
+	       ",\"setup\":%" PRIu64 ",\"dispatch\":%" PRIu64 "},\"valid\":true}\n",
+	       n, t_end - o->t0, t_conn - o->t0, t_setup - t_conn, t_end - t_setup);
+	addjob_destroy(&j);
+	gpucmd_disconnect(c);
+	return 0;
+}
+
+/* What a multiproc child reports; smaller than PIPE_BUF, so one write is atomic. */
+struct proc_result {
+	uint64_t count, elapsed_ns, median_ns, p99_ns;
+	struct names nm;
+};
+
+static int multiproc_child(const struct opts *o, int ready_w, int start_r, int result_w)
+{
+	gpucmd_client *c = connect_daemon(o);
+	struct addjob j;
+	char label[32];
+	snprintf(label, sizeof label, "bench-mp-%ld", (long)getpid());
+	addjob_init(&j, c, SMALL_N, label);
+	addjob_step(&j); /* warm-up */
+	addjob_clear(&j);
+	struct proc_result r = {.nm = query_names(c)};
+	size_t cap = 1 << 16, n = 0;
+	uint64_t *lat = malloc(cap * sizeof *lat);
+	if (!lat)
+		die("out of memory");
+	char byte = 1;
+	if (write(ready_w, &byte, 1) != 1)
+		die("multiproc: ready pipe: %s", strerror(errno));
+	close(ready_w);
+	while (read(start_r, &byte, 1) > 0) /* EOF = start */
+		;
+	uint64_t start = now_ns(), end = start + (uint64_t)(o->seconds * 1e9), t;
+	do {
+		t = now_ns();
+		addjob_step(&j);
+		if (n == cap && !(lat = realloc(lat, (cap *= 2) * sizeof *lat)))
+			die("out of memory");
+		lat[n++] = now_ns() - t;
+	} while (t + lat[n - 1] < end);
+	r.count = n;
+	r.elapsed_ns = now_ns() - start;
+	addjob_check(&j, "multiproc");
+	struct stats s = summarize(lat, n);
+	r.median_ns = s.median, r.p99_ns = s.p99;
+	if (write(result_w, &r, sizeof r) != (ssize_t)sizeof r)
+		die("multiproc: result pipe: %s", strerror(errno));
+	free(lat);
+	addjob_destroy(&j);
+	gpucmd_disconnect(c);
+	return 0;
+}
+
+static int bench_multiproc(const struct opts *o)
+{
+	_Static_assert(sizeof(struct proc_result) <= 4096, "one atomic pipe write");
+	int ready[2], start[2], result[2];
+	if (pipe(ready) || pipe(start) || pipe(result))
+		die("pipe: %s", strerror(errno));
+	fflush(stdout);
+	pid_t *pids = calloc(o->procs, sizeof *pids);
+	struct proc_result *res = calloc(o->procs, sizeof *res);
+	uint64_t *medians = calloc(o->procs, sizeof *medians);
+	if (!pids || !res || !medians)
+		die("out of memory");
+	for (uint64_t p = 0; p < o->procs; p++) {
+		pids[p] = fork();
+		if (pids[p] < 0)
+			die("fork: %s", strerror(errno));
+		if (pids[p] == 0) {
+			close(ready[0]), close(start[1]), close(result[0]);
+			exit(multiproc_child(o, ready[1], start[0], result[1]));
+		}
+	}
+	close(ready[1]), close(start[0]), close(result[1]);
+	uint64_t n_ready = 0;
+	char byte;
+	while (n_ready < o->procs && read(ready[0], &byte, 1) == 1)
+		n_ready++;
+	close(start[1]); /* the start barrier: every child's read() returns EOF */
+	uint64_t n_res = 0;
+	while (n_res < o->procs && read(result[0], &res[n_res], sizeof *res) == (ssize_t)sizeof *res)
+		n_res++;
+	bool failed = false;
+	for (uint64_t p = 0; p < o->procs; p++) {
+		int st;
+		if (waitpid(pids[p], &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+			failed = true;
+	}
+	if (failed || n_ready < o->procs || n_res < o->procs)
+		die("multiproc: %" PRIu64 " of %" PRIu64 " children ready, %" PRIu64 " reported%s",
+		    n_ready, o->procs, n_res, failed ? ", some failed (see above)" : "");
+
+	double rate = 0;
+	for (uint64_t p = 0; p < o->procs; p++) {
+		rate += (double)res[p].count * 1e9 / (double)res[p].elapsed_ns;
+		medians[p] = res[p].median_ns;
+	}
+	json_head("multiproc", res[0].nm.device, res[0].nm.driver);
+	printf(",\"procs\":%" PRIu64 ",\"seconds\":%g,\"submissions_per_s\":%.1f,\"latency_median_ns\":%" PRIu64,
+	       o->procs, o->seconds, rate, summarize(medians, o->procs).median);
+	printf(",\"per_proc\":[");
+	for (uint64_t p = 0; p < o->procs; p++)
+		printf("%s{\"count\":%" PRIu64 ",\"elapsed_ns\":%" PRIu64 ",\"median_ns\":%" PRIu64 ",\"p99_ns\":%" PRIu64 "}",
+		       p ? "," : "", res[p].count, res[p].elapsed_ns, res[p].median_ns, res[p].p99_ns);
+	printf("],\"valid\":true}\n");
+	free(pids), free(res), free(medians);
+	return 0;
+}
+
+/* Needs command-buffer recording and replay in the daemon, not built yet. */
+static int bench_replay(const struct opts *o)
+{
+	(void)o;
+	return 0;
+}
+
+/* ---- command line --------------------------------------------------------- */
+
+static const struct {
+	const char *name;
+	int (*run)(const struct opts *);
+	const char *flags; /* options it accepts, besides --socket */
+} benches[] = {
+	{"rtt", bench_rtt, "--iters --warmup"},
+	{"stream", bench_stream, "--dispatches --repeats --daemon-pid"},
+	{"coldstart", bench_coldstart, ""},
+	{"multiproc", bench_multiproc, "--procs --seconds"},
+	{"replay", bench_replay, "--nodes --iters --warmup"},
+};
+
+static _Noreturn void usage(void)
+{
+	fputs("usage: bench-gpucmd rtt [--iters N] [--warmup W]\n"
+	      "       bench-gpucmd stream [--dispatches N] [--repeats R] [--daemon-pid PID]\n"
+	      "       bench-gpucmd coldstart\n"
+	      "       bench-gpucmd multiproc --procs P [--seconds S]\n"
+	      "       bench-gpucmd replay            (not measured yet: prints nothing)\n"
+	      "options for all: --socket PATH (default: $GPUCMD_SOCKET, then libgpucmd's default)\n", stderr);
+	exit(2);
+}
+
+static uint64_t parse_count(const char *flag, const char *s, uint64_t min, uint64_t max)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = s ? strtoull(s, &end, 10) : 0;
+	if (!s || errno || *end || *s == '-' || v < min || v > max)
+		die("%s wants a whole number in [%" PRIu64 ", %" PRIu64 "], got '%s'", flag, min, max, s ? s : "");
+	return v;
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o = {.t0 = now_ns(), .dispatches = 10000, .repeats = 5, .seconds = 2.0};
+	if (argc < 2)
+		usage();
+	size_t b = 0, nb = sizeof benches / sizeof benches[0];
+	while (b < nb && strcmp(argv[1], benches[b].name))
+		b++;
+	if (b == nb)
+		usage();
+	bool is_rtt = b == 0;
+	o.iters = is_rtt ? 10000 : 1000;
+	o.warmup = is_rtt ? 100 : 10;
+
+	for (int i = 2; i < argc; i++) {
+		const char *f = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		const char *hit = strstr(benches[b].flags, f);
+		size_t len = strlen(f);
+		bool mine = hit && (hit[len] == ' ' || hit[len] == 0) && len > 2 && !strchr(f, ' ');
+		if (!strcmp(f, "--socket")) {
+			if (!v || !*v)
+				die("--socket wants a path");
+			o.socket = v, i++;
+		} else if (!mine) {
+			die("%s: unknown option '%s' (try: %s --socket)", argv[1], f, benches[b].flags);
+		} else if (!strcmp(f, "--seconds")) {
+			char *end;
+			o.seconds = v ? strtod(v, &end) : 0;
+			if (!v || *end || !isfinite(o.seconds) || o.seconds <= 0 || o.seconds > 3600)
+				die("--seconds wants a number in (0, 3600]");
+			i++;
+		} else if (!strcmp(f, "--daemon-pid")) {
+			o.daemon_pid = (long)parse_count(f, v, 1, 1u << 30), i++;
+		} else {
+			uint64_t n = parse_count(f, v, !strcmp(f, "--warmup") ? 0 : 1, 1u << 30);
+			i++;
+			if (!strcmp(f, "--iters")) o.iters = n;
+			else if (!strcmp(f, "--warmup")) o.warmup = n;
+			else if (!strcmp(f, "--dispatches")) o.dispatches = n;
+			else if (!strcmp(f, "--repeats")) o.repeats = n;
+			else if (!strcmp(f, "--procs")) o.procs = n;
+			/* --nodes: accepted for replay, unused until replay exists */
+		}
+	}
+	if (!strcmp(argv[1], "multiproc") && (o.procs == 0 || o.procs > 1024))
+		die("multiproc needs --procs P (1..1024)");
+	return benches[b].run(&o);
+}
