@@ -79,69 +79,7 @@ static void gc_check(gpucmd_client *c, int r, const char *expr, int line)
 
 /* ---- statistics and JSON (as in inproc.c) -------------------------------- */
 
-struct stats { uint64_t min, median, p99, max; };
-
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-	return (x > y) - (x < y);
-}
-
-static struct stats summarize(const uint64_t *v, size_t n)
-{
-	struct stats s = {0};
-	if (n == 0)
-		return s;
-	uint64_t *t = malloc(n * sizeof *t);
-	if (!t)
-		die("out of memory");
-	memcpy(t, v, n * sizeof *t);
-	qsort(t, n, sizeof *t, cmp_u64);
-	s.min = t[0];
-	s.max = t[n - 1];
-	s.median = n % 2 ? t[n / 2] : (t[n / 2 - 1] + t[n / 2]) / 2;
-	s.p99 = t[(99 * n + 99) / 100 - 1];
-	free(t);
-	return s;
-}
-
-static void json_str(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-		if (ch == '"' || ch == '\\')
-			printf("\\%c", ch);
-		else if (ch < 0x20)
-			printf("\\u%04x", ch);
-		else
-			putchar(ch);
-	}
-	putchar('"');
-}
-
-static void json_array(const char *key, const uint64_t *v, size_t n)
-{
-	printf(",\"%s\":[", key);
-	for (size_t i = 0; i < n; i++)
-		printf(i ? ",%" PRIu64 : "%" PRIu64, v[i]);
-	putchar(']');
-}
-
-static void json_stats(const char *key, struct stats s, bool tail)
-{
-	printf(",\"%s\":{\"min\":%" PRIu64 ",\"median\":%" PRIu64, key, s.min, s.median);
-	if (tail)
-		printf(",\"p99\":%" PRIu64 ",\"max\":%" PRIu64, s.p99, s.max);
-	putchar('}');
-}
-
-static void json_head(const char *bench, const char *device, const char *driver)
-{
-	printf("{\"bench\":\"%s\",\"device\":", bench);
-	json_str(device);
-	printf(",\"driver\":");
-	json_str(driver);
+#include "stats.h"
 }
 
 /* ---- connection and the add_f32 job -------------------------------------- */

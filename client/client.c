@@ -207,6 +207,17 @@ static int call(gpucmd_client *c, Gpucmd__Request *req, Gpucmd__Reply **ret)
 	return 0;
 }
 
+/* call() for requests answered with one kind of reply body. */
+static int call_expect(gpucmd_client *c, Gpucmd__Request *req, Gpucmd__Reply__BodyCase body, Gpucmd__Reply **ret)
+{
+	int r = call(c, req, ret);
+	if (r == 0 && (*ret)->body_case != body) {
+		gpucmd__reply__free_unpacked(*ret, NULL);
+		return fail(c, GPUCMD_E_PROTOCOL, "%s: unexpected reply from gpucmdd", gw_request_name(req));
+	}
+	return r;
+}
+
 static void copy_str(char *dst, size_t len, const char *src)
 {
 	snprintf(dst, len, "%s", src ? src : "");
@@ -308,13 +319,9 @@ int gpucmd_info(gpucmd_client *c, struct gpucmd_info *ret)
 	req.body_case = GPUCMD__REQUEST__BODY_INFO;
 	req.info = &in;
 	Gpucmd__Reply *rep;
-	int r = call(c, &req, &rep);
+	int r = call_expect(c, &req, GPUCMD__REPLY__BODY_INFO, &rep);
 	if (r < 0)
 		return r;
-	if (rep->body_case != GPUCMD__REPLY__BODY_INFO) {
-		gpucmd__reply__free_unpacked(rep, NULL);
-		return fail(c, GPUCMD_E_PROTOCOL, "info: unexpected reply");
-	}
 	Gpucmd__InfoReply *ir = rep->info;
 	struct gpucmd_info i = c->hello;
 	copy_str(i.daemon_version, sizeof(i.daemon_version), ir->daemon_version);
@@ -377,13 +384,10 @@ int gpucmd_kernel_find(gpucmd_client *c, const char *name, struct gpucmd_kernel_
 	req.body_case = GPUCMD__REQUEST__BODY_KERNEL_LOOKUP;
 	req.kernel_lookup = &kl;
 	Gpucmd__Reply *rep;
-	int r = call(c, &req, &rep);
+	int r = call_expect(c, &req, GPUCMD__REPLY__BODY_KERNEL, &rep);
 	if (r < 0)
 		return r;
-	if (rep->body_case == GPUCMD__REPLY__BODY_KERNEL)
-		kernel_info(rep->kernel, ret);
-	else
-		r = fail(c, GPUCMD_E_PROTOCOL, "kernel_find: unexpected reply");
+	kernel_info(rep->kernel, ret);
 	gpucmd__reply__free_unpacked(rep, NULL);
 	return r;
 }
@@ -395,13 +399,9 @@ int gpucmd_kernel_list(gpucmd_client *c, struct gpucmd_kernel_info **ret_list, s
 	req.body_case = GPUCMD__REQUEST__BODY_KERNEL_LIST;
 	req.kernel_list = &kl;
 	Gpucmd__Reply *rep;
-	int r = call(c, &req, &rep);
+	int r = call_expect(c, &req, GPUCMD__REPLY__BODY_KERNEL_LIST, &rep);
 	if (r < 0)
 		return r;
-	if (rep->body_case != GPUCMD__REPLY__BODY_KERNEL_LIST) {
-		gpucmd__reply__free_unpacked(rep, NULL);
-		return fail(c, GPUCMD_E_PROTOCOL, "kernel_list: unexpected reply");
-	}
 	size_t n = rep->kernel_list->n_kernels;
 	struct gpucmd_kernel_info *list = calloc(n ? n : 1, sizeof(*list));
 	if (!list) {
@@ -427,13 +427,10 @@ int gpucmd_buffer_create(gpucmd_client *c, uint64_t size, uint32_t flags, gpucmd
 	req.body_case = GPUCMD__REQUEST__BODY_BUFFER_CREATE;
 	req.buffer_create = &bc;
 	Gpucmd__Reply *rep;
-	int r = call(c, &req, &rep);
+	int r = call_expect(c, &req, GPUCMD__REPLY__BODY_BUFFER_CREATED, &rep);
 	if (r < 0)
 		return r;
-	if (rep->body_case == GPUCMD__REPLY__BODY_BUFFER_CREATED)
-		*ret = rep->buffer_created->buffer;
-	else
-		r = fail(c, GPUCMD_E_PROTOCOL, "buffer_create: unexpected reply");
+	*ret = rep->buffer_created->buffer;
 	gpucmd__reply__free_unpacked(rep, NULL);
 	return r;
 }
@@ -517,13 +514,10 @@ int gpucmd_session_open(gpucmd_client *c, const char *label, gpucmd_session *ret
 	req.body_case = GPUCMD__REQUEST__BODY_SESSION_OPEN;
 	req.session_open = &so;
 	Gpucmd__Reply *rep;
-	int r = call(c, &req, &rep);
+	int r = call_expect(c, &req, GPUCMD__REPLY__BODY_SESSION_OPENED, &rep);
 	if (r < 0)
 		return r;
-	if (rep->body_case == GPUCMD__REPLY__BODY_SESSION_OPENED)
-		*ret = rep->session_opened->session;
-	else
-		r = fail(c, GPUCMD_E_PROTOCOL, "session_open: unexpected reply");
+	*ret = rep->session_opened->session;
 	gpucmd__reply__free_unpacked(rep, NULL);
 	return r;
 }
@@ -628,13 +622,9 @@ int gpucmd_session_query(gpucmd_client *c, gpucmd_session s, struct gpucmd_sessi
 	req.body_case = GPUCMD__REQUEST__BODY_SESSION_QUERY;
 	req.session_query = &q;
 	Gpucmd__Reply *rep;
-	int r = call(c, &req, &rep);
+	int r = call_expect(c, &req, GPUCMD__REPLY__BODY_SESSION_STATE, &rep);
 	if (r < 0)
 		return r;
-	if (rep->body_case != GPUCMD__REPLY__BODY_SESSION_STATE) {
-		gpucmd__reply__free_unpacked(rep, NULL);
-		return fail(c, GPUCMD_E_PROTOCOL, "session_query: unexpected reply");
-	}
 	Gpucmd__SessionState *st = rep->session_state;
 	*ret = (struct gpucmd_session_state){
 		.drained = st->drained,
@@ -708,13 +698,10 @@ int gpucmd_buffer_import(gpucmd_client *c, const gpucmd_token *t, gpucmd_buffer 
 	req.body_case = GPUCMD__REQUEST__BODY_BUFFER_IMPORT;
 	req.buffer_import = &bi;
 	Gpucmd__Reply *rep;
-	int r = call(c, &req, &rep);
+	int r = call_expect(c, &req, GPUCMD__REPLY__BODY_BUFFER_CREATED, &rep);
 	if (r < 0)
 		return r;
-	if (rep->body_case == GPUCMD__REPLY__BODY_BUFFER_CREATED)
-		*ret = rep->buffer_created->buffer;
-	else
-		r = fail(c, GPUCMD_E_PROTOCOL, "buffer_import: unexpected reply");
+	*ret = rep->buffer_created->buffer;
 	gpucmd__reply__free_unpacked(rep, NULL);
 	return r;
 }

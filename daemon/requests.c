@@ -205,6 +205,16 @@ static struct gd_session *find_session(struct gd_conn *c, uint32_t handle)
 	return gd_handles_get(&c->sessions, handle);
 }
 
+static void reply_buffer(struct gd_conn *c, uint64_t id, uint32_t handle)
+{
+	Gpucmd__BufferCreated bc = GPUCMD__BUFFER_CREATED__INIT;
+	bc.buffer = handle;
+	Gpucmd__Reply rep = GPUCMD__REPLY__INIT;
+	rep.body_case = GPUCMD__REPLY__BODY_BUFFER_CREATED;
+	rep.buffer_created = &bc;
+	reply_ok(c, &rep, id);
+}
+
 static void buffer_create(struct gd_conn *c, const Req *req)
 {
 	char msg[256];
@@ -221,12 +231,7 @@ static void buffer_create(struct gd_conn *c, const Req *req)
 		reply_error(c, req->id, r, "this connection holds the most buffers it may");
 		return;
 	}
-	Gpucmd__BufferCreated bc = GPUCMD__BUFFER_CREATED__INIT;
-	bc.buffer = h;
-	Gpucmd__Reply rep = GPUCMD__REPLY__INIT;
-	rep.body_case = GPUCMD__REPLY__BODY_BUFFER_CREATED;
-	rep.buffer_created = &bc;
-	reply_ok(c, &rep, req->id);
+	reply_buffer(c, req->id, h);
 }
 
 /* Checks [offset, offset+size) against the buffer without overflowing. */
@@ -369,12 +374,7 @@ static void buffer_import(struct gd_conn *c, const Req *req)
 		reply_error(c, req->id, r, "this connection holds the most buffers it may");
 		return;
 	}
-	Gpucmd__BufferCreated bc = GPUCMD__BUFFER_CREATED__INIT;
-	bc.buffer = h;
-	Gpucmd__Reply rep = GPUCMD__REPLY__INIT;
-	rep.body_case = GPUCMD__REPLY__BODY_BUFFER_CREATED;
-	rep.buffer_created = &bc;
-	reply_ok(c, &rep, req->id);
+	reply_buffer(c, req->id, h);
 }
 
 static void fence_export(struct gd_conn *c, const Req *req)
