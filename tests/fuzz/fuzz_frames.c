@@ -110,6 +110,12 @@ static const char *expected_name(Gpucmd__Request__BodyCase c)
 	case GPUCMD__REQUEST__BODY_RESET_STAGE: return "reset_stage";
 	case GPUCMD__REQUEST__BODY_SESSION_QUERY: return "session_query";
 	case GPUCMD__REQUEST__BODY_PING: return "ping";
+	case GPUCMD__REQUEST__BODY_BUFFER_EXPORT: return "buffer_export";
+	case GPUCMD__REQUEST__BODY_BUFFER_IMPORT: return "buffer_import";
+	case GPUCMD__REQUEST__BODY_FENCE_EXPORT: return "fence_export";
+	case GPUCMD__REQUEST__BODY_WAIT_FENCE: return "wait_fence";
+	case GPUCMD__REQUEST__BODY_FENCE_WAIT: return "fence_wait";
+	case GPUCMD__REQUEST__BODY_FENCE_FD: return "fence_fd";
 	default: return NULL;
 	}
 }
@@ -170,6 +176,41 @@ static uint64_t walk_request(const Gpucmd__Request *m)
 		h = mix(h, m->buffer_read->buffer);
 		h = mix(h, m->buffer_read->offset);
 		h = mix(h, m->buffer_read->size);
+		break;
+	case GPUCMD__REQUEST__BODY_BUFFER_EXPORT:
+		CHECK(m->buffer_export);
+		h = walk_unknown(h, &m->buffer_export->base);
+		h = mix(h, m->buffer_export->buffer);
+		break;
+	case GPUCMD__REQUEST__BODY_BUFFER_IMPORT:
+		CHECK(m->buffer_import);
+		h = walk_unknown(h, &m->buffer_import->base);
+		h = walk_bytes(h, m->buffer_import->token);
+		break;
+	case GPUCMD__REQUEST__BODY_FENCE_EXPORT:
+		CHECK(m->fence_export);
+		h = walk_unknown(h, &m->fence_export->base);
+		h = mix(h, m->fence_export->session);
+		break;
+	case GPUCMD__REQUEST__BODY_WAIT_FENCE:
+		CHECK(m->wait_fence);
+		h = walk_unknown(h, &m->wait_fence->base);
+		h = mix(h, m->wait_fence->session);
+		h = walk_bytes(h, m->wait_fence->token);
+		h = mix(h, m->wait_fence->value);
+		break;
+	case GPUCMD__REQUEST__BODY_FENCE_WAIT:
+		CHECK(m->fence_wait);
+		h = walk_unknown(h, &m->fence_wait->base);
+		h = walk_bytes(h, m->fence_wait->token);
+		h = mix(h, m->fence_wait->value);
+		h = mix(h, m->fence_wait->timeout_ms);
+		break;
+	case GPUCMD__REQUEST__BODY_FENCE_FD:
+		CHECK(m->fence_fd);
+		h = walk_unknown(h, &m->fence_fd->base);
+		h = walk_bytes(h, m->fence_fd->token);
+		h = mix(h, m->fence_fd->value);
 		break;
 	case GPUCMD__REQUEST__BODY_BUFFER_FREE:
 		CHECK(m->buffer_free);
