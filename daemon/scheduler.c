@@ -262,21 +262,21 @@ static void fail_now(struct gd_scheduler *s, struct gd_submission *sub, int code
 static struct gd_submission *gather(struct gd_scheduler *s, uint32_t *ret_n)
 {
 	struct gd_submission *batch = NULL, **batch_tail = &batch;
-	struct gd_submission *todo = s->held;
+	struct gd_submission *queue = s->held;
 	*s->held_tail = s->ready;
-	if (!todo)
-		todo = s->ready;
+	if (!queue)
+		queue = s->ready;
 	s->ready = s->held = NULL;
 	s->ready_tail = &s->ready;
 	s->held_tail = &s->held;
 	uint32_t n = 0;
-	for (bool progress = true; progress && todo;) {
+	for (bool progress = true; progress && queue;) {
 		progress = false;
 		s->pass++;
 		struct gd_submission *again = NULL, **again_tail = &again;
-		while (todo) {
-			struct gd_submission *sub = todo;
-			todo = sub->next;
+		while (queue) {
+			struct gd_submission *sub = queue;
+			queue = sub->next;
 			struct gd_session *ses = sub->session;
 			int r = ses->blocked_pass == s->pass ? 0 : ready_to_submit(sub);
 			if (r < 0) {
@@ -293,9 +293,9 @@ static struct gd_submission *gather(struct gd_scheduler *s, uint32_t *ret_n)
 			append(&batch_tail, sub);
 			progress = true;
 		}
-		todo = again;
+		queue = again;
 	}
-	s->held = todo;
+	s->held = queue;
 	while (*s->held_tail)
 		s->held_tail = &(*s->held_tail)->next;
 	*ret_n = n;
