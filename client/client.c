@@ -648,13 +648,13 @@ int gpucmd_session_query(gpucmd_client *c, gpucmd_session s, struct gpucmd_sessi
 static int call_token(gpucmd_client *c, Gpucmd__Request *req, gpucmd_token *ret)
 {
 	Gpucmd__Reply *rep;
-	int r = call(c, req, &rep);
+	int r = call_expect(c, req, GPUCMD__REPLY__BODY_TOKEN, &rep);
 	if (r < 0)
 		return r;
-	if (rep->body_case == GPUCMD__REPLY__BODY_TOKEN && rep->token->token.len == sizeof(ret->bytes))
+	if (rep->token->token.len == sizeof(ret->bytes))
 		memcpy(ret->bytes, rep->token->token.data, sizeof(ret->bytes));
 	else
-		r = fail(c, GPUCMD_E_PROTOCOL, "%s: unexpected reply", gw_request_name(req));
+		r = fail(c, GPUCMD_E_PROTOCOL, "%s: the token is not %zu bytes", gw_request_name(req), sizeof(ret->bytes));
 	gpucmd__reply__free_unpacked(rep, NULL);
 	return r;
 }
