@@ -1,31 +1,45 @@
 /*
- * buffer.c — buffer memory. Each buffer is host-visible and coherent, mapped
- * for its whole life so that inline writes and reads are a memcpy; device-
- * local memory is preferred when the device has memory that is both (a CPU
- * device, or a GPU with resizable BAR).
+ * buffer.c — buffer creation, memory type choice, accounting and residency
+ * (see buffer.h).
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "account.h"
 #include "buffer.h"
 #include "daemon.h"
 #include "gpu.h"
-#include "log.h"
+#include "gpucmd.h"
 
-int gd_buffer_create(struct gd_daemon *d, uint64_t size, uint32_t flags, struct gd_buffer **ret_buf, char *err,
-		     size_t errlen)
+/* Host-visible buffers are read back by the CPU: cached memory first.
+ * Device-local ones take the driver's first device-local type, which the
+ * specification orders as the fastest. */
+static int choose_type(const struct gd_gpu *gpu, uint32_t bits, uint32_t flags)
 {
-	(void)flags; /* every buffer is host-visible for now */
+	const VkMemoryPropertyFlags host = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
+	int t;
+	if (flags & (GPUCMD_BUFFER_HOST_VISIBLE | GD_BUFFER_STAGING)) {
+		t = gd_gpu_memory_type(gpu, bits, host | VK_MEMORY_PROPERTY_HOST_CACHED_BIT);
+		return t >= 0 ? t : gd_gpu_memory_type(gpu, bits, host);
+	}
+	t = gd_gpu_memory_type(gpu, bits, VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT);
+	return t >= 0 ? t : gd_gpu_memory_type(gpu, bits, host);
+}
+
+int gd_buffer_create(struct gd_daemon *d, struct gd_account *acct, uint64_t size, uint32_t flags,
+		     struct gd_buffer **ret_buf, bool *ret_needs_zero, char *err, size_t errlen)
+{
 	struct gd_gpu *gpu = d->gpu;
 	if (size == 0) {
 		snprintf(err, errlen, "buffer size must not be zero");
 		return -EINVAL;
 	}
 	if (size > gpu->max_buffer_size) {
-		snprintf(err, errlen, "buffer size %llu exceeds the device's maxBufferSize %llu",
-			 (unsigned long long)size, (unsigned long long)gpu->max_buffer_size);
+		snprintf(err, errlen, "buffer size %" PRIu64 " exceeds the device's maxBufferSize %" PRIu64, size,
+			 gpu->max_buffer_size);
 		return -E2BIG;
 	}
 	struct gd_buffer *b = calloc(1, sizeof(*b));
@@ -33,62 +47,73 @@ int gd_buffer_create(struct gd_daemon *d, uint64_t size, uint32_t flags, struct 
 		snprintf(err, errlen, "daemon out of memory");
 		return -ENOMEM;
 	}
-	b->d = d;
-	b->refs = 1;
-	b->size = size;
-	int r = -ENOMEM;
+	int r = acct ? gd_account_charge(acct, size, err, errlen) : 0;
+	if (r < 0) {
+		free(b);
+		return r;
+	}
+	/* Rounded up to 4 bytes so that a fill of the whole buffer (which
+	 * works in 32-bit words) reaches its last byte. */
 	VkBufferCreateInfo bi = {
 		.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
-		.size = size,
+		.size = (size + 3) & ~3ull,
 		.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT |
 			 VK_BUFFER_USAGE_TRANSFER_DST_BIT,
 		.sharingMode = VK_SHARING_MODE_EXCLUSIVE,
 	};
 	VkResult res = vkCreateBuffer(gpu->device, &bi, NULL, &b->buf);
 	if (res != VK_SUCCESS) {
-		snprintf(err, errlen, "vkCreateBuffer of %llu bytes failed: %s", (unsigned long long)size,
-			 gd_vk_result(res));
+		snprintf(err, errlen, "vkCreateBuffer of %" PRIu64 " bytes failed: %s", size, gd_vk_result(res));
+		r = -ENOMEM;
 		goto fail;
 	}
 	VkMemoryRequirements req;
 	vkGetBufferMemoryRequirements(gpu->device, b->buf, &req);
-	const VkMemoryPropertyFlags host = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
-	int type = gd_gpu_memory_type(gpu, req.memoryTypeBits, host | VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT);
-	if (type < 0)
-		type = gd_gpu_memory_type(gpu, req.memoryTypeBits, host);
+	int type = choose_type(gpu, req.memoryTypeBits, flags);
 	if (type < 0) {
-		snprintf(err, errlen, "the device has no host-visible coherent memory for buffers");
+		snprintf(err, errlen, "the device has no memory type for a buffer with flags 0x%x", flags);
 		r = -ENODEV;
 		goto fail;
 	}
-	VkMemoryAllocateInfo ai = {
-		.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
-		.allocationSize = req.size,
-		.memoryTypeIndex = (uint32_t)type,
-	};
-	res = vkAllocateMemory(gpu->device, &ai, NULL, &b->mem);
+	r = gd_memory_alloc(d->memory, &req, (uint32_t)type, &b->mem, err, errlen);
+	if (r < 0)
+		goto fail;
+	res = vkBindBufferMemory(gpu->device, b->buf, b->mem.mem, b->mem.offset);
 	if (res != VK_SUCCESS) {
-		snprintf(err, errlen, "out of device memory allocating %llu bytes (%s)", (unsigned long long)size,
-			 gd_vk_result(res));
+		snprintf(err, errlen, "binding %" PRIu64 " bytes of memory failed: %s", size, gd_vk_result(res));
+		r = -ENOMEM;
 		goto fail;
 	}
-	res = vkBindBufferMemory(gpu->device, b->buf, b->mem, 0);
-	if (res == VK_SUCCESS)
-		res = vkMapMemory(gpu->device, b->mem, 0, VK_WHOLE_SIZE, 0, (void **)&b->map);
-	if (res != VK_SUCCESS) {
-		snprintf(err, errlen, "binding or mapping %llu bytes failed: %s", (unsigned long long)size,
-			 gd_vk_result(res));
+	VkMemoryPropertyFlags props = gpu->mem.memoryTypes[type].propertyFlags;
+	bool coherent = props & VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
+	bool staged = d->cfg.force_staging && !(flags & (GPUCMD_BUFFER_HOST_VISIBLE | GD_BUFFER_STAGING));
+	b->map = coherent && !staged ? b->mem.map : NULL;
+	if (flags & GD_BUFFER_STAGING && !b->map) {
+		snprintf(err, errlen, "the device has no host-coherent memory for staging");
+		r = -ENODEV;
 		goto fail;
 	}
-	memset(b->map, 0, size);
+	/* Memory may have held another client's data: never hand it out
+	 * uncleared. Staging is the daemon's own and always overwritten. */
+	if (b->map && !(flags & GD_BUFFER_STAGING))
+		memset(b->map, 0, size);
+	if (ret_needs_zero)
+		*ret_needs_zero = !b->map;
+	b->d = d;
+	b->acct = acct ? gd_account_ref(acct) : NULL;
+	b->refs = 1;
+	b->size = size;
+	b->flags = flags;
 	d->stats.live_buffers++;
+	gd_buffer_set_resident(b, true);
 	*ret_buf = b;
 	return 0;
 fail:
-	b->refs = 0;
-	b->d = NULL; /* not counted yet */
+	if (b->mem.mem)
+		gd_memory_free(d->memory, &b->mem);
 	vkDestroyBuffer(gpu->device, b->buf, NULL);
-	vkFreeMemory(gpu->device, b->mem, NULL);
+	if (acct)
+		gd_account_uncharge(acct, size);
 	free(b);
 	return r;
 }
@@ -99,15 +124,29 @@ struct gd_buffer *gd_buffer_ref(struct gd_buffer *b)
 	return b;
 }
 
+void gd_buffer_set_resident(struct gd_buffer *b, bool resident)
+{
+	if (b->resident == resident)
+		return;
+	b->resident = resident;
+	gd_memory_set_resident(b->d->memory, &b->mem, resident);
+	if (b->acct)
+		gd_account_resident(b->acct, b->size, resident ? 1 : -1);
+	b->d->stats.resident_buffers += resident ? 1 : -1;
+}
+
 void gd_buffer_unref(struct gd_buffer *b)
 {
 	if (--b->refs)
 		return;
-	VkDevice dev = b->d->gpu->device;
-	vkDestroyBuffer(dev, b->buf, NULL);
-	if (b->map)
-		vkUnmapMemory(dev, b->mem);
-	vkFreeMemory(dev, b->mem, NULL);
-	b->d->stats.live_buffers--;
+	struct gd_daemon *d = b->d;
+	gd_buffer_set_resident(b, false);
+	vkDestroyBuffer(d->gpu->device, b->buf, NULL);
+	gd_memory_free(d->memory, &b->mem);
+	if (b->acct) {
+		gd_account_uncharge(b->acct, b->size);
+		gd_account_unref(b->acct);
+	}
+	d->stats.live_buffers--;
 	free(b);
 }

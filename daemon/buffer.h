@@ -1,36 +1,68 @@
 /*
- * buffer.h — a GPU buffer and its memory. Lifetime is shared: the owning
- * connection's handle holds one reference and every submitted command
- * buffer that uses it holds another, so a buffer freed (or a client gone)
- * while the GPU still uses it lives until that work retires.
+ * buffer.h — a GPU buffer: its VkBuffer, its slice of device memory
+ * (memory.h), the account it is charged to and its place in the residency
+ * set. Lifetime is shared: the owning connection's handle holds one
+ * reference, every connection that imported it holds one, and every
+ * submitted command buffer that uses it holds another, so a buffer freed
+ * (or a client gone) while the GPU still uses it lives until that work
+ * retires.
+ *
+ * A buffer is device-local unless the client asks for host-visible memory.
+ * When its memory is mappable and coherent, inline writes and reads are a
+ * memcpy; otherwise they go through staging copies (transfer.h).
  */
 #ifndef GD_BUFFER_H
 #define GD_BUFFER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include <vulkan/vulkan.h>
 
+#include "memory.h"
+
+/* Daemon-internal flag: host-visible, coherent and mapped, not cleared,
+ * never charged. For staging copies (transfer.c). */
+#define GD_BUFFER_STAGING (1u << 31)
+
+struct gd_account;
 struct gd_daemon;
 
 struct gd_buffer {
 	struct gd_daemon *d;
+	struct gd_account *acct;  /* charged; NULL for the daemon's own staging */
 	uint32_t refs;
-	uint32_t busy;       /* submitted, unretired command buffers using it */
-	uint64_t tag;        /* serial of the last command buffer that took a ref */
+	uint32_t busy;            /* submitted, unretired command buffers using it */
+	uint64_t tag;             /* serial of the last command buffer that took a ref */
 	uint64_t size;
+	uint32_t flags;           /* GPUCMD_BUFFER_* */
+	bool resident;            /* in the residency set */
 	VkBuffer buf;
-	VkDeviceMemory mem;
-	uint8_t *map;        /* persistently mapped, host-coherent */
+	struct gd_alloc mem;
+	uint8_t *map;             /* host pointer when writes and reads may memcpy */
 };
 
-/* Creates a zero-filled buffer with one reference, owned by the caller.
- * Returns 0 or a negative code with a message for the client in err. */
-int gd_buffer_create(struct gd_daemon *d, uint64_t size, uint32_t flags, struct gd_buffer **ret_buf,
-		     char *err, size_t errlen);
+/* Creates a buffer with one reference, owned by the caller, charged to
+ * `acct` (which it references; NULL charges nobody) and resident. When its
+ * memory is mapped it is zero-filled here; otherwise *ret_needs_zero is set
+ * and the caller must clear it on the GPU before anyone sees it. `flags`
+ * are GPUCMD_BUFFER_* (checked by the caller) or GD_BUFFER_STAGING. Returns 0
+ * or a negative code with a message for the client in err. */
+int gd_buffer_create(struct gd_daemon *d, struct gd_account *acct, uint64_t size, uint32_t flags,
+		     struct gd_buffer **ret_buf, bool *ret_needs_zero, char *err, size_t errlen);
 struct gd_buffer *gd_buffer_ref(struct gd_buffer *b);
 /* Drops a reference; the last one destroys the buffer. */
 void gd_buffer_unref(struct gd_buffer *b);
+
+/* [offset, offset+size) lies inside b, checked without overflowing. */
+static inline bool gd_buffer_range_ok(const struct gd_buffer *b, uint64_t offset, uint64_t size)
+{
+	return offset <= b->size && size <= b->size - offset;
+}
+
+/* Adds or removes the buffer from the residency set; a no-op when it is
+ * already in that state. */
+void gd_buffer_set_resident(struct gd_buffer *b, bool resident);
 
 #endif

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "buffer.h"
+#include "account.h"
 #include "conn.h"
 #include "daemon.h"
 #include "fence.h"
@@ -124,6 +125,8 @@ static void free_conn(uv_handle_t *h)
 	struct gd_buffer *b;
 	while ((s = gd_handles_pop(&c->sessions)))
 		gd_session_close(s);
+	if (c->xfer)
+		gd_session_close(c->xfer);
 	gd_token_revoke(d, c, NULL);
 	gd_fence_drop_waiters(d, c);
 	while (c->n_fds)
@@ -135,6 +138,7 @@ static void free_conn(uv_handle_t *h)
 	gw_reader_finish(&c->in);
 	gw_buf_finish(&c->out);
 	gw_arena_finish(&c->arena);
+	gd_account_unref(c->acct);
 	close(c->fd);
 	d->stats.clients--;
 	free(c);
@@ -316,7 +320,10 @@ int gd_conn_create(struct gd_daemon *d, int fd)
 		c->uid = cred.uid;
 		c->gid = cred.gid;
 	}
-	if (gw_arena_init(&c->arena, 64u << 10) < 0 || uv_poll_init(d->loop, &c->poll, fd) < 0) {
+	c->acct = gd_account_create(d, c->uid);
+	if (!c->acct || gw_arena_init(&c->arena, 64u << 10) < 0 || uv_poll_init(d->loop, &c->poll, fd) < 0) {
+		if (c->acct)
+			gd_account_unref(c->acct);
 		gw_arena_finish(&c->arena);
 		close(fd);
 		free(c);

@@ -22,11 +22,15 @@ struct gd_config {
 	bool validate;
 	uint32_t max_frame;        /* largest frame accepted or sent */
 	uint32_t spin_us;          /* completion thread's poll window */
+	uint64_t max_memory_per_client; /* bytes of buffers one connection may hold, 0: no limit */
+	uint64_t max_memory_per_uid;    /* bytes all connections of one uid may hold, 0: no limit */
+	bool force_staging;        /* treat device-local memory as unmappable (tests the staging path) */
 };
 
 struct gd_stats {
 	uint32_t clients;
 	uint32_t live_buffers;
+	uint32_t resident_buffers;
 	uint32_t live_sessions;
 	uint64_t submissions;
 	uint64_t dispatches;
@@ -36,6 +40,7 @@ struct gd_daemon {
 	uv_loop_t *loop;
 	struct gd_config cfg;
 	struct gd_gpu *gpu;
+	struct gd_memory *memory;
 	struct gd_registry *reg;
 	struct gd_scheduler *sched;
 	struct gd_server *server;
@@ -43,6 +48,7 @@ struct gd_daemon {
 	struct gd_list stalled;    /* struct gd_conn.stall_link: waiting on GPU work */
 	struct gd_list tokens;     /* capability tokens, see fence.h */
 	struct gd_list waiters;    /* host fence waiters, see fence.h */
+	struct gd_list uids;       /* struct gd_account.link: one per uid with clients or buffers */
 	struct gd_stats stats;
 	uv_signal_t sigint, sigterm;
 	bool stopping;

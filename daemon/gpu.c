@@ -273,6 +273,35 @@ static int create_device(struct gd_gpu *gpu)
 	 * bindings: another client's buffer can never be reached. */
 	VkPhysicalDeviceFeatures2 f = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, .pNext = &f12,
 				       .features.robustBufferAccess = supported.robustBufferAccess};
+	/* Memory extensions are optional: budget makes allocation honest about
+	 * what the driver can hold, priority and pageable memory let resident
+	 * buffers stay in VRAM when the device is oversubscribed. */
+	const char *exts[4] = {VK_KHR_PUSH_DESCRIPTOR_EXTENSION_NAME};
+	uint32_t n_exts = 1;
+	gpu->has_memory_budget = has_device_ext(gpu->phys, VK_EXT_MEMORY_BUDGET_EXTENSION_NAME);
+	if (gpu->has_memory_budget)
+		exts[n_exts++] = VK_EXT_MEMORY_BUDGET_EXTENSION_NAME;
+	VkPhysicalDevicePageableDeviceLocalMemoryFeaturesEXT pageable = {
+		.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PAGEABLE_DEVICE_LOCAL_MEMORY_FEATURES_EXT};
+	VkPhysicalDeviceMemoryPriorityFeaturesEXT priority = {
+		.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MEMORY_PRIORITY_FEATURES_EXT, .pNext = &pageable};
+	VkPhysicalDeviceFeatures2 query = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, .pNext = &priority};
+	bool ext_priority = has_device_ext(gpu->phys, VK_EXT_MEMORY_PRIORITY_EXTENSION_NAME);
+	bool ext_pageable = ext_priority && has_device_ext(gpu->phys, VK_EXT_PAGEABLE_DEVICE_LOCAL_MEMORY_EXTENSION_NAME);
+	if (!ext_pageable)
+		priority.pNext = NULL;
+	if (ext_priority)
+		vkGetPhysicalDeviceFeatures2(gpu->phys, &query);
+	gpu->has_memory_priority = ext_priority && priority.memoryPriority;
+	if (gpu->has_memory_priority) {
+		exts[n_exts++] = VK_EXT_MEMORY_PRIORITY_EXTENSION_NAME;
+		priority.pNext = NULL;
+		f13.pNext = &priority;
+		if (ext_pageable && pageable.pageableDeviceLocalMemory) {
+			exts[n_exts++] = VK_EXT_PAGEABLE_DEVICE_LOCAL_MEMORY_EXTENSION_NAME;
+			priority.pNext = &pageable;
+		}
+	}
 	float prio = 1.0f;
 	VkDeviceQueueCreateInfo q = {
 		.sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO,
@@ -280,13 +309,12 @@ static int create_device(struct gd_gpu *gpu)
 		.queueCount = 1,
 		.pQueuePriorities = &prio,
 	};
-	const char *exts[] = {VK_KHR_PUSH_DESCRIPTOR_EXTENSION_NAME};
 	VkDeviceCreateInfo ci = {
 		.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
 		.pNext = &f,
 		.queueCreateInfoCount = 1,
 		.pQueueCreateInfos = &q,
-		.enabledExtensionCount = 1,
+		.enabledExtensionCount = n_exts,
 		.ppEnabledExtensionNames = exts,
 	};
 	VkResult res = vkCreateDevice(gpu->phys, &ci, NULL, &gpu->device);
@@ -297,6 +325,9 @@ static int create_device(struct gd_gpu *gpu)
 	vkGetDeviceQueue(gpu->device, gpu->family, 0, &gpu->queue);
 	gpu->push_descriptor = (PFN_vkCmdPushDescriptorSetKHR)vkGetDeviceProcAddr(gpu->device,
 										"vkCmdPushDescriptorSetKHR");
+	if (priority.pNext)
+		gpu->set_memory_priority = (PFN_vkSetDeviceMemoryPriorityEXT)vkGetDeviceProcAddr(
+			gpu->device, "vkSetDeviceMemoryPriorityEXT");
 	gpu->insert_label = (PFN_vkCmdInsertDebugUtilsLabelEXT)vkGetInstanceProcAddr(
 		gpu->instance, "vkCmdInsertDebugUtilsLabelEXT");
 	return 0;
@@ -311,6 +342,8 @@ struct gd_gpu *gd_gpu_create(const struct gd_gpu_options *opts)
 	if (create_instance(gpu) < 0 || choose_device(gpu, opts->device) < 0 || create_device(gpu) < 0)
 		goto fail;
 	uint32_t v = gpu->props.apiVersion;
+	log_info("memory: budget %s, priority %s, pageable %s", gpu->has_memory_budget ? "yes" : "no",
+		 gpu->has_memory_priority ? "yes" : "no", gpu->set_memory_priority ? "yes" : "no");
 	log_info("device: %s (%s, vendor 0x%04x, device 0x%04x), driver %s %s, Vulkan %u.%u.%u, queue family %u%s",
 		 gpu->props.deviceName, gd_gpu_type_name(gpu->props.deviceType), gpu->props.vendorID,
 		 gpu->props.deviceID, gpu->driver.driverName, gpu->driver.driverInfo, VK_API_VERSION_MAJOR(v),

@@ -33,6 +33,10 @@ struct gd_gpu {
 	VkQueueFamilyProperties families[16];
 	uint64_t max_buffer_size;
 
+	bool has_memory_budget;    /* VK_EXT_memory_budget */
+	bool has_memory_priority;  /* VK_EXT_memory_priority */
+	PFN_vkSetDeviceMemoryPriorityEXT set_memory_priority; /* NULL without pageable memory */
+
 	PFN_vkCmdPushDescriptorSetKHR push_descriptor;
 	PFN_vkCmdInsertDebugUtilsLabelEXT insert_label; /* NULL without debug_utils */
 };

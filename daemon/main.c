@@ -19,6 +19,7 @@
 #include "daemon.h"
 #include "gpu.h"
 #include "log.h"
+#include "memory.h"
 #include "registry.h"
 #include "scheduler.h"
 #include "server.h"
@@ -38,6 +39,11 @@ static void usage(FILE *f)
 		   "  --validate         enable the Vulkan validation layer (also GPUCMD_VALIDATE=1)\n"
 		   "  --max-frame BYTES  largest protocol frame (default %u)\n"
 		   "  --spin-us N        completion thread polls this long before blocking (default 200)\n"
+		   "  --max-memory-per-client SIZE  buffer memory one connection may hold\n"
+		   "  --max-memory-per-uid SIZE     buffer memory one user's connections may hold\n"
+		   "                     (SIZE in bytes or with K, M, G, T; default: no limit)\n"
+		   "  --force-staging    copy through staging even where device memory is mappable\n"
+		   "                     (exercises the discrete-GPU path on any device; for tests)\n"
 		   "  --verbose          debug logging\n"
 		   "  --version\n",
 		GW_DEFAULT_MAX_FRAME);
@@ -108,15 +114,39 @@ static const char *default_kernels(void)
 	return GPUCMD_KERNEL_DIR;
 }
 
+/* A byte count with an optional K, M, G or T suffix (powers of 1024). */
+static int parse_size(const char *s, uint64_t *ret)
+{
+	char *end;
+	errno = 0;
+	unsigned long long n = strtoull(s, &end, 10);
+	int shift = 0;
+	switch (*end) {
+	case 'K': shift = 10; end++; break;
+	case 'M': shift = 20; end++; break;
+	case 'G': shift = 30; end++; break;
+	case 'T': shift = 40; end++; break;
+	}
+	if (errno || end == s || *end || n > (UINT64_MAX >> shift))
+		return -EINVAL;
+	*ret = (uint64_t)n << shift;
+	return 0;
+}
+
 static int parse(struct gd_config *cfg, int argc, char **argv)
 {
-	enum { O_SOCKET = 256, O_DEVICE, O_KERNELS, O_VALIDATE, O_MAX_FRAME, O_SPIN, O_VERBOSE, O_VERSION, O_HELP };
+	enum { O_SOCKET = 256, O_DEVICE, O_KERNELS, O_VALIDATE, O_MAX_FRAME, O_SPIN, O_VERBOSE, O_VERSION, O_HELP,
+	       O_MEM_CLIENT, O_MEM_UID, O_FORCE_STAGING };
 	static const struct option opts[] = {
 		{"socket", required_argument, NULL, O_SOCKET},     {"device", required_argument, NULL, O_DEVICE},
 		{"kernels", required_argument, NULL, O_KERNELS},   {"validate", no_argument, NULL, O_VALIDATE},
 		{"max-frame", required_argument, NULL, O_MAX_FRAME}, {"spin-us", required_argument, NULL, O_SPIN},
 		{"verbose", no_argument, NULL, O_VERBOSE},         {"version", no_argument, NULL, O_VERSION},
-		{"help", no_argument, NULL, O_HELP},               {0},
+		{"help", no_argument, NULL, O_HELP},
+		{"max-memory-per-client", required_argument, NULL, O_MEM_CLIENT},
+		{"max-memory-per-uid", required_argument, NULL, O_MEM_UID},
+		{"force-staging", no_argument, NULL, O_FORCE_STAGING},
+		{0},
 	};
 	const char *v = getenv("GPUCMD_VALIDATE");
 	cfg->validate = v && strcmp(v, "0") != 0 && *v;
@@ -148,6 +178,15 @@ static int parse(struct gd_config *cfg, int argc, char **argv)
 			else
 				cfg->max_frame = (uint32_t)n;
 			break;
+		case O_MEM_CLIENT:
+		case O_MEM_UID:
+			if (parse_size(optarg, o == O_MEM_UID ? &cfg->max_memory_per_uid : &cfg->max_memory_per_client) < 0) {
+				fprintf(stderr, "gpucmdd: bad size '%s' for --%s (bytes, or with K, M, G, T)\n", optarg,
+					o == O_MEM_UID ? "max-memory-per-uid" : "max-memory-per-client");
+				return -EINVAL;
+			}
+			break;
+		case O_FORCE_STAGING: cfg->force_staging = true; break;
 		default: usage(stderr); return -EINVAL;
 		}
 	}
@@ -173,11 +212,14 @@ int main(int argc, char **argv)
 	gd_list_init(&d->stalled);
 	gd_list_init(&d->tokens);
 	gd_list_init(&d->waiters);
+	gd_list_init(&d->uids);
 	d->loop = uv_default_loop();
 	int status = 1;
 
 	struct gd_gpu_options go = {.device = d->cfg.device, .validate = d->cfg.validate};
 	if (!(d->gpu = gd_gpu_create(&go)))
+		goto out;
+	if (!(d->memory = gd_memory_create(d->gpu)))
 		goto out;
 	if (!(d->reg = gd_registry_create(d->gpu, d->cfg.kernels_dir)))
 		goto out;
@@ -204,6 +246,7 @@ out:
 		status = 4;
 	}
 	gd_registry_destroy(d->reg);
+	gd_memory_destroy(d->memory);
 	uint64_t msgs = gd_gpu_destroy(d->gpu);
 	if (uv_loop_close(d->loop) != 0 && status == 0)
 		log_warn("loop closed with handles still open");

@@ -18,9 +18,11 @@
 #include "fence.h"
 #include "gpu.h"
 #include "gpucmd.h"
+#include "memory.h"
 #include "registry.h"
 #include "requests.h"
 #include "session.h"
+#include "transfer.h"
 
 typedef Gpucmd__Request Req;
 
@@ -43,6 +45,9 @@ static bool is_streamed(const Req *req)
 	case GPUCMD__REQUEST__BODY_DISPATCH:
 	case GPUCMD__REQUEST__BODY_RESET_STAGE:
 	case GPUCMD__REQUEST__BODY_WAIT_FENCE:
+	case GPUCMD__REQUEST__BODY_BUFFER_COPY:
+	case GPUCMD__REQUEST__BODY_BUFFER_FILL:
+	case GPUCMD__REQUEST__BODY_RESIDENCY:
 		return true;
 	case GPUCMD__REQUEST__BODY_COMMIT:
 		return req->commit->mode != GPUCMD__COMMIT_MODE__COMMIT_AND_WAIT;
@@ -113,13 +118,7 @@ static void info(struct gd_conn *c, const Req *req)
 	ir.queue_families = qfp;
 	ir.queue_family = gpu->family;
 	Gpucmd__Heap hp[VK_MAX_MEMORY_HEAPS], *hpp[VK_MAX_MEMORY_HEAPS];
-	for (uint32_t i = 0; i < gpu->mem.memoryHeapCount; i++) {
-		hp[i] = (Gpucmd__Heap)GPUCMD__HEAP__INIT;
-		hp[i].size = gpu->mem.memoryHeaps[i].size;
-		hp[i].device_local = gpu->mem.memoryHeaps[i].flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT;
-		hpp[i] = &hp[i];
-	}
-	ir.n_heaps = gpu->mem.memoryHeapCount;
+	ir.n_heaps = gd_request_heaps(d, hp, hpp);
 	ir.heaps = hpp;
 	ir.validation = gpu->validate;
 	ir.validation_messages = atomic_load(&gpu->validation_messages);
@@ -193,8 +192,6 @@ static void kernel_list(struct gd_conn *c, const Req *req)
 	reply_ok(c, &rep, req->id);
 }
 
-static struct gd_session *streamed_session(struct gd_conn *c, const Req *req, uint32_t handle);
-
 static struct gd_buffer *find_buffer(struct gd_conn *c, uint32_t handle)
 {
 	return gd_handles_get(&c->buffers, handle);
@@ -203,117 +200,6 @@ static struct gd_buffer *find_buffer(struct gd_conn *c, uint32_t handle)
 static struct gd_session *find_session(struct gd_conn *c, uint32_t handle)
 {
 	return gd_handles_get(&c->sessions, handle);
-}
-
-static void reply_buffer(struct gd_conn *c, uint64_t id, uint32_t handle)
-{
-	Gpucmd__BufferCreated bc = GPUCMD__BUFFER_CREATED__INIT;
-	bc.buffer = handle;
-	Gpucmd__Reply rep = GPUCMD__REPLY__INIT;
-	rep.body_case = GPUCMD__REPLY__BODY_BUFFER_CREATED;
-	rep.buffer_created = &bc;
-	reply_ok(c, &rep, id);
-}
-
-static void buffer_create(struct gd_conn *c, const Req *req)
-{
-	char msg[256];
-	struct gd_buffer *b;
-	uint32_t h;
-	int r = gd_buffer_create(c->d, req->buffer_create->size, req->buffer_create->flags, &b, msg, sizeof(msg));
-	if (r < 0) {
-		reply_error(c, req->id, r, msg);
-		return;
-	}
-	r = gd_handles_add(&c->buffers, b, &h);
-	if (r < 0) {
-		gd_buffer_unref(b);
-		reply_error(c, req->id, r, "this connection holds the most buffers it may");
-		return;
-	}
-	reply_buffer(c, req->id, h);
-}
-
-/* Checks [offset, offset+size) against the buffer without overflowing. */
-static bool range_ok(const struct gd_buffer *b, uint64_t offset, uint64_t size)
-{
-	return offset <= b->size && size <= b->size - offset;
-}
-
-static int buffer_write(struct gd_conn *c, const Req *req)
-{
-	const Gpucmd__BufferWrite *w = req->buffer_write;
-	struct gd_buffer *b = find_buffer(c, w->buffer);
-	char msg[200];
-	if (!b) {
-		snprintf(msg, sizeof(msg), "buffer write: no buffer %u on this connection", w->buffer);
-	} else if (!range_ok(b, w->offset, w->data.len)) {
-		snprintf(msg, sizeof(msg), "buffer write: offset %" PRIu64 " + %zu bytes exceeds buffer size %" PRIu64,
-			 w->offset, w->data.len, b->size);
-	} else {
-		/* Never write under the GPU's feet: wait for submitted work that
-		 * uses the buffer (work still being recorded has not run yet). */
-		if (b->busy)
-			return -EAGAIN;
-		memcpy(b->map + w->offset, w->data.data, w->data.len);
-		if (w->last)
-			gd_conn_reply_status(c, req->id, 0, 0, NULL);
-		return 0;
-	}
-	if (w->last)
-		reply_error(c, req->id, b ? -ERANGE : -ENOENT, msg);
-	else
-		gd_conn_fail(c, req->id, b ? -ERANGE : -ENOENT, "%s", msg);
-	return 0;
-}
-
-static int buffer_read(struct gd_conn *c, const Req *req)
-{
-	const Gpucmd__BufferRead *rd = req->buffer_read;
-	struct gd_buffer *b = find_buffer(c, rd->buffer);
-	char msg[200];
-	size_t room = c->d->cfg.max_frame - 64;
-	if (!b) {
-		snprintf(msg, sizeof(msg), "buffer read: no buffer %u on this connection", rd->buffer);
-		reply_error(c, req->id, -ENOENT, msg);
-		return 0;
-	}
-	if (!range_ok(b, rd->offset, rd->size)) {
-		snprintf(msg, sizeof(msg), "buffer read: offset %" PRIu64 " + %" PRIu64 " bytes exceeds buffer size %" PRIu64,
-			 rd->offset, rd->size, b->size);
-		reply_error(c, req->id, -ERANGE, msg);
-		return 0;
-	}
-	if (rd->size > room) {
-		snprintf(msg, sizeof(msg), "buffer read: %" PRIu64 " bytes in one request, at most %zu (the frame limit)",
-			 rd->size, room);
-		reply_error(c, req->id, -EMSGSIZE, msg);
-		return 0;
-	}
-	if (b->busy)
-		return -EAGAIN;
-	Gpucmd__BufferData bd = GPUCMD__BUFFER_DATA__INIT;
-	bd.data.data = b->map + rd->offset;
-	bd.data.len = rd->size;
-	Gpucmd__Reply rep = GPUCMD__REPLY__INIT;
-	rep.body_case = GPUCMD__REPLY__BODY_BUFFER_DATA;
-	rep.buffer_data = &bd;
-	reply_ok(c, &rep, req->id);
-	return 0;
-}
-
-static void buffer_free(struct gd_conn *c, const Req *req)
-{
-	struct gd_buffer *b = gd_handles_remove(&c->buffers, req->buffer_free->buffer);
-	if (!b) {
-		char msg[96];
-		snprintf(msg, sizeof(msg), "buffer free: no buffer %u on this connection", req->buffer_free->buffer);
-		reply_error(c, req->id, -ENOENT, msg);
-		return;
-	}
-	gd_token_revoke(c->d, c, b);
-	gd_buffer_unref(b);
-	gd_conn_reply_status(c, req->id, 0, 0, NULL);
 }
 
 static void reply_token(struct gd_conn *c, uint64_t id, const uint8_t token[GD_TOKEN_BYTES])
@@ -374,7 +260,7 @@ static void buffer_import(struct gd_conn *c, const Req *req)
 		reply_error(c, req->id, r, "this connection holds the most buffers it may");
 		return;
 	}
-	reply_buffer(c, req->id, h);
+	gd_reply_buffer_created(c, req->id, h);
 }
 
 static void fence_export(struct gd_conn *c, const Req *req)
@@ -399,7 +285,7 @@ static void fence_export(struct gd_conn *c, const Req *req)
 static void wait_fence(struct gd_conn *c, const Req *req)
 {
 	const Gpucmd__WaitFence *w = req->wait_fence;
-	struct gd_session *s = streamed_session(c, req, w->session);
+	struct gd_session *s = gd_request_session(c, req, w->session);
 	if (!s)
 		return;
 	struct gd_fence *f = lookup_token(c, req, GD_TOKEN_FENCE, w->token);
@@ -459,7 +345,7 @@ static void session_open(struct gd_conn *c, const Req *req)
 }
 
 /* A streamed request named a session this connection does not have. */
-static struct gd_session *streamed_session(struct gd_conn *c, const Req *req, uint32_t handle)
+struct gd_session *gd_request_session(struct gd_conn *c, const Req *req, uint32_t handle)
 {
 	struct gd_session *s = find_session(c, handle);
 	if (!s)
@@ -471,7 +357,7 @@ static struct gd_session *streamed_session(struct gd_conn *c, const Req *req, ui
 static void dispatch(struct gd_conn *c, const Req *req)
 {
 	const Gpucmd__Dispatch *dp = req->dispatch;
-	struct gd_session *s = streamed_session(c, req, dp->session);
+	struct gd_session *s = gd_request_session(c, req, dp->session);
 	if (!s)
 		return;
 	const struct gd_kernel *k = gd_registry_get(c->d->reg, dp->kernel);
@@ -510,7 +396,7 @@ static void dispatch(struct gd_conn *c, const Req *req)
 			return;
 		}
 		uint64_t range = b->size ? b->size : (b->offset < buf->size ? buf->size - b->offset : 0);
-		if (!range_ok(buf, b->offset, range) || range == 0) {
+		if (!gd_buffer_range_ok(buf, b->offset, range) || range == 0) {
 			gd_session_fail(s, req->id, -ERANGE,
 					"dispatch of kernel '%s': binding %u: offset %" PRIu64 " + %" PRIu64 " exceeds buffer size %" PRIu64,
 					k->name, i, b->offset, b->size, buf->size);
@@ -580,6 +466,8 @@ static void session_query(struct gd_conn *c, const Req *req)
 	st.command_buffers = s->command_buffers;
 	st.barriers = s->barriers;
 	st.completed = s->completed;
+	st.residency_requests = s->residency_requests;
+	st.residency_pending = s->n_residency;
 	Gpucmd__Reply rep = GPUCMD__REPLY__INIT;
 	rep.body_case = GPUCMD__REPLY__BODY_SESSION_STATE;
 	rep.session_state = &st;
@@ -607,10 +495,14 @@ int gd_request_handle(struct gd_conn *c, const Req *req)
 	case GPUCMD__REQUEST__BODY_KERNEL_LIST: kernel_list(c, req); return 0;
 	case GPUCMD__REQUEST__BODY_KERNEL_LOOKUP: kernel_lookup(c, req); return 0;
 	case GPUCMD__REQUEST__BODY_PING: gd_conn_reply_status(c, req->id, 0, 0, NULL); return 0;
-	case GPUCMD__REQUEST__BODY_BUFFER_CREATE: buffer_create(c, req); return 0;
-	case GPUCMD__REQUEST__BODY_BUFFER_WRITE: return buffer_write(c, req);
-	case GPUCMD__REQUEST__BODY_BUFFER_READ: return buffer_read(c, req);
-	case GPUCMD__REQUEST__BODY_BUFFER_FREE: buffer_free(c, req); return 0;
+	case GPUCMD__REQUEST__BODY_BUFFER_CREATE: gd_request_buffer_create(c, req); return 0;
+	case GPUCMD__REQUEST__BODY_BUFFER_WRITE: return gd_request_buffer_write(c, req);
+	case GPUCMD__REQUEST__BODY_BUFFER_READ: return gd_request_buffer_read(c, req);
+	case GPUCMD__REQUEST__BODY_BUFFER_FREE: gd_request_buffer_free(c, req); return 0;
+	case GPUCMD__REQUEST__BODY_BUFFER_COPY: gd_request_buffer_copy(c, req); return 0;
+	case GPUCMD__REQUEST__BODY_BUFFER_FILL: gd_request_buffer_fill(c, req); return 0;
+	case GPUCMD__REQUEST__BODY_RESIDENCY: gd_request_residency(c, req); return 0;
+	case GPUCMD__REQUEST__BODY_MEMORY_QUERY: gd_request_memory_query(c, req); return 0;
 	case GPUCMD__REQUEST__BODY_SESSION_OPEN: session_open(c, req); return 0;
 	case GPUCMD__REQUEST__BODY_SESSION_CLOSE: {
 		struct gd_session *s = gd_handles_remove(&c->sessions, req->session_close->session);
@@ -622,7 +514,7 @@ int gd_request_handle(struct gd_conn *c, const Req *req)
 		return 0;
 	}
 	case GPUCMD__REQUEST__BODY_BEGIN_STAGE: {
-		struct gd_session *s = streamed_session(c, req, req->begin_stage->session);
+		struct gd_session *s = gd_request_session(c, req, req->begin_stage->session);
 		if (s)
 			gd_session_begin_stage(s, req->begin_stage->label);
 		return 0;
@@ -630,7 +522,7 @@ int gd_request_handle(struct gd_conn *c, const Req *req)
 	case GPUCMD__REQUEST__BODY_DISPATCH: dispatch(c, req); return 0;
 	case GPUCMD__REQUEST__BODY_COMMIT: commit(c, req); return 0;
 	case GPUCMD__REQUEST__BODY_RESET_STAGE: {
-		struct gd_session *s = streamed_session(c, req, req->reset_stage->session);
+		struct gd_session *s = gd_request_session(c, req, req->reset_stage->session);
 		if (s)
 			gd_session_reset(s);
 		return 0;

@@ -10,9 +10,28 @@
 #include "gpucmd.pb-c.h"
 
 struct gd_conn;
+struct gd_daemon;
+struct gd_session;
 
 /* Returns 0 when the request was handled (replied to or failed as it
  * should), -EAGAIN when it must wait for GPU work and be handled again. */
 int gd_request_handle(struct gd_conn *c, const Gpucmd__Request *req);
+
+/* Shared by the request files: the session a streamed request names, or
+ * NULL with the failure kept on the connection. */
+struct gd_session *gd_request_session(struct gd_conn *c, const Gpucmd__Request *req, uint32_t handle);
+
+/* Buffer and memory requests (requests_buffers.c); same return rules. */
+void gd_request_buffer_create(struct gd_conn *c, const Gpucmd__Request *req);
+int gd_request_buffer_write(struct gd_conn *c, const Gpucmd__Request *req);
+int gd_request_buffer_read(struct gd_conn *c, const Gpucmd__Request *req);
+void gd_request_buffer_free(struct gd_conn *c, const Gpucmd__Request *req);
+void gd_request_buffer_copy(struct gd_conn *c, const Gpucmd__Request *req);
+void gd_request_buffer_fill(struct gd_conn *c, const Gpucmd__Request *req);
+void gd_request_residency(struct gd_conn *c, const Gpucmd__Request *req);
+void gd_request_memory_query(struct gd_conn *c, const Gpucmd__Request *req);
+/* Fills hp/hpp (VK_MAX_MEMORY_HEAPS entries) with the device's heaps and
+ * their use; returns how many. For info and the memory report. */
+uint32_t gd_request_heaps(struct gd_daemon *d, Gpucmd__Heap *hp, Gpucmd__Heap **hpp);
 
 #endif

@@ -68,14 +68,43 @@ static void session_unref(struct gd_session *s)
 		free(sub);
 	}
 	vkDestroyCommandPool(dev, s->pool, NULL); /* frees its command buffers */
+	free(s->residency);
 	if (s->fence)
 		gd_fence_unref(s->fence);
 	s->d->stats.live_sessions--;
 	free(s);
 }
 
+/* Applies (or, closing, drops) the residency changes staged so far. */
+static void flush_residency(struct gd_session *s, bool apply)
+{
+	for (uint32_t i = 0; i < s->n_residency; i++) {
+		if (apply)
+			gd_buffer_set_resident(s->residency[i].buf, s->residency[i].add);
+		gd_buffer_unref(s->residency[i].buf);
+	}
+	s->n_residency = 0;
+}
+
+void gd_session_residency(struct gd_session *s, uint64_t req, struct gd_buffer *b, bool add)
+{
+	if (s->n_residency == s->cap_residency) {
+		uint32_t cap = s->cap_residency ? s->cap_residency * 2 : 8;
+		struct gd_residency_op *r = realloc(s->residency, cap * sizeof(*r));
+		if (!r) {
+			gd_session_fail(s, req, -ENOMEM, "residency %s: daemon out of memory", add ? "add" : "remove");
+			return;
+		}
+		s->residency = r;
+		s->cap_residency = cap;
+	}
+	s->residency[s->n_residency++] = (struct gd_residency_op){gd_buffer_ref(b), add};
+	s->residency_requests++;
+}
+
 void gd_session_close(struct gd_session *s)
 {
+	flush_residency(s, false);
 	if (s->open) {
 		release_refs(s->open, false);
 		s->open->next = s->spares;
@@ -157,7 +186,7 @@ static struct gd_submission *open_submission(struct gd_session *s)
 	sub->value = 0;
 	sub->fence_signal = 0;
 	sub->fence_wait = s->next_wait;
-	sub->n_dispatches = 0;
+	sub->n_commands = 0;
 	sub->n_xwait = 0;
 	sub->bound = VK_NULL_HANDLE;
 	sub->sync = sub->failed = false;
@@ -184,12 +213,17 @@ static int keep_ref(struct gd_submission *sub, struct gd_buffer *b)
 	return 0;
 }
 
+/* Commands that write buffers: dispatches, copies and fills. */
+#define WRITE_STAGES (VK_PIPELINE_STAGE_2_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_2_COPY_BIT | VK_PIPELINE_STAGE_2_CLEAR_BIT)
+#define WRITE_ACCESS (VK_ACCESS_2_SHADER_STORAGE_WRITE_BIT | VK_ACCESS_2_TRANSFER_WRITE_BIT)
+#define READ_ACCESS (VK_ACCESS_2_SHADER_STORAGE_READ_BIT | VK_ACCESS_2_TRANSFER_READ_BIT)
+
 static void barrier(VkCommandBuffer cb, VkPipelineStageFlags2 dst_stage, VkAccessFlags2 dst_access)
 {
 	VkMemoryBarrier2 mb = {
 		.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER_2,
-		.srcStageMask = VK_PIPELINE_STAGE_2_COMPUTE_SHADER_BIT,
-		.srcAccessMask = VK_ACCESS_2_SHADER_STORAGE_WRITE_BIT,
+		.srcStageMask = WRITE_STAGES,
+		.srcAccessMask = WRITE_ACCESS,
 		.dstStageMask = dst_stage,
 		.dstAccessMask = dst_access,
 	};
@@ -201,34 +235,51 @@ static void barrier(VkCommandBuffer cb, VkPipelineStageFlags2 dst_stage, VkAcces
 	vkCmdPipelineBarrier2(cb, &di);
 }
 
-void gd_session_dispatch(struct gd_session *s, uint64_t req, const struct gd_kernel *k,
-			 const struct gd_bound *bound, const void *push, const uint32_t groups[3])
+/* The command buffer a new command goes into, holding references on its n
+ * buffers and ordered after the commands before it; NULL (and the session
+ * failed) when the stage cannot take it. `what` and `name` say what the
+ * command is, for the message: ("dispatch of kernel", "add_f32"). */
+static struct gd_submission *begin_command(struct gd_session *s, uint64_t req, const char *what, const char *name,
+					   struct gd_buffer *const *bufs, uint32_t n)
 {
+	const char *q = name ? " '" : "", *q2 = name ? "'" : "";
+	if (!name)
+		name = "";
 	if (s->drained) {
-		gd_session_fail(s, req, -EBUSY,
-				"dispatch of kernel '%s': the stage was committed; call reset_for_next_stage first",
-				k->name);
-		return;
+		gd_session_fail(s, req, -EBUSY, "%s%s%s%s: the stage was committed; call reset_for_next_stage first",
+				what, q, name, q2);
+		return NULL;
 	}
 	struct gd_submission *sub = open_submission(s);
 	if (!sub) {
-		gd_session_fail(s, req, -ENOMEM, "dispatch of kernel '%s': no command buffer could be opened",
-				k->name);
-		return;
+		gd_session_fail(s, req, -ENOMEM, "%s%s%s%s: no command buffer could be opened", what, q, name, q2);
+		return NULL;
 	}
-	for (uint32_t i = 0; i < k->n_bindings; i++)
-		if (keep_ref(sub, bound[i].buf) < 0) {
-			gd_session_fail(s, req, -ENOMEM, "dispatch of kernel '%s': daemon out of memory", k->name);
-			return;
+	for (uint32_t i = 0; i < n; i++)
+		if (keep_ref(sub, bufs[i]) < 0) {
+			gd_session_fail(s, req, -ENOMEM, "%s%s%s%s: daemon out of memory", what, q, name, q2);
+			return NULL;
 		}
-	VkCommandBuffer cb = sub->cb;
-	/* Every dispatch after the first waits for the writes of the ones
+	/* Every command after the first waits for the writes of the ones
 	 * before it: correct for any chain, and counted. */
-	if (sub->n_dispatches) {
-		barrier(cb, VK_PIPELINE_STAGE_2_COMPUTE_SHADER_BIT,
-			VK_ACCESS_2_SHADER_STORAGE_READ_BIT | VK_ACCESS_2_SHADER_STORAGE_WRITE_BIT);
+	if (sub->n_commands) {
+		barrier(sub->cb, WRITE_STAGES, READ_ACCESS | WRITE_ACCESS);
 		s->barriers++;
 	}
+	sub->n_commands++;
+	return sub;
+}
+
+void gd_session_dispatch(struct gd_session *s, uint64_t req, const struct gd_kernel *k,
+			 const struct gd_bound *bound, const void *push, const uint32_t groups[3])
+{
+	struct gd_buffer *bufs[GD_MAX_BINDINGS];
+	for (uint32_t i = 0; i < k->n_bindings; i++)
+		bufs[i] = bound[i].buf;
+	struct gd_submission *sub = begin_command(s, req, "dispatch of kernel", k->name, bufs, k->n_bindings);
+	if (!sub)
+		return;
+	VkCommandBuffer cb = sub->cb;
 	if (sub->bound != k->pipeline) {
 		vkCmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_COMPUTE, k->pipeline);
 		sub->bound = k->pipeline;
@@ -250,9 +301,28 @@ void gd_session_dispatch(struct gd_session *s, uint64_t req, const struct gd_ker
 	if (k->push_size)
 		vkCmdPushConstants(cb, k->layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, k->push_size, push);
 	vkCmdDispatch(cb, groups[0], groups[1], groups[2]);
-	sub->n_dispatches++;
 	s->dispatches++;
 	s->d->stats.dispatches++;
+}
+
+void gd_session_copy(struct gd_session *s, uint64_t req, struct gd_buffer *src, uint64_t src_offset,
+		     struct gd_buffer *dst, uint64_t dst_offset, uint64_t size)
+{
+	struct gd_buffer *bufs[2] = {src, dst};
+	struct gd_submission *sub = begin_command(s, req, "buffer copy", NULL, bufs, 2);
+	if (!sub)
+		return;
+	VkBufferCopy region = {src_offset, dst_offset, size};
+	vkCmdCopyBuffer(sub->cb, src->buf, dst->buf, 1, &region);
+}
+
+void gd_session_fill(struct gd_session *s, uint64_t req, struct gd_buffer *dst, uint64_t offset, uint64_t size,
+		     uint32_t value)
+{
+	struct gd_submission *sub = begin_command(s, req, "buffer fill", NULL, &dst, 1);
+	if (!sub)
+		return;
+	vkCmdFillBuffer(sub->cb, dst->buf, offset, size, value);
 }
 
 void gd_session_begin_stage(struct gd_session *s, const char *label)
@@ -324,7 +394,7 @@ void gd_session_commit(struct gd_session *s, uint64_t req, enum gd_commit_mode m
 		gpu->insert_label(sub->cb, &l);
 	}
 	/* Make the stage's writes visible to buffer reads on the host. */
-	if (sub->n_dispatches)
+	if (sub->n_commands)
 		barrier(sub->cb, VK_PIPELINE_STAGE_2_HOST_BIT, VK_ACCESS_2_HOST_READ_BIT);
 	if (vkEndCommandBuffer(sub->cb) != VK_SUCCESS) {
 		gd_session_fail(s, req, -ENOMEM, "commit: recording the command buffer failed");
@@ -337,6 +407,7 @@ void gd_session_commit(struct gd_session *s, uint64_t req, enum gd_commit_mode m
 			report_sync(s, req);
 		return;
 	}
+	flush_residency(s, true);
 	if (mode == GD_COMMIT_FENCE)
 		sub->fence_signal = ++s->fence_value;
 	/* Cross-session waits asked for during this stage go with it. */
@@ -379,6 +450,10 @@ void gd_session_retire(struct gd_session *s, struct gd_submission *sub)
 {
 	if (sub->fence_signal && !sub->failed)
 		gd_fence_completed(s->fence, sub->fence_signal);
+	if (sub->on_retire) {
+		sub->on_retire(sub);
+		sub->on_retire = NULL;
+	}
 	release_refs(sub, true);
 	s->completed++;
 	s->in_flight--;

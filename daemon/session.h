@@ -37,12 +37,18 @@ struct gd_submission {
 	uint64_t fence_wait;         /* session timeline value to wait for, 0: none */
 	struct gd_buffer **refs;     /* buffers kept alive until retirement */
 	uint32_t n_refs, cap_refs;
-	uint32_t n_dispatches;
+	uint32_t n_commands;         /* dispatches, copies and fills recorded */
 	VkPipeline bound;            /* pipeline bound last, to skip rebinding */
 	struct gd_fence *xwait[GD_MAX_XWAITS]; /* other sessions' fences it waits on (referenced) */
 	uint64_t xwait_value[GD_MAX_XWAITS];
 	uint32_t n_xwait;
 	uint64_t held_pass;          /* scheduler pass that last held it back */
+	/* Called at retirement before references drop: a transfer's reply
+	 * (transfer.c). hook_* are its arguments. */
+	void (*on_retire)(struct gd_submission *sub);
+	uint64_t hook_id, hook_size;
+	uint32_t hook_handle;
+	struct gd_buffer *hook_buf;  /* referenced */
 	bool sync;                   /* a commit_and_wait is answered at retirement */
 	bool failed;                 /* device lost or submit failed */
 };
@@ -79,6 +85,13 @@ struct gd_session {
 	char stage_label[128], last_label[128];
 	uint64_t syncs, dispatches, command_buffers, barriers, completed;
 
+	struct gd_residency_op {     /* staged until the next commit */
+		struct gd_buffer *buf;       /* referenced */
+		bool add;
+	} *residency;
+	uint32_t n_residency, cap_residency;
+	uint64_t residency_requests; /* add and remove calls, staged or applied */
+
 	uint64_t sync_id;            /* request id of the commit_and_wait waiting */
 	int err;                     /* first failure since the last report */
 	uint64_t err_req;
@@ -100,11 +113,20 @@ void gd_session_fail(struct gd_session *s, uint64_t req, int code, const char *f
  * kept with gd_session_fail). */
 void gd_session_dispatch(struct gd_session *s, uint64_t req, const struct gd_kernel *k,
 			 const struct gd_bound *bound, const void *push, const uint32_t groups[3]);
+/* Records a copy of size bytes, or a fill of size bytes (a multiple of 4)
+ * with a 32-bit value. Ranges are already validated by the caller. */
+void gd_session_copy(struct gd_session *s, uint64_t req, struct gd_buffer *src, uint64_t src_offset,
+		     struct gd_buffer *dst, uint64_t dst_offset, uint64_t size);
+void gd_session_fill(struct gd_session *s, uint64_t req, struct gd_buffer *dst, uint64_t offset, uint64_t size,
+		     uint32_t value);
 void gd_session_begin_stage(struct gd_session *s, const char *label);
 /* Commits the open stage; for GD_COMMIT_AND_WAIT the reply to request
  * `req` is sent when the work retires. */
 void gd_session_commit(struct gd_session *s, uint64_t req, enum gd_commit_mode mode, const char *label);
 void gd_session_reset(struct gd_session *s);
+/* Stages adding or removing b from the residency set; it takes effect at
+ * the session's next commit and is dropped if the session closes first. */
+void gd_session_residency(struct gd_session *s, uint64_t req, struct gd_buffer *b, bool add);
 /* The next submission waits on the GPU for fence f to reach value. */
 void gd_session_wait_fence(struct gd_session *s, uint64_t req, struct gd_fence *f, uint64_t value);
 /* The session's fence, created on demand; NULL when out of memory. */

@@ -1,0 +1,49 @@
+/*
+ * account.h — who holds how much device memory. Every connection has an
+ * account, and every account has a parent: the account of the connection's
+ * user (uid), shared by all of that user's connections. A buffer charges
+ * the account of the connection that created it and keeps that account
+ * alive until the buffer is destroyed, so memory outliving its creator (a
+ * buffer imported elsewhere, or still in flight) stays on the right bill.
+ *
+ * Limits come from the configuration each time a charge is made, so a
+ * reloaded limit applies to the next allocation. 0 means no limit.
+ */
+#ifndef GD_ACCOUNT_H
+#define GD_ACCOUNT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "list.h"
+
+struct gd_daemon;
+
+struct gd_account {
+	struct gd_list link;        /* gd_daemon.uids, for uid accounts */
+	struct gd_daemon *d;
+	struct gd_account *parent;  /* the uid account; NULL for a uid account */
+	uint32_t refs;
+	uid_t uid;
+	uint64_t bytes;             /* charged now */
+	uint64_t buffers;
+	uint64_t peak;
+	uint64_t resident;          /* buffers of those in the residency set */
+	uint64_t resident_bytes;
+};
+
+/* A connection's account, with one reference owned by the caller; finds or
+ * creates the uid's account. NULL when out of memory. */
+struct gd_account *gd_account_create(struct gd_daemon *d, uid_t uid);
+struct gd_account *gd_account_ref(struct gd_account *a);
+void gd_account_unref(struct gd_account *a);
+
+/* Charges one buffer of `bytes` to a connection's account and its user's.
+ * 0, or -EDQUOT with a message naming the limit that refused it. */
+int gd_account_charge(struct gd_account *a, uint64_t bytes, char *err, size_t errlen);
+void gd_account_uncharge(struct gd_account *a, uint64_t bytes);
+/* Counts a charged buffer in (+1) or out (-1) of the residency set. */
+void gd_account_resident(struct gd_account *a, uint64_t bytes, int delta);
+
+#endif

@@ -1,0 +1,70 @@
+/*
+ * memory.h — the daemon's device memory: one allocator for every client.
+ *
+ * The device limits how many VkDeviceMemory objects may exist
+ * (maxMemoryAllocationCount, often 4096), so small buffers are carved from
+ * blocks of GD_BLOCK_SIZE with a first-fit allocator (range.h); a buffer of
+ * more than half a block gets a dedicated allocation. Freed space is reused;
+ * an empty block is returned to the device, except the last one of each
+ * memory type, kept so that a client creating and freeing one small buffer
+ * in a loop does not allocate 64 MiB each time.
+ *
+ * New device memory is checked against the heap's budget
+ * (VK_EXT_memory_budget where present, the heap size otherwise), so a
+ * request that would push the device into paging fails with an error that
+ * says so. Where VK_EXT_pageable_device_local_memory is present, memory
+ * holding resident buffers gets a high priority and the rest a low one.
+ * See docs/MEMORY.md for why this is a small allocator of our own.
+ */
+#ifndef GD_MEMORY_H
+#define GD_MEMORY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <vulkan/vulkan.h>
+
+#define GD_BLOCK_SIZE (64ull << 20)
+
+struct gd_gpu;
+struct gd_block;
+
+/* One buffer's memory: a slice of a block or a dedicated allocation. */
+struct gd_alloc {
+	struct gd_block *block;   /* NULL for a dedicated allocation */
+	VkDeviceMemory mem;
+	uint64_t offset, size;
+	uint8_t *map;             /* host pointer at offset, NULL if not mappable */
+	uint32_t type;
+};
+
+struct gd_heap_usage {
+	uint64_t size;            /* VkMemoryHeap.size */
+	uint64_t budget;          /* what the driver says we may use (size without the extension) */
+	uint64_t usage;           /* the driver's view of use by this process, or ours */
+	uint64_t allocated;       /* device memory gpucmdd holds in this heap */
+	uint64_t used;            /* of that, bytes handed out to buffers */
+	bool device_local;
+};
+
+struct gd_memory *gd_memory_create(struct gd_gpu *gpu);
+/* Frees every block. Every gd_alloc must have been freed. Accepts NULL. */
+void gd_memory_destroy(struct gd_memory *m);
+
+/* Allocates memory for `req` from memory type `type`. 0, or a negative code
+ * with a message in err naming the heap and the limit that refused it. */
+int gd_memory_alloc(struct gd_memory *m, const VkMemoryRequirements *req, uint32_t type, struct gd_alloc *ret,
+		    char *err, size_t errlen);
+void gd_memory_free(struct gd_memory *m, struct gd_alloc *a);
+
+/* Counts a buffer in `a` in or out of the residency set; raises or lowers
+ * the priority of its memory where the device can page. */
+void gd_memory_set_resident(struct gd_memory *m, struct gd_alloc *a, bool resident);
+
+/* Fills up to VK_MAX_MEMORY_HEAPS entries; returns how many heaps. */
+uint32_t gd_memory_heaps(struct gd_memory *m, struct gd_heap_usage *out);
+/* VkDeviceMemory objects alive (blocks plus dedicated allocations). */
+uint32_t gd_memory_allocations(const struct gd_memory *m);
+
+#endif
