@@ -17,6 +17,8 @@ static void usage(FILE *f)
 		   "  info [--json]      daemon, protocol and device facts\n"
 		   "  kernels [--json]   the kernels the daemon can run\n"
 		   "  selftest           add, mul and fill on 1M floats, every element checked\n"
+		   "  memory [--json]    heaps, budget, and the buffer memory of each client\n"
+		   "                     (your uid's clients; every client for root)\n"
 		   "  ping               one round trip\n");
 }
 
@@ -33,6 +35,87 @@ static void json_str(const char *s)
 			putchar(*s);
 	}
 	putchar('"');
+}
+
+static double mib(uint64_t bytes)
+{
+	return (double)bytes / (1 << 20);
+}
+
+static void json_heaps(const struct gpucmd_heap *h, uint32_t n)
+{
+	for (uint32_t k = 0; k < n; k++)
+		printf("%s{\"size\":%llu,\"device_local\":%s,\"budget\":%llu,\"usage\":%llu,\"allocated\":%llu,"
+		       "\"used\":%llu}",
+		       k ? "," : "", (unsigned long long)h[k].size, h[k].device_local ? "true" : "false",
+		       (unsigned long long)h[k].budget, (unsigned long long)h[k].usage,
+		       (unsigned long long)h[k].allocated, (unsigned long long)h[k].used);
+}
+
+static void print_heaps(const struct gpucmd_heap *h, uint32_t n)
+{
+	for (uint32_t k = 0; k < n; k++)
+		printf("heap %u:     %.1f GiB%s, budget %.1f MiB, in use %.1f MiB (gpucmdd holds %.1f MiB, %.1f MiB in "
+		       "buffers)\n",
+		       k, (double)h[k].size / (1 << 30), h[k].device_local ? " device-local" : "", mib(h[k].budget),
+		       mib(h[k].usage), mib(h[k].allocated), mib(h[k].used));
+}
+
+static void json_usage(const struct gpucmd_memory_usage *u)
+{
+	printf("{\"client\":%u,\"pid\":%d,\"uid\":%u,\"name\":", u->client, u->pid, u->uid);
+	json_str(u->name);
+	printf(",\"bytes\":%llu,\"buffers\":%llu,\"peak\":%llu,\"resident_buffers\":%llu,\"resident_bytes\":%llu,"
+	       "\"limit\":%llu}",
+	       (unsigned long long)u->bytes, (unsigned long long)u->buffers, (unsigned long long)u->peak,
+	       (unsigned long long)u->resident_buffers, (unsigned long long)u->resident_bytes,
+	       (unsigned long long)u->limit);
+}
+
+static void print_usage(const char *who, const struct gpucmd_memory_usage *u)
+{
+	char limit[32] = "none";
+	if (u->limit)
+		snprintf(limit, sizeof(limit), "%.1f MiB", mib(u->limit));
+	printf("%-28s %10.1f MiB %8llu buffers %8llu resident  peak %.1f MiB  limit %s\n", who, mib(u->bytes),
+	       (unsigned long long)u->buffers, (unsigned long long)u->resident_buffers, mib(u->peak), limit);
+}
+
+static int cmd_memory(gpucmd_client *c, bool json)
+{
+	struct gpucmd_memory_report m;
+	if (gpucmd_memory_report(c, &m) < 0) {
+		fprintf(stderr, "gpucmd: memory: %s\n", gpucmd_last_error(c));
+		return 1;
+	}
+	if (json) {
+		printf("{\"heaps\":[");
+		json_heaps(m.heaps, m.n_heaps);
+		printf("],\"device_allocations\":%u,\"max_allocations\":%u,\"live_buffers\":%u,\"resident_buffers\":%u,"
+		       "\"user\":",
+		       m.device_allocations, m.max_allocations, m.live_buffers, m.resident_buffers);
+		json_usage(&m.user);
+		printf(",\"clients\":[");
+		for (size_t k = 0; k < m.n_clients; k++) {
+			printf(k ? "," : "");
+			json_usage(&m.clients[k]);
+		}
+		printf("]}\n");
+	} else {
+		print_heaps(m.heaps, m.n_heaps);
+		printf("device allocations %u of %u, buffers %u (%u resident)\n", m.device_allocations,
+		       m.max_allocations, m.live_buffers, m.resident_buffers);
+		char who[64];
+		snprintf(who, sizeof(who), "uid %u (all its clients)", m.user.uid);
+		print_usage(who, &m.user);
+		for (size_t k = 0; k < m.n_clients; k++) {
+			snprintf(who, sizeof(who), "client %u pid %d %.12s%s", m.clients[k].client, m.clients[k].pid,
+				 m.clients[k].name, m.clients[k].client == m.self.client ? "*" : "");
+			print_usage(who, &m.clients[k]);
+		}
+	}
+	free(m.clients);
+	return 0;
 }
 
 static int cmd_info(gpucmd_client *c, bool json)
@@ -62,9 +145,7 @@ static int cmd_info(gpucmd_client *c, bool json)
 			printf("%s{\"index\":%u,\"count\":%u,\"flags\":%u}", k ? "," : "", i.queue_families[k].index,
 			       i.queue_families[k].count, i.queue_families[k].flags);
 		printf("],\"heaps\":[");
-		for (uint32_t k = 0; k < i.n_heaps; k++)
-			printf("%s{\"size\":%llu,\"device_local\":%s}", k ? "," : "",
-			       (unsigned long long)i.heaps[k].size, i.heaps[k].device_local ? "true" : "false");
+		json_heaps(i.heaps, i.n_heaps);
 		printf("],\"validation\":%s,\"validation_messages\":%llu,\"clients\":%u,\"live_buffers\":%u,"
 		       "\"live_sessions\":%u,\"submissions\":%llu,\"dispatches\":%llu,\"max_frame\":%u}\n",
 		       i.validation ? "true" : "false", (unsigned long long)i.validation_messages, i.clients,
@@ -83,10 +164,9 @@ static int cmd_info(gpucmd_client *c, bool json)
 		printf(" [%u] %u×%s%s%s%s", i.queue_families[k].index, i.queue_families[k].count, f & 1 ? "G" : "",
 		       f & 2 ? "C" : "", f & 4 ? "T" : "", k == i.queue_family ? " (used)" : "");
 	}
-	printf("\nheaps:     ");
-	for (uint32_t k = 0; k < i.n_heaps; k++)
-		printf(" %.1f GiB%s", (double)i.heaps[k].size / (1 << 30), i.heaps[k].device_local ? " (device)" : "");
-	printf("\nvalidation: %s, %llu messages\n", i.validation ? "on" : "off",
+	printf("\n");
+	print_heaps(i.heaps, i.n_heaps);
+	printf("validation: %s, %llu messages\n", i.validation ? "on" : "off",
 	       (unsigned long long)i.validation_messages);
 	printf("clients %u, buffers %u, sessions %u, submissions %llu, dispatches %llu\n", i.clients,
 	       i.live_buffers, i.live_sessions, (unsigned long long)i.submissions, (unsigned long long)i.dispatches);
@@ -234,7 +314,8 @@ int main(int argc, char **argv)
 		}
 		json = true;
 	}
-	bool known = !strcmp(cmd, "info") || !strcmp(cmd, "kernels") || !strcmp(cmd, "selftest") || !strcmp(cmd, "ping");
+	bool known = !strcmp(cmd, "info") || !strcmp(cmd, "kernels") || !strcmp(cmd, "selftest") || !strcmp(cmd, "ping") ||
+		     !strcmp(cmd, "memory");
 	if (!known) {
 		fprintf(stderr, "gpucmd: unknown command '%s'\n", cmd);
 		usage(stderr);
@@ -250,6 +331,8 @@ int main(int argc, char **argv)
 		r = cmd_info(c, json);
 	else if (!strcmp(cmd, "kernels"))
 		r = cmd_kernels(c, json);
+	else if (!strcmp(cmd, "memory"))
+		r = cmd_memory(c, json);
 	else if (!strcmp(cmd, "selftest"))
 		r = cmd_selftest(c);
 	else if ((r = gpucmd_ping(c) < 0 ? 1 : 0))

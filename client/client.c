@@ -312,6 +312,22 @@ int gpucmd_ping(gpucmd_client *c)
 	return call(c, &req, NULL);
 }
 
+static uint32_t copy_heaps(struct gpucmd_heap *dst, Gpucmd__Heap **src, size_t n)
+{
+	if (n > GPUCMD_MAX_HEAPS)
+		n = GPUCMD_MAX_HEAPS;
+	for (size_t k = 0; k < n; k++)
+		dst[k] = (struct gpucmd_heap){
+			.size = src[k]->size,
+			.device_local = src[k]->device_local,
+			.budget = src[k]->budget,
+			.usage = src[k]->usage,
+			.allocated = src[k]->allocated,
+			.used = src[k]->used,
+		};
+	return (uint32_t)n;
+}
+
 int gpucmd_info(gpucmd_client *c, struct gpucmd_info *ret)
 {
 	Gpucmd__Info in = GPUCMD__INFO__INIT;
@@ -340,11 +356,7 @@ int gpucmd_info(gpucmd_client *c, struct gpucmd_info *ret)
 		i.n_queue_families = (uint32_t)k + 1;
 	}
 	i.queue_family = ir->queue_family;
-	for (size_t k = 0; k < ir->n_heaps && k < GPUCMD_MAX_HEAPS; k++) {
-		i.heaps[k].size = ir->heaps[k]->size;
-		i.heaps[k].device_local = ir->heaps[k]->device_local;
-		i.n_heaps = (uint32_t)k + 1;
-	}
+	i.n_heaps = copy_heaps(i.heaps, ir->heaps, ir->n_heaps);
 	i.validation = ir->validation;
 	i.validation_messages = ir->validation_messages;
 	i.clients = ir->clients;
@@ -494,6 +506,113 @@ int gpucmd_buffer_read(gpucmd_client *c, gpucmd_buffer buffer, uint64_t offset, 
 	return 0;
 }
 
+int gpucmd_buffer_copy(gpucmd_client *c, gpucmd_session s, gpucmd_buffer src, uint64_t src_offset, gpucmd_buffer dst,
+		       uint64_t dst_offset, uint64_t size)
+{
+	Gpucmd__BufferCopy cp = GPUCMD__BUFFER_COPY__INIT;
+	cp.session = s;
+	cp.src = src;
+	cp.src_offset = src_offset;
+	cp.dst = dst;
+	cp.dst_offset = dst_offset;
+	cp.size = size;
+	Gpucmd__Request req = GPUCMD__REQUEST__INIT;
+	req.body_case = GPUCMD__REQUEST__BODY_BUFFER_COPY;
+	req.buffer_copy = &cp;
+	return queue(c, &req);
+}
+
+int gpucmd_buffer_fill(gpucmd_client *c, gpucmd_session s, gpucmd_buffer buffer, uint64_t offset, uint64_t size,
+		       uint32_t value)
+{
+	Gpucmd__BufferFill f = GPUCMD__BUFFER_FILL__INIT;
+	f.session = s;
+	f.buffer = buffer;
+	f.offset = offset;
+	f.size = size;
+	f.value = value;
+	Gpucmd__Request req = GPUCMD__REQUEST__INIT;
+	req.body_case = GPUCMD__REQUEST__BODY_BUFFER_FILL;
+	req.buffer_fill = &f;
+	return queue(c, &req);
+}
+
+static int residency(gpucmd_client *c, gpucmd_session s, gpucmd_buffer buffer, bool add)
+{
+	Gpucmd__Residency rs = GPUCMD__RESIDENCY__INIT;
+	rs.session = s;
+	rs.buffer = buffer;
+	rs.add = add;
+	Gpucmd__Request req = GPUCMD__REQUEST__INIT;
+	req.body_case = GPUCMD__REQUEST__BODY_RESIDENCY;
+	req.residency = &rs;
+	return queue(c, &req);
+}
+
+int gpucmd_residency_add(gpucmd_client *c, gpucmd_session s, gpucmd_buffer buffer)
+{
+	return residency(c, s, buffer, true);
+}
+
+int gpucmd_residency_remove(gpucmd_client *c, gpucmd_session s, gpucmd_buffer buffer)
+{
+	return residency(c, s, buffer, false);
+}
+
+static void copy_usage(struct gpucmd_memory_usage *dst, const Gpucmd__ClientUsage *src)
+{
+	if (!src) {
+		*dst = (struct gpucmd_memory_usage){0};
+		return;
+	}
+	*dst = (struct gpucmd_memory_usage){
+		.client = src->client,
+		.pid = src->pid,
+		.uid = src->uid,
+		.bytes = src->bytes,
+		.buffers = src->buffers,
+		.peak = src->peak,
+		.resident_buffers = src->resident_buffers,
+		.resident_bytes = src->resident_bytes,
+		.limit = src->limit,
+	};
+	copy_str(dst->name, sizeof(dst->name), src->name);
+}
+
+int gpucmd_memory_report(gpucmd_client *c, struct gpucmd_memory_report *ret)
+{
+	if (!ret)
+		return fail(c, -EINVAL, "memory_report: ret_report is required");
+	Gpucmd__MemoryQuery q = GPUCMD__MEMORY_QUERY__INIT;
+	Gpucmd__Request req = GPUCMD__REQUEST__INIT;
+	req.body_case = GPUCMD__REQUEST__BODY_MEMORY_QUERY;
+	req.memory_query = &q;
+	Gpucmd__Reply *rep;
+	int r = call_expect(c, &req, GPUCMD__REPLY__BODY_MEMORY, &rep);
+	if (r < 0)
+		return r;
+	Gpucmd__MemoryReport *mr = rep->memory;
+	*ret = (struct gpucmd_memory_report){
+		.device_allocations = mr->device_allocations,
+		.max_allocations = mr->max_allocations,
+		.live_buffers = mr->live_buffers,
+		.resident_buffers = mr->resident_buffers,
+	};
+	ret->n_heaps = copy_heaps(ret->heaps, mr->heaps, mr->n_heaps);
+	copy_usage(&ret->self, mr->self);
+	copy_usage(&ret->user, mr->user);
+	ret->clients = calloc(mr->n_clients ? mr->n_clients : 1, sizeof(*ret->clients));
+	if (!ret->clients) {
+		gpucmd__reply__free_unpacked(rep, NULL);
+		return fail(c, -ENOMEM, "out of memory");
+	}
+	for (size_t k = 0; k < mr->n_clients; k++)
+		copy_usage(&ret->clients[k], mr->clients[k]);
+	ret->n_clients = mr->n_clients;
+	gpucmd__reply__free_unpacked(rep, NULL);
+	return 0;
+}
+
 int gpucmd_buffer_free(gpucmd_client *c, gpucmd_buffer buffer)
 {
 	Gpucmd__BufferFree bf = GPUCMD__BUFFER_FREE__INIT;
@@ -638,6 +757,8 @@ int gpucmd_session_query(gpucmd_client *c, gpucmd_session s, struct gpucmd_sessi
 		.command_buffers = st->command_buffers,
 		.barriers = st->barriers,
 		.completed = st->completed,
+		.residency_requests = st->residency_requests,
+		.residency_pending = st->residency_pending,
 	};
 	copy_str(ret->last_label, sizeof(ret->last_label), st->last_label);
 	gpucmd__reply__free_unpacked(rep, NULL);

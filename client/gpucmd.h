@@ -85,6 +85,15 @@ int gpucmd_flush(gpucmd_client *client);
 #define GPUCMD_MAX_HEAPS 16
 #define GPUCMD_MAX_QUEUE_FAMILIES 16
 
+struct gpucmd_heap {
+	uint64_t size;
+	bool device_local;
+	uint64_t budget;               /* what the driver lets this process use */
+	uint64_t usage;                /* the driver's count of what it uses */
+	uint64_t allocated;            /* device memory gpucmdd holds here */
+	uint64_t used;                 /* of that, bytes in buffers */
+};
+
 struct gpucmd_info {
 	char daemon_version[32];
 	uint32_t protocol_version;
@@ -98,7 +107,7 @@ struct gpucmd_info {
 	struct { uint32_t index, count, flags; } queue_families[GPUCMD_MAX_QUEUE_FAMILIES];
 	uint32_t queue_family;         /* the family the daemon submits to */
 	uint32_t n_heaps;
-	struct { uint64_t size; bool device_local; } heaps[GPUCMD_MAX_HEAPS];
+	struct gpucmd_heap heaps[GPUCMD_MAX_HEAPS];
 	bool validation;               /* Vulkan validation layer enabled */
 	uint64_t validation_messages;  /* messages it reported so far */
 	uint32_t clients, live_buffers, live_sessions;
@@ -159,6 +168,31 @@ int gpucmd_buffer_read(gpucmd_client *client, gpucmd_buffer buffer, uint64_t off
  * work uses it any more. */
 int gpucmd_buffer_free(gpucmd_client *client, gpucmd_buffer buffer);
 
+/* One connection's buffer memory, or (client 0) one user's. */
+struct gpucmd_memory_usage {
+	uint32_t client;               /* the daemon's connection number, 0 for a uid */
+	int32_t pid;
+	uint32_t uid;
+	char name[64];
+	uint64_t bytes, buffers, peak;
+	uint64_t resident_buffers, resident_bytes;
+	uint64_t limit;                /* configured limit, 0: none */
+};
+
+struct gpucmd_memory_report {
+	uint32_t n_heaps;
+	struct gpucmd_heap heaps[GPUCMD_MAX_HEAPS];
+	struct gpucmd_memory_usage self;   /* this connection */
+	struct gpucmd_memory_usage user;   /* every connection of this uid */
+	size_t n_clients;
+	struct gpucmd_memory_usage *clients; /* this uid's connections (all, for root); free() it */
+	uint32_t device_allocations, max_allocations;
+	uint32_t live_buffers, resident_buffers;
+};
+
+/* Round trip. Fills *ret_report; ret_report->clients is owned by the caller. */
+int gpucmd_memory_report(gpucmd_client *client, struct gpucmd_memory_report *ret_report);
+
 /* ---- encoder sessions ------------------------------------------------- */
 
 struct gpucmd_binding {
@@ -200,11 +234,29 @@ int gpucmd_fence_stage(gpucmd_client *client, gpucmd_session session, const char
  * waits on the fence's value. No effect unless the session is drained. */
 int gpucmd_reset_for_next_stage(gpucmd_client *client, gpucmd_session session);
 
+/* Streaming. Records a copy of `size` bytes between two buffers (ranges in
+ * one buffer must not overlap) in the session's open stage. */
+int gpucmd_buffer_copy(gpucmd_client *client, gpucmd_session session, gpucmd_buffer src, uint64_t src_offset,
+		       gpucmd_buffer dst, uint64_t dst_offset, uint64_t size);
+
+/* Streaming. Records a fill of `size` bytes at `offset` (multiples of 4;
+ * size 0: to the end) with the 32-bit word `value`. */
+int gpucmd_buffer_fill(gpucmd_client *client, gpucmd_session session, gpucmd_buffer buffer, uint64_t offset,
+		       uint64_t size, uint32_t value);
+
+/* Streaming. Adds the buffer to (or removes it from) the residency set at
+ * the session's next commit; a buffer starts in it. Resident buffers keep
+ * their memory in VRAM first where the device can page. */
+int gpucmd_residency_add(gpucmd_client *client, gpucmd_session session, gpucmd_buffer buffer);
+int gpucmd_residency_remove(gpucmd_client *client, gpucmd_session session, gpucmd_buffer buffer);
+
 struct gpucmd_session_state {
 	bool drained, fence_pending, has_event;
 	uint64_t fence_value, wait_value, wait_count;
 	char last_label[128];          /* label of the last submitted command buffer */
 	uint64_t syncs, dispatches, command_buffers, barriers, completed;
+	uint64_t residency_requests;   /* residency adds and removes asked for */
+	uint32_t residency_pending;    /* of those, staged until the next commit */
 };
 
 /* Round trip. Reads the session's state and counters; changes nothing (a

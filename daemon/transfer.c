@@ -167,8 +167,9 @@ void gd_transfer_read(struct gd_conn *c, uint64_t req, struct gd_buffer *b, uint
 		return;
 	gd_session_copy(s, req, b, offset, st, 0, size);
 	struct gd_submission *sub = submit(c, s, req, true);
-	if (sub)
+	if (sub) {
 		sub->hook_buf = st;
-	else
+		sub->hook_size = size;
+	} else
 		gd_buffer_unref(st);
 }
