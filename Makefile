@@ -19,7 +19,7 @@ DAEMON_OBJ := $(patsubst %.c,$(B)/obj/%.o,$(wildcard daemon/*.c))
 LIB_OBJ := $(B)/obj/client/client.o
 CLI_OBJ := $(B)/obj/client/cli.o
 KERNELS := $(patsubst kernels/%.comp,$(B)/kernels/%.spv,$(wildcard kernels/*.comp))
-TESTS := $(B)/tests/test_wire $(B)/tests/test_daemon
+TESTS := $(B)/tests/test_wire $(B)/tests/test_range $(B)/tests/test_daemon
 
 .PHONY: all deps run test clean install bench
 all: $(B)/gpucmdd $(B)/gpucmd $(B)/libgpucmd.so $(B)/libgpucmd.a $(KERNELS)
@@ -62,6 +62,10 @@ $(B)/tests/test_wire: tests/test_wire.c $(PROTO_OBJ)
 	@mkdir -p $(B)/tests
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) $^ -o $@ $(LDFLAGS) $(shell pkg-config --libs check libprotobuf-c)
 
+$(B)/tests/test_range: tests/test_range.c daemon/range.c
+	@mkdir -p $(B)/tests
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) $^ -o $@ $(LDFLAGS) $(shell pkg-config --libs check)
+
 $(B)/tests/test_daemon: $(wildcard tests/test_daemon*.c) tests/harness.c $(B)/libgpucmd.a
 	@mkdir -p $(B)/tests
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Itests $(filter %.c,$^) $(B)/libgpucmd.a -o $@ $(LDFLAGS) \
@@ -72,6 +76,7 @@ run: deps all
 
 test: deps all $(TESTS)
 	$(B)/tests/test_wire
+	$(B)/tests/test_range
 	GPUCMD_BUILD=$(B) $(B)/tests/test_daemon
 
 clean:
@@ -125,8 +130,10 @@ bench-bundle: all $(BENCH_BIN)
 ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 .PHONY: test-asan
 test-asan: deps
-	$(MAKE) B=build-asan SAN="$(ASAN_FLAGS)" OPT="-O1 -g" all build-asan/tests/test_wire build-asan/tests/test_daemon
+	$(MAKE) B=build-asan SAN="$(ASAN_FLAGS)" OPT="-O1 -g" all build-asan/tests/test_wire \
+		build-asan/tests/test_range build-asan/tests/test_daemon
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
 		build-asan/tests/test_wire
+	ASAN_OPTIONS=detect_leaks=1 build-asan/tests/test_range
 	ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
 		GPUCMD_DAEMON_ASAN_OPTIONS=detect_leaks=0 GPUCMD_BUILD=build-asan build-asan/tests/test_daemon

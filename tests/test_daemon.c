@@ -529,6 +529,7 @@ TCase *fences_tcase(void);
 TCase *memory_tcase(void);
 TCase *limits_tcase(void);
 TCase *staging_tcase(void);
+TCase *seeds_tcase(void);
 
 Suite *daemon_suite(void)
 {
@@ -566,6 +567,7 @@ Suite *daemon_suite(void)
 	suite_add_tcase(s, memory_tcase());
 	suite_add_tcase(s, limits_tcase());
 	suite_add_tcase(s, staging_tcase());
+	suite_add_tcase(s, seeds_tcase());
 	return s;
 }
 
