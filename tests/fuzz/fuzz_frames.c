@@ -116,6 +116,10 @@ static const char *expected_name(Gpucmd__Request__BodyCase c)
 	case GPUCMD__REQUEST__BODY_WAIT_FENCE: return "wait_fence";
 	case GPUCMD__REQUEST__BODY_FENCE_WAIT: return "fence_wait";
 	case GPUCMD__REQUEST__BODY_FENCE_FD: return "fence_fd";
+	case GPUCMD__REQUEST__BODY_BUFFER_COPY: return "buffer_copy";
+	case GPUCMD__REQUEST__BODY_BUFFER_FILL: return "buffer_fill";
+	case GPUCMD__REQUEST__BODY_RESIDENCY: return "residency";
+	case GPUCMD__REQUEST__BODY_MEMORY_QUERY: return "memory_query";
 	default: return NULL;
 	}
 }
@@ -211,6 +215,38 @@ static uint64_t walk_request(const Gpucmd__Request *m)
 		h = walk_unknown(h, &m->fence_fd->base);
 		h = walk_bytes(h, m->fence_fd->token);
 		h = mix(h, m->fence_fd->value);
+		break;
+	case GPUCMD__REQUEST__BODY_BUFFER_COPY: {
+		const Gpucmd__BufferCopy *cp = m->buffer_copy;
+		CHECK(cp);
+		h = walk_unknown(h, &cp->base);
+		h = mix(h, cp->session);
+		h = mix(h, cp->src);
+		h = mix(h, cp->src_offset);
+		h = mix(h, cp->dst);
+		h = mix(h, cp->dst_offset);
+		h = mix(h, cp->size);
+		break;
+	}
+	case GPUCMD__REQUEST__BODY_BUFFER_FILL:
+		CHECK(m->buffer_fill);
+		h = walk_unknown(h, &m->buffer_fill->base);
+		h = mix(h, m->buffer_fill->session);
+		h = mix(h, m->buffer_fill->buffer);
+		h = mix(h, m->buffer_fill->offset);
+		h = mix(h, m->buffer_fill->size);
+		h = mix(h, m->buffer_fill->value);
+		break;
+	case GPUCMD__REQUEST__BODY_RESIDENCY:
+		CHECK(m->residency);
+		h = walk_unknown(h, &m->residency->base);
+		h = mix(h, m->residency->session);
+		h = mix(h, m->residency->buffer);
+		h = mix(h, m->residency->add != 0);
+		break;
+	case GPUCMD__REQUEST__BODY_MEMORY_QUERY:
+		CHECK(m->memory_query);
+		h = walk_unknown(h, &m->memory_query->base);
 		break;
 	case GPUCMD__REQUEST__BODY_BUFFER_FREE:
 		CHECK(m->buffer_free);

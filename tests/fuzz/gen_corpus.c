@@ -8,6 +8,7 @@
  *     -o gen_corpus && ./gen_corpus tests/fuzz/corpus/frames
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -191,6 +192,43 @@ static void small_requests(struct gw_buf *b)
 	r.id = 24;
 	r.body_case = GPUCMD__REQUEST__BODY_KERNEL_LOOKUP;
 	r.kernel_lookup = &kl;
+	pack(b, &r);
+
+	Gpucmd__BufferCopy cp = GPUCMD__BUFFER_COPY__INIT;
+	cp.session = 1;
+	cp.src = 1;
+	cp.src_offset = 16;
+	cp.dst = 2;
+	cp.dst_offset = UINT64_MAX - 4;
+	cp.size = 4096;
+	r.id = 25;
+	r.body_case = GPUCMD__REQUEST__BODY_BUFFER_COPY;
+	r.buffer_copy = &cp;
+	pack(b, &r);
+
+	Gpucmd__BufferFill fl = GPUCMD__BUFFER_FILL__INIT;
+	fl.session = 1;
+	fl.buffer = 1;
+	fl.offset = 8;
+	fl.value = 0xdeadbeef;
+	r.id = 26;
+	r.body_case = GPUCMD__REQUEST__BODY_BUFFER_FILL;
+	r.buffer_fill = &fl;
+	pack(b, &r);
+
+	Gpucmd__Residency rs = GPUCMD__RESIDENCY__INIT;
+	rs.session = 1;
+	rs.buffer = 1;
+	rs.add = 1;
+	r.id = 27;
+	r.body_case = GPUCMD__REQUEST__BODY_RESIDENCY;
+	r.residency = &rs;
+	pack(b, &r);
+
+	Gpucmd__MemoryQuery mq = GPUCMD__MEMORY_QUERY__INIT;
+	r.id = 28;
+	r.body_case = GPUCMD__REQUEST__BODY_MEMORY_QUERY;
+	r.memory_query = &mq;
 	pack(b, &r);
 }
 
