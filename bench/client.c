@@ -23,6 +23,9 @@
  *   bench-gpucmd multiproc --procs P [--seconds S]
  *       P forked clients, each on its own connection, run rtt loops for S
  *       seconds after a common start barrier; same keys as inproc.c.
+ *   bench-gpucmd transfer [--mib M] [--repeats R]
+ *       gpucmd_buffer_write then gpucmd_buffer_read of M MiB in a device-local
+ *       buffer (staged copies on a discrete GPU), bytes checked each run.
  *   bench-gpucmd replay
  *       not measured yet (needs recorded command buffers in the daemon):
  *       prints nothing and exits 0.
@@ -80,13 +83,12 @@ static void gc_check(gpucmd_client *c, int r, const char *expr, int line)
 /* ---- statistics and JSON (as in inproc.c) -------------------------------- */
 
 #include "stats.h"
-}
 
 /* ---- connection and the add_f32 job -------------------------------------- */
 
 struct opts {
 	const char *socket;        /* NULL: libgpucmd's default */
-	uint64_t iters, warmup, dispatches, repeats, procs;
+	uint64_t iters, warmup, dispatches, repeats, procs, mib;
 	double seconds;
 	long daemon_pid;           /* 0: no daemon CPU figure */
 	uint64_t t0;               /* clock at main entry, for coldstart */
@@ -472,6 +474,43 @@ static int bench_multiproc(const struct opts *o)
 	return 0;
 }
 
+/* Inline buffer_write / buffer_read of a device-local buffer through the
+ * daemon (staged copies on a discrete GPU), against inproc's staging. */
+static int bench_transfer(const struct opts *o)
+{
+	gpucmd_client *c = connect_daemon(o);
+	struct names nm = query_names(c);
+	const uint64_t size = o->mib << 20, runs = o->repeats + 1; /* run 0 is a warm-up */
+	uint64_t *up = calloc(runs, sizeof *up), *down = calloc(runs, sizeof *down);
+	uint32_t *src = malloc(size), *dst = malloc(size);
+	if (!up || !down || !src || !dst)
+		die("out of memory for 2 x %" PRIu64 " MiB", o->mib);
+	uint32_t x = 2463534242u; /* xorshift32 pattern, as inproc */
+	for (size_t i = 0; i < size / 4; i++)
+		x ^= x << 13, x ^= x >> 17, x ^= x << 5, src[i] = x;
+	gpucmd_buffer b;
+	GC(c, gpucmd_buffer_create(c, size, 0, &b));
+	for (uint64_t r = 0; r < runs; r++) {
+		memset(dst, 0, size);
+		uint64_t t = now_ns();
+		GC(c, gpucmd_buffer_write(c, b, 0, src, size));
+		up[r] = now_ns() - t;
+		t = now_ns();
+		GC(c, gpucmd_buffer_read(c, b, 0, dst, size));
+		down[r] = now_ns() - t;
+		if (memcmp(src, dst, size))
+			die("transfer: round trip through gpucmdd changed the bytes (run %" PRIu64 ")", r);
+	}
+	json_head("transfer", nm.device, nm.driver);
+	printf(",\"mib\":%" PRIu64 ",\"repeats\":%" PRIu64, o->mib, o->repeats);
+	print_rates("inline", up + 1, down + 1, o->repeats, size);
+	printf(",\"valid\":true}\n");
+	GC(c, gpucmd_buffer_free(c, b));
+	gpucmd_disconnect(c);
+	free(up), free(down), free(src), free(dst);
+	return 0;
+}
+
 /* Needs command-buffer recording and replay in the daemon, not built yet. */
 static int bench_replay(const struct opts *o)
 {
@@ -490,6 +529,7 @@ static const struct {
 	{"stream", bench_stream, "--dispatches --repeats --daemon-pid"},
 	{"coldstart", bench_coldstart, ""},
 	{"multiproc", bench_multiproc, "--procs --seconds"},
+	{"transfer", bench_transfer, "--mib --repeats"},
 	{"replay", bench_replay, "--nodes --iters --warmup"},
 };
 
@@ -499,6 +539,7 @@ static _Noreturn void usage(void)
 	      "       bench-gpucmd stream [--dispatches N] [--repeats R] [--daemon-pid PID]\n"
 	      "       bench-gpucmd coldstart\n"
 	      "       bench-gpucmd multiproc --procs P [--seconds S]\n"
+	      "       bench-gpucmd transfer [--mib M] [--repeats R]\n"
 	      "       bench-gpucmd replay            (not measured yet: prints nothing)\n"
 	      "options for all: --socket PATH (default: $GPUCMD_SOCKET, then libgpucmd's default)\n", stderr);
 	exit(2);
@@ -516,7 +557,7 @@ static uint64_t parse_count(const char *flag, const char *s, uint64_t min, uint6
 
 int main(int argc, char **argv)
 {
-	struct opts o = {.t0 = now_ns(), .dispatches = 10000, .repeats = 5, .seconds = 2.0};
+	struct opts o = {.t0 = now_ns(), .dispatches = 10000, .repeats = 5, .mib = 256, .seconds = 2.0};
 	if (argc < 2)
 		usage();
 	size_t b = 0, nb = sizeof benches / sizeof benches[0];
@@ -555,6 +596,7 @@ int main(int argc, char **argv)
 			else if (!strcmp(f, "--dispatches")) o.dispatches = n;
 			else if (!strcmp(f, "--repeats")) o.repeats = n;
 			else if (!strcmp(f, "--procs")) o.procs = n;
+			else if (!strcmp(f, "--mib")) o.mib = n;
 			/* --nodes: accepted for replay, unused until replay exists */
 		}
 	}

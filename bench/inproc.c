@@ -87,7 +87,6 @@ static void vk_check(VkResult r, const char *expr, int line)
 /* ---- statistics and JSON ------------------------------------------------ */
 
 #include "stats.h"
-}
 
 /* ---- Vulkan context ----------------------------------------------------- */
 
@@ -728,19 +727,6 @@ static void gpu_copy(struct ctx *c, VkCommandBuffer cb, VkBuffer src, VkBuffer d
 	barrier(cb, COPY, VK_ACCESS_2_TRANSFER_WRITE_BIT, HOST, VK_ACCESS_2_HOST_READ_BIT);
 	VK(vkEndCommandBuffer(cb));
 	wait_value(c, submit(c, cb), false);
-}
-
-static void print_rates(const char *key, const uint64_t *up, const uint64_t *down, uint64_t n, uint64_t bytes)
-{
-	struct stats u = summarize(up, n), d = summarize(down, n);
-	printf(",\"%s\":{\"upload_gbps\":{\"best\":%.3f,\"median\":%.3f},\"download_gbps\":{\"best\":%.3f,\"median\":%.3f}",
-	       key, (double)bytes / (double)u.min, (double)bytes / (double)u.median,
-	       (double)bytes / (double)d.min, (double)bytes / (double)d.median);
-	json_stats("upload_ns", u, false);
-	json_stats("download_ns", d, false);
-	json_array("upload_samples_ns", up, n);
-	json_array("download_samples_ns", down, n);
-	printf(",\"valid\":true}");
 }
 
 static int bench_transfer(const struct opts *o)

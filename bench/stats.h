@@ -73,5 +73,21 @@ static void json_head(const char *bench, const char *device, const char *driver)
 	json_str(device);
 	printf(",\"driver\":");
 	json_str(driver);
+}
+
+/* "key":{upload/download GB/s best and median, the ns stats, the samples}.
+ * bytes / ns is GB/s. */
+static void print_rates(const char *key, const uint64_t *up, const uint64_t *down, uint64_t n, uint64_t bytes)
+{
+	struct stats u = summarize(up, n), d = summarize(down, n);
+	printf(",\"%s\":{\"upload_gbps\":{\"best\":%.3f,\"median\":%.3f},\"download_gbps\":{\"best\":%.3f,\"median\":%.3f}",
+	       key, (double)bytes / (double)u.min, (double)bytes / (double)u.median,
+	       (double)bytes / (double)d.min, (double)bytes / (double)d.median);
+	json_stats("upload_ns", u, false);
+	json_stats("download_ns", d, false);
+	json_array("upload_samples_ns", up, n);
+	json_array("download_samples_ns", down, n);
+	printf(",\"valid\":true}");
+}
 
 #endif
