@@ -6,12 +6,14 @@
  * closing the connection.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -33,6 +35,12 @@ struct gpucmd_client {
 	struct gpucmd_info hello;   /* the handshake's part of gpucmd_info */
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	char err[512];
+	struct shared_map {          /* shared buffers' mappings, unmapped at free */
+		gpucmd_buffer buffer;
+		void *ptr;
+		size_t len;
+	} *shared;
+	size_t n_shared, cap_shared;
 };
 
 static _Thread_local char connect_error[512];
@@ -249,6 +257,7 @@ static int handshake(gpucmd_client *c)
 	i->max_groups[1] = hr->max_groups_y;
 	i->max_groups[2] = hr->max_groups_z;
 	i->storage_offset_alignment = hr->storage_offset_alignment;
+	i->shared_alignment = hr->shared_alignment;
 	gpucmd__reply__free_unpacked(rep, NULL);
 	return 0;
 }
@@ -298,6 +307,9 @@ void gpucmd_disconnect(gpucmd_client *c)
 			gpucmd_flush(c);
 		close(c->fd);
 	}
+	for (size_t i = 0; i < c->n_shared; i++)
+		munmap(c->shared[i].ptr, c->shared[i].len);
+	free(c->shared);
 	gw_buf_finish(&c->out);
 	gw_reader_finish(&c->in);
 	free(c);
@@ -620,7 +632,15 @@ int gpucmd_buffer_free(gpucmd_client *c, gpucmd_buffer buffer)
 	Gpucmd__Request req = GPUCMD__REQUEST__INIT;
 	req.body_case = GPUCMD__REQUEST__BODY_BUFFER_FREE;
 	req.buffer_free = &bf;
-	return call(c, &req, NULL);
+	int r = call(c, &req, NULL);
+	/* The daemon keeps its own mapping for work still in flight. */
+	for (size_t i = 0; r == 0 && i < c->n_shared; i++)
+		if (c->shared[i].buffer == buffer) {
+			munmap(c->shared[i].ptr, c->shared[i].len);
+			c->shared[i] = c->shared[--c->n_shared];
+			break;
+		}
+	return r;
 }
 
 int gpucmd_session_open(gpucmd_client *c, const char *label, gpucmd_session *ret)
@@ -878,13 +898,33 @@ static int flush_with_fd(gpucmd_client *c, int fd)
 	return gpucmd_flush(c);
 }
 
+/* A round trip whose request carries fd; *ret as for call(). */
+static int call_with_fd(gpucmd_client *c, Gpucmd__Request *req, int fd, Gpucmd__Reply **ret)
+{
+	int r = gpucmd_flush(c);
+	Gpucmd__Reply *rep = NULL;
+	if (r == 0)
+		r = queue(c, req);
+	if (r == 0)
+		r = flush_with_fd(c, fd);
+	if (r == 0)
+		r = await(c, req->id, &rep);
+	if (r == 0 && rep->status < 0)
+		r = fail(c, rep->status, "%s", rep->error);
+	if (r < 0) {
+		if (rep)
+			gpucmd__reply__free_unpacked(rep, NULL);
+		return r;
+	}
+	c->err[0] = '\0';
+	*ret = rep;
+	return 0;
+}
+
 int gpucmd_fence_fd(gpucmd_client *c, const gpucmd_token *t, uint64_t value, int *ret_fd)
 {
 	if (!t || !ret_fd)
 		return fail(c, -EINVAL, "fence_fd: token and ret_fd are required");
-	int r = gpucmd_flush(c);
-	if (r < 0)
-		return r;
 	int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (efd < 0)
 		return fail(c, -errno, "fence_fd: eventfd: %s", strerror(errno));
@@ -894,21 +934,67 @@ int gpucmd_fence_fd(gpucmd_client *c, const gpucmd_token *t, uint64_t value, int
 	Gpucmd__Request req = GPUCMD__REQUEST__INIT;
 	req.body_case = GPUCMD__REQUEST__BODY_FENCE_FD;
 	req.fence_fd = &ff;
-	Gpucmd__Reply *rep = NULL;
-	r = queue(c, &req);
-	if (r == 0)
-		r = flush_with_fd(c, efd);
-	if (r == 0)
-		r = await(c, req.id, &rep);
-	if (r == 0 && rep->status < 0)
-		r = fail(c, rep->status, "%s", rep->error);
-	if (rep)
-		gpucmd__reply__free_unpacked(rep, NULL);
+	Gpucmd__Reply *rep;
+	int r = call_with_fd(c, &req, efd, &rep);
 	if (r < 0) {
 		close(efd);
 		return r;
 	}
-	c->err[0] = '\0';
+	gpucmd__reply__free_unpacked(rep, NULL);
 	*ret_fd = efd;
+	return 0;
+}
+
+int gpucmd_buffer_create_shared(gpucmd_client *c, uint64_t size, gpucmd_buffer *ret_buffer, void **ret_map,
+				bool *ret_zero_copy)
+{
+	if (!ret_buffer || !ret_map)
+		return fail(c, -EINVAL, "buffer_create_shared: ret_buffer and ret_map are required");
+	uint64_t align = c->hello.shared_alignment ? c->hello.shared_alignment : 4096;
+	if (size == 0 || size > SIZE_MAX - align)
+		return fail(c, -EINVAL, "buffer_create_shared: size %llu is zero or too large", (unsigned long long)size);
+	size_t len = (size + align - 1) / align * align;
+	if (c->n_shared == c->cap_shared) {
+		size_t cap = c->cap_shared ? c->cap_shared * 2 : 8;
+		struct shared_map *m = realloc(c->shared, cap * sizeof(*m));
+		if (!m)
+			return fail(c, -ENOMEM, "out of memory");
+		c->shared = m;
+		c->cap_shared = cap;
+	}
+	/* Sealed so that nobody can shrink the memory under the daemon and the
+	 * GPU (a truncated memfd would fault them). */
+	int fd = memfd_create("gpucmd-shared", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0)
+		return fail(c, -errno, "buffer_create_shared: memfd_create: %s", strerror(errno));
+	void *map = MAP_FAILED;
+	int r = 0;
+	if (ftruncate(fd, (off_t)len) < 0 || fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0 ||
+	    (map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) == MAP_FAILED)
+		r = fail(c, -errno, "buffer_create_shared: %zu bytes of shared memory: %s", len, strerror(errno));
+	Gpucmd__BufferCreateShared bs = GPUCMD__BUFFER_CREATE_SHARED__INIT;
+	bs.size = size;
+	Gpucmd__Request req = GPUCMD__REQUEST__INIT;
+	req.body_case = GPUCMD__REQUEST__BODY_BUFFER_CREATE_SHARED;
+	req.buffer_create_shared = &bs;
+	Gpucmd__Reply *rep = NULL;
+	if (r == 0)
+		r = call_with_fd(c, &req, fd, &rep);
+	close(fd);
+	if (r == 0 && rep->body_case != GPUCMD__REPLY__BODY_BUFFER_CREATED)
+		r = fail(c, GPUCMD_E_PROTOCOL, "buffer_create_shared: unexpected reply from gpucmdd");
+	if (r < 0) {
+		if (rep)
+			gpucmd__reply__free_unpacked(rep, NULL);
+		if (map != MAP_FAILED)
+			munmap(map, len);
+		return r;
+	}
+	*ret_buffer = rep->buffer_created->buffer;
+	if (ret_zero_copy)
+		*ret_zero_copy = rep->buffer_created->zero_copy;
+	gpucmd__reply__free_unpacked(rep, NULL);
+	c->shared[c->n_shared++] = (struct shared_map){*ret_buffer, map, len};
+	*ret_map = map;
 	return 0;
 }

@@ -117,6 +117,7 @@ struct gpucmd_info {
 	uint64_t max_buffer_size;
 	uint32_t max_groups[3];
 	uint32_t storage_offset_alignment;
+	uint64_t shared_alignment;     /* shared buffers' memory rounds up to this */
 };
 
 /* Round trip. Fills *ret_info. */
@@ -164,8 +165,21 @@ int gpucmd_buffer_write(gpucmd_client *client, gpucmd_buffer buffer, uint64_t of
  * after GPU work already submitted that uses the buffer has finished. */
 int gpucmd_buffer_read(gpucmd_client *client, gpucmd_buffer buffer, uint64_t offset, void *data, size_t size);
 
+/* Round trip. Creates a buffer in shared memory: a sealed memfd mapped
+ * here (*ret_map, `size` bytes rounded up to shared_alignment) and handed to
+ * the daemon, so the GPU reads and writes this process's memory directly
+ * (*ret_zero_copy true) or, where the device cannot import host memory,
+ * the daemon copies it around each use. Big data moves without the socket:
+ * fill the mapping and copy it to a device-local buffer in a stage. Do not
+ * touch the mapping while submitted work uses the buffer. The mapping is
+ * owned by the library: gpucmd_buffer_free and gpucmd_disconnect unmap it;
+ * the daemon keeps its own mapping until its work has retired.
+ * ret_zero_copy may be NULL. */
+int gpucmd_buffer_create_shared(gpucmd_client *client, uint64_t size, gpucmd_buffer *ret_buffer, void **ret_map,
+				bool *ret_zero_copy);
+
 /* Round trip. Drops the handle; the memory is released once no submitted
- * work uses it any more. */
+ * work uses it any more (a shared buffer's mapping here goes at once). */
 int gpucmd_buffer_free(gpucmd_client *client, gpucmd_buffer buffer);
 
 /* One connection's buffer memory, or (client 0) one user's. */

@@ -21,6 +21,7 @@
 #include <vulkan/vulkan.h>
 
 #include "memory.h"
+#include "shared.h"
 
 /* Daemon-internal flag: host-visible, coherent and mapped, not cleared,
  * never charged. For staging copies (transfer.c). */
@@ -41,6 +42,8 @@ struct gd_buffer {
 	VkBuffer buf;
 	struct gd_alloc mem;
 	uint8_t *map;             /* host pointer when writes and reads may memcpy */
+	struct gd_shm shm;        /* client memory (shared.h), owned; ptr NULL when none */
+	bool shm_copy;            /* no import: the GPU uses mem, copied from and to shm */
 };
 
 /* Creates a buffer with one reference, owned by the caller, charged to
@@ -51,6 +54,16 @@ struct gd_buffer {
  * or a negative code with a message for the client in err. */
 int gd_buffer_create(struct gd_daemon *d, struct gd_account *acct, uint64_t size, uint32_t flags,
 		     struct gd_buffer **ret_buf, bool *ret_needs_zero, char *err, size_t errlen);
+/* The same for client shared memory: the GPU uses *shm in place where
+ * the device can import host memory (and --no-host-import is not given),
+ * otherwise a host-visible buffer that gd_buffer_shm_in/out copy around
+ * each use. Takes shm on success. *ret_zero_copy says which. */
+int gd_buffer_create_shared(struct gd_daemon *d, struct gd_account *acct, uint64_t size, struct gd_shm *shm,
+			    struct gd_buffer **ret_buf, bool *ret_zero_copy, char *err, size_t errlen);
+/* Copies client memory to the GPU's buffer before submitted work uses it,
+ * and back when that work retired; nothing unless b->shm_copy. */
+void gd_buffer_shm_in(struct gd_buffer *b);
+void gd_buffer_shm_out(struct gd_buffer *b);
 struct gd_buffer *gd_buffer_ref(struct gd_buffer *b);
 /* Drops a reference; the last one destroys the buffer. */
 void gd_buffer_unref(struct gd_buffer *b);

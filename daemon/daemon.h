@@ -25,6 +25,7 @@ struct gd_config {
 	uint64_t max_memory_per_client; /* bytes of buffers one connection may hold, 0: no limit */
 	uint64_t max_memory_per_uid;    /* bytes all connections of one uid may hold, 0: no limit */
 	bool force_staging;        /* treat device-local memory as unmappable (tests the staging path) */
+	bool no_host_import;       /* copy shared memory instead of importing it (tests the fallback) */
 };
 
 struct gd_stats {

@@ -276,8 +276,18 @@ static int create_device(struct gd_gpu *gpu)
 	/* Memory extensions are optional: budget makes allocation honest about
 	 * what the driver can hold, priority and pageable memory let resident
 	 * buffers stay in VRAM when the device is oversubscribed. */
-	const char *exts[4] = {VK_KHR_PUSH_DESCRIPTOR_EXTENSION_NAME};
+	const char *exts[8] = {VK_KHR_PUSH_DESCRIPTOR_EXTENSION_NAME};
 	uint32_t n_exts = 1;
+	/* Host-pointer import lets shared memory from clients be used by the
+	 * GPU in place (transfer.h, MEMORY.md). */
+	if (has_device_ext(gpu->phys, VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME)) {
+		VkPhysicalDeviceExternalMemoryHostPropertiesEXT hp = {
+			.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_EXTERNAL_MEMORY_HOST_PROPERTIES_EXT};
+		VkPhysicalDeviceProperties2 p = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &hp};
+		vkGetPhysicalDeviceProperties2(gpu->phys, &p);
+		gpu->host_import_alignment = hp.minImportedHostPointerAlignment;
+		exts[n_exts++] = VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME;
+	}
 	gpu->has_memory_budget = has_device_ext(gpu->phys, VK_EXT_MEMORY_BUDGET_EXTENSION_NAME);
 	if (gpu->has_memory_budget)
 		exts[n_exts++] = VK_EXT_MEMORY_BUDGET_EXTENSION_NAME;
@@ -325,6 +335,9 @@ static int create_device(struct gd_gpu *gpu)
 	vkGetDeviceQueue(gpu->device, gpu->family, 0, &gpu->queue);
 	gpu->push_descriptor = (PFN_vkCmdPushDescriptorSetKHR)vkGetDeviceProcAddr(gpu->device,
 										"vkCmdPushDescriptorSetKHR");
+	if (gpu->host_import_alignment)
+		gpu->host_pointer_properties = (PFN_vkGetMemoryHostPointerPropertiesEXT)vkGetDeviceProcAddr(
+			gpu->device, "vkGetMemoryHostPointerPropertiesEXT");
 	if (priority.pNext)
 		gpu->set_memory_priority = (PFN_vkSetDeviceMemoryPriorityEXT)vkGetDeviceProcAddr(
 			gpu->device, "vkSetDeviceMemoryPriorityEXT");
@@ -342,8 +355,9 @@ struct gd_gpu *gd_gpu_create(const struct gd_gpu_options *opts)
 	if (create_instance(gpu) < 0 || choose_device(gpu, opts->device) < 0 || create_device(gpu) < 0)
 		goto fail;
 	uint32_t v = gpu->props.apiVersion;
-	log_info("memory: budget %s, priority %s, pageable %s", gpu->has_memory_budget ? "yes" : "no",
-		 gpu->has_memory_priority ? "yes" : "no", gpu->set_memory_priority ? "yes" : "no");
+	log_info("memory: budget %s, priority %s, pageable %s, host pointer import %s", gpu->has_memory_budget ? "yes" : "no",
+		 gpu->has_memory_priority ? "yes" : "no", gpu->set_memory_priority ? "yes" : "no",
+		 gpu->host_pointer_properties ? "yes" : "no");
 	log_info("device: %s (%s, vendor 0x%04x, device 0x%04x), driver %s %s, Vulkan %u.%u.%u, queue family %u%s",
 		 gpu->props.deviceName, gd_gpu_type_name(gpu->props.deviceType), gpu->props.vendorID,
 		 gpu->props.deviceID, gpu->driver.driverName, gpu->driver.driverInfo, VK_API_VERSION_MAJOR(v),

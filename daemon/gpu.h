@@ -36,6 +36,8 @@ struct gd_gpu {
 	bool has_memory_budget;    /* VK_EXT_memory_budget */
 	bool has_memory_priority;  /* VK_EXT_memory_priority */
 	PFN_vkSetDeviceMemoryPriorityEXT set_memory_priority; /* NULL without pageable memory */
+	uint64_t host_import_alignment; /* minImportedHostPointerAlignment, 0 without the extension */
+	PFN_vkGetMemoryHostPointerPropertiesEXT host_pointer_properties; /* NULL without it */
 
 	PFN_vkCmdPushDescriptorSetKHR push_descriptor;
 	PFN_vkCmdInsertDebugUtilsLabelEXT insert_label; /* NULL without debug_utils */

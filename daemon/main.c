@@ -44,6 +44,7 @@ static void usage(FILE *f)
 		   "                     (SIZE in bytes or with K, M, G, T; default: no limit)\n"
 		   "  --force-staging    copy through staging even where device memory is mappable\n"
 		   "                     (exercises the discrete-GPU path on any device; for tests)\n"
+		   "  --no-host-import   copy shared memory around each use instead of importing it\n"
 		   "  --verbose          debug logging\n"
 		   "  --version\n",
 		GW_DEFAULT_MAX_FRAME);
@@ -136,7 +137,7 @@ static int parse_size(const char *s, uint64_t *ret)
 static int parse(struct gd_config *cfg, int argc, char **argv)
 {
 	enum { O_SOCKET = 256, O_DEVICE, O_KERNELS, O_VALIDATE, O_MAX_FRAME, O_SPIN, O_VERBOSE, O_VERSION, O_HELP,
-	       O_MEM_CLIENT, O_MEM_UID, O_FORCE_STAGING };
+	       O_MEM_CLIENT, O_MEM_UID, O_FORCE_STAGING, O_NO_HOST_IMPORT };
 	static const struct option opts[] = {
 		{"socket", required_argument, NULL, O_SOCKET},     {"device", required_argument, NULL, O_DEVICE},
 		{"kernels", required_argument, NULL, O_KERNELS},   {"validate", no_argument, NULL, O_VALIDATE},
@@ -146,6 +147,7 @@ static int parse(struct gd_config *cfg, int argc, char **argv)
 		{"max-memory-per-client", required_argument, NULL, O_MEM_CLIENT},
 		{"max-memory-per-uid", required_argument, NULL, O_MEM_UID},
 		{"force-staging", no_argument, NULL, O_FORCE_STAGING},
+		{"no-host-import", no_argument, NULL, O_NO_HOST_IMPORT},
 		{0},
 	};
 	const char *v = getenv("GPUCMD_VALIDATE");
@@ -187,6 +189,7 @@ static int parse(struct gd_config *cfg, int argc, char **argv)
 			}
 			break;
 		case O_FORCE_STAGING: cfg->force_staging = true; break;
+		case O_NO_HOST_IMPORT: cfg->no_host_import = true; break;
 		default: usage(stderr); return -EINVAL;
 		}
 	}

@@ -201,6 +201,43 @@ found:
 	return 0;
 }
 
+int gd_memory_import(struct gd_memory *m, void *ptr, uint64_t size, uint32_t type_bits, struct gd_alloc *ret,
+		     char *err, size_t errlen)
+{
+	struct gd_gpu *gpu = m->gpu;
+	VkMemoryHostPointerPropertiesEXT hp = {.sType = VK_STRUCTURE_TYPE_MEMORY_HOST_POINTER_PROPERTIES_EXT};
+	VkResult res = gpu->host_pointer_properties(gpu->device, VK_EXTERNAL_MEMORY_HANDLE_TYPE_HOST_ALLOCATION_BIT_EXT,
+						    ptr, &hp);
+	uint32_t bits = res == VK_SUCCESS ? hp.memoryTypeBits & type_bits : 0;
+	if (!bits) {
+		snprintf(err, errlen, "the device cannot use this shared memory for a buffer (%s)", gd_vk_result(res));
+		return -ENOTSUP;
+	}
+	uint32_t type = (uint32_t)__builtin_ctz(bits);
+	VkImportMemoryHostPointerInfoEXT imp = {
+		.sType = VK_STRUCTURE_TYPE_IMPORT_MEMORY_HOST_POINTER_INFO_EXT,
+		.handleType = VK_EXTERNAL_MEMORY_HANDLE_TYPE_HOST_ALLOCATION_BIT_EXT,
+		.pHostPointer = ptr,
+	};
+	VkMemoryAllocateInfo ai = {
+		.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
+		.pNext = &imp,
+		.allocationSize = size,
+		.memoryTypeIndex = type,
+	};
+	*ret = (struct gd_alloc){.type = type, .size = size, .map = ptr};
+	res = vkAllocateMemory(gpu->device, &ai, NULL, &ret->mem);
+	if (res != VK_SUCCESS) {
+		ret->mem = VK_NULL_HANDLE;
+		snprintf(err, errlen, "importing %" PRIu64 " bytes of shared memory failed: %s", size, gd_vk_result(res));
+		return -ENOMEM;
+	}
+	m->allocated[heap_of(m, type)] += size;
+	m->used[heap_of(m, type)] += size;
+	m->n_allocations++;
+	return 0;
+}
+
 /* True when another block of the same type is empty: then this one can go. */
 static bool has_spare(struct gd_memory *m, struct gd_block *self)
 {

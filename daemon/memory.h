@@ -57,6 +57,12 @@ void gd_memory_destroy(struct gd_memory *m);
 int gd_memory_alloc(struct gd_memory *m, const VkMemoryRequirements *req, uint32_t type, struct gd_alloc *ret,
 		    char *err, size_t errlen);
 void gd_memory_free(struct gd_memory *m, struct gd_alloc *a);
+/* Wraps `size` bytes of host memory at ptr (aligned and sized to the
+ * device's minImportedHostPointerAlignment) as device memory usable by a
+ * buffer with memory type bits `type_bits`. The memory must stay mapped
+ * until gd_memory_free. 0 or a negative code with a message in err. */
+int gd_memory_import(struct gd_memory *m, void *ptr, uint64_t size, uint32_t type_bits, struct gd_alloc *ret,
+		     char *err, size_t errlen);
 
 /* Counts a buffer in `a` in or out of the residency set; raises or lowers
  * the priority of its memory where the device can page. */

@@ -22,6 +22,7 @@
 #include "registry.h"
 #include "requests.h"
 #include "session.h"
+#include "shared.h"
 #include "transfer.h"
 
 typedef Gpucmd__Request Req;
@@ -58,6 +59,12 @@ static bool is_streamed(const Req *req)
 	}
 }
 
+static bool takes_fd(const Req *req)
+{
+	return req->body_case == GPUCMD__REQUEST__BODY_FENCE_FD ||
+	       req->body_case == GPUCMD__REQUEST__BODY_BUFFER_CREATE_SHARED;
+}
+
 static void hello(struct gd_conn *c, const Req *req)
 {
 	const Gpucmd__Hello *h = req->hello;
@@ -82,6 +89,7 @@ static void hello(struct gd_conn *c, const Req *req)
 	hr.max_groups_y = l->maxComputeWorkGroupCount[1];
 	hr.max_groups_z = l->maxComputeWorkGroupCount[2];
 	hr.storage_offset_alignment = (uint32_t)l->minStorageBufferOffsetAlignment;
+	hr.shared_alignment = gd_shared_alignment(d);
 	Gpucmd__Reply rep = GPUCMD__REPLY__INIT;
 	rep.body_case = GPUCMD__REPLY__BODY_HELLO;
 	rep.hello = &hr;
@@ -260,7 +268,7 @@ static void buffer_import(struct gd_conn *c, const Req *req)
 		reply_error(c, req->id, r, "this connection holds the most buffers it may");
 		return;
 	}
-	gd_reply_buffer_created(c, req->id, h);
+	gd_reply_buffer_created(c, req->id, h, false);
 }
 
 static void fence_export(struct gd_conn *c, const Req *req)
@@ -487,6 +495,11 @@ int gd_request_handle(struct gd_conn *c, const Req *req)
 		snprintf(msg, sizeof(msg), "%s (request %" PRIu64 " was not run)", c->errmsg, req->id);
 		gd_conn_reply_status(c, req->id, c->err, c->err_req, msg);
 		c->err = 0;
+		if (takes_fd(req)) {
+			int fd = gd_conn_take_fd(c);
+			if (fd >= 0)
+				close(fd);
+		}
 		return 0;
 	}
 	switch (req->body_case) {
@@ -503,6 +516,9 @@ int gd_request_handle(struct gd_conn *c, const Req *req)
 	case GPUCMD__REQUEST__BODY_BUFFER_FILL: gd_request_buffer_fill(c, req); return 0;
 	case GPUCMD__REQUEST__BODY_RESIDENCY: gd_request_residency(c, req); return 0;
 	case GPUCMD__REQUEST__BODY_MEMORY_QUERY: gd_request_memory_query(c, req); return 0;
+	case GPUCMD__REQUEST__BODY_BUFFER_CREATE_SHARED:
+		gd_request_buffer_create_shared(c, req, gd_conn_take_fd(c));
+		return 0;
 	case GPUCMD__REQUEST__BODY_SESSION_OPEN: session_open(c, req); return 0;
 	case GPUCMD__REQUEST__BODY_SESSION_CLOSE: {
 		struct gd_session *s = gd_handles_remove(&c->sessions, req->session_close->session);

@@ -23,6 +23,8 @@ struct gd_session *gd_request_session(struct gd_conn *c, const Gpucmd__Request *
 
 /* Buffer and memory requests (requests_buffers.c); same return rules. */
 void gd_request_buffer_create(struct gd_conn *c, const Gpucmd__Request *req);
+/* Takes fd (the memfd, -1 when none came) and closes it in every case. */
+void gd_request_buffer_create_shared(struct gd_conn *c, const Gpucmd__Request *req, int fd);
 int gd_request_buffer_write(struct gd_conn *c, const Gpucmd__Request *req);
 int gd_request_buffer_read(struct gd_conn *c, const Gpucmd__Request *req);
 void gd_request_buffer_free(struct gd_conn *c, const Gpucmd__Request *req);

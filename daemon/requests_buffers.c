@@ -8,6 +8,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "account.h"
 #include "buffer.h"
@@ -19,6 +20,7 @@
 #include "memory.h"
 #include "requests.h"
 #include "session.h"
+#include "shared.h"
 #include "transfer.h"
 
 typedef Gpucmd__Request Req;
@@ -50,7 +52,37 @@ void gd_request_buffer_create(struct gd_conn *c, const Req *req)
 	if (needs_clear)
 		gd_transfer_clear(c, req->id, b, h);
 	else
-		gd_reply_buffer_created(c, req->id, h);
+		gd_reply_buffer_created(c, req->id, h, false);
+}
+
+void gd_request_buffer_create_shared(struct gd_conn *c, const Req *req, int fd)
+{
+	char msg[256], why[200];
+	struct gd_shm shm;
+	struct gd_buffer *b;
+	bool zero_copy;
+	uint32_t h;
+	uint64_t size = req->buffer_create_shared->size;
+	if (fd < 0) {
+		gd_conn_reply_status(c, req->id, -EBADF, 0, "shared buffer create: the request came without a memfd");
+		return;
+	}
+	int r = gd_shared_map(c->d, fd, size, &shm, why, sizeof(why));
+	close(fd); /* the mapping keeps the memory */
+	if (r == 0) {
+		r = gd_buffer_create_shared(c->d, c->acct, size, &shm, &b, &zero_copy, why, sizeof(why));
+		gd_shared_unmap(&shm); /* still ours only if that failed */
+	}
+	if (r == 0 && (r = gd_handles_add(&c->buffers, b, &h)) < 0) {
+		gd_buffer_unref(b);
+		snprintf(why, sizeof(why), "this connection holds the most buffers it may");
+	}
+	if (r < 0) {
+		snprintf(msg, sizeof(msg), "shared buffer create: %s", why);
+		gd_conn_reply_status(c, req->id, r, 0, msg);
+		return;
+	}
+	gd_reply_buffer_created(c, req->id, h, zero_copy);
 }
 
 int gd_request_buffer_write(struct gd_conn *c, const Req *req)

@@ -46,8 +46,10 @@ int gd_session_create(struct gd_daemon *d, struct gd_conn *conn, const char *nam
 static void release_refs(struct gd_submission *sub, bool submitted)
 {
 	for (uint32_t i = 0; i < sub->n_refs; i++) {
-		if (submitted)
+		if (submitted) {
+			gd_buffer_shm_out(sub->refs[i]);
 			sub->refs[i]->busy--;
+		}
 		gd_buffer_unref(sub->refs[i]);
 	}
 	sub->n_refs = 0;
@@ -423,8 +425,10 @@ void gd_session_commit(struct gd_session *s, uint64_t req, enum gd_commit_mode m
 		sub->sync = true;
 		s->sync_id = req;
 	}
-	for (uint32_t i = 0; i < sub->n_refs; i++)
+	for (uint32_t i = 0; i < sub->n_refs; i++) {
+		gd_buffer_shm_in(sub->refs[i]);
 		sub->refs[i]->busy++;
+	}
 	s->open = NULL;
 	s->newest = sub;
 	s->in_flight++;

@@ -13,10 +13,11 @@
 #include "session.h"
 #include "transfer.h"
 
-void gd_reply_buffer_created(struct gd_conn *c, uint64_t id, uint32_t handle)
+void gd_reply_buffer_created(struct gd_conn *c, uint64_t id, uint32_t handle, bool zero_copy)
 {
 	Gpucmd__BufferCreated bc = GPUCMD__BUFFER_CREATED__INIT;
 	bc.buffer = handle;
+	bc.zero_copy = zero_copy;
 	Gpucmd__Reply rep = GPUCMD__REPLY__INIT;
 	rep.id = id;
 	rep.body_case = GPUCMD__REPLY__BODY_BUFFER_CREATED;
@@ -69,7 +70,7 @@ static void answer(struct gd_submission *sub)
 		if (staging)
 			gd_reply_buffer_data(c, sub->hook_id, staging->map, sub->hook_size);
 		else if (sub->hook_handle)
-			gd_reply_buffer_created(c, sub->hook_id, sub->hook_handle);
+			gd_reply_buffer_created(c, sub->hook_id, sub->hook_handle, false);
 		else
 			gd_conn_reply_status(c, sub->hook_id, 0, 0, NULL);
 		gd_conn_flush(c);

@@ -35,7 +35,7 @@ void gd_transfer_write(struct gd_conn *c, uint64_t req, struct gd_buffer *b, uin
 void gd_transfer_read(struct gd_conn *c, uint64_t req, struct gd_buffer *b, uint64_t offset, uint64_t size);
 
 /* Replies both the direct and the staged paths send. */
-void gd_reply_buffer_created(struct gd_conn *c, uint64_t id, uint32_t handle);
+void gd_reply_buffer_created(struct gd_conn *c, uint64_t id, uint32_t handle, bool zero_copy);
 void gd_reply_buffer_data(struct gd_conn *c, uint64_t id, const void *data, size_t len);
 
 #endif

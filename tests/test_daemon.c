@@ -530,6 +530,8 @@ TCase *memory_tcase(void);
 TCase *limits_tcase(void);
 TCase *staging_tcase(void);
 TCase *seeds_tcase(void);
+TCase *shared_tcase(void);
+TCase *shared_fallback_tcase(void);
 
 Suite *daemon_suite(void)
 {
@@ -568,6 +570,8 @@ Suite *daemon_suite(void)
 	suite_add_tcase(s, limits_tcase());
 	suite_add_tcase(s, staging_tcase());
 	suite_add_tcase(s, seeds_tcase());
+	suite_add_tcase(s, shared_tcase());
+	suite_add_tcase(s, shared_fallback_tcase());
 	return s;
 }
 

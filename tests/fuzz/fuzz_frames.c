@@ -120,6 +120,7 @@ static const char *expected_name(Gpucmd__Request__BodyCase c)
 	case GPUCMD__REQUEST__BODY_BUFFER_FILL: return "buffer_fill";
 	case GPUCMD__REQUEST__BODY_RESIDENCY: return "residency";
 	case GPUCMD__REQUEST__BODY_MEMORY_QUERY: return "memory_query";
+	case GPUCMD__REQUEST__BODY_BUFFER_CREATE_SHARED: return "buffer_create_shared";
 	default: return NULL;
 	}
 }
@@ -247,6 +248,11 @@ static uint64_t walk_request(const Gpucmd__Request *m)
 	case GPUCMD__REQUEST__BODY_MEMORY_QUERY:
 		CHECK(m->memory_query);
 		h = walk_unknown(h, &m->memory_query->base);
+		break;
+	case GPUCMD__REQUEST__BODY_BUFFER_CREATE_SHARED:
+		CHECK(m->buffer_create_shared);
+		h = walk_unknown(h, &m->buffer_create_shared->base);
+		h = mix(h, m->buffer_create_shared->size);
 		break;
 	case GPUCMD__REQUEST__BODY_BUFFER_FREE:
 		CHECK(m->buffer_free);

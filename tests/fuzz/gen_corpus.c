@@ -230,6 +230,13 @@ static void small_requests(struct gw_buf *b)
 	r.body_case = GPUCMD__REQUEST__BODY_MEMORY_QUERY;
 	r.memory_query = &mq;
 	pack(b, &r);
+
+	Gpucmd__BufferCreateShared cs = GPUCMD__BUFFER_CREATE_SHARED__INIT;
+	cs.size = 64u << 20;
+	r.id = 29;
+	r.body_case = GPUCMD__REQUEST__BODY_BUFFER_CREATE_SHARED;
+	r.buffer_create_shared = &cs;
+	pack(b, &r);
 }
 
 static void session_lifecycle(struct gw_buf *b)
