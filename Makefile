@@ -6,7 +6,7 @@ CC ?= cc
 B := build
 SOVERSION := 0
 
-PKGS := vulkan libuv libprotobuf-c spirv-cross-c-shared libsystemd
+PKGS := vulkan libuv libprotobuf-c spirv-cross-c-shared libsystemd inih
 OPT ?= -O2 -g
 CFLAGS += $(OPT) -std=c17 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wno-unused-parameter -fPIC \
 	  -I$(B)/gen -Iproto -Iclient -Idaemon $(SAN)

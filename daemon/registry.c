@@ -56,11 +56,11 @@ static int reflect(struct gd_kernel *k, const uint32_t *words, size_t size)
 	    spvc_context_create_compiler(ctx, SPVC_BACKEND_NONE, ir, SPVC_CAPTURE_MODE_TAKE_OWNERSHIP, &comp) !=
 		    SPVC_SUCCESS ||
 	    spvc_compiler_create_shader_resources(comp, &res) != SPVC_SUCCESS) {
-		log_err("kernel %s: not valid SPIR-V: %s", k->name, spvc_context_get_last_error_string(ctx));
+		log_err_kernel(k->name, "kernel %s: not valid SPIR-V: %s", k->name, spvc_context_get_last_error_string(ctx));
 		goto out;
 	}
 	if (spvc_compiler_get_execution_model(comp) != SpvExecutionModelGLCompute) {
-		log_err("kernel %s: not a compute shader", k->name);
+		log_err_kernel(k->name, "kernel %s: not a compute shader", k->name);
 		goto out;
 	}
 	for (int i = 0; i < 3; i++)
@@ -74,13 +74,13 @@ static int reflect(struct gd_kernel *k, const uint32_t *words, size_t size)
 	for (size_t t = 0; t < sizeof(refused) / sizeof(refused[0]); t++) {
 		spvc_resources_get_resource_list_for_type(res, refused[t], &list, &n);
 		if (n) {
-			log_err("kernel %s: only storage buffers are supported, found '%s'", k->name, list[0].name);
+			log_err_kernel(k->name, "kernel %s: only storage buffers are supported, found '%s'", k->name, list[0].name);
 			goto out;
 		}
 	}
 	spvc_resources_get_resource_list_for_type(res, SPVC_RESOURCE_TYPE_STORAGE_BUFFER, &list, &n);
 	if (n > GD_MAX_BINDINGS) {
-		log_err("kernel %s: %zu storage buffers, at most %d", k->name, n, GD_MAX_BINDINGS);
+		log_err_kernel(k->name, "kernel %s: %zu storage buffers, at most %d", k->name, n, GD_MAX_BINDINGS);
 		goto out;
 	}
 	uint32_t seen = 0;
@@ -229,7 +229,7 @@ struct gd_registry *gd_registry_create(struct gd_gpu *gpu, const char *dir)
 		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
 		int r = read_file(path, &words, &size);
 		if (r < 0) {
-			log_err("kernel %s: cannot read %s: %s", k->name, path, strerror(-r));
+			log_err_kernel(k->name, "kernel %s: cannot read %s: %s", k->name, path, strerror(-r));
 			goto fail;
 		}
 		r = reflect(k, words, size);
