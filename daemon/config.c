@@ -18,14 +18,8 @@
 #include "config.h"
 #include "daemon.h"
 #include "log.h"
+#include "paths.h"
 #include "wire.h"
-
-#ifndef GPUCMD_SYSCONFDIR
-#define GPUCMD_SYSCONFDIR "/etc"
-#endif
-#ifndef GPUCMD_KERNEL_DIR
-#define GPUCMD_KERNEL_DIR "/usr/local/share/gpucmd/kernels"
-#endif
 
 enum kind {
 	K_STRING,  /* char *, owned */
@@ -48,7 +42,7 @@ struct key {
 static const struct key keys[] = {
 	{"daemon", "socket", K_STRING, F(socket_path), 0, 0, false, "PATH",
 	 "listen here when systemd passes no socket\n(default $XDG_RUNTIME_DIR/gpucmd.sock, /run/gpucmd/gpucmd.sock as root)"},
-	{"daemon", "device", K_STRING, F(device), 0, 0, false, "INDEX|NAME", "Vulkan device (default: the best one)"},
+	{"daemon", "device", K_STRING, F(device), 0, 0, false, "INDEX|UUID|NAME", "Vulkan device (default: the best one)"},
 	{"daemon", "kernels", K_STRING, F(kernels_dir), 0, 0, false, "DIR",
 	 "SPIR-V kernels (default: kernels/ beside the binary,\nelse " GPUCMD_KERNEL_DIR ")"},
 	{"daemon", "validate", K_BOOL, F(validate), 0, 0, false, NULL,

@@ -21,7 +21,7 @@ struct gd_config {
 	char *config_path;         /* the file that was read; NULL when none */
 	/* [daemon] */
 	char *socket_path;         /* used when systemd passes no socket */
-	char *device;              /* INDEX or NAME; NULL: the best device */
+	char *device;              /* INDEX, UUID or NAME; NULL: the best device */
 	char *kernels_dir;
 	int log_level;             /* syslog level, GD_LOG_* */
 	bool validate;             /* Vulkan validation layer */

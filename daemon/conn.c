@@ -74,6 +74,10 @@ void gd_conn_flush(struct gd_conn *c)
 		gd_conn_close(c, n < 0 ? strerror(errno) : "peer closed", NULL);
 		return;
 	}
+	if (c->bye_msg && !c->out.len) {
+		gd_conn_goodbye(c, c->bye_code, c->bye_msg);
+		return;
+	}
 	update_events(c);
 }
 
@@ -175,6 +179,14 @@ void gd_conn_close(struct gd_conn *c, const char *why, const char *tell)
 
 void gd_conn_goodbye(struct gd_conn *c, int code, const char *tell)
 {
+	if (c->out.len && !c->closing) {
+		/* Replies already owed go first (a large buffer read may still
+		 * be on its way); gd_conn_flush comes back here once sent. */
+		c->bye_code = code;
+		c->bye_msg = tell;
+		update_events(c);
+		return;
+	}
 	close_conn(c, tell, code, tell);
 }
 

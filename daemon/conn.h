@@ -39,6 +39,8 @@ struct gd_conn {
 	bool greeted;                /* handshake done */
 	bool closing;                /* freed from the poll handle's close callback */
 	bool stalled;                /* a request waits for GPU work to retire */
+	const char *bye_msg;         /* a goodbye waiting for unsent replies */
+	int bye_code;
 	int fds[GW_MAX_FDS];         /* received, not yet claimed by a request */
 	uint32_t n_fds;
 
@@ -57,7 +59,8 @@ int gd_conn_create(struct gd_daemon *d, int fd);
 void gd_conn_close(struct gd_conn *c, const char *why, const char *tell);
 
 /* Closes like gd_conn_close with a last reply of status `code` (a
- * GPUCMD_E_* or -errno the client will report) that says `tell`. */
+ * GPUCMD_E_* or -errno the client will report) that says `tell` (a string
+ * that outlives the connection), once the replies already queued are sent. */
 void gd_conn_goodbye(struct gd_conn *c, int code, const char *tell);
 
 /* The structured log fields naming connection c (see log.h). */

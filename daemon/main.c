@@ -23,7 +23,8 @@
 #include "server.h"
 
 /* The last step of a stop: no committed work is left, so every client gets
- * its goodbye and every handle closes, which ends uv_run. */
+ * its goodbye and every handle closes, which ends uv_run once the last
+ * replies are sent (the stop timer still bounds that). */
 static void finish_stop(struct gd_daemon *d)
 {
 	struct gd_list *pos, *tmp;
@@ -33,7 +34,6 @@ static void finish_stop(struct gd_daemon *d)
 	gd_scheduler_close(d->sched);
 	gd_notify_destroy(d->notify);
 	d->notify = NULL;
-	uv_close((uv_handle_t *)&d->stop_timer, NULL);
 	uv_close((uv_handle_t *)&d->sigint, NULL);
 	uv_close((uv_handle_t *)&d->sigterm, NULL);
 	uv_close((uv_handle_t *)&d->sighup, NULL);
@@ -75,6 +75,7 @@ static void stop(struct gd_daemon *d)
 		gd_conn_flush(gd_container_of(pos, struct gd_conn, link));
 	gd_scheduler_cancel_held(d->sched);
 	uv_timer_start(&d->stop_timer, on_stop_timeout, (uint64_t)d->cfg.stop_timeout_sec * 1000u, 0);
+	uv_unref((uv_handle_t *)&d->stop_timer); /* it bounds the loop, never prolongs it */
 	gd_daemon_resume_stalled(d);
 }
 
@@ -140,6 +141,8 @@ int main(int argc, char **argv)
 		 d->gpu->props.deviceName, d->cfg.config_path ? d->cfg.config_path : "(defaults)");
 	gd_notify_ready(d->notify);
 	uv_run(d->loop, UV_RUN_DEFAULT);
+	uv_close((uv_handle_t *)&d->stop_timer, NULL);
+	uv_run(d->loop, UV_RUN_NOWAIT);
 	status = 0;
 out:
 	if (d->server) {
