@@ -207,6 +207,12 @@ START_TEST(max_clients_refuses_the_extra_client_with_a_reason)
 	ck_assert_ptr_null(gpucmd_connect(test_daemon.socket));
 	ck_assert_msg(strstr(gpucmd_last_error(NULL), "at most 1 clients at once (max_clients"), "%s",
 		      gpucmd_last_error(NULL));
+	/* Lifted by a reload, for the next client and the teardown's. */
+	write_config("");
+	kill(test_daemon.pid, SIGHUP);
+	ck_assert(log_wait("reload: max_clients 1 -> 0", 5000));
+	gpucmd_client *c2 = connect_ok();
+	gpucmd_disconnect(c2);
 	gpucmd_disconnect(c);
 }
 END_TEST
