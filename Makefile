@@ -181,6 +181,14 @@ bench-bundle: all $(BENCH_BIN)
 	c=$$(git rev-parse HEAD 2>/dev/null || echo unknown); \
 		git diff --quiet HEAD -- 2>/dev/null || c=$$c-dirty; echo $$c > bundle/COMMIT
 
+# Whether this machine's Vulkan driver lets gpucmdd run under
+# MemoryDenyWriteExecute=yes (docs/CONFIG.md has the figures measured so far).
+.PHONY: check-mdwe
+$(B)/mdwe_exec: tests/mdwe_exec.c
+	$(CC) $(CFLAGS) $< -o $@
+check-mdwe: all $(B)/mdwe_exec
+	scripts/check-mdwe $(B) $(ARGS)
+
 # The whole suite against AddressSanitizer + UBSan builds of the daemon and
 # the library. The test processes run with LeakSanitizer (tests/lsan.supp
 # names what the Vulkan loader keeps). The daemon runs without it: lavapipe

@@ -45,6 +45,8 @@ static const struct key keys[] = {
 	{"daemon", "device", K_STRING, F(device), 0, 0, false, "INDEX|UUID|NAME", "Vulkan device (default: the best one)"},
 	{"daemon", "kernels", K_STRING, F(kernels_dir), 0, 0, false, "DIR",
 	 "SPIR-V kernels (default: kernels/ beside the binary,\nelse " GPUCMD_KERNEL_DIR ")"},
+	{"daemon", "pipeline_cache", K_STRING, F(pipeline_cache), 0, 0, false, "PATH",
+	 "pipeline cache file (default $STATE_DIRECTORY/pipeline-cache under\nsystemd, else none; empty: none)"},
 	{"daemon", "validate", K_BOOL, F(validate), 0, 0, false, NULL,
 	 "Vulkan validation layer (also GPUCMD_VALIDATE=1)"},
 	{"daemon", "log_level", K_LEVEL, F(log_level), 0, 7, true, "LEVEL",
@@ -349,6 +351,19 @@ int gd_config_read(struct gd_config *cfg, int argc, char **argv)
 		return r;
 	if (!cfg->socket_path && !(cfg->socket_path = default_socket()))
 		return -ENOMEM;
+	if (!cfg->pipeline_cache) {
+		/* systemd's StateDirectory=; several are separated by ':'. */
+		const char *state = getenv("STATE_DIRECTORY");
+		if (state && *state) {
+			char path[PATH_MAX];
+			snprintf(path, sizeof(path), "%.*s/pipeline-cache", (int)strcspn(state, ":"), state);
+			if (!(cfg->pipeline_cache = strdup(path)))
+				return -ENOMEM;
+		}
+	} else if (!cfg->pipeline_cache[0]) {
+		free(cfg->pipeline_cache);
+		cfg->pipeline_cache = NULL;
+	}
 	if (!cfg->kernels_dir) {
 		const char *k = exe_dir_kernels();
 		if (!(cfg->kernels_dir = strdup(k ? k : GPUCMD_KERNEL_DIR)))

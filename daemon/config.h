@@ -23,6 +23,7 @@ struct gd_config {
 	char *socket_path;         /* used when systemd passes no socket */
 	char *device;              /* INDEX, UUID or NAME; NULL: the best device */
 	char *kernels_dir;
+	char *pipeline_cache;      /* NULL: no cache file */
 	int log_level;             /* syslog level, GD_LOG_* */
 	bool validate;             /* Vulkan validation layer */
 	uint32_t max_frame;        /* largest frame accepted or sent */

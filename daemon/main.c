@@ -120,7 +120,7 @@ int main(int argc, char **argv)
 	struct gd_gpu_options go = {.device = d->cfg.device, .validate = d->cfg.validate};
 	if (!(d->gpu = gd_gpu_create(&go)))
 		goto out;
-	if (!(d->reg = gd_registry_create(d->gpu, d->cfg.kernels_dir)))
+	if (!(d->reg = gd_registry_create(d->gpu, d->cfg.kernels_dir, d->cfg.pipeline_cache)))
 		goto out;
 	if (!(d->sched = gd_scheduler_create(d)))
 		goto out;
