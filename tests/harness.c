@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -95,6 +96,15 @@ void daemon_launch(const struct daemon_launch *l)
 		int fd = open(t->log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 		dup2(fd, 2);
 		dup2(fd, 1);
+		if (l->journal_stream) {
+			/* As systemd does: stderr is "the journal stream". */
+			struct stat st;
+			char js[64];
+			fstat(2, &st);
+			snprintf(js, sizeof(js), "%llu:%llu", (unsigned long long)st.st_dev,
+				 (unsigned long long)st.st_ino);
+			setenv("JOURNAL_STREAM", js, 1);
+		}
 		/* The sanitizer build may give the daemon its own options. */
 		const char *asan = getenv("GPUCMD_DAEMON_ASAN_OPTIONS");
 		if (asan)

@@ -29,10 +29,11 @@ extern struct test_daemon test_daemon;
 void daemon_start(const char *const *extra_args);
 /* How to start it: the configuration file's text (NULL: empty), whether
  * systemd-socket-activate makes the socket and starts it on the first
- * connection, and extra flags. */
+ * connection, whether $JOURNAL_STREAM names its stderr, and extra flags. */
 struct daemon_launch {
 	const char *config;
 	bool socket_activated;
+	bool journal_stream;
 	const char *const *extra;
 };
 void daemon_launch(const struct daemon_launch *l);

@@ -13,7 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -283,6 +286,46 @@ START_TEST(sighup_reports_reloading_then_ready)
 }
 END_TEST
 
+/*
+ * Under journald, lines are journal entries with fields. The test stands in
+ * for journald: in a private mount namespace it puts its own datagram
+ * socket at /run/systemd/journal/socket, where sd_journal_send writes.
+ * Without the privilege for that (not root), it says so and passes.
+ */
+START_TEST(journal_entries_carry_client_fields_when_stderr_is_the_journal)
+{
+	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+	    mount("tmpfs", "/run", "tmpfs", 0, "mode=0755") < 0) {
+		fprintf(stderr, "journal test not run: no private mount namespace (%s)\n", strerror(errno));
+		return;
+	}
+	ck_assert_int_eq(mkdir("/run/systemd", 0755), 0);
+	ck_assert_int_eq(mkdir("/run/systemd/journal", 0755), 0);
+	struct sockaddr_un a = {.sun_family = AF_UNIX, .sun_path = "/run/systemd/journal/socket"};
+	int js = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_eq(bind(js, (struct sockaddr *)&a, sizeof(a)), 0);
+	daemon_launch(&(struct daemon_launch){.journal_stream = true});
+	gpucmd_client *c = connect_ok();
+	gpucmd_disconnect(c);
+	char entry[2048], want[64];
+	snprintf(want, sizeof(want), "GPUCMD_CLIENT_PID=%d\n", (int)getpid());
+	bool found = false;
+	struct pollfd p = {js, POLLIN, 0};
+	while (!found && poll(&p, 1, 3000) > 0) {
+		ssize_t n = recv(js, entry, sizeof(entry) - 1, 0);
+		ck_assert_int_gt(n, 0);
+		entry[n] = '\0';
+		found = strstr(entry, "closing: client disconnected") && strstr(entry, want);
+	}
+	ck_assert_msg(found, "no journal entry for the client with %s", want);
+	ck_assert_msg(strstr(entry, "PRIORITY=6\n") && strstr(entry, "SYSLOG_IDENTIFIER=gpucmdd\n") &&
+			      strstr(entry, "GPUCMD_CLIENT=") && strstr(entry, "GPUCMD_CLIENT_UID="),
+		      "%s", entry);
+	ck_assert_msg(!log_wait("closing: client disconnected", 0), "the line went to stderr as well");
+	close(js);
+}
+END_TEST
+
 /* systemd's StateDirectory= sets $STATE_DIRECTORY; the cache goes there. */
 START_TEST(pipeline_cache_is_kept_in_the_state_directory)
 {
@@ -321,6 +364,7 @@ static Suite *service_suite(void)
 	tcase_add_test(t, flags_override_the_file);
 	tcase_add_test(t, bad_configuration_is_refused_with_file_and_line);
 	tcase_add_test(t, pipeline_cache_is_kept_in_the_state_directory);
+	tcase_add_test(t, journal_entries_carry_client_fields_when_stderr_is_the_journal);
 	suite_add_tcase(s, t);
 	if (getenv("GPUCMD_STAGE"))
 		suite_add_tcase(s, install_tcase());
