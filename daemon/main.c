@@ -89,11 +89,14 @@ static void reload(struct gd_daemon *d)
 
 static void on_signal(uv_signal_t *h, int signum)
 {
+	struct gd_daemon *d = h->data;
 	log_info("received %s", strsignal(signum));
-	if (signum == SIGHUP)
-		reload(h->data);
+	if (signum != SIGHUP)
+		stop(d);
+	else if (d->stopping)
+		log_info("not reloading: stopping"); /* READY=1 after STOPPING=1 would mislead systemd */
 	else
-		stop(h->data);
+		reload(d);
 }
 
 int main(int argc, char **argv)

@@ -1,9 +1,9 @@
 /*
  * test_service_install.c — checks a `make install DESTDIR=` tree, named by
  * GPUCMD_STAGE (PREFIX in GPUCMD_PREFIX): systemd-analyze verify accepts
- * every unit without a word, the security exposure stays low, and a program
- * built with `pkg-config --cflags --libs gpucmd` from the tree runs against
- * a daemon.
+ * every unit without a word, the security exposure stays low, and the
+ * README's example program, built with `pkg-config --cflags --libs gpucmd`
+ * from the tree, runs against a daemon.
  *
  * systemd-analyze verify checks that ExecStart= exists, so it runs with
  * --root at the staged tree, into which this test copies the distribution's
@@ -109,15 +109,18 @@ START_TEST(security_exposure_of_the_service_is_at_most_1_5)
 }
 END_TEST
 
-START_TEST(program_built_with_pkg_config_from_the_staged_tree_runs)
+START_TEST(readme_example_built_with_pkg_config_from_the_staged_tree_runs)
 {
 	daemon_start(NULL);
 	char out[8192], exe[64];
-	snprintf(exe, sizeof(exe), "%s/pkgconfig_client", test_daemon.dir);
-	int r = run(out, sizeof(out),
-		    "PKG_CONFIG_SYSROOT_DIR=%s PKG_CONFIG_PATH=%s%s/lib/pkgconfig; export PKG_CONFIG_SYSROOT_DIR PKG_CONFIG_PATH; "
-		    "cc -std=c17 -Wall -Werror tests/pkgconfig_client.c -o %s $(pkg-config --cflags --libs gpucmd)",
-		    root, root, prefix, exe);
+	snprintf(exe, sizeof(exe), "%s/example", test_daemon.dir);
+	int r = run(out, sizeof(out), "sed -n '/^```c$/,/^```$/p' README.md | sed '1d;$d' > %s.c && test -s %s.c", exe,
+		    exe);
+	ck_assert_msg(r == 0, "no C example in README.md:\n%s", out);
+	r = run(out, sizeof(out),
+		"PKG_CONFIG_SYSROOT_DIR=%s PKG_CONFIG_PATH=%s%s/lib/pkgconfig; export PKG_CONFIG_SYSROOT_DIR PKG_CONFIG_PATH; "
+		"cc -std=c17 -Wall -Werror %s.c -o %s $(pkg-config --cflags --libs gpucmd)",
+		root, root, prefix, exe, exe);
 	ck_assert_msg(r == 0, "build failed:\n%s", out);
 	r = run(out, sizeof(out), "readelf -d %s | grep -c 'NEEDED.*libgpucmd.so.0'", exe);
 	ck_assert_msg(r == 0, "the program does not load libgpucmd.so.0 by its soname:\n%s", out);
@@ -133,6 +136,6 @@ TCase *install_tcase(void)
 	tcase_set_timeout(t, 120);
 	tcase_add_test(t, every_unit_passes_systemd_analyze_verify);
 	tcase_add_test(t, security_exposure_of_the_service_is_at_most_1_5);
-	tcase_add_test(t, program_built_with_pkg_config_from_the_staged_tree_runs);
+	tcase_add_test(t, readme_example_built_with_pkg_config_from_the_staged_tree_runs);
 	return t;
 }
