@@ -30,17 +30,28 @@ struct gd_server {
 	bool owns_path;
 	uv_poll_t poll;
 	char address[sizeof(((struct sockaddr_un *)0)->sun_path) + 32];
+	uint32_t refused;           /* since the last log line about it */
+	uint64_t refused_logged_ms;
 };
 
 /* A connection over max_clients: the client's handshake reads this reply
- * (id 0) and reports it. Best effort, the socket is new and empty. */
+ * (id 0) and reports it. Best effort, the socket is new and empty. Logged
+ * at most every 10 s, so that clients retrying in a loop cannot flood the
+ * journal. */
 static void refuse(struct gd_server *s, int fd)
 {
 	char msg[256];
 	snprintf(msg, sizeof(msg),
 		 "gpucmdd serves at most %u clients at once (max_clients in %s); try again when one disconnects",
 		 s->d->cfg.max_clients, s->d->cfg.config_path ? s->d->cfg.config_path : "the configuration");
-	log_warn("refusing a client: %u connected, max_clients is %u", s->d->stats.clients, s->d->cfg.max_clients);
+	uint64_t now = uv_now(s->d->loop);
+	s->refused++;
+	if (!s->refused_logged_ms || now - s->refused_logged_ms >= 10000) {
+		log_warn("max_clients (%u) reached: refused %u connection%s", s->d->cfg.max_clients, s->refused,
+			 s->refused == 1 ? "" : "s");
+		s->refused = 0;
+		s->refused_logged_ms = now;
+	}
 	Gpucmd__Reply rep = GPUCMD__REPLY__INIT;
 	rep.status = -EUSERS;
 	rep.error = msg;
