@@ -49,13 +49,15 @@ void gd_daemon_resume_stalled(struct gd_daemon *d)
 		finish_stop(d);
 }
 
-/* The GPU did not finish in time. The completion thread may be inside the
- * driver, so nothing is torn down: the kernel frees it all at exit. */
+/* The GPU, or a client that does not read what it is owed, did not finish
+ * in time. The completion thread may be inside the driver, so nothing is
+ * torn down: the kernel frees it all at exit. */
 static void on_stop_timeout(uv_timer_t *h)
 {
 	struct gd_daemon *d = h->data;
-	log_err("stop: %llu submissions still unfinished after %u s (stop_timeout_sec); exiting without them",
-		(unsigned long long)gd_scheduler_pending(d->sched), d->cfg.stop_timeout_sec);
+	log_err("stop not done after %u s (stop_timeout_sec): %llu submissions unfinished, %u clients not yet "
+		"closed; exiting without them",
+		d->cfg.stop_timeout_sec, (unsigned long long)gd_scheduler_pending(d->sched), d->stats.clients);
 	_exit(1);
 }
 
