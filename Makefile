@@ -2,11 +2,23 @@
 # the tests. `make run` and `make test` install missing dependencies first.
 
 PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+DATADIR ?= $(PREFIX)/share
+DOCDIR ?= $(DATADIR)/doc/gpucmd
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+# The issue and the units name /etc/gpucmd/gpucmdd.conf, whatever PREFIX is.
+SYSCONFDIR ?= /etc
+SYSTEMDDIR ?= $(PREFIX)/lib/systemd
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
 CC ?= cc
 B := build
+VERSION := $(shell sed -n 's/^\#define GD_VERSION "\(.*\)"/\1/p' daemon/daemon.h)
 SOVERSION := 0
 
-PKGS := vulkan libuv libprotobuf-c spirv-cross-c-shared libsystemd
+PKGS := vulkan libuv libprotobuf-c spirv-cross-c-shared libsystemd inih
 OPT ?= -O2 -g
 CFLAGS += $(OPT) -std=c17 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wno-unused-parameter -fPIC \
 	  -I$(B)/gen -Iproto -Iclient -Idaemon $(SAN)
@@ -19,10 +31,12 @@ DAEMON_OBJ := $(patsubst %.c,$(B)/obj/%.o,$(wildcard daemon/*.c))
 LIB_OBJ := $(B)/obj/client/client.o
 CLI_OBJ := $(B)/obj/client/cli.o
 KERNELS := $(patsubst kernels/%.comp,$(B)/kernels/%.spv,$(wildcard kernels/*.comp))
-TESTS := $(B)/tests/test_wire $(B)/tests/test_range $(B)/tests/test_daemon
+TESTS := $(B)/tests/test_wire $(B)/tests/test_range $(B)/tests/test_daemon $(B)/tests/test_service
+UNITS := $(B)/systemd/gpucmdd.service $(B)/systemd/gpucmdd@.service $(B)/systemd/user/gpucmdd.service \
+	 $(B)/gpucmd.pc
 
-.PHONY: all deps run test clean install bench
-all: $(B)/gpucmdd $(B)/gpucmd $(B)/libgpucmd.so $(B)/libgpucmd.a $(KERNELS)
+.PHONY: all deps run test clean install bench FORCE
+all: $(B)/gpucmdd $(B)/gpucmd $(B)/libgpucmd.so $(B)/libgpucmd.a $(KERNELS) $(UNITS)
 
 deps:
 	@scripts/install-deps
@@ -31,9 +45,18 @@ $(B)/gen/gpucmd.pb-c.c $(B)/gen/gpucmd.pb-c.h: proto/gpucmd.proto
 	@mkdir -p $(B)/gen
 	protoc-c --c_out=$(B)/gen --proto_path=proto $<
 
+# Install paths compiled into the daemon; rewritten only when they change,
+# so that `make install PREFIX=...` rebuilds what depends on them.
+$(B)/gen/paths.h: FORCE
+	@mkdir -p $(B)/gen
+	@printf '#define GPUCMD_KERNEL_DIR "%s"\n#define GPUCMD_SYSCONFDIR "%s"\n' \
+		'$(DATADIR)/gpucmd/kernels' '$(SYSCONFDIR)' > $@.tmp
+	@cmp -s $@.tmp $@ && rm $@.tmp || mv $@.tmp $@
+$(B)/obj/daemon/config.o: $(B)/gen/paths.h
+
 $(B)/obj/%.o: %.c $(B)/gen/gpucmd.pb-c.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -DGPUCMD_KERNEL_DIR='"$(PREFIX)/share/gpucmd/kernels"' -MMD -MP -c $< -o $@
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
 
 $(B)/obj/gen/%.o: $(B)/gen/%.c
 	@mkdir -p $(dir $@)
@@ -71,13 +94,56 @@ $(B)/tests/test_daemon: $(wildcard tests/test_daemon*.c) tests/harness.c $(B)/li
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Itests $(filter %.c,$^) $(B)/libgpucmd.a -o $@ $(LDFLAGS) \
 		$(shell pkg-config --libs check libprotobuf-c)
 
+$(B)/tests/test_service: $(wildcard tests/test_service*.c) tests/harness.c $(B)/libgpucmd.a
+	@mkdir -p $(B)/tests
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Itests $(filter %.c,$^) $(B)/libgpucmd.a -o $@ $(LDFLAGS) \
+		$(shell pkg-config --libs check libprotobuf-c)
+
+# Units, pkg-config file: the install paths filled in.
+SUBST = sed -e 's|@bindir@|$(BINDIR)|g' -e 's|@docdir@|$(DOCDIR)|g' -e 's|@prefix@|$(PREFIX)|g' \
+	-e 's|@libdir@|$(LIBDIR)|g' -e 's|@includedir@|$(INCLUDEDIR)|g' -e 's|@version@|$(VERSION)|g'
+$(B)/systemd/%: systemd/%.in $(B)/gen/paths.h
+	@mkdir -p $(dir $@)
+	$(SUBST) $< > $@
+$(B)/gpucmd.pc: data/gpucmd.pc.in $(B)/gen/paths.h
+	$(SUBST) $< > $@
+
 run: deps all
 	exec $(B)/gpucmdd $(ARGS)
 
+# The service tests check the units and the pkg-config file of a staged
+# install, so `make test` stages one in $(B)/stage.
 test: deps all $(TESTS)
 	$(B)/tests/test_wire
 	$(B)/tests/test_range
 	GPUCMD_BUILD=$(B) $(B)/tests/test_daemon
+	rm -rf $(B)/stage && $(MAKE) -s install DESTDIR=$(CURDIR)/$(B)/stage
+	GPUCMD_BUILD=$(B) GPUCMD_STAGE=$(CURDIR)/$(B)/stage GPUCMD_PREFIX=$(PREFIX) $(B)/tests/test_service
+
+# DESTDIR stages the tree (packaging, tests). An existing configuration
+# file is kept: it is the administrator's.
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(INCLUDEDIR) \
+		$(DESTDIR)$(DATADIR)/gpucmd/kernels $(DESTDIR)$(DOCDIR) $(DESTDIR)$(SYSCONFDIR)/gpucmd \
+		$(DESTDIR)$(SYSTEMDDIR)/system $(DESTDIR)$(SYSTEMDDIR)/user $(DESTDIR)$(SYSUSERSDIR) \
+		$(DESTDIR)$(TMPFILESDIR)
+	install -m 755 $(B)/gpucmdd $(B)/gpucmd $(DESTDIR)$(BINDIR)/
+	install -m 755 $(B)/libgpucmd.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libgpucmd.so.$(VERSION)
+	ln -sf libgpucmd.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libgpucmd.so.$(SOVERSION)
+	ln -sf libgpucmd.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libgpucmd.so
+	install -m 644 $(B)/libgpucmd.a $(DESTDIR)$(LIBDIR)/
+	install -m 644 client/gpucmd.h $(DESTDIR)$(INCLUDEDIR)/
+	install -m 644 $(B)/gpucmd.pc $(DESTDIR)$(PKGCONFIGDIR)/
+	install -m 644 $(KERNELS) $(DESTDIR)$(DATADIR)/gpucmd/kernels/
+	install -m 644 README.md docs/*.md $(DESTDIR)$(DOCDIR)/
+	install -m 644 $(B)/systemd/gpucmdd.service $(B)/systemd/gpucmdd@.service systemd/gpucmdd.socket \
+		systemd/gpucmdd@.socket $(DESTDIR)$(SYSTEMDDIR)/system/
+	install -m 644 $(B)/systemd/user/gpucmdd.service systemd/user/gpucmdd.socket $(DESTDIR)$(SYSTEMDDIR)/user/
+	install -m 644 systemd/gpucmd.sysusers $(DESTDIR)$(SYSUSERSDIR)/gpucmd.conf
+	install -m 644 systemd/gpucmd.tmpfiles $(DESTDIR)$(TMPFILESDIR)/gpucmd.conf
+	[ -e $(DESTDIR)$(SYSCONFDIR)/gpucmd/gpucmdd.conf ] || \
+		sed 's|^#kernels = .*|#kernels = $(DATADIR)/gpucmd/kernels|' data/gpucmdd.conf \
+		> $(DESTDIR)$(SYSCONFDIR)/gpucmd/gpucmdd.conf
 
 clean:
 	rm -rf $(B)
@@ -120,6 +186,14 @@ bench-bundle: all $(BENCH_BIN)
 	c=$$(git rev-parse HEAD 2>/dev/null || echo unknown); \
 		git diff --quiet HEAD -- 2>/dev/null || c=$$c-dirty; echo $$c > bundle/COMMIT
 
+# Whether this machine's Vulkan driver lets gpucmdd run under
+# MemoryDenyWriteExecute=yes (docs/CONFIG.md has the figures measured so far).
+.PHONY: check-mdwe
+$(B)/mdwe_exec: tests/mdwe_exec.c
+	$(CC) $(CFLAGS) $< -o $@
+check-mdwe: all $(B)/mdwe_exec
+	scripts/check-mdwe $(B) $(ARGS)
+
 # The whole suite against AddressSanitizer + UBSan builds of the daemon and
 # the library. The test processes run with LeakSanitizer (tests/lsan.supp
 # names what the Vulkan loader keeps). The daemon runs without it: lavapipe
@@ -131,9 +205,11 @@ ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize
 .PHONY: test-asan
 test-asan: deps
 	$(MAKE) B=build-asan SAN="$(ASAN_FLAGS)" OPT="-O1 -g" all build-asan/tests/test_wire \
-		build-asan/tests/test_range build-asan/tests/test_daemon
+		build-asan/tests/test_range build-asan/tests/test_daemon build-asan/tests/test_service
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
 		build-asan/tests/test_wire
 	ASAN_OPTIONS=detect_leaks=1 build-asan/tests/test_range
 	ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
 		GPUCMD_DAEMON_ASAN_OPTIONS=detect_leaks=0 GPUCMD_BUILD=build-asan build-asan/tests/test_daemon
+	ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
+		GPUCMD_DAEMON_ASAN_OPTIONS=detect_leaks=0 GPUCMD_BUILD=build-asan build-asan/tests/test_service

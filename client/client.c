@@ -106,6 +106,33 @@ static int lost(gpucmd_client *c, const char *what)
 	return fail(c, GPUCMD_E_DISCONNECTED, "connection to gpucmdd at %s lost while %s", c->path, what);
 }
 
+/* A failed send most often means that the daemon closed the connection;
+ * it may have said why in a last reply (id 0) still waiting to be read. */
+static int lost_sending(gpucmd_client *c)
+{
+	uint8_t *room;
+	size_t n;
+	ssize_t got;
+	while (gw_reader_space(&c->in, 64u << 10, &room, &n) == 0 && (got = recv(c->fd, room, n, MSG_DONTWAIT)) > 0)
+		gw_reader_commit(&c->in, (size_t)got);
+	const uint8_t *p;
+	size_t len;
+	while (gw_reader_peek(&c->in, &p, &len) == 1) {
+		Gpucmd__Reply *rep = gpucmd__reply__unpack(NULL, len, p);
+		gw_reader_consume(&c->in);
+		if (rep && rep->id == 0) {
+			c->dead = true;
+			int r = fail(c, rep->status ? rep->status : GPUCMD_E_DISCONNECTED,
+				     "gpucmdd closed the connection: %s", rep->error);
+			gpucmd__reply__free_unpacked(rep, NULL);
+			return r;
+		}
+		if (rep)
+			gpucmd__reply__free_unpacked(rep, NULL);
+	}
+	return lost(c, "sending");
+}
+
 int gpucmd_flush(gpucmd_client *c)
 {
 	if (c->dead)
@@ -117,7 +144,7 @@ int gpucmd_flush(gpucmd_client *c)
 			continue;
 		if (n <= 0) {
 			c->out.len = 0;
-			return lost(c, "sending");
+			return lost_sending(c);
 		}
 		off += (size_t)n;
 	}

@@ -47,11 +47,13 @@ static void set_events(struct gd_conn *c, int events)
 }
 
 /* Reading stops while stalled or while replies pile up unsent: a client
- * that does not read its replies cannot make the daemon buffer without end. */
+ * that does not read its replies cannot make the daemon buffer without end.
+ * It stops for good when the daemon stops, so that the work to finish is
+ * only what was already asked for. */
 static void update_events(struct gd_conn *c)
 {
 	int ev = 0;
-	if (!c->stalled && c->out.len < OUT_HIGH_WATER)
+	if (!c->stalled && !c->d->stopping && c->out.len < OUT_HIGH_WATER)
 		ev |= UV_READABLE;
 	if (c->out.len)
 		ev |= UV_WRITABLE;
@@ -71,6 +73,10 @@ void gd_conn_flush(struct gd_conn *c)
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			break;
 		gd_conn_close(c, n < 0 ? strerror(errno) : "peer closed", NULL);
+		return;
+	}
+	if (c->bye_msg && !c->out.len) {
+		gd_conn_goodbye(c, c->bye_code, c->bye_msg);
 		return;
 	}
 	update_events(c);
@@ -101,6 +107,9 @@ void gd_conn_reply_status(struct gd_conn *c, uint64_t id, int code, uint64_t fai
 	rep.status = code;
 	rep.failed_request = failed_req;
 	rep.error = code ? (char *)msg : "";
+	if (code && gd_log_max_level >= GD_LOG_DEBUG)
+		gd_log(GD_LOG_DEBUG, &GD_CONN_LOG_FIELDS(c), "client %u: request %llu refused (%d): %s", c->id,
+		       (unsigned long long)(failed_req ? failed_req : id), code, msg);
 	gd_conn_send(c, &rep);
 	gd_conn_flush(c);
 }
@@ -144,15 +153,15 @@ static void free_conn(uv_handle_t *h)
 	free(c);
 }
 
-void gd_conn_close(struct gd_conn *c, const char *why, const char *tell)
+static void close_conn(struct gd_conn *c, const char *why, int code, const char *tell)
 {
 	if (c->closing)
 		return;
-	log_info("client %u (pid %d, uid %u, %s): closing: %s", c->id, (int)c->pid, (unsigned)c->uid,
-		 c->name[0] ? c->name : "no name", why);
+	gd_log(GD_LOG_INFO, &GD_CONN_LOG_FIELDS(c), "client %u (pid %d, uid %u, %s): closing: %s", c->id,
+	       (int)c->pid, (unsigned)c->uid, c->name[0] ? c->name : "no name", why);
 	if (tell) {
 		Gpucmd__Reply rep = GPUCMD__REPLY__INIT;
-		rep.status = GPUCMD_E_PROTOCOL;
+		rep.status = code;
 		rep.error = (char *)tell;
 		gd_conn_send(c, &rep);
 		/* Best effort: the connection is going away either way. */
@@ -165,6 +174,24 @@ void gd_conn_close(struct gd_conn *c, const char *why, const char *tell)
 	/* Sessions detach now so that work retiring before the close callback
 	 * answers nobody. */
 	uv_close((uv_handle_t *)&c->poll, free_conn);
+}
+
+void gd_conn_close(struct gd_conn *c, const char *why, const char *tell)
+{
+	close_conn(c, why, GPUCMD_E_PROTOCOL, tell);
+}
+
+void gd_conn_goodbye(struct gd_conn *c, int code, const char *tell)
+{
+	if (c->out.len && !c->closing) {
+		/* Replies already owed go first (a large buffer read may still
+		 * be on its way); gd_conn_flush comes back here once sent. */
+		c->bye_code = code;
+		c->bye_msg = tell;
+		update_events(c);
+		return;
+	}
+	close_conn(c, tell, code, tell);
 }
 
 /* Handles every complete frame held. Stops early when a request stalls. */
@@ -333,6 +360,8 @@ int gd_conn_create(struct gd_daemon *d, int fd)
 	gd_list_insert_tail(&d->conns, &c->link);
 	d->stats.clients++;
 	update_events(c);
-	log_debug("client %u connected: pid %d uid %u", c->id, (int)c->pid, (unsigned)c->uid);
+	if (gd_log_max_level >= GD_LOG_DEBUG)
+		gd_log(GD_LOG_DEBUG, &GD_CONN_LOG_FIELDS(c), "client %u connected: pid %d uid %u", c->id,
+		       (int)c->pid, (unsigned)c->uid);
 	return 0;
 }

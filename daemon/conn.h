@@ -13,6 +13,7 @@
 #include <uv.h>
 
 #include "handles.h"
+#include "log.h"
 #include "list.h"
 #include "wire.h"
 
@@ -41,6 +42,8 @@ struct gd_conn {
 	bool greeted;                /* handshake done */
 	bool closing;                /* freed from the poll handle's close callback */
 	bool stalled;                /* a request waits for GPU work to retire */
+	const char *bye_msg;         /* a goodbye waiting for unsent replies */
+	int bye_code;
 	int fds[GW_MAX_FDS];         /* received, not yet claimed by a request */
 	uint32_t n_fds;
 
@@ -57,6 +60,15 @@ int gd_conn_create(struct gd_daemon *d, int fd);
  * objects from the loop, never from inside its own callback. `why` is
  * logged; with a non-NULL `tell` a last reply (id 0) says it to the client. */
 void gd_conn_close(struct gd_conn *c, const char *why, const char *tell);
+
+/* Closes like gd_conn_close with a last reply of status `code` (a
+ * GPUCMD_E_* or -errno the client will report) that says `tell` (a string
+ * that outlives the connection), once the replies already queued are sent. */
+void gd_conn_goodbye(struct gd_conn *c, int code, const char *tell);
+
+/* The structured log fields naming connection c (see log.h). */
+#define GD_CONN_LOG_FIELDS(c)                                                                            \
+	((struct gd_log_fields){.client = (c)->id, .pid = (c)->pid, .uid = (c)->uid, .has_uid = true})
 
 /* Queues a reply; sent when the current batch is done or by gd_conn_flush. */
 void gd_conn_send(struct gd_conn *c, const Gpucmd__Reply *reply);

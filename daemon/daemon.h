@@ -11,22 +11,10 @@
 
 #include <uv.h>
 
+#include "config.h"
 #include "list.h"
 
 #define GD_VERSION "0.1.0"
-
-struct gd_config {
-	const char *socket_path;
-	const char *device;        /* --device INDEX|NAME */
-	const char *kernels_dir;
-	bool validate;
-	uint32_t max_frame;        /* largest frame accepted or sent */
-	uint32_t spin_us;          /* completion thread's poll window */
-	uint64_t max_memory_per_client; /* bytes of buffers one connection may hold, 0: no limit */
-	uint64_t max_memory_per_uid;    /* bytes all connections of one uid may hold, 0: no limit */
-	bool force_staging;        /* treat device-local memory as unmappable (tests the staging path) */
-	bool no_host_import;       /* copy shared memory instead of importing it (tests the fallback) */
-};
 
 struct gd_stats {
 	uint32_t clients;
@@ -45,17 +33,22 @@ struct gd_daemon {
 	struct gd_registry *reg;
 	struct gd_scheduler *sched;
 	struct gd_server *server;
+	struct gd_notify *notify;
 	struct gd_list conns;      /* struct gd_conn.link */
 	struct gd_list stalled;    /* struct gd_conn.stall_link: waiting on GPU work */
 	struct gd_list tokens;     /* capability tokens, see fence.h */
 	struct gd_list waiters;    /* host fence waiters, see fence.h */
 	struct gd_list uids;       /* struct gd_account.link: one per uid with clients or buffers */
 	struct gd_stats stats;
-	uv_signal_t sigint, sigterm;
+	uv_signal_t sigint, sigterm, sighup;
+	uv_timer_t stop_timer;     /* bounds the wait for committed work */
 	bool stopping;
+	int argc;                  /* kept for SIGHUP, which reads them again */
+	char **argv;
 };
 
-/* Re-runs connections that stopped on GPU work; called after retirement. */
+/* Re-runs connections that stopped on GPU work; called after retirement.
+ * While stopping, ends the stop once no committed work is left. */
 void gd_daemon_resume_stalled(struct gd_daemon *d);
 
 #endif

@@ -1,6 +1,6 @@
 /*
  * gpu.c — instance and device creation, device choice and the validation
- * message counter. Device choice: --device INDEX|NAME when given, else the
+ * message counter. Device choice: --device INDEX|UUID|NAME when given, else the
  * best type (discrete > integrated > virtual > CPU device such as lavapipe).
  * Queue choice: a compute-only family when there is one (it takes work
  * without competing with graphics), else the first family with compute.
@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "gpu.h"
 #include "log.h"
@@ -180,6 +181,18 @@ static const char *unusable(VkPhysicalDevice phys)
 	return NULL;
 }
 
+/* The device UUID in the usual 8-4-4-4-12 form (vulkaninfo prints it too):
+ * a name for one GPU that survives reordering, for gpucmdd@UUID units. */
+static void device_uuid(VkPhysicalDevice phys, char out[37])
+{
+	VkPhysicalDeviceIDProperties id = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_ID_PROPERTIES};
+	VkPhysicalDeviceProperties2 p = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &id};
+	vkGetPhysicalDeviceProperties2(phys, &p);
+	char *o = out;
+	for (unsigned i = 0; i < VK_UUID_SIZE; i++)
+		o += sprintf(o, "%s%02x", i == 4 || i == 6 || i == 8 || i == 10 ? "-" : "", id.deviceUUID[i]);
+}
+
 static int choose_device(struct gd_gpu *gpu, const char *want)
 {
 	uint32_t n = 0;
@@ -200,7 +213,10 @@ static int choose_device(struct gd_gpu *gpu, const char *want)
 		VkPhysicalDeviceProperties p;
 		vkGetPhysicalDeviceProperties(devs[i], &p);
 		const char *why = unusable(devs[i]);
-		bool named = want && (by_index ? index == (long)i : strstr(p.deviceName, want) != NULL);
+		char uuid[37];
+		device_uuid(devs[i], uuid);
+		bool named = want && (by_index ? index == (long)i
+					       : strcasecmp(uuid, want) == 0 || strstr(p.deviceName, want) != NULL);
 		if (why) {
 			if (named)
 				log_err("device %u (%s) cannot be used: %s", i, p.deviceName, why);
@@ -218,8 +234,10 @@ static int choose_device(struct gd_gpu *gpu, const char *want)
 			best = (int)i;
 		}
 	}
-	if (best >= 0)
+	if (best >= 0) {
 		gpu->phys = devs[best];
+		device_uuid(gpu->phys, gpu->uuid);
+	}
 	free(devs);
 	if (best < 0) {
 		log_err(want ? "no usable device matches --device '%s'" : "no usable Vulkan device%s", want ? want : "");
@@ -358,8 +376,9 @@ struct gd_gpu *gd_gpu_create(const struct gd_gpu_options *opts)
 	log_info("memory: budget %s, priority %s, pageable %s, host pointer import %s", gpu->has_memory_budget ? "yes" : "no",
 		 gpu->has_memory_priority ? "yes" : "no", gpu->set_memory_priority ? "yes" : "no",
 		 gpu->host_pointer_properties ? "yes" : "no");
-	log_info("device: %s (%s, vendor 0x%04x, device 0x%04x), driver %s %s, Vulkan %u.%u.%u, queue family %u%s",
-		 gpu->props.deviceName, gd_gpu_type_name(gpu->props.deviceType), gpu->props.vendorID,
+	log_info("device: %s (%s, uuid %s, vendor 0x%04x, device 0x%04x), driver %s %s, Vulkan %u.%u.%u, "
+		 "queue family %u%s",
+		 gpu->props.deviceName, gd_gpu_type_name(gpu->props.deviceType), gpu->uuid, gpu->props.vendorID,
 		 gpu->props.deviceID, gpu->driver.driverName, gpu->driver.driverInfo, VK_API_VERSION_MAJOR(v),
 		 VK_API_VERSION_MINOR(v), VK_API_VERSION_PATCH(v), gpu->family,
 		 gpu->validate ? ", validation on" : "");

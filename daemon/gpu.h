@@ -27,6 +27,7 @@ struct gd_gpu {
 	atomic_uint_fast64_t validation_messages;
 
 	VkPhysicalDeviceProperties props;
+	char uuid[37];               /* deviceUUID, 8-4-4-4-12 hex */
 	VkPhysicalDeviceDriverProperties driver;
 	VkPhysicalDeviceMemoryProperties mem;
 	uint32_t n_families;

@@ -1,25 +1,46 @@
 /*
- * log.h — the daemon's one logging macro family. Lines go to stderr with
- * sd-daemon level prefixes ("<3>"), which journald turns into priorities.
+ * log.h — the daemon's one logging macro family. Under systemd with stderr
+ * connected to the journal ($JOURNAL_STREAM names it), each line is sent
+ * with sd_journal_send as one entry with structured fields (GPUCMD_CLIENT,
+ * GPUCMD_CLIENT_PID, GPUCMD_CLIENT_UID, GPUCMD_SESSION, GPUCMD_KERNEL), so
+ * `journalctl -u gpucmdd GPUCMD_CLIENT_PID=1234` finds one client's lines.
+ * Otherwise lines go to stderr with sd-daemon level prefixes ("<3>").
  */
 #ifndef GD_LOG_H
 #define GD_LOG_H
 
 #include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
 
-enum gd_log_level { GD_LOG_ERR = 3, GD_LOG_WARN = 4, GD_LOG_INFO = 6, GD_LOG_DEBUG = 7 };
+enum gd_log_level { GD_LOG_ERR = 3, GD_LOG_WARN = 4, GD_LOG_NOTICE = 5, GD_LOG_INFO = 6, GD_LOG_DEBUG = 7 };
+
+/* Who a line is about; zero or NULL members are left out. */
+struct gd_log_fields {
+	uint32_t client;           /* connection id */
+	pid_t pid;
+	uid_t uid;
+	bool has_uid;              /* uid 0 is a real uid */
+	const char *session;       /* session label */
+	const char *kernel;
+};
 
 extern int gd_log_max_level;
 
-void gd_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Chooses the journal or stderr; call once before the first line. */
+void gd_log_init(void);
+void gd_log(int level, const struct gd_log_fields *fields, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
-#define log_err(...) gd_log(GD_LOG_ERR, __VA_ARGS__)
-#define log_warn(...) gd_log(GD_LOG_WARN, __VA_ARGS__)
-#define log_info(...) gd_log(GD_LOG_INFO, __VA_ARGS__)
+#define log_err(...) gd_log(GD_LOG_ERR, NULL, __VA_ARGS__)
+#define log_warn(...) gd_log(GD_LOG_WARN, NULL, __VA_ARGS__)
+#define log_info(...) gd_log(GD_LOG_INFO, NULL, __VA_ARGS__)
+/* A line about one kernel (loading, reflection), with GPUCMD_KERNEL set. */
+#define log_err_kernel(name, ...) gd_log(GD_LOG_ERR, &(struct gd_log_fields){.kernel = (name)}, __VA_ARGS__)
 #define log_debug(...)                                                                                   \
 	do {                                                                                             \
 		if (gd_log_max_level >= GD_LOG_DEBUG)                                                    \
-			gd_log(GD_LOG_DEBUG, __VA_ARGS__);                                               \
+			gd_log(GD_LOG_DEBUG, NULL, __VA_ARGS__);                                         \
 	} while (0)
 
 #endif

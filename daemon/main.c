@@ -1,53 +1,43 @@
 /*
- * main.c — gpucmdd: flags, start-up in dependency order (device, kernels,
- * scheduler, socket), signals, and an orderly stop: stop accepting, drop
- * the clients, let committed work retire, then check that nothing leaked.
+ * main.c — gpucmdd: start-up in dependency order (configuration, device,
+ * kernels, scheduler, socket, then READY=1), signals, reloads, and an
+ * orderly stop: stop accepting and reading, let committed work retire
+ * (bounded by stop_timeout_sec), say goodbye to the clients, then check
+ * that nothing leaked.
  */
 #include <errno.h>
-#include <getopt.h>
-#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
-
-#include <systemd/sd-daemon.h>
 
 #include "conn.h"
 #include "daemon.h"
 #include "gpu.h"
+#include "gpucmd.h"
 #include "log.h"
 #include "memory.h"
+#include "notify.h"
 #include "registry.h"
 #include "scheduler.h"
 #include "server.h"
 
-#ifndef GPUCMD_KERNEL_DIR
-#define GPUCMD_KERNEL_DIR "/usr/local/share/gpucmd/kernels"
-#endif
-
-static void usage(FILE *f)
+/* The last step of a stop: no committed work is left, so every client gets
+ * its goodbye and every handle closes, which ends uv_run once the last
+ * replies are sent (the stop timer still bounds that). */
+static void finish_stop(struct gd_daemon *d)
 {
-	fprintf(f, "usage: gpucmdd [options]\n"
-		   "  --socket PATH      listen here (default $XDG_RUNTIME_DIR/gpucmd.sock,\n"
-		   "                     /run/gpucmd/gpucmd.sock as root)\n"
-		   "  --device INDEX|NAME  use this Vulkan device (default: the best one)\n"
-		   "  --kernels DIR      SPIR-V kernels to load (default: kernels/ beside the\n"
-		   "                     binary, else " GPUCMD_KERNEL_DIR ")\n"
-		   "  --validate         enable the Vulkan validation layer (also GPUCMD_VALIDATE=1)\n"
-		   "  --max-frame BYTES  largest protocol frame (default %u)\n"
-		   "  --spin-us N        completion thread polls this long before blocking (default 200)\n"
-		   "  --max-memory-per-client SIZE  buffer memory one connection may hold\n"
-		   "  --max-memory-per-uid SIZE     buffer memory one user's connections may hold\n"
-		   "                     (SIZE in bytes or with K, M, G, T; default: no limit)\n"
-		   "  --force-staging    copy through staging even where device memory is mappable\n"
-		   "                     (exercises the discrete-GPU path on any device; for tests)\n"
-		   "  --no-host-import   copy shared memory around each use instead of importing it\n"
-		   "  --verbose          debug logging\n"
-		   "  --version\n",
-		GW_DEFAULT_MAX_FRAME);
+	struct gd_list *pos, *tmp;
+	gd_list_for_each_safe(pos, tmp, &d->conns)
+		gd_conn_goodbye(gd_container_of(pos, struct gd_conn, link), GPUCMD_E_DISCONNECTED,
+				"gpucmdd is stopping");
+	gd_scheduler_close(d->sched);
+	gd_notify_destroy(d->notify);
+	d->notify = NULL;
+	uv_close((uv_handle_t *)&d->sigint, NULL);
+	uv_close((uv_handle_t *)&d->sigterm, NULL);
+	uv_close((uv_handle_t *)&d->sighup, NULL);
 }
 
 void gd_daemon_resume_stalled(struct gd_daemon *d)
@@ -55,8 +45,21 @@ void gd_daemon_resume_stalled(struct gd_daemon *d)
 	struct gd_list *pos, *tmp;
 	gd_list_for_each_safe(pos, tmp, &d->stalled)
 		gd_conn_resume(gd_container_of(pos, struct gd_conn, stall_link));
-	if (d->stopping && gd_scheduler_pending(d->sched) == 0)
-		gd_scheduler_close(d->sched);
+	/* d->notify is NULL once the stop has finished. */
+	if (d->stopping && d->notify && gd_scheduler_pending(d->sched) == 0)
+		finish_stop(d);
+}
+
+/* The GPU, or a client that does not read what it is owed, did not finish
+ * in time. The completion thread may be inside the driver, so nothing is
+ * torn down: the kernel frees it all at exit. */
+static void on_stop_timeout(uv_timer_t *h)
+{
+	struct gd_daemon *d = h->data;
+	log_err("stop not done after %u s (stop_timeout_sec): %llu submissions unfinished, %u clients not yet "
+		"closed; exiting without them",
+		d->cfg.stop_timeout_sec, (unsigned long long)gd_scheduler_pending(d->sched), d->stats.clients);
+	_exit(1);
 }
 
 static void stop(struct gd_daemon *d)
@@ -64,152 +67,54 @@ static void stop(struct gd_daemon *d)
 	if (d->stopping)
 		return;
 	d->stopping = true;
-	sd_notify(0, "STOPPING=1");
+	gd_notify_stopping(d->notify);
 	log_info("stopping: %u clients, %llu submissions in flight", d->stats.clients,
 		 (unsigned long long)gd_scheduler_pending(d->sched));
 	gd_server_destroy(d->server);
 	d->server = NULL;
+	/* Requests already read are still handled; nothing new is read. */
 	struct gd_list *pos, *tmp;
 	gd_list_for_each_safe(pos, tmp, &d->conns)
-		gd_conn_close(gd_container_of(pos, struct gd_conn, link), "daemon stopping", "gpucmdd is stopping");
+		gd_conn_flush(gd_container_of(pos, struct gd_conn, link));
 	gd_scheduler_cancel_held(d->sched);
-	uv_close((uv_handle_t *)&d->sigint, NULL);
-	uv_close((uv_handle_t *)&d->sigterm, NULL);
+	uv_timer_start(&d->stop_timer, on_stop_timeout, (uint64_t)d->cfg.stop_timeout_sec * 1000u, 0);
+	uv_unref((uv_handle_t *)&d->stop_timer); /* it bounds the loop, never prolongs it */
 	gd_daemon_resume_stalled(d);
+}
+
+static void reload(struct gd_daemon *d)
+{
+	gd_notify_reloading(d->notify);
+	if (gd_config_reload(&d->cfg, d->argc, d->argv) == 0)
+		gd_log_max_level = d->cfg.log_level;
+	gd_notify_ready(d->notify);
 }
 
 static void on_signal(uv_signal_t *h, int signum)
 {
+	struct gd_daemon *d = h->data;
 	log_info("received %s", strsignal(signum));
-	stop(h->data);
-}
-
-static char *default_socket(void)
-{
-	static char path[PATH_MAX];
-	const char *xdg = getenv("XDG_RUNTIME_DIR");
-	if (geteuid() == 0 || !xdg || !*xdg) {
-		mkdir("/run/gpucmd", 0755);
-		return "/run/gpucmd/gpucmd.sock";
-	}
-	snprintf(path, sizeof(path), "%s/gpucmd.sock", xdg);
-	return path;
-}
-
-static const char *default_kernels(void)
-{
-	static char path[PATH_MAX + 16];
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n > 0) {
-		exe[n] = '\0';
-		char *slash = strrchr(exe, '/');
-		if (slash) {
-			*slash = '\0';
-			snprintf(path, sizeof(path), "%s/kernels", exe);
-			struct stat st;
-			if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-				return path;
-		}
-	}
-	return GPUCMD_KERNEL_DIR;
-}
-
-/* A byte count with an optional K, M, G or T suffix (powers of 1024). */
-static int parse_size(const char *s, uint64_t *ret)
-{
-	char *end;
-	errno = 0;
-	unsigned long long n = strtoull(s, &end, 10);
-	int shift = 0;
-	switch (*end) {
-	case 'K': shift = 10; end++; break;
-	case 'M': shift = 20; end++; break;
-	case 'G': shift = 30; end++; break;
-	case 'T': shift = 40; end++; break;
-	}
-	if (errno || end == s || *end || n > (UINT64_MAX >> shift))
-		return -EINVAL;
-	*ret = (uint64_t)n << shift;
-	return 0;
-}
-
-static int parse(struct gd_config *cfg, int argc, char **argv)
-{
-	enum { O_SOCKET = 256, O_DEVICE, O_KERNELS, O_VALIDATE, O_MAX_FRAME, O_SPIN, O_VERBOSE, O_VERSION, O_HELP,
-	       O_MEM_CLIENT, O_MEM_UID, O_FORCE_STAGING, O_NO_HOST_IMPORT };
-	static const struct option opts[] = {
-		{"socket", required_argument, NULL, O_SOCKET},     {"device", required_argument, NULL, O_DEVICE},
-		{"kernels", required_argument, NULL, O_KERNELS},   {"validate", no_argument, NULL, O_VALIDATE},
-		{"max-frame", required_argument, NULL, O_MAX_FRAME}, {"spin-us", required_argument, NULL, O_SPIN},
-		{"verbose", no_argument, NULL, O_VERBOSE},         {"version", no_argument, NULL, O_VERSION},
-		{"help", no_argument, NULL, O_HELP},
-		{"max-memory-per-client", required_argument, NULL, O_MEM_CLIENT},
-		{"max-memory-per-uid", required_argument, NULL, O_MEM_UID},
-		{"force-staging", no_argument, NULL, O_FORCE_STAGING},
-		{"no-host-import", no_argument, NULL, O_NO_HOST_IMPORT},
-		{0},
-	};
-	const char *v = getenv("GPUCMD_VALIDATE");
-	cfg->validate = v && strcmp(v, "0") != 0 && *v;
-	cfg->max_frame = GW_DEFAULT_MAX_FRAME;
-	cfg->spin_us = 200;
-	for (int o; (o = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
-		char *end;
-		unsigned long n;
-		switch (o) {
-		case O_SOCKET: cfg->socket_path = optarg; break;
-		case O_DEVICE: cfg->device = optarg; break;
-		case O_KERNELS: cfg->kernels_dir = optarg; break;
-		case O_VALIDATE: cfg->validate = true; break;
-		case O_VERBOSE: gd_log_max_level = GD_LOG_DEBUG; break;
-		case O_VERSION: printf("gpucmdd %s (protocol %u)\n", GD_VERSION, GW_PROTOCOL_VERSION); exit(0);
-		case O_HELP: usage(stdout); exit(0);
-		case O_MAX_FRAME:
-		case O_SPIN:
-			errno = 0;
-			n = strtoul(optarg, &end, 10);
-			if (errno || *end || n > (o == O_SPIN ? 1000000ul : (1ul << 30)) ||
-			    (o == O_MAX_FRAME && n < GW_MIN_MAX_FRAME)) {
-				fprintf(stderr, "gpucmdd: bad value '%s' for --%s\n", optarg,
-					o == O_SPIN ? "spin-us" : "max-frame (4096..1073741824)");
-				return -EINVAL;
-			}
-			if (o == O_SPIN)
-				cfg->spin_us = (uint32_t)n;
-			else
-				cfg->max_frame = (uint32_t)n;
-			break;
-		case O_MEM_CLIENT:
-		case O_MEM_UID:
-			if (parse_size(optarg, o == O_MEM_UID ? &cfg->max_memory_per_uid : &cfg->max_memory_per_client) < 0) {
-				fprintf(stderr, "gpucmdd: bad size '%s' for --%s (bytes, or with K, M, G, T)\n", optarg,
-					o == O_MEM_UID ? "max-memory-per-uid" : "max-memory-per-client");
-				return -EINVAL;
-			}
-			break;
-		case O_FORCE_STAGING: cfg->force_staging = true; break;
-		case O_NO_HOST_IMPORT: cfg->no_host_import = true; break;
-		default: usage(stderr); return -EINVAL;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "gpucmdd: unexpected argument '%s'\n", argv[optind]);
-		return -EINVAL;
-	}
-	if (!cfg->socket_path)
-		cfg->socket_path = default_socket();
-	if (!cfg->kernels_dir)
-		cfg->kernels_dir = default_kernels();
-	return 0;
+	if (signum != SIGHUP)
+		stop(d);
+	else if (d->stopping)
+		log_info("not reloading: stopping"); /* READY=1 after STOPPING=1 would mislead systemd */
+	else
+		reload(d);
 }
 
 int main(int argc, char **argv)
 {
 	static struct gd_daemon daemon;
 	struct gd_daemon *d = &daemon;
-	if (parse(&d->cfg, argc, argv) < 0)
-		return 2;
+	gd_log_init();
+	int r = gd_config_read(&d->cfg, argc, argv);
+	if (r != 0) {
+		gd_config_finish(&d->cfg);
+		return r > 0 ? 0 : 2;
+	}
+	gd_log_max_level = d->cfg.log_level;
+	d->argc = argc;
+	d->argv = argv;
 	signal(SIGPIPE, SIG_IGN);
 	gd_list_init(&d->conns);
 	gd_list_init(&d->stalled);
@@ -224,24 +129,36 @@ int main(int argc, char **argv)
 		goto out;
 	if (!(d->memory = gd_memory_create(d->gpu)))
 		goto out;
-	if (!(d->reg = gd_registry_create(d->gpu, d->cfg.kernels_dir)))
+	if (!(d->reg = gd_registry_create(d->gpu, d->cfg.kernels_dir, d->cfg.pipeline_cache)))
 		goto out;
 	if (!(d->sched = gd_scheduler_create(d)))
 		goto out;
 	if (!(d->server = gd_server_create(d)))
 		goto out;
+	if (!(d->notify = gd_notify_create(d)))
+		goto out;
+	uv_timer_init(d->loop, &d->stop_timer);
 	uv_signal_init(d->loop, &d->sigint);
 	uv_signal_init(d->loop, &d->sigterm);
-	d->sigint.data = d->sigterm.data = d;
+	uv_signal_init(d->loop, &d->sighup);
+	d->stop_timer.data = d->sigint.data = d->sigterm.data = d->sighup.data = d;
 	uv_signal_start(&d->sigint, on_signal, SIGINT);
 	uv_signal_start(&d->sigterm, on_signal, SIGTERM);
+	uv_signal_start(&d->sighup, on_signal, SIGHUP);
 
-	log_info("gpucmdd %s listening on %s, device %s", GD_VERSION, d->cfg.socket_path,
-		 d->gpu->props.deviceName);
-	sd_notifyf(0, "READY=1\nSTATUS=serving on %s", d->gpu->props.deviceName);
+	log_info("gpucmdd %s ready on %s, device %s, configuration %s", GD_VERSION, gd_server_address(d->server),
+		 d->gpu->props.deviceName, d->cfg.config_path ? d->cfg.config_path : "(defaults)");
+	gd_notify_ready(d->notify);
 	uv_run(d->loop, UV_RUN_DEFAULT);
+	uv_close((uv_handle_t *)&d->stop_timer, NULL);
+	uv_run(d->loop, UV_RUN_NOWAIT);
 	status = 0;
 out:
+	if (d->server) {
+		/* Start-up failed after the socket was made: remove it. */
+		gd_server_destroy(d->server);
+		uv_run(d->loop, UV_RUN_NOWAIT);
+	}
 	gd_scheduler_destroy(d->sched);
 	if (status == 0 && (d->stats.live_buffers || d->stats.live_sessions)) {
 		log_err("leak at exit: %u buffers, %u sessions still alive", d->stats.live_buffers,
@@ -258,5 +175,6 @@ out:
 		if (status == 0)
 			status = 3;
 	}
+	gd_config_finish(&d->cfg);
 	return status;
 }

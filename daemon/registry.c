@@ -15,6 +15,7 @@
 
 #include "gpu.h"
 #include "log.h"
+#include "pipecache.h"
 #include "registry.h"
 
 static int read_file(const char *path, uint32_t **ret_words, size_t *ret_size)
@@ -56,11 +57,11 @@ static int reflect(struct gd_kernel *k, const uint32_t *words, size_t size)
 	    spvc_context_create_compiler(ctx, SPVC_BACKEND_NONE, ir, SPVC_CAPTURE_MODE_TAKE_OWNERSHIP, &comp) !=
 		    SPVC_SUCCESS ||
 	    spvc_compiler_create_shader_resources(comp, &res) != SPVC_SUCCESS) {
-		log_err("kernel %s: not valid SPIR-V: %s", k->name, spvc_context_get_last_error_string(ctx));
+		log_err_kernel(k->name, "kernel %s: not valid SPIR-V: %s", k->name, spvc_context_get_last_error_string(ctx));
 		goto out;
 	}
 	if (spvc_compiler_get_execution_model(comp) != SpvExecutionModelGLCompute) {
-		log_err("kernel %s: not a compute shader", k->name);
+		log_err_kernel(k->name, "kernel %s: not a compute shader", k->name);
 		goto out;
 	}
 	for (int i = 0; i < 3; i++)
@@ -74,13 +75,13 @@ static int reflect(struct gd_kernel *k, const uint32_t *words, size_t size)
 	for (size_t t = 0; t < sizeof(refused) / sizeof(refused[0]); t++) {
 		spvc_resources_get_resource_list_for_type(res, refused[t], &list, &n);
 		if (n) {
-			log_err("kernel %s: only storage buffers are supported, found '%s'", k->name, list[0].name);
+			log_err_kernel(k->name, "kernel %s: only storage buffers are supported, found '%s'", k->name, list[0].name);
 			goto out;
 		}
 	}
 	spvc_resources_get_resource_list_for_type(res, SPVC_RESOURCE_TYPE_STORAGE_BUFFER, &list, &n);
 	if (n > GD_MAX_BINDINGS) {
-		log_err("kernel %s: %zu storage buffers, at most %d", k->name, n, GD_MAX_BINDINGS);
+		log_err_kernel(k->name, "kernel %s: %zu storage buffers, at most %d", k->name, n, GD_MAX_BINDINGS);
 		goto out;
 	}
 	uint32_t seen = 0;
@@ -115,7 +116,7 @@ out:
 	return r;
 }
 
-static int build(struct gd_gpu *gpu, struct gd_kernel *k, const uint32_t *words, size_t size)
+static int build(struct gd_gpu *gpu, VkPipelineCache cache, struct gd_kernel *k, const uint32_t *words, size_t size)
 {
 	VkDescriptorSetLayoutBinding b[GD_MAX_BINDINGS];
 	for (uint32_t i = 0; i < k->n_bindings; i++)
@@ -170,7 +171,7 @@ static int build(struct gd_gpu *gpu, struct gd_kernel *k, const uint32_t *words,
 		return -EINVAL;
 	}
 	cp.stage.module = mod;
-	res = vkCreateComputePipelines(gpu->device, VK_NULL_HANDLE, 1, &cp, NULL, &k->pipeline);
+	res = vkCreateComputePipelines(gpu->device, cache, 1, &cp, NULL, &k->pipeline);
 	vkDestroyShaderModule(gpu->device, mod, NULL);
 	if (res != VK_SUCCESS) {
 		gd_vk_error("vkCreateComputePipelines", res);
@@ -184,15 +185,17 @@ static int cmp_name(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-struct gd_registry *gd_registry_create(struct gd_gpu *gpu, const char *dir)
+struct gd_registry *gd_registry_create(struct gd_gpu *gpu, const char *dir, const char *cache_path)
 {
 	struct gd_registry *reg = calloc(1, sizeof(*reg));
 	char **names = NULL;
 	size_t n_names = 0;
 	DIR *d = NULL;
+	VkPipelineCache cache = VK_NULL_HANDLE;
 	if (!reg)
 		return NULL;
 	reg->gpu = gpu;
+	cache = gd_pipecache_load(gpu, cache_path);
 	d = opendir(dir);
 	if (!d) {
 		log_err("kernel directory %s: %s", dir, strerror(errno));
@@ -229,12 +232,12 @@ struct gd_registry *gd_registry_create(struct gd_gpu *gpu, const char *dir)
 		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
 		int r = read_file(path, &words, &size);
 		if (r < 0) {
-			log_err("kernel %s: cannot read %s: %s", k->name, path, strerror(-r));
+			log_err_kernel(k->name, "kernel %s: cannot read %s: %s", k->name, path, strerror(-r));
 			goto fail;
 		}
 		r = reflect(k, words, size);
 		if (r == 0)
-			r = build(gpu, k, words, size);
+			r = build(gpu, cache, k, words, size);
 		free(words);
 		if (r < 0)
 			goto fail;
@@ -242,11 +245,15 @@ struct gd_registry *gd_registry_create(struct gd_gpu *gpu, const char *dir)
 			  k->name, k->n_bindings, k->push_size, k->local[0], k->local[1], k->local[2]);
 	}
 	log_info("loaded %u kernels from %s", reg->n_kernels, dir);
+	/* Every pipeline is built now: save at once, a later crash keeps it. */
+	gd_pipecache_save(gpu, cache, cache_path);
+	cache = VK_NULL_HANDLE;
 	goto done;
 fail:
 	gd_registry_destroy(reg);
 	reg = NULL;
 done:
+	gd_pipecache_save(gpu, cache, NULL);
 	for (size_t i = 0; i < n_names; i++)
 		free(names[i]);
 	free(names);

@@ -35,9 +35,11 @@ struct gd_registry {
 	uint32_t n_kernels;
 };
 
-/* Loads, reflects and builds every *.spv in dir. NULL (logged) on failure:
- * a kernel shipped with the daemon that does not load is a broken install. */
-struct gd_registry *gd_registry_create(struct gd_gpu *gpu, const char *dir);
+/* Loads, reflects and builds every *.spv in dir, through the pipeline cache
+ * file cache_path when not NULL (see pipecache.h). NULL (logged) on
+ * failure: a kernel shipped with the daemon that does not load is a broken
+ * install. */
+struct gd_registry *gd_registry_create(struct gd_gpu *gpu, const char *dir, const char *cache_path);
 void gd_registry_destroy(struct gd_registry *reg);
 
 /* NULL when id names no kernel. */

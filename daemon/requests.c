@@ -333,6 +333,16 @@ static void session_open(struct gd_conn *c, const Req *req)
 {
 	struct gd_session *s;
 	uint32_t h;
+	uint32_t limit = c->d->cfg.max_sessions_per_client;
+	if (limit && c->sessions.count >= limit) {
+		char msg[256];
+		snprintf(msg, sizeof(msg),
+			 "session open: this client already holds %u sessions, the most max_sessions_per_client "
+			 "allows (%u, set in %s); close one first",
+			 c->sessions.count, limit, c->d->cfg.config_path ? c->d->cfg.config_path : "the configuration");
+		reply_error(c, req->id, -EMFILE, msg);
+		return;
+	}
 	int r = gd_session_create(c->d, c, req->session_open->label, &s);
 	if (r < 0) {
 		reply_error(c, req->id, r, "session open: daemon out of memory");

@@ -51,9 +51,13 @@ struct gd_scheduler {
 	atomic_uint_fast64_t completed;
 	atomic_uint_fast64_t abandoned; /* values given up on after device loss */
 	atomic_int lost_result;
+	atomic_uint_fast64_t beat_ns;  /* completion thread's last sign of life */
 };
 
 #define SEMS_PER (2 + GD_MAX_XWAITS + 2)
+/* The completion thread shows it is alive at least this often, idle or
+ * not (its blocking waits time out after this long too). */
+#define BEAT_NS (100u * 1000 * 1000)
 
 static uint64_t now_ns(void)
 {
@@ -66,7 +70,9 @@ static uint64_t now_ns(void)
  * The completion thread. For the oldest unfinished value it first polls the
  * counter for up to spin_us (a poll answers in microseconds where a
  * blocking wait costs tens of them on a GPU), then blocks in
- * vkWaitSemaphores with a timeout so that it can notice `stop`.
+ * vkWaitSemaphores with a timeout so that it can notice `stop`. Every wait
+ * is bounded by BEAT_NS and followed by a heartbeat, which the watchdog
+ * reads: a thread stuck in the driver stops beating.
  */
 static void *completion_main(void *arg)
 {
@@ -76,8 +82,17 @@ static void *completion_main(void *arg)
 	uint64_t seen = 0;
 	for (;;) {
 		pthread_mutex_lock(&s->lock);
-		while (!s->stop && seen >= s->submitted)
-			pthread_cond_wait(&s->cond, &s->lock);
+		while (!s->stop && seen >= s->submitted) {
+			struct timespec until;
+			clock_gettime(CLOCK_MONOTONIC, &until);
+			until.tv_nsec += BEAT_NS;
+			if (until.tv_nsec >= 1000000000) {
+				until.tv_sec++;
+				until.tv_nsec -= 1000000000;
+			}
+			pthread_cond_timedwait(&s->cond, &s->lock, &until);
+			atomic_store(&s->beat_ns, now_ns());
+		}
 		uint64_t submitted = s->submitted;
 		bool stop = s->stop;
 		pthread_mutex_unlock(&s->lock);
@@ -85,7 +100,9 @@ static void *completion_main(void *arg)
 			break;
 		uint64_t target = seen + 1, v = seen;
 		VkResult r = vkGetSemaphoreCounterValue(dev, s->retire, &v);
-		for (uint64_t t0 = now_ns(); r == VK_SUCCESS && v < target && now_ns() - t0 < spin_ns;)
+		uint64_t t0 = now_ns();
+		atomic_store(&s->beat_ns, t0);
+		while (r == VK_SUCCESS && v < target && now_ns() - t0 < spin_ns)
 			r = vkGetSemaphoreCounterValue(dev, s->retire, &v);
 		while (r == VK_SUCCESS && v < target) {
 			VkSemaphoreWaitInfo wi = {
@@ -94,7 +111,8 @@ static void *completion_main(void *arg)
 				.pSemaphores = &s->retire,
 				.pValues = &target,
 			};
-			r = vkWaitSemaphores(dev, &wi, 100 * 1000 * 1000);
+			r = vkWaitSemaphores(dev, &wi, BEAT_NS);
+			atomic_store(&s->beat_ns, now_ns());
 			if (r == VK_TIMEOUT)
 				r = VK_SUCCESS;
 			if (r == VK_SUCCESS)
@@ -370,6 +388,12 @@ uint64_t gd_scheduler_pending(const struct gd_scheduler *s)
 	return s->pending;
 }
 
+uint64_t gd_scheduler_heartbeat_age_ns(struct gd_scheduler *s)
+{
+	uint64_t beat = atomic_load(&s->beat_ns), now = now_ns();
+	return now > beat ? now - beat : 0;
+}
+
 struct gd_scheduler *gd_scheduler_create(struct gd_daemon *d)
 {
 	struct gd_scheduler *s = calloc(1, sizeof(*s));
@@ -380,7 +404,12 @@ struct gd_scheduler *gd_scheduler_create(struct gd_daemon *d)
 	s->flight_tail = &s->flight;
 	s->held_tail = &s->held;
 	pthread_mutex_init(&s->lock, NULL);
-	pthread_cond_init(&s->cond, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	atomic_store(&s->beat_ns, now_ns());
 	VkSemaphoreTypeCreateInfo ti = {
 		.sType = VK_STRUCTURE_TYPE_SEMAPHORE_TYPE_CREATE_INFO,
 		.semaphoreType = VK_SEMAPHORE_TYPE_TIMELINE,

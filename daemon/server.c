@@ -1,10 +1,13 @@
 /*
  * server.c — the listening socket (see server.h). A socket file left by a
  * dead daemon is removed; one a live daemon answers on is left alone and
- * start-up fails, so two daemons never fight over one path.
+ * start-up fails, so two daemons never fight over one path. Past
+ * max_clients a new connection gets one reply saying so and is closed.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -19,13 +22,45 @@
 #include "daemon.h"
 #include "log.h"
 #include "server.h"
+#include "wire.h"
 
 struct gd_server {
 	struct gd_daemon *d;
 	int fd;
 	bool owns_path;
 	uv_poll_t poll;
+	char address[sizeof(((struct sockaddr_un *)0)->sun_path) + 32];
+	uint32_t refused;           /* since the last log line about it */
+	uint64_t refused_logged_ms;
 };
+
+/* A connection over max_clients: the client's handshake reads this reply
+ * (id 0) and reports it. Best effort, the socket is new and empty. Logged
+ * at most every 10 s, so that clients retrying in a loop cannot flood the
+ * journal. */
+static void refuse(struct gd_server *s, int fd)
+{
+	char msg[256];
+	snprintf(msg, sizeof(msg),
+		 "gpucmdd serves at most %u clients at once (max_clients in %s); try again when one disconnects",
+		 s->d->cfg.max_clients, s->d->cfg.config_path ? s->d->cfg.config_path : "the configuration");
+	uint64_t now = uv_now(s->d->loop);
+	s->refused++;
+	if (!s->refused_logged_ms || now - s->refused_logged_ms >= 10000) {
+		log_warn("max_clients (%u) reached: refused %u connection%s", s->d->cfg.max_clients, s->refused,
+			 s->refused == 1 ? "" : "s");
+		s->refused = 0;
+		s->refused_logged_ms = now;
+	}
+	Gpucmd__Reply rep = GPUCMD__REPLY__INIT;
+	rep.status = -EUSERS;
+	rep.error = msg;
+	struct gw_buf b = {0};
+	if (gw_pack(&b, &rep.base, s->d->cfg.max_frame) == 0)
+		(void)!send(fd, b.data, b.len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	gw_buf_finish(&b);
+	close(fd);
+}
 
 static void on_accept(uv_poll_t *h, int status, int events)
 {
@@ -40,7 +75,9 @@ static void on_accept(uv_poll_t *h, int status, int events)
 				log_warn("accept: %s", strerror(errno));
 			return;
 		}
-		if (gd_conn_create(s->d, fd) < 0)
+		if (s->d->cfg.max_clients && s->d->stats.clients >= s->d->cfg.max_clients)
+			refuse(s, fd);
+		else if (gd_conn_create(s->d, fd) < 0)
 			log_warn("dropping a new client: out of memory");
 	}
 }
@@ -87,6 +124,16 @@ static int bind_path(struct gd_server *s, const char *path)
 	int r = fill_addr(&a, path);
 	if (r < 0 || (r = clear_stale(path, &a)) < 0)
 		return r;
+	/* The parent of the default system path, /run/gpucmd, may not exist
+	 * yet when the daemon runs without systemd. */
+	char dir[sizeof(a.sun_path)];
+	snprintf(dir, sizeof(dir), "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		if (mkdir(dir, 0755) == 0)
+			log_info("created %s", dir);
+	}
 	s->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (s->fd < 0)
 		return -errno;
@@ -117,12 +164,24 @@ struct gd_server *gd_server_create(struct gd_daemon *d)
 	s->d = d;
 	s->fd = -1;
 	int n = sd_listen_fds(1);
-	if (n == 1 && sd_is_socket_unix(SD_LISTEN_FDS_START, SOCK_STREAM, 1, NULL, 0) > 0) {
+	if (n > 1 || (n == 1 && sd_is_socket_unix(SD_LISTEN_FDS_START, SOCK_STREAM, 1, NULL, 0) <= 0)) {
+		/* A unit mistake: guessing which socket was meant would hide it. */
+		log_err("systemd passed %d sockets; gpucmdd takes exactly one listening Unix stream socket "
+			"(check ListenStream= in the .socket unit)", n);
+		goto fail;
+	}
+	if (n == 1) {
 		s->fd = SD_LISTEN_FDS_START;
 		fcntl(s->fd, F_SETFL, fcntl(s->fd, F_GETFL) | O_NONBLOCK);
-		log_info("listening on the socket passed by systemd");
+		struct sockaddr_un a = {0};
+		socklen_t len = sizeof(a);
+		getsockname(s->fd, (struct sockaddr *)&a, &len);
+		snprintf(s->address, sizeof(s->address), "%s (from systemd)",
+			 len > offsetof(struct sockaddr_un, sun_path) && a.sun_path[0] ? a.sun_path : "a socket");
 	} else if (bind_path(s, d->cfg.socket_path) < 0) {
 		goto fail;
+	} else {
+		snprintf(s->address, sizeof(s->address), "%s", d->cfg.socket_path);
 	}
 	if (uv_poll_init(d->loop, &s->poll, s->fd) < 0)
 		goto fail;
@@ -136,6 +195,11 @@ fail:
 		unlink(d->cfg.socket_path);
 	free(s);
 	return NULL;
+}
+
+const char *gd_server_address(const struct gd_server *s)
+{
+	return s->address;
 }
 
 static void free_server(uv_handle_t *h)

@@ -14,4 +14,7 @@ struct gd_server *gd_server_create(struct gd_daemon *d);
  * struct is freed from the loop. Accepts NULL. */
 void gd_server_destroy(struct gd_server *s);
 
+/* The path it listens on, for log lines. */
+const char *gd_server_address(const struct gd_server *s);
+
 #endif

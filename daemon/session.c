@@ -137,6 +137,13 @@ void gd_session_fail(struct gd_session *s, uint64_t req, int code, const char *f
 	va_start(ap, fmt);
 	vsnprintf(s->errmsg, sizeof(s->errmsg), fmt, ap);
 	va_end(ap);
+	if (gd_log_max_level >= GD_LOG_DEBUG) {
+		struct gd_log_fields f = {.session = s->name};
+		if (s->conn)
+			f = GD_CONN_LOG_FIELDS(s->conn), f.session = s->name;
+		gd_log(GD_LOG_DEBUG, &f, "session '%s': request %llu failed (%d): %s", s->name,
+		       (unsigned long long)req, code, s->errmsg);
+	}
 }
 
 /* Answers a commit_and_wait with the session's first error, then forgets

@@ -5,6 +5,7 @@
 #include <check.h>
 #include <dirent.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -28,19 +30,65 @@ static const char *build_dir(void)
 	return b && *b ? b : "build";
 }
 
+void write_config(const char *text)
+{
+	FILE *f = fopen(test_daemon.config, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+bool log_wait(const char *needle, int timeout_ms)
+{
+	for (int waited = 0;; waited += 20) {
+		FILE *f = fopen(test_daemon.log, "r");
+		char line[1024];
+		bool found = false;
+		while (f && !found && fgets(line, sizeof(line), f))
+			found = strstr(line, needle) != NULL;
+		if (f)
+			fclose(f);
+		if (found)
+			return true;
+		if (waited >= timeout_ms)
+			return false;
+		usleep(20 * 1000);
+	}
+}
+
 void daemon_start(const char *const *extra)
+{
+	daemon_launch(&(struct daemon_launch){.extra = extra});
+}
+
+void daemon_launch(const struct daemon_launch *l)
 {
 	struct test_daemon *t = &test_daemon;
 	snprintf(t->dir, sizeof(t->dir), "/tmp/gpucmd-test.XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(t->dir));
 	snprintf(t->socket, sizeof(t->socket), "%.31s/s.sock", t->dir);
 	snprintf(t->log, sizeof(t->log), "%.31s/daemon.log", t->dir);
+	snprintf(t->config, sizeof(t->config), "%.31s/gpucmdd.conf", t->dir);
+	/* Never the machine's /etc/gpucmd/gpucmdd.conf. */
+	write_config(l->config ? l->config : "");
 	char exe[512];
 	snprintf(exe, sizeof(exe), "%s/gpucmdd", build_dir());
-	const char *argv[32] = {exe, "--socket", t->socket, "--validate"};
-	int n = 4;
-	for (; extra && *extra && n < 30; extra++)
-		argv[n++] = *extra;
+	const char *argv[48];
+	int n = 0;
+	if (l->socket_activated) {
+		/* It passes on only the variables named with -E. */
+		const char *wrap[] = {"systemd-socket-activate", "-l", t->socket, "-E", "ASAN_OPTIONS"};
+		for (size_t i = 0; i < sizeof(wrap) / sizeof(wrap[0]); i++)
+			argv[n++] = wrap[i];
+	}
+	argv[n++] = exe;
+	argv[n++] = "--socket";
+	argv[n++] = t->socket;
+	argv[n++] = "--config";
+	argv[n++] = t->config;
+	argv[n++] = "--validate";
+	for (const char *const *e = l->extra; e && *e && n < 46; e++)
+		argv[n++] = *e;
 	argv[n] = NULL;
 	t->pid = fork();
 	ck_assert_int_ge(t->pid, 0);
@@ -48,11 +96,20 @@ void daemon_start(const char *const *extra)
 		int fd = open(t->log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 		dup2(fd, 2);
 		dup2(fd, 1);
+		if (l->journal_stream) {
+			/* As systemd does: stderr is "the journal stream". */
+			struct stat st;
+			char js[64];
+			fstat(2, &st);
+			snprintf(js, sizeof(js), "%llu:%llu", (unsigned long long)st.st_dev,
+				 (unsigned long long)st.st_ino);
+			setenv("JOURNAL_STREAM", js, 1);
+		}
 		/* The sanitizer build may give the daemon its own options. */
 		const char *asan = getenv("GPUCMD_DAEMON_ASAN_OPTIONS");
 		if (asan)
 			setenv("ASAN_OPTIONS", asan, 1);
-		execv(exe, (char *const *)argv);
+		execvp(argv[0], (char *const *)argv);
 		_exit(127);
 	}
 	/* Wait until the daemon accepts a connection. */
@@ -92,7 +149,7 @@ int daemon_stop(void)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
-static void dump_log(void)
+void dump_log(void)
 {
 	FILE *f = fopen(test_daemon.log, "r");
 	if (!f)
@@ -111,10 +168,21 @@ void daemon_setup(void)
 
 /* Every test ends here: no validation message, nothing left alive, and a
  * clean exit (which checks leaks and validation again at destruction). */
+static void remove_dir(void)
+{
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", test_daemon.dir);
+	if (test_daemon.dir[0])
+		(void)!system(cmd);
+	test_daemon.dir[0] = '\0';
+}
+
 void daemon_teardown(void)
 {
-	if (test_daemon.pid <= 0)
+	if (test_daemon.pid <= 0) {
+		remove_dir(); /* the test stopped it and checked its status */
 		return;
+	}
 	gpucmd_client *c = gpucmd_connect(test_daemon.socket);
 	struct gpucmd_info info = {0};
 	int r = c ? gpucmd_info(c, &info) : -1;
@@ -126,9 +194,7 @@ void daemon_teardown(void)
 	ck_assert_msg(info.validation, "validation layer not enabled in the daemon");
 	ck_assert_uint_eq(info.validation_messages, 0);
 	ck_assert_msg(st == 0, "gpucmdd exited with status %d (3: validation messages, 4: leaked objects)", st);
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", test_daemon.dir);
-	(void)!system(cmd);
+	remove_dir();
 }
 
 gpucmd_client *connect_ok(void)

@@ -7,6 +7,7 @@
 #ifndef TEST_HARNESS_H
 #define TEST_HARNESS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -18,6 +19,7 @@ struct test_daemon {
 	char dir[32];
 	char socket[64];
 	char log[64];
+	char config[64];            /* the --config file the daemon reads */
 };
 
 extern struct test_daemon test_daemon;
@@ -25,8 +27,24 @@ extern struct test_daemon test_daemon;
 /* Starts gpucmdd with extra arguments (NULL-terminated list) and waits until
  * it accepts connections. Aborts the test on failure. */
 void daemon_start(const char *const *extra_args);
+/* How to start it: the configuration file's text (NULL: empty), whether
+ * systemd-socket-activate makes the socket and starts it on the first
+ * connection, whether $JOURNAL_STREAM names its stderr, and extra flags. */
+struct daemon_launch {
+	const char *config;
+	bool socket_activated;
+	bool journal_stream;
+	const char *const *extra;
+};
+void daemon_launch(const struct daemon_launch *l);
+/* Replaces the daemon's configuration file (then SIGHUP it to reload). */
+void write_config(const char *text);
+/* Whether a line containing needle appears in the daemon's log in time. */
+bool log_wait(const char *needle, int timeout_ms);
 /* SIGTERM, wait; returns the exit status (or 128+signal). */
 int daemon_stop(void);
+/* Copies the daemon's log to stderr (when a test fails). */
+void dump_log(void);
 /* Check fixtures: a daemon per test, checked clean at the end. */
 void daemon_setup(void);
 void daemon_teardown(void);

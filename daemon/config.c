@@ -1,0 +1,448 @@
+/*
+ * config.c — the configuration (see config.h): one table of keys drives the
+ * ini file (parsed by libinih), the command-line flags, --help and SIGHUP
+ * reloads, so that a key exists in all four places or in none.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <ini.h>
+
+#include "config.h"
+#include "daemon.h"
+#include "log.h"
+#include "paths.h"
+#include "wire.h"
+
+enum kind {
+	K_STRING,  /* char *, owned */
+	K_BOOL,    /* yes/no, true/false, on/off, 1/0; a flag without argument */
+	K_LEVEL,   /* syslog level name or 0..7 */
+	K_U32,     /* decimal */
+	K_SIZE32,  /* decimal bytes, may end in K, M or G (powers of 1024) */
+	K_SIZE64,  /* the same, 64 bits, T allowed too */
+};
+
+struct key {
+	const char *section, *name;
+	enum kind kind;
+	size_t offset;
+	uint64_t min, max;         /* numbers: accepted range */
+	bool reload;               /* SIGHUP applies it */
+	const char *arg, *help;
+};
+
+#define F(field) offsetof(struct gd_config, field)
+static const struct key keys[] = {
+	{"daemon", "socket", K_STRING, F(socket_path), 0, 0, false, "PATH",
+	 "listen here when systemd passes no socket\n(default $XDG_RUNTIME_DIR/gpucmd.sock, /run/gpucmd/gpucmd.sock as root)"},
+	{"daemon", "device", K_STRING, F(device), 0, 0, false, "INDEX|UUID|NAME", "Vulkan device (default: the best one)"},
+	{"daemon", "kernels", K_STRING, F(kernels_dir), 0, 0, false, "DIR",
+	 "SPIR-V kernels (default: kernels/ beside the binary,\nelse " GPUCMD_KERNEL_DIR ")"},
+	{"daemon", "pipeline_cache", K_STRING, F(pipeline_cache), 0, 0, false, "PATH",
+	 "pipeline cache file (default $STATE_DIRECTORY/pipeline-cache under\nsystemd, else none; empty: none)"},
+	{"daemon", "validate", K_BOOL, F(validate), 0, 0, false, NULL,
+	 "Vulkan validation layer (also GPUCMD_VALIDATE=1)"},
+	{"daemon", "log_level", K_LEVEL, F(log_level), 0, 7, true, "LEVEL",
+	 "err, warning, notice, info (default) or debug"},
+	{"daemon", "max_frame", K_SIZE32, F(max_frame), GW_MIN_MAX_FRAME, 1u << 30, false, "BYTES",
+	 "largest protocol frame (default 4M)"},
+	{"daemon", "spin_us", K_U32, F(spin_us), 0, 1000000, false, "N",
+	 "completion thread polls this long before blocking (default 200)"},
+	{"daemon", "stop_timeout_sec", K_U32, F(stop_timeout_sec), 1, 3600, true, "SEC",
+	 "on SIGTERM, longest wait for committed work (default 10)"},
+	{"limits", "max_clients", K_U32, F(max_clients), 0, UINT32_MAX, true, "N",
+	 "connections served at once (default 0: no limit)"},
+	{"limits", "max_sessions_per_client", K_U32, F(max_sessions_per_client), 0, UINT32_MAX, true, "N",
+	 "sessions one connection may hold open (default 0: no limit)"},
+	{"limits", "max_memory_per_client", K_SIZE64, F(max_memory_per_client), 0, UINT64_MAX, true, "BYTES",
+	 "buffer memory one connection may hold (default 0: no limit)"},
+	{"limits", "max_memory_per_uid", K_SIZE64, F(max_memory_per_uid), 0, UINT64_MAX, true, "BYTES",
+	 "buffer memory all connections of one uid may hold (default 0: no limit)"},
+	{"testing", "force_staging", K_BOOL, F(force_staging), 0, 0, false, NULL,
+	 "copy through staging even where device memory is mappable\n(the discrete-GPU path on any device)"},
+	{"testing", "no_host_import", K_BOOL, F(no_host_import), 0, 0, false, NULL,
+	 "copy shared memory around each use instead of importing it"},
+};
+#define N_KEYS (sizeof(keys) / sizeof(keys[0]))
+
+static const char *const level_names[8] = {"emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"};
+
+static void *field(struct gd_config *cfg, const struct key *k)
+{
+	return (char *)cfg + k->offset;
+}
+
+static int parse_level(const char *v)
+{
+	for (int i = 0; i < 8; i++)
+		if (strcasecmp(v, level_names[i]) == 0)
+			return i;
+	if (strcasecmp(v, "error") == 0)
+		return GD_LOG_ERR;
+	if (strcasecmp(v, "warn") == 0)
+		return GD_LOG_WARN;
+	if (v[0] >= '0' && v[0] <= '7' && !v[1])
+		return v[0] - '0';
+	return -1;
+}
+
+static int parse_bool(const char *v)
+{
+	static const char *const yes[] = {"1", "yes", "true", "on"}, *const no[] = {"0", "no", "false", "off"};
+	for (int i = 0; i < 4; i++) {
+		if (strcasecmp(v, yes[i]) == 0)
+			return 1;
+		if (strcasecmp(v, no[i]) == 0)
+			return 0;
+	}
+	return -1;
+}
+
+/* Sets key k from text v; on a bad value writes why to err. */
+static int set_value(struct gd_config *cfg, const struct key *k, const char *v, char *err, size_t errlen)
+{
+	void *p = field(cfg, k);
+	int n;
+	switch (k->kind) {
+	case K_STRING: {
+		char *s = strdup(v);
+		if (!s)
+			return -ENOMEM;
+		free(*(char **)p);
+		*(char **)p = s;
+		return 0;
+	}
+	case K_BOOL:
+		if ((n = parse_bool(v)) < 0)
+			break;
+		*(bool *)p = n;
+		return 0;
+	case K_LEVEL:
+		if ((n = parse_level(v)) < 0)
+			break;
+		*(int *)p = n;
+		return 0;
+	case K_U32:
+	case K_SIZE32:
+	case K_SIZE64: {
+		char *end;
+		errno = 0;
+		unsigned long long x = strtoull(v, &end, 10);
+		bool size = k->kind != K_U32;
+		const char *units = k->kind == K_SIZE64 ? "KMGT" : "KMG";
+		if (size && end != v && *end && *end != '-') {
+			const char *u = strchr(units, *end);
+			if (u && !end[1]) {
+				for (long i = 0; i <= u - units; i++) {
+					if (x > ULLONG_MAX / 1024)
+						errno = ERANGE;
+					x *= 1024;
+				}
+				end++;
+			}
+		}
+		if (errno || end == v || *end || v[0] == '-' || x < k->min || x > k->max) {
+			snprintf(err, errlen, "%s must be a number from %llu to %llu%s, not '%s'", k->name,
+				 (unsigned long long)k->min, (unsigned long long)k->max,
+				 k->kind == K_SIZE64 ? " (K, M, G, T allowed)" : size ? " (K, M, G allowed)" : "", v);
+			return -EINVAL;
+		}
+		if (k->kind == K_SIZE64)
+			*(uint64_t *)p = x;
+		else
+			*(uint32_t *)p = (uint32_t)x;
+		return 0;
+	}
+	}
+	snprintf(err, errlen, "%s: '%s' is not %s", k->name, v,
+		 k->kind == K_BOOL ? "yes or no" : "a log level (err, warning, notice, info, debug)");
+	return -EINVAL;
+}
+
+/* The value of k as text, for --help and reload messages. */
+static void format_value(struct gd_config *cfg, const struct key *k, char *buf, size_t len)
+{
+	void *p = field(cfg, k);
+	switch (k->kind) {
+	case K_STRING: snprintf(buf, len, "%s", *(char **)p ? *(char **)p : "(default)"); break;
+	case K_BOOL: snprintf(buf, len, "%s", *(bool *)p ? "yes" : "no"); break;
+	case K_LEVEL: snprintf(buf, len, "%s", level_names[*(int *)p & 7]); break;
+	case K_U32:
+	case K_SIZE32: snprintf(buf, len, "%u", *(uint32_t *)p); break;
+	case K_SIZE64: snprintf(buf, len, "%llu", (unsigned long long)*(uint64_t *)p); break;
+	}
+}
+
+struct ini_state {
+	struct gd_config *cfg;
+	char err[256];
+};
+
+static int on_ini(void *user, const char *section, const char *name, const char *value)
+{
+	struct ini_state *st = user;
+	for (size_t i = 0; i < N_KEYS; i++) {
+		if (strcmp(keys[i].name, name) != 0)
+			continue;
+		if (strcmp(keys[i].section, section) != 0) {
+			snprintf(st->err, sizeof(st->err), "%s belongs in section [%s], not [%s]", name,
+				 keys[i].section, section);
+			return 0;
+		}
+		return set_value(st->cfg, &keys[i], value, st->err, sizeof(st->err)) == 0;
+	}
+	/* A key from a newer or older gpucmdd must not stop the daemon. */
+	log_warn("%s: unknown key '%s' in [%s] ignored (docs/CONFIG.md lists the keys)", st->cfg->config_path,
+		 name, section);
+	return 1;
+}
+
+/* The file to read: --config, else the user's own file, else the system one. */
+static char *default_config_path(void)
+{
+	char path[PATH_MAX];
+	const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+	if (geteuid() != 0 && ((xdg && *xdg) || (home && *home))) {
+		if (xdg && *xdg)
+			snprintf(path, sizeof(path), "%s/gpucmd/gpucmdd.conf", xdg);
+		else
+			snprintf(path, sizeof(path), "%s/.config/gpucmd/gpucmdd.conf", home);
+		if (access(path, F_OK) == 0)
+			return strdup(path);
+	}
+	return strdup(GPUCMD_SYSCONFDIR "/gpucmd/gpucmdd.conf");
+}
+
+static int read_file(struct gd_config *cfg, bool explicit)
+{
+	FILE *f = fopen(cfg->config_path, "r");
+	if (!f) {
+		if (errno == ENOENT && !explicit) {
+			log_debug("no configuration file at %s; using the defaults", cfg->config_path);
+			free(cfg->config_path);
+			cfg->config_path = NULL;
+			return 0;
+		}
+		int r = -errno;
+		log_err("cannot read configuration file %s: %s", cfg->config_path, strerror(errno));
+		return r;
+	}
+	struct ini_state st = {.cfg = cfg};
+	int line = ini_parse_file(f, on_ini, &st);
+	fclose(f);
+	if (line == 0)
+		return 0;
+	if (line < 0)
+		log_err("%s: out of memory while parsing", cfg->config_path);
+	else
+		log_err("%s:%d: %s", cfg->config_path, line, st.err[0] ? st.err : "not a valid ini line");
+	return -EINVAL;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: gpucmdd [--config PATH] [options]\n"
+		   "  --config PATH        ini file (default " GPUCMD_SYSCONFDIR "/gpucmd/gpucmdd.conf;\n"
+		   "                       $XDG_CONFIG_HOME/gpucmd/gpucmdd.conf first when not root)\n");
+	for (size_t i = 0; i < N_KEYS; i++) {
+		char flag[64];
+		snprintf(flag, sizeof(flag), "--%s%s%s", keys[i].name, keys[i].arg ? " " : "",
+			 keys[i].arg ? keys[i].arg : "");
+		for (char *c = flag; *c; c++)
+			*c = *c == '_' ? '-' : *c;
+		fprintf(f, strlen(flag) > 20 ? "  %s\n                       " : "  %-20s ", flag);
+		for (const char *h = keys[i].help; *h; h++)
+			fputs(*h == '\n' ? "\n                       " : (char[2]){*h, 0}, f);
+		fputc('\n', f);
+	}
+	fprintf(f, "  --verbose            same as --log-level debug\n"
+		   "  --version\n"
+		   "Flags override the file. SIGHUP re-reads both; see docs/CONFIG.md.\n");
+}
+
+static const char *exe_dir_kernels(void)
+{
+	static char path[PATH_MAX + 16];
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return NULL;
+	exe[n] = '\0';
+	char *slash = strrchr(exe, '/');
+	if (!slash)
+		return NULL;
+	*slash = '\0';
+	snprintf(path, sizeof(path), "%s/kernels", exe);
+	return access(path, F_OK) == 0 ? path : NULL;
+}
+
+static char *default_socket(void)
+{
+	char path[PATH_MAX];
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
+	if (geteuid() == 0 || !xdg || !*xdg)
+		return strdup("/run/gpucmd/gpucmd.sock");
+	snprintf(path, sizeof(path), "%s/gpucmd.sock", xdg);
+	return strdup(path);
+}
+
+enum { O_CONFIG = 1, O_VERBOSE, O_VERSION, O_HELP, O_KEY = 100 };
+
+/* Runs getopt over argv. Pass 1 (cfg NULL) only finds --config, --help and
+ * --version; pass 2 applies every other flag over what the file set. */
+static int parse_flags(struct gd_config *cfg, int argc, char **argv, char **ret_config)
+{
+	static char names[N_KEYS][64];
+	struct option opts[N_KEYS + 5];
+	for (size_t i = 0; i < N_KEYS; i++) {
+		snprintf(names[i], sizeof(names[i]), "%s", keys[i].name);
+		for (char *c = names[i]; *c; c++)
+			*c = *c == '_' ? '-' : *c;
+		opts[i] = (struct option){names[i], keys[i].arg ? required_argument : no_argument, NULL,
+					  O_KEY + (int)i};
+	}
+	opts[N_KEYS] = (struct option){"config", required_argument, NULL, O_CONFIG};
+	opts[N_KEYS + 1] = (struct option){"verbose", no_argument, NULL, O_VERBOSE};
+	opts[N_KEYS + 2] = (struct option){"version", no_argument, NULL, O_VERSION};
+	opts[N_KEYS + 3] = (struct option){"help", no_argument, NULL, O_HELP};
+	opts[N_KEYS + 4] = (struct option){0};
+	optind = 0; /* GNU: start over, so a reload can parse argv again */
+	opterr = cfg != NULL;
+	for (int o; (o = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
+		char err[256];
+		if (!cfg) {
+			if (o == O_HELP) {
+				usage(stdout);
+				return 1;
+			}
+			if (o == O_VERSION) {
+				printf("gpucmdd %s (protocol %u)\n", GD_VERSION, GW_PROTOCOL_VERSION);
+				return 1;
+			}
+			if (o == O_CONFIG && !(*ret_config = strdup(optarg)))
+				return -ENOMEM;
+			continue;
+		}
+		if (o == O_VERBOSE) {
+			cfg->log_level = GD_LOG_DEBUG;
+		} else if (o >= O_KEY) {
+			const struct key *k = &keys[o - O_KEY];
+			if (set_value(cfg, k, k->arg ? optarg : "yes", err, sizeof(err)) < 0) {
+				log_err("--%s: %s", names[o - O_KEY], err);
+				return -EINVAL;
+			}
+		} else if (o != O_CONFIG) {
+			usage(stderr);
+			return -EINVAL;
+		}
+	}
+	if (cfg && optind < argc) {
+		log_err("unexpected argument '%s'", argv[optind]);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int gd_config_read(struct gd_config *cfg, int argc, char **argv)
+{
+	*cfg = (struct gd_config){
+		.log_level = GD_LOG_INFO,
+		.max_frame = GW_DEFAULT_MAX_FRAME,
+		.spin_us = 200,
+		.stop_timeout_sec = 10,
+	};
+	const char *v = getenv("GPUCMD_VALIDATE");
+	cfg->validate = v && *v && strcmp(v, "0") != 0;
+	char *explicit = NULL;
+	int r = parse_flags(NULL, argc, argv, &explicit);
+	if (r != 0)
+		return r;
+	cfg->config_path = explicit ? explicit : default_config_path();
+	if (!cfg->config_path)
+		return -ENOMEM;
+	if ((r = read_file(cfg, explicit != NULL)) < 0 || (r = parse_flags(cfg, argc, argv, NULL)) < 0)
+		return r;
+	if (!cfg->socket_path && !(cfg->socket_path = default_socket()))
+		return -ENOMEM;
+	if (!cfg->pipeline_cache) {
+		/* systemd's StateDirectory=; several are separated by ':'. */
+		const char *state = getenv("STATE_DIRECTORY");
+		if (state && *state) {
+			char path[PATH_MAX];
+			snprintf(path, sizeof(path), "%.*s/pipeline-cache", (int)strcspn(state, ":"), state);
+			if (!(cfg->pipeline_cache = strdup(path)))
+				return -ENOMEM;
+		}
+	} else if (!cfg->pipeline_cache[0]) {
+		free(cfg->pipeline_cache);
+		cfg->pipeline_cache = NULL;
+	}
+	if (!cfg->kernels_dir) {
+		const char *k = exe_dir_kernels();
+		if (!(cfg->kernels_dir = strdup(k ? k : GPUCMD_KERNEL_DIR)))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+void gd_config_finish(struct gd_config *cfg)
+{
+	free(cfg->config_path);
+	for (size_t i = 0; i < N_KEYS; i++)
+		if (keys[i].kind == K_STRING)
+			free(*(char **)field(cfg, &keys[i]));
+	*cfg = (struct gd_config){0};
+}
+
+/* Exchanges one key's value between two configurations (a string moves
+ * with its ownership). */
+static void swap_field(struct gd_config *a, struct gd_config *b, const struct key *k)
+{
+	size_t size = k->kind == K_STRING ? sizeof(char *)
+		      : k->kind == K_BOOL ? sizeof(bool)
+		      : k->kind == K_LEVEL ? sizeof(int) : sizeof(uint32_t);
+	unsigned char tmp[sizeof(char *) > sizeof(uint32_t) ? sizeof(char *) : sizeof(uint32_t)];
+	memcpy(tmp, field(a, k), size);
+	memcpy(field(a, k), field(b, k), size);
+	memcpy(field(b, k), tmp, size);
+}
+
+int gd_config_reload(struct gd_config *live, int argc, char **argv)
+{
+	struct gd_config next;
+	int r = gd_config_read(&next, argc, argv);
+	if (r != 0) {
+		gd_config_finish(&next);
+		log_err("reload failed; the configuration stays as it was");
+		return r < 0 ? r : -EINVAL;
+	}
+	unsigned changed = 0;
+	for (size_t i = 0; i < N_KEYS; i++) {
+		const struct key *k = &keys[i];
+		char was[PATH_MAX], now[PATH_MAX];
+		format_value(live, k, was, sizeof(was));
+		format_value(&next, k, now, sizeof(now));
+		if (strcmp(was, now) == 0)
+			continue;
+		if (!k->reload) {
+			log_warn("reload: %s changed from %s to %s; restart gpucmdd to apply it", k->name, was, now);
+			continue;
+		}
+		log_info("reload: %s %s -> %s", k->name, was, now);
+		changed++;
+		swap_field(live, &next, k);
+	}
+	swap_field(live, &next, &(struct key){.kind = K_STRING, .offset = F(config_path)});
+	log_info("configuration reloaded from %s: %u changes", live->config_path ? live->config_path : "(defaults)",
+		 changed);
+	gd_config_finish(&next);
+	return 0;
+}

@@ -1,0 +1,141 @@
+/*
+ * test_service_install.c — checks a `make install DESTDIR=` tree, named by
+ * GPUCMD_STAGE (PREFIX in GPUCMD_PREFIX): systemd-analyze verify accepts
+ * every unit without a word, the security exposure stays low, and the
+ * README's example program, built with `pkg-config --cflags --libs gpucmd`
+ * from the tree, runs against a daemon.
+ *
+ * systemd-analyze verify checks that ExecStart= exists, so it runs with
+ * --root at the staged tree, into which this test copies the distribution's
+ * units (for sysinit.target and the like) and /usr/bin/kill (ExecReload=).
+ * It cannot combine --root with --user, so user units are verified both as
+ * system units under --root and in --user mode from a copy whose ExecStart=
+ * names the staged binary.
+ */
+#include <check.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+static char root[512], prefix[256];
+
+/* Runs cmd through sh; returns its status, its output (stdout and stderr)
+ * in out. */
+static int run(char *out, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int run(char *out, size_t len, const char *fmt, ...)
+{
+	char cmd[4096];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd) - 8, fmt, ap);
+	va_end(ap);
+	strcat(cmd, " 2>&1");
+	FILE *p = popen(cmd, "r");
+	ck_assert_ptr_nonnull(p);
+	size_t n = fread(out, 1, len - 1, p);
+	out[n] = '\0';
+	int st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void stage_setup(void)
+{
+	snprintf(root, sizeof(root), "%s", getenv("GPUCMD_STAGE"));
+	const char *p = getenv("GPUCMD_PREFIX");
+	snprintf(prefix, sizeof(prefix), "%s", p && *p ? p : "/usr/local");
+	char out[4096];
+	int r = run(out, sizeof(out),
+		    "set -e; cd %s; mkdir -p usr/lib/systemd usr/bin; [ -d usr/lib/systemd/system ] || "
+		    "cp -a /usr/lib/systemd/system usr/lib/systemd/; cp /usr/bin/kill usr/bin/kill; "
+		    "[ -e bin ] || ln -s usr/bin bin",
+		    root);
+	ck_assert_msg(r == 0, "cannot prepare %s: %s", root, out);
+}
+
+static void verify(const char *args)
+{
+	char out[8192];
+	int r = run(out, sizeof(out), "systemd-analyze verify --man=no --generators=no %s", args);
+	ck_assert_msg(r == 0 && out[0] == '\0', "systemd-analyze verify %s: status %d:\n%s", args, r, out);
+}
+
+START_TEST(every_unit_passes_systemd_analyze_verify)
+{
+	char args[2048];
+	const char *system_units[] = {"gpucmdd.service", "gpucmdd.socket", "gpucmdd@0.service", "gpucmdd@0.socket",
+				      "gpucmdd@6d657361-3232-2e33-2e36-000000000000.service"};
+	for (size_t i = 0; i < sizeof(system_units) / sizeof(system_units[0]); i++) {
+		snprintf(args, sizeof(args), "--root=%s %s", root, system_units[i]);
+		verify(args);
+	}
+	snprintf(args, sizeof(args), "--root=%s %s/lib/systemd/user/gpucmdd.service %s/lib/systemd/user/gpucmdd.socket",
+		 root, prefix, prefix);
+	verify(args);
+
+	char dir[] = "/tmp/gpucmd-user.XXXXXX", out[4096];
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_int_eq(run(out, sizeof(out),
+			     "mkdir -p %s/units %s/run && sed 's|^ExecStart=%s|ExecStart=%s%s|' %s%s/lib/systemd/user/gpucmdd.service "
+			     "> %s/units/gpucmdd.service && cp %s%s/lib/systemd/user/gpucmdd.socket %s/units/",
+			     dir, dir, prefix, root, prefix, root, prefix, dir, root, prefix, dir),
+			 0);
+	snprintf(args, sizeof(args), "--user %s/units/gpucmdd.service %s/units/gpucmdd.socket", dir, dir);
+	setenv("XDG_RUNTIME_DIR", dir, 1);
+	strcat(dir, "/run");
+	verify(args);
+	run(out, sizeof(out), "rm -rf %.*s", (int)(strlen(dir) - 4), dir);
+}
+END_TEST
+
+/* Records the figure in the test log and keeps it from creeping up. */
+START_TEST(security_exposure_of_the_service_is_at_most_1_5)
+{
+	char out[16384];
+	const char *units[] = {"gpucmdd.service", "gpucmdd@0.service"};
+	for (int i = 0; i < 2; i++) {
+		int r = run(out, sizeof(out), "systemd-analyze security --offline=yes --no-pager --root=%s %s | tail -1",
+			    root, units[i]);
+		const char *level = strstr(out, "Overall exposure level for");
+		ck_assert_msg(r == 0 && level, "systemd-analyze security: %s", out);
+		double score = atof(strchr(level, ':') + 1);
+		fprintf(stderr, "systemd-analyze security %s: %.1f\n", units[i], score);
+		ck_assert_msg(score <= 1.5, "%s exposure %.1f: %s", units[i], score, level);
+	}
+}
+END_TEST
+
+START_TEST(readme_example_built_with_pkg_config_from_the_staged_tree_runs)
+{
+	daemon_start(NULL);
+	char out[8192], exe[64];
+	snprintf(exe, sizeof(exe), "%s/example", test_daemon.dir);
+	int r = run(out, sizeof(out), "sed -n '/^```c$/,/^```$/p' README.md | sed '1d;$d' > %s.c && test -s %s.c", exe,
+		    exe);
+	ck_assert_msg(r == 0, "no C example in README.md:\n%s", out);
+	r = run(out, sizeof(out),
+		"PKG_CONFIG_SYSROOT_DIR=%s PKG_CONFIG_PATH=%s%s/lib/pkgconfig; export PKG_CONFIG_SYSROOT_DIR PKG_CONFIG_PATH; "
+		"cc -std=c17 -Wall -Werror %s.c -o %s $(pkg-config --cflags --libs gpucmd)",
+		root, root, prefix, exe, exe);
+	ck_assert_msg(r == 0, "build failed:\n%s", out);
+	r = run(out, sizeof(out), "readelf -d %s | grep -c 'NEEDED.*libgpucmd.so.0'", exe);
+	ck_assert_msg(r == 0, "the program does not load libgpucmd.so.0 by its soname:\n%s", out);
+	r = run(out, sizeof(out), "LD_LIBRARY_PATH=%s%s/lib GPUCMD_SOCKET=%s %s", root, prefix, test_daemon.socket, exe);
+	ck_assert_msg(r == 0, "the program failed (%d):\n%s", r, out);
+}
+END_TEST
+
+TCase *install_tcase(void)
+{
+	TCase *t = tcase_create("install");
+	tcase_add_checked_fixture(t, stage_setup, daemon_teardown);
+	tcase_set_timeout(t, 120);
+	tcase_add_test(t, every_unit_passes_systemd_analyze_verify);
+	tcase_add_test(t, security_exposure_of_the_service_is_at_most_1_5);
+	tcase_add_test(t, readme_example_built_with_pkg_config_from_the_staged_tree_runs);
+	return t;
+}
