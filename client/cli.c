@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "gpucmd.h"
 
 static void usage(FILE *f)
@@ -19,11 +20,15 @@ static void usage(FILE *f)
 		   "  selftest           add, mul and fill on 1M floats, every element checked\n"
 		   "  memory [--json]    heaps, budget, and the buffer memory of each client\n"
 		   "                     (your uid's clients; every client for root)\n"
+		   "  status [--json | --prometheus] [--watch]\n"
+		   "                     the daemon, its device and every client you may see\n"
+		   "                     (your uid's; all for root): sessions, work on the GPU,\n"
+		   "                     memory; --watch redraws every second\n"
 		   "  ping               one round trip\n");
 }
 
 /* Prints s as a JSON string. */
-static void json_str(const char *s)
+void json_str(const char *s)
 {
 	putchar('"');
 	for (; *s; s++) {
@@ -37,12 +42,12 @@ static void json_str(const char *s)
 	putchar('"');
 }
 
-static double mib(uint64_t bytes)
+double mib(uint64_t bytes)
 {
 	return (double)bytes / (1 << 20);
 }
 
-static void json_heaps(const struct gpucmd_heap *h, uint32_t n)
+void json_heaps(const struct gpucmd_heap *h, uint32_t n)
 {
 	for (uint32_t k = 0; k < n; k++)
 		printf("%s{\"size\":%llu,\"device_local\":%s,\"budget\":%llu,\"usage\":%llu,\"allocated\":%llu,"
@@ -52,7 +57,7 @@ static void json_heaps(const struct gpucmd_heap *h, uint32_t n)
 		       (unsigned long long)h[k].allocated, (unsigned long long)h[k].used);
 }
 
-static void print_heaps(const struct gpucmd_heap *h, uint32_t n)
+void print_heaps(const struct gpucmd_heap *h, uint32_t n)
 {
 	for (uint32_t k = 0; k < n; k++)
 		printf("heap %u:     %.1f GiB%s, budget %.1f MiB, in use %.1f MiB (gpucmdd holds %.1f MiB, %.1f MiB in "
@@ -61,7 +66,7 @@ static void print_heaps(const struct gpucmd_heap *h, uint32_t n)
 		       mib(h[k].usage), mib(h[k].allocated), mib(h[k].used));
 }
 
-static void json_usage(const struct gpucmd_memory_usage *u)
+void json_usage(const struct gpucmd_memory_usage *u)
 {
 	printf("{\"client\":%u,\"pid\":%d,\"uid\":%u,\"name\":", u->client, u->pid, u->uid);
 	json_str(u->name);
@@ -290,10 +295,11 @@ int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"socket", required_argument, NULL, 's'}, {"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},         {0},
+		{"help", no_argument, NULL, 'h'},         {"watch", no_argument, NULL, 'w'},
+		{"prometheus", no_argument, NULL, 'p'},   {0},
 	};
 	const char *socket = NULL;
-	bool json = false;
+	bool json = false, watch = false, prometheus = false;
 	for (int o; (o = getopt_long(argc, argv, "+", opts, NULL)) != -1;) {
 		switch (o) {
 		case 's': socket = optarg; break;
@@ -308,14 +314,17 @@ int main(int argc, char **argv)
 	}
 	const char *cmd = argv[optind++];
 	for (int o; (o = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
-		if (o != 'j') {
+		bool status_only = o == 'w' || o == 'p';
+		if ((o != 'j' && !status_only) || (status_only && strcmp(cmd, "status"))) {
 			usage(stderr);
 			return 2;
 		}
-		json = true;
+		json |= o == 'j';
+		watch |= o == 'w';
+		prometheus |= o == 'p';
 	}
 	bool known = !strcmp(cmd, "info") || !strcmp(cmd, "kernels") || !strcmp(cmd, "selftest") || !strcmp(cmd, "ping") ||
-		     !strcmp(cmd, "memory");
+		     !strcmp(cmd, "memory") || !strcmp(cmd, "status");
 	if (!known) {
 		fprintf(stderr, "gpucmd: unknown command '%s'\n", cmd);
 		usage(stderr);
@@ -333,6 +342,8 @@ int main(int argc, char **argv)
 		r = cmd_kernels(c, json);
 	else if (!strcmp(cmd, "memory"))
 		r = cmd_memory(c, json);
+	else if (!strcmp(cmd, "status"))
+		r = cmd_status(c, json ? STATUS_JSON : prometheus ? STATUS_PROMETHEUS : STATUS_TEXT, watch);
 	else if (!strcmp(cmd, "selftest"))
 		r = cmd_selftest(c);
 	else if ((r = gpucmd_ping(c) < 0 ? 1 : 0))

@@ -652,6 +652,89 @@ int gpucmd_memory_report(gpucmd_client *c, struct gpucmd_memory_report *ret)
 	return 0;
 }
 
+void gpucmd_status_free(struct gpucmd_status *st)
+{
+	for (size_t i = 0; st && st->client_list && i < st->n_clients; i++)
+		free(st->client_list[i].sessions);
+	if (st) {
+		free(st->client_list);
+		st->client_list = NULL;
+		st->n_clients = 0;
+	}
+}
+
+int gpucmd_status(gpucmd_client *c, struct gpucmd_status *ret)
+{
+	if (!ret)
+		return fail(c, -EINVAL, "status: ret_status is required");
+	Gpucmd__StatusQuery q = GPUCMD__STATUS_QUERY__INIT;
+	Gpucmd__Request req = GPUCMD__REQUEST__INIT;
+	req.body_case = GPUCMD__REQUEST__BODY_STATUS_QUERY;
+	req.status_query = &q;
+	Gpucmd__Reply *rep;
+	int r = call_expect(c, &req, GPUCMD__REPLY__BODY_STATUS_REPLY, &rep);
+	if (r < 0)
+		return r;
+	Gpucmd__StatusReply *sr = rep->status_reply;
+	*ret = (struct gpucmd_status){
+		.uptime_ms = sr->uptime_ms,
+		.clients = sr->clients,
+		.live_sessions = sr->live_sessions,
+		.live_buffers = sr->live_buffers,
+		.submissions = sr->submissions,
+		.dispatches = sr->dispatches,
+		.max_inflight_per_client = sr->max_inflight_per_client,
+	};
+	copy_str(ret->daemon_version, sizeof(ret->daemon_version), sr->daemon_version);
+	copy_str(ret->device_name, sizeof(ret->device_name), sr->device_name);
+	ret->n_heaps = copy_heaps(ret->heaps, sr->heaps, sr->n_heaps);
+	ret->client_list = calloc(sr->n_client_list ? sr->n_client_list : 1, sizeof(*ret->client_list));
+	for (size_t i = 0; ret->client_list && i < sr->n_client_list; i++) {
+		const Gpucmd__ClientStatus *cs = sr->client_list[i];
+		struct gpucmd_client_status *o = &ret->client_list[i];
+		*o = (struct gpucmd_client_status){
+			.client = cs->client,
+			.pid = cs->pid,
+			.uid = cs->uid,
+			.gid = cs->gid,
+			.connected_ms = cs->connected_ms,
+			.in_flight = cs->in_flight,
+			.stalled = cs->stalled,
+		};
+		copy_str(o->name, sizeof(o->name), cs->name);
+		copy_str(o->comm, sizeof(o->comm), cs->comm);
+		copy_usage(&o->memory, cs->memory);
+		o->sessions = calloc(cs->n_sessions ? cs->n_sessions : 1, sizeof(*o->sessions));
+		if (!o->sessions) {
+			r = -ENOMEM;
+			break;
+		}
+		ret->n_clients = i + 1;
+		for (size_t k = 0; k < cs->n_sessions; k++) {
+			const Gpucmd__SessionStatus *ss = cs->sessions[k];
+			o->sessions[k] = (struct gpucmd_session_status){
+				.session = ss->session,
+				.priority = (enum gpucmd_priority)ss->priority,
+				.in_flight = ss->in_flight,
+				.command_buffers = ss->command_buffers,
+				.dispatches = ss->dispatches,
+				.completed = ss->completed,
+				.fence_value = ss->fence_value,
+			};
+			copy_str(o->sessions[k].label, sizeof(o->sessions[k].label), ss->label);
+		}
+		o->n_sessions = cs->n_sessions;
+	}
+	if (!ret->client_list)
+		r = -ENOMEM;
+	gpucmd__reply__free_unpacked(rep, NULL);
+	if (r < 0) {
+		gpucmd_status_free(ret);
+		return fail(c, r, "out of memory");
+	}
+	return 0;
+}
+
 int gpucmd_buffer_free(gpucmd_client *c, gpucmd_buffer buffer)
 {
 	Gpucmd__BufferFree bf = GPUCMD__BUFFER_FREE__INIT;
@@ -672,10 +755,17 @@ int gpucmd_buffer_free(gpucmd_client *c, gpucmd_buffer buffer)
 
 int gpucmd_session_open(gpucmd_client *c, const char *label, gpucmd_session *ret)
 {
+	return gpucmd_session_open_priority(c, label, GPUCMD_PRIORITY_NORMAL, ret);
+}
+
+int gpucmd_session_open_priority(gpucmd_client *c, const char *label, enum gpucmd_priority priority,
+				 gpucmd_session *ret)
+{
 	if (!ret)
 		return fail(c, -EINVAL, "session_open: ret_session is required");
 	Gpucmd__SessionOpen so = GPUCMD__SESSION_OPEN__INIT;
 	so.label = (char *)(label ? label : "");
+	so.priority = (Gpucmd__Priority)priority;
 	Gpucmd__Request req = GPUCMD__REQUEST__INIT;
 	req.body_case = GPUCMD__REQUEST__BODY_SESSION_OPEN;
 	req.session_open = &so;

@@ -218,6 +218,19 @@ struct gpucmd_binding {
 /* Round trip. Opens a session; label names it in logs and status. */
 int gpucmd_session_open(gpucmd_client *client, const char *label, gpucmd_session *ret_session);
 
+/* The order in which work that became ready together goes to the GPU. */
+enum gpucmd_priority {
+	GPUCMD_PRIORITY_NORMAL = 0,
+	GPUCMD_PRIORITY_HIGH = 1,
+	GPUCMD_PRIORITY_LOW = 2,
+};
+
+/* Round trip. gpucmd_session_open with a priority: of the work that is
+ * ready in one turn of the daemon, high priority sessions' goes to the GPU
+ * first, low priority last. It orders, it does not preempt. */
+int gpucmd_session_open_priority(gpucmd_client *client, const char *label, enum gpucmd_priority priority,
+				 gpucmd_session *ret_session);
+
 /* Streaming. Closes the session: committed work still completes,
  * uncommitted work is discarded. */
 int gpucmd_session_close(gpucmd_client *client, gpucmd_session session);
@@ -276,6 +289,47 @@ struct gpucmd_session_state {
 /* Round trip. Reads the session's state and counters; changes nothing (a
  * kept streamed error stays for commit_and_wait). */
 int gpucmd_session_query(gpucmd_client *client, gpucmd_session session, struct gpucmd_session_state *ret_state);
+
+/* ---- status -------------------------------------------------------------- */
+
+struct gpucmd_session_status {
+	gpucmd_session session;        /* the handle on its own connection */
+	char label[64];
+	enum gpucmd_priority priority;
+	uint32_t in_flight;            /* committed, not yet retired */
+	uint64_t command_buffers, dispatches, completed, fence_value;
+};
+
+struct gpucmd_client_status {
+	uint32_t client;               /* the daemon's connection number */
+	int32_t pid;
+	uint32_t uid, gid;
+	char name[64];                 /* the name it gave at the handshake */
+	char comm[16];                 /* its process's command name */
+	uint64_t connected_ms;
+	uint32_t in_flight;            /* command buffers on the GPU */
+	bool stalled;                  /* not read now: waits for GPU work or backpressure */
+	struct gpucmd_memory_usage memory;
+	size_t n_sessions;
+	struct gpucmd_session_status *sessions;
+};
+
+struct gpucmd_status {
+	char daemon_version[32];
+	char device_name[256];
+	uint64_t uptime_ms;
+	uint32_t n_heaps;
+	struct gpucmd_heap heaps[GPUCMD_MAX_HEAPS];
+	uint32_t clients, live_sessions, live_buffers;
+	uint64_t submissions, dispatches;
+	uint32_t max_inflight_per_client;  /* the backpressure limit, 0: none */
+	size_t n_clients;
+	struct gpucmd_client_status *client_list; /* this uid's clients; every client for root */
+};
+
+/* Round trip. Fills *ret_status; free its arrays with gpucmd_status_free. */
+int gpucmd_status(gpucmd_client *client, struct gpucmd_status *ret_status);
+void gpucmd_status_free(struct gpucmd_status *status);
 
 /* ---- fences and buffers shared between processes ----------------------- */
 

@@ -41,6 +41,8 @@ struct gd_account *gd_account_create(struct gd_daemon *d, uid_t uid)
 	a->d = d;
 	a->refs = 1;
 	a->uid = uid;
+	a->clients = 1;
+	a->parent->clients++;
 	return a;
 }
 
@@ -55,8 +57,10 @@ void gd_account_unref(struct gd_account *a)
 	if (--a->refs)
 		return;
 	gd_list_remove(&a->link);
-	if (a->parent)
+	if (a->parent) {
+		a->parent->clients--;
 		gd_account_unref(a->parent);
+	}
 	free(a);
 }
 
@@ -64,6 +68,16 @@ int gd_account_charge(struct gd_account *a, uint64_t bytes, char *err, size_t er
 {
 	const struct gd_config *cfg = &a->d->cfg;
 	struct gd_account *u = a->parent;
+	if (cfg->max_buffers_per_client && a->buffers >= cfg->max_buffers_per_client) {
+		snprintf(err, errlen, "this client already holds %" PRIu64 " buffers, the most max_buffers_per_client allows",
+			 a->buffers);
+		return -EMFILE;
+	}
+	if (cfg->max_buffers_per_uid && u->buffers >= cfg->max_buffers_per_uid) {
+		snprintf(err, errlen, "uid %u already holds %" PRIu64 " buffers over all its clients, the most "
+			 "max_buffers_per_uid allows", (unsigned)u->uid, u->buffers);
+		return -EMFILE;
+	}
 	if (cfg->max_memory_per_client && (a->bytes > cfg->max_memory_per_client ||
 					   bytes > cfg->max_memory_per_client - a->bytes)) {
 		snprintf(err, errlen,
@@ -103,4 +117,17 @@ void gd_account_resident(struct gd_account *a, uint64_t bytes, int delta)
 		x->resident += delta;
 		x->resident_bytes += delta * (int64_t)bytes;
 	}
+}
+
+void gd_account_in_flight(struct gd_account *a, int delta)
+{
+	for (struct gd_account *x = a; x; x = x->parent)
+		x->in_flight += delta;
+}
+
+bool gd_account_saturated(const struct gd_account *a)
+{
+	const struct gd_config *cfg = &a->d->cfg;
+	return (cfg->max_inflight_per_client && a->in_flight >= cfg->max_inflight_per_client) ||
+	       (cfg->max_inflight_per_uid && a->parent->in_flight >= cfg->max_inflight_per_uid);
 }

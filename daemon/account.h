@@ -6,12 +6,15 @@
  * alive until the buffer is destroyed, so memory outliving its creator (a
  * buffer imported elsewhere, or still in flight) stays on the right bill.
  *
- * Limits come from the configuration each time a charge is made, so a
- * reloaded limit applies to the next allocation. 0 means no limit.
+ * Limits come from the configuration each time they are checked, so a
+ * reloaded limit applies to the next allocation, session or submission.
+ * 0 means no limit. Memory over a limit is -EDQUOT, a count over a limit
+ * -EMFILE; both messages name the limit.
  */
 #ifndef GD_ACCOUNT_H
 #define GD_ACCOUNT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -31,6 +34,8 @@ struct gd_account {
 	uint64_t peak;
 	uint64_t resident;          /* buffers of those in the residency set */
 	uint64_t resident_bytes;
+	uint32_t clients;           /* connections (a uid account counts them all) */
+	uint32_t in_flight;         /* command buffers on the GPU, not yet retired */
 };
 
 /* A connection's account, with one reference owned by the caller; finds or
@@ -43,6 +48,12 @@ void gd_account_unref(struct gd_account *a);
  * 0, or -EDQUOT with a message naming the limit that refused it. */
 int gd_account_charge(struct gd_account *a, uint64_t bytes, char *err, size_t errlen);
 void gd_account_uncharge(struct gd_account *a, uint64_t bytes);
+/* Counts a command buffer submitted (+1) or retired (-1) on the account
+ * and its parent. */
+void gd_account_in_flight(struct gd_account *a, int delta);
+/* Backpressure: whether the account's command buffers on the GPU reached
+ * max_inflight_per_client or its uid's max_inflight_per_uid. */
+bool gd_account_saturated(const struct gd_account *a);
 /* Counts a charged buffer in (+1) or out (-1) of the residency set. */
 void gd_account_resident(struct gd_account *a, uint64_t bytes, int delta);
 

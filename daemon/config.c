@@ -62,6 +62,22 @@ static const struct key keys[] = {
 	 "connections served at once (default 0: no limit)"},
 	{"limits", "max_sessions_per_client", K_U32, F(max_sessions_per_client), 0, UINT32_MAX, true, "N",
 	 "sessions one connection may hold open (default 0: no limit)"},
+	{"limits", "max_clients_per_uid", K_U32, F(max_clients_per_uid), 0, UINT32_MAX, true, "N",
+	 "connections one uid may hold at once (default 0: no limit)"},
+	{"limits", "max_sessions_per_uid", K_U32, F(max_sessions_per_uid), 0, UINT32_MAX, true, "N",
+	 "sessions all connections of one uid may hold (default 0: no limit)"},
+	{"limits", "max_buffers_per_client", K_U32, F(max_buffers_per_client), 0, UINT32_MAX, true, "N",
+	 "buffers one connection may hold (default 0: no limit)"},
+	{"limits", "max_buffers_per_uid", K_U32, F(max_buffers_per_uid), 0, UINT32_MAX, true, "N",
+	 "buffers all connections of one uid may hold (default 0: no limit)"},
+	{"limits", "max_inflight_per_client", K_U32, F(max_inflight_per_client), 0, UINT32_MAX, true, "N",
+	 "command buffers one connection may have on the GPU; more waits\n(backpressure: its socket is not read) (default 64)"},
+	{"limits", "max_inflight_per_uid", K_U32, F(max_inflight_per_uid), 0, UINT32_MAX, true, "N",
+	 "the same over all connections of one uid (default 0: no limit)"},
+	{"access", "allow_users", K_STRING, F(allow_users), 0, 0, true, "LIST",
+	 "only these users (names or uids, comma-separated) may connect\n(default: everyone who can open the socket)"},
+	{"access", "allow_groups", K_STRING, F(allow_groups), 0, 0, true, "LIST",
+	 "only members of these groups (names or gids) may connect (default: everyone)"},
 	{"limits", "max_memory_per_client", K_SIZE64, F(max_memory_per_client), 0, UINT64_MAX, true, "BYTES",
 	 "buffer memory one connection may hold (default 0: no limit)"},
 	{"limits", "max_memory_per_uid", K_SIZE64, F(max_memory_per_uid), 0, UINT64_MAX, true, "BYTES",
@@ -358,6 +374,7 @@ int gd_config_read(struct gd_config *cfg, int argc, char **argv)
 		.max_frame = GW_DEFAULT_MAX_FRAME,
 		.spin_us = 200,
 		.stop_timeout_sec = 10,
+		.max_inflight_per_client = 64,
 	};
 	const char *v = getenv("GPUCMD_VALIDATE");
 	cfg->validate = v && *v && strcmp(v, "0") != 0;
@@ -408,8 +425,9 @@ static void swap_field(struct gd_config *a, struct gd_config *b, const struct ke
 {
 	size_t size = k->kind == K_STRING ? sizeof(char *)
 		      : k->kind == K_BOOL ? sizeof(bool)
-		      : k->kind == K_LEVEL ? sizeof(int) : sizeof(uint32_t);
-	unsigned char tmp[sizeof(char *) > sizeof(uint32_t) ? sizeof(char *) : sizeof(uint32_t)];
+		      : k->kind == K_LEVEL ? sizeof(int)
+		      : k->kind == K_SIZE64 ? sizeof(uint64_t) : sizeof(uint32_t);
+	unsigned char tmp[sizeof(char *) > sizeof(uint64_t) ? sizeof(char *) : sizeof(uint64_t)];
 	memcpy(tmp, field(a, k), size);
 	memcpy(field(a, k), field(b, k), size);
 	memcpy(field(b, k), tmp, size);

@@ -32,6 +32,14 @@ struct gd_config {
 	/* [limits], reloadable; 0 means no limit */
 	uint32_t max_clients;
 	uint32_t max_sessions_per_client;
+	uint32_t max_clients_per_uid;
+	uint32_t max_sessions_per_uid;
+	uint32_t max_buffers_per_client;
+	uint32_t max_buffers_per_uid;
+	uint32_t max_inflight_per_client; /* command buffers on the GPU: backpressure, not an error */
+	uint32_t max_inflight_per_uid;
+	char *allow_users;         /* comma-separated user names or uids; NULL: everyone */
+	char *allow_groups;        /* comma-separated group names or gids; NULL: everyone */
 	uint64_t max_memory_per_client; /* bytes of buffers one connection may hold */
 	uint64_t max_memory_per_uid;    /* bytes all connections of one uid may hold */
 	/* [testing]: paths a device would not take by itself */

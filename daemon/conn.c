@@ -347,6 +347,15 @@ int gd_conn_create(struct gd_daemon *d, int fd)
 		c->uid = cred.uid;
 		c->gid = cred.gid;
 	}
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)c->pid);
+	FILE *f = c->pid > 0 ? fopen(path, "re") : NULL;
+	if (f) {
+		if (fgets(c->comm, sizeof(c->comm), f))
+			c->comm[strcspn(c->comm, "\n")] = '\0';
+		fclose(f);
+	}
+	c->connected_ms = uv_now(d->loop);
 	c->acct = gd_account_create(d, c->uid);
 	if (!c->acct || gw_arena_init(&c->arena, 64u << 10) < 0 || uv_poll_init(d->loop, &c->poll, fd) < 0) {
 		if (c->acct)

@@ -39,6 +39,8 @@ struct gd_conn {
 	uid_t uid;
 	gid_t gid;
 	char name[64];               /* from the handshake */
+	char comm[16];               /* /proc/PID/comm at connect */
+	uint64_t connected_ms;       /* loop time at connect */
 	bool greeted;                /* handshake done */
 	bool closing;                /* freed from the poll handle's close callback */
 	bool stalled;                /* a request waits for GPU work to retire */

@@ -40,6 +40,7 @@ struct gd_daemon {
 	struct gd_list waiters;    /* host fence waiters, see fence.h */
 	struct gd_list uids;       /* struct gd_account.link: one per uid with clients or buffers */
 	struct gd_stats stats;
+	uint64_t started_ms;       /* loop time at start, for uptime */
 	uv_signal_t sigint, sigterm, sighup;
 	uv_timer_t stop_timer;     /* bounds the wait for committed work */
 	bool stopping;

@@ -94,6 +94,18 @@ void *gd_handles_remove(struct gd_handles *h, uint32_t handle)
 	return obj;
 }
 
+void *gd_handles_next(const struct gd_handles *h, uint32_t *cursor, uint32_t *ret_handle)
+{
+	for (uint32_t idx = *cursor; idx < h->used; idx++)
+		if (h->objs[idx]) {
+			*cursor = idx + 1;
+			*ret_handle = (uint32_t)(h->gens[idx] & 0xfff) << 20 | (idx + 1);
+			return h->objs[idx];
+		}
+	*cursor = h->used;
+	return NULL;
+}
+
 void *gd_handles_pop(struct gd_handles *h)
 {
 	/* Walks down from the top and forgets the slots it passes: teardown

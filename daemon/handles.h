@@ -29,6 +29,9 @@ int gd_handles_add(struct gd_handles *h, void *obj, uint32_t *ret_handle);
 void *gd_handles_get(const struct gd_handles *h, uint32_t handle);
 /* Forgets the handle and returns its object (NULL if none). */
 void *gd_handles_remove(struct gd_handles *h, uint32_t handle);
+/* Iteration: the next live object at or after slot *cursor (start at 0)
+ * with its handle, NULL at the end. The table must not change meanwhile. */
+void *gd_handles_next(const struct gd_handles *h, uint32_t *cursor, uint32_t *ret_handle);
 /* Removes and returns any one object, NULL when empty. For teardown only:
  * once it has been called, only pop and finish may follow. */
 void *gd_handles_pop(struct gd_handles *h);

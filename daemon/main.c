@@ -122,6 +122,7 @@ int main(int argc, char **argv)
 	gd_list_init(&d->waiters);
 	gd_list_init(&d->uids);
 	d->loop = uv_default_loop();
+	d->started_ms = uv_now(d->loop);
 	int status = 1;
 
 	struct gd_gpu_options go = {.device = d->cfg.device, .validate = d->cfg.validate};

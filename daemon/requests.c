@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "account.h"
 #include "buffer.h"
 #include "conn.h"
 #include "daemon.h"
@@ -329,21 +330,50 @@ static void fence_wait(struct gd_conn *c, const Req *req, int fd)
 	}
 }
 
+/* Sessions held by every connection of uid. */
+static uint32_t uid_sessions(const struct gd_daemon *d, uid_t uid)
+{
+	uint32_t n = 0;
+	struct gd_list *pos, *tmp;
+	gd_list_for_each_safe(pos, tmp, &d->conns) {
+		const struct gd_conn *o = gd_container_of(pos, struct gd_conn, link);
+		if (o->uid == uid)
+			n += o->sessions.count;
+	}
+	return n;
+}
+
 static void session_open(struct gd_conn *c, const Req *req)
 {
+	const struct gd_config *cfg = &c->d->cfg;
+	const char *where = cfg->config_path ? cfg->config_path : "the configuration";
+	const Gpucmd__SessionOpen *so_req = req->session_open;
 	struct gd_session *s;
-	uint32_t h;
-	uint32_t limit = c->d->cfg.max_sessions_per_client;
-	if (limit && c->sessions.count >= limit) {
-		char msg[256];
+	uint32_t h, held;
+	char msg[256];
+	if (cfg->max_sessions_per_client && c->sessions.count >= cfg->max_sessions_per_client) {
 		snprintf(msg, sizeof(msg),
 			 "session open: this client already holds %u sessions, the most max_sessions_per_client "
 			 "allows (%u, set in %s); close one first",
-			 c->sessions.count, limit, c->d->cfg.config_path ? c->d->cfg.config_path : "the configuration");
+			 c->sessions.count, cfg->max_sessions_per_client, where);
 		reply_error(c, req->id, -EMFILE, msg);
 		return;
 	}
-	int r = gd_session_create(c->d, c, req->session_open->label, &s);
+	if (cfg->max_sessions_per_uid && (held = uid_sessions(c->d, c->uid)) >= cfg->max_sessions_per_uid) {
+		snprintf(msg, sizeof(msg),
+			 "session open: uid %u already holds %u sessions over all its clients, the most "
+			 "max_sessions_per_uid allows (%u, set in %s)", (unsigned)c->uid, held, cfg->max_sessions_per_uid,
+			 where);
+		reply_error(c, req->id, -EMFILE, msg);
+		return;
+	}
+	if ((unsigned)so_req->priority >= GD_PRIORITY_COUNT) {
+		snprintf(msg, sizeof(msg), "session open: unknown priority %d (0 normal, 1 high, 2 low)",
+			 (int)so_req->priority);
+		reply_error(c, req->id, -EINVAL, msg);
+		return;
+	}
+	int r = gd_session_create(c->d, c, so_req->label, (enum gd_priority)so_req->priority, &s);
 	if (r < 0) {
 		reply_error(c, req->id, r, "session open: daemon out of memory");
 		return;
@@ -526,6 +556,7 @@ int gd_request_handle(struct gd_conn *c, const Req *req)
 	case GPUCMD__REQUEST__BODY_BUFFER_FILL: gd_request_buffer_fill(c, req); return 0;
 	case GPUCMD__REQUEST__BODY_RESIDENCY: gd_request_residency(c, req); return 0;
 	case GPUCMD__REQUEST__BODY_MEMORY_QUERY: gd_request_memory_query(c, req); return 0;
+	case GPUCMD__REQUEST__BODY_STATUS_QUERY: gd_request_status(c, req); return 0;
 	case GPUCMD__REQUEST__BODY_BUFFER_CREATE_SHARED:
 		gd_request_buffer_create_shared(c, req, gd_conn_take_fd(c));
 		return 0;
@@ -546,7 +577,13 @@ int gd_request_handle(struct gd_conn *c, const Req *req)
 		return 0;
 	}
 	case GPUCMD__REQUEST__BODY_DISPATCH: dispatch(c, req); return 0;
-	case GPUCMD__REQUEST__BODY_COMMIT: commit(c, req); return 0;
+	case GPUCMD__REQUEST__BODY_COMMIT:
+		/* Backpressure: a client with its fill of work on the GPU is
+		 * not read until some of it retires. */
+		if (gd_account_saturated(c->acct))
+			return -EAGAIN;
+		commit(c, req);
+		return 0;
 	case GPUCMD__REQUEST__BODY_RESET_STAGE: {
 		struct gd_session *s = gd_request_session(c, req, req->reset_stage->session);
 		if (s)

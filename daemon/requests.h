@@ -32,6 +32,11 @@ void gd_request_buffer_copy(struct gd_conn *c, const Gpucmd__Request *req);
 void gd_request_buffer_fill(struct gd_conn *c, const Gpucmd__Request *req);
 void gd_request_residency(struct gd_conn *c, const Gpucmd__Request *req);
 void gd_request_memory_query(struct gd_conn *c, const Gpucmd__Request *req);
+/* A connection's memory usage (the strings point into c). */
+void gd_request_client_usage(const struct gd_conn *c, Gpucmd__ClientUsage *u);
+/* The status report (status.c): the daemon, its device and the clients
+ * the asker may see. */
+void gd_request_status(struct gd_conn *c, const Gpucmd__Request *req);
 /* Fills hp/hpp (VK_MAX_MEMORY_HEAPS entries) with the device's heaps and
  * their use; returns how many. For info and the memory report. */
 uint32_t gd_request_heaps(struct gd_daemon *d, Gpucmd__Heap *hp, Gpucmd__Heap **hpp);

@@ -254,7 +254,7 @@ static void usage_of(const struct gd_account *a, uint64_t limit, Gpucmd__ClientU
 	u->limit = limit;
 }
 
-static void conn_usage(const struct gd_conn *c, Gpucmd__ClientUsage *u)
+void gd_request_client_usage(const struct gd_conn *c, Gpucmd__ClientUsage *u)
 {
 	usage_of(c->acct, c->d->cfg.max_memory_per_client, u);
 	u->client = c->id;
@@ -287,7 +287,7 @@ void gd_request_memory_query(struct gd_conn *c, const Req *req)
 	mr.n_heaps = gd_request_heaps(d, hp, hpp);
 	mr.heaps = hpp;
 	Gpucmd__ClientUsage self, user;
-	conn_usage(c, &self);
+	gd_request_client_usage(c, &self);
 	usage_of(c->acct->parent, d->cfg.max_memory_per_uid, &user);
 	mr.self = &self;
 	mr.user = &user;
@@ -298,7 +298,7 @@ void gd_request_memory_query(struct gd_conn *c, const Req *req)
 		struct gd_conn *o = gd_container_of(pos, struct gd_conn, link);
 		if (mr.n_clients == d->stats.clients || (c->uid != 0 && o->uid != c->uid))
 			continue;
-		conn_usage(o, &cu[mr.n_clients]);
+		gd_request_client_usage(o, &cu[mr.n_clients]);
 		cup[mr.n_clients] = &cu[mr.n_clients];
 		mr.n_clients++;
 	}

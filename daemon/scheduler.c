@@ -218,6 +218,7 @@ static void describe(struct gd_scheduler *s, struct gd_submission *sub, uint32_t
 		sem[nw++] = sem_info(sub->xwait[k]->sem, sub->xwait_value[k]);
 	sub->prev_value = ses->last_value;
 	sub->value = ++s->next_value;
+	gd_session_submitted(ses, sub);
 	sig[ns++] = sem_info(s->retire, sub->value);
 	if (sub->fence_signal) {
 		sig[ns++] = sem_info(ses->fence->sem, sub->fence_signal);
@@ -277,8 +278,30 @@ static void fail_now(struct gd_scheduler *s, struct gd_submission *sub, int code
  * released something, since a fence submitted in the batch can release a
  * waiter that came before it.
  */
+/* Orders the work committed this turn by its session's priority, keeping
+ * commit order within each priority (and so within each session). */
+static void sort_ready(struct gd_scheduler *s)
+{
+	static const enum gd_priority order[] = {GD_PRIORITY_HIGH, GD_PRIORITY_NORMAL, GD_PRIORITY_LOW};
+	struct gd_submission *by[GD_PRIORITY_COUNT] = {NULL}, **tail[GD_PRIORITY_COUNT];
+	for (int p = 0; p < GD_PRIORITY_COUNT; p++)
+		tail[p] = &by[p];
+	while (s->ready) {
+		struct gd_submission *sub = s->ready;
+		s->ready = sub->next;
+		append(&tail[sub->session->priority], sub);
+	}
+	s->ready_tail = &s->ready;
+	for (int i = 0; i < GD_PRIORITY_COUNT; i++) {
+		*s->ready_tail = by[order[i]];
+		if (by[order[i]])
+			s->ready_tail = tail[order[i]];
+	}
+}
+
 static struct gd_submission *gather(struct gd_scheduler *s, uint32_t *ret_n)
 {
+	sort_ready(s);
 	struct gd_submission *batch = NULL, **batch_tail = &batch;
 	struct gd_submission *queue = s->held;
 	*s->held_tail = s->ready;

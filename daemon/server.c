@@ -1,11 +1,14 @@
 /*
  * server.c — the listening socket (see server.h). A socket file left by a
  * dead daemon is removed; one a live daemon answers on is left alone and
- * start-up fails, so two daemons never fight over one path. Past
- * max_clients a new connection gets one reply saying so and is closed.
+ * start-up fails, so two daemons never fight over one path. A new
+ * connection that the allow lists or max_clients / max_clients_per_uid
+ * refuse gets one reply saying why and is closed.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,27 +37,107 @@ struct gd_server {
 	uint64_t refused_logged_ms;
 };
 
-/* A connection over max_clients: the client's handshake reads this reply
- * (id 0) and reports it. Best effort, the socket is new and empty. Logged
- * at most every 10 s, so that clients retrying in a loop cannot flood the
- * journal. */
-static void refuse(struct gd_server *s, int fd)
+/* Whether `list` (comma-separated names or numbers) names id; name_of
+ * turns a name into an id. */
+static bool listed(const char *list, unsigned id, bool (*name_of)(const char *name, unsigned *id))
 {
-	char msg[256];
-	snprintf(msg, sizeof(msg),
-		 "gpucmdd serves at most %u clients at once (max_clients in %s); try again when one disconnects",
-		 s->d->cfg.max_clients, s->d->cfg.config_path ? s->d->cfg.config_path : "the configuration");
+	char buf[1024];
+	snprintf(buf, sizeof(buf), "%s", list);
+	char *save = NULL;
+	for (char *t = strtok_r(buf, ", \t", &save); t; t = strtok_r(NULL, ", \t", &save)) {
+		char *end;
+		unsigned long n = strtoul(t, &end, 10);
+		unsigned named;
+		if ((*end == '\0' && n == id) || (*end != '\0' && name_of(t, &named) && named == id))
+			return true;
+	}
+	return false;
+}
+
+static bool user_id(const char *name, unsigned *id)
+{
+	char buf[4096];
+	struct passwd pw, *res = NULL;
+	if (getpwnam_r(name, &pw, buf, sizeof(buf), &res) != 0 || !res)
+		return false;
+	*id = pw.pw_uid;
+	return true;
+}
+
+static bool group_id(const char *name, unsigned *id)
+{
+	char buf[4096];
+	struct group gr, *res = NULL;
+	if (getgrnam_r(name, &gr, buf, sizeof(buf), &res) != 0 || !res)
+		return false;
+	*id = gr.gr_gid;
+	return true;
+}
+
+/* Why the peer on fd may not connect, or NULL when it may: the allow
+ * lists (a user listed, or a member of a listed group: primary or
+ * supplementary, from SO_PEERGROUPS), then max_clients_per_uid. */
+static const char *refusal(struct gd_server *s, int fd, char *why, size_t len, int *code)
+{
+	const struct gd_config *cfg = &s->d->cfg;
+	const char *where = cfg->config_path ? cfg->config_path : "the configuration";
+	struct ucred cr;
+	socklen_t cl = sizeof(cr);
+	*code = -EPERM;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &cl) < 0) {
+		snprintf(why, len, "gpucmdd could not learn who is connecting (%s)", strerror(errno));
+		return why;
+	}
+	if ((cfg->allow_users && *cfg->allow_users) || (cfg->allow_groups && *cfg->allow_groups)) {
+		bool ok = cfg->allow_users && listed(cfg->allow_users, cr.uid, user_id);
+		gid_t groups[256];
+		socklen_t gl = sizeof(groups);
+		int ng = getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &gl) == 0 ? (int)(gl / sizeof(gid_t)) : 0;
+		ok = ok || (cfg->allow_groups && listed(cfg->allow_groups, cr.gid, group_id));
+		for (int i = 0; !ok && i < ng && cfg->allow_groups; i++)
+			ok = listed(cfg->allow_groups, groups[i], group_id);
+		if (!ok) {
+			snprintf(why, len, "uid %u is not allowed to use this gpucmdd (allow_users / allow_groups in %s)",
+				 (unsigned)cr.uid, where);
+			return why;
+		}
+	}
+	*code = -EUSERS;
+	if (cfg->max_clients && s->d->stats.clients >= cfg->max_clients) {
+		snprintf(why, len, "gpucmdd serves at most %u clients at once (max_clients in %s); try again when one "
+			 "disconnects", cfg->max_clients, where);
+		return why;
+	}
+	if (cfg->max_clients_per_uid) {
+		uint32_t n = 0;
+		struct gd_list *pos, *tmp;
+		gd_list_for_each_safe(pos, tmp, &s->d->conns)
+			n += gd_container_of(pos, struct gd_conn, link)->uid == cr.uid;
+		if (n >= cfg->max_clients_per_uid) {
+			snprintf(why, len, "uid %u already has %u connections, the most max_clients_per_uid allows (%s)",
+				 (unsigned)cr.uid, n, where);
+			return why;
+		}
+	}
+	return NULL;
+}
+
+/* A connection refused at the door: the client's handshake reads this
+ * reply (id 0) and reports it. Best effort, the socket is new and empty.
+ * Logged at most every 10 s, so that clients retrying in a loop cannot
+ * flood the journal. */
+static void refuse(struct gd_server *s, int fd, int code, const char *msg)
+{
 	uint64_t now = uv_now(s->d->loop);
 	s->refused++;
 	if (!s->refused_logged_ms || now - s->refused_logged_ms >= 10000) {
-		log_warn("max_clients (%u) reached: refused %u connection%s", s->d->cfg.max_clients, s->refused,
-			 s->refused == 1 ? "" : "s");
+		log_warn("refused %u connection%s, the last because %s", s->refused, s->refused == 1 ? "" : "s", msg);
 		s->refused = 0;
 		s->refused_logged_ms = now;
 	}
 	Gpucmd__Reply rep = GPUCMD__REPLY__INIT;
-	rep.status = -EUSERS;
-	rep.error = msg;
+	rep.status = code;
+	rep.error = (char *)msg;
 	struct gw_buf b = {0};
 	if (gw_pack(&b, &rep.base, s->d->cfg.max_frame) == 0)
 		(void)!send(fd, b.data, b.len, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -75,8 +158,10 @@ static void on_accept(uv_poll_t *h, int status, int events)
 				log_warn("accept: %s", strerror(errno));
 			return;
 		}
-		if (s->d->cfg.max_clients && s->d->stats.clients >= s->d->cfg.max_clients)
-			refuse(s, fd);
+		char why[300];
+		int code;
+		if (refusal(s, fd, why, sizeof(why), &code))
+			refuse(s, fd, code, why);
 		else if (gd_conn_create(s->d, fd) < 0)
 			log_warn("dropping a new client: out of memory");
 	}

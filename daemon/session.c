@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "account.h"
 #include "buffer.h"
 #include "conn.h"
 #include "daemon.h"
@@ -19,7 +20,8 @@
 #include "scheduler.h"
 #include "session.h"
 
-int gd_session_create(struct gd_daemon *d, struct gd_conn *conn, const char *name, struct gd_session **ret)
+int gd_session_create(struct gd_daemon *d, struct gd_conn *conn, const char *name, enum gd_priority priority,
+		      struct gd_session **ret)
 {
 	struct gd_session *s = calloc(1, sizeof(*s));
 	if (!s)
@@ -27,6 +29,7 @@ int gd_session_create(struct gd_daemon *d, struct gd_conn *conn, const char *nam
 	s->d = d;
 	s->conn = conn;
 	s->refs = 1;
+	s->priority = priority;
 	snprintf(s->name, sizeof(s->name), "%s", name ? name : "");
 	VkCommandPoolCreateInfo pi = {
 		.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
@@ -38,9 +41,16 @@ int gd_session_create(struct gd_daemon *d, struct gd_conn *conn, const char *nam
 		free(s);
 		return -ENOMEM;
 	}
+	s->acct = gd_account_ref(conn->acct);
 	d->stats.live_sessions++;
 	*ret = s;
 	return 0;
+}
+
+void gd_session_submitted(struct gd_session *s, struct gd_submission *sub)
+{
+	sub->on_gpu = true;
+	gd_account_in_flight(s->acct, 1);
 }
 
 static void release_refs(struct gd_submission *sub, bool submitted)
@@ -71,6 +81,7 @@ static void session_unref(struct gd_session *s)
 	}
 	vkDestroyCommandPool(dev, s->pool, NULL); /* frees its command buffers */
 	free(s->residency);
+	gd_account_unref(s->acct);
 	if (s->fence)
 		gd_fence_unref(s->fence);
 	s->d->stats.live_sessions--;
@@ -466,6 +477,9 @@ void gd_session_retire(struct gd_session *s, struct gd_submission *sub)
 		sub->on_retire = NULL;
 	}
 	release_refs(sub, true);
+	if (sub->on_gpu)
+		gd_account_in_flight(s->acct, -1);
+	sub->on_gpu = false;
 	s->completed++;
 	s->in_flight--;
 	if (s->newest == sub)

@@ -19,6 +19,7 @@
 
 #define GD_MAX_XWAITS 4
 
+struct gd_account;
 struct gd_buffer;
 struct gd_conn;
 struct gd_fence;
@@ -50,6 +51,7 @@ struct gd_submission {
 	uint32_t hook_handle;
 	struct gd_buffer *hook_buf;  /* referenced */
 	bool sync;                   /* a commit_and_wait is answered at retirement */
+	bool on_gpu;                 /* handed to the queue (counted in flight) */
 	bool failed;                 /* device lost or submit failed */
 };
 
@@ -60,10 +62,15 @@ struct gd_bound {
 };
 
 enum gd_commit_mode { GD_COMMIT_STAGE, GD_COMMIT_AND_WAIT, GD_COMMIT_FENCE };
+/* Within a loop turn's batch, ready work goes to the queue high first,
+ * then normal, then low. Values as the protocol's Priority. */
+enum gd_priority { GD_PRIORITY_NORMAL, GD_PRIORITY_HIGH, GD_PRIORITY_LOW, GD_PRIORITY_COUNT };
 
 struct gd_session {
 	struct gd_daemon *d;
 	struct gd_conn *conn;        /* NULL once closed */
+	struct gd_account *acct;     /* the opening connection's, referenced: in-flight counts */
+	enum gd_priority priority;
 	uint32_t refs;
 	char name[64];
 	VkCommandPool pool;
@@ -99,7 +106,10 @@ struct gd_session {
 };
 
 /* Creates a session with one reference, owned by the caller (the handle). */
-int gd_session_create(struct gd_daemon *d, struct gd_conn *conn, const char *name, struct gd_session **ret);
+int gd_session_create(struct gd_daemon *d, struct gd_conn *conn, const char *name, enum gd_priority priority,
+		      struct gd_session **ret);
+/* The scheduler hands sub to the GPU (counted in flight until retired). */
+void gd_session_submitted(struct gd_session *s, struct gd_submission *sub);
 /* Discards uncommitted work, detaches from the connection, drops the
  * handle's reference. */
 void gd_session_close(struct gd_session *s);
