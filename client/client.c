@@ -896,6 +896,7 @@ int gpucmd_session_query(gpucmd_client *c, gpucmd_session s, struct gpucmd_sessi
 		.completed = st->completed,
 		.residency_requests = st->residency_requests,
 		.residency_pending = st->residency_pending,
+		.submit_order = st->submit_order,
 	};
 	copy_str(ret->last_label, sizeof(ret->last_label), st->last_label);
 	gpucmd__reply__free_unpacked(rep, NULL);

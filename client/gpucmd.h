@@ -284,6 +284,7 @@ struct gpucmd_session_state {
 	uint64_t syncs, dispatches, command_buffers, barriers, completed;
 	uint64_t residency_requests;   /* residency adds and removes asked for */
 	uint32_t residency_pending;    /* of those, staged until the next commit */
+	uint64_t submit_order;         /* daemon-wide position of its newest submission, 0: none */
 };
 
 /* Round trip. Reads the session's state and counters; changes nothing (a

@@ -516,6 +516,7 @@ static void session_query(struct gd_conn *c, const Req *req)
 	st.completed = s->completed;
 	st.residency_requests = s->residency_requests;
 	st.residency_pending = s->n_residency;
+	st.submit_order = s->last_value;
 	Gpucmd__Reply rep = GPUCMD__REPLY__INIT;
 	rep.body_case = GPUCMD__REPLY__BODY_SESSION_STATE;
 	rep.session_state = &st;

@@ -326,6 +326,7 @@ static struct gd_submission *gather(struct gd_scheduler *s, uint32_t *ret_n)
 				continue;
 			}
 			if (r == 0) {
+				gd_session_held(ses, sub);
 				ses->blocked_pass = s->pass;
 				append(&again_tail, sub);
 				continue;

@@ -47,10 +47,27 @@ int gd_session_create(struct gd_daemon *d, struct gd_conn *conn, const char *nam
 	return 0;
 }
 
+/* A submission counts against the client's in-flight limit from its commit
+ * until it retires, except while it is held back waiting for another
+ * session's fence: work that cannot run must not keep its own client from
+ * sending what would release it. */
+static void count_in_flight(struct gd_submission *sub, bool counted)
+{
+	if (sub->counted != counted)
+		gd_account_in_flight(sub->session->acct, counted ? 1 : -1);
+	sub->counted = counted;
+}
+
 void gd_session_submitted(struct gd_session *s, struct gd_submission *sub)
 {
-	sub->on_gpu = true;
-	gd_account_in_flight(s->acct, 1);
+	(void)s;
+	count_in_flight(sub, true);
+}
+
+void gd_session_held(struct gd_session *s, struct gd_submission *sub)
+{
+	(void)s;
+	count_in_flight(sub, false);
 }
 
 static void release_refs(struct gd_submission *sub, bool submitted)
@@ -450,6 +467,7 @@ void gd_session_commit(struct gd_session *s, uint64_t req, enum gd_commit_mode m
 	s->open = NULL;
 	s->newest = sub;
 	s->in_flight++;
+	count_in_flight(sub, true);
 	s->refs++;
 	gd_scheduler_queue(s->d->sched, sub);
 }
@@ -477,9 +495,7 @@ void gd_session_retire(struct gd_session *s, struct gd_submission *sub)
 		sub->on_retire = NULL;
 	}
 	release_refs(sub, true);
-	if (sub->on_gpu)
-		gd_account_in_flight(s->acct, -1);
-	sub->on_gpu = false;
+	count_in_flight(sub, false);
 	s->completed++;
 	s->in_flight--;
 	if (s->newest == sub)

@@ -51,7 +51,7 @@ struct gd_submission {
 	uint32_t hook_handle;
 	struct gd_buffer *hook_buf;  /* referenced */
 	bool sync;                   /* a commit_and_wait is answered at retirement */
-	bool on_gpu;                 /* handed to the queue (counted in flight) */
+	bool counted;                /* counted in its client's in-flight work */
 	bool failed;                 /* device lost or submit failed */
 };
 
@@ -108,8 +108,10 @@ struct gd_session {
 /* Creates a session with one reference, owned by the caller (the handle). */
 int gd_session_create(struct gd_daemon *d, struct gd_conn *conn, const char *name, enum gd_priority priority,
 		      struct gd_session **ret);
-/* The scheduler hands sub to the GPU (counted in flight until retired). */
+/* The scheduler hands sub to the GPU, or holds it back for another
+ * session's fence (not counted in flight meanwhile). */
 void gd_session_submitted(struct gd_session *s, struct gd_submission *sub);
+void gd_session_held(struct gd_session *s, struct gd_submission *sub);
 /* Discards uncommitted work, detaches from the connection, drops the
  * handle's reference. */
 void gd_session_close(struct gd_session *s);

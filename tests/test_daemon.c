@@ -532,6 +532,8 @@ TCase *staging_tcase(void);
 TCase *seeds_tcase(void);
 TCase *shared_tcase(void);
 TCase *shared_fallback_tcase(void);
+TCase *sharing_tcase(void);
+TCase *sharing_limits_tcase(void);
 
 Suite *daemon_suite(void)
 {
@@ -572,6 +574,8 @@ Suite *daemon_suite(void)
 	suite_add_tcase(s, seeds_tcase());
 	suite_add_tcase(s, shared_tcase());
 	suite_add_tcase(s, shared_fallback_tcase());
+	suite_add_tcase(s, sharing_tcase());
+	suite_add_tcase(s, sharing_limits_tcase());
 	return s;
 }
 

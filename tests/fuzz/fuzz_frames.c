@@ -121,6 +121,7 @@ static const char *expected_name(Gpucmd__Request__BodyCase c)
 	case GPUCMD__REQUEST__BODY_RESIDENCY: return "residency";
 	case GPUCMD__REQUEST__BODY_MEMORY_QUERY: return "memory_query";
 	case GPUCMD__REQUEST__BODY_BUFFER_CREATE_SHARED: return "buffer_create_shared";
+	case GPUCMD__REQUEST__BODY_STATUS_QUERY: return "status_query";
 	default: return NULL;
 	}
 }
@@ -249,6 +250,10 @@ static uint64_t walk_request(const Gpucmd__Request *m)
 		CHECK(m->memory_query);
 		h = walk_unknown(h, &m->memory_query->base);
 		break;
+	case GPUCMD__REQUEST__BODY_STATUS_QUERY:
+		CHECK(m->status_query);
+		h = walk_unknown(h, &m->status_query->base);
+		break;
 	case GPUCMD__REQUEST__BODY_BUFFER_CREATE_SHARED:
 		CHECK(m->buffer_create_shared);
 		h = walk_unknown(h, &m->buffer_create_shared->base);
@@ -263,6 +268,7 @@ static uint64_t walk_request(const Gpucmd__Request *m)
 		CHECK(m->session_open);
 		h = walk_unknown(h, &m->session_open->base);
 		h = walk_str(h, m->session_open->label);
+		h = mix(h, (uint64_t)m->session_open->priority);
 		break;
 	case GPUCMD__REQUEST__BODY_SESSION_CLOSE:
 		CHECK(m->session_close);

@@ -231,6 +231,20 @@ static void small_requests(struct gw_buf *b)
 	r.memory_query = &mq;
 	pack(b, &r);
 
+	Gpucmd__StatusQuery sq = GPUCMD__STATUS_QUERY__INIT;
+	r.id = 30;
+	r.body_case = GPUCMD__REQUEST__BODY_STATUS_QUERY;
+	r.status_query = &sq;
+	pack(b, &r);
+
+	Gpucmd__SessionOpen sop = GPUCMD__SESSION_OPEN__INIT;
+	sop.label = "high";
+	sop.priority = GPUCMD__PRIORITY__PRIORITY_HIGH;
+	r.id = 31;
+	r.body_case = GPUCMD__REQUEST__BODY_SESSION_OPEN;
+	r.session_open = &sop;
+	pack(b, &r);
+
 	Gpucmd__BufferCreateShared cs = GPUCMD__BUFFER_CREATE_SHARED__INIT;
 	cs.size = 64u << 20;
 	r.id = 29;
