@@ -28,6 +28,10 @@
  *       buffer (staged copies on a discrete GPU), bytes checked each run;
  *       then the same bytes through a shared-memory buffer (memfd imported by
  *       the daemon) copied to and from the device-local buffer in a stage.
+ *   bench-gpucmd fairness [--iters N] [--warmup W] [--mib M]
+ *       rtt of a light client alone, then while a second client floods the
+ *       GPU with stages of four fills of M MiB (default 16), held back by
+ *       max_inflight_per_client.
  *   bench-gpucmd replay
  *       not measured yet (needs recorded command buffers in the daemon):
  *       prints nothing and exits 0.
@@ -40,6 +44,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -541,6 +546,85 @@ static int bench_transfer(const struct opts *o)
 	return 0;
 }
 
+/* A client that keeps the GPU busy: stages of 4 fills of --mib MiB,
+ * committed without waiting, for as long as it lives (the daemon's
+ * in-flight limit holds it back). */
+static _Noreturn void flood(const struct opts *o, int ready_w)
+{
+	gpucmd_client *c = connect_daemon(o);
+	struct gpucmd_kernel_info fill;
+	gpucmd_buffer b;
+	gpucmd_session s;
+	uint32_t n = (uint32_t)(o->mib << 18); /* floats */
+	GC(c, gpucmd_kernel_find(c, "fill_f32", &fill));
+	GC(c, gpucmd_buffer_create(c, o->mib << 20, 0, &b));
+	GC(c, gpucmd_session_open(c, "flood", &s));
+	struct gpucmd_binding bind = {b, 0, 0};
+	struct { uint32_t n; float v; } fp = {n, 1.0f};
+	if (write(ready_w, "x", 1) != 1)
+		die("flood: pipe");
+	for (;;) {
+		for (int k = 0; k < 4; k++)
+			GC(c, gpucmd_dispatch(c, s, fill.id, &bind, 1, &fp, 8, (n + 255) / 256, 1, 1));
+		GC(c, gpucmd_commit_stage(c, s));
+		GC(c, gpucmd_reset_for_next_stage(c, s));
+	}
+}
+
+static void rtt_loop(struct addjob *j, uint64_t *lat, uint64_t n)
+{
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t t = now_ns();
+		addjob_step(j);
+		lat[i] = now_ns() - t;
+	}
+}
+
+/* Fairness: the rtt of a light client alone, then while another client
+ * floods the GPU with heavy stages. */
+static int bench_fairness(const struct opts *o)
+{
+	gpucmd_client *c = connect_daemon(o);
+	struct names nm = query_names(c);
+	struct addjob j;
+	addjob_init(&j, c, SMALL_N, "bench-fairness");
+	uint64_t *idle = malloc(o->iters * sizeof *idle), *busy = malloc(o->iters * sizeof *busy);
+	if (!idle || !busy)
+		die("out of memory");
+	for (uint64_t i = 0; i < o->warmup; i++)
+		addjob_step(&j);
+	rtt_loop(&j, idle, o->iters);
+	int p[2];
+	if (pipe(p) < 0)
+		die("pipe: %s", strerror(errno));
+	pid_t pid = fork();
+	if (pid < 0)
+		die("fork: %s", strerror(errno));
+	if (pid == 0)
+		flood(o, p[1]);
+	char x;
+	if (read(p[0], &x, 1) != 1)
+		die("the flooding client did not start");
+	usleep(100000); /* let the flood fill its in-flight allowance */
+	rtt_loop(&j, busy, o->iters);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	addjob_clear(&j);
+	addjob_step(&j);
+	addjob_check(&j, "fairness");
+	struct stats si = summarize(idle, o->iters), sb = summarize(busy, o->iters);
+	json_head("fairness", nm.device, nm.driver);
+	printf(",\"iters\":%" PRIu64, o->iters);
+	json_stats("idle_latency_ns", si, true);
+	json_stats("flood_latency_ns", sb, true);
+	printf(",\"median_ratio\":%.3f,\"p99_ratio\":%.3f,\"valid\":true}\n", (double)sb.median / (double)si.median,
+	       (double)sb.p99 / (double)si.p99);
+	free(idle), free(busy);
+	addjob_destroy(&j);
+	gpucmd_disconnect(c);
+	return 0;
+}
+
 /* Needs command-buffer recording and replay in the daemon, not built yet. */
 static int bench_replay(const struct opts *o)
 {
@@ -560,6 +644,7 @@ static const struct {
 	{"coldstart", bench_coldstart, ""},
 	{"multiproc", bench_multiproc, "--procs --seconds"},
 	{"transfer", bench_transfer, "--mib --repeats"},
+	{"fairness", bench_fairness, "--iters --warmup --mib"},
 	{"replay", bench_replay, "--nodes --iters --warmup"},
 };
 
@@ -570,6 +655,7 @@ static _Noreturn void usage(void)
 	      "       bench-gpucmd coldstart\n"
 	      "       bench-gpucmd multiproc --procs P [--seconds S]\n"
 	      "       bench-gpucmd transfer [--mib M] [--repeats R]\n"
+	      "       bench-gpucmd fairness [--iters N] [--warmup W] [--mib M]\n"
 	      "       bench-gpucmd replay            (not measured yet: prints nothing)\n"
 	      "options for all: --socket PATH (default: $GPUCMD_SOCKET, then libgpucmd's default)\n", stderr);
 	exit(2);
@@ -595,7 +681,9 @@ int main(int argc, char **argv)
 		b++;
 	if (b == nb)
 		usage();
-	bool is_rtt = b == 0;
+	bool is_rtt = b == 0 || !strcmp(argv[1], "fairness");
+	if (!strcmp(argv[1], "fairness"))
+		o.mib = 16;
 	o.iters = is_rtt ? 10000 : 1000;
 	o.warmup = is_rtt ? 100 : 10;
 

@@ -71,7 +71,7 @@ static const struct key keys[] = {
 	{"limits", "max_buffers_per_uid", K_U32, F(max_buffers_per_uid), 0, UINT32_MAX, true, "N",
 	 "buffers all connections of one uid may hold (default 0: no limit)"},
 	{"limits", "max_inflight_per_client", K_U32, F(max_inflight_per_client), 0, UINT32_MAX, true, "N",
-	 "command buffers one connection may have on the GPU; more waits\n(backpressure: its socket is not read) (default 64)"},
+	 "command buffers one connection may have on the GPU; more waits\n(backpressure: its socket is not read) (default 16)"},
 	{"limits", "max_inflight_per_uid", K_U32, F(max_inflight_per_uid), 0, UINT32_MAX, true, "N",
 	 "the same over all connections of one uid (default 0: no limit)"},
 	{"access", "allow_users", K_STRING, F(allow_users), 0, 0, true, "LIST",
@@ -374,7 +374,7 @@ int gd_config_read(struct gd_config *cfg, int argc, char **argv)
 		.max_frame = GW_DEFAULT_MAX_FRAME,
 		.spin_us = 200,
 		.stop_timeout_sec = 10,
-		.max_inflight_per_client = 64,
+		.max_inflight_per_client = 16,
 	};
 	const char *v = getenv("GPUCMD_VALIDATE");
 	cfg->validate = v && *v && strcmp(v, "0") != 0;
