@@ -11,6 +11,9 @@ OPT ?= -O2 -g
 CFLAGS += $(OPT) -std=c17 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wno-unused-parameter -fPIC \
 	  -I$(B)/gen -Iproto -Iclient -Idaemon $(SAN)
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) check 2>/dev/null)
+# SPIRV-Tools ships as a static C++ library on Debian: only the validator is
+# linked, with the C++ runtime it needs.
+SPIRV_TOOLS_LIBS := -lSPIRV-Tools -lstdc++ -lm
 LDFLAGS += $(SAN)
 
 PROTO_SRC := $(B)/gen/gpucmd.pb-c.c
@@ -40,7 +43,7 @@ $(B)/obj/gen/%.o: $(B)/gen/%.c
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@
 
 $(B)/gpucmdd: $(DAEMON_OBJ) $(PROTO_OBJ)
-	$(CC) $(LDFLAGS) $^ -o $@ $(shell pkg-config --libs $(PKGS)) -lpthread
+	$(CC) $(LDFLAGS) $^ -o $@ $(shell pkg-config --libs $(PKGS)) $(SPIRV_TOOLS_LIBS) -lpthread
 
 $(B)/libgpucmd.so: $(LIB_OBJ) $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -shared -Wl,-soname,libgpucmd.so.$(SOVERSION) $^ -o $@.$(SOVERSION) \

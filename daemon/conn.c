@@ -124,6 +124,7 @@ static void free_conn(uv_handle_t *h)
 	struct gd_buffer *b;
 	while ((s = gd_handles_pop(&c->sessions)))
 		gd_session_close(s);
+	gd_conn_kernels_finish(&c->kernels);
 	gd_token_revoke(d, c, NULL);
 	gd_fence_drop_waiters(d, c);
 	while (c->n_fds)

@@ -13,6 +13,7 @@
 #include <uv.h>
 
 #include "handles.h"
+#include "kernels.h"
 #include "list.h"
 #include "wire.h"
 
@@ -31,6 +32,7 @@ struct gd_conn {
 	struct gw_arena arena;
 	struct gd_handles buffers;   /* -> struct gd_buffer (one reference each) */
 	struct gd_handles sessions;  /* -> struct gd_session (one reference each) */
+	struct gd_conn_kernels kernels; /* kernels this client registered */
 	pid_t pid;
 	uid_t uid;
 	gid_t gid;

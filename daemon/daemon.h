@@ -19,7 +19,10 @@ struct gd_config {
 	const char *socket_path;
 	const char *device;        /* --device INDEX|NAME */
 	const char *kernels_dir;
+	const char *cache_dir;     /* NULL: no pipeline cache on disk */
 	bool validate;
+	bool no_push_descriptors;  /* descriptor pools even where push descriptors exist */
+	bool no_client_kernels;    /* refuse kernel_register */
 	uint32_t max_frame;        /* largest frame accepted or sent */
 	uint32_t spin_us;          /* completion thread's poll window */
 };
@@ -37,6 +40,7 @@ struct gd_daemon {
 	struct gd_config cfg;
 	struct gd_gpu *gpu;
 	struct gd_registry *reg;
+	struct gd_pcache *pcache;
 	struct gd_scheduler *sched;
 	struct gd_server *server;
 	struct gd_list conns;      /* struct gd_conn.link */

@@ -14,6 +14,7 @@
 struct gd_gpu_options {
 	const char *device;   /* index or part of a name; NULL: the best device */
 	bool validate;        /* load VK_LAYER_KHRONOS_validation */
+	bool no_push_descriptors; /* use descriptor pools even where push descriptors exist */
 };
 
 struct gd_gpu {
@@ -32,8 +33,15 @@ struct gd_gpu {
 	uint32_t n_families;
 	VkQueueFamilyProperties families[16];
 	uint64_t max_buffer_size;
+	VkPhysicalDeviceSubgroupProperties subgroup;
 
-	PFN_vkCmdPushDescriptorSetKHR push_descriptor;
+	/* Features enabled on the device: what client SPIR-V may use. */
+	VkPhysicalDeviceFeatures features;
+	VkPhysicalDeviceVulkan11Features features11;
+	VkPhysicalDeviceVulkan12Features features12;
+	bool robustness2;     /* robustBufferAccess2: stray accesses stay inside the bound range */
+
+	PFN_vkCmdPushDescriptorSetKHR push_descriptor; /* NULL: the descriptor-pool path */
 	PFN_vkCmdInsertDebugUtilsLabelEXT insert_label; /* NULL without debug_utils */
 };
 

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <systemd/sd-daemon.h>
@@ -19,6 +20,7 @@
 #include "daemon.h"
 #include "gpu.h"
 #include "log.h"
+#include "pcache.h"
 #include "registry.h"
 #include "scheduler.h"
 #include "server.h"
@@ -35,6 +37,12 @@ static void usage(FILE *f)
 		   "  --device INDEX|NAME  use this Vulkan device (default: the best one)\n"
 		   "  --kernels DIR      SPIR-V kernels to load (default: kernels/ beside the\n"
 		   "                     binary, else " GPUCMD_KERNEL_DIR ")\n"
+		   "  --cache-dir DIR    pipeline cache directory (default $STATE_DIRECTORY,\n"
+		   "                     else $XDG_CACHE_HOME/gpucmd, else ~/.cache/gpucmd)\n"
+		   "  --no-cache         no pipeline cache on disk\n"
+		   "  --no-push-descriptors  bind buffers through descriptor pools even where\n"
+		   "                     VK_KHR_push_descriptor exists\n"
+		   "  --no-client-kernels  refuse SPIR-V sent by clients (kernel_register)\n"
 		   "  --validate         enable the Vulkan validation layer (also GPUCMD_VALIDATE=1)\n"
 		   "  --max-frame BYTES  largest protocol frame (default %u)\n"
 		   "  --spin-us N        completion thread polls this long before blocking (default 200)\n"
@@ -108,10 +116,35 @@ static const char *default_kernels(void)
 	return GPUCMD_KERNEL_DIR;
 }
 
+/* systemd's StateDirectory= first (the first of a colon-separated list),
+ * then the XDG cache directory. */
+static const char *default_cache_dir(void)
+{
+	static char path[PATH_MAX];
+	const char *state = getenv("STATE_DIRECTORY");
+	const char *xdg = getenv("XDG_CACHE_HOME");
+	const char *home = getenv("HOME");
+	int n;
+	if (state && *state)
+		n = snprintf(path, sizeof(path), "%.*s", (int)strcspn(state, ":"), state);
+	else if (xdg && *xdg)
+		n = snprintf(path, sizeof(path), "%s/gpucmd", xdg);
+	else if (home && *home)
+		n = snprintf(path, sizeof(path), "%s/.cache/gpucmd", home);
+	else
+		return NULL;
+	return n > 0 && (size_t)n < sizeof(path) ? path : NULL;
+}
+
 static int parse(struct gd_config *cfg, int argc, char **argv)
 {
-	enum { O_SOCKET = 256, O_DEVICE, O_KERNELS, O_VALIDATE, O_MAX_FRAME, O_SPIN, O_VERBOSE, O_VERSION, O_HELP };
+	enum { O_SOCKET = 256, O_DEVICE, O_KERNELS, O_VALIDATE, O_MAX_FRAME, O_SPIN, O_VERBOSE, O_VERSION, O_HELP,
+	       O_CACHE_DIR, O_NO_CACHE, O_NO_PUSH, O_NO_CLIENT_KERNELS };
+	bool no_cache = false;
 	static const struct option opts[] = {
+		{"cache-dir", required_argument, NULL, O_CACHE_DIR}, {"no-cache", no_argument, NULL, O_NO_CACHE},
+		{"no-push-descriptors", no_argument, NULL, O_NO_PUSH},
+		{"no-client-kernels", no_argument, NULL, O_NO_CLIENT_KERNELS},
 		{"socket", required_argument, NULL, O_SOCKET},     {"device", required_argument, NULL, O_DEVICE},
 		{"kernels", required_argument, NULL, O_KERNELS},   {"validate", no_argument, NULL, O_VALIDATE},
 		{"max-frame", required_argument, NULL, O_MAX_FRAME}, {"spin-us", required_argument, NULL, O_SPIN},
@@ -130,6 +163,10 @@ static int parse(struct gd_config *cfg, int argc, char **argv)
 		case O_DEVICE: cfg->device = optarg; break;
 		case O_KERNELS: cfg->kernels_dir = optarg; break;
 		case O_VALIDATE: cfg->validate = true; break;
+		case O_CACHE_DIR: cfg->cache_dir = optarg; break;
+		case O_NO_CACHE: no_cache = true; break;
+		case O_NO_PUSH: cfg->no_push_descriptors = true; break;
+		case O_NO_CLIENT_KERNELS: cfg->no_client_kernels = true; break;
 		case O_VERBOSE: gd_log_max_level = GD_LOG_DEBUG; break;
 		case O_VERSION: printf("gpucmdd %s (protocol %u)\n", GD_VERSION, GW_PROTOCOL_VERSION); exit(0);
 		case O_HELP: usage(stdout); exit(0);
@@ -159,6 +196,10 @@ static int parse(struct gd_config *cfg, int argc, char **argv)
 		cfg->socket_path = default_socket();
 	if (!cfg->kernels_dir)
 		cfg->kernels_dir = default_kernels();
+	if (no_cache)
+		cfg->cache_dir = NULL;
+	else if (!cfg->cache_dir)
+		cfg->cache_dir = default_cache_dir();
 	return 0;
 }
 
@@ -166,6 +207,8 @@ int main(int argc, char **argv)
 {
 	static struct gd_daemon daemon;
 	struct gd_daemon *d = &daemon;
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (parse(&d->cfg, argc, argv) < 0)
 		return 2;
 	signal(SIGPIPE, SIG_IGN);
@@ -176,11 +219,15 @@ int main(int argc, char **argv)
 	d->loop = uv_default_loop();
 	int status = 1;
 
-	struct gd_gpu_options go = {.device = d->cfg.device, .validate = d->cfg.validate};
+	struct gd_gpu_options go = {.device = d->cfg.device, .validate = d->cfg.validate,
+				    .no_push_descriptors = d->cfg.no_push_descriptors};
 	if (!(d->gpu = gd_gpu_create(&go)))
 		goto out;
-	if (!(d->reg = gd_registry_create(d->gpu, d->cfg.kernels_dir)))
+	if (!(d->pcache = gd_pcache_create(d->gpu, d->cfg.cache_dir)))
 		goto out;
+	if (!(d->reg = gd_registry_create(d->gpu, d->pcache, d->cfg.kernels_dir)))
+		goto out;
+	gd_pcache_save(d->pcache);
 	if (!(d->sched = gd_scheduler_create(d)))
 		goto out;
 	if (!(d->server = gd_server_create(d)))
@@ -191,8 +238,9 @@ int main(int argc, char **argv)
 	uv_signal_start(&d->sigint, on_signal, SIGINT);
 	uv_signal_start(&d->sigterm, on_signal, SIGTERM);
 
-	log_info("gpucmdd %s listening on %s, device %s", GD_VERSION, d->cfg.socket_path,
-		 d->gpu->props.deviceName);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	log_info("gpucmdd %s listening on %s, device %s, ready %.1f ms after start", GD_VERSION, d->cfg.socket_path,
+		 d->gpu->props.deviceName, (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
 	sd_notifyf(0, "READY=1\nSTATUS=serving on %s", d->gpu->props.deviceName);
 	uv_run(d->loop, UV_RUN_DEFAULT);
 	status = 0;
@@ -203,7 +251,11 @@ out:
 			d->stats.live_sessions);
 		status = 4;
 	}
+	/* Client kernels built during the run are in the cache too. */
+	if (status == 0)
+		gd_pcache_save(d->pcache);
 	gd_registry_destroy(d->reg);
+	gd_pcache_destroy(d->pcache);
 	uint64_t msgs = gd_gpu_destroy(d->gpu);
 	if (uv_loop_close(d->loop) != 0 && status == 0)
 		log_warn("loop closed with handles still open");

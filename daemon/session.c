@@ -54,6 +54,10 @@ static void release_refs(struct gd_submission *sub, bool submitted)
 	for (uint32_t i = 0; i < sub->n_xwait; i++)
 		gd_fence_unref(sub->xwait[i]);
 	sub->n_xwait = 0;
+	for (uint32_t i = 0; i < sub->n_progs; i++)
+		gd_program_unref(sub->progs[i]);
+	sub->n_progs = 0;
+	gd_descriptors_reset(sub->session->d->gpu, &sub->desc);
 }
 
 static void session_unref(struct gd_session *s)
@@ -64,6 +68,8 @@ static void session_unref(struct gd_session *s)
 	while (s->spares) {
 		struct gd_submission *sub = s->spares;
 		s->spares = sub->next;
+		gd_descriptors_finish(s->d->gpu, &sub->desc);
+		free(sub->progs);
 		free(sub->refs);
 		free(sub);
 	}
@@ -184,6 +190,25 @@ static int keep_ref(struct gd_submission *sub, struct gd_buffer *b)
 	return 0;
 }
 
+/* The pipeline (a client's kernel may be dropped meanwhile) lives until the
+ * command buffer retires. */
+static int keep_program(struct gd_submission *sub, struct gd_program *p)
+{
+	if (p->tag == sub->serial)
+		return 0;
+	if (sub->n_progs == sub->cap_progs) {
+		uint32_t cap = sub->cap_progs ? sub->cap_progs * 2 : 4;
+		struct gd_program **progs = realloc(sub->progs, cap * sizeof(*progs));
+		if (!progs)
+			return -ENOMEM;
+		sub->progs = progs;
+		sub->cap_progs = cap;
+	}
+	sub->progs[sub->n_progs++] = gd_program_ref(p);
+	p->tag = sub->serial;
+	return 0;
+}
+
 static void barrier(VkCommandBuffer cb, VkPipelineStageFlags2 dst_stage, VkAccessFlags2 dst_access)
 {
 	VkMemoryBarrier2 mb = {
@@ -216,11 +241,16 @@ void gd_session_dispatch(struct gd_session *s, uint64_t req, const struct gd_ker
 				k->name);
 		return;
 	}
-	for (uint32_t i = 0; i < k->n_bindings; i++)
+	const struct gd_program *p = k->prog;
+	for (uint32_t i = 0; i < p->iface.n_bindings; i++)
 		if (keep_ref(sub, bound[i].buf) < 0) {
 			gd_session_fail(s, req, -ENOMEM, "dispatch of kernel '%s': daemon out of memory", k->name);
 			return;
 		}
+	if (keep_program(sub, k->prog) < 0) {
+		gd_session_fail(s, req, -ENOMEM, "dispatch of kernel '%s': daemon out of memory", k->name);
+		return;
+	}
 	VkCommandBuffer cb = sub->cb;
 	/* Every dispatch after the first waits for the writes of the ones
 	 * before it: correct for any chain, and counted. */
@@ -229,26 +259,16 @@ void gd_session_dispatch(struct gd_session *s, uint64_t req, const struct gd_ker
 			VK_ACCESS_2_SHADER_STORAGE_READ_BIT | VK_ACCESS_2_SHADER_STORAGE_WRITE_BIT);
 		s->barriers++;
 	}
-	if (sub->bound != k->pipeline) {
-		vkCmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_COMPUTE, k->pipeline);
-		sub->bound = k->pipeline;
+	if (gd_descriptors_bind(s->d->gpu, &sub->desc, cb, p, bound) < 0) {
+		gd_session_fail(s, req, -ENOMEM, "dispatch of kernel '%s': no descriptor set could be allocated", k->name);
+		return;
 	}
-	VkDescriptorBufferInfo info[GD_MAX_BINDINGS];
-	VkWriteDescriptorSet w[GD_MAX_BINDINGS];
-	for (uint32_t i = 0; i < k->n_bindings; i++) {
-		info[i] = (VkDescriptorBufferInfo){bound[i].buf->buf, bound[i].offset, bound[i].range};
-		w[i] = (VkWriteDescriptorSet){
-			.sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET,
-			.dstBinding = i,
-			.descriptorCount = 1,
-			.descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
-			.pBufferInfo = &info[i],
-		};
+	if (sub->bound != p->pipeline) {
+		vkCmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_COMPUTE, p->pipeline);
+		sub->bound = p->pipeline;
 	}
-	if (k->n_bindings)
-		s->d->gpu->push_descriptor(cb, VK_PIPELINE_BIND_POINT_COMPUTE, k->layout, 0, k->n_bindings, w);
-	if (k->push_size)
-		vkCmdPushConstants(cb, k->layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, k->push_size, push);
+	if (p->iface.push_size)
+		vkCmdPushConstants(cb, p->layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, p->iface.push_size, push);
 	vkCmdDispatch(cb, groups[0], groups[1], groups[2]);
 	sub->n_dispatches++;
 	s->dispatches++;

@@ -35,10 +35,12 @@ void daemon_start(const char *const *extra)
 	ck_assert_ptr_nonnull(mkdtemp(t->dir));
 	snprintf(t->socket, sizeof(t->socket), "%.31s/s.sock", t->dir);
 	snprintf(t->log, sizeof(t->log), "%.31s/daemon.log", t->dir);
-	char exe[512];
+	char exe[512], cache[64];
 	snprintf(exe, sizeof(exe), "%s/gpucmdd", build_dir());
-	const char *argv[32] = {exe, "--socket", t->socket, "--validate"};
-	int n = 4;
+	/* Each daemon its own pipeline cache, never the user's. */
+	snprintf(cache, sizeof(cache), "%.31s/cache", t->dir);
+	const char *argv[32] = {exe, "--socket", t->socket, "--validate", "--cache-dir", cache};
+	int n = 6;
 	for (; extra && *extra && n < 30; extra++)
 		argv[n++] = *extra;
 	argv[n] = NULL;
