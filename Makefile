@@ -23,6 +23,9 @@ LIB_OBJ := $(B)/obj/client/client.o
 CLI_OBJ := $(B)/obj/client/cli.o
 KERNELS := $(patsubst kernels/%.comp,$(B)/kernels/%.spv,$(wildcard kernels/*.comp))
 TESTS := $(B)/tests/test_wire $(B)/tests/test_daemon
+# SPIR-V modules the tests send as client kernels, good and hostile.
+TEST_SPV := $(patsubst tests/spirv/%.comp,$(B)/tests/spirv/%.spv,$(wildcard tests/spirv/*.comp)) \
+	$(patsubst tests/spirv/%.vert,$(B)/tests/spirv/%.spv,$(wildcard tests/spirv/*.vert))
 
 .PHONY: all deps run test clean install bench
 all: $(B)/gpucmdd $(B)/gpucmd $(B)/libgpucmd.so $(B)/libgpucmd.a $(KERNELS)
@@ -65,7 +68,15 @@ $(B)/tests/test_wire: tests/test_wire.c $(PROTO_OBJ)
 	@mkdir -p $(B)/tests
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) $^ -o $@ $(LDFLAGS) $(shell pkg-config --libs check libprotobuf-c)
 
-$(B)/tests/test_daemon: $(wildcard tests/test_daemon*.c) tests/harness.c $(B)/libgpucmd.a
+$(B)/tests/spirv/%.spv: tests/spirv/%.comp
+	@mkdir -p $(B)/tests/spirv
+	glslc --target-env=vulkan1.3 -O $< -o $@
+
+$(B)/tests/spirv/%.spv: tests/spirv/%.vert
+	@mkdir -p $(B)/tests/spirv
+	glslc --target-env=vulkan1.3 -O $< -o $@
+
+$(B)/tests/test_daemon: $(wildcard tests/test_daemon*.c) tests/harness.c $(B)/libgpucmd.a $(TEST_SPV)
 	@mkdir -p $(B)/tests
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Itests $(filter %.c,$^) $(B)/libgpucmd.a -o $@ $(LDFLAGS) \
 		$(shell pkg-config --libs check libprotobuf-c)

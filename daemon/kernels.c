@@ -155,6 +155,21 @@ out:
 	free(kbp);
 }
 
+static void reply_kernel(struct gd_conn *c, uint64_t id, const struct gd_kernel *k, bool shared)
+{
+	Gpucmd__Kernel m;
+	Gpucmd__KernelBinding kb[GD_MAX_BINDINGS], *kbp[GD_MAX_BINDINGS];
+	describe(k, &m, kb, kbp);
+	Gpucmd__KernelRegistered kr = GPUCMD__KERNEL_REGISTERED__INIT;
+	kr.kernel = &m;
+	kr.shared = shared;
+	Gpucmd__Reply rep = GPUCMD__REPLY__INIT;
+	rep.id = id;
+	rep.body_case = GPUCMD__REPLY__BODY_KERNEL_REGISTERED;
+	rep.kernel_registered = &kr;
+	gd_conn_send(c, &rep);
+}
+
 /* Gives the connection a kernel over p (taking p's reference) and answers. */
 static void add_and_reply(struct gd_conn *c, uint64_t id, const char *name, struct gd_program *p, bool shared)
 {
@@ -171,17 +186,7 @@ static void add_and_reply(struct gd_conn *c, uint64_t id, const char *name, stru
 	ks->list[ks->n++] = k;
 	log_debug("client %u: kernel '%s' registered as %u (%s), %u bindings, %u bytes of push constants", c->id, name,
 		  k->id, shared ? "shared" : "compiled", p->iface.n_bindings, p->iface.push_size);
-	Gpucmd__Kernel m;
-	Gpucmd__KernelBinding kb[GD_MAX_BINDINGS], *kbp[GD_MAX_BINDINGS];
-	describe(k, &m, kb, kbp);
-	Gpucmd__KernelRegistered kr = GPUCMD__KERNEL_REGISTERED__INIT;
-	kr.kernel = &m;
-	kr.shared = shared;
-	Gpucmd__Reply rep = GPUCMD__REPLY__INIT;
-	rep.id = id;
-	rep.body_case = GPUCMD__REPLY__BODY_KERNEL_REGISTERED;
-	rep.kernel_registered = &kr;
-	gd_conn_send(c, &rep);
+	reply_kernel(c, id, k, shared);
 }
 
 static void build_work(uv_work_t *w)
@@ -249,7 +254,7 @@ int gd_kernel_register(struct gd_conn *c, const Req *req)
 			 kr->spirv.len, GD_MAX_SPIRV_SIZE);
 	} else if (same && same->id > GD_CLIENT_KERNEL_BASE && same->prog->size == kr->spirv.len &&
 		   memcmp(same->prog->words, kr->spirv.data, kr->spirv.len) == 0) {
-		add_and_reply(c, req->id, kr->name, gd_program_ref(same->prog), true);
+		reply_kernel(c, req->id, same, true);
 		return 0;
 	} else if (same) {
 		code = -EEXIST;

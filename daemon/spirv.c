@@ -213,6 +213,9 @@ int gd_spirv_check(const struct gd_gpu *gpu, const uint32_t *words, size_t size,
 		return refuse(-EINVAL, err, errlen, "%zu bytes is not a SPIR-V module (a whole number of 32-bit words, at least 5)", size);
 	if (words[0] != SpvMagicNumber)
 		return refuse(-EINVAL, err, errlen, "not SPIR-V: magic number 0x%08x, expected 0x%08x", words[0], SpvMagicNumber);
+	/* The validator lets a non-zero schema word through; drivers do not. */
+	if (words[4] != 0)
+		return refuse(-EINVAL, err, errlen, "SPIR-V header word 4 (reserved schema) is %u, must be 0", words[4]);
 	int r = check ? validate(words, size, err, errlen) : 0;
 	if (r < 0)
 		return r;

@@ -31,8 +31,11 @@ static const char *build_dir(void)
 void daemon_start(const char *const *extra)
 {
 	struct test_daemon *t = &test_daemon;
-	snprintf(t->dir, sizeof(t->dir), "/tmp/gpucmd-test.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(t->dir));
+	/* A restarted daemon keeps the directory: socket path and cache. */
+	if (!t->dir[0]) {
+		snprintf(t->dir, sizeof(t->dir), "/tmp/gpucmd-test.XXXXXX");
+		ck_assert_ptr_nonnull(mkdtemp(t->dir));
+	}
 	snprintf(t->socket, sizeof(t->socket), "%.31s/s.sock", t->dir);
 	snprintf(t->log, sizeof(t->log), "%.31s/daemon.log", t->dir);
 	char exe[512], cache[64];
@@ -271,4 +274,30 @@ int run_binary_kernel(gpucmd_client *c, const char *kernel, const float *a, cons
 	if (bo)
 		gpucmd_buffer_free(c, bo);
 	return r;
+}
+
+uint8_t *read_spv(const char *name, size_t *ret_len)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "%s/tests/spirv/%s.spv", build_dir(), name);
+	FILE *f = fopen(path, "rb");
+	ck_assert_msg(f != NULL, "cannot open %s", path);
+	uint8_t *buf = malloc(1 << 20);
+	size_t n = fread(buf, 1, 1 << 20, f);
+	fclose(f);
+	ck_assert_uint_gt(n, 0);
+	*ret_len = n;
+	return buf;
+}
+
+bool daemon_log_contains(const char *needle)
+{
+	FILE *f = fopen(test_daemon.log, "r");
+	char line[2048];
+	bool found = false;
+	while (f && !found && fgets(line, sizeof(line), f))
+		found = strstr(line, needle) != NULL;
+	if (f)
+		fclose(f);
+	return found;
 }

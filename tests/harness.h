@@ -7,6 +7,7 @@
 #ifndef TEST_HARNESS_H
 #define TEST_HARNESS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -50,5 +51,10 @@ void random_floats(float *v, size_t n, unsigned seed);
  * floats through a new session; returns 0 or the failing call's code. */
 int run_binary_kernel(gpucmd_client *c, const char *kernel, const float *a, const float *b, float *out,
 		      uint32_t n);
+
+/* The test module <build>/tests/spirv/<name>.spv, malloc'd (1 MiB room). */
+uint8_t *read_spv(const char *name, size_t *ret_len);
+/* Whether a line of the daemon's log contains needle. */
+bool daemon_log_contains(const char *needle);
 
 #endif

@@ -526,6 +526,7 @@ START_TEST(stale_socket_is_replaced)
 END_TEST
 
 TCase *fences_tcase(void);
+TCase *client_kernels_tcase(void);
 
 Suite *daemon_suite(void)
 {
@@ -560,6 +561,7 @@ Suite *daemon_suite(void)
 	tcase_add_test(t, stale_socket_is_replaced);
 	suite_add_tcase(s, t);
 	suite_add_tcase(s, fences_tcase());
+	suite_add_tcase(s, client_kernels_tcase());
 	return s;
 }
 
