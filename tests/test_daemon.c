@@ -527,6 +527,8 @@ END_TEST
 
 TCase *fences_tcase(void);
 TCase *client_kernels_tcase(void);
+TCase *kernels_tcase(void);
+TCase *kernels_pool_tcase(void);
 
 Suite *daemon_suite(void)
 {
@@ -562,6 +564,8 @@ Suite *daemon_suite(void)
 	suite_add_tcase(s, t);
 	suite_add_tcase(s, fences_tcase());
 	suite_add_tcase(s, client_kernels_tcase());
+	suite_add_tcase(s, kernels_tcase());
+	suite_add_tcase(s, kernels_pool_tcase());
 	return s;
 }
 
