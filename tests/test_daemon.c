@@ -529,6 +529,7 @@ TCase *fences_tcase(void);
 TCase *client_kernels_tcase(void);
 TCase *kernels_tcase(void);
 TCase *kernels_pool_tcase(void);
+TCase *cache_tcase(void);
 
 Suite *daemon_suite(void)
 {
@@ -566,6 +567,7 @@ Suite *daemon_suite(void)
 	suite_add_tcase(s, client_kernels_tcase());
 	suite_add_tcase(s, kernels_tcase());
 	suite_add_tcase(s, kernels_pool_tcase());
+	suite_add_tcase(s, cache_tcase());
 	return s;
 }
 
