@@ -100,10 +100,19 @@ $(B)/fuzz/fuzz_frames: tests/fuzz/fuzz_frames.c proto/wire.c $(PROTO_SRC)
 	@mkdir -p $(B)/fuzz
 	clang $(FUZZ_CFLAGS) $^ -o $@ $(shell pkg-config --cflags --libs libprotobuf-c)
 
+# Client SPIR-V through validation, reflection and the limit checks, seeded
+# with every module the build makes.
+$(B)/fuzz/fuzz_spirv: tests/fuzz/fuzz_spirv.c daemon/spirv.c
+	@mkdir -p $(B)/fuzz
+	clang $(FUZZ_CFLAGS) -D_GNU_SOURCE -Idaemon $(shell pkg-config --cflags spirv-cross-c-shared) $^ -o $@ \
+		$(shell pkg-config --libs spirv-cross-c-shared) $(SPIRV_TOOLS_LIBS)
+
 .PHONY: fuzz
-fuzz: $(B)/fuzz/fuzz_frames
+fuzz: $(B)/fuzz/fuzz_frames $(B)/fuzz/fuzz_spirv $(KERNELS) $(TEST_SPV)
 	@mkdir -p $(B)/fuzz/corpus && cp -n tests/fuzz/corpus/frames/* $(B)/fuzz/corpus/
 	$(B)/fuzz/fuzz_frames -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $(B)/fuzz/corpus
+	@mkdir -p $(B)/fuzz/spirv-corpus && cp -n $(KERNELS) $(TEST_SPV) $(B)/fuzz/spirv-corpus/
+	$(B)/fuzz/fuzz_spirv -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -print_final_stats=1 $(B)/fuzz/spirv-corpus
 
 # ---- benchmarks (bench/) ----------------------------------------------------
 # `make bench` runs the suite on this machine (BENCH_QUICK=1 shortens it);

@@ -131,7 +131,24 @@ static const struct {
 	{"buffer_array", -EINVAL, "array of buffers"},
 	{"big_push", -E2BIG, "maxPushConstantsSize"},
 	{"device_address", -EINVAL, "PhysicalStorageBufferAddresses"},
+	{"local-size-not-constant", -EINVAL, "LocalSizeId operands"},
 };
+
+/* negate with its LocalSizeId's z operand naming a type instead of a
+ * constant: the validator passes it, SPIRV-Cross would throw on it (found
+ * by fuzz_spirv). */
+static void break_local_size_id(uint32_t *w, size_t n)
+{
+	uint32_t *mode = NULL, void_type = 0;
+	for (size_t i = 5; i < n && (w[i] >> 16); i += w[i] >> 16) {
+		if ((w[i] & 0xffff) == 331 && (w[i] >> 16) == 6) /* OpExecutionModeId */
+			mode = &w[i];
+		if ((w[i] & 0xffff) == 19) /* OpTypeVoid */
+			void_type = w[i + 1];
+	}
+	ck_assert(mode && void_type);
+	mode[5] = void_type;
+}
 
 START_TEST(hostile_spirv_is_refused_with_the_reason)
 {
@@ -152,6 +169,9 @@ START_TEST(hostile_spirv_is_refused_with_the_reason)
 			for (size_t i = !strcmp(what, "garbage") ? 20 : 0; i < len; i++)
 				spv[i] = (uint8_t)(i * 131 + 7);
 		}
+	} else if (!strcmp(what, "local-size-not-constant")) {
+		spv = read_spv("negate", &len);
+		break_local_size_id((uint32_t *)spv, len / 4);
 	} else {
 		spv = read_spv(what, &len);
 	}

@@ -116,6 +116,7 @@ static const char *expected_name(Gpucmd__Request__BodyCase c)
 	case GPUCMD__REQUEST__BODY_WAIT_FENCE: return "wait_fence";
 	case GPUCMD__REQUEST__BODY_FENCE_WAIT: return "fence_wait";
 	case GPUCMD__REQUEST__BODY_FENCE_FD: return "fence_fd";
+	case GPUCMD__REQUEST__BODY_KERNEL_REGISTER: return "kernel_register";
 	default: return NULL;
 	}
 }
@@ -155,6 +156,12 @@ static uint64_t walk_request(const Gpucmd__Request *m)
 		CHECK(m->kernel_lookup);
 		h = walk_unknown(h, &m->kernel_lookup->base);
 		h = walk_str(h, m->kernel_lookup->name);
+		break;
+	case GPUCMD__REQUEST__BODY_KERNEL_REGISTER:
+		CHECK(m->kernel_register);
+		h = walk_unknown(h, &m->kernel_register->base);
+		h = walk_str(h, m->kernel_register->name);
+		h = walk_bytes(h, m->kernel_register->spirv);
 		break;
 	case GPUCMD__REQUEST__BODY_BUFFER_CREATE:
 		CHECK(m->buffer_create);
