@@ -102,7 +102,7 @@ $(B)/fuzz/fuzz_frames: tests/fuzz/fuzz_frames.c proto/wire.c $(PROTO_SRC)
 
 # Client SPIR-V through validation, reflection and the limit checks, seeded
 # with every module the build makes.
-$(B)/fuzz/fuzz_spirv: tests/fuzz/fuzz_spirv.c daemon/spirv.c
+$(B)/fuzz/fuzz_spirv: tests/fuzz/fuzz_spirv.c daemon/spirv.c daemon/spirv_tools.c
 	@mkdir -p $(B)/fuzz
 	clang $(FUZZ_CFLAGS) -D_GNU_SOURCE -Idaemon $(shell pkg-config --cflags spirv-cross-c-shared) $^ -o $@ \
 		$(shell pkg-config --libs spirv-cross-c-shared) $(SPIRV_TOOLS_LIBS)

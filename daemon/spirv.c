@@ -10,11 +10,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <spirv-tools/libspirv.h>
 #include <spirv_cross/spirv_cross_c.h>
 
 #include "gpu.h"
 #include "spirv.h"
+#include "spirv_tools.h"
 
 static int refuse(int code, char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 static int refuse(int code, char *err, size_t errlen, const char *fmt, ...)
@@ -24,79 +24,6 @@ static int refuse(int code, char *err, size_t errlen, const char *fmt, ...)
 	vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
 	return code;
-}
-
-/* The SPIRV-Tools validator, for the Vulkan 1.3 environment the device
- * was created for. Its diagnostic names the instruction at fault. */
-static int validate(spv_context ctx, const uint32_t *words, size_t size, char *err, size_t errlen)
-{
-	spv_validator_options opts = spvValidatorOptionsCreate();
-	if (!opts)
-		return refuse(-ENOMEM, err, errlen, "out of memory validating SPIR-V");
-	spv_const_binary_t bin = {words, size / 4};
-	spv_diagnostic diag = NULL;
-	spv_result_t r = spvValidateWithOptions(ctx, opts, &bin, &diag);
-	int ret = 0;
-	if (r != SPV_SUCCESS) {
-		char *nl = NULL;
-		if (diag && diag->error && (nl = strchr(diag->error, '\n')))
-			*nl = '\0';
-		ret = refuse(-EINVAL, err, errlen, "invalid SPIR-V for Vulkan 1.3: %s",
-			     diag && diag->error ? diag->error : "rejected by the validator");
-	}
-	spvDiagnosticDestroy(diag);
-	spvValidatorOptionsDestroy(opts);
-	return ret;
-}
-
-/*
- * A LocalSizeId workgroup size (SPIR-V 1.6, what glslc emits for Vulkan
- * 1.3) read with SPIRV-Tools' parser. The validator lets operands through
- * that are not constants at all, and SPIRV-Cross throws (an abort through
- * its C API) on those, so they are checked here first: each must name a
- * 32-bit integer OpConstant. Execution modes come before constants in a
- * module, so one pass sees the ids, then their values.
- */
-struct local_size_scan {
-	bool has_id;
-	uint32_t ids[3], value[3];
-	bool found[3];
-	uint32_t int32_types[8];
-	uint32_t n_int32;
-};
-
-static spv_result_t scan_instruction(void *user, const spv_parsed_instruction_t *in)
-{
-	struct local_size_scan *sc = user;
-	if (in->opcode == SpvOpTypeInt && in->num_words == 4 && in->words[2] == 32 && sc->n_int32 < 8) {
-		sc->int32_types[sc->n_int32++] = in->result_id;
-	} else if (in->opcode == SpvOpExecutionModeId && in->num_words == 6 && in->words[2] == SpvExecutionModeLocalSizeId) {
-		sc->has_id = true;
-		memcpy(sc->ids, &in->words[3], sizeof(sc->ids));
-	} else if (in->opcode == SpvOpConstant && in->num_words == 4) {
-		bool int32 = false;
-		for (uint32_t t = 0; t < sc->n_int32; t++)
-			int32 |= sc->int32_types[t] == in->type_id;
-		for (int i = 0; i < 3 && int32; i++)
-			if (sc->ids[i] == in->result_id) {
-				sc->value[i] = in->words[3];
-				sc->found[i] = true;
-			}
-	}
-	return SPV_SUCCESS;
-}
-
-static int scan_local_size_id(spv_context ctx, const uint32_t *words, size_t size, struct local_size_scan *sc,
-			      char *err, size_t errlen)
-{
-	spv_diagnostic diag = NULL;
-	spv_result_t r = spvBinaryParse(ctx, sc, words, size / 4, NULL, scan_instruction, &diag);
-	spvDiagnosticDestroy(diag);
-	if (r != SPV_SUCCESS)
-		return refuse(-EINVAL, err, errlen, "the module does not parse as SPIR-V");
-	if (sc->has_id && !(sc->found[0] && sc->found[1] && sc->found[2]))
-		return refuse(-EINVAL, err, errlen, "LocalSizeId operands must be 32-bit integer constants");
-	return 0;
 }
 
 /* Whether the device enabled what capability c needs; *name for messages. */
@@ -179,13 +106,13 @@ static int choose_entry(spvc_compiler comp, struct gd_iface *k, char *err, size_
 	return 0;
 }
 
-static int check_workgroup(const struct gd_gpu *gpu, spvc_compiler comp, const struct local_size_scan *sc,
+static int check_workgroup(const struct gd_gpu *gpu, spvc_compiler comp, const struct gd_spirv_scan *sc,
 			   struct gd_iface *k, char *err, size_t errlen)
 {
 	const VkPhysicalDeviceLimits *l = &gpu->props.limits;
 	uint64_t total = 1;
 	for (unsigned i = 0; i < 3; i++) {
-		k->local[i] = sc->has_id ? sc->value[i]
+		k->local[i] = sc->has_local_size_id ? sc->local_size[i]
 					 : spvc_compiler_get_execution_mode_argument_by_index(comp, SpvExecutionModeLocalSize, i);
 		if (k->local[i] == 0)
 			return refuse(-EINVAL, err, errlen, "the workgroup size is not a literal (LocalSize or constant LocalSizeId)");
@@ -263,14 +190,8 @@ int gd_spirv_check(const struct gd_gpu *gpu, const uint32_t *words, size_t size,
 	/* The validator lets a non-zero schema word through; drivers do not. */
 	if (words[4] != 0)
 		return refuse(-EINVAL, err, errlen, "SPIR-V header word 4 (reserved schema) is %u, must be 0", words[4]);
-	struct local_size_scan sc = {0};
-	spv_context tools = spvContextCreate(SPV_ENV_VULKAN_1_3);
-	if (!tools)
-		return refuse(-ENOMEM, err, errlen, "out of memory checking SPIR-V");
-	int r = check ? validate(tools, words, size, err, errlen) : 0;
-	if (r == 0)
-		r = scan_local_size_id(tools, words, size, &sc, err, errlen);
-	spvContextDestroy(tools);
+	struct gd_spirv_scan sc = {0};
+	int r = gd_spirv_tools_check(words, size, check, &sc, err, errlen);
 	if (r < 0)
 		return r;
 	spvc_context ctx = NULL;
@@ -298,6 +219,11 @@ int gd_spirv_check(const struct gd_gpu *gpu, const uint32_t *words, size_t size,
 	}
 	if ((r = check_workgroup(gpu, comp, &sc, &k, err, errlen)) < 0)
 		goto out;
+	if (sc.shared_bytes > gpu->props.limits.maxComputeSharedMemorySize) {
+		r = refuse(-E2BIG, err, errlen, "%llu bytes of workgroup (shared) memory exceed maxComputeSharedMemorySize %u",
+			   (unsigned long long)sc.shared_bytes, gpu->props.limits.maxComputeSharedMemorySize);
+		goto out;
+	}
 	if (spvc_compiler_create_shader_resources(comp, &res) != SPVC_SUCCESS) {
 		r = refuse(-EINVAL, err, errlen, "SPIR-V reflection failed: %s", spvc_context_get_last_error_string(ctx));
 		goto out;

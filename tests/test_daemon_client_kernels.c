@@ -132,6 +132,7 @@ static const struct {
 	{"big_push", -E2BIG, "maxPushConstantsSize"},
 	{"device_address", -EINVAL, "PhysicalStorageBufferAddresses"},
 	{"local-size-not-constant", -EINVAL, "LocalSizeId operands"},
+	{"huge_shared", -E2BIG, "262144 bytes of workgroup (shared) memory exceed maxComputeSharedMemorySize"},
 };
 
 /* negate with its LocalSizeId's z operand naming a type instead of a
