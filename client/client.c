@@ -445,6 +445,16 @@ int gpucmd_kernel_register(gpucmd_client *c, const char *name, const void *spirv
 	return 0;
 }
 
+int gpucmd_kernel_unregister(gpucmd_client *c, gpucmd_kernel kernel)
+{
+	Gpucmd__KernelUnregister ku = GPUCMD__KERNEL_UNREGISTER__INIT;
+	ku.kernel = kernel;
+	Gpucmd__Request req = GPUCMD__REQUEST__INIT;
+	req.body_case = GPUCMD__REQUEST__BODY_KERNEL_UNREGISTER;
+	req.kernel_unregister = &ku;
+	return call(c, &req, NULL);
+}
+
 int gpucmd_buffer_create(gpucmd_client *c, uint64_t size, uint32_t flags, gpucmd_buffer *ret)
 {
 	if (!ret)

@@ -152,15 +152,21 @@ int gpucmd_kernel_list(gpucmd_client *client, struct gpucmd_kernel_info **ret_li
  * device enabled) and compiles it, then fills *ret_info (may be NULL) with
  * its id for gpucmd_dispatch. Identical modules are compiled once whoever
  * sends them. The kernel is visible to this connection only and is
- * destroyed when the connection closes (work already submitted finishes).
+ * destroyed when it is unregistered or the connection closes (work already
+ * submitted finishes first).
  * name: 1..63 characters of A-Z a-z 0-9 _ . -, not a kernel name already
  * visible (registering the same bytes under the same name again returns the
  * same kernel). Fails with -EINVAL (invalid module, with the validator's or
  * the check's words), -E2BIG (over a limit), -EEXIST, -EMFILE (64 kernels
- * per connection) or -EPERM (the daemon runs with --no-client-kernels).
+ * per connection at a time) or -EPERM (the daemon runs with
+ * --no-client-kernels).
  */
 int gpucmd_kernel_register(gpucmd_client *client, const char *name, const void *spirv, size_t size,
 			   struct gpucmd_kernel_info *ret_info);
+
+/* Round trip. Drops a kernel this connection registered; its id never
+ * names anything again. Work already submitted with it still runs. */
+int gpucmd_kernel_unregister(gpucmd_client *client, gpucmd_kernel kernel);
 
 /* ---- buffers ---------------------------------------------------------- */
 

@@ -65,8 +65,10 @@ const struct gd_kernel *gd_kernel_resolve(struct gd_conn *c, uint32_t id)
 {
 	if (id < GD_CLIENT_KERNEL_BASE)
 		return gd_registry_get(c->d->reg, id);
-	uint32_t i = id - GD_CLIENT_KERNEL_BASE - 1;
-	return i < c->kernels.n ? c->kernels.list[i] : NULL;
+	for (uint32_t i = 0; i < c->kernels.n; i++)
+		if (c->kernels.list[i]->id == id)
+			return c->kernels.list[i];
+	return NULL;
 }
 
 static const struct gd_kernel *find_by_name(struct gd_conn *c, const char *name)
@@ -180,7 +182,7 @@ static void add_and_reply(struct gd_conn *c, uint64_t id, const char *name, stru
 		gd_conn_reply_status(c, id, -ENOMEM, 0, "kernel register: daemon out of memory");
 		return;
 	}
-	k->id = GD_CLIENT_KERNEL_BASE + 1 + ks->n;
+	k->id = GD_CLIENT_KERNEL_BASE + 1 + ks->registered++;
 	snprintf(k->name, sizeof(k->name), "%s", name);
 	k->prog = p;
 	ks->list[ks->n++] = k;
@@ -260,10 +262,10 @@ int gd_kernel_register(struct gd_conn *c, const Req *req)
 		code = -EEXIST;
 		snprintf(msg, sizeof(msg), "kernel register '%s': %s kernel of that name exists", kr->name,
 			 same->id < GD_CLIENT_KERNEL_BASE ? "a standard" : "this connection's");
-	} else if (ks->n == GD_MAX_CLIENT_KERNELS) {
+	} else if (ks->n == GD_MAX_CLIENT_KERNELS || ks->registered == UINT32_MAX - GD_CLIENT_KERNEL_BASE) {
 		code = -EMFILE;
-		snprintf(msg, sizeof(msg), "kernel register '%s': this connection has registered %d kernels, the most it may",
-			 kr->name, GD_MAX_CLIENT_KERNELS);
+		snprintf(msg, sizeof(msg), "kernel register '%s': this connection holds %d kernels, the most it may "
+			 "(kernel_unregister frees one)", kr->name, GD_MAX_CLIENT_KERNELS);
 	} else if (kr->spirv.len < 20 || kr->spirv.len % 4) {
 		snprintf(msg, sizeof(msg), "kernel register '%s': %zu bytes is not a SPIR-V module (a whole number of "
 			 "32-bit words, at least 5)", kr->name, kr->spirv.len);
@@ -294,4 +296,26 @@ int gd_kernel_register(struct gd_conn *c, const Req *req)
 	log_debug("client %u: %s", c->id, msg);
 	gd_conn_reply_status(c, req->id, code, 0, msg);
 	return 0;
+}
+
+void gd_kernel_unregister(struct gd_conn *c, const Req *req)
+{
+	struct gd_conn_kernels *ks = &c->kernels;
+	uint32_t id = req->kernel_unregister->kernel;
+	for (uint32_t i = 0; i < ks->n; i++) {
+		struct gd_kernel *k = ks->list[i];
+		if (k->id != id)
+			continue;
+		memmove(&ks->list[i], &ks->list[i + 1], (ks->n - i - 1) * sizeof(ks->list[0]));
+		ks->n--;
+		/* Submitted work keeps its own reference on the program. */
+		gd_program_unref(k->prog);
+		free(k);
+		gd_conn_reply_status(c, req->id, 0, 0, NULL);
+		return;
+	}
+	char msg[128];
+	snprintf(msg, sizeof(msg), "kernel unregister: %s %u", id < GD_CLIENT_KERNEL_BASE && gd_registry_get(c->d->reg, id)
+		 ? "standard kernels cannot be unregistered; kernel" : "no kernel registered on this connection with id", id);
+	gd_conn_reply_status(c, req->id, id < GD_CLIENT_KERNEL_BASE ? -EPERM : -ENOENT, 0, msg);
 }

@@ -2,7 +2,8 @@
  * kernels.h — the kernel requests of a connection (list, lookup, register)
  * and the kernels a client registered from its own SPIR-V. Those are seen
  * by that connection only, under ids from GD_CLIENT_KERNEL_BASE, and go when
- * it closes; their programs stay alive while submitted work uses them.
+ * it unregisters them or closes; their programs stay alive while submitted
+ * work uses them.
  */
 #ifndef GD_KERNELS_H
 #define GD_KERNELS_H
@@ -20,8 +21,9 @@ struct gd_kernel_job;
 
 /* Embedded in struct gd_conn. */
 struct gd_conn_kernels {
-	struct gd_kernel *list[GD_MAX_CLIENT_KERNELS]; /* id GD_CLIENT_KERNEL_BASE + 1 + index */
+	struct gd_kernel *list[GD_MAX_CLIENT_KERNELS]; /* in registration order */
 	uint32_t n;
+	uint32_t registered;        /* ever: ids are never reused on a connection */
 	struct gd_kernel_job *job;  /* a registration being built, at most one */
 };
 
@@ -38,5 +40,6 @@ void gd_kernel_lookup(struct gd_conn *c, const Gpucmd__Request *req);
  * Returns -EAGAIN while the build runs (the connection stalls and the
  * request is handled again when it is done), 0 once answered. */
 int gd_kernel_register(struct gd_conn *c, const Gpucmd__Request *req);
+void gd_kernel_unregister(struct gd_conn *c, const Gpucmd__Request *req);
 
 #endif

@@ -556,6 +556,7 @@ int gd_request_handle(struct gd_conn *c, const Req *req)
 	case GPUCMD__REQUEST__BODY_KERNEL_LIST: gd_kernel_list(c, req); return 0;
 	case GPUCMD__REQUEST__BODY_KERNEL_LOOKUP: gd_kernel_lookup(c, req); return 0;
 	case GPUCMD__REQUEST__BODY_KERNEL_REGISTER: return gd_kernel_register(c, req);
+	case GPUCMD__REQUEST__BODY_KERNEL_UNREGISTER: gd_kernel_unregister(c, req); return 0;
 	case GPUCMD__REQUEST__BODY_PING: gd_conn_reply_status(c, req->id, 0, 0, NULL); return 0;
 	case GPUCMD__REQUEST__BODY_BUFFER_CREATE: buffer_create(c, req); return 0;
 	case GPUCMD__REQUEST__BODY_BUFFER_WRITE: return buffer_write(c, req);

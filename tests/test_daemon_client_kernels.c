@@ -234,6 +234,11 @@ START_TEST(kernels_per_connection_are_limited)
 	w[3] += 1;
 	ck_assert_int_eq(gpucmd_kernel_register(c, "one-more", spv, len, NULL), -EMFILE);
 	ck_assert_ptr_nonnull(strstr(gpucmd_last_error(c), "64 kernels"));
+	/* Unregistering one makes room. */
+	struct gpucmd_kernel_info k0;
+	must(c, gpucmd_kernel_find(c, "k0", &k0), "find");
+	must(c, gpucmd_kernel_unregister(c, k0.id), "unregister");
+	must(c, gpucmd_kernel_register(c, "one-more", spv, len, NULL), "register after unregister");
 	free(spv);
 	gpucmd_disconnect(c);
 }
@@ -321,6 +326,41 @@ START_TEST(client_kernel_outlives_its_connection_while_in_flight)
 }
 END_TEST
 
+START_TEST(unregister_drops_the_kernel_but_not_work_in_flight)
+{
+	gpucmd_client *c = connect_ok();
+	size_t len;
+	uint8_t *spv = read_spv("negate", &len);
+	struct gpucmd_kernel_info k, again;
+	must(c, gpucmd_kernel_register(c, "negate", spv, len, &k), "register");
+	gpucmd_buffer b;
+	gpucmd_session s;
+	must(c, gpucmd_buffer_create(c, 4 << 20, 0, &b), "create");
+	must(c, gpucmd_session_open(c, "unregister", &s), "open");
+	struct gpucmd_binding bind[2] = {{b, 0, 0}, {b, 0, 0}};
+	uint32_t n = 1u << 20;
+	for (int i = 0; i < 20; i++)
+		must(c, gpucmd_dispatch(c, s, k.id, bind, 2, &n, 4, n / 64, 1, 1), "dispatch");
+	must(c, gpucmd_commit_stage(c, s), "commit");
+	must(c, gpucmd_kernel_unregister(c, k.id), "unregister");
+	must(c, gpucmd_commit_and_wait(c, s), "the stage in flight completes");
+	must(c, gpucmd_reset_for_next_stage(c, s), "reset");
+	must(c, gpucmd_dispatch(c, s, k.id, bind, 2, &n, 4, 1, 1, 1), "dispatch");
+	ck_assert_int_eq(gpucmd_commit_and_wait(c, s), -ENOENT);
+	ck_assert_ptr_nonnull(strstr(gpucmd_last_error(c), "no kernel with id"));
+	ck_assert_int_eq(gpucmd_kernel_unregister(c, k.id), -ENOENT);
+	ck_assert_int_eq(gpucmd_kernel_unregister(c, 1), -EPERM);
+	ck_assert_ptr_nonnull(strstr(gpucmd_last_error(c), "standard kernels cannot be unregistered"));
+	ck_assert_int_eq(gpucmd_kernel_find(c, "negate", &again), -ENOENT);
+	/* The name is free again; the id is new. */
+	must(c, gpucmd_kernel_register(c, "negate", spv, len, &again), "register again");
+	ck_assert_uint_ne(again.id, k.id);
+	run_negate(c, again.id, 999);
+	free(spv);
+	gpucmd_disconnect(c);
+}
+END_TEST
+
 START_TEST(binding_smaller_than_the_declared_block_is_refused)
 {
 	gpucmd_client *c = connect_ok();
@@ -398,6 +438,7 @@ TCase *client_kernels_tcase(void)
 	tcase_add_test(t, kernels_per_connection_are_limited);
 	tcase_add_test(t, out_of_bounds_kernel_cannot_touch_other_buffers);
 	tcase_add_test(t, client_kernel_outlives_its_connection_while_in_flight);
+	tcase_add_test(t, unregister_drops_the_kernel_but_not_work_in_flight);
 	tcase_add_test(t, binding_smaller_than_the_declared_block_is_refused);
 	tcase_add_test(t, client_kernels_can_be_forbidden);
 	tcase_add_test(t, cli_kernel_add_reports_reflection_or_the_error);

@@ -117,6 +117,7 @@ static const char *expected_name(Gpucmd__Request__BodyCase c)
 	case GPUCMD__REQUEST__BODY_FENCE_WAIT: return "fence_wait";
 	case GPUCMD__REQUEST__BODY_FENCE_FD: return "fence_fd";
 	case GPUCMD__REQUEST__BODY_KERNEL_REGISTER: return "kernel_register";
+	case GPUCMD__REQUEST__BODY_KERNEL_UNREGISTER: return "kernel_unregister";
 	default: return NULL;
 	}
 }
@@ -162,6 +163,11 @@ static uint64_t walk_request(const Gpucmd__Request *m)
 		h = walk_unknown(h, &m->kernel_register->base);
 		h = walk_str(h, m->kernel_register->name);
 		h = walk_bytes(h, m->kernel_register->spirv);
+		break;
+	case GPUCMD__REQUEST__BODY_KERNEL_UNREGISTER:
+		CHECK(m->kernel_unregister);
+		h = walk_unknown(h, &m->kernel_unregister->base);
+		h = mix(h, m->kernel_unregister->kernel);
 		break;
 	case GPUCMD__REQUEST__BODY_BUFFER_CREATE:
 		CHECK(m->buffer_create);

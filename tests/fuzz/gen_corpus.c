@@ -298,7 +298,14 @@ int main(int argc, char **argv)
 
 	kernel_register(&b, 16);
 	dispatch(&b, 17);
-	emit("12-kernel-register-then-dispatch", 0, (const uint8_t[]){31}, 1, &b);
+	Gpucmd__KernelUnregister ku = GPUCMD__KERNEL_UNREGISTER__INIT;
+	ku.kernel = 65537;
+	Gpucmd__Request unreg = GPUCMD__REQUEST__INIT;
+	unreg.id = 18;
+	unreg.body_case = GPUCMD__REQUEST__BODY_KERNEL_UNREGISTER;
+	unreg.kernel_unregister = &ku;
+	pack(&b, &unreg);
+	emit("12-kernel-register-dispatch-unregister", 0, (const uint8_t[]){31}, 1, &b);
 	b.len = 0;
 
 	gw_buf_finish(&b);
