@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <vulkan/vulkan.h>
 
 #include "harness.h"
@@ -152,6 +153,38 @@ START_TEST(no_cache_writes_nothing)
 }
 END_TEST
 
+/* Without --cache-dir: $STATE_DIRECTORY (its first entry), else
+ * $XDG_CACHE_HOME/gpucmd, else ~/.cache/gpucmd. Each daemon runs on its
+ * own socket just long enough to answer; the cache is written at start-up. */
+START_TEST(cache_directory_follows_systemd_then_xdg_then_home)
+{
+	static const char *const envs[] = {
+		"STATE_DIRECTORY=%1$s/state:%1$s/other XDG_CACHE_HOME=%1$s/xdg HOME=%1$s/home",
+		"STATE_DIRECTORY= XDG_CACHE_HOME=%1$s/xdg HOME=%1$s/home",
+		"STATE_DIRECTORY= XDG_CACHE_HOME= HOME=%1$s/home",
+	};
+	static const char *const where[] = {"state", "xdg/gpucmd", "home/.cache/gpucmd"};
+	const char *b = getenv("GPUCMD_BUILD");
+	for (int i = 0; i < 3; i++) {
+		char env[512], cmd[1600], pattern[256];
+		snprintf(env, sizeof(env), envs[i], test_daemon.dir);
+		/* Started, answered once (so it is past start-up), stopped. */
+		snprintf(cmd, sizeof(cmd),
+			 "env %1$s %2$s/gpucmdd --socket %3$s/dirs.sock 2>>%3$s/dirs.log & pid=$!; "
+			 "for i in $(seq 500); do %2$s/gpucmd --socket %3$s/dirs.sock ping 2>/dev/null && break; sleep 0.02; done; "
+			 "kill -TERM $pid; wait $pid",
+			 env, b, test_daemon.dir);
+		ck_assert_int_eq(WEXITSTATUS(system(cmd)), 0);
+		snprintf(pattern, sizeof(pattern), "%s/%s/pipelines-*.cache", test_daemon.dir, where[i]);
+		glob_t g;
+		ck_assert_msg(glob(pattern, 0, NULL, &g) == 0, "%s: no cache at %s", env, pattern);
+		globfree(&g);
+		snprintf(cmd, sizeof(cmd), "rm -rf %1$s/state %1$s/xdg %1$s/home", test_daemon.dir);
+		ck_assert_int_eq(system(cmd), 0);
+	}
+}
+END_TEST
+
 TCase *cache_tcase(void)
 {
 	TCase *t = tcase_create("pipeline_cache");
@@ -160,5 +193,6 @@ TCase *cache_tcase(void)
 	tcase_add_test(t, warm_cache_is_written_then_read_back);
 	tcase_add_loop_test(t, damaged_cache_is_ignored_and_replaced, 0, 5);
 	tcase_add_test(t, no_cache_writes_nothing);
+	tcase_add_test(t, cache_directory_follows_systemd_then_xdg_then_home);
 	return t;
 }
