@@ -239,8 +239,13 @@ int gd_kernel_register(struct gd_conn *c, const Req *req)
 {
 	const Gpucmd__KernelRegister *kr = req->kernel_register;
 	struct gd_conn_kernels *ks = &c->kernels;
-	if (ks->job)
-		return ks->job->done && ks->job->req == req->id ? (finish_job(c, req), 0) : -EAGAIN;
+	if (ks->job) {
+		/* This same frame, handled again: answer once the build is done. */
+		if (!ks->job->done)
+			return -EAGAIN;
+		finish_job(c, req);
+		return 0;
+	}
 	char msg[256];
 	int code = -EINVAL;
 	const struct gd_kernel *same = name_ok(kr->name) ? find_by_name(c, kr->name) : NULL;
@@ -248,8 +253,9 @@ int gd_kernel_register(struct gd_conn *c, const Req *req)
 		code = -EPERM;
 		snprintf(msg, sizeof(msg), "kernel register: client kernels are disabled on this daemon (--no-client-kernels)");
 	} else if (!name_ok(kr->name)) {
-		snprintf(msg, sizeof(msg), "kernel register: name '%.80s' must be 1..63 characters of A-Z a-z 0-9 _ . -",
-			 kr->name);
+		/* Not echoed: it may hold anything, newlines included. */
+		snprintf(msg, sizeof(msg), "kernel register: the name (%zu bytes) must be 1..63 characters of A-Z a-z 0-9 _ . -",
+			 strlen(kr->name));
 	} else if (kr->spirv.len > GD_MAX_SPIRV_SIZE) {
 		code = -E2BIG;
 		snprintf(msg, sizeof(msg), "kernel register '%s': %zu bytes of SPIR-V, at most %u", kr->name,
