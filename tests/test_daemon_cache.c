@@ -167,7 +167,11 @@ START_TEST(cache_directory_follows_systemd_then_xdg_then_home)
 	const char *b = getenv("GPUCMD_BUILD");
 	for (int i = 0; i < 3; i++) {
 		char env[512], cmd[1600], pattern[256];
-		snprintf(env, sizeof(env), envs[i], test_daemon.dir);
+		/* The sanitizer build's daemon runs with its own options, as in
+		 * harness.c. */
+		const char *asan = getenv("GPUCMD_DAEMON_ASAN_OPTIONS");
+		int n = snprintf(env, sizeof(env), "%s%s ", asan ? "ASAN_OPTIONS=" : "", asan ? asan : "");
+		snprintf(env + n, sizeof(env) - (size_t)n, envs[i], test_daemon.dir);
 		/* Started, answered once (so it is past start-up), stopped. */
 		snprintf(cmd, sizeof(cmd),
 			 "env %1$s %2$s/gpucmdd --socket %3$s/dirs.sock 2>>%3$s/dirs.log & pid=$!; "
