@@ -23,6 +23,9 @@ OPT ?= -O2 -g
 CFLAGS += $(OPT) -std=c17 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wno-unused-parameter -fPIC \
 	  -I$(B)/gen -Iproto -Iclient -Idaemon $(SAN)
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) check 2>/dev/null)
+# SPIRV-Tools ships as a static C++ library on Debian: only the validator is
+# linked, with the C++ runtime it needs.
+SPIRV_TOOLS_LIBS := -lSPIRV-Tools -lstdc++ -lm
 LDFLAGS += $(SAN)
 
 PROTO_SRC := $(B)/gen/gpucmd.pb-c.c
@@ -34,6 +37,9 @@ KERNELS := $(patsubst kernels/%.comp,$(B)/kernels/%.spv,$(wildcard kernels/*.com
 TESTS := $(B)/tests/test_wire $(B)/tests/test_range $(B)/tests/test_daemon $(B)/tests/test_service
 UNITS := $(B)/systemd/gpucmdd.service $(B)/systemd/gpucmdd@.service $(B)/systemd/user/gpucmdd.service \
 	 $(B)/gpucmd.pc
+# SPIR-V modules the tests send as client kernels, good and hostile.
+TEST_SPV := $(patsubst tests/spirv/%.comp,$(B)/tests/spirv/%.spv,$(wildcard tests/spirv/*.comp)) \
+	$(patsubst tests/spirv/%.vert,$(B)/tests/spirv/%.spv,$(wildcard tests/spirv/*.vert))
 
 .PHONY: all deps run test clean install bench FORCE
 all: $(B)/gpucmdd $(B)/gpucmd $(B)/libgpucmd.so $(B)/libgpucmd.a $(KERNELS) $(UNITS)
@@ -63,7 +69,7 @@ $(B)/obj/gen/%.o: $(B)/gen/%.c
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@
 
 $(B)/gpucmdd: $(DAEMON_OBJ) $(PROTO_OBJ)
-	$(CC) $(LDFLAGS) $^ -o $@ $(shell pkg-config --libs $(PKGS)) -lpthread
+	$(CC) $(LDFLAGS) $^ -o $@ $(shell pkg-config --libs $(PKGS)) $(SPIRV_TOOLS_LIBS) -lpthread
 
 $(B)/libgpucmd.so: $(LIB_OBJ) $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -shared -Wl,-soname,libgpucmd.so.$(SOVERSION) $^ -o $@.$(SOVERSION) \
@@ -89,7 +95,15 @@ $(B)/tests/test_range: tests/test_range.c daemon/range.c
 	@mkdir -p $(B)/tests
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) $^ -o $@ $(LDFLAGS) $(shell pkg-config --libs check)
 
-$(B)/tests/test_daemon: $(wildcard tests/test_daemon*.c) tests/harness.c $(B)/libgpucmd.a
+$(B)/tests/spirv/%.spv: tests/spirv/%.comp
+	@mkdir -p $(B)/tests/spirv
+	glslc --target-env=vulkan1.3 -O $< -o $@
+
+$(B)/tests/spirv/%.spv: tests/spirv/%.vert
+	@mkdir -p $(B)/tests/spirv
+	glslc --target-env=vulkan1.3 -O $< -o $@
+
+$(B)/tests/test_daemon: $(wildcard tests/test_daemon*.c) tests/harness.c $(B)/libgpucmd.a $(TEST_SPV)
 	@mkdir -p $(B)/tests
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Itests $(filter %.c,$^) $(B)/libgpucmd.a -o $@ $(LDFLAGS) \
 		$(shell pkg-config --libs check libprotobuf-c)
@@ -157,10 +171,19 @@ $(B)/fuzz/fuzz_frames: tests/fuzz/fuzz_frames.c proto/wire.c $(PROTO_SRC)
 	@mkdir -p $(B)/fuzz
 	clang $(FUZZ_CFLAGS) $^ -o $@ $(shell pkg-config --cflags --libs libprotobuf-c)
 
+# Client SPIR-V through validation, reflection and the limit checks, seeded
+# with every module the build makes.
+$(B)/fuzz/fuzz_spirv: tests/fuzz/fuzz_spirv.c daemon/spirv.c daemon/spirv_tools.c
+	@mkdir -p $(B)/fuzz
+	clang $(FUZZ_CFLAGS) -D_GNU_SOURCE -Idaemon $(shell pkg-config --cflags spirv-cross-c-shared) $^ -o $@ \
+		$(shell pkg-config --libs spirv-cross-c-shared) $(SPIRV_TOOLS_LIBS)
+
 .PHONY: fuzz
-fuzz: $(B)/fuzz/fuzz_frames
+fuzz: $(B)/fuzz/fuzz_frames $(B)/fuzz/fuzz_spirv $(KERNELS) $(TEST_SPV)
 	@mkdir -p $(B)/fuzz/corpus && cp -n tests/fuzz/corpus/frames/* $(B)/fuzz/corpus/
 	$(B)/fuzz/fuzz_frames -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $(B)/fuzz/corpus
+	@mkdir -p $(B)/fuzz/spirv-corpus && cp -n $(KERNELS) $(TEST_SPV) $(B)/fuzz/spirv-corpus/
+	$(B)/fuzz/fuzz_spirv -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -print_final_stats=1 $(B)/fuzz/spirv-corpus
 
 # ---- benchmarks (bench/) ----------------------------------------------------
 # `make bench` runs the suite on this machine (BENCH_QUICK=1 shortens it);

@@ -1,6 +1,7 @@
 /*
- * cli.c — the gpucmd command: looks at a running gpucmdd (info, kernels)
- * and proves it computes correctly (selftest). Exit status 0 on success,
+ * cli.c — the gpucmd command: looks at a running gpucmdd (info, kernels),
+ * checks a SPIR-V module the way the daemon would run it (kernel-add) and
+ * proves it computes correctly (selftest). Exit status 0 on success,
  * 1 when the daemon cannot be reached or a check fails, 2 on bad usage.
  */
 #include <getopt.h>
@@ -17,6 +18,10 @@ static void usage(FILE *f)
 	fprintf(f, "usage: gpucmd [--socket PATH] COMMAND\n"
 		   "  info [--json]      daemon, protocol and device facts\n"
 		   "  kernels [--json]   the kernels the daemon can run\n"
+		   "  kernel-add FILE.spv NAME [--json]\n"
+		   "                     validate, reflect and compile a SPIR-V kernel in the daemon\n"
+		   "                     and print what it found; the kernel belongs to this command's\n"
+		   "                     connection and is gone when gpucmd exits\n"
 		   "  selftest           add, mul and fill on 1M floats, every element checked\n"
 		   "  memory [--json]    heaps, budget, and the buffer memory of each client\n"
 		   "                     (your uid's clients; every client for root)\n"
@@ -178,6 +183,40 @@ static int cmd_info(gpucmd_client *c, bool json)
 	return 0;
 }
 
+static const char *access(const struct gpucmd_kernel_info *k, uint32_t b, bool json)
+{
+	if (k->bindings[b].read_only)
+		return json ? "read" : "r";
+	if (k->bindings[b].write_only)
+		return json ? "write" : "w";
+	return json ? "read_write" : "rw";
+}
+
+static void print_kernel(const struct gpucmd_kernel_info *k, bool json)
+{
+	if (json) {
+		printf("{\"id\":%u,\"name\":", k->id);
+		json_str(k->name);
+		printf(",\"client\":%s,\"entry_point\":", k->client ? "true" : "false");
+		json_str(k->entry_point);
+		printf(",\"push_size\":%u,\"local_size\":[%u,%u,%u],\"bindings\":[", k->push_size, k->local_size[0],
+		       k->local_size[1], k->local_size[2]);
+		for (uint32_t b = 0; b < k->n_bindings; b++)
+			printf("%s{\"binding\":%u,\"access\":\"%s\",\"min_size\":%u}", b ? "," : "", b,
+			       access(k, b, true), k->bindings[b].min_size);
+		printf("]}");
+		return;
+	}
+	printf("%6u %-20s push %3u B  local %ux%ux%u  bindings:", k->id, k->name, k->push_size, k->local_size[0],
+	       k->local_size[1], k->local_size[2]);
+	for (uint32_t b = 0; b < k->n_bindings; b++) {
+		printf(" %u:%s", b, access(k, b, false));
+		if (k->bindings[b].min_size)
+			printf("(>=%uB)", k->bindings[b].min_size);
+	}
+	printf("\n");
+}
+
 static int cmd_kernels(gpucmd_client *c, bool json)
 {
 	struct gpucmd_kernel_info *k;
@@ -189,26 +228,54 @@ static int cmd_kernels(gpucmd_client *c, bool json)
 	if (json)
 		printf("[");
 	for (size_t i = 0; i < n; i++) {
-		if (json) {
-			printf("%s{\"id\":%u,\"name\":", i ? "," : "", k[i].id);
-			json_str(k[i].name);
-			printf(",\"push_size\":%u,\"local_size\":[%u,%u,%u],\"bindings\":[", k[i].push_size,
-			       k[i].local_size[0], k[i].local_size[1], k[i].local_size[2]);
-			for (uint32_t b = 0; b < k[i].n_bindings; b++)
-				printf("%s{\"binding\":%u,\"access\":\"%s\"}", b ? "," : "", b,
-				       k[i].bindings[b].read_only ? "read" : k[i].bindings[b].write_only ? "write" : "read_write");
-			printf("]}");
-			continue;
-		}
-		printf("%3u %-20s push %3u B  local %ux%ux%u  bindings:", k[i].id, k[i].name, k[i].push_size,
-		       k[i].local_size[0], k[i].local_size[1], k[i].local_size[2]);
-		for (uint32_t b = 0; b < k[i].n_bindings; b++)
-			printf(" %u:%s", b, k[i].bindings[b].read_only ? "r" : k[i].bindings[b].write_only ? "w" : "rw");
-		printf("\n");
+		if (json && i)
+			printf(",");
+		print_kernel(&k[i], json);
 	}
 	if (json)
 		printf("]\n");
 	free(k);
+	return 0;
+}
+
+/* Registers FILE under NAME and prints what the daemon made of it. The
+ * kernel dies with this connection: this is a check, not an install. */
+static int cmd_kernel_add(gpucmd_client *c, const char *path, const char *name, bool json)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		fprintf(stderr, "gpucmd: kernel-add: cannot open %s: %m\n", path);
+		return 1;
+	}
+	size_t cap = 1u << 16, len = 0;
+	uint8_t *buf = malloc(cap);
+	for (size_t n; buf && (n = fread(buf + len, 1, cap - len, f)) > 0;) {
+		len += n;
+		if (len == cap && len <= (8u << 20)) {
+			uint8_t *grown = realloc(buf, cap *= 2);
+			if (!grown)
+				free(buf);
+			buf = grown;
+		}
+	}
+	fclose(f);
+	if (!buf) {
+		fprintf(stderr, "gpucmd: kernel-add: out of memory\n");
+		return 1;
+	}
+	struct gpucmd_kernel_info k;
+	int r = gpucmd_kernel_register(c, name, buf, len, &k);
+	free(buf);
+	if (r < 0) {
+		fprintf(stderr, "gpucmd: kernel-add: %s\n", gpucmd_last_error(c));
+		return 1;
+	}
+	print_kernel(&k, json);
+	if (json)
+		printf("\n");
+	else
+		printf("%s: valid; kernel '%s' compiled. It lived on this command's connection only and is gone now;\n"
+		       "register it from your program with gpucmd_kernel_register().\n", path, name);
 	return 0;
 }
 
@@ -295,8 +362,7 @@ int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"socket", required_argument, NULL, 's'}, {"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},         {"watch", no_argument, NULL, 'w'},
-		{"prometheus", no_argument, NULL, 'p'},   {0},
+		{"help", no_argument, NULL, 'h'},         {0},
 	};
 	const char *socket = NULL;
 	bool json = false, watch = false, prometheus = false;
@@ -313,18 +379,30 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	const char *cmd = argv[optind++];
-	for (int o; (o = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
-		bool status_only = o == 'w' || o == 'p';
-		if ((o != 'j' && !status_only) || (status_only && strcmp(cmd, "status"))) {
+	const char *args[2] = {NULL, NULL};
+	int n_args = 0;
+	for (; optind < argc; optind++) {
+		const char *a = argv[optind];
+		bool status = !strcmp(cmd, "status");
+		if (!strcmp(a, "--json"))
+			json = true;
+		else if (status && !strcmp(a, "--watch"))
+			watch = true;
+		else if (status && !strcmp(a, "--prometheus"))
+			prometheus = true;
+		else if (n_args < 2 && a[0] != '-')
+			args[n_args++] = a;
+		else {
 			usage(stderr);
 			return 2;
 		}
-		json |= o == 'j';
-		watch |= o == 'w';
-		prometheus |= o == 'p';
 	}
-	bool known = !strcmp(cmd, "info") || !strcmp(cmd, "kernels") || !strcmp(cmd, "selftest") || !strcmp(cmd, "ping") ||
-		     !strcmp(cmd, "memory") || !strcmp(cmd, "status");
+	bool known = !strcmp(cmd, "info") || !strcmp(cmd, "kernels") || !strcmp(cmd, "selftest") ||
+		     !strcmp(cmd, "ping") || !strcmp(cmd, "kernel-add") || !strcmp(cmd, "memory") || !strcmp(cmd, "status");
+	if (known && (strcmp(cmd, "kernel-add") ? n_args != 0 : n_args != 2)) {
+		usage(stderr);
+		return 2;
+	}
 	if (!known) {
 		fprintf(stderr, "gpucmd: unknown command '%s'\n", cmd);
 		usage(stderr);
@@ -344,6 +422,8 @@ int main(int argc, char **argv)
 		r = cmd_memory(c, json);
 	else if (!strcmp(cmd, "status"))
 		r = cmd_status(c, json ? STATUS_JSON : prometheus ? STATUS_PROMETHEUS : STATUS_TEXT, watch);
+	else if (!strcmp(cmd, "kernel-add"))
+		r = cmd_kernel_add(c, args[0], args[1], json);
 	else if (!strcmp(cmd, "selftest"))
 		r = cmd_selftest(c);
 	else if ((r = gpucmd_ping(c) < 0 ? 1 : 0))

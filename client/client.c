@@ -417,8 +417,11 @@ static void kernel_info(const Gpucmd__Kernel *k, struct gpucmd_kernel_info *ki)
 		ki->bindings[i].binding = k->bindings[i]->binding;
 		ki->bindings[i].read_only = k->bindings[i]->read_only;
 		ki->bindings[i].write_only = k->bindings[i]->write_only;
+		ki->bindings[i].min_size = k->bindings[i]->min_size;
 		ki->n_bindings = (uint32_t)i + 1;
 	}
+	ki->client = k->client;
+	copy_str(ki->entry_point, sizeof(ki->entry_point), k->entry_point);
 	ki->push_size = k->push_size;
 	ki->local_size[0] = k->local_x;
 	ki->local_size[1] = k->local_y;
@@ -465,6 +468,42 @@ int gpucmd_kernel_list(gpucmd_client *c, struct gpucmd_kernel_info **ret_list, s
 	*ret_list = list;
 	*ret_count = n;
 	return 0;
+}
+
+int gpucmd_kernel_register(gpucmd_client *c, const char *name, const void *spirv, size_t size,
+			   struct gpucmd_kernel_info *ret)
+{
+	if (!name || (!spirv && size))
+		return fail(c, -EINVAL, "kernel_register: name and spirv are required");
+	Gpucmd__KernelRegister kr = GPUCMD__KERNEL_REGISTER__INIT;
+	kr.name = (char *)name;
+	kr.spirv.data = (uint8_t *)spirv;
+	kr.spirv.len = size;
+	Gpucmd__Request req = GPUCMD__REQUEST__INIT;
+	req.body_case = GPUCMD__REQUEST__BODY_KERNEL_REGISTER;
+	req.kernel_register = &kr;
+	Gpucmd__Reply *rep;
+	int r = call_expect(c, &req, GPUCMD__REPLY__BODY_KERNEL_REGISTERED, &rep);
+	if (r < 0)
+		return r;
+	if (!rep->kernel_registered->kernel) {
+		gpucmd__reply__free_unpacked(rep, NULL);
+		return fail(c, GPUCMD_E_PROTOCOL, "kernel_register: the reply names no kernel");
+	}
+	if (ret)
+		kernel_info(rep->kernel_registered->kernel, ret);
+	gpucmd__reply__free_unpacked(rep, NULL);
+	return 0;
+}
+
+int gpucmd_kernel_unregister(gpucmd_client *c, gpucmd_kernel kernel)
+{
+	Gpucmd__KernelUnregister ku = GPUCMD__KERNEL_UNREGISTER__INIT;
+	ku.kernel = kernel;
+	Gpucmd__Request req = GPUCMD__REQUEST__INIT;
+	req.body_case = GPUCMD__REQUEST__BODY_KERNEL_UNREGISTER;
+	req.kernel_unregister = &ku;
+	return call(c, &req, NULL);
 }
 
 int gpucmd_buffer_create(gpucmd_client *c, uint64_t size, uint32_t flags, gpucmd_buffer *ret)

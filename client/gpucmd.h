@@ -134,17 +134,49 @@ struct gpucmd_kernel_info {
 	gpucmd_kernel id;
 	char name[64];
 	uint32_t n_bindings;
-	struct { uint32_t binding; bool read_only, write_only; } bindings[GPUCMD_MAX_BINDINGS];
+	struct {
+		uint32_t binding;
+		bool read_only, write_only;
+		uint32_t min_size;     /* bytes a bound range must span (fixed part of the block) */
+	} bindings[GPUCMD_MAX_BINDINGS];
 	uint32_t push_size;            /* bytes of push constants it takes */
 	uint32_t local_size[3];        /* workgroup size */
+	bool client;                   /* registered by this connection */
+	char entry_point[64];
 };
 
 /* Round trip. Looks a kernel up by name. */
 int gpucmd_kernel_find(gpucmd_client *client, const char *name, struct gpucmd_kernel_info *ret_info);
 
-/* Round trip. *ret_list is a new array of *ret_count entries owned by the
- * caller: free it with free(). */
+/* Round trip. Every kernel this connection can dispatch: the daemon's
+ * standard ones, then those it registered. *ret_list is a new array of
+ * *ret_count entries owned by the caller: free it with free(). */
 int gpucmd_kernel_list(gpucmd_client *client, struct gpucmd_kernel_info **ret_list, size_t *ret_count);
+
+/*
+ * Round trip. Registers a compute kernel from a SPIR-V module (size bytes at
+ * spirv, borrowed; at most 1 MiB). The daemon validates it with SPIRV-Tools
+ * for Vulkan 1.3, reflects it, checks it against the device's limits (one
+ * GLCompute entry point; storage buffers at set 0, bindings 0..n-1; a
+ * literal workgroup size; no specialization constants; capabilities the
+ * device enabled) and compiles it, then fills *ret_info (may be NULL) with
+ * its id for gpucmd_dispatch. Identical modules are compiled once whoever
+ * sends them. The kernel is visible to this connection only and is
+ * destroyed when it is unregistered or the connection closes (work already
+ * submitted finishes first).
+ * name: 1..63 characters of A-Z a-z 0-9 _ . -, not a kernel name already
+ * visible (registering the same bytes under the same name again returns the
+ * same kernel). Fails with -EINVAL (invalid module, with the validator's or
+ * the check's words), -E2BIG (over a limit), -EEXIST, -EMFILE (64 kernels
+ * per connection at a time) or -EPERM (the daemon runs with
+ * --no-client-kernels).
+ */
+int gpucmd_kernel_register(gpucmd_client *client, const char *name, const void *spirv, size_t size,
+			   struct gpucmd_kernel_info *ret_info);
+
+/* Round trip. Drops a kernel this connection registered; its id never
+ * names anything again. Work already submitted with it still runs. */
+int gpucmd_kernel_unregister(gpucmd_client *client, gpucmd_kernel kernel);
 
 /* ---- buffers ---------------------------------------------------------- */
 

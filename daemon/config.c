@@ -46,8 +46,11 @@ static const struct key keys[] = {
 	{"daemon", "device", K_STRING, F(device), 0, 0, false, "INDEX|UUID|NAME", "Vulkan device (default: the best one)"},
 	{"daemon", "kernels", K_STRING, F(kernels_dir), 0, 0, false, "DIR",
 	 "SPIR-V kernels (default: kernels/ beside the binary,\nelse " GPUCMD_KERNEL_DIR ")"},
-	{"daemon", "pipeline_cache", K_STRING, F(pipeline_cache), 0, 0, false, "PATH",
-	 "pipeline cache file (default $STATE_DIRECTORY/pipeline-cache under\nsystemd, else none; empty: none)"},
+	{"daemon", "cache_dir", K_STRING, F(cache_dir), 0, 0, false, "DIR",
+	 "pipeline cache directory (default $STATE_DIRECTORY under systemd,\nelse $XDG_CACHE_HOME/gpucmd, else ~/.cache/gpucmd)"},
+	{"daemon", "no_cache", K_BOOL, F(no_cache), 0, 0, false, NULL, "keep the pipeline cache in memory only"},
+	{"daemon", "no_client_kernels", K_BOOL, F(no_client_kernels), 0, 0, true, NULL,
+	 "refuse kernels that clients bring (kernel_register)"},
 	{"daemon", "validate", K_BOOL, F(validate), 0, 0, false, NULL,
 	 "Vulkan validation layer (also GPUCMD_VALIDATE=1)"},
 	{"daemon", "log_level", K_LEVEL, F(log_level), 0, 7, true, "LEVEL",
@@ -84,6 +87,8 @@ static const struct key keys[] = {
 	 "buffer memory all connections of one uid may hold (default 0: no limit)"},
 	{"testing", "force_staging", K_BOOL, F(force_staging), 0, 0, false, NULL,
 	 "copy through staging even where device memory is mappable\n(the discrete-GPU path on any device)"},
+	{"testing", "no_push_descriptors", K_BOOL, F(no_push_descriptors), 0, 0, false, NULL,
+	 "bind buffers through descriptor pools even where VK_KHR_push_descriptor exists"},
 	{"testing", "no_host_import", K_BOOL, F(no_host_import), 0, 0, false, NULL,
 	 "copy shared memory around each use instead of importing it"},
 };
@@ -367,6 +372,25 @@ static int parse_flags(struct gd_config *cfg, int argc, char **argv, char **ret_
 	return 0;
 }
 
+/* Where the pipeline cache lives: systemd's StateDirectory= (several are
+ * separated by ':'), else $XDG_CACHE_HOME/gpucmd, else ~/.cache/gpucmd;
+ * NULL (memory only) when none is known. */
+static int default_cache_dir(char **ret)
+{
+	const char *state = getenv("STATE_DIRECTORY"), *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+	char path[PATH_MAX];
+	if (state && *state)
+		snprintf(path, sizeof(path), "%.*s", (int)strcspn(state, ":"), state);
+	else if (xdg && *xdg)
+		snprintf(path, sizeof(path), "%s/gpucmd", xdg);
+	else if (home && *home)
+		snprintf(path, sizeof(path), "%s/.cache/gpucmd", home);
+	else
+		return 0;
+	*ret = strdup(path);
+	return *ret ? 0 : -ENOMEM;
+}
+
 int gd_config_read(struct gd_config *cfg, int argc, char **argv)
 {
 	*cfg = (struct gd_config){
@@ -389,19 +413,8 @@ int gd_config_read(struct gd_config *cfg, int argc, char **argv)
 		return r;
 	if (!cfg->socket_path && !(cfg->socket_path = default_socket()))
 		return -ENOMEM;
-	if (!cfg->pipeline_cache) {
-		/* systemd's StateDirectory=; several are separated by ':'. */
-		const char *state = getenv("STATE_DIRECTORY");
-		if (state && *state) {
-			char path[PATH_MAX];
-			snprintf(path, sizeof(path), "%.*s/pipeline-cache", (int)strcspn(state, ":"), state);
-			if (!(cfg->pipeline_cache = strdup(path)))
-				return -ENOMEM;
-		}
-	} else if (!cfg->pipeline_cache[0]) {
-		free(cfg->pipeline_cache);
-		cfg->pipeline_cache = NULL;
-	}
+	if (!cfg->cache_dir && !cfg->no_cache && (r = default_cache_dir(&cfg->cache_dir)) < 0)
+		return r;
 	if (!cfg->kernels_dir) {
 		const char *k = exe_dir_kernels();
 		if (!(cfg->kernels_dir = strdup(k ? k : GPUCMD_KERNEL_DIR)))

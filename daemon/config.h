@@ -23,7 +23,9 @@ struct gd_config {
 	char *socket_path;         /* used when systemd passes no socket */
 	char *device;              /* INDEX, UUID or NAME; NULL: the best device */
 	char *kernels_dir;
-	char *pipeline_cache;      /* NULL: no cache file */
+	char *cache_dir;           /* the pipeline cache's directory; NULL: memory only */
+	bool no_cache;
+	bool no_client_kernels;    /* refuse kernel_register */
 	int log_level;             /* syslog level, GD_LOG_* */
 	bool validate;             /* Vulkan validation layer */
 	uint32_t max_frame;        /* largest frame accepted or sent */
@@ -45,6 +47,7 @@ struct gd_config {
 	/* [testing]: paths a device would not take by itself */
 	bool force_staging;        /* treat device-local memory as unmappable */
 	bool no_host_import;       /* copy shared memory instead of importing it */
+	bool no_push_descriptors;  /* descriptor pools even where push descriptors exist */
 };
 
 /* Fills cfg from defaults, the file and argv. Prints what is wrong to

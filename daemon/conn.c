@@ -136,6 +136,7 @@ static void free_conn(uv_handle_t *h)
 		gd_session_close(s);
 	if (c->xfer)
 		gd_session_close(c->xfer);
+	gd_conn_kernels_finish(&c->kernels);
 	gd_token_revoke(d, c, NULL);
 	gd_fence_drop_waiters(d, c);
 	while (c->n_fds)

@@ -14,6 +14,7 @@
 
 #include "handles.h"
 #include "log.h"
+#include "kernels.h"
 #include "list.h"
 #include "wire.h"
 
@@ -35,6 +36,7 @@ struct gd_conn {
 	struct gd_account *acct;     /* buffer memory this connection holds */
 	struct gd_session *xfer;     /* staged copies (transfer.h), NULL until used */
 	uint64_t xfer_staged;        /* bytes of write chunks not yet submitted */
+	struct gd_conn_kernels kernels; /* kernels this client registered */
 	pid_t pid;
 	uid_t uid;
 	gid_t gid;

@@ -31,6 +31,7 @@ struct gd_daemon {
 	struct gd_gpu *gpu;
 	struct gd_memory *memory;
 	struct gd_registry *reg;
+	struct gd_pcache *pcache;
 	struct gd_scheduler *sched;
 	struct gd_server *server;
 	struct gd_notify *notify;

@@ -167,8 +167,6 @@ static const char *unusable(VkPhysicalDevice phys)
 	vkGetPhysicalDeviceProperties(phys, &p);
 	if (p.apiVersion < VK_API_VERSION_1_3)
 		return "it supports Vulkan below 1.3";
-	if (!has_device_ext(phys, VK_KHR_PUSH_DESCRIPTOR_EXTENSION_NAME))
-		return "it lacks VK_KHR_push_descriptor";
 	VkPhysicalDeviceVulkan13Features f13 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_3_FEATURES};
 	VkPhysicalDeviceVulkan12Features f12 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES,
 						.pNext = &f13};
@@ -261,11 +259,41 @@ static uint32_t choose_family(struct gd_gpu *gpu)
 	return any;
 }
 
-static int create_device(struct gd_gpu *gpu)
+/* Turns on the optional features client SPIR-V may declare (spirv.c checks
+ * a module's capabilities against exactly these), and keeps the list. */
+static void choose_features(struct gd_gpu *gpu, VkPhysicalDeviceFeatures2 *f, VkPhysicalDeviceVulkan11Features *f11,
+			    VkPhysicalDeviceVulkan12Features *f12)
+{
+	VkPhysicalDeviceVulkan12Features s12 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES};
+	VkPhysicalDeviceVulkan11Features s11 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_FEATURES,
+						.pNext = &s12};
+	VkPhysicalDeviceFeatures2 s = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, .pNext = &s11};
+	vkGetPhysicalDeviceFeatures2(gpu->phys, &s);
+	/* Robust buffer access keeps a kernel's stray index inside its own
+	 * bindings: another client's buffer can never be reached. */
+	f->features.robustBufferAccess = s.features.robustBufferAccess;
+	f->features.shaderInt64 = s.features.shaderInt64;
+	f->features.shaderInt16 = s.features.shaderInt16;
+	f->features.shaderFloat64 = s.features.shaderFloat64;
+	f11->storageBuffer16BitAccess = s11.storageBuffer16BitAccess;
+	f12->storageBuffer8BitAccess = s12.storageBuffer8BitAccess;
+	f12->shaderFloat16 = s12.shaderFloat16;
+	f12->shaderInt8 = s12.shaderInt8;
+	f12->vulkanMemoryModel = s12.vulkanMemoryModel;
+	f12->vulkanMemoryModelDeviceScope = s12.vulkanMemoryModelDeviceScope;
+	gpu->features = f->features;
+	gpu->features11 = *f11;
+	gpu->features12 = *f12;
+	gpu->features11.pNext = gpu->features12.pNext = NULL;
+}
+
+static int create_device(struct gd_gpu *gpu, bool no_push)
 {
 	gpu->driver = (VkPhysicalDeviceDriverProperties){.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_DRIVER_PROPERTIES};
+	gpu->subgroup = (VkPhysicalDeviceSubgroupProperties){.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES,
+							     .pNext = &gpu->driver};
 	VkPhysicalDeviceMaintenance4Properties m4 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MAINTENANCE_4_PROPERTIES,
-						     .pNext = &gpu->driver};
+						     .pNext = &gpu->subgroup};
 	VkPhysicalDeviceProperties2 p2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &m4};
 	vkGetPhysicalDeviceProperties2(gpu->phys, &p2);
 	gpu->props = p2.properties;
@@ -279,23 +307,40 @@ static int create_device(struct gd_gpu *gpu)
 		return -ENODEV;
 	}
 
+	/* robustBufferAccess2 (VK_EXT_robustness2) discards out-of-range
+	 * writes and reads zero, where plain robust access may still touch
+	 * the rest of the buffer outside the bound range. */
+	VkPhysicalDeviceRobustness2FeaturesEXT r2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_ROBUSTNESS_2_FEATURES_EXT};
+	bool has_r2 = has_device_ext(gpu->phys, VK_EXT_ROBUSTNESS_2_EXTENSION_NAME);
+	if (has_r2) {
+		VkPhysicalDeviceFeatures2 q = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, .pNext = &r2};
+		vkGetPhysicalDeviceFeatures2(gpu->phys, &q);
+		has_r2 = r2.robustBufferAccess2;
+		r2 = (VkPhysicalDeviceRobustness2FeaturesEXT){.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_ROBUSTNESS_2_FEATURES_EXT,
+							      .robustBufferAccess2 = has_r2};
+	}
 	/* maintenance4 is required by Vulkan 1.3 and needed for SPIR-V 1.6,
 	 * whose workgroup size is a LocalSizeId. */
 	VkPhysicalDeviceVulkan13Features f13 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_3_FEATURES,
+						.pNext = has_r2 ? &r2 : NULL,
 						.synchronization2 = VK_TRUE, .maintenance4 = VK_TRUE};
 	VkPhysicalDeviceVulkan12Features f12 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES,
 						.pNext = &f13, .timelineSemaphore = VK_TRUE};
-	VkPhysicalDeviceFeatures supported;
-	vkGetPhysicalDeviceFeatures(gpu->phys, &supported);
-	/* Robust buffer access keeps a kernel's stray index inside its own
-	 * bindings: another client's buffer can never be reached. */
-	VkPhysicalDeviceFeatures2 f = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, .pNext = &f12,
-				       .features.robustBufferAccess = supported.robustBufferAccess};
+	VkPhysicalDeviceVulkan11Features f11 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_FEATURES,
+						.pNext = &f12};
+	VkPhysicalDeviceFeatures2 f = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, .pNext = &f11};
+	choose_features(gpu, &f, &f11, &f12);
+	gpu->robustness2 = has_r2 && f.features.robustBufferAccess;
 	/* Memory extensions are optional: budget makes allocation honest about
 	 * what the driver can hold, priority and pageable memory let resident
 	 * buffers stay in VRAM when the device is oversubscribed. */
-	const char *exts[8] = {VK_KHR_PUSH_DESCRIPTOR_EXTENSION_NAME};
-	uint32_t n_exts = 1;
+	const char *exts[8];
+	uint32_t n_exts = 0;
+	bool push = !no_push && has_device_ext(gpu->phys, VK_KHR_PUSH_DESCRIPTOR_EXTENSION_NAME);
+	if (push)
+		exts[n_exts++] = VK_KHR_PUSH_DESCRIPTOR_EXTENSION_NAME;
+	if (has_r2)
+		exts[n_exts++] = VK_EXT_ROBUSTNESS_2_EXTENSION_NAME;
 	/* Host-pointer import lets shared memory from clients be used by the
 	 * GPU in place (transfer.h, MEMORY.md). */
 	if (has_device_ext(gpu->phys, VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME)) {
@@ -324,7 +369,10 @@ static int create_device(struct gd_gpu *gpu)
 	if (gpu->has_memory_priority) {
 		exts[n_exts++] = VK_EXT_MEMORY_PRIORITY_EXTENSION_NAME;
 		priority.pNext = NULL;
-		f13.pNext = &priority;
+		if (has_r2)
+			r2.pNext = &priority;
+		else
+			f13.pNext = &priority;
 		if (ext_pageable && pageable.pageableDeviceLocalMemory) {
 			exts[n_exts++] = VK_EXT_PAGEABLE_DEVICE_LOCAL_MEMORY_EXTENSION_NAME;
 			priority.pNext = &pageable;
@@ -351,8 +399,9 @@ static int create_device(struct gd_gpu *gpu)
 		return -ENODEV;
 	}
 	vkGetDeviceQueue(gpu->device, gpu->family, 0, &gpu->queue);
-	gpu->push_descriptor = (PFN_vkCmdPushDescriptorSetKHR)vkGetDeviceProcAddr(gpu->device,
-										"vkCmdPushDescriptorSetKHR");
+	if (push)
+		gpu->push_descriptor = (PFN_vkCmdPushDescriptorSetKHR)vkGetDeviceProcAddr(gpu->device,
+											"vkCmdPushDescriptorSetKHR");
 	if (gpu->host_import_alignment)
 		gpu->host_pointer_properties = (PFN_vkGetMemoryHostPointerPropertiesEXT)vkGetDeviceProcAddr(
 			gpu->device, "vkGetMemoryHostPointerPropertiesEXT");
@@ -370,17 +419,19 @@ struct gd_gpu *gd_gpu_create(const struct gd_gpu_options *opts)
 	if (!gpu)
 		return NULL;
 	gpu->validate = opts->validate;
-	if (create_instance(gpu) < 0 || choose_device(gpu, opts->device) < 0 || create_device(gpu) < 0)
+	if (create_instance(gpu) < 0 || choose_device(gpu, opts->device) < 0 || create_device(gpu, opts->no_push_descriptors) < 0)
 		goto fail;
 	uint32_t v = gpu->props.apiVersion;
 	log_info("memory: budget %s, priority %s, pageable %s, host pointer import %s", gpu->has_memory_budget ? "yes" : "no",
 		 gpu->has_memory_priority ? "yes" : "no", gpu->set_memory_priority ? "yes" : "no",
 		 gpu->host_pointer_properties ? "yes" : "no");
 	log_info("device: %s (%s, uuid %s, vendor 0x%04x, device 0x%04x), driver %s %s, Vulkan %u.%u.%u, "
-		 "queue family %u%s",
+		 "queue family %u, %s, %s%s",
 		 gpu->props.deviceName, gd_gpu_type_name(gpu->props.deviceType), gpu->uuid, gpu->props.vendorID,
 		 gpu->props.deviceID, gpu->driver.driverName, gpu->driver.driverInfo, VK_API_VERSION_MAJOR(v),
 		 VK_API_VERSION_MINOR(v), VK_API_VERSION_PATCH(v), gpu->family,
+		 gpu->push_descriptor ? "push descriptors" : "descriptor pools",
+		 gpu->robustness2 ? "robustBufferAccess2" : gpu->features.robustBufferAccess ? "robustBufferAccess" : "no robust access",
 		 gpu->validate ? ", validation on" : "");
 	return gpu;
 fail:

@@ -14,6 +14,7 @@
 struct gd_gpu_options {
 	const char *device;   /* index or part of a name; NULL: the best device */
 	bool validate;        /* load VK_LAYER_KHRONOS_validation */
+	bool no_push_descriptors; /* use descriptor pools even where push descriptors exist */
 };
 
 struct gd_gpu {
@@ -33,6 +34,7 @@ struct gd_gpu {
 	uint32_t n_families;
 	VkQueueFamilyProperties families[16];
 	uint64_t max_buffer_size;
+	VkPhysicalDeviceSubgroupProperties subgroup;
 
 	bool has_memory_budget;    /* VK_EXT_memory_budget */
 	bool has_memory_priority;  /* VK_EXT_memory_priority */
@@ -40,7 +42,13 @@ struct gd_gpu {
 	uint64_t host_import_alignment; /* minImportedHostPointerAlignment, 0 without the extension */
 	PFN_vkGetMemoryHostPointerPropertiesEXT host_pointer_properties; /* NULL without it */
 
-	PFN_vkCmdPushDescriptorSetKHR push_descriptor;
+	/* Features enabled on the device: what client SPIR-V may use. */
+	VkPhysicalDeviceFeatures features;
+	VkPhysicalDeviceVulkan11Features features11;
+	VkPhysicalDeviceVulkan12Features features12;
+	bool robustness2;     /* robustBufferAccess2: stray accesses stay inside the bound range */
+
+	PFN_vkCmdPushDescriptorSetKHR push_descriptor; /* NULL: the descriptor-pool path */
 	PFN_vkCmdInsertDebugUtilsLabelEXT insert_label; /* NULL without debug_utils */
 };
 

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "conn.h"
@@ -19,6 +20,7 @@
 #include "log.h"
 #include "memory.h"
 #include "notify.h"
+#include "pcache.h"
 #include "registry.h"
 #include "scheduler.h"
 #include "server.h"
@@ -106,6 +108,8 @@ int main(int argc, char **argv)
 {
 	static struct gd_daemon daemon;
 	struct gd_daemon *d = &daemon;
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	gd_log_init();
 	int r = gd_config_read(&d->cfg, argc, argv);
 	if (r != 0) {
@@ -125,13 +129,17 @@ int main(int argc, char **argv)
 	d->started_ms = uv_now(d->loop);
 	int status = 1;
 
-	struct gd_gpu_options go = {.device = d->cfg.device, .validate = d->cfg.validate};
+	struct gd_gpu_options go = {.device = d->cfg.device, .validate = d->cfg.validate,
+				    .no_push_descriptors = d->cfg.no_push_descriptors};
 	if (!(d->gpu = gd_gpu_create(&go)))
 		goto out;
 	if (!(d->memory = gd_memory_create(d->gpu)))
 		goto out;
-	if (!(d->reg = gd_registry_create(d->gpu, d->cfg.kernels_dir, d->cfg.pipeline_cache)))
+	if (!(d->pcache = gd_pcache_create(d->gpu, d->cfg.no_cache ? NULL : d->cfg.cache_dir)))
 		goto out;
+	if (!(d->reg = gd_registry_create(d->gpu, d->pcache, d->cfg.kernels_dir)))
+		goto out;
+	gd_pcache_save(d->pcache);
 	if (!(d->sched = gd_scheduler_create(d)))
 		goto out;
 	if (!(d->server = gd_server_create(d)))
@@ -147,8 +155,11 @@ int main(int argc, char **argv)
 	uv_signal_start(&d->sigterm, on_signal, SIGTERM);
 	uv_signal_start(&d->sighup, on_signal, SIGHUP);
 
-	log_info("gpucmdd %s ready on %s, device %s, configuration %s", GD_VERSION, gd_server_address(d->server),
-		 d->gpu->props.deviceName, d->cfg.config_path ? d->cfg.config_path : "(defaults)");
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	log_info("gpucmdd %s ready on %s, device %s, configuration %s, %.1f ms after start", GD_VERSION,
+		 gd_server_address(d->server), d->gpu->props.deviceName,
+		 d->cfg.config_path ? d->cfg.config_path : "(defaults)",
+		 (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
 	gd_notify_ready(d->notify);
 	uv_run(d->loop, UV_RUN_DEFAULT);
 	uv_close((uv_handle_t *)&d->stop_timer, NULL);
@@ -166,7 +177,11 @@ out:
 			d->stats.live_sessions);
 		status = 4;
 	}
+	/* Client kernels built during the run are in the cache too. */
+	if (status == 0)
+		gd_pcache_save(d->pcache);
 	gd_registry_destroy(d->reg);
+	gd_pcache_destroy(d->pcache);
 	gd_memory_destroy(d->memory);
 	uint64_t msgs = gd_gpu_destroy(d->gpu);
 	if (uv_loop_close(d->loop) != 0 && status == 0)

@@ -1,22 +1,172 @@
 /*
- * registry.c — loads SPIR-V kernels, reflects them with SPIRV-Cross's C API
- * and builds one compute pipeline each. A kernel's interface is a set of
- * storage buffers at set 0, bindings 0..n-1, plus optional push constants;
- * anything else is refused with the reason, so dispatch validation can rely
- * on the reflected shape.
+ * registry.c — kernels and programs (see registry.h). Standard kernels are
+ * built at start on a few threads at once (pipeline compilation dominates
+ * start-up, and the kernels are independent); the daemon serves nothing
+ * until all are built. Client programs are built by client_kernel.c on
+ * libuv's worker threads through gd_program_build, and come back to the
+ * loop thread to be adopted.
  */
 #include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <spirv_cross/spirv_cross_c.h>
+#include <unistd.h>
 
 #include "gpu.h"
 #include "log.h"
-#include "pipecache.h"
+#include "pcache.h"
 #include "registry.h"
+
+#define MAX_BUILD_THREADS 8
+
+uint64_t gd_spirv_hash(const void *bytes, size_t size)
+{
+	const uint8_t *p = bytes;
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (size_t i = 0; i < size; i++)
+		h = (h ^ p[i]) * 0x100000001b3ull;
+	return h;
+}
+
+static void program_destroy(struct gd_program *p)
+{
+	VkDevice dev = p->reg->gpu->device;
+	vkDestroyPipeline(dev, p->pipeline, NULL);
+	vkDestroyPipelineLayout(dev, p->layout, NULL);
+	vkDestroyDescriptorSetLayout(dev, p->set_layout, NULL);
+	gd_list_remove(&p->link);
+	free(p->words);
+	free(p);
+}
+
+struct gd_program *gd_program_ref(struct gd_program *p)
+{
+	p->refs++;
+	return p;
+}
+
+void gd_program_unref(struct gd_program *p)
+{
+	if (p && --p->refs == 0)
+		program_destroy(p);
+}
+
+/* Layouts and pipeline for p's interface. Without push descriptors the set
+ * layout is an ordinary one, filled from per-submission pools. */
+static int create_pipeline(struct gd_registry *reg, struct gd_program *p, char *err, size_t errlen)
+{
+	struct gd_gpu *gpu = reg->gpu;
+	const struct gd_iface *k = &p->iface;
+	VkDescriptorSetLayoutBinding b[GD_MAX_BINDINGS];
+	for (uint32_t i = 0; i < k->n_bindings; i++)
+		b[i] = (VkDescriptorSetLayoutBinding){
+			.binding = i,
+			.descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+			.descriptorCount = 1,
+			.stageFlags = VK_SHADER_STAGE_COMPUTE_BIT,
+		};
+	VkDescriptorSetLayoutCreateInfo dl = {
+		.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO,
+		.flags = gpu->push_descriptor ? VK_DESCRIPTOR_SET_LAYOUT_CREATE_PUSH_DESCRIPTOR_BIT_KHR : 0,
+		.bindingCount = k->n_bindings,
+		.pBindings = b,
+	};
+	const char *call = "vkCreateDescriptorSetLayout";
+	VkResult res = vkCreateDescriptorSetLayout(gpu->device, &dl, NULL, &p->set_layout);
+	VkPushConstantRange pr = {.stageFlags = VK_SHADER_STAGE_COMPUTE_BIT, .size = k->push_size};
+	VkPipelineLayoutCreateInfo pl = {
+		.sType = VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO,
+		.setLayoutCount = 1,
+		.pSetLayouts = &p->set_layout,
+		.pushConstantRangeCount = k->push_size ? 1 : 0,
+		.pPushConstantRanges = &pr,
+	};
+	if (res == VK_SUCCESS) {
+		call = "vkCreatePipelineLayout";
+		res = vkCreatePipelineLayout(gpu->device, &pl, NULL, &p->layout);
+	}
+	VkShaderModuleCreateInfo sm = {
+		.sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO,
+		.codeSize = p->size,
+		.pCode = p->words,
+	};
+	VkShaderModule mod = VK_NULL_HANDLE;
+	if (res == VK_SUCCESS) {
+		call = "vkCreateShaderModule";
+		res = vkCreateShaderModule(gpu->device, &sm, NULL, &mod);
+	}
+	VkComputePipelineCreateInfo cp = {
+		.sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO,
+		.stage = {
+			.sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO,
+			.stage = VK_SHADER_STAGE_COMPUTE_BIT,
+			.module = mod,
+			.pName = k->entry,
+		},
+		.layout = p->layout,
+	};
+	if (res == VK_SUCCESS) {
+		call = "vkCreateComputePipelines";
+		res = vkCreateComputePipelines(gpu->device, reg->pcache->cache, 1, &cp, NULL, &p->pipeline);
+	}
+	vkDestroyShaderModule(gpu->device, mod, NULL);
+	if (res == VK_SUCCESS)
+		return 0;
+	snprintf(err, errlen, "%s failed: %s", call, gd_vk_result(res));
+	return res == VK_ERROR_OUT_OF_HOST_MEMORY || res == VK_ERROR_OUT_OF_DEVICE_MEMORY ? -ENOMEM : -EINVAL;
+}
+
+int gd_program_build(struct gd_registry *reg, const uint32_t *words, size_t size, bool validate,
+		     struct gd_program **ret, char *err, size_t errlen)
+{
+	struct gd_program *p = calloc(1, sizeof(*p));
+	if (!p || !(p->words = malloc(size ? size : 1))) {
+		free(p);
+		snprintf(err, errlen, "daemon out of memory");
+		return -ENOMEM;
+	}
+	p->refs = 1;
+	p->reg = reg;
+	gd_list_init(&p->link);
+	memcpy(p->words, words, size);
+	p->size = size;
+	p->hash = gd_spirv_hash(words, size);
+	int r = gd_spirv_check(reg->gpu, words, size, validate, &p->iface, err, errlen);
+	if (r == 0)
+		r = create_pipeline(reg, p, err, errlen);
+	if (r < 0) {
+		program_destroy(p);
+		return r;
+	}
+	*ret = p;
+	return 0;
+}
+
+struct gd_program *gd_registry_lookup(struct gd_registry *reg, const void *bytes, size_t size)
+{
+	uint64_t h = gd_spirv_hash(bytes, size);
+	struct gd_list *pos, *tmp;
+	gd_list_for_each_safe(pos, tmp, &reg->programs) {
+		struct gd_program *p = gd_container_of(pos, struct gd_program, link);
+		if (p->hash == h && p->size == size && memcmp(p->words, bytes, size) == 0)
+			return gd_program_ref(p);
+	}
+	return NULL;
+}
+
+struct gd_program *gd_registry_adopt(struct gd_registry *reg, struct gd_program *p)
+{
+	struct gd_program *same = gd_registry_lookup(reg, p->words, p->size);
+	if (same) {
+		gd_program_unref(p);
+		return same;
+	}
+	gd_list_insert_tail(&reg->programs, &p->link);
+	return p;
+}
 
 static int read_file(const char *path, uint32_t **ret_words, size_t *ret_size)
 {
@@ -40,144 +190,41 @@ static int read_file(const char *path, uint32_t **ret_words, size_t *ret_size)
 	return r;
 }
 
-/* Fills the kernel's interface from reflection. Returns 0 or -EINVAL with
- * the reason logged. */
-static int reflect(struct gd_kernel *k, const uint32_t *words, size_t size)
-{
-	spvc_context ctx = NULL;
-	spvc_parsed_ir ir;
-	spvc_compiler comp;
-	spvc_resources res;
-	const spvc_reflected_resource *list;
-	size_t n;
-	int r = -EINVAL;
-	if (spvc_context_create(&ctx) != SPVC_SUCCESS)
-		return -ENOMEM;
-	if (spvc_context_parse_spirv(ctx, words, size / 4, &ir) != SPVC_SUCCESS ||
-	    spvc_context_create_compiler(ctx, SPVC_BACKEND_NONE, ir, SPVC_CAPTURE_MODE_TAKE_OWNERSHIP, &comp) !=
-		    SPVC_SUCCESS ||
-	    spvc_compiler_create_shader_resources(comp, &res) != SPVC_SUCCESS) {
-		log_err_kernel(k->name, "kernel %s: not valid SPIR-V: %s", k->name, spvc_context_get_last_error_string(ctx));
-		goto out;
-	}
-	if (spvc_compiler_get_execution_model(comp) != SpvExecutionModelGLCompute) {
-		log_err_kernel(k->name, "kernel %s: not a compute shader", k->name);
-		goto out;
-	}
-	for (int i = 0; i < 3; i++)
-		k->local[i] = spvc_compiler_get_execution_mode_argument_by_index(comp, SpvExecutionModeLocalSize,
-										  (uint32_t)i);
-	static const spvc_resource_type refused[] = {
-		SPVC_RESOURCE_TYPE_UNIFORM_BUFFER, SPVC_RESOURCE_TYPE_STORAGE_IMAGE,
-		SPVC_RESOURCE_TYPE_SAMPLED_IMAGE,  SPVC_RESOURCE_TYPE_SEPARATE_IMAGE,
-		SPVC_RESOURCE_TYPE_SEPARATE_SAMPLERS,
-	};
-	for (size_t t = 0; t < sizeof(refused) / sizeof(refused[0]); t++) {
-		spvc_resources_get_resource_list_for_type(res, refused[t], &list, &n);
-		if (n) {
-			log_err_kernel(k->name, "kernel %s: only storage buffers are supported, found '%s'", k->name, list[0].name);
-			goto out;
-		}
-	}
-	spvc_resources_get_resource_list_for_type(res, SPVC_RESOURCE_TYPE_STORAGE_BUFFER, &list, &n);
-	if (n > GD_MAX_BINDINGS) {
-		log_err_kernel(k->name, "kernel %s: %zu storage buffers, at most %d", k->name, n, GD_MAX_BINDINGS);
-		goto out;
-	}
-	uint32_t seen = 0;
-	for (size_t i = 0; i < n; i++) {
-		unsigned set = spvc_compiler_get_decoration(comp, list[i].id, SpvDecorationDescriptorSet);
-		unsigned b = spvc_compiler_get_decoration(comp, list[i].id, SpvDecorationBinding);
-		if (set != 0 || b >= n || (seen & (1u << b))) {
-			log_err("kernel %s: buffer '%s' at set %u binding %u; bindings must be 0..%zu of set 0",
-				k->name, list[i].name, set, b, n - 1);
-			goto out;
-		}
-		seen |= 1u << b;
-		const SpvDecoration *decos;
-		size_t nd;
-		spvc_compiler_get_buffer_block_decorations(comp, list[i].id, &decos, &nd);
-		for (size_t d = 0; d < nd; d++) {
-			k->read_only[b] |= decos[d] == SpvDecorationNonWritable;
-			k->write_only[b] |= decos[d] == SpvDecorationNonReadable;
-		}
-	}
-	k->n_bindings = (uint32_t)n;
-	spvc_resources_get_resource_list_for_type(res, SPVC_RESOURCE_TYPE_PUSH_CONSTANT, &list, &n);
-	if (n) {
-		size_t ps = 0;
-		spvc_compiler_get_declared_struct_size(comp, spvc_compiler_get_type_handle(comp, list[0].base_type_id),
-						       &ps);
-		k->push_size = (uint32_t)ps;
-	}
-	r = 0;
-out:
-	spvc_context_destroy(ctx);
-	return r;
-}
+/* Shared by the start-up build threads: each takes the next kernel. */
+struct build_job {
+	struct gd_registry *reg;
+	const char *dir;
+	char **files;
+	atomic_uint next;
+	atomic_int failed;
+};
 
-static int build(struct gd_gpu *gpu, VkPipelineCache cache, struct gd_kernel *k, const uint32_t *words, size_t size)
+static void *build_main(void *arg)
 {
-	VkDescriptorSetLayoutBinding b[GD_MAX_BINDINGS];
-	for (uint32_t i = 0; i < k->n_bindings; i++)
-		b[i] = (VkDescriptorSetLayoutBinding){
-			.binding = i,
-			.descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
-			.descriptorCount = 1,
-			.stageFlags = VK_SHADER_STAGE_COMPUTE_BIT,
-		};
-	VkDescriptorSetLayoutCreateInfo dl = {
-		.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO,
-		.flags = VK_DESCRIPTOR_SET_LAYOUT_CREATE_PUSH_DESCRIPTOR_BIT_KHR,
-		.bindingCount = k->n_bindings,
-		.pBindings = b,
-	};
-	VkResult res = vkCreateDescriptorSetLayout(gpu->device, &dl, NULL, &k->set_layout);
-	if (res != VK_SUCCESS) {
-		gd_vk_error("vkCreateDescriptorSetLayout", res);
-		return -ENOMEM;
+	struct build_job *job = arg;
+	struct gd_registry *reg = job->reg;
+	for (unsigned i; (i = atomic_fetch_add(&job->next, 1)) < reg->n_kernels;) {
+		struct gd_kernel *k = &reg->kernels[i];
+		char path[4096], err[256];
+		uint32_t *words = NULL;
+		size_t size = 0;
+		snprintf(path, sizeof(path), "%s/%s", job->dir, job->files[i]);
+		int r = read_file(path, &words, &size);
+		if (r < 0)
+			snprintf(err, sizeof(err), "cannot read %.160s: %s", path, strerror(-r));
+		else
+			r = gd_program_build(reg, words, size, false, &k->prog, err, sizeof(err));
+		free(words);
+		if (r < 0) {
+			log_err("kernel %s: %s", k->name, err);
+			atomic_store(&job->failed, 1);
+			continue;
+		}
+		const struct gd_iface *f = &k->prog->iface;
+		log_debug("kernel %u %s: %u bindings, %u bytes of push constants, local size %ux%ux%u", k->id, k->name,
+			  f->n_bindings, f->push_size, f->local[0], f->local[1], f->local[2]);
 	}
-	VkPushConstantRange pr = {.stageFlags = VK_SHADER_STAGE_COMPUTE_BIT, .size = k->push_size};
-	VkPipelineLayoutCreateInfo pl = {
-		.sType = VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO,
-		.setLayoutCount = 1,
-		.pSetLayouts = &k->set_layout,
-		.pushConstantRangeCount = k->push_size ? 1 : 0,
-		.pPushConstantRanges = &pr,
-	};
-	res = vkCreatePipelineLayout(gpu->device, &pl, NULL, &k->layout);
-	if (res != VK_SUCCESS) {
-		gd_vk_error("vkCreatePipelineLayout", res);
-		return -ENOMEM;
-	}
-	VkShaderModuleCreateInfo sm = {
-		.sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO,
-		.codeSize = size,
-		.pCode = words,
-	};
-	VkComputePipelineCreateInfo cp = {
-		.sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO,
-		.stage = {
-			.sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO,
-			.stage = VK_SHADER_STAGE_COMPUTE_BIT,
-			.pName = "main",
-		},
-		.layout = k->layout,
-	};
-	VkShaderModule mod;
-	res = vkCreateShaderModule(gpu->device, &sm, NULL, &mod);
-	if (res != VK_SUCCESS) {
-		gd_vk_error("vkCreateShaderModule", res);
-		return -EINVAL;
-	}
-	cp.stage.module = mod;
-	res = vkCreateComputePipelines(gpu->device, cache, 1, &cp, NULL, &k->pipeline);
-	vkDestroyShaderModule(gpu->device, mod, NULL);
-	if (res != VK_SUCCESS) {
-		gd_vk_error("vkCreateComputePipelines", res);
-		return -EINVAL;
-	}
-	return 0;
+	return NULL;
 }
 
 static int cmp_name(const void *a, const void *b)
@@ -185,80 +232,89 @@ static int cmp_name(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-struct gd_registry *gd_registry_create(struct gd_gpu *gpu, const char *dir, const char *cache_path)
+/* The sorted *.spv names of dir, so that kernel ids do not depend on
+ * directory order. */
+static int list_kernels(const char *dir, char ***ret_names, size_t *ret_n)
+{
+	DIR *d = opendir(dir);
+	char **names = NULL;
+	size_t n = 0;
+	if (!d) {
+		log_err("kernel directory %s: %s", dir, strerror(errno));
+		return -errno;
+	}
+	for (struct dirent *e; (e = readdir(d));) {
+		size_t len = strlen(e->d_name);
+		if (len < 5 || len - 4 >= sizeof(((struct gd_kernel *)0)->name) || strcmp(e->d_name + len - 4, ".spv"))
+			continue;
+		char **grown = realloc(names, (n + 1) * sizeof(*names));
+		if (!grown || !(grown[n] = strdup(e->d_name))) {
+			names = grown ? grown : names;
+			closedir(d);
+			*ret_names = names;
+			*ret_n = n;
+			return -ENOMEM;
+		}
+		names = grown;
+		n++;
+	}
+	closedir(d);
+	qsort(names, n, sizeof(*names), cmp_name);
+	*ret_names = names;
+	*ret_n = n;
+	return 0;
+}
+
+struct gd_registry *gd_registry_create(struct gd_gpu *gpu, struct gd_pcache *pc, const char *dir)
 {
 	struct gd_registry *reg = calloc(1, sizeof(*reg));
 	char **names = NULL;
 	size_t n_names = 0;
-	DIR *d = NULL;
-	VkPipelineCache cache = VK_NULL_HANDLE;
 	if (!reg)
 		return NULL;
 	reg->gpu = gpu;
-	cache = gd_pipecache_load(gpu, cache_path);
-	d = opendir(dir);
-	if (!d) {
-		log_err("kernel directory %s: %s", dir, strerror(errno));
+	reg->pcache = pc;
+	gd_list_init(&reg->programs);
+	if (list_kernels(dir, &names, &n_names) < 0)
 		goto fail;
-	}
-	/* Sorted, so that kernel ids do not depend on directory order. */
-	for (struct dirent *e; (e = readdir(d));) {
-		size_t len = strlen(e->d_name);
-		if (len < 5 || len - 4 >= sizeof(reg->kernels[0].name) || strcmp(e->d_name + len - 4, ".spv"))
-			continue;
-		char **grown = realloc(names, (n_names + 1) * sizeof(*names));
-		if (!grown)
-			goto fail;
-		names = grown;
-		if (!(names[n_names] = strdup(e->d_name)))
-			goto fail;
-		n_names++;
-	}
 	if (n_names == 0) {
 		log_err("kernel directory %s holds no .spv files", dir);
 		goto fail;
 	}
-	qsort(names, n_names, sizeof(*names), cmp_name);
-	reg->kernels = calloc(n_names, sizeof(*reg->kernels));
-	if (!reg->kernels)
+	if (!(reg->kernels = calloc(n_names, sizeof(*reg->kernels))))
 		goto fail;
+	reg->n_kernels = (uint32_t)n_names;
 	for (size_t i = 0; i < n_names; i++) {
-		struct gd_kernel *k = &reg->kernels[reg->n_kernels++];
-		k->id = (uint32_t)i + 1;
-		snprintf(k->name, sizeof(k->name), "%.*s", (int)(strlen(names[i]) - 4), names[i]);
-		char path[4096];
-		uint32_t *words = NULL;
-		size_t size = 0;
-		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
-		int r = read_file(path, &words, &size);
-		if (r < 0) {
-			log_err_kernel(k->name, "kernel %s: cannot read %s: %s", k->name, path, strerror(-r));
-			goto fail;
-		}
-		r = reflect(k, words, size);
-		if (r == 0)
-			r = build(gpu, cache, k, words, size);
-		free(words);
-		if (r < 0)
-			goto fail;
-		log_debug("kernel %u %s: %u bindings, %u bytes of push constants, local size %ux%ux%u", k->id,
-			  k->name, k->n_bindings, k->push_size, k->local[0], k->local[1], k->local[2]);
+		reg->kernels[i].id = (uint32_t)i + 1;
+		snprintf(reg->kernels[i].name, sizeof(reg->kernels[i].name), "%.*s", (int)(strlen(names[i]) - 4), names[i]);
 	}
-	log_info("loaded %u kernels from %s", reg->n_kernels, dir);
-	/* Every pipeline is built now: save at once, a later crash keeps it. */
-	gd_pipecache_save(gpu, cache, cache_path);
-	cache = VK_NULL_HANDLE;
+	struct build_job job = {.reg = reg, .dir = dir, .files = names};
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned n_threads = cpus < 1 ? 1 : cpus > MAX_BUILD_THREADS ? MAX_BUILD_THREADS : (unsigned)cpus;
+	if (n_threads > n_names)
+		n_threads = (unsigned)n_names;
+	pthread_t threads[MAX_BUILD_THREADS];
+	unsigned started = 0;
+	while (started < n_threads && pthread_create(&threads[started], NULL, build_main, &job) == 0)
+		started++;
+	if (started == 0)
+		build_main(&job);
+	for (unsigned i = 0; i < started; i++)
+		pthread_join(threads[i], NULL);
+	if (atomic_load(&job.failed))
+		goto fail;
+	/* Clients sending the same bytes as a standard kernel share it. */
+	for (uint32_t i = 0; i < reg->n_kernels; i++)
+		gd_list_insert_tail(&reg->programs, &reg->kernels[i].prog->link);
+	log_info("loaded %u kernels from %s on %u threads", reg->n_kernels, dir, started ? started : 1);
 	goto done;
 fail:
 	gd_registry_destroy(reg);
 	reg = NULL;
 done:
-	gd_pipecache_save(gpu, cache, NULL);
 	for (size_t i = 0; i < n_names; i++)
 		free(names[i]);
 	free(names);
-	if (d)
-		closedir(d);
 	return reg;
 }
 
@@ -266,13 +322,10 @@ void gd_registry_destroy(struct gd_registry *reg)
 {
 	if (!reg)
 		return;
-	VkDevice dev = reg->gpu->device;
-	for (uint32_t i = 0; i < reg->n_kernels; i++) {
-		struct gd_kernel *k = &reg->kernels[i];
-		vkDestroyPipeline(dev, k->pipeline, NULL);
-		vkDestroyPipelineLayout(dev, k->layout, NULL);
-		vkDestroyDescriptorSetLayout(dev, k->set_layout, NULL);
-	}
+	for (uint32_t i = 0; i < reg->n_kernels; i++)
+		gd_program_unref(reg->kernels[i].prog);
+	if (!gd_list_empty(&reg->programs))
+		log_err("registry destroyed while client kernels still hold programs");
 	free(reg->kernels);
 	free(reg);
 }

@@ -19,6 +19,7 @@
 #include "fence.h"
 #include "gpu.h"
 #include "gpucmd.h"
+#include "kernels.h"
 #include "memory.h"
 #include "registry.h"
 #include "requests.h"
@@ -142,64 +143,6 @@ static void info(struct gd_conn *c, const Req *req)
 	reply_ok(c, &rep, req->id);
 }
 
-/* Fills a Kernel message; kb must hold GD_MAX_BINDINGS entries. */
-static void describe_kernel(const struct gd_kernel *k, Gpucmd__Kernel *m, Gpucmd__KernelBinding *kb,
-			    Gpucmd__KernelBinding **kbp)
-{
-	*m = (Gpucmd__Kernel)GPUCMD__KERNEL__INIT;
-	m->id = k->id;
-	m->name = (char *)k->name;
-	m->push_size = k->push_size;
-	m->local_x = k->local[0];
-	m->local_y = k->local[1];
-	m->local_z = k->local[2];
-	for (uint32_t i = 0; i < k->n_bindings; i++) {
-		kb[i] = (Gpucmd__KernelBinding)GPUCMD__KERNEL_BINDING__INIT;
-		kb[i].binding = i;
-		kb[i].read_only = k->read_only[i];
-		kb[i].write_only = k->write_only[i];
-		kbp[i] = &kb[i];
-	}
-	m->n_bindings = k->n_bindings;
-	m->bindings = kbp;
-}
-
-static void kernel_lookup(struct gd_conn *c, const Req *req)
-{
-	const struct gd_kernel *k = gd_registry_find(c->d->reg, req->kernel_lookup->name);
-	if (!k) {
-		char msg[128];
-		snprintf(msg, sizeof(msg), "no kernel named '%.64s' (gpucmd kernels lists them)",
-			 req->kernel_lookup->name);
-		reply_error(c, req->id, -ENOENT, msg);
-		return;
-	}
-	Gpucmd__Kernel m;
-	Gpucmd__KernelBinding kb[GD_MAX_BINDINGS], *kbp[GD_MAX_BINDINGS];
-	describe_kernel(k, &m, kb, kbp);
-	Gpucmd__Reply rep = GPUCMD__REPLY__INIT;
-	rep.body_case = GPUCMD__REPLY__BODY_KERNEL;
-	rep.kernel = &m;
-	reply_ok(c, &rep, req->id);
-}
-
-static void kernel_list(struct gd_conn *c, const Req *req)
-{
-	const struct gd_registry *reg = c->d->reg;
-	Gpucmd__Kernel m[reg->n_kernels], *mp[reg->n_kernels];
-	Gpucmd__KernelBinding kb[reg->n_kernels][GD_MAX_BINDINGS], *kbp[reg->n_kernels][GD_MAX_BINDINGS];
-	for (uint32_t i = 0; i < reg->n_kernels; i++) {
-		describe_kernel(&reg->kernels[i], &m[i], kb[i], kbp[i]);
-		mp[i] = &m[i];
-	}
-	Gpucmd__KernelListReply lr = GPUCMD__KERNEL_LIST_REPLY__INIT;
-	lr.n_kernels = reg->n_kernels;
-	lr.kernels = mp;
-	Gpucmd__Reply rep = GPUCMD__REPLY__INIT;
-	rep.body_case = GPUCMD__REPLY__BODY_KERNEL_LIST;
-	rep.kernel_list = &lr;
-	reply_ok(c, &rep, req->id);
-}
 
 static struct gd_buffer *find_buffer(struct gd_conn *c, uint32_t handle)
 {
@@ -408,21 +351,22 @@ static void dispatch(struct gd_conn *c, const Req *req)
 	struct gd_session *s = gd_request_session(c, req, dp->session);
 	if (!s)
 		return;
-	const struct gd_kernel *k = gd_registry_get(c->d->reg, dp->kernel);
+	const struct gd_kernel *k = gd_kernel_resolve(c, dp->kernel);
 	const VkPhysicalDeviceLimits *l = &c->d->gpu->props.limits;
 	if (!k) {
-		gd_session_fail(s, req->id, -ENOENT, "dispatch: no kernel with id %u", dp->kernel);
+		gd_session_fail(s, req->id, -ENOENT, "dispatch: no kernel with id %u on this connection", dp->kernel);
 		return;
 	}
-	if (dp->n_bindings != k->n_bindings) {
+	const struct gd_iface *f = &k->prog->iface;
+	if (dp->n_bindings != f->n_bindings) {
 		gd_session_fail(s, req->id, -EINVAL, "dispatch of kernel '%s': %zu buffers bound, the kernel takes %u",
-				k->name, dp->n_bindings, k->n_bindings);
+				k->name, dp->n_bindings, f->n_bindings);
 		return;
 	}
-	if (dp->push.len != k->push_size) {
+	if (dp->push.len != f->push_size) {
 		gd_session_fail(s, req->id, -EINVAL,
 				"dispatch of kernel '%s': %zu bytes of push constants, the kernel takes %u", k->name,
-				dp->push.len, k->push_size);
+				dp->push.len, f->push_size);
 		return;
 	}
 	const uint32_t groups[3] = {dp->groups_x, dp->groups_y, dp->groups_z};
@@ -435,7 +379,7 @@ static void dispatch(struct gd_conn *c, const Req *req)
 		}
 	}
 	struct gd_bound bound[GD_MAX_BINDINGS];
-	for (uint32_t i = 0; i < k->n_bindings; i++) {
+	for (uint32_t i = 0; i < f->n_bindings; i++) {
 		const Gpucmd__Binding *b = dp->bindings[i];
 		struct gd_buffer *buf = find_buffer(c, b->buffer);
 		if (!buf) {
@@ -460,6 +404,12 @@ static void dispatch(struct gd_conn *c, const Req *req)
 			gd_session_fail(s, req->id, -ERANGE,
 					"dispatch of kernel '%s': binding %u: range %" PRIu64 " exceeds maxStorageBufferRange %u",
 					k->name, i, range, l->maxStorageBufferRange);
+			return;
+		}
+		if (range < f->min_size[i]) {
+			gd_session_fail(s, req->id, -ERANGE,
+					"dispatch of kernel '%s': binding %u: range %" PRIu64 " is smaller than the %u bytes the kernel declares",
+					k->name, i, range, f->min_size[i]);
 			return;
 		}
 		bound[i] = (struct gd_bound){buf, b->offset, range};
@@ -546,8 +496,10 @@ int gd_request_handle(struct gd_conn *c, const Req *req)
 	switch (req->body_case) {
 	case GPUCMD__REQUEST__BODY_HELLO: hello(c, req); return 0;
 	case GPUCMD__REQUEST__BODY_INFO: info(c, req); return 0;
-	case GPUCMD__REQUEST__BODY_KERNEL_LIST: kernel_list(c, req); return 0;
-	case GPUCMD__REQUEST__BODY_KERNEL_LOOKUP: kernel_lookup(c, req); return 0;
+	case GPUCMD__REQUEST__BODY_KERNEL_LIST: gd_kernel_list(c, req); return 0;
+	case GPUCMD__REQUEST__BODY_KERNEL_LOOKUP: gd_kernel_lookup(c, req); return 0;
+	case GPUCMD__REQUEST__BODY_KERNEL_REGISTER: return gd_kernel_register(c, req);
+	case GPUCMD__REQUEST__BODY_KERNEL_UNREGISTER: gd_kernel_unregister(c, req); return 0;
 	case GPUCMD__REQUEST__BODY_PING: gd_conn_reply_status(c, req->id, 0, 0, NULL); return 0;
 	case GPUCMD__REQUEST__BODY_BUFFER_CREATE: gd_request_buffer_create(c, req); return 0;
 	case GPUCMD__REQUEST__BODY_BUFFER_WRITE: return gd_request_buffer_write(c, req);

@@ -83,6 +83,10 @@ static void release_refs(struct gd_submission *sub, bool submitted)
 	for (uint32_t i = 0; i < sub->n_xwait; i++)
 		gd_fence_unref(sub->xwait[i]);
 	sub->n_xwait = 0;
+	for (uint32_t i = 0; i < sub->n_progs; i++)
+		gd_program_unref(sub->progs[i]);
+	sub->n_progs = 0;
+	gd_descriptors_reset(sub->session->d->gpu, &sub->desc);
 }
 
 static void session_unref(struct gd_session *s)
@@ -93,6 +97,8 @@ static void session_unref(struct gd_session *s)
 	while (s->spares) {
 		struct gd_submission *sub = s->spares;
 		s->spares = sub->next;
+		gd_descriptors_finish(s->d->gpu, &sub->desc);
+		free(sub->progs);
 		free(sub->refs);
 		free(sub);
 	}
@@ -250,6 +256,25 @@ static int keep_ref(struct gd_submission *sub, struct gd_buffer *b)
 	return 0;
 }
 
+/* The pipeline (a client's kernel may be dropped meanwhile) lives until the
+ * command buffer retires. */
+static int keep_program(struct gd_submission *sub, struct gd_program *p)
+{
+	if (p->tag == sub->serial)
+		return 0;
+	if (sub->n_progs == sub->cap_progs) {
+		uint32_t cap = sub->cap_progs ? sub->cap_progs * 2 : 4;
+		struct gd_program **progs = realloc(sub->progs, cap * sizeof(*progs));
+		if (!progs)
+			return -ENOMEM;
+		sub->progs = progs;
+		sub->cap_progs = cap;
+	}
+	sub->progs[sub->n_progs++] = gd_program_ref(p);
+	p->tag = sub->serial;
+	return 0;
+}
+
 /* Commands that write buffers: dispatches, copies and fills. */
 #define WRITE_STAGES (VK_PIPELINE_STAGE_2_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_2_COPY_BIT | VK_PIPELINE_STAGE_2_CLEAR_BIT)
 #define WRITE_ACCESS (VK_ACCESS_2_SHADER_STORAGE_WRITE_BIT | VK_ACCESS_2_TRANSFER_WRITE_BIT)
@@ -310,33 +335,28 @@ static struct gd_submission *begin_command(struct gd_session *s, uint64_t req, c
 void gd_session_dispatch(struct gd_session *s, uint64_t req, const struct gd_kernel *k,
 			 const struct gd_bound *bound, const void *push, const uint32_t groups[3])
 {
+	struct gd_program *p = k->prog;
 	struct gd_buffer *bufs[GD_MAX_BINDINGS];
-	for (uint32_t i = 0; i < k->n_bindings; i++)
+	for (uint32_t i = 0; i < p->iface.n_bindings; i++)
 		bufs[i] = bound[i].buf;
-	struct gd_submission *sub = begin_command(s, req, "dispatch of kernel", k->name, bufs, k->n_bindings);
+	struct gd_submission *sub = begin_command(s, req, "dispatch of kernel", k->name, bufs, p->iface.n_bindings);
 	if (!sub)
 		return;
+	if (keep_program(sub, p) < 0) {
+		gd_session_fail(s, req, -ENOMEM, "dispatch of kernel '%s': daemon out of memory", k->name);
+		return;
+	}
 	VkCommandBuffer cb = sub->cb;
-	if (sub->bound != k->pipeline) {
-		vkCmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_COMPUTE, k->pipeline);
-		sub->bound = k->pipeline;
+	if (gd_descriptors_bind(s->d->gpu, &sub->desc, cb, p, bound) < 0) {
+		gd_session_fail(s, req, -ENOMEM, "dispatch of kernel '%s': no descriptor set could be allocated", k->name);
+		return;
 	}
-	VkDescriptorBufferInfo info[GD_MAX_BINDINGS];
-	VkWriteDescriptorSet w[GD_MAX_BINDINGS];
-	for (uint32_t i = 0; i < k->n_bindings; i++) {
-		info[i] = (VkDescriptorBufferInfo){bound[i].buf->buf, bound[i].offset, bound[i].range};
-		w[i] = (VkWriteDescriptorSet){
-			.sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET,
-			.dstBinding = i,
-			.descriptorCount = 1,
-			.descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
-			.pBufferInfo = &info[i],
-		};
+	if (sub->bound != p->pipeline) {
+		vkCmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_COMPUTE, p->pipeline);
+		sub->bound = p->pipeline;
 	}
-	if (k->n_bindings)
-		s->d->gpu->push_descriptor(cb, VK_PIPELINE_BIND_POINT_COMPUTE, k->layout, 0, k->n_bindings, w);
-	if (k->push_size)
-		vkCmdPushConstants(cb, k->layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, k->push_size, push);
+	if (p->iface.push_size)
+		vkCmdPushConstants(cb, p->layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, p->iface.push_size, push);
 	vkCmdDispatch(cb, groups[0], groups[1], groups[2]);
 	s->dispatches++;
 	s->d->stats.dispatches++;

@@ -17,6 +17,8 @@
 
 #include <vulkan/vulkan.h>
 
+#include "descriptors.h"
+
 #define GD_MAX_XWAITS 4
 
 struct gd_account;
@@ -25,6 +27,7 @@ struct gd_conn;
 struct gd_fence;
 struct gd_daemon;
 struct gd_kernel;
+struct gd_program;
 
 /* One command buffer's life: recorded, committed, submitted, retired. */
 struct gd_submission {
@@ -38,6 +41,9 @@ struct gd_submission {
 	uint64_t fence_wait;         /* session timeline value to wait for, 0: none */
 	struct gd_buffer **refs;     /* buffers kept alive until retirement */
 	uint32_t n_refs, cap_refs;
+	struct gd_program **progs;   /* pipelines kept alive until retirement */
+	uint32_t n_progs, cap_progs;
+	struct gd_descriptors desc;  /* descriptor pools when push descriptors are off */
 	uint32_t n_commands;         /* dispatches, copies and fills recorded */
 	VkPipeline bound;            /* pipeline bound last, to skip rebinding */
 	struct gd_fence *xwait[GD_MAX_XWAITS]; /* other sessions' fences it waits on (referenced) */

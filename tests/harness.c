@@ -64,15 +64,20 @@ void daemon_start(const char *const *extra)
 void daemon_launch(const struct daemon_launch *l)
 {
 	struct test_daemon *t = &test_daemon;
-	snprintf(t->dir, sizeof(t->dir), "/tmp/gpucmd-test.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(t->dir));
+	/* A restarted daemon keeps the directory: socket path and cache. */
+	if (!t->dir[0]) {
+		snprintf(t->dir, sizeof(t->dir), "/tmp/gpucmd-test.XXXXXX");
+		ck_assert_ptr_nonnull(mkdtemp(t->dir));
+	}
 	snprintf(t->socket, sizeof(t->socket), "%.31s/s.sock", t->dir);
 	snprintf(t->log, sizeof(t->log), "%.31s/daemon.log", t->dir);
 	snprintf(t->config, sizeof(t->config), "%.31s/gpucmdd.conf", t->dir);
 	/* Never the machine's /etc/gpucmd/gpucmdd.conf. */
 	write_config(l->config ? l->config : "");
-	char exe[512];
+	char exe[512], cache[64];
 	snprintf(exe, sizeof(exe), "%s/gpucmdd", build_dir());
+	/* Each daemon its own pipeline cache, never the user's. */
+	snprintf(cache, sizeof(cache), "%.31s/cache", t->dir);
 	const char *argv[48];
 	int n = 0;
 	if (l->socket_activated) {
@@ -87,6 +92,8 @@ void daemon_launch(const struct daemon_launch *l)
 	argv[n++] = "--config";
 	argv[n++] = t->config;
 	argv[n++] = "--validate";
+	argv[n++] = "--cache-dir";
+	argv[n++] = cache;
 	for (const char *const *e = l->extra; e && *e && n < 46; e++)
 		argv[n++] = *e;
 	argv[n] = NULL;
@@ -335,4 +342,30 @@ int run_binary_kernel(gpucmd_client *c, const char *kernel, const float *a, cons
 	if (bo)
 		gpucmd_buffer_free(c, bo);
 	return r;
+}
+
+uint8_t *read_spv(const char *name, size_t *ret_len)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "%s/tests/spirv/%s.spv", build_dir(), name);
+	FILE *f = fopen(path, "rb");
+	ck_assert_msg(f != NULL, "cannot open %s", path);
+	uint8_t *buf = malloc(1 << 20);
+	size_t n = fread(buf, 1, 1 << 20, f);
+	fclose(f);
+	ck_assert_uint_gt(n, 0);
+	*ret_len = n;
+	return buf;
+}
+
+bool daemon_log_contains(const char *needle)
+{
+	FILE *f = fopen(test_daemon.log, "r");
+	char line[2048];
+	bool found = false;
+	while (f && !found && fgets(line, sizeof(line), f))
+		found = strstr(line, needle) != NULL;
+	if (f)
+		fclose(f);
+	return found;
 }

@@ -69,4 +69,9 @@ void random_floats(float *v, size_t n, unsigned seed);
 int run_binary_kernel(gpucmd_client *c, const char *kernel, const float *a, const float *b, float *out,
 		      uint32_t n);
 
+/* The test module <build>/tests/spirv/<name>.spv, malloc'd (1 MiB room). */
+uint8_t *read_spv(const char *name, size_t *ret_len);
+/* Whether a line of the daemon's log contains needle. */
+bool daemon_log_contains(const char *needle);
+
 #endif

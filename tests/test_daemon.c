@@ -534,6 +534,10 @@ TCase *shared_tcase(void);
 TCase *shared_fallback_tcase(void);
 TCase *sharing_tcase(void);
 TCase *sharing_limits_tcase(void);
+TCase *client_kernels_tcase(void);
+TCase *kernels_tcase(void);
+TCase *kernels_pool_tcase(void);
+TCase *cache_tcase(void);
 
 Suite *daemon_suite(void)
 {
@@ -576,6 +580,10 @@ Suite *daemon_suite(void)
 	suite_add_tcase(s, shared_fallback_tcase());
 	suite_add_tcase(s, sharing_tcase());
 	suite_add_tcase(s, sharing_limits_tcase());
+	suite_add_tcase(s, client_kernels_tcase());
+	suite_add_tcase(s, kernels_tcase());
+	suite_add_tcase(s, kernels_pool_tcase());
+	suite_add_tcase(s, cache_tcase());
 	return s;
 }
 

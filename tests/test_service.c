@@ -328,27 +328,6 @@ START_TEST(journal_entries_carry_client_fields_when_stderr_is_the_journal)
 }
 END_TEST
 
-/* systemd's StateDirectory= sets $STATE_DIRECTORY; the cache goes there. */
-START_TEST(pipeline_cache_is_kept_in_the_state_directory)
-{
-	char state[] = "/tmp/gpucmd-state.XXXXXX", path[64], out[256];
-	ck_assert_ptr_nonnull(mkdtemp(state));
-	setenv("STATE_DIRECTORY", state, 1);
-	snprintf(path, sizeof(path), "%s/pipeline-cache", state);
-	daemon_start(NULL);
-	ck_assert_int_eq(daemon_stop(), 0);
-	FILE *f = fopen(path, "rb");
-	ck_assert_msg(f != NULL, "no %s", path);
-	ck_assert_uint_ge(fread(out, 1, sizeof(out), f), 32); /* at least the header */
-	fclose(f);
-	daemon_teardown(); /* removes the stopped daemon's directory */
-	daemon_start(NULL);
-	ck_assert_msg(log_wait("bytes from", 0), "the second start did not read the cache");
-	snprintf(out, sizeof(out), "rm -rf %s", state);
-	(void)!system(out);
-}
-END_TEST
-
 TCase *install_tcase(void);
 
 static Suite *service_suite(void)
@@ -365,7 +344,6 @@ static Suite *service_suite(void)
 	tcase_add_test(t, max_clients_refuses_the_extra_client_with_a_reason);
 	tcase_add_test(t, flags_override_the_file);
 	tcase_add_test(t, bad_configuration_is_refused_with_file_and_line);
-	tcase_add_test(t, pipeline_cache_is_kept_in_the_state_directory);
 	tcase_add_test(t, journal_entries_carry_client_fields_when_stderr_is_the_journal);
 	suite_add_tcase(s, t);
 	if (getenv("GPUCMD_STAGE"))

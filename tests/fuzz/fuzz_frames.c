@@ -122,6 +122,8 @@ static const char *expected_name(Gpucmd__Request__BodyCase c)
 	case GPUCMD__REQUEST__BODY_MEMORY_QUERY: return "memory_query";
 	case GPUCMD__REQUEST__BODY_BUFFER_CREATE_SHARED: return "buffer_create_shared";
 	case GPUCMD__REQUEST__BODY_STATUS_QUERY: return "status_query";
+	case GPUCMD__REQUEST__BODY_KERNEL_REGISTER: return "kernel_register";
+	case GPUCMD__REQUEST__BODY_KERNEL_UNREGISTER: return "kernel_unregister";
 	default: return NULL;
 	}
 }
@@ -161,6 +163,17 @@ static uint64_t walk_request(const Gpucmd__Request *m)
 		CHECK(m->kernel_lookup);
 		h = walk_unknown(h, &m->kernel_lookup->base);
 		h = walk_str(h, m->kernel_lookup->name);
+		break;
+	case GPUCMD__REQUEST__BODY_KERNEL_REGISTER:
+		CHECK(m->kernel_register);
+		h = walk_unknown(h, &m->kernel_register->base);
+		h = walk_str(h, m->kernel_register->name);
+		h = walk_bytes(h, m->kernel_register->spirv);
+		break;
+	case GPUCMD__REQUEST__BODY_KERNEL_UNREGISTER:
+		CHECK(m->kernel_unregister);
+		h = walk_unknown(h, &m->kernel_unregister->base);
+		h = mix(h, m->kernel_unregister->kernel);
 		break;
 	case GPUCMD__REQUEST__BODY_BUFFER_CREATE:
 		CHECK(m->buffer_create);

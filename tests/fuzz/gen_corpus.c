@@ -253,6 +253,21 @@ static void small_requests(struct gw_buf *b)
 	pack(b, &r);
 }
 
+/* A kernel_register carrying a SPIR-V header and one OpCapability Shader. */
+static void kernel_register(struct gw_buf *b, uint64_t id)
+{
+	static const uint32_t spirv[] = {0x07230203, 0x00010600, 0x00080001, 16, 0, 0x00020011, 1};
+	Gpucmd__KernelRegister kr = GPUCMD__KERNEL_REGISTER__INIT;
+	kr.name = "negate";
+	kr.spirv.data = (uint8_t *)spirv;
+	kr.spirv.len = sizeof(spirv);
+	Gpucmd__Request r = GPUCMD__REQUEST__INIT;
+	r.id = id;
+	r.body_case = GPUCMD__REQUEST__BODY_KERNEL_REGISTER;
+	r.kernel_register = &kr;
+	pack(b, &r);
+}
+
 static void session_lifecycle(struct gw_buf *b)
 {
 	Gpucmd__Request r = GPUCMD__REQUEST__INIT;
@@ -338,6 +353,18 @@ int main(int argc, char **argv)
 
 	buffer_write_max(&b, 15);
 	emit("11-buffer-write-exactly-max-frame", 0, (const uint8_t[]){0xff, 0x7f}, 2, &b);
+	b.len = 0;
+
+	kernel_register(&b, 16);
+	dispatch(&b, 17);
+	Gpucmd__KernelUnregister ku = GPUCMD__KERNEL_UNREGISTER__INIT;
+	ku.kernel = 65537;
+	Gpucmd__Request unreg = GPUCMD__REQUEST__INIT;
+	unreg.id = 18;
+	unreg.body_case = GPUCMD__REQUEST__BODY_KERNEL_UNREGISTER;
+	unreg.kernel_unregister = &ku;
+	pack(&b, &unreg);
+	emit("12-kernel-register-dispatch-unregister", 0, (const uint8_t[]){31}, 1, &b);
 	b.len = 0;
 
 	gw_buf_finish(&b);

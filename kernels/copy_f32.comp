@@ -1,0 +1,13 @@
+// copy_f32: out[i] = in[i] for i < n (any 4-byte elements).
+#version 450
+layout(local_size_x = 256) in;
+layout(set = 0, binding = 0) readonly buffer In { float x[]; };
+layout(set = 0, binding = 1) writeonly buffer Out { float o[]; };
+layout(push_constant) uniform Push { uint n; } pc;
+
+void main()
+{
+	uint i = gl_GlobalInvocationID.x;
+	if (i < pc.n)
+		o[i] = x[i];
+}

@@ -1,0 +1,12 @@
+// A well-formed client kernel: out[i] = -in[i] for i < n.
+#version 450
+layout(local_size_x = 64) in;
+layout(set = 0, binding = 0) readonly buffer In { float x[]; };
+layout(set = 0, binding = 1) writeonly buffer Out { float o[]; };
+layout(push_constant) uniform Push { uint n; } pc;
+void main()
+{
+	uint i = gl_GlobalInvocationID.x;
+	if (i < pc.n)
+		o[i] = -x[i];
+}
