@@ -38,6 +38,18 @@ static inline void gd_list_remove(struct gd_list *e)
 	gd_list_init(e);
 }
 
+/* Moves every element of src to the empty list dst; src is left empty. */
+static inline void gd_list_move_all(struct gd_list *dst, struct gd_list *src)
+{
+	gd_list_init(dst);
+	if (gd_list_empty(src))
+		return;
+	*dst = *src;
+	dst->next->prev = dst;
+	dst->prev->next = dst;
+	gd_list_init(src);
+}
+
 #define gd_container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 
 #define gd_list_for_each_safe(pos, tmp, head)                                                            \

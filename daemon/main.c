@@ -44,9 +44,15 @@ static void finish_stop(struct gd_daemon *d)
 
 void gd_daemon_resume_stalled(struct gd_daemon *d)
 {
-	struct gd_list *pos, *tmp;
-	gd_list_for_each_safe(pos, tmp, &d->stalled)
-		gd_conn_resume(gd_container_of(pos, struct gd_conn, stall_link));
+	/* Each stalled connection is tried once: one that stalls again goes
+	 * back on d->stalled, not on the list being walked. */
+	struct gd_list todo;
+	gd_list_move_all(&todo, &d->stalled);
+	while (!gd_list_empty(&todo)) {
+		struct gd_conn *c = gd_container_of(todo.next, struct gd_conn, stall_link);
+		gd_list_remove(&c->stall_link);
+		gd_conn_resume(c);
+	}
 	/* d->notify is NULL once the stop has finished. */
 	if (d->stopping && d->notify && gd_scheduler_pending(d->sched) == 0)
 		finish_stop(d);
