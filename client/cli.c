@@ -147,10 +147,12 @@ static int cmd_info(gpucmd_client *c, bool json)
 		printf("],\"heaps\":[");
 		json_heaps(i.heaps, i.n_heaps);
 		printf("],\"validation\":%s,\"validation_messages\":%llu,\"clients\":%u,\"live_buffers\":%u,"
-		       "\"live_sessions\":%u,\"submissions\":%llu,\"dispatches\":%llu,\"max_frame\":%u}\n",
+		       "\"live_sessions\":%u,\"submissions\":%llu,\"dispatches\":%llu,\"barriers\":%llu,"
+		       "\"barriers_elided\":%llu,\"concurrent_groups\":%llu,\"max_frame\":%u}\n",
 		       i.validation ? "true" : "false", (unsigned long long)i.validation_messages, i.clients,
 		       i.live_buffers, i.live_sessions, (unsigned long long)i.submissions,
-		       (unsigned long long)i.dispatches, i.max_frame);
+		       (unsigned long long)i.dispatches, (unsigned long long)i.barriers,
+		       (unsigned long long)i.barriers_elided, (unsigned long long)i.concurrent_groups, i.max_frame);
 		return 0;
 	}
 	printf("gpucmdd %s, protocol %u, socket %s\n", i.daemon_version, i.protocol_version, gpucmd_socket_path(c));
@@ -170,6 +172,8 @@ static int cmd_info(gpucmd_client *c, bool json)
 	       (unsigned long long)i.validation_messages);
 	printf("clients %u, buffers %u, sessions %u, submissions %llu, dispatches %llu\n", i.clients,
 	       i.live_buffers, i.live_sessions, (unsigned long long)i.submissions, (unsigned long long)i.dispatches);
+	printf("barriers:   %llu inserted, %llu elided, %llu concurrent groups\n", (unsigned long long)i.barriers,
+	       (unsigned long long)i.barriers_elided, (unsigned long long)i.concurrent_groups);
 	return 0;
 }
 

@@ -364,6 +364,9 @@ int gpucmd_info(gpucmd_client *c, struct gpucmd_info *ret)
 	i.live_sessions = ir->live_sessions;
 	i.submissions = ir->submissions;
 	i.dispatches = ir->dispatches;
+	i.barriers = ir->barriers;
+	i.barriers_elided = ir->barriers_elided;
+	i.concurrent_groups = ir->concurrent_groups;
 	*ret = i;
 	gpucmd__reply__free_unpacked(rep, NULL);
 	return 0;
@@ -665,6 +668,13 @@ int gpucmd_begin_stage(gpucmd_client *c, gpucmd_session s, const char *label)
 int gpucmd_dispatch(gpucmd_client *c, gpucmd_session s, gpucmd_kernel kernel, const struct gpucmd_binding *bindings,
 		    uint32_t n_bindings, const void *push, uint32_t push_size, uint32_t gx, uint32_t gy, uint32_t gz)
 {
+	return gpucmd_dispatch_flags(c, s, kernel, bindings, n_bindings, push, push_size, gx, gy, gz, 0);
+}
+
+int gpucmd_dispatch_flags(gpucmd_client *c, gpucmd_session s, gpucmd_kernel kernel,
+			  const struct gpucmd_binding *bindings, uint32_t n_bindings, const void *push,
+			  uint32_t push_size, uint32_t gx, uint32_t gy, uint32_t gz, uint32_t flags)
+{
 	if (n_bindings > GPUCMD_MAX_BINDINGS)
 		return fail(c, -EINVAL, "dispatch: %u bindings, at most %d", n_bindings, GPUCMD_MAX_BINDINGS);
 	if ((n_bindings && !bindings) || (push_size && !push))
@@ -687,6 +697,7 @@ int gpucmd_dispatch(gpucmd_client *c, gpucmd_session s, gpucmd_kernel kernel, co
 	d.groups_x = gx;
 	d.groups_y = gy;
 	d.groups_z = gz;
+	d.flags = flags;
 	Gpucmd__Request req = GPUCMD__REQUEST__INIT;
 	req.body_case = GPUCMD__REQUEST__BODY_DISPATCH;
 	req.dispatch = &d;
@@ -756,6 +767,9 @@ int gpucmd_session_query(gpucmd_client *c, gpucmd_session s, struct gpucmd_sessi
 		.dispatches = st->dispatches,
 		.command_buffers = st->command_buffers,
 		.barriers = st->barriers,
+		.barriers_elided = st->barriers_elided,
+		.barriers_forced = st->barriers_forced,
+		.concurrent_groups = st->concurrent_groups,
 		.completed = st->completed,
 		.residency_requests = st->residency_requests,
 		.residency_pending = st->residency_pending,

@@ -112,6 +112,7 @@ struct gpucmd_info {
 	uint64_t validation_messages;  /* messages it reported so far */
 	uint32_t clients, live_buffers, live_sessions;
 	uint64_t submissions, dispatches;
+	uint64_t barriers, barriers_elided, concurrent_groups; /* every session's, since start */
 	/* from the handshake */
 	uint32_t max_frame;
 	uint64_t max_buffer_size;
@@ -212,10 +213,22 @@ int gpucmd_session_close(gpucmd_client *client, gpucmd_session session);
 int gpucmd_begin_stage(gpucmd_client *client, gpucmd_session session, const char *label);
 
 /* Streaming. Records one dispatch of `kernel` with the buffers bound in
- * binding order, `push_size` bytes of push constants and a grid of groups. */
+ * binding order, `push_size` bytes of push constants and a grid of groups.
+ * The daemon orders it after earlier commands of the stage only where their
+ * byte ranges conflict (docs/ENCODER.md): no declaration is needed. */
 int gpucmd_dispatch(gpucmd_client *client, gpucmd_session session, gpucmd_kernel kernel,
 		    const struct gpucmd_binding *bindings, uint32_t n_bindings, const void *push,
 		    uint32_t push_size, uint32_t groups_x, uint32_t groups_y, uint32_t groups_z);
+
+/* A barrier before this dispatch even where no range conflicts: for a
+ * kernel whose accesses reflection cannot see (e.g. timing a kernel alone). */
+#define GPUCMD_DISPATCH_BARRIER_BEFORE 1u
+
+/* Streaming. gpucmd_dispatch with GPUCMD_DISPATCH_* flags. */
+int gpucmd_dispatch_flags(gpucmd_client *client, gpucmd_session session, gpucmd_kernel kernel,
+			  const struct gpucmd_binding *bindings, uint32_t n_bindings, const void *push,
+			  uint32_t push_size, uint32_t groups_x, uint32_t groups_y, uint32_t groups_z,
+			  uint32_t flags);
 
 /* Streaming. Submits the stage without waiting; the session is drained.
  * A second commit without reset_for_next_stage does nothing. */
@@ -257,6 +270,12 @@ struct gpucmd_session_state {
 	uint64_t syncs, dispatches, command_buffers, barriers, completed;
 	uint64_t residency_requests;   /* residency adds and removes asked for */
 	uint32_t residency_pending;    /* of those, staged until the next commit */
+	/* Hazard tracking (docs/ENCODER.md): `barriers` were inserted on a
+	 * conflict or asked for (barriers_forced of them); barriers_elided
+	 * commands joined the running group; groups of commands ran with no
+	 * barrier between them. Per command buffer of n commands:
+	 * barriers + barriers_elided = n - 1, groups = barriers + 1. */
+	uint64_t barriers_elided, barriers_forced, concurrent_groups;
 };
 
 /* Round trip. Reads the session's state and counters; changes nothing (a

@@ -20,6 +20,7 @@ struct gd_config {
 	const char *device;        /* --device INDEX|NAME */
 	const char *kernels_dir;
 	bool validate;
+	bool validate_sync;        /* also synchronization validation (missing or wrong barriers) */
 	uint32_t max_frame;        /* largest frame accepted or sent */
 	uint32_t spin_us;          /* completion thread's poll window */
 	uint64_t max_memory_per_client; /* bytes of buffers one connection may hold, 0: no limit */
@@ -34,6 +35,7 @@ struct gd_stats {
 	uint32_t live_sessions;
 	uint64_t submissions;
 	uint64_t dispatches;
+	uint64_t barriers, barriers_elided, groups; /* hazard counters of every session */
 };
 
 struct gd_daemon {

@@ -122,9 +122,18 @@ static int create_instance(struct gd_gpu *gpu)
 		.pfnUserCallback = on_validation,
 		.pUserData = gpu,
 	};
+	/* Synchronization validation reports hazards the barriers miss: the
+	 * tests of hazard tracking run with it. */
+	VkValidationFeatureEnableEXT sync = VK_VALIDATION_FEATURE_ENABLE_SYNCHRONIZATION_VALIDATION_EXT;
+	VkValidationFeaturesEXT features = {
+		.sType = VK_STRUCTURE_TYPE_VALIDATION_FEATURES_EXT,
+		.enabledValidationFeatureCount = 1,
+		.pEnabledValidationFeatures = &sync,
+		.pNext = &dbg,
+	};
 	VkInstanceCreateInfo ci = {
 		.sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO,
-		.pNext = gpu->validate ? &dbg : NULL,
+		.pNext = gpu->validate_sync ? (void *)&features : gpu->validate ? (void *)&dbg : NULL,
 		.pApplicationInfo = &app,
 		.enabledLayerCount = n_layers,
 		.ppEnabledLayerNames = layers,
@@ -338,7 +347,8 @@ struct gd_gpu *gd_gpu_create(const struct gd_gpu_options *opts)
 	struct gd_gpu *gpu = calloc(1, sizeof(*gpu));
 	if (!gpu)
 		return NULL;
-	gpu->validate = opts->validate;
+	gpu->validate = opts->validate || opts->validate_sync;
+	gpu->validate_sync = opts->validate_sync;
 	if (create_instance(gpu) < 0 || choose_device(gpu, opts->device) < 0 || create_device(gpu) < 0)
 		goto fail;
 	uint32_t v = gpu->props.apiVersion;
@@ -348,7 +358,7 @@ struct gd_gpu *gd_gpu_create(const struct gd_gpu_options *opts)
 		 gpu->props.deviceName, gd_gpu_type_name(gpu->props.deviceType), gpu->props.vendorID,
 		 gpu->props.deviceID, gpu->driver.driverName, gpu->driver.driverInfo, VK_API_VERSION_MAJOR(v),
 		 VK_API_VERSION_MINOR(v), VK_API_VERSION_PATCH(v), gpu->family,
-		 gpu->validate ? ", validation on" : "");
+		 gpu->validate_sync ? ", validation with syncval on" : gpu->validate ? ", validation on" : "");
 	return gpu;
 fail:
 	gd_gpu_destroy(gpu);

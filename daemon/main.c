@@ -37,6 +37,7 @@ static void usage(FILE *f)
 		   "  --kernels DIR      SPIR-V kernels to load (default: kernels/ beside the\n"
 		   "                     binary, else " GPUCMD_KERNEL_DIR ")\n"
 		   "  --validate         enable the Vulkan validation layer (also GPUCMD_VALIDATE=1)\n"
+		   "  --validate-sync    --validate plus synchronization validation (slower; for tests)\n"
 		   "  --max-frame BYTES  largest protocol frame (default %u)\n"
 		   "  --spin-us N        completion thread polls this long before blocking (default 200)\n"
 		   "  --max-memory-per-client SIZE  buffer memory one connection may hold\n"
@@ -136,7 +137,7 @@ static int parse_size(const char *s, uint64_t *ret)
 static int parse(struct gd_config *cfg, int argc, char **argv)
 {
 	enum { O_SOCKET = 256, O_DEVICE, O_KERNELS, O_VALIDATE, O_MAX_FRAME, O_SPIN, O_VERBOSE, O_VERSION, O_HELP,
-	       O_MEM_CLIENT, O_MEM_UID, O_FORCE_STAGING };
+	       O_MEM_CLIENT, O_MEM_UID, O_FORCE_STAGING, O_VALIDATE_SYNC };
 	static const struct option opts[] = {
 		{"socket", required_argument, NULL, O_SOCKET},     {"device", required_argument, NULL, O_DEVICE},
 		{"kernels", required_argument, NULL, O_KERNELS},   {"validate", no_argument, NULL, O_VALIDATE},
@@ -146,6 +147,7 @@ static int parse(struct gd_config *cfg, int argc, char **argv)
 		{"max-memory-per-client", required_argument, NULL, O_MEM_CLIENT},
 		{"max-memory-per-uid", required_argument, NULL, O_MEM_UID},
 		{"force-staging", no_argument, NULL, O_FORCE_STAGING},
+		{"validate-sync", no_argument, NULL, O_VALIDATE_SYNC},
 		{0},
 	};
 	const char *v = getenv("GPUCMD_VALIDATE");
@@ -187,6 +189,7 @@ static int parse(struct gd_config *cfg, int argc, char **argv)
 			}
 			break;
 		case O_FORCE_STAGING: cfg->force_staging = true; break;
+		case O_VALIDATE_SYNC: cfg->validate = cfg->validate_sync = true; break;
 		default: usage(stderr); return -EINVAL;
 		}
 	}
@@ -216,7 +219,8 @@ int main(int argc, char **argv)
 	d->loop = uv_default_loop();
 	int status = 1;
 
-	struct gd_gpu_options go = {.device = d->cfg.device, .validate = d->cfg.validate};
+	struct gd_gpu_options go = {.device = d->cfg.device, .validate = d->cfg.validate,
+				   .validate_sync = d->cfg.validate_sync};
 	if (!(d->gpu = gd_gpu_create(&go)))
 		goto out;
 	if (!(d->memory = gd_memory_create(d->gpu)))

@@ -127,6 +127,9 @@ static void info(struct gd_conn *c, const Req *req)
 	ir.live_sessions = d->stats.live_sessions;
 	ir.submissions = d->stats.submissions;
 	ir.dispatches = d->stats.dispatches;
+	ir.barriers = d->stats.barriers;
+	ir.barriers_elided = d->stats.barriers_elided;
+	ir.concurrent_groups = d->stats.groups;
 	Gpucmd__Reply rep = GPUCMD__REPLY__INIT;
 	rep.body_case = GPUCMD__REPLY__BODY_INFO;
 	rep.info = &ir;
@@ -377,6 +380,11 @@ static void dispatch(struct gd_conn *c, const Req *req)
 				dp->push.len, k->push_size);
 		return;
 	}
+	if (dp->flags & ~(uint32_t)GPUCMD_DISPATCH_BARRIER_BEFORE) {
+		gd_session_fail(s, req->id, -EINVAL, "dispatch of kernel '%s': unknown flags 0x%x (this daemon knows GPUCMD_DISPATCH_BARRIER_BEFORE)",
+				k->name, dp->flags);
+		return;
+	}
 	const uint32_t groups[3] = {dp->groups_x, dp->groups_y, dp->groups_z};
 	for (int i = 0; i < 3; i++) {
 		if (groups[i] == 0 || groups[i] > l->maxComputeWorkGroupCount[i]) {
@@ -416,7 +424,7 @@ static void dispatch(struct gd_conn *c, const Req *req)
 		}
 		bound[i] = (struct gd_bound){buf, b->offset, range};
 	}
-	gd_session_dispatch(s, req->id, k, bound, dp->push.data, groups);
+	gd_session_dispatch(s, req->id, k, bound, dp->push.data, groups, dp->flags & GPUCMD_DISPATCH_BARRIER_BEFORE);
 }
 
 static void commit(struct gd_conn *c, const Req *req)
@@ -468,6 +476,9 @@ static void session_query(struct gd_conn *c, const Req *req)
 	st.completed = s->completed;
 	st.residency_requests = s->residency_requests;
 	st.residency_pending = s->n_residency;
+	st.barriers_elided = s->barriers_elided;
+	st.concurrent_groups = s->groups;
+	st.barriers_forced = s->barriers_forced;
 	Gpucmd__Reply rep = GPUCMD__REPLY__INIT;
 	rep.body_case = GPUCMD__REPLY__BODY_SESSION_STATE;
 	rep.session_state = &st;

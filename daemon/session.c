@@ -235,12 +235,49 @@ static void barrier(VkCommandBuffer cb, VkPipelineStageFlags2 dst_stage, VkAcces
 	vkCmdPipelineBarrier2(cb, &di);
 }
 
-/* The command buffer a new command goes into, holding references on its n
- * buffers and ordered after the commands before it; NULL (and the session
- * failed) when the stage cannot take it. `what` and `name` say what the
- * command is, for the message: ("dispatch of kernel", "add_f32"). */
+/* Orders a new command after the ones before it in its command buffer:
+ * a barrier when it conflicts with the current concurrent group (or the
+ * client asked for one), nothing otherwise. The first command of a
+ * command buffer starts its first group; submissions are ordered with each
+ * other by the retire timeline (SESSIONS.md). */
+static void order_command(struct gd_session *s, struct gd_submission *sub, const struct gd_access *acc, uint32_t n,
+			  bool barrier_before)
+{
+	struct gd_stats *st = &s->d->stats;
+	if (!sub->n_commands) {
+		gd_hazard_reset(&sub->hazard);
+		gd_hazard_add(&sub->hazard, acc, n);
+		s->groups++;
+		st->groups++;
+		return;
+	}
+	bool need = barrier_before;
+	if (barrier_before) {
+		gd_hazard_reset(&sub->hazard);
+		gd_hazard_add(&sub->hazard, acc, n);
+		s->barriers_forced++;
+	} else {
+		need = gd_hazard_add(&sub->hazard, acc, n) != GD_HAZARD_JOIN;
+	}
+	if (!need) {
+		s->barriers_elided++;
+		st->barriers_elided++;
+		return;
+	}
+	barrier(sub->cb, WRITE_STAGES, READ_ACCESS | WRITE_ACCESS);
+	s->barriers++;
+	st->barriers++;
+	s->groups++;
+	st->groups++;
+}
+
+/* The command buffer a new command goes into, holding references on the
+ * buffers of its n accesses and ordered after the commands before it; NULL
+ * (and the session failed) when the stage cannot take it. `what` and
+ * `name` say what the command is, for the message: ("dispatch of kernel",
+ * "add_f32"). */
 static struct gd_submission *begin_command(struct gd_session *s, uint64_t req, const char *what, const char *name,
-					   struct gd_buffer *const *bufs, uint32_t n)
+					   const struct gd_access *acc, uint32_t n, bool barrier_before)
 {
 	const char *q = name ? " '" : "", *q2 = name ? "'" : "";
 	if (!name)
@@ -256,27 +293,36 @@ static struct gd_submission *begin_command(struct gd_session *s, uint64_t req, c
 		return NULL;
 	}
 	for (uint32_t i = 0; i < n; i++)
-		if (keep_ref(sub, bufs[i]) < 0) {
+		if (keep_ref(sub, acc[i].buf) < 0) {
 			gd_session_fail(s, req, -ENOMEM, "%s%s%s%s: daemon out of memory", what, q, name, q2);
 			return NULL;
 		}
-	/* Every command after the first waits for the writes of the ones
-	 * before it: correct for any chain, and counted. */
-	if (sub->n_commands) {
-		barrier(sub->cb, WRITE_STAGES, READ_ACCESS | WRITE_ACCESS);
-		s->barriers++;
-	}
+	order_command(s, sub, acc, n, barrier_before);
 	sub->n_commands++;
 	return sub;
 }
 
-void gd_session_dispatch(struct gd_session *s, uint64_t req, const struct gd_kernel *k,
-			 const struct gd_bound *bound, const void *push, const uint32_t groups[3])
+/* What a binding does to its range, from the kernel's reflection: a
+ * binding with neither decoration may both read and write. */
+static enum gd_access_kind binding_access(const struct gd_kernel *k, uint32_t i)
 {
-	struct gd_buffer *bufs[GD_MAX_BINDINGS];
+	if (k->read_only[i])
+		return GD_ACCESS_READ;
+	if (k->write_only[i])
+		return GD_ACCESS_WRITE;
+	return GD_ACCESS_RW;
+}
+
+void gd_session_dispatch(struct gd_session *s, uint64_t req, const struct gd_kernel *k,
+			 const struct gd_bound *bound, const void *push, const uint32_t groups[3],
+			 bool barrier_before)
+{
+	struct gd_access acc[GD_MAX_BINDINGS];
 	for (uint32_t i = 0; i < k->n_bindings; i++)
-		bufs[i] = bound[i].buf;
-	struct gd_submission *sub = begin_command(s, req, "dispatch of kernel", k->name, bufs, k->n_bindings);
+		acc[i] = (struct gd_access){bound[i].buf, bound[i].offset, bound[i].offset + bound[i].range,
+					    binding_access(k, i)};
+	struct gd_submission *sub = begin_command(s, req, "dispatch of kernel", k->name, acc, k->n_bindings,
+						  barrier_before);
 	if (!sub)
 		return;
 	VkCommandBuffer cb = sub->cb;
@@ -308,8 +354,11 @@ void gd_session_dispatch(struct gd_session *s, uint64_t req, const struct gd_ker
 void gd_session_copy(struct gd_session *s, uint64_t req, struct gd_buffer *src, uint64_t src_offset,
 		     struct gd_buffer *dst, uint64_t dst_offset, uint64_t size)
 {
-	struct gd_buffer *bufs[2] = {src, dst};
-	struct gd_submission *sub = begin_command(s, req, "buffer copy", NULL, bufs, 2);
+	struct gd_access acc[2] = {
+		{src, src_offset, src_offset + size, GD_ACCESS_READ},
+		{dst, dst_offset, dst_offset + size, GD_ACCESS_WRITE},
+	};
+	struct gd_submission *sub = begin_command(s, req, "buffer copy", NULL, acc, 2, false);
 	if (!sub)
 		return;
 	VkBufferCopy region = {src_offset, dst_offset, size};
@@ -319,7 +368,9 @@ void gd_session_copy(struct gd_session *s, uint64_t req, struct gd_buffer *src, 
 void gd_session_fill(struct gd_session *s, uint64_t req, struct gd_buffer *dst, uint64_t offset, uint64_t size,
 		     uint32_t value)
 {
-	struct gd_submission *sub = begin_command(s, req, "buffer fill", NULL, &dst, 1);
+	uint64_t end = size == VK_WHOLE_SIZE ? dst->size : offset + size;
+	struct gd_access acc = {dst, offset, end, GD_ACCESS_WRITE};
+	struct gd_submission *sub = begin_command(s, req, "buffer fill", NULL, &acc, 1, false);
 	if (!sub)
 		return;
 	vkCmdFillBuffer(sub->cb, dst->buf, offset, size, value);

@@ -17,6 +17,8 @@
 
 #include <vulkan/vulkan.h>
 
+#include "hazard.h"
+
 #define GD_MAX_XWAITS 4
 
 struct gd_buffer;
@@ -39,6 +41,7 @@ struct gd_submission {
 	uint32_t n_refs, cap_refs;
 	uint32_t n_commands;         /* dispatches, copies and fills recorded */
 	VkPipeline bound;            /* pipeline bound last, to skip rebinding */
+	struct gd_hazard hazard;     /* ranges of the current concurrent group */
 	struct gd_fence *xwait[GD_MAX_XWAITS]; /* other sessions' fences it waits on (referenced) */
 	uint64_t xwait_value[GD_MAX_XWAITS];
 	uint32_t n_xwait;
@@ -84,6 +87,7 @@ struct gd_session {
 	uint64_t fence_value, wait_value, wait_count, next_wait;
 	char stage_label[128], last_label[128];
 	uint64_t syncs, dispatches, command_buffers, barriers, completed;
+	uint64_t barriers_elided, barriers_forced, groups; /* hazard counters, see hazard.h */
 
 	struct gd_residency_op {     /* staged until the next commit */
 		struct gd_buffer *buf;       /* referenced */
@@ -110,9 +114,11 @@ void gd_session_fail(struct gd_session *s, uint64_t req, int code, const char *f
 
 /* Records a dispatch. Arguments are already validated against the kernel's
  * reflection; only the session's state can still refuse it (a failure is
- * kept with gd_session_fail). */
+ * kept with gd_session_fail). A barrier goes before it when it conflicts
+ * with the current concurrent group, or always with barrier_before. */
 void gd_session_dispatch(struct gd_session *s, uint64_t req, const struct gd_kernel *k,
-			 const struct gd_bound *bound, const void *push, const uint32_t groups[3]);
+			 const struct gd_bound *bound, const void *push, const uint32_t groups[3],
+			 bool barrier_before);
 /* Records a copy of size bytes, or a fill of size bytes (a multiple of 4)
  * with a 32-bit value. Ranges are already validated by the caller. */
 void gd_session_copy(struct gd_session *s, uint64_t req, struct gd_buffer *src, uint64_t src_offset,

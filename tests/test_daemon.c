@@ -530,6 +530,7 @@ TCase *memory_tcase(void);
 TCase *limits_tcase(void);
 TCase *staging_tcase(void);
 TCase *seeds_tcase(void);
+TCase *hazards_tcase(void);
 
 Suite *daemon_suite(void)
 {
@@ -568,6 +569,7 @@ Suite *daemon_suite(void)
 	suite_add_tcase(s, limits_tcase());
 	suite_add_tcase(s, staging_tcase());
 	suite_add_tcase(s, seeds_tcase());
+	suite_add_tcase(s, hazards_tcase());
 	return s;
 }
 
