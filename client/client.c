@@ -770,6 +770,8 @@ int gpucmd_session_query(gpucmd_client *c, gpucmd_session s, struct gpucmd_sessi
 		.barriers_elided = st->barriers_elided,
 		.barriers_forced = st->barriers_forced,
 		.concurrent_groups = st->concurrent_groups,
+		.replays = st->replays,
+		.capturing = st->capturing,
 		.completed = st->completed,
 		.residency_requests = st->residency_requests,
 		.residency_pending = st->residency_pending,
@@ -925,4 +927,134 @@ int gpucmd_fence_fd(gpucmd_client *c, const gpucmd_token *t, uint64_t value, int
 	c->err[0] = '\0';
 	*ret_fd = efd;
 	return 0;
+}
+
+/* ---- capture and replay ------------------------------------------------- */
+
+int gpucmd_capture_begin(gpucmd_client *c, gpucmd_session s)
+{
+	Gpucmd__CaptureBegin cb = GPUCMD__CAPTURE_BEGIN__INIT;
+	cb.session = s;
+	Gpucmd__Request req = GPUCMD__REQUEST__INIT;
+	req.body_case = GPUCMD__REQUEST__BODY_CAPTURE_BEGIN;
+	req.capture_begin = &cb;
+	return queue(c, &req);
+}
+
+/* Sends a request answered with GraphInfo and fills the caller's results. */
+static int call_graph(gpucmd_client *c, Gpucmd__Request *req, gpucmd_graph *ret, struct gpucmd_graph_info *ret_info)
+{
+	Gpucmd__Reply *rep;
+	int r = call_expect(c, req, GPUCMD__REPLY__BODY_GRAPH_INFO, &rep);
+	if (r < 0)
+		return r;
+	const Gpucmd__GraphInfo *gi = rep->graph_info;
+	*ret = gi->graph;
+	if (ret_info) {
+		*ret_info = (struct gpucmd_graph_info){
+			.graph = gi->graph,
+			.nodes = gi->nodes,
+			.dispatches = gi->dispatches,
+			.barriers = gi->barriers,
+			.n_slots = (uint32_t)gi->n_slot_sizes,
+		};
+		for (size_t i = 0; i < gi->n_slot_sizes && i < GPUCMD_GRAPH_INFO_SLOTS; i++)
+			ret_info->slot_sizes[i] = gi->slot_sizes[i];
+	}
+	return 0;
+}
+
+int gpucmd_capture_end(gpucmd_client *c, gpucmd_session s, gpucmd_graph *ret, struct gpucmd_graph_info *ret_info)
+{
+	if (!ret)
+		return fail(c, -EINVAL, "capture_end: ret_graph is required");
+	Gpucmd__CaptureEnd ce = GPUCMD__CAPTURE_END__INIT;
+	ce.session = s;
+	Gpucmd__Request req = GPUCMD__REQUEST__INIT;
+	req.body_case = GPUCMD__REQUEST__BODY_CAPTURE_END;
+	req.capture_end = &ce;
+	return call_graph(c, &req, ret, ret_info);
+}
+
+int gpucmd_graph_replay(gpucmd_client *c, gpucmd_session s, gpucmd_graph g, const struct gpucmd_graph_push *push,
+			uint32_t n_push, const struct gpucmd_graph_rebind *rebind, uint32_t n_rebind)
+{
+	if ((n_push && !push) || (n_rebind && !rebind))
+		return fail(c, -EINVAL, "graph_replay: push or rebind array missing");
+	Gpucmd__GraphPush *pp = n_push ? calloc(n_push, sizeof(*pp)) : NULL, **ppp = n_push ? calloc(n_push, sizeof(*ppp)) : NULL;
+	Gpucmd__GraphRebind *rb = n_rebind ? calloc(n_rebind, sizeof(*rb)) : NULL,
+			    **rbp = n_rebind ? calloc(n_rebind, sizeof(*rbp)) : NULL;
+	int r;
+	if ((n_push && (!pp || !ppp)) || (n_rebind && (!rb || !rbp))) {
+		r = fail(c, -ENOMEM, "graph_replay: out of memory");
+		goto out;
+	}
+	for (uint32_t i = 0; i < n_push; i++) {
+		if (push[i].size && !push[i].data) {
+			r = fail(c, -EINVAL, "graph_replay: push constants of node %u missing", push[i].node);
+			goto out;
+		}
+		pp[i] = (Gpucmd__GraphPush)GPUCMD__GRAPH_PUSH__INIT;
+		pp[i].node = push[i].node;
+		pp[i].push.data = (uint8_t *)push[i].data;
+		pp[i].push.len = push[i].size;
+		ppp[i] = &pp[i];
+	}
+	for (uint32_t i = 0; i < n_rebind; i++) {
+		rb[i] = (Gpucmd__GraphRebind)GPUCMD__GRAPH_REBIND__INIT;
+		rb[i].slot = rebind[i].slot;
+		rb[i].buffer = rebind[i].buffer;
+		rbp[i] = &rb[i];
+	}
+	Gpucmd__GraphReplay gr = GPUCMD__GRAPH_REPLAY__INIT;
+	gr.session = s;
+	gr.graph = g;
+	gr.n_push = n_push;
+	gr.push = ppp;
+	gr.n_rebind = n_rebind;
+	gr.rebind = rbp;
+	Gpucmd__Request req = GPUCMD__REQUEST__INIT;
+	req.body_case = GPUCMD__REQUEST__BODY_GRAPH_REPLAY;
+	req.graph_replay = &gr;
+	r = queue(c, &req);
+out:
+	free(pp);
+	free(ppp);
+	free(rb);
+	free(rbp);
+	return r;
+}
+
+int gpucmd_graph_free(gpucmd_client *c, gpucmd_graph g)
+{
+	Gpucmd__GraphFree gf = GPUCMD__GRAPH_FREE__INIT;
+	gf.graph = g;
+	Gpucmd__Request req = GPUCMD__REQUEST__INIT;
+	req.body_case = GPUCMD__REQUEST__BODY_GRAPH_FREE;
+	req.graph_free = &gf;
+	return call(c, &req, NULL);
+}
+
+int gpucmd_graph_export(gpucmd_client *c, gpucmd_graph g, gpucmd_token *ret)
+{
+	if (!ret)
+		return fail(c, -EINVAL, "graph_export: ret_token is required");
+	Gpucmd__GraphExport ge = GPUCMD__GRAPH_EXPORT__INIT;
+	ge.graph = g;
+	Gpucmd__Request req = GPUCMD__REQUEST__INIT;
+	req.body_case = GPUCMD__REQUEST__BODY_GRAPH_EXPORT;
+	req.graph_export = &ge;
+	return call_token(c, &req, ret);
+}
+
+int gpucmd_graph_import(gpucmd_client *c, const gpucmd_token *t, gpucmd_graph *ret, struct gpucmd_graph_info *ret_info)
+{
+	if (!t || !ret)
+		return fail(c, -EINVAL, "graph_import: token and ret_graph are required");
+	Gpucmd__GraphImport gi = GPUCMD__GRAPH_IMPORT__INIT;
+	gi.token = token_bytes(t);
+	Gpucmd__Request req = GPUCMD__REQUEST__INIT;
+	req.body_case = GPUCMD__REQUEST__BODY_GRAPH_IMPORT;
+	req.graph_import = &gi;
+	return call_graph(c, &req, ret, ret_info);
 }

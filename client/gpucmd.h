@@ -46,6 +46,7 @@ typedef struct gpucmd_client gpucmd_client;
 typedef uint32_t gpucmd_buffer;
 typedef uint32_t gpucmd_session;
 typedef uint32_t gpucmd_kernel;
+typedef uint32_t gpucmd_graph;
 
 /* ---- connection ------------------------------------------------------- */
 
@@ -276,6 +277,8 @@ struct gpucmd_session_state {
 	 * barrier between them. Per command buffer of n commands:
 	 * barriers + barriers_elided = n - 1, groups = barriers + 1. */
 	uint64_t barriers_elided, barriers_forced, concurrent_groups;
+	uint64_t replays;              /* graph replays recorded */
+	bool capturing;                /* between capture_begin and capture_end */
 };
 
 /* Round trip. Reads the session's state and counters; changes nothing (a
@@ -319,6 +322,67 @@ int gpucmd_buffer_export(gpucmd_client *client, gpucmd_buffer buffer, gpucmd_tok
 /* Round trip. A handle on this connection for the buffer a token names; the
  * buffer lives while any connection holds a handle on it or work uses it. */
 int gpucmd_buffer_import(gpucmd_client *client, const gpucmd_token *token, gpucmd_buffer *ret_buffer);
+
+/* ---- capture and replay (docs/ENCODER.md) ------------------------------ */
+
+/* Streaming. From now on the session's dispatches, copies and fills are
+ * recorded into a new graph instead of its stage (with the barriers hazard
+ * tracking puts between them); nothing runs. The stage is left as it was. */
+int gpucmd_capture_begin(gpucmd_client *client, gpucmd_session session);
+
+#define GPUCMD_GRAPH_INFO_SLOTS 64
+
+struct gpucmd_graph_info {
+	gpucmd_graph graph;            /* handle on this connection */
+	uint32_t nodes;                /* dispatches, copies and fills, numbered from 0 */
+	uint32_t dispatches;
+	uint32_t barriers;             /* recorded between the nodes */
+	uint32_t n_slots;              /* distinct buffers used, numbered from 0 in first use */
+	uint64_t slot_sizes[GPUCMD_GRAPH_INFO_SLOTS]; /* of the first 64 slots */
+};
+
+/* Round trip. Ends the capture and returns the graph. The graph keeps every
+ * buffer it uses alive until it is freed. A request of the capture that
+ * failed fails this call (the graph is not made) with its message.
+ * ret_info may be NULL. */
+int gpucmd_capture_end(gpucmd_client *client, gpucmd_session session, gpucmd_graph *ret_graph,
+		       struct gpucmd_graph_info *ret_info);
+
+/* New push constants for dispatch node `node` of a replay (size: exactly
+ * the kernel's push-constant size). */
+struct gpucmd_graph_push {
+	uint32_t node;
+	const void *data;
+	uint32_t size;
+};
+
+/* Every use of buffer slot `slot` goes to `buffer` (of this connection),
+ * at the same offsets; it must be at least as large as the slot's buffer. */
+struct gpucmd_graph_rebind {
+	uint32_t slot;
+	gpucmd_buffer buffer;
+};
+
+/* Streaming, one message whatever the graph's size. Records the graph into
+ * the session's stage like one command: ordered with the commands around it
+ * by hazard tracking, submitted by the stage's commit, waiting on its
+ * fences. Without push or rebind the daemon executes the command buffer
+ * recorded at capture; with them it records the nodes again. */
+int gpucmd_graph_replay(gpucmd_client *client, gpucmd_session session, gpucmd_graph graph,
+			const struct gpucmd_graph_push *push, uint32_t n_push,
+			const struct gpucmd_graph_rebind *rebind, uint32_t n_rebind);
+
+/* Round trip. Drops this connection's handle; work already recorded still
+ * runs. A disconnect frees every graph handle of the connection. */
+int gpucmd_graph_free(gpucmd_client *client, gpucmd_graph graph);
+
+/* Round trip. A token for the graph, valid while this connection keeps it. */
+int gpucmd_graph_export(gpucmd_client *client, gpucmd_graph graph, gpucmd_token *ret_token);
+
+/* Round trip. A handle on this connection for the graph a token names; it
+ * replays with the exporter's buffers unless rebound. ret_info may be NULL. */
+int gpucmd_graph_import(gpucmd_client *client, const gpucmd_token *token, gpucmd_graph *ret_graph,
+			struct gpucmd_graph_info *ret_info);
 
 #ifdef __cplusplus
 }

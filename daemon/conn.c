@@ -25,6 +25,7 @@
 #include "gpucmd.h"
 #include "log.h"
 #include "requests.h"
+#include "graph.h"
 #include "session.h"
 
 #define READ_CHUNK (64u << 10)
@@ -128,6 +129,9 @@ static void free_conn(uv_handle_t *h)
 	if (c->xfer)
 		gd_session_close(c->xfer);
 	gd_token_revoke(d, c, NULL);
+	struct gd_graph *g;
+	while ((g = gd_handles_pop(&c->graphs)))
+		gd_graph_unref(g);
 	gd_fence_drop_waiters(d, c);
 	while (c->n_fds)
 		close(gd_conn_take_fd(c));
@@ -135,6 +139,7 @@ static void free_conn(uv_handle_t *h)
 		gd_buffer_unref(b);
 	gd_handles_finish(&c->sessions);
 	gd_handles_finish(&c->buffers);
+	gd_handles_finish(&c->graphs);
 	gw_reader_finish(&c->in);
 	gw_buf_finish(&c->out);
 	gw_arena_finish(&c->arena);
@@ -313,6 +318,7 @@ int gd_conn_create(struct gd_daemon *d, int fd)
 	gw_reader_init(&c->in, d->cfg.max_frame);
 	gd_handles_init(&c->buffers);
 	gd_handles_init(&c->sessions);
+	gd_handles_init(&c->graphs);
 	struct ucred cred;
 	socklen_t cl = sizeof(cred);
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) == 0) {

@@ -31,6 +31,7 @@ struct gd_conn {
 	struct gw_arena arena;
 	struct gd_handles buffers;   /* -> struct gd_buffer (one reference each) */
 	struct gd_handles sessions;  /* -> struct gd_session (one reference each) */
+	struct gd_handles graphs;    /* -> struct gd_graph (one reference each) */
 	struct gd_account *acct;     /* buffer memory this connection holds */
 	struct gd_session *xfer;     /* staged copies (transfer.h), NULL until used */
 	uint64_t xfer_staged;        /* bytes of write chunks not yet submitted */

@@ -17,11 +17,10 @@ static bool conflicts(const struct gd_access *a, const struct gd_access *b)
 	return ((a->kind | b->kind) & GD_ACCESS_WRITE) && overlaps(a, b);
 }
 
-/* Adds one access to the group, merging it into a range of the same buffer
- * and kind that it overlaps or touches, so that a run of dispatches over
- * neighbouring slices of one buffer costs one entry. Returns false when the
- * group has no room. */
-static bool insert(struct gd_hazard *h, const struct gd_access *a)
+/* Merging into a range of the same buffer and kind that the access
+ * overlaps or touches makes a run of dispatches over neighbouring slices of
+ * one buffer cost one entry. */
+bool gd_hazard_merge(struct gd_hazard *h, const struct gd_access *a)
 {
 	for (uint32_t i = 0; i < h->n; i++) {
 		struct gd_access *r = &h->r[i];
@@ -43,7 +42,7 @@ static void restart(struct gd_hazard *h, const struct gd_access *acc, uint32_t n
 {
 	h->n = 0;
 	for (uint32_t i = 0; i < n; i++)
-		insert(h, &acc[i]);
+		gd_hazard_merge(h, &acc[i]);
 }
 
 enum gd_hazard_verdict gd_hazard_add(struct gd_hazard *h, const struct gd_access *acc, uint32_t n)
@@ -58,7 +57,7 @@ enum gd_hazard_verdict gd_hazard_add(struct gd_hazard *h, const struct gd_access
 	 * dispatch's bindings run as one unit and a copy's ranges are
 	 * validated not to overlap. */
 	for (uint32_t i = 0; i < n; i++)
-		if (!insert(h, &acc[i])) {
+		if (!gd_hazard_merge(h, &acc[i])) {
 			restart(h, acc, n);
 			return GD_HAZARD_OVERFLOW;
 		}

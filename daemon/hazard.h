@@ -60,4 +60,8 @@ static inline void gd_hazard_reset(struct gd_hazard *h)
  * n must be at most GD_HAZARD_MAX_RANGES. */
 enum gd_hazard_verdict gd_hazard_add(struct gd_hazard *h, const struct gd_access *acc, uint32_t n);
 
+/* Adds one access to the ranges without a conflict test; false when there
+ * is no room left. */
+bool gd_hazard_merge(struct gd_hazard *h, const struct gd_access *a);
+
 #endif

@@ -244,9 +244,9 @@ int main(int argc, char **argv)
 	status = 0;
 out:
 	gd_scheduler_destroy(d->sched);
-	if (status == 0 && (d->stats.live_buffers || d->stats.live_sessions)) {
-		log_err("leak at exit: %u buffers, %u sessions still alive", d->stats.live_buffers,
-			d->stats.live_sessions);
+	if (status == 0 && (d->stats.live_buffers || d->stats.live_sessions || d->stats.live_graphs)) {
+		log_err("leak at exit: %u buffers, %u sessions, %u graphs still alive", d->stats.live_buffers,
+			d->stats.live_sessions, d->stats.live_graphs);
 		status = 4;
 	}
 	gd_registry_destroy(d->reg);

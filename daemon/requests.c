@@ -48,6 +48,8 @@ static bool is_streamed(const Req *req)
 	case GPUCMD__REQUEST__BODY_BUFFER_COPY:
 	case GPUCMD__REQUEST__BODY_BUFFER_FILL:
 	case GPUCMD__REQUEST__BODY_RESIDENCY:
+	case GPUCMD__REQUEST__BODY_CAPTURE_BEGIN:
+	case GPUCMD__REQUEST__BODY_GRAPH_REPLAY:
 		return true;
 	case GPUCMD__REQUEST__BODY_COMMIT:
 		return req->commit->mode != GPUCMD__COMMIT_MODE__COMMIT_AND_WAIT;
@@ -205,7 +207,7 @@ static struct gd_session *find_session(struct gd_conn *c, uint32_t handle)
 	return gd_handles_get(&c->sessions, handle);
 }
 
-static void reply_token(struct gd_conn *c, uint64_t id, const uint8_t token[GD_TOKEN_BYTES])
+void gd_request_reply_token(struct gd_conn *c, uint64_t id, const uint8_t *token)
 {
 	Gpucmd__Token t = GPUCMD__TOKEN__INIT;
 	t.token.data = (uint8_t *)token;
@@ -231,7 +233,7 @@ static void buffer_export(struct gd_conn *c, const Req *req)
 		reply_error(c, req->id, r, "buffer export: no token could be made");
 		return;
 	}
-	reply_token(c, req->id, token);
+	gd_request_reply_token(c, req->id, token);
 }
 
 /* The object a token names; a wrong length or an unknown token is an
@@ -282,7 +284,7 @@ static void fence_export(struct gd_conn *c, const Req *req)
 		}
 		s->exported = true;
 	}
-	reply_token(c, req->id, s->fence_token);
+	gd_request_reply_token(c, req->id, s->fence_token);
 }
 
 static void wait_fence(struct gd_conn *c, const Req *req)
@@ -479,6 +481,8 @@ static void session_query(struct gd_conn *c, const Req *req)
 	st.barriers_elided = s->barriers_elided;
 	st.concurrent_groups = s->groups;
 	st.barriers_forced = s->barriers_forced;
+	st.replays = s->replays;
+	st.capturing = s->capture != NULL;
 	Gpucmd__Reply rep = GPUCMD__REPLY__INIT;
 	rep.body_case = GPUCMD__REPLY__BODY_SESSION_STATE;
 	rep.session_state = &st;
@@ -545,6 +549,12 @@ int gd_request_handle(struct gd_conn *c, const Req *req)
 	case GPUCMD__REQUEST__BODY_WAIT_FENCE: wait_fence(c, req); return 0;
 	case GPUCMD__REQUEST__BODY_FENCE_WAIT: fence_wait(c, req, -1); return 0;
 	case GPUCMD__REQUEST__BODY_FENCE_FD: fence_wait(c, req, gd_conn_take_fd(c)); return 0;
+	case GPUCMD__REQUEST__BODY_CAPTURE_BEGIN: gd_request_capture_begin(c, req); return 0;
+	case GPUCMD__REQUEST__BODY_CAPTURE_END: gd_request_capture_end(c, req); return 0;
+	case GPUCMD__REQUEST__BODY_GRAPH_REPLAY: gd_request_graph_replay(c, req); return 0;
+	case GPUCMD__REQUEST__BODY_GRAPH_FREE: gd_request_graph_free(c, req); return 0;
+	case GPUCMD__REQUEST__BODY_GRAPH_EXPORT: gd_request_graph_export(c, req); return 0;
+	case GPUCMD__REQUEST__BODY_GRAPH_IMPORT: gd_request_graph_import(c, req); return 0;
 	default:
 		gd_conn_close(c, "request with no known body", "request with no known body (newer client?)");
 		return 0;

@@ -15,6 +15,7 @@
 #include "daemon.h"
 #include "fence.h"
 #include "gpu.h"
+#include "graph.h"
 #include "registry.h"
 #include "scheduler.h"
 #include "session.h"
@@ -51,6 +52,9 @@ static void release_refs(struct gd_submission *sub, bool submitted)
 		gd_buffer_unref(sub->refs[i]);
 	}
 	sub->n_refs = 0;
+	for (uint32_t i = 0; i < sub->n_graphs; i++)
+		gd_graph_unref(sub->graphs[i]);
+	sub->n_graphs = 0;
 	for (uint32_t i = 0; i < sub->n_xwait; i++)
 		gd_fence_unref(sub->xwait[i]);
 	sub->n_xwait = 0;
@@ -65,6 +69,7 @@ static void session_unref(struct gd_session *s)
 		struct gd_submission *sub = s->spares;
 		s->spares = sub->next;
 		free(sub->refs);
+		free(sub->graphs);
 		free(sub);
 	}
 	vkDestroyCommandPool(dev, s->pool, NULL); /* frees its command buffers */
@@ -105,6 +110,8 @@ void gd_session_residency(struct gd_session *s, uint64_t req, struct gd_buffer *
 void gd_session_close(struct gd_session *s)
 {
 	flush_residency(s, false);
+	gd_graph_unref(s->capture);
+	s->capture = NULL;
 	if (s->open) {
 		release_refs(s->open, false);
 		s->open->next = s->spares;
@@ -127,6 +134,7 @@ void gd_session_close(struct gd_session *s)
 
 void gd_session_fail(struct gd_session *s, uint64_t req, int code, const char *fmt, ...)
 {
+	s->failures++;
 	if (s->err)
 		return;
 	s->err = code;
@@ -282,12 +290,13 @@ static struct gd_submission *begin_command(struct gd_session *s, uint64_t req, c
 	const char *q = name ? " '" : "", *q2 = name ? "'" : "";
 	if (!name)
 		name = "";
-	if (s->drained) {
+	if (s->drained && !s->capture) {
 		gd_session_fail(s, req, -EBUSY, "%s%s%s%s: the stage was committed; call reset_for_next_stage first",
 				what, q, name, q2);
 		return NULL;
 	}
-	struct gd_submission *sub = open_submission(s);
+	/* While capturing, commands go into the graph's command buffer. */
+	struct gd_submission *sub = s->capture ? &s->capture->rec : open_submission(s);
 	if (!sub) {
 		gd_session_fail(s, req, -ENOMEM, "%s%s%s%s: no command buffer could be opened", what, q, name, q2);
 		return NULL;
@@ -347,6 +356,11 @@ void gd_session_dispatch(struct gd_session *s, uint64_t req, const struct gd_ker
 	if (k->push_size)
 		vkCmdPushConstants(cb, k->layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, k->push_size, push);
 	vkCmdDispatch(cb, groups[0], groups[1], groups[2]);
+	if (s->capture) {
+		if (gd_graph_add_dispatch(s->capture, k, bound, push, groups, barrier_before) < 0)
+			gd_session_fail(s, req, -ENOMEM, "capture of a dispatch of kernel '%s': daemon out of memory", k->name);
+		return;
+	}
 	s->dispatches++;
 	s->d->stats.dispatches++;
 }
@@ -363,6 +377,8 @@ void gd_session_copy(struct gd_session *s, uint64_t req, struct gd_buffer *src, 
 		return;
 	VkBufferCopy region = {src_offset, dst_offset, size};
 	vkCmdCopyBuffer(sub->cb, src->buf, dst->buf, 1, &region);
+	if (s->capture && gd_graph_add_copy(s->capture, src, src_offset, dst, dst_offset, size) < 0)
+		gd_session_fail(s, req, -ENOMEM, "capture of a buffer copy: daemon out of memory");
 }
 
 void gd_session_fill(struct gd_session *s, uint64_t req, struct gd_buffer *dst, uint64_t offset, uint64_t size,
@@ -374,6 +390,96 @@ void gd_session_fill(struct gd_session *s, uint64_t req, struct gd_buffer *dst, 
 	if (!sub)
 		return;
 	vkCmdFillBuffer(sub->cb, dst->buf, offset, size, value);
+	if (s->capture && gd_graph_add_fill(s->capture, dst, offset, size, value) < 0)
+		gd_session_fail(s, req, -ENOMEM, "capture of a buffer fill: daemon out of memory");
+}
+
+void gd_session_capture_begin(struct gd_session *s, uint64_t req)
+{
+	if (s->capture) {
+		gd_session_fail(s, req, -EBUSY, "capture_begin: the session is already capturing; call capture_end first");
+		return;
+	}
+	if (!(s->capture = gd_graph_create(s->d))) {
+		gd_session_fail(s, req, -ENOMEM, "capture_begin: no command buffer could be made for the graph");
+		return;
+	}
+	s->capture->failures_at_begin = s->failures;
+	s->capture_barriers = s->barriers;
+}
+
+int gd_session_capture_end(struct gd_session *s, struct gd_graph **ret, char *err, size_t errlen)
+{
+	struct gd_graph *g = s->capture;
+	if (!g) {
+		snprintf(err, errlen, "capture_end: the session is not capturing (call capture_begin first)");
+		return -EBUSY;
+	}
+	s->capture = NULL;
+	g->barriers = s->barriers - s->capture_barriers;
+	int r = 0;
+	if (s->failures != g->failures_at_begin) {
+		/* A command of the capture failed: a graph without it would
+		 * silently compute something else. */
+		r = s->err ? s->err : -EINVAL;
+		snprintf(err, errlen, "capture failed, no graph was made: %s", s->err ? s->errmsg : "a captured request failed");
+		s->err = 0;
+		s->err_req = 0;
+		s->errmsg[0] = '\0';
+	} else if ((r = gd_graph_end(g)) < 0) {
+		snprintf(err, errlen, "capture_end: the graph's command buffer could not be finished");
+	}
+	if (r < 0) {
+		gd_graph_unref(g);
+		return r;
+	}
+	*ret = g;
+	return 0;
+}
+
+static int keep_graph(struct gd_submission *sub, struct gd_graph *g)
+{
+	if (sub->n_graphs == sub->cap_graphs) {
+		uint32_t cap = sub->cap_graphs ? sub->cap_graphs * 2 : 4;
+		struct gd_graph **graphs = realloc(sub->graphs, cap * sizeof(*graphs));
+		if (!graphs)
+			return -ENOMEM;
+		sub->graphs = graphs;
+		sub->cap_graphs = cap;
+	}
+	sub->graphs[sub->n_graphs++] = gd_graph_ref(g);
+	return 0;
+}
+
+void gd_session_execute(struct gd_session *s, uint64_t req, struct gd_graph *g)
+{
+	/* The graph is one command to the hazard tracker: its merged ranges;
+	 * when they did not fit, barriers on both sides stand in for them. */
+	struct gd_submission *sub = begin_command(s, req, "replay of a graph", NULL, g->summary, g->n_summary,
+						  g->summary_full);
+	if (!sub)
+		return;
+	for (uint32_t i = 0; i < g->n_slots; i++)
+		if (keep_ref(sub, g->slots[i]) < 0) {
+			gd_session_fail(s, req, -ENOMEM, "replay of a graph: daemon out of memory");
+			return;
+		}
+	if (keep_graph(sub, g) < 0) {
+		gd_session_fail(s, req, -ENOMEM, "replay of a graph: daemon out of memory");
+		return;
+	}
+	vkCmdExecuteCommands(sub->cb, 1, &g->rec.cb);
+	sub->bound = VK_NULL_HANDLE; /* the secondary leaves pipeline state undefined */
+	if (g->summary_full) {
+		barrier(sub->cb, WRITE_STAGES, READ_ACCESS | WRITE_ACCESS);
+		gd_hazard_reset(&sub->hazard);
+		s->barriers++;
+		s->groups++;
+		s->d->stats.barriers++;
+		s->d->stats.groups++;
+	}
+	s->dispatches += g->n_dispatches;
+	s->d->stats.dispatches += g->n_dispatches;
 }
 
 void gd_session_begin_stage(struct gd_session *s, const char *label)

@@ -25,6 +25,7 @@ struct gd_buffer;
 struct gd_conn;
 struct gd_fence;
 struct gd_daemon;
+struct gd_graph;
 struct gd_kernel;
 
 /* One command buffer's life: recorded, committed, submitted, retired. */
@@ -39,6 +40,8 @@ struct gd_submission {
 	uint64_t fence_wait;         /* session timeline value to wait for, 0: none */
 	struct gd_buffer **refs;     /* buffers kept alive until retirement */
 	uint32_t n_refs, cap_refs;
+	struct gd_graph **graphs;    /* graphs it executes, referenced until retirement */
+	uint32_t n_graphs, cap_graphs;
 	uint32_t n_commands;         /* dispatches, copies and fills recorded */
 	VkPipeline bound;            /* pipeline bound last, to skip rebinding */
 	struct gd_hazard hazard;     /* ranges of the current concurrent group */
@@ -88,6 +91,11 @@ struct gd_session {
 	char stage_label[128], last_label[128];
 	uint64_t syncs, dispatches, command_buffers, barriers, completed;
 	uint64_t barriers_elided, barriers_forced, groups; /* hazard counters, see hazard.h */
+	uint64_t replays;            /* graph replays recorded */
+
+	struct gd_graph *capture;    /* being captured (owned), NULL when not capturing */
+	uint64_t capture_barriers;   /* `barriers` when the capture began */
+	uint64_t failures;           /* every gd_session_fail, kept or not */
 
 	struct gd_residency_op {     /* staged until the next commit */
 		struct gd_buffer *buf;       /* referenced */
@@ -133,6 +141,15 @@ void gd_session_reset(struct gd_session *s);
 /* Stages adding or removing b from the residency set; it takes effect at
  * the session's next commit and is dropped if the session closes first. */
 void gd_session_residency(struct gd_session *s, uint64_t req, struct gd_buffer *b, bool add);
+/* Starts capturing: commands go into a new graph instead of the stage. */
+void gd_session_capture_begin(struct gd_session *s, uint64_t req);
+/* Ends the capture. Returns 0 and the graph (one reference, the caller's),
+ * or a negative code with the reason in err (the session's kept failure
+ * during the capture is reported here, once). */
+int gd_session_capture_end(struct gd_session *s, struct gd_graph **ret_graph, char *err, size_t errlen);
+/* Records the graph's command buffer into the stage as one command. */
+void gd_session_execute(struct gd_session *s, uint64_t req, struct gd_graph *g);
+
 /* The next submission waits on the GPU for fence f to reach value. */
 void gd_session_wait_fence(struct gd_session *s, uint64_t req, struct gd_fence *f, uint64_t value);
 /* The session's fence, created on demand; NULL when out of memory. */

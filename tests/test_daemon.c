@@ -531,6 +531,7 @@ TCase *limits_tcase(void);
 TCase *staging_tcase(void);
 TCase *seeds_tcase(void);
 TCase *hazards_tcase(void);
+TCase *graphs_tcase(void);
 
 Suite *daemon_suite(void)
 {
@@ -570,6 +571,7 @@ Suite *daemon_suite(void)
 	suite_add_tcase(s, staging_tcase());
 	suite_add_tcase(s, seeds_tcase());
 	suite_add_tcase(s, hazards_tcase());
+	suite_add_tcase(s, graphs_tcase());
 	return s;
 }
 
