@@ -3,6 +3,7 @@
  * and proves it computes correctly (selftest). Exit status 0 on success,
  * 1 when the daemon cannot be reached or a check fails, 2 on bad usage.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
@@ -19,6 +20,10 @@ static void usage(FILE *f)
 		   "  selftest           add, mul and fill on 1M floats, every element checked\n"
 		   "  memory [--json]    heaps, budget, and the buffer memory of each client\n"
 		   "                     (your uid's clients; every client for root)\n"
+		   "  trace --session LABEL [-o FILE] [--clear]\n"
+		   "                     GPU timeline of a profiled session (gpucmd_profile) of one of\n"
+		   "                     your connections, as Chrome trace-event JSON (Perfetto,\n"
+		   "                     chrome://tracing); default FILE: trace.json\n"
 		   "  ping               one round trip\n");
 }
 
@@ -148,11 +153,12 @@ static int cmd_info(gpucmd_client *c, bool json)
 		json_heaps(i.heaps, i.n_heaps);
 		printf("],\"validation\":%s,\"validation_messages\":%llu,\"clients\":%u,\"live_buffers\":%u,"
 		       "\"live_sessions\":%u,\"submissions\":%llu,\"dispatches\":%llu,\"barriers\":%llu,"
-		       "\"barriers_elided\":%llu,\"concurrent_groups\":%llu,\"max_frame\":%u}\n",
+		       "\"barriers_elided\":%llu,\"concurrent_groups\":%llu,\"gpu_ns\":%llu,\"max_frame\":%u}\n",
 		       i.validation ? "true" : "false", (unsigned long long)i.validation_messages, i.clients,
 		       i.live_buffers, i.live_sessions, (unsigned long long)i.submissions,
 		       (unsigned long long)i.dispatches, (unsigned long long)i.barriers,
-		       (unsigned long long)i.barriers_elided, (unsigned long long)i.concurrent_groups, i.max_frame);
+		       (unsigned long long)i.barriers_elided, (unsigned long long)i.concurrent_groups,
+		       (unsigned long long)i.gpu_ns, i.max_frame);
 		return 0;
 	}
 	printf("gpucmdd %s, protocol %u, socket %s\n", i.daemon_version, i.protocol_version, gpucmd_socket_path(c));
@@ -174,6 +180,11 @@ static int cmd_info(gpucmd_client *c, bool json)
 	       i.live_buffers, i.live_sessions, (unsigned long long)i.submissions, (unsigned long long)i.dispatches);
 	printf("barriers:   %llu inserted, %llu elided, %llu concurrent groups\n", (unsigned long long)i.barriers,
 	       (unsigned long long)i.barriers_elided, (unsigned long long)i.concurrent_groups);
+	if (i.timestamp_valid_bits)
+		printf("gpu time:   %.3f ms profiled (timestamps: %u bits, %g ns per tick)\n", (double)i.gpu_ns / 1e6,
+		       i.timestamp_valid_bits, i.timestamp_period);
+	else
+		printf("gpu time:   profiling unsupported (the queue writes no timestamps)\n");
 	return 0;
 }
 
@@ -290,14 +301,38 @@ out:
 	return status;
 }
 
+/* Fetches a profiled session's records by label and writes the trace. */
+static int cmd_trace(gpucmd_client *c, const char *label, const char *path, bool clear)
+{
+	struct gpucmd_profile p;
+	if (gpucmd_profile_fetch(c, 0, label, clear, &p) < 0) {
+		fprintf(stderr, "gpucmd: trace: %s\n", gpucmd_last_error(c));
+		return 1;
+	}
+	FILE *f = fopen(path, "w");
+	int r = f ? gpucmd_trace_write(&p, f) : -errno;
+	if (f && fclose(f) != 0 && r == 0)
+		r = -errno;
+	if (r < 0)
+		fprintf(stderr, "gpucmd: trace: cannot write %s: %s\n", path, strerror(-r));
+	else
+		printf("%s: %u command buffers, %u commands, %.3f ms of GPU time in the session%s\n", path,
+		       p.n_command_buffers, p.n_commands, (double)p.gpu_ns / 1e6,
+		       p.dropped ? " (older records were dropped)" : "");
+	gpucmd_profile_free(&p);
+	return r < 0 ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"socket", required_argument, NULL, 's'}, {"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},         {0},
+		{"help", no_argument, NULL, 'h'},         {"session", required_argument, NULL, 'S'},
+		{"output", required_argument, NULL, 'o'}, {"clear", no_argument, NULL, 'c'},
+		{0},
 	};
-	const char *socket = NULL;
-	bool json = false;
+	const char *socket = NULL, *label = NULL, *out = "trace.json";
+	bool json = false, clear = false;
 	for (int o; (o = getopt_long(argc, argv, "+", opts, NULL)) != -1;) {
 		switch (o) {
 		case 's': socket = optarg; break;
@@ -311,15 +346,27 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	const char *cmd = argv[optind++];
-	for (int o; (o = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
-		if (o != 'j') {
+	bool trace = !strcmp(cmd, "trace");
+	for (int o; (o = getopt_long(argc, argv, "o:", opts, NULL)) != -1;) {
+		if (o == 'j' && !trace)
+			json = true;
+		else if (o == 'S' && trace)
+			label = optarg;
+		else if (o == 'o' && trace)
+			out = optarg;
+		else if (o == 'c' && trace)
+			clear = true;
+		else {
 			usage(stderr);
 			return 2;
 		}
-		json = true;
+	}
+	if (trace && !label) {
+		fprintf(stderr, "gpucmd: trace needs --session LABEL (the label the session was opened with)\n");
+		return 2;
 	}
 	bool known = !strcmp(cmd, "info") || !strcmp(cmd, "kernels") || !strcmp(cmd, "selftest") || !strcmp(cmd, "ping") ||
-		     !strcmp(cmd, "memory");
+		     !strcmp(cmd, "memory") || trace;
 	if (!known) {
 		fprintf(stderr, "gpucmd: unknown command '%s'\n", cmd);
 		usage(stderr);
@@ -339,6 +386,8 @@ int main(int argc, char **argv)
 		r = cmd_memory(c, json);
 	else if (!strcmp(cmd, "selftest"))
 		r = cmd_selftest(c);
+	else if (trace)
+		r = cmd_trace(c, label, out, clear);
 	else if ((r = gpucmd_ping(c) < 0 ? 1 : 0))
 		fprintf(stderr, "gpucmd: ping: %s\n", gpucmd_last_error(c));
 	gpucmd_disconnect(c);

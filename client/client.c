@@ -367,6 +367,9 @@ int gpucmd_info(gpucmd_client *c, struct gpucmd_info *ret)
 	i.barriers = ir->barriers;
 	i.barriers_elided = ir->barriers_elided;
 	i.concurrent_groups = ir->concurrent_groups;
+	i.gpu_ns = ir->gpu_ns;
+	i.timestamp_valid_bits = ir->timestamp_valid_bits;
+	i.timestamp_period = ir->timestamp_period;
 	*ret = i;
 	gpucmd__reply__free_unpacked(rep, NULL);
 	return 0;
@@ -772,6 +775,8 @@ int gpucmd_session_query(gpucmd_client *c, gpucmd_session s, struct gpucmd_sessi
 		.concurrent_groups = st->concurrent_groups,
 		.replays = st->replays,
 		.capturing = st->capturing,
+		.profiling = st->profiling,
+		.gpu_ns = st->gpu_ns,
 		.completed = st->completed,
 		.residency_requests = st->residency_requests,
 		.residency_pending = st->residency_pending,
@@ -961,6 +966,7 @@ static int call_graph(gpucmd_client *c, Gpucmd__Request *req, gpucmd_graph *ret,
 		for (size_t i = 0; i < gi->n_slot_sizes && i < GPUCMD_GRAPH_INFO_SLOTS; i++)
 			ret_info->slot_sizes[i] = gi->slot_sizes[i];
 	}
+	gpucmd__reply__free_unpacked(rep, NULL);
 	return 0;
 }
 
@@ -1057,4 +1063,181 @@ int gpucmd_graph_import(gpucmd_client *c, const gpucmd_token *t, gpucmd_graph *r
 	req.body_case = GPUCMD__REQUEST__BODY_GRAPH_IMPORT;
 	req.graph_import = &gi;
 	return call_graph(c, &req, ret, ret_info);
+}
+
+/* ---- GPU timing --------------------------------------------------------- */
+
+int gpucmd_profile(gpucmd_client *c, gpucmd_session s, bool enable)
+{
+	Gpucmd__Profile p = GPUCMD__PROFILE__INIT;
+	p.session = s;
+	p.enable = enable;
+	Gpucmd__Request req = GPUCMD__REQUEST__INIT;
+	req.body_case = GPUCMD__REQUEST__BODY_PROFILE;
+	req.profile = &p;
+	return queue(c, &req);
+}
+
+int gpucmd_commit_and_wait_timed(gpucmd_client *c, gpucmd_session s, struct gpucmd_gpu_times *ret)
+{
+	if (!ret)
+		return fail(c, -EINVAL, "commit_and_wait_timed: ret_times is required");
+	Gpucmd__Commit cm = GPUCMD__COMMIT__INIT;
+	cm.session = s;
+	cm.mode = GPUCMD__COMMIT_MODE__COMMIT_AND_WAIT;
+	cm.label = "";
+	Gpucmd__Request req = GPUCMD__REQUEST__INIT;
+	req.body_case = GPUCMD__REQUEST__BODY_COMMIT;
+	req.commit = &cm;
+	Gpucmd__Reply *rep;
+	int r = call(c, &req, &rep);
+	if (r < 0)
+		return r;
+	*ret = (struct gpucmd_gpu_times){0, 0};
+	if (rep->body_case == GPUCMD__REPLY__BODY_GPU_TIMES)
+		*ret = (struct gpucmd_gpu_times){rep->gpu_times->start_ns, rep->gpu_times->end_ns};
+	gpucmd__reply__free_unpacked(rep, NULL);
+	return 0;
+}
+
+void gpucmd_profile_free(struct gpucmd_profile *p)
+{
+	if (!p)
+		return;
+	free(p->command_buffers);
+	free(p->commands);
+	p->command_buffers = NULL;
+	p->commands = NULL;
+	p->n_command_buffers = p->n_commands = 0;
+}
+
+/* The label of command buffer `serial` (serials grow along the array). */
+static const char *stage_of(const struct gpucmd_profile *p, uint64_t serial)
+{
+	uint32_t lo = 0, hi = p->n_command_buffers;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (p->command_buffers[mid].serial < serial)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < p->n_command_buffers && p->command_buffers[lo].serial == serial ? p->command_buffers[lo].label : "";
+}
+
+int gpucmd_profile_fetch(gpucmd_client *c, gpucmd_session s, const char *label, bool clear, struct gpucmd_profile *ret)
+{
+	if (!ret || (!s && !label))
+		return fail(c, -EINVAL, "profile_fetch: ret_profile and a session or a label are required");
+	Gpucmd__ProfileFetch pf = GPUCMD__PROFILE_FETCH__INIT;
+	pf.session = s;
+	pf.label = (char *)(label ? label : "");
+	pf.clear = clear;
+	Gpucmd__Request req = GPUCMD__REQUEST__INIT;
+	req.body_case = GPUCMD__REQUEST__BODY_PROFILE_FETCH;
+	req.profile_fetch = &pf;
+	Gpucmd__Reply *rep;
+	int r = call_expect(c, &req, GPUCMD__REPLY__BODY_PROFILE, &rep);
+	if (r < 0)
+		return r;
+	const Gpucmd__ProfileReport *pr = rep->profile;
+	struct gpucmd_profile p = {
+		.timestamp_period = pr->timestamp_period,
+		.valid_bits = pr->valid_bits,
+		.gpu_ns = pr->gpu_ns,
+		.dropped = pr->dropped,
+		.untimed = pr->untimed,
+		.n_command_buffers = (uint32_t)pr->n_command_buffers,
+		.n_commands = (uint32_t)pr->n_commands,
+	};
+	copy_str(p.session, sizeof(p.session), pr->session);
+	p.command_buffers = calloc(p.n_command_buffers ? p.n_command_buffers : 1, sizeof(*p.command_buffers));
+	p.commands = calloc(p.n_commands ? p.n_commands : 1, sizeof(*p.commands));
+	if (!p.command_buffers || !p.commands) {
+		gpucmd_profile_free(&p);
+		gpucmd__reply__free_unpacked(rep, NULL);
+		return fail(c, -ENOMEM, "profile_fetch: out of memory");
+	}
+	for (uint32_t i = 0; i < p.n_command_buffers; i++) {
+		const Gpucmd__TimedCommandBuffer *t = pr->command_buffers[i];
+		struct gpucmd_timed_command_buffer *o = &p.command_buffers[i];
+		o->serial = t->serial;
+		copy_str(o->label, sizeof(o->label), t->label);
+		o->commands = t->commands;
+		o->start_ns = t->start_ns;
+		o->end_ns = t->end_ns;
+	}
+	for (uint32_t i = 0; i < p.n_commands; i++) {
+		const Gpucmd__TimedCommand *t = pr->commands[i];
+		struct gpucmd_timed_command *o = &p.commands[i];
+		o->command_buffer = t->command_buffer;
+		o->index = t->index;
+		copy_str(o->name, sizeof(o->name), t->name);
+		o->stage = stage_of(&p, t->command_buffer);
+		o->start_ns = t->start_ns;
+		o->end_ns = t->end_ns;
+	}
+	gpucmd__reply__free_unpacked(rep, NULL);
+	*ret = p;
+	return 0;
+}
+
+static void json_string(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch == '"' || ch == '\\')
+			fprintf(f, "\\%c", ch);
+		else if (ch < 0x20)
+			fprintf(f, "\\u%04x", ch);
+		else
+			fputc(ch, f);
+	}
+	fputc('"', f);
+}
+
+/* One complete ("X") event after the metadata events; times in µs from
+ * t0, as the format wants. The caller closes it with its args. */
+static void trace_event(FILE *f, const char *name, const char *cat, int tid, uint64_t t0, uint64_t start, uint64_t end)
+{
+	fprintf(f, ",\n{\"name\":");
+	json_string(f, name);
+	fprintf(f, ",\"cat\":\"%s\",\"ph\":\"X\",\"pid\":1,\"tid\":%d,\"ts\":%.3f,\"dur\":%.3f", cat, tid,
+		(double)(start - t0) / 1000.0, (double)(end > start ? end - start : 0) / 1000.0);
+}
+
+int gpucmd_trace_write(const struct gpucmd_profile *p, FILE *f)
+{
+	if (!p || !f)
+		return -EINVAL;
+	uint64_t t0 = UINT64_MAX;
+	for (uint32_t i = 0; i < p->n_command_buffers; i++)
+		if (p->command_buffers[i].start_ns < t0)
+			t0 = p->command_buffers[i].start_ns;
+	for (uint32_t i = 0; i < p->n_commands; i++)
+		if (p->commands[i].start_ns < t0)
+			t0 = p->commands[i].start_ns;
+	if (t0 == UINT64_MAX)
+		t0 = 0;
+	fprintf(f, "{\"displayTimeUnit\":\"ns\",\"traceEvents\":[");
+	fprintf(f, "\n{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":1,\"args\":{\"name\":");
+	json_string(f, p->session[0] ? p->session : "gpucmd session");
+	fprintf(f, "}},\n{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":1,\"tid\":1,\"args\":{\"name\":\"command buffers\"}}");
+	fprintf(f, ",\n{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":1,\"tid\":2,\"args\":{\"name\":\"commands\"}}");
+	for (uint32_t i = 0; i < p->n_command_buffers; i++) {
+		const struct gpucmd_timed_command_buffer *cb = &p->command_buffers[i];
+		trace_event(f, cb->label[0] ? cb->label : "command buffer", "command_buffer", 1, t0, cb->start_ns,
+			    cb->end_ns);
+		fprintf(f, ",\"args\":{\"serial\":%llu,\"commands\":%u}}", (unsigned long long)cb->serial, cb->commands);
+	}
+	for (uint32_t i = 0; i < p->n_commands; i++) {
+		const struct gpucmd_timed_command *cmd = &p->commands[i];
+		trace_event(f, cmd->name, "command", 2, t0, cmd->start_ns, cmd->end_ns);
+		fprintf(f, ",\"args\":{\"stage\":");
+		json_string(f, cmd->stage ? cmd->stage : "");
+		fprintf(f, ",\"command_buffer\":%llu,\"index\":%u}}", (unsigned long long)cmd->command_buffer, cmd->index);
+	}
+	fprintf(f, "\n]}\n");
+	return ferror(f) ? -EIO : 0;
 }

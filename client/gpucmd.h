@@ -114,6 +114,9 @@ struct gpucmd_info {
 	uint32_t clients, live_buffers, live_sessions;
 	uint64_t submissions, dispatches;
 	uint64_t barriers, barriers_elided, concurrent_groups; /* every session's, since start */
+	uint64_t gpu_ns;               /* GPU time of every profiled command buffer */
+	uint32_t timestamp_valid_bits; /* of the queue used; 0: profiling unsupported */
+	double timestamp_period;       /* ns per timestamp tick */
 	/* from the handshake */
 	uint32_t max_frame;
 	uint64_t max_buffer_size;
@@ -279,6 +282,8 @@ struct gpucmd_session_state {
 	uint64_t barriers_elided, barriers_forced, concurrent_groups;
 	uint64_t replays;              /* graph replays recorded */
 	bool capturing;                /* between capture_begin and capture_end */
+	bool profiling;                /* gpucmd_profile is on */
+	uint64_t gpu_ns;               /* GPU time of its profiled command buffers */
 };
 
 /* Round trip. Reads the session's state and counters; changes nothing (a
@@ -383,6 +388,66 @@ int gpucmd_graph_export(gpucmd_client *client, gpucmd_graph graph, gpucmd_token 
  * replays with the exporter's buffers unless rebound. ret_info may be NULL. */
 int gpucmd_graph_import(gpucmd_client *client, const gpucmd_token *token, gpucmd_graph *ret_graph,
 			struct gpucmd_graph_info *ret_info);
+
+/* ---- GPU timing (docs/ENCODER.md) ------------------------------------- */
+
+#include <stdio.h>
+
+/* Streaming. Turns timestamp queries on (or off) for the session's command
+ * buffers opened from now on: each command buffer and each dispatch, copy,
+ * fill and graph replay in it are timed on the GPU. Fails the stage with
+ * -ENOTSUP where the queue writes no timestamps. */
+int gpucmd_profile(gpucmd_client *client, gpucmd_session session, bool enable);
+
+/* GPU start and end of a command buffer, in ns of the device's timestamp
+ * clock (comparable between command buffers of one daemon). */
+struct gpucmd_gpu_times {
+	uint64_t start_ns, end_ns;
+};
+
+/* Round trip. gpucmd_commit_and_wait that also returns the GPU start and
+ * end of the command buffer it waited for (zeros unless profiling). */
+int gpucmd_commit_and_wait_timed(gpucmd_client *client, gpucmd_session session, struct gpucmd_gpu_times *ret_times);
+
+struct gpucmd_timed_command_buffer {
+	uint64_t serial;
+	char label[128];               /* stage label */
+	uint32_t commands;
+	uint64_t start_ns, end_ns;
+};
+
+struct gpucmd_timed_command {
+	uint64_t command_buffer;       /* serial of its command buffer */
+	uint32_t index;                /* position in it */
+	char name[64];                 /* kernel, "buffer copy", "buffer fill", "replay of a graph" */
+	const char *stage;             /* its command buffer's label (in the same profile), "" if dropped */
+	uint64_t start_ns, end_ns;
+};
+
+struct gpucmd_profile {
+	char session[64];
+	double timestamp_period;
+	uint32_t valid_bits;
+	uint64_t gpu_ns;               /* the session's GPU time, ever */
+	uint64_t dropped;              /* records overwritten before they were fetched */
+	uint64_t untimed;              /* commands beyond 1024 in one command buffer */
+	uint32_t n_command_buffers, n_commands;
+	struct gpucmd_timed_command_buffer *command_buffers; /* oldest first */
+	struct gpucmd_timed_command *commands;
+};
+
+/* Round trip. The session's timed command buffers and commands since the
+ * last clearing fetch (the daemon keeps the newest 1024 and 8192). With
+ * session 0, `label` names a profiled session of any connection of this
+ * user (any user for root). *ret is the caller's: gpucmd_profile_free. */
+int gpucmd_profile_fetch(gpucmd_client *client, gpucmd_session session, const char *label, bool clear,
+			 struct gpucmd_profile *ret_profile);
+void gpucmd_profile_free(struct gpucmd_profile *profile);
+
+/* Writes the profile as Chrome trace-event JSON (chrome://tracing,
+ * Perfetto): command buffers on one track, commands on another, times in
+ * µs from the first command buffer. 0 or -EIO. */
+int gpucmd_trace_write(const struct gpucmd_profile *profile, FILE *out);
 
 #ifdef __cplusplus
 }

@@ -106,6 +106,23 @@ void gd_conn_reply_status(struct gd_conn *c, uint64_t id, int code, uint64_t fai
 	gd_conn_flush(c);
 }
 
+void gd_conn_reply_times(struct gd_conn *c, uint64_t id, int code, uint64_t failed_req, const char *msg,
+			 uint64_t start_ns, uint64_t end_ns)
+{
+	Gpucmd__GpuTimes t = GPUCMD__GPU_TIMES__INIT;
+	t.start_ns = start_ns;
+	t.end_ns = end_ns;
+	Gpucmd__Reply rep = GPUCMD__REPLY__INIT;
+	rep.id = id;
+	rep.status = code;
+	rep.failed_request = failed_req;
+	rep.error = code ? (char *)msg : "";
+	rep.body_case = GPUCMD__REPLY__BODY_GPU_TIMES;
+	rep.gpu_times = &t;
+	gd_conn_send(c, &rep);
+	gd_conn_flush(c);
+}
+
 void gd_conn_fail(struct gd_conn *c, uint64_t req, int code, const char *fmt, ...)
 {
 	if (c->err)

@@ -62,6 +62,10 @@ void gd_conn_close(struct gd_conn *c, const char *why, const char *tell);
 /* Queues a reply; sent when the current batch is done or by gd_conn_flush. */
 void gd_conn_send(struct gd_conn *c, const Gpucmd__Reply *reply);
 void gd_conn_reply_status(struct gd_conn *c, uint64_t id, int code, uint64_t failed_req, const char *msg);
+/* A status reply that also carries a command buffer's GPU start and end
+ * (commit_and_wait of a profiling session). */
+void gd_conn_reply_times(struct gd_conn *c, uint64_t id, int code, uint64_t failed_req, const char *msg,
+			 uint64_t start_ns, uint64_t end_ns);
 void gd_conn_flush(struct gd_conn *c);
 /* Records the first failure of a streamed request on the connection. */
 void gd_conn_fail(struct gd_conn *c, uint64_t req, int code, const char *fmt, ...)

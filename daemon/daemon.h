@@ -37,6 +37,7 @@ struct gd_stats {
 	uint64_t submissions;
 	uint64_t dispatches;
 	uint64_t barriers, barriers_elided, groups; /* hazard counters of every session */
+	uint64_t gpu_ns;           /* GPU time of every profiled command buffer */
 };
 
 struct gd_daemon {

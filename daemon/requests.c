@@ -50,6 +50,7 @@ static bool is_streamed(const Req *req)
 	case GPUCMD__REQUEST__BODY_RESIDENCY:
 	case GPUCMD__REQUEST__BODY_CAPTURE_BEGIN:
 	case GPUCMD__REQUEST__BODY_GRAPH_REPLAY:
+	case GPUCMD__REQUEST__BODY_PROFILE:
 		return true;
 	case GPUCMD__REQUEST__BODY_COMMIT:
 		return req->commit->mode != GPUCMD__COMMIT_MODE__COMMIT_AND_WAIT;
@@ -132,6 +133,9 @@ static void info(struct gd_conn *c, const Req *req)
 	ir.barriers = d->stats.barriers;
 	ir.barriers_elided = d->stats.barriers_elided;
 	ir.concurrent_groups = d->stats.groups;
+	ir.gpu_ns = d->stats.gpu_ns;
+	ir.timestamp_valid_bits = gpu->families[gpu->family].timestampValidBits;
+	ir.timestamp_period = gpu->props.limits.timestampPeriod;
 	Gpucmd__Reply rep = GPUCMD__REPLY__INIT;
 	rep.body_case = GPUCMD__REPLY__BODY_INFO;
 	rep.info = &ir;
@@ -483,6 +487,8 @@ static void session_query(struct gd_conn *c, const Req *req)
 	st.barriers_forced = s->barriers_forced;
 	st.replays = s->replays;
 	st.capturing = s->capture != NULL;
+	st.profiling = s->profiling;
+	st.gpu_ns = s->gpu_ns;
 	Gpucmd__Reply rep = GPUCMD__REPLY__INIT;
 	rep.body_case = GPUCMD__REPLY__BODY_SESSION_STATE;
 	rep.session_state = &st;
@@ -555,6 +561,8 @@ int gd_request_handle(struct gd_conn *c, const Req *req)
 	case GPUCMD__REQUEST__BODY_GRAPH_FREE: gd_request_graph_free(c, req); return 0;
 	case GPUCMD__REQUEST__BODY_GRAPH_EXPORT: gd_request_graph_export(c, req); return 0;
 	case GPUCMD__REQUEST__BODY_GRAPH_IMPORT: gd_request_graph_import(c, req); return 0;
+	case GPUCMD__REQUEST__BODY_PROFILE: gd_request_profile(c, req); return 0;
+	case GPUCMD__REQUEST__BODY_PROFILE_FETCH: gd_request_profile_fetch(c, req); return 0;
 	default:
 		gd_conn_close(c, "request with no known body", "request with no known body (newer client?)");
 		return 0;

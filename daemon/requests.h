@@ -32,6 +32,10 @@ void gd_request_graph_free(struct gd_conn *c, const Gpucmd__Request *req);
 void gd_request_graph_export(struct gd_conn *c, const Gpucmd__Request *req);
 void gd_request_graph_import(struct gd_conn *c, const Gpucmd__Request *req);
 
+/* GPU timing requests (requests_profile.c). */
+void gd_request_profile(struct gd_conn *c, const Gpucmd__Request *req);
+void gd_request_profile_fetch(struct gd_conn *c, const Gpucmd__Request *req);
+
 /* Buffer and memory requests (requests_buffers.c); same return rules. */
 void gd_request_buffer_create(struct gd_conn *c, const Gpucmd__Request *req);
 int gd_request_buffer_write(struct gd_conn *c, const Gpucmd__Request *req);

@@ -70,10 +70,12 @@ static void session_unref(struct gd_session *s)
 		s->spares = sub->next;
 		free(sub->refs);
 		free(sub->graphs);
+		gd_cb_timing_destroy(s->d->gpu, sub->timing);
 		free(sub);
 	}
 	vkDestroyCommandPool(dev, s->pool, NULL); /* frees its command buffers */
 	free(s->residency);
+	free(s->timing);
 	if (s->fence)
 		gd_fence_unref(s->fence);
 	s->d->stats.live_sessions--;
@@ -149,7 +151,9 @@ void gd_session_fail(struct gd_session *s, uint64_t req, int code, const char *f
  * that error: it has been reported once, as the seeds require. */
 static void report_sync(struct gd_session *s, uint64_t req)
 {
-	if (s->conn)
+	if (s->conn && s->profiling)
+		gd_conn_reply_times(s->conn, req, s->err, s->err_req, s->errmsg, s->last_start_ns, s->last_end_ns);
+	else if (s->conn)
 		gd_conn_reply_status(s->conn, req, s->err, s->err_req, s->errmsg);
 	s->err = 0;
 	s->err_req = 0;
@@ -198,6 +202,8 @@ static struct gd_submission *open_submission(struct gd_session *s)
 	sub->n_xwait = 0;
 	sub->bound = VK_NULL_HANDLE;
 	sub->sync = sub->failed = false;
+	sub->open_query = -1;
+	sub->timed = s->profiling && gd_cb_timing_begin(s->d->gpu, &sub->timing, sub->cb) == 0;
 	s->next_wait = 0;
 	s->command_buffers++;
 	s->open = sub;
@@ -308,7 +314,20 @@ static struct gd_submission *begin_command(struct gd_session *s, uint64_t req, c
 		}
 	order_command(s, sub, acc, n, barrier_before);
 	sub->n_commands++;
+	if (sub->timed) {
+		sub->open_query = gd_cb_timing_cmd_start(sub->timing, sub->cb, name[0] ? name : what);
+		if (sub->open_query < 0)
+			s->timing->untimed++;
+	}
 	return sub;
+}
+
+/* Closes the timestamp bracket begin_command opened, when profiling. */
+static void end_command(struct gd_submission *sub)
+{
+	if (sub->timed && sub->open_query >= 0)
+		gd_cb_timing_cmd_end(sub->timing, sub->cb, sub->open_query);
+	sub->open_query = -1;
 }
 
 /* What a binding does to its range, from the kernel's reflection: a
@@ -356,6 +375,7 @@ void gd_session_dispatch(struct gd_session *s, uint64_t req, const struct gd_ker
 	if (k->push_size)
 		vkCmdPushConstants(cb, k->layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, k->push_size, push);
 	vkCmdDispatch(cb, groups[0], groups[1], groups[2]);
+	end_command(sub);
 	if (s->capture) {
 		if (gd_graph_add_dispatch(s->capture, k, bound, push, groups, barrier_before) < 0)
 			gd_session_fail(s, req, -ENOMEM, "capture of a dispatch of kernel '%s': daemon out of memory", k->name);
@@ -377,6 +397,7 @@ void gd_session_copy(struct gd_session *s, uint64_t req, struct gd_buffer *src, 
 		return;
 	VkBufferCopy region = {src_offset, dst_offset, size};
 	vkCmdCopyBuffer(sub->cb, src->buf, dst->buf, 1, &region);
+	end_command(sub);
 	if (s->capture && gd_graph_add_copy(s->capture, src, src_offset, dst, dst_offset, size) < 0)
 		gd_session_fail(s, req, -ENOMEM, "capture of a buffer copy: daemon out of memory");
 }
@@ -390,6 +411,7 @@ void gd_session_fill(struct gd_session *s, uint64_t req, struct gd_buffer *dst, 
 	if (!sub)
 		return;
 	vkCmdFillBuffer(sub->cb, dst->buf, offset, size, value);
+	end_command(sub);
 	if (s->capture && gd_graph_add_fill(s->capture, dst, offset, size, value) < 0)
 		gd_session_fail(s, req, -ENOMEM, "capture of a buffer fill: daemon out of memory");
 }
@@ -469,6 +491,7 @@ void gd_session_execute(struct gd_session *s, uint64_t req, struct gd_graph *g)
 		return;
 	}
 	vkCmdExecuteCommands(sub->cb, 1, &g->rec.cb);
+	end_command(sub);
 	sub->bound = VK_NULL_HANDLE; /* the secondary leaves pipeline state undefined */
 	if (g->summary_full) {
 		barrier(sub->cb, WRITE_STAGES, READ_ACCESS | WRITE_ACCESS);
@@ -506,6 +529,22 @@ void gd_session_wait_fence(struct gd_session *s, uint64_t req, struct gd_fence *
 	}
 	s->xwait[s->n_xwait] = gd_fence_ref(f);
 	s->xwait_value[s->n_xwait++] = value;
+}
+
+int gd_session_profile(struct gd_session *s, bool enable, char *err, size_t errlen)
+{
+	struct gd_gpu *gpu = s->d->gpu;
+	if (enable && !gd_timing_supported(gpu)) {
+		snprintf(err, errlen, "profiling: queue family %u of %s writes no timestamps (timestampValidBits 0)",
+			 gpu->family, gpu->props.deviceName);
+		return -ENOTSUP;
+	}
+	if (enable && !s->timing && !(s->timing = calloc(1, sizeof(*s->timing)))) {
+		snprintf(err, errlen, "profiling: daemon out of memory");
+		return -ENOMEM;
+	}
+	s->profiling = enable;
+	return 0;
 }
 
 /* commit_and_wait on a drained session submits nothing; it answers once the
@@ -553,6 +592,10 @@ void gd_session_commit(struct gd_session *s, uint64_t req, enum gd_commit_mode m
 	/* Make the stage's writes visible to buffer reads on the host. */
 	if (sub->n_commands)
 		barrier(sub->cb, VK_PIPELINE_STAGE_2_HOST_BIT, VK_ACCESS_2_HOST_READ_BIT);
+	if (sub->timed) {
+		gd_cb_timing_end(sub->timing, sub->cb);
+		memcpy(sub->label, s->stage_label, sizeof(sub->label));
+	}
 	if (vkEndCommandBuffer(sub->cb) != VK_SUCCESS) {
 		gd_session_fail(s, req, -ENOMEM, "commit: recording the command buffer failed");
 		release_refs(sub, false);
@@ -605,6 +648,12 @@ void gd_session_reset(struct gd_session *s)
 
 void gd_session_retire(struct gd_session *s, struct gd_submission *sub)
 {
+	if (sub->timed && !sub->failed) {
+		uint64_t ns = gd_timing_collect(s->timing, s->d->gpu, sub->timing, sub->serial, sub->label,
+						&s->last_start_ns, &s->last_end_ns);
+		s->gpu_ns += ns;
+		s->d->stats.gpu_ns += ns;
+	}
 	if (sub->fence_signal && !sub->failed)
 		gd_fence_completed(s->fence, sub->fence_signal);
 	if (sub->on_retire) {

@@ -18,6 +18,7 @@
 #include <vulkan/vulkan.h>
 
 #include "hazard.h"
+#include "timing.h"
 
 #define GD_MAX_XWAITS 4
 
@@ -45,6 +46,10 @@ struct gd_submission {
 	uint32_t n_commands;         /* dispatches, copies and fills recorded */
 	VkPipeline bound;            /* pipeline bound last, to skip rebinding */
 	struct gd_hazard hazard;     /* ranges of the current concurrent group */
+	struct gd_cb_timing *timing; /* its timestamp queries, kept for reuse; NULL until profiled */
+	bool timed;                  /* this recording writes them */
+	int open_query;              /* query closing the command being recorded, -1: none */
+	char label[128];             /* stage label at commit, for its timing record */
 	struct gd_fence *xwait[GD_MAX_XWAITS]; /* other sessions' fences it waits on (referenced) */
 	uint64_t xwait_value[GD_MAX_XWAITS];
 	uint32_t n_xwait;
@@ -92,6 +97,11 @@ struct gd_session {
 	uint64_t syncs, dispatches, command_buffers, barriers, completed;
 	uint64_t barriers_elided, barriers_forced, groups; /* hazard counters, see hazard.h */
 	uint64_t replays;            /* graph replays recorded */
+
+	bool profiling;              /* command buffers opened from now on are timed */
+	struct gd_timing *timing;    /* records until fetched; NULL until profiling first turned on */
+	uint64_t gpu_ns;             /* GPU time of its timed command buffers */
+	uint64_t last_start_ns, last_end_ns; /* of the newest timed command buffer that retired */
 
 	struct gd_graph *capture;    /* being captured (owned), NULL when not capturing */
 	uint64_t capture_barriers;   /* `barriers` when the capture began */
@@ -149,6 +159,10 @@ void gd_session_capture_begin(struct gd_session *s, uint64_t req);
 int gd_session_capture_end(struct gd_session *s, struct gd_graph **ret_graph, char *err, size_t errlen);
 /* Records the graph's command buffer into the stage as one command. */
 void gd_session_execute(struct gd_session *s, uint64_t req, struct gd_graph *g);
+
+/* Turns timestamp queries on or off for command buffers opened from now
+ * on; -ENOTSUP (message in err) when the queue writes no timestamps. */
+int gd_session_profile(struct gd_session *s, bool enable, char *err, size_t errlen);
 
 /* The next submission waits on the GPU for fence f to reach value. */
 void gd_session_wait_fence(struct gd_session *s, uint64_t req, struct gd_fence *f, uint64_t value);

@@ -532,6 +532,7 @@ TCase *staging_tcase(void);
 TCase *seeds_tcase(void);
 TCase *hazards_tcase(void);
 TCase *graphs_tcase(void);
+TCase *timing_tcase(void);
 
 Suite *daemon_suite(void)
 {
@@ -572,6 +573,7 @@ Suite *daemon_suite(void)
 	suite_add_tcase(s, seeds_tcase());
 	suite_add_tcase(s, hazards_tcase());
 	suite_add_tcase(s, graphs_tcase());
+	suite_add_tcase(s, timing_tcase());
 	return s;
 }
 
