@@ -71,10 +71,10 @@ static void json_usage(const struct gpucmd_memory_usage *u)
 	printf("{\"client\":%u,\"pid\":%d,\"uid\":%u,\"name\":", u->client, u->pid, u->uid);
 	json_str(u->name);
 	printf(",\"bytes\":%llu,\"buffers\":%llu,\"peak\":%llu,\"resident_buffers\":%llu,\"resident_bytes\":%llu,"
-	       "\"limit\":%llu}",
+	       "\"limit\":%llu,\"gpu_ns\":%llu}",
 	       (unsigned long long)u->bytes, (unsigned long long)u->buffers, (unsigned long long)u->peak,
 	       (unsigned long long)u->resident_buffers, (unsigned long long)u->resident_bytes,
-	       (unsigned long long)u->limit);
+	       (unsigned long long)u->limit, (unsigned long long)u->gpu_ns);
 }
 
 static void print_usage(const char *who, const struct gpucmd_memory_usage *u)
@@ -82,8 +82,11 @@ static void print_usage(const char *who, const struct gpucmd_memory_usage *u)
 	char limit[32] = "none";
 	if (u->limit)
 		snprintf(limit, sizeof(limit), "%.1f MiB", mib(u->limit));
-	printf("%-28s %10.1f MiB %8llu buffers %8llu resident  peak %.1f MiB  limit %s\n", who, mib(u->bytes),
+	printf("%-28s %10.1f MiB %8llu buffers %8llu resident  peak %.1f MiB  limit %s", who, mib(u->bytes),
 	       (unsigned long long)u->buffers, (unsigned long long)u->resident_buffers, mib(u->peak), limit);
+	if (u->gpu_ns)
+		printf("  gpu %.3f ms", (double)u->gpu_ns / 1e6);
+	printf("\n");
 }
 
 static int cmd_memory(gpucmd_client *c, bool json)

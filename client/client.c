@@ -581,6 +581,7 @@ static void copy_usage(struct gpucmd_memory_usage *dst, const Gpucmd__ClientUsag
 		.resident_buffers = src->resident_buffers,
 		.resident_bytes = src->resident_bytes,
 		.limit = src->limit,
+		.gpu_ns = src->gpu_ns,
 	};
 	copy_str(dst->name, sizeof(dst->name), src->name);
 }

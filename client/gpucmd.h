@@ -182,6 +182,7 @@ struct gpucmd_memory_usage {
 	uint64_t bytes, buffers, peak;
 	uint64_t resident_buffers, resident_bytes;
 	uint64_t limit;                /* configured limit, 0: none */
+	uint64_t gpu_ns;               /* GPU time of its profiled sessions (0 for a uid) */
 };
 
 struct gpucmd_memory_report {

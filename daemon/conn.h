@@ -33,6 +33,7 @@ struct gd_conn {
 	struct gd_handles sessions;  /* -> struct gd_session (one reference each) */
 	struct gd_handles graphs;    /* -> struct gd_graph (one reference each) */
 	struct gd_account *acct;     /* buffer memory this connection holds */
+	uint64_t gpu_ns;             /* GPU time of its sessions' profiled command buffers */
 	struct gd_session *xfer;     /* staged copies (transfer.h), NULL until used */
 	uint64_t xfer_staged;        /* bytes of write chunks not yet submitted */
 	pid_t pid;

@@ -653,6 +653,8 @@ void gd_session_retire(struct gd_session *s, struct gd_submission *sub)
 						&s->last_start_ns, &s->last_end_ns);
 		s->gpu_ns += ns;
 		s->d->stats.gpu_ns += ns;
+		if (s->conn)
+			s->conn->gpu_ns += ns;
 	}
 	if (sub->fence_signal && !sub->failed)
 		gd_fence_completed(s->fence, sub->fence_signal);

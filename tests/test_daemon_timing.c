@@ -91,6 +91,10 @@ START_TEST(profiled_session_times_each_command_and_command_buffer)
 	ck_assert_int_eq(gpucmd_info(c, &info), 0);
 	ck_assert_uint_eq(info.gpu_ns, gpu);
 	ck_assert_uint_gt(info.timestamp_valid_bits, 0);
+	struct gpucmd_memory_report m;
+	ck_assert_int_eq(gpucmd_memory_report(c, &m), 0);
+	free(m.clients);
+	ck_assert_uint_eq(m.self.gpu_ns, gpu); /* per connection, for `gpucmd memory` */
 	/* Turned off: no more records, and commit_and_wait_timed gives zeros. */
 	ck_assert_int_eq(gpucmd_profile(c, s, false), 0);
 	ck_assert_int_eq(gpucmd_reset_for_next_stage(c, s), 0);

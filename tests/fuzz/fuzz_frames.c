@@ -126,6 +126,8 @@ static const char *expected_name(Gpucmd__Request__BodyCase c)
 	case GPUCMD__REQUEST__BODY_GRAPH_FREE: return "graph_free";
 	case GPUCMD__REQUEST__BODY_GRAPH_EXPORT: return "graph_export";
 	case GPUCMD__REQUEST__BODY_GRAPH_IMPORT: return "graph_import";
+	case GPUCMD__REQUEST__BODY_PROFILE: return "profile";
+	case GPUCMD__REQUEST__BODY_PROFILE_FETCH: return "profile_fetch";
 	default: return NULL;
 	}
 }
@@ -347,6 +349,19 @@ static uint64_t walk_request(const Gpucmd__Request *m)
 		CHECK(m->graph_import);
 		h = walk_unknown(h, &m->graph_import->base);
 		h = walk_bytes(h, m->graph_import->token);
+		break;
+	case GPUCMD__REQUEST__BODY_PROFILE:
+		CHECK(m->profile);
+		h = walk_unknown(h, &m->profile->base);
+		h = mix(h, m->profile->session);
+		h = mix(h, m->profile->enable != 0);
+		break;
+	case GPUCMD__REQUEST__BODY_PROFILE_FETCH:
+		CHECK(m->profile_fetch);
+		h = walk_unknown(h, &m->profile_fetch->base);
+		h = mix(h, m->profile_fetch->session);
+		h = walk_str(h, m->profile_fetch->label);
+		h = mix(h, m->profile_fetch->clear != 0);
 		break;
 	case GPUCMD__REQUEST__BODY_COMMIT:
 		CHECK(m->commit);

@@ -297,6 +297,24 @@ static void graph_requests(struct gw_buf *b)
 	r.id = 46; r.body_case = GPUCMD__REQUEST__BODY_GRAPH_FREE; r.graph_free = &gf; pack(b, &r);
 }
 
+/* Profiling on, a fetch by handle and one by label (the `gpucmd trace`
+ * form). */
+static void profile_requests(struct gw_buf *b)
+{
+	Gpucmd__Request r = GPUCMD__REQUEST__INIT;
+	Gpucmd__Profile p = GPUCMD__PROFILE__INIT;
+	p.session = 1;
+	p.enable = 1;
+	r.id = 50; r.body_case = GPUCMD__REQUEST__BODY_PROFILE; r.profile = &p; pack(b, &r);
+	Gpucmd__ProfileFetch f = GPUCMD__PROFILE_FETCH__INIT;
+	f.session = 1;
+	f.clear = 1;
+	r.id = 51; r.body_case = GPUCMD__REQUEST__BODY_PROFILE_FETCH; r.profile_fetch = &f; pack(b, &r);
+	f.session = 0;
+	f.label = "trainer";
+	r.id = 52; pack(b, &r);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -364,6 +382,10 @@ int main(int argc, char **argv)
 
 	graph_requests(&b);
 	emit("12-capture-replay-export-import-free", FRAMES_DEFER, (const uint8_t[]){11, 3}, 2, &b);
+	b.len = 0;
+
+	profile_requests(&b);
+	emit("13-profile-and-fetch", 0, (const uint8_t[]){5}, 1, &b);
 	b.len = 0;
 
 	gw_buf_finish(&b);
