@@ -125,6 +125,19 @@ static bool prepare_replay(struct gd_conn *c, struct gd_session *s, uint64_t id,
 		changed = changed || b != g->slots[rb->slot];
 		g->map[rb->slot] = b;
 	}
+	/* Rebinding two slots to one buffer may make a copy overlap itself,
+	 * which Vulkan leaves undefined (buffer_copy refuses it too). */
+	for (uint32_t i = 0; gr->n_rebind && i < g->n_nodes; i++) {
+		const struct gd_graph_node *node = &g->nodes[i];
+		const struct gd_graph_use *u = node->use;
+		if (node->kind == GD_NODE_COPY && g->map[u[0].slot] == g->map[u[1].slot] &&
+		    u[0].offset < u[1].offset + u[1].range && u[1].offset < u[0].offset + u[0].range) {
+			gd_session_fail(s, id, -EINVAL,
+					"graph replay: after rebinding, copy node %u would copy between overlapping ranges of one buffer",
+					i);
+			return false;
+		}
+	}
 	*ret_changed = changed;
 	return true;
 }

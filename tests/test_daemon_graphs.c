@@ -179,6 +179,16 @@ START_TEST(replay_with_rebound_buffers)
 	ck_assert_int_eq(gpucmd_commit_and_wait(c, s), -ERANGE);
 	ck_assert_msg(strstr(gpucmd_last_error(c), "slot 1 needs a buffer of at least 2048 bytes"), "%s",
 		      gpucmd_last_error(c));
+	/* A copy whose two slots are rebound to one buffer would overlap. */
+	ck_assert_int_eq(gpucmd_reset_for_next_stage(c, s), 0);
+	gpucmd_graph gc;
+	ck_assert_int_eq(gpucmd_capture_begin(c, s), 0);
+	ck_assert_int_eq(gpucmd_buffer_copy(c, s, a, 0, out, 0, N * 4), 0);
+	ck_assert_int_eq(gpucmd_capture_end(c, s, &gc, NULL), 0);
+	struct gpucmd_graph_rebind onto_src = {1, a};
+	ck_assert_int_eq(gpucmd_graph_replay(c, s, gc, NULL, 0, &onto_src, 1), 0);
+	ck_assert_int_eq(gpucmd_commit_and_wait(c, s), -EINVAL);
+	ck_assert_msg(strstr(gpucmd_last_error(c), "overlapping ranges of one buffer"), "%s", gpucmd_last_error(c));
 	gpucmd_disconnect(c);
 }
 END_TEST
