@@ -264,6 +264,38 @@ START_TEST(replay_from_another_process_through_a_token)
 }
 END_TEST
 
+/* To the stage's hazard tracker a replay is one command with the graph's
+ * ranges: ordered after what it reads, concurrent with what it does not
+ * touch, and ordered before what overwrites its inputs. */
+START_TEST(replay_is_ordered_with_the_stage_by_its_ranges)
+{
+	gpucmd_client *c = connect_ok();
+	gpucmd_buffer a = buffer(c, N * 4), other = buffer(c, N * 4), out = buffer(c, N * 4);
+	gpucmd_session s;
+	gpucmd_graph g;
+	ck_assert_int_eq(gpucmd_session_open(c, "mixed", &s), 0);
+	ck_assert_int_eq(gpucmd_capture_begin(c, s), 0);
+	add(c, s, a, a, out);
+	ck_assert_int_eq(gpucmd_capture_end(c, s, &g, NULL), 0);
+	struct gpucmd_session_state before, after;
+	ck_assert_int_eq(gpucmd_session_query(c, s, &before), 0);
+	fill(c, s, a, 1.0f);
+	ck_assert_int_eq(gpucmd_graph_replay(c, s, g, NULL, 0, NULL, 0), 0); /* RAW on a */
+	fill(c, s, other, 2.0f);                                              /* independent */
+	ck_assert_int_eq(gpucmd_graph_replay(c, s, g, NULL, 0, NULL, 0), 0); /* WAW on out */
+	fill(c, s, a, 5.0f);                                                  /* WAR on a */
+	ck_assert_int_eq(gpucmd_commit_and_wait(c, s), 0);
+	expect_all(c, out, 2.0f);
+	expect_all(c, a, 5.0f);
+	expect_all(c, other, 2.0f);
+	ck_assert_int_eq(gpucmd_session_query(c, s, &after), 0);
+	ck_assert_uint_eq(after.barriers - before.barriers, 3);
+	ck_assert_uint_eq(after.barriers_elided - before.barriers_elided, 1);
+	ck_assert_uint_eq(after.concurrent_groups - before.concurrent_groups, 4);
+	gpucmd_disconnect(c);
+}
+END_TEST
+
 /* A failed request inside a capture fails capture_end, which makes no
  * graph; capture_end without a capture is refused. */
 START_TEST(failed_capture_makes_no_graph)
@@ -300,6 +332,7 @@ TCase *graphs_tcase(void)
 	tcase_add_test(t, replay_with_rebound_buffers);
 	tcase_add_test(t, buffers_freed_by_the_client_stay_alive_for_the_graph);
 	tcase_add_test(t, replay_from_another_process_through_a_token);
+	tcase_add_test(t, replay_is_ordered_with_the_stage_by_its_ranges);
 	tcase_add_test(t, failed_capture_makes_no_graph);
 	return t;
 }
