@@ -220,7 +220,6 @@ int gd_graph_end(struct gd_graph *g)
 	if (vkEndCommandBuffer(g->rec.cb) != VK_SUCCESS)
 		return -EIO;
 	summarize(g);
-	g->ended = true;
 	return 0;
 }
 

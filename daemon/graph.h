@@ -43,7 +43,6 @@ struct gd_graph {
 	uint32_t refs;
 	VkCommandPool pool;
 	struct gd_submission rec;     /* the secondary command buffer, its buffer references, hazard state */
-	bool ended;                   /* capture_end recorded it completely */
 	uint64_t failures_at_begin;   /* session failures when capture began */
 	struct gd_graph_node *nodes;
 	uint32_t n_nodes, cap_nodes, n_dispatches;

@@ -265,11 +265,12 @@ static void order_command(struct gd_session *s, struct gd_submission *sub, const
 		st->groups++;
 		return;
 	}
-	bool need = barrier_before;
+	bool need;
 	if (barrier_before) {
-		gd_hazard_reset(&sub->hazard);
+		gd_hazard_reset(&sub->hazard); /* the command alone starts the new group */
 		gd_hazard_add(&sub->hazard, acc, n);
 		s->barriers_forced++;
+		need = true;
 	} else {
 		need = gd_hazard_add(&sub->hazard, acc, n) != GD_HAZARD_JOIN;
 	}
