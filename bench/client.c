@@ -32,9 +32,10 @@
  *       rtt of a light client alone, then while a second client floods the
  *       GPU with stages of four fills of M MiB (default 16), held back by
  *       max_inflight_per_client.
- *   bench-gpucmd replay
- *       not measured yet (needs recorded command buffers in the daemon):
- *       prints nothing and exits 0.
+ *   bench-gpucmd replay [--nodes K] [--iters N] [--warmup W]
+ *       a graph of K dependent add_f32 dispatches captured once in the
+ *       daemon, then replayed (one message) + commit_and_wait, per-iteration
+ *       latency; inproc.c's replay resubmits the same command buffer.
  *   common: --socket PATH (default: gpucmd_connect's own default)
  *
  * Build: cc -std=c17 -O2 -D_GNU_SOURCE -Iclient bench/client.c \
@@ -95,7 +96,7 @@ static void gc_check(gpucmd_client *c, int r, const char *expr, int line)
 
 struct opts {
 	const char *socket;        /* NULL: libgpucmd's default */
-	uint64_t iters, warmup, dispatches, repeats, procs, mib;
+	uint64_t iters, warmup, dispatches, repeats, procs, mib, nodes;
 	double seconds;
 	long daemon_pid;           /* 0: no daemon CPU figure */
 	uint64_t t0;               /* clock at main entry, for coldstart */
@@ -625,10 +626,83 @@ static int bench_fairness(const struct opts *o)
 	return 0;
 }
 
-/* Needs command-buffer recording and replay in the daemon, not built yet. */
+/*
+ * replay: inproc.c's replay through the daemon. `nodes` dependent add_f32
+ * dispatches ping-ponging between X and Y (dst = src + ones) are captured
+ * once into a graph (the daemon puts a barrier between each: every node
+ * reads what the one before wrote); then each iteration is one
+ * graph_replay message plus commit_and_wait and reset_for_next_stage.
+ * The host replays the same float adds to check.
+ */
 static int bench_replay(const struct opts *o)
 {
-	(void)o;
+	gpucmd_client *c = connect_daemon(o);
+	struct names nm = query_names(c);
+	struct gpucmd_kernel_info k;
+	GC(c, gpucmd_kernel_find(c, "add_f32", &k));
+	const uint32_t n = SMALL_N;
+	const size_t size = n * sizeof(float);
+	float *hx = malloc(size), *hones = malloc(size), *got = malloc(size);
+	uint64_t *lat = malloc(o->iters * sizeof *lat);
+	if (!hx || !hones || !got || !lat)
+		die("out of memory");
+	for (uint32_t i = 0; i < n; i++)
+		hx[i] = (float)i, hones[i] = 1.0f;
+	gpucmd_buffer xy[2], ones;
+	gpucmd_session s;
+	for (int i = 0; i < 2; i++)
+		GC(c, gpucmd_buffer_create(c, size, 0, &xy[i]));
+	GC(c, gpucmd_buffer_create(c, size, 0, &ones));
+	GC(c, gpucmd_buffer_write(c, xy[0], 0, hx, size));
+	GC(c, gpucmd_buffer_write(c, ones, 0, hones, size));
+	GC(c, gpucmd_session_open(c, "bench-replay", &s));
+
+	uint64_t t = now_ns();
+	gpucmd_graph g;
+	struct gpucmd_graph_info gi;
+	GC(c, gpucmd_capture_begin(c, s));
+	uint32_t groups = (n + k.local_size[0] - 1) / k.local_size[0];
+	for (uint64_t i = 0; i < o->nodes; i++) {
+		const struct gpucmd_binding bind[3] = {{.buffer = xy[i % 2]}, {.buffer = ones}, {.buffer = xy[(i + 1) % 2]}};
+		GC(c, gpucmd_dispatch(c, s, k.id, bind, 3, &n, sizeof n, groups, 1, 1));
+	}
+	GC(c, gpucmd_capture_end(c, s, &g, &gi));
+	uint64_t record = now_ns() - t;
+
+	for (uint64_t i = 0; i < o->warmup + o->iters; i++) {
+		t = now_ns();
+		GC(c, gpucmd_graph_replay(c, s, g, NULL, 0, NULL, 0));
+		GC(c, gpucmd_commit_and_wait(c, s));
+		if (i >= o->warmup)
+			lat[i - o->warmup] = now_ns() - t;
+		GC(c, gpucmd_reset_for_next_stage(c, s));
+	}
+	for (int which = 0; which < 2; which++) {
+		GC(c, gpucmd_buffer_read(c, xy[which], 0, got, size));
+		for (uint32_t e = 0; e < n; e++) {
+			float v[2] = {(float)e, 0.0f}; /* X starts at e, Y at 0 */
+			for (uint64_t r = 0; r < o->warmup + o->iters; r++)
+				for (uint64_t i = 0; i < o->nodes; i++)
+					v[(i + 1) % 2] = v[i % 2] + 1.0f;
+			if (got[e] != v[which])
+				die("replay: wrong result: %c[%u] = %g, expected %g", "XY"[which], e, got[e], v[which]);
+		}
+	}
+	json_head("replay", nm.device, nm.driver);
+	printf(",\"nodes\":%" PRIu64 ",\"iters\":%" PRIu64 ",\"warmup\":%" PRIu64 ",\"elements\":%u,\"record_ns\":%" PRIu64
+	       ",\"graph_barriers\":%u",
+	       o->nodes, o->iters, o->warmup, n, record, gi.barriers);
+	json_stats("latency_ns", summarize(lat, o->iters), true);
+	printf(",\"valid\":true");
+	json_array("samples_ns", lat, o->iters);
+	printf("}\n");
+	GC(c, gpucmd_graph_free(c, g));
+	GC(c, gpucmd_session_close(c, s));
+	for (int i = 0; i < 2; i++)
+		GC(c, gpucmd_buffer_free(c, xy[i]));
+	GC(c, gpucmd_buffer_free(c, ones));
+	gpucmd_disconnect(c);
+	free(hx), free(hones), free(got), free(lat);
 	return 0;
 }
 
@@ -656,7 +730,7 @@ static _Noreturn void usage(void)
 	      "       bench-gpucmd multiproc --procs P [--seconds S]\n"
 	      "       bench-gpucmd transfer [--mib M] [--repeats R]\n"
 	      "       bench-gpucmd fairness [--iters N] [--warmup W] [--mib M]\n"
-	      "       bench-gpucmd replay            (not measured yet: prints nothing)\n"
+	      "       bench-gpucmd replay [--nodes K] [--iters N] [--warmup W]\n"
 	      "options for all: --socket PATH (default: $GPUCMD_SOCKET, then libgpucmd's default)\n", stderr);
 	exit(2);
 }
@@ -673,7 +747,8 @@ static uint64_t parse_count(const char *flag, const char *s, uint64_t min, uint6
 
 int main(int argc, char **argv)
 {
-	struct opts o = {.t0 = now_ns(), .dispatches = 10000, .repeats = 5, .mib = 256, .seconds = 2.0};
+	struct opts o = {.t0 = now_ns(), .dispatches = 10000, .repeats = 5, .mib = 256, .nodes = 100,
+			.seconds = 2.0};
 	if (argc < 2)
 		usage();
 	size_t b = 0, nb = sizeof benches / sizeof benches[0];
@@ -715,7 +790,7 @@ int main(int argc, char **argv)
 			else if (!strcmp(f, "--repeats")) o.repeats = n;
 			else if (!strcmp(f, "--procs")) o.procs = n;
 			else if (!strcmp(f, "--mib")) o.mib = n;
-			/* --nodes: accepted for replay, unused until replay exists */
+			else if (!strcmp(f, "--nodes")) o.nodes = n;
 		}
 	}
 	if (!strcmp(argv[1], "multiproc") && (o.procs == 0 || o.procs > 1024))

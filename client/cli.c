@@ -1,9 +1,10 @@
 /*
- * cli.c — the gpucmd command: looks at a running gpucmdd (info, kernels),
+ * cli.c — the gpucmd command: looks at a running gpucmdd (info, kernels, trace),
  * checks a SPIR-V module the way the daemon would run it (kernel-add) and
  * proves it computes correctly (selftest). Exit status 0 on success,
  * 1 when the daemon cannot be reached or a check fails, 2 on bad usage.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
@@ -29,6 +30,10 @@ static void usage(FILE *f)
 		   "                     the daemon, its device and every client you may see\n"
 		   "                     (your uid's; all for root): sessions, work on the GPU,\n"
 		   "                     memory; --watch redraws every second\n"
+		   "  trace --session LABEL [-o FILE] [--clear]\n"
+		   "                     GPU timeline of a profiled session (gpucmd_profile) of one of\n"
+		   "                     your connections, as Chrome trace-event JSON (Perfetto,\n"
+		   "                     chrome://tracing); default FILE: trace.json\n"
 		   "  ping               one round trip\n");
 }
 
@@ -76,10 +81,10 @@ void json_usage(const struct gpucmd_memory_usage *u)
 	printf("{\"client\":%u,\"pid\":%d,\"uid\":%u,\"name\":", u->client, u->pid, u->uid);
 	json_str(u->name);
 	printf(",\"bytes\":%llu,\"buffers\":%llu,\"peak\":%llu,\"resident_buffers\":%llu,\"resident_bytes\":%llu,"
-	       "\"limit\":%llu}",
+	       "\"limit\":%llu,\"gpu_ns\":%llu}",
 	       (unsigned long long)u->bytes, (unsigned long long)u->buffers, (unsigned long long)u->peak,
 	       (unsigned long long)u->resident_buffers, (unsigned long long)u->resident_bytes,
-	       (unsigned long long)u->limit);
+	       (unsigned long long)u->limit, (unsigned long long)u->gpu_ns);
 }
 
 static void print_usage(const char *who, const struct gpucmd_memory_usage *u)
@@ -87,8 +92,11 @@ static void print_usage(const char *who, const struct gpucmd_memory_usage *u)
 	char limit[32] = "none";
 	if (u->limit)
 		snprintf(limit, sizeof(limit), "%.1f MiB", mib(u->limit));
-	printf("%-28s %10.1f MiB %8llu buffers %8llu resident  peak %.1f MiB  limit %s\n", who, mib(u->bytes),
+	printf("%-28s %10.1f MiB %8llu buffers %8llu resident  peak %.1f MiB  limit %s", who, mib(u->bytes),
 	       (unsigned long long)u->buffers, (unsigned long long)u->resident_buffers, mib(u->peak), limit);
+	if (u->gpu_ns)
+		printf("  gpu %.3f ms", (double)u->gpu_ns / 1e6);
+	printf("\n");
 }
 
 static int cmd_memory(gpucmd_client *c, bool json)
@@ -157,10 +165,13 @@ static int cmd_info(gpucmd_client *c, bool json)
 		printf("],\"heaps\":[");
 		json_heaps(i.heaps, i.n_heaps);
 		printf("],\"validation\":%s,\"validation_messages\":%llu,\"clients\":%u,\"live_buffers\":%u,"
-		       "\"live_sessions\":%u,\"submissions\":%llu,\"dispatches\":%llu,\"max_frame\":%u}\n",
+		       "\"live_sessions\":%u,\"submissions\":%llu,\"dispatches\":%llu,\"barriers\":%llu,"
+		       "\"barriers_elided\":%llu,\"concurrent_groups\":%llu,\"gpu_ns\":%llu,\"max_frame\":%u}\n",
 		       i.validation ? "true" : "false", (unsigned long long)i.validation_messages, i.clients,
 		       i.live_buffers, i.live_sessions, (unsigned long long)i.submissions,
-		       (unsigned long long)i.dispatches, i.max_frame);
+		       (unsigned long long)i.dispatches, (unsigned long long)i.barriers,
+		       (unsigned long long)i.barriers_elided, (unsigned long long)i.concurrent_groups,
+		       (unsigned long long)i.gpu_ns, i.max_frame);
 		return 0;
 	}
 	printf("gpucmdd %s, protocol %u, socket %s\n", i.daemon_version, i.protocol_version, gpucmd_socket_path(c));
@@ -180,6 +191,13 @@ static int cmd_info(gpucmd_client *c, bool json)
 	       (unsigned long long)i.validation_messages);
 	printf("clients %u, buffers %u, sessions %u, submissions %llu, dispatches %llu\n", i.clients,
 	       i.live_buffers, i.live_sessions, (unsigned long long)i.submissions, (unsigned long long)i.dispatches);
+	printf("barriers:   %llu inserted, %llu elided, %llu concurrent groups\n", (unsigned long long)i.barriers,
+	       (unsigned long long)i.barriers_elided, (unsigned long long)i.concurrent_groups);
+	if (i.timestamp_valid_bits)
+		printf("gpu time:   %.3f ms profiled (timestamps: %u bits, %g ns per tick)\n", (double)i.gpu_ns / 1e6,
+		       i.timestamp_valid_bits, i.timestamp_period);
+	else
+		printf("gpu time:   profiling unsupported (the queue writes no timestamps)\n");
 	return 0;
 }
 
@@ -358,14 +376,36 @@ out:
 	return status;
 }
 
+/* Fetches a profiled session's records by label and writes the trace. */
+static int cmd_trace(gpucmd_client *c, const char *label, const char *path, bool clear)
+{
+	struct gpucmd_profile p;
+	if (gpucmd_profile_fetch(c, 0, label, clear, &p) < 0) {
+		fprintf(stderr, "gpucmd: trace: %s\n", gpucmd_last_error(c));
+		return 1;
+	}
+	FILE *f = fopen(path, "w");
+	int r = f ? gpucmd_trace_write(&p, f) : -errno;
+	if (f && fclose(f) != 0 && r == 0)
+		r = -errno;
+	if (r < 0)
+		fprintf(stderr, "gpucmd: trace: cannot write %s: %s\n", path, strerror(-r));
+	else
+		printf("%s: %u command buffers, %u commands, %.3f ms of GPU time in the session%s\n", path,
+		       p.n_command_buffers, p.n_commands, (double)p.gpu_ns / 1e6,
+		       p.dropped ? " (older records were dropped)" : "");
+	gpucmd_profile_free(&p);
+	return r < 0 ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"socket", required_argument, NULL, 's'}, {"json", no_argument, NULL, 'j'},
 		{"help", no_argument, NULL, 'h'},         {0},
 	};
-	const char *socket = NULL;
-	bool json = false, watch = false, prometheus = false;
+	const char *socket = NULL, *label = NULL, *out = "trace.json";
+	bool json = false, watch = false, prometheus = false, clear = false;
 	for (int o; (o = getopt_long(argc, argv, "+", opts, NULL)) != -1;) {
 		switch (o) {
 		case 's': socket = optarg; break;
@@ -379,17 +419,24 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	const char *cmd = argv[optind++];
+	bool status = !strcmp(cmd, "status"), trace = !strcmp(cmd, "trace");
 	const char *args[2] = {NULL, NULL};
 	int n_args = 0;
 	for (; optind < argc; optind++) {
 		const char *a = argv[optind];
-		bool status = !strcmp(cmd, "status");
-		if (!strcmp(a, "--json"))
+		bool has_value = optind + 1 < argc;
+		if (!strcmp(a, "--json") && !trace)
 			json = true;
 		else if (status && !strcmp(a, "--watch"))
 			watch = true;
 		else if (status && !strcmp(a, "--prometheus"))
 			prometheus = true;
+		else if (trace && !strcmp(a, "--session") && has_value)
+			label = argv[++optind];
+		else if (trace && (!strcmp(a, "-o") || !strcmp(a, "--output")) && has_value)
+			out = argv[++optind];
+		else if (trace && !strcmp(a, "--clear"))
+			clear = true;
 		else if (n_args < 2 && a[0] != '-')
 			args[n_args++] = a;
 		else {
@@ -397,8 +444,12 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	if (trace && !label) {
+		fprintf(stderr, "gpucmd: trace needs --session LABEL (the label the session was opened with)\n");
+		return 2;
+	}
 	bool known = !strcmp(cmd, "info") || !strcmp(cmd, "kernels") || !strcmp(cmd, "selftest") ||
-		     !strcmp(cmd, "ping") || !strcmp(cmd, "kernel-add") || !strcmp(cmd, "memory") || !strcmp(cmd, "status");
+		     !strcmp(cmd, "ping") || !strcmp(cmd, "kernel-add") || !strcmp(cmd, "memory") || status || trace;
 	if (known && (strcmp(cmd, "kernel-add") ? n_args != 0 : n_args != 2)) {
 		usage(stderr);
 		return 2;
@@ -420,12 +471,14 @@ int main(int argc, char **argv)
 		r = cmd_kernels(c, json);
 	else if (!strcmp(cmd, "memory"))
 		r = cmd_memory(c, json);
-	else if (!strcmp(cmd, "status"))
+	else if (status)
 		r = cmd_status(c, json ? STATUS_JSON : prometheus ? STATUS_PROMETHEUS : STATUS_TEXT, watch);
 	else if (!strcmp(cmd, "kernel-add"))
 		r = cmd_kernel_add(c, args[0], args[1], json);
 	else if (!strcmp(cmd, "selftest"))
 		r = cmd_selftest(c);
+	else if (trace)
+		r = cmd_trace(c, label, out, clear);
 	else if ((r = gpucmd_ping(c) < 0 ? 1 : 0))
 		fprintf(stderr, "gpucmd: ping: %s\n", gpucmd_last_error(c));
 	gpucmd_disconnect(c);

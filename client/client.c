@@ -403,6 +403,12 @@ int gpucmd_info(gpucmd_client *c, struct gpucmd_info *ret)
 	i.live_sessions = ir->live_sessions;
 	i.submissions = ir->submissions;
 	i.dispatches = ir->dispatches;
+	i.barriers = ir->barriers;
+	i.barriers_elided = ir->barriers_elided;
+	i.concurrent_groups = ir->concurrent_groups;
+	i.gpu_ns = ir->gpu_ns;
+	i.timestamp_valid_bits = ir->timestamp_valid_bits;
+	i.timestamp_period = ir->timestamp_period;
 	*ret = i;
 	gpucmd__reply__free_unpacked(rep, NULL);
 	return 0;
@@ -653,6 +659,7 @@ static void copy_usage(struct gpucmd_memory_usage *dst, const Gpucmd__ClientUsag
 		.resident_buffers = src->resident_buffers,
 		.resident_bytes = src->resident_bytes,
 		.limit = src->limit,
+		.gpu_ns = src->gpu_ns,
 	};
 	copy_str(dst->name, sizeof(dst->name), src->name);
 }
@@ -841,6 +848,13 @@ int gpucmd_begin_stage(gpucmd_client *c, gpucmd_session s, const char *label)
 int gpucmd_dispatch(gpucmd_client *c, gpucmd_session s, gpucmd_kernel kernel, const struct gpucmd_binding *bindings,
 		    uint32_t n_bindings, const void *push, uint32_t push_size, uint32_t gx, uint32_t gy, uint32_t gz)
 {
+	return gpucmd_dispatch_flags(c, s, kernel, bindings, n_bindings, push, push_size, gx, gy, gz, 0);
+}
+
+int gpucmd_dispatch_flags(gpucmd_client *c, gpucmd_session s, gpucmd_kernel kernel,
+			  const struct gpucmd_binding *bindings, uint32_t n_bindings, const void *push,
+			  uint32_t push_size, uint32_t gx, uint32_t gy, uint32_t gz, uint32_t flags)
+{
 	if (n_bindings > GPUCMD_MAX_BINDINGS)
 		return fail(c, -EINVAL, "dispatch: %u bindings, at most %d", n_bindings, GPUCMD_MAX_BINDINGS);
 	if ((n_bindings && !bindings) || (push_size && !push))
@@ -863,6 +877,7 @@ int gpucmd_dispatch(gpucmd_client *c, gpucmd_session s, gpucmd_kernel kernel, co
 	d.groups_x = gx;
 	d.groups_y = gy;
 	d.groups_z = gz;
+	d.flags = flags;
 	Gpucmd__Request req = GPUCMD__REQUEST__INIT;
 	req.body_case = GPUCMD__REQUEST__BODY_DISPATCH;
 	req.dispatch = &d;
@@ -932,6 +947,13 @@ int gpucmd_session_query(gpucmd_client *c, gpucmd_session s, struct gpucmd_sessi
 		.dispatches = st->dispatches,
 		.command_buffers = st->command_buffers,
 		.barriers = st->barriers,
+		.barriers_elided = st->barriers_elided,
+		.barriers_forced = st->barriers_forced,
+		.concurrent_groups = st->concurrent_groups,
+		.replays = st->replays,
+		.capturing = st->capturing,
+		.profiling = st->profiling,
+		.gpu_ns = st->gpu_ns,
 		.completed = st->completed,
 		.residency_requests = st->residency_requests,
 		.residency_pending = st->residency_pending,
@@ -1154,4 +1176,311 @@ int gpucmd_buffer_create_shared(gpucmd_client *c, uint64_t size, gpucmd_buffer *
 	c->shared[c->n_shared++] = (struct shared_map){*ret_buffer, map, len};
 	*ret_map = map;
 	return 0;
+}
+/* ---- capture and replay ------------------------------------------------- */
+
+int gpucmd_capture_begin(gpucmd_client *c, gpucmd_session s)
+{
+	Gpucmd__CaptureBegin cb = GPUCMD__CAPTURE_BEGIN__INIT;
+	cb.session = s;
+	Gpucmd__Request req = GPUCMD__REQUEST__INIT;
+	req.body_case = GPUCMD__REQUEST__BODY_CAPTURE_BEGIN;
+	req.capture_begin = &cb;
+	return queue(c, &req);
+}
+
+/* Sends a request answered with GraphInfo and fills the caller's results. */
+static int call_graph(gpucmd_client *c, Gpucmd__Request *req, gpucmd_graph *ret, struct gpucmd_graph_info *ret_info)
+{
+	Gpucmd__Reply *rep;
+	int r = call_expect(c, req, GPUCMD__REPLY__BODY_GRAPH_INFO, &rep);
+	if (r < 0)
+		return r;
+	const Gpucmd__GraphInfo *gi = rep->graph_info;
+	*ret = gi->graph;
+	if (ret_info) {
+		*ret_info = (struct gpucmd_graph_info){
+			.graph = gi->graph,
+			.nodes = gi->nodes,
+			.dispatches = gi->dispatches,
+			.barriers = gi->barriers,
+			.n_slots = (uint32_t)gi->n_slot_sizes,
+		};
+		for (size_t i = 0; i < gi->n_slot_sizes && i < GPUCMD_GRAPH_INFO_SLOTS; i++)
+			ret_info->slot_sizes[i] = gi->slot_sizes[i];
+	}
+	gpucmd__reply__free_unpacked(rep, NULL);
+	return 0;
+}
+
+int gpucmd_capture_end(gpucmd_client *c, gpucmd_session s, gpucmd_graph *ret, struct gpucmd_graph_info *ret_info)
+{
+	if (!ret)
+		return fail(c, -EINVAL, "capture_end: ret_graph is required");
+	Gpucmd__CaptureEnd ce = GPUCMD__CAPTURE_END__INIT;
+	ce.session = s;
+	Gpucmd__Request req = GPUCMD__REQUEST__INIT;
+	req.body_case = GPUCMD__REQUEST__BODY_CAPTURE_END;
+	req.capture_end = &ce;
+	return call_graph(c, &req, ret, ret_info);
+}
+
+int gpucmd_graph_replay(gpucmd_client *c, gpucmd_session s, gpucmd_graph g, const struct gpucmd_graph_push *push,
+			uint32_t n_push, const struct gpucmd_graph_rebind *rebind, uint32_t n_rebind)
+{
+	if ((n_push && !push) || (n_rebind && !rebind))
+		return fail(c, -EINVAL, "graph_replay: push or rebind array missing");
+	Gpucmd__GraphPush *pp = n_push ? calloc(n_push, sizeof(*pp)) : NULL, **ppp = n_push ? calloc(n_push, sizeof(*ppp)) : NULL;
+	Gpucmd__GraphRebind *rb = n_rebind ? calloc(n_rebind, sizeof(*rb)) : NULL,
+			    **rbp = n_rebind ? calloc(n_rebind, sizeof(*rbp)) : NULL;
+	int r;
+	if ((n_push && (!pp || !ppp)) || (n_rebind && (!rb || !rbp))) {
+		r = fail(c, -ENOMEM, "graph_replay: out of memory");
+		goto out;
+	}
+	for (uint32_t i = 0; i < n_push; i++) {
+		if (push[i].size && !push[i].data) {
+			r = fail(c, -EINVAL, "graph_replay: push constants of node %u missing", push[i].node);
+			goto out;
+		}
+		pp[i] = (Gpucmd__GraphPush)GPUCMD__GRAPH_PUSH__INIT;
+		pp[i].node = push[i].node;
+		pp[i].push.data = (uint8_t *)push[i].data;
+		pp[i].push.len = push[i].size;
+		ppp[i] = &pp[i];
+	}
+	for (uint32_t i = 0; i < n_rebind; i++) {
+		rb[i] = (Gpucmd__GraphRebind)GPUCMD__GRAPH_REBIND__INIT;
+		rb[i].slot = rebind[i].slot;
+		rb[i].buffer = rebind[i].buffer;
+		rbp[i] = &rb[i];
+	}
+	Gpucmd__GraphReplay gr = GPUCMD__GRAPH_REPLAY__INIT;
+	gr.session = s;
+	gr.graph = g;
+	gr.n_push = n_push;
+	gr.push = ppp;
+	gr.n_rebind = n_rebind;
+	gr.rebind = rbp;
+	Gpucmd__Request req = GPUCMD__REQUEST__INIT;
+	req.body_case = GPUCMD__REQUEST__BODY_GRAPH_REPLAY;
+	req.graph_replay = &gr;
+	r = queue(c, &req);
+out:
+	free(pp);
+	free(ppp);
+	free(rb);
+	free(rbp);
+	return r;
+}
+
+int gpucmd_graph_free(gpucmd_client *c, gpucmd_graph g)
+{
+	Gpucmd__GraphFree gf = GPUCMD__GRAPH_FREE__INIT;
+	gf.graph = g;
+	Gpucmd__Request req = GPUCMD__REQUEST__INIT;
+	req.body_case = GPUCMD__REQUEST__BODY_GRAPH_FREE;
+	req.graph_free = &gf;
+	return call(c, &req, NULL);
+}
+
+int gpucmd_graph_export(gpucmd_client *c, gpucmd_graph g, gpucmd_token *ret)
+{
+	if (!ret)
+		return fail(c, -EINVAL, "graph_export: ret_token is required");
+	Gpucmd__GraphExport ge = GPUCMD__GRAPH_EXPORT__INIT;
+	ge.graph = g;
+	Gpucmd__Request req = GPUCMD__REQUEST__INIT;
+	req.body_case = GPUCMD__REQUEST__BODY_GRAPH_EXPORT;
+	req.graph_export = &ge;
+	return call_token(c, &req, ret);
+}
+
+int gpucmd_graph_import(gpucmd_client *c, const gpucmd_token *t, gpucmd_graph *ret, struct gpucmd_graph_info *ret_info)
+{
+	if (!t || !ret)
+		return fail(c, -EINVAL, "graph_import: token and ret_graph are required");
+	Gpucmd__GraphImport gi = GPUCMD__GRAPH_IMPORT__INIT;
+	gi.token = token_bytes(t);
+	Gpucmd__Request req = GPUCMD__REQUEST__INIT;
+	req.body_case = GPUCMD__REQUEST__BODY_GRAPH_IMPORT;
+	req.graph_import = &gi;
+	return call_graph(c, &req, ret, ret_info);
+}
+
+/* ---- GPU timing --------------------------------------------------------- */
+
+int gpucmd_profile(gpucmd_client *c, gpucmd_session s, bool enable)
+{
+	Gpucmd__Profile p = GPUCMD__PROFILE__INIT;
+	p.session = s;
+	p.enable = enable;
+	Gpucmd__Request req = GPUCMD__REQUEST__INIT;
+	req.body_case = GPUCMD__REQUEST__BODY_PROFILE;
+	req.profile = &p;
+	return queue(c, &req);
+}
+
+int gpucmd_commit_and_wait_timed(gpucmd_client *c, gpucmd_session s, struct gpucmd_gpu_times *ret)
+{
+	if (!ret)
+		return fail(c, -EINVAL, "commit_and_wait_timed: ret_times is required");
+	Gpucmd__Commit cm = GPUCMD__COMMIT__INIT;
+	cm.session = s;
+	cm.mode = GPUCMD__COMMIT_MODE__COMMIT_AND_WAIT;
+	cm.label = "";
+	Gpucmd__Request req = GPUCMD__REQUEST__INIT;
+	req.body_case = GPUCMD__REQUEST__BODY_COMMIT;
+	req.commit = &cm;
+	Gpucmd__Reply *rep;
+	int r = call(c, &req, &rep);
+	if (r < 0)
+		return r;
+	*ret = (struct gpucmd_gpu_times){0, 0};
+	if (rep->body_case == GPUCMD__REPLY__BODY_GPU_TIMES)
+		*ret = (struct gpucmd_gpu_times){rep->gpu_times->start_ns, rep->gpu_times->end_ns};
+	gpucmd__reply__free_unpacked(rep, NULL);
+	return 0;
+}
+
+void gpucmd_profile_free(struct gpucmd_profile *p)
+{
+	if (!p)
+		return;
+	free(p->command_buffers);
+	free(p->commands);
+	p->command_buffers = NULL;
+	p->commands = NULL;
+	p->n_command_buffers = p->n_commands = 0;
+}
+
+/* The label of command buffer `serial` (serials grow along the array). */
+static const char *stage_of(const struct gpucmd_profile *p, uint64_t serial)
+{
+	uint32_t lo = 0, hi = p->n_command_buffers;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (p->command_buffers[mid].serial < serial)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < p->n_command_buffers && p->command_buffers[lo].serial == serial ? p->command_buffers[lo].label : "";
+}
+
+int gpucmd_profile_fetch(gpucmd_client *c, gpucmd_session s, const char *label, bool clear, struct gpucmd_profile *ret)
+{
+	if (!ret || (!s && !label))
+		return fail(c, -EINVAL, "profile_fetch: ret_profile and a session or a label are required");
+	Gpucmd__ProfileFetch pf = GPUCMD__PROFILE_FETCH__INIT;
+	pf.session = s;
+	pf.label = (char *)(label ? label : "");
+	pf.clear = clear;
+	Gpucmd__Request req = GPUCMD__REQUEST__INIT;
+	req.body_case = GPUCMD__REQUEST__BODY_PROFILE_FETCH;
+	req.profile_fetch = &pf;
+	Gpucmd__Reply *rep;
+	int r = call_expect(c, &req, GPUCMD__REPLY__BODY_PROFILE, &rep);
+	if (r < 0)
+		return r;
+	const Gpucmd__ProfileReport *pr = rep->profile;
+	struct gpucmd_profile p = {
+		.timestamp_period = pr->timestamp_period,
+		.valid_bits = pr->valid_bits,
+		.gpu_ns = pr->gpu_ns,
+		.dropped = pr->dropped,
+		.untimed = pr->untimed,
+		.n_command_buffers = (uint32_t)pr->n_command_buffers,
+		.n_commands = (uint32_t)pr->n_commands,
+	};
+	copy_str(p.session, sizeof(p.session), pr->session);
+	p.command_buffers = calloc(p.n_command_buffers ? p.n_command_buffers : 1, sizeof(*p.command_buffers));
+	p.commands = calloc(p.n_commands ? p.n_commands : 1, sizeof(*p.commands));
+	if (!p.command_buffers || !p.commands) {
+		gpucmd_profile_free(&p);
+		gpucmd__reply__free_unpacked(rep, NULL);
+		return fail(c, -ENOMEM, "profile_fetch: out of memory");
+	}
+	for (uint32_t i = 0; i < p.n_command_buffers; i++) {
+		const Gpucmd__TimedCommandBuffer *t = pr->command_buffers[i];
+		struct gpucmd_timed_command_buffer *o = &p.command_buffers[i];
+		o->serial = t->serial;
+		copy_str(o->label, sizeof(o->label), t->label);
+		o->commands = t->commands;
+		o->start_ns = t->start_ns;
+		o->end_ns = t->end_ns;
+	}
+	for (uint32_t i = 0; i < p.n_commands; i++) {
+		const Gpucmd__TimedCommand *t = pr->commands[i];
+		struct gpucmd_timed_command *o = &p.commands[i];
+		o->command_buffer = t->command_buffer;
+		o->index = t->index;
+		copy_str(o->name, sizeof(o->name), t->name);
+		o->stage = stage_of(&p, t->command_buffer);
+		o->start_ns = t->start_ns;
+		o->end_ns = t->end_ns;
+	}
+	gpucmd__reply__free_unpacked(rep, NULL);
+	*ret = p;
+	return 0;
+}
+
+static void json_string(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch == '"' || ch == '\\')
+			fprintf(f, "\\%c", ch);
+		else if (ch < 0x20)
+			fprintf(f, "\\u%04x", ch);
+		else
+			fputc(ch, f);
+	}
+	fputc('"', f);
+}
+
+/* One complete ("X") event after the metadata events; times in µs from
+ * t0, as the format wants. The caller closes it with its args. */
+static void trace_event(FILE *f, const char *name, const char *cat, int tid, uint64_t t0, uint64_t start, uint64_t end)
+{
+	fprintf(f, ",\n{\"name\":");
+	json_string(f, name);
+	fprintf(f, ",\"cat\":\"%s\",\"ph\":\"X\",\"pid\":1,\"tid\":%d,\"ts\":%.3f,\"dur\":%.3f", cat, tid,
+		(double)(start - t0) / 1000.0, (double)(end > start ? end - start : 0) / 1000.0);
+}
+
+int gpucmd_trace_write(const struct gpucmd_profile *p, FILE *f)
+{
+	if (!p || !f)
+		return -EINVAL;
+	uint64_t t0 = UINT64_MAX;
+	for (uint32_t i = 0; i < p->n_command_buffers; i++)
+		if (p->command_buffers[i].start_ns < t0)
+			t0 = p->command_buffers[i].start_ns;
+	for (uint32_t i = 0; i < p->n_commands; i++)
+		if (p->commands[i].start_ns < t0)
+			t0 = p->commands[i].start_ns;
+	if (t0 == UINT64_MAX)
+		t0 = 0;
+	fprintf(f, "{\"displayTimeUnit\":\"ns\",\"traceEvents\":[");
+	fprintf(f, "\n{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":1,\"args\":{\"name\":");
+	json_string(f, p->session[0] ? p->session : "gpucmd session");
+	fprintf(f, "}},\n{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":1,\"tid\":1,\"args\":{\"name\":\"command buffers\"}}");
+	fprintf(f, ",\n{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":1,\"tid\":2,\"args\":{\"name\":\"commands\"}}");
+	for (uint32_t i = 0; i < p->n_command_buffers; i++) {
+		const struct gpucmd_timed_command_buffer *cb = &p->command_buffers[i];
+		trace_event(f, cb->label[0] ? cb->label : "command buffer", "command_buffer", 1, t0, cb->start_ns,
+			    cb->end_ns);
+		fprintf(f, ",\"args\":{\"serial\":%llu,\"commands\":%u}}", (unsigned long long)cb->serial, cb->commands);
+	}
+	for (uint32_t i = 0; i < p->n_commands; i++) {
+		const struct gpucmd_timed_command *cmd = &p->commands[i];
+		trace_event(f, cmd->name, "command", 2, t0, cmd->start_ns, cmd->end_ns);
+		fprintf(f, ",\"args\":{\"stage\":");
+		json_string(f, cmd->stage ? cmd->stage : "");
+		fprintf(f, ",\"command_buffer\":%llu,\"index\":%u}}", (unsigned long long)cmd->command_buffer, cmd->index);
+	}
+	fprintf(f, "\n]}\n");
+	return ferror(f) ? -EIO : 0;
 }

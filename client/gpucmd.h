@@ -46,6 +46,7 @@ typedef struct gpucmd_client gpucmd_client;
 typedef uint32_t gpucmd_buffer;
 typedef uint32_t gpucmd_session;
 typedef uint32_t gpucmd_kernel;
+typedef uint32_t gpucmd_graph;
 
 /* ---- connection ------------------------------------------------------- */
 
@@ -112,6 +113,10 @@ struct gpucmd_info {
 	uint64_t validation_messages;  /* messages it reported so far */
 	uint32_t clients, live_buffers, live_sessions;
 	uint64_t submissions, dispatches;
+	uint64_t barriers, barriers_elided, concurrent_groups; /* every session's, since start */
+	uint64_t gpu_ns;               /* GPU time of every profiled command buffer */
+	uint32_t timestamp_valid_bits; /* of the queue used; 0: profiling unsupported */
+	double timestamp_period;       /* ns per timestamp tick */
 	/* from the handshake */
 	uint32_t max_frame;
 	uint64_t max_buffer_size;
@@ -223,6 +228,7 @@ struct gpucmd_memory_usage {
 	uint64_t bytes, buffers, peak;
 	uint64_t resident_buffers, resident_bytes;
 	uint64_t limit;                /* configured limit, 0: none */
+	uint64_t gpu_ns;               /* GPU time of its profiled sessions (0 for a uid) */
 };
 
 struct gpucmd_memory_report {
@@ -271,10 +277,22 @@ int gpucmd_session_close(gpucmd_client *client, gpucmd_session session);
 int gpucmd_begin_stage(gpucmd_client *client, gpucmd_session session, const char *label);
 
 /* Streaming. Records one dispatch of `kernel` with the buffers bound in
- * binding order, `push_size` bytes of push constants and a grid of groups. */
+ * binding order, `push_size` bytes of push constants and a grid of groups.
+ * The daemon orders it after earlier commands of the stage only where their
+ * byte ranges conflict (docs/ENCODER.md): no declaration is needed. */
 int gpucmd_dispatch(gpucmd_client *client, gpucmd_session session, gpucmd_kernel kernel,
 		    const struct gpucmd_binding *bindings, uint32_t n_bindings, const void *push,
 		    uint32_t push_size, uint32_t groups_x, uint32_t groups_y, uint32_t groups_z);
+
+/* A barrier before this dispatch even where no range conflicts: for a
+ * kernel whose accesses reflection cannot see (e.g. timing a kernel alone). */
+#define GPUCMD_DISPATCH_BARRIER_BEFORE 1u
+
+/* Streaming. gpucmd_dispatch with GPUCMD_DISPATCH_* flags. */
+int gpucmd_dispatch_flags(gpucmd_client *client, gpucmd_session session, gpucmd_kernel kernel,
+			  const struct gpucmd_binding *bindings, uint32_t n_bindings, const void *push,
+			  uint32_t push_size, uint32_t groups_x, uint32_t groups_y, uint32_t groups_z,
+			  uint32_t flags);
 
 /* Streaming. Submits the stage without waiting; the session is drained.
  * A second commit without reset_for_next_stage does nothing. */
@@ -317,6 +335,16 @@ struct gpucmd_session_state {
 	uint64_t residency_requests;   /* residency adds and removes asked for */
 	uint32_t residency_pending;    /* of those, staged until the next commit */
 	uint64_t submit_order;         /* daemon-wide position of its newest submission, 0: none */
+	/* Hazard tracking (docs/ENCODER.md): `barriers` were inserted on a
+	 * conflict or asked for (barriers_forced of them); barriers_elided
+	 * commands joined the running group; groups of commands ran with no
+	 * barrier between them. Per command buffer of n commands:
+	 * barriers + barriers_elided = n - 1, groups = barriers + 1. */
+	uint64_t barriers_elided, barriers_forced, concurrent_groups;
+	uint64_t replays;              /* graph replays recorded */
+	bool capturing;                /* between capture_begin and capture_end */
+	bool profiling;                /* gpucmd_profile is on */
+	uint64_t gpu_ns;               /* GPU time of its profiled command buffers */
 };
 
 /* Round trip. Reads the session's state and counters; changes nothing (a
@@ -401,6 +429,127 @@ int gpucmd_buffer_export(gpucmd_client *client, gpucmd_buffer buffer, gpucmd_tok
 /* Round trip. A handle on this connection for the buffer a token names; the
  * buffer lives while any connection holds a handle on it or work uses it. */
 int gpucmd_buffer_import(gpucmd_client *client, const gpucmd_token *token, gpucmd_buffer *ret_buffer);
+
+/* ---- capture and replay (docs/ENCODER.md) ------------------------------ */
+
+/* Streaming. From now on the session's dispatches, copies and fills are
+ * recorded into a new graph instead of its stage (with the barriers hazard
+ * tracking puts between them); nothing runs. The stage is left as it was. */
+int gpucmd_capture_begin(gpucmd_client *client, gpucmd_session session);
+
+#define GPUCMD_GRAPH_INFO_SLOTS 64
+
+struct gpucmd_graph_info {
+	gpucmd_graph graph;            /* handle on this connection */
+	uint32_t nodes;                /* dispatches, copies and fills, numbered from 0 */
+	uint32_t dispatches;
+	uint32_t barriers;             /* recorded between the nodes */
+	uint32_t n_slots;              /* distinct buffers used, numbered from 0 in first use */
+	uint64_t slot_sizes[GPUCMD_GRAPH_INFO_SLOTS]; /* of the first 64 slots */
+};
+
+/* Round trip. Ends the capture and returns the graph. The graph keeps every
+ * buffer it uses alive until it is freed. A request of the capture that
+ * failed fails this call (the graph is not made) with its message.
+ * ret_info may be NULL. */
+int gpucmd_capture_end(gpucmd_client *client, gpucmd_session session, gpucmd_graph *ret_graph,
+		       struct gpucmd_graph_info *ret_info);
+
+/* New push constants for dispatch node `node` of a replay (size: exactly
+ * the kernel's push-constant size). */
+struct gpucmd_graph_push {
+	uint32_t node;
+	const void *data;
+	uint32_t size;
+};
+
+/* Every use of buffer slot `slot` goes to `buffer` (of this connection),
+ * at the same offsets; it must be at least as large as the slot's buffer. */
+struct gpucmd_graph_rebind {
+	uint32_t slot;
+	gpucmd_buffer buffer;
+};
+
+/* Streaming, one message whatever the graph's size. Records the graph into
+ * the session's stage like one command: ordered with the commands around it
+ * by hazard tracking, submitted by the stage's commit, waiting on its
+ * fences. Without push or rebind the daemon executes the command buffer
+ * recorded at capture; with them it records the nodes again. */
+int gpucmd_graph_replay(gpucmd_client *client, gpucmd_session session, gpucmd_graph graph,
+			const struct gpucmd_graph_push *push, uint32_t n_push,
+			const struct gpucmd_graph_rebind *rebind, uint32_t n_rebind);
+
+/* Round trip. Drops this connection's handle; work already recorded still
+ * runs. A disconnect frees every graph handle of the connection. */
+int gpucmd_graph_free(gpucmd_client *client, gpucmd_graph graph);
+
+/* Round trip. A token for the graph, valid while this connection keeps it. */
+int gpucmd_graph_export(gpucmd_client *client, gpucmd_graph graph, gpucmd_token *ret_token);
+
+/* Round trip. A handle on this connection for the graph a token names; it
+ * replays with the exporter's buffers unless rebound. ret_info may be NULL. */
+int gpucmd_graph_import(gpucmd_client *client, const gpucmd_token *token, gpucmd_graph *ret_graph,
+			struct gpucmd_graph_info *ret_info);
+
+/* ---- GPU timing (docs/ENCODER.md) ------------------------------------- */
+
+#include <stdio.h>
+
+/* Streaming. Turns timestamp queries on (or off) for the session's command
+ * buffers opened from now on: each command buffer and each dispatch, copy,
+ * fill and graph replay in it are timed on the GPU. Fails the stage with
+ * -ENOTSUP where the queue writes no timestamps. */
+int gpucmd_profile(gpucmd_client *client, gpucmd_session session, bool enable);
+
+/* GPU start and end of a command buffer, in ns of the device's timestamp
+ * clock (comparable between command buffers of one daemon). */
+struct gpucmd_gpu_times {
+	uint64_t start_ns, end_ns;
+};
+
+/* Round trip. gpucmd_commit_and_wait that also returns the GPU start and
+ * end of the command buffer it waited for (zeros unless profiling). */
+int gpucmd_commit_and_wait_timed(gpucmd_client *client, gpucmd_session session, struct gpucmd_gpu_times *ret_times);
+
+struct gpucmd_timed_command_buffer {
+	uint64_t serial;
+	char label[128];               /* stage label */
+	uint32_t commands;
+	uint64_t start_ns, end_ns;
+};
+
+struct gpucmd_timed_command {
+	uint64_t command_buffer;       /* serial of its command buffer */
+	uint32_t index;                /* position in it */
+	char name[64];                 /* kernel, "buffer copy", "buffer fill", "replay of a graph" */
+	const char *stage;             /* its command buffer's label (in the same profile), "" if dropped */
+	uint64_t start_ns, end_ns;
+};
+
+struct gpucmd_profile {
+	char session[64];
+	double timestamp_period;
+	uint32_t valid_bits;
+	uint64_t gpu_ns;               /* the session's GPU time, ever */
+	uint64_t dropped;              /* records overwritten before they were fetched */
+	uint64_t untimed;              /* commands beyond 1024 in one command buffer */
+	uint32_t n_command_buffers, n_commands;
+	struct gpucmd_timed_command_buffer *command_buffers; /* oldest first */
+	struct gpucmd_timed_command *commands;
+};
+
+/* Round trip. The session's timed command buffers and commands since the
+ * last clearing fetch (the daemon keeps the newest 1024 and 8192). With
+ * session 0, `label` names a profiled session of any connection of this
+ * user (any user for root). *ret is the caller's: gpucmd_profile_free. */
+int gpucmd_profile_fetch(gpucmd_client *client, gpucmd_session session, const char *label, bool clear,
+			 struct gpucmd_profile *ret_profile);
+void gpucmd_profile_free(struct gpucmd_profile *profile);
+
+/* Writes the profile as Chrome trace-event JSON (chrome://tracing,
+ * Perfetto): command buffers on one track, commands on another, times in
+ * µs from the first command buffer. 0 or -EIO. */
+int gpucmd_trace_write(const struct gpucmd_profile *profile, FILE *out);
 
 #ifdef __cplusplus
 }

@@ -85,6 +85,8 @@ static const struct key keys[] = {
 	 "buffer memory one connection may hold (default 0: no limit)"},
 	{"limits", "max_memory_per_uid", K_SIZE64, F(max_memory_per_uid), 0, UINT64_MAX, true, "BYTES",
 	 "buffer memory all connections of one uid may hold (default 0: no limit)"},
+	{"testing", "validate_sync", K_BOOL, F(validate_sync), 0, 0, false, NULL,
+	 "validation plus synchronization validation: missing or\nwrong barriers fail like any validation message (slower)"},
 	{"testing", "force_staging", K_BOOL, F(force_staging), 0, 0, false, NULL,
 	 "copy through staging even where device memory is mappable\n(the discrete-GPU path on any device)"},
 	{"testing", "no_push_descriptors", K_BOOL, F(no_push_descriptors), 0, 0, false, NULL,

@@ -28,6 +28,7 @@ struct gd_config {
 	bool no_client_kernels;    /* refuse kernel_register */
 	int log_level;             /* syslog level, GD_LOG_* */
 	bool validate;             /* Vulkan validation layer */
+	bool validate_sync;        /* also synchronization validation (missing or wrong barriers) */
 	uint32_t max_frame;        /* largest frame accepted or sent */
 	uint32_t spin_us;          /* completion thread's poll window */
 	uint32_t stop_timeout_sec; /* SIGTERM: longest wait for committed work */

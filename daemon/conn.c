@@ -25,6 +25,7 @@
 #include "gpucmd.h"
 #include "log.h"
 #include "requests.h"
+#include "graph.h"
 #include "session.h"
 
 #define READ_CHUNK (64u << 10)
@@ -114,6 +115,23 @@ void gd_conn_reply_status(struct gd_conn *c, uint64_t id, int code, uint64_t fai
 	gd_conn_flush(c);
 }
 
+void gd_conn_reply_times(struct gd_conn *c, uint64_t id, int code, uint64_t failed_req, const char *msg,
+			 uint64_t start_ns, uint64_t end_ns)
+{
+	Gpucmd__GpuTimes t = GPUCMD__GPU_TIMES__INIT;
+	t.start_ns = start_ns;
+	t.end_ns = end_ns;
+	Gpucmd__Reply rep = GPUCMD__REPLY__INIT;
+	rep.id = id;
+	rep.status = code;
+	rep.failed_request = failed_req;
+	rep.error = code ? (char *)msg : "";
+	rep.body_case = GPUCMD__REPLY__BODY_GPU_TIMES;
+	rep.gpu_times = &t;
+	gd_conn_send(c, &rep);
+	gd_conn_flush(c);
+}
+
 void gd_conn_fail(struct gd_conn *c, uint64_t req, int code, const char *fmt, ...)
 {
 	if (c->err)
@@ -138,6 +156,9 @@ static void free_conn(uv_handle_t *h)
 		gd_session_close(c->xfer);
 	gd_conn_kernels_finish(&c->kernels);
 	gd_token_revoke(d, c, NULL);
+	struct gd_graph *g;
+	while ((g = gd_handles_pop(&c->graphs)))
+		gd_graph_unref(g);
 	gd_fence_drop_waiters(d, c);
 	while (c->n_fds)
 		close(gd_conn_take_fd(c));
@@ -145,6 +166,7 @@ static void free_conn(uv_handle_t *h)
 		gd_buffer_unref(b);
 	gd_handles_finish(&c->sessions);
 	gd_handles_finish(&c->buffers);
+	gd_handles_finish(&c->graphs);
 	gw_reader_finish(&c->in);
 	gw_buf_finish(&c->out);
 	gw_arena_finish(&c->arena);
@@ -341,6 +363,7 @@ int gd_conn_create(struct gd_daemon *d, int fd)
 	gw_reader_init(&c->in, d->cfg.max_frame);
 	gd_handles_init(&c->buffers);
 	gd_handles_init(&c->sessions);
+	gd_handles_init(&c->graphs);
 	struct ucred cred;
 	socklen_t cl = sizeof(cred);
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) == 0) {

@@ -33,7 +33,9 @@ struct gd_conn {
 	struct gw_arena arena;
 	struct gd_handles buffers;   /* -> struct gd_buffer (one reference each) */
 	struct gd_handles sessions;  /* -> struct gd_session (one reference each) */
+	struct gd_handles graphs;    /* -> struct gd_graph (one reference each) */
 	struct gd_account *acct;     /* buffer memory this connection holds */
+	uint64_t gpu_ns;             /* GPU time of its sessions' profiled command buffers */
 	struct gd_session *xfer;     /* staged copies (transfer.h), NULL until used */
 	uint64_t xfer_staged;        /* bytes of write chunks not yet submitted */
 	struct gd_conn_kernels kernels; /* kernels this client registered */
@@ -77,6 +79,10 @@ void gd_conn_goodbye(struct gd_conn *c, int code, const char *tell);
 /* Queues a reply; sent when the current batch is done or by gd_conn_flush. */
 void gd_conn_send(struct gd_conn *c, const Gpucmd__Reply *reply);
 void gd_conn_reply_status(struct gd_conn *c, uint64_t id, int code, uint64_t failed_req, const char *msg);
+/* A status reply that also carries a command buffer's GPU start and end
+ * (commit_and_wait of a profiling session). */
+void gd_conn_reply_times(struct gd_conn *c, uint64_t id, int code, uint64_t failed_req, const char *msg,
+			 uint64_t start_ns, uint64_t end_ns);
 void gd_conn_flush(struct gd_conn *c);
 /* Records the first failure of a streamed request on the connection. */
 void gd_conn_fail(struct gd_conn *c, uint64_t req, int code, const char *fmt, ...)

@@ -21,8 +21,11 @@ struct gd_stats {
 	uint32_t live_buffers;
 	uint32_t resident_buffers;
 	uint32_t live_sessions;
+	uint32_t live_graphs;
 	uint64_t submissions;
 	uint64_t dispatches;
+	uint64_t barriers, barriers_elided, groups; /* hazard counters of every session */
+	uint64_t gpu_ns;           /* GPU time of every profiled command buffer */
 };
 
 struct gd_daemon {

@@ -58,7 +58,7 @@ int gd_fence_wait(struct gd_fence *f, struct gd_conn *c, uint64_t req, uint64_t 
 /* Drops every waiter of connection c (it is closing). */
 void gd_fence_drop_waiters(struct gd_daemon *d, struct gd_conn *c);
 
-enum gd_token_kind { GD_TOKEN_FENCE, GD_TOKEN_BUFFER };
+enum gd_token_kind { GD_TOKEN_FENCE, GD_TOKEN_BUFFER, GD_TOKEN_GRAPH };
 
 /* Issues a token for obj (kind) exported by connection c. Returns 0 and the
  * token, or -ENOMEM / a getrandom error. The table does not reference obj:

@@ -123,9 +123,18 @@ static int create_instance(struct gd_gpu *gpu)
 		.pfnUserCallback = on_validation,
 		.pUserData = gpu,
 	};
+	/* Synchronization validation reports hazards the barriers miss: the
+	 * tests of hazard tracking run with it. */
+	VkValidationFeatureEnableEXT sync = VK_VALIDATION_FEATURE_ENABLE_SYNCHRONIZATION_VALIDATION_EXT;
+	VkValidationFeaturesEXT features = {
+		.sType = VK_STRUCTURE_TYPE_VALIDATION_FEATURES_EXT,
+		.enabledValidationFeatureCount = 1,
+		.pEnabledValidationFeatures = &sync,
+		.pNext = &dbg,
+	};
 	VkInstanceCreateInfo ci = {
 		.sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO,
-		.pNext = gpu->validate ? &dbg : NULL,
+		.pNext = gpu->validate_sync ? (void *)&features : gpu->validate ? (void *)&dbg : NULL,
 		.pApplicationInfo = &app,
 		.enabledLayerCount = n_layers,
 		.ppEnabledLayerNames = layers,
@@ -418,7 +427,8 @@ struct gd_gpu *gd_gpu_create(const struct gd_gpu_options *opts)
 	struct gd_gpu *gpu = calloc(1, sizeof(*gpu));
 	if (!gpu)
 		return NULL;
-	gpu->validate = opts->validate;
+	gpu->validate = opts->validate || opts->validate_sync;
+	gpu->validate_sync = opts->validate_sync;
 	if (create_instance(gpu) < 0 || choose_device(gpu, opts->device) < 0 || create_device(gpu, opts->no_push_descriptors) < 0)
 		goto fail;
 	uint32_t v = gpu->props.apiVersion;
@@ -432,7 +442,7 @@ struct gd_gpu *gd_gpu_create(const struct gd_gpu_options *opts)
 		 VK_API_VERSION_MINOR(v), VK_API_VERSION_PATCH(v), gpu->family,
 		 gpu->push_descriptor ? "push descriptors" : "descriptor pools",
 		 gpu->robustness2 ? "robustBufferAccess2" : gpu->features.robustBufferAccess ? "robustBufferAccess" : "no robust access",
-		 gpu->validate ? ", validation on" : "");
+		 gpu->validate_sync ? ", validation with syncval on" : gpu->validate ? ", validation on" : "");
 	return gpu;
 fail:
 	gd_gpu_destroy(gpu);

@@ -14,6 +14,7 @@
 struct gd_gpu_options {
 	const char *device;   /* index or part of a name; NULL: the best device */
 	bool validate;        /* load VK_LAYER_KHRONOS_validation */
+	bool validate_sync;   /* with synchronization validation (implies validate) */
 	bool no_push_descriptors; /* use descriptor pools even where push descriptors exist */
 };
 
@@ -24,7 +25,7 @@ struct gd_gpu {
 	VkDevice device;
 	VkQueue queue;
 	uint32_t family;
-	bool validate;
+	bool validate, validate_sync;
 	atomic_uint_fast64_t validation_messages;
 
 	VkPhysicalDeviceProperties props;

@@ -136,7 +136,7 @@ int main(int argc, char **argv)
 	int status = 1;
 
 	struct gd_gpu_options go = {.device = d->cfg.device, .validate = d->cfg.validate,
-				    .no_push_descriptors = d->cfg.no_push_descriptors};
+				    .validate_sync = d->cfg.validate_sync, .no_push_descriptors = d->cfg.no_push_descriptors};
 	if (!(d->gpu = gd_gpu_create(&go)))
 		goto out;
 	if (!(d->memory = gd_memory_create(d->gpu)))
@@ -178,9 +178,9 @@ out:
 		uv_run(d->loop, UV_RUN_NOWAIT);
 	}
 	gd_scheduler_destroy(d->sched);
-	if (status == 0 && (d->stats.live_buffers || d->stats.live_sessions)) {
-		log_err("leak at exit: %u buffers, %u sessions still alive", d->stats.live_buffers,
-			d->stats.live_sessions);
+	if (status == 0 && (d->stats.live_buffers || d->stats.live_sessions || d->stats.live_graphs)) {
+		log_err("leak at exit: %u buffers, %u sessions, %u graphs still alive", d->stats.live_buffers,
+			d->stats.live_sessions, d->stats.live_graphs);
 		status = 4;
 	}
 	/* Client kernels built during the run are in the cache too. */

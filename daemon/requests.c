@@ -51,6 +51,9 @@ static bool is_streamed(const Req *req)
 	case GPUCMD__REQUEST__BODY_BUFFER_COPY:
 	case GPUCMD__REQUEST__BODY_BUFFER_FILL:
 	case GPUCMD__REQUEST__BODY_RESIDENCY:
+	case GPUCMD__REQUEST__BODY_CAPTURE_BEGIN:
+	case GPUCMD__REQUEST__BODY_GRAPH_REPLAY:
+	case GPUCMD__REQUEST__BODY_PROFILE:
 		return true;
 	case GPUCMD__REQUEST__BODY_COMMIT:
 		return req->commit->mode != GPUCMD__COMMIT_MODE__COMMIT_AND_WAIT;
@@ -137,6 +140,12 @@ static void info(struct gd_conn *c, const Req *req)
 	ir.live_sessions = d->stats.live_sessions;
 	ir.submissions = d->stats.submissions;
 	ir.dispatches = d->stats.dispatches;
+	ir.barriers = d->stats.barriers;
+	ir.barriers_elided = d->stats.barriers_elided;
+	ir.concurrent_groups = d->stats.groups;
+	ir.gpu_ns = d->stats.gpu_ns;
+	ir.timestamp_valid_bits = gpu->families[gpu->family].timestampValidBits;
+	ir.timestamp_period = gpu->props.limits.timestampPeriod;
 	Gpucmd__Reply rep = GPUCMD__REPLY__INIT;
 	rep.body_case = GPUCMD__REPLY__BODY_INFO;
 	rep.info = &ir;
@@ -154,7 +163,7 @@ static struct gd_session *find_session(struct gd_conn *c, uint32_t handle)
 	return gd_handles_get(&c->sessions, handle);
 }
 
-static void reply_token(struct gd_conn *c, uint64_t id, const uint8_t token[GD_TOKEN_BYTES])
+void gd_request_reply_token(struct gd_conn *c, uint64_t id, const uint8_t *token)
 {
 	Gpucmd__Token t = GPUCMD__TOKEN__INIT;
 	t.token.data = (uint8_t *)token;
@@ -180,7 +189,7 @@ static void buffer_export(struct gd_conn *c, const Req *req)
 		reply_error(c, req->id, r, "buffer export: no token could be made");
 		return;
 	}
-	reply_token(c, req->id, token);
+	gd_request_reply_token(c, req->id, token);
 }
 
 /* The object a token names; a wrong length or an unknown token is an
@@ -231,7 +240,7 @@ static void fence_export(struct gd_conn *c, const Req *req)
 		}
 		s->exported = true;
 	}
-	reply_token(c, req->id, s->fence_token);
+	gd_request_reply_token(c, req->id, s->fence_token);
 }
 
 static void wait_fence(struct gd_conn *c, const Req *req)
@@ -369,6 +378,11 @@ static void dispatch(struct gd_conn *c, const Req *req)
 				dp->push.len, f->push_size);
 		return;
 	}
+	if (dp->flags & ~(uint32_t)GPUCMD_DISPATCH_BARRIER_BEFORE) {
+		gd_session_fail(s, req->id, -EINVAL, "dispatch of kernel '%s': unknown flags 0x%x (this daemon knows GPUCMD_DISPATCH_BARRIER_BEFORE)",
+				k->name, dp->flags);
+		return;
+	}
 	const uint32_t groups[3] = {dp->groups_x, dp->groups_y, dp->groups_z};
 	for (int i = 0; i < 3; i++) {
 		if (groups[i] == 0 || groups[i] > l->maxComputeWorkGroupCount[i]) {
@@ -414,7 +428,7 @@ static void dispatch(struct gd_conn *c, const Req *req)
 		}
 		bound[i] = (struct gd_bound){buf, b->offset, range};
 	}
-	gd_session_dispatch(s, req->id, k, bound, dp->push.data, groups);
+	gd_session_dispatch(s, req->id, k, bound, dp->push.data, groups, dp->flags & GPUCMD_DISPATCH_BARRIER_BEFORE);
 }
 
 static void commit(struct gd_conn *c, const Req *req)
@@ -467,6 +481,13 @@ static void session_query(struct gd_conn *c, const Req *req)
 	st.residency_requests = s->residency_requests;
 	st.residency_pending = s->n_residency;
 	st.submit_order = s->last_value;
+	st.barriers_elided = s->barriers_elided;
+	st.concurrent_groups = s->groups;
+	st.barriers_forced = s->barriers_forced;
+	st.replays = s->replays;
+	st.capturing = s->capture != NULL;
+	st.profiling = s->profiling;
+	st.gpu_ns = s->gpu_ns;
 	Gpucmd__Reply rep = GPUCMD__REPLY__INIT;
 	rep.body_case = GPUCMD__REPLY__BODY_SESSION_STATE;
 	rep.session_state = &st;
@@ -550,6 +571,14 @@ int gd_request_handle(struct gd_conn *c, const Req *req)
 	case GPUCMD__REQUEST__BODY_WAIT_FENCE: wait_fence(c, req); return 0;
 	case GPUCMD__REQUEST__BODY_FENCE_WAIT: fence_wait(c, req, -1); return 0;
 	case GPUCMD__REQUEST__BODY_FENCE_FD: fence_wait(c, req, gd_conn_take_fd(c)); return 0;
+	case GPUCMD__REQUEST__BODY_CAPTURE_BEGIN: gd_request_capture_begin(c, req); return 0;
+	case GPUCMD__REQUEST__BODY_CAPTURE_END: gd_request_capture_end(c, req); return 0;
+	case GPUCMD__REQUEST__BODY_GRAPH_REPLAY: gd_request_graph_replay(c, req); return 0;
+	case GPUCMD__REQUEST__BODY_GRAPH_FREE: gd_request_graph_free(c, req); return 0;
+	case GPUCMD__REQUEST__BODY_GRAPH_EXPORT: gd_request_graph_export(c, req); return 0;
+	case GPUCMD__REQUEST__BODY_GRAPH_IMPORT: gd_request_graph_import(c, req); return 0;
+	case GPUCMD__REQUEST__BODY_PROFILE: gd_request_profile(c, req); return 0;
+	case GPUCMD__REQUEST__BODY_PROFILE_FETCH: gd_request_profile_fetch(c, req); return 0;
 	default:
 		gd_conn_close(c, "request with no known body", "request with no known body (newer client?)");
 		return 0;

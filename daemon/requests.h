@@ -21,6 +21,21 @@ int gd_request_handle(struct gd_conn *c, const Gpucmd__Request *req);
  * NULL with the failure kept on the connection. */
 struct gd_session *gd_request_session(struct gd_conn *c, const Gpucmd__Request *req, uint32_t handle);
 
+/* Replies with a 16-byte capability token (fence.h). */
+void gd_request_reply_token(struct gd_conn *c, uint64_t id, const uint8_t *token);
+
+/* Capture and replay requests (requests_graphs.c). */
+void gd_request_capture_begin(struct gd_conn *c, const Gpucmd__Request *req);
+void gd_request_capture_end(struct gd_conn *c, const Gpucmd__Request *req);
+void gd_request_graph_replay(struct gd_conn *c, const Gpucmd__Request *req);
+void gd_request_graph_free(struct gd_conn *c, const Gpucmd__Request *req);
+void gd_request_graph_export(struct gd_conn *c, const Gpucmd__Request *req);
+void gd_request_graph_import(struct gd_conn *c, const Gpucmd__Request *req);
+
+/* GPU timing requests (requests_profile.c). */
+void gd_request_profile(struct gd_conn *c, const Gpucmd__Request *req);
+void gd_request_profile_fetch(struct gd_conn *c, const Gpucmd__Request *req);
+
 /* Buffer and memory requests (requests_buffers.c); same return rules. */
 void gd_request_buffer_create(struct gd_conn *c, const Gpucmd__Request *req);
 /* Takes fd (the memfd, -1 when none came) and closes it in every case. */

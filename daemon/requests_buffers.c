@@ -260,6 +260,7 @@ void gd_request_client_usage(const struct gd_conn *c, Gpucmd__ClientUsage *u)
 	u->client = c->id;
 	u->pid = c->pid;
 	u->name = (char *)c->name;
+	u->gpu_ns = c->gpu_ns;
 }
 
 uint32_t gd_request_heaps(struct gd_daemon *d, Gpucmd__Heap *hp, Gpucmd__Heap **hpp)

@@ -16,6 +16,7 @@
 #include "daemon.h"
 #include "fence.h"
 #include "gpu.h"
+#include "graph.h"
 #include "registry.h"
 #include "scheduler.h"
 #include "session.h"
@@ -80,6 +81,9 @@ static void release_refs(struct gd_submission *sub, bool submitted)
 		gd_buffer_unref(sub->refs[i]);
 	}
 	sub->n_refs = 0;
+	for (uint32_t i = 0; i < sub->n_graphs; i++)
+		gd_graph_unref(sub->graphs[i]);
+	sub->n_graphs = 0;
 	for (uint32_t i = 0; i < sub->n_xwait; i++)
 		gd_fence_unref(sub->xwait[i]);
 	sub->n_xwait = 0;
@@ -100,11 +104,14 @@ static void session_unref(struct gd_session *s)
 		gd_descriptors_finish(s->d->gpu, &sub->desc);
 		free(sub->progs);
 		free(sub->refs);
+		free(sub->graphs);
+		gd_cb_timing_destroy(s->d->gpu, sub->timing);
 		free(sub);
 	}
 	vkDestroyCommandPool(dev, s->pool, NULL); /* frees its command buffers */
 	free(s->residency);
 	gd_account_unref(s->acct);
+	free(s->timing);
 	if (s->fence)
 		gd_fence_unref(s->fence);
 	s->d->stats.live_sessions--;
@@ -141,6 +148,8 @@ void gd_session_residency(struct gd_session *s, uint64_t req, struct gd_buffer *
 void gd_session_close(struct gd_session *s)
 {
 	flush_residency(s, false);
+	gd_graph_unref(s->capture);
+	s->capture = NULL;
 	if (s->open) {
 		release_refs(s->open, false);
 		s->open->next = s->spares;
@@ -163,6 +172,7 @@ void gd_session_close(struct gd_session *s)
 
 void gd_session_fail(struct gd_session *s, uint64_t req, int code, const char *fmt, ...)
 {
+	s->failures++;
 	if (s->err)
 		return;
 	s->err = code;
@@ -184,7 +194,9 @@ void gd_session_fail(struct gd_session *s, uint64_t req, int code, const char *f
  * that error: it has been reported once, as the seeds require. */
 static void report_sync(struct gd_session *s, uint64_t req)
 {
-	if (s->conn)
+	if (s->conn && s->profiling)
+		gd_conn_reply_times(s->conn, req, s->err, s->err_req, s->errmsg, s->last_start_ns, s->last_end_ns);
+	else if (s->conn)
 		gd_conn_reply_status(s->conn, req, s->err, s->err_req, s->errmsg);
 	s->err = 0;
 	s->err_req = 0;
@@ -233,6 +245,8 @@ static struct gd_submission *open_submission(struct gd_session *s)
 	sub->n_xwait = 0;
 	sub->bound = VK_NULL_HANDLE;
 	sub->sync = sub->failed = false;
+	sub->open_query = -1;
+	sub->timed = s->profiling && gd_cb_timing_begin(s->d->gpu, &sub->timing, sub->cb) == 0;
 	s->next_wait = 0;
 	s->command_buffers++;
 	s->open = sub;
@@ -297,49 +311,110 @@ static void barrier(VkCommandBuffer cb, VkPipelineStageFlags2 dst_stage, VkAcces
 	vkCmdPipelineBarrier2(cb, &di);
 }
 
-/* The command buffer a new command goes into, holding references on its n
- * buffers and ordered after the commands before it; NULL (and the session
- * failed) when the stage cannot take it. `what` and `name` say what the
- * command is, for the message: ("dispatch of kernel", "add_f32"). */
+/* Orders a new command after the ones before it in its command buffer:
+ * a barrier when it conflicts with the current concurrent group (or the
+ * client asked for one), nothing otherwise. The first command of a
+ * command buffer starts its first group; submissions are ordered with each
+ * other by the retire timeline (SESSIONS.md). */
+static void order_command(struct gd_session *s, struct gd_submission *sub, const struct gd_access *acc, uint32_t n,
+			  bool barrier_before)
+{
+	struct gd_stats *st = &s->d->stats;
+	if (!sub->n_commands) {
+		gd_hazard_reset(&sub->hazard);
+		gd_hazard_add(&sub->hazard, acc, n);
+		s->groups++;
+		st->groups++;
+		return;
+	}
+	bool need;
+	if (barrier_before) {
+		gd_hazard_reset(&sub->hazard); /* the command alone starts the new group */
+		gd_hazard_add(&sub->hazard, acc, n);
+		s->barriers_forced++;
+		need = true;
+	} else {
+		need = gd_hazard_add(&sub->hazard, acc, n) != GD_HAZARD_JOIN;
+	}
+	if (!need) {
+		s->barriers_elided++;
+		st->barriers_elided++;
+		return;
+	}
+	barrier(sub->cb, WRITE_STAGES, READ_ACCESS | WRITE_ACCESS);
+	s->barriers++;
+	st->barriers++;
+	s->groups++;
+	st->groups++;
+}
+
+/* The command buffer a new command goes into, holding references on the
+ * buffers of its n accesses and ordered after the commands before it; NULL
+ * (and the session failed) when the stage cannot take it. `what` and
+ * `name` say what the command is, for the message: ("dispatch of kernel",
+ * "add_f32"). */
 static struct gd_submission *begin_command(struct gd_session *s, uint64_t req, const char *what, const char *name,
-					   struct gd_buffer *const *bufs, uint32_t n)
+					   const struct gd_access *acc, uint32_t n, bool barrier_before)
 {
 	const char *q = name ? " '" : "", *q2 = name ? "'" : "";
 	if (!name)
 		name = "";
-	if (s->drained) {
+	if (s->drained && !s->capture) {
 		gd_session_fail(s, req, -EBUSY, "%s%s%s%s: the stage was committed; call reset_for_next_stage first",
 				what, q, name, q2);
 		return NULL;
 	}
-	struct gd_submission *sub = open_submission(s);
+	/* While capturing, commands go into the graph's command buffer. */
+	struct gd_submission *sub = s->capture ? &s->capture->rec : open_submission(s);
 	if (!sub) {
 		gd_session_fail(s, req, -ENOMEM, "%s%s%s%s: no command buffer could be opened", what, q, name, q2);
 		return NULL;
 	}
 	for (uint32_t i = 0; i < n; i++)
-		if (keep_ref(sub, bufs[i]) < 0) {
+		if (keep_ref(sub, acc[i].buf) < 0) {
 			gd_session_fail(s, req, -ENOMEM, "%s%s%s%s: daemon out of memory", what, q, name, q2);
 			return NULL;
 		}
-	/* Every command after the first waits for the writes of the ones
-	 * before it: correct for any chain, and counted. */
-	if (sub->n_commands) {
-		barrier(sub->cb, WRITE_STAGES, READ_ACCESS | WRITE_ACCESS);
-		s->barriers++;
-	}
+	order_command(s, sub, acc, n, barrier_before);
 	sub->n_commands++;
+	if (sub->timed) {
+		sub->open_query = gd_cb_timing_cmd_start(sub->timing, sub->cb, name[0] ? name : what);
+		if (sub->open_query < 0)
+			s->timing->untimed++;
+	}
 	return sub;
 }
 
+/* Closes the timestamp bracket begin_command opened, when profiling. */
+static void end_command(struct gd_submission *sub)
+{
+	if (sub->timed && sub->open_query >= 0)
+		gd_cb_timing_cmd_end(sub->timing, sub->cb, sub->open_query);
+	sub->open_query = -1;
+}
+
+/* What a binding does to its range, from the kernel's reflection: a
+ * binding with neither decoration may both read and write. */
+static enum gd_access_kind binding_access(const struct gd_iface *f, uint32_t i)
+{
+	if (f->read_only[i])
+		return GD_ACCESS_READ;
+	if (f->write_only[i])
+		return GD_ACCESS_WRITE;
+	return GD_ACCESS_RW;
+}
+
 void gd_session_dispatch(struct gd_session *s, uint64_t req, const struct gd_kernel *k,
-			 const struct gd_bound *bound, const void *push, const uint32_t groups[3])
+			 const struct gd_bound *bound, const void *push, const uint32_t groups[3],
+			 bool barrier_before)
 {
 	struct gd_program *p = k->prog;
-	struct gd_buffer *bufs[GD_MAX_BINDINGS];
+	struct gd_access acc[GD_MAX_BINDINGS];
 	for (uint32_t i = 0; i < p->iface.n_bindings; i++)
-		bufs[i] = bound[i].buf;
-	struct gd_submission *sub = begin_command(s, req, "dispatch of kernel", k->name, bufs, p->iface.n_bindings);
+		acc[i] = (struct gd_access){bound[i].buf, bound[i].offset, bound[i].offset + bound[i].range,
+					    binding_access(&p->iface, i)};
+	struct gd_submission *sub = begin_command(s, req, "dispatch of kernel", k->name, acc, p->iface.n_bindings,
+						  barrier_before);
 	if (!sub)
 		return;
 	if (keep_program(sub, p) < 0) {
@@ -358,6 +433,12 @@ void gd_session_dispatch(struct gd_session *s, uint64_t req, const struct gd_ker
 	if (p->iface.push_size)
 		vkCmdPushConstants(cb, p->layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, p->iface.push_size, push);
 	vkCmdDispatch(cb, groups[0], groups[1], groups[2]);
+	end_command(sub);
+	if (s->capture) {
+		if (gd_graph_add_dispatch(s->capture, k, bound, push, groups, barrier_before) < 0)
+			gd_session_fail(s, req, -ENOMEM, "capture of a dispatch of kernel '%s': daemon out of memory", k->name);
+		return;
+	}
 	s->dispatches++;
 	s->d->stats.dispatches++;
 }
@@ -365,21 +446,121 @@ void gd_session_dispatch(struct gd_session *s, uint64_t req, const struct gd_ker
 void gd_session_copy(struct gd_session *s, uint64_t req, struct gd_buffer *src, uint64_t src_offset,
 		     struct gd_buffer *dst, uint64_t dst_offset, uint64_t size)
 {
-	struct gd_buffer *bufs[2] = {src, dst};
-	struct gd_submission *sub = begin_command(s, req, "buffer copy", NULL, bufs, 2);
+	struct gd_access acc[2] = {
+		{src, src_offset, src_offset + size, GD_ACCESS_READ},
+		{dst, dst_offset, dst_offset + size, GD_ACCESS_WRITE},
+	};
+	struct gd_submission *sub = begin_command(s, req, "buffer copy", NULL, acc, 2, false);
 	if (!sub)
 		return;
 	VkBufferCopy region = {src_offset, dst_offset, size};
 	vkCmdCopyBuffer(sub->cb, src->buf, dst->buf, 1, &region);
+	end_command(sub);
+	if (s->capture && gd_graph_add_copy(s->capture, src, src_offset, dst, dst_offset, size) < 0)
+		gd_session_fail(s, req, -ENOMEM, "capture of a buffer copy: daemon out of memory");
 }
 
 void gd_session_fill(struct gd_session *s, uint64_t req, struct gd_buffer *dst, uint64_t offset, uint64_t size,
 		     uint32_t value)
 {
-	struct gd_submission *sub = begin_command(s, req, "buffer fill", NULL, &dst, 1);
+	uint64_t end = size == VK_WHOLE_SIZE ? dst->size : offset + size;
+	struct gd_access acc = {dst, offset, end, GD_ACCESS_WRITE};
+	struct gd_submission *sub = begin_command(s, req, "buffer fill", NULL, &acc, 1, false);
 	if (!sub)
 		return;
 	vkCmdFillBuffer(sub->cb, dst->buf, offset, size, value);
+	end_command(sub);
+	if (s->capture && gd_graph_add_fill(s->capture, dst, offset, size, value) < 0)
+		gd_session_fail(s, req, -ENOMEM, "capture of a buffer fill: daemon out of memory");
+}
+
+void gd_session_capture_begin(struct gd_session *s, uint64_t req)
+{
+	if (s->capture) {
+		gd_session_fail(s, req, -EBUSY, "capture_begin: the session is already capturing; call capture_end first");
+		return;
+	}
+	if (!(s->capture = gd_graph_create(s->d))) {
+		gd_session_fail(s, req, -ENOMEM, "capture_begin: no command buffer could be made for the graph");
+		return;
+	}
+	s->capture->failures_at_begin = s->failures;
+	s->capture_barriers = s->barriers;
+}
+
+int gd_session_capture_end(struct gd_session *s, struct gd_graph **ret, char *err, size_t errlen)
+{
+	struct gd_graph *g = s->capture;
+	if (!g) {
+		snprintf(err, errlen, "capture_end: the session is not capturing (call capture_begin first)");
+		return -EBUSY;
+	}
+	s->capture = NULL;
+	g->barriers = s->barriers - s->capture_barriers;
+	int r = 0;
+	if (s->failures != g->failures_at_begin) {
+		/* A command of the capture failed: a graph without it would
+		 * silently compute something else. */
+		r = s->err ? s->err : -EINVAL;
+		snprintf(err, errlen, "capture failed, no graph was made: %s", s->err ? s->errmsg : "a captured request failed");
+		s->err = 0;
+		s->err_req = 0;
+		s->errmsg[0] = '\0';
+	} else if ((r = gd_graph_end(g)) < 0) {
+		snprintf(err, errlen, "capture_end: the graph's command buffer could not be finished");
+	}
+	if (r < 0) {
+		gd_graph_unref(g);
+		return r;
+	}
+	*ret = g;
+	return 0;
+}
+
+static int keep_graph(struct gd_submission *sub, struct gd_graph *g)
+{
+	if (sub->n_graphs == sub->cap_graphs) {
+		uint32_t cap = sub->cap_graphs ? sub->cap_graphs * 2 : 4;
+		struct gd_graph **graphs = realloc(sub->graphs, cap * sizeof(*graphs));
+		if (!graphs)
+			return -ENOMEM;
+		sub->graphs = graphs;
+		sub->cap_graphs = cap;
+	}
+	sub->graphs[sub->n_graphs++] = gd_graph_ref(g);
+	return 0;
+}
+
+void gd_session_execute(struct gd_session *s, uint64_t req, struct gd_graph *g)
+{
+	/* The graph is one command to the hazard tracker: its merged ranges;
+	 * when they did not fit, barriers on both sides stand in for them. */
+	struct gd_submission *sub = begin_command(s, req, "replay of a graph", NULL, g->summary, g->n_summary,
+						  g->summary_full);
+	if (!sub)
+		return;
+	for (uint32_t i = 0; i < g->n_slots; i++)
+		if (keep_ref(sub, g->slots[i]) < 0) {
+			gd_session_fail(s, req, -ENOMEM, "replay of a graph: daemon out of memory");
+			return;
+		}
+	if (keep_graph(sub, g) < 0) {
+		gd_session_fail(s, req, -ENOMEM, "replay of a graph: daemon out of memory");
+		return;
+	}
+	vkCmdExecuteCommands(sub->cb, 1, &g->rec.cb);
+	end_command(sub);
+	sub->bound = VK_NULL_HANDLE; /* the secondary leaves pipeline state undefined */
+	if (g->summary_full) {
+		barrier(sub->cb, WRITE_STAGES, READ_ACCESS | WRITE_ACCESS);
+		gd_hazard_reset(&sub->hazard);
+		s->barriers++;
+		s->groups++;
+		s->d->stats.barriers++;
+		s->d->stats.groups++;
+	}
+	s->dispatches += g->n_dispatches;
+	s->d->stats.dispatches += g->n_dispatches;
 }
 
 void gd_session_begin_stage(struct gd_session *s, const char *label)
@@ -406,6 +587,22 @@ void gd_session_wait_fence(struct gd_session *s, uint64_t req, struct gd_fence *
 	}
 	s->xwait[s->n_xwait] = gd_fence_ref(f);
 	s->xwait_value[s->n_xwait++] = value;
+}
+
+int gd_session_profile(struct gd_session *s, bool enable, char *err, size_t errlen)
+{
+	struct gd_gpu *gpu = s->d->gpu;
+	if (enable && !gd_timing_supported(gpu)) {
+		snprintf(err, errlen, "profiling: queue family %u of %s writes no timestamps (timestampValidBits 0)",
+			 gpu->family, gpu->props.deviceName);
+		return -ENOTSUP;
+	}
+	if (enable && !s->timing && !(s->timing = calloc(1, sizeof(*s->timing)))) {
+		snprintf(err, errlen, "profiling: daemon out of memory");
+		return -ENOMEM;
+	}
+	s->profiling = enable;
+	return 0;
 }
 
 /* commit_and_wait on a drained session submits nothing; it answers once the
@@ -453,6 +650,10 @@ void gd_session_commit(struct gd_session *s, uint64_t req, enum gd_commit_mode m
 	/* Make the stage's writes visible to buffer reads on the host. */
 	if (sub->n_commands)
 		barrier(sub->cb, VK_PIPELINE_STAGE_2_HOST_BIT, VK_ACCESS_2_HOST_READ_BIT);
+	if (sub->timed) {
+		gd_cb_timing_end(sub->timing, sub->cb);
+		memcpy(sub->label, s->stage_label, sizeof(sub->label));
+	}
 	if (vkEndCommandBuffer(sub->cb) != VK_SUCCESS) {
 		gd_session_fail(s, req, -ENOMEM, "commit: recording the command buffer failed");
 		release_refs(sub, false);
@@ -508,6 +709,14 @@ void gd_session_reset(struct gd_session *s)
 
 void gd_session_retire(struct gd_session *s, struct gd_submission *sub)
 {
+	if (sub->timed && !sub->failed) {
+		uint64_t ns = gd_timing_collect(s->timing, s->d->gpu, sub->timing, sub->serial, sub->label,
+						&s->last_start_ns, &s->last_end_ns);
+		s->gpu_ns += ns;
+		s->d->stats.gpu_ns += ns;
+		if (s->conn)
+			s->conn->gpu_ns += ns;
+	}
 	if (sub->fence_signal && !sub->failed)
 		gd_fence_completed(s->fence, sub->fence_signal);
 	if (sub->on_retire) {

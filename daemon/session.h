@@ -18,6 +18,8 @@
 #include <vulkan/vulkan.h>
 
 #include "descriptors.h"
+#include "hazard.h"
+#include "timing.h"
 
 #define GD_MAX_XWAITS 4
 
@@ -26,6 +28,7 @@ struct gd_buffer;
 struct gd_conn;
 struct gd_fence;
 struct gd_daemon;
+struct gd_graph;
 struct gd_kernel;
 struct gd_program;
 
@@ -44,8 +47,15 @@ struct gd_submission {
 	struct gd_program **progs;   /* pipelines kept alive until retirement */
 	uint32_t n_progs, cap_progs;
 	struct gd_descriptors desc;  /* descriptor pools when push descriptors are off */
+	struct gd_graph **graphs;    /* graphs it executes, referenced until retirement */
+	uint32_t n_graphs, cap_graphs;
 	uint32_t n_commands;         /* dispatches, copies and fills recorded */
 	VkPipeline bound;            /* pipeline bound last, to skip rebinding */
+	struct gd_hazard hazard;     /* ranges of the current concurrent group */
+	struct gd_cb_timing *timing; /* its timestamp queries, kept for reuse; NULL until profiled */
+	bool timed;                  /* this recording writes them */
+	int open_query;              /* query closing the command being recorded, -1: none */
+	char label[128];             /* stage label at commit, for its timing record */
 	struct gd_fence *xwait[GD_MAX_XWAITS]; /* other sessions' fences it waits on (referenced) */
 	uint64_t xwait_value[GD_MAX_XWAITS];
 	uint32_t n_xwait;
@@ -97,6 +107,17 @@ struct gd_session {
 	uint64_t fence_value, wait_value, wait_count, next_wait;
 	char stage_label[128], last_label[128];
 	uint64_t syncs, dispatches, command_buffers, barriers, completed;
+	uint64_t barriers_elided, barriers_forced, groups; /* hazard counters, see hazard.h */
+	uint64_t replays;            /* graph replays recorded */
+
+	bool profiling;              /* command buffers opened from now on are timed */
+	struct gd_timing *timing;    /* records until fetched; NULL until profiling first turned on */
+	uint64_t gpu_ns;             /* GPU time of its timed command buffers */
+	uint64_t last_start_ns, last_end_ns; /* of the newest timed command buffer that retired */
+
+	struct gd_graph *capture;    /* being captured (owned), NULL when not capturing */
+	uint64_t capture_barriers;   /* `barriers` when the capture began */
+	uint64_t failures;           /* every gd_session_fail, kept or not */
 
 	struct gd_residency_op {     /* staged until the next commit */
 		struct gd_buffer *buf;       /* referenced */
@@ -128,9 +149,11 @@ void gd_session_fail(struct gd_session *s, uint64_t req, int code, const char *f
 
 /* Records a dispatch. Arguments are already validated against the kernel's
  * reflection; only the session's state can still refuse it (a failure is
- * kept with gd_session_fail). */
+ * kept with gd_session_fail). A barrier goes before it when it conflicts
+ * with the current concurrent group, or always with barrier_before. */
 void gd_session_dispatch(struct gd_session *s, uint64_t req, const struct gd_kernel *k,
-			 const struct gd_bound *bound, const void *push, const uint32_t groups[3]);
+			 const struct gd_bound *bound, const void *push, const uint32_t groups[3],
+			 bool barrier_before);
 /* Records a copy of size bytes, or a fill of size bytes (a multiple of 4)
  * with a 32-bit value. Ranges are already validated by the caller. */
 void gd_session_copy(struct gd_session *s, uint64_t req, struct gd_buffer *src, uint64_t src_offset,
@@ -145,6 +168,19 @@ void gd_session_reset(struct gd_session *s);
 /* Stages adding or removing b from the residency set; it takes effect at
  * the session's next commit and is dropped if the session closes first. */
 void gd_session_residency(struct gd_session *s, uint64_t req, struct gd_buffer *b, bool add);
+/* Starts capturing: commands go into a new graph instead of the stage. */
+void gd_session_capture_begin(struct gd_session *s, uint64_t req);
+/* Ends the capture. Returns 0 and the graph (one reference, the caller's),
+ * or a negative code with the reason in err (the session's kept failure
+ * during the capture is reported here, once). */
+int gd_session_capture_end(struct gd_session *s, struct gd_graph **ret_graph, char *err, size_t errlen);
+/* Records the graph's command buffer into the stage as one command. */
+void gd_session_execute(struct gd_session *s, uint64_t req, struct gd_graph *g);
+
+/* Turns timestamp queries on or off for command buffers opened from now
+ * on; -ENOTSUP (message in err) when the queue writes no timestamps. */
+int gd_session_profile(struct gd_session *s, bool enable, char *err, size_t errlen);
+
 /* The next submission waits on the GPU for fence f to reach value. */
 void gd_session_wait_fence(struct gd_session *s, uint64_t req, struct gd_fence *f, uint64_t value);
 /* The session's fence, created on demand; NULL when out of memory. */

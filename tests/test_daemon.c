@@ -538,6 +538,10 @@ TCase *client_kernels_tcase(void);
 TCase *kernels_tcase(void);
 TCase *kernels_pool_tcase(void);
 TCase *cache_tcase(void);
+TCase *hazards_tcase(void);
+TCase *graphs_tcase(void);
+TCase *graphs_pool_tcase(void);
+TCase *timing_tcase(void);
 
 Suite *daemon_suite(void)
 {
@@ -584,6 +588,10 @@ Suite *daemon_suite(void)
 	suite_add_tcase(s, kernels_tcase());
 	suite_add_tcase(s, kernels_pool_tcase());
 	suite_add_tcase(s, cache_tcase());
+	suite_add_tcase(s, hazards_tcase());
+	suite_add_tcase(s, graphs_tcase());
+	suite_add_tcase(s, graphs_pool_tcase());
+	suite_add_tcase(s, timing_tcase());
 	return s;
 }
 

@@ -140,7 +140,10 @@ START_TEST(copy_and_fill_run_in_stage_order)
 	struct gpucmd_session_state st;
 	ck_assert_int_eq(gpucmd_session_query(c, s, &st), 0);
 	ck_assert_uint_eq(st.dispatches, 1);
-	ck_assert_uint_eq(st.barriers, 4); /* one before each command after the first */
+	/* Each command reads or overwrites what the one before it wrote. */
+	ck_assert_uint_eq(st.barriers, 4);
+	ck_assert_uint_eq(st.barriers_elided, 0);
+	ck_assert_uint_eq(st.concurrent_groups, 5);
 	gpucmd_disconnect(c);
 }
 END_TEST

@@ -124,6 +124,14 @@ static const char *expected_name(Gpucmd__Request__BodyCase c)
 	case GPUCMD__REQUEST__BODY_STATUS_QUERY: return "status_query";
 	case GPUCMD__REQUEST__BODY_KERNEL_REGISTER: return "kernel_register";
 	case GPUCMD__REQUEST__BODY_KERNEL_UNREGISTER: return "kernel_unregister";
+	case GPUCMD__REQUEST__BODY_CAPTURE_BEGIN: return "capture_begin";
+	case GPUCMD__REQUEST__BODY_CAPTURE_END: return "capture_end";
+	case GPUCMD__REQUEST__BODY_GRAPH_REPLAY: return "graph_replay";
+	case GPUCMD__REQUEST__BODY_GRAPH_FREE: return "graph_free";
+	case GPUCMD__REQUEST__BODY_GRAPH_EXPORT: return "graph_export";
+	case GPUCMD__REQUEST__BODY_GRAPH_IMPORT: return "graph_import";
+	case GPUCMD__REQUEST__BODY_PROFILE: return "profile";
+	case GPUCMD__REQUEST__BODY_PROFILE_FETCH: return "profile_fetch";
 	default: return NULL;
 	}
 }
@@ -315,8 +323,71 @@ static uint64_t walk_request(const Gpucmd__Request *m)
 		h = mix(h, d->groups_x);
 		h = mix(h, d->groups_y);
 		h = mix(h, d->groups_z);
+		h = mix(h, d->flags);
 		break;
 	}
+	case GPUCMD__REQUEST__BODY_CAPTURE_BEGIN:
+		CHECK(m->capture_begin);
+		h = walk_unknown(h, &m->capture_begin->base);
+		h = mix(h, m->capture_begin->session);
+		break;
+	case GPUCMD__REQUEST__BODY_CAPTURE_END:
+		CHECK(m->capture_end);
+		h = walk_unknown(h, &m->capture_end->base);
+		h = mix(h, m->capture_end->session);
+		break;
+	case GPUCMD__REQUEST__BODY_GRAPH_REPLAY: {
+		const Gpucmd__GraphReplay *r = m->graph_replay;
+		CHECK(r);
+		h = walk_unknown(h, &r->base);
+		h = mix(h, r->session);
+		h = mix(h, r->graph);
+		CHECK(r->n_push == 0 || r->push != NULL);
+		for (size_t i = 0; i < r->n_push; i++) {
+			CHECK(r->push[i] != NULL);
+			CHECK(r->push[i]->base.descriptor == &gpucmd__graph_push__descriptor);
+			h = walk_unknown(h, &r->push[i]->base);
+			h = mix(h, r->push[i]->node);
+			h = walk_bytes(h, r->push[i]->push);
+		}
+		CHECK(r->n_rebind == 0 || r->rebind != NULL);
+		for (size_t i = 0; i < r->n_rebind; i++) {
+			CHECK(r->rebind[i] != NULL);
+			CHECK(r->rebind[i]->base.descriptor == &gpucmd__graph_rebind__descriptor);
+			h = walk_unknown(h, &r->rebind[i]->base);
+			h = mix(h, r->rebind[i]->slot);
+			h = mix(h, r->rebind[i]->buffer);
+		}
+		break;
+	}
+	case GPUCMD__REQUEST__BODY_GRAPH_FREE:
+		CHECK(m->graph_free);
+		h = walk_unknown(h, &m->graph_free->base);
+		h = mix(h, m->graph_free->graph);
+		break;
+	case GPUCMD__REQUEST__BODY_GRAPH_EXPORT:
+		CHECK(m->graph_export);
+		h = walk_unknown(h, &m->graph_export->base);
+		h = mix(h, m->graph_export->graph);
+		break;
+	case GPUCMD__REQUEST__BODY_GRAPH_IMPORT:
+		CHECK(m->graph_import);
+		h = walk_unknown(h, &m->graph_import->base);
+		h = walk_bytes(h, m->graph_import->token);
+		break;
+	case GPUCMD__REQUEST__BODY_PROFILE:
+		CHECK(m->profile);
+		h = walk_unknown(h, &m->profile->base);
+		h = mix(h, m->profile->session);
+		h = mix(h, m->profile->enable != 0);
+		break;
+	case GPUCMD__REQUEST__BODY_PROFILE_FETCH:
+		CHECK(m->profile_fetch);
+		h = walk_unknown(h, &m->profile_fetch->base);
+		h = mix(h, m->profile_fetch->session);
+		h = walk_str(h, m->profile_fetch->label);
+		h = mix(h, m->profile_fetch->clear != 0);
+		break;
 	case GPUCMD__REQUEST__BODY_COMMIT:
 		CHECK(m->commit);
 		h = walk_unknown(h, &m->commit->base);

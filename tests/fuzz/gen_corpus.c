@@ -88,6 +88,7 @@ static void dispatch(struct gw_buf *b, uint64_t id)
 	d.groups_x = 256;
 	d.groups_y = 1;
 	d.groups_z = 1;
+	d.flags = 1; /* GPUCMD_DISPATCH_BARRIER_BEFORE */
 	Gpucmd__Request r = GPUCMD__REQUEST__INIT;
 	r.id = id;
 	r.body_case = GPUCMD__REQUEST__BODY_DISPATCH;
@@ -290,6 +291,66 @@ static void session_lifecycle(struct gw_buf *b)
 	r.id = 36; r.body_case = GPUCMD__REQUEST__BODY_BUFFER_FREE; r.buffer_free = &bf; pack(b, &r);
 }
 
+/* Capture, a replay with a push override and a rebind, export, import,
+ * free: every graph request of docs/ENCODER.md. */
+static void graph_requests(struct gw_buf *b)
+{
+	Gpucmd__Request r = GPUCMD__REQUEST__INIT;
+	Gpucmd__CaptureBegin cb = GPUCMD__CAPTURE_BEGIN__INIT;
+	Gpucmd__CaptureEnd ce = GPUCMD__CAPTURE_END__INIT;
+	cb.session = ce.session = 1;
+	r.id = 40; r.body_case = GPUCMD__REQUEST__BODY_CAPTURE_BEGIN; r.capture_begin = &cb; pack(b, &r);
+	dispatch(b, 41);
+	r.id = 42; r.body_case = GPUCMD__REQUEST__BODY_CAPTURE_END; r.capture_end = &ce; pack(b, &r);
+
+	uint32_t n = 256;
+	Gpucmd__GraphPush gp = GPUCMD__GRAPH_PUSH__INIT, *gpp = &gp;
+	gp.node = 0;
+	gp.push.data = (uint8_t *)&n;
+	gp.push.len = sizeof(n);
+	Gpucmd__GraphRebind rb = GPUCMD__GRAPH_REBIND__INIT, *rbp = &rb;
+	rb.slot = 1;
+	rb.buffer = 3;
+	Gpucmd__GraphReplay gr = GPUCMD__GRAPH_REPLAY__INIT;
+	gr.session = 1;
+	gr.graph = 1;
+	gr.n_push = 1;
+	gr.push = &gpp;
+	gr.n_rebind = 1;
+	gr.rebind = &rbp;
+	r.id = 43; r.body_case = GPUCMD__REQUEST__BODY_GRAPH_REPLAY; r.graph_replay = &gr; pack(b, &r);
+
+	Gpucmd__GraphExport ge = GPUCMD__GRAPH_EXPORT__INIT;
+	ge.graph = 1;
+	r.id = 44; r.body_case = GPUCMD__REQUEST__BODY_GRAPH_EXPORT; r.graph_export = &ge; pack(b, &r);
+	uint8_t tok[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+	Gpucmd__GraphImport gi = GPUCMD__GRAPH_IMPORT__INIT;
+	gi.token.data = tok;
+	gi.token.len = sizeof(tok);
+	r.id = 45; r.body_case = GPUCMD__REQUEST__BODY_GRAPH_IMPORT; r.graph_import = &gi; pack(b, &r);
+	Gpucmd__GraphFree gf = GPUCMD__GRAPH_FREE__INIT;
+	gf.graph = 1;
+	r.id = 46; r.body_case = GPUCMD__REQUEST__BODY_GRAPH_FREE; r.graph_free = &gf; pack(b, &r);
+}
+
+/* Profiling on, a fetch by handle and one by label (the `gpucmd trace`
+ * form). */
+static void profile_requests(struct gw_buf *b)
+{
+	Gpucmd__Request r = GPUCMD__REQUEST__INIT;
+	Gpucmd__Profile p = GPUCMD__PROFILE__INIT;
+	p.session = 1;
+	p.enable = 1;
+	r.id = 50; r.body_case = GPUCMD__REQUEST__BODY_PROFILE; r.profile = &p; pack(b, &r);
+	Gpucmd__ProfileFetch f = GPUCMD__PROFILE_FETCH__INIT;
+	f.session = 1;
+	f.clear = 1;
+	r.id = 51; r.body_case = GPUCMD__REQUEST__BODY_PROFILE_FETCH; r.profile_fetch = &f; pack(b, &r);
+	f.session = 0;
+	f.label = "trainer";
+	r.id = 52; pack(b, &r);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -365,6 +426,14 @@ int main(int argc, char **argv)
 	unreg.kernel_unregister = &ku;
 	pack(&b, &unreg);
 	emit("12-kernel-register-dispatch-unregister", 0, (const uint8_t[]){31}, 1, &b);
+	b.len = 0;
+
+	graph_requests(&b);
+	emit("13-capture-replay-export-import-free", FRAMES_DEFER, (const uint8_t[]){11, 3}, 2, &b);
+	b.len = 0;
+
+	profile_requests(&b);
+	emit("14-profile-and-fetch", 0, (const uint8_t[]){5}, 1, &b);
 	b.len = 0;
 
 	gw_buf_finish(&b);

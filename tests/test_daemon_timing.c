@@ -1,0 +1,193 @@
+/*
+ * test_daemon_timing.c — GPU timing (issue 7, docs/ENCODER.md) against a
+ * real gpucmdd on lavapipe, which writes timestamps: per-command durations
+ * with stage and command-buffer labels, commit_and_wait's GPU start and
+ * end, GPU time per session and daemon-wide, and `gpucmd trace` writing a
+ * Chrome trace from another process.
+ */
+#include <check.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+enum { N = 4096 };
+
+static void add(gpucmd_client *c, gpucmd_session s, uint32_t k, gpucmd_buffer a, gpucmd_buffer out)
+{
+	struct gpucmd_binding bind[3] = {{a, 0, 0}, {a, 0, 0}, {out, 0, 0}};
+	uint32_t n = N;
+	ck_assert_int_eq(gpucmd_dispatch(c, s, k, bind, 3, &n, 4, N / 256, 1, 1), 0);
+}
+
+/* Two stages of a profiled session: every command is timed inside its
+ * command buffer, labels come back, and the GPU time adds up. */
+START_TEST(profiled_session_times_each_command_and_command_buffer)
+{
+	gpucmd_client *c = connect_ok();
+	struct gpucmd_kernel_info k;
+	ck_assert_int_eq(gpucmd_kernel_find(c, "add_f32", &k), 0);
+	gpucmd_buffer a, o1, o2;
+	gpucmd_session s;
+	ck_assert_int_eq(gpucmd_buffer_create(c, N * 4, 0, &a), 0);
+	ck_assert_int_eq(gpucmd_buffer_create(c, N * 4, 0, &o1), 0);
+	ck_assert_int_eq(gpucmd_buffer_create(c, N * 4, 0, &o2), 0);
+	ck_assert_int_eq(gpucmd_session_open(c, "timed", &s), 0);
+	ck_assert_int_eq(gpucmd_profile(c, s, true), 0);
+	ck_assert_int_eq(gpucmd_begin_stage(c, s, "first"), 0);
+	ck_assert_int_eq(gpucmd_buffer_fill(c, s, a, 0, 0, 0x3f800000), 0);
+	add(c, s, k.id, a, o1);
+	add(c, s, k.id, a, o2);
+	struct gpucmd_gpu_times t1, t2;
+	ck_assert_int_eq(gpucmd_commit_and_wait_timed(c, s, &t1), 0);
+	ck_assert_int_eq(gpucmd_reset_for_next_stage(c, s), 0);
+	ck_assert_int_eq(gpucmd_begin_stage(c, s, "second"), 0);
+	add(c, s, k.id, o1, o2);
+	ck_assert_int_eq(gpucmd_commit_and_wait_timed(c, s, &t2), 0);
+	ck_assert_msg(t1.start_ns && t1.end_ns >= t1.start_ns, "first: %lu..%lu", (unsigned long)t1.start_ns,
+		      (unsigned long)t1.end_ns);
+	ck_assert_msg(t2.start_ns >= t1.end_ns, "the second stage ran after the first");
+
+	struct gpucmd_profile p;
+	ck_assert_msg(gpucmd_profile_fetch(c, s, NULL, true, &p) == 0, "%s", gpucmd_last_error(c));
+	ck_assert_str_eq(p.session, "timed");
+	ck_assert_uint_eq(p.n_command_buffers, 2);
+	ck_assert_uint_eq(p.n_commands, 4);
+	ck_assert_str_eq(p.command_buffers[0].label, "first");
+	ck_assert_str_eq(p.command_buffers[1].label, "second");
+	ck_assert_uint_eq(p.command_buffers[0].commands, 3);
+	ck_assert_uint_eq(p.command_buffers[0].start_ns, t1.start_ns);
+	ck_assert_uint_eq(p.command_buffers[1].end_ns, t2.end_ns);
+	const char *names[4] = {"buffer fill", "add_f32", "add_f32", "add_f32"};
+	const char *stages[4] = {"first", "first", "first", "second"};
+	for (int i = 0; i < 4; i++) {
+		const struct gpucmd_timed_command *cmd = &p.commands[i];
+		const struct gpucmd_timed_command_buffer *cb = &p.command_buffers[i < 3 ? 0 : 1];
+		ck_assert_str_eq(cmd->name, names[i]);
+		ck_assert_str_eq(cmd->stage, stages[i]);
+		ck_assert_uint_eq(cmd->command_buffer, cb->serial);
+		ck_assert_msg(cmd->start_ns >= cb->start_ns && cmd->end_ns >= cmd->start_ns && cmd->end_ns <= cb->end_ns,
+			      "command %d (%lu..%lu) outside its command buffer (%lu..%lu)", i,
+			      (unsigned long)cmd->start_ns, (unsigned long)cmd->end_ns, (unsigned long)cb->start_ns,
+			      (unsigned long)cb->end_ns);
+	}
+	uint64_t gpu = (t1.end_ns - t1.start_ns) + (t2.end_ns - t2.start_ns);
+	ck_assert_uint_eq(p.gpu_ns, gpu);
+	gpucmd_profile_free(&p);
+	/* Cleared: the next fetch is empty, the totals stay. */
+	ck_assert_int_eq(gpucmd_profile_fetch(c, s, NULL, false, &p), 0);
+	ck_assert_uint_eq(p.n_command_buffers + p.n_commands, 0);
+	gpucmd_profile_free(&p);
+	struct gpucmd_session_state st;
+	ck_assert_int_eq(gpucmd_session_query(c, s, &st), 0);
+	ck_assert(st.profiling);
+	ck_assert_uint_eq(st.gpu_ns, gpu);
+	struct gpucmd_info info;
+	ck_assert_int_eq(gpucmd_info(c, &info), 0);
+	ck_assert_uint_eq(info.gpu_ns, gpu);
+	ck_assert_uint_gt(info.timestamp_valid_bits, 0);
+	struct gpucmd_memory_report m;
+	ck_assert_int_eq(gpucmd_memory_report(c, &m), 0);
+	free(m.clients);
+	ck_assert_uint_eq(m.self.gpu_ns, gpu); /* per connection, for `gpucmd memory` */
+	/* Turned off: no more records, and commit_and_wait_timed gives zeros. */
+	ck_assert_int_eq(gpucmd_profile(c, s, false), 0);
+	ck_assert_int_eq(gpucmd_reset_for_next_stage(c, s), 0);
+	add(c, s, k.id, a, o1);
+	ck_assert_int_eq(gpucmd_commit_and_wait_timed(c, s, &t1), 0);
+	ck_assert_uint_eq(t1.start_ns + t1.end_ns, 0);
+	ck_assert_int_eq(gpucmd_profile_fetch(c, s, NULL, false, &p), 0);
+	ck_assert_uint_eq(p.n_commands, 0);
+	gpucmd_profile_free(&p);
+	gpucmd_disconnect(c);
+}
+END_TEST
+
+/* A graph replay is one timed command; fetching a session that never
+ * profiled is refused by name. */
+START_TEST(graph_replay_is_one_timed_command)
+{
+	gpucmd_client *c = connect_ok();
+	struct gpucmd_kernel_info k;
+	ck_assert_int_eq(gpucmd_kernel_find(c, "add_f32", &k), 0);
+	gpucmd_buffer a, o;
+	gpucmd_session s;
+	gpucmd_graph g;
+	ck_assert_int_eq(gpucmd_buffer_create(c, N * 4, 0, &a), 0);
+	ck_assert_int_eq(gpucmd_buffer_create(c, N * 4, 0, &o), 0);
+	ck_assert_int_eq(gpucmd_session_open(c, "replayed", &s), 0);
+	struct gpucmd_profile p;
+	ck_assert_int_eq(gpucmd_profile_fetch(c, s, NULL, false, &p), -ENOENT);
+	ck_assert_msg(strstr(gpucmd_last_error(c), "profiling was never turned on"), "%s", gpucmd_last_error(c));
+	ck_assert_int_eq(gpucmd_capture_begin(c, s), 0);
+	add(c, s, k.id, a, o);
+	add(c, s, k.id, o, a);
+	ck_assert_int_eq(gpucmd_capture_end(c, s, &g, NULL), 0);
+	ck_assert_int_eq(gpucmd_profile(c, s, true), 0);
+	ck_assert_int_eq(gpucmd_graph_replay(c, s, g, NULL, 0, NULL, 0), 0);
+	ck_assert_int_eq(gpucmd_commit_and_wait(c, s), 0);
+	ck_assert_int_eq(gpucmd_profile_fetch(c, s, NULL, false, &p), 0);
+	ck_assert_uint_eq(p.n_commands, 1);
+	ck_assert_str_eq(p.commands[0].name, "replay of a graph");
+	gpucmd_profile_free(&p);
+	gpucmd_disconnect(c);
+}
+END_TEST
+
+/* `gpucmd trace --session LABEL` from another process writes a Chrome
+ * trace with the stage and the dispatch. */
+START_TEST(cli_trace_writes_chrome_trace_json)
+{
+	gpucmd_client *c = connect_ok();
+	struct gpucmd_kernel_info k;
+	ck_assert_int_eq(gpucmd_kernel_find(c, "add_f32", &k), 0);
+	gpucmd_buffer a, o;
+	gpucmd_session s;
+	ck_assert_int_eq(gpucmd_buffer_create(c, N * 4, 0, &a), 0);
+	ck_assert_int_eq(gpucmd_buffer_create(c, N * 4, 0, &o), 0);
+	ck_assert_int_eq(gpucmd_session_open(c, "traced \"job\"", &s), 0);
+	ck_assert_int_eq(gpucmd_profile(c, s, true), 0);
+	ck_assert_int_eq(gpucmd_begin_stage(c, s, "stage-A"), 0);
+	add(c, s, k.id, a, o);
+	ck_assert_int_eq(gpucmd_commit_and_wait(c, s), 0);
+	char path[96], cmd[512];
+	snprintf(path, sizeof(path), "%s/trace.json", test_daemon.dir);
+	const char *b = getenv("GPUCMD_BUILD");
+	snprintf(cmd, sizeof(cmd), "%s/gpucmd --socket %s trace --session 'traced \"job\"' -o %s >/dev/null",
+		 b && *b ? b : "build", test_daemon.socket, path);
+	ck_assert_int_eq(system(cmd), 0);
+	FILE *f = fopen(path, "r");
+	ck_assert_ptr_nonnull(f);
+	static char json[65536];
+	size_t n = fread(json, 1, sizeof(json) - 1, f);
+	fclose(f);
+	unlink(path);
+	json[n] = '\0';
+	ck_assert_msg(strstr(json, "\"traceEvents\":["), "%s", json);
+	ck_assert_msg(strstr(json, "{\"name\":\"stage-A\",\"cat\":\"command_buffer\",\"ph\":\"X\""), "%s", json);
+	ck_assert_msg(strstr(json, "{\"name\":\"add_f32\",\"cat\":\"command\",\"ph\":\"X\""), "%s", json);
+	ck_assert_msg(strstr(json, "\"args\":{\"stage\":\"stage-A\""), "%s", json);
+	ck_assert_msg(strstr(json, "\"args\":{\"name\":\"traced \\\"job\\\"\"}"), "%s", json);
+	snprintf(cmd, sizeof(cmd), "%s/gpucmd --socket %s trace --session nobody -o %s 2>/dev/null",
+		 b && *b ? b : "build", test_daemon.socket, path);
+	int st = system(cmd);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 1);
+	gpucmd_disconnect(c);
+}
+END_TEST
+
+TCase *timing_tcase(void)
+{
+	TCase *t = tcase_create("timing");
+	tcase_add_checked_fixture(t, daemon_setup, daemon_teardown);
+	tcase_set_timeout(t, 60);
+	tcase_add_test(t, profiled_session_times_each_command_and_command_buffer);
+	tcase_add_test(t, graph_replay_is_one_timed_command);
+	tcase_add_test(t, cli_trace_writes_chrome_trace_json);
+	return t;
+}
