@@ -41,10 +41,13 @@ static void print_text(const struct gpucmd_status *st)
 		for (size_t k = 0; k < c->n_sessions; k++) {
 			const struct gpucmd_session_status *s = &c->sessions[k];
 			printf("%14s session %u \"%s\" %s: %u in flight, %llu command buffers, %llu dispatches, "
-			       "fence %llu\n",
+			       "fence %llu",
 			       "", s->session, s->label, priority_name[s->priority % 3], s->in_flight,
 			       (unsigned long long)s->command_buffers, (unsigned long long)s->dispatches,
 			       (unsigned long long)s->fence_value);
+			if (s->gpu_ns)
+				printf(", GPU %.3f ms", (double)s->gpu_ns / 1e6);
+			putchar('\n');
 		}
 	}
 }
@@ -77,10 +80,10 @@ static void print_json(const struct gpucmd_status *st)
 			printf("%s{\"session\":%u,\"label\":", k ? "," : "", s->session);
 			json_str(s->label);
 			printf(",\"priority\":\"%s\",\"in_flight\":%u,\"command_buffers\":%llu,\"dispatches\":%llu,"
-			       "\"completed\":%llu,\"fence_value\":%llu}",
+			       "\"completed\":%llu,\"fence_value\":%llu,\"gpu_ns\":%llu}",
 			       priority_name[s->priority % 3], s->in_flight, (unsigned long long)s->command_buffers,
 			       (unsigned long long)s->dispatches, (unsigned long long)s->completed,
-			       (unsigned long long)s->fence_value);
+			       (unsigned long long)s->fence_value, (unsigned long long)s->gpu_ns);
 		}
 		printf("]}");
 	}
@@ -151,7 +154,7 @@ static void print_prometheus(const struct gpucmd_status *st)
 			       st->heaps[h].device_local ? "true" : "false",
 			       (unsigned long long)*(const uint64_t *)((const char *)&st->heaps[h] + heap[m].off));
 	}
-	enum { MEM, BUFS, SESS, FLIGHT, CBS, DISPATCHES };
+	enum { MEM, BUFS, SESS, FLIGHT, CBS, DISPATCHES, GPU_NS };
 	static const struct { const char *name, *type, *help; } per[] = {
 		{"gpucmd_client_memory_bytes", "gauge", "Bytes of buffers the client holds."},
 		{"gpucmd_client_buffers", "gauge", "Buffers the client holds."},
@@ -159,13 +162,14 @@ static void print_prometheus(const struct gpucmd_status *st)
 		{"gpucmd_client_in_flight", "gauge", "Command buffers of the client on the GPU."},
 		{"gpucmd_client_command_buffers_total", "counter", "Command buffers of the client's open sessions."},
 		{"gpucmd_client_dispatches_total", "counter", "Dispatches of the client's open sessions."},
+		{"gpucmd_client_gpu_nanoseconds_total", "counter", "GPU time of the client's profiled command buffers."},
 	};
-	for (int m = MEM; m <= DISPATCHES; m++) {
+	for (int m = MEM; m <= GPU_NS; m++) {
 		prom_head(per[m].name, per[m].type, per[m].help);
 		for (size_t i = 0; i < st->n_clients; i++) {
 			const struct gpucmd_client_status *c = &st->client_list[i];
 			uint64_t v = m == MEM ? c->memory.bytes : m == BUFS ? c->memory.buffers : m == SESS ? c->n_sessions
-				   : m == FLIGHT ? c->in_flight : client_sum(c, m == DISPATCHES);
+				   : m == FLIGHT ? c->in_flight : m == GPU_NS ? c->memory.gpu_ns : client_sum(c, m == DISPATCHES);
 			printf("%s", per[m].name);
 			prom_client(c);
 			printf(" %llu\n", (unsigned long long)v);

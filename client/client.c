@@ -766,6 +766,7 @@ int gpucmd_status(gpucmd_client *c, struct gpucmd_status *ret)
 				.dispatches = ss->dispatches,
 				.completed = ss->completed,
 				.fence_value = ss->fence_value,
+				.gpu_ns = ss->gpu_ns,
 			};
 			copy_str(o->sessions[k].label, sizeof(o->sessions[k].label), ss->label);
 		}

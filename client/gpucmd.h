@@ -359,6 +359,7 @@ struct gpucmd_session_status {
 	enum gpucmd_priority priority;
 	uint32_t in_flight;            /* committed, not yet retired */
 	uint64_t command_buffers, dispatches, completed, fence_value;
+	uint64_t gpu_ns;               /* GPU time of its profiled command buffers (gpucmd_profile) */
 };
 
 struct gpucmd_client_status {

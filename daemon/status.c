@@ -43,6 +43,7 @@ static void describe_client(const struct gd_conn *o, uint64_t now, Gpucmd__Clien
 		x->dispatches = s->dispatches;
 		x->completed = s->completed;
 		x->fence_value = s->fence_value;
+		x->gpu_ns = s->gpu_ns;
 		ssp[st->n_sessions++] = x;
 	}
 	st->sessions = ssp;

@@ -95,6 +95,13 @@ START_TEST(profiled_session_times_each_command_and_command_buffer)
 	ck_assert_int_eq(gpucmd_memory_report(c, &m), 0);
 	free(m.clients);
 	ck_assert_uint_eq(m.self.gpu_ns, gpu); /* per connection, for `gpucmd memory` */
+	struct gpucmd_status status;
+	ck_assert_int_eq(gpucmd_status(c, &status), 0); /* and `gpucmd status`, per client and session */
+	ck_assert_uint_eq(status.n_clients, 1);
+	ck_assert_uint_eq(status.client_list[0].memory.gpu_ns, gpu);
+	ck_assert_uint_eq(status.client_list[0].n_sessions, 1);
+	ck_assert_uint_eq(status.client_list[0].sessions[0].gpu_ns, gpu);
+	gpucmd_status_free(&status);
 	/* Turned off: no more records, and commit_and_wait_timed gives zeros. */
 	ck_assert_int_eq(gpucmd_profile(c, s, false), 0);
 	ck_assert_int_eq(gpucmd_reset_for_next_stage(c, s), 0);
