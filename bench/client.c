@@ -12,7 +12,7 @@
  *   bench-gpucmd rtt [--iters N] [--warmup W]
  *       dispatch(add_f32, 1 group) + commit_and_wait + reset_for_next_stage,
  *       per-iteration latency.
- *   bench-gpucmd stream [--dispatches N] [--repeats R] [--daemon-pid PID]
+ *   bench-gpucmd stream [--dispatches N] [--repeats R] [--outputs K] [--daemon-pid PID]
  *       N streamed dispatches then one commit_and_wait, ns per dispatch; with
  *       --daemon-pid also the daemon's CPU time per dispatch, from
  *       /proc/PID/stat (utime + stime, every thread) and, finer grained,
@@ -96,7 +96,7 @@ static void gc_check(gpucmd_client *c, int r, const char *expr, int line)
 
 struct opts {
 	const char *socket;        /* NULL: libgpucmd's default */
-	uint64_t iters, warmup, dispatches, repeats, procs, mib, nodes;
+	uint64_t iters, warmup, dispatches, outputs, repeats, procs, mib, nodes;
 	double seconds;
 	long daemon_pid;           /* 0: no daemon CPU figure */
 	uint64_t t0;               /* clock at main entry, for coldstart */
@@ -292,12 +292,20 @@ static int bench_rtt(const struct opts *o)
 	return 0;
 }
 
+/* stream: inproc.c's stream through gpucmdd; dispatch d writes slice
+ * d mod `outputs` of the output, and hazard tracking decides the barriers
+ * (their count is checked against the in-process side's rule). */
 static int bench_stream(const struct opts *o)
 {
 	gpucmd_client *c = connect_daemon(o);
 	struct names nm = query_names(c);
 	struct addjob j;
 	addjob_init(&j, c, SMALL_N, "bench-stream");
+	const uint64_t slice = SMALL_N * sizeof(float);
+	gpucmd_buffer outs;
+	GC(c, gpucmd_buffer_create(c, slice * o->outputs, 0, &outs));
+	const uint32_t groups = (j.n + j.k.local_size[0] - 1) / j.k.local_size[0];
+	struct gpucmd_session_state st0, st1;
 	uint64_t *total = malloc(o->repeats * sizeof *total), *per = malloc(o->repeats * sizeof *per);
 	uint64_t *enq = malloc(o->repeats * sizeof *enq), *eper = malloc(o->repeats * sizeof *eper);
 	if (!total || !per || !enq || !eper)
@@ -305,13 +313,19 @@ static int bench_stream(const struct opts *o)
 	uint64_t cpu_ticks = 0, cpu_sched_ns = 0;
 	bool sched_ok = true;
 	for (uint64_t r = 0; r < o->repeats; r++) {
-		addjob_clear(&j);
+		GC(c, gpucmd_buffer_fill(c, j.s, outs, 0, 0, 0));
+		GC(c, gpucmd_commit_and_wait(c, j.s));
+		GC(c, gpucmd_reset_for_next_stage(c, j.s));
+		GC(c, gpucmd_session_query(c, j.s, &st0));
 		struct cpu_sample before = {0}, after = {0};
 		if (o->daemon_pid)
 			before = cpu_sample(o->daemon_pid);
 		uint64_t t = now_ns();
-		for (uint64_t d = 0; d < o->dispatches; d++)
-			addjob_dispatch(&j);
+		for (uint64_t d = 0; d < o->dispatches; d++) {
+			const struct gpucmd_binding bind[3] = {
+				{.buffer = j.a}, {.buffer = j.b}, {.buffer = outs, .offset = d % o->outputs * slice, .size = slice}};
+			GC(c, gpucmd_dispatch(c, j.s, j.k.id, bind, 3, &j.n, sizeof j.n, groups, 1, 1));
+		}
 		enq[r] = now_ns() - t; /* time to hand all dispatches to libgpucmd */
 		GC(c, gpucmd_commit_and_wait(c, j.s));
 		total[r] = now_ns() - t;
@@ -321,13 +335,25 @@ static int bench_stream(const struct opts *o)
 			cpu_sched_ns += after.sched_ns - before.sched_ns;
 			sched_ok = sched_ok && before.sched_ok && after.sched_ok;
 		}
+		GC(c, gpucmd_session_query(c, j.s, &st1));
+		if (st1.barriers - st0.barriers != (o->dispatches - 1) / o->outputs)
+			die("stream: %" PRIu64 " barriers for %" PRIu64 " dispatches over %" PRIu64 " outputs, expected %" PRIu64,
+			    st1.barriers - st0.barriers, o->dispatches, o->outputs, (o->dispatches - 1) / o->outputs);
 		GC(c, gpucmd_reset_for_next_stage(c, j.s));
-		addjob_check(&j, "stream");
+		for (uint64_t k = 0; k < o->outputs && k < o->dispatches; k++) {
+			GC(c, gpucmd_buffer_read(c, outs, k * slice, j.hout, slice));
+			for (uint32_t i = 0; i < j.n; i++)
+				if (j.hout[i] != j.ha[i] + j.hb[i])
+					die("stream: wrong result: output %" PRIu64 "[%u] = %g, expected %g", k, i, j.hout[i],
+					    j.ha[i] + j.hb[i]);
+		}
 		per[r] = total[r] / o->dispatches;
 		eper[r] = enq[r] / o->dispatches;
 	}
 	json_head("stream", nm.device, nm.driver);
-	printf(",\"dispatches\":%" PRIu64 ",\"repeats\":%" PRIu64 ",\"elements\":%u", o->dispatches, o->repeats, SMALL_N);
+	printf(",\"dispatches\":%" PRIu64 ",\"repeats\":%" PRIu64 ",\"outputs\":%" PRIu64 ",\"barriers\":%" PRIu64
+	       ",\"elements\":%u",
+	       o->dispatches, o->repeats, o->outputs, (o->dispatches - 1) / o->outputs, SMALL_N);
 	json_stats("ns_per_dispatch", summarize(per, o->repeats), false);
 	json_stats("enqueue_ns_per_dispatch", summarize(eper, o->repeats), false);
 	json_array("total_ns", total, o->repeats);
@@ -350,6 +376,7 @@ static int bench_stream(const struct opts *o)
 	}
 	printf(",\"valid\":true}\n");
 	free(total), free(per), free(enq), free(eper);
+	GC(c, gpucmd_buffer_free(c, outs));
 	addjob_destroy(&j);
 	gpucmd_disconnect(c);
 	return 0;
@@ -714,7 +741,7 @@ static const struct {
 	const char *flags; /* options it accepts, besides --socket */
 } benches[] = {
 	{"rtt", bench_rtt, "--iters --warmup"},
-	{"stream", bench_stream, "--dispatches --repeats --daemon-pid"},
+	{"stream", bench_stream, "--dispatches --repeats --outputs --daemon-pid"},
 	{"coldstart", bench_coldstart, ""},
 	{"multiproc", bench_multiproc, "--procs --seconds"},
 	{"transfer", bench_transfer, "--mib --repeats"},
@@ -725,7 +752,7 @@ static const struct {
 static _Noreturn void usage(void)
 {
 	fputs("usage: bench-gpucmd rtt [--iters N] [--warmup W]\n"
-	      "       bench-gpucmd stream [--dispatches N] [--repeats R] [--daemon-pid PID]\n"
+	      "       bench-gpucmd stream [--dispatches N] [--repeats R] [--outputs K] [--daemon-pid PID]\n"
 	      "       bench-gpucmd coldstart\n"
 	      "       bench-gpucmd multiproc --procs P [--seconds S]\n"
 	      "       bench-gpucmd transfer [--mib M] [--repeats R]\n"
@@ -747,7 +774,7 @@ static uint64_t parse_count(const char *flag, const char *s, uint64_t min, uint6
 
 int main(int argc, char **argv)
 {
-	struct opts o = {.t0 = now_ns(), .dispatches = 10000, .repeats = 5, .mib = 256, .nodes = 100,
+	struct opts o = {.t0 = now_ns(), .dispatches = 10000, .outputs = 1, .repeats = 5, .mib = 256, .nodes = 100,
 			.seconds = 2.0};
 	if (argc < 2)
 		usage();
@@ -788,6 +815,7 @@ int main(int argc, char **argv)
 			else if (!strcmp(f, "--warmup")) o.warmup = n;
 			else if (!strcmp(f, "--dispatches")) o.dispatches = n;
 			else if (!strcmp(f, "--repeats")) o.repeats = n;
+			else if (!strcmp(f, "--outputs")) o.outputs = n;
 			else if (!strcmp(f, "--procs")) o.procs = n;
 			else if (!strcmp(f, "--mib")) o.mib = n;
 			else if (!strcmp(f, "--nodes")) o.nodes = n;

@@ -10,7 +10,7 @@
  * value is checked. Any failure exits non-zero with a message on stderr.
  *
  *   bench-inproc rtt [--iters N] [--warmup W] [--poll]
- *   bench-inproc stream [--dispatches N] [--repeats R]
+ *   bench-inproc stream [--dispatches N] [--repeats R] [--outputs K]
  *   bench-inproc coldstart              (one measurement per process)
  *   bench-inproc multiproc --procs P [--seconds S]
  *   bench-inproc transfer [--mib M] [--repeats R]
@@ -407,10 +407,13 @@ static void barrier(VkCommandBuffer cb, VkPipelineStageFlags2 ss, VkAccessFlags2
 #define COPY VK_PIPELINE_STAGE_2_COPY_BIT
 #define HOST VK_PIPELINE_STAGE_2_HOST_BIT
 
-/* One add_f32 dispatch over n elements: push descriptors, push constant, dispatch. */
-static void record_add(struct ctx *c, VkCommandBuffer cb, VkBuffer a, VkBuffer b, VkBuffer out, uint32_t n)
+/* One add_f32 dispatch over n elements into out at out_offset: push
+ * descriptors, push constant, dispatch. */
+static void record_add_at(struct ctx *c, VkCommandBuffer cb, VkBuffer a, VkBuffer b, VkBuffer out,
+			  VkDeviceSize out_offset, uint32_t n)
 {
-	VkDescriptorBufferInfo bi[3] = {{a, 0, VK_WHOLE_SIZE}, {b, 0, VK_WHOLE_SIZE}, {out, 0, VK_WHOLE_SIZE}};
+	VkDescriptorBufferInfo bi[3] = {{a, 0, VK_WHOLE_SIZE}, {b, 0, VK_WHOLE_SIZE},
+					{out, out_offset, (VkDeviceSize)n * sizeof(float)}};
 	VkWriteDescriptorSet w[3];
 	for (uint32_t i = 0; i < 3; i++)
 		w[i] = (VkWriteDescriptorSet){.sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET, .dstBinding = i,
@@ -418,6 +421,11 @@ static void record_add(struct ctx *c, VkCommandBuffer cb, VkBuffer a, VkBuffer b
 	c->push_set(cb, VK_PIPELINE_BIND_POINT_COMPUTE, c->layout[K_ADD], 0, 3, w);
 	vkCmdPushConstants(cb, c->layout[K_ADD], VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof n, &n);
 	vkCmdDispatch(cb, (n + 255) / 256, 1, 1);
+}
+
+static void record_add(struct ctx *c, VkCommandBuffer cb, VkBuffer a, VkBuffer b, VkBuffer out, uint32_t n)
+{
+	record_add_at(c, cb, a, b, out, 0, n);
 }
 
 static uint64_t submit(struct ctx *c, VkCommandBuffer cb)
@@ -497,7 +505,7 @@ static void addjob_destroy(struct ctx *c, struct addjob *j)
 struct opts {
 	const char *kernels;
 	int device;
-	uint64_t iters, warmup, dispatches, nodes, mib, repeats, procs;
+	uint64_t iters, warmup, dispatches, outputs, nodes, mib, repeats, procs;
 	double seconds;
 	bool poll;
 	uint64_t t0; /* clock at main entry, for coldstart */
@@ -546,12 +554,23 @@ static int bench_rtt(const struct opts *o)
 	return 0;
 }
 
+/*
+ * stream: `dispatches` adds in one command buffer, one submit and wait.
+ * Dispatch d writes slice d mod `outputs` of the output, and the command
+ * buffer has the barriers a correct program needs and gpucmdd's hazard
+ * tracking records: one before every dispatch that writes a slice the
+ * dispatches since the last barrier wrote (write-after-write), i.e. before
+ * dispatches outputs, 2 outputs, ... With one output that is a barrier
+ * between every two dispatches, as in gpucmdd.
+ */
 static int bench_stream(const struct opts *o)
 {
 	struct ctx c = {0};
 	struct addjob j;
 	open_ctx(&c, o, false);
 	addjob_init(&c, &j, SMALL_N);
+	const VkDeviceSize slice = (VkDeviceSize)SMALL_N * sizeof(float);
+	struct buf outs = buf_create(&c, slice * o->outputs, USAGE_ALL, HOST_MEM, VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT, 0);
 	uint64_t *total = malloc(o->repeats * sizeof *total), *rec = malloc(o->repeats * sizeof *rec);
 	uint64_t *per = malloc(o->repeats * sizeof *per), *rper = malloc(o->repeats * sizeof *rper);
 	if (!total || !rec || !per || !rper)
@@ -559,29 +578,38 @@ static int bench_stream(const struct opts *o)
 	VkCommandBuffer cb = cmd_alloc(&c);
 	for (uint64_t r = 0; r < o->repeats; r++) {
 		VK(vkResetCommandBuffer(cb, 0));
-		memset(j.out.map, 0, j.out.size);
+		memset(outs.map, 0, outs.size);
 		uint64_t t = now_ns();
 		cmd_begin(&c, cb);
 		vkCmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_COMPUTE, c.pipe[K_ADD]);
-		for (uint64_t d = 0; d < o->dispatches; d++) /* no barriers: same output each time */
-			record_add(&c, cb, j.a.buf, j.b.buf, j.out.buf, j.n);
+		for (uint64_t d = 0; d < o->dispatches; d++) {
+			if (d && d % o->outputs == 0)
+				barrier(cb, CS, CS_W, CS, CS_RW);
+			record_add_at(&c, cb, j.a.buf, j.b.buf, outs.buf, d % o->outputs * slice, j.n);
+		}
 		barrier(cb, CS, CS_W, HOST, VK_ACCESS_2_HOST_READ_BIT);
 		VK(vkEndCommandBuffer(cb));
 		rec[r] = now_ns() - t;
 		wait_value(&c, submit(&c, cb), false);
 		total[r] = now_ns() - t;
-		addjob_check(&j, "stream");
+		for (uint64_t k = 0; k < o->outputs && k < o->dispatches; k++) {
+			memcpy(j.out.map, (const char *)outs.map + k * slice, slice);
+			addjob_check(&j, "stream");
+		}
 		per[r] = total[r] / o->dispatches;
 		rper[r] = rec[r] / o->dispatches;
 	}
 	json_head("stream", c.device, c.driver);
-	printf(",\"dispatches\":%" PRIu64 ",\"repeats\":%" PRIu64 ",\"elements\":%u", o->dispatches, o->repeats, SMALL_N);
+	printf(",\"dispatches\":%" PRIu64 ",\"repeats\":%" PRIu64 ",\"outputs\":%" PRIu64 ",\"barriers\":%" PRIu64
+	       ",\"elements\":%u",
+	       o->dispatches, o->repeats, o->outputs, (o->dispatches - 1) / o->outputs, SMALL_N);
 	json_stats("ns_per_dispatch", summarize(per, o->repeats), false);
 	json_stats("record_ns_per_dispatch", summarize(rper, o->repeats), false);
 	json_array("total_ns", total, o->repeats);
 	json_array("record_ns", rec, o->repeats);
 	printf(",\"valid\":true}\n");
 	free(total), free(rec), free(per), free(rper);
+	buf_destroy(&c, &outs);
 	addjob_destroy(&c, &j);
 	ctx_destroy(&c);
 	return 0;
@@ -901,7 +929,7 @@ static const struct {
 	const char *flags; /* options it accepts, besides --kernels and --device */
 } benches[] = {
 	{"rtt", bench_rtt, "--iters --warmup --poll"},
-	{"stream", bench_stream, "--dispatches --repeats"},
+	{"stream", bench_stream, "--dispatches --repeats --outputs"},
 	{"coldstart", bench_coldstart, ""},
 	{"multiproc", bench_multiproc, "--procs --seconds"},
 	{"transfer", bench_transfer, "--mib --repeats"},
@@ -911,7 +939,7 @@ static const struct {
 static _Noreturn void usage(void)
 {
 	fputs("usage: bench-inproc rtt [--iters N] [--warmup W] [--poll]\n"
-	      "       bench-inproc stream [--dispatches N] [--repeats R]\n"
+	      "       bench-inproc stream [--dispatches N] [--repeats R] [--outputs K]\n"
 	      "       bench-inproc coldstart\n"
 	      "       bench-inproc multiproc --procs P [--seconds S]\n"
 	      "       bench-inproc transfer [--mib M] [--repeats R]\n"
@@ -933,7 +961,7 @@ static uint64_t parse_count(const char *flag, const char *s, uint64_t min, uint6
 int main(int argc, char **argv)
 {
 	struct opts o = {.t0 = now_ns(), .kernels = "build/kernels", .device = -1,
-		.dispatches = 10000, .nodes = 100, .mib = 256, .repeats = 5, .seconds = 2.0};
+		.dispatches = 10000, .outputs = 1, .nodes = 100, .mib = 256, .repeats = 5, .seconds = 2.0};
 	if (argc < 2)
 		usage();
 	size_t b = 0, nb = sizeof benches / sizeof benches[0];
@@ -973,6 +1001,7 @@ int main(int argc, char **argv)
 			else if (!strcmp(f, "--warmup")) o.warmup = n;
 			else if (!strcmp(f, "--dispatches")) o.dispatches = n;
 			else if (!strcmp(f, "--repeats")) o.repeats = n;
+			else if (!strcmp(f, "--outputs")) o.outputs = n;
 			else if (!strcmp(f, "--nodes")) o.nodes = n;
 			else if (!strcmp(f, "--mib")) o.mib = n;
 			else if (!strcmp(f, "--procs")) o.procs = n;
