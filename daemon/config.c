@@ -59,6 +59,8 @@ static const struct key keys[] = {
 	 "largest protocol frame (default 4M)"},
 	{"daemon", "spin_us", K_U32, F(spin_us), 0, 1000000, false, "N",
 	 "completion thread polls this long before blocking\n(default 3000 on a GPU, 200 on a CPU device)"},
+	{"daemon", "loop_poll_us", K_U32, F(loop_poll_us), 0, 1000000, false, "N",
+	 "after submitting a commit_and_wait the loop thread polls this long\nwhile no other event is ready (default 50 on a GPU, 0 on a CPU device)"},
 	{"daemon", "stop_timeout_sec", K_U32, F(stop_timeout_sec), 1, 3600, true, "SEC",
 	 "on SIGTERM, longest wait for committed work (default 10)"},
 	{"limits", "max_clients", K_U32, F(max_clients), 0, UINT32_MAX, true, "N",
@@ -398,7 +400,8 @@ int gd_config_read(struct gd_config *cfg, int argc, char **argv)
 	*cfg = (struct gd_config){
 		.log_level = GD_LOG_INFO,
 		.max_frame = GW_DEFAULT_MAX_FRAME,
-		.spin_us = GD_SPIN_AUTO,
+		.spin_us = GD_CONFIG_AUTO,
+		.loop_poll_us = GD_CONFIG_AUTO,
 		.stop_timeout_sec = 10,
 		.max_inflight_per_client = 16,
 	};

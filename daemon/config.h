@@ -17,9 +17,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* spin_us when neither the file nor the command line sets it: 3000 on a
- * GPU, 200 on a CPU device (scheduler.c says why). */
-#define GD_SPIN_AUTO UINT32_MAX
+/* spin_us and loop_poll_us when neither the file nor the command line sets
+ * them: chosen by device type (scheduler.c says why). */
+#define GD_CONFIG_AUTO UINT32_MAX
 
 struct gd_config {
 	char *config_path;         /* the file that was read; NULL when none */
@@ -34,7 +34,8 @@ struct gd_config {
 	bool validate;             /* Vulkan validation layer */
 	bool validate_sync;        /* also synchronization validation (missing or wrong barriers) */
 	uint32_t max_frame;        /* largest frame accepted or sent */
-	uint32_t spin_us;          /* completion thread's poll window; GD_SPIN_AUTO: by device type */
+	uint32_t spin_us;          /* completion thread's poll window; GD_CONFIG_AUTO: by device type */
+	uint32_t loop_poll_us;     /* loop thread's poll after a commit_and_wait; the same */
 	uint32_t stop_timeout_sec; /* SIGTERM: longest wait for committed work */
 	/* [limits], reloadable; 0 means no limit */
 	uint32_t max_clients;

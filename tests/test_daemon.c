@@ -533,6 +533,7 @@ TCase *seeds_tcase(void);
 TCase *shared_tcase(void);
 TCase *shared_fallback_tcase(void);
 TCase *sharing_tcase(void);
+TCase *sharing_loop_poll_tcase(void);
 TCase *sharing_limits_tcase(void);
 TCase *client_kernels_tcase(void);
 TCase *kernels_tcase(void);
@@ -583,6 +584,7 @@ Suite *daemon_suite(void)
 	suite_add_tcase(s, shared_tcase());
 	suite_add_tcase(s, shared_fallback_tcase());
 	suite_add_tcase(s, sharing_tcase());
+	suite_add_tcase(s, sharing_loop_poll_tcase());
 	suite_add_tcase(s, sharing_limits_tcase());
 	suite_add_tcase(s, client_kernels_tcase());
 	suite_add_tcase(s, kernels_tcase());

@@ -279,15 +279,37 @@ START_TEST(status_shows_what_is_there)
 }
 END_TEST
 
-TCase *sharing_tcase(void)
+static void add_sharing_tests(TCase *t)
 {
-	TCase *t = tcase_create("sharing");
-	tcase_add_checked_fixture(t, daemon_setup, daemon_teardown);
 	tcase_set_timeout(t, 180);
 	tcase_add_test(t, sixteen_processes_compute_at_once);
 	tcase_add_test(t, clients_killed_at_random_leave_the_others_whole);
 	tcase_add_test(t, high_priority_work_is_submitted_first);
 	tcase_add_test(t, status_shows_what_is_there);
+}
+
+TCase *sharing_tcase(void)
+{
+	TCase *t = tcase_create("sharing");
+	tcase_add_checked_fixture(t, daemon_setup, daemon_teardown);
+	add_sharing_tests(t);
+	return t;
+}
+
+/* The loop thread's poll after a commit_and_wait is off on lavapipe by
+ * default (it would take a core from the driver); here it is on, long
+ * enough that lavapipe's stages finish inside it, so that answering from
+ * the poll is exercised with many clients, kills and backpressure. */
+static void loop_poll_setup(void)
+{
+	daemon_start((const char *const[]){"--loop-poll-us", "20000", NULL});
+}
+
+TCase *sharing_loop_poll_tcase(void)
+{
+	TCase *t = tcase_create("sharing-loop-poll");
+	tcase_add_checked_fixture(t, loop_poll_setup, daemon_teardown);
+	add_sharing_tests(t);
 	return t;
 }
 
