@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "conn.h"
@@ -82,6 +83,20 @@ static void stop(struct gd_daemon *d)
 	gd_daemon_resume_stalled(d);
 }
 
+/* Every client costs a descriptor and the loop uses epoll, never select(),
+ * so the soft limit (often 1024) is raised to the hard one (systemd's
+ * LimitNOFILE=); past it, server.c refuses clients with a reason. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			log_warn("cannot raise the open file limit to %llu: %s", (unsigned long long)rl.rlim_max,
+				 strerror(errno));
+	}
+}
+
 static void reload(struct gd_daemon *d)
 {
 	gd_notify_reloading(d->notify);
@@ -116,6 +131,7 @@ int main(int argc, char **argv)
 	d->argc = argc;
 	d->argv = argv;
 	signal(SIGPIPE, SIG_IGN);
+	raise_fd_limit();
 	gd_list_init(&d->conns);
 	gd_list_init(&d->stalled);
 	gd_list_init(&d->tokens);

@@ -2,7 +2,8 @@
  * server.c — the listening socket (see server.h). A socket file left by a
  * dead daemon is removed; one a live daemon answers on is left alone and
  * start-up fails, so two daemons never fight over one path. Past
- * max_clients a new connection gets one reply saying so and is closed.
+ * max_clients, or with no file descriptor left, a new connection gets one
+ * reply saying so and is closed.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -30,36 +31,59 @@ struct gd_server {
 	bool owns_path;
 	uv_poll_t poll;
 	char address[sizeof(((struct sockaddr_un *)0)->sun_path) + 32];
+	int reserve_fd;             /* spent to accept and refuse when out of fds */
 	uint32_t refused;           /* since the last log line about it */
 	uint64_t refused_logged_ms;
 };
 
-/* A connection over max_clients: the client's handshake reads this reply
- * (id 0) and reports it. Best effort, the socket is new and empty. Logged
- * at most every 10 s, so that clients retrying in a loop cannot flood the
- * journal. */
-static void refuse(struct gd_server *s, int fd)
+/* A connection the daemon will not serve: the client's handshake reads
+ * this reply (id 0) and reports it. Best effort, the socket is new and
+ * empty. Logged at most every 10 s, so that clients retrying in a loop
+ * cannot flood the journal. */
+static void refuse(struct gd_server *s, int fd, int code, const char *msg, const char *log_why)
 {
-	char msg[256];
-	snprintf(msg, sizeof(msg),
-		 "gpucmdd serves at most %u clients at once (max_clients in %s); try again when one disconnects",
-		 s->d->cfg.max_clients, s->d->cfg.config_path ? s->d->cfg.config_path : "the configuration");
 	uint64_t now = uv_now(s->d->loop);
 	s->refused++;
 	if (!s->refused_logged_ms || now - s->refused_logged_ms >= 10000) {
-		log_warn("max_clients (%u) reached: refused %u connection%s", s->d->cfg.max_clients, s->refused,
-			 s->refused == 1 ? "" : "s");
+		log_warn("%s: refused %u connection%s", log_why, s->refused, s->refused == 1 ? "" : "s");
 		s->refused = 0;
 		s->refused_logged_ms = now;
 	}
 	Gpucmd__Reply rep = GPUCMD__REPLY__INIT;
-	rep.status = -EUSERS;
-	rep.error = msg;
+	rep.status = code;
+	rep.error = (char *)msg;
 	struct gw_buf b = {0};
 	if (gw_pack(&b, &rep.base, s->d->cfg.max_frame) == 0)
 		(void)!send(fd, b.data, b.len, MSG_NOSIGNAL | MSG_DONTWAIT);
 	gw_buf_finish(&b);
 	close(fd);
+}
+
+static void refuse_max_clients(struct gd_server *s, int fd)
+{
+	char msg[256], why[64];
+	snprintf(msg, sizeof(msg),
+		 "gpucmdd serves at most %u clients at once (max_clients in %s); try again when one disconnects",
+		 s->d->cfg.max_clients, s->d->cfg.config_path ? s->d->cfg.config_path : "the configuration");
+	snprintf(why, sizeof(why), "max_clients (%u) reached", s->d->cfg.max_clients);
+	refuse(s, fd, -EUSERS, msg, why);
+}
+
+/* accept failed with EMFILE or ENFILE. The pending connection would keep
+ * the listening socket readable and the loop spinning, so the reserve
+ * descriptor makes room to accept it and tell it why. */
+static void refuse_out_of_fds(struct gd_server *s, int err)
+{
+	if (s->reserve_fd < 0)
+		return;
+	close(s->reserve_fd);
+	int fd = accept4(s->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd >= 0)
+		refuse(s, fd, -err,
+		       "gpucmdd has no file descriptors left for another client (its RLIMIT_NOFILE, LimitNOFILE= "
+		       "under systemd); try again when clients disconnect",
+		       err == EMFILE ? "out of file descriptors (RLIMIT_NOFILE)" : "the system is out of file descriptors");
+	s->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 }
 
 static void on_accept(uv_poll_t *h, int status, int events)
@@ -71,12 +95,14 @@ static void on_accept(uv_poll_t *h, int status, int events)
 	for (int i = 0; i < 64; i++) {
 		int fd = accept4(s->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+			if (errno == EMFILE || errno == ENFILE)
+				refuse_out_of_fds(s, errno);
+			else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
 				log_warn("accept: %s", strerror(errno));
 			return;
 		}
 		if (s->d->cfg.max_clients && s->d->stats.clients >= s->d->cfg.max_clients)
-			refuse(s, fd);
+			refuse_max_clients(s, fd);
 		else if (gd_conn_create(s->d, fd) < 0)
 			log_warn("dropping a new client: out of memory");
 	}
@@ -163,6 +189,7 @@ struct gd_server *gd_server_create(struct gd_daemon *d)
 		return NULL;
 	s->d = d;
 	s->fd = -1;
+	s->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	int n = sd_listen_fds(1);
 	if (n > 1 || (n == 1 && sd_is_socket_unix(SD_LISTEN_FDS_START, SOCK_STREAM, 1, NULL, 0) <= 0)) {
 		/* A unit mistake: guessing which socket was meant would hide it. */
@@ -191,6 +218,8 @@ struct gd_server *gd_server_create(struct gd_daemon *d)
 fail:
 	if (s->fd >= 0)
 		close(s->fd);
+	if (s->reserve_fd >= 0)
+		close(s->reserve_fd);
 	if (s->owns_path)
 		unlink(d->cfg.socket_path);
 	free(s);
@@ -206,6 +235,8 @@ static void free_server(uv_handle_t *h)
 {
 	struct gd_server *s = h->data;
 	close(s->fd);
+	if (s->reserve_fd >= 0)
+		close(s->reserve_fd);
 	free(s);
 }
 

@@ -532,6 +532,7 @@ TCase *staging_tcase(void);
 TCase *seeds_tcase(void);
 TCase *shared_tcase(void);
 TCase *shared_fallback_tcase(void);
+TCase *faults_tcase(void);
 
 Suite *daemon_suite(void)
 {
@@ -572,6 +573,7 @@ Suite *daemon_suite(void)
 	suite_add_tcase(s, seeds_tcase());
 	suite_add_tcase(s, shared_tcase());
 	suite_add_tcase(s, shared_fallback_tcase());
+	suite_add_tcase(s, faults_tcase());
 	return s;
 }
 
