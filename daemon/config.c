@@ -66,6 +66,10 @@ static const struct key keys[] = {
 	 "buffer memory one connection may hold (default 0: no limit)"},
 	{"limits", "max_memory_per_uid", K_SIZE64, F(max_memory_per_uid), 0, UINT64_MAX, true, "BYTES",
 	 "buffer memory all connections of one uid may hold (default 0: no limit)"},
+	{"limits", "idle_timeout_sec", K_U32, F(idle_timeout_sec), 0, 86400 * 365, true, "SEC",
+	 "close a connection that has sent nothing for this long while it\nholds no buffer or session and waits for nothing (default 0: never)"},
+	{"limits", "read_timeout_ms", K_U32, F(read_timeout_ms), 0, 86400u * 1000, true, "MS",
+	 "close a connection whose request frame stops arriving midway for\nthis long (default 30000; 0: never)"},
 	{"testing", "force_staging", K_BOOL, F(force_staging), 0, 0, false, NULL,
 	 "copy through staging even where device memory is mappable\n(the discrete-GPU path on any device)"},
 	{"testing", "no_host_import", K_BOOL, F(no_host_import), 0, 0, false, NULL,
@@ -358,6 +362,7 @@ int gd_config_read(struct gd_config *cfg, int argc, char **argv)
 		.max_frame = GW_DEFAULT_MAX_FRAME,
 		.spin_us = 200,
 		.stop_timeout_sec = 10,
+		.read_timeout_ms = 30000,
 	};
 	const char *v = getenv("GPUCMD_VALIDATE");
 	cfg->validate = v && *v && strcmp(v, "0") != 0;

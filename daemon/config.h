@@ -34,6 +34,8 @@ struct gd_config {
 	uint32_t max_sessions_per_client;
 	uint64_t max_memory_per_client; /* bytes of buffers one connection may hold */
 	uint64_t max_memory_per_uid;    /* bytes all connections of one uid may hold */
+	uint32_t idle_timeout_sec;      /* close a connection idle and holding nothing */
+	uint32_t read_timeout_ms;       /* close a connection stuck mid-frame */
 	/* [testing]: paths a device would not take by itself */
 	bool force_staging;        /* treat device-local memory as unmappable */
 	bool no_host_import;       /* copy shared memory instead of importing it */

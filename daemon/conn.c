@@ -46,6 +46,11 @@ static void set_events(struct gd_conn *c, int events)
 		uv_poll_stop(&c->poll);
 }
 
+bool gd_conn_reading(const struct gd_conn *c)
+{
+	return (c->poll_events & UV_READABLE) != 0;
+}
+
 /* Reading stops while stalled or while replies pile up unsent: a client
  * that does not read its replies cannot make the daemon buffer without end.
  * It stops for good when the daemon stops, so that the work to finish is
@@ -294,6 +299,7 @@ static void on_readable(struct gd_conn *c)
 			return;
 		}
 		gw_reader_commit(&c->in, (size_t)n);
+		c->last_rx_ms = uv_now(c->d->loop);
 		total += (size_t)n;
 		if ((size_t)n < room)
 			break;
@@ -335,6 +341,7 @@ int gd_conn_create(struct gd_daemon *d, int fd)
 	c->d = d;
 	c->fd = fd;
 	c->id = ++next_id;
+	c->last_rx_ms = uv_now(d->loop);
 	gd_list_init(&c->link);
 	gd_list_init(&c->stall_link);
 	gw_reader_init(&c->in, d->cfg.max_frame);

@@ -42,6 +42,7 @@ struct gd_daemon {
 	struct gd_stats stats;
 	uv_signal_t sigint, sigterm, sighup;
 	uv_timer_t stop_timer;     /* bounds the wait for committed work */
+	uv_timer_t timeouts;       /* idle and read timeouts, see timeouts.h */
 	bool stopping;
 	int argc;                  /* kept for SIGHUP, which reads them again */
 	char **argv;

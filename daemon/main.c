@@ -23,6 +23,7 @@
 #include "registry.h"
 #include "scheduler.h"
 #include "server.h"
+#include "timeouts.h"
 
 /* The last step of a stop: no committed work is left, so every client gets
  * its goodbye and every handle closes, which ends uv_run once the last
@@ -34,6 +35,7 @@ static void finish_stop(struct gd_daemon *d)
 		gd_conn_goodbye(gd_container_of(pos, struct gd_conn, link), GPUCMD_E_DISCONNECTED,
 				"gpucmdd is stopping");
 	gd_scheduler_close(d->sched);
+	gd_timeouts_finish(d);
 	gd_notify_destroy(d->notify);
 	d->notify = NULL;
 	uv_close((uv_handle_t *)&d->sigint, NULL);
@@ -161,6 +163,7 @@ int main(int argc, char **argv)
 	uv_signal_start(&d->sigint, on_signal, SIGINT);
 	uv_signal_start(&d->sigterm, on_signal, SIGTERM);
 	uv_signal_start(&d->sighup, on_signal, SIGHUP);
+	gd_timeouts_init(d);
 
 	log_info("gpucmdd %s ready on %s, device %s, configuration %s", GD_VERSION, gd_server_address(d->server),
 		 d->gpu->props.deviceName, d->cfg.config_path ? d->cfg.config_path : "(defaults)");

@@ -533,6 +533,7 @@ TCase *seeds_tcase(void);
 TCase *shared_tcase(void);
 TCase *shared_fallback_tcase(void);
 TCase *faults_tcase(void);
+TCase *timeouts_tcase(void);
 
 Suite *daemon_suite(void)
 {
@@ -574,6 +575,7 @@ Suite *daemon_suite(void)
 	suite_add_tcase(s, shared_tcase());
 	suite_add_tcase(s, shared_fallback_tcase());
 	suite_add_tcase(s, faults_tcase());
+	suite_add_tcase(s, timeouts_tcase());
 	return s;
 }
 

@@ -710,6 +710,108 @@ START_TEST(integer_limits_in_raw_frames_are_refused)
 }
 END_TEST
 
+/* ---- idle and read timeouts ---------------------------------------------- */
+
+static void timeouts_setup(void)
+{
+	daemon_launch(&(struct daemon_launch){.config = "[limits]\nidle_timeout_sec = 1\nread_timeout_ms = 300\n"});
+}
+
+/* Reads the goodbye (id 0) and then end of file; returns its status. */
+static int read_goodbye(int fd, char *err, size_t errlen)
+{
+	uint8_t buf[4096];
+	size_t n = raw_read_all(fd, buf, sizeof(buf));
+	return raw_reply_error(buf, n, err, errlen);
+}
+
+START_TEST(idle_connection_is_told_why_and_closed)
+{
+	int base = daemon_base_fds();
+	int fd = raw_connect();
+	struct raw greeted;
+	raw_open(&greeted);
+	gpucmd_client *c = connect_ok();
+	char err[256] = "";
+	ck_assert_int_eq(read_goodbye(fd, err, sizeof(err)), -ETIMEDOUT);
+	ck_assert_msg(strstr(err, "idle_timeout_sec"), "goodbye says: %s", err);
+	ck_assert_int_eq(raw_wait(&greeted, 99, err, sizeof(err)), -ETIMEDOUT);
+	/* The library reports the goodbye on its next call. */
+	usleep(300000);
+	ck_assert_int_lt(gpucmd_ping(c), 0);
+	ck_assert_msg(strstr(gpucmd_last_error(c), "idle_timeout_sec"), "library says: %s", gpucmd_last_error(c));
+	gpucmd_disconnect(c);
+	close(fd);
+	raw_close(&greeted);
+	expect_baseline(base);
+}
+END_TEST
+
+/* Silence is not idleness while the client holds something or waits. */
+START_TEST(idle_connection_holding_objects_or_waiting_is_kept)
+{
+	int base = daemon_base_fds();
+	gpucmd_client *holder = connect_ok(), *sessions = connect_ok(), *waiter = connect_ok();
+	gpucmd_buffer b;
+	gpucmd_session s;
+	gpucmd_token t;
+	ck_assert_int_eq(gpucmd_buffer_create(holder, 64, 0, &b), 0);
+	ck_assert_int_eq(gpucmd_session_open(sessions, "kept", &s), 0);
+	ck_assert_int_eq(gpucmd_fence_export(sessions, s, &t), 0);
+	/* A host wait longer than the idle timeout, never satisfied. */
+	ck_assert_int_eq(gpucmd_fence_wait(waiter, &t, 1, 2500), -ETIMEDOUT);
+	ck_assert_int_eq(gpucmd_ping(holder), 0);
+	ck_assert_int_eq(gpucmd_ping(sessions), 0);
+	ck_assert_int_eq(gpucmd_ping(waiter), 0);
+	gpucmd_disconnect(holder);
+	gpucmd_disconnect(sessions);
+	gpucmd_disconnect(waiter);
+	expect_baseline(base);
+}
+END_TEST
+
+START_TEST(frame_that_stops_arriving_is_told_why_and_closed)
+{
+	int base = daemon_base_fds();
+	struct raw r;
+	raw_open(&r);
+	uint8_t buf[16];
+	uint32_t len = 1000;
+	memcpy(buf, &len, 4);
+	memset(buf + 4, 0x08, 10);
+	ck_assert_int_eq(write(r.fd, buf, 14), 14);
+	char err[256] = "";
+	ck_assert_int_eq(raw_wait(&r, 99, err, sizeof(err)), -ETIMEDOUT);
+	ck_assert_msg(strstr(err, "read_timeout_ms") && strstr(err, "14 bytes"), "goodbye says: %s", err);
+	raw_close(&r);
+	expect_baseline(base);
+}
+END_TEST
+
+/* A frame that trickles in, a byte per 100 ms, is slow but alive. */
+START_TEST(frame_that_trickles_in_is_served)
+{
+	int base = daemon_base_fds();
+	struct raw r;
+	raw_open(&r);
+	Gpucmd__Ping p = GPUCMD__PING__INIT;
+	Gpucmd__Request req = GPUCMD__REQUEST__INIT;
+	req.body_case = GPUCMD__REQUEST__BODY_PING;
+	req.ping = &p;
+	req.id = 7;
+	struct gw_buf b = {0};
+	ck_assert_int_eq(gw_pack(&b, &req.base, GW_DEFAULT_MAX_FRAME), 0);
+	for (size_t i = 0; i < b.len; i++) {
+		ck_assert_int_eq(write(r.fd, b.data + i, 1), 1);
+		usleep(100000);
+	}
+	gw_buf_finish(&b);
+	ck_assert_int_eq(raw_wait(&r, 7, NULL, 0), 0);
+	raw_close(&r);
+	expect_baseline(base);
+}
+END_TEST
+
 TCase *faults_tcase(void)
 {
 	TCase *t = tcase_create("faults");
@@ -722,5 +824,17 @@ TCase *faults_tcase(void)
 	tcase_add_test(t, guessed_handles_and_tokens_are_always_errors);
 	tcase_add_test(t, integer_limits_in_every_field_are_refused_through_the_library);
 	tcase_add_test(t, integer_limits_in_raw_frames_are_refused);
+	return t;
+}
+
+TCase *timeouts_tcase(void)
+{
+	TCase *t = tcase_create("timeouts");
+	tcase_add_checked_fixture(t, timeouts_setup, daemon_teardown);
+	tcase_set_timeout(t, 60);
+	tcase_add_test(t, idle_connection_is_told_why_and_closed);
+	tcase_add_test(t, idle_connection_holding_objects_or_waiting_is_kept);
+	tcase_add_test(t, frame_that_stops_arriving_is_told_why_and_closed);
+	tcase_add_test(t, frame_that_trickles_in_is_served);
 	return t;
 }
