@@ -58,6 +58,8 @@ static const struct key keys[] = {
 	 "completion thread polls this long before blocking (default 200)"},
 	{"daemon", "stop_timeout_sec", K_U32, F(stop_timeout_sec), 1, 3600, true, "SEC",
 	 "on SIGTERM, longest wait for committed work (default 10)"},
+	{"daemon", "submission_timeout_ms", K_U32, F(submission_timeout_ms), 0, UINT32_MAX, false, "MS",
+	 "a submission still running after this long means the GPU hangs:\nthe device is treated as lost (default 60000; 0: never)"},
 	{"limits", "max_clients", K_U32, F(max_clients), 0, UINT32_MAX, true, "N",
 	 "connections served at once (default 0: no limit)"},
 	{"limits", "max_sessions_per_client", K_U32, F(max_sessions_per_client), 0, UINT32_MAX, true, "N",
@@ -363,6 +365,7 @@ int gd_config_read(struct gd_config *cfg, int argc, char **argv)
 		.spin_us = 200,
 		.stop_timeout_sec = 10,
 		.read_timeout_ms = 30000,
+		.submission_timeout_ms = 60000,
 	};
 	const char *v = getenv("GPUCMD_VALIDATE");
 	cfg->validate = v && *v && strcmp(v, "0") != 0;

@@ -29,6 +29,7 @@ struct gd_config {
 	uint32_t max_frame;        /* largest frame accepted or sent */
 	uint32_t spin_us;          /* completion thread's poll window */
 	uint32_t stop_timeout_sec; /* SIGTERM: longest wait for committed work */
+	uint32_t submission_timeout_ms; /* a submission running longer: the GPU hangs */
 	/* [limits], reloadable; 0 means no limit */
 	uint32_t max_clients;
 	uint32_t max_sessions_per_client;

@@ -24,7 +24,7 @@
 
 struct test_daemon test_daemon;
 
-static const char *build_dir(void)
+const char *build_dir(void)
 {
 	const char *b = getenv("GPUCMD_BUILD");
 	return b && *b ? b : "build";
@@ -72,7 +72,7 @@ void daemon_launch(const struct daemon_launch *l)
 	/* Never the machine's /etc/gpucmd/gpucmdd.conf. */
 	write_config(l->config ? l->config : "");
 	char exe[512];
-	snprintf(exe, sizeof(exe), "%s/gpucmdd", build_dir());
+	snprintf(exe, sizeof(exe), "%s/%s", build_dir(), l->exe ? l->exe : "gpucmdd");
 	const char *argv[48];
 	int n = 0;
 	if (l->socket_activated) {
@@ -127,6 +127,20 @@ void daemon_launch(const struct daemon_launch *l)
 		usleep(20 * 1000);
 	}
 	ck_abort_msg("gpucmdd did not start listening on %s within 12 s", t->socket);
+}
+
+int daemon_wait_exit(int timeout_ms)
+{
+	struct test_daemon *t = &test_daemon;
+	int st;
+	for (int waited = 0; t->pid > 0 && waited <= timeout_ms; waited += 10) {
+		if (waitpid(t->pid, &st, WNOHANG) == t->pid) {
+			t->pid = 0;
+			return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+		}
+		usleep(10 * 1000);
+	}
+	return -1;
 }
 
 int daemon_stop(void)

@@ -35,12 +35,18 @@ struct daemon_launch {
 	bool socket_activated;
 	bool journal_stream;
 	const char *const *extra;
+	const char *exe;            /* under the build directory; NULL: gpucmdd */
 };
 void daemon_launch(const struct daemon_launch *l);
 /* Replaces the daemon's configuration file (then SIGHUP it to reload). */
 void write_config(const char *text);
 /* Whether a line containing needle appears in the daemon's log in time. */
 bool log_wait(const char *needle, int timeout_ms);
+/* The build directory the tests run against ($GPUCMD_BUILD, else build). */
+const char *build_dir(void);
+/* Waits up to timeout_ms for the daemon to exit by itself; returns its
+ * exit status (128+signal), or -1 (then it is still running). */
+int daemon_wait_exit(int timeout_ms);
 /* SIGTERM, wait; returns the exit status (or 128+signal). */
 int daemon_stop(void);
 /* Copies the daemon's log to stderr (when a test fails). */

@@ -534,6 +534,7 @@ TCase *shared_tcase(void);
 TCase *shared_fallback_tcase(void);
 TCase *faults_tcase(void);
 TCase *timeouts_tcase(void);
+TCase *gpu_faults_tcase(void);
 
 Suite *daemon_suite(void)
 {
@@ -576,6 +577,7 @@ Suite *daemon_suite(void)
 	suite_add_tcase(s, shared_fallback_tcase());
 	suite_add_tcase(s, faults_tcase());
 	suite_add_tcase(s, timeouts_tcase());
+	suite_add_tcase(s, gpu_faults_tcase());
 	return s;
 }
 

@@ -812,6 +812,97 @@ START_TEST(frame_that_trickles_in_is_served)
 }
 END_TEST
 
+/* ---- GPU faults: hangs and device loss ------------------------------------ */
+
+/* The daemon exits with status 5 after a device loss (devicelost.h). */
+static void expect_exit_after_device_loss(void)
+{
+	int st = daemon_wait_exit(10000);
+	if (st != 5)
+		dump_log();
+	ck_assert_msg(st == 5, "gpucmdd exit status %d after device loss, expected 5", st);
+}
+
+static void no_setup(void)
+{
+}
+
+/* A kernel that never ends: the session that ran it and every other
+ * client are told, naming the session and the timeout. */
+START_TEST(kernel_that_never_ends_trips_the_submission_timeout)
+{
+	char kernels[256];
+	snprintf(kernels, sizeof(kernels), "%s/tests/kernels", build_dir());
+	const char *args[] = {"--kernels", kernels, "--submission-timeout-ms", "500", NULL};
+	daemon_start(args);
+	gpucmd_client *hangs = connect_ok(), *bystander = connect_ok();
+	struct gpucmd_kernel_info spin;
+	gpucmd_buffer b;
+	gpucmd_session s;
+	ck_assert_int_eq(gpucmd_kernel_find(hangs, "spin_forever", &spin), 0);
+	ck_assert_int_eq(gpucmd_buffer_create(hangs, 64, 0, &b), 0);
+	ck_assert_int_eq(gpucmd_session_open(hangs, "spinner", &s), 0);
+	struct gpucmd_binding bind = {b, 0, 0};
+	uint32_t forever = 1;
+	/* spin_forever.comp says why so many groups. */
+	ck_assert_int_eq(gpucmd_dispatch(hangs, s, spin.id, &bind, 1, &forever, 4, 65535, 65535, 65535), 0);
+	ck_assert_int_eq(gpucmd_commit_and_wait(hangs, s), GPUCMD_E_DEVICE_LOST);
+	const char *err = gpucmd_last_error(hangs);
+	ck_assert_msg(strstr(err, "'spinner'") && strstr(err, "submission_timeout_ms"), "error: %s", err);
+	ck_assert_int_eq(gpucmd_ping(bystander), GPUCMD_E_DEVICE_LOST);
+	ck_assert_msg(strstr(gpucmd_last_error(bystander), "device lost"), "bystander told: %s",
+		      gpucmd_last_error(bystander));
+	gpucmd_disconnect(hangs);
+	gpucmd_disconnect(bystander);
+	expect_exit_after_device_loss();
+	ck_assert(log_wait("past submission_timeout_ms", 0));
+}
+END_TEST
+
+/* Device loss, injected (test build only) at retire value 2 while two
+ * clients have stages on the GPU: each is told its own session, a client
+ * without work that the device went. */
+START_TEST(device_loss_is_reported_to_every_affected_session)
+{
+	setenv("GPUCMD_FAULT_DEVICE_LOST", "2", 1);
+	daemon_launch(&(struct daemon_launch){.exe = "tests/gpucmdd-faults"});
+	gpucmd_client *a = connect_ok(), *b = connect_ok(), *idle = connect_ok();
+	float x[256], y[256], out[256];
+	random_floats(x, 256, 5);
+	random_floats(y, 256, 6);
+	ck_assert_int_eq(run_binary_kernel(a, "add_f32", x, y, out, 256), 0); /* value 1 */
+	struct gpucmd_kernel_info fill;
+	gpucmd_buffer ba, bb;
+	gpucmd_session sa, sb;
+	ck_assert_int_eq(gpucmd_kernel_find(a, "fill_f32", &fill), 0);
+	ck_assert_int_eq(gpucmd_buffer_create(a, 4 << 20, 0, &ba), 0);
+	ck_assert_int_eq(gpucmd_buffer_create(b, 4 << 20, 0, &bb), 0);
+	ck_assert_int_eq(gpucmd_session_open(a, "victim-a", &sa), 0);
+	ck_assert_int_eq(gpucmd_session_open(b, "victim-b", &sb), 0);
+	struct { uint32_t n; float v; } fp = {1u << 20, 1.0f};
+	struct gpucmd_binding bind_b = {bb, 0, 0}, bind_a = {ba, 0, 0};
+	for (int i = 0; i < 40; i++)
+		ck_assert_int_eq(gpucmd_dispatch(b, sb, fill.id, &bind_b, 1, &fp, 8, 4096, 1, 1), 0);
+	ck_assert_int_eq(gpucmd_commit_stage(b, sb), 0); /* value 2, long */
+	ck_assert_int_eq(gpucmd_flush(b), 0);
+	usleep(20000);
+	ck_assert_int_eq(gpucmd_dispatch(a, sa, fill.id, &bind_a, 1, &fp, 8, 4096, 1, 1), 0);
+	ck_assert_int_eq(gpucmd_commit_and_wait(a, sa), GPUCMD_E_DEVICE_LOST); /* value 3 */
+	ck_assert_msg(strstr(gpucmd_last_error(a), "'victim-a'") &&
+			      strstr(gpucmd_last_error(a), "VK_ERROR_DEVICE_LOST"),
+		      "a told: %s", gpucmd_last_error(a));
+	ck_assert_int_eq(gpucmd_ping(b), GPUCMD_E_DEVICE_LOST);
+	ck_assert_msg(strstr(gpucmd_last_error(b), "'victim-b'"), "b told: %s", gpucmd_last_error(b));
+	ck_assert_int_eq(gpucmd_ping(idle), GPUCMD_E_DEVICE_LOST);
+	ck_assert_msg(strstr(gpucmd_last_error(idle), "VK_EXT_device_fault"), "idle told: %s",
+		      gpucmd_last_error(idle));
+	gpucmd_disconnect(a);
+	gpucmd_disconnect(b);
+	gpucmd_disconnect(idle);
+	expect_exit_after_device_loss();
+}
+END_TEST
+
 TCase *faults_tcase(void)
 {
 	TCase *t = tcase_create("faults");
@@ -824,6 +915,16 @@ TCase *faults_tcase(void)
 	tcase_add_test(t, guessed_handles_and_tokens_are_always_errors);
 	tcase_add_test(t, integer_limits_in_every_field_are_refused_through_the_library);
 	tcase_add_test(t, integer_limits_in_raw_frames_are_refused);
+	return t;
+}
+
+TCase *gpu_faults_tcase(void)
+{
+	TCase *t = tcase_create("gpu_faults");
+	tcase_add_checked_fixture(t, no_setup, daemon_teardown);
+	tcase_set_timeout(t, 60);
+	tcase_add_test(t, kernel_that_never_ends_trips_the_submission_timeout);
+	tcase_add_test(t, device_loss_is_reported_to_every_affected_session);
 	return t;
 }
 
