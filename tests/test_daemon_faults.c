@@ -714,7 +714,7 @@ END_TEST
 
 static void timeouts_setup(void)
 {
-	daemon_launch(&(struct daemon_launch){.config = "[limits]\nidle_timeout_sec = 1\nread_timeout_ms = 300\n"});
+	daemon_launch(&(struct daemon_launch){.config = "[limits]\nidle_timeout_sec = 1\nread_timeout_ms = 1000\n"});
 }
 
 /* Reads the goodbye (id 0) and then end of file; returns its status. */
