@@ -59,7 +59,7 @@ static const struct key keys[] = {
 	{"daemon", "stop_timeout_sec", K_U32, F(stop_timeout_sec), 1, 3600, true, "SEC",
 	 "on SIGTERM, longest wait for committed work (default 10)"},
 	{"daemon", "submission_timeout_ms", K_U32, F(submission_timeout_ms), 0, UINT32_MAX, false, "MS",
-	 "a submission still running after this long means the GPU hangs:\nthe device is treated as lost (default 60000; 0: never)"},
+	 "a submission still running after this long means the GPU hangs:\nclients are told and gpucmdd exits 5 (default 60000; 0: never)"},
 	{"limits", "max_clients", K_U32, F(max_clients), 0, UINT32_MAX, true, "N",
 	 "connections served at once (default 0: no limit)"},
 	{"limits", "max_sessions_per_client", K_U32, F(max_sessions_per_client), 0, UINT32_MAX, true, "N",

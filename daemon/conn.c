@@ -53,12 +53,12 @@ bool gd_conn_reading(const struct gd_conn *c)
 
 /* Reading stops while stalled or while replies pile up unsent: a client
  * that does not read its replies cannot make the daemon buffer without end.
- * It stops for good when the daemon stops, so that the work to finish is
- * only what was already asked for. */
+ * It stops for good when the daemon stops, or the connection is saying
+ * goodbye, so that the work to finish is only what was already asked for. */
 static void update_events(struct gd_conn *c)
 {
 	int ev = 0;
-	if (!c->stalled && !c->d->stopping && c->out.len < OUT_HIGH_WATER)
+	if (!c->stalled && !c->d->stopping && !c->bye_msg && c->out.len < OUT_HIGH_WATER)
 		ev |= UV_READABLE;
 	if (c->out.len)
 		ev |= UV_WRITABLE;

@@ -44,6 +44,8 @@ struct gd_daemon {
 	uv_timer_t stop_timer;     /* bounds the wait for committed work */
 	uv_timer_t timeouts;       /* idle and read timeouts, see timeouts.h */
 	bool stopping;
+	bool recreating;           /* the device was lost; a new one is being made */
+	uint64_t lost_validation_messages; /* reported on devices since recreated */
 	int argc;                  /* kept for SIGHUP, which reads them again */
 	char **argv;
 };

@@ -15,6 +15,7 @@
 
 #include "conn.h"
 #include "daemon.h"
+#include "devicelost.h"
 #include "gpu.h"
 #include "gpucmd.h"
 #include "log.h"
@@ -36,6 +37,7 @@ static void finish_stop(struct gd_daemon *d)
 				"gpucmdd is stopping");
 	gd_scheduler_close(d->sched);
 	gd_timeouts_finish(d);
+	gd_device_lost_finish(d);
 	gd_notify_destroy(d->notify);
 	d->notify = NULL;
 	uv_close((uv_handle_t *)&d->sigint, NULL);
@@ -186,7 +188,7 @@ out:
 	}
 	gd_registry_destroy(d->reg);
 	gd_memory_destroy(d->memory);
-	uint64_t msgs = gd_gpu_destroy(d->gpu);
+	uint64_t msgs = gd_gpu_destroy(d->gpu) + d->lost_validation_messages;
 	if (uv_loop_close(d->loop) != 0 && status == 0)
 		log_warn("loop closed with handles still open");
 	if (msgs) {

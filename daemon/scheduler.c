@@ -58,6 +58,8 @@ struct gd_scheduler {
 	atomic_uint_fast64_t beat_ns;  /* completion thread's last sign of life */
 	atomic_uint_fast64_t hung_ns;  /* how long the oldest value ran, when it timed out */
 	bool lost;                     /* the device is gone; nothing more is submitted */
+	bool hung;                     /* ... because work did not end: it may still run */
+	char lost_why[256];
 #ifdef GPUCMD_FAULT_INJECTION
 	uint64_t lose_at;              /* GPUCMD_FAULT_DEVICE_LOST: lose the device at this value */
 #endif
@@ -162,46 +164,65 @@ static void fail_submission(struct gd_submission *sub, int code, const char *why
 	gd_session_fail(sub->session, 0, code, "%s", why);
 }
 
+static void fail_now(struct gd_scheduler *s, struct gd_submission *sub, int code, const char *why);
+
 /*
- * The completion thread gave up: the device was lost, or the oldest
- * submission ran past submission_timeout_ms (then it is the one named).
- * Work still in flight may run on, so none of it is retired or freed: each
- * affected client is told which session, and the daemon leaves
- * (devicelost.h).
+ * The device is gone: the completion thread gave up (VK_ERROR_DEVICE_LOST,
+ * or the oldest submission ran past submission_timeout_ms, then it is the
+ * one named), or a submission failed with VK_ERROR_DEVICE_LOST. Clients are
+ * told (devicelost.h). After a hang the work may run on, so none of it is
+ * retired or freed. After a loss the device is waited for (a lost device
+ * answers at once), then everything queued, held and in flight fails and
+ * retires, so that closing connections free all they had.
  */
-static void lose_device(struct gd_scheduler *s, uint64_t done)
+static void lose_device(struct gd_scheduler *s, VkResult r)
 {
-	VkResult r = (VkResult)atomic_load(&s->lost_result);
-	char why[256];
-	struct gd_submission *hung = s->flight && s->flight->value > done ? s->flight : NULL;
+	uint64_t done = atomic_load(&s->completed);
+	struct gd_submission *oldest = s->flight && s->flight->value > done ? s->flight : NULL;
 	s->lost = true;
-	if (r == VK_TIMEOUT && hung) {
-		struct gd_conn *c = hung->session->conn;
-		snprintf(why, sizeof(why),
+	s->hung = r == VK_TIMEOUT;
+	if (s->hung && oldest) {
+		struct gd_conn *c = oldest->session->conn;
+		snprintf(s->lost_why, sizeof(s->lost_why),
 			 "session '%s' of client %u (pid %d) ran for %" PRIu64 " ms, past submission_timeout_ms (%u)",
-			 hung->session->name, c ? c->id : 0, c ? (int)c->pid : 0,
+			 oldest->session->name, c ? c->id : 0, c ? (int)c->pid : 0,
 			 (uint64_t)atomic_load(&s->hung_ns) / 1000000u, s->d->cfg.submission_timeout_ms);
 	} else {
-		snprintf(why, sizeof(why), "%s while waiting for submitted work", gd_vk_result(r));
+		snprintf(s->lost_why, sizeof(s->lost_why), "%s while running submitted work", gd_vk_result(r));
 	}
 	for (struct gd_submission *sub = s->flight; sub; sub = sub->next)
 		if (sub->value > done)
-			gd_device_lost_affects(sub->session, why);
-	gd_device_lost(s->d, why);
+			gd_device_lost_affects(sub->session, s->lost_why);
+	gd_device_lost(s->d, s->lost_why, s->hung);
+	if (s->hung)
+		return;
+	vkDeviceWaitIdle(s->d->gpu->device);
+	struct gd_submission *lists[2] = {s->ready, s->held};
+	s->ready = s->held = NULL;
+	s->ready_tail = &s->ready;
+	s->held_tail = &s->held;
+	for (int i = 0; i < 2; i++)
+		while (lists[i]) {
+			struct gd_submission *sub = lists[i];
+			lists[i] = sub->next;
+			fail_now(s, sub, GPUCMD_E_DEVICE_LOST, s->lost_why);
+		}
 }
 
-/* Retires, in order, everything the completion thread reported finished. */
+/* Retires, in order, everything the completion thread reported finished;
+ * after a device loss (not a hang), everything in flight. */
 static void retire_finished(struct gd_scheduler *s)
 {
 	uint64_t done = atomic_load(&s->completed);
-	uint64_t given_up = atomic_load(&s->abandoned);
-	if (given_up > done && !s->lost)
-		lose_device(s, done);
-	while (s->flight && s->flight->value <= done) {
+	if (atomic_load(&s->abandoned) > done && !s->lost)
+		lose_device(s, (VkResult)atomic_load(&s->lost_result));
+	while (s->flight && (s->flight->value <= done || (s->lost && !s->hung))) {
 		struct gd_submission *sub = s->flight;
 		s->flight = sub->next;
 		if (!s->flight)
 			s->flight_tail = &s->flight;
+		if (sub->value > done)
+			fail_submission(sub, GPUCMD_E_DEVICE_LOST, s->lost_why);
 		s->pending--;
 		gd_session_retire(sub->session, sub);
 	}
@@ -402,9 +423,9 @@ static void on_check(uv_check_t *h)
 				sub->session->last_value = sub->prev_value;
 			fail_now(s, sub, res == VK_ERROR_DEVICE_LOST ? GPUCMD_E_DEVICE_LOST : -EIO, gd_vk_result(res));
 		}
-		if (res == VK_ERROR_DEVICE_LOST) {
-			s->lost = true;
-			gd_device_lost(s->d, "vkQueueSubmit2 returned VK_ERROR_DEVICE_LOST");
+		if (res == VK_ERROR_DEVICE_LOST && !s->lost) {
+			lose_device(s, res);
+			retire_finished(s);
 		}
 		gd_daemon_resume_stalled(s->d);
 		return;
@@ -464,6 +485,7 @@ struct gd_scheduler *gd_scheduler_create(struct gd_daemon *d)
 	 * VK_ERROR_DEVICE_LOST once (the work itself still runs). */
 	const char *lose = getenv("GPUCMD_FAULT_DEVICE_LOST");
 	s->lose_at = lose ? strtoull(lose, NULL, 10) : 0;
+	unsetenv("GPUCMD_FAULT_DEVICE_LOST"); /* once: not again on the recreated device */
 	if (s->lose_at)
 		log_warn("fault injection: the device will be reported lost at submission %llu",
 			 (unsigned long long)s->lose_at);

@@ -226,6 +226,16 @@ fail:
 	return NULL;
 }
 
+void gd_server_pause(struct gd_server *s, bool pause)
+{
+	if (!s)
+		return;
+	if (pause)
+		uv_poll_stop(&s->poll);
+	else
+		uv_poll_start(&s->poll, UV_READABLE, on_accept);
+}
+
 const char *gd_server_address(const struct gd_server *s)
 {
 	return s->address;
