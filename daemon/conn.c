@@ -91,6 +91,7 @@ void gd_conn_send(struct gd_conn *c, const Gpucmd__Reply *reply)
 {
 	if (c->closing)
 		return;
+	c->last_tx_ms = uv_now(c->d->loop);
 	int r = gw_pack(&c->out, &reply->base, c->d->cfg.max_frame);
 	if (r == -EMSGSIZE) {
 		/* Only a reply that carries data can be this large, and the

@@ -46,6 +46,7 @@ struct gd_conn {
 	int bye_code;
 	char bye_text[200];          /* a goodbye composed for this connection */
 	uint64_t last_rx_ms;         /* loop time bytes last arrived (timeouts.c) */
+	uint64_t last_tx_ms;         /* loop time a reply was last queued */
 	int fds[GW_MAX_FDS];         /* received, not yet claimed by a request */
 	uint32_t n_fds;
 

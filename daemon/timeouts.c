@@ -29,12 +29,15 @@ static uint64_t tick_ms(const struct gd_config *cfg)
 	return t < MIN_TICK_MS ? MIN_TICK_MS : t;
 }
 
-/* Idle: nothing arrived for idle_timeout_sec, and closing loses nothing the
- * client could still want (no buffer, session, fence wait or reply owed). */
-static bool idle(struct gd_conn *c, uint64_t silent_ms)
+/* Idle: nothing arrived and nothing was answered for idle_timeout_sec (an
+ * answer after a long wait starts the clock again), and closing loses
+ * nothing the client could still want (no buffer, session, fence wait or
+ * reply owed). */
+static bool idle(struct gd_conn *c, uint64_t now)
 {
 	uint32_t limit = c->d->cfg.idle_timeout_sec;
-	return limit && silent_ms >= (uint64_t)limit * 1000 && !c->buffers.count && !c->sessions.count &&
+	uint64_t last = c->last_rx_ms > c->last_tx_ms ? c->last_rx_ms : c->last_tx_ms;
+	return limit && now - last >= (uint64_t)limit * 1000 && !c->buffers.count && !c->sessions.count &&
 	       !c->xfer && !c->out.len && !gd_fence_has_waiters(c->d, c);
 }
 
@@ -55,11 +58,11 @@ static void sweep(uv_timer_t *h)
 				 " ms (read_timeout_ms is %u)",
 				 partial, silent, d->cfg.read_timeout_ms);
 			gd_conn_goodbye(c, -ETIMEDOUT, c->bye_text);
-		} else if (!partial && idle(c, silent)) {
+		} else if (!partial && idle(c, now)) {
 			snprintf(c->bye_text, sizeof(c->bye_text),
-				 "closed: nothing sent for %" PRIu64 " s while holding no buffer or session "
-				 "(idle_timeout_sec is %u)",
-				 silent / 1000, d->cfg.idle_timeout_sec);
+				 "closed: idle for %u s or more while holding no buffer or session "
+				 "(idle_timeout_sec)",
+				 d->cfg.idle_timeout_sec);
 			gd_conn_goodbye(c, -ETIMEDOUT, c->bye_text);
 		}
 	}
