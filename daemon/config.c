@@ -61,6 +61,8 @@ static const struct key keys[] = {
 	 "completion thread polls this long before blocking (default 200)"},
 	{"daemon", "stop_timeout_sec", K_U32, F(stop_timeout_sec), 1, 3600, true, "SEC",
 	 "on SIGTERM, longest wait for committed work (default 10)"},
+	{"daemon", "submission_timeout_ms", K_U32, F(submission_timeout_ms), 0, UINT32_MAX, false, "MS",
+	 "a submission still running after this long means the GPU hangs:\nclients are told and gpucmdd exits 5 (default 60000; 0: never)"},
 	{"limits", "max_clients", K_U32, F(max_clients), 0, UINT32_MAX, true, "N",
 	 "connections served at once (default 0: no limit)"},
 	{"limits", "max_sessions_per_client", K_U32, F(max_sessions_per_client), 0, UINT32_MAX, true, "N",
@@ -85,6 +87,10 @@ static const struct key keys[] = {
 	 "buffer memory one connection may hold (default 0: no limit)"},
 	{"limits", "max_memory_per_uid", K_SIZE64, F(max_memory_per_uid), 0, UINT64_MAX, true, "BYTES",
 	 "buffer memory all connections of one uid may hold (default 0: no limit)"},
+	{"limits", "idle_timeout_sec", K_U32, F(idle_timeout_sec), 0, 86400 * 365, true, "SEC",
+	 "close a connection that has sent nothing for this long while it\nholds no buffer or session and waits for nothing (default 0: never)"},
+	{"limits", "read_timeout_ms", K_U32, F(read_timeout_ms), 0, 86400u * 1000, true, "MS",
+	 "close a connection whose request frame stops arriving midway for\nthis long (default 30000; 0: never)"},
 	{"testing", "force_staging", K_BOOL, F(force_staging), 0, 0, false, NULL,
 	 "copy through staging even where device memory is mappable\n(the discrete-GPU path on any device)"},
 	{"testing", "no_push_descriptors", K_BOOL, F(no_push_descriptors), 0, 0, false, NULL,
@@ -399,6 +405,8 @@ int gd_config_read(struct gd_config *cfg, int argc, char **argv)
 		.spin_us = 200,
 		.stop_timeout_sec = 10,
 		.max_inflight_per_client = 16,
+		.read_timeout_ms = 30000,
+		.submission_timeout_ms = 60000,
 	};
 	const char *v = getenv("GPUCMD_VALIDATE");
 	cfg->validate = v && *v && strcmp(v, "0") != 0;

@@ -185,6 +185,15 @@ void gd_fence_drop_waiters(struct gd_daemon *d, struct gd_conn *c)
 	}
 }
 
+bool gd_fence_has_waiters(struct gd_daemon *d, const struct gd_conn *c)
+{
+	struct gd_list *pos, *tmp;
+	gd_list_for_each_safe(pos, tmp, &d->waiters)
+		if (gd_container_of(pos, struct gd_fence_waiter, all)->conn == c)
+			return true;
+	return false;
+}
+
 int gd_token_issue(struct gd_daemon *d, struct gd_conn *c, enum gd_token_kind kind, void *obj,
 		   uint8_t ret_token[GD_TOKEN_BYTES])
 {

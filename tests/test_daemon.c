@@ -538,6 +538,10 @@ TCase *client_kernels_tcase(void);
 TCase *kernels_tcase(void);
 TCase *kernels_pool_tcase(void);
 TCase *cache_tcase(void);
+TCase *faults_tcase(void);
+TCase *timeouts_tcase(void);
+TCase *timeouts_backpressure_tcase(void);
+TCase *gpu_faults_tcase(void);
 
 Suite *daemon_suite(void)
 {
@@ -584,6 +588,10 @@ Suite *daemon_suite(void)
 	suite_add_tcase(s, kernels_tcase());
 	suite_add_tcase(s, kernels_pool_tcase());
 	suite_add_tcase(s, cache_tcase());
+	suite_add_tcase(s, faults_tcase());
+	suite_add_tcase(s, timeouts_tcase());
+	suite_add_tcase(s, timeouts_backpressure_tcase());
+	suite_add_tcase(s, gpu_faults_tcase());
 	return s;
 }
 
