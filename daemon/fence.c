@@ -16,6 +16,7 @@
 #include "fence.h"
 #include "gpu.h"
 #include "gpucmd.h"
+#include "scheduler.h"
 
 struct gd_fence_waiter {
 	struct gd_list link;   /* gd_fence.waiters */
@@ -94,7 +95,10 @@ void gd_fence_unref(struct gd_fence *f)
 {
 	if (--f->refs)
 		return;
-	vkDestroySemaphore(f->d->gpu->device, f->sem, NULL);
+	if (f->d->sched)
+		gd_scheduler_destroy_semaphore(f->d->sched, f->sem);
+	else
+		vkDestroySemaphore(f->d->gpu->device, f->sem, NULL);
 	free(f);
 }
 

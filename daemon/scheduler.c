@@ -63,6 +63,11 @@ struct gd_scheduler {
 #ifdef GPUCMD_FAULT_INJECTION
 	uint64_t lose_at;              /* GPUCMD_FAULT_DEVICE_LOST: lose the device at this value */
 #endif
+	struct deferred_sem {          /* semaphores waiting to be destroyed */
+		VkSemaphore sem;
+		uint64_t after;        /* once a value past this one completed */
+	} *deferred;
+	uint32_t n_deferred, cap_deferred;
 };
 
 #define SEMS_PER (2 + GD_MAX_XWAITS + 2)
@@ -170,6 +175,7 @@ static void fail_submission(struct gd_submission *sub, int code, const char *why
 }
 
 static void fail_now(struct gd_scheduler *s, struct gd_submission *sub, int code, const char *why);
+static void destroy_deferred(struct gd_scheduler *s, bool all);
 
 /* After a device loss: everything queued or held fails and retires, so that
  * its session, buffers, programs and the client's in-flight count are
@@ -239,6 +245,37 @@ static void retire_finished(struct gd_scheduler *s)
 		s->pending--;
 		gd_session_retire(sub->session, sub);
 	}
+	destroy_deferred(s, false);
+}
+
+void gd_scheduler_destroy_semaphore(struct gd_scheduler *s, VkSemaphore sem)
+{
+	if (s->n_deferred == s->cap_deferred) {
+		uint32_t cap = s->cap_deferred ? s->cap_deferred * 2 : 16;
+		struct deferred_sem *d = realloc(s->deferred, cap * sizeof(*d));
+		if (!d) {
+			vkDestroySemaphore(s->d->gpu->device, sem, NULL); /* the old behaviour */
+			return;
+		}
+		s->deferred = d;
+		s->cap_deferred = cap;
+	}
+	s->deferred[s->n_deferred++] = (struct deferred_sem){sem, s->next_value};
+}
+
+/* Destroys the deferred semaphores the queue is certainly done with (all of
+ * them when the device is idle). */
+static void destroy_deferred(struct gd_scheduler *s, bool all)
+{
+	uint64_t done = atomic_load(&s->completed);
+	uint32_t kept = 0;
+	for (uint32_t i = 0; i < s->n_deferred; i++) {
+		if (all || done > s->deferred[i].after)
+			vkDestroySemaphore(s->d->gpu->device, s->deferred[i].sem, NULL);
+		else
+			s->deferred[kept++] = s->deferred[i];
+	}
+	s->n_deferred = kept;
 }
 
 static void on_async(uv_async_t *h)
@@ -589,6 +626,11 @@ void gd_scheduler_destroy(struct gd_scheduler *s)
 		pthread_join(s->thread, NULL);
 		retire_finished(s);
 	}
+	if (s->n_deferred) {
+		vkDeviceWaitIdle(s->d->gpu->device);
+		destroy_deferred(s, true);
+	}
+	free(s->deferred);
 	if (s->retire)
 		vkDestroySemaphore(s->d->gpu->device, s->retire, NULL);
 	pthread_mutex_destroy(&s->lock);
