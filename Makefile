@@ -103,7 +103,27 @@ $(B)/tests/spirv/%.spv: tests/spirv/%.vert
 	@mkdir -p $(B)/tests/spirv
 	glslc --target-env=vulkan1.3 -O $< -o $@
 
-$(B)/tests/test_daemon: $(wildcard tests/test_daemon*.c) tests/harness.c $(B)/libgpucmd.a $(TEST_SPV)
+# Test builds only: gpucmdd with fault injection compiled in
+# (GPUCMD_FAULT_DEVICE_LOST, scheduler.c), beside kernels that only tests
+# load (one never ends). Neither is installed.
+TEST_KERNELS := $(patsubst $(B)/kernels/%,$(B)/tests/kernels/%,$(KERNELS)) \
+	$(patsubst tests/kernels/%.comp,$(B)/tests/kernels/%.spv,$(wildcard tests/kernels/*.comp))
+$(B)/obj/fault/scheduler.o: daemon/scheduler.c $(B)/gen/gpucmd.pb-c.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -DGPUCMD_FAULT_INJECTION -MMD -MP -c $< -o $@
+$(B)/tests/gpucmdd-faults: $(filter-out $(B)/obj/daemon/scheduler.o,$(DAEMON_OBJ)) $(B)/obj/fault/scheduler.o \
+		$(PROTO_OBJ)
+	@mkdir -p $(B)/tests
+	$(CC) $(LDFLAGS) $^ -o $@ $(shell pkg-config --libs $(PKGS)) $(SPIRV_TOOLS_LIBS) -lpthread
+$(B)/tests/kernels/%.spv: $(B)/kernels/%.spv
+	@mkdir -p $(B)/tests/kernels
+	cp $< $@
+$(B)/tests/kernels/%.spv: tests/kernels/%.comp
+	@mkdir -p $(B)/tests/kernels
+	glslc --target-env=vulkan1.3 -O $< -o $@
+
+$(B)/tests/test_daemon: $(wildcard tests/test_daemon*.c) tests/harness.c $(B)/libgpucmd.a $(TEST_SPV) \
+		| $(B)/tests/gpucmdd-faults $(TEST_KERNELS)
 	@mkdir -p $(B)/tests
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Itests $(filter %.c,$^) $(B)/libgpucmd.a -o $@ $(LDFLAGS) \
 		$(shell pkg-config --libs check libprotobuf-c)

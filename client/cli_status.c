@@ -28,6 +28,9 @@ static void print_text(const struct gpucmd_status *st)
 	       st->daemon_version, st->device_name, (unsigned long long)(up / 3600),
 	       (unsigned long long)(up / 60 % 60), (unsigned long long)(up % 60), st->clients, st->live_sessions,
 	       st->live_buffers, (unsigned long long)st->submissions, (unsigned long long)st->dispatches);
+	if (st->device_losses)
+		printf("device lost and recreated %u time%s since start\n", st->device_losses,
+		       st->device_losses == 1 ? "" : "s");
 	print_heaps(st->heaps, st->n_heaps);
 	printf("%6s %7s %6s %-15s %4s %8s %11s %7s %10s %11s %s\n", "CLIENT", "PID", "UID", "COMMAND", "SESS",
 	       "INFLIGHT", "MEMORY", "BUFFERS", "SUBMITTED", "DISPATCHES", "STATE");
@@ -59,9 +62,10 @@ static void print_json(const struct gpucmd_status *st)
 	printf(",\"device\":");
 	json_str(st->device_name);
 	printf(",\"uptime_ms\":%llu,\"clients\":%u,\"sessions\":%u,\"buffers\":%u,\"submissions\":%llu,"
-	       "\"dispatches\":%llu,\"max_inflight_per_client\":%u,\"heaps\":[",
+	       "\"dispatches\":%llu,\"max_inflight_per_client\":%u,\"device_losses\":%u,\"heaps\":[",
 	       (unsigned long long)st->uptime_ms, st->clients, st->live_sessions, st->live_buffers,
-	       (unsigned long long)st->submissions, (unsigned long long)st->dispatches, st->max_inflight_per_client);
+	       (unsigned long long)st->submissions, (unsigned long long)st->dispatches, st->max_inflight_per_client,
+	       st->device_losses);
 	json_heaps(st->heaps, st->n_heaps);
 	printf("],\"client_list\":[");
 	for (size_t i = 0; i < st->n_clients; i++) {
@@ -137,6 +141,8 @@ static void print_prometheus(const struct gpucmd_status *st)
 	printf("gpucmd_submissions_total %llu\n", (unsigned long long)st->submissions);
 	prom_head("gpucmd_dispatches_total", "counter", "Dispatches recorded.");
 	printf("gpucmd_dispatches_total %llu\n", (unsigned long long)st->dispatches);
+	prom_head("gpucmd_device_losses_total", "counter", "Devices lost (and made again) since gpucmdd started.");
+	printf("gpucmd_device_losses_total %u\n", st->device_losses);
 	static const struct { const char *name, *help; size_t off; } heap[] = {
 		{"gpucmd_heap_size_bytes", "Size of the device memory heap.", offsetof(struct gpucmd_heap, size)},
 		{"gpucmd_heap_budget_bytes", "What the driver lets this process use of the heap.",

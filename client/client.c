@@ -730,6 +730,7 @@ int gpucmd_status(gpucmd_client *c, struct gpucmd_status *ret)
 		.submissions = sr->submissions,
 		.dispatches = sr->dispatches,
 		.max_inflight_per_client = sr->max_inflight_per_client,
+		.device_losses = sr->device_losses,
 	};
 	copy_str(ret->daemon_version, sizeof(ret->daemon_version), sr->daemon_version);
 	copy_str(ret->device_name, sizeof(ret->device_name), sr->device_name);

@@ -385,6 +385,7 @@ struct gpucmd_status {
 	uint32_t clients, live_sessions, live_buffers;
 	uint64_t submissions, dispatches;
 	uint32_t max_inflight_per_client;  /* the backpressure limit, 0: none */
+	uint32_t device_losses;            /* devices lost (and made again) since gpucmdd started */
 	size_t n_clients;
 	struct gpucmd_client_status *client_list; /* this uid's clients; every client for root */
 };

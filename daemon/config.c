@@ -63,6 +63,8 @@ static const struct key keys[] = {
 	 "after submitting a commit_and_wait the loop thread polls this long\nwhile no other event is ready (default 50 on a GPU, 0 on a CPU device)"},
 	{"daemon", "stop_timeout_sec", K_U32, F(stop_timeout_sec), 1, 3600, true, "SEC",
 	 "on SIGTERM, longest wait for committed work (default 10)"},
+	{"daemon", "submission_timeout_ms", K_U32, F(submission_timeout_ms), 0, UINT32_MAX, false, "MS",
+	 "a submission still running after this long means the GPU hangs:\nclients are told and gpucmdd exits 5 (default 60000; 0: never)"},
 	{"limits", "max_clients", K_U32, F(max_clients), 0, UINT32_MAX, true, "N",
 	 "connections served at once (default 0: no limit)"},
 	{"limits", "max_sessions_per_client", K_U32, F(max_sessions_per_client), 0, UINT32_MAX, true, "N",
@@ -89,6 +91,10 @@ static const struct key keys[] = {
 	 "buffer memory all connections of one uid may hold (default 0: no limit)"},
 	{"testing", "validate_sync", K_BOOL, F(validate_sync), 0, 0, false, NULL,
 	 "validation plus synchronization validation: missing or\nwrong barriers fail like any validation message (slower)"},
+	{"limits", "idle_timeout_sec", K_U32, F(idle_timeout_sec), 0, 86400 * 365, true, "SEC",
+	 "close a connection that has sent nothing for this long while it\nholds no buffer or session and waits for nothing (default 0: never)"},
+	{"limits", "read_timeout_ms", K_U32, F(read_timeout_ms), 0, 86400u * 1000, true, "MS",
+	 "close a connection whose request frame stops arriving midway for\nthis long (default 30000; 0: never)"},
 	{"testing", "force_staging", K_BOOL, F(force_staging), 0, 0, false, NULL,
 	 "copy through staging even where device memory is mappable\n(the discrete-GPU path on any device)"},
 	{"testing", "no_push_descriptors", K_BOOL, F(no_push_descriptors), 0, 0, false, NULL,
@@ -404,6 +410,8 @@ int gd_config_read(struct gd_config *cfg, int argc, char **argv)
 		.loop_poll_us = GD_CONFIG_AUTO,
 		.stop_timeout_sec = 10,
 		.max_inflight_per_client = 16,
+		.read_timeout_ms = 30000,
+		.submission_timeout_ms = 60000,
 	};
 	const char *v = getenv("GPUCMD_VALIDATE");
 	cfg->validate = v && *v && strcmp(v, "0") != 0;

@@ -37,6 +37,7 @@ struct gd_config {
 	uint32_t spin_us;          /* completion thread's poll window; GD_CONFIG_AUTO: by device type */
 	uint32_t loop_poll_us;     /* loop thread's poll after a commit_and_wait; the same */
 	uint32_t stop_timeout_sec; /* SIGTERM: longest wait for committed work */
+	uint32_t submission_timeout_ms; /* a submission running longer: the GPU hangs */
 	/* [limits], reloadable; 0 means no limit */
 	uint32_t max_clients;
 	uint32_t max_sessions_per_client;
@@ -50,6 +51,8 @@ struct gd_config {
 	char *allow_groups;        /* comma-separated group names or gids; NULL: everyone */
 	uint64_t max_memory_per_client; /* bytes of buffers one connection may hold */
 	uint64_t max_memory_per_uid;    /* bytes all connections of one uid may hold */
+	uint32_t idle_timeout_sec;      /* close a connection idle and holding nothing */
+	uint32_t read_timeout_ms;       /* close a connection stuck mid-frame */
 	/* [testing]: paths a device would not take by itself */
 	bool force_staging;        /* treat device-local memory as unmappable */
 	bool no_host_import;       /* copy shared memory instead of importing it */

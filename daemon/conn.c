@@ -40,6 +40,16 @@ static void set_events(struct gd_conn *c, int events)
 {
 	if (c->closing || events == c->poll_events)
 		return;
+	/* Time while the daemon does not read (stalled on GPU work or
+	 * backpressure, replies unsent) is not the client's silence: the read
+	 * and idle clocks (timeouts.c) skip it. */
+	bool was = c->poll_events & UV_READABLE, is = events & UV_READABLE;
+	if (was && !is)
+		c->unread_since_ms = uv_now(c->d->loop);
+	else if (!was && is && c->unread_since_ms) {
+		c->last_rx_ms += uv_now(c->d->loop) - c->unread_since_ms;
+		c->unread_since_ms = 0;
+	}
 	c->poll_events = events;
 	if (events)
 		uv_poll_start(&c->poll, events, on_poll);
@@ -47,14 +57,19 @@ static void set_events(struct gd_conn *c, int events)
 		uv_poll_stop(&c->poll);
 }
 
+bool gd_conn_reading(const struct gd_conn *c)
+{
+	return (c->poll_events & UV_READABLE) != 0;
+}
+
 /* Reading stops while stalled or while replies pile up unsent: a client
  * that does not read its replies cannot make the daemon buffer without end.
- * It stops for good when the daemon stops, so that the work to finish is
- * only what was already asked for. */
+ * It stops for good when the daemon stops, or the connection is saying
+ * goodbye, so that the work to finish is only what was already asked for. */
 static void update_events(struct gd_conn *c)
 {
 	int ev = 0;
-	if (!c->stalled && !c->d->stopping && c->out.len < OUT_HIGH_WATER)
+	if (!c->stalled && !c->d->stopping && !c->bye_msg && c->out.len < OUT_HIGH_WATER)
 		ev |= UV_READABLE;
 	if (c->out.len)
 		ev |= UV_WRITABLE;
@@ -87,6 +102,7 @@ void gd_conn_send(struct gd_conn *c, const Gpucmd__Reply *reply)
 {
 	if (c->closing)
 		return;
+	c->last_tx_ms = uv_now(c->d->loop);
 	int r = gw_pack(&c->out, &reply->base, c->d->cfg.max_frame);
 	if (r == -EMSGSIZE) {
 		/* Only a reply that carries data can be this large, and the
@@ -223,7 +239,9 @@ static void process(struct gd_conn *c)
 	const uint8_t *payload;
 	size_t len;
 	int r = 0;
-	while (!c->closing && (r = gw_reader_peek(&c->in, &payload, &len)) == 1) {
+	/* A connection saying goodbye (device loss, timeout, stop) handles
+	 * nothing more, even frames already read. */
+	while (!c->closing && !c->bye_msg && (r = gw_reader_peek(&c->in, &payload, &len)) == 1) {
 		Gpucmd__Request *req = (Gpucmd__Request *)protobuf_c_message_unpack(&gpucmd__request__descriptor,
 										  &c->arena.pb, len, payload);
 		if (!req) {
@@ -317,6 +335,7 @@ static void on_readable(struct gd_conn *c)
 			return;
 		}
 		gw_reader_commit(&c->in, (size_t)n);
+		c->last_rx_ms = uv_now(c->d->loop);
 		total += (size_t)n;
 		if ((size_t)n < room)
 			break;
@@ -358,6 +377,7 @@ int gd_conn_create(struct gd_daemon *d, int fd)
 	c->d = d;
 	c->fd = fd;
 	c->id = ++next_id;
+	c->last_rx_ms = uv_now(d->loop);
 	gd_list_init(&c->link);
 	gd_list_init(&c->stall_link);
 	gw_reader_init(&c->in, d->cfg.max_frame);

@@ -50,6 +50,10 @@ struct gd_conn {
 	bool stalled;                /* a request waits for GPU work to retire */
 	const char *bye_msg;         /* a goodbye waiting for unsent replies */
 	int bye_code;
+	char bye_text[200];          /* a goodbye composed for this connection */
+	uint64_t last_rx_ms;         /* loop time bytes last arrived (timeouts.c) */
+	uint64_t last_tx_ms;         /* loop time a reply was last queued */
+	uint64_t unread_since_ms;    /* loop time reading stopped, 0 while reading */
 	int fds[GW_MAX_FDS];         /* received, not yet claimed by a request */
 	uint32_t n_fds;
 
@@ -91,6 +95,10 @@ void gd_conn_fail(struct gd_conn *c, uint64_t req, int code, const char *fmt, ..
 /* The oldest file descriptor received and not yet claimed (the caller owns
  * it), or -1 when none came. */
 int gd_conn_take_fd(struct gd_conn *c);
+
+/* Whether the connection is reading (not stalled, stopping or full of
+ * unsent replies): only then can its client be blamed for silence. */
+bool gd_conn_reading(const struct gd_conn *c);
 
 /* Handles frames that arrived while the connection was stalled. */
 void gd_conn_resume(struct gd_conn *c);

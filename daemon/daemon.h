@@ -47,7 +47,12 @@ struct gd_daemon {
 	uint64_t started_ms;       /* loop time at start, for uptime */
 	uv_signal_t sigint, sigterm, sighup;
 	uv_timer_t stop_timer;     /* bounds the wait for committed work */
+	uv_timer_t timeouts;       /* idle and read timeouts, see timeouts.h */
 	bool stopping;
+	bool recreating;           /* the device was lost; a new one is being made */
+	uint64_t lost_validation_messages; /* reported on devices since recreated */
+	uint32_t device_losses;    /* devices lost and recreated since start */
+	uint32_t kernel_builds;    /* client kernels building on worker threads */
 	int argc;                  /* kept for SIGHUP, which reads them again */
 	char **argv;
 };

@@ -16,6 +16,7 @@
 #include "fence.h"
 #include "gpu.h"
 #include "gpucmd.h"
+#include "scheduler.h"
 
 struct gd_fence_waiter {
 	struct gd_list link;   /* gd_fence.waiters */
@@ -94,7 +95,10 @@ void gd_fence_unref(struct gd_fence *f)
 {
 	if (--f->refs)
 		return;
-	vkDestroySemaphore(f->d->gpu->device, f->sem, NULL);
+	if (f->d->sched)
+		gd_scheduler_destroy_semaphore(f->d->sched, f->sem);
+	else
+		vkDestroySemaphore(f->d->gpu->device, f->sem, NULL);
 	free(f);
 }
 
@@ -183,6 +187,15 @@ void gd_fence_drop_waiters(struct gd_daemon *d, struct gd_conn *c)
 			finish_waiter(w, 0, NULL);
 		}
 	}
+}
+
+bool gd_fence_has_waiters(struct gd_daemon *d, const struct gd_conn *c)
+{
+	struct gd_list *pos, *tmp;
+	gd_list_for_each_safe(pos, tmp, &d->waiters)
+		if (gd_container_of(pos, struct gd_fence_waiter, all)->conn == c)
+			return true;
+	return false;
 }
 
 int gd_token_issue(struct gd_daemon *d, struct gd_conn *c, enum gd_token_kind kind, void *obj,

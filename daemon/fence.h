@@ -57,6 +57,8 @@ int gd_fence_wait(struct gd_fence *f, struct gd_conn *c, uint64_t req, uint64_t 
 		  int event_fd);
 /* Drops every waiter of connection c (it is closing). */
 void gd_fence_drop_waiters(struct gd_daemon *d, struct gd_conn *c);
+/* Whether connection c waits on a fence on the host (or by an eventfd). */
+bool gd_fence_has_waiters(struct gd_daemon *d, const struct gd_conn *c);
 
 enum gd_token_kind { GD_TOKEN_FENCE, GD_TOKEN_BUFFER, GD_TOKEN_GRAPH };
 

@@ -387,6 +387,18 @@ static int create_device(struct gd_gpu *gpu, bool no_push)
 			priority.pNext = &pageable;
 		}
 	}
+	/* Device fault reports say what the GPU was doing when it was lost. */
+	VkPhysicalDeviceFaultFeaturesEXT fault = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FAULT_FEATURES_EXT};
+	if (has_device_ext(gpu->phys, VK_EXT_DEVICE_FAULT_EXTENSION_NAME)) {
+		VkPhysicalDeviceFeatures2 fq = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, .pNext = &fault};
+		vkGetPhysicalDeviceFeatures2(gpu->phys, &fq);
+		if (fault.deviceFault) {
+			exts[n_exts++] = VK_EXT_DEVICE_FAULT_EXTENSION_NAME;
+			fault.pNext = f.pNext;
+			fault.deviceFaultVendorBinary = VK_FALSE;
+			f.pNext = &fault;
+		}
+	}
 	float prio = 1.0f;
 	VkDeviceQueueCreateInfo q = {
 		.sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO,
@@ -419,7 +431,37 @@ static int create_device(struct gd_gpu *gpu, bool no_push)
 			gpu->device, "vkSetDeviceMemoryPriorityEXT");
 	gpu->insert_label = (PFN_vkCmdInsertDebugUtilsLabelEXT)vkGetInstanceProcAddr(
 		gpu->instance, "vkCmdInsertDebugUtilsLabelEXT");
+	if (f.pNext == &fault)
+		gpu->fault_info = (PFN_vkGetDeviceFaultInfoEXT)vkGetDeviceProcAddr(gpu->device,
+										   "vkGetDeviceFaultInfoEXT");
 	return 0;
+}
+
+void gd_gpu_fault_text(struct gd_gpu *gpu, char *buf, size_t len)
+{
+	snprintf(buf, len, "no fault report (VK_EXT_device_fault %s)",
+		 gpu->fault_info ? "reported nothing" : "not supported by this driver");
+	VkDeviceFaultCountsEXT counts = {.sType = VK_STRUCTURE_TYPE_DEVICE_FAULT_COUNTS_EXT};
+	if (!gpu->fault_info || gpu->fault_info(gpu->device, &counts, NULL) != VK_SUCCESS)
+		return;
+	counts.vendorBinarySize = 0;
+	VkDeviceFaultAddressInfoEXT *addrs = calloc(counts.addressInfoCount + 1, sizeof(*addrs));
+	VkDeviceFaultVendorInfoEXT *vendor = calloc(counts.vendorInfoCount + 1, sizeof(*vendor));
+	VkDeviceFaultInfoEXT info = {.sType = VK_STRUCTURE_TYPE_DEVICE_FAULT_INFO_EXT, .pAddressInfos = addrs,
+				     .pVendorInfos = vendor};
+	VkResult r = addrs && vendor ? gpu->fault_info(gpu->device, &counts, &info) : VK_ERROR_OUT_OF_HOST_MEMORY;
+	if (r == VK_SUCCESS || r == VK_INCOMPLETE) {
+		int n = snprintf(buf, len, "fault report: %s", info.description);
+		if (counts.addressInfoCount && n > 0 && (size_t)n < len)
+			n += snprintf(buf + n, len - (size_t)n, "; %u addresses, first type %d at 0x%llx",
+				      counts.addressInfoCount, (int)addrs[0].addressType,
+				      (unsigned long long)addrs[0].reportedAddress);
+		if (counts.vendorInfoCount && n > 0 && (size_t)n < len)
+			snprintf(buf + n, len - (size_t)n, "; vendor: %s (code 0x%llx)", vendor[0].description,
+				 (unsigned long long)vendor[0].vendorFaultCode);
+	}
+	free(addrs);
+	free(vendor);
 }
 
 struct gd_gpu *gd_gpu_create(const struct gd_gpu_options *opts)

@@ -51,6 +51,7 @@ struct gd_gpu {
 
 	PFN_vkCmdPushDescriptorSetKHR push_descriptor; /* NULL: the descriptor-pool path */
 	PFN_vkCmdInsertDebugUtilsLabelEXT insert_label; /* NULL without debug_utils */
+	PFN_vkGetDeviceFaultInfoEXT fault_info;         /* NULL without VK_EXT_device_fault */
 };
 
 /* Creates the instance and device. Returns NULL and logs why on failure. */
@@ -59,6 +60,10 @@ struct gd_gpu *gd_gpu_create(const struct gd_gpu_options *opts);
  * number of validation messages over the device's whole life, including
  * those about objects left alive at destruction. Accepts NULL. */
 uint64_t gd_gpu_destroy(struct gd_gpu *gpu);
+
+/* What VK_EXT_device_fault reports about a lost device, as one line in
+ * buf (or that there is no report). */
+void gd_gpu_fault_text(struct gd_gpu *gpu, char *buf, size_t len);
 
 /* Index of a memory type allowed by type_bits that has all of `want`, or -1. */
 int gd_gpu_memory_type(const struct gd_gpu *gpu, uint32_t type_bits, VkMemoryPropertyFlags want);

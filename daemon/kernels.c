@@ -30,6 +30,7 @@ typedef Gpucmd__Request Req;
 struct gd_kernel_job {
 	uv_work_t work;
 	struct gd_conn *conn;       /* NULL once the connection closed */
+	struct gd_daemon *d;
 	struct gd_registry *reg;
 	uint64_t req;               /* the request it answers */
 	uint32_t *words;
@@ -201,6 +202,7 @@ static void build_done(uv_work_t *w, int status)
 {
 	struct gd_kernel_job *job = w->data;
 	job->done = true;
+	job->d->kernel_builds--;
 	if (job->prog)
 		job->prog = gd_registry_adopt(job->reg, job->prog);
 	if (!job->conn) {
@@ -289,7 +291,9 @@ int gd_kernel_register(struct gd_conn *c, const Req *req)
 			job->req = req->id;
 			job->size = kr->spirv.len;
 			memcpy(job->words, kr->spirv.data, kr->spirv.len);
+			job->d = c->d;
 			if (uv_queue_work(c->d->loop, &job->work, build_work, build_done) == 0) {
+				c->d->kernel_builds++;
 				ks->job = job;
 				return -EAGAIN;
 			}

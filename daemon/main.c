@@ -10,11 +10,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "conn.h"
 #include "daemon.h"
+#include "devicelost.h"
 #include "gpu.h"
 #include "gpucmd.h"
 #include "log.h"
@@ -24,6 +26,7 @@
 #include "registry.h"
 #include "scheduler.h"
 #include "server.h"
+#include "timeouts.h"
 
 /* The last step of a stop: no committed work is left, so every client gets
  * its goodbye and every handle closes, which ends uv_run once the last
@@ -35,6 +38,8 @@ static void finish_stop(struct gd_daemon *d)
 		gd_conn_goodbye(gd_container_of(pos, struct gd_conn, link), GPUCMD_E_DISCONNECTED,
 				"gpucmdd is stopping");
 	gd_scheduler_close(d->sched);
+	gd_timeouts_finish(d);
+	gd_device_lost_finish(d);
 	gd_notify_destroy(d->notify);
 	d->notify = NULL;
 	uv_close((uv_handle_t *)&d->sigint, NULL);
@@ -90,6 +95,20 @@ static void stop(struct gd_daemon *d)
 	gd_daemon_resume_stalled(d);
 }
 
+/* Every client costs a descriptor and the loop uses epoll, never select(),
+ * so the soft limit (often 1024) is raised to the hard one (systemd's
+ * LimitNOFILE=); past it, server.c refuses clients with a reason. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			log_warn("cannot raise the open file limit to %llu: %s", (unsigned long long)rl.rlim_max,
+				 strerror(errno));
+	}
+}
+
 static void reload(struct gd_daemon *d)
 {
 	gd_notify_reloading(d->notify);
@@ -126,6 +145,7 @@ int main(int argc, char **argv)
 	d->argc = argc;
 	d->argv = argv;
 	signal(SIGPIPE, SIG_IGN);
+	raise_fd_limit();
 	gd_list_init(&d->conns);
 	gd_list_init(&d->stalled);
 	gd_list_init(&d->tokens);
@@ -160,6 +180,7 @@ int main(int argc, char **argv)
 	uv_signal_start(&d->sigint, on_signal, SIGINT);
 	uv_signal_start(&d->sigterm, on_signal, SIGTERM);
 	uv_signal_start(&d->sighup, on_signal, SIGHUP);
+	gd_timeouts_init(d);
 
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	log_info("gpucmdd %s ready on %s, device %s, configuration %s, %.1f ms after start", GD_VERSION,
@@ -189,7 +210,7 @@ out:
 	gd_registry_destroy(d->reg);
 	gd_pcache_destroy(d->pcache);
 	gd_memory_destroy(d->memory);
-	uint64_t msgs = gd_gpu_destroy(d->gpu);
+	uint64_t msgs = gd_gpu_destroy(d->gpu) + d->lost_validation_messages;
 	if (uv_loop_close(d->loop) != 0 && status == 0)
 		log_warn("loop closed with handles still open");
 	if (msgs) {

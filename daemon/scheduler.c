@@ -8,13 +8,17 @@
  * (atomics) with the loop, and wakes it with uv_async_send.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
 #include <time.h>
 
+#include "conn.h"
 #include "daemon.h"
+#include "devicelost.h"
 #include "fence.h"
 #include "gpucmd.h"
 #include "gpu.h"
@@ -56,6 +60,18 @@ struct gd_scheduler {
 	atomic_uint_fast64_t abandoned; /* values given up on after device loss */
 	atomic_int lost_result;
 	atomic_uint_fast64_t beat_ns;  /* completion thread's last sign of life */
+	atomic_uint_fast64_t hung_ns;  /* how long the oldest value ran, when it timed out */
+	bool lost;                     /* the device is gone; nothing more is submitted */
+	bool hung;                     /* ... because work did not end: it may still run */
+	char lost_why[256];
+#ifdef GPUCMD_FAULT_INJECTION
+	uint64_t lose_at;              /* GPUCMD_FAULT_DEVICE_LOST: lose the device at this value */
+#endif
+	struct deferred_sem {          /* semaphores waiting to be destroyed */
+		VkSemaphore sem;
+		uint64_t after;        /* once a value past this one completed */
+	} *deferred;
+	uint32_t n_deferred, cap_deferred;
 };
 
 #define SEMS_PER (2 + GD_MAX_XWAITS + 2)
@@ -83,13 +99,16 @@ static void advance_completed(struct gd_scheduler *s, uint64_t v)
  * blocking wait costs tens of them on a GPU), then blocks in
  * vkWaitSemaphores with a timeout so that it can notice `stop`. Every wait
  * is bounded by BEAT_NS and followed by a heartbeat, which the watchdog
- * reads: a thread stuck in the driver stops beating.
+ * reads: a thread stuck in the driver stops beating. A value that takes
+ * longer than submission_timeout_ms is reported as VK_TIMEOUT: the GPU
+ * hangs, and the loop treats the device as lost.
  */
 static void *completion_main(void *arg)
 {
 	struct gd_scheduler *s = arg;
 	VkDevice dev = s->d->gpu->device;
 	const uint64_t spin_ns = s->spin_ns;
+	const uint64_t hang_ns = (uint64_t)s->d->cfg.submission_timeout_ms * 1000000u;
 	uint64_t seen = 0;
 	for (;;) {
 		pthread_mutex_lock(&s->lock);
@@ -110,7 +129,12 @@ static void *completion_main(void *arg)
 		if (seen >= submitted && stop)
 			break;
 		uint64_t target = seen + 1, v = seen;
-		VkResult r = vkGetSemaphoreCounterValue(dev, s->retire, &v);
+		/* Once given up, always: nothing completes on a lost device, and
+		 * a later value seen finished must not hide the loss from the
+		 * loop (it compares what was abandoned with what completed). */
+		VkResult r = (VkResult)atomic_load(&s->lost_result);
+		if (r == VK_SUCCESS)
+			r = vkGetSemaphoreCounterValue(dev, s->retire, &v);
 		uint64_t t0 = now_ns();
 		atomic_store(&s->beat_ns, t0);
 		while (r == VK_SUCCESS && v < target && now_ns() - t0 < spin_ns)
@@ -123,12 +147,21 @@ static void *completion_main(void *arg)
 				.pValues = &target,
 			};
 			r = vkWaitSemaphores(dev, &wi, BEAT_NS);
-			atomic_store(&s->beat_ns, now_ns());
-			if (r == VK_TIMEOUT)
+			uint64_t now = now_ns();
+			atomic_store(&s->beat_ns, now);
+			if (r == VK_TIMEOUT && hang_ns && now - t0 >= hang_ns)
+				atomic_store(&s->hung_ns, now - t0);
+			else if (r == VK_TIMEOUT)
 				r = VK_SUCCESS;
 			if (r == VK_SUCCESS)
 				r = vkGetSemaphoreCounterValue(dev, s->retire, &v);
 		}
+#ifdef GPUCMD_FAULT_INJECTION
+		if (r == VK_SUCCESS && s->lose_at && target >= s->lose_at) {
+			s->lose_at = 0;
+			r = VK_ERROR_DEVICE_LOST;
+		}
+#endif
 		if (r != VK_SUCCESS) {
 			/* Nothing in flight will finish: give it all up. */
 			atomic_store(&s->lost_result, (int)r);
@@ -155,25 +188,108 @@ static void fail_submission(struct gd_submission *sub, int code, const char *why
 	gd_session_fail(sub->session, 0, code, "%s", why);
 }
 
-/* Retires, in order, everything the completion thread reported finished. */
+static void fail_now(struct gd_scheduler *s, struct gd_submission *sub, int code, const char *why);
+static void destroy_deferred(struct gd_scheduler *s, bool all);
+
+/* After a device loss: everything queued or held fails and retires, so that
+ * its session, buffers, programs and the client's in-flight count are
+ * released (also what a client managed to commit after the loss). */
+static void fail_queued(struct gd_scheduler *s)
+{
+	struct gd_submission *lists[2] = {s->ready, s->held};
+	s->ready = s->held = NULL;
+	s->ready_tail = &s->ready;
+	s->held_tail = &s->held;
+	for (int i = 0; i < 2; i++)
+		while (lists[i]) {
+			struct gd_submission *sub = lists[i];
+			lists[i] = sub->next;
+			fail_now(s, sub, GPUCMD_E_DEVICE_LOST, s->lost_why);
+		}
+}
+
+/*
+ * The device is gone: the completion thread gave up (VK_ERROR_DEVICE_LOST,
+ * or the oldest submission ran past submission_timeout_ms, then it is the
+ * one named), or a submission failed with VK_ERROR_DEVICE_LOST. Clients are
+ * told (devicelost.h). After a hang the work may run on, so none of it is
+ * retired or freed. After a loss the device is waited for (a lost device
+ * answers at once), then everything queued, held and in flight fails and
+ * retires, so that closing connections free all they had.
+ */
+static void lose_device(struct gd_scheduler *s, VkResult r)
+{
+	uint64_t done = atomic_load(&s->completed);
+	struct gd_submission *oldest = s->flight && s->flight->value > done ? s->flight : NULL;
+	s->lost = true;
+	s->hung = r == VK_TIMEOUT;
+	if (s->hung && oldest) {
+		struct gd_conn *c = oldest->session->conn;
+		snprintf(s->lost_why, sizeof(s->lost_why),
+			 "session '%s' of client %u (pid %d) ran for %" PRIu64 " ms, past submission_timeout_ms (%u)",
+			 oldest->session->name, c ? c->id : 0, c ? (int)c->pid : 0,
+			 (uint64_t)atomic_load(&s->hung_ns) / 1000000u, s->d->cfg.submission_timeout_ms);
+	} else {
+		snprintf(s->lost_why, sizeof(s->lost_why), "%s while running submitted work", gd_vk_result(r));
+	}
+	for (struct gd_submission *sub = s->flight; sub; sub = sub->next)
+		if (sub->value > done)
+			gd_device_lost_affects(sub->session, s->lost_why);
+	gd_device_lost(s->d, s->lost_why, s->hung);
+	if (s->hung)
+		return;
+	vkDeviceWaitIdle(s->d->gpu->device);
+	fail_queued(s);
+}
+
+/* Retires, in order, everything the completion thread reported finished;
+ * after a device loss (not a hang), everything in flight. */
 static void retire_finished(struct gd_scheduler *s)
 {
 	uint64_t done = atomic_load(&s->completed);
-	uint64_t given_up = atomic_load(&s->abandoned);
-	while (s->flight && (s->flight->value <= done || s->flight->value <= given_up)) {
+	if (atomic_load(&s->abandoned) > done && !s->lost)
+		lose_device(s, (VkResult)atomic_load(&s->lost_result));
+	while (s->flight && (s->flight->value <= done || (s->lost && !s->hung))) {
 		struct gd_submission *sub = s->flight;
 		s->flight = sub->next;
 		if (!s->flight)
 			s->flight_tail = &s->flight;
-		if (sub->value > done) {
-			VkResult r = (VkResult)atomic_load(&s->lost_result);
-			fail_submission(sub, GPUCMD_E_DEVICE_LOST,
-					r == VK_ERROR_DEVICE_LOST ? "the GPU device was lost while running this work"
-								  : "waiting for the GPU failed; the work was abandoned");
-		}
+		if (sub->value > done)
+			fail_submission(sub, GPUCMD_E_DEVICE_LOST, s->lost_why);
 		s->pending--;
 		gd_session_retire(sub->session, sub);
 	}
+	destroy_deferred(s, false);
+}
+
+void gd_scheduler_destroy_semaphore(struct gd_scheduler *s, VkSemaphore sem)
+{
+	if (s->n_deferred == s->cap_deferred) {
+		uint32_t cap = s->cap_deferred ? s->cap_deferred * 2 : 16;
+		struct deferred_sem *d = realloc(s->deferred, cap * sizeof(*d));
+		if (!d) {
+			vkDestroySemaphore(s->d->gpu->device, sem, NULL); /* the old behaviour */
+			return;
+		}
+		s->deferred = d;
+		s->cap_deferred = cap;
+	}
+	s->deferred[s->n_deferred++] = (struct deferred_sem){sem, s->next_value};
+}
+
+/* Destroys the deferred semaphores the queue is certainly done with (all of
+ * them when the device is idle). */
+static void destroy_deferred(struct gd_scheduler *s, bool all)
+{
+	uint64_t done = atomic_load(&s->completed);
+	uint32_t kept = 0;
+	for (uint32_t i = 0; i < s->n_deferred; i++) {
+		if (all || done > s->deferred[i].after)
+			vkDestroySemaphore(s->d->gpu->device, s->deferred[i].sem, NULL);
+		else
+			s->deferred[kept++] = s->deferred[i];
+	}
+	s->n_deferred = kept;
 }
 
 static void on_async(uv_async_t *h)
@@ -384,7 +500,10 @@ static void poll_briefly(struct gd_scheduler *s, uint64_t target)
 			break;
 	}
 	atomic_store(&s->loop_polling, false);
-	retire_finished(s);
+	/* A device loss is the async handler's to deal with (the completion
+	 * thread always sends it for one). */
+	if (atomic_load(&s->lost_result) == VK_SUCCESS)
+		retire_finished(s);
 	/* Retiring may have released a connection held back by its in-flight
 	 * limit; resume it from the next turn, where its work is submitted. */
 	uv_async_send(&s->async);
@@ -395,7 +514,12 @@ static void poll_briefly(struct gd_scheduler *s, uint64_t target)
 static void on_check(uv_check_t *h)
 {
 	struct gd_scheduler *s = h->data;
-	if (!s->ready && !s->held)
+	if (s->lost && !s->hung && (s->ready || s->held)) {
+		fail_queued(s);
+		gd_daemon_resume_stalled(s->d);
+		return;
+	}
+	if (s->lost || (!s->ready && !s->held))
 		return;
 	uint32_t total = 0, n;
 	for (struct gd_submission *sub = s->ready; sub; sub = sub->next)
@@ -426,6 +550,10 @@ static void on_check(uv_check_t *h)
 			if (sub->prev_value <= first)
 				sub->session->last_value = sub->prev_value;
 			fail_now(s, sub, res == VK_ERROR_DEVICE_LOST ? GPUCMD_E_DEVICE_LOST : -EIO, gd_vk_result(res));
+		}
+		if (res == VK_ERROR_DEVICE_LOST && !s->lost) {
+			lose_device(s, res);
+			retire_finished(s);
 		}
 		gd_daemon_resume_stalled(s->d);
 		return;
@@ -484,6 +612,16 @@ struct gd_scheduler *gd_scheduler_create(struct gd_daemon *d)
 	pthread_cond_init(&s->cond, &ca);
 	pthread_condattr_destroy(&ca);
 	atomic_store(&s->beat_ns, now_ns());
+#ifdef GPUCMD_FAULT_INJECTION
+	/* Test builds only: the wait for this retire value reports
+	 * VK_ERROR_DEVICE_LOST once (the work itself still runs). */
+	const char *lose = getenv("GPUCMD_FAULT_DEVICE_LOST");
+	s->lose_at = lose ? strtoull(lose, NULL, 10) : 0;
+	unsetenv("GPUCMD_FAULT_DEVICE_LOST"); /* once: not again on the recreated device */
+	if (s->lose_at)
+		log_warn("fault injection: the device will be reported lost at submission %llu",
+			 (unsigned long long)s->lose_at);
+#endif
 	VkSemaphoreTypeCreateInfo ti = {
 		.sType = VK_STRUCTURE_TYPE_SEMAPHORE_TYPE_CREATE_INFO,
 		.semaphoreType = VK_SEMAPHORE_TYPE_TIMELINE,
@@ -554,6 +692,11 @@ void gd_scheduler_destroy(struct gd_scheduler *s)
 		pthread_join(s->thread, NULL);
 		retire_finished(s);
 	}
+	if (s->n_deferred) {
+		vkDeviceWaitIdle(s->d->gpu->device);
+		destroy_deferred(s, true);
+	}
+	free(s->deferred);
 	if (s->retire)
 		vkDestroySemaphore(s->d->gpu->device, s->retire, NULL);
 	pthread_mutex_destroy(&s->lock);

@@ -13,6 +13,8 @@
 
 #include <stdint.h>
 
+#include <vulkan/vulkan.h>
+
 struct gd_daemon;
 struct gd_submission;
 
@@ -22,6 +24,11 @@ void gd_scheduler_destroy(struct gd_scheduler *s);
 
 /* Queues a committed submission; it is submitted at the end of the turn. */
 void gd_scheduler_queue(struct gd_scheduler *s, struct gd_submission *sub);
+/* Destroys sem once the queue is certainly done with every submission made
+ * so far: when a later one has completed, or at the scheduler's end. Seeing
+ * a submission's retire value is not enough: lavapipe may still be
+ * signalling the batch's other semaphores (a session's fence). */
+void gd_scheduler_destroy_semaphore(struct gd_scheduler *s, VkSemaphore sem);
 /* Daemon-wide serial for a new recording (buffer-reference dedup). */
 uint64_t gd_scheduler_serial(struct gd_scheduler *s);
 /* Fails every submission still held back waiting for another session's

@@ -3,7 +3,8 @@
  * dead daemon is removed; one a live daemon answers on is left alone and
  * start-up fails, so two daemons never fight over one path. A new
  * connection that the allow lists or max_clients / max_clients_per_uid
- * refuse gets one reply saying why and is closed.
+ * refuse, or one accepted with no file descriptor left, gets one reply
+ * saying why and is closed.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -33,6 +34,7 @@ struct gd_server {
 	bool owns_path;
 	uv_poll_t poll;
 	char address[sizeof(((struct sockaddr_un *)0)->sun_path) + 32];
+	int reserve_fd;             /* spent to accept and refuse when out of fds */
 	uint32_t refused;           /* since the last log line about it */
 	uint64_t refused_logged_ms;
 };
@@ -145,6 +147,23 @@ static void refuse(struct gd_server *s, int fd, int code, const char *msg)
 	close(fd);
 }
 
+/* accept failed with EMFILE or ENFILE. The pending connection would keep
+ * the listening socket readable and the loop spinning, so the reserve
+ * descriptor makes room to accept it and tell it why. */
+static void refuse_out_of_fds(struct gd_server *s, int err)
+{
+	if (s->reserve_fd < 0)
+		return;
+	close(s->reserve_fd);
+	int fd = accept4(s->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd >= 0)
+		refuse(s, fd, -err,
+		       err == EMFILE ? "gpucmdd has no file descriptors left for another client (its RLIMIT_NOFILE, "
+				       "LimitNOFILE= under systemd); try again when clients disconnect"
+				     : "the system is out of file descriptors (ENFILE); try again when clients disconnect");
+	s->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
 static void on_accept(uv_poll_t *h, int status, int events)
 {
 	(void)events;
@@ -154,7 +173,9 @@ static void on_accept(uv_poll_t *h, int status, int events)
 	for (int i = 0; i < 64; i++) {
 		int fd = accept4(s->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+			if (errno == EMFILE || errno == ENFILE)
+				refuse_out_of_fds(s, errno);
+			else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
 				log_warn("accept: %s", strerror(errno));
 			return;
 		}
@@ -248,6 +269,7 @@ struct gd_server *gd_server_create(struct gd_daemon *d)
 		return NULL;
 	s->d = d;
 	s->fd = -1;
+	s->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	int n = sd_listen_fds(1);
 	if (n > 1 || (n == 1 && sd_is_socket_unix(SD_LISTEN_FDS_START, SOCK_STREAM, 1, NULL, 0) <= 0)) {
 		/* A unit mistake: guessing which socket was meant would hide it. */
@@ -276,10 +298,22 @@ struct gd_server *gd_server_create(struct gd_daemon *d)
 fail:
 	if (s->fd >= 0)
 		close(s->fd);
+	if (s->reserve_fd >= 0)
+		close(s->reserve_fd);
 	if (s->owns_path)
 		unlink(d->cfg.socket_path);
 	free(s);
 	return NULL;
+}
+
+void gd_server_pause(struct gd_server *s, bool pause)
+{
+	if (!s)
+		return;
+	if (pause)
+		uv_poll_stop(&s->poll);
+	else
+		uv_poll_start(&s->poll, UV_READABLE, on_accept);
 }
 
 const char *gd_server_address(const struct gd_server *s)
@@ -291,6 +325,8 @@ static void free_server(uv_handle_t *h)
 {
 	struct gd_server *s = h->data;
 	close(s->fd);
+	if (s->reserve_fd >= 0)
+		close(s->reserve_fd);
 	free(s);
 }
 

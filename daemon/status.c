@@ -82,6 +82,7 @@ void gd_request_status(struct gd_conn *c, const Gpucmd__Request *req)
 	sr.submissions = d->stats.submissions;
 	sr.dispatches = d->stats.dispatches;
 	sr.max_inflight_per_client = d->cfg.max_inflight_per_client;
+	sr.device_losses = d->device_losses;
 	size_t used = 0;
 	gd_list_for_each_safe(pos, tmp, &d->conns) {
 		const struct gd_conn *o = gd_container_of(pos, struct gd_conn, link);

@@ -24,7 +24,7 @@
 
 struct test_daemon test_daemon;
 
-static const char *build_dir(void)
+const char *build_dir(void)
 {
 	const char *b = getenv("GPUCMD_BUILD");
 	return b && *b ? b : "build";
@@ -75,7 +75,7 @@ void daemon_launch(const struct daemon_launch *l)
 	/* Never the machine's /etc/gpucmd/gpucmdd.conf. */
 	write_config(l->config ? l->config : "");
 	char exe[512], cache[64];
-	snprintf(exe, sizeof(exe), "%s/gpucmdd", build_dir());
+	snprintf(exe, sizeof(exe), "%s/%s", build_dir(), l->exe ? l->exe : "gpucmdd");
 	/* Each daemon its own pipeline cache, never the user's. */
 	snprintf(cache, sizeof(cache), "%.31s/cache", t->dir);
 	const char *argv[48];
@@ -134,6 +134,20 @@ void daemon_launch(const struct daemon_launch *l)
 		usleep(20 * 1000);
 	}
 	ck_abort_msg("gpucmdd did not start listening on %s within 12 s", t->socket);
+}
+
+int daemon_wait_exit(int timeout_ms)
+{
+	struct test_daemon *t = &test_daemon;
+	int st;
+	for (int waited = 0; t->pid > 0 && waited <= timeout_ms; waited += 10) {
+		if (waitpid(t->pid, &st, WNOHANG) == t->pid) {
+			t->pid = 0;
+			return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+		}
+		usleep(10 * 1000);
+	}
+	return -1;
 }
 
 int daemon_stop(void)
@@ -368,4 +382,143 @@ bool daemon_log_contains(const char *needle)
 	if (f)
 		fclose(f);
 	return found;
+}
+
+/* ---- the daemon's state, and raw frames (fault tests) ---------------------- */
+
+int daemon_fd_count(void)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)test_daemon.pid);
+	DIR *d = opendir(path);
+	int n = 0;
+	for (struct dirent *e; d && (e = readdir(d));)
+		n += e->d_name[0] != '.';
+	if (d)
+		closedir(d);
+	return n;
+}
+
+/* The daemon's descriptors with no client but the asking one, which is
+ * counted out: the harness's start-up probe may still be closing. */
+int daemon_base_fds(void)
+{
+	gpucmd_client *c = connect_ok();
+	struct gpucmd_info info = {0};
+	for (int i = 0; i < 500 && (gpucmd_info(c, &info) < 0 || info.clients != 1); i++)
+		usleep(10000);
+	ck_assert_uint_eq(info.clients, 1);
+	int n = daemon_fd_count() - 1;
+	gpucmd_disconnect(c);
+	return n;
+}
+
+/* Waits (10 s at most) until the daemon holds no buffer, session or
+ * accounted byte, serves no client but the checking one, and has exactly
+ * base_fds descriptors open besides that one. Then proves it still
+ * computes. */
+void expect_baseline(int base_fds)
+{
+	gpucmd_client *c = connect_ok();
+	struct gpucmd_info info = {0};
+	struct gpucmd_memory_report mem = {0};
+	int fds = 0;
+	for (int i = 0; i < 1000; i++) {
+		ck_assert_msg(gpucmd_info(c, &info) == 0, "daemon stopped answering: %s", gpucmd_last_error(c));
+		ck_assert_int_eq(gpucmd_memory_report(c, &mem), 0);
+		free(mem.clients);
+		fds = daemon_fd_count() - 1;
+		if (!info.live_buffers && !info.live_sessions && info.clients == 1 && !mem.user.bytes &&
+		    !mem.user.buffers && fds == base_fds)
+			break;
+		usleep(10000);
+	}
+	ck_assert_uint_eq(info.live_buffers, 0);
+	ck_assert_uint_eq(info.live_sessions, 0);
+	ck_assert_uint_eq(info.clients, 1);
+	ck_assert_uint_eq(mem.user.bytes, 0);
+	ck_assert_msg(fds == base_fds, "daemon holds %d fds, %d before", fds, base_fds);
+	float a[300], b[300], out[300];
+	random_floats(a, 300, 1);
+	random_floats(b, 300, 2);
+	ck_assert_msg(run_binary_kernel(c, "add_f32", a, b, out, 300) == 0, "%s", gpucmd_last_error(c));
+	ck_assert(out[299] == a[299] + b[299]);
+	gpucmd_disconnect(c);
+}
+
+
+
+void raw_send(struct raw *r, Gpucmd__Request *req)
+{
+	req->id = ++r->id;
+	struct gw_buf b = {0};
+	ck_assert_int_eq(gw_pack(&b, &req->base, GW_DEFAULT_MAX_FRAME), 0);
+	ck_assert_int_eq(write(r->fd, b.data, b.len), (ssize_t)b.len);
+	gw_buf_finish(&b);
+}
+
+/* The status of the reply to request `id`, its error text in err;
+ * GPUCMD_E_DISCONNECTED when the daemon closed first. */
+int raw_wait(struct raw *r, uint64_t id, char *err, size_t errlen)
+{
+	for (;;) {
+		const uint8_t *p;
+		size_t len;
+		while (gw_reader_peek(&r->in, &p, &len) == 1) {
+			Gpucmd__Reply *rep = gpucmd__reply__unpack(NULL, len, p);
+			gw_reader_consume(&r->in);
+			ck_assert_ptr_nonnull(rep);
+			int status = rep->status;
+			bool mine = rep->id == id || rep->id == 0;
+			if (mine && err)
+				snprintf(err, errlen, "%s", rep->error);
+			gpucmd__reply__free_unpacked(rep, NULL);
+			if (mine)
+				return status;
+		}
+		uint8_t *room;
+		size_t n;
+		ck_assert_int_eq(gw_reader_space(&r->in, 64 << 10, &room, &n), 0);
+		struct pollfd pfd = {r->fd, POLLIN, 0};
+		ck_assert_msg(poll(&pfd, 1, 10000) == 1, "no reply to request %llu in 10 s", (unsigned long long)id);
+		ssize_t got = read(r->fd, room, n);
+		if (got <= 0)
+			return GPUCMD_E_DISCONNECTED;
+		gw_reader_commit(&r->in, (size_t)got);
+	}
+}
+
+int raw_call(struct raw *r, Gpucmd__Request *req, char *err, size_t errlen)
+{
+	raw_send(r, req);
+	return raw_wait(r, req->id, err, errlen);
+}
+
+void raw_open(struct raw *r)
+{
+	r->fd = raw_connect();
+	ck_assert_int_ge(r->fd, 0);
+	r->id = 1;
+	gw_reader_init(&r->in, GW_DEFAULT_MAX_FRAME);
+	uint8_t buf[256];
+	size_t n = raw_hello(buf, sizeof(buf), GW_PROTOCOL_VERSION);
+	ck_assert_int_eq(write(r->fd, buf, n), (ssize_t)n);
+	ck_assert_int_eq(raw_wait(r, 1, NULL, 0), 0);
+}
+
+void raw_close(struct raw *r)
+{
+	close(r->fd);
+	gw_reader_finish(&r->in);
+}
+
+/* A streamed request whose failure the next round trip reports. */
+int raw_streamed(struct raw *r, Gpucmd__Request *req, char *err, size_t errlen)
+{
+	raw_send(r, req);
+	Gpucmd__Ping p = GPUCMD__PING__INIT;
+	Gpucmd__Request ping = GPUCMD__REQUEST__INIT;
+	ping.body_case = GPUCMD__REQUEST__BODY_PING;
+	ping.ping = &p;
+	return raw_call(r, &ping, err, errlen);
 }

@@ -13,6 +13,7 @@
 #include <sys/types.h>
 
 #include "gpucmd.h"
+#include "wire.h"
 
 struct test_daemon {
 	pid_t pid;
@@ -35,12 +36,18 @@ struct daemon_launch {
 	bool socket_activated;
 	bool journal_stream;
 	const char *const *extra;
+	const char *exe;            /* under the build directory; NULL: gpucmdd */
 };
 void daemon_launch(const struct daemon_launch *l);
 /* Replaces the daemon's configuration file (then SIGHUP it to reload). */
 void write_config(const char *text);
 /* Whether a line containing needle appears in the daemon's log in time. */
 bool log_wait(const char *needle, int timeout_ms);
+/* The build directory the tests run against ($GPUCMD_BUILD, else build). */
+const char *build_dir(void);
+/* Waits up to timeout_ms for the daemon to exit by itself; returns its
+ * exit status (128+signal), or -1 (then it is still running). */
+int daemon_wait_exit(int timeout_ms);
 /* SIGTERM, wait; returns the exit status (or 128+signal). */
 int daemon_stop(void);
 /* Copies the daemon's log to stderr (when a test fails). */
@@ -61,6 +68,36 @@ size_t raw_hello(uint8_t *buf, size_t cap, uint32_t version);
 /* Finds the first reply frame in buf and copies its error text; returns its
  * status, or 1 when no reply frame is there. */
 int raw_reply_error(const uint8_t *buf, size_t len, char *err, size_t errlen);
+
+/* Descriptors the daemon has open (/proc/PID/fd). */
+int daemon_fd_count(void);
+/* The same, with no client connected: counted while the asking connection
+ * is the only one, less its own. */
+int daemon_base_fds(void);
+/* Waits (10 s at most) until the daemon holds no buffer, session or
+ * accounted byte, serves only the checking client and holds base_fds
+ * descriptors besides it; then checks that it still computes. */
+void expect_baseline(int base_fds);
+
+/* A connection speaking raw frames, for what libgpucmd will not send. */
+struct raw {
+	int fd;
+	uint64_t id;            /* of the last request sent */
+	struct gw_reader in;
+};
+/* Connects and completes the handshake (request id 1). */
+void raw_open(struct raw *r);
+void raw_close(struct raw *r);
+/* Sends req with the next id (req->id is set). */
+void raw_send(struct raw *r, Gpucmd__Request *req);
+/* The status of the reply to request id (or of a goodbye, id 0), its error
+ * text in err (may be NULL); GPUCMD_E_DISCONNECTED once the daemon closed. */
+int raw_wait(struct raw *r, uint64_t id, char *err, size_t errlen);
+/* raw_send, then raw_wait for it. */
+int raw_call(struct raw *r, Gpucmd__Request *req, char *err, size_t errlen);
+/* Sends a streamed request and a ping: the ping's status reports the
+ * request's kept failure. */
+int raw_streamed(struct raw *r, Gpucmd__Request *req, char *err, size_t errlen);
 
 /* Fills n floats with values from a fixed seed. */
 void random_floats(float *v, size_t n, unsigned seed);

@@ -543,6 +543,10 @@ TCase *hazards_tcase(void);
 TCase *graphs_tcase(void);
 TCase *graphs_pool_tcase(void);
 TCase *timing_tcase(void);
+TCase *faults_tcase(void);
+TCase *timeouts_tcase(void);
+TCase *timeouts_backpressure_tcase(void);
+TCase *gpu_faults_tcase(void);
 
 Suite *daemon_suite(void)
 {
@@ -594,6 +598,10 @@ Suite *daemon_suite(void)
 	suite_add_tcase(s, graphs_tcase());
 	suite_add_tcase(s, graphs_pool_tcase());
 	suite_add_tcase(s, timing_tcase());
+	suite_add_tcase(s, faults_tcase());
+	suite_add_tcase(s, timeouts_tcase());
+	suite_add_tcase(s, timeouts_backpressure_tcase());
+	suite_add_tcase(s, gpu_faults_tcase());
 	return s;
 }
 

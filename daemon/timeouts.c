@@ -1,0 +1,88 @@
+/*
+ * timeouts.c — idle and read timeouts (see timeouts.h).
+ *
+ * A connection's silence only counts against it while the daemon reads
+ * from it: a stalled connection, or one whose replies pile up unsent, is
+ * not reading, and its client cannot be blamed for sending nothing.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+
+#include "account.h"
+#include "conn.h"
+#include "daemon.h"
+#include "fence.h"
+#include "timeouts.h"
+
+#define MIN_TICK_MS 20u
+#define MAX_TICK_MS 1000u
+
+/* A sweep every quarter of the shortest timeout closes a connection at
+ * most 25 % late. */
+static uint64_t tick_ms(const struct gd_config *cfg)
+{
+	uint64_t t = MAX_TICK_MS;
+	if (cfg->read_timeout_ms && cfg->read_timeout_ms / 4 < t)
+		t = cfg->read_timeout_ms / 4;
+	if (cfg->idle_timeout_sec && (uint64_t)cfg->idle_timeout_sec * 250 < t)
+		t = (uint64_t)cfg->idle_timeout_sec * 250;
+	return t < MIN_TICK_MS ? MIN_TICK_MS : t;
+}
+
+/* Idle: nothing arrived and nothing was answered for idle_timeout_sec (an
+ * answer after a long wait starts the clock again), and closing loses
+ * nothing the client could still want (no buffer, shared or imported ones
+ * included, no session, kernel of its own, work on the GPU, fence wait or
+ * reply owed). */
+static bool idle(struct gd_conn *c, uint64_t now)
+{
+	uint32_t limit = c->d->cfg.idle_timeout_sec;
+	uint64_t last = c->last_rx_ms > c->last_tx_ms ? c->last_rx_ms : c->last_tx_ms;
+	return limit && now - last >= (uint64_t)limit * 1000 && !c->buffers.count && !c->sessions.count &&
+	       !c->xfer && !c->kernels.n && !c->kernels.job && !c->acct->in_flight && !c->out.len &&
+	       !gd_fence_has_waiters(c->d, c);
+}
+
+static void sweep(uv_timer_t *h)
+{
+	struct gd_daemon *d = h->data;
+	uint64_t now = uv_now(d->loop);
+	struct gd_list *pos, *tmp;
+	gd_list_for_each_safe(pos, tmp, &d->conns) {
+		struct gd_conn *c = gd_container_of(pos, struct gd_conn, link);
+		if (c->closing || c->bye_msg || !gd_conn_reading(c))
+			continue;
+		uint64_t silent = now - c->last_rx_ms;
+		size_t partial = gw_reader_pending(&c->in);
+		if (partial && d->cfg.read_timeout_ms && silent >= d->cfg.read_timeout_ms) {
+			snprintf(c->bye_text, sizeof(c->bye_text),
+				 "closed: %zu bytes of a request frame arrived, then nothing for %" PRIu64
+				 " ms (read_timeout_ms is %u)",
+				 partial, silent, d->cfg.read_timeout_ms);
+			gd_conn_goodbye(c, -ETIMEDOUT, c->bye_text);
+		} else if (!partial && idle(c, now)) {
+			snprintf(c->bye_text, sizeof(c->bye_text),
+				 "closed: idle for %u s or more while holding no buffer or session "
+				 "(idle_timeout_sec)",
+				 d->cfg.idle_timeout_sec);
+			gd_conn_goodbye(c, -ETIMEDOUT, c->bye_text);
+		}
+	}
+	/* A reload may have changed the timeouts. */
+	uv_timer_set_repeat(h, tick_ms(&d->cfg));
+}
+
+void gd_timeouts_init(struct gd_daemon *d)
+{
+	uv_timer_init(d->loop, &d->timeouts);
+	d->timeouts.data = d;
+	uint64_t t = tick_ms(&d->cfg);
+	uv_timer_start(&d->timeouts, sweep, t, t);
+	uv_unref((uv_handle_t *)&d->timeouts);
+}
+
+void gd_timeouts_finish(struct gd_daemon *d)
+{
+	uv_close((uv_handle_t *)&d->timeouts, NULL);
+}
