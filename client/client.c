@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "gpucmd.h"
@@ -35,6 +36,7 @@ struct gpucmd_client {
 	struct gpucmd_info hello;   /* the handshake's part of gpucmd_info */
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	char err[512];
+	uint64_t spin_ns;           /* poll for a reply this long before blocking */
 	struct shared_map {          /* shared buffers' mappings, unmapped at free */
 		gpucmd_buffer buffer;
 		void *ptr;
@@ -98,6 +100,29 @@ int gpucmd_default_socket(char *buf, size_t len)
 			n = snprintf(buf, len, "/run/gpucmd/gpucmd.sock");
 	}
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* recv for a reply: polls the socket for spin_ns first (the daemon's
+ * reply_poll_us, or GPUCMD_SPIN_US), so that a reply arriving within
+ * microseconds is read without a wake-up of this thread. */
+static ssize_t recv_wait(gpucmd_client *c, void *buf, size_t n)
+{
+	if (c->spin_ns) {
+		uint64_t t0 = now_ns();
+		do {
+			ssize_t got = recv(c->fd, buf, n, MSG_DONTWAIT);
+			if (got >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK))
+				return got;
+		} while (now_ns() - t0 < c->spin_ns);
+	}
+	return recv(c->fd, buf, n, 0);
 }
 
 static int lost(gpucmd_client *c, const char *what)
@@ -204,7 +229,7 @@ static int await(gpucmd_client *c, uint64_t id, Gpucmd__Reply **ret)
 		size_t n;
 		if (gw_reader_space(&c->in, 64u << 10, &room, &n) < 0)
 			return fail(c, -ENOMEM, "out of memory");
-		ssize_t got = recv(c->fd, room, n, 0);
+		ssize_t got = recv_wait(c, room, n);
 		if (got < 0 && errno == EINTR)
 			continue;
 		if (got <= 0)
@@ -285,6 +310,9 @@ static int handshake(gpucmd_client *c)
 	i->max_groups[2] = hr->max_groups_z;
 	i->storage_offset_alignment = hr->storage_offset_alignment;
 	i->shared_alignment = hr->shared_alignment;
+	i->reply_poll_us = hr->reply_poll_us;
+	const char *spin = getenv("GPUCMD_SPIN_US");
+	c->spin_ns = (spin && *spin ? strtoull(spin, NULL, 10) : hr->reply_poll_us) * 1000u;
 	gpucmd__reply__free_unpacked(rep, NULL);
 	return 0;
 }

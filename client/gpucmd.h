@@ -55,7 +55,9 @@ typedef uint32_t gpucmd_graph;
  * else $XDG_RUNTIME_DIR/gpucmd.sock, else /run/gpucmd/gpucmd.sock. Performs
  * the version handshake. Returns a new client owned by the caller (free it
  * with gpucmd_disconnect), or NULL with the reason in gpucmd_last_error(NULL)
- * (kept per thread).
+ * (kept per thread). Calls that wait for a reply poll the socket for the
+ * daemon's advice (gpucmd_info.reply_poll_us) before blocking;
+ * $GPUCMD_SPIN_US (microseconds, 0: never) overrides it.
  */
 gpucmd_client *gpucmd_connect(const char *socket_path);
 
@@ -123,6 +125,8 @@ struct gpucmd_info {
 	uint32_t max_groups[3];
 	uint32_t storage_offset_alignment;
 	uint64_t shared_alignment;     /* shared buffers' memory rounds up to this */
+	uint32_t reply_poll_us;        /* the daemon's advice: poll this long for a reply before
+					* blocking (0 on a CPU device); GPUCMD_SPIN_US overrides */
 };
 
 /* Round trip. Fills *ret_info. */

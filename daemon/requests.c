@@ -23,6 +23,7 @@
 #include "memory.h"
 #include "registry.h"
 #include "requests.h"
+#include "scheduler.h"
 #include "session.h"
 #include "shared.h"
 #include "transfer.h"
@@ -95,6 +96,7 @@ static void hello(struct gd_conn *c, const Req *req)
 	hr.max_groups_z = l->maxComputeWorkGroupCount[2];
 	hr.storage_offset_alignment = (uint32_t)l->minStorageBufferOffsetAlignment;
 	hr.shared_alignment = gd_shared_alignment(d);
+	hr.reply_poll_us = gd_scheduler_loop_poll_us(d->sched);
 	Gpucmd__Reply rep = GPUCMD__REPLY__INIT;
 	rep.body_case = GPUCMD__REPLY__BODY_HELLO;
 	rep.hello = &hr;

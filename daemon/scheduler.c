@@ -585,6 +585,11 @@ uint64_t gd_scheduler_serial(struct gd_scheduler *s)
 	return ++s->serial;
 }
 
+uint32_t gd_scheduler_loop_poll_us(const struct gd_scheduler *s)
+{
+	return (uint32_t)(s->loop_poll_ns / 1000u);
+}
+
 uint64_t gd_scheduler_pending(const struct gd_scheduler *s)
 {
 	return s->pending;

@@ -38,6 +38,9 @@ void gd_scheduler_cancel_held(struct gd_scheduler *s);
 void gd_scheduler_close(struct gd_scheduler *s);
 /* Number of submissions queued or in flight. */
 uint64_t gd_scheduler_pending(const struct gd_scheduler *s);
+/* The loop thread's poll after a commit_and_wait (loop_poll_us, resolved);
+ * the handshake suggests it to clients for their own wait for a reply. */
+uint32_t gd_scheduler_loop_poll_us(const struct gd_scheduler *s);
 /* Time since the completion thread last showed it is alive; it does so at
  * least every 100 ms unless it is stuck. Any thread may call it. */
 uint64_t gd_scheduler_heartbeat_age_ns(struct gd_scheduler *s);

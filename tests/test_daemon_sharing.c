@@ -298,18 +298,30 @@ TCase *sharing_tcase(void)
 
 /* The loop thread's poll after a commit_and_wait is off on lavapipe by
  * default (it would take a core from the driver); here it is on, long
- * enough that lavapipe's stages finish inside it, so that answering from
- * the poll is exercised with many clients, kills and backpressure. */
+ * enough that lavapipe's small stages finish inside it, so that answering
+ * from the poll (and clients polling for replies, as the handshake
+ * advises) is exercised with many clients, kills and backpressure. */
 static void loop_poll_setup(void)
 {
-	daemon_start((const char *const[]){"--loop-poll-us", "20000", NULL});
+	daemon_start((const char *const[]){"--loop-poll-us", "2000", NULL});
 }
+
+START_TEST(handshake_advises_the_reply_poll)
+{
+	gpucmd_client *c = connect_ok();
+	struct gpucmd_info i;
+	ck_assert_int_eq(gpucmd_info(c, &i), 0);
+	ck_assert_uint_eq(i.reply_poll_us, 2000);
+	gpucmd_disconnect(c);
+}
+END_TEST
 
 TCase *sharing_loop_poll_tcase(void)
 {
 	TCase *t = tcase_create("sharing-loop-poll");
 	tcase_add_checked_fixture(t, loop_poll_setup, daemon_teardown);
 	add_sharing_tests(t);
+	tcase_add_test(t, handshake_advises_the_reply_poll);
 	return t;
 }
 
