@@ -244,6 +244,7 @@ static struct gd_submission *open_submission(struct gd_session *s)
 	sub->n_commands = 0;
 	sub->n_xwait = 0;
 	sub->bound = VK_NULL_HANDLE;
+	sub->bound_layout = VK_NULL_HANDLE;
 	sub->sync = sub->failed = false;
 	sub->open_query = -1;
 	sub->timed = s->profiling && gd_cb_timing_begin(s->d->gpu, &sub->timing, sub->cb) == 0;
@@ -422,16 +423,28 @@ void gd_session_dispatch(struct gd_session *s, uint64_t req, const struct gd_ker
 		return;
 	}
 	VkCommandBuffer cb = sub->cb;
-	if (gd_descriptors_bind(s->d->gpu, &sub->desc, cb, p, bound) < 0) {
-		gd_session_fail(s, req, -ENOMEM, "dispatch of kernel '%s': no descriptor set could be allocated", k->name);
-		return;
+	const uint32_t n = p->iface.n_bindings, push_size = p->iface.push_size;
+	bool same_layout = sub->bound_layout == p->layout;
+	if (!same_layout || memcmp(sub->bound_set, bound, n * sizeof(*bound))) {
+		if (gd_descriptors_bind(s->d->gpu, &sub->desc, cb, p, bound) < 0) {
+			gd_session_fail(s, req, -ENOMEM, "dispatch of kernel '%s': no descriptor set could be allocated",
+					k->name);
+			sub->bound_layout = VK_NULL_HANDLE;
+			return;
+		}
+		memcpy(sub->bound_set, bound, n * sizeof(*bound));
 	}
 	if (sub->bound != p->pipeline) {
 		vkCmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_COMPUTE, p->pipeline);
 		sub->bound = p->pipeline;
 	}
-	if (p->iface.push_size)
-		vkCmdPushConstants(cb, p->layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, p->iface.push_size, push);
+	if (push_size && (!same_layout || push_size > GD_PUSH_CACHE || memcmp(sub->bound_push, push, push_size))) {
+		vkCmdPushConstants(cb, p->layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, push_size, push);
+		if (push_size <= GD_PUSH_CACHE)
+			memcpy(sub->bound_push, push, push_size);
+	}
+	/* A push larger than the cache is never compared: it always goes out. */
+	sub->bound_layout = push_size > GD_PUSH_CACHE ? VK_NULL_HANDLE : p->layout;
 	vkCmdDispatch(cb, groups[0], groups[1], groups[2]);
 	end_command(sub);
 	if (s->capture) {
@@ -550,7 +563,9 @@ void gd_session_execute(struct gd_session *s, uint64_t req, struct gd_graph *g)
 	}
 	vkCmdExecuteCommands(sub->cb, 1, &g->rec.cb);
 	end_command(sub);
-	sub->bound = VK_NULL_HANDLE; /* the secondary leaves pipeline state undefined */
+	/* The secondary leaves pipeline, descriptor and push-constant state undefined. */
+	sub->bound = VK_NULL_HANDLE;
+	sub->bound_layout = VK_NULL_HANDLE;
 	if (g->summary_full) {
 		barrier(sub->cb, WRITE_STAGES, READ_ACCESS | WRITE_ACCESS);
 		gd_hazard_reset(&sub->hazard);

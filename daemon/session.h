@@ -19,9 +19,11 @@
 
 #include "descriptors.h"
 #include "hazard.h"
+#include "spirv.h"
 #include "timing.h"
 
 #define GD_MAX_XWAITS 4
+#define GD_PUSH_CACHE 256           /* push constants up to this size are compared */
 
 struct gd_account;
 struct gd_buffer;
@@ -31,6 +33,12 @@ struct gd_daemon;
 struct gd_graph;
 struct gd_kernel;
 struct gd_program;
+
+/* A buffer range bound to a dispatch. */
+struct gd_bound {
+	struct gd_buffer *buf;
+	uint64_t offset, range;
+};
 
 /* One command buffer's life: recorded, committed, submitted, retired. */
 struct gd_submission {
@@ -50,7 +58,13 @@ struct gd_submission {
 	struct gd_graph **graphs;    /* graphs it executes, referenced until retirement */
 	uint32_t n_graphs, cap_graphs;
 	uint32_t n_commands;         /* dispatches, copies and fills recorded */
-	VkPipeline bound;            /* pipeline bound last, to skip rebinding */
+	/* State the last dispatch left bound, so that identical state is not
+	 * recorded again: a stream of dispatches over the same buffers pays
+	 * for vkCmdDispatch alone. Cleared where the state becomes undefined. */
+	VkPipeline bound;
+	VkPipelineLayout bound_layout;   /* of bound_set and bound_push; NULL: none */
+	struct gd_bound bound_set[GD_MAX_BINDINGS];
+	uint8_t bound_push[GD_PUSH_CACHE];
 	struct gd_hazard hazard;     /* ranges of the current concurrent group */
 	struct gd_cb_timing *timing; /* its timestamp queries, kept for reuse; NULL until profiled */
 	bool timed;                  /* this recording writes them */
@@ -72,10 +86,6 @@ struct gd_submission {
 };
 
 /* A binding, validated by the caller against the buffer and the kernel. */
-struct gd_bound {
-	struct gd_buffer *buf;
-	uint64_t offset, range;
-};
 
 enum gd_commit_mode { GD_COMMIT_STAGE, GD_COMMIT_AND_WAIT, GD_COMMIT_FENCE };
 /* Within a loop turn's batch, ready work goes to the queue high first,

@@ -369,6 +369,57 @@ START_TEST(long_command_buffers_bind_every_dispatch)
 }
 END_TEST
 
+/* The daemon records descriptors and push constants only when they differ
+ * from what the previous dispatch of the command buffer left bound: in one
+ * stage, a fill repeated with a new value, a kernel with other push
+ * constants over the same buffers, another kernel (another layout) over
+ * the same buffers and back, and a graph replay (which leaves the state
+ * undefined) in the middle must all compute what they say. */
+START_TEST(state_bound_once_is_still_right)
+{
+	enum { N = 512 };
+	gpucmd_client *c = connect_ok();
+	struct gpucmd_kernel_info fill, add, mul;
+	must(c, gpucmd_kernel_find(c, "fill_f32", &fill), "find");
+	must(c, gpucmd_kernel_find(c, "add_f32", &add), "find");
+	must(c, gpucmd_kernel_find(c, "mul_f32", &mul), "find");
+	gpucmd_buffer a, b, o, keep;
+	gpucmd_session s;
+	gpucmd_graph g;
+	must(c, gpucmd_buffer_create(c, N * 4, 0, &keep), "create");
+	must(c, gpucmd_buffer_create(c, N * 4, 0, &a), "create");
+	must(c, gpucmd_buffer_create(c, N * 4, 0, &b), "create");
+	must(c, gpucmd_buffer_create(c, N * 4, 0, &o), "create");
+	must(c, gpucmd_session_open(c, "elide", &s), "open");
+	struct gpucmd_binding fa = {a, 0, 0}, fb = {b, 0, 0}, ab[3] = {{a, 0, 0}, {b, 0, 0}, {o, 0, 0}};
+	struct { uint32_t n; float v; } fp = {N, 5.0f};
+	must(c, gpucmd_capture_begin(c, s), "capture");
+	must(c, gpucmd_dispatch(c, s, fill.id, &fb, 1, &fp, 8, N / 256, 1, 1), "fill b in the graph");
+	must(c, gpucmd_capture_end(c, s, &g, NULL), "capture_end");
+	fp.v = 1.0f;
+	must(c, gpucmd_dispatch(c, s, fill.id, &fa, 1, &fp, 8, N / 256, 1, 1), "fill a = 1");
+	fp.v = 3.0f;
+	must(c, gpucmd_dispatch(c, s, fill.id, &fa, 1, &fp, 8, N / 256, 1, 1), "fill a = 3 (new push only)");
+	must(c, gpucmd_buffer_copy(c, s, a, 0, keep, 0, N * 4), "keep = a");
+	must(c, gpucmd_graph_replay(c, s, g, NULL, 0, NULL, 0), "replay: b = 5");
+	fp.v = 3.0f;
+	must(c, gpucmd_dispatch(c, s, fill.id, &fa, 1, &fp, 8, N / 256, 1, 1), "fill a = 3 after the replay");
+	uint32_t n = N, half = N / 2;
+	must(c, gpucmd_dispatch(c, s, add.id, ab, 3, &n, 4, N / 256, 1, 1), "o = a + b = 8");
+	must(c, gpucmd_dispatch(c, s, mul.id, ab, 3, &n, 4, N / 256, 1, 1), "o = a * b = 15 (other layout)");
+	must(c, gpucmd_dispatch(c, s, add.id, ab, 3, &half, 4, N / 256, 1, 1), "o[:N/2] = a + b = 8 (back)");
+	must(c, gpucmd_commit_and_wait(c, s), "commit_and_wait");
+	float got[N];
+	must(c, gpucmd_buffer_read(c, keep, 0, got, sizeof(got)), "read");
+	for (int i = 0; i < N; i++)
+		ck_assert_msg(got[i] == 3.0f, "a[%d] = %g after fills of 1 then 3", i, got[i]);
+	must(c, gpucmd_buffer_read(c, o, 0, got, sizeof(got)), "read");
+	for (int i = 0; i < N; i++)
+		ck_assert_msg(got[i] == (i < N / 2 ? 8.0f : 15.0f), "o[%d] = %g", i, got[i]);
+	gpucmd_disconnect(c);
+}
+END_TEST
+
 START_TEST(pool_path_is_the_one_in_use)
 {
 	ck_assert(daemon_log_contains("descriptor pools"));
@@ -394,6 +445,7 @@ static TCase *library_tcase(const char *name, void (*setup)(void))
 	tcase_add_loop_test(t, transpose_is_exact, 0, 3);
 	tcase_add_loop_test(t, matmul_matches_the_cpu, 0, 8);
 	tcase_add_test(t, long_command_buffers_bind_every_dispatch);
+	tcase_add_test(t, state_bound_once_is_still_right);
 	return t;
 }
 
