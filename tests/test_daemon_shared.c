@@ -6,7 +6,6 @@
  * daemon's own descriptors are counted before and after.
  */
 #include <check.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -21,19 +20,6 @@
 #include "harness.h"
 #include "wire.h"
 
-static int daemon_fds(void)
-{
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/fd", (int)test_daemon.pid);
-	DIR *d = opendir(path);
-	int n = 0;
-	for (struct dirent *e; d && (e = readdir(d));)
-		n += e->d_name[0] != '.';
-	if (d)
-		closedir(d);
-	return n;
-}
-
 /* The daemon's descriptors once c is its only client (an earlier probe
  * connection may still be closing). */
 static int baseline_fds(gpucmd_client *c)
@@ -46,17 +32,17 @@ static int baseline_fds(gpucmd_client *c)
 		usleep(10000);
 	}
 	ck_assert_uint_eq(info.clients, 1);
-	return daemon_fds();
+	return daemon_fd_count();
 }
 
 /* The daemon's descriptor count settles back to `want` (closing is done
  * from the loop, a moment after the client's last reply). */
 static void expect_daemon_fds(int want)
 {
-	int n = daemon_fds();
+	int n = daemon_fd_count();
 	for (int i = 0; i < 200 && n != want; i++) {
 		usleep(10000);
-		n = daemon_fds();
+		n = daemon_fd_count();
 	}
 	ck_assert_msg(n == want, "gpucmdd has %d fds, had %d before", n, want);
 }
