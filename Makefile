@@ -229,6 +229,12 @@ bench-bundle: all $(BENCH_BIN)
 	c=$$(git rev-parse HEAD 2>/dev/null || echo unknown); \
 		git diff --quiet HEAD -- 2>/dev/null || c=$$c-dirty; echo $$c > bundle/COMMIT
 
+# `make plots` redraws docs/img/*.png from a run's raw rows (needs matplotlib).
+.PHONY: plots
+RAW ?= bench/results/h200-2026-12-01-raw.jsonl
+plots:
+	bench/plot $(RAW) docs/img
+
 # Whether this machine's Vulkan driver lets gpucmdd run under
 # MemoryDenyWriteExecute=yes (docs/CONFIG.md has the figures measured so far).
 .PHONY: check-mdwe
