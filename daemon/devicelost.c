@@ -73,8 +73,7 @@ static void recreate(struct gd_daemon *d)
 	d->reg = NULL;
 	d->pcache = NULL;
 	d->memory = NULL;
-	struct gd_gpu_options go = {.device = d->cfg.device, .validate = d->cfg.validate,
-				    .no_push_descriptors = d->cfg.no_push_descriptors};
+	struct gd_gpu_options go = gd_gpu_options_of(&d->cfg);
 	if (!(d->gpu = gd_gpu_create(&go)) || !(d->memory = gd_memory_create(d->gpu)) ||
 	    !(d->pcache = gd_pcache_create(d->gpu, d->cfg.no_cache ? NULL : d->cfg.cache_dir)) ||
 	    !(d->reg = gd_registry_create(d->gpu, d->pcache, d->cfg.kernels_dir)) ||

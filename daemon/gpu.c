@@ -253,8 +253,28 @@ static int choose_device(struct gd_gpu *gpu, const char *want)
 	return 0;
 }
 
-static uint32_t choose_family(struct gd_gpu *gpu)
+struct gd_gpu_options gd_gpu_options_of(const struct gd_config *cfg)
 {
+	return (struct gd_gpu_options){
+		.device = cfg->device,
+		.validate = cfg->validate,
+		.validate_sync = cfg->validate_sync,
+		.no_push_descriptors = cfg->no_push_descriptors,
+		.queue_family = cfg->queue_family,
+	};
+}
+
+/* The configured family, or the default (top of file); UINT32_MAX (logged)
+ * when the configured one cannot run compute work. */
+static uint32_t choose_family(struct gd_gpu *gpu, uint32_t want)
+{
+	if (want != UINT32_MAX) {
+		if (want < gpu->n_families && (gpu->families[want].queueFlags & VK_QUEUE_COMPUTE_BIT))
+			return want;
+		log_err("queue_family %u: device %s has %u queue families and that one %s", want,
+			gpu->props.deviceName, gpu->n_families, want < gpu->n_families ? "has no compute queue" : "is not one of them");
+		return UINT32_MAX;
+	}
 	uint32_t any = UINT32_MAX;
 	for (uint32_t i = 0; i < gpu->n_families; i++) {
 		VkQueueFlags f = gpu->families[i].queueFlags;
@@ -296,7 +316,7 @@ static void choose_features(struct gd_gpu *gpu, VkPhysicalDeviceFeatures2 *f, Vk
 	gpu->features11.pNext = gpu->features12.pNext = NULL;
 }
 
-static int create_device(struct gd_gpu *gpu, bool no_push)
+static int create_device(struct gd_gpu *gpu, bool no_push, uint32_t want_family)
 {
 	gpu->driver = (VkPhysicalDeviceDriverProperties){.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_DRIVER_PROPERTIES};
 	gpu->subgroup = (VkPhysicalDeviceSubgroupProperties){.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES,
@@ -310,9 +330,10 @@ static int create_device(struct gd_gpu *gpu, bool no_push)
 	vkGetPhysicalDeviceMemoryProperties(gpu->phys, &gpu->mem);
 	gpu->n_families = 16;
 	vkGetPhysicalDeviceQueueFamilyProperties(gpu->phys, &gpu->n_families, gpu->families);
-	gpu->family = choose_family(gpu);
+	gpu->family = choose_family(gpu, want_family);
 	if (gpu->family == UINT32_MAX) {
-		log_err("device %s has no compute queue", gpu->props.deviceName);
+		if (want_family == UINT32_MAX)
+			log_err("device %s has no compute queue", gpu->props.deviceName);
 		return -ENODEV;
 	}
 
@@ -471,7 +492,7 @@ struct gd_gpu *gd_gpu_create(const struct gd_gpu_options *opts)
 		return NULL;
 	gpu->validate = opts->validate || opts->validate_sync;
 	gpu->validate_sync = opts->validate_sync;
-	if (create_instance(gpu) < 0 || choose_device(gpu, opts->device) < 0 || create_device(gpu, opts->no_push_descriptors) < 0)
+	if (create_instance(gpu) < 0 || choose_device(gpu, opts->device) < 0 || create_device(gpu, opts->no_push_descriptors, opts->queue_family) < 0)
 		goto fail;
 	uint32_t v = gpu->props.apiVersion;
 	log_info("memory: budget %s, priority %s, pageable %s, host pointer import %s", gpu->has_memory_budget ? "yes" : "no",

@@ -11,12 +11,18 @@
 
 #include <vulkan/vulkan.h>
 
+#include "config.h"
+
 struct gd_gpu_options {
 	const char *device;   /* index or part of a name; NULL: the best device */
 	bool validate;        /* load VK_LAYER_KHRONOS_validation */
 	bool validate_sync;   /* with synchronization validation (implies validate) */
 	bool no_push_descriptors; /* use descriptor pools even where push descriptors exist */
+	uint32_t queue_family;    /* UINT32_MAX: a compute-only family if any, else the first with compute */
 };
+
+/* The options the configuration asks for (start-up and device recreation). */
+struct gd_gpu_options gd_gpu_options_of(const struct gd_config *cfg);
 
 struct gd_gpu {
 	VkInstance instance;

@@ -155,8 +155,7 @@ int main(int argc, char **argv)
 	d->started_ms = uv_now(d->loop);
 	int status = 1;
 
-	struct gd_gpu_options go = {.device = d->cfg.device, .validate = d->cfg.validate,
-				    .validate_sync = d->cfg.validate_sync, .no_push_descriptors = d->cfg.no_push_descriptors};
+	struct gd_gpu_options go = gd_gpu_options_of(&d->cfg);
 	if (!(d->gpu = gd_gpu_create(&go)))
 		goto out;
 	if (!(d->memory = gd_memory_create(d->gpu)))

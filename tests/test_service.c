@@ -269,6 +269,22 @@ START_TEST(bad_configuration_is_refused_with_file_and_line)
 }
 END_TEST
 
+/* The queue policy is configuration: a family that exists is used, one that
+ * does not (or cannot compute) stops the start with the reason. */
+START_TEST(queue_family_is_chosen_or_refused)
+{
+	char out[2048];
+	ck_assert_int_eq(run_with_config("[daemon]\nqueue_family = 9\n", out, sizeof(out)), 1);
+	ck_assert_msg(strstr(out, "queue_family 9: device") && strstr(out, "is not one of them"), "%s", out);
+	daemon_start((const char *const[]){"--queue-family", "0", NULL});
+	gpucmd_client *c = connect_ok();
+	struct gpucmd_info i;
+	ck_assert_int_eq(gpucmd_info(c, &i), 0);
+	ck_assert_uint_eq(i.queue_family, 0);
+	gpucmd_disconnect(c);
+}
+END_TEST
+
 START_TEST(sighup_reports_reloading_then_ready)
 {
 	int ns = notify_listen();
@@ -344,6 +360,7 @@ static Suite *service_suite(void)
 	tcase_add_test(t, max_clients_refuses_the_extra_client_with_a_reason);
 	tcase_add_test(t, flags_override_the_file);
 	tcase_add_test(t, bad_configuration_is_refused_with_file_and_line);
+	tcase_add_test(t, queue_family_is_chosen_or_refused);
 	tcase_add_test(t, journal_entries_carry_client_fields_when_stderr_is_the_journal);
 	suite_add_tcase(s, t);
 	if (getenv("GPUCMD_STAGE"))
