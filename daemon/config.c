@@ -17,6 +17,7 @@
 
 #include "config.h"
 #include "daemon.h"
+#include "kernels.h"
 #include "log.h"
 #include "paths.h"
 #include "wire.h"
@@ -79,6 +80,10 @@ static const struct key keys[] = {
 	 "buffers one connection may hold (default 0: no limit)"},
 	{"limits", "max_buffers_per_uid", K_U32, F(max_buffers_per_uid), 0, UINT32_MAX, true, "N",
 	 "buffers all connections of one uid may hold (default 0: no limit)"},
+	{"limits", "max_kernels_per_client", K_U32, F(max_kernels_per_client), 1, GD_MAX_CLIENT_KERNELS, true, "N",
+	 "client kernels one connection may hold (default and most 64)"},
+	{"limits", "max_kernels_per_uid", K_U32, F(max_kernels_per_uid), 0, UINT32_MAX, true, "N",
+	 "client kernels all connections of one uid may hold (default 0: no limit)"},
 	{"limits", "max_inflight_per_client", K_U32, F(max_inflight_per_client), 0, UINT32_MAX, true, "N",
 	 "command buffers one connection may have on the GPU; more waits\n(backpressure: its socket is not read) (default 16)"},
 	{"limits", "max_inflight_per_uid", K_U32, F(max_inflight_per_uid), 0, UINT32_MAX, true, "N",
@@ -411,6 +416,7 @@ int gd_config_read(struct gd_config *cfg, int argc, char **argv)
 		.spin_us = GD_CONFIG_AUTO,
 		.loop_poll_us = GD_CONFIG_AUTO,
 		.queue_family = GD_CONFIG_AUTO,
+		.max_kernels_per_client = GD_MAX_CLIENT_KERNELS,
 		.stop_timeout_sec = 10,
 		.max_inflight_per_client = 16,
 		.read_timeout_ms = 30000,

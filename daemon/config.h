@@ -37,6 +37,7 @@ struct gd_config {
 	uint32_t spin_us;          /* completion thread's poll window; GD_CONFIG_AUTO: by device type */
 	uint32_t loop_poll_us;     /* loop thread's poll after a commit_and_wait; the same */
 	uint32_t queue_family;     /* GD_CONFIG_AUTO: a compute-only family if any */
+	uint32_t max_kernels_per_client, max_kernels_per_uid; /* client kernels held at once; uid 0: no limit */
 	uint32_t stop_timeout_sec; /* SIGTERM: longest wait for committed work */
 	uint32_t submission_timeout_ms; /* a submission running longer: the GPU hangs */
 	/* [limits], reloadable; 0 means no limit */

@@ -237,6 +237,19 @@ static void finish_job(struct gd_conn *c, const Req *req)
 	job_free(job);
 }
 
+/* Client kernels held by every connection of uid (kernel_register only). */
+static uint32_t uid_kernels(const struct gd_daemon *d, uid_t uid)
+{
+	uint32_t n = 0;
+	struct gd_list *pos, *tmp;
+	gd_list_for_each_safe(pos, tmp, &d->conns) {
+		const struct gd_conn *o = gd_container_of(pos, struct gd_conn, link);
+		if (o->uid == uid)
+			n += o->kernels.n;
+	}
+	return n;
+}
+
 int gd_kernel_register(struct gd_conn *c, const Req *req)
 {
 	const Gpucmd__KernelRegister *kr = req->kernel_register;
@@ -248,8 +261,10 @@ int gd_kernel_register(struct gd_conn *c, const Req *req)
 		finish_job(c, req);
 		return 0;
 	}
+	const struct gd_config *cfg = &c->d->cfg;
 	char msg[256];
 	int code = -EINVAL;
+	uint32_t held;
 	const struct gd_kernel *same = name_ok(kr->name) ? find_by_name(c, kr->name) : NULL;
 	if (c->d->cfg.no_client_kernels) {
 		code = -EPERM;
@@ -270,10 +285,14 @@ int gd_kernel_register(struct gd_conn *c, const Req *req)
 		code = -EEXIST;
 		snprintf(msg, sizeof(msg), "kernel register '%s': %s kernel of that name exists", kr->name,
 			 same->id < GD_CLIENT_KERNEL_BASE ? "a standard" : "this connection's");
-	} else if (ks->n == GD_MAX_CLIENT_KERNELS || ks->registered == UINT32_MAX - GD_CLIENT_KERNEL_BASE) {
+	} else if (ks->n >= cfg->max_kernels_per_client || ks->registered == UINT32_MAX - GD_CLIENT_KERNEL_BASE) {
 		code = -EMFILE;
-		snprintf(msg, sizeof(msg), "kernel register '%s': this connection holds %d kernels, the most it may "
-			 "(kernel_unregister frees one)", kr->name, GD_MAX_CLIENT_KERNELS);
+		snprintf(msg, sizeof(msg), "kernel register '%s': this connection holds %u kernels, the most "
+			 "max_kernels_per_client allows (kernel_unregister frees one)", kr->name, ks->n);
+	} else if (cfg->max_kernels_per_uid && (held = uid_kernels(c->d, c->uid)) >= cfg->max_kernels_per_uid) {
+		code = -EMFILE;
+		snprintf(msg, sizeof(msg), "kernel register '%s': uid %u holds %u kernels over all its clients, the "
+			 "most max_kernels_per_uid allows", kr->name, (unsigned)c->uid, held);
 	} else if (kr->spirv.len < 20 || kr->spirv.len % 4) {
 		snprintf(msg, sizeof(msg), "kernel register '%s': %zu bytes is not a SPIR-V module (a whole number of "
 			 "32-bit words, at least 5)", kr->name, kr->spirv.len);

@@ -330,7 +330,8 @@ TCase *sharing_loop_poll_tcase(void)
 START_TEST(count_limits_are_named)
 {
 	daemon_start((const char *const[]){"--max-clients-per-uid", "2", "--max-sessions-per-uid", "2",
-					   "--max-buffers-per-client", "3", NULL});
+					   "--max-buffers-per-client", "3", "--max-kernels-per-client", "2",
+					   "--max-kernels-per-uid", "3", NULL});
 	gpucmd_client *a = connect_ok(), *b = connect_ok();
 	ck_assert_ptr_null(gpucmd_connect(test_daemon.socket));
 	ck_assert_msg(strstr(gpucmd_last_error(NULL), "max_clients_per_uid"), "%s", gpucmd_last_error(NULL));
@@ -345,6 +346,20 @@ START_TEST(count_limits_are_named)
 	ck_assert_int_eq(gpucmd_buffer_create(a, 64, 0, &x), -EMFILE);
 	ck_assert_msg(strstr(gpucmd_last_error(a), "max_buffers_per_client"), "%s", gpucmd_last_error(a));
 	ck_assert_int_eq(gpucmd_buffer_create(b, 64, 0, &x), 0);
+	/* Client kernels: two on a, the third refused; one more on b, then the uid is full. */
+	size_t len;
+	uint8_t *spv = read_spv("negate", &len);
+	uint32_t *w = (uint32_t *)spv;
+	const char *names[] = {"k1", "k2", "k3", "k4", "k5"};
+	for (int i = 0; i < 2; i++, w[3]++) /* a raised id bound: valid, and distinct bytes */
+		ck_assert_int_eq(gpucmd_kernel_register(a, names[i], spv, len, NULL), 0);
+	ck_assert_int_eq(gpucmd_kernel_register(a, names[2], spv, len, NULL), -EMFILE);
+	ck_assert_msg(strstr(gpucmd_last_error(a), "max_kernels_per_client"), "%s", gpucmd_last_error(a));
+	ck_assert_int_eq(gpucmd_kernel_register(b, names[3], spv, len, NULL), 0);
+	w[3]++;
+	ck_assert_int_eq(gpucmd_kernel_register(b, names[4], spv, len, NULL), -EMFILE);
+	ck_assert_msg(strstr(gpucmd_last_error(b), "max_kernels_per_uid"), "%s", gpucmd_last_error(b));
+	free(spv);
 	gpucmd_disconnect(a);
 	gpucmd_disconnect(b);
 }
