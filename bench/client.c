@@ -637,6 +637,20 @@ static int bench_fairness(const struct opts *o)
 	rtt_loop(&j, busy, o->iters);
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
+	/* What the flooder sent before it died still runs (the daemon reads it
+	 * as its work retires): wait for its connection to end, so that the
+	 * benchmarks after this one get an idle GPU. */
+	for (int i = 0;; i++) {
+		struct gpucmd_status st;
+		GC(c, gpucmd_status(c, &st));
+		uint32_t clients = st.clients;
+		gpucmd_status_free(&st);
+		if (clients == 1)
+			break;
+		if (i == 6000)
+			die("fairness: the killed flooder's connection is still open after 60 s");
+		usleep(10000);
+	}
 	addjob_clear(&j);
 	addjob_step(&j);
 	addjob_check(&j, "fairness");
