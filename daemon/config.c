@@ -85,7 +85,7 @@ static const struct key keys[] = {
 	{"limits", "max_kernels_per_uid", K_U32, F(max_kernels_per_uid), 0, UINT32_MAX, true, "N",
 	 "client kernels all connections of one uid may hold (default 0: no limit)"},
 	{"limits", "max_inflight_per_client", K_U32, F(max_inflight_per_client), 0, UINT32_MAX, true, "N",
-	 "command buffers one connection may have on the GPU; more waits\n(backpressure: its socket is not read) (default 16)"},
+	 "command buffers one connection may have on the GPU; more waits\n(backpressure: its socket is not read) (default 4)"},
 	{"limits", "max_inflight_per_uid", K_U32, F(max_inflight_per_uid), 0, UINT32_MAX, true, "N",
 	 "the same over all connections of one uid (default 0: no limit)"},
 	{"access", "allow_users", K_STRING, F(allow_users), 0, 0, true, "LIST",
@@ -418,7 +418,7 @@ int gd_config_read(struct gd_config *cfg, int argc, char **argv)
 		.queue_family = GD_CONFIG_AUTO,
 		.max_kernels_per_client = GD_MAX_CLIENT_KERNELS,
 		.stop_timeout_sec = 10,
-		.max_inflight_per_client = 16,
+		.max_inflight_per_client = 4,
 		.read_timeout_ms = 30000,
 		.submission_timeout_ms = 60000,
 	};
