@@ -6,10 +6,12 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "gpucmd.h"
@@ -34,7 +36,10 @@ static void usage(FILE *f)
 		   "                     GPU timeline of a profiled session (gpucmd_profile) of one of\n"
 		   "                     your connections, as Chrome trace-event JSON (Perfetto,\n"
 		   "                     chrome://tracing); default FILE: trace.json\n"
-		   "  ping               one round trip\n");
+		   "  ping               one round trip\n"
+		   "  bench OUTDIR       the benchmark suite against in-process Vulkan (its own daemon;\n"
+		   "                     BENCH_QUICK=1 shortens it), progress on stderr, results in\n"
+		   "                     OUTDIR/results.json (from a bench bundle or the source tree)\n");
 }
 
 /* Prints s as a JSON string. */
@@ -201,7 +206,7 @@ static int cmd_info(gpucmd_client *c, bool json)
 	return 0;
 }
 
-static const char *access(const struct gpucmd_kernel_info *k, uint32_t b, bool json)
+static const char *binding_access(const struct gpucmd_kernel_info *k, uint32_t b, bool json)
 {
 	if (k->bindings[b].read_only)
 		return json ? "read" : "r";
@@ -221,14 +226,14 @@ static void print_kernel(const struct gpucmd_kernel_info *k, bool json)
 		       k->local_size[1], k->local_size[2]);
 		for (uint32_t b = 0; b < k->n_bindings; b++)
 			printf("%s{\"binding\":%u,\"access\":\"%s\",\"min_size\":%u}", b ? "," : "", b,
-			       access(k, b, true), k->bindings[b].min_size);
+			       binding_access(k, b, true), k->bindings[b].min_size);
 		printf("]}");
 		return;
 	}
 	printf("%6u %-20s push %3u B  local %ux%ux%u  bindings:", k->id, k->name, k->push_size, k->local_size[0],
 	       k->local_size[1], k->local_size[2]);
 	for (uint32_t b = 0; b < k->n_bindings; b++) {
-		printf(" %u:%s", b, access(k, b, false));
+		printf(" %u:%s", b, binding_access(k, b, false));
 		if (k->bindings[b].min_size)
 			printf("(>=%uB)", k->bindings[b].min_size);
 	}
@@ -398,6 +403,31 @@ static int cmd_trace(gpucmd_client *c, const char *label, const char *path, bool
 	return r < 0 ? 1 : 0;
 }
 
+/*
+ * gpucmd bench OUTDIR: the benchmark suite, bench/run-bench, found beside
+ * this binary (a bundle from make bench-bundle) or in the source tree it was
+ * built in. It starts its own daemon, prints its progress and writes
+ * OUTDIR/results.json; its exit status is this command's.
+ */
+static int cmd_bench(const char *out)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 32];
+	ssize_t n = readlink("/proc/self/exe", dir, sizeof(dir) - 1);
+	char *slash = n > 0 ? memrchr(dir, '/', (size_t)n) : NULL;
+	if (!slash) {
+		fprintf(stderr, "gpucmd: bench: cannot tell where this program is (/proc/self/exe)\n");
+		return 1;
+	}
+	*slash = '\0';
+	snprintf(path, sizeof(path), "%s/run-bench", dir);
+	if (access(path, X_OK) != 0)
+		snprintf(path, sizeof(path), "%s/../bench/run-bench", dir);
+	execl(path, path, out, (char *)NULL);
+	fprintf(stderr, "gpucmd: bench: run-bench is neither beside %s nor in %s/../bench: %s "
+		"(make bench-bundle, or make bench in the source tree)\n", dir, dir, strerror(errno));
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -447,6 +477,13 @@ int main(int argc, char **argv)
 	if (trace && !label) {
 		fprintf(stderr, "gpucmd: trace needs --session LABEL (the label the session was opened with)\n");
 		return 2;
+	}
+	if (!strcmp(cmd, "bench")) {
+		if (n_args != 1) {
+			usage(stderr);
+			return 2;
+		}
+		return cmd_bench(args[0]);
 	}
 	bool known = !strcmp(cmd, "info") || !strcmp(cmd, "kernels") || !strcmp(cmd, "selftest") ||
 		     !strcmp(cmd, "ping") || !strcmp(cmd, "kernel-add") || !strcmp(cmd, "memory") || status || trace;
