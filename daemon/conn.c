@@ -418,3 +418,15 @@ int gd_conn_create(struct gd_daemon *d, int fd)
 		       (int)c->pid, (unsigned)c->uid);
 	return 0;
 }
+
+uint32_t gd_conn_uid_sum(const struct gd_daemon *d, uid_t uid, uint32_t (*count)(const struct gd_conn *c))
+{
+	uint32_t n = 0;
+	struct gd_list *pos, *tmp;
+	gd_list_for_each_safe(pos, tmp, &d->conns) {
+		const struct gd_conn *o = gd_container_of(pos, struct gd_conn, link);
+		if (o->uid == uid)
+			n += count(o);
+	}
+	return n;
+}

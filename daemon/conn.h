@@ -99,6 +99,9 @@ int gd_conn_take_fd(struct gd_conn *c);
 /* Whether the connection is reading (not stalled, stopping or full of
  * unsent replies): only then can its client be blamed for silence. */
 bool gd_conn_reading(const struct gd_conn *c);
+/* The sum of count() over every connection of uid (per-uid limits checked
+ * when an object is created, never per dispatch). */
+uint32_t gd_conn_uid_sum(const struct gd_daemon *d, uid_t uid, uint32_t (*count)(const struct gd_conn *c));
 
 /* Handles frames that arrived while the connection was stalled. */
 void gd_conn_resume(struct gd_conn *c);

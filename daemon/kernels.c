@@ -237,17 +237,9 @@ static void finish_job(struct gd_conn *c, const Req *req)
 	job_free(job);
 }
 
-/* Client kernels held by every connection of uid (kernel_register only). */
-static uint32_t uid_kernels(const struct gd_daemon *d, uid_t uid)
+static uint32_t kernels_of(const struct gd_conn *c)
 {
-	uint32_t n = 0;
-	struct gd_list *pos, *tmp;
-	gd_list_for_each_safe(pos, tmp, &d->conns) {
-		const struct gd_conn *o = gd_container_of(pos, struct gd_conn, link);
-		if (o->uid == uid)
-			n += o->kernels.n;
-	}
-	return n;
+	return c->kernels.n;
 }
 
 int gd_kernel_register(struct gd_conn *c, const Req *req)
@@ -289,7 +281,7 @@ int gd_kernel_register(struct gd_conn *c, const Req *req)
 		code = -EMFILE;
 		snprintf(msg, sizeof(msg), "kernel register '%s': this connection holds %u kernels, the most "
 			 "max_kernels_per_client allows (kernel_unregister frees one)", kr->name, ks->n);
-	} else if (cfg->max_kernels_per_uid && (held = uid_kernels(c->d, c->uid)) >= cfg->max_kernels_per_uid) {
+	} else if (cfg->max_kernels_per_uid && (held = gd_conn_uid_sum(c->d, c->uid, kernels_of)) >= cfg->max_kernels_per_uid) {
 		code = -EMFILE;
 		snprintf(msg, sizeof(msg), "kernel register '%s': uid %u holds %u kernels over all its clients, the "
 			 "most max_kernels_per_uid allows", kr->name, (unsigned)c->uid, held);

@@ -285,16 +285,9 @@ static void fence_wait(struct gd_conn *c, const Req *req, int fd)
 }
 
 /* Sessions held by every connection of uid. */
-static uint32_t uid_sessions(const struct gd_daemon *d, uid_t uid)
+static uint32_t sessions_of(const struct gd_conn *c)
 {
-	uint32_t n = 0;
-	struct gd_list *pos, *tmp;
-	gd_list_for_each_safe(pos, tmp, &d->conns) {
-		const struct gd_conn *o = gd_container_of(pos, struct gd_conn, link);
-		if (o->uid == uid)
-			n += o->sessions.count;
-	}
-	return n;
+	return c->sessions.count;
 }
 
 static void session_open(struct gd_conn *c, const Req *req)
@@ -313,7 +306,7 @@ static void session_open(struct gd_conn *c, const Req *req)
 		reply_error(c, req->id, -EMFILE, msg);
 		return;
 	}
-	if (cfg->max_sessions_per_uid && (held = uid_sessions(c->d, c->uid)) >= cfg->max_sessions_per_uid) {
+	if (cfg->max_sessions_per_uid && (held = gd_conn_uid_sum(c->d, c->uid, sessions_of)) >= cfg->max_sessions_per_uid) {
 		snprintf(msg, sizeof(msg),
 			 "session open: uid %u already holds %u sessions over all its clients, the most "
 			 "max_sessions_per_uid allows (%u, set in %s)", (unsigned)c->uid, held, cfg->max_sessions_per_uid,
