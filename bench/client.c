@@ -12,7 +12,7 @@
  *   bench-gpucmd rtt [--iters N] [--warmup W]
  *       dispatch(add_f32, 1 group) + commit_and_wait + reset_for_next_stage,
  *       per-iteration latency.
- *   bench-gpucmd stream [--dispatches N] [--repeats R] [--outputs K] [--daemon-pid PID]
+ *   bench-gpucmd stream [--dispatches N] [--repeats R] [--outputs K] [--daemon-pid PID] [--eager]
  *       N streamed dispatches then one commit_and_wait, ns per dispatch; with
  *       --daemon-pid also the daemon's CPU time per dispatch, from
  *       /proc/PID/stat (utime + stime, every thread) and, finer grained,
@@ -99,6 +99,7 @@ struct opts {
 	uint64_t iters, warmup, dispatches, outputs, repeats, procs, mib, nodes;
 	double seconds;
 	long daemon_pid;           /* 0: no daemon CPU figure */
+	bool eager;                /* stream: in an eager session */
 	uint64_t t0;               /* clock at main entry, for coldstart */
 };
 
@@ -155,6 +156,14 @@ static void addjob_init(struct addjob *j, gpucmd_client *c, uint32_t n, const ch
 	GC(c, gpucmd_session_open(c, label, &j->s));
 }
 
+/* The same job in an eager session (GPUCMD_SESSION_EAGER) instead. */
+static void addjob_eager(struct addjob *j)
+{
+	GC(j->c, gpucmd_session_close(j->c, j->s));
+	GC(j->c, gpucmd_session_open_flags(j->c, "bench-stream-eager", GPUCMD_PRIORITY_NORMAL, GPUCMD_SESSION_EAGER,
+					   &j->s));
+}
+
 /* Streams one dispatch over all n elements. */
 static void addjob_dispatch(struct addjob *j)
 {
@@ -199,7 +208,11 @@ static void addjob_destroy(struct addjob *j)
 
 /* ---- daemon CPU time ----------------------------------------------------- */
 
-struct cpu_sample { uint64_t stat_ticks, sched_ns; bool sched_ok; };
+/* CPU time per thread: the loop (the main thread), the completion thread
+ * (gpucmdd-retire) and the rest (the driver's and the kernel builders'). */
+enum { T_LOOP, T_RETIRE, T_OTHER, T_KINDS };
+static const char *const thread_kind[T_KINDS] = {"loop", "retire", "other"};
+struct cpu_sample { uint64_t stat_ticks, sched_ns, kind_ns[T_KINDS]; bool sched_ok; };
 
 /* utime + stime of the whole process (fields 14 and 15 of /proc/PID/stat). */
 static uint64_t read_stat_ticks(long pid)
@@ -220,8 +233,24 @@ static uint64_t read_stat_ticks(long pid)
 	return ut + st;
 }
 
-/* Sum of the first schedstat field (ns on CPU) over the process's threads. */
-static bool read_sched_ns(long pid, uint64_t *ret)
+static int kind_of(long pid, const char *tid)
+{
+	if (atol(tid) == pid)
+		return T_LOOP;
+	char p[320], comm[32] = "";
+	snprintf(p, sizeof p, "/proc/%ld/task/%s/comm", pid, tid);
+	FILE *f = fopen(p, "r");
+	if (f) {
+		if (!fgets(comm, sizeof comm, f))
+			comm[0] = '\0';
+		fclose(f);
+	}
+	return strncmp(comm, "gpucmdd-retire", 14) ? T_OTHER : T_RETIRE;
+}
+
+/* Sum of the first schedstat field (ns on CPU) over the process's threads,
+ * and per kind of thread. */
+static bool read_sched_ns(long pid, uint64_t *ret, uint64_t kind_ns[T_KINDS])
 {
 	char path[64];
 	snprintf(path, sizeof path, "/proc/%ld/task", pid);
@@ -242,6 +271,7 @@ static bool read_sched_ns(long pid, uint64_t *ret)
 		ok = fscanf(f, "%llu", &ns) == 1;
 		fclose(f);
 		sum += ns;
+		kind_ns[kind_of(pid, e->d_name)] += ns;
 	}
 	closedir(d);
 	*ret = sum;
@@ -251,7 +281,7 @@ static bool read_sched_ns(long pid, uint64_t *ret)
 static struct cpu_sample cpu_sample(long pid)
 {
 	struct cpu_sample s = {.stat_ticks = read_stat_ticks(pid)};
-	s.sched_ok = read_sched_ns(pid, &s.sched_ns);
+	s.sched_ok = read_sched_ns(pid, &s.sched_ns, s.kind_ns);
 	return s;
 }
 
@@ -310,8 +340,10 @@ static int bench_stream(const struct opts *o)
 	uint64_t *enq = malloc(o->repeats * sizeof *enq), *eper = malloc(o->repeats * sizeof *eper);
 	if (!total || !per || !enq || !eper)
 		die("out of memory");
-	uint64_t cpu_ticks = 0, cpu_sched_ns = 0;
+	uint64_t cpu_ticks = 0, cpu_sched_ns = 0, kind_ns[T_KINDS] = {0};
 	bool sched_ok = true;
+	if (o->eager)
+		addjob_eager(&j);
 	for (uint64_t r = 0; r < o->repeats; r++) {
 		GC(c, gpucmd_buffer_fill(c, j.s, outs, 0, 0, 0));
 		GC(c, gpucmd_commit_and_wait(c, j.s));
@@ -333,12 +365,18 @@ static int bench_stream(const struct opts *o)
 			after = cpu_sample(o->daemon_pid);
 			cpu_ticks += after.stat_ticks - before.stat_ticks;
 			cpu_sched_ns += after.sched_ns - before.sched_ns;
+			for (int k = 0; k < T_KINDS; k++)
+				kind_ns[k] += after.kind_ns[k] - before.kind_ns[k];
 			sched_ok = sched_ok && before.sched_ok && after.sched_ok;
 		}
 		GC(c, gpucmd_session_query(c, j.s, &st1));
-		if (st1.barriers - st0.barriers != (o->dispatches - 1) / o->outputs)
+		/* An eager stage's parts start with no barrier: the semaphore
+		 * between them orders them. */
+		const uint64_t want = (o->dispatches - 1) / o->outputs, got = st1.barriers - st0.barriers,
+			       cuts = st1.command_buffers - st0.command_buffers - 1;
+		if (got > want || got + cuts < want)
 			die("stream: %" PRIu64 " barriers for %" PRIu64 " dispatches over %" PRIu64 " outputs, expected %" PRIu64,
-			    st1.barriers - st0.barriers, o->dispatches, o->outputs, (o->dispatches - 1) / o->outputs);
+			    got, o->dispatches, o->outputs, want);
 		GC(c, gpucmd_reset_for_next_stage(c, j.s));
 		for (uint64_t k = 0; k < o->outputs && k < o->dispatches; k++) {
 			GC(c, gpucmd_buffer_read(c, outs, k * slice, j.hout, slice));
@@ -352,8 +390,9 @@ static int bench_stream(const struct opts *o)
 	}
 	json_head("stream", nm.device, nm.driver);
 	printf(",\"dispatches\":%" PRIu64 ",\"repeats\":%" PRIu64 ",\"outputs\":%" PRIu64 ",\"barriers\":%" PRIu64
-	       ",\"elements\":%u",
-	       o->dispatches, o->repeats, o->outputs, (o->dispatches - 1) / o->outputs, SMALL_N);
+	       ",\"elements\":%u,\"eager\":%s",
+	       o->dispatches, o->repeats, o->outputs, (o->dispatches - 1) / o->outputs, SMALL_N,
+	       o->eager ? "true" : "false");
 	json_stats("ns_per_dispatch", summarize(per, o->repeats), false);
 	json_stats("enqueue_ns_per_dispatch", summarize(eper, o->repeats), false);
 	json_array("total_ns", total, o->repeats);
@@ -367,9 +406,12 @@ static int bench_stream(const struct opts *o)
 		printf(",\"daemon_pid\":%ld,\"daemon_cpu\":{\"stat_ticks\":%" PRIu64 ",\"clk_tck\":%ld"
 		       ",\"ns_per_dispatch\":%.1f",
 		       o->daemon_pid, cpu_ticks, hz, stat_ns / n);
-		if (sched_ok)
+		if (sched_ok) {
 			printf(",\"schedstat_ns\":%" PRIu64 ",\"schedstat_ns_per_dispatch\":%.1f", cpu_sched_ns,
 			       (double)cpu_sched_ns / n);
+			for (int k = 0; k < T_KINDS; k++)
+				printf(",\"%s_ns_per_dispatch\":%.1f", thread_kind[k], (double)kind_ns[k] / n);
+		}
 		printf("}");
 	} else {
 		printf(",\"daemon_cpu\":null");
@@ -755,7 +797,7 @@ static const struct {
 	const char *flags; /* options it accepts, besides --socket */
 } benches[] = {
 	{"rtt", bench_rtt, "--iters --warmup"},
-	{"stream", bench_stream, "--dispatches --repeats --outputs --daemon-pid"},
+	{"stream", bench_stream, "--dispatches --repeats --outputs --daemon-pid --eager"},
 	{"coldstart", bench_coldstart, ""},
 	{"multiproc", bench_multiproc, "--procs --seconds"},
 	{"transfer", bench_transfer, "--mib --repeats"},
@@ -766,7 +808,7 @@ static const struct {
 static _Noreturn void usage(void)
 {
 	fputs("usage: bench-gpucmd rtt [--iters N] [--warmup W]\n"
-	      "       bench-gpucmd stream [--dispatches N] [--repeats R] [--outputs K] [--daemon-pid PID]\n"
+	      "       bench-gpucmd stream [--dispatches N] [--repeats R] [--outputs K] [--daemon-pid PID] [--eager]\n"
 	      "       bench-gpucmd coldstart\n"
 	      "       bench-gpucmd multiproc --procs P [--seconds S]\n"
 	      "       bench-gpucmd transfer [--mib M] [--repeats R]\n"
@@ -820,6 +862,8 @@ int main(int argc, char **argv)
 			if (!v || *end || !isfinite(o.seconds) || o.seconds <= 0 || o.seconds > 3600)
 				die("--seconds wants a number in (0, 3600]");
 			i++;
+		} else if (!strcmp(f, "--eager")) {
+			o.eager = true;
 		} else if (!strcmp(f, "--daemon-pid")) {
 			o.daemon_pid = (long)parse_count(f, v, 1, 1u << 30), i++;
 		} else {

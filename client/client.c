@@ -837,11 +837,18 @@ int gpucmd_session_open(gpucmd_client *c, const char *label, gpucmd_session *ret
 int gpucmd_session_open_priority(gpucmd_client *c, const char *label, enum gpucmd_priority priority,
 				 gpucmd_session *ret)
 {
+	return gpucmd_session_open_flags(c, label, priority, 0, ret);
+}
+
+int gpucmd_session_open_flags(gpucmd_client *c, const char *label, enum gpucmd_priority priority, uint32_t flags,
+			      gpucmd_session *ret)
+{
 	if (!ret)
 		return fail(c, -EINVAL, "session_open: ret_session is required");
 	Gpucmd__SessionOpen so = GPUCMD__SESSION_OPEN__INIT;
 	so.label = (char *)(label ? label : "");
 	so.priority = (Gpucmd__Priority)priority;
+	so.flags = flags;
 	Gpucmd__Request req = GPUCMD__REQUEST__INIT;
 	req.body_case = GPUCMD__REQUEST__BODY_SESSION_OPEN;
 	req.session_open = &so;
@@ -984,6 +991,8 @@ int gpucmd_session_query(gpucmd_client *c, gpucmd_session s, struct gpucmd_sessi
 		.capturing = st->capturing,
 		.profiling = st->profiling,
 		.gpu_ns = st->gpu_ns,
+		.eager = st->eager,
+		.parts = st->parts,
 		.completed = st->completed,
 		.residency_requests = st->residency_requests,
 		.residency_pending = st->residency_pending,

@@ -273,6 +273,27 @@ enum gpucmd_priority {
 int gpucmd_session_open_priority(gpucmd_client *client, const char *label, enum gpucmd_priority priority,
 				 gpucmd_session *ret_session);
 
+/*
+ * Flags for gpucmd_session_open_flags.
+ *
+ * GPUCMD_SESSION_EAGER: the daemon may start a stage's commands before its
+ * commit. Once a stage holds a few dozen commands it submits them as a part
+ * and goes on recording, so a long stream runs on the GPU while it is still
+ * being sent (docs/SESSIONS.md). Commit still ends the stage: its fence,
+ * commit_and_wait and errors mean what they always do. What changes: a
+ * command counts as submitted work from the moment it is streamed, so
+ * gpucmd_buffer_read / _write wait for it, a shared buffer's mapping must
+ * not be touched after streaming a command that uses it, and a
+ * gpucmd_wait_fence holds back only the commands streamed after it (and
+ * any not yet submitted).
+ */
+#define GPUCMD_SESSION_EAGER (1u << 0)
+
+/* Round trip. gpucmd_session_open_priority with GPUCMD_SESSION_* flags;
+ * -EINVAL for a flag this daemon does not know. */
+int gpucmd_session_open_flags(gpucmd_client *client, const char *label, enum gpucmd_priority priority,
+			      uint32_t flags, gpucmd_session *ret_session);
+
 /* Streaming. Closes the session: committed work still completes,
  * uncommitted work is discarded. */
 int gpucmd_session_close(gpucmd_client *client, gpucmd_session session);
@@ -349,6 +370,8 @@ struct gpucmd_session_state {
 	bool capturing;                /* between capture_begin and capture_end */
 	bool profiling;                /* gpucmd_profile is on */
 	uint64_t gpu_ns;               /* GPU time of its profiled command buffers */
+	bool eager;                    /* opened with GPUCMD_SESSION_EAGER */
+	uint64_t parts;                /* stage parts submitted before their commit */
 };
 
 /* Round trip. Reads the session's state and counters; changes nothing (a

@@ -320,7 +320,14 @@ static void session_open(struct gd_conn *c, const Req *req)
 		reply_error(c, req->id, -EINVAL, msg);
 		return;
 	}
-	int r = gd_session_create(c->d, c, so_req->label, (enum gd_priority)so_req->priority, &s);
+	if (so_req->flags & ~(uint32_t)GPUCMD_SESSION_EAGER) {
+		snprintf(msg, sizeof(msg), "session open: unknown flags 0x%x (this daemon knows GPUCMD_SESSION_EAGER)",
+			 so_req->flags & ~(uint32_t)GPUCMD_SESSION_EAGER);
+		reply_error(c, req->id, -EINVAL, msg);
+		return;
+	}
+	int r = gd_session_create(c->d, c, so_req->label, (enum gd_priority)so_req->priority,
+				  so_req->flags & GPUCMD_SESSION_EAGER, &s);
 	if (r < 0) {
 		reply_error(c, req->id, r, "session open: daemon out of memory");
 		return;
@@ -483,6 +490,8 @@ static void session_query(struct gd_conn *c, const Req *req)
 	st.capturing = s->capture != NULL;
 	st.profiling = s->profiling;
 	st.gpu_ns = s->gpu_ns;
+	st.eager = s->eager;
+	st.parts = s->parts;
 	Gpucmd__Reply rep = GPUCMD__REPLY__INIT;
 	rep.body_case = GPUCMD__REPLY__BODY_SESSION_STATE;
 	rep.session_state = &st;

@@ -57,6 +57,7 @@ struct gd_scheduler {
 	uint64_t submitted;           /* under lock */
 	bool stop;                    /* under lock */
 	atomic_uint_fast64_t completed;
+	atomic_uint_fast64_t spin_from; /* first value in flight that someone waits on (not a part) */
 	atomic_uint_fast64_t abandoned; /* values given up on after device loss */
 	atomic_int lost_result;
 	atomic_uint_fast64_t beat_ns;  /* completion thread's last sign of life */
@@ -96,7 +97,9 @@ static void advance_completed(struct gd_scheduler *s, uint64_t v)
 /*
  * The completion thread. For the oldest unfinished value it first polls the
  * counter for up to spin_us (a poll answers in microseconds where a
- * blocking wait costs tens of them on a GPU), then blocks in
+ * blocking wait costs tens of them on a GPU), unless that value is an eager
+ * session's part that nobody waits on (spin_from is past it): polling for
+ * those would burn a core for as long as a stream runs. Then it blocks in
  * vkWaitSemaphores with a timeout so that it can notice `stop`. Every wait
  * is bounded by BEAT_NS and followed by a heartbeat, which the watchdog
  * reads: a thread stuck in the driver stops beating. A value that takes
@@ -137,7 +140,8 @@ static void *completion_main(void *arg)
 			r = vkGetSemaphoreCounterValue(dev, s->retire, &v);
 		uint64_t t0 = now_ns();
 		atomic_store(&s->beat_ns, t0);
-		while (r == VK_SUCCESS && v < target && now_ns() - t0 < spin_ns)
+		const uint64_t spin = target >= atomic_load(&s->spin_from) ? spin_ns : 0;
+		while (r == VK_SUCCESS && v < target && now_ns() - t0 < spin)
 			r = vkGetSemaphoreCounterValue(dev, s->retire, &v);
 		while (r == VK_SUCCESS && v < target) {
 			VkSemaphoreWaitInfo wi = {
@@ -242,6 +246,16 @@ static void lose_device(struct gd_scheduler *s, VkResult r)
 	fail_queued(s);
 }
 
+/* Tells the completion thread where, in the values in flight, the first one
+ * someone waits on is: it polls for that one and blocks for parts before it. */
+static void update_spin_from(struct gd_scheduler *s)
+{
+	const struct gd_submission *sub = s->flight;
+	while (sub && sub->part)
+		sub = sub->next;
+	atomic_store(&s->spin_from, sub ? sub->value : UINT64_MAX);
+}
+
 /* Retires, in order, everything the completion thread reported finished;
  * after a device loss (not a hang), everything in flight. */
 static void retire_finished(struct gd_scheduler *s)
@@ -259,6 +273,7 @@ static void retire_finished(struct gd_scheduler *s)
 		s->pending--;
 		gd_session_retire(sub->session, sub);
 	}
+	update_spin_from(s);
 	destroy_deferred(s, false);
 }
 
@@ -564,6 +579,7 @@ static void on_check(uv_check_t *h)
 		if ((*s->flight_tail)->sync)
 			sync_value = (*s->flight_tail)->value;
 	s->d->stats.submissions += n;
+	update_spin_from(s);
 	pthread_mutex_lock(&s->lock);
 	s->submitted = s->next_value;
 	pthread_cond_signal(&s->cond);
@@ -617,6 +633,7 @@ struct gd_scheduler *gd_scheduler_create(struct gd_daemon *d)
 	pthread_cond_init(&s->cond, &ca);
 	pthread_condattr_destroy(&ca);
 	atomic_store(&s->beat_ns, now_ns());
+	atomic_store(&s->spin_from, UINT64_MAX);
 #ifdef GPUCMD_FAULT_INJECTION
 	/* Test builds only: the wait for this retire value reports
 	 * VK_ERROR_DEVICE_LOST once (the work itself still runs). */
@@ -660,6 +677,7 @@ struct gd_scheduler *gd_scheduler_create(struct gd_daemon *d)
 		goto fail;
 	}
 	s->thread_started = true;
+	pthread_setname_np(s->thread, "gpucmdd-retire"); /* named in top, perf and the benchmarks */
 	return s;
 fail:
 	gd_scheduler_destroy(s);

@@ -22,7 +22,7 @@
 #include "session.h"
 
 int gd_session_create(struct gd_daemon *d, struct gd_conn *conn, const char *name, enum gd_priority priority,
-		      struct gd_session **ret)
+		      bool eager, struct gd_session **ret)
 {
 	struct gd_session *s = calloc(1, sizeof(*s));
 	if (!s)
@@ -31,6 +31,8 @@ int gd_session_create(struct gd_daemon *d, struct gd_conn *conn, const char *nam
 	s->conn = conn;
 	s->refs = 1;
 	s->priority = priority;
+	s->eager = eager;
+	s->part_commands = GD_PART_FIRST;
 	snprintf(s->name, sizeof(s->name), "%s", name ? name : "");
 	VkCommandPoolCreateInfo pi = {
 		.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
@@ -245,7 +247,7 @@ static struct gd_submission *open_submission(struct gd_session *s)
 	sub->n_xwait = 0;
 	sub->bound = VK_NULL_HANDLE;
 	sub->bound_layout = VK_NULL_HANDLE;
-	sub->sync = sub->failed = false;
+	sub->sync = sub->failed = sub->part = false;
 	sub->open_query = -1;
 	sub->timed = s->profiling && gd_cb_timing_begin(s->d->gpu, &sub->timing, sub->cb) == 0;
 	s->next_wait = 0;
@@ -405,6 +407,59 @@ static enum gd_access_kind binding_access(const struct gd_iface *f, uint32_t i)
 	return GD_ACCESS_RW;
 }
 
+/* Queues the recorded (ended) command buffer: it carries the stage's
+ * cross-session waits asked for so far, and from here on it is submitted
+ * work to the buffers it uses. */
+static void hand_over(struct gd_session *s, struct gd_submission *sub)
+{
+	memcpy(sub->xwait, s->xwait, s->n_xwait * sizeof(s->xwait[0]));
+	memcpy(sub->xwait_value, s->xwait_value, s->n_xwait * sizeof(s->xwait_value[0]));
+	sub->n_xwait = s->n_xwait;
+	s->n_xwait = 0;
+	for (uint32_t i = 0; i < sub->n_refs; i++) {
+		gd_buffer_shm_in(sub->refs[i]);
+		sub->refs[i]->busy++;
+	}
+	s->open = NULL;
+	s->newest = sub;
+	s->in_flight++;
+	count_in_flight(sub, true);
+	s->refs++;
+	gd_scheduler_queue(s->d->sched, sub);
+}
+
+/*
+ * An eager session does not keep a long stage to itself until commit: once
+ * its command buffer holds part_commands commands, what it has goes to the
+ * GPU as a part and recording goes on in a new one, so the GPU works while
+ * the rest of the stage streams in. Parts start small (the GPU gets work
+ * soon) and double up to GD_PART_MAX (few submissions on long streams).
+ * No part is cut while capturing (commands go to the graph), while
+ * profiling (a stage's timing covers one command buffer) or while the
+ * client has its fill of work in flight (that work keeps the GPU busy, and
+ * the commit after it would only wait).
+ */
+static void submit_part(struct gd_session *s, struct gd_submission *sub)
+{
+	if (!s->eager || s->capture || sub->timed || sub->n_commands < s->part_commands ||
+	    gd_account_saturated(s->acct))
+		return;
+	if (vkEndCommandBuffer(sub->cb) != VK_SUCCESS) {
+		gd_session_fail(s, 0, -ENOMEM, "eager part of stage '%s': recording the command buffer failed; its "
+				"commands were dropped", s->stage_label);
+		release_refs(sub, false);
+		sub->next = s->spares;
+		s->spares = sub;
+		s->open = NULL;
+		return;
+	}
+	sub->part = true;
+	s->parts++;
+	if (s->part_commands < GD_PART_MAX)
+		s->part_commands *= 2;
+	hand_over(s, sub);
+}
+
 void gd_session_dispatch(struct gd_session *s, uint64_t req, const struct gd_kernel *k,
 			 const struct gd_bound *bound, const void *push, const uint32_t groups[3],
 			 bool barrier_before)
@@ -454,6 +509,7 @@ void gd_session_dispatch(struct gd_session *s, uint64_t req, const struct gd_ker
 	}
 	s->dispatches++;
 	s->d->stats.dispatches++;
+	submit_part(s, sub);
 }
 
 void gd_session_copy(struct gd_session *s, uint64_t req, struct gd_buffer *src, uint64_t src_offset,
@@ -471,6 +527,7 @@ void gd_session_copy(struct gd_session *s, uint64_t req, struct gd_buffer *src, 
 	end_command(sub);
 	if (s->capture && gd_graph_add_copy(s->capture, src, src_offset, dst, dst_offset, size) < 0)
 		gd_session_fail(s, req, -ENOMEM, "capture of a buffer copy: daemon out of memory");
+	submit_part(s, sub);
 }
 
 void gd_session_fill(struct gd_session *s, uint64_t req, struct gd_buffer *dst, uint64_t offset, uint64_t size,
@@ -485,6 +542,7 @@ void gd_session_fill(struct gd_session *s, uint64_t req, struct gd_buffer *dst, 
 	end_command(sub);
 	if (s->capture && gd_graph_add_fill(s->capture, dst, offset, size, value) < 0)
 		gd_session_fail(s, req, -ENOMEM, "capture of a buffer fill: daemon out of memory");
+	submit_part(s, sub);
 }
 
 void gd_session_capture_begin(struct gd_session *s, uint64_t req)
@@ -576,6 +634,7 @@ void gd_session_execute(struct gd_session *s, uint64_t req, struct gd_graph *g)
 	}
 	s->dispatches += g->n_dispatches;
 	s->d->stats.dispatches += g->n_dispatches;
+	submit_part(s, sub);
 }
 
 void gd_session_begin_stage(struct gd_session *s, const char *label)
@@ -683,29 +742,16 @@ void gd_session_commit(struct gd_session *s, uint64_t req, enum gd_commit_mode m
 	flush_residency(s, true);
 	if (mode == GD_COMMIT_FENCE)
 		sub->fence_signal = ++s->fence_value;
-	/* Cross-session waits asked for during this stage go with it. */
-	memcpy(sub->xwait, s->xwait, s->n_xwait * sizeof(s->xwait[0]));
-	memcpy(sub->xwait_value, s->xwait_value, s->n_xwait * sizeof(s->xwait_value[0]));
-	sub->n_xwait = s->n_xwait;
-	s->n_xwait = 0;
 	s->fence_pending = mode == GD_COMMIT_FENCE;
 	s->drained = true;
+	s->part_commands = GD_PART_FIRST;
 	memcpy(s->last_label, s->stage_label, sizeof(s->last_label));
 	if (mode == GD_COMMIT_AND_WAIT) {
 		s->syncs++;
 		sub->sync = true;
 		s->sync_id = req;
 	}
-	for (uint32_t i = 0; i < sub->n_refs; i++) {
-		gd_buffer_shm_in(sub->refs[i]);
-		sub->refs[i]->busy++;
-	}
-	s->open = NULL;
-	s->newest = sub;
-	s->in_flight++;
-	count_in_flight(sub, true);
-	s->refs++;
-	gd_scheduler_queue(s->d->sched, sub);
+	hand_over(s, sub);
 }
 
 void gd_session_reset(struct gd_session *s)

@@ -24,6 +24,8 @@
 
 #define GD_MAX_XWAITS 4
 #define GD_PUSH_CACHE 256           /* push constants up to this size are compared */
+#define GD_PART_FIRST 32            /* commands in an eager session's first part of a stage */
+#define GD_PART_MAX 256             /* ... and in its longest */
 
 struct gd_account;
 struct gd_buffer;
@@ -83,6 +85,7 @@ struct gd_submission {
 	bool sync;                   /* a commit_and_wait is answered at retirement */
 	bool counted;                /* counted in its client's in-flight work */
 	bool failed;                 /* device lost or submit failed */
+	bool part;                   /* an eager session's part of a stage: nobody waits on it */
 };
 
 /* A binding, validated by the caller against the buffer and the kernel. */
@@ -97,6 +100,9 @@ struct gd_session {
 	struct gd_conn *conn;        /* NULL once closed */
 	struct gd_account *acct;     /* the opening connection's, referenced: in-flight counts */
 	enum gd_priority priority;
+	bool eager;                  /* stages go to the GPU in parts while recorded */
+	uint32_t part_commands;      /* commands in the next part */
+	uint64_t parts;              /* parts submitted before their stage's commit */
 	uint32_t refs;
 	char name[64];
 	VkCommandPool pool;
@@ -142,9 +148,10 @@ struct gd_session {
 	char errmsg[256];
 };
 
-/* Creates a session with one reference, owned by the caller (the handle). */
+/* Creates a session with one reference, owned by the caller (the handle).
+ * An eager session submits long stages in parts before their commit. */
 int gd_session_create(struct gd_daemon *d, struct gd_conn *conn, const char *name, enum gd_priority priority,
-		      struct gd_session **ret);
+		      bool eager, struct gd_session **ret);
 /* The scheduler hands sub to the GPU, or holds it back for another
  * session's fence (not counted in flight meanwhile). */
 void gd_session_submitted(struct gd_session *s, struct gd_submission *sub);

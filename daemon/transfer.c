@@ -40,7 +40,7 @@ void gd_reply_buffer_data(struct gd_conn *c, uint64_t id, const void *data, size
 /* The connection's transfer session, opened on first use. */
 static struct gd_session *session_of(struct gd_conn *c)
 {
-	if (!c->xfer && gd_session_create(c->d, c, "transfers", GD_PRIORITY_NORMAL, &c->xfer) < 0)
+	if (!c->xfer && gd_session_create(c->d, c, "transfers", GD_PRIORITY_NORMAL, false, &c->xfer) < 0)
 		c->xfer = NULL;
 	return c->xfer;
 }
