@@ -241,9 +241,12 @@ static void process(struct gd_conn *c)
 	int r = 0;
 	/* A connection saying goodbye (device loss, timeout, stop) handles
 	 * nothing more, even frames already read. */
+	struct gw_dispatch_request fast;
 	while (!c->closing && !c->bye_msg && (r = gw_reader_peek(&c->in, &payload, &len)) == 1) {
-		Gpucmd__Request *req = (Gpucmd__Request *)protobuf_c_message_unpack(&gpucmd__request__descriptor,
-										  &c->arena.pb, len, payload);
+		Gpucmd__Request *req = &fast.req;
+		if (!gw_decode_dispatch(payload, len, &fast))
+			req = (Gpucmd__Request *)protobuf_c_message_unpack(&gpucmd__request__descriptor, &c->arena.pb,
+									    len, payload);
 		if (!req) {
 			gw_arena_reset(&c->arena);
 			char why[96];

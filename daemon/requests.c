@@ -498,6 +498,17 @@ static void session_query(struct gd_conn *c, const Req *req)
 	reply_ok(c, &rep, req->id);
 }
 
+/* Backpressure for eager sessions: when a part is due and the client has
+ * its fill of work in flight, the command waits for some of it to retire
+ * (the connection is not read meanwhile) instead of growing the part: a
+ * stage that outruns the GPU would otherwise end as one long command buffer
+ * that starts only at its commit. */
+static bool part_blocked(struct gd_conn *c, uint32_t session)
+{
+	const struct gd_session *s = gd_handles_get(&c->sessions, session);
+	return s && gd_session_part_due(s) && gd_account_saturated(c->acct);
+}
+
 int gd_request_handle(struct gd_conn *c, const Req *req)
 {
 	if (!c->greeted && req->body_case != GPUCMD__REQUEST__BODY_HELLO) {
@@ -530,8 +541,16 @@ int gd_request_handle(struct gd_conn *c, const Req *req)
 	case GPUCMD__REQUEST__BODY_BUFFER_WRITE: return gd_request_buffer_write(c, req);
 	case GPUCMD__REQUEST__BODY_BUFFER_READ: return gd_request_buffer_read(c, req);
 	case GPUCMD__REQUEST__BODY_BUFFER_FREE: gd_request_buffer_free(c, req); return 0;
-	case GPUCMD__REQUEST__BODY_BUFFER_COPY: gd_request_buffer_copy(c, req); return 0;
-	case GPUCMD__REQUEST__BODY_BUFFER_FILL: gd_request_buffer_fill(c, req); return 0;
+	case GPUCMD__REQUEST__BODY_BUFFER_COPY:
+		if (part_blocked(c, req->buffer_copy->session))
+			return -EAGAIN;
+		gd_request_buffer_copy(c, req);
+		return 0;
+	case GPUCMD__REQUEST__BODY_BUFFER_FILL:
+		if (part_blocked(c, req->buffer_fill->session))
+			return -EAGAIN;
+		gd_request_buffer_fill(c, req);
+		return 0;
 	case GPUCMD__REQUEST__BODY_RESIDENCY: gd_request_residency(c, req); return 0;
 	case GPUCMD__REQUEST__BODY_MEMORY_QUERY: gd_request_memory_query(c, req); return 0;
 	case GPUCMD__REQUEST__BODY_STATUS_QUERY: gd_request_status(c, req); return 0;
@@ -554,7 +573,11 @@ int gd_request_handle(struct gd_conn *c, const Req *req)
 			gd_session_begin_stage(s, req->begin_stage->label);
 		return 0;
 	}
-	case GPUCMD__REQUEST__BODY_DISPATCH: dispatch(c, req); return 0;
+	case GPUCMD__REQUEST__BODY_DISPATCH:
+		if (part_blocked(c, req->dispatch->session))
+			return -EAGAIN;
+		dispatch(c, req);
+		return 0;
 	case GPUCMD__REQUEST__BODY_COMMIT:
 		/* Backpressure: a client with its fill of work on the GPU is
 		 * not read until some of it retires. */
@@ -577,7 +600,11 @@ int gd_request_handle(struct gd_conn *c, const Req *req)
 	case GPUCMD__REQUEST__BODY_FENCE_FD: fence_wait(c, req, gd_conn_take_fd(c)); return 0;
 	case GPUCMD__REQUEST__BODY_CAPTURE_BEGIN: gd_request_capture_begin(c, req); return 0;
 	case GPUCMD__REQUEST__BODY_CAPTURE_END: gd_request_capture_end(c, req); return 0;
-	case GPUCMD__REQUEST__BODY_GRAPH_REPLAY: gd_request_graph_replay(c, req); return 0;
+	case GPUCMD__REQUEST__BODY_GRAPH_REPLAY:
+		if (part_blocked(c, req->graph_replay->session))
+			return -EAGAIN;
+		gd_request_graph_replay(c, req);
+		return 0;
 	case GPUCMD__REQUEST__BODY_GRAPH_FREE: gd_request_graph_free(c, req); return 0;
 	case GPUCMD__REQUEST__BODY_GRAPH_EXPORT: gd_request_graph_export(c, req); return 0;
 	case GPUCMD__REQUEST__BODY_GRAPH_IMPORT: gd_request_graph_import(c, req); return 0;

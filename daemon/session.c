@@ -297,12 +297,26 @@ static int keep_program(struct gd_submission *sub, struct gd_program *p)
 #define WRITE_ACCESS (VK_ACCESS_2_SHADER_STORAGE_WRITE_BIT | VK_ACCESS_2_TRANSFER_WRITE_BIT)
 #define READ_ACCESS (VK_ACCESS_2_SHADER_STORAGE_READ_BIT | VK_ACCESS_2_TRANSFER_READ_BIT)
 
-static void barrier(VkCommandBuffer cb, VkPipelineStageFlags2 dst_stage, VkAccessFlags2 dst_access)
+/* How each kind of command touches memory: a barrier waits for the stages
+ * its group ran and makes visible the writes it made, and no more (a
+ * stream of dispatches does not wait for copy and clear work it never
+ * had). */
+static const struct gd_cmd_sync DISPATCH_SYNC = {VK_PIPELINE_STAGE_2_COMPUTE_SHADER_BIT,
+						 VK_ACCESS_2_SHADER_STORAGE_WRITE_BIT};
+static const struct gd_cmd_sync COPY_SYNC = {VK_PIPELINE_STAGE_2_COPY_BIT, VK_ACCESS_2_TRANSFER_WRITE_BIT};
+/* vkCmdFillBuffer is a "transfer" command: the validation layer puts it in
+ * the copy stage, the stage list under clear. */
+static const struct gd_cmd_sync FILL_SYNC = {VK_PIPELINE_STAGE_2_COPY_BIT | VK_PIPELINE_STAGE_2_CLEAR_BIT,
+					     VK_ACCESS_2_TRANSFER_WRITE_BIT};
+static const struct gd_cmd_sync GRAPH_SYNC = {WRITE_STAGES, WRITE_ACCESS};
+
+static void barrier(VkCommandBuffer cb, VkPipelineStageFlags2 src_stage, VkAccessFlags2 src_access,
+		    VkPipelineStageFlags2 dst_stage, VkAccessFlags2 dst_access)
 {
 	VkMemoryBarrier2 mb = {
 		.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER_2,
-		.srcStageMask = WRITE_STAGES,
-		.srcAccessMask = WRITE_ACCESS,
+		.srcStageMask = src_stage,
+		.srcAccessMask = src_access,
 		.dstStageMask = dst_stage,
 		.dstAccessMask = dst_access,
 	};
@@ -320,12 +334,13 @@ static void barrier(VkCommandBuffer cb, VkPipelineStageFlags2 dst_stage, VkAcces
  * command buffer starts its first group; submissions are ordered with each
  * other by the retire timeline (SESSIONS.md). */
 static void order_command(struct gd_session *s, struct gd_submission *sub, const struct gd_access *acc, uint32_t n,
-			  bool barrier_before)
+			  const struct gd_cmd_sync *sync, bool barrier_before)
 {
 	struct gd_stats *st = &s->d->stats;
 	if (!sub->n_commands) {
 		gd_hazard_reset(&sub->hazard);
 		gd_hazard_add(&sub->hazard, acc, n);
+		sub->group = *sync;
 		s->groups++;
 		st->groups++;
 		return;
@@ -340,11 +355,20 @@ static void order_command(struct gd_session *s, struct gd_submission *sub, const
 		need = gd_hazard_add(&sub->hazard, acc, n) != GD_HAZARD_JOIN;
 	}
 	if (!need) {
+		sub->group.stage |= sync->stage;
+		sub->group.write |= sync->write;
 		s->barriers_elided++;
 		st->barriers_elided++;
 		return;
 	}
-	barrier(sub->cb, WRITE_STAGES, READ_ACCESS | WRITE_ACCESS);
+	/* Wait for the group's commands (readers too: write-after-read) and
+	 * no others: those before it are behind the barrier that opened it,
+	 * which chains with this one. Every command after this barrier is
+	 * ordered after the group, whatever its kind, including one that joins
+	 * the next group later: so it waits for, and shows the writes to, all
+	 * stages. */
+	barrier(sub->cb, sub->group.stage, sub->group.write, WRITE_STAGES, READ_ACCESS | WRITE_ACCESS);
+	sub->group = *sync;
 	s->barriers++;
 	st->barriers++;
 	s->groups++;
@@ -357,7 +381,8 @@ static void order_command(struct gd_session *s, struct gd_submission *sub, const
  * `name` say what the command is, for the message: ("dispatch of kernel",
  * "add_f32"). */
 static struct gd_submission *begin_command(struct gd_session *s, uint64_t req, const char *what, const char *name,
-					   const struct gd_access *acc, uint32_t n, bool barrier_before)
+					   const struct gd_access *acc, uint32_t n, const struct gd_cmd_sync *sync,
+					   bool barrier_before)
 {
 	const char *q = name ? " '" : "", *q2 = name ? "'" : "";
 	if (!name)
@@ -378,7 +403,7 @@ static struct gd_submission *begin_command(struct gd_session *s, uint64_t req, c
 			gd_session_fail(s, req, -ENOMEM, "%s%s%s%s: daemon out of memory", what, q, name, q2);
 			return NULL;
 		}
-	order_command(s, sub, acc, n, barrier_before);
+	order_command(s, sub, acc, n, sync, barrier_before);
 	sub->n_commands++;
 	if (sub->timed) {
 		sub->open_query = gd_cb_timing_cmd_start(sub->timing, sub->cb, name[0] ? name : what);
@@ -435,14 +460,17 @@ static void hand_over(struct gd_session *s, struct gd_submission *sub)
  * the rest of the stage streams in. Parts start small (the GPU gets work
  * soon) and double up to GD_PART_MAX (few submissions on long streams).
  * No part is cut while capturing (commands go to the graph), while
- * profiling (a stage's timing covers one command buffer) or while the
- * client has its fill of work in flight (that work keeps the GPU busy, and
- * the commit after it would only wait).
+ * profiling (a stage's timing covers one command buffer). While the client
+ * has its fill of work in flight, its next command waits (requests.c).
  */
+bool gd_session_part_due(const struct gd_session *s)
+{
+	return s->eager && s->open && !s->capture && !s->open->timed && s->open->n_commands >= s->part_commands;
+}
+
 static void submit_part(struct gd_session *s, struct gd_submission *sub)
 {
-	if (!s->eager || s->capture || sub->timed || sub->n_commands < s->part_commands ||
-	    gd_account_saturated(s->acct))
+	if (!gd_session_part_due(s) || gd_account_saturated(s->acct))
 		return;
 	if (vkEndCommandBuffer(sub->cb) != VK_SUCCESS) {
 		gd_session_fail(s, 0, -ENOMEM, "eager part of stage '%s': recording the command buffer failed; its "
@@ -469,7 +497,7 @@ void gd_session_dispatch(struct gd_session *s, uint64_t req, const struct gd_ker
 	for (uint32_t i = 0; i < p->iface.n_bindings; i++)
 		acc[i] = (struct gd_access){bound[i].buf, bound[i].offset, bound[i].offset + bound[i].range,
 					    binding_access(&p->iface, i)};
-	struct gd_submission *sub = begin_command(s, req, "dispatch of kernel", k->name, acc, p->iface.n_bindings,
+	struct gd_submission *sub = begin_command(s, req, "dispatch of kernel", k->name, acc, p->iface.n_bindings, &DISPATCH_SYNC,
 						  barrier_before);
 	if (!sub)
 		return;
@@ -519,7 +547,7 @@ void gd_session_copy(struct gd_session *s, uint64_t req, struct gd_buffer *src, 
 		{src, src_offset, src_offset + size, GD_ACCESS_READ},
 		{dst, dst_offset, dst_offset + size, GD_ACCESS_WRITE},
 	};
-	struct gd_submission *sub = begin_command(s, req, "buffer copy", NULL, acc, 2, false);
+	struct gd_submission *sub = begin_command(s, req, "buffer copy", NULL, acc, 2, &COPY_SYNC, false);
 	if (!sub)
 		return;
 	VkBufferCopy region = {src_offset, dst_offset, size};
@@ -535,7 +563,7 @@ void gd_session_fill(struct gd_session *s, uint64_t req, struct gd_buffer *dst, 
 {
 	uint64_t end = size == VK_WHOLE_SIZE ? dst->size : offset + size;
 	struct gd_access acc = {dst, offset, end, GD_ACCESS_WRITE};
-	struct gd_submission *sub = begin_command(s, req, "buffer fill", NULL, &acc, 1, false);
+	struct gd_submission *sub = begin_command(s, req, "buffer fill", NULL, &acc, 1, &FILL_SYNC, false);
 	if (!sub)
 		return;
 	vkCmdFillBuffer(sub->cb, dst->buf, offset, size, value);
@@ -606,7 +634,7 @@ void gd_session_execute(struct gd_session *s, uint64_t req, struct gd_graph *g)
 {
 	/* The graph is one command to the hazard tracker: its merged ranges;
 	 * when they did not fit, barriers on both sides stand in for them. */
-	struct gd_submission *sub = begin_command(s, req, "replay of a graph", NULL, g->summary, g->n_summary,
+	struct gd_submission *sub = begin_command(s, req, "replay of a graph", NULL, g->summary, g->n_summary, &GRAPH_SYNC,
 						  g->summary_full);
 	if (!sub)
 		return;
@@ -625,8 +653,9 @@ void gd_session_execute(struct gd_session *s, uint64_t req, struct gd_graph *g)
 	sub->bound = VK_NULL_HANDLE;
 	sub->bound_layout = VK_NULL_HANDLE;
 	if (g->summary_full) {
-		barrier(sub->cb, WRITE_STAGES, READ_ACCESS | WRITE_ACCESS);
+		barrier(sub->cb, WRITE_STAGES, WRITE_ACCESS, WRITE_STAGES, READ_ACCESS | WRITE_ACCESS);
 		gd_hazard_reset(&sub->hazard);
+		sub->group = (struct gd_cmd_sync){0}; /* nothing since that barrier */
 		s->barriers++;
 		s->groups++;
 		s->d->stats.barriers++;
@@ -723,7 +752,7 @@ void gd_session_commit(struct gd_session *s, uint64_t req, enum gd_commit_mode m
 	}
 	/* Make the stage's writes visible to buffer reads on the host. */
 	if (sub->n_commands)
-		barrier(sub->cb, VK_PIPELINE_STAGE_2_HOST_BIT, VK_ACCESS_2_HOST_READ_BIT);
+		barrier(sub->cb, WRITE_STAGES, WRITE_ACCESS, VK_PIPELINE_STAGE_2_HOST_BIT, VK_ACCESS_2_HOST_READ_BIT);
 	if (sub->timed) {
 		gd_cb_timing_end(sub->timing, sub->cb);
 		memcpy(sub->label, s->stage_label, sizeof(sub->label));

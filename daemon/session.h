@@ -42,6 +42,13 @@ struct gd_bound {
 	uint64_t offset, range;
 };
 
+/* The stages a command (or a group of them) runs in and the writes it
+ * makes: what a barrier after it waits for. */
+struct gd_cmd_sync {
+	VkPipelineStageFlags2 stage;
+	VkAccessFlags2 write;
+};
+
 /* One command buffer's life: recorded, committed, submitted, retired. */
 struct gd_submission {
 	struct gd_submission *next;  /* scheduler queue or the session's spares */
@@ -68,6 +75,7 @@ struct gd_submission {
 	struct gd_bound bound_set[GD_MAX_BINDINGS];
 	uint8_t bound_push[GD_PUSH_CACHE];
 	struct gd_hazard hazard;     /* ranges of the current concurrent group */
+	struct gd_cmd_sync group;    /* ... and its stages and accesses */
 	struct gd_cb_timing *timing; /* its timestamp queries, kept for reuse; NULL until profiled */
 	bool timed;                  /* this recording writes them */
 	int open_query;              /* query closing the command being recorded, -1: none */
@@ -202,6 +210,10 @@ int gd_session_profile(struct gd_session *s, bool enable, char *err, size_t errl
 void gd_session_wait_fence(struct gd_session *s, uint64_t req, struct gd_fence *f, uint64_t value);
 /* The session's fence, created on demand; NULL when out of memory. */
 struct gd_fence *gd_session_fence(struct gd_session *s);
+
+/* Whether an eager session's open command buffer is long enough to go to
+ * the GPU as a part (after the command being recorded). */
+bool gd_session_part_due(const struct gd_session *s);
 
 /* Called by the scheduler when a submission of s retired (or failed). */
 void gd_session_retire(struct gd_session *s, struct gd_submission *sub);

@@ -2,6 +2,7 @@
  * wire.c — framing, packing and the decode arena (see wire.h).
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -187,4 +188,133 @@ const char *gw_request_name(const Gpucmd__Request *req)
 	const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field(
 		&gpucmd__request__descriptor, (unsigned)req->body_case);
 	return f ? f->name : "empty request";
+}
+
+/* ---- the hand decoder for Dispatch requests ------------------------------ */
+
+/* A varint of at most 10 bytes; false when it runs past end or is longer. */
+static bool get_varint(const uint8_t **p, const uint8_t *end, uint64_t *ret)
+{
+	uint64_t v = 0;
+	for (unsigned shift = 0; shift < 70 && *p < end; shift += 7) {
+		uint8_t b = *(*p)++;
+		v |= (uint64_t)(b & 0x7f) << shift;
+		if (!(b & 0x80)) {
+			*ret = v;
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool get_u32(const uint8_t **p, const uint8_t *end, uint32_t *ret)
+{
+	uint64_t v;
+	if (!get_varint(p, end, &v) || v > UINT32_MAX)
+		return false;
+	*ret = (uint32_t)v;
+	return true;
+}
+
+/* A length-delimited field's bytes: [*ret, *ret + *ret_len). */
+static bool get_len(const uint8_t **p, const uint8_t *end, const uint8_t **ret, size_t *ret_len)
+{
+	uint64_t n;
+	if (!get_varint(p, end, &n) || n > (uint64_t)(end - *p))
+		return false;
+	*ret = *p;
+	*ret_len = (size_t)n;
+	*p += n;
+	return true;
+}
+
+enum { WT_VARINT = 0, WT_LEN = 2 };
+
+static bool decode_binding(const uint8_t *p, const uint8_t *end, Gpucmd__Binding *b)
+{
+	*b = (Gpucmd__Binding)GPUCMD__BINDING__INIT;
+	while (p < end) {
+		uint64_t key;
+		if (!get_varint(&p, end, &key) || (key & 7) != WT_VARINT)
+			return false;
+		switch (key >> 3) {
+		case 1: if (!get_u32(&p, end, &b->buffer)) return false; break;
+		case 2: if (!get_varint(&p, end, &b->offset)) return false; break;
+		case 3: if (!get_varint(&p, end, &b->size)) return false; break;
+		default: return false;
+		}
+	}
+	return true;
+}
+
+static bool decode_dispatch(const uint8_t *p, const uint8_t *end, struct gw_dispatch_request *m)
+{
+	Gpucmd__Dispatch *d = &m->dispatch;
+	*d = (Gpucmd__Dispatch)GPUCMD__DISPATCH__INIT;
+	d->bindings = m->binding_ptrs;
+	while (p < end) {
+		uint64_t key;
+		const uint8_t *sub;
+		size_t n;
+		if (!get_varint(&p, end, &key))
+			return false;
+		uint64_t field = key >> 3, wt = key & 7;
+		if (field == 3 || field == 4) {
+			if (wt != WT_LEN || !get_len(&p, end, &sub, &n))
+				return false;
+			if (field == 4) {
+				d->push.data = (uint8_t *)sub;
+				d->push.len = n;
+				continue;
+			}
+			if (d->n_bindings == GW_FAST_BINDINGS)
+				return false;
+			Gpucmd__Binding *b = &m->bindings[d->n_bindings];
+			if (!decode_binding(sub, sub + n, b))
+				return false;
+			m->binding_ptrs[d->n_bindings++] = b;
+			continue;
+		}
+		uint32_t *dst;
+		switch (field) {
+		case 1: dst = &d->session; break;
+		case 2: dst = &d->kernel; break;
+		case 5: dst = &d->groups_x; break;
+		case 6: dst = &d->groups_y; break;
+		case 7: dst = &d->groups_z; break;
+		case 8: dst = &d->flags; break;
+		default: return false;
+		}
+		if (wt != WT_VARINT || !get_u32(&p, end, dst))
+			return false;
+	}
+	return true;
+}
+
+int gw_decode_dispatch(const uint8_t *payload, size_t len, struct gw_dispatch_request *ret)
+{
+	const uint8_t *p = payload, *end = payload + len;
+	ret->req = (Gpucmd__Request)GPUCMD__REQUEST__INIT;
+	bool body = false;
+	while (p < end) {
+		uint64_t key;
+		if (!get_varint(&p, end, &key))
+			return 0;
+		if (key == (1u << 3 | WT_VARINT)) {
+			if (!get_varint(&p, end, &ret->req.id))
+				return 0;
+			continue;
+		}
+		const uint8_t *sub;
+		size_t n;
+		if (key != (GPUCMD__REQUEST__BODY_DISPATCH << 3 | WT_LEN) || body || !get_len(&p, end, &sub, &n) ||
+		    !decode_dispatch(sub, sub + n, ret))
+			return 0;
+		body = true;
+	}
+	if (!body)
+		return 0;
+	ret->req.body_case = GPUCMD__REQUEST__BODY_DISPATCH;
+	ret->req.dispatch = &ret->dispatch;
+	return 1;
 }

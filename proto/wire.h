@@ -80,6 +80,30 @@ int gw_arena_init(struct gw_arena *a, size_t size);
 void gw_arena_reset(struct gw_arena *a);
 void gw_arena_finish(struct gw_arena *a);
 
+/*
+ * The one request decoded by hand: a Request whose body is a Dispatch, the
+ * message a stream sends thousands of times per stage. protobuf-c's
+ * generic decoder walks descriptors and allocates each submessage; this one
+ * fills the structs below in place, for the same handler. It takes only
+ * the canonical shape libgpucmd writes (known fields with their wire types,
+ * uint32 values that fit, at most GW_FAST_BINDINGS bindings, one body) and
+ * returns 0 for anything else, which then goes to protobuf-c and gets its
+ * verdict: the two decoders agree on every frame the fast one accepts
+ * (fuzz_frames checks it).
+ */
+#define GW_FAST_BINDINGS 16
+
+struct gw_dispatch_request {
+	Gpucmd__Request req;          /* req.dispatch points at dispatch */
+	Gpucmd__Dispatch dispatch;
+	Gpucmd__Binding bindings[GW_FAST_BINDINGS];
+	Gpucmd__Binding *binding_ptrs[GW_FAST_BINDINGS];
+};
+
+/* 1: the frame is a Dispatch request, decoded into *ret (push points into
+ * payload); 0: decode it with protobuf-c instead. */
+int gw_decode_dispatch(const uint8_t *payload, size_t len, struct gw_dispatch_request *ret);
+
 /* Name of a Request body case, for error messages ("dispatch"). */
 const char *gw_request_name(const Gpucmd__Request *req);
 

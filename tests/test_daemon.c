@@ -542,6 +542,7 @@ TCase *kernels_pool_tcase(void);
 TCase *cache_tcase(void);
 TCase *hazards_tcase(void);
 TCase *eager_tcase(void);
+TCase *eager_limits_tcase(void);
 TCase *graphs_tcase(void);
 TCase *graphs_pool_tcase(void);
 TCase *timing_tcase(void);
@@ -598,6 +599,7 @@ Suite *daemon_suite(void)
 	suite_add_tcase(s, cache_tcase());
 	suite_add_tcase(s, hazards_tcase());
 	suite_add_tcase(s, eager_tcase());
+	suite_add_tcase(s, eager_limits_tcase());
 	suite_add_tcase(s, graphs_tcase());
 	suite_add_tcase(s, graphs_pool_tcase());
 	suite_add_tcase(s, timing_tcase());

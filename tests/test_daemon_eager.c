@@ -226,6 +226,38 @@ START_TEST(unknown_session_flags_are_refused)
 }
 END_TEST
 
+static void one_in_flight_setup(void)
+{
+	daemon_start((const char *const[]){"--validate-sync", "--max-inflight-per-client", "1", NULL});
+}
+
+/* With one command buffer in flight allowed, a part that is due waits for
+ * the one before it to retire (the stream is not read meanwhile) rather
+ * than growing: the stage still goes in parts, and computes right. */
+START_TEST(eager_parts_respect_the_in_flight_limit)
+{
+	gpucmd_client *c = connect_ok();
+	struct chain ch = chain_create(c);
+	gpucmd_session s = open_eager(c);
+	add_from(c, s, &ch, 0, 4 * ADDS);
+	ck_assert_msg(gpucmd_commit_and_wait(c, s) == 0, "%s", gpucmd_last_error(c));
+	ck_assert_float_eq(first(c, ch.x[0]), 4 * ADDS);
+	struct gpucmd_session_state st = state(c, s);
+	/* 32, 64, 128, 256, 256 ... commands: no part longer than that */
+	ck_assert_uint_ge(st.parts, 5);
+	gpucmd_disconnect(c);
+}
+END_TEST
+
+TCase *eager_limits_tcase(void)
+{
+	TCase *t = tcase_create("eager_limits");
+	tcase_add_checked_fixture(t, one_in_flight_setup, daemon_teardown);
+	tcase_set_timeout(t, 120);
+	tcase_add_test(t, eager_parts_respect_the_in_flight_limit);
+	return t;
+}
+
 TCase *eager_tcase(void)
 {
 	TCase *t = tcase_create("eager");

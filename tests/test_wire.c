@@ -944,6 +944,76 @@ START_TEST(truncated_payload_fails_to_decode_and_the_arena_still_resets)
 }
 END_TEST
 
+/* ---- the hand decoder of Dispatch requests ------------------------------ */
+
+START_TEST(fast_decoder_reads_a_dispatch_as_protobuf_c_does)
+{
+	struct dispatch_req d;
+	make_dispatch(&d, 1ull << 40);
+	d.d.flags = 1;
+	struct gw_buf out = {0};
+	ck_assert_int_eq(gw_pack(&out, &d.req.base, SMALL_MAX_FRAME), 0);
+	struct gw_dispatch_request f;
+	ck_assert_int_eq(gw_decode_dispatch(out.data + GW_HEADER, out.len - GW_HEADER, &f), 1);
+	ck_assert_int_eq(f.req.body_case, GPUCMD__REQUEST__BODY_DISPATCH);
+	ck_assert_ptr_eq(f.req.dispatch, &f.dispatch);
+	ck_assert_uint_eq(f.req.id, 1ull << 40);
+	const Gpucmd__Dispatch *g = f.req.dispatch;
+	ck_assert_uint_eq(g->session, 7);
+	ck_assert_uint_eq(g->kernel, 3);
+	ck_assert_uint_eq(g->groups_x, 64);
+	ck_assert_uint_eq(g->groups_y, 2);
+	ck_assert_uint_eq(g->groups_z, 1);
+	ck_assert_uint_eq(g->flags, 1);
+	ck_assert_uint_eq(g->push.len, sizeof d.push);
+	ck_assert_mem_eq(g->push.data, d.push, sizeof d.push);
+	ck_assert_uint_eq(g->n_bindings, 3);
+	for (int i = 0; i < 3; i++) {
+		ck_assert_uint_eq(g->bindings[i]->buffer, d.b[i].buffer);
+		ck_assert_uint_eq(g->bindings[i]->offset, d.b[i].offset);
+		ck_assert_uint_eq(g->bindings[i]->size, d.b[i].size);
+	}
+	gw_buf_finish(&out);
+}
+END_TEST
+
+/* Anything outside the canonical shape goes to protobuf-c: another body, an
+ * unknown field, more bindings than it holds, a uint32 that does not fit. */
+START_TEST(fast_decoder_leaves_other_shapes_to_protobuf_c)
+{
+	struct gw_dispatch_request f;
+	Gpucmd__Request ping = GPUCMD__REQUEST__INIT;
+	Gpucmd__Ping p = GPUCMD__PING__INIT;
+	ping.body_case = GPUCMD__REQUEST__BODY_PING;
+	ping.ping = &p;
+	struct gw_buf out = {0};
+	ck_assert_int_eq(gw_pack(&out, &ping.base, SMALL_MAX_FRAME), 0);
+	ck_assert_int_eq(gw_decode_dispatch(out.data + GW_HEADER, out.len - GW_HEADER, &f), 0);
+	ck_assert_int_eq(gw_decode_dispatch(NULL, 0, &f), 0); /* an empty request */
+
+	struct dispatch_req d;
+	make_dispatch(&d, 5);
+	Gpucmd__Binding many[GW_FAST_BINDINGS + 1], *mp[GW_FAST_BINDINGS + 1];
+	for (int i = 0; i <= GW_FAST_BINDINGS; i++)
+		many[i] = d.b[0], mp[i] = &many[i];
+	d.d.bindings = mp;
+	d.d.n_bindings = GW_FAST_BINDINGS + 1;
+	out.len = 0;
+	ck_assert_int_eq(gw_pack(&out, &d.req.base, SMALL_MAX_FRAME), 0);
+	ck_assert_int_eq(gw_decode_dispatch(out.data + GW_HEADER, out.len - GW_HEADER, &f), 0);
+
+	/* Dispatch {kernel: 2^32} and Dispatch {field 9: 1}, by hand. */
+	const uint8_t wide[] = {0x08, 0x05, 0x8a, 0x02, 0x06, 0x10, 0x80, 0x80, 0x80, 0x80, 0x10};
+	ck_assert_int_eq(gw_decode_dispatch(wide, sizeof wide, &f), 0);
+	const uint8_t unknown[] = {0x08, 0x05, 0x8a, 0x02, 0x02, 0x48, 0x01};
+	ck_assert_int_eq(gw_decode_dispatch(unknown, sizeof unknown, &f), 0);
+	const uint8_t fine[] = {0x08, 0x05, 0x8a, 0x02, 0x02, 0x10, 0x09};
+	ck_assert_int_eq(gw_decode_dispatch(fine, sizeof fine, &f), 1);
+	ck_assert_uint_eq(f.req.dispatch->kernel, 9);
+	gw_buf_finish(&out);
+}
+END_TEST
+
 /* ---- names ------------------------------------------------------------- */
 
 START_TEST(request_name_of_a_decoded_dispatch_is_dispatch)
@@ -1012,6 +1082,11 @@ static Suite *wire_suite(void)
 	tcase_add_test(arena, arena_that_runs_out_mid_message_spills_the_rest);
 	tcase_add_test(arena, truncated_payload_fails_to_decode_and_the_arena_still_resets);
 	suite_add_tcase(s, arena);
+
+	TCase *fast = tcase_create("fast_dispatch");
+	tcase_add_test(fast, fast_decoder_reads_a_dispatch_as_protobuf_c_does);
+	tcase_add_test(fast, fast_decoder_leaves_other_shapes_to_protobuf_c);
+	suite_add_tcase(s, fast);
 
 	TCase *names = tcase_create("names");
 	tcase_add_test(names, request_name_of_a_decoded_dispatch_is_dispatch);

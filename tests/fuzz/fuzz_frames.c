@@ -7,7 +7,8 @@
  * at a time (space, copy, commit); after each chunk every complete frame is
  * peeked, checked against the stream itself (the splitter must hand back
  * exactly the bytes that followed each header), decoded as a Gpucmd__Request
- * with the gw_arena allocator and with malloc, walked field by field, packed
+ * with the gw_arena allocator and with malloc (and, when it takes it, with
+ * the hand decoder of Dispatch requests), walked field by field, packed
  * again with gw_pack and decoded again, then freed, reset and consumed.
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Iproto -I<gen> \
@@ -429,6 +430,15 @@ static void handle_frame(struct gw_arena *a, const uint8_t *p, size_t n)
 	 * arena's single block hides; both decodes must agree. */
 	Gpucmd__Request *ref = gpucmd__request__unpack(NULL, n, p);
 	CHECK((m == NULL) == (ref == NULL));
+
+	/* The hand decoder of Dispatch requests: whatever it accepts,
+	 * protobuf-c decodes to the same request. */
+	struct gw_dispatch_request fast;
+	if (gw_decode_dispatch(p, n, &fast)) {
+		CHECK(ref != NULL && ref->body_case == GPUCMD__REQUEST__BODY_DISPATCH);
+		CHECK(ref->base.n_unknown_fields == 0 && ref->dispatch->base.n_unknown_fields == 0);
+		CHECK(walk_request(&fast.req) == walk_request(ref));
+	}
 
 	if (m) {
 		saw_tag0 = 0;
