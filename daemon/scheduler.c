@@ -97,9 +97,9 @@ static void advance_completed(struct gd_scheduler *s, uint64_t v)
 /*
  * The completion thread. For the oldest unfinished value it first polls the
  * counter for up to spin_us (a poll answers in microseconds where a
- * blocking wait costs tens of them on a GPU), unless that value is an eager
- * session's part that nobody waits on (spin_from is past it): polling for
- * those would burn a core for as long as a stream runs. Then it blocks in
+ * blocking wait costs tens of them on a GPU), unless spin_from is past it:
+ * an eager session's part that nobody waits on, or a long command buffer
+ * (update_spin_from). Then it blocks in
  * vkWaitSemaphores with a timeout so that it can notice `stop`. Every wait
  * is bounded by BEAT_NS and followed by a heartbeat, which the watchdog
  * reads: a thread stuck in the driver stops beating. A value that takes
@@ -246,12 +246,18 @@ static void lose_device(struct gd_scheduler *s, VkResult r)
 	fail_queued(s);
 }
 
+/* A submission of more commands than this runs for a millisecond or more:
+ * the tens of microseconds a blocking wait takes to wake up are lost in
+ * it, and polling through it would burn a core for nothing. */
+#define SPIN_MAX_COMMANDS 256
+
 /* Tells the completion thread where, in the values in flight, the first one
- * someone waits on is: it polls for that one and blocks for parts before it. */
+ * worth polling for is: a short one that someone waits on (not an eager
+ * session's part). It blocks for the values before it. */
 static void update_spin_from(struct gd_scheduler *s)
 {
 	const struct gd_submission *sub = s->flight;
-	while (sub && sub->part)
+	while (sub && (sub->part || sub->n_commands > SPIN_MAX_COMMANDS))
 		sub = sub->next;
 	atomic_store(&s->spin_from, sub ? sub->value : UINT64_MAX);
 }
