@@ -297,18 +297,19 @@ static int keep_program(struct gd_submission *sub, struct gd_program *p)
 #define WRITE_ACCESS (VK_ACCESS_2_SHADER_STORAGE_WRITE_BIT | VK_ACCESS_2_TRANSFER_WRITE_BIT)
 #define READ_ACCESS (VK_ACCESS_2_SHADER_STORAGE_READ_BIT | VK_ACCESS_2_TRANSFER_READ_BIT)
 
-/* How each kind of command touches memory: a barrier waits for the stages
- * its group ran and makes visible the writes it made, and no more (a
- * stream of dispatches does not wait for copy and clear work it never
- * had). */
+/* How each kind of command touches memory, so that a barrier names exactly
+ * the stages and accesses on its two sides: a stream of dispatches gets
+ * compute-to-compute barriers, which NVIDIA's driver records in a fraction
+ * of the time one that also names copies and clears takes. */
 static const struct gd_cmd_sync DISPATCH_SYNC = {VK_PIPELINE_STAGE_2_COMPUTE_SHADER_BIT,
-						 VK_ACCESS_2_SHADER_STORAGE_WRITE_BIT};
-static const struct gd_cmd_sync COPY_SYNC = {VK_PIPELINE_STAGE_2_COPY_BIT, VK_ACCESS_2_TRANSFER_WRITE_BIT};
+						 VK_ACCESS_2_SHADER_STORAGE_READ_BIT, VK_ACCESS_2_SHADER_STORAGE_WRITE_BIT};
+static const struct gd_cmd_sync COPY_SYNC = {VK_PIPELINE_STAGE_2_COPY_BIT, VK_ACCESS_2_TRANSFER_READ_BIT,
+					     VK_ACCESS_2_TRANSFER_WRITE_BIT};
 /* vkCmdFillBuffer is a "transfer" command: the validation layer puts it in
  * the copy stage, the stage list under clear. */
-static const struct gd_cmd_sync FILL_SYNC = {VK_PIPELINE_STAGE_2_COPY_BIT | VK_PIPELINE_STAGE_2_CLEAR_BIT,
+static const struct gd_cmd_sync FILL_SYNC = {VK_PIPELINE_STAGE_2_COPY_BIT | VK_PIPELINE_STAGE_2_CLEAR_BIT, 0,
 					     VK_ACCESS_2_TRANSFER_WRITE_BIT};
-static const struct gd_cmd_sync GRAPH_SYNC = {WRITE_STAGES, WRITE_ACCESS};
+static const struct gd_cmd_sync GRAPH_SYNC = {WRITE_STAGES, READ_ACCESS, WRITE_ACCESS};
 
 static void barrier(VkCommandBuffer cb, VkPipelineStageFlags2 src_stage, VkAccessFlags2 src_access,
 		    VkPipelineStageFlags2 dst_stage, VkAccessFlags2 dst_access)
@@ -332,7 +333,15 @@ static void barrier(VkCommandBuffer cb, VkPipelineStageFlags2 src_stage, VkAcces
  * a barrier when it conflicts with the current concurrent group (or the
  * client asked for one), nothing otherwise. The first command of a
  * command buffer starts its first group; submissions are ordered with each
- * other by the retire timeline (SESSIONS.md). */
+ * other by the retire timeline (SESSIONS.md), for every stage.
+ *
+ * A barrier waits for the stages its group ran and makes the group's writes
+ * visible to the stage of the command after it, no more; commands before
+ * the group are behind the barrier that opened it, which chains with this
+ * one through the group's stages. So a command may join a group only in a
+ * stage that group's opening barrier covered: a copy after a
+ * compute-to-compute barrier takes a barrier of its own even where its
+ * ranges conflict with nothing. */
 static void order_command(struct gd_session *s, struct gd_submission *sub, const struct gd_access *acc, uint32_t n,
 			  const struct gd_cmd_sync *sync, bool barrier_before)
 {
@@ -341,18 +350,17 @@ static void order_command(struct gd_session *s, struct gd_submission *sub, const
 		gd_hazard_reset(&sub->hazard);
 		gd_hazard_add(&sub->hazard, acc, n);
 		sub->group = *sync;
+		sub->covered = WRITE_STAGES;
 		s->groups++;
 		st->groups++;
 		return;
 	}
 	bool need;
 	if (barrier_before) {
-		gd_hazard_reset(&sub->hazard); /* the command alone starts the new group */
-		gd_hazard_add(&sub->hazard, acc, n);
 		s->barriers_forced++;
 		need = true;
 	} else {
-		need = gd_hazard_add(&sub->hazard, acc, n) != GD_HAZARD_JOIN;
+		need = gd_hazard_add(&sub->hazard, acc, n) != GD_HAZARD_JOIN || (sync->stage & ~sub->covered);
 	}
 	if (!need) {
 		sub->group.stage |= sync->stage;
@@ -361,14 +369,11 @@ static void order_command(struct gd_session *s, struct gd_submission *sub, const
 		st->barriers_elided++;
 		return;
 	}
-	/* Wait for the group's commands (readers too: write-after-read) and
-	 * no others: those before it are behind the barrier that opened it,
-	 * which chains with this one. Every command after this barrier is
-	 * ordered after the group, whatever its kind, including one that joins
-	 * the next group later: so it waits for, and shows the writes to, all
-	 * stages. */
-	barrier(sub->cb, sub->group.stage, sub->group.write, WRITE_STAGES, READ_ACCESS | WRITE_ACCESS);
+	gd_hazard_reset(&sub->hazard); /* the command alone starts the new group */
+	gd_hazard_add(&sub->hazard, acc, n);
+	barrier(sub->cb, sub->group.stage, sub->group.write, sync->stage, sync->read | sync->write);
 	sub->group = *sync;
+	sub->covered = sync->stage;
 	s->barriers++;
 	st->barriers++;
 	s->groups++;
@@ -656,6 +661,7 @@ void gd_session_execute(struct gd_session *s, uint64_t req, struct gd_graph *g)
 		barrier(sub->cb, WRITE_STAGES, WRITE_ACCESS, WRITE_STAGES, READ_ACCESS | WRITE_ACCESS);
 		gd_hazard_reset(&sub->hazard);
 		sub->group = (struct gd_cmd_sync){0}; /* nothing since that barrier */
+		sub->covered = WRITE_STAGES;
 		s->barriers++;
 		s->groups++;
 		s->d->stats.barriers++;

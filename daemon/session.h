@@ -42,11 +42,11 @@ struct gd_bound {
 	uint64_t offset, range;
 };
 
-/* The stages a command (or a group of them) runs in and the writes it
- * makes: what a barrier after it waits for. */
+/* The stages a command (or a group of them) runs in and its accesses: what
+ * a barrier before it makes visible to, and one after it waits for. */
 struct gd_cmd_sync {
 	VkPipelineStageFlags2 stage;
-	VkAccessFlags2 write;
+	VkAccessFlags2 read, write;
 };
 
 /* One command buffer's life: recorded, committed, submitted, retired. */
@@ -76,6 +76,7 @@ struct gd_submission {
 	uint8_t bound_push[GD_PUSH_CACHE];
 	struct gd_hazard hazard;     /* ranges of the current concurrent group */
 	struct gd_cmd_sync group;    /* ... and its stages and accesses */
+	VkPipelineStageFlags2 covered; /* stages the barrier that opened the group orders */
 	struct gd_cb_timing *timing; /* its timestamp queries, kept for reuse; NULL until profiled */
 	bool timed;                  /* this recording writes them */
 	int open_query;              /* query closing the command being recorded, -1: none */
