@@ -198,6 +198,18 @@ static void remove_dir(void)
 	test_daemon.dir[0] = '\0';
 }
 
+void daemon_setup_syncval(void)
+{
+	daemon_start((const char *const[]){"--validate-sync", NULL});
+}
+
+struct gpucmd_session_state session_state(gpucmd_client *c, gpucmd_session s)
+{
+	struct gpucmd_session_state st;
+	ck_assert_msg(gpucmd_session_query(c, s, &st) == 0, "session query: %s", gpucmd_last_error(c));
+	return st;
+}
+
 void daemon_teardown(void)
 {
 	if (test_daemon.pid <= 0) {

@@ -55,6 +55,11 @@ void dump_log(void);
 /* Check fixtures: a daemon per test, checked clean at the end. */
 void daemon_setup(void);
 void daemon_teardown(void);
+/* The same setup with synchronization validation on (--validate-sync): a
+ * missing barrier is then a validation message and fails the test. */
+void daemon_setup_syncval(void);
+/* The session's state; fails the test when the query does. */
+struct gpucmd_session_state session_state(gpucmd_client *c, gpucmd_session s);
 
 gpucmd_client *connect_ok(void);
 /* Number of open fds of this process. */

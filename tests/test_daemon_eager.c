@@ -18,19 +18,6 @@ enum { N = 256, ADDS = 300 };
 
 struct chain { gpucmd_kernel add; gpucmd_buffer x[2], ones; };
 
-static void syncval_setup(void)
-{
-	const char *args[] = {"--validate-sync", NULL};
-	daemon_start(args);
-}
-
-static struct gpucmd_session_state state(gpucmd_client *c, gpucmd_session s)
-{
-	struct gpucmd_session_state st;
-	ck_assert_msg(gpucmd_session_query(c, s, &st) == 0, "session query: %s", gpucmd_last_error(c));
-	return st;
-}
-
 static gpucmd_session open_eager(gpucmd_client *c)
 {
 	gpucmd_session s;
@@ -85,7 +72,7 @@ START_TEST(eager_stage_runs_in_parts_and_computes_right)
 	add_from(c, s, &ch, 0, 2 * ADDS);
 	ck_assert_msg(gpucmd_commit_and_wait(c, s) == 0, "%s", gpucmd_last_error(c));
 	ck_assert_float_eq(first(c, ch.x[0]), 2 * ADDS);
-	struct gpucmd_session_state st = state(c, s);
+	struct gpucmd_session_state st = session_state(c, s);
 	ck_assert(st.eager);
 	ck_assert_uint_gt(st.parts, 1);
 	ck_assert_uint_eq(st.command_buffers, st.parts + 1);
@@ -96,7 +83,7 @@ START_TEST(eager_stage_runs_in_parts_and_computes_right)
 	ck_assert_int_eq(gpucmd_reset_for_next_stage(c, s), 0);
 	add_from(c, s, &ch, 0, 40);
 	ck_assert_int_eq(gpucmd_commit_and_wait(c, s), 0);
-	ck_assert_uint_eq(state(c, s).parts, st.parts + 1);
+	ck_assert_uint_eq(session_state(c, s).parts, st.parts + 1);
 	gpucmd_disconnect(c);
 }
 END_TEST
@@ -112,7 +99,7 @@ START_TEST(eager_parts_start_before_commit_default_stages_do_not)
 	ck_assert_int_eq(gpucmd_session_open(c, "plain", &plain), 0);
 	add_from(c, plain, &ch, 0, ADDS);
 	ck_assert_float_eq(first(c, ch.x[0]), 0);
-	ck_assert_uint_eq(state(c, plain).parts, 0);
+	ck_assert_uint_eq(session_state(c, plain).parts, 0);
 	ck_assert_int_eq(gpucmd_commit_and_wait(c, plain), 0);
 	ck_assert_float_eq(first(c, ch.x[0]), ADDS);
 
@@ -120,7 +107,7 @@ START_TEST(eager_parts_start_before_commit_default_stages_do_not)
 	float mid = first(c, ch.x[0]);
 	ck_assert_msg(mid > ADDS && mid < 2 * ADDS, "after the parts x0 = %g, expected between %d and %d", mid, ADDS,
 		      2 * ADDS);
-	ck_assert_uint_gt(state(c, eager).parts, 0);
+	ck_assert_uint_gt(session_state(c, eager).parts, 0);
 	ck_assert_int_eq(gpucmd_commit_and_wait(c, eager), 0);
 	ck_assert_float_eq(first(c, ch.x[0]), 2 * ADDS);
 	gpucmd_disconnect(c);
@@ -139,7 +126,7 @@ START_TEST(eager_parts_wait_for_a_fence)
 	ck_assert_int_eq(gpucmd_fence_export(c, signaller, &tok), 0);
 	ck_assert_int_eq(gpucmd_wait_fence(c, s, &tok, 1), 0);
 	add_from(c, s, &ch, 0, ADDS);
-	struct gpucmd_session_state st = state(c, s);
+	struct gpucmd_session_state st = session_state(c, s);
 	ck_assert_uint_gt(st.parts, 0);
 	ck_assert_uint_eq(st.completed, 0);
 	/* The signaller sets x0 = 1000; the parts must run after it. */
@@ -183,7 +170,7 @@ START_TEST(eager_capture_cuts_no_parts)
 	add_from(c, s, &ch, 0, ADDS);
 	gpucmd_graph g;
 	ck_assert_msg(gpucmd_capture_end(c, s, &g, NULL) == 0, "%s", gpucmd_last_error(c));
-	ck_assert_uint_eq(state(c, s).parts, 0);
+	ck_assert_uint_eq(session_state(c, s).parts, 0);
 	ck_assert_int_eq(gpucmd_graph_replay(c, s, g, NULL, 0, NULL, 0), 0);
 	ck_assert_int_eq(gpucmd_commit_and_wait(c, s), 0);
 	ck_assert_float_eq(first(c, ch.x[0]), ADDS);
@@ -221,7 +208,7 @@ START_TEST(unknown_session_flags_are_refused)
 	ck_assert_int_eq(gpucmd_session_open_flags(c, "x", GPUCMD_PRIORITY_NORMAL, 0x80, &s), -EINVAL);
 	ck_assert_msg(strstr(gpucmd_last_error(c), "unknown flags 0x80"), "%s", gpucmd_last_error(c));
 	ck_assert_int_eq(gpucmd_session_open_flags(c, "x", GPUCMD_PRIORITY_NORMAL, 0, &s), 0);
-	ck_assert(!state(c, s).eager);
+	ck_assert(!session_state(c, s).eager);
 	gpucmd_disconnect(c);
 }
 END_TEST
@@ -242,7 +229,7 @@ START_TEST(eager_parts_respect_the_in_flight_limit)
 	add_from(c, s, &ch, 0, 4 * ADDS);
 	ck_assert_msg(gpucmd_commit_and_wait(c, s) == 0, "%s", gpucmd_last_error(c));
 	ck_assert_float_eq(first(c, ch.x[0]), 4 * ADDS);
-	struct gpucmd_session_state st = state(c, s);
+	struct gpucmd_session_state st = session_state(c, s);
 	/* 32, 64, 128, 256, 256 ... commands: no part longer than that */
 	ck_assert_uint_ge(st.parts, 5);
 	gpucmd_disconnect(c);
@@ -261,7 +248,7 @@ TCase *eager_limits_tcase(void)
 TCase *eager_tcase(void)
 {
 	TCase *t = tcase_create("eager");
-	tcase_add_checked_fixture(t, syncval_setup, daemon_teardown);
+	tcase_add_checked_fixture(t, daemon_setup_syncval, daemon_teardown);
 	tcase_set_timeout(t, 120);
 	tcase_add_test(t, eager_stage_runs_in_parts_and_computes_right);
 	tcase_add_test(t, eager_parts_start_before_commit_default_stages_do_not);

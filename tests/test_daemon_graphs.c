@@ -24,12 +24,6 @@ struct fill_push {
 	float value;
 };
 
-static void syncval_setup(void)
-{
-	const char *args[] = {"--validate-sync", NULL};
-	daemon_start(args);
-}
-
 static uint32_t kernel(gpucmd_client *c, const char *name)
 {
 	struct gpucmd_kernel_info k;
@@ -372,7 +366,7 @@ static void add_graph_tests(TCase *t)
 TCase *graphs_tcase(void)
 {
 	TCase *t = tcase_create("graphs");
-	tcase_add_checked_fixture(t, syncval_setup, daemon_teardown);
+	tcase_add_checked_fixture(t, daemon_setup_syncval, daemon_teardown);
 	tcase_set_timeout(t, 120);
 	add_graph_tests(t);
 	return t;

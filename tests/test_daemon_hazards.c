@@ -15,19 +15,6 @@
 
 enum { N = 1024 };
 
-static void syncval_setup(void)
-{
-	const char *args[] = {"--validate-sync", NULL};
-	daemon_start(args);
-}
-
-static struct gpucmd_session_state state(gpucmd_client *c, gpucmd_session s)
-{
-	struct gpucmd_session_state st;
-	ck_assert_msg(gpucmd_session_query(c, s, &st) == 0, "session query: %s", gpucmd_last_error(c));
-	return st;
-}
-
 static uint32_t kernel(gpucmd_client *c, const char *name)
 {
 	struct gpucmd_kernel_info k;
@@ -86,7 +73,7 @@ START_TEST(dependent_chain_is_ordered_with_one_barrier_per_link)
 	}
 	ck_assert_int_eq(gpucmd_commit_and_wait(c, s), 0);
 	expect_all(c, x[L - 1], 0, N, (float)(1 << (L - 1)));
-	expect_counts(state(c, s), L - 1, 0, L);
+	expect_counts(session_state(c, s), L - 1, 0, L);
 	gpucmd_disconnect(c);
 }
 END_TEST
@@ -108,7 +95,7 @@ START_TEST(independent_dispatches_share_one_group)
 	fill(c, s, kf, a, 0, N, 2.0f);
 	fill(c, s, kf, b, 0, N, 3.0f);
 	ck_assert_int_eq(gpucmd_commit_and_wait(c, s), 0);
-	expect_counts(state(c, s), 0, 1, 1);
+	expect_counts(session_state(c, s), 0, 1, 1);
 	ck_assert_int_eq(gpucmd_reset_for_next_stage(c, s), 0);
 	for (int i = 0; i < K; i++) {
 		struct gpucmd_binding bind[3] = {{a, 0, 0}, {b, 0, 0}, {out[i], 0, 0}};
@@ -117,7 +104,7 @@ START_TEST(independent_dispatches_share_one_group)
 	ck_assert_int_eq(gpucmd_commit_and_wait(c, s), 0);
 	for (int i = 0; i < K; i++)
 		expect_all(c, out[i], 0, N, 5.0f);
-	expect_counts(state(c, s), 0, 1 + K - 1, 2);
+	expect_counts(session_state(c, s), 0, 1 + K - 1, 2);
 	struct gpucmd_info info;
 	ck_assert_int_eq(gpucmd_info(c, &info), 0);
 	ck_assert_uint_eq(info.barriers_elided, 1 + K - 1);
@@ -144,20 +131,20 @@ START_TEST(overlapping_sub_ranges_of_one_buffer_are_ordered)
 	ck_assert_int_eq(gpucmd_session_open(c, "quarters", &s), 0);
 	for (int q = 0; q < 4; q++)
 		fill(c, s, kf, x, q * Q, N, (float)(q + 1)); /* 1 2 3 4: one group */
-	expect_counts(state(c, s), 0, 3, 1);
+	expect_counts(session_state(c, s), 0, 3, 1);
 	/* q3 = q0 + q1: reads what the group wrote, writes q3 (WAW too). */
 	struct gpucmd_binding b1[3] = {{x, 0, Q}, {x, Q, Q}, {x, 3 * Q, Q}};
 	add(c, s, ka, b1, N, 0);
-	expect_counts(state(c, s), 1, 3, 2);
+	expect_counts(session_state(c, s), 1, 3, 2);
 	/* q2 = q0 + q0: reads q0 (read in this group too: no conflict),
 	 * writes q2 which nobody in the group touched. */
 	struct gpucmd_binding b2[3] = {{x, 0, Q}, {x, 0, Q}, {x, 2 * Q, Q}};
 	add(c, s, ka, b2, N, 0);
-	expect_counts(state(c, s), 1, 4, 2);
+	expect_counts(session_state(c, s), 1, 4, 2);
 	/* Half of q0 and half of q1 (straddling their border) overwritten:
 	 * both were read in this group (WAR). */
 	fill(c, s, kf, x, Q / 2, N, 9.0f);
-	expect_counts(state(c, s), 2, 4, 3);
+	expect_counts(session_state(c, s), 2, 4, 3);
 	ck_assert_int_eq(gpucmd_commit_and_wait(c, s), 0);
 	static float v[4 * N];
 	ck_assert_int_eq(gpucmd_buffer_read(c, x, 0, v, sizeof(v)), 0);
@@ -192,7 +179,7 @@ START_TEST(write_after_read_waits_for_the_read)
 	 * out). The buffer fill of out conflicts with nothing in the group of
 	 * "fill a", but that group's barrier ordered compute work only: a
 	 * transfer command takes a barrier of its own (ENCODER.md). */
-	expect_counts(state(c, s), 4, 0, 5);
+	expect_counts(session_state(c, s), 4, 0, 5);
 	gpucmd_disconnect(c);
 }
 END_TEST
@@ -214,7 +201,7 @@ START_TEST(barrier_before_flag_forces_a_barrier)
 	add(c, s, ka, b2, N, GPUCMD_DISPATCH_BARRIER_BEFORE);
 	add(c, s, ka, b1, N, 0); /* WAW with the first, which the forced barrier already ordered */
 	ck_assert_int_eq(gpucmd_commit_and_wait(c, s), 0);
-	struct gpucmd_session_state st = state(c, s);
+	struct gpucmd_session_state st = session_state(c, s);
 	expect_counts(st, 1, 1, 2);
 	ck_assert_uint_eq(st.barriers_forced, 1);
 	ck_assert_int_eq(gpucmd_reset_for_next_stage(c, s), 0);
@@ -238,7 +225,7 @@ START_TEST(group_beyond_its_range_bound_gets_a_barrier)
 	for (uint32_t i = 0; i < F; i++)
 		ck_assert_int_eq(gpucmd_buffer_fill(c, s, b, i * 8, 4, i + 1), 0);
 	ck_assert_int_eq(gpucmd_commit_and_wait(c, s), 0);
-	expect_counts(state(c, s), 1, F - 2, 2);
+	expect_counts(session_state(c, s), 1, F - 2, 2);
 	uint32_t v[2 * F];
 	ck_assert_int_eq(gpucmd_buffer_read(c, b, 0, v, sizeof(v)), 0);
 	for (uint32_t i = 0; i < F; i++)
@@ -250,7 +237,7 @@ END_TEST
 TCase *hazards_tcase(void)
 {
 	TCase *t = tcase_create("hazards");
-	tcase_add_checked_fixture(t, syncval_setup, daemon_teardown);
+	tcase_add_checked_fixture(t, daemon_setup_syncval, daemon_teardown);
 	tcase_set_timeout(t, 120);
 	tcase_add_test(t, dependent_chain_is_ordered_with_one_barrier_per_link);
 	tcase_add_test(t, independent_dispatches_share_one_group);
