@@ -20,7 +20,7 @@ SOVERSION := 0
 
 PKGS := vulkan libuv libprotobuf-c spirv-cross-c-shared libsystemd inih
 OPT ?= -O2 -g
-CFLAGS += $(OPT) -std=c17 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wno-unused-parameter -fPIC \
+CFLAGS += $(OPT) -std=c17 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wvla -Wno-unused-parameter -fPIC \
 	  -I$(B)/gen -Iproto -Iclient -Idaemon $(SAN)
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) check 2>/dev/null)
 # SPIRV-Tools ships as a static C++ library on Debian: only the validator is

@@ -75,8 +75,9 @@ static void print_json(const struct gpucmd_status *st)
 		json_str(c->name);
 		printf(",\"comm\":");
 		json_str(c->comm);
-		printf(",\"connected_ms\":%llu,\"in_flight\":%u,\"stalled\":%s,\"memory\":",
-		       (unsigned long long)c->connected_ms, c->in_flight, c->stalled ? "true" : "false");
+		printf(",\"connected_ms\":%llu,\"in_flight\":%u,\"stalled\":%s,\"fence_waiters\":%u,\"memory\":",
+		       (unsigned long long)c->connected_ms, c->in_flight, c->stalled ? "true" : "false",
+		       c->fence_waiters);
 		json_usage(&c->memory);
 		printf(",\"sessions\":[");
 		for (size_t k = 0; k < c->n_sessions; k++) {

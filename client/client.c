@@ -37,6 +37,7 @@ struct gpucmd_client {
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	char err[512];
 	uint64_t spin_ns;           /* poll for a reply this long before blocking */
+	int rx_fd;                  /* the descriptor the last fence_fd reply brought, -1: none */
 	struct shared_map {          /* shared buffers' mappings, unmapped at free */
 		gpucmd_buffer buffer;
 		void *ptr;
@@ -109,6 +110,26 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* recv that keeps a descriptor coming with the bytes (only a fence_fd
+ * reply carries one, and only one such call is ever waiting). */
+static ssize_t recv_fd(gpucmd_client *c, void *buf, size_t n, int flags)
+{
+	union {
+		char b[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} ctrl;
+	struct iovec iov = {buf, n};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctrl.b, .msg_controllen = sizeof(ctrl.b)};
+	ssize_t got = recvmsg(c->fd, &mh, flags | MSG_CMSG_CLOEXEC);
+	struct cmsghdr *cm = got > 0 ? CMSG_FIRSTHDR(&mh) : NULL;
+	if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS && cm->cmsg_len == CMSG_LEN(sizeof(int))) {
+		if (c->rx_fd >= 0)
+			close(c->rx_fd);
+		memcpy(&c->rx_fd, CMSG_DATA(cm), sizeof(int));
+	}
+	return got;
+}
+
 /* recv for a reply: polls the socket for spin_ns first (the daemon's
  * reply_poll_us, or GPUCMD_SPIN_US), so that a reply arriving within
  * microseconds is read without a wake-up of this thread. */
@@ -117,12 +138,12 @@ static ssize_t recv_wait(gpucmd_client *c, void *buf, size_t n)
 	if (c->spin_ns) {
 		uint64_t t0 = now_ns();
 		do {
-			ssize_t got = recv(c->fd, buf, n, MSG_DONTWAIT);
+			ssize_t got = recv_fd(c, buf, n, MSG_DONTWAIT);
 			if (got >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK))
 				return got;
 		} while (now_ns() - t0 < c->spin_ns);
 	}
-	return recv(c->fd, buf, n, 0);
+	return recv_fd(c, buf, n, 0);
 }
 
 static int lost(gpucmd_client *c, const char *what)
@@ -325,6 +346,7 @@ gpucmd_client *gpucmd_connect(const char *path)
 		return NULL;
 	}
 	c->fd = -1;
+	c->rx_fd = -1;
 	c->max_frame = GW_DEFAULT_MAX_FRAME;
 	gw_reader_init(&c->in, GW_DEFAULT_MAX_FRAME);
 	int r = path ? (strlen(path) < sizeof(c->path) ? 0 : -ENAMETOOLONG)
@@ -362,6 +384,8 @@ void gpucmd_disconnect(gpucmd_client *c)
 			gpucmd_flush(c);
 		close(c->fd);
 	}
+	if (c->rx_fd >= 0)
+		close(c->rx_fd);
 	for (size_t i = 0; i < c->n_shared; i++)
 		munmap(c->shared[i].ptr, c->shared[i].len);
 	free(c->shared);
@@ -775,6 +799,7 @@ int gpucmd_status(gpucmd_client *c, struct gpucmd_status *ret)
 			.connected_ms = cs->connected_ms,
 			.in_flight = cs->in_flight,
 			.stalled = cs->stalled,
+			.fence_waiters = cs->fence_waiters,
 		};
 		copy_str(o->name, sizeof(o->name), cs->name);
 		copy_str(o->comm, sizeof(o->comm), cs->comm);
@@ -1143,23 +1168,22 @@ int gpucmd_fence_fd(gpucmd_client *c, const gpucmd_token *t, uint64_t value, int
 {
 	if (!t || !ret_fd)
 		return fail(c, -EINVAL, "fence_fd: token and ret_fd are required");
-	int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (efd < 0)
-		return fail(c, -errno, "fence_fd: eventfd: %s", strerror(errno));
 	Gpucmd__FenceFd ff = GPUCMD__FENCE_FD__INIT;
 	ff.token = token_bytes(t);
 	ff.value = value;
 	Gpucmd__Request req = GPUCMD__REQUEST__INIT;
 	req.body_case = GPUCMD__REQUEST__BODY_FENCE_FD;
 	req.fence_fd = &ff;
-	Gpucmd__Reply *rep;
-	int r = call_with_fd(c, &req, efd, &rep);
-	if (r < 0) {
-		close(efd);
+	if (c->rx_fd >= 0)
+		close(c->rx_fd);
+	c->rx_fd = -1;
+	int r = call(c, &req, NULL);
+	if (r == 0 && c->rx_fd < 0)
+		r = fail(c, GPUCMD_E_PROTOCOL, "fence_fd: the reply came without a file descriptor");
+	if (r < 0)
 		return r;
-	}
-	gpucmd__reply__free_unpacked(rep, NULL);
-	*ret_fd = efd;
+	*ret_fd = c->rx_fd;
+	c->rx_fd = -1;
 	return 0;
 }
 

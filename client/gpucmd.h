@@ -30,7 +30,7 @@
 extern "C" {
 #endif
 
-#define GPUCMD_PROTOCOL_VERSION 1
+#define GPUCMD_PROTOCOL_VERSION 2
 
 /* Error codes of our own, beside negative errno values. */
 enum {
@@ -398,6 +398,7 @@ struct gpucmd_client_status {
 	uint64_t connected_ms;
 	uint32_t in_flight;            /* command buffers on the GPU */
 	bool stalled;                  /* not read now: waits for GPU work or backpressure */
+	uint32_t fence_waiters;        /* fence_wait / fence_fd waits parked */
 	struct gpucmd_memory_usage memory;
 	size_t n_sessions;
 	struct gpucmd_session_status *sessions;
@@ -446,10 +447,13 @@ int gpucmd_wait_fence(gpucmd_client *client, gpucmd_session session, const gpucm
  * -ETIMEDOUT after timeout_ms (0: just test), or GPUCMD_E_FENCE_ABANDONED. */
 int gpucmd_fence_wait(gpucmd_client *client, const gpucmd_token *token, uint64_t value, uint32_t timeout_ms);
 
-/* Round trip. *ret_fd is a new eventfd, owned by the caller, that becomes
- * readable when the fence reaches `value`, for waiting in an epoll or libuv
- * loop. Reading it gives 1 when the value was reached and 2 when it never
- * will be (the fence was abandoned). */
+/* Round trip. *ret_fd is a new non-blocking file descriptor, owned by the
+ * caller, that becomes readable when the fence reaches `value`, for waiting
+ * in an epoll or libuv loop. Reading 8 bytes from it gives the value 1 when
+ * the value was reached and 2 when it never will be (the fence was
+ * abandoned), as an eventfd would. It is the read end of a pipe that only
+ * the daemon writes, so no client can make the daemon block on it. At most
+ * max_fence_waiters_per_client waits may be parked at once (-EMFILE). */
 int gpucmd_fence_fd(gpucmd_client *client, const gpucmd_token *token, uint64_t value, int *ret_fd);
 
 /* Round trip. A token for the buffer, valid while this connection keeps it. */

@@ -9,15 +9,23 @@
 #include "account.h"
 #include "daemon.h"
 
-static struct gd_account *uid_account(struct gd_daemon *d, uid_t uid)
+struct gd_account *gd_account_find(const struct gd_daemon *d, uid_t uid)
 {
 	struct gd_list *pos, *tmp;
 	gd_list_for_each_safe(pos, tmp, &d->uids) {
 		struct gd_account *a = gd_container_of(pos, struct gd_account, link);
 		if (a->uid == uid)
-			return gd_account_ref(a);
+			return a;
 	}
-	struct gd_account *a = calloc(1, sizeof(*a));
+	return NULL;
+}
+
+static struct gd_account *uid_account(struct gd_daemon *d, uid_t uid)
+{
+	struct gd_account *a = gd_account_find(d, uid);
+	if (a)
+		return gd_account_ref(a);
+	a = calloc(1, sizeof(*a));
 	if (!a)
 		return NULL;
 	a->d = d;
@@ -130,4 +138,27 @@ bool gd_account_saturated(const struct gd_account *a)
 	const struct gd_config *cfg = &a->d->cfg;
 	return (cfg->max_inflight_per_client && a->in_flight >= cfg->max_inflight_per_client) ||
 	       (cfg->max_inflight_per_uid && a->parent->in_flight >= cfg->max_inflight_per_uid);
+}
+
+void gd_account_fence_waiters(struct gd_account *a, int delta)
+{
+	a->fence_waiters += delta;
+	a->parent->fence_waiters += delta;
+}
+
+int gd_account_may_wait(const struct gd_account *a, char *err, size_t errlen)
+{
+	const struct gd_config *cfg = &a->d->cfg;
+	if (cfg->max_fence_waiters_per_client && a->fence_waiters >= cfg->max_fence_waiters_per_client) {
+		snprintf(err, errlen, "this connection has %u fence waits parked, the most max_fence_waiters_per_client "
+			 "allows (a wait ends when its value comes, its fence is abandoned or it times out)",
+			 a->fence_waiters);
+		return -EMFILE;
+	}
+	if (cfg->max_fence_waiters_per_uid && a->parent->fence_waiters >= cfg->max_fence_waiters_per_uid) {
+		snprintf(err, errlen, "uid %u has %u fence waits parked over all its clients, the most "
+			 "max_fence_waiters_per_uid allows", (unsigned)a->uid, a->parent->fence_waiters);
+		return -EMFILE;
+	}
+	return 0;
 }

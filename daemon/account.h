@@ -36,12 +36,17 @@ struct gd_account {
 	uint64_t resident_bytes;
 	uint32_t clients;           /* connections (a uid account counts them all) */
 	uint32_t in_flight;         /* command buffers on the GPU, not yet retired */
+	uint32_t fence_waiters;     /* host and fd fence waits parked (fence.h) */
+	uint32_t handshakes;        /* connections that have not said hello yet */
+	uint64_t input_bytes;       /* room of max_input_bytes held (conn.h) */
 };
 
 /* A connection's account, with one reference owned by the caller; finds or
  * creates the uid's account. NULL when out of memory. */
 struct gd_account *gd_account_create(struct gd_daemon *d, uid_t uid);
 struct gd_account *gd_account_ref(struct gd_account *a);
+/* The account of uid (the sum over its connections), NULL when it has none. */
+struct gd_account *gd_account_find(const struct gd_daemon *d, uid_t uid);
 void gd_account_unref(struct gd_account *a);
 
 /* Charges one buffer of `bytes` to a connection's account and its user's.
@@ -54,6 +59,12 @@ void gd_account_in_flight(struct gd_account *a, int delta);
 /* Backpressure: whether the account's command buffers on the GPU reached
  * max_inflight_per_client or its uid's max_inflight_per_uid. */
 bool gd_account_saturated(const struct gd_account *a);
+/* Counts a parked fence waiter in (+1) or out (-1) on the account and its
+ * parent. */
+void gd_account_fence_waiters(struct gd_account *a, int delta);
+/* 0 when connection account a may park one more fence waiter, else -EMFILE
+ * with a message naming max_fence_waiters_per_client or _per_uid. */
+int gd_account_may_wait(const struct gd_account *a, char *err, size_t errlen);
 /* Counts a charged buffer in (+1) or out (-1) of the residency set. */
 void gd_account_resident(struct gd_account *a, uint64_t bytes, int delta);
 

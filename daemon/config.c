@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <strings.h>
 #include <unistd.h>
 
@@ -69,15 +70,29 @@ static const struct key keys[] = {
 	{"daemon", "submission_timeout_ms", K_U32, F(submission_timeout_ms), 0, UINT32_MAX, false, "MS",
 	 "a submission still running after this long means the GPU hangs:\nclients are told and gpucmdd exits 5 (default 60000; 0: never)"},
 	{"limits", "max_clients", K_U32, F(max_clients), 0, UINT32_MAX, true, "N",
-	 "connections served at once (default 0: no limit)"},
+	 "connections served at once (default: half the descriptors\nRLIMIT_NOFILE allows, at most 4096; 0: no limit)"},
 	{"limits", "max_sessions_per_client", K_U32, F(max_sessions_per_client), 0, UINT32_MAX, true, "N",
-	 "sessions one connection may hold open (default 0: no limit)"},
+	 "sessions one connection may hold open (default 1024; 0: no limit)"},
 	{"limits", "max_clients_per_uid", K_U32, F(max_clients_per_uid), 0, UINT32_MAX, true, "N",
 	 "connections one uid may hold at once (default 0: no limit)"},
 	{"limits", "max_sessions_per_uid", K_U32, F(max_sessions_per_uid), 0, UINT32_MAX, true, "N",
 	 "sessions all connections of one uid may hold (default 0: no limit)"},
 	{"limits", "max_buffers_per_client", K_U32, F(max_buffers_per_client), 0, UINT32_MAX, true, "N",
-	 "buffers one connection may hold (default 0: no limit)"},
+	 "buffers one connection may hold (default 65536; 0: no limit)"},
+	{"limits", "max_graphs_per_client", K_U32, F(max_graphs_per_client), 0, UINT32_MAX, true, "N",
+	 "graphs one connection may hold (default 4096; 0: no limit)"},
+	{"limits", "max_fence_waiters_per_client", K_U32, F(max_fence_waiters_per_client), 0, UINT32_MAX, true, "N",
+	 "fence_wait and fence_fd waits one connection may have parked\n(default 256; 0: no limit)"},
+	{"limits", "max_fence_waiters_per_uid", K_U32, F(max_fence_waiters_per_uid), 0, UINT32_MAX, true, "N",
+	 "the same over all connections of one uid (default 1024; 0: no limit)"},
+	{"limits", "max_handshakes_per_uid", K_U32, F(max_handshakes_per_uid), 0, UINT32_MAX, true, "N",
+	 "connections of one uid that have not said hello yet (default 16;\n0: no limit)"},
+	{"limits", "handshake_timeout_ms", K_U32, F(handshake_timeout_ms), 0, 86400u * 1000, true, "MS",
+	 "close a connection that has not said hello this long after\nconnecting (default 10000; 0: never)"},
+	{"limits", "max_input_bytes", K_SIZE64, F(max_input_bytes), 0, UINT64_MAX, true, "BYTES",
+	 "request frames over 64 KiB are read only while their sizes\nadd up to this over all connections; others wait (default 256M; 0: no limit)"},
+	{"limits", "max_input_bytes_per_uid", K_SIZE64, F(max_input_bytes_per_uid), 0, UINT64_MAX, true, "BYTES",
+	 "the same for the connections of one uid (default 64M; 0: no limit)"},
 	{"limits", "max_buffers_per_uid", K_U32, F(max_buffers_per_uid), 0, UINT32_MAX, true, "N",
 	 "buffers all connections of one uid may hold (default 0: no limit)"},
 	{"limits", "max_kernels_per_client", K_U32, F(max_kernels_per_client), 1, GD_MAX_CLIENT_KERNELS, true, "N",
@@ -408,6 +423,17 @@ static int default_cache_dir(char **ret)
 	return *ret ? 0 : -ENOMEM;
 }
 
+/* Half the descriptors the daemon may open (it raises its soft limit to the
+ * hard one at start), leaving the rest for memfds, fence fds and the
+ * device; at most 4096, since each connection also costs some 130 KiB. */
+static uint32_t default_max_clients(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_max == RLIM_INFINITY || rl.rlim_max > 8192 + 64)
+		return 4096;
+	return rl.rlim_max > 64 + 32 ? (uint32_t)(rl.rlim_max - 64) / 2 : 16;
+}
+
 int gd_config_read(struct gd_config *cfg, int argc, char **argv)
 {
 	*cfg = (struct gd_config){
@@ -420,6 +446,16 @@ int gd_config_read(struct gd_config *cfg, int argc, char **argv)
 		.stop_timeout_sec = 10,
 		.max_inflight_per_client = 4,
 		.read_timeout_ms = 30000,
+		.max_clients = default_max_clients(),
+		.max_sessions_per_client = 1024,
+		.max_buffers_per_client = 65536,
+		.max_graphs_per_client = 4096,
+		.max_fence_waiters_per_client = 256,
+		.max_fence_waiters_per_uid = 1024,
+		.max_handshakes_per_uid = 16,
+		.handshake_timeout_ms = 10000,
+		.max_input_bytes = 256u << 20,
+		.max_input_bytes_per_uid = 64u << 20,
 		.submission_timeout_ms = 60000,
 	};
 	const char *v = getenv("GPUCMD_VALIDATE");

@@ -55,6 +55,12 @@ struct gd_config {
 	uint64_t max_memory_per_uid;    /* bytes all connections of one uid may hold */
 	uint32_t idle_timeout_sec;      /* close a connection idle and holding nothing */
 	uint32_t read_timeout_ms;       /* close a connection stuck mid-frame */
+	uint32_t handshake_timeout_ms;  /* close a connection that has not said hello */
+	uint32_t max_handshakes_per_uid; /* connections of one uid not yet past hello */
+	uint32_t max_fence_waiters_per_client, max_fence_waiters_per_uid; /* fence_wait / fence_fd parked */
+	uint32_t max_graphs_per_client;
+	uint64_t max_input_bytes;       /* room for request frames over 64 KiB being received, in all */
+	uint64_t max_input_bytes_per_uid;
 	/* [testing]: paths a device would not take by itself */
 	bool force_staging;        /* treat device-local memory as unmappable */
 	bool no_host_import;       /* copy shared memory instead of importing it */

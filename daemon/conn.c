@@ -35,6 +35,7 @@
 static uint32_t next_id;
 
 static void on_poll(uv_poll_t *h, int status, int events);
+static void release_input(struct gd_conn *c);
 
 static void set_events(struct gd_conn *c, int events)
 {
@@ -66,22 +67,66 @@ bool gd_conn_reading(const struct gd_conn *c)
  * that does not read its replies cannot make the daemon buffer without end.
  * It stops for good when the daemon stops, or the connection is saying
  * goodbye, so that the work to finish is only what was already asked for. */
+static bool may_handle(const struct gd_conn *c)
+{
+	return !c->closing && !c->stalled && !c->bye_msg && c->out.len < OUT_HIGH_WATER;
+}
+
 static void update_events(struct gd_conn *c)
 {
 	int ev = 0;
-	if (!c->stalled && !c->d->stopping && !c->bye_msg && c->out.len < OUT_HIGH_WATER)
+	if (may_handle(c) && !c->d->stopping && gd_list_empty(&c->input_link))
 		ev |= UV_READABLE;
 	if (c->out.len)
 		ev |= UV_WRITABLE;
 	set_events(c, ev);
 }
 
+/* Sends out bytes up to the next reply that carries a descriptor; at that
+ * reply, its first bytes go with the descriptor (the client ties it to that
+ * reply the way the daemon ties received ones to their request). */
+static ssize_t send_some(struct gd_conn *c)
+{
+	struct gd_out_fd *of = c->n_out_fds ? &c->out_fds[0] : NULL;
+	size_t len = of && of->off ? of->off : c->out.len;
+	if (of && of->off == 0 && c->n_out_fds > 1)
+		len = c->out_fds[1].off;
+	if (!of || of->off) {
+		ssize_t n = send(c->fd, c->out.data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		return n;
+	}
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} ctrl;
+	struct iovec iov = {c->out.data, len};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctrl.buf, .msg_controllen = sizeof(ctrl.buf)};
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &of->fd, sizeof(int));
+	ssize_t n = sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (n > 0) {
+		close(of->fd);
+		memmove(c->out_fds, c->out_fds + 1, --c->n_out_fds * sizeof(c->out_fds[0]));
+	}
+	return n;
+}
+
+static void consume_out(struct gd_conn *c, size_t n)
+{
+	gw_buf_consume(&c->out, n);
+	for (uint32_t i = 0; i < c->n_out_fds; i++)
+		c->out_fds[i].off -= n;
+}
+
 void gd_conn_flush(struct gd_conn *c)
 {
 	while (c->out.len && !c->closing) {
-		ssize_t n = send(c->fd, c->out.data, c->out.len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		ssize_t n = send_some(c);
 		if (n > 0) {
-			gw_buf_consume(&c->out, (size_t)n);
+			consume_out(c, (size_t)n);
 			continue;
 		}
 		if (n < 0 && errno == EINTR)
@@ -115,6 +160,22 @@ void gd_conn_send(struct gd_conn *c, const Gpucmd__Reply *reply)
 	}
 	if (r < 0)
 		gd_conn_close(c, "out of memory for a reply", NULL);
+}
+
+int gd_conn_send_fd(struct gd_conn *c, const Gpucmd__Reply *reply, int fd)
+{
+	if (c->closing || c->n_out_fds == GW_MAX_FDS) {
+		close(fd);
+		return c->closing ? 0 : -EBUSY;
+	}
+	size_t off = c->out.len;
+	gd_conn_send(c, reply);
+	if (c->closing || c->out.len == off) {
+		close(fd);
+		return -ENOMEM;
+	}
+	c->out_fds[c->n_out_fds++] = (struct gd_out_fd){fd, off};
+	return 0;
 }
 
 void gd_conn_reply_status(struct gd_conn *c, uint64_t id, int code, uint64_t failed_req, const char *msg)
@@ -177,7 +238,9 @@ static void free_conn(uv_handle_t *h)
 		gd_graph_unref(g);
 	gd_fence_drop_waiters(d, c);
 	while (c->n_fds)
-		close(gd_conn_take_fd(c));
+		close(c->fds[--c->n_fds]);
+	while (c->n_out_fds)
+		close(c->out_fds[--c->n_out_fds].fd);
 	while ((b = gd_handles_pop(&c->buffers)))
 		gd_buffer_unref(b);
 	gd_handles_finish(&c->sessions);
@@ -210,6 +273,10 @@ static void close_conn(struct gd_conn *c, const char *why, int code, const char 
 	c->closing = true;
 	gd_list_remove(&c->link);
 	gd_list_remove(&c->stall_link);
+	gd_list_remove(&c->input_link);
+	release_input(c);
+	if (!c->greeted)
+		c->acct->parent->handshakes--;
 	/* Sessions detach now so that work retiring before the close callback
 	 * answers nobody. */
 	uv_close((uv_handle_t *)&c->poll, free_conn);
@@ -233,7 +300,46 @@ void gd_conn_goodbye(struct gd_conn *c, int code, const char *tell)
 	close_conn(c, tell, code, tell);
 }
 
-/* Handles every complete frame held. Stops early when a request stalls. */
+/* Gives back the room the frame being received held in max_input_bytes. */
+static void release_input(struct gd_conn *c)
+{
+	if (!c->input_reserved)
+		return;
+	c->d->input_bytes -= c->input_reserved;
+	c->acct->input_bytes -= c->input_reserved;
+	c->acct->parent->input_bytes -= c->input_reserved;
+	c->input_reserved = 0;
+	gd_conn_input_released(c->d);
+}
+
+/* Whether the descriptors that came with the frame in hand fit its request:
+ * none for a request that takes none, before it runs; after it ran
+ * (`ran`), none left over. Otherwise the client broke the protocol and the
+ * connection closes, saying so. */
+static bool fds_fit(struct gd_conn *c, const Gpucmd__Request *req, bool ran)
+{
+	uint32_t n = 0;
+	while (n < c->n_fds && c->fd_pos[n] < c->frame_end)
+		n++;
+	if (!n || (!ran && gd_request_takes_fd(req)))
+		return true;
+	const char *name = gw_request_name(req);
+	if (ran)
+		snprintf(c->bye_text, sizeof(c->bye_text), "%u file descriptor%s more than a %s request takes", n,
+			 n == 1 ? "" : "s", name);
+	else
+		snprintf(c->bye_text, sizeof(c->bye_text), "%u file descriptor%s sent with a %s request, which takes "
+			 "none", n, n == 1 ? "" : "s", name);
+	while (n--)
+		close(gd_conn_take_fd(c));
+	gd_conn_close(c, c->bye_text, c->bye_text);
+	return false;
+}
+
+/* Handles every complete frame held. Stops early when a request stalls or
+ * the replies owed pass OUT_HIGH_WATER: a client that does not read its
+ * replies cannot make the daemon answer its requests into memory without
+ * end. */
 static void process(struct gd_conn *c)
 {
 	const uint8_t *payload;
@@ -242,8 +348,9 @@ static void process(struct gd_conn *c)
 	/* A connection saying goodbye (device loss, timeout, stop) handles
 	 * nothing more, even frames already read. */
 	struct gw_dispatch_request fast;
-	while (!c->closing && !c->bye_msg && (r = gw_reader_peek(&c->in, &payload, &len)) == 1) {
+	while (may_handle(c) && (r = gw_reader_peek(&c->in, &payload, &len)) == 1) {
 		Gpucmd__Request *req = &fast.req;
+		c->frame_end = c->rx_consumed + GW_HEADER + len;
 		if (!gw_decode_dispatch(payload, len, &fast))
 			req = (Gpucmd__Request *)protobuf_c_message_unpack(&gpucmd__request__descriptor, &c->arena.pb,
 									    len, payload);
@@ -254,7 +361,12 @@ static void process(struct gd_conn *c)
 			gd_conn_close(c, why, why);
 			return;
 		}
+		if (!fds_fit(c, req, false)) {
+			gw_arena_reset(&c->arena);
+			return;
+		}
 		r = gd_request_handle(c, req);
+		bool fit = r == -EAGAIN || c->closing || fds_fit(c, req, true);
 		gw_arena_reset(&c->arena);
 		if (r == -EAGAIN) {
 			if (!c->stalled) {
@@ -264,41 +376,45 @@ static void process(struct gd_conn *c)
 			return;
 		}
 		gw_reader_consume(&c->in);
+		c->rx_consumed = c->frame_end;
+		if (len + GW_HEADER > GD_SMALL_FRAME)
+			release_input(c);
+		if (c->closing || !fit)
+			return;
 	}
 	if (r == -EMSGSIZE) {
 		char why[96];
 		snprintf(why, sizeof(why), "frame larger than the maximum of %zu bytes", c->in.max_frame);
 		gd_conn_close(c, why, why);
-	} else if (c->n_fds && gw_reader_pending(&c->in) == 0 && !c->closing) {
-		/* Every request that came with them is handled: nobody took them. */
-		gd_conn_close(c, "file descriptors sent with a request that takes none",
-			      "file descriptors sent with a request that takes none");
 	}
 }
 
 int gd_conn_take_fd(struct gd_conn *c)
 {
-	if (!c->n_fds)
+	if (!c->n_fds || c->fd_pos[0] >= c->frame_end)
 		return -1;
 	int fd = c->fds[0];
-	memmove(c->fds, c->fds + 1, --c->n_fds * sizeof(c->fds[0]));
+	c->n_fds--;
+	memmove(c->fds, c->fds + 1, c->n_fds * sizeof(c->fds[0]));
+	memmove(c->fd_pos, c->fd_pos + 1, c->n_fds * sizeof(c->fd_pos[0]));
 	return fd;
 }
 
-/* Queues the descriptors that came with the bytes, for the requests that
- * take one. Returns false (all closed) when more came than may wait. */
-static bool keep_fds(struct gd_conn *c, struct msghdr *mh)
+/* Queues the descriptors that came with n bytes, each tied to the last of
+ * them. Returns false (all closed) when more came than may wait. */
+static bool keep_fds(struct gd_conn *c, struct msghdr *mh, size_t n)
 {
 	bool ok = !(mh->msg_flags & MSG_CTRUNC);
 	for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
 		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
 			continue;
-		size_t n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		size_t k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
 		int *fds = (int *)CMSG_DATA(cm);
-		for (size_t i = 0; i < n; i++) {
-			if (ok && c->n_fds < GW_MAX_FDS)
+		for (size_t i = 0; i < k; i++) {
+			if (ok && n && c->n_fds < GW_MAX_FDS) {
+				c->fd_pos[c->n_fds] = c->rx_total + n - 1;
 				c->fds[c->n_fds++] = fds[i];
-			else {
+			} else {
 				close(fds[i]);
 				ok = false;
 			}
@@ -307,10 +423,58 @@ static bool keep_fds(struct gd_conn *c, struct msghdr *mh)
 	return ok;
 }
 
+/* Whether room is reserved for the frame being received, when it needs
+ * any: frames over GD_SMALL_FRAME wait, unread, until max_input_bytes and
+ * the uid's max_input_bytes_per_uid have room for them. A frame that
+ * finds nothing reserved at all is let in whatever its size, so that one
+ * frame larger than a limit still goes through. */
+static bool try_reserve(struct gd_conn *c)
+{
+	const uint8_t *hdr = c->in.buf.data + c->in.off;
+	size_t held = gw_reader_pending(&c->in);
+	if (c->input_reserved || held < GW_HEADER)
+		return true;
+	uint64_t need = GW_HEADER + (uint64_t)(hdr[0] | hdr[1] << 8 | hdr[2] << 16 | (uint32_t)hdr[3] << 24);
+	if (need <= GD_SMALL_FRAME || need <= held || need > GW_HEADER + c->in.max_frame)
+		return true;
+	const struct gd_config *cfg = &c->d->cfg;
+	struct gd_account *uid = c->acct->parent;
+	bool fits = (!cfg->max_input_bytes || !c->d->input_bytes || c->d->input_bytes + need <= cfg->max_input_bytes) &&
+		    (!cfg->max_input_bytes_per_uid || !uid->input_bytes ||
+		     uid->input_bytes + need <= cfg->max_input_bytes_per_uid);
+	if (!fits)
+		return false;
+	c->input_reserved = need;
+	c->reserved_ms = uv_now(c->d->loop);
+	c->d->input_bytes += need;
+	c->acct->input_bytes += need;
+	uid->input_bytes += need;
+	return true;
+}
+
+void gd_conn_input_released(struct gd_daemon *d)
+{
+	struct gd_list *pos, *tmp;
+	gd_list_for_each_safe(pos, tmp, &d->input_waiting) {
+		struct gd_conn *c = gd_container_of(pos, struct gd_conn, input_link);
+		if (try_reserve(c)) {
+			gd_list_remove(&c->input_link);
+			update_events(c);
+		}
+	}
+}
+
+/* Reads and handles what arrived, a chunk at a time (so the buffer holds
+ * at most one frame in the making and one chunk), up to a per-turn budget. */
 static void on_readable(struct gd_conn *c)
 {
 	size_t total = 0;
-	while (total < READ_BUDGET) {
+	while (total < READ_BUDGET && may_handle(c)) {
+		if (!try_reserve(c)) {
+			gd_list_insert_tail(&c->d->input_waiting, &c->input_link);
+			update_events(c);
+			break;
+		}
 		uint8_t *p;
 		size_t room;
 		if (gw_reader_space(&c->in, READ_CHUNK, &p, &room) < 0) {
@@ -333,17 +497,21 @@ static void on_readable(struct gd_conn *c)
 			gd_conn_close(c, n == 0 ? "client disconnected" : strerror(errno), NULL);
 			return;
 		}
-		if (mh.msg_controllen && !keep_fds(c, &mh)) {
+		if (mh.msg_controllen && !keep_fds(c, &mh, (size_t)n)) {
 			gd_conn_close(c, "too many file descriptors", "too many file descriptors sent at once");
 			return;
 		}
 		gw_reader_commit(&c->in, (size_t)n);
+		c->rx_total += (size_t)n;
 		c->last_rx_ms = uv_now(c->d->loop);
 		total += (size_t)n;
+		process(c);
 		if ((size_t)n < room)
 			break;
 	}
-	process(c);
+	/* A buffer grown for a large frame goes back once it is handled. */
+	if (!c->closing)
+		gw_reader_trim(&c->in, 2 * READ_CHUNK);
 }
 
 static void on_poll(uv_poll_t *h, int status, int events)
@@ -355,8 +523,16 @@ static void on_poll(uv_poll_t *h, int status, int events)
 	}
 	if (events & UV_READABLE)
 		on_readable(c);
-	if (!c->closing)
-		gd_conn_flush(c);
+	if (c->closing)
+		return;
+	gd_conn_flush(c);
+	/* Replies went out: requests read but left for the high-water mark
+	 * are handled now. */
+	if ((events & UV_WRITABLE) && may_handle(c) && gw_reader_pending(&c->in)) {
+		process(c);
+		if (!c->closing)
+			gd_conn_flush(c);
+	}
 }
 
 void gd_conn_resume(struct gd_conn *c)
@@ -383,6 +559,7 @@ int gd_conn_create(struct gd_daemon *d, int fd)
 	c->last_rx_ms = uv_now(d->loop);
 	gd_list_init(&c->link);
 	gd_list_init(&c->stall_link);
+	gd_list_init(&c->input_link);
 	gw_reader_init(&c->in, d->cfg.max_frame);
 	gd_handles_init(&c->buffers);
 	gd_handles_init(&c->sessions);
@@ -413,6 +590,7 @@ int gd_conn_create(struct gd_daemon *d, int fd)
 		return -ENOMEM;
 	}
 	c->poll.data = c;
+	c->acct->parent->handshakes++;
 	gd_list_insert_tail(&d->conns, &c->link);
 	d->stats.clients++;
 	update_events(c);

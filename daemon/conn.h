@@ -18,6 +18,10 @@
 #include "list.h"
 #include "wire.h"
 
+/* Frames up to this size need no room from max_input_bytes: every
+ * connection reads in chunks of it. */
+#define GD_SMALL_FRAME (64u << 10)
+
 struct gd_daemon;
 
 struct gd_conn {
@@ -54,8 +58,28 @@ struct gd_conn {
 	uint64_t last_rx_ms;         /* loop time bytes last arrived (timeouts.c) */
 	uint64_t last_tx_ms;         /* loop time a reply was last queued */
 	uint64_t unread_since_ms;    /* loop time reading stopped, 0 while reading */
-	int fds[GW_MAX_FDS];         /* received, not yet claimed by a request */
+	uint64_t rx_total;           /* bytes received since connect */
+	uint64_t rx_consumed;        /* bytes of the frames handled since connect */
+	uint64_t frame_end;          /* rx position just past the frame being handled */
+	/* Descriptors received and not yet claimed. Each belongs to the frame
+	 * holding the last byte of the read it came with (fd_pos): libgpucmd
+	 * sends one with the first bytes of the frame that takes it, and the
+	 * kernel ends a read within the data an fd came with. */
+	int fds[GW_MAX_FDS];
+	uint64_t fd_pos[GW_MAX_FDS];
 	uint32_t n_fds;
+	/* Descriptors to send with the reply that starts at out offset `off`. */
+	struct gd_out_fd {
+		int fd;
+		size_t off;
+	} out_fds[GW_MAX_FDS];
+	uint32_t n_out_fds;
+	/* A frame larger than GD_SMALL_FRAME is read only once its size is
+	 * reserved from max_input_bytes (and its uid's share); until then the
+	 * connection waits on gd_daemon.input_waiting, unread. */
+	uint64_t input_reserved;
+	uint64_t reserved_ms;        /* loop time of the reservation (read_timeout_ms) */
+	struct gd_list input_link;
 
 	/* First failure of a streamed request that names no live session;
 	 * the next round trip reports it instead of running. */
@@ -92,9 +116,15 @@ void gd_conn_flush(struct gd_conn *c);
 void gd_conn_fail(struct gd_conn *c, uint64_t req, int code, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
-/* The oldest file descriptor received and not yet claimed (the caller owns
- * it), or -1 when none came. */
+/* The oldest file descriptor that came with the request being handled
+ * (the caller owns it), or -1 when none came with it. */
 int gd_conn_take_fd(struct gd_conn *c);
+/* Queues a reply that carries fd (SCM_RIGHTS), which the connection owns
+ * from now on, failure included. 0, or -EBUSY when GW_MAX_FDS descriptors
+ * already wait for the client to read its replies, or -ENOMEM. */
+int gd_conn_send_fd(struct gd_conn *c, const Gpucmd__Reply *reply, int fd);
+/* Room freed in max_input_bytes: connections waiting for it are read again. */
+void gd_conn_input_released(struct gd_daemon *d);
 
 /* Whether the connection is reading (not stalled, stopping or full of
  * unsent replies): only then can its client be blamed for silence. */

@@ -43,6 +43,8 @@ struct gd_daemon {
 	struct gd_list tokens;     /* capability tokens, see fence.h */
 	struct gd_list waiters;    /* host fence waiters, see fence.h */
 	struct gd_list uids;       /* struct gd_account.link: one per uid with clients or buffers */
+	struct gd_list input_waiting; /* struct gd_conn.input_link: frames waiting for max_input_bytes */
+	uint64_t input_bytes;      /* reserved by frames being received (conn.h) */
 	struct gd_stats stats;
 	uint64_t started_ms;       /* loop time at start, for uptime */
 	uv_signal_t sigint, sigterm, sighup;

@@ -11,6 +11,7 @@
 
 #include <uv.h>
 
+#include "account.h"
 #include "conn.h"
 #include "daemon.h"
 #include "fence.h"
@@ -23,6 +24,7 @@ struct gd_fence_waiter {
 	struct gd_list all;    /* gd_daemon.waiters */
 	struct gd_fence *fence;
 	struct gd_conn *conn;
+	struct gd_account *acct; /* counts it against the waiter limits */
 	uint64_t req, value;
 	int event_fd;
 	bool timed;
@@ -73,8 +75,12 @@ static void finish_waiter(struct gd_fence_waiter *w, int status, const char *msg
 {
 	gd_list_remove(&w->link);
 	gd_list_remove(&w->all);
+	gd_account_fence_waiters(w->acct, -1);
+	gd_account_unref(w->acct);
 	if (w->event_fd >= 0) {
-		/* 1: the value was reached; 2: it never will be. */
+		/* 1: the value was reached; 2: it never will be. The pipe is
+		 * non-blocking, written once and only by the daemon: eight
+		 * bytes always fit. */
 		uint64_t v = status == 0 ? 1 : 2;
 		(void)!write(w->event_fd, &v, sizeof(v));
 		close(w->event_fd);
@@ -151,6 +157,8 @@ int gd_fence_wait(struct gd_fence *f, struct gd_conn *c, uint64_t req, uint64_t 
 		return -ENOMEM;
 	w->fence = gd_fence_ref(f);
 	w->conn = c;
+	w->acct = gd_account_ref(c->acct);
+	gd_account_fence_waiters(w->acct, 1);
 	w->req = req;
 	w->value = value;
 	w->event_fd = event_fd;

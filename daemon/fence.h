@@ -51,8 +51,10 @@ void gd_fence_completed(struct gd_fence *f, uint64_t value);
 void gd_fence_abandon(struct gd_fence *f, uint64_t last);
 
 /* A host wait by connection c, answered to request `req` when value is
- * reached (or by writing 1 to event_fd, which the fence then owns, when
- * event_fd >= 0); timeout_ms 0 answers at once. */
+ * reached; timeout_ms 0 answers at once. With event_fd >= 0 (the write end
+ * of a non-blocking pipe only the daemon holds, which the fence then owns)
+ * the answer is the 8-byte value 1 written to it, or 2 when the value will
+ * never come. Counts against c's account until it ends (account.h). */
 int gd_fence_wait(struct gd_fence *f, struct gd_conn *c, uint64_t req, uint64_t value, uint32_t timeout_ms,
 		  int event_fd);
 /* Drops every waiter of connection c (it is closing). */

@@ -1,12 +1,17 @@
 /*
  * handles.c — the per-connection handle table (see handles.h).
  * Layout of a handle: bits 0..19 index+1 (0 is never a handle), bits 20..31
- * the slot's generation.
+ * the slot's generation. A slot whose twelve generation bits are spent is
+ * retired rather than reused, so no handle value ever names two objects on
+ * one connection: after about 4.3 billion frees of one kind the table is
+ * full and creation fails with -EMFILE (the client reconnects).
  */
 #include <errno.h>
 #include <stdlib.h>
 
 #include "handles.h"
+
+#define GEN_MAX 0xfffu
 
 void gd_handles_init(struct gd_handles *h)
 {
@@ -62,7 +67,7 @@ int gd_handles_add(struct gd_handles *h, void *obj, uint32_t *ret_handle)
 	}
 	h->objs[idx] = obj;
 	h->count++;
-	*ret_handle = (uint32_t)(h->gens[idx] & 0xfff) << 20 | (idx + 1);
+	*ret_handle = (uint32_t)h->gens[idx] << 20 | (idx + 1);
 	return 0;
 }
 
@@ -70,7 +75,7 @@ static uint32_t slot(const struct gd_handles *h, uint32_t handle)
 {
 	uint32_t idx = (handle & GD_HANDLES_MAX) - 1;
 	if ((handle & GD_HANDLES_MAX) == 0 || idx >= h->used || !h->objs[idx] ||
-	    (h->gens[idx] & 0xfff) != handle >> 20)
+	    h->gens[idx] != handle >> 20)
 		return UINT32_MAX;
 	return idx;
 }
@@ -88,8 +93,10 @@ void *gd_handles_remove(struct gd_handles *h, uint32_t handle)
 		return NULL;
 	void *obj = h->objs[idx];
 	h->objs[idx] = NULL;
-	h->gens[idx]++;
-	h->free[h->n_free++] = idx;
+	if (h->gens[idx] < GEN_MAX) {
+		h->gens[idx]++;
+		h->free[h->n_free++] = idx;
+	}
 	h->count--;
 	return obj;
 }
@@ -99,7 +106,7 @@ void *gd_handles_next(const struct gd_handles *h, uint32_t *cursor, uint32_t *re
 	for (uint32_t idx = *cursor; idx < h->used; idx++)
 		if (h->objs[idx]) {
 			*cursor = idx + 1;
-			*ret_handle = (uint32_t)(h->gens[idx] & 0xfff) << 20 | (idx + 1);
+			*ret_handle = (uint32_t)h->gens[idx] << 20 | (idx + 1);
 			return h->objs[idx];
 		}
 	*cursor = h->used;

@@ -151,6 +151,7 @@ int main(int argc, char **argv)
 	gd_list_init(&d->tokens);
 	gd_list_init(&d->waiters);
 	gd_list_init(&d->uids);
+	gd_list_init(&d->input_waiting);
 	d->loop = uv_default_loop();
 	d->started_ms = uv_now(d->loop);
 	int status = 1;

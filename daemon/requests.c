@@ -7,6 +7,7 @@
  * named, and reported by the next synchronising call.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -65,10 +66,9 @@ static bool is_streamed(const Req *req)
 	}
 }
 
-static bool takes_fd(const Req *req)
+bool gd_request_takes_fd(const Req *req)
 {
-	return req->body_case == GPUCMD__REQUEST__BODY_FENCE_FD ||
-	       req->body_case == GPUCMD__REQUEST__BODY_BUFFER_CREATE_SHARED;
+	return req->body_case == GPUCMD__REQUEST__BODY_BUFFER_CREATE_SHARED;
 }
 
 static void hello(struct gd_conn *c, const Req *req)
@@ -83,6 +83,8 @@ static void hello(struct gd_conn *c, const Req *req)
 		return;
 	}
 	snprintf(c->name, sizeof(c->name), "%s", h->client_name);
+	if (!c->greeted)
+		c->acct->parent->handshakes--;
 	c->greeted = true;
 	const VkPhysicalDeviceLimits *l = &d->gpu->props.limits;
 	Gpucmd__HelloReply hr = GPUCMD__HELLO_REPLY__INIT;
@@ -259,29 +261,53 @@ static void wait_fence(struct gd_conn *c, const Req *req)
 	gd_session_wait_fence(s, req->id, f, w->value);
 }
 
-static void fence_wait(struct gd_conn *c, const Req *req, int fd)
+/* fence_wait (answered when the value comes) and fence_fd (answered at once
+ * with the read end of a pipe the daemon writes when it comes). The daemon
+ * never writes into a file its client can fill or make blocking: the write
+ * end of that pipe is the daemon's alone, non-blocking and written once. */
+static void fence_wait(struct gd_conn *c, const Req *req)
 {
 	bool by_fd = req->body_case == GPUCMD__REQUEST__BODY_FENCE_FD;
 	ProtobufCBinaryData tok = by_fd ? req->fence_fd->token : req->fence_wait->token;
 	uint64_t value = by_fd ? req->fence_fd->value : req->fence_wait->value;
-	if (by_fd && fd < 0) {
-		reply_error(c, req->id, -EBADF, "fence fd: the request came without an eventfd");
-		return;
-	}
+	const char *what = by_fd ? "fence_fd" : "fence_wait";
 	struct gd_fence *f = lookup_token(c, req, GD_TOKEN_FENCE, tok);
-	if (!f) {
-		if (fd >= 0)
-			close(fd);
+	if (!f)
+		return;
+	char msg[256], why[200];
+	int r = gd_account_may_wait(c->acct, why, sizeof(why));
+	if (r < 0) {
+		snprintf(msg, sizeof(msg), "%s: %s", what, why);
+		reply_error(c, req->id, r, msg);
 		return;
 	}
-	int r = gd_fence_wait(f, c, req->id, value, by_fd ? 0 : req->fence_wait->timeout_ms, fd);
-	if (r < 0) {
-		if (fd >= 0)
-			close(fd);
-		reply_error(c, req->id, r, "fence wait: out of memory");
-	} else if (by_fd) {
-		gd_conn_reply_status(c, req->id, 0, 0, NULL);
+	int p[2] = {-1, -1};
+	if (by_fd && pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0) {
+		r = -errno;
+		snprintf(msg, sizeof(msg), "fence_fd: the daemon could not make a pipe: %s", strerror(errno));
+		reply_error(c, req->id, r, msg);
+		return;
 	}
+	r = gd_fence_wait(f, c, req->id, value, by_fd ? 0 : req->fence_wait->timeout_ms, p[1]);
+	if (r < 0) {
+		if (by_fd) {
+			close(p[0]);
+			close(p[1]);
+		}
+		snprintf(msg, sizeof(msg), "%s: daemon out of memory", what);
+		reply_error(c, req->id, r, msg);
+		return;
+	}
+	if (!by_fd)
+		return;
+	Gpucmd__Reply rep = GPUCMD__REPLY__INIT;
+	rep.id = req->id;
+	r = gd_conn_send_fd(c, &rep, p[0]);
+	if (r < 0)
+		reply_error(c, req->id, r, r == -EBUSY ? "fence_fd: the descriptors of earlier replies are not received "
+							"yet (read the replies first)" : "fence_fd: daemon out of memory");
+	else
+		gd_conn_flush(c);
 }
 
 /* Sessions held by every connection of uid. */
@@ -522,7 +548,7 @@ int gd_request_handle(struct gd_conn *c, const Req *req)
 		snprintf(msg, sizeof(msg), "%s (request %" PRIu64 " was not run)", c->errmsg, req->id);
 		gd_conn_reply_status(c, req->id, c->err, c->err_req, msg);
 		c->err = 0;
-		if (takes_fd(req)) {
+		if (gd_request_takes_fd(req)) {
 			int fd = gd_conn_take_fd(c);
 			if (fd >= 0)
 				close(fd);
@@ -596,8 +622,8 @@ int gd_request_handle(struct gd_conn *c, const Req *req)
 	case GPUCMD__REQUEST__BODY_BUFFER_IMPORT: buffer_import(c, req); return 0;
 	case GPUCMD__REQUEST__BODY_FENCE_EXPORT: fence_export(c, req); return 0;
 	case GPUCMD__REQUEST__BODY_WAIT_FENCE: wait_fence(c, req); return 0;
-	case GPUCMD__REQUEST__BODY_FENCE_WAIT: fence_wait(c, req, -1); return 0;
-	case GPUCMD__REQUEST__BODY_FENCE_FD: fence_wait(c, req, gd_conn_take_fd(c)); return 0;
+	case GPUCMD__REQUEST__BODY_FENCE_WAIT:
+	case GPUCMD__REQUEST__BODY_FENCE_FD: fence_wait(c, req); return 0;
 	case GPUCMD__REQUEST__BODY_CAPTURE_BEGIN: gd_request_capture_begin(c, req); return 0;
 	case GPUCMD__REQUEST__BODY_CAPTURE_END: gd_request_capture_end(c, req); return 0;
 	case GPUCMD__REQUEST__BODY_GRAPH_REPLAY:

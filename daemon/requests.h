@@ -16,6 +16,8 @@ struct gd_session;
 /* Returns 0 when the request was handled (replied to or failed as it
  * should), -EAGAIN when it must wait for GPU work and be handled again. */
 int gd_request_handle(struct gd_conn *c, const Gpucmd__Request *req);
+/* Whether the request comes with a file descriptor (SCM_RIGHTS). */
+bool gd_request_takes_fd(const Gpucmd__Request *req);
 
 /* Shared by the request files: the session a streamed request names, or
  * NULL with the failure kept on the connection. */

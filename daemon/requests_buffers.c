@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -292,8 +293,16 @@ void gd_request_memory_query(struct gd_conn *c, const Req *req)
 	usage_of(c->acct->parent, d->cfg.max_memory_per_uid, &user);
 	mr.self = &self;
 	mr.user = &user;
-	/* A client sees the connections of its own uid; root sees all. */
-	Gpucmd__ClientUsage cu[d->stats.clients], *cup[d->stats.clients];
+	/* A client sees the connections of its own uid; root sees all. On the
+	 * heap: their number is the clients', nothing the stack can bound. */
+	Gpucmd__ClientUsage *cu = calloc(d->stats.clients, sizeof(*cu));
+	Gpucmd__ClientUsage **cup = calloc(d->stats.clients, sizeof(*cup));
+	if (!cu || !cup) {
+		free(cu);
+		free(cup);
+		gd_conn_reply_status(c, req->id, -ENOMEM, 0, "memory query: daemon out of memory");
+		return;
+	}
 	struct gd_list *pos, *tmp;
 	gd_list_for_each_safe(pos, tmp, &d->conns) {
 		struct gd_conn *o = gd_container_of(pos, struct gd_conn, link);
@@ -313,4 +322,6 @@ void gd_request_memory_query(struct gd_conn *c, const Req *req)
 	rep.body_case = GPUCMD__REPLY__BODY_MEMORY;
 	rep.memory = &mr;
 	gd_conn_send(c, &rep);
+	free(cu);
+	free(cup);
 }

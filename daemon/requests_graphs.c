@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "buffer.h"
 #include "conn.h"
@@ -21,7 +22,12 @@ typedef Gpucmd__Request Req;
 
 static void reply_graph(struct gd_conn *c, uint64_t id, uint32_t handle, const struct gd_graph *g)
 {
-	uint64_t sizes[g->n_slots ? g->n_slots : 1];
+	/* As many as the buffers the client captured: on the heap. */
+	uint64_t *sizes = calloc(g->n_slots ? g->n_slots : 1, sizeof(*sizes));
+	if (!sizes) {
+		gd_conn_reply_status(c, id, -ENOMEM, 0, "graph: daemon out of memory");
+		return;
+	}
 	for (uint32_t i = 0; i < g->n_slots; i++)
 		sizes[i] = g->slots[i]->size;
 	Gpucmd__GraphInfo gi = GPUCMD__GRAPH_INFO__INIT;
@@ -36,15 +42,19 @@ static void reply_graph(struct gd_conn *c, uint64_t id, uint32_t handle, const s
 	rep.body_case = GPUCMD__REPLY__BODY_GRAPH_INFO;
 	rep.graph_info = &gi;
 	gd_conn_send(c, &rep);
+	free(sizes);
 }
 
 /* Gives graph g (its reference) a handle on c and answers with it. */
 static void add_and_reply(struct gd_conn *c, uint64_t id, struct gd_graph *g)
 {
-	uint32_t h;
-	if (gd_handles_add(&c->graphs, g, &h) < 0) {
+	uint32_t h, most = c->d->cfg.max_graphs_per_client;
+	if ((most && c->graphs.count >= most) || gd_handles_add(&c->graphs, g, &h) < 0) {
 		gd_graph_unref(g);
-		gd_conn_reply_status(c, id, -EMFILE, 0, "this connection holds the most graphs it may");
+		char msg[160];
+		snprintf(msg, sizeof(msg), "this connection holds %u graphs, the most it may (max_graphs_per_client; "
+			 "graph_free frees one)", c->graphs.count);
+		gd_conn_reply_status(c, id, -EMFILE, 0, msg);
 		return;
 	}
 	reply_graph(c, id, h, g);

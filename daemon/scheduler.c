@@ -391,18 +391,37 @@ static void describe(struct gd_scheduler *s, struct gd_submission *sub, uint32_t
 	};
 }
 
-/* Whether sub can go to the queue now: 1 yes, 0 not yet (a fence it waits
- * for has not been submitted), -1 never (that fence was abandoned first). */
+/* Whether a wait for `value` of fence f may go to the queue: 1 its signal
+ * is submitted, 0 not yet, -1 never (the fence was abandoned below it). */
+static int wait_state(const struct gd_fence *f, uint64_t value)
+{
+	if (value <= f->submitted)
+		return 1;
+	return f->abandoned && value > f->last ? -1 : 0;
+}
+
+/*
+ * Whether sub can go to the queue now: 1 yes, 0 not yet (a fence it waits
+ * for has not been submitted), -1 never. The rule: the queue never waits on
+ * a value that no submitted work will signal, whichever call recorded the
+ * wait. That covers a stage's waits on other sessions' fences and its wait
+ * on its own session's fence after a reset: the stage that was to signal
+ * it may have failed without being submitted (say, it waited on a fence
+ * abandoned first), and then this stage fails too, with the same code.
+ * A session's own value can only come from its earlier submissions, which
+ * are all behind it once it is considered (order within a session), so
+ * "not yet" there means never.
+ */
 static int ready_to_submit(const struct gd_submission *sub)
 {
 	int ok = 1;
+	if (sub->fence_wait && wait_state(sub->session->fence, sub->fence_wait) != 1)
+		return -1;
 	for (uint32_t k = 0; k < sub->n_xwait; k++) {
-		const struct gd_fence *f = sub->xwait[k];
-		if (sub->xwait_value[k] <= f->submitted)
-			continue;
-		if (f->abandoned && sub->xwait_value[k] > f->last)
+		int r = wait_state(sub->xwait[k], sub->xwait_value[k]);
+		if (r < 0)
 			return -1;
-		ok = 0;
+		ok &= r;
 	}
 	return ok;
 }
@@ -473,7 +492,8 @@ static struct gd_submission *gather(struct gd_scheduler *s, uint32_t *ret_n)
 			int r = ses->blocked_pass == s->pass ? 0 : ready_to_submit(sub);
 			if (r < 0) {
 				fail_now(s, sub, GPUCMD_E_FENCE_ABANDONED,
-					 "fence abandoned: the session that owns a fence this stage waits on closed before signalling the value");
+					 "fence abandoned: the session that owns a fence this stage waits on (directly, or "
+					 "through an earlier stage of its own session) closed before signalling the value");
 				continue;
 			}
 			if (r == 0) {

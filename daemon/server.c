@@ -22,6 +22,7 @@
 #include <systemd/sd-daemon.h>
 #include <uv.h>
 
+#include "account.h"
 #include "conn.h"
 #include "daemon.h"
 #include "log.h"
@@ -120,6 +121,14 @@ static const char *refusal(struct gd_server *s, int fd, char *why, size_t len, i
 				 (unsigned)cr.uid, n, where);
 			return why;
 		}
+	}
+	const struct gd_account *uid = gd_account_find(s->d, cr.uid);
+	/* Connections that never say hello hold a descriptor and memory for
+	 * nothing: each uid may have only a few waiting at once. */
+	if (uid && cfg->max_handshakes_per_uid && uid->handshakes >= cfg->max_handshakes_per_uid) {
+		snprintf(why, len, "uid %u has %u connections that have not said hello yet, the most "
+			 "max_handshakes_per_uid allows (%s)", (unsigned)cr.uid, uid->handshakes, where);
+		return why;
 	}
 	return NULL;
 }

@@ -28,6 +28,7 @@ static void describe_client(const struct gd_conn *o, uint64_t now, Gpucmd__Clien
 	st->connected_ms = now - o->connected_ms;
 	st->in_flight = o->acct->in_flight;
 	st->stalled = o->stalled;
+	st->fence_waiters = o->acct->fence_waiters;
 	gd_request_client_usage(o, u);
 	st->memory = u;
 	uint32_t cursor = 0, h;

@@ -27,6 +27,8 @@ static uint64_t tick_ms(const struct gd_config *cfg)
 		t = cfg->read_timeout_ms / 4;
 	if (cfg->idle_timeout_sec && (uint64_t)cfg->idle_timeout_sec * 250 < t)
 		t = (uint64_t)cfg->idle_timeout_sec * 250;
+	if (cfg->handshake_timeout_ms && cfg->handshake_timeout_ms / 4 < t)
+		t = cfg->handshake_timeout_ms / 4;
 	return t < MIN_TICK_MS ? MIN_TICK_MS : t;
 }
 
@@ -51,11 +53,31 @@ static void sweep(uv_timer_t *h)
 	struct gd_list *pos, *tmp;
 	gd_list_for_each_safe(pos, tmp, &d->conns) {
 		struct gd_conn *c = gd_container_of(pos, struct gd_conn, link);
-		if (c->closing || c->bye_msg || !gd_conn_reading(c))
+		if (c->closing || c->bye_msg)
+			continue;
+		size_t partial = gw_reader_pending(&c->in);
+		if (c->input_reserved && partial < c->input_reserved && d->cfg.read_timeout_ms &&
+		    now - c->reserved_ms >= d->cfg.read_timeout_ms) {
+			/* A large frame holds room others may wait for: it must
+			 * arrive whole in time, not merely keep trickling, and
+			 * replies its client leaves unread do not stop the clock. */
+			snprintf(c->bye_text, sizeof(c->bye_text),
+				 "closed: a request frame of %" PRIu64 " bytes did not arrive whole within "
+				 "read_timeout_ms (%u ms); %zu bytes came",
+				 c->input_reserved, d->cfg.read_timeout_ms, partial);
+			gd_conn_close(c, c->bye_text, c->bye_text);
+			continue;
+		}
+		if (!gd_conn_reading(c))
 			continue;
 		uint64_t silent = now - c->last_rx_ms;
-		size_t partial = gw_reader_pending(&c->in);
-		if (partial && d->cfg.read_timeout_ms && silent >= d->cfg.read_timeout_ms) {
+		if (!c->greeted && d->cfg.handshake_timeout_ms &&
+		    now - c->connected_ms >= d->cfg.handshake_timeout_ms) {
+			snprintf(c->bye_text, sizeof(c->bye_text),
+				 "closed: no hello within handshake_timeout_ms (%u ms) of connecting",
+				 d->cfg.handshake_timeout_ms);
+			gd_conn_goodbye(c, -ETIMEDOUT, c->bye_text);
+		} else if (partial && d->cfg.read_timeout_ms && silent >= d->cfg.read_timeout_ms) {
 			snprintf(c->bye_text, sizeof(c->bye_text),
 				 "closed: %zu bytes of a request frame arrived, then nothing for %" PRIu64
 				 " ms (read_timeout_ms is %u)",

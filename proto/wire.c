@@ -129,6 +129,14 @@ size_t gw_reader_pending(const struct gw_reader *r)
 	return r->buf.len - r->off;
 }
 
+void gw_reader_trim(struct gw_reader *r, size_t keep)
+{
+	if (r->buf.len == r->off && r->buf.cap > keep) {
+		gw_buf_finish(&r->buf);
+		r->off = 0;
+	}
+}
+
 struct spill {
 	struct spill *next;
 	max_align_t data[];

@@ -15,7 +15,7 @@
 
 #include "gpucmd.pb-c.h"
 
-#define GW_PROTOCOL_VERSION 1u
+#define GW_PROTOCOL_VERSION 2u
 #define GW_HEADER 4u
 #define GW_DEFAULT_MAX_FRAME (4u << 20)
 #define GW_MIN_MAX_FRAME 4096u
@@ -63,6 +63,9 @@ int gw_reader_peek(struct gw_reader *r, const uint8_t **ret_payload, size_t *ret
 void gw_reader_consume(struct gw_reader *r);
 /* Bytes held that are not yet a complete frame or not yet consumed. */
 size_t gw_reader_pending(const struct gw_reader *r);
+/* Frees the buffer when it holds nothing and has grown past `keep` bytes
+ * (for a large frame now handled). */
+void gw_reader_trim(struct gw_reader *r, size_t keep);
 
 /*
  * A bump allocator for protobuf-c. Decoding allocates from a fixed block;

@@ -550,6 +550,8 @@ TCase *faults_tcase(void);
 TCase *timeouts_tcase(void);
 TCase *timeouts_backpressure_tcase(void);
 TCase *gpu_faults_tcase(void);
+TCase *isolation_tcase(void);
+TCase *isolation_default_tcase(void);
 
 Suite *daemon_suite(void)
 {
@@ -607,6 +609,8 @@ Suite *daemon_suite(void)
 	suite_add_tcase(s, timeouts_tcase());
 	suite_add_tcase(s, timeouts_backpressure_tcase());
 	suite_add_tcase(s, gpu_faults_tcase());
+	suite_add_tcase(s, isolation_tcase());
+	suite_add_tcase(s, isolation_default_tcase());
 	return s;
 }
 
