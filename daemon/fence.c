@@ -209,6 +209,16 @@ bool gd_fence_has_waiters(struct gd_daemon *d, const struct gd_conn *c)
 int gd_token_issue(struct gd_daemon *d, struct gd_conn *c, enum gd_token_kind kind, void *obj,
 		   uint8_t ret_token[GD_TOKEN_BYTES])
 {
+	/* Exporting an object again gives the same token: the table grows with
+	 * the objects exported, not with the requests. */
+	struct gd_list *pos, *tmp;
+	gd_list_for_each_safe(pos, tmp, &d->tokens) {
+		struct gd_token *t = gd_container_of(pos, struct gd_token, link);
+		if (t->conn == c && t->kind == kind && t->obj == obj) {
+			memcpy(ret_token, t->bytes, GD_TOKEN_BYTES);
+			return 0;
+		}
+	}
 	struct gd_token *t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;

@@ -64,8 +64,9 @@ bool gd_fence_has_waiters(struct gd_daemon *d, const struct gd_conn *c);
 
 enum gd_token_kind { GD_TOKEN_FENCE, GD_TOKEN_BUFFER, GD_TOKEN_GRAPH };
 
-/* Issues a token for obj (kind) exported by connection c. Returns 0 and the
- * token, or -ENOMEM / a getrandom error. The table does not reference obj:
+/* Issues a token for obj (kind) exported by connection c, the one issued
+ * before when c exported obj already. Returns 0 and the token, or -ENOMEM /
+ * a getrandom error. The table does not reference obj:
  * the exporter revokes the token before letting go of it. */
 int gd_token_issue(struct gd_daemon *d, struct gd_conn *c, enum gd_token_kind kind, void *obj,
 		   uint8_t ret_token[GD_TOKEN_BYTES]);

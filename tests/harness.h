@@ -79,7 +79,7 @@ int daemon_fd_count(void);
 /* The same, with no client connected: counted while the asking connection
  * is the only one, less its own. */
 int daemon_base_fds(void);
-/* Waits (10 s at most) until the daemon holds no buffer, session or
+/* Waits (60 s at most: a state, not a time) until the daemon holds no buffer, session or
  * accounted byte, serves only the checking client and holds base_fds
  * descriptors besides it; then checks that it still computes. */
 void expect_baseline(int base_fds);

@@ -546,6 +546,28 @@ START_TEST(fds_belong_to_the_message_they_came_with)
 }
 END_TEST
 
+/* Tokens: every export used to add one to a daemon-wide table, without
+ * bound. Exporting an object again now gives the token it already has. */
+START_TEST(exporting_again_gives_the_same_token)
+{
+	gpucmd_client *c = connect_ok();
+	gpucmd_buffer b;
+	gpucmd_session s;
+	gpucmd_token first, t;
+	must(c, gpucmd_buffer_create(c, 256, 0, &b), "create");
+	must(c, gpucmd_session_open(c, "s", &s), "open");
+	must(c, gpucmd_buffer_export(c, b, &first), "export");
+	for (int i = 0; i < 1000; i++) {
+		must(c, gpucmd_buffer_export(c, b, &t), "export");
+		ck_assert_msg(memcmp(&t, &first, sizeof(t)) == 0, "export %d gave a new token", i);
+	}
+	must(c, gpucmd_fence_export(c, s, &first), "fence export");
+	must(c, gpucmd_fence_export(c, s, &t), "fence export");
+	ck_assert(memcmp(&t, &first, sizeof(t)) == 0);
+	gpucmd_disconnect(c);
+}
+END_TEST
+
 TCase *isolation_tcase(void)
 {
 	TCase *t = tcase_create("isolation");
@@ -569,5 +591,6 @@ TCase *isolation_default_tcase(void)
 	tcase_add_test(t, replies_a_client_never_reads_are_bounded);
 	tcase_add_test(t, handles_never_name_a_later_object);
 	tcase_add_test(t, fds_belong_to_the_message_they_came_with);
+	tcase_add_test(t, exporting_again_gives_the_same_token);
 	return t;
 }

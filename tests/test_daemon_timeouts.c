@@ -345,7 +345,8 @@ START_TEST(device_loss_is_reported_to_every_affected_session_then_the_device_is_
 	gpucmd_disconnect(a);
 	gpucmd_disconnect(b);
 	gpucmd_disconnect(idle);
-	ck_assert(log_wait("device recreated", 10000));
+	/* Bounded only by the test's own timeout: a state, not a time. */
+	ck_assert(log_wait("device recreated", 200000));
 	gpucmd_client *after = connect_ok();
 	ck_assert_int_eq(run_binary_kernel(after, "add_f32", x, y, out, 256), 0);
 	for (int i = 0; i < 256; i++)
@@ -395,13 +396,15 @@ START_TEST(device_loss_releases_client_kernels_shared_buffers_and_stalled_work)
 	ck_assert_int_eq(gpucmd_dispatch(k, s, neg.id, nb, 2, &n, 4, 16, 1, 1), 0);
 	ck_assert_int_eq(gpucmd_commit_stage(k, s), 0);
 	ck_assert_int_eq(gpucmd_flush(k), 0);
-	/* j waits on k's fence, a value never committed. */
-	ck_assert_int_eq(gpucmd_fence_wait(j, &ft, 5, 10000), GPUCMD_E_DEVICE_LOST);
+	/* j waits on k's fence, a value never committed: the loss answers it,
+	 * however long the loaded machine takes to get there. */
+	ck_assert_int_eq(gpucmd_fence_wait(j, &ft, 5, UINT32_MAX), GPUCMD_E_DEVICE_LOST);
 	ck_assert_int_eq(gpucmd_ping(k), GPUCMD_E_DEVICE_LOST);
 	ck_assert_msg(strstr(gpucmd_last_error(k), "'victim-k'"), "k told: %s", gpucmd_last_error(k));
 	gpucmd_disconnect(k);
 	gpucmd_disconnect(j);
-	ck_assert(log_wait("device recreated", 10000));
+	/* Bounded only by the test's own timeout: a state, not a time. */
+	ck_assert(log_wait("device recreated", 200000));
 	gpucmd_client *after = connect_ok();
 	struct gpucmd_status st;
 	ck_assert_int_eq(gpucmd_status(after, &st), 0);

@@ -186,7 +186,7 @@ START_TEST(sighup_changes_max_sessions_per_client)
 
 	write_config("[limits]\nmax_sessions_per_client = 3\n");
 	kill(test_daemon.pid, SIGHUP);
-	ck_assert(log_wait("reload: max_sessions_per_client 2 -> 3", 5000));
+	ck_assert(log_wait("reload: max_sessions_per_client 2 -> 3", 60000));
 	ck_assert_int_eq(gpucmd_session_open(c, "third", &s[2]), 0);
 	ck_assert_int_eq(gpucmd_session_open(c, "fourth", &s[3]), -EMFILE);
 	ck_assert_msg(strstr(gpucmd_last_error(c), "(3, set in"), "%s", gpucmd_last_error(c));
@@ -194,7 +194,7 @@ START_TEST(sighup_changes_max_sessions_per_client)
 	/* A broken file on reload changes nothing. */
 	write_config("[limits]\nmax_sessions_per_client = lots\n");
 	kill(test_daemon.pid, SIGHUP);
-	ck_assert(log_wait("reload failed", 5000));
+	ck_assert(log_wait("reload failed", 60000));
 	ck_assert(log_wait("gpucmdd.conf:2: max_sessions_per_client must be a number", 0));
 	ck_assert_int_eq(gpucmd_session_open(c, "fourth", &s[3]), -EMFILE);
 	gpucmd_disconnect(c);
@@ -213,9 +213,9 @@ START_TEST(max_clients_refuses_the_extra_client_with_a_reason)
 	ck_assert_msg(strstr(gpucmd_last_error(NULL), "at most 1 clients at once (max_clients"), "%s",
 		      gpucmd_last_error(NULL));
 	/* Lifted by a reload, for the next client and the teardown's. */
-	write_config("");
+	write_config("[limits]\nmax_clients = 0\n");
 	kill(test_daemon.pid, SIGHUP);
-	ck_assert(log_wait("reload: max_clients 1 -> 0", 5000));
+	ck_assert(log_wait("reload: max_clients 1 -> 0", 60000));
 	gpucmd_client *c2 = connect_ok();
 	gpucmd_disconnect(c2);
 	gpucmd_disconnect(c);
@@ -298,7 +298,7 @@ START_TEST(sighup_reports_reloading_then_ready)
 	ck_assert_msg(notify_wait(ns, "READY=1", 2000, msg, sizeof(msg)), "no READY=1 after the reload");
 	/* The new level applies: a connection is now logged at debug. */
 	gpucmd_client *c = connect_ok();
-	ck_assert(log_wait("connected: pid", 2000));
+	ck_assert(log_wait("connected: pid", 60000));
 	gpucmd_disconnect(c);
 	close(ns);
 }
