@@ -133,6 +133,11 @@ static void flush_residency(struct gd_session *s, bool apply)
 
 void gd_session_residency(struct gd_session *s, uint64_t req, struct gd_buffer *b, bool add)
 {
+	if (s->n_residency == GD_MAX_RESIDENCY_OPS) {
+		gd_session_fail(s, req, -E2BIG, "residency %s: %u changes staged since the last commit, the most a stage "
+				"may stage (commit to apply them)", add ? "add" : "remove", GD_MAX_RESIDENCY_OPS);
+		return;
+	}
 	if (s->n_residency == s->cap_residency) {
 		uint32_t cap = s->cap_residency ? s->cap_residency * 2 : 8;
 		struct gd_residency_op *r = realloc(s->residency, cap * sizeof(*r));
@@ -401,6 +406,14 @@ static struct gd_submission *begin_command(struct gd_session *s, uint64_t req, c
 	struct gd_submission *sub = s->capture ? &s->capture->rec : open_submission(s);
 	if (!sub) {
 		gd_session_fail(s, req, -ENOMEM, "%s%s%s%s: no command buffer could be opened", what, q, name, q2);
+		return NULL;
+	}
+	/* The driver's memory for a command buffer grows with its commands. */
+	uint32_t most = s->d->cfg.max_commands_per_stage;
+	if (most && sub->n_commands >= most) {
+		gd_session_fail(s, req, -E2BIG, "%s%s%s%s: the %s already holds %u commands, the most "
+				"max_commands_per_stage allows (commit the stage, or open the session eager)",
+				what, q, name, q2, s->capture ? "capture" : "stage", sub->n_commands);
 		return NULL;
 	}
 	for (uint32_t i = 0; i < n; i++)

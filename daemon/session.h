@@ -26,6 +26,7 @@
 #define GD_PUSH_CACHE 256           /* push constants up to this size are compared */
 #define GD_PART_FIRST 32            /* commands in an eager session's first part of a stage */
 #define GD_PART_MAX 256             /* ... and in its longest */
+#define GD_MAX_RESIDENCY_OPS 65536  /* residency changes staged between commits */
 
 struct gd_account;
 struct gd_buffer;

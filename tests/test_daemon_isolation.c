@@ -323,10 +323,19 @@ START_TEST(max_clients_has_a_default_from_the_fd_limit)
 	}
 	ck_assert_msg(strstr(refusal, "max_clients"), "after %d connections: '%s'", n, refusal);
 	ck_assert_int_gt(n, 32);
+	/* One leaves, one is served, once the daemon has seen it go. */
 	gpucmd_disconnect(cs[--n]);
-	cs[n] = connect_ok(); /* one left, one served */
-	for (int i = 0; i <= n; i++)
+	for (int i = 0; i < 6000 && !(cs[n] = gpucmd_connect(test_daemon.socket)); i++)
+		usleep(10000);
+	ck_assert_msg(cs[n], "%s", gpucmd_last_error(NULL));
+	for (int i = 0; i < n; i++)
 		gpucmd_disconnect(cs[i]);
+	/* The teardown connects too: wait until the others are gone. */
+	struct gpucmd_info info = {0};
+	for (int i = 0; i < 6000 && (gpucmd_info(cs[n], &info) < 0 || info.clients != 1); i++)
+		usleep(10000);
+	ck_assert_uint_eq(info.clients, 1);
+	gpucmd_disconnect(cs[n]);
 }
 END_TEST
 
@@ -568,6 +577,37 @@ START_TEST(exporting_again_gives_the_same_token)
 }
 END_TEST
 
+/* A stage grew without bound: every streamed command went into one
+ * command buffer (the driver's memory) and every residency change into a
+ * staged list until the commit. Both are bounded; the stage fails saying
+ * which bound, and the session goes on after a reset. */
+START_TEST(a_stage_holds_a_bounded_number_of_commands)
+{
+	daemon_launch(&(struct daemon_launch){.config = "[limits]\nmax_commands_per_stage = 100\n"});
+	gpucmd_client *c = connect_ok();
+	gpucmd_buffer b;
+	gpucmd_session s;
+	must(c, gpucmd_buffer_create(c, 4096, 0, &b), "create");
+	must(c, gpucmd_session_open(c, "long", &s), "open");
+	for (int i = 0; i < 101; i++)
+		must(c, gpucmd_buffer_fill(c, s, b, 0, 0, (uint32_t)i), "fill");
+	ck_assert_int_eq(gpucmd_commit_and_wait(c, s), -E2BIG);
+	ck_assert_msg(strstr(gpucmd_last_error(c), "max_commands_per_stage"), "%s", gpucmd_last_error(c));
+	for (int i = 0; i < 65537; i++)
+		must(c, gpucmd_residency_add(c, s, b), "residency");
+	must(c, gpucmd_reset_for_next_stage(c, s), "reset");
+	ck_assert_int_eq(gpucmd_commit_and_wait(c, s), -E2BIG);
+	ck_assert_msg(strstr(gpucmd_last_error(c), "residency"), "%s", gpucmd_last_error(c));
+	must(c, gpucmd_reset_for_next_stage(c, s), "reset");
+	must(c, gpucmd_buffer_fill(c, s, b, 0, 0, 7), "fill");
+	must(c, gpucmd_commit_and_wait(c, s), "a stage within the bounds");
+	uint32_t w;
+	must(c, gpucmd_buffer_read(c, b, 0, &w, 4), "read");
+	ck_assert_uint_eq(w, 7);
+	gpucmd_disconnect(c);
+}
+END_TEST
+
 TCase *isolation_tcase(void)
 {
 	TCase *t = tcase_create("isolation");
@@ -578,6 +618,7 @@ TCase *isolation_tcase(void)
 	tcase_add_test(t, connections_that_never_say_hello_are_bounded_and_timed_out);
 	tcase_add_test(t, fence_waiters_are_limited_per_client_and_uid);
 	tcase_add_test(t, partial_frames_are_bounded_in_total);
+	tcase_add_test(t, a_stage_holds_a_bounded_number_of_commands);
 	return t;
 }
 
