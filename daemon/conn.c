@@ -2,12 +2,16 @@
  * conn.c — connection I/O and lifetime (see conn.h).
  *
  * The socket is non-blocking and watched with uv_poll so that recvmsg and
- * sendmsg are ours: ancillary data (file descriptors) is seen, counted and
- * closed here rather than hidden by a stream abstraction. One readable event
- * drains the socket up to a per-turn budget, then every complete frame is
- * decoded (from an arena, no malloc) and handled. A request that must wait
- * for the GPU (a read of a buffer still in use) leaves its frame in place
- * and stalls the connection until retirement resumes it.
+ * sendmsg are ours: ancillary data (file descriptors) is seen, counted, tied
+ * to the frame it came with and closed here rather than hidden by a stream
+ * abstraction. One readable event reads a chunk at a time up to a per-turn
+ * budget and handles every complete frame after each chunk, decoded from an
+ * arena (no malloc). What a connection can make the daemon hold is bounded
+ * here (SECURITY.md): handling stops while its unsent replies pass
+ * OUT_HIGH_WATER, and a frame over GD_SMALL_FRAME is read only once room
+ * for it is reserved in max_input_bytes. A request that must wait for the
+ * GPU (a read of a buffer still in use) leaves its frame in place and
+ * stalls the connection until retirement resumes it.
  */
 #include <errno.h>
 #include <stdarg.h>
