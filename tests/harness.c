@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -413,6 +414,19 @@ int daemon_fd_count(void)
 
 /* The daemon's descriptors with no client but the asking one, which is
  * counted out: the harness's start-up probe may still be closing. */
+void must(gpucmd_client *c, int r, const char *what)
+{
+	ck_assert_msg(r == 0, "%s: %d %s", what, r, gpucmd_last_error(c));
+}
+
+void raise_fd_limit(void)
+{
+	struct rlimit rl;
+	ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	rl.rlim_cur = rl.rlim_max;
+	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+}
+
 int daemon_base_fds(void)
 {
 	gpucmd_client *c = connect_ok();

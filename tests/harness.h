@@ -62,6 +62,10 @@ void daemon_setup_syncval(void);
 struct gpucmd_session_state session_state(gpucmd_client *c, gpucmd_session s);
 
 gpucmd_client *connect_ok(void);
+/* Fails the test, naming `what` and the client's last error, unless r is 0. */
+void must(gpucmd_client *c, int r, const char *what);
+/* Raises this process's soft RLIMIT_NOFILE to the hard one. */
+void raise_fd_limit(void);
 /* Number of open fds of this process. */
 int count_fds(void);
 /* A raw socket connected to the daemon, no handshake. */

@@ -212,14 +212,6 @@ START_TEST(silent_and_half_sent_connections_block_nobody)
 }
 END_TEST
 
-static void raise_fd_limit(void)
-{
-	struct rlimit rl;
-	ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
-	rl.rlim_cur = rl.rlim_max;
-	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
-}
-
 /* As many connections as the limits allow (2000 when they do) are all
  * served at once, then all closed. */
 START_TEST(two_thousand_connections_are_served_then_released)

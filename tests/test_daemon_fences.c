@@ -16,11 +16,6 @@
 
 #define N (1u << 18)
 
-static void must(gpucmd_client *c, int r, const char *what)
-{
-	ck_assert_msg(r == 0, "%s: %d %s", what, r, gpucmd_last_error(c));
-}
-
 /* Process B: imports A's buffer, waits on A's fence on the GPU, doubles the
  * buffer into its own, checks it saw A's data. Exits 0 when all holds. */
 static void process_b(int from_a, int to_a)

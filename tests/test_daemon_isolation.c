@@ -23,11 +23,6 @@
 
 #include "harness.h"
 
-static void must(gpucmd_client *c, int r, const char *what)
-{
-	ck_assert_msg(r == 0, "%s: %d %s", what, r, gpucmd_last_error(c));
-}
-
 /* A raw ping answers within raw_wait's 10 s: the loop thread is not stuck. */
 static void another_client_is_served(void)
 {
@@ -66,14 +61,6 @@ static void launch_measured(const char *config)
 		setenv("GPUCMD_DAEMON_ASAN_OPTIONS", opts, 1);
 	}
 	daemon_launch(&(struct daemon_launch){.config = config});
-}
-
-static void raise_fd_limit(void)
-{
-	struct rlimit rl;
-	ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
-	rl.rlim_cur = rl.rlim_max;
-	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
 }
 
 /* Packs req (next id) and sends its first `split` bytes with fd attached,
