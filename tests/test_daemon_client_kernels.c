@@ -14,11 +14,6 @@
 
 #include "harness.h"
 
-static void must(gpucmd_client *c, int r, const char *what)
-{
-	ck_assert_msg(r == 0, "%s: %d %s", what, r, gpucmd_last_error(c));
-}
-
 /* negate over n floats with kernel k on c; checks every element. */
 static void run_negate(gpucmd_client *c, gpucmd_kernel k, uint32_t n)
 {

@@ -17,11 +17,6 @@
 
 #define MAX_BIND 4
 
-static void must(gpucmd_client *c, int r, const char *what)
-{
-	ck_assert_msg(r == 0, "%s: %d %s", what, r, gpucmd_last_error(c));
-}
-
 /* Runs one dispatch of `kernel`: binding i gets in[i] (bytes[i] bytes; NULL
  * leaves it zero), then binding `out` is read back into result. */
 static void run(gpucmd_client *c, const char *kernel, uint32_t n_bind, const void *const *in, const size_t *bytes,
