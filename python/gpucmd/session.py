@@ -277,21 +277,31 @@ class Session:
         self._drained = True
         self._call("gpucmd_commit_and_wait")
 
-    def fence(self, label: Optional[str] = None) -> Fence:
-        """Streams the stage's submission signalling the session's fence at
-        its next value; returns that Fence (picklable). The first fence of a
-        session exports its token (one round trip)."""
+    def fence(self, label: Optional[str] = None, flush: bool = True) -> Fence:
+        """Submits the stage signalling the session's fence at its next
+        value and returns that Fence (picklable). flush: send it to the
+        daemon now, since the point of a fence is that someone else may wait
+        for it (False leaves it streamed, like the C call)."""
         if self._drained:
             raise make_error(-errno.EINVAL, f"fence on session '{self.label}': the stage was committed already; "
                              "reset() opens the next one")
+        f = self.next_fence()
+        self._call("gpucmd_fence_stage", label.encode() if label is not None else None)
+        self._drained = True
+        self._fence_value = f.value
+        if flush:
+            self._client.flush()
+        return f
+
+    def next_fence(self) -> Fence:
+        """The Fence the next fence() will signal, to hand to other
+        processes before it is submitted (their waits hold until it is).
+        The first call exports the session's fence token (a round trip)."""
         if self._fence_token is None:
             t = _lib.Token()
             self._call("gpucmd_fence_export", ctypes.byref(t))
             self._fence_token = bytes(t.bytes)
-        self._call("gpucmd_fence_stage", label.encode() if label is not None else None)
-        self._drained = True
-        self._fence_value += 1
-        return Fence(self._fence_token, self._fence_value, self._client)
+        return Fence(self._fence_token, self._fence_value + 1, self._client)
 
     def reset(self) -> None:
         """Streams the opening of the next stage (after a fence, its first
