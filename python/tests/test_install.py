@@ -1,0 +1,51 @@
+"""The acceptance path: a staged `make install`, a fresh virtual
+environment, `pip install ./python`, then a kernel on NumPy data from a
+plain `python -c`, finding libgpucmd the way a C program would (the
+dynamic linker's search, here LD_LIBRARY_PATH into the staged tree).
+pip runs offline: --no-build-isolation uses the setuptools at hand instead
+of fetching one."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+
+from conftest import BUILD, ROOT
+
+PROGRAM = """
+import numpy as np, gpucmd
+assert gpucmd.__file__.startswith(%r), gpucmd.__file__
+with gpucmd.connect() as gpu:
+    x = gpu.buffer(np.arange(4096, dtype=np.float32))
+    y = gpu.empty(4096, np.float32)
+    with gpu.session("acceptance") as s:
+        s.dispatch("scale_f32", [x, y], push=(4096, 0.25), threads=4096)
+        s.commit_and_wait()
+    assert np.array_equal(y.read(), np.arange(4096, dtype=np.float32) * 0.25)
+print("ok")
+"""
+
+
+def test_pip_install_in_a_fresh_venv_runs_a_kernel(daemon, tmp_path):
+    stage = os.environ.get("GPUCMD_STAGE")
+    if not stage:
+        stage = str(tmp_path / "stage")
+        subprocess.run(["make", "-s", "-C", str(ROOT), f"B={BUILD}", "install", f"DESTDIR={stage}"], check=True,
+                       stdout=subprocess.DEVNULL)
+    prefix = os.environ.get("GPUCMD_PREFIX", "/usr/local")
+    libdir = stage + prefix + "/lib"
+    assert os.path.exists(libdir + "/libgpucmd.so.0"), f"no libgpucmd in the staged {libdir}"
+    src = tmp_path / "src"
+    shutil.copytree(ROOT / "python", src, ignore=shutil.ignore_patterns("tests", "__pycache__", "*.egg-info",
+                                                                          "build"))
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True)
+    pip = subprocess.run([str(venv / "bin" / "pip"), "install", "--no-build-isolation", "--no-index", str(src)],
+                         capture_output=True, text=True)
+    assert pip.returncode == 0, pip.stdout + pip.stderr
+    env = {k: v for k, v in os.environ.items() if k not in ("GPUCMD_LIBRARY", "PYTHONPATH")}
+    env["LD_LIBRARY_PATH"] = libdir
+    run = subprocess.run([str(venv / "bin" / "python3"), "-c", PROGRAM % str(venv)], env=env, cwd=tmp_path,
+                         capture_output=True, text=True)
+    assert run.returncode == 0 and run.stdout.strip() == "ok", run.stdout + run.stderr
