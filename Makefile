@@ -237,8 +237,9 @@ bench: all $(BENCH_BIN)
 bench-bundle: all $(BENCH_BIN)
 	rm -rf bundle
 	mkdir -p bundle/kernels
-	cp $(B)/gpucmdd $(B)/gpucmd $(BENCH_BIN) bench/run-bench bundle/
+	cp $(B)/gpucmdd $(B)/gpucmd $(BENCH_BIN) bench/run-bench bench/bench-python $(B)/libgpucmd.so.0 bundle/
 	cp $(KERNELS) bundle/kernels/
+	mkdir -p bundle/python/gpucmd && cp python/gpucmd/*.py bundle/python/gpucmd/
 	c=$$(git rev-parse HEAD 2>/dev/null || echo unknown); \
 		git diff --quiet HEAD -- 2>/dev/null || c=$$c-dirty; echo $$c > bundle/COMMIT
 
