@@ -35,12 +35,17 @@ os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 class _Conn:
-    __slots__ = ("lib", "ptr", "lock", "generation", "pid", "closing", "closed", "live_views", "pending",
+    __slots__ = ("lib", "ptr", "cptr", "fast", "lock", "generation", "pid", "closing", "closed", "live_views", "pending",
                  "socket", "__weakref__")
 
     def __init__(self, lib: ctypes.CDLL, ptr: int) -> None:
         self.lib = lib
         self.ptr = ptr
+        # The per-dispatch calls go through copies without argtypes: ctypes'
+        # conversion of eleven declared arguments costs more than the C call
+        # (handles and counts pass as C ints, the client as this c_void_p).
+        self.cptr = ctypes.c_void_p(ptr)
+        self.fast = {name: lib._FuncPtr((name, lib)) for name in _lib.FAST}
         self.lock = threading.Lock()
         self.generation = _fork_generation
         self.pid = os.getpid()

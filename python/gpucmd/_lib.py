@@ -214,6 +214,11 @@ _PROTOTYPES = {
 }
 
 
+# Calls on the per-dispatch path, also called without argtypes (_conn.py);
+# every argument of theirs is a handle, a count, a pointer or bytes.
+FAST = ("gpucmd_dispatch_flags", "gpucmd_commit_stage", "gpucmd_commit_and_wait", "gpucmd_reset_for_next_stage")
+
+
 class LibraryNotFound(ImportError):
     """libgpucmd could not be loaded; the message lists every place tried."""
 

@@ -28,6 +28,10 @@ from .errors import E_DISCONNECTED, make_error
 
 Shape = Tuple[int, ...]
 
+# Buffer.free() calls so far: a session reuses its last dispatch's binding
+# array only while this has not moved.
+frees = 0
+
 
 def _shape(shape: Any) -> Shape:
     return (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(int(n) for n in shape)
@@ -131,7 +135,10 @@ class Buffer:
         """Drops the handle now (work already submitted still runs). Using the
         buffer afterwards raises. A shared buffer's mapping stays until its
         last NumPy view is gone."""
-        self._handle = None  # its finalizer releases it once no view holds it
+        global frees
+        if self._handle is not None:
+            self._handle = None  # its finalizer releases it once no view holds it
+            frees += 1
 
     def __enter__(self) -> "Buffer":
         return self

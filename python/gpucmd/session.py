@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from . import _lib
+from . import buffer as _buffer
 from .buffer import Buffer, BufferRange
 from .errors import make_error
 from .types import GraphInfo, Kernel, Profile, SessionState
@@ -63,6 +64,23 @@ def pack_push(push: PushConstants) -> bytes:
             raise ValueError(f"push constant {i} ({v!r}): a tuple packs ints of 32 bits and floats; "
                              "use a NumPy scalar or bytes for other types")
     return b"".join(out)
+
+
+def _binding_array(buffers: Tuple[Any, ...]) -> Any:
+    """The gpucmd_binding array for a dispatch's buffers; raises for a
+    freed one."""
+    binds = (_lib.Binding * len(buffers))()
+    for i, b in enumerate(buffers):
+        if isinstance(b, Buffer):
+            if b._handle is None:
+                b.id  # raises: freed
+            binds[i] = b._binding
+        elif isinstance(b, BufferRange):
+            binds[i] = _lib.Binding(b.buffer.id, b.offset, b.size)
+        else:
+            buf, off, size = b
+            binds[i] = _lib.Binding(buf.id, off, size)
+    return binds
 
 
 class Fence:
@@ -166,7 +184,13 @@ class Session:
         self._fence_token: Optional[bytes] = None
         self._last_push: Any = None
         self._last_push_bytes = b""
-        self._dispatch = self._conn.lib.gpucmd_dispatch_flags
+        self._dispatch = self._conn.fast["gpucmd_dispatch_flags"]
+        # The last dispatch's bindings, reused while the same buffers come
+        # and no buffer was freed since (a freed one must raise). It holds
+        # those buffers until a dispatch with others or close().
+        self._bind_key: Tuple[Any, ...] = ()
+        self._bind_frees = -1
+        self._bind_array: Any = None
         f = weakref.finalize(self, self._conn.release, self._conn.lib.gpucmd_session_close, session_id)
         f.atexit = False
         self._finalizer = f
@@ -181,11 +205,27 @@ class Session:
         self.close()
 
     def _call(self, name: str, *args: Any) -> int:
-        return self._conn.call(getattr(self._conn.lib, name), self.id, *args,
-                               what=f"{name[7:]} on session '{self.label}'")
+        conn = self._conn
+        fn = getattr(conn.lib, name)
+        with conn.lock:
+            conn.check()
+            r = fn(conn.ptr, self.id, *args)
+            if r < 0:
+                raise conn.error(r, f"{name[7:]} on session '{self.label}'")
+            return r
+
+    def _fast(self, name: str) -> None:
+        """A per-stage call without arguments but the session."""
+        conn = self._conn
+        with conn.lock:
+            conn.check()
+            r = conn.fast[name](conn.cptr, self.id)
+            if r < 0:
+                raise conn.error(r, f"{name[7:]} on session '{self.label}'")
 
     def close(self) -> None:
         """Closes the session (streamed): committed work still completes."""
+        self._bind_key, self._bind_array = (), None
         if self._finalizer.detach():
             self._call("gpucmd_session_close")
 
@@ -213,22 +253,15 @@ class Session:
         else:
             pb = pack_push(push)
             self._last_push, self._last_push_bytes = push, pb
-        n = len(buffers)
-        binds = (_lib.Binding * n)()
-        for i, b in enumerate(buffers):
-            if isinstance(b, Buffer):
-                if b._handle is None:
-                    b.id  # raises: freed
-                binds[i] = b._binding
-            elif isinstance(b, BufferRange):
-                binds[i] = _lib.Binding(b.buffer.id, b.offset, b.size)
-            else:
-                buf, off, size = b
-                binds[i] = _lib.Binding(buf.id, off, size)
+        key = tuple(buffers)
+        if key != self._bind_key or _buffer.frees != self._bind_frees:
+            self._bind_array = _binding_array(key)
+            self._bind_key, self._bind_frees = key, _buffer.frees
         conn = self._conn
         with conn.lock:
             conn.check()
-            r = self._dispatch(conn.ptr, self.id, k.id, binds, n, pb, len(pb), gx, gy, gz, 1 if barrier_before else 0)
+            r = self._dispatch(conn.cptr, self.id, k.id, self._bind_array, len(key), pb, len(pb), gx, gy, gz,
+                               1 if barrier_before else 0)
             if r < 0:
                 raise conn.error(r, f"dispatch of '{k.name}' on session '{self.label}'")
 
@@ -268,14 +301,14 @@ class Session:
 
     def commit(self) -> None:
         """Streams the stage's submission; nothing waits."""
-        self._call("gpucmd_commit_stage")
+        self._fast("gpucmd_commit_stage")
         self._drained = True
 
     def commit_and_wait(self) -> None:
         """Submits the stage and returns when the GPU finished it, raising the
         first error the session met since its last synchronising call."""
         self._drained = True
-        self._call("gpucmd_commit_and_wait")
+        self._fast("gpucmd_commit_and_wait")
 
     def fence(self, label: Optional[str] = None, flush: bool = True) -> Fence:
         """Submits the stage signalling the session's fence at its next
@@ -306,7 +339,7 @@ class Session:
     def reset(self) -> None:
         """Streams the opening of the next stage (after a fence, its first
         command buffer waits on the fence's value)."""
-        self._call("gpucmd_reset_for_next_stage")
+        self._fast("gpucmd_reset_for_next_stage")
         self._drained = False
 
     def query(self) -> SessionState:

@@ -95,3 +95,14 @@ def test_a_forked_child_cannot_use_its_parents_connection(gpu):
     assert os.waitstatus_to_exitcode(status) == 0
     gpu.ping()  # the parent's connection is intact
     assert b.read().shape == (16,)
+
+
+def test_a_buffer_freed_between_two_dispatches_of_the_same_list_is_refused(gpu):
+    a, b = gpu.empty(256), gpu.empty(256)
+    bufs = [a, a, b]
+    with gpu.session() as s:
+        s.dispatch("add_f32", bufs, push=(256,), groups=1)
+        b.free()
+        with pytest.raises(gpucmd.DisconnectedError, match="freed"):
+            s.dispatch("add_f32", bufs, push=(256,), groups=1)
+        s.commit_and_wait()
