@@ -16,6 +16,7 @@ unmapped memory.
 from __future__ import annotations
 
 import ctypes
+import errno
 import weakref
 from dataclasses import dataclass
 from typing import Any, Optional, Tuple
@@ -24,7 +25,7 @@ import numpy as np
 
 from . import _lib
 from ._conn import _Conn
-from .errors import E_DISCONNECTED, make_error
+from .errors import make_error
 
 Shape = Tuple[int, ...]
 
@@ -91,7 +92,7 @@ class Buffer:
     def id(self) -> int:
         """The handle on this connection (gpucmd_buffer)."""
         if self._handle is None:
-            raise make_error(E_DISCONNECTED, f"gpucmd: buffer {self._id} was freed")
+            raise make_error(-errno.ENOENT, f"gpucmd: buffer {self._id} was freed")
         return self._id
 
     def __repr__(self) -> str:
@@ -165,7 +166,7 @@ class SharedBuffer(Buffer):
         the mapping alive as long as it (or any view of it) exists."""
         h = self._handle
         if h is None:
-            raise make_error(E_DISCONNECTED, f"gpucmd: buffer {self._id} was freed")
+            raise make_error(-errno.ENOENT, f"gpucmd: buffer {self._id} was freed")
         conn = self._conn
         with conn.lock:
             conn.check()
