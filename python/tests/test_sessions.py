@@ -170,3 +170,39 @@ def test_profiling_times_the_stage_and_its_dispatches(gpu):
         assert p.session == "timed" and p.commands and p.commands[0].name == "fill_f32"
         s.profile(False)
         assert not s.query().profiling
+
+
+def test_threads_share_one_client(gpu):
+    import threading
+    errors = []
+
+    def worker(i: int) -> None:
+        try:
+            x = gpu.empty(N)
+            with gpu.session(f"thread-{i}") as s:
+                for step in range(20):
+                    s.dispatch("fill_f32", [x], push=(N, float(i * 100 + step)), threads=N)
+                    s.commit_and_wait()
+                    s.reset()
+                    assert (x.read() == i * 100 + step).all()
+        except BaseException as e:  # reported by the main thread
+            errors.append(e)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+
+
+def test_host_visible_buffers_and_profiles_by_label(gpu):
+    b = gpu.empty((16, 16), np.int32, host_visible=True)
+    b.write(np.arange(256, dtype=np.int32).reshape(16, 16))
+    assert b.read()[15, 15] == 255
+    with gpu.session("by-label") as s:
+        s.profile()
+        s.fill(b, 3)
+        s.commit_and_wait()
+        p = gpu.profile_fetch("by-label")
+        assert p.session == "by-label" and [c.name for c in p.commands] == ["buffer fill"]
