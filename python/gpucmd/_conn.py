@@ -35,7 +35,7 @@ os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 class _Conn:
-    __slots__ = ("lib", "ptr", "cptr", "fast", "lock", "generation", "pid", "closing", "closed", "live_views", "pending",
+    __slots__ = ("lib", "ptr", "cptr", "fast", "lock", "generation", "pid", "closing", "closed", "views", "pending",
                  "socket", "__weakref__")
 
     def __init__(self, lib: ctypes.CDLL, ptr: int) -> None:
@@ -51,7 +51,10 @@ class _Conn:
         self.pid = os.getpid()
         self.closing = False          # close() asked for; waits for NumPy views to go
         self.closed = False           # gpucmd_disconnect done
-        self.live_views = 0           # NumPy views of shared mappings still alive
+        # ids of the NumPy views of shared mappings still alive: a set, whose
+        # add and discard are atomic, since finalizers change it without
+        # the lock (they may run while this thread holds it)
+        self.views: set = set()
         self.pending: List[Tuple[Callable, int]] = []  # (C free function, handle) to release
         self.socket = lib.gpucmd_socket_path(ptr).decode()
 
@@ -61,6 +64,8 @@ class _Conn:
         """Raises unless calls may be made now; releases queued handles.
         Called with the lock held."""
         if self.closing or self.closed:
+            if not self.views:
+                self._disconnect()  # a deferred close whose last view went
             raise _disconnected("gpucmd: this client was closed")
         if self.generation != _fork_generation:
             raise _disconnected(f"gpucmd: this connection was made by process {self.pid} before a fork; "
@@ -105,14 +110,17 @@ class _Conn:
             free, handle = self.pending.pop()
             free(self.ptr, handle)  # failure: the handle is gone already
 
-    def view_released(self) -> None:
-        """A NumPy view's finalizer: the last one lets a deferred close happen."""
+    def view_released(self, view: int) -> None:
+        """A NumPy view's finalizer: the last one lets a deferred close
+        happen. Never blocks on the lock (see release)."""
         if self.generation != _fork_generation:
             return
-        with self.lock:
-            self.live_views -= 1
-            if self.closing and not self.live_views:
+        self.views.discard(view)
+        if self.closing and not self.views and self.lock.acquire(blocking=False):
+            try:
                 self._disconnect()
+            finally:
+                self.lock.release()
 
     def close(self) -> None:
         """Disconnects now, or once the last NumPy view of a shared mapping
@@ -120,10 +128,12 @@ class _Conn:
         if self.generation != _fork_generation:
             return
         with self.lock:
-            if self.closed:
-                return
             self.closing = True
-            if not self.live_views:
+            if not self.views:
+                self._disconnect()
+        # A view that went while the lock was held here could not disconnect.
+        if not self.views and not self.closed:
+            with self.lock:
                 self._disconnect()
 
     def _disconnect(self) -> None:

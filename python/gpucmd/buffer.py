@@ -168,11 +168,11 @@ class SharedBuffer(Buffer):
         if h is None:
             raise make_error(-errno.ENOENT, f"gpucmd: buffer {self._id} was freed")
         conn = self._conn
-        with conn.lock:
-            conn.check()
-            conn.live_views += 1
         mem = (ctypes.c_char * self.nbytes).from_address(self._address)
         mem._gpucmd_handle = h  # type: ignore[attr-defined]  # the handle lives while the memory is viewed
-        weakref.finalize(mem, conn.view_released).atexit = False
+        with conn.lock:
+            conn.check()
+            conn.views.add(id(mem))
+        weakref.finalize(mem, conn.view_released, id(mem)).atexit = False
         count = self.nbytes // self.dtype.itemsize
         return np.frombuffer(mem, self.dtype, count).reshape(self.shape)
