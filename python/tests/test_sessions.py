@@ -206,3 +206,19 @@ def test_host_visible_buffers_and_profiles_by_label(gpu):
         s.commit_and_wait()
         p = gpu.profile_fetch("by-label")
         assert p.session == "by-label" and [c.name for c in p.commands] == ["buffer fill"]
+
+
+def test_a_capture_that_raises_leaves_no_graph_and_buffers_close_with_with(gpu):
+    with gpu.empty(N) as x, gpu.session("capture-error") as s:
+        with pytest.raises(RuntimeError):
+            with s.capture() as cap:
+                s.fill(x, 1.0)
+                raise RuntimeError("in the block")
+        assert cap.graph is None and not s.query().capturing
+        s.fill(x, 2.0)
+        s.commit_and_wait()
+        assert (x.read() == 2.0).all()
+    with pytest.raises(gpucmd.NotFoundError, match="freed"):
+        x.read()
+    sh = gpu.shared(1000, np.float32)
+    assert sh.mapped_bytes % gpu.info().shared_alignment == 0 and sh.mapped_bytes >= sh.nbytes
