@@ -403,6 +403,7 @@ class Session:
 
 
 def priority_value(priority: Union[int, str]) -> int:
+    """GPUCMD_PRIORITY_* for "normal", "high", "low" (or the number itself)."""
     if isinstance(priority, str):
         if priority not in _PRIORITIES:
             raise ValueError(f"priority {priority!r}: one of {', '.join(_PRIORITIES)}")

@@ -43,12 +43,14 @@ class Heap:
 
 @dataclass(frozen=True)
 class QueueFamily:
+    """A queue family of the device: its index, queue count and VkQueueFlags."""
     index: int
     count: int
     flags: int
 
 
 def heaps(c: Any) -> Tuple[Heap, ...]:
+    """The first n_heaps heaps of a C struct that has them."""
     return tuple(from_c(Heap, c.heaps[i]) for i in range(c.n_heaps))
 
 
@@ -166,6 +168,7 @@ class MemoryReport:
 
 @dataclass(frozen=True)
 class SessionStatus:
+    """A session of a client, as gpucmd status shows it."""
     session: int
     label: str
     priority: int
@@ -266,6 +269,7 @@ class GraphInfo:
 
 @dataclass(frozen=True)
 class TimedCommandBuffer:
+    """A profiled command buffer: its stage label, command count and GPU times."""
     serial: int
     label: str
     commands: int
@@ -275,6 +279,7 @@ class TimedCommandBuffer:
 
 @dataclass(frozen=True)
 class TimedCommand:
+    """A profiled command: its kernel (or copy, fill, replay) and GPU times."""
     command_buffer: int
     index: int
     name: str
