@@ -166,7 +166,7 @@ test: deps all $(TESTS) $(BENCH_BIN) $(TEST_SPV)
 PYTHON ?= /usr/bin/python3
 .PHONY: test-python
 test-python: all $(TEST_SPV)
-	cd python && GPUCMD_BUILD=$(CURDIR)/$(B) $(PYTHON) -m pytest -q -p no:cacheprovider tests
+	cd python && GPUCMD_BUILD=$(CURDIR)/$(B) GPUCMD_PREFIX=$(PREFIX) $(PYTHON) -m pytest -q -p no:cacheprovider tests
 
 # DESTDIR stages the tree (packaging, tests). An existing configuration
 # file is kept: it is the administrator's.

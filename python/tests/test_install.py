@@ -27,12 +27,10 @@ print("ok")
 
 
 def test_pip_install_in_a_fresh_venv_runs_a_kernel(daemon, tmp_path):
-    stage = os.environ.get("GPUCMD_STAGE")
-    if not stage:
-        stage = str(tmp_path / "stage")
-        subprocess.run(["make", "-s", "-C", str(ROOT), f"B={BUILD}", "install", f"DESTDIR={stage}"], check=True,
-                       stdout=subprocess.DEVNULL)
     prefix = os.environ.get("GPUCMD_PREFIX", "/usr/local")
+    stage = str(tmp_path / "stage")
+    subprocess.run(["make", "-s", "-C", str(ROOT), f"B={BUILD}", f"PREFIX={prefix}", "install", f"DESTDIR={stage}"],
+                   check=True, stdout=subprocess.DEVNULL)
     libdir = stage + prefix + "/lib"
     assert os.path.exists(libdir + "/libgpucmd.so.0"), f"no libgpucmd in the staged {libdir}"
     src = tmp_path / "src"
