@@ -143,7 +143,7 @@ class Graph:
 
     def free(self) -> None:
         """Drops the handle now; work already recorded still runs."""
-        if self._finalizer.detach():
+        if self._finalizer.detach() and not self._conn.closing:  # a disconnect frees it anyway
             self._conn.call(self._conn.lib.gpucmd_graph_free, self.id, what="graph free")
 
     def __repr__(self) -> str:
@@ -226,7 +226,7 @@ class Session:
     def close(self) -> None:
         """Closes the session (streamed): committed work still completes."""
         self._bind_key, self._bind_array = (), None
-        if self._finalizer.detach():
+        if self._finalizer.detach() and not self._conn.closing:  # a disconnect closes it anyway
             self._call("gpucmd_session_close")
 
     # -- commands --------------------------------------------------------------
@@ -248,7 +248,7 @@ class Session:
             gx, gy, gz = groups, 1, 1
         else:
             gx, gy, gz = (tuple(groups) + (1, 1))[:3]
-        if push is self._last_push:
+        if push is self._last_push and type(push) in (tuple, bytes):  # immutable: packed once
             pb = self._last_push_bytes
         else:
             pb = pack_push(push)

@@ -222,3 +222,23 @@ def test_a_capture_that_raises_leaves_no_graph_and_buffers_close_with_with(gpu):
         x.read()
     sh = gpu.shared(1000, np.float32)
     assert sh.mapped_bytes % gpu.info().shared_alignment == 0 and sh.mapped_bytes >= sh.nbytes
+
+
+def test_a_push_block_changed_in_place_is_packed_again(gpu):
+    x = gpu.empty(N)
+    block = np.zeros((), dtype=[("n", "<u4"), ("value", "<f4")])
+    block["n"] = N
+    with gpu.session("mutable-push") as s:
+        for v in (1.0, 2.0):
+            block["value"] = v
+            s.dispatch("fill_f32", [x], push=block, threads=N)
+            s.commit_and_wait()
+            s.reset()
+            assert (x.read() == v).all()
+
+
+def test_leaving_a_session_after_its_client_closed_is_quiet(daemon):
+    with gpucmd.connect() as c:
+        s = c.session("outlived")
+        c.close()
+        s.close()
