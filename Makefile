@@ -151,13 +151,22 @@ run: deps all
 # suite runs shortened through `gpucmd bench`: it fails unless every
 # benchmark ran, both sides computed what the CPU expects and its daemon
 # exited 0 (the figures themselves mean nothing on lavapipe).
-test: deps all $(TESTS) $(BENCH_BIN)
+test: deps all $(TESTS) $(BENCH_BIN) $(TEST_SPV)
 	$(B)/tests/test_wire
 	$(B)/tests/test_range
 	GPUCMD_BUILD=$(B) $(B)/tests/test_daemon
 	rm -rf $(B)/stage && $(MAKE) -s install DESTDIR=$(CURDIR)/$(B)/stage
 	GPUCMD_BUILD=$(B) GPUCMD_STAGE=$(CURDIR)/$(B)/stage GPUCMD_PREFIX=$(PREFIX) $(B)/tests/test_service
+	$(MAKE) -s test-python
 	rm -rf $(B)/bench-smoke && BENCH_QUICK=1 $(B)/gpucmd bench $(B)/bench-smoke
+
+# The Python package's tests (python/tests, pytest) against this build's
+# daemon and library. Debian's python3 is the one scripts/install-deps gives
+# NumPy and pytest to, whatever python3 comes first in PATH.
+PYTHON ?= /usr/bin/python3
+.PHONY: test-python
+test-python: all $(TEST_SPV)
+	cd python && GPUCMD_BUILD=$(CURDIR)/$(B) GPUCMD_PREFIX=$(PREFIX) $(PYTHON) -m pytest -q -p no:cacheprovider tests
 
 # DESTDIR stages the tree (packaging, tests). An existing configuration
 # file is kept: it is the administrator's.
@@ -228,8 +237,9 @@ bench: all $(BENCH_BIN)
 bench-bundle: all $(BENCH_BIN)
 	rm -rf bundle
 	mkdir -p bundle/kernels
-	cp $(B)/gpucmdd $(B)/gpucmd $(BENCH_BIN) bench/run-bench bundle/
+	cp $(B)/gpucmdd $(B)/gpucmd $(BENCH_BIN) bench/run-bench bench/bench-python $(B)/libgpucmd.so.0 bundle/
 	cp $(KERNELS) bundle/kernels/
+	mkdir -p bundle/python/gpucmd && cp python/gpucmd/*.py bundle/python/gpucmd/
 	c=$$(git rev-parse HEAD 2>/dev/null || echo unknown); \
 		git diff --quiet HEAD -- 2>/dev/null || c=$$c-dirty; echo $$c > bundle/COMMIT
 

@@ -1,0 +1,14 @@
+"""examples/python/mlp.py runs and agrees with NumPy (it asserts so)."""
+from __future__ import annotations
+
+import sys
+
+from conftest import ROOT
+
+sys.path.insert(0, str(ROOT / "examples" / "python"))
+import mlp  # noqa: E402
+
+
+def test_mlp_forward_pass_matches_numpy(daemon, capsys):
+    mlp.main(daemon.socket, batch=20, steps=2)
+    assert capsys.readouterr().out.count("max |GPU - NumPy|") == 2
