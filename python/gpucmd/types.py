@@ -192,6 +192,7 @@ class ClientStatus:
     connected_ms: int
     in_flight: int
     stalled: bool
+    fence_waiters: int
     memory: MemoryUsage
     sessions: Tuple[SessionStatus, ...]
 

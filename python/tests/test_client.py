@@ -17,7 +17,7 @@ from conftest import ROOT, wait_for
 def test_connect_uses_the_default_socket_and_reports_the_device(gpu, daemon):
     assert gpu.socket == daemon.socket == gpucmd.default_socket()
     info = gpu.info()
-    assert info.validation and info.device_type == "cpu" and info.protocol_version == 1
+    assert info.validation and info.device_type == "cpu" and info.protocol_version == 2
     assert info.clients >= 1 and info.heaps and info.queue_families
     assert info.max_buffer_size > 0 and len(info.max_groups) == 3
     gpu.ping()
