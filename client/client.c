@@ -114,18 +114,14 @@ static uint64_t now_ns(void)
  * reply carries one, and only one such call is ever waiting). */
 static ssize_t recv_fd(gpucmd_client *c, void *buf, size_t n, int flags)
 {
-	union {
-		char b[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} ctrl;
-	struct iovec iov = {buf, n};
-	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctrl.b, .msg_controllen = sizeof(ctrl.b)};
-	ssize_t got = recvmsg(c->fd, &mh, flags | MSG_CMSG_CLOEXEC);
-	struct cmsghdr *cm = got > 0 ? CMSG_FIRSTHDR(&mh) : NULL;
-	if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS && cm->cmsg_len == CMSG_LEN(sizeof(int))) {
+	int fd;
+	uint32_t k;
+	bool lost;
+	ssize_t got = gw_recv_fds(c->fd, buf, n, flags, &fd, 1, &k, &lost);
+	if (k) {
 		if (c->rx_fd >= 0)
 			close(c->rx_fd);
-		memcpy(&c->rx_fd, CMSG_DATA(cm), sizeof(int));
+		c->rx_fd = fd;
 	}
 	return got;
 }
@@ -1121,17 +1117,9 @@ int gpucmd_fence_wait(gpucmd_client *c, const gpucmd_token *t, uint64_t value, u
 /* Sends everything queued, the first bytes carrying fd (SCM_RIGHTS). */
 static int flush_with_fd(gpucmd_client *c, int fd)
 {
-	union { char b[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } ctrl;
-	struct iovec iov = {c->out.data, c->out.len};
-	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctrl.b, .msg_controllen = sizeof(ctrl.b)};
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
 	ssize_t n;
 	do
-		n = sendmsg(c->fd, &mh, MSG_NOSIGNAL);
+		n = gw_send_fds(c->fd, c->out.data, c->out.len, &fd, 1, MSG_NOSIGNAL);
 	while (n < 0 && errno == EINTR);
 	if (n <= 0) {
 		c->out.len = 0;

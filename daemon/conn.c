@@ -92,25 +92,10 @@ static void update_events(struct gd_conn *c)
 static ssize_t send_some(struct gd_conn *c)
 {
 	struct gd_out_fd *of = c->n_out_fds ? &c->out_fds[0] : NULL;
-	size_t len = of && of->off ? of->off : c->out.len;
-	if (of && of->off == 0 && c->n_out_fds > 1)
-		len = c->out_fds[1].off;
-	if (!of || of->off) {
-		ssize_t n = send(c->fd, c->out.data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
-		return n;
-	}
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} ctrl;
-	struct iovec iov = {c->out.data, len};
-	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctrl.buf, .msg_controllen = sizeof(ctrl.buf)};
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &of->fd, sizeof(int));
-	ssize_t n = sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (!of || of->off)
+		return send(c->fd, c->out.data, of ? of->off : c->out.len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	size_t len = c->n_out_fds > 1 ? c->out_fds[1].off : c->out.len;
+	ssize_t n = gw_send_fds(c->fd, c->out.data, len, &of->fd, 1, MSG_NOSIGNAL | MSG_DONTWAIT);
 	if (n > 0) {
 		close(of->fd);
 		memmove(c->out_fds, c->out_fds + 1, --c->n_out_fds * sizeof(c->out_fds[0]));
@@ -404,25 +389,18 @@ int gd_conn_take_fd(struct gd_conn *c)
 	return fd;
 }
 
-/* Queues the descriptors that came with n bytes, each tied to the last of
+/* Queues k descriptors that came with n bytes, each tied to the last of
  * them. Returns false (all closed) when more came than may wait. */
-static bool keep_fds(struct gd_conn *c, struct msghdr *mh, size_t n)
+static bool keep_fds(struct gd_conn *c, const int *fds, uint32_t k, bool lost, size_t n)
 {
-	bool ok = !(mh->msg_flags & MSG_CTRUNC);
-	for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
-		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+	bool ok = !lost && c->n_fds + k <= GW_MAX_FDS;
+	for (uint32_t i = 0; i < k; i++) {
+		if (!ok) {
+			close(fds[i]);
 			continue;
-		size_t k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		int *fds = (int *)CMSG_DATA(cm);
-		for (size_t i = 0; i < k; i++) {
-			if (ok && n && c->n_fds < GW_MAX_FDS) {
-				c->fd_pos[c->n_fds] = c->rx_total + n - 1;
-				c->fds[c->n_fds++] = fds[i];
-			} else {
-				close(fds[i]);
-				ok = false;
-			}
 		}
+		c->fd_pos[c->n_fds] = c->rx_total + n - 1;
+		c->fds[c->n_fds++] = fds[i];
 	}
 	return ok;
 }
@@ -485,14 +463,10 @@ static void on_readable(struct gd_conn *c)
 			gd_conn_close(c, "out of memory reading a request", NULL);
 			return;
 		}
-		union {
-			char buf[CMSG_SPACE(GW_MAX_FDS * sizeof(int))];
-			struct cmsghdr align;
-		} ctrl;
-		struct iovec iov = {p, room};
-		struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctrl.buf,
-				    .msg_controllen = sizeof(ctrl.buf)};
-		ssize_t n = recvmsg(c->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+		int fds[GW_MAX_FDS];
+		uint32_t k;
+		bool lost;
+		ssize_t n = gw_recv_fds(c->fd, p, room, MSG_DONTWAIT, fds, GW_MAX_FDS, &k, &lost);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -501,7 +475,7 @@ static void on_readable(struct gd_conn *c)
 			gd_conn_close(c, n == 0 ? "client disconnected" : strerror(errno), NULL);
 			return;
 		}
-		if (mh.msg_controllen && !keep_fds(c, &mh, (size_t)n)) {
+		if ((k || lost) && !keep_fds(c, fds, k, lost, (size_t)n)) {
 			gd_conn_close(c, "too many file descriptors", "too many file descriptors sent at once");
 			return;
 		}

@@ -5,6 +5,8 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "wire.h"
 
@@ -325,4 +327,57 @@ int gw_decode_dispatch(const uint8_t *payload, size_t len, struct gw_dispatch_re
 	ret->req.body_case = GPUCMD__REQUEST__BODY_DISPATCH;
 	ret->req.dispatch = &ret->dispatch;
 	return 1;
+}
+
+ssize_t gw_send_fds(int sock, const void *data, size_t len, const int *fds, uint32_t n, int flags)
+{
+	union {
+		char buf[CMSG_SPACE(2 * GW_MAX_FDS * sizeof(int))];
+		struct cmsghdr align;
+	} ctrl;
+	if (n == 0 || n > 2 * GW_MAX_FDS) {
+		errno = EINVAL;
+		return -1;
+	}
+	struct iovec iov = {(void *)data, len};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctrl.buf,
+			    .msg_controllen = CMSG_SPACE(n * sizeof(int))};
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(n * sizeof(int));
+	memcpy(CMSG_DATA(cm), fds, n * sizeof(int));
+	return sendmsg(sock, &mh, flags);
+}
+
+ssize_t gw_recv_fds(int sock, void *buf, size_t len, int flags, int *fds, uint32_t max, uint32_t *ret_n,
+		    bool *ret_lost)
+{
+	union {
+		char buf[CMSG_SPACE(GW_MAX_FDS * sizeof(int))];
+		struct cmsghdr align;
+	} ctrl;
+	struct iovec iov = {buf, len};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctrl.buf, .msg_controllen = sizeof(ctrl.buf)};
+	ssize_t n = recvmsg(sock, &mh, flags | MSG_CMSG_CLOEXEC);
+	*ret_n = 0;
+	*ret_lost = n >= 0 && (mh.msg_flags & MSG_CTRUNC);
+	if (n < 0 || !mh.msg_controllen)
+		return n;
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		size_t k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < k; i++) {
+			int fd;
+			memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+			if (*ret_n < max) {
+				fds[(*ret_n)++] = fd;
+			} else {
+				close(fd);
+				*ret_lost = true;
+			}
+		}
+	}
+	return n;
 }

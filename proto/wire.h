@@ -8,7 +8,9 @@
 #ifndef GPUCMD_WIRE_H
 #define GPUCMD_WIRE_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 #include <stdint.h>
 
 #include <protobuf-c/protobuf-c.h>
@@ -106,6 +108,21 @@ struct gw_dispatch_request {
 /* 1: the frame is a Dispatch request, decoded into *ret (push points into
  * payload); 0: decode it with protobuf-c instead. */
 int gw_decode_dispatch(const uint8_t *payload, size_t len, struct gw_dispatch_request *ret);
+
+/*
+ * File descriptors travel with the first bytes of the frame they go with
+ * (SCM_RIGHTS), and a receiver ties each to the frame holding the last byte
+ * of the read it came with: the kernel ends a read within the data a
+ * descriptor was sent with (PROTOCOL.md).
+ */
+/* sendmsg of len bytes with n descriptors attached (1 .. 2 * GW_MAX_FDS:
+ * tests send more than a receiver takes). Returns what sendmsg does. */
+ssize_t gw_send_fds(int sock, const void *data, size_t len, const int *fds, uint32_t n, int flags);
+/* recvmsg of up to len bytes; the descriptors that came with them go to
+ * fds, at most `max` (*ret_n of them), the rest are closed. *ret_lost is set
+ * when any was closed or dropped by the kernel. Returns what recvmsg does. */
+ssize_t gw_recv_fds(int sock, void *buf, size_t len, int flags, int *fds, uint32_t max, uint32_t *ret_n,
+		    bool *ret_lost);
 
 /* Name of a Request body case, for error messages ("dispatch"). */
 const char *gw_request_name(const Gpucmd__Request *req);

@@ -310,15 +310,7 @@ START_TEST(fds_sent_without_a_request_for_them_are_refused_and_closed)
 	size_t n = raw_hello(buf, sizeof(buf), GW_PROTOCOL_VERSION);
 	int pass[2];
 	ck_assert_int_eq(pipe(pass), 0);
-	union { char b[CMSG_SPACE(2 * sizeof(int))]; struct cmsghdr a; } ctrl;
-	struct iovec iov = {buf, n};
-	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctrl.b, .msg_controllen = sizeof(ctrl.b)};
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(2 * sizeof(int));
-	memcpy(CMSG_DATA(cm), pass, sizeof(pass));
-	ck_assert_int_eq(sendmsg(fd, &mh, 0), (ssize_t)n);
+	ck_assert_int_eq(gw_send_fds(fd, buf, n, pass, 2, 0), (ssize_t)n);
 	close(pass[0]);
 	n = raw_read_all(fd, buf, sizeof(buf));
 	char err[256] = "";

@@ -71,15 +71,7 @@ static void raw_send_fd(struct raw *r, Gpucmd__Request *req, int fd, size_t spli
 	struct gw_buf b = {0};
 	ck_assert_int_eq(gw_pack(&b, &req->base, GW_DEFAULT_MAX_FRAME), 0);
 	size_t first = split ? split : b.len;
-	union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } ctrl;
-	struct iovec iov = {b.data, first};
-	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctrl.buf, .msg_controllen = sizeof(ctrl.buf)};
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-	ck_assert_int_eq(sendmsg(r->fd, &mh, MSG_NOSIGNAL), (ssize_t)first);
+	ck_assert_int_eq(gw_send_fds(r->fd, b.data, first, &fd, 1, MSG_NOSIGNAL), (ssize_t)first);
 	if (first < b.len)
 		ck_assert_int_eq(write(r->fd, b.data + first, b.len - first), (ssize_t)(b.len - first));
 	gw_buf_finish(&b);

@@ -145,19 +145,10 @@ static int send_create(uint64_t size, const int *fds, int n_fds, char *err, size
 	memcpy(out + len, b.data, b.len);
 	len += b.len;
 	gw_buf_finish(&b);
-	union { char b[CMSG_SPACE(8 * sizeof(int))]; struct cmsghdr align; } ctrl;
-	struct iovec iov = {out, len};
-	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
-	if (n_fds) {
-		mh.msg_control = ctrl.b;
-		mh.msg_controllen = CMSG_SPACE(n_fds * sizeof(int));
-		struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(n_fds * sizeof(int));
-		memcpy(CMSG_DATA(cm), fds, n_fds * sizeof(int));
-	}
-	ck_assert_int_eq(sendmsg(s, &mh, MSG_NOSIGNAL), (ssize_t)len);
+	if (n_fds)
+		ck_assert_int_eq(gw_send_fds(s, out, len, fds, (uint32_t)n_fds, MSG_NOSIGNAL), (ssize_t)len);
+	else
+		ck_assert_int_eq(send(s, out, len, MSG_NOSIGNAL), (ssize_t)len);
 	shutdown(s, SHUT_WR);
 	static uint8_t in[1 << 16];
 	size_t got = raw_read_all(s, in, sizeof(in));
