@@ -15,14 +15,16 @@ SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
 CC ?= cc
 B := build
-VERSION := $(shell sed -n 's/^\#define GD_VERSION "\(.*\)"/\1/p' daemon/daemon.h)
+VERSION := $(shell sed -n 's/^\#define GPUCMD_VERSION "\(.*\)"/\1/p' client/gpucmd.h)
 SOVERSION := 0
 
 PKGS := vulkan libuv libprotobuf-c spirv-cross-c-shared libsystemd inih
+# The gpucmd command only: its JSON output.
+CLI_PKGS := json-c
 OPT ?= -O2 -g
 CFLAGS += $(OPT) -std=c17 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wno-unused-parameter -fPIC \
 	  -I$(B)/gen -Iproto -Iclient -Idaemon $(SAN)
-PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) check 2>/dev/null)
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) $(CLI_PKGS) check 2>/dev/null)
 # SPIRV-Tools ships as a static C++ library on Debian: only the validator is
 # linked, with the C++ runtime it needs.
 SPIRV_TOOLS_LIBS := -lSPIRV-Tools -lstdc++ -lm
@@ -32,7 +34,7 @@ PROTO_SRC := $(B)/gen/gpucmd.pb-c.c
 PROTO_OBJ := $(B)/obj/gen/gpucmd.pb-c.o $(B)/obj/proto/wire.o
 DAEMON_OBJ := $(patsubst %.c,$(B)/obj/%.o,$(wildcard daemon/*.c))
 LIB_OBJ := $(B)/obj/client/client.o
-CLI_OBJ := $(B)/obj/client/cli.o $(B)/obj/client/cli_status.o
+CLI_OBJ := $(B)/obj/client/cli.o $(B)/obj/client/cli_status.o $(B)/obj/client/cli_text.o
 KERNELS := $(patsubst kernels/%.comp,$(B)/kernels/%.spv,$(wildcard kernels/*.comp))
 TESTS := $(B)/tests/test_wire $(B)/tests/test_range $(B)/tests/test_daemon $(B)/tests/test_service
 BENCH_BIN := $(B)/bench-inproc $(B)/bench-gpucmd
@@ -42,7 +44,7 @@ UNITS := $(B)/systemd/gpucmdd.service $(B)/systemd/gpucmdd@.service $(B)/systemd
 TEST_SPV := $(patsubst tests/spirv/%.comp,$(B)/tests/spirv/%.spv,$(wildcard tests/spirv/*.comp)) \
 	$(patsubst tests/spirv/%.vert,$(B)/tests/spirv/%.spv,$(wildcard tests/spirv/*.vert))
 
-.PHONY: all deps run test clean install bench FORCE
+.PHONY: all deps run test clean install uninstall bench FORCE
 all: $(B)/gpucmdd $(B)/gpucmd $(B)/libgpucmd.so $(B)/libgpucmd.a $(KERNELS) $(UNITS)
 
 deps:
@@ -72,9 +74,11 @@ $(B)/obj/gen/%.o: $(B)/gen/%.c
 $(B)/gpucmdd: $(DAEMON_OBJ) $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) $^ -o $@ $(shell pkg-config --libs $(PKGS)) $(SPIRV_TOOLS_LIBS) -lpthread
 
-$(B)/libgpucmd.so: $(LIB_OBJ) $(PROTO_OBJ)
-	$(CC) $(LDFLAGS) -shared -Wl,-soname,libgpucmd.so.$(SOVERSION) $^ -o $@.$(SOVERSION) \
-		$(shell pkg-config --libs libprotobuf-c)
+# Only the gpucmd_* API is exported (client/libgpucmd.map); protobuf-c and
+# the wire code inside stay private.
+$(B)/libgpucmd.so: $(LIB_OBJ) $(PROTO_OBJ) client/libgpucmd.map
+	$(CC) $(LDFLAGS) -shared -Wl,-soname,libgpucmd.so.$(SOVERSION) -Wl,--version-script=client/libgpucmd.map \
+		$(filter %.o,$^) -o $@.$(SOVERSION) $(shell pkg-config --libs libprotobuf-c)
 	ln -sf libgpucmd.so.$(SOVERSION) $@
 
 $(B)/libgpucmd.a: $(LIB_OBJ) $(PROTO_OBJ)
@@ -82,7 +86,7 @@ $(B)/libgpucmd.a: $(LIB_OBJ) $(PROTO_OBJ)
 	ar rcs $@ $^
 
 $(B)/gpucmd: $(CLI_OBJ) $(B)/libgpucmd.a
-	$(CC) $(LDFLAGS) $^ -o $@ $(shell pkg-config --libs libprotobuf-c)
+	$(CC) $(LDFLAGS) $^ -o $@ $(shell pkg-config --libs libprotobuf-c $(CLI_PKGS))
 
 $(B)/kernels/%.spv: kernels/%.comp
 	@mkdir -p $(B)/kernels
@@ -140,10 +144,16 @@ SUBST = sed -e 's|@bindir@|$(BINDIR)|g' -e 's|@docdir@|$(DOCDIR)|g' -e 's|@prefi
 $(B)/systemd/%: systemd/%.in $(B)/gen/paths.h
 	@mkdir -p $(dir $@)
 	$(SUBST) $< > $@
-$(B)/gpucmd.pc: data/gpucmd.pc.in $(B)/gen/paths.h
-	$(SUBST) $< > $@
+# The .pc file finds its tree from where it lies (${pcfiledir}), so a
+# staged or moved install works with PKG_CONFIG_PATH alone.
+REL = $(shell realpath -m --relative-to=$(PKGCONFIGDIR) $(1))
+$(B)/gpucmd.pc: data/gpucmd.pc.in $(B)/gen/paths.h Makefile
+	sed -e 's|@prefix@|$${pcfiledir}/$(call REL,$(PREFIX))|g' -e 's|@libdir@|$${pcfiledir}/$(call REL,$(LIBDIR))|g' \
+		-e 's|@includedir@|$${pcfiledir}/$(call REL,$(INCLUDEDIR))|g' -e 's|@version@|$(VERSION)|g' $< > $@
 
-run: deps all
+# Packages first, then the build, also under make -j.
+run: deps
+	$(MAKE) all
 	exec $(B)/gpucmdd $(ARGS)
 
 # The service tests check the units and the pkg-config file of a staged
@@ -151,7 +161,8 @@ run: deps all
 # suite runs shortened through `gpucmd bench`: it fails unless every
 # benchmark ran, both sides computed what the CPU expects and its daemon
 # exited 0 (the figures themselves mean nothing on lavapipe).
-test: deps all $(TESTS) $(BENCH_BIN)
+test: deps
+	$(MAKE) all $(TESTS) $(BENCH_BIN)
 	$(B)/tests/test_wire
 	$(B)/tests/test_range
 	GPUCMD_BUILD=$(B) $(B)/tests/test_daemon
@@ -183,6 +194,19 @@ install: all
 	[ -e $(DESTDIR)$(SYSCONFDIR)/gpucmd/gpucmdd.conf ] || \
 		sed 's|^#kernels = .*|#kernels = $(DATADIR)/gpucmd/kernels|' data/gpucmdd.conf \
 		> $(DESTDIR)$(SYSCONFDIR)/gpucmd/gpucmdd.conf
+
+# Removes what install put there, with the same PREFIX and DESTDIR. The
+# configuration file stays: it is the administrator's.
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/gpucmdd $(DESTDIR)$(BINDIR)/gpucmd $(DESTDIR)$(LIBDIR)/libgpucmd.so \
+		$(DESTDIR)$(LIBDIR)/libgpucmd.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libgpucmd.so.$(VERSION) \
+		$(DESTDIR)$(LIBDIR)/libgpucmd.a $(DESTDIR)$(INCLUDEDIR)/gpucmd.h $(DESTDIR)$(PKGCONFIGDIR)/gpucmd.pc \
+		$(DESTDIR)$(SYSUSERSDIR)/gpucmd.conf $(DESTDIR)$(TMPFILESDIR)/gpucmd.conf
+	rm -f $(addprefix $(DESTDIR)$(SYSTEMDDIR)/system/,gpucmdd.service gpucmdd@.service gpucmdd.socket gpucmdd@.socket) \
+		$(addprefix $(DESTDIR)$(SYSTEMDDIR)/user/,gpucmdd.service gpucmdd.socket)
+	rm -rf $(DESTDIR)$(DATADIR)/gpucmd $(DESTDIR)$(DOCDIR)
+	@[ ! -e $(DESTDIR)$(SYSCONFDIR)/gpucmd/gpucmdd.conf ] || \
+		echo "kept $(DESTDIR)$(SYSCONFDIR)/gpucmd/gpucmdd.conf (remove it by hand if it is no longer wanted)"
 
 clean:
 	rm -rf $(B)

@@ -42,34 +42,9 @@ static void usage(FILE *f)
 		   "                     OUTDIR/results.json (from a bench bundle or the source tree)\n");
 }
 
-/* Prints s as a JSON string. */
-void json_str(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			printf("\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			printf("\\u%04x", *s);
-		else
-			putchar(*s);
-	}
-	putchar('"');
-}
-
 double mib(uint64_t bytes)
 {
 	return (double)bytes / (1 << 20);
-}
-
-void json_heaps(const struct gpucmd_heap *h, uint32_t n)
-{
-	for (uint32_t k = 0; k < n; k++)
-		printf("%s{\"size\":%llu,\"device_local\":%s,\"budget\":%llu,\"usage\":%llu,\"allocated\":%llu,"
-		       "\"used\":%llu}",
-		       k ? "," : "", (unsigned long long)h[k].size, h[k].device_local ? "true" : "false",
-		       (unsigned long long)h[k].budget, (unsigned long long)h[k].usage,
-		       (unsigned long long)h[k].allocated, (unsigned long long)h[k].used);
 }
 
 void print_heaps(const struct gpucmd_heap *h, uint32_t n)
@@ -79,17 +54,6 @@ void print_heaps(const struct gpucmd_heap *h, uint32_t n)
 		       "buffers)\n",
 		       k, (double)h[k].size / (1 << 30), h[k].device_local ? " device-local" : "", mib(h[k].budget),
 		       mib(h[k].usage), mib(h[k].allocated), mib(h[k].used));
-}
-
-void json_usage(const struct gpucmd_memory_usage *u)
-{
-	printf("{\"client\":%u,\"pid\":%d,\"uid\":%u,\"name\":", u->client, u->pid, u->uid);
-	json_str(u->name);
-	printf(",\"bytes\":%llu,\"buffers\":%llu,\"peak\":%llu,\"resident_buffers\":%llu,\"resident_bytes\":%llu,"
-	       "\"limit\":%llu,\"gpu_ns\":%llu}",
-	       (unsigned long long)u->bytes, (unsigned long long)u->buffers, (unsigned long long)u->peak,
-	       (unsigned long long)u->resident_buffers, (unsigned long long)u->resident_bytes,
-	       (unsigned long long)u->limit, (unsigned long long)u->gpu_ns);
 }
 
 static void print_usage(const char *who, const struct gpucmd_memory_usage *u)
@@ -112,28 +76,31 @@ static int cmd_memory(gpucmd_client *c, bool json)
 		return 1;
 	}
 	if (json) {
-		printf("{\"heaps\":[");
-		json_heaps(m.heaps, m.n_heaps);
-		printf("],\"device_allocations\":%u,\"max_allocations\":%u,\"live_buffers\":%u,\"resident_buffers\":%u,"
-		       "\"user\":",
-		       m.device_allocations, m.max_allocations, m.live_buffers, m.resident_buffers);
-		json_usage(&m.user);
-		printf(",\"clients\":[");
-		for (size_t k = 0; k < m.n_clients; k++) {
-			printf(k ? "," : "");
-			json_usage(&m.clients[k]);
-		}
-		printf("]}\n");
+		struct json_object *o = json_object_new_object(), *cl = json_object_new_array();
+		jset(o, "heaps", jheaps(m.heaps, m.n_heaps));
+		jset_u64(o, "device_allocations", m.device_allocations);
+		jset_u64(o, "max_allocations", m.max_allocations);
+		jset_u64(o, "live_buffers", m.live_buffers);
+		jset_u64(o, "resident_buffers", m.resident_buffers);
+		jset(o, "user", jusage(&m.user));
+		for (size_t k = 0; k < m.n_clients; k++)
+			json_object_array_add(cl, jusage(&m.clients[k]));
+		jset(o, "clients", cl);
+		json_print(o);
 	} else {
 		print_heaps(m.heaps, m.n_heaps);
-		printf("device allocations %u of %u, buffers %u (%u resident)\n", m.device_allocations,
-		       m.max_allocations, m.live_buffers, m.resident_buffers);
-		char who[64];
+		/* The driver's "no limit" is the largest uint32 (lavapipe). */
+		char most[32] = "no limit";
+		if (m.max_allocations != UINT32_MAX)
+			snprintf(most, sizeof(most), "of %u", m.max_allocations);
+		printf("device allocations %u (%s), buffers %u (%u resident)\n", m.device_allocations, most,
+		       m.live_buffers, m.resident_buffers);
+		char who[96], name[64];
 		snprintf(who, sizeof(who), "uid %u (all its clients)", m.user.uid);
 		print_usage(who, &m.user);
 		for (size_t k = 0; k < m.n_clients; k++) {
-			snprintf(who, sizeof(who), "client %u pid %d %.12s%s", m.clients[k].client, m.clients[k].pid,
-				 m.clients[k].name, m.clients[k].client == m.self.client ? "*" : "");
+			snprintf(who, sizeof(who), "client %u pid %d %s%s", m.clients[k].client, m.clients[k].pid,
+				 text_safe(m.clients[k].name, name, 13), m.clients[k].client == m.self.client ? "*" : "");
 			print_usage(who, &m.clients[k]);
 		}
 	}
@@ -167,9 +134,11 @@ static int cmd_info(gpucmd_client *c, bool json)
 		for (uint32_t k = 0; k < i.n_queue_families; k++)
 			printf("%s{\"index\":%u,\"count\":%u,\"flags\":%u}", k ? "," : "", i.queue_families[k].index,
 			       i.queue_families[k].count, i.queue_families[k].flags);
-		printf("],\"heaps\":[");
-		json_heaps(i.heaps, i.n_heaps);
-		printf("],\"validation\":%s,\"validation_messages\":%llu,\"clients\":%u,\"live_buffers\":%u,"
+		printf("],\"heaps\":");
+		struct json_object *heaps = jheaps(i.heaps, i.n_heaps);
+		fputs(json_object_to_json_string_ext(heaps, JSON_C_TO_STRING_PLAIN), stdout);
+		json_object_put(heaps);
+		printf(",\"validation\":%s,\"validation_messages\":%llu,\"clients\":%u,\"live_buffers\":%u,"
 		       "\"live_sessions\":%u,\"submissions\":%llu,\"dispatches\":%llu,\"barriers\":%llu,"
 		       "\"barriers_elided\":%llu,\"concurrent_groups\":%llu,\"gpu_ns\":%llu,\"max_frame\":%u}\n",
 		       i.validation ? "true" : "false", (unsigned long long)i.validation_messages, i.clients,

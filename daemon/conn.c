@@ -33,6 +33,8 @@
 #define OUT_HIGH_WATER (16u << 20)
 
 static uint32_t next_id;
+/* The reason given for a peer that simply closed its end (logged at debug). */
+static const char hung_up[] = "client disconnected";
 
 static void on_poll(uv_poll_t *h, int status, int events);
 
@@ -88,7 +90,7 @@ void gd_conn_flush(struct gd_conn *c)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			break;
-		gd_conn_close(c, n < 0 ? strerror(errno) : "peer closed", NULL);
+		gd_conn_close(c, n < 0 ? strerror(errno) : hung_up, NULL);
 		return;
 	}
 	if (c->bye_msg && !c->out.len) {
@@ -196,7 +198,9 @@ static void close_conn(struct gd_conn *c, const char *why, int code, const char 
 {
 	if (c->closing)
 		return;
-	gd_log(GD_LOG_INFO, &GD_CONN_LOG_FIELDS(c), "client %u (pid %d, uid %u, %s): closing: %s", c->id,
+	/* An ordinary hang-up is routine (debug, like the connect); any other
+	 * reason is worth an operator's eye. */
+	gd_log(why == hung_up ? GD_LOG_DEBUG : GD_LOG_INFO, &GD_CONN_LOG_FIELDS(c), "client %u (pid %d, uid %u, %s): closing: %s", c->id,
 	       (int)c->pid, (unsigned)c->uid, c->name[0] ? c->name : "no name", why);
 	if (tell) {
 		Gpucmd__Reply rep = GPUCMD__REPLY__INIT;
@@ -330,7 +334,7 @@ static void on_readable(struct gd_conn *c)
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			break;
 		if (n <= 0) {
-			gd_conn_close(c, n == 0 ? "client disconnected" : strerror(errno), NULL);
+			gd_conn_close(c, n == 0 ? hung_up : strerror(errno), NULL);
 			return;
 		}
 		if (mh.msg_controllen && !keep_fds(c, &mh)) {
@@ -415,6 +419,7 @@ int gd_conn_create(struct gd_daemon *d, int fd)
 	c->poll.data = c;
 	gd_list_insert_tail(&d->conns, &c->link);
 	d->stats.clients++;
+	d->stats.connections++;
 	update_events(c);
 	if (gd_log_max_level >= GD_LOG_DEBUG)
 		gd_log(GD_LOG_DEBUG, &GD_CONN_LOG_FIELDS(c), "client %u connected: pid %d uid %u", c->id,

@@ -142,6 +142,17 @@ int main(int argc, char **argv)
 		return r > 0 ? 0 : 2;
 	}
 	gd_log_max_level = d->cfg.log_level;
+	if (d->cfg.list_devices || d->cfg.check_config) {
+		if (d->cfg.list_devices)
+			r = gd_gpu_list_devices(stdout) < 0 ? 1 : 0;
+		else if (gd_config_print(&d->cfg, stdout), d->cfg.unknown_keys) {
+			log_err("%s: %u unknown key%s (warned about above)", d->cfg.config_path, d->cfg.unknown_keys,
+				d->cfg.unknown_keys == 1 ? "" : "s");
+			r = 2;
+		}
+		gd_config_finish(&d->cfg);
+		return r;
+	}
 	d->argc = argc;
 	d->argv = argv;
 	signal(SIGPIPE, SIG_IGN);
@@ -155,6 +166,10 @@ int main(int argc, char **argv)
 	d->started_ms = uv_now(d->loop);
 	int status = 1;
 
+	if (gd_server_check_path(d->cfg.socket_path) < 0) {
+		status = 2;
+		goto out;
+	}
 	struct gd_gpu_options go = gd_gpu_options_of(&d->cfg);
 	if (!(d->gpu = gd_gpu_create(&go)))
 		goto out;
