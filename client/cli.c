@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -18,7 +19,9 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: gpucmd [--socket PATH] COMMAND\n"
+	fprintf(f, "usage: gpucmd [--socket PATH] COMMAND [OPTIONS] [ARGS]\n"
+		   "       gpucmd --help | --version\n"
+		   "Options may come before or after the command, as --opt VALUE or --opt=VALUE.\n"
 		   "  info [--json]      daemon, protocol and device facts\n"
 		   "  kernels [--json]   the kernels the daemon can run\n"
 		   "  kernel-add FILE.spv NAME [--json]\n"
@@ -31,12 +34,12 @@ static void usage(FILE *f)
 		   "  status [--json | --prometheus] [--watch]\n"
 		   "                     the daemon, its device and every client you may see\n"
 		   "                     (your uid's; all for root): sessions, work on the GPU,\n"
-		   "                     memory; --watch redraws every second\n"
+		   "                     memory; --watch reports every second (redrawn on a terminal)\n"
 		   "  trace --session LABEL [-o FILE] [--clear]\n"
 		   "                     GPU timeline of a profiled session (gpucmd_profile) of one of\n"
 		   "                     your connections, as Chrome trace-event JSON (Perfetto,\n"
 		   "                     chrome://tracing); default FILE: trace.json\n"
-		   "  ping               one round trip\n"
+		   "  ping               one round trip, and how long it took\n"
 		   "  bench OUTDIR       the benchmark suite against in-process Vulkan (its own daemon;\n"
 		   "                     BENCH_QUICK=1 shortens it), progress on stderr, results in\n"
 		   "                     OUTDIR/results.json (from a bench bundle or the source tree)\n");
@@ -391,102 +394,160 @@ static int cmd_bench(const char *out)
 	snprintf(path, sizeof(path), "%s/run-bench", dir);
 	if (access(path, X_OK) != 0)
 		snprintf(path, sizeof(path), "%s/../bench/run-bench", dir);
+	if (access(path, X_OK) != 0) {
+		/* An installed gpucmd: the suite and its programs are not installed. */
+		fprintf(stderr, "gpucmd: bench: the benchmark suite is not installed with gpucmd (%s has no run-bench "
+			"beside it or in ../bench); run it from the source tree (make bench) or from a bundle "
+			"(make bench-bundle, then bundle/gpucmd bench OUTDIR)\n", dir);
+		return 1;
+	}
 	execl(path, path, out, (char *)NULL);
-	fprintf(stderr, "gpucmd: bench: run-bench is neither beside %s nor in %s/../bench: %s "
-		"(make bench-bundle, or make bench in the source tree)\n", dir, dir, strerror(errno));
+	fprintf(stderr, "gpucmd: bench: cannot run %s: %s\n", path, strerror(errno));
 	return 1;
 }
 
-int main(int argc, char **argv)
+/* Options, each allowed only for the commands whose mask has its bit. */
+enum opt { OPT_JSON = 1, OPT_PROMETHEUS = 2, OPT_WATCH = 4, OPT_SESSION = 8, OPT_OUTPUT = 16, OPT_CLEAR = 32 };
+static const char *const opt_name[] = {"--json", "--prometheus", "--watch", "--session", "--output", "--clear"};
+
+static const struct command {
+	const char *name;
+	int n_args;       /* positional arguments after the command */
+	unsigned opts;    /* enum opt bits it takes */
+} commands[] = {
+	{"info", 0, OPT_JSON},
+	{"kernels", 0, OPT_JSON},
+	{"kernel-add", 2, OPT_JSON},
+	{"selftest", 0, 0},
+	{"memory", 0, OPT_JSON},
+	{"status", 0, OPT_JSON | OPT_PROMETHEUS | OPT_WATCH},
+	{"trace", 0, OPT_SESSION | OPT_OUTPUT | OPT_CLEAR},
+	{"ping", 0, 0},
+	{"bench", 1, 0},
+};
+
+struct args {
+	const char *socket, *label, *out;
+	unsigned seen;    /* enum opt bits given */
+	const struct command *cmd;
+	const char *pos[2];
+};
+
+/* getopt_long over the whole command line (GNU order: options before or
+ * after the command, --opt=value), then each option checked against the
+ * command. 0, 1 when --help or --version was answered, or 2 on bad usage
+ * (said on stderr, naming the argument). */
+static int parse_args(int argc, char **argv, struct args *a)
 {
 	static const struct option opts[] = {
 		{"socket", required_argument, NULL, 's'}, {"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},         {0},
+		{"prometheus", no_argument, NULL, 'p'},   {"watch", no_argument, NULL, 'w'},
+		{"session", required_argument, NULL, 'S'}, {"output", required_argument, NULL, 'o'},
+		{"clear", no_argument, NULL, 'c'},        {"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},      {0},
 	};
-	const char *socket = NULL, *label = NULL, *out = "trace.json";
-	bool json = false, watch = false, prometheus = false, clear = false;
-	for (int o; (o = getopt_long(argc, argv, "+", opts, NULL)) != -1;) {
+	*a = (struct args){.out = "trace.json"};
+	for (int o; (o = getopt_long(argc, argv, "o:hV", opts, NULL)) != -1;) {
 		switch (o) {
-		case 's': socket = optarg; break;
-		case 'j': json = true; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case 's': a->socket = optarg; break;
+		case 'j': a->seen |= OPT_JSON; break;
+		case 'p': a->seen |= OPT_PROMETHEUS; break;
+		case 'w': a->seen |= OPT_WATCH; break;
+		case 'S': a->seen |= OPT_SESSION, a->label = optarg; break;
+		case 'o': a->seen |= OPT_OUTPUT, a->out = optarg; break;
+		case 'c': a->seen |= OPT_CLEAR; break;
+		case 'h': usage(stdout); return 1;
+		case 'V': printf("gpucmd %s (library %s, protocol %u)\n", GPUCMD_VERSION, gpucmd_version(),
+				 GPUCMD_PROTOCOL_VERSION);
+			return 1;
+		default: fprintf(stderr, "gpucmd --help lists the commands and their options\n"); return 2;
 		}
 	}
 	if (optind >= argc) {
 		usage(stderr);
 		return 2;
 	}
-	const char *cmd = argv[optind++];
-	bool status = !strcmp(cmd, "status"), trace = !strcmp(cmd, "trace");
-	const char *args[2] = {NULL, NULL};
-	int n_args = 0;
-	for (; optind < argc; optind++) {
-		const char *a = argv[optind];
-		bool has_value = optind + 1 < argc;
-		if (!strcmp(a, "--json") && !trace)
-			json = true;
-		else if (status && !strcmp(a, "--watch"))
-			watch = true;
-		else if (status && !strcmp(a, "--prometheus"))
-			prometheus = true;
-		else if (trace && !strcmp(a, "--session") && has_value)
-			label = argv[++optind];
-		else if (trace && (!strcmp(a, "-o") || !strcmp(a, "--output")) && has_value)
-			out = argv[++optind];
-		else if (trace && !strcmp(a, "--clear"))
-			clear = true;
-		else if (n_args < 2 && a[0] != '-')
-			args[n_args++] = a;
-		else {
-			usage(stderr);
+	const char *name = argv[optind++];
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(commands[i].name, name))
+			a->cmd = &commands[i];
+	if (!a->cmd) {
+		fprintf(stderr, "gpucmd: unknown command '%s' (gpucmd --help lists them)\n", name);
+		return 2;
+	}
+	if (argc - optind != a->cmd->n_args) {
+		if (argc - optind > a->cmd->n_args)
+			fprintf(stderr, "gpucmd: %s: unexpected argument '%s'\n", name, argv[optind + a->cmd->n_args]);
+		else
+			fprintf(stderr, "gpucmd: %s needs %d argument%s (gpucmd --help)\n", name, a->cmd->n_args,
+				a->cmd->n_args == 1 ? "" : "s");
+		return 2;
+	}
+	for (int i = 0; i < a->cmd->n_args; i++)
+		a->pos[i] = argv[optind + i];
+	for (unsigned b = 0; b < sizeof(opt_name) / sizeof(opt_name[0]); b++)
+		if ((a->seen & (1u << b)) && !(a->cmd->opts & (1u << b))) {
+			fprintf(stderr, "gpucmd: %s does not take %s\n", name, opt_name[b]);
 			return 2;
 		}
+	if ((a->seen & OPT_JSON) && (a->seen & OPT_PROMETHEUS)) {
+		fprintf(stderr, "gpucmd: status: --json and --prometheus exclude each other\n");
+		return 2;
 	}
-	if (trace && !label) {
+	if (a->cmd->opts & OPT_SESSION && !a->label) {
 		fprintf(stderr, "gpucmd: trace needs --session LABEL (the label the session was opened with)\n");
 		return 2;
 	}
-	if (!strcmp(cmd, "bench")) {
-		if (n_args != 1) {
-			usage(stderr);
-			return 2;
-		}
-		return cmd_bench(args[0]);
+	return 0;
+}
+
+/* One round trip, timed. */
+static int cmd_ping(gpucmd_client *c)
+{
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (gpucmd_ping(c) < 0) {
+		fprintf(stderr, "gpucmd: ping: %s\n", gpucmd_last_error(c));
+		return 1;
 	}
-	bool known = !strcmp(cmd, "info") || !strcmp(cmd, "kernels") || !strcmp(cmd, "selftest") ||
-		     !strcmp(cmd, "ping") || !strcmp(cmd, "kernel-add") || !strcmp(cmd, "memory") || status || trace;
-	if (known && (strcmp(cmd, "kernel-add") ? n_args != 0 : n_args != 2)) {
-		usage(stderr);
-		return 2;
-	}
-	if (!known) {
-		fprintf(stderr, "gpucmd: unknown command '%s'\n", cmd);
-		usage(stderr);
-		return 2;
-	}
-	gpucmd_client *c = gpucmd_connect(socket);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	printf("gpucmdd at %s answered in %.3f ms\n", gpucmd_socket_path(c),
+	       (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct args a;
+	int r = parse_args(argc, argv, &a);
+	if (r != 0)
+		return r == 1 ? 0 : r;
+	const char *cmd = a.cmd->name;
+	bool json = a.seen & OPT_JSON;
+	if (!strcmp(cmd, "bench"))
+		return cmd_bench(a.pos[0]);
+	gpucmd_client *c = gpucmd_connect(a.socket);
 	if (!c) {
 		fprintf(stderr, "gpucmd: %s\n", gpucmd_last_error(NULL));
 		return 1;
 	}
-	int r;
 	if (!strcmp(cmd, "info"))
 		r = cmd_info(c, json);
 	else if (!strcmp(cmd, "kernels"))
 		r = cmd_kernels(c, json);
 	else if (!strcmp(cmd, "memory"))
 		r = cmd_memory(c, json);
-	else if (status)
-		r = cmd_status(c, json ? STATUS_JSON : prometheus ? STATUS_PROMETHEUS : STATUS_TEXT, watch);
+	else if (!strcmp(cmd, "status"))
+		r = cmd_status(c, json ? STATUS_JSON : a.seen & OPT_PROMETHEUS ? STATUS_PROMETHEUS : STATUS_TEXT,
+			       a.seen & OPT_WATCH);
 	else if (!strcmp(cmd, "kernel-add"))
-		r = cmd_kernel_add(c, args[0], args[1], json);
+		r = cmd_kernel_add(c, a.pos[0], a.pos[1], json);
 	else if (!strcmp(cmd, "selftest"))
 		r = cmd_selftest(c);
-	else if (trace)
-		r = cmd_trace(c, label, out, clear);
-	else if ((r = gpucmd_ping(c) < 0 ? 1 : 0))
-		fprintf(stderr, "gpucmd: ping: %s\n", gpucmd_last_error(c));
+	else if (!strcmp(cmd, "trace"))
+		r = cmd_trace(c, a.label, a.out, a.seen & OPT_CLEAR);
+	else
+		r = cmd_ping(c);
 	gpucmd_disconnect(c);
 	return r;
 }
