@@ -45,8 +45,8 @@ static const struct key keys[] = {
 	{"daemon", "socket", K_STRING, F(socket_path), 0, 0, false, "PATH",
 	 "listen here when systemd passes no socket\n(default $XDG_RUNTIME_DIR/gpucmd.sock, /run/gpucmd/gpucmd.sock as root)"},
 	{"daemon", "device", K_STRING, F(device), 0, 0, false, "INDEX|UUID|NAME", "Vulkan device (default: the best one)"},
-	{"daemon", "queue_family", K_U32, F(queue_family), 0, 63, false, "INDEX",
-	 "queue family every session is submitted to (default: a compute-only\nfamily if the device has one, else the first with compute)"},
+	{"daemon", "queue_family", K_U32, F(queue_family), 0, 63, false, "INDEX|auto",
+	 "queue family every session is submitted to (default auto: a compute-only\nfamily if the device has one, else the first with compute)"},
 	{"daemon", "kernels", K_STRING, F(kernels_dir), 0, 0, false, "DIR",
 	 "SPIR-V kernels (default: kernels/ beside the binary,\nelse " GPUCMD_KERNEL_DIR ")"},
 	{"daemon", "cache_dir", K_STRING, F(cache_dir), 0, 0, false, "DIR",
@@ -60,10 +60,10 @@ static const struct key keys[] = {
 	 "err, warning, notice, info (default) or debug"},
 	{"daemon", "max_frame", K_SIZE32, F(max_frame), GW_MIN_MAX_FRAME, 1u << 30, false, "BYTES",
 	 "largest protocol frame (default 4M)"},
-	{"daemon", "spin_us", K_U32, F(spin_us), 0, 1000000, false, "N",
-	 "completion thread polls this long before blocking\n(default 3000 on a GPU, 200 on a CPU device)"},
-	{"daemon", "loop_poll_us", K_U32, F(loop_poll_us), 0, 1000000, false, "N",
-	 "after submitting a commit_and_wait the loop thread polls this long\nwhile no other event is ready (default 50 on a GPU, 0 on a CPU device)"},
+	{"daemon", "spin_us", K_U32, F(spin_us), 0, 1000000, false, "N|auto",
+	 "completion thread polls this long before blocking\n(default auto: 3000 on a GPU, 200 on a CPU device)"},
+	{"daemon", "loop_poll_us", K_U32, F(loop_poll_us), 0, 1000000, false, "N|auto",
+	 "after submitting a commit_and_wait the loop thread polls this long\nwhile no other event is ready (default auto: 50 on a GPU, 0 on a CPU device)"},
 	{"daemon", "stop_timeout_sec", K_U32, F(stop_timeout_sec), 1, 3600, true, "SEC",
 	 "on SIGTERM, longest wait for committed work (default 10)"},
 	{"daemon", "submission_timeout_ms", K_U32, F(submission_timeout_ms), 0, UINT32_MAX, false, "MS",
@@ -144,6 +144,14 @@ static int parse_bool(const char *v)
 	return -1;
 }
 
+/* Whether k's default is chosen by the daemon for the device (spin_us,
+ * loop_poll_us, queue_family): "auto" in the file or on the command line,
+ * and what --check-config and reload messages show, never the sentinel. */
+static bool has_auto(const struct key *k)
+{
+	return k->offset == F(spin_us) || k->offset == F(loop_poll_us) || k->offset == F(queue_family);
+}
+
 /* Sets key k from text v; on a bad value writes why to err. */
 static int set_value(struct gd_config *cfg, const struct key *k, const char *v, char *err, size_t errlen)
 {
@@ -171,6 +179,10 @@ static int set_value(struct gd_config *cfg, const struct key *k, const char *v, 
 	case K_U32:
 	case K_SIZE32:
 	case K_SIZE64: {
+		if (has_auto(k) && strcasecmp(v, "auto") == 0) {
+			*(uint32_t *)p = GD_CONFIG_AUTO;
+			return 0;
+		}
 		char *end;
 		errno = 0;
 		unsigned long long x = strtoull(v, &end, 10);
@@ -188,8 +200,8 @@ static int set_value(struct gd_config *cfg, const struct key *k, const char *v, 
 			}
 		}
 		if (errno || end == v || *end || v[0] == '-' || x < k->min || x > k->max) {
-			snprintf(err, errlen, "%s must be a number from %llu to %llu%s, not '%s'", k->name,
-				 (unsigned long long)k->min, (unsigned long long)k->max,
+			snprintf(err, errlen, "%s must be %s number from %llu to %llu%s, not '%s'", k->name,
+				 has_auto(k) ? "auto or a" : "a", (unsigned long long)k->min, (unsigned long long)k->max,
 				 k->kind == K_SIZE64 ? " (K, M, G, T allowed)" : size ? " (K, M, G allowed)" : "", v);
 			return -EINVAL;
 		}
@@ -215,8 +227,7 @@ static void format_value(struct gd_config *cfg, const struct key *k, char *buf, 
 	case K_LEVEL: snprintf(buf, len, "%s", level_names[*(int *)p & 7]); break;
 	case K_U32:
 	case K_SIZE32:
-		/* Past the key's range only when left to the daemon (GD_CONFIG_AUTO). */
-		if (*(uint32_t *)p > k->max)
+		if (has_auto(k) && *(uint32_t *)p == GD_CONFIG_AUTO)
 			snprintf(buf, len, "auto");
 		else
 			snprintf(buf, len, "%u", *(uint32_t *)p);
@@ -520,10 +531,9 @@ void gd_config_print(struct gd_config *cfg, FILE *f)
 				continue;
 			char v[PATH_MAX];
 			format_value(cfg, &keys[i], v, sizeof(v));
-			/* Left to the daemon: commented, so the output reads back. */
-			bool unset = (keys[i].kind == K_STRING && !*(char **)field(cfg, &keys[i])) || !strcmp(v, "auto");
-			if (unset)
-				fprintf(f, "#%s = (%s)\n", keys[i].name, !strcmp(v, "auto") ? "chosen for the device" : "default");
+			/* An unset string is commented out, so the output reads back. */
+			if (keys[i].kind == K_STRING && !*(char **)field(cfg, &keys[i]))
+				fprintf(f, "#%s =\n", keys[i].name);
 			else
 				fprintf(f, "%s = %s\n", keys[i].name, v);
 		}
