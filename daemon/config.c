@@ -200,9 +200,10 @@ static int set_value(struct gd_config *cfg, const struct key *k, const char *v, 
 			}
 		}
 		if (errno || end == v || *end || v[0] == '-' || x < k->min || x > k->max) {
-			snprintf(err, errlen, "%s must be %s number from %llu to %llu%s, not '%s'", k->name,
-				 has_auto(k) ? "auto or a" : "a", (unsigned long long)k->min, (unsigned long long)k->max,
-				 k->kind == K_SIZE64 ? " (K, M, G, T allowed)" : size ? " (K, M, G allowed)" : "", v);
+			snprintf(err, errlen, "%s must be a number from %llu to %llu%s, not '%s'", k->name,
+				 (unsigned long long)k->min, (unsigned long long)k->max,
+				 k->kind == K_SIZE64 ? " (K, M, G, T allowed)" : size ? " (K, M, G allowed)"
+				 : has_auto(k) ? " or auto" : "", v);
 			return -EINVAL;
 		}
 		if (k->kind == K_SIZE64)
