@@ -44,8 +44,12 @@ UNITS := $(B)/systemd/gpucmdd.service $(B)/systemd/gpucmdd@.service $(B)/systemd
 TEST_SPV := $(patsubst tests/spirv/%.comp,$(B)/tests/spirv/%.spv,$(wildcard tests/spirv/*.comp)) \
 	$(patsubst tests/spirv/%.vert,$(B)/tests/spirv/%.spv,$(wildcard tests/spirv/*.vert))
 
+MAN := $(B)/man/gpucmd.1 $(B)/man/libgpucmd.3 $(B)/man/gpucmdd.conf.5 $(B)/man/gpucmdd.8
+MANDIR ?= $(DATADIR)/man
+COMPLETIONDIR ?= $(DATADIR)/bash-completion/completions
+
 .PHONY: all deps run test clean install uninstall bench FORCE
-all: $(B)/gpucmdd $(B)/gpucmd $(B)/libgpucmd.so $(B)/libgpucmd.a $(KERNELS) $(UNITS)
+all: $(B)/gpucmdd $(B)/gpucmd $(B)/libgpucmd.so $(B)/libgpucmd.a $(KERNELS) $(UNITS) $(MAN)
 
 deps:
 	@scripts/install-deps
@@ -87,6 +91,12 @@ $(B)/libgpucmd.a: $(LIB_OBJ) $(PROTO_OBJ)
 
 $(B)/gpucmd: $(CLI_OBJ) $(B)/libgpucmd.a
 	$(CC) $(LDFLAGS) $^ -o $@ $(shell pkg-config --libs libprotobuf-c $(CLI_PKGS))
+
+# The manual pages, generated from the --help texts, the key table and
+# gpucmd.h (scripts/gen-man), so that they cannot drift from the programs.
+$(MAN) &: scripts/gen-man $(B)/gpucmd $(B)/gpucmdd client/gpucmd.h
+	@mkdir -p $(B)/man
+	/usr/bin/python3 scripts/gen-man $(B) $(B)/man $(VERSION)
 
 $(B)/kernels/%.spv: kernels/%.comp
 	@mkdir -p $(B)/kernels
@@ -191,6 +201,9 @@ install: all
 	install -m 644 $(B)/systemd/user/gpucmdd.service systemd/user/gpucmdd.socket $(DESTDIR)$(SYSTEMDDIR)/user/
 	install -m 644 systemd/gpucmd.sysusers $(DESTDIR)$(SYSUSERSDIR)/gpucmd.conf
 	install -m 644 systemd/gpucmd.tmpfiles $(DESTDIR)$(TMPFILESDIR)/gpucmd.conf
+	install -d $(addprefix $(DESTDIR)$(MANDIR)/man,1 3 5 8) $(DESTDIR)$(COMPLETIONDIR)
+	for m in $(MAN); do install -m 644 $$m $(DESTDIR)$(MANDIR)/man$${m##*.}/; done
+	install -m 644 data/gpucmd.bash $(DESTDIR)$(COMPLETIONDIR)/gpucmd
 	[ -e $(DESTDIR)$(SYSCONFDIR)/gpucmd/gpucmdd.conf ] || \
 		sed 's|^#kernels = .*|#kernels = $(DATADIR)/gpucmd/kernels|' data/gpucmdd.conf \
 		> $(DESTDIR)$(SYSCONFDIR)/gpucmd/gpucmdd.conf
@@ -204,6 +217,8 @@ uninstall:
 		$(DESTDIR)$(SYSUSERSDIR)/gpucmd.conf $(DESTDIR)$(TMPFILESDIR)/gpucmd.conf
 	rm -f $(addprefix $(DESTDIR)$(SYSTEMDDIR)/system/,gpucmdd.service gpucmdd@.service gpucmdd.socket gpucmdd@.socket) \
 		$(addprefix $(DESTDIR)$(SYSTEMDDIR)/user/,gpucmdd.service gpucmdd.socket)
+	rm -f $(DESTDIR)$(MANDIR)/man1/gpucmd.1 $(DESTDIR)$(MANDIR)/man3/libgpucmd.3 \
+		$(DESTDIR)$(MANDIR)/man5/gpucmdd.conf.5 $(DESTDIR)$(MANDIR)/man8/gpucmdd.8 $(DESTDIR)$(COMPLETIONDIR)/gpucmd
 	rm -rf $(DESTDIR)$(DATADIR)/gpucmd $(DESTDIR)$(DOCDIR)
 	@[ ! -e $(DESTDIR)$(SYSCONFDIR)/gpucmd/gpucmdd.conf ] || \
 		echo "kept $(DESTDIR)$(SYSCONFDIR)/gpucmd/gpucmdd.conf (remove it by hand if it is no longer wanted)"

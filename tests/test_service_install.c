@@ -180,6 +180,36 @@ START_TEST(installed_gpucmd_bench_refuses_with_a_reason)
 }
 END_TEST
 
+START_TEST(man_pages_are_installed_render_cleanly_and_cover_every_key)
+{
+	char out[16384];
+	static const char *const pages[] = {"man1/gpucmd.1", "man3/libgpucmd.3", "man5/gpucmdd.conf.5",
+					    "man8/gpucmdd.8"};
+	for (size_t i = 0; i < sizeof(pages) / sizeof(pages[0]); i++) {
+		int r = run(out, sizeof(out), "groff -man -ww -z %s%s/share/man/%s", root, prefix, pages[i]);
+		ck_assert_msg(r == 0 && out[0] == '\0', "%s: %s", pages[i], out);
+	}
+	/* One entry per key of the table, as --check-config lists them. */
+	int r = run(out, sizeof(out), "grep -c '^\\.BI ' %s%s/share/man/man5/gpucmdd.conf.5", root, prefix);
+	int in_man = atoi(out);
+	r |= run(out, sizeof(out), "%s%s/bin/gpucmdd --check-config --config /dev/null | grep -c '^#\\?[a-z_]* ='",
+		 root, prefix);
+	ck_assert_msg(r == 0 && in_man == atoi(out) && in_man >= 30, "gpucmdd.conf(5) has %d keys of %s", in_man, out);
+	r = run(out, sizeof(out), "man -l %s%s/share/man/man1/gpucmd.1 | grep -c 'status \\[--json'", root, prefix);
+	ck_assert_msg(r == 0, "gpucmd(1) lacks the commands: %s", out);
+}
+END_TEST
+
+START_TEST(bash_completion_offers_each_commands_options)
+{
+	char out[4096];
+	int r = run(out, sizeof(out), "bash -c 'source %s%s/share/bash-completion/completions/gpucmd; "
+		    "COMP_WORDS=(gpucmd --socket /x status --); COMP_CWORD=4; _gpucmd; echo \"${COMPREPLY[*]}\"'",
+		    root, prefix);
+	ck_assert_msg(r == 0 && strstr(out, "--prometheus") && !strstr(out, "--session"), "%s", out);
+}
+END_TEST
+
 TCase *install_tcase(void)
 {
 	TCase *t = tcase_create("install");
@@ -191,5 +221,7 @@ TCase *install_tcase(void)
 	tcase_add_test(t, library_exports_only_the_gpucmd_api);
 	tcase_add_test(t, uninstall_leaves_only_the_administrators_configuration);
 	tcase_add_test(t, installed_gpucmd_bench_refuses_with_a_reason);
+	tcase_add_test(t, man_pages_are_installed_render_cleanly_and_cover_every_key);
+	tcase_add_test(t, bash_completion_offers_each_commands_options);
 	return t;
 }
