@@ -40,6 +40,9 @@ static void usage(FILE *f)
 		   "                     your connections, as Chrome trace-event JSON (Perfetto,\n"
 		   "                     chrome://tracing); default FILE: trace.json\n"
 		   "  ping               one round trip, and how long it took\n"
+		   "  evict CLIENT [--reason TEXT]\n"
+		   "                     close client CLIENT's connection (root or gpucmdd's user only):\n"
+		   "                     it is told why, its work is discarded, nothing else changes\n"
 		   "  bench OUTDIR       the benchmark suite against in-process Vulkan (its own daemon;\n"
 		   "                     BENCH_QUICK=1 shortens it), progress on stderr, results in\n"
 		   "                     OUTDIR/results.json (from a bench bundle or the source tree)\n");
@@ -407,8 +410,12 @@ static int cmd_bench(const char *out)
 }
 
 /* Options, each allowed only for the commands whose mask has its bit. */
-enum opt { OPT_JSON = 1, OPT_PROMETHEUS = 2, OPT_WATCH = 4, OPT_SESSION = 8, OPT_OUTPUT = 16, OPT_CLEAR = 32 };
-static const char *const opt_name[] = {"--json", "--prometheus", "--watch", "--session", "--output", "--clear"};
+enum opt {
+	OPT_JSON = 1, OPT_PROMETHEUS = 2, OPT_WATCH = 4, OPT_SESSION = 8, OPT_OUTPUT = 16, OPT_CLEAR = 32,
+	OPT_REASON = 64,
+};
+static const char *const opt_name[] = {"--json", "--prometheus", "--watch", "--session", "--output", "--clear",
+				       "--reason"};
 
 static const struct command {
 	const char *name;
@@ -424,10 +431,11 @@ static const struct command {
 	{"trace", 0, OPT_SESSION | OPT_OUTPUT | OPT_CLEAR},
 	{"ping", 0, 0},
 	{"bench", 1, 0},
+	{"evict", 1, OPT_REASON},
 };
 
 struct args {
-	const char *socket, *label, *out;
+	const char *socket, *label, *out, *reason;
 	unsigned seen;    /* enum opt bits given */
 	const struct command *cmd;
 	const char *pos[2];
@@ -443,7 +451,8 @@ static int parse_args(int argc, char **argv, struct args *a)
 		{"socket", required_argument, NULL, 's'}, {"json", no_argument, NULL, 'j'},
 		{"prometheus", no_argument, NULL, 'p'},   {"watch", no_argument, NULL, 'w'},
 		{"session", required_argument, NULL, 'S'}, {"output", required_argument, NULL, 'o'},
-		{"clear", no_argument, NULL, 'c'},        {"help", no_argument, NULL, 'h'},
+		{"clear", no_argument, NULL, 'c'},        {"reason", required_argument, NULL, 'r'},
+		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},      {0},
 	};
 	*a = (struct args){.out = "trace.json"};
@@ -456,6 +465,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 		case 'S': a->seen |= OPT_SESSION, a->label = optarg; break;
 		case 'o': a->seen |= OPT_OUTPUT, a->out = optarg; break;
 		case 'c': a->seen |= OPT_CLEAR; break;
+		case 'r': a->seen |= OPT_REASON, a->reason = optarg; break;
 		case 'h': usage(stdout); return 1;
 		case 'V': printf("gpucmd %s (library %s, protocol %u)\n", GPUCMD_VERSION, gpucmd_version(),
 				 GPUCMD_PROTOCOL_VERSION);
@@ -516,6 +526,23 @@ static int cmd_ping(gpucmd_client *c)
 	return 0;
 }
 
+/* Evicts client CLIENT (a number from gpucmd status). */
+static int cmd_evict(gpucmd_client *c, const char *arg, const char *reason)
+{
+	char *end;
+	unsigned long id = strtoul(arg, &end, 10);
+	if (!*arg || *end || id > UINT32_MAX) {
+		fprintf(stderr, "gpucmd: evict: '%s' is not a client number (gpucmd status lists them)\n", arg);
+		return 2;
+	}
+	if (gpucmd_evict(c, (uint32_t)id, reason) < 0) {
+		fprintf(stderr, "gpucmd: %s\n", gpucmd_last_error(c));
+		return 1;
+	}
+	printf("client %lu evicted\n", id);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct args a;
@@ -546,6 +573,8 @@ int main(int argc, char **argv)
 		r = cmd_selftest(c);
 	else if (!strcmp(cmd, "trace"))
 		r = cmd_trace(c, a.label, a.out, a.seen & OPT_CLEAR);
+	else if (!strcmp(cmd, "evict"))
+		r = cmd_evict(c, a.pos[0], a.reason);
 	else
 		r = cmd_ping(c);
 	gpucmd_disconnect(c);

@@ -417,6 +417,17 @@ int gpucmd_ping(gpucmd_client *c)
 	return call(c, &req, NULL);
 }
 
+int gpucmd_evict(gpucmd_client *c, uint32_t client, const char *reason)
+{
+	Gpucmd__ClientEvict e = GPUCMD__CLIENT_EVICT__INIT;
+	e.client = client;
+	e.reason = (char *)(reason ? reason : "");
+	Gpucmd__Request req = GPUCMD__REQUEST__INIT;
+	req.body_case = GPUCMD__REQUEST__BODY_CLIENT_EVICT;
+	req.client_evict = &e;
+	return call(c, &req, NULL);
+}
+
 static uint32_t copy_heaps(struct gpucmd_heap *dst, Gpucmd__Heap **src, size_t n)
 {
 	if (n > GPUCMD_MAX_HEAPS)

@@ -430,6 +430,13 @@ struct gpucmd_status {
 int gpucmd_status(gpucmd_client *client, struct gpucmd_status *ret_status);
 void gpucmd_status_free(struct gpucmd_status *status);
 
+/* Round trip, for an administrator (root or the daemon's own uid; others
+ * get -EPERM). Closes connection `client` (gpucmd_client_status.client):
+ * its next call fails with "evicted by an administrator ...: reason", its
+ * uncommitted work is discarded and its buffers and sessions are freed.
+ * Nothing else changes. -ENOENT when there is no such client. */
+int gpucmd_evict(gpucmd_client *client, uint32_t target, const char *reason);
+
 /* ---- fences and buffers shared between processes ----------------------- */
 
 /* A capability: 128 random bits naming a fence or a buffer in the daemon.

@@ -8,26 +8,27 @@ _gpucmd()
 	case $prev in
 	--socket) COMPREPLY=($(compgen -f -- "$cur")); return ;;
 	-o|--output) COMPREPLY=($(compgen -f -- "$cur")); return ;;
-	--session) return ;;
+	--session|--reason) return ;;
 	esac
 	cmd=
 	for ((i = 1; i < COMP_CWORD; i++)); do
 		word=${COMP_WORDS[i]}
 		case $word in
-		--socket|--session|-o|--output) ((i++)) ;;
+		--socket|--session|--reason|-o|--output) ((i++)) ;;
 		-*) ;;
 		*) cmd=$word; break ;;
 		esac
 	done
 	local opts="--socket --help --version"
 	case $cmd in
-	'') COMPREPLY=($(compgen -W "info kernels kernel-add selftest memory status trace ping bench $opts" -- "$cur"))
+	'') COMPREPLY=($(compgen -W "info kernels kernel-add selftest memory status trace ping bench evict $opts" -- "$cur"))
 	    return ;;
 	info|kernels|memory) opts="$opts --json" ;;
 	kernel-add) opts="$opts --json"
 		[[ $cur != -* ]] && { COMPREPLY=($(compgen -f -X '!*.spv' -- "$cur") $(compgen -d -- "$cur")); return; } ;;
 	status) opts="$opts --json --prometheus --watch" ;;
 	trace) opts="$opts --session --output --clear" ;;
+	evict) opts="$opts --reason" ;;
 	bench) [[ $cur != -* ]] && { COMPREPLY=($(compgen -d -- "$cur")); return; } ;;
 	esac
 	COMPREPLY=($(compgen -W "$opts" -- "$cur"))

@@ -5,7 +5,7 @@
  * the trace writer's JSON, and the daemon's start-up checks: a live
  * daemon's socket left alone, a socket directory that does not exist,
  * --check-config, the shipped gpucmdd.conf against the key table, and
- * device listing and matching.
+ * device listing and matching; evicting a client.
  */
 #include <check.h>
 #include <fcntl.h>
@@ -167,6 +167,64 @@ START_TEST(watch_without_a_terminal_prints_reports_without_escapes)
 }
 END_TEST
 
+static int run_as_nobody(const char *log, const char *const *argv);
+
+START_TEST(evict_closes_one_client_for_an_administrator_only)
+{
+	char out[8192];
+	gpucmd_client *a = connect_ok(), *b = connect_ok();
+	gpucmd_buffer ba, bb;
+	gpucmd_session sa, sb;
+	ck_assert_int_eq(gpucmd_buffer_create(a, 1024, 0, &ba), 0);
+	ck_assert_int_eq(gpucmd_buffer_create(b, 1024, 0, &bb), 0);
+	ck_assert_int_eq(gpucmd_session_open(a, "victim", &sa), 0);
+	ck_assert_int_eq(gpucmd_session_open(b, "bystander", &sb), 0);
+	fill(a, sa, ba);
+	struct gpucmd_status st;
+	ck_assert_int_eq(gpucmd_status(a, &st), 0);
+	uint32_t victim = st.self;
+	gpucmd_status_free(&st);
+	ck_assert_int_eq(gpucmd_status(b, &st), 0);
+	uint32_t bystander = st.self;
+	gpucmd_status_free(&st);
+	const char *bd = build_dir(), *sock = test_daemon.socket;
+	/* Someone else may not. */
+	if (geteuid() == 0) {
+		char exe[512], log[128], id[16];
+		ck_assert_int_eq(chmod(test_daemon.dir, 0777), 0);
+		ck_assert_int_eq(chmod(sock, 0666), 0);
+		snprintf(exe, sizeof(exe), "%s/gpucmd", bd);
+		snprintf(log, sizeof(log), "%s/evict.log", test_daemon.dir);
+		snprintf(id, sizeof(id), "%u", victim);
+		int r = run_as_nobody(log, (const char *const[]){exe, "--socket", sock, "evict", id, NULL});
+		ck_assert_int_eq(sh(out, sizeof(out), "cat %s", log), 0);
+		ck_assert_msg(r == 1 && strstr(out, "only root or uid 0 (gpucmdd's own user) may evict clients; you are "
+						    "uid 65534"), "%d: %s", r, out);
+		ck_assert_int_eq(gpucmd_ping(a), 0);
+	}
+	int r = sh(out, sizeof(out), "%s/gpucmd --socket %s evict 99999", bd, sock);
+	ck_assert_msg(r == 1 && strstr(out, "no client 99999"), "%d: %s", r, out);
+	r = sh(out, sizeof(out), "%s/gpucmd --socket %s evict %u --reason='GPU maintenance'", bd, sock, victim);
+	ck_assert_msg(r == 0, "%d: %s", r, out);
+	ck_assert_int_ne(gpucmd_ping(a), 0);
+	ck_assert_msg(strstr(gpucmd_last_error(a), "evicted by an administrator") &&
+			      strstr(gpucmd_last_error(a), "GPU maintenance"),
+		      "%s", gpucmd_last_error(a));
+	gpucmd_disconnect(a);
+	/* The bystander is untouched: its session, buffer and work go on. */
+	fill(b, sb, bb);
+	ck_assert_int_eq(gpucmd_status(b, &st), 0);
+	ck_assert_uint_eq(st.n_clients, 1);
+	ck_assert_uint_eq(st.client_list[0].client, bystander);
+	ck_assert_uint_eq(st.client_list[0].n_sessions, 1);
+	ck_assert_uint_eq(st.live_buffers, 1);
+	gpucmd_status_free(&st);
+	ck_assert_int_eq(gpucmd_session_close(b, sb), 0);
+	ck_assert_int_eq(gpucmd_buffer_free(b, bb), 0);
+	gpucmd_disconnect(b);
+}
+END_TEST
+
 TCase *status_tcase(void)
 {
 	TCase *t = tcase_create("status");
@@ -175,6 +233,7 @@ TCase *status_tcase(void)
 	tcase_add_test(t, prometheus_counters_never_fall_and_the_scraper_is_no_client);
 	tcase_add_test(t, hostile_labels_break_neither_json_nor_a_terminal);
 	tcase_add_test(t, watch_without_a_terminal_prints_reports_without_escapes);
+	tcase_add_test(t, evict_closes_one_client_for_an_administrator_only);
 	return t;
 }
 
