@@ -19,12 +19,13 @@ VERSION := $(shell sed -n 's/^\#define GPUCMD_VERSION "\(.*\)"/\1/p' client/gpuc
 SOVERSION := 0
 
 PKGS := vulkan libuv libprotobuf-c spirv-cross-c-shared libsystemd inih
-# The gpucmd command only: its JSON output.
+# The gpucmd command only: its JSON output; the exporter's HTTP.
 CLI_PKGS := json-c
+EXPORTER_PKGS := libmicrohttpd libsystemd
 OPT ?= -O2 -g
 CFLAGS += $(OPT) -std=c17 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wno-unused-parameter -fPIC \
 	  -I$(B)/gen -Iproto -Iclient -Idaemon $(SAN)
-PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) $(CLI_PKGS) check 2>/dev/null)
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) $(CLI_PKGS) $(EXPORTER_PKGS) check 2>/dev/null)
 # SPIRV-Tools ships as a static C++ library on Debian: only the validator is
 # linked, with the C++ runtime it needs.
 SPIRV_TOOLS_LIBS := -lSPIRV-Tools -lstdc++ -lm
@@ -34,11 +35,13 @@ PROTO_SRC := $(B)/gen/gpucmd.pb-c.c
 PROTO_OBJ := $(B)/obj/gen/gpucmd.pb-c.o $(B)/obj/proto/wire.o
 DAEMON_OBJ := $(patsubst %.c,$(B)/obj/%.o,$(wildcard daemon/*.c))
 LIB_OBJ := $(B)/obj/client/client.o
-CLI_OBJ := $(B)/obj/client/cli.o $(B)/obj/client/cli_status.o $(B)/obj/client/cli_text.o
+CLI_OBJ := $(B)/obj/client/cli.o $(B)/obj/client/cli_status.o $(B)/obj/client/cli_text.o \
+	$(B)/obj/client/prometheus.o
 KERNELS := $(patsubst kernels/%.comp,$(B)/kernels/%.spv,$(wildcard kernels/*.comp))
 TESTS := $(B)/tests/test_wire $(B)/tests/test_range $(B)/tests/test_daemon $(B)/tests/test_service
 BENCH_BIN := $(B)/bench-inproc $(B)/bench-gpucmd
 UNITS := $(B)/systemd/gpucmdd.service $(B)/systemd/gpucmdd@.service $(B)/systemd/user/gpucmdd.service \
+	 $(B)/systemd/gpucmd-exporter.service \
 	 $(B)/gpucmd.pc
 # SPIR-V modules the tests send as client kernels, good and hostile.
 TEST_SPV := $(patsubst tests/spirv/%.comp,$(B)/tests/spirv/%.spv,$(wildcard tests/spirv/*.comp)) \
@@ -49,7 +52,7 @@ MANDIR ?= $(DATADIR)/man
 COMPLETIONDIR ?= $(DATADIR)/bash-completion/completions
 
 .PHONY: all deps run test clean install uninstall bench FORCE
-all: $(B)/gpucmdd $(B)/gpucmd $(B)/libgpucmd.so $(B)/libgpucmd.a $(KERNELS) $(UNITS) $(MAN)
+all: $(B)/gpucmdd $(B)/gpucmd $(B)/gpucmd-exporter $(B)/libgpucmd.so $(B)/libgpucmd.a $(KERNELS) $(UNITS) $(MAN)
 
 deps:
 	@scripts/install-deps
@@ -97,6 +100,10 @@ $(B)/gpucmd: $(CLI_OBJ) $(B)/libgpucmd.a
 $(MAN) &: scripts/gen-man $(B)/gpucmd $(B)/gpucmdd client/gpucmd.h
 	@mkdir -p $(B)/man
 	/usr/bin/python3 scripts/gen-man $(B) $(B)/man $(VERSION)
+
+$(B)/gpucmd-exporter: $(B)/obj/client/exporter.o $(B)/obj/client/prometheus.o $(B)/obj/client/cli_text.o \
+		$(B)/libgpucmd.a
+	$(CC) $(LDFLAGS) $^ -o $@ $(shell pkg-config --libs libprotobuf-c $(CLI_PKGS) $(EXPORTER_PKGS)) -lpthread
 
 $(B)/kernels/%.spv: kernels/%.comp
 	@mkdir -p $(B)/kernels
@@ -187,7 +194,7 @@ install: all
 		$(DESTDIR)$(DATADIR)/gpucmd/kernels $(DESTDIR)$(DOCDIR) $(DESTDIR)$(SYSCONFDIR)/gpucmd \
 		$(DESTDIR)$(SYSTEMDDIR)/system $(DESTDIR)$(SYSTEMDDIR)/user $(DESTDIR)$(SYSUSERSDIR) \
 		$(DESTDIR)$(TMPFILESDIR)
-	install -m 755 $(B)/gpucmdd $(B)/gpucmd $(DESTDIR)$(BINDIR)/
+	install -m 755 $(B)/gpucmdd $(B)/gpucmd $(B)/gpucmd-exporter $(DESTDIR)$(BINDIR)/
 	install -m 755 $(B)/libgpucmd.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libgpucmd.so.$(VERSION)
 	ln -sf libgpucmd.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libgpucmd.so.$(SOVERSION)
 	ln -sf libgpucmd.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libgpucmd.so
@@ -197,7 +204,8 @@ install: all
 	install -m 644 $(KERNELS) $(DESTDIR)$(DATADIR)/gpucmd/kernels/
 	install -m 644 README.md docs/*.md $(DESTDIR)$(DOCDIR)/
 	install -m 644 $(B)/systemd/gpucmdd.service $(B)/systemd/gpucmdd@.service systemd/gpucmdd.socket \
-		systemd/gpucmdd@.socket $(DESTDIR)$(SYSTEMDDIR)/system/
+		systemd/gpucmdd@.socket $(B)/systemd/gpucmd-exporter.service systemd/gpucmd-exporter.socket \
+		$(DESTDIR)$(SYSTEMDDIR)/system/
 	install -m 644 $(B)/systemd/user/gpucmdd.service systemd/user/gpucmdd.socket $(DESTDIR)$(SYSTEMDDIR)/user/
 	install -m 644 systemd/gpucmd.sysusers $(DESTDIR)$(SYSUSERSDIR)/gpucmd.conf
 	install -m 644 systemd/gpucmd.tmpfiles $(DESTDIR)$(TMPFILESDIR)/gpucmd.conf
@@ -211,11 +219,13 @@ install: all
 # Removes what install put there, with the same PREFIX and DESTDIR. The
 # configuration file stays: it is the administrator's.
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/gpucmdd $(DESTDIR)$(BINDIR)/gpucmd $(DESTDIR)$(LIBDIR)/libgpucmd.so \
+	rm -f $(DESTDIR)$(BINDIR)/gpucmdd $(DESTDIR)$(BINDIR)/gpucmd $(DESTDIR)$(BINDIR)/gpucmd-exporter \
+		$(DESTDIR)$(LIBDIR)/libgpucmd.so \
 		$(DESTDIR)$(LIBDIR)/libgpucmd.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libgpucmd.so.$(VERSION) \
 		$(DESTDIR)$(LIBDIR)/libgpucmd.a $(DESTDIR)$(INCLUDEDIR)/gpucmd.h $(DESTDIR)$(PKGCONFIGDIR)/gpucmd.pc \
 		$(DESTDIR)$(SYSUSERSDIR)/gpucmd.conf $(DESTDIR)$(TMPFILESDIR)/gpucmd.conf
-	rm -f $(addprefix $(DESTDIR)$(SYSTEMDDIR)/system/,gpucmdd.service gpucmdd@.service gpucmdd.socket gpucmdd@.socket) \
+	rm -f $(addprefix $(DESTDIR)$(SYSTEMDDIR)/system/,gpucmdd.service gpucmdd@.service gpucmdd.socket gpucmdd@.socket \
+		gpucmd-exporter.service gpucmd-exporter.socket) \
 		$(addprefix $(DESTDIR)$(SYSTEMDDIR)/user/,gpucmdd.service gpucmdd.socket)
 	rm -f $(DESTDIR)$(MANDIR)/man1/gpucmd.1 $(DESTDIR)$(MANDIR)/man3/libgpucmd.3 \
 		$(DESTDIR)$(MANDIR)/man5/gpucmdd.conf.5 $(DESTDIR)$(MANDIR)/man8/gpucmdd.8 $(DESTDIR)$(COMPLETIONDIR)/gpucmd

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include "gpucmd.h"
@@ -32,6 +33,9 @@ const char *text_safe(const char *s, char *buf, size_t len);
 /* cli.c */
 double mib(uint64_t bytes);
 void print_heaps(const struct gpucmd_heap *h, uint32_t n);
+
+/* prometheus.c: status in the Prometheus text exposition format. */
+void prometheus_write(FILE *f, const struct gpucmd_status *st);
 
 enum status_format { STATUS_TEXT, STATUS_JSON, STATUS_PROMETHEUS };
 /* `gpucmd status`: once, or every second until interrupted with watch.

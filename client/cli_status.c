@@ -1,10 +1,9 @@
 /*
  * cli_status.c — `gpucmd status`: a table for people (redrawn with
- * --watch), JSON for programs, and the Prometheus text exposition format
- * for scrapers (node_exporter's textfile collector reads a file of it).
+ * --watch on a terminal), JSON for programs, and the Prometheus text
+ * exposition format (prometheus.c) for scrapers.
  */
 #include <signal.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -106,125 +105,6 @@ static void print_json(const struct gpucmd_status *st)
 	json_print(o);
 }
 
-/* A label value: UTF-8 (other bytes become U+FFFD), with backslash, double
- * quote and newline escaped as the text format wants. */
-static void prom_value(const char *s)
-{
-	struct json_object *j = jstr(s);
-	putchar('"');
-	for (const char *p = j ? json_object_get_string(j) : ""; *p; p++) {
-		if (*p == '\\' || *p == '"')
-			printf("\\%c", *p);
-		else if (*p == '\n')
-			printf("\\n");
-		else
-			putchar(*p);
-	}
-	putchar('"');
-	json_object_put(j);
-}
-
-static void prom_head(const char *name, const char *type, const char *help)
-{
-	printf("# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
-}
-
-static void prom_client(const struct gpucmd_client_status *c)
-{
-	printf("{client=\"%u\",pid=\"%d\",uid=\"%u\",comm=", c->client, c->pid, c->uid);
-	prom_value(c->comm[0] ? c->comm : c->name);
-	printf("}");
-}
-
-static void prom_daemon(const struct gpucmd_status *st)
-{
-	prom_head("gpucmd_up", "gauge", "1 when gpucmdd answered.");
-	printf("gpucmd_up 1\n");
-	prom_head("gpucmd_build_info", "gauge", "Always 1; the daemon's version and device as labels.");
-	printf("gpucmd_build_info{version=");
-	prom_value(st->daemon_version);
-	printf(",device=");
-	prom_value(st->device_name);
-	printf("} 1\n");
-	prom_head("gpucmd_uptime_seconds", "gauge", "Seconds since gpucmdd started.");
-	printf("gpucmd_uptime_seconds %.3f\n", (double)st->uptime_ms / 1000);
-	/* The scraper's own connection is not a client worth a series. */
-	prom_head("gpucmd_clients", "gauge", "Connected clients, this scrape's connection left out.");
-	printf("gpucmd_clients %u\n", st->clients ? st->clients - 1 : 0);
-	prom_head("gpucmd_sessions", "gauge", "Open encoder sessions.");
-	printf("gpucmd_sessions %u\n", st->live_sessions);
-	prom_head("gpucmd_buffers", "gauge", "Live buffers, including those kept for work in flight.");
-	printf("gpucmd_buffers %u\n", st->live_buffers);
-	prom_head("gpucmd_connections_total", "counter", "Connections accepted since start, scrapes included.");
-	printf("gpucmd_connections_total %llu\n", (unsigned long long)st->connections);
-	prom_head("gpucmd_submissions_total", "counter", "Command buffers submitted to the GPU since start.");
-	printf("gpucmd_submissions_total %llu\n", (unsigned long long)st->submissions);
-	prom_head("gpucmd_dispatches_total", "counter", "Dispatches recorded since start.");
-	printf("gpucmd_dispatches_total %llu\n", (unsigned long long)st->dispatches);
-	prom_head("gpucmd_device_losses_total", "counter", "Devices lost (and made again) since gpucmdd started.");
-	printf("gpucmd_device_losses_total %u\n", st->device_losses);
-}
-
-static void prom_heaps(const struct gpucmd_status *st)
-{
-	static const struct { const char *name, *help; size_t off; } heap[] = {
-		{"gpucmd_heap_size_bytes", "Size of the device memory heap.", offsetof(struct gpucmd_heap, size)},
-		{"gpucmd_heap_budget_bytes", "What the driver lets this process use of the heap.",
-		 offsetof(struct gpucmd_heap, budget)},
-		{"gpucmd_heap_usage_bytes", "The driver's count of this process's use of the heap.",
-		 offsetof(struct gpucmd_heap, usage)},
-		{"gpucmd_heap_allocated_bytes", "Device memory gpucmdd holds in the heap.",
-		 offsetof(struct gpucmd_heap, allocated)},
-		{"gpucmd_heap_used_bytes", "Of that, bytes in buffers.", offsetof(struct gpucmd_heap, used)},
-	};
-	for (size_t m = 0; m < sizeof(heap) / sizeof(heap[0]); m++) {
-		prom_head(heap[m].name, "gauge", heap[m].help);
-		for (uint32_t h = 0; h < st->n_heaps; h++)
-			printf("%s{heap=\"%u\",device_local=\"%s\"} %llu\n", heap[m].name, h,
-			       st->heaps[h].device_local ? "true" : "false",
-			       (unsigned long long)*(const uint64_t *)((const char *)&st->heaps[h] + heap[m].off));
-	}
-}
-
-/* Per client, the scraper itself left out. Its series end when it
- * disconnects; while it lives its counters only grow (closed sessions
- * included). */
-static void prom_clients(const struct gpucmd_status *st)
-{
-	enum { MEM, BUFS, SESS, FLIGHT, CBS, DISPATCHES, GPU_NS };
-	static const struct { const char *name, *type, *help; } per[] = {
-		{"gpucmd_client_memory_bytes", "gauge", "Bytes of buffers the client holds."},
-		{"gpucmd_client_buffers", "gauge", "Buffers the client holds."},
-		{"gpucmd_client_sessions", "gauge", "Sessions the client has open."},
-		{"gpucmd_client_in_flight", "gauge", "Command buffers of the client on the GPU."},
-		{"gpucmd_client_command_buffers_total", "counter", "Command buffers the client committed, closed "
-								   "sessions included."},
-		{"gpucmd_client_dispatches_total", "counter", "Dispatches the client recorded, closed sessions included."},
-		{"gpucmd_client_gpu_nanoseconds_total", "counter", "GPU time of the client's profiled command buffers."},
-	};
-	for (int m = MEM; m <= GPU_NS; m++) {
-		prom_head(per[m].name, per[m].type, per[m].help);
-		for (size_t i = 0; i < st->n_clients; i++) {
-			const struct gpucmd_client_status *c = &st->client_list[i];
-			if (c->client == st->self)
-				continue;
-			uint64_t v = m == MEM ? c->memory.bytes : m == BUFS ? c->memory.buffers : m == SESS ? c->n_sessions
-				   : m == FLIGHT ? c->in_flight : m == GPU_NS ? c->memory.gpu_ns
-				   : m == CBS ? c->command_buffers : c->dispatches;
-			printf("%s", per[m].name);
-			prom_client(c);
-			printf(" %llu\n", (unsigned long long)v);
-		}
-	}
-}
-
-static void print_prometheus(const struct gpucmd_status *st)
-{
-	prom_daemon(st);
-	prom_heaps(st);
-	prom_clients(st);
-}
-
 static volatile sig_atomic_t interrupted;
 
 static void on_interrupt(int sig)
@@ -250,7 +130,7 @@ int cmd_status(gpucmd_client *c, enum status_format format, bool watch)
 		if (format == STATUS_JSON)
 			print_json(&st);
 		else if (format == STATUS_PROMETHEUS)
-			print_prometheus(&st);
+			prometheus_write(stdout, &st);
 		else
 			print_text(&st);
 		fflush(stdout);

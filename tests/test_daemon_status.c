@@ -5,11 +5,12 @@
  * the trace writer's JSON, and the daemon's start-up checks: a live
  * daemon's socket left alone, a socket directory that does not exist,
  * --check-config, the shipped gpucmdd.conf against the key table, and
- * device listing and matching; evicting a client.
+ * device listing and matching; evicting a client; gpucmd-exporter.
  */
 #include <check.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -225,6 +226,44 @@ START_TEST(evict_closes_one_client_for_an_administrator_only)
 }
 END_TEST
 
+/* gpucmd-exporter, socket-activated as its unit is, answers /metrics with
+ * what the reference parser accepts, and only that path. */
+START_TEST(exporter_serves_metrics_on_its_activated_socket)
+{
+	static char out[65536];
+	gpucmd_client *a = connect_ok();
+	gpucmd_session s;
+	ck_assert_int_eq(gpucmd_session_open(a, "exported", &s), 0);
+	int port = 20000 + getpid() % 30000;
+	char addr[32], exe[512];
+	snprintf(addr, sizeof(addr), "127.0.0.1:%d", port);
+	snprintf(exe, sizeof(exe), "%s/gpucmd-exporter", build_dir());
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+		dup2(null, 1);
+		execlp("systemd-socket-activate", "systemd-socket-activate", "-l", addr, exe, "--socket",
+		       test_daemon.socket, (char *)NULL);
+		_exit(127);
+	}
+	/* Waits for the socket to be bound, not for a time. */
+	int r = sh(out, sizeof(out), "for i in $(seq 200); do curl -sf http://%s/metrics > %s/m.txt && break; "
+		   "sleep 0.05; done; tests/prom_check.py < %s/m.txt", addr, test_daemon.dir, test_daemon.dir);
+	ck_assert_msg(r == 0, "%s", out);
+	ck_assert_msg(sample(out, "gpucmd_up{}") == 1 && sample(out, "gpucmd_clients{}") == 1 &&
+			      sample(out, "gpucmd_client_sessions{") == 1,
+		      "%s", out);
+	r = sh(out, sizeof(out), "curl -s -o /dev/null -w '%%{http_code}' http://%s/; curl -s -o /dev/null -X POST "
+		   "-w ' %%{http_code}' http://%s/metrics", addr, addr);
+	ck_assert_msg(!strcmp(out, "404 405"), "%s", out);
+	kill(pid, SIGTERM);
+	ck_assert_int_eq(waitpid(pid, NULL, 0), pid);
+	ck_assert_int_eq(gpucmd_session_close(a, s), 0);
+	gpucmd_disconnect(a);
+}
+END_TEST
+
 TCase *status_tcase(void)
 {
 	TCase *t = tcase_create("status");
@@ -234,6 +273,7 @@ TCase *status_tcase(void)
 	tcase_add_test(t, hostile_labels_break_neither_json_nor_a_terminal);
 	tcase_add_test(t, watch_without_a_terminal_prints_reports_without_escapes);
 	tcase_add_test(t, evict_closes_one_client_for_an_administrator_only);
+	tcase_add_test(t, exporter_serves_metrics_on_its_activated_socket);
 	return t;
 }
 

@@ -81,7 +81,8 @@ START_TEST(every_unit_passes_systemd_analyze_verify)
 {
 	char args[2048];
 	const char *system_units[] = {"gpucmdd.service", "gpucmdd.socket", "gpucmdd@0.service", "gpucmdd@0.socket",
-				      "gpucmdd@6d657361-3232-2e33-2e36-000000000000.service"};
+				      "gpucmdd@6d657361-3232-2e33-2e36-000000000000.service", "gpucmd-exporter.service",
+				      "gpucmd-exporter.socket"};
 	for (size_t i = 0; i < sizeof(system_units) / sizeof(system_units[0]); i++) {
 		snprintf(args, sizeof(args), "--root=%s %s", root, system_units[i]);
 		verify(args);
@@ -109,8 +110,8 @@ END_TEST
 START_TEST(security_exposure_of_the_service_is_at_most_1_5)
 {
 	char out[16384];
-	const char *units[] = {"gpucmdd.service", "gpucmdd@0.service"};
-	for (int i = 0; i < 2; i++) {
+	const char *units[] = {"gpucmdd.service", "gpucmdd@0.service", "gpucmd-exporter.service"};
+	for (int i = 0; i < 3; i++) {
 		int r = run(out, sizeof(out), "systemd-analyze security --offline=yes --no-pager --root=%s %s | tail -1",
 			    root, units[i]);
 		const char *level = strstr(out, "Overall exposure level for");
