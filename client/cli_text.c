@@ -6,6 +6,7 @@
  * that no client can break `status --json` or write escape sequences to an
  * operator's terminal.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,21 +43,22 @@ const char *text_safe(const char *s, char *buf, size_t len)
 {
 	const unsigned char *u = (const unsigned char *)s;
 	size_t o = 0;
-	while (*u && o + 5 < len) {
+	while (*u) {
 		size_t n = gpucmd_utf8_seq(u);
-		if (n == 0 || gpucmd_utf8_is_control(u, n)) {
-			for (size_t i = 0; i < (n ? n : 1); i++)
+		bool escape = n == 0 || gpucmd_utf8_is_control(u, n);
+		n = n ? n : 1;
+		if (o + (escape ? 4 * n : n) >= len)
+			break; /* cut at a character, never inside one */
+		for (size_t i = 0; i < n; i++) {
+			if (escape)
 				o += (size_t)snprintf(buf + o, len - o, "\\x%02x", u[i]);
-			u += n ? n : 1;
-			continue;
+			else
+				buf[o++] = (char)u[i];
 		}
-		if (o + n >= len)
-			break;
-		memcpy(buf + o, u, n);
-		o += n;
 		u += n;
 	}
-	buf[o] = '\0';
+	if (len)
+		buf[o] = '\0';
 	return buf;
 }
 
