@@ -200,8 +200,9 @@ static void close_conn(struct gd_conn *c, const char *why, int code, const char 
 		return;
 	/* An ordinary hang-up is routine (debug, like the connect); any other
 	 * reason is worth an operator's eye. */
-	gd_log(why == hung_up ? GD_LOG_DEBUG : GD_LOG_INFO, &GD_CONN_LOG_FIELDS(c), "client %u (pid %d, uid %u, %s): closing: %s", c->id,
-	       (int)c->pid, (unsigned)c->uid, c->name[0] ? c->name : "no name", why);
+	gd_log(why == hung_up ? GD_LOG_DEBUG : GD_LOG_INFO, &GD_CONN_LOG_FIELDS(c),
+	       "client %u (pid %d, uid %u, %s): closing: %s", c->id, (int)c->pid, (unsigned)c->uid,
+	       c->name[0] ? c->name : "no name", why);
 	if (tell) {
 		Gpucmd__Reply rep = GPUCMD__REPLY__INIT;
 		rep.status = code;

@@ -245,8 +245,12 @@ int gd_server_check_path(const char *path)
 		return 0;
 	*slash = '\0';
 	struct stat st;
-	if (stat(dir, &st) == 0)
-		return S_ISDIR(st.st_mode) ? 0 : (log_err("socket %s: %s is not a directory", path, dir), -ENOTDIR);
+	if (stat(dir, &st) == 0) {
+		if (S_ISDIR(st.st_mode))
+			return 0;
+		log_err("socket %s: %s is not a directory", path, dir);
+		return -ENOTDIR;
+	}
 	/* bind_path makes one level (/run/gpucmd without systemd), no more. */
 	char *up = strrchr(dir, '/');
 	if (up && up != dir)
