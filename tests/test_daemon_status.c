@@ -412,10 +412,19 @@ START_TEST(devices_are_listed_and_names_match_in_any_case)
 }
 END_TEST
 
+/* These tests run gpucmdd themselves: with the sanitizer build's options
+ * for the daemon, as the harness starts it (the Vulkan loader's leaks). */
+static void operator_setup(void)
+{
+	const char *asan = getenv("GPUCMD_DAEMON_ASAN_OPTIONS");
+	if (asan)
+		setenv("ASAN_OPTIONS", asan, 1);
+}
+
 TCase *operator_tcase(void)
 {
 	TCase *t = tcase_create("operator");
-	tcase_add_checked_fixture(t, NULL, daemon_teardown);
+	tcase_add_checked_fixture(t, operator_setup, daemon_teardown);
 	tcase_set_timeout(t, 60);
 	tcase_add_test(t, a_daemon_that_may_not_connect_leaves_a_live_socket_alone);
 	tcase_add_test(t, a_socket_in_a_missing_directory_fails_before_the_device);
