@@ -122,36 +122,40 @@ static int cmd_info(gpucmd_client *c, bool json)
 		return 1;
 	}
 	if (json) {
-		printf("{\"daemon_version\":");
-		json_str(i.daemon_version);
-		printf(",\"protocol_version\":%u,\"socket\":", i.protocol_version);
-		json_str(gpucmd_socket_path(c));
-		printf(",\"device\":");
-		json_str(i.device_name);
-		printf(",\"device_type\":");
-		json_str(i.device_type);
-		printf(",\"vendor_id\":%u,\"device_id\":%u,\"driver\":", i.vendor_id, i.device_id);
-		json_str(i.driver_name);
-		printf(",\"driver_info\":");
-		json_str(i.driver_info);
-		printf(",\"vulkan\":");
-		json_str(i.api_version);
-		printf(",\"queue_family\":%u,\"queue_families\":[", i.queue_family);
-		for (uint32_t k = 0; k < i.n_queue_families; k++)
-			printf("%s{\"index\":%u,\"count\":%u,\"flags\":%u}", k ? "," : "", i.queue_families[k].index,
-			       i.queue_families[k].count, i.queue_families[k].flags);
-		printf("],\"heaps\":");
-		struct json_object *heaps = jheaps(i.heaps, i.n_heaps);
-		fputs(json_object_to_json_string_ext(heaps, JSON_C_TO_STRING_PLAIN), stdout);
-		json_object_put(heaps);
-		printf(",\"validation\":%s,\"validation_messages\":%llu,\"clients\":%u,\"live_buffers\":%u,"
-		       "\"live_sessions\":%u,\"submissions\":%llu,\"dispatches\":%llu,\"barriers\":%llu,"
-		       "\"barriers_elided\":%llu,\"concurrent_groups\":%llu,\"gpu_ns\":%llu,\"max_frame\":%u}\n",
-		       i.validation ? "true" : "false", (unsigned long long)i.validation_messages, i.clients,
-		       i.live_buffers, i.live_sessions, (unsigned long long)i.submissions,
-		       (unsigned long long)i.dispatches, (unsigned long long)i.barriers,
-		       (unsigned long long)i.barriers_elided, (unsigned long long)i.concurrent_groups,
-		       (unsigned long long)i.gpu_ns, i.max_frame);
+		struct json_object *o = json_object_new_object(), *qf = json_object_new_array();
+		jset(o, "daemon_version", jstr(i.daemon_version));
+		jset_u64(o, "protocol_version", i.protocol_version);
+		jset(o, "socket", jstr(gpucmd_socket_path(c)));
+		jset(o, "device", jstr(i.device_name));
+		jset(o, "device_type", jstr(i.device_type));
+		jset_u64(o, "vendor_id", i.vendor_id);
+		jset_u64(o, "device_id", i.device_id);
+		jset(o, "driver", jstr(i.driver_name));
+		jset(o, "driver_info", jstr(i.driver_info));
+		jset(o, "vulkan", jstr(i.api_version));
+		jset_u64(o, "queue_family", i.queue_family);
+		for (uint32_t k = 0; k < i.n_queue_families; k++) {
+			struct json_object *q = json_object_new_object();
+			jset_u64(q, "index", i.queue_families[k].index);
+			jset_u64(q, "count", i.queue_families[k].count);
+			jset_u64(q, "flags", i.queue_families[k].flags);
+			json_object_array_add(qf, q);
+		}
+		jset(o, "queue_families", qf);
+		jset(o, "heaps", jheaps(i.heaps, i.n_heaps));
+		jset(o, "validation", json_object_new_boolean(i.validation));
+		jset_u64(o, "validation_messages", i.validation_messages);
+		jset_u64(o, "clients", i.clients);
+		jset_u64(o, "live_buffers", i.live_buffers);
+		jset_u64(o, "live_sessions", i.live_sessions);
+		jset_u64(o, "submissions", i.submissions);
+		jset_u64(o, "dispatches", i.dispatches);
+		jset_u64(o, "barriers", i.barriers);
+		jset_u64(o, "barriers_elided", i.barriers_elided);
+		jset_u64(o, "concurrent_groups", i.concurrent_groups);
+		jset_u64(o, "gpu_ns", i.gpu_ns);
+		jset_u64(o, "max_frame", i.max_frame);
+		json_print(o);
 		return 0;
 	}
 	printf("gpucmdd %s, protocol %u, socket %s\n", i.daemon_version, i.protocol_version, gpucmd_socket_path(c));
@@ -190,23 +194,33 @@ static const char *binding_access(const struct gpucmd_kernel_info *k, uint32_t b
 	return json ? "read_write" : "rw";
 }
 
-static void print_kernel(const struct gpucmd_kernel_info *k, bool json)
+static struct json_object *json_kernel(const struct gpucmd_kernel_info *k)
 {
-	if (json) {
-		printf("{\"id\":%u,\"name\":", k->id);
-		json_str(k->name);
-		printf(",\"client\":%s,\"entry_point\":", k->client ? "true" : "false");
-		json_str(k->entry_point);
-		printf(",\"push_size\":%u,\"local_size\":[%u,%u,%u],\"bindings\":[", k->push_size, k->local_size[0],
-		       k->local_size[1], k->local_size[2]);
-		for (uint32_t b = 0; b < k->n_bindings; b++)
-			printf("%s{\"binding\":%u,\"access\":\"%s\",\"min_size\":%u}", b ? "," : "", b,
-			       binding_access(k, b, true), k->bindings[b].min_size);
-		printf("]}");
-		return;
+	struct json_object *o = json_object_new_object(), *ls = json_object_new_array(), *bs = json_object_new_array();
+	jset_u64(o, "id", k->id);
+	jset(o, "name", jstr(k->name));
+	jset(o, "client", json_object_new_boolean(k->client));
+	jset(o, "entry_point", jstr(k->entry_point));
+	jset_u64(o, "push_size", k->push_size);
+	for (int d = 0; d < 3; d++)
+		json_object_array_add(ls, json_object_new_uint64(k->local_size[d]));
+	jset(o, "local_size", ls);
+	for (uint32_t b = 0; b < k->n_bindings; b++) {
+		struct json_object *x = json_object_new_object();
+		jset_u64(x, "binding", b);
+		jset(x, "access", json_object_new_string(binding_access(k, b, true)));
+		jset_u64(x, "min_size", k->bindings[b].min_size);
+		json_object_array_add(bs, x);
 	}
-	printf("%6u %-20s push %3u B  local %ux%ux%u  bindings:", k->id, k->name, k->push_size, k->local_size[0],
-	       k->local_size[1], k->local_size[2]);
+	jset(o, "bindings", bs);
+	return o;
+}
+
+static void print_kernel(const struct gpucmd_kernel_info *k)
+{
+	char name[64];
+	printf("%6u %-20s push %3u B  local %ux%ux%u  bindings:", k->id, text_safe(k->name, name, sizeof(name)),
+	       k->push_size, k->local_size[0], k->local_size[1], k->local_size[2]);
 	for (uint32_t b = 0; b < k->n_bindings; b++) {
 		printf(" %u:%s", b, binding_access(k, b, false));
 		if (k->bindings[b].min_size)
@@ -223,15 +237,15 @@ static int cmd_kernels(gpucmd_client *c, bool json)
 		fprintf(stderr, "gpucmd: kernels: %s\n", gpucmd_last_error(c));
 		return 1;
 	}
-	if (json)
-		printf("[");
+	struct json_object *a = json ? json_object_new_array() : NULL;
 	for (size_t i = 0; i < n; i++) {
-		if (json && i)
-			printf(",");
-		print_kernel(&k[i], json);
+		if (json)
+			json_object_array_add(a, json_kernel(&k[i]));
+		else
+			print_kernel(&k[i]);
 	}
 	if (json)
-		printf("]\n");
+		json_print(a);
 	free(k);
 	return 0;
 }
@@ -268,12 +282,13 @@ static int cmd_kernel_add(gpucmd_client *c, const char *path, const char *name, 
 		fprintf(stderr, "gpucmd: kernel-add: %s\n", gpucmd_last_error(c));
 		return 1;
 	}
-	print_kernel(&k, json);
-	if (json)
-		printf("\n");
-	else
+	if (json) {
+		json_print(json_kernel(&k));
+	} else {
+		print_kernel(&k);
 		printf("%s: valid; kernel '%s' compiled. It lived on this command's connection only and is gone now;\n"
 		       "register it from your program with gpucmd_kernel_register().\n", path, name);
+	}
 	return 0;
 }
 

@@ -18,8 +18,6 @@
 /* A JSON string of s with every byte that is not UTF-8 made U+FFFD; the
  * caller owns it (or the object it is added to). */
 struct json_object *jstr(const char *s);
-/* Prints s as a JSON string, the same way. */
-void json_str(const char *s);
 /* Prints j on one line and releases it. */
 void json_print(struct json_object *j);
 void jset(struct json_object *o, const char *key, struct json_object *v);

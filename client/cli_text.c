@@ -62,14 +62,6 @@ const char *text_safe(const char *s, char *buf, size_t len)
 	return buf;
 }
 
-void json_str(const char *s)
-{
-	struct json_object *j = jstr(s);
-	fputs(j ? json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE) : "\"\"",
-	      stdout);
-	json_object_put(j);
-}
-
 void json_print(struct json_object *j)
 {
 	if (!j) {
