@@ -1,8 +1,10 @@
 /*
- * cli.c — the gpucmd command: looks at a running gpucmdd (info, kernels, trace),
- * checks a SPIR-V module the way the daemon would run it (kernel-add) and
- * proves it computes correctly (selftest). Exit status 0 on success,
- * 1 when the daemon cannot be reached or a check fails, 2 on bad usage.
+ * cli.c — the gpucmd command: looks at a running gpucmdd (info, kernels,
+ * memory, status, trace, ping), checks a SPIR-V module the way the daemon
+ * would run it (kernel-add), proves it computes correctly (selftest) and
+ * lets an administrator evict a client. Options are parsed per command
+ * (parse_args). Exit status 0 on success, 1 when the daemon cannot be
+ * reached or a check fails, 2 on bad usage.
  */
 #include <errno.h>
 #include <getopt.h>
