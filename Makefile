@@ -15,14 +15,17 @@ SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
 CC ?= cc
 B := build
-VERSION := $(shell sed -n 's/^\#define GD_VERSION "\(.*\)"/\1/p' daemon/daemon.h)
+VERSION := $(shell sed -n 's/^\#define GPUCMD_VERSION "\(.*\)"/\1/p' client/gpucmd.h)
 SOVERSION := 0
 
 PKGS := vulkan libuv libprotobuf-c spirv-cross-c-shared libsystemd inih
+# The gpucmd command only: its JSON output; the exporter's HTTP.
+CLI_PKGS := json-c
+EXPORTER_PKGS := libmicrohttpd libsystemd
 OPT ?= -O2 -g
 CFLAGS += $(OPT) -std=c17 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wvla -Wno-unused-parameter -fPIC \
 	  -I$(B)/gen -Iproto -Iclient -Idaemon $(SAN)
-PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) check 2>/dev/null)
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) $(CLI_PKGS) $(EXPORTER_PKGS) check 2>/dev/null)
 # SPIRV-Tools ships as a static C++ library on Debian: only the validator is
 # linked, with the C++ runtime it needs.
 SPIRV_TOOLS_LIBS := -lSPIRV-Tools -lstdc++ -lm
@@ -32,18 +35,24 @@ PROTO_SRC := $(B)/gen/gpucmd.pb-c.c
 PROTO_OBJ := $(B)/obj/gen/gpucmd.pb-c.o $(B)/obj/proto/wire.o
 DAEMON_OBJ := $(patsubst %.c,$(B)/obj/%.o,$(wildcard daemon/*.c))
 LIB_OBJ := $(B)/obj/client/client.o
-CLI_OBJ := $(B)/obj/client/cli.o $(B)/obj/client/cli_status.o
+CLI_OBJ := $(B)/obj/client/cli.o $(B)/obj/client/cli_status.o $(B)/obj/client/cli_text.o \
+	$(B)/obj/client/prometheus.o
 KERNELS := $(patsubst kernels/%.comp,$(B)/kernels/%.spv,$(wildcard kernels/*.comp))
 TESTS := $(B)/tests/test_wire $(B)/tests/test_range $(B)/tests/test_daemon $(B)/tests/test_service
 BENCH_BIN := $(B)/bench-inproc $(B)/bench-gpucmd
 UNITS := $(B)/systemd/gpucmdd.service $(B)/systemd/gpucmdd@.service $(B)/systemd/user/gpucmdd.service \
+	 $(B)/systemd/gpucmd-exporter.service \
 	 $(B)/gpucmd.pc
 # SPIR-V modules the tests send as client kernels, good and hostile.
 TEST_SPV := $(patsubst tests/spirv/%.comp,$(B)/tests/spirv/%.spv,$(wildcard tests/spirv/*.comp)) \
 	$(patsubst tests/spirv/%.vert,$(B)/tests/spirv/%.spv,$(wildcard tests/spirv/*.vert))
 
-.PHONY: all deps run test clean install bench FORCE
-all: $(B)/gpucmdd $(B)/gpucmd $(B)/libgpucmd.so $(B)/libgpucmd.a $(KERNELS) $(UNITS)
+MAN := $(B)/man/gpucmd.1 $(B)/man/libgpucmd.3 $(B)/man/gpucmdd.conf.5 $(B)/man/gpucmdd.8
+MANDIR ?= $(DATADIR)/man
+COMPLETIONDIR ?= $(DATADIR)/bash-completion/completions
+
+.PHONY: all deps run test clean install uninstall bench FORCE
+all: $(B)/gpucmdd $(B)/gpucmd $(B)/gpucmd-exporter $(B)/libgpucmd.so $(B)/libgpucmd.a $(KERNELS) $(UNITS) $(MAN)
 
 deps:
 	@scripts/install-deps
@@ -72,9 +81,11 @@ $(B)/obj/gen/%.o: $(B)/gen/%.c
 $(B)/gpucmdd: $(DAEMON_OBJ) $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) $^ -o $@ $(shell pkg-config --libs $(PKGS)) $(SPIRV_TOOLS_LIBS) -lpthread
 
-$(B)/libgpucmd.so: $(LIB_OBJ) $(PROTO_OBJ)
-	$(CC) $(LDFLAGS) -shared -Wl,-soname,libgpucmd.so.$(SOVERSION) $^ -o $@.$(SOVERSION) \
-		$(shell pkg-config --libs libprotobuf-c)
+# Only the gpucmd_* API is exported (client/libgpucmd.map); protobuf-c and
+# the wire code inside stay private.
+$(B)/libgpucmd.so: $(LIB_OBJ) $(PROTO_OBJ) client/libgpucmd.map
+	$(CC) $(LDFLAGS) -shared -Wl,-soname,libgpucmd.so.$(SOVERSION) -Wl,--version-script=client/libgpucmd.map \
+		$(filter %.o,$^) -o $@.$(SOVERSION) $(shell pkg-config --libs libprotobuf-c)
 	ln -sf libgpucmd.so.$(SOVERSION) $@
 
 $(B)/libgpucmd.a: $(LIB_OBJ) $(PROTO_OBJ)
@@ -82,7 +93,17 @@ $(B)/libgpucmd.a: $(LIB_OBJ) $(PROTO_OBJ)
 	ar rcs $@ $^
 
 $(B)/gpucmd: $(CLI_OBJ) $(B)/libgpucmd.a
-	$(CC) $(LDFLAGS) $^ -o $@ $(shell pkg-config --libs libprotobuf-c)
+	$(CC) $(LDFLAGS) $^ -o $@ $(shell pkg-config --libs libprotobuf-c $(CLI_PKGS))
+
+# The manual pages, generated from the --help texts, the key table and
+# gpucmd.h (scripts/gen-man), so that they cannot drift from the programs.
+$(MAN) &: scripts/gen-man $(B)/gpucmd $(B)/gpucmdd client/gpucmd.h
+	@mkdir -p $(B)/man
+	/usr/bin/python3 scripts/gen-man $(B) $(B)/man $(VERSION)
+
+$(B)/gpucmd-exporter: $(B)/obj/client/exporter.o $(B)/obj/client/prometheus.o $(B)/obj/client/cli_text.o \
+		$(B)/libgpucmd.a
+	$(CC) $(LDFLAGS) $^ -o $@ $(shell pkg-config --libs libprotobuf-c $(CLI_PKGS) $(EXPORTER_PKGS)) -lpthread
 
 $(B)/kernels/%.spv: kernels/%.comp
 	@mkdir -p $(B)/kernels
@@ -140,10 +161,16 @@ SUBST = sed -e 's|@bindir@|$(BINDIR)|g' -e 's|@docdir@|$(DOCDIR)|g' -e 's|@prefi
 $(B)/systemd/%: systemd/%.in $(B)/gen/paths.h
 	@mkdir -p $(dir $@)
 	$(SUBST) $< > $@
-$(B)/gpucmd.pc: data/gpucmd.pc.in $(B)/gen/paths.h
-	$(SUBST) $< > $@
+# The .pc file finds its tree from where it lies (${pcfiledir}), so a
+# staged or moved install works with PKG_CONFIG_PATH alone.
+REL = $(shell realpath -m --relative-to=$(PKGCONFIGDIR) $(1))
+$(B)/gpucmd.pc: data/gpucmd.pc.in $(B)/gen/paths.h Makefile
+	sed -e 's|@prefix@|$${pcfiledir}/$(call REL,$(PREFIX))|g' -e 's|@libdir@|$${pcfiledir}/$(call REL,$(LIBDIR))|g' \
+		-e 's|@includedir@|$${pcfiledir}/$(call REL,$(INCLUDEDIR))|g' -e 's|@version@|$(VERSION)|g' $< > $@
 
-run: deps all
+# Packages first, then the build, also under make -j.
+run: deps
+	$(MAKE) all
 	exec $(B)/gpucmdd $(ARGS)
 
 # The service tests check the units and the pkg-config file of a staged
@@ -151,7 +178,8 @@ run: deps all
 # suite runs shortened through `gpucmd bench`: it fails unless every
 # benchmark ran, both sides computed what the CPU expects and its daemon
 # exited 0 (the figures themselves mean nothing on lavapipe).
-test: deps all $(TESTS) $(BENCH_BIN) $(TEST_SPV)
+test: deps
+	$(MAKE) all $(TESTS) $(BENCH_BIN) $(TEST_SPV)
 	$(B)/tests/test_wire
 	$(B)/tests/test_range
 	GPUCMD_BUILD=$(B) $(B)/tests/test_daemon
@@ -175,7 +203,7 @@ install: all
 		$(DESTDIR)$(DATADIR)/gpucmd/kernels $(DESTDIR)$(DOCDIR) $(DESTDIR)$(SYSCONFDIR)/gpucmd \
 		$(DESTDIR)$(SYSTEMDDIR)/system $(DESTDIR)$(SYSTEMDDIR)/user $(DESTDIR)$(SYSUSERSDIR) \
 		$(DESTDIR)$(TMPFILESDIR)
-	install -m 755 $(B)/gpucmdd $(B)/gpucmd $(DESTDIR)$(BINDIR)/
+	install -m 755 $(B)/gpucmdd $(B)/gpucmd $(B)/gpucmd-exporter $(DESTDIR)$(BINDIR)/
 	install -m 755 $(B)/libgpucmd.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libgpucmd.so.$(VERSION)
 	ln -sf libgpucmd.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libgpucmd.so.$(SOVERSION)
 	ln -sf libgpucmd.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libgpucmd.so
@@ -185,13 +213,34 @@ install: all
 	install -m 644 $(KERNELS) $(DESTDIR)$(DATADIR)/gpucmd/kernels/
 	install -m 644 README.md docs/*.md $(DESTDIR)$(DOCDIR)/
 	install -m 644 $(B)/systemd/gpucmdd.service $(B)/systemd/gpucmdd@.service systemd/gpucmdd.socket \
-		systemd/gpucmdd@.socket $(DESTDIR)$(SYSTEMDDIR)/system/
+		systemd/gpucmdd@.socket $(B)/systemd/gpucmd-exporter.service systemd/gpucmd-exporter.socket \
+		$(DESTDIR)$(SYSTEMDDIR)/system/
 	install -m 644 $(B)/systemd/user/gpucmdd.service systemd/user/gpucmdd.socket $(DESTDIR)$(SYSTEMDDIR)/user/
 	install -m 644 systemd/gpucmd.sysusers $(DESTDIR)$(SYSUSERSDIR)/gpucmd.conf
 	install -m 644 systemd/gpucmd.tmpfiles $(DESTDIR)$(TMPFILESDIR)/gpucmd.conf
+	install -d $(addprefix $(DESTDIR)$(MANDIR)/man,1 3 5 8) $(DESTDIR)$(COMPLETIONDIR)
+	for m in $(MAN); do install -m 644 $$m $(DESTDIR)$(MANDIR)/man$${m##*.}/; done
+	install -m 644 data/gpucmd.bash $(DESTDIR)$(COMPLETIONDIR)/gpucmd
 	[ -e $(DESTDIR)$(SYSCONFDIR)/gpucmd/gpucmdd.conf ] || \
 		sed 's|^#kernels = .*|#kernels = $(DATADIR)/gpucmd/kernels|' data/gpucmdd.conf \
 		> $(DESTDIR)$(SYSCONFDIR)/gpucmd/gpucmdd.conf
+
+# Removes what install put there, with the same PREFIX and DESTDIR. The
+# configuration file stays: it is the administrator's.
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/gpucmdd $(DESTDIR)$(BINDIR)/gpucmd $(DESTDIR)$(BINDIR)/gpucmd-exporter \
+		$(DESTDIR)$(LIBDIR)/libgpucmd.so \
+		$(DESTDIR)$(LIBDIR)/libgpucmd.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libgpucmd.so.$(VERSION) \
+		$(DESTDIR)$(LIBDIR)/libgpucmd.a $(DESTDIR)$(INCLUDEDIR)/gpucmd.h $(DESTDIR)$(PKGCONFIGDIR)/gpucmd.pc \
+		$(DESTDIR)$(SYSUSERSDIR)/gpucmd.conf $(DESTDIR)$(TMPFILESDIR)/gpucmd.conf
+	rm -f $(addprefix $(DESTDIR)$(SYSTEMDDIR)/system/,gpucmdd.service gpucmdd@.service gpucmdd.socket gpucmdd@.socket \
+		gpucmd-exporter.service gpucmd-exporter.socket) \
+		$(addprefix $(DESTDIR)$(SYSTEMDDIR)/user/,gpucmdd.service gpucmdd.socket)
+	rm -f $(DESTDIR)$(MANDIR)/man1/gpucmd.1 $(DESTDIR)$(MANDIR)/man3/libgpucmd.3 \
+		$(DESTDIR)$(MANDIR)/man5/gpucmdd.conf.5 $(DESTDIR)$(MANDIR)/man8/gpucmdd.8 $(DESTDIR)$(COMPLETIONDIR)/gpucmd
+	rm -rf $(DESTDIR)$(DATADIR)/gpucmd $(DESTDIR)$(DOCDIR)
+	@[ ! -e $(DESTDIR)$(SYSCONFDIR)/gpucmd/gpucmdd.conf ] || \
+		echo "kept $(DESTDIR)$(SYSCONFDIR)/gpucmd/gpucmdd.conf (remove it by hand if it is no longer wanted)"
 
 clean:
 	rm -rf $(B)

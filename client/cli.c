@@ -1,8 +1,10 @@
 /*
- * cli.c — the gpucmd command: looks at a running gpucmdd (info, kernels, trace),
- * checks a SPIR-V module the way the daemon would run it (kernel-add) and
- * proves it computes correctly (selftest). Exit status 0 on success,
- * 1 when the daemon cannot be reached or a check fails, 2 on bad usage.
+ * cli.c — the gpucmd command: looks at a running gpucmdd (info, kernels,
+ * memory, status, trace, ping), checks a SPIR-V module the way the daemon
+ * would run it (kernel-add), proves it computes correctly (selftest) and
+ * lets an administrator evict a client. Options are parsed per command
+ * (parse_args). Exit status 0 on success, 1 when the daemon cannot be
+ * reached or a check fails, 2 on bad usage.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -11,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -18,7 +21,9 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: gpucmd [--socket PATH] COMMAND\n"
+	fprintf(f, "usage: gpucmd [--socket PATH] COMMAND [OPTIONS] [ARGS]\n"
+		   "       gpucmd --help | --version\n"
+		   "Options may come before or after the command, as --opt VALUE or --opt=VALUE.\n"
 		   "  info [--json]      daemon, protocol and device facts\n"
 		   "  kernels [--json]   the kernels the daemon can run\n"
 		   "  kernel-add FILE.spv NAME [--json]\n"
@@ -31,45 +36,23 @@ static void usage(FILE *f)
 		   "  status [--json | --prometheus] [--watch]\n"
 		   "                     the daemon, its device and every client you may see\n"
 		   "                     (your uid's; all for root): sessions, work on the GPU,\n"
-		   "                     memory; --watch redraws every second\n"
+		   "                     memory; --watch reports every second (redrawn on a terminal)\n"
 		   "  trace --session LABEL [-o FILE] [--clear]\n"
 		   "                     GPU timeline of a profiled session (gpucmd_profile) of one of\n"
 		   "                     your connections, as Chrome trace-event JSON (Perfetto,\n"
 		   "                     chrome://tracing); default FILE: trace.json\n"
-		   "  ping               one round trip\n"
+		   "  ping               one round trip, and how long it took\n"
+		   "  evict CLIENT [--reason TEXT]\n"
+		   "                     close client CLIENT's connection (root or gpucmdd's user only):\n"
+		   "                     it is told why, its work is discarded, nothing else changes\n"
 		   "  bench OUTDIR       the benchmark suite against in-process Vulkan (its own daemon;\n"
 		   "                     BENCH_QUICK=1 shortens it), progress on stderr, results in\n"
 		   "                     OUTDIR/results.json (from a bench bundle or the source tree)\n");
 }
 
-/* Prints s as a JSON string. */
-void json_str(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			printf("\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			printf("\\u%04x", *s);
-		else
-			putchar(*s);
-	}
-	putchar('"');
-}
-
 double mib(uint64_t bytes)
 {
 	return (double)bytes / (1 << 20);
-}
-
-void json_heaps(const struct gpucmd_heap *h, uint32_t n)
-{
-	for (uint32_t k = 0; k < n; k++)
-		printf("%s{\"size\":%llu,\"device_local\":%s,\"budget\":%llu,\"usage\":%llu,\"allocated\":%llu,"
-		       "\"used\":%llu}",
-		       k ? "," : "", (unsigned long long)h[k].size, h[k].device_local ? "true" : "false",
-		       (unsigned long long)h[k].budget, (unsigned long long)h[k].usage,
-		       (unsigned long long)h[k].allocated, (unsigned long long)h[k].used);
 }
 
 void print_heaps(const struct gpucmd_heap *h, uint32_t n)
@@ -79,17 +62,6 @@ void print_heaps(const struct gpucmd_heap *h, uint32_t n)
 		       "buffers)\n",
 		       k, (double)h[k].size / (1 << 30), h[k].device_local ? " device-local" : "", mib(h[k].budget),
 		       mib(h[k].usage), mib(h[k].allocated), mib(h[k].used));
-}
-
-void json_usage(const struct gpucmd_memory_usage *u)
-{
-	printf("{\"client\":%u,\"pid\":%d,\"uid\":%u,\"name\":", u->client, u->pid, u->uid);
-	json_str(u->name);
-	printf(",\"bytes\":%llu,\"buffers\":%llu,\"peak\":%llu,\"resident_buffers\":%llu,\"resident_bytes\":%llu,"
-	       "\"limit\":%llu,\"gpu_ns\":%llu}",
-	       (unsigned long long)u->bytes, (unsigned long long)u->buffers, (unsigned long long)u->peak,
-	       (unsigned long long)u->resident_buffers, (unsigned long long)u->resident_bytes,
-	       (unsigned long long)u->limit, (unsigned long long)u->gpu_ns);
 }
 
 static void print_usage(const char *who, const struct gpucmd_memory_usage *u)
@@ -112,28 +84,31 @@ static int cmd_memory(gpucmd_client *c, bool json)
 		return 1;
 	}
 	if (json) {
-		printf("{\"heaps\":[");
-		json_heaps(m.heaps, m.n_heaps);
-		printf("],\"device_allocations\":%u,\"max_allocations\":%u,\"live_buffers\":%u,\"resident_buffers\":%u,"
-		       "\"user\":",
-		       m.device_allocations, m.max_allocations, m.live_buffers, m.resident_buffers);
-		json_usage(&m.user);
-		printf(",\"clients\":[");
-		for (size_t k = 0; k < m.n_clients; k++) {
-			printf(k ? "," : "");
-			json_usage(&m.clients[k]);
-		}
-		printf("]}\n");
+		struct json_object *o = json_object_new_object(), *cl = json_object_new_array();
+		jset(o, "heaps", jheaps(m.heaps, m.n_heaps));
+		jset_u64(o, "device_allocations", m.device_allocations);
+		jset_u64(o, "max_allocations", m.max_allocations);
+		jset_u64(o, "live_buffers", m.live_buffers);
+		jset_u64(o, "resident_buffers", m.resident_buffers);
+		jset(o, "user", jusage(&m.user));
+		for (size_t k = 0; k < m.n_clients; k++)
+			json_object_array_add(cl, jusage(&m.clients[k]));
+		jset(o, "clients", cl);
+		json_print(o);
 	} else {
 		print_heaps(m.heaps, m.n_heaps);
-		printf("device allocations %u of %u, buffers %u (%u resident)\n", m.device_allocations,
-		       m.max_allocations, m.live_buffers, m.resident_buffers);
-		char who[64];
+		/* The driver's "no limit" is the largest uint32 (lavapipe). */
+		char most[32] = "no limit";
+		if (m.max_allocations != UINT32_MAX)
+			snprintf(most, sizeof(most), "of %u", m.max_allocations);
+		printf("device allocations %u (%s), buffers %u (%u resident)\n", m.device_allocations, most,
+		       m.live_buffers, m.resident_buffers);
+		char who[96], name[64];
 		snprintf(who, sizeof(who), "uid %u (all its clients)", m.user.uid);
 		print_usage(who, &m.user);
 		for (size_t k = 0; k < m.n_clients; k++) {
-			snprintf(who, sizeof(who), "client %u pid %d %.12s%s", m.clients[k].client, m.clients[k].pid,
-				 m.clients[k].name, m.clients[k].client == m.self.client ? "*" : "");
+			snprintf(who, sizeof(who), "client %u pid %d %s%s", m.clients[k].client, m.clients[k].pid,
+				 text_safe(m.clients[k].name, name, 13), m.clients[k].client == m.self.client ? "*" : "");
 			print_usage(who, &m.clients[k]);
 		}
 	}
@@ -149,34 +124,40 @@ static int cmd_info(gpucmd_client *c, bool json)
 		return 1;
 	}
 	if (json) {
-		printf("{\"daemon_version\":");
-		json_str(i.daemon_version);
-		printf(",\"protocol_version\":%u,\"socket\":", i.protocol_version);
-		json_str(gpucmd_socket_path(c));
-		printf(",\"device\":");
-		json_str(i.device_name);
-		printf(",\"device_type\":");
-		json_str(i.device_type);
-		printf(",\"vendor_id\":%u,\"device_id\":%u,\"driver\":", i.vendor_id, i.device_id);
-		json_str(i.driver_name);
-		printf(",\"driver_info\":");
-		json_str(i.driver_info);
-		printf(",\"vulkan\":");
-		json_str(i.api_version);
-		printf(",\"queue_family\":%u,\"queue_families\":[", i.queue_family);
-		for (uint32_t k = 0; k < i.n_queue_families; k++)
-			printf("%s{\"index\":%u,\"count\":%u,\"flags\":%u}", k ? "," : "", i.queue_families[k].index,
-			       i.queue_families[k].count, i.queue_families[k].flags);
-		printf("],\"heaps\":[");
-		json_heaps(i.heaps, i.n_heaps);
-		printf("],\"validation\":%s,\"validation_messages\":%llu,\"clients\":%u,\"live_buffers\":%u,"
-		       "\"live_sessions\":%u,\"submissions\":%llu,\"dispatches\":%llu,\"barriers\":%llu,"
-		       "\"barriers_elided\":%llu,\"concurrent_groups\":%llu,\"gpu_ns\":%llu,\"max_frame\":%u}\n",
-		       i.validation ? "true" : "false", (unsigned long long)i.validation_messages, i.clients,
-		       i.live_buffers, i.live_sessions, (unsigned long long)i.submissions,
-		       (unsigned long long)i.dispatches, (unsigned long long)i.barriers,
-		       (unsigned long long)i.barriers_elided, (unsigned long long)i.concurrent_groups,
-		       (unsigned long long)i.gpu_ns, i.max_frame);
+		struct json_object *o = json_object_new_object(), *qf = json_object_new_array();
+		jset(o, "daemon_version", jstr(i.daemon_version));
+		jset_u64(o, "protocol_version", i.protocol_version);
+		jset(o, "socket", jstr(gpucmd_socket_path(c)));
+		jset(o, "device", jstr(i.device_name));
+		jset(o, "device_type", jstr(i.device_type));
+		jset_u64(o, "vendor_id", i.vendor_id);
+		jset_u64(o, "device_id", i.device_id);
+		jset(o, "driver", jstr(i.driver_name));
+		jset(o, "driver_info", jstr(i.driver_info));
+		jset(o, "vulkan", jstr(i.api_version));
+		jset_u64(o, "queue_family", i.queue_family);
+		for (uint32_t k = 0; k < i.n_queue_families; k++) {
+			struct json_object *q = json_object_new_object();
+			jset_u64(q, "index", i.queue_families[k].index);
+			jset_u64(q, "count", i.queue_families[k].count);
+			jset_u64(q, "flags", i.queue_families[k].flags);
+			json_object_array_add(qf, q);
+		}
+		jset(o, "queue_families", qf);
+		jset(o, "heaps", jheaps(i.heaps, i.n_heaps));
+		jset(o, "validation", json_object_new_boolean(i.validation));
+		jset_u64(o, "validation_messages", i.validation_messages);
+		jset_u64(o, "clients", i.clients);
+		jset_u64(o, "live_buffers", i.live_buffers);
+		jset_u64(o, "live_sessions", i.live_sessions);
+		jset_u64(o, "submissions", i.submissions);
+		jset_u64(o, "dispatches", i.dispatches);
+		jset_u64(o, "barriers", i.barriers);
+		jset_u64(o, "barriers_elided", i.barriers_elided);
+		jset_u64(o, "concurrent_groups", i.concurrent_groups);
+		jset_u64(o, "gpu_ns", i.gpu_ns);
+		jset_u64(o, "max_frame", i.max_frame);
+		json_print(o);
 		return 0;
 	}
 	printf("gpucmdd %s, protocol %u, socket %s\n", i.daemon_version, i.protocol_version, gpucmd_socket_path(c));
@@ -215,23 +196,33 @@ static const char *binding_access(const struct gpucmd_kernel_info *k, uint32_t b
 	return json ? "read_write" : "rw";
 }
 
-static void print_kernel(const struct gpucmd_kernel_info *k, bool json)
+static struct json_object *json_kernel(const struct gpucmd_kernel_info *k)
 {
-	if (json) {
-		printf("{\"id\":%u,\"name\":", k->id);
-		json_str(k->name);
-		printf(",\"client\":%s,\"entry_point\":", k->client ? "true" : "false");
-		json_str(k->entry_point);
-		printf(",\"push_size\":%u,\"local_size\":[%u,%u,%u],\"bindings\":[", k->push_size, k->local_size[0],
-		       k->local_size[1], k->local_size[2]);
-		for (uint32_t b = 0; b < k->n_bindings; b++)
-			printf("%s{\"binding\":%u,\"access\":\"%s\",\"min_size\":%u}", b ? "," : "", b,
-			       binding_access(k, b, true), k->bindings[b].min_size);
-		printf("]}");
-		return;
+	struct json_object *o = json_object_new_object(), *ls = json_object_new_array(), *bs = json_object_new_array();
+	jset_u64(o, "id", k->id);
+	jset(o, "name", jstr(k->name));
+	jset(o, "client", json_object_new_boolean(k->client));
+	jset(o, "entry_point", jstr(k->entry_point));
+	jset_u64(o, "push_size", k->push_size);
+	for (int d = 0; d < 3; d++)
+		json_object_array_add(ls, json_object_new_uint64(k->local_size[d]));
+	jset(o, "local_size", ls);
+	for (uint32_t b = 0; b < k->n_bindings; b++) {
+		struct json_object *x = json_object_new_object();
+		jset_u64(x, "binding", b);
+		jset(x, "access", json_object_new_string(binding_access(k, b, true)));
+		jset_u64(x, "min_size", k->bindings[b].min_size);
+		json_object_array_add(bs, x);
 	}
-	printf("%6u %-20s push %3u B  local %ux%ux%u  bindings:", k->id, k->name, k->push_size, k->local_size[0],
-	       k->local_size[1], k->local_size[2]);
+	jset(o, "bindings", bs);
+	return o;
+}
+
+static void print_kernel(const struct gpucmd_kernel_info *k)
+{
+	char name[64];
+	printf("%6u %-20s push %3u B  local %ux%ux%u  bindings:", k->id, text_safe(k->name, name, sizeof(name)),
+	       k->push_size, k->local_size[0], k->local_size[1], k->local_size[2]);
 	for (uint32_t b = 0; b < k->n_bindings; b++) {
 		printf(" %u:%s", b, binding_access(k, b, false));
 		if (k->bindings[b].min_size)
@@ -248,15 +239,15 @@ static int cmd_kernels(gpucmd_client *c, bool json)
 		fprintf(stderr, "gpucmd: kernels: %s\n", gpucmd_last_error(c));
 		return 1;
 	}
-	if (json)
-		printf("[");
+	struct json_object *a = json ? json_object_new_array() : NULL;
 	for (size_t i = 0; i < n; i++) {
-		if (json && i)
-			printf(",");
-		print_kernel(&k[i], json);
+		if (json)
+			json_object_array_add(a, json_kernel(&k[i]));
+		else
+			print_kernel(&k[i]);
 	}
 	if (json)
-		printf("]\n");
+		json_print(a);
 	free(k);
 	return 0;
 }
@@ -293,12 +284,13 @@ static int cmd_kernel_add(gpucmd_client *c, const char *path, const char *name, 
 		fprintf(stderr, "gpucmd: kernel-add: %s\n", gpucmd_last_error(c));
 		return 1;
 	}
-	print_kernel(&k, json);
-	if (json)
-		printf("\n");
-	else
+	if (json) {
+		json_print(json_kernel(&k));
+	} else {
+		print_kernel(&k);
 		printf("%s: valid; kernel '%s' compiled. It lived on this command's connection only and is gone now;\n"
 		       "register it from your program with gpucmd_kernel_register().\n", path, name);
+	}
 	return 0;
 }
 
@@ -422,102 +414,186 @@ static int cmd_bench(const char *out)
 	snprintf(path, sizeof(path), "%s/run-bench", dir);
 	if (access(path, X_OK) != 0)
 		snprintf(path, sizeof(path), "%s/../bench/run-bench", dir);
+	if (access(path, X_OK) != 0) {
+		/* An installed gpucmd: the suite and its programs are not installed. */
+		fprintf(stderr, "gpucmd: bench: the benchmark suite is not installed with gpucmd (%s has no run-bench "
+			"beside it or in ../bench); run it from the source tree (make bench) or from a bundle "
+			"(make bench-bundle, then bundle/gpucmd bench OUTDIR)\n", dir);
+		return 1;
+	}
 	execl(path, path, out, (char *)NULL);
-	fprintf(stderr, "gpucmd: bench: run-bench is neither beside %s nor in %s/../bench: %s "
-		"(make bench-bundle, or make bench in the source tree)\n", dir, dir, strerror(errno));
+	fprintf(stderr, "gpucmd: bench: cannot run %s: %s\n", path, strerror(errno));
 	return 1;
 }
 
-int main(int argc, char **argv)
+/* Options, each allowed only for the commands whose mask has its bit. */
+enum opt {
+	OPT_JSON = 1, OPT_PROMETHEUS = 2, OPT_WATCH = 4, OPT_SESSION = 8, OPT_OUTPUT = 16, OPT_CLEAR = 32,
+	OPT_REASON = 64,
+};
+static const char *const opt_name[] = {"--json", "--prometheus", "--watch", "--session", "--output", "--clear",
+				       "--reason"};
+
+static const struct command {
+	const char *name;
+	int n_args;       /* positional arguments after the command */
+	unsigned opts;    /* enum opt bits it takes */
+} commands[] = {
+	{"info", 0, OPT_JSON},
+	{"kernels", 0, OPT_JSON},
+	{"kernel-add", 2, OPT_JSON},
+	{"selftest", 0, 0},
+	{"memory", 0, OPT_JSON},
+	{"status", 0, OPT_JSON | OPT_PROMETHEUS | OPT_WATCH},
+	{"trace", 0, OPT_SESSION | OPT_OUTPUT | OPT_CLEAR},
+	{"ping", 0, 0},
+	{"bench", 1, 0},
+	{"evict", 1, OPT_REASON},
+};
+
+struct args {
+	const char *socket, *label, *out, *reason;
+	unsigned seen;    /* enum opt bits given */
+	const struct command *cmd;
+	const char *pos[2];
+};
+
+/* getopt_long over the whole command line (GNU order: options before or
+ * after the command, --opt=value), then each option checked against the
+ * command. 0, 1 when --help or --version was answered, or 2 on bad usage
+ * (said on stderr, naming the argument). */
+static int parse_args(int argc, char **argv, struct args *a)
 {
 	static const struct option opts[] = {
 		{"socket", required_argument, NULL, 's'}, {"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},         {0},
+		{"prometheus", no_argument, NULL, 'p'},   {"watch", no_argument, NULL, 'w'},
+		{"session", required_argument, NULL, 'S'}, {"output", required_argument, NULL, 'o'},
+		{"clear", no_argument, NULL, 'c'},        {"reason", required_argument, NULL, 'r'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},      {0},
 	};
-	const char *socket = NULL, *label = NULL, *out = "trace.json";
-	bool json = false, watch = false, prometheus = false, clear = false;
-	for (int o; (o = getopt_long(argc, argv, "+", opts, NULL)) != -1;) {
+	*a = (struct args){.out = "trace.json"};
+	for (int o; (o = getopt_long(argc, argv, "o:hV", opts, NULL)) != -1;) {
 		switch (o) {
-		case 's': socket = optarg; break;
-		case 'j': json = true; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case 's': a->socket = optarg; break;
+		case 'j': a->seen |= OPT_JSON; break;
+		case 'p': a->seen |= OPT_PROMETHEUS; break;
+		case 'w': a->seen |= OPT_WATCH; break;
+		case 'S': a->seen |= OPT_SESSION, a->label = optarg; break;
+		case 'o': a->seen |= OPT_OUTPUT, a->out = optarg; break;
+		case 'c': a->seen |= OPT_CLEAR; break;
+		case 'r': a->seen |= OPT_REASON, a->reason = optarg; break;
+		case 'h': usage(stdout); return 1;
+		case 'V': printf("gpucmd %s (library %s, protocol %u)\n", GPUCMD_VERSION, gpucmd_version(),
+				 GPUCMD_PROTOCOL_VERSION);
+			return 1;
+		default: fprintf(stderr, "gpucmd --help lists the commands and their options\n"); return 2;
 		}
 	}
 	if (optind >= argc) {
 		usage(stderr);
 		return 2;
 	}
-	const char *cmd = argv[optind++];
-	bool status = !strcmp(cmd, "status"), trace = !strcmp(cmd, "trace");
-	const char *args[2] = {NULL, NULL};
-	int n_args = 0;
-	for (; optind < argc; optind++) {
-		const char *a = argv[optind];
-		bool has_value = optind + 1 < argc;
-		if (!strcmp(a, "--json") && !trace)
-			json = true;
-		else if (status && !strcmp(a, "--watch"))
-			watch = true;
-		else if (status && !strcmp(a, "--prometheus"))
-			prometheus = true;
-		else if (trace && !strcmp(a, "--session") && has_value)
-			label = argv[++optind];
-		else if (trace && (!strcmp(a, "-o") || !strcmp(a, "--output")) && has_value)
-			out = argv[++optind];
-		else if (trace && !strcmp(a, "--clear"))
-			clear = true;
-		else if (n_args < 2 && a[0] != '-')
-			args[n_args++] = a;
-		else {
-			usage(stderr);
+	const char *name = argv[optind++];
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(commands[i].name, name))
+			a->cmd = &commands[i];
+	if (!a->cmd) {
+		fprintf(stderr, "gpucmd: unknown command '%s' (gpucmd --help lists them)\n", name);
+		return 2;
+	}
+	if (argc - optind != a->cmd->n_args) {
+		if (argc - optind > a->cmd->n_args)
+			fprintf(stderr, "gpucmd: %s: unexpected argument '%s'\n", name, argv[optind + a->cmd->n_args]);
+		else
+			fprintf(stderr, "gpucmd: %s needs %d argument%s (gpucmd --help)\n", name, a->cmd->n_args,
+				a->cmd->n_args == 1 ? "" : "s");
+		return 2;
+	}
+	for (int i = 0; i < a->cmd->n_args; i++)
+		a->pos[i] = argv[optind + i];
+	for (unsigned b = 0; b < sizeof(opt_name) / sizeof(opt_name[0]); b++)
+		if ((a->seen & (1u << b)) && !(a->cmd->opts & (1u << b))) {
+			fprintf(stderr, "gpucmd: %s does not take %s\n", name, opt_name[b]);
 			return 2;
 		}
+	if ((a->seen & OPT_JSON) && (a->seen & OPT_PROMETHEUS)) {
+		fprintf(stderr, "gpucmd: status: --json and --prometheus exclude each other\n");
+		return 2;
 	}
-	if (trace && !label) {
+	if (a->cmd->opts & OPT_SESSION && !a->label) {
 		fprintf(stderr, "gpucmd: trace needs --session LABEL (the label the session was opened with)\n");
 		return 2;
 	}
-	if (!strcmp(cmd, "bench")) {
-		if (n_args != 1) {
-			usage(stderr);
-			return 2;
-		}
-		return cmd_bench(args[0]);
+	return 0;
+}
+
+/* One round trip, timed. */
+static int cmd_ping(gpucmd_client *c)
+{
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (gpucmd_ping(c) < 0) {
+		fprintf(stderr, "gpucmd: ping: %s\n", gpucmd_last_error(c));
+		return 1;
 	}
-	bool known = !strcmp(cmd, "info") || !strcmp(cmd, "kernels") || !strcmp(cmd, "selftest") ||
-		     !strcmp(cmd, "ping") || !strcmp(cmd, "kernel-add") || !strcmp(cmd, "memory") || status || trace;
-	if (known && (strcmp(cmd, "kernel-add") ? n_args != 0 : n_args != 2)) {
-		usage(stderr);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	printf("gpucmdd at %s answered in %.3f ms\n", gpucmd_socket_path(c),
+	       (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+	return 0;
+}
+
+/* Evicts client CLIENT (a number from gpucmd status). */
+static int cmd_evict(gpucmd_client *c, const char *arg, const char *reason)
+{
+	char *end;
+	unsigned long id = strtoul(arg, &end, 10);
+	if (!*arg || *end || id > UINT32_MAX) {
+		fprintf(stderr, "gpucmd: evict: '%s' is not a client number (gpucmd status lists them)\n", arg);
 		return 2;
 	}
-	if (!known) {
-		fprintf(stderr, "gpucmd: unknown command '%s'\n", cmd);
-		usage(stderr);
-		return 2;
+	if (gpucmd_evict(c, (uint32_t)id, reason) < 0) {
+		fprintf(stderr, "gpucmd: %s\n", gpucmd_last_error(c));
+		return 1;
 	}
-	gpucmd_client *c = gpucmd_connect(socket);
+	printf("client %lu evicted\n", id);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct args a;
+	int r = parse_args(argc, argv, &a);
+	if (r != 0)
+		return r == 1 ? 0 : r;
+	const char *cmd = a.cmd->name;
+	bool json = a.seen & OPT_JSON;
+	if (!strcmp(cmd, "bench"))
+		return cmd_bench(a.pos[0]);
+	gpucmd_client *c = gpucmd_connect(a.socket);
 	if (!c) {
 		fprintf(stderr, "gpucmd: %s\n", gpucmd_last_error(NULL));
 		return 1;
 	}
-	int r;
 	if (!strcmp(cmd, "info"))
 		r = cmd_info(c, json);
 	else if (!strcmp(cmd, "kernels"))
 		r = cmd_kernels(c, json);
 	else if (!strcmp(cmd, "memory"))
 		r = cmd_memory(c, json);
-	else if (status)
-		r = cmd_status(c, json ? STATUS_JSON : prometheus ? STATUS_PROMETHEUS : STATUS_TEXT, watch);
+	else if (!strcmp(cmd, "status"))
+		r = cmd_status(c, json ? STATUS_JSON : a.seen & OPT_PROMETHEUS ? STATUS_PROMETHEUS : STATUS_TEXT,
+			       a.seen & OPT_WATCH);
 	else if (!strcmp(cmd, "kernel-add"))
-		r = cmd_kernel_add(c, args[0], args[1], json);
+		r = cmd_kernel_add(c, a.pos[0], a.pos[1], json);
 	else if (!strcmp(cmd, "selftest"))
 		r = cmd_selftest(c);
-	else if (trace)
-		r = cmd_trace(c, label, out, clear);
-	else if ((r = gpucmd_ping(c) < 0 ? 1 : 0))
-		fprintf(stderr, "gpucmd: ping: %s\n", gpucmd_last_error(c));
+	else if (!strcmp(cmd, "trace"))
+		r = cmd_trace(c, a.label, a.out, a.seen & OPT_CLEAR);
+	else if (!strcmp(cmd, "evict"))
+		r = cmd_evict(c, a.pos[0], a.reason);
+	else
+		r = cmd_ping(c);
 	gpucmd_disconnect(c);
 	return r;
 }

@@ -6,16 +6,34 @@
 #define GPUCMD_CLI_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include "gpucmd.h"
 
-/* Prints s as a JSON string. */
-void json_str(const char *s);
+#include <json-c/json.h>
+
+/* cli_text.c: JSON through json-c, and text safe for a terminal. */
+/* A JSON string of s with every byte that is not UTF-8 made U+FFFD; the
+ * caller owns it (or the object it is added to). */
+struct json_object *jstr(const char *s);
+/* Prints j on one line and releases it. */
+void json_print(struct json_object *j);
+void jset(struct json_object *o, const char *key, struct json_object *v);
+void jset_u64(struct json_object *o, const char *key, uint64_t v);
+struct json_object *jheaps(const struct gpucmd_heap *h, uint32_t n);
+struct json_object *jusage(const struct gpucmd_memory_usage *u);
+/* s for a terminal: controls and bytes that are not UTF-8 as \xNN; cut to
+ * fit buf. Returns buf. */
+const char *text_safe(const char *s, char *buf, size_t len);
+
+/* cli.c */
 double mib(uint64_t bytes);
-void json_heaps(const struct gpucmd_heap *h, uint32_t n);
 void print_heaps(const struct gpucmd_heap *h, uint32_t n);
-void json_usage(const struct gpucmd_memory_usage *u);
+
+/* prometheus.c: status in the Prometheus text exposition format. */
+void prometheus_write(FILE *f, const struct gpucmd_status *st);
 
 enum status_format { STATUS_TEXT, STATUS_JSON, STATUS_PROMETHEUS };
 /* `gpucmd status`: once, or every second until interrupted with watch.

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -21,6 +22,7 @@
 #include <unistd.h>
 
 #include "gpucmd.h"
+#include "utf8.h"
 #include "wire.h"
 
 #define FLUSH_AT (256u << 10)  /* streamed bytes held before a write */
@@ -79,6 +81,11 @@ const char *gpucmd_strerror(int code)
 const char *gpucmd_socket_path(const gpucmd_client *c)
 {
 	return c->path;
+}
+
+const char *gpucmd_version(void)
+{
+	return GPUCMD_VERSION;
 }
 
 int gpucmd_default_socket(char *buf, size_t len)
@@ -334,6 +341,35 @@ static int handshake(gpucmd_client *c)
 	return 0;
 }
 
+/*
+ * What a person can do about a failed connect, for every application that
+ * links the library: who may connect when permission is refused (the
+ * socket's group, from its mode), else how to start the daemon or point at
+ * another one.
+ */
+static void connect_advice(const char *path, int err, char *buf, size_t len)
+{
+	struct stat st;
+	if (err != EACCES && err != EPERM) {
+		snprintf(buf, len, "is gpucmdd running? `systemctl start gpucmdd.socket`, `systemctl --user start "
+			 "gpucmdd.socket` or `gpucmdd`; or set GPUCMD_SOCKET to its socket");
+		return;
+	}
+	char grbuf[4096];
+	struct group gr, *g = NULL;
+	if (stat(path, &st) != 0 || !(st.st_mode & S_IWGRP)) {
+		snprintf(buf, len, "only the daemon's own user may connect; ask its administrator for access");
+		return;
+	}
+	char name[64];
+	if (getgrgid_r(st.st_gid, &gr, grbuf, sizeof(grbuf), &g) == 0 && g)
+		snprintf(name, sizeof(name), "%s", g->gr_name);
+	else
+		snprintf(name, sizeof(name), "%u", (unsigned)st.st_gid);
+	snprintf(buf, len, "members of group '%s' may connect: an administrator adds you with "
+		 "`usermod -aG %s USER`, then log in again", name, name);
+}
+
 gpucmd_client *gpucmd_connect(const char *path)
 {
 	gpucmd_client *c = calloc(1, sizeof(*c));
@@ -357,8 +393,10 @@ gpucmd_client *gpucmd_connect(const char *path)
 	strcpy(a.sun_path, c->path);
 	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (c->fd < 0 || connect(c->fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
-		fail(NULL, -errno, "cannot connect to gpucmdd at %s: %s (is gpucmdd running? start it with `make run`, or set GPUCMD_SOCKET)",
-		     c->path, strerror(errno));
+		int err = errno;
+		char advice[300];
+		connect_advice(c->path, err, advice, sizeof(advice));
+		fail(NULL, -err, "cannot connect to gpucmdd at %s: %s (%s)", c->path, strerror(err), advice);
 		goto fail;
 	}
 	if (handshake(c) < 0) {
@@ -396,6 +434,17 @@ int gpucmd_ping(gpucmd_client *c)
 	Gpucmd__Request req = GPUCMD__REQUEST__INIT;
 	req.body_case = GPUCMD__REQUEST__BODY_PING;
 	req.ping = &p;
+	return call(c, &req, NULL);
+}
+
+int gpucmd_evict(gpucmd_client *c, uint32_t client, const char *reason)
+{
+	Gpucmd__ClientEvict e = GPUCMD__CLIENT_EVICT__INIT;
+	e.client = client;
+	e.reason = (char *)(reason ? reason : "");
+	Gpucmd__Request req = GPUCMD__REQUEST__INIT;
+	req.body_case = GPUCMD__REQUEST__BODY_CLIENT_EVICT;
+	req.client_evict = &e;
 	return call(c, &req, NULL);
 }
 
@@ -779,6 +828,8 @@ int gpucmd_status(gpucmd_client *c, struct gpucmd_status *ret)
 		.dispatches = sr->dispatches,
 		.max_inflight_per_client = sr->max_inflight_per_client,
 		.device_losses = sr->device_losses,
+		.self = sr->self,
+		.connections = sr->connections,
 	};
 	copy_str(ret->daemon_version, sizeof(ret->daemon_version), sr->daemon_version);
 	copy_str(ret->device_name, sizeof(ret->device_name), sr->device_name);
@@ -795,6 +846,8 @@ int gpucmd_status(gpucmd_client *c, struct gpucmd_status *ret)
 			.connected_ms = cs->connected_ms,
 			.in_flight = cs->in_flight,
 			.stalled = cs->stalled,
+			.command_buffers = cs->command_buffers,
+			.dispatches = cs->dispatches,
 			.fence_waiters = cs->fence_waiters,
 		};
 		copy_str(o->name, sizeof(o->name), cs->name);
@@ -1476,17 +1529,26 @@ int gpucmd_profile_fetch(gpucmd_client *c, gpucmd_session s, const char *label, 
 	return 0;
 }
 
+/* s as a JSON string: labels come from the client and names from the
+ * daemon, so bytes that are not UTF-8 become U+FFFD and controls are
+ * escaped; the trace stays valid JSON whatever they hold. */
 static void json_string(FILE *f, const char *s)
 {
+	const unsigned char *u = (const unsigned char *)s;
 	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-		if (ch == '"' || ch == '\\')
-			fprintf(f, "\\%c", ch);
-		else if (ch < 0x20)
-			fprintf(f, "\\u%04x", ch);
-		else
-			fputc(ch, f);
+	while (*u) {
+		size_t n = gpucmd_utf8_seq(u);
+		if (n == 0) {
+			fputs("\\ufffd", f);
+			n = 1;
+		} else if (*u == '"' || *u == '\\') {
+			fprintf(f, "\\%c", *u);
+		} else if (gpucmd_utf8_is_control(u, n)) {
+			fprintf(f, "\\u%04x", n == 1 ? u[0] : (unsigned)(u[1] & 0x3f) | 0x80);
+		} else {
+			fwrite(u, 1, n, f);
+		}
+		u += n;
 	}
 	fputc('"', f);
 }

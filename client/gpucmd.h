@@ -31,6 +31,11 @@ extern "C" {
 #endif
 
 #define GPUCMD_PROTOCOL_VERSION 2
+/* The release these declarations belong to; gpucmd_version() is the one of
+ * the library actually loaded (both "MAJOR.MINOR.PATCH"). */
+#define GPUCMD_VERSION "0.1.0"
+
+const char *gpucmd_version(void);
 
 /* Error codes of our own, beside negative errno values. */
 enum {
@@ -402,6 +407,8 @@ struct gpucmd_client_status {
 	struct gpucmd_memory_usage memory;
 	size_t n_sessions;
 	struct gpucmd_session_status *sessions;
+	uint64_t command_buffers;      /* since it connected, closed sessions included */
+	uint64_t dispatches;           /* the same */
 };
 
 struct gpucmd_status {
@@ -416,11 +423,20 @@ struct gpucmd_status {
 	uint32_t device_losses;            /* devices lost (and made again) since gpucmdd started */
 	size_t n_clients;
 	struct gpucmd_client_status *client_list; /* this uid's clients; every client for root */
+	uint32_t self;                     /* the asking connection's number, in client_list too */
+	uint64_t connections;              /* connections accepted since gpucmdd started */
 };
 
 /* Round trip. Fills *ret_status; free its arrays with gpucmd_status_free. */
 int gpucmd_status(gpucmd_client *client, struct gpucmd_status *ret_status);
 void gpucmd_status_free(struct gpucmd_status *status);
+
+/* Round trip, for an administrator (root or the daemon's own uid; others
+ * get -EPERM). Closes connection `client` (gpucmd_client_status.client):
+ * its next call fails with "evicted by an administrator ...: reason", its
+ * uncommitted work is discarded and its buffers and sessions are freed.
+ * Nothing else changes. -ENOENT when there is no such client. */
+int gpucmd_evict(gpucmd_client *client, uint32_t target, const char *reason);
 
 /* ---- fences and buffers shared between processes ----------------------- */
 

@@ -46,8 +46,8 @@ static const struct key keys[] = {
 	{"daemon", "socket", K_STRING, F(socket_path), 0, 0, false, "PATH",
 	 "listen here when systemd passes no socket\n(default $XDG_RUNTIME_DIR/gpucmd.sock, /run/gpucmd/gpucmd.sock as root)"},
 	{"daemon", "device", K_STRING, F(device), 0, 0, false, "INDEX|UUID|NAME", "Vulkan device (default: the best one)"},
-	{"daemon", "queue_family", K_U32, F(queue_family), 0, 63, false, "INDEX",
-	 "queue family every session is submitted to (default: a compute-only\nfamily if the device has one, else the first with compute)"},
+	{"daemon", "queue_family", K_U32, F(queue_family), 0, 63, false, "INDEX|auto",
+	 "queue family every session is submitted to (default auto: a compute-only\nfamily if the device has one, else the first with compute)"},
 	{"daemon", "kernels", K_STRING, F(kernels_dir), 0, 0, false, "DIR",
 	 "SPIR-V kernels (default: kernels/ beside the binary,\nelse " GPUCMD_KERNEL_DIR ")"},
 	{"daemon", "cache_dir", K_STRING, F(cache_dir), 0, 0, false, "DIR",
@@ -61,10 +61,10 @@ static const struct key keys[] = {
 	 "err, warning, notice, info (default) or debug"},
 	{"daemon", "max_frame", K_SIZE32, F(max_frame), GW_MIN_MAX_FRAME, 1u << 30, false, "BYTES",
 	 "largest protocol frame (default 4M)"},
-	{"daemon", "spin_us", K_U32, F(spin_us), 0, 1000000, false, "N",
-	 "completion thread polls this long before blocking\n(default 3000 on a GPU, 200 on a CPU device)"},
-	{"daemon", "loop_poll_us", K_U32, F(loop_poll_us), 0, 1000000, false, "N",
-	 "after submitting a commit_and_wait the loop thread polls this long\nwhile no other event is ready (default 50 on a GPU, 0 on a CPU device)"},
+	{"daemon", "spin_us", K_U32, F(spin_us), 0, 1000000, false, "N|auto",
+	 "completion thread polls this long before blocking\n(default auto: 3000 on a GPU, 200 on a CPU device)"},
+	{"daemon", "loop_poll_us", K_U32, F(loop_poll_us), 0, 1000000, false, "N|auto",
+	 "after submitting a commit_and_wait the loop thread polls this long\nwhile no other event is ready (default auto: 50 on a GPU, 0 on a CPU device)"},
 	{"daemon", "stop_timeout_sec", K_U32, F(stop_timeout_sec), 1, 3600, true, "SEC",
 	 "on SIGTERM, longest wait for committed work (default 10)"},
 	{"daemon", "submission_timeout_ms", K_U32, F(submission_timeout_ms), 0, UINT32_MAX, false, "MS",
@@ -161,6 +161,14 @@ static int parse_bool(const char *v)
 	return -1;
 }
 
+/* Whether k's default is chosen by the daemon for the device (spin_us,
+ * loop_poll_us, queue_family): "auto" in the file or on the command line,
+ * and what --check-config and reload messages show, never the sentinel. */
+static bool has_auto(const struct key *k)
+{
+	return k->offset == F(spin_us) || k->offset == F(loop_poll_us) || k->offset == F(queue_family);
+}
+
 /* Sets key k from text v; on a bad value writes why to err. */
 static int set_value(struct gd_config *cfg, const struct key *k, const char *v, char *err, size_t errlen)
 {
@@ -188,6 +196,10 @@ static int set_value(struct gd_config *cfg, const struct key *k, const char *v, 
 	case K_U32:
 	case K_SIZE32:
 	case K_SIZE64: {
+		if (has_auto(k) && strcasecmp(v, "auto") == 0) {
+			*(uint32_t *)p = GD_CONFIG_AUTO;
+			return 0;
+		}
 		char *end;
 		errno = 0;
 		unsigned long long x = strtoull(v, &end, 10);
@@ -207,7 +219,8 @@ static int set_value(struct gd_config *cfg, const struct key *k, const char *v, 
 		if (errno || end == v || *end || v[0] == '-' || x < k->min || x > k->max) {
 			snprintf(err, errlen, "%s must be a number from %llu to %llu%s, not '%s'", k->name,
 				 (unsigned long long)k->min, (unsigned long long)k->max,
-				 k->kind == K_SIZE64 ? " (K, M, G, T allowed)" : size ? " (K, M, G allowed)" : "", v);
+				 k->kind == K_SIZE64 ? " (K, M, G, T allowed)" : size ? " (K, M, G allowed)"
+				 : has_auto(k) ? " or auto" : "", v);
 			return -EINVAL;
 		}
 		if (k->kind == K_SIZE64)
@@ -231,9 +244,53 @@ static void format_value(struct gd_config *cfg, const struct key *k, char *buf, 
 	case K_BOOL: snprintf(buf, len, "%s", *(bool *)p ? "yes" : "no"); break;
 	case K_LEVEL: snprintf(buf, len, "%s", level_names[*(int *)p & 7]); break;
 	case K_U32:
-	case K_SIZE32: snprintf(buf, len, "%u", *(uint32_t *)p); break;
+	case K_SIZE32:
+		if (has_auto(k) && *(uint32_t *)p == GD_CONFIG_AUTO)
+			snprintf(buf, len, "auto");
+		else
+			snprintf(buf, len, "%u", *(uint32_t *)p);
+		break;
 	case K_SIZE64: snprintf(buf, len, "%llu", (unsigned long long)*(uint64_t *)p); break;
 	}
+}
+
+/* Edit distance between a and b (both short key names). */
+static size_t distance(const char *a, const char *b)
+{
+	size_t lb = strlen(b), row[64];
+	if (lb >= 64)
+		return SIZE_MAX;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; a[i - 1]; i++) {
+		size_t diag = row[0];
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			diag = up;
+		}
+	}
+	return row[lb];
+}
+
+/* The key closest to a misspelt name, or NULL when none is close. */
+static const struct key *nearest_key(const char *name)
+{
+	const struct key *best = NULL;
+	size_t best_d = SIZE_MAX;
+	for (size_t i = 0; i < N_KEYS; i++) {
+		size_t d = distance(name, keys[i].name);
+		if (d < best_d) {
+			best_d = d;
+			best = &keys[i];
+		}
+	}
+	return best_d <= 3 && best_d < strlen(name) ? best : NULL;
 }
 
 struct ini_state {
@@ -254,9 +311,16 @@ static int on_ini(void *user, const char *section, const char *name, const char 
 		}
 		return set_value(st->cfg, &keys[i], value, st->err, sizeof(st->err)) == 0;
 	}
-	/* A key from a newer or older gpucmdd must not stop the daemon. */
-	log_warn("%s: unknown key '%s' in [%s] ignored (docs/CONFIG.md lists the keys)", st->cfg->config_path,
-		 name, section);
+	/* A key from a newer or older gpucmdd must not stop the daemon;
+	 * --check-config fails on it. */
+	const struct key *near = nearest_key(name);
+	st->cfg->unknown_keys++;
+	if (near)
+		log_warn("%s: unknown key '%s' in [%s] ignored; did you mean '%s' in [%s]? (gpucmdd --check-config "
+			 "checks a file)", st->cfg->config_path, name, section, near->name, near->section);
+	else
+		log_warn("%s: unknown key '%s' in [%s] ignored (docs/CONFIG.md lists the keys; gpucmdd --check-config "
+			 "checks a file)", st->cfg->config_path, name, section);
 	return 1;
 }
 
@@ -319,6 +383,11 @@ static void usage(FILE *f)
 		fputc('\n', f);
 	}
 	fprintf(f, "  --verbose            same as --log-level debug\n"
+		   "  --check-config       read the file and flags, print the effective\n"
+		   "                       configuration and exit: 0 when valid, 2 on an error\n"
+		   "                       or an unknown key\n"
+		   "  --list-devices       list the Vulkan devices (index, name, UUID, type,\n"
+		   "                       driver) and exit\n"
 		   "  --version\n"
 		   "Flags override the file. SIGHUP re-reads both; see docs/CONFIG.md.\n");
 }
@@ -349,14 +418,14 @@ static char *default_socket(void)
 	return strdup(path);
 }
 
-enum { O_CONFIG = 1, O_VERBOSE, O_VERSION, O_HELP, O_KEY = 100 };
+enum { O_CONFIG = 1, O_VERBOSE, O_VERSION, O_HELP, O_CHECK, O_LIST, O_KEY = 100 };
 
 /* Runs getopt over argv. Pass 1 (cfg NULL) only finds --config, --help and
  * --version; pass 2 applies every other flag over what the file set. */
 static int parse_flags(struct gd_config *cfg, int argc, char **argv, char **ret_config)
 {
 	static char names[N_KEYS][64];
-	struct option opts[N_KEYS + 5];
+	struct option opts[N_KEYS + 7];
 	for (size_t i = 0; i < N_KEYS; i++) {
 		snprintf(names[i], sizeof(names[i]), "%s", keys[i].name);
 		for (char *c = names[i]; *c; c++)
@@ -368,7 +437,9 @@ static int parse_flags(struct gd_config *cfg, int argc, char **argv, char **ret_
 	opts[N_KEYS + 1] = (struct option){"verbose", no_argument, NULL, O_VERBOSE};
 	opts[N_KEYS + 2] = (struct option){"version", no_argument, NULL, O_VERSION};
 	opts[N_KEYS + 3] = (struct option){"help", no_argument, NULL, O_HELP};
-	opts[N_KEYS + 4] = (struct option){0};
+	opts[N_KEYS + 4] = (struct option){"check-config", no_argument, NULL, O_CHECK};
+	opts[N_KEYS + 5] = (struct option){"list-devices", no_argument, NULL, O_LIST};
+	opts[N_KEYS + 6] = (struct option){0};
 	optind = 0; /* GNU: start over, so a reload can parse argv again */
 	opterr = cfg != NULL;
 	for (int o; (o = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
@@ -388,6 +459,10 @@ static int parse_flags(struct gd_config *cfg, int argc, char **argv, char **ret_
 		}
 		if (o == O_VERBOSE) {
 			cfg->log_level = GD_LOG_DEBUG;
+		} else if (o == O_CHECK) {
+			cfg->check_config = true;
+		} else if (o == O_LIST) {
+			cfg->list_devices = true;
 		} else if (o >= O_KEY) {
 			const struct key *k = &keys[o - O_KEY];
 			if (set_value(cfg, k, k->arg ? optarg : "yes", err, sizeof(err)) < 0) {
@@ -482,6 +557,27 @@ int gd_config_read(struct gd_config *cfg, int argc, char **argv)
 			return -ENOMEM;
 	}
 	return 0;
+}
+
+void gd_config_print(struct gd_config *cfg, FILE *f)
+{
+	fprintf(f, "# effective configuration: %s, then the command line\n",
+		cfg->config_path ? cfg->config_path : "built-in defaults (no file)");
+	static const char *const sections[] = {"daemon", "limits", "access", "testing"};
+	for (size_t s = 0; s < sizeof(sections) / sizeof(sections[0]); s++) {
+		fprintf(f, "\n[%s]\n", sections[s]);
+		for (size_t i = 0; i < N_KEYS; i++) {
+			if (strcmp(keys[i].section, sections[s]) != 0)
+				continue;
+			char v[PATH_MAX];
+			format_value(cfg, &keys[i], v, sizeof(v));
+			/* An unset string is commented out, so the output reads back. */
+			if (keys[i].kind == K_STRING && !*(char **)field(cfg, &keys[i]))
+				fprintf(f, "#%s =\n", keys[i].name);
+			else
+				fprintf(f, "%s = %s\n", keys[i].name, v);
+		}
+	}
 }
 
 void gd_config_finish(struct gd_config *cfg)

@@ -16,6 +16,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* spin_us and loop_poll_us when neither the file nor the command line sets
  * them: chosen by device type (scheduler.c says why). */
@@ -23,6 +24,9 @@
 
 struct gd_config {
 	char *config_path;         /* the file that was read; NULL when none */
+	uint32_t unknown_keys;     /* keys in the file this gpucmdd does not know */
+	bool check_config;         /* --check-config: print, then exit */
+	bool list_devices;         /* --list-devices: list, then exit */
 	/* [daemon] */
 	char *socket_path;         /* used when systemd passes no socket */
 	char *device;              /* INDEX, UUID or NAME; NULL: the best device */
@@ -73,6 +77,9 @@ struct gd_config {
  * when --help or --version was answered and the daemon should exit 0.
  * cfg owns its strings either way: release them with gd_config_finish. */
 int gd_config_read(struct gd_config *cfg, int argc, char **argv);
+/* The configuration in effect as an ini file, every key of the table in
+ * it (--check-config). */
+void gd_config_print(struct gd_config *cfg, FILE *f);
 /* Frees cfg's strings. Accepts a zeroed or half-filled cfg. */
 void gd_config_finish(struct gd_config *cfg);
 

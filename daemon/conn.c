@@ -37,6 +37,8 @@
 #define OUT_HIGH_WATER (16u << 20)
 
 static uint32_t next_id;
+/* The reason given for a peer that simply closed its end (logged at debug). */
+static const char hung_up[] = "client disconnected";
 
 static void on_poll(uv_poll_t *h, int status, int events);
 static void release_input(struct gd_conn *c);
@@ -122,7 +124,7 @@ void gd_conn_flush(struct gd_conn *c)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			break;
-		gd_conn_close(c, n < 0 ? strerror(errno) : "peer closed", NULL);
+		gd_conn_close(c, n < 0 ? strerror(errno) : hung_up, NULL);
 		return;
 	}
 	if (c->bye_msg && !c->out.len) {
@@ -248,8 +250,11 @@ static void close_conn(struct gd_conn *c, const char *why, int code, const char 
 {
 	if (c->closing)
 		return;
-	gd_log(GD_LOG_INFO, &GD_CONN_LOG_FIELDS(c), "client %u (pid %d, uid %u, %s): closing: %s", c->id,
-	       (int)c->pid, (unsigned)c->uid, c->name[0] ? c->name : "no name", why);
+	/* An ordinary hang-up is routine (debug, like the connect); any other
+	 * reason is worth an operator's eye. */
+	gd_log(why == hung_up ? GD_LOG_DEBUG : GD_LOG_INFO, &GD_CONN_LOG_FIELDS(c),
+	       "client %u (pid %d, uid %u, %s): closing: %s", c->id, (int)c->pid, (unsigned)c->uid,
+	       c->name[0] ? c->name : "no name", why);
 	if (tell) {
 		Gpucmd__Reply rep = GPUCMD__REPLY__INIT;
 		rep.status = code;
@@ -472,7 +477,7 @@ static void on_readable(struct gd_conn *c)
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			break;
 		if (n <= 0) {
-			gd_conn_close(c, n == 0 ? "client disconnected" : strerror(errno), NULL);
+			gd_conn_close(c, n == 0 ? hung_up : strerror(errno), NULL);
 			return;
 		}
 		if ((k || lost) && !keep_fds(c, fds, k, lost, (size_t)n)) {
@@ -571,6 +576,7 @@ int gd_conn_create(struct gd_daemon *d, int fd)
 	c->acct->parent->handshakes++;
 	gd_list_insert_tail(&d->conns, &c->link);
 	d->stats.clients++;
+	d->stats.connections++;
 	update_events(c);
 	if (gd_log_max_level >= GD_LOG_DEBUG)
 		gd_log(GD_LOG_DEBUG, &GD_CONN_LOG_FIELDS(c), "client %u connected: pid %d uid %u", c->id,

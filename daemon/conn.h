@@ -40,6 +40,8 @@ struct gd_conn {
 	struct gd_handles graphs;    /* -> struct gd_graph (one reference each) */
 	struct gd_account *acct;     /* buffer memory this connection holds */
 	uint64_t gpu_ns;             /* GPU time of its sessions' profiled command buffers */
+	uint64_t command_buffers;    /* of all its sessions, closed ones included (status) */
+	uint64_t dispatches;         /* the same */
 	struct gd_session *xfer;     /* staged copies (transfer.h), NULL until used */
 	uint64_t xfer_staged;        /* bytes of write chunks not yet submitted */
 	struct gd_conn_kernels kernels; /* kernels this client registered */

@@ -12,12 +12,14 @@
 #include <uv.h>
 
 #include "config.h"
+#include "gpucmd.h"
 #include "list.h"
 
-#define GD_VERSION "0.1.0"
+#define GD_VERSION GPUCMD_VERSION
 
 struct gd_stats {
 	uint32_t clients;
+	uint64_t connections;      /* accepted since start: never falls */
 	uint32_t live_buffers;
 	uint32_t resident_buffers;
 	uint32_t live_sessions;

@@ -1,7 +1,8 @@
 /*
  * gpu.c — instance and device creation, device choice and the validation
  * message counter. Device choice: --device INDEX|UUID|NAME when given, else the
- * best type (discrete > integrated > virtual > CPU device such as lavapipe).
+ * best type (discrete > integrated > virtual > CPU device such as lavapipe);
+ * a name matches in any case, and --list-devices shows the candidates.
  * Queue choice: a compute-only family when there is one (it takes work
  * without competing with graphics), else the first family with compute.
  */
@@ -200,6 +201,47 @@ static void device_uuid(VkPhysicalDevice phys, char out[37])
 		o += sprintf(o, "%s%02x", i == 4 || i == 6 || i == 8 || i == 10 ? "-" : "", id.deviceUUID[i]);
 }
 
+/* One device as --list-devices and a --device that matches none show it:
+ * index, name, UUID, type, driver, and why it cannot serve when it cannot. */
+static void describe(VkPhysicalDevice phys, uint32_t i, char *buf, size_t len)
+{
+	VkPhysicalDeviceDriverProperties drv = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_DRIVER_PROPERTIES};
+	VkPhysicalDeviceProperties2 p = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &drv};
+	vkGetPhysicalDeviceProperties2(phys, &p);
+	char uuid[37];
+	device_uuid(phys, uuid);
+	const char *why = unusable(phys);
+	snprintf(buf, len, "%u  %s  %s  %s  %s %s%s%s%s", i, p.properties.deviceName, uuid,
+		 gd_gpu_type_name(p.properties.deviceType), drv.driverName, drv.driverInfo, why ? "  (unusable: " : "",
+		 why ? why : "", why ? ")" : "");
+}
+
+/* Whether --device `want` names device i: its index, its UUID, or a part
+ * of its name in any case ("nvidia" for "NVIDIA H200"). */
+static bool device_named(VkPhysicalDevice phys, uint32_t i, const char *want)
+{
+	char *end = NULL;
+	long index = strtol(want, &end, 10);
+	if (*want && end && *end == '\0')
+		return index == (long)i;
+	VkPhysicalDeviceProperties p;
+	vkGetPhysicalDeviceProperties(phys, &p);
+	char uuid[37];
+	device_uuid(phys, uuid);
+	return strcasecmp(uuid, want) == 0 || strcasestr(p.deviceName, want) != NULL;
+}
+
+/* A --device that names no usable device: the error lists them all. */
+static void no_match(VkPhysicalDevice *devs, uint32_t n, const char *want)
+{
+	log_err("no usable device matches --device '%s' (an index, a UUID or part of a name); the devices:", want);
+	for (uint32_t i = 0; i < n; i++) {
+		char line[1024];
+		describe(devs[i], i, line, sizeof(line));
+		log_err("  %s", line);
+	}
+}
+
 static int choose_device(struct gd_gpu *gpu, const char *want)
 {
 	uint32_t n = 0;
@@ -213,17 +255,11 @@ static int choose_device(struct gd_gpu *gpu, const char *want)
 		return -ENOMEM;
 	vkEnumeratePhysicalDevices(gpu->instance, &n, devs);
 	int best = -1, best_rank = -1;
-	char *end = NULL;
-	long index = want ? strtol(want, &end, 10) : -1;
-	bool by_index = want && *want && end && *end == '\0';
 	for (uint32_t i = 0; i < n; i++) {
 		VkPhysicalDeviceProperties p;
 		vkGetPhysicalDeviceProperties(devs[i], &p);
 		const char *why = unusable(devs[i]);
-		char uuid[37];
-		device_uuid(devs[i], uuid);
-		bool named = want && (by_index ? index == (long)i
-					       : strcasecmp(uuid, want) == 0 || strstr(p.deviceName, want) != NULL);
+		bool named = want && device_named(devs[i], i, want);
 		if (why) {
 			if (named)
 				log_err("device %u (%s) cannot be used: %s", i, p.deviceName, why);
@@ -244,13 +280,41 @@ static int choose_device(struct gd_gpu *gpu, const char *want)
 	if (best >= 0) {
 		gpu->phys = devs[best];
 		device_uuid(gpu->phys, gpu->uuid);
+	} else if (want) {
+		no_match(devs, n, want);
+	} else {
+		log_err("no usable Vulkan device");
 	}
 	free(devs);
-	if (best < 0) {
-		log_err(want ? "no usable device matches --device '%s'" : "no usable Vulkan device%s", want ? want : "");
-		return -ENODEV;
+	return best >= 0 ? 0 : -ENODEV;
+}
+
+int gd_gpu_list_devices(FILE *f)
+{
+	struct gd_gpu gpu = {0};
+	int r = create_instance(&gpu);
+	uint32_t n = 0;
+	VkPhysicalDevice *devs = NULL;
+	if (r == 0) {
+		vkEnumeratePhysicalDevices(gpu.instance, &n, NULL);
+		devs = calloc(n ? n : 1, sizeof(*devs));
+		r = devs ? 0 : -ENOMEM;
 	}
-	return 0;
+	if (r == 0) {
+		vkEnumeratePhysicalDevices(gpu.instance, &n, devs);
+		fprintf(f, "INDEX  NAME  UUID  TYPE  DRIVER\n");
+		for (uint32_t i = 0; i < n; i++) {
+			char line[1024];
+			describe(devs[i], i, line, sizeof(line));
+			fprintf(f, "%s\n", line);
+		}
+		if (n == 0)
+			fprintf(f, "(no Vulkan device; is a driver installed? Debian: mesa-vulkan-drivers)\n");
+	}
+	free(devs);
+	if (gpu.instance)
+		vkDestroyInstance(gpu.instance, NULL);
+	return r;
 }
 
 struct gd_gpu_options gd_gpu_options_of(const struct gd_config *cfg)

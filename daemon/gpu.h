@@ -8,6 +8,7 @@
 
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdio.h>
 
 #include <vulkan/vulkan.h>
 
@@ -59,6 +60,11 @@ struct gd_gpu {
 	PFN_vkCmdInsertDebugUtilsLabelEXT insert_label; /* NULL without debug_utils */
 	PFN_vkGetDeviceFaultInfoEXT fault_info;         /* NULL without VK_EXT_device_fault */
 };
+
+/* --list-devices: every Vulkan device, one line each (index, name, UUID,
+ * type, driver, and why gpucmdd cannot use it when it cannot). 0 or a
+ * negative errno (logged). */
+int gd_gpu_list_devices(FILE *f);
 
 /* Creates the instance and device. Returns NULL and logs why on failure. */
 struct gd_gpu *gd_gpu_create(const struct gd_gpu_options *opts);

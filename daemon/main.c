@@ -1,9 +1,10 @@
 /*
- * main.c — gpucmdd: start-up in dependency order (configuration, device,
- * kernels, scheduler, socket, then READY=1), signals, reloads, and an
- * orderly stop: stop accepting and reading, let committed work retire
- * (bounded by stop_timeout_sec), say goodbye to the clients, then check
- * that nothing leaked.
+ * main.c — gpucmdd: the options that only print (--list-devices,
+ * --check-config), start-up in dependency order (configuration, the socket
+ * path's directory, device, kernels, scheduler, socket, then READY=1),
+ * signals, reloads, and an orderly stop: stop accepting and reading, let
+ * committed work retire (bounded by stop_timeout_sec), say goodbye to the
+ * clients, then check that nothing leaked.
  */
 #include <errno.h>
 #include <signal.h>
@@ -142,6 +143,21 @@ int main(int argc, char **argv)
 		return r > 0 ? 0 : 2;
 	}
 	gd_log_max_level = d->cfg.log_level;
+	/* Options that print and exit, before any device or socket. */
+	if (d->cfg.list_devices) {
+		r = gd_gpu_list_devices(stdout) < 0 ? 1 : 0;
+		gd_config_finish(&d->cfg);
+		return r;
+	}
+	if (d->cfg.check_config) {
+		gd_config_print(&d->cfg, stdout);
+		if (d->cfg.unknown_keys)
+			log_err("%s: %u unknown key%s (warned about above)", d->cfg.config_path, d->cfg.unknown_keys,
+				d->cfg.unknown_keys == 1 ? "" : "s");
+		r = d->cfg.unknown_keys ? 2 : 0;
+		gd_config_finish(&d->cfg);
+		return r;
+	}
 	d->argc = argc;
 	d->argv = argv;
 	signal(SIGPIPE, SIG_IGN);
@@ -156,6 +172,10 @@ int main(int argc, char **argv)
 	d->started_ms = uv_now(d->loop);
 	int status = 1;
 
+	if (gd_server_check_path(d->cfg.socket_path) < 0) {
+		status = 2;
+		goto out;
+	}
 	struct gd_gpu_options go = gd_gpu_options_of(&d->cfg);
 	if (!(d->gpu = gd_gpu_create(&go)))
 		goto out;

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "account.h"
+#include "admin.h"
 #include "buffer.h"
 #include "conn.h"
 #include "daemon.h"
@@ -580,6 +581,7 @@ int gd_request_handle(struct gd_conn *c, const Req *req)
 	case GPUCMD__REQUEST__BODY_RESIDENCY: gd_request_residency(c, req); return 0;
 	case GPUCMD__REQUEST__BODY_MEMORY_QUERY: gd_request_memory_query(c, req); return 0;
 	case GPUCMD__REQUEST__BODY_STATUS_QUERY: gd_request_status(c, req); return 0;
+	case GPUCMD__REQUEST__BODY_CLIENT_EVICT: gd_request_evict(c, req); return 0;
 	case GPUCMD__REQUEST__BODY_BUFFER_CREATE_SHARED:
 		gd_request_buffer_create_shared(c, req, gd_conn_take_fd(c));
 		return 0;

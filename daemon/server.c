@@ -222,15 +222,53 @@ static int clear_stale(const char *path, const struct sockaddr_un *a)
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	int r = connect(fd, (const struct sockaddr *)a, sizeof(*a));
+	int r = connect(fd, (const struct sockaddr *)a, sizeof(*a)), err = errno;
 	close(fd);
 	if (r == 0) {
 		log_err("another gpucmdd is already listening on %s", path);
 		return -EADDRINUSE;
 	}
+	/* Only a refused connection proves nobody listens. EACCES and the
+	 * like say nothing about the daemon behind it, which must not lose
+	 * its socket to a daemon started by someone who cannot reach it. */
+	if (err != ECONNREFUSED) {
+		log_err("cannot tell whether a daemon listens on %s (connect: %s); leaving it alone", path,
+			strerror(err));
+		return -err;
+	}
 	log_info("removing stale socket %s", path);
 	unlink(path);
 	return 0;
+}
+
+int gd_server_check_path(const char *path)
+{
+	struct sockaddr_un a;
+	int r = fill_addr(&a, path);
+	if (r < 0 || sd_listen_fds(0) > 0)
+		return r;
+	char dir[sizeof(a.sun_path)];
+	snprintf(dir, sizeof(dir), "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return 0;
+	*slash = '\0';
+	struct stat st;
+	if (stat(dir, &st) == 0) {
+		if (S_ISDIR(st.st_mode))
+			return 0;
+		log_err("socket %s: %s is not a directory", path, dir);
+		return -ENOTDIR;
+	}
+	/* bind_path makes one level (/run/gpucmd without systemd), no more. */
+	char *up = strrchr(dir, '/');
+	if (up && up != dir)
+		*up = '\0';
+	if (!up || up == dir || stat(dir, &st) == 0)
+		return 0;
+	log_err("socket %s: directory %s does not exist (gpucmdd creates only the socket's own directory)", path,
+		dir);
+	return -ENOENT;
 }
 
 static int bind_path(struct gd_server *s, const char *path)

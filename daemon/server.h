@@ -9,6 +9,12 @@
 
 struct gd_daemon;
 
+/* Checked before the device is made, so that a wrong --socket fails in
+ * milliseconds: when systemd passes no socket, the path must fit and its
+ * directory must exist or be one mkdir away (its parent exists). 0 or a
+ * negative errno, logged. */
+int gd_server_check_path(const char *path);
+
 /* Listens on d->cfg.socket_path, or on the socket systemd passed. NULL
  * (logged) on failure. */
 struct gd_server *gd_server_create(struct gd_daemon *d);

@@ -257,6 +257,8 @@ static struct gd_submission *open_submission(struct gd_session *s)
 	sub->timed = s->profiling && gd_cb_timing_begin(s->d->gpu, &sub->timing, sub->cb) == 0;
 	s->next_wait = 0;
 	s->command_buffers++;
+	if (s->conn)
+		s->conn->command_buffers++;
 	s->open = sub;
 	return sub;
 }
@@ -554,6 +556,8 @@ void gd_session_dispatch(struct gd_session *s, uint64_t req, const struct gd_ker
 		return;
 	}
 	s->dispatches++;
+	if (s->conn)
+		s->conn->dispatches++;
 	s->d->stats.dispatches++;
 	submit_part(s, sub);
 }

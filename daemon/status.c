@@ -28,6 +28,8 @@ static void describe_client(const struct gd_conn *o, uint64_t now, Gpucmd__Clien
 	st->connected_ms = now - o->connected_ms;
 	st->in_flight = o->acct->in_flight;
 	st->stalled = o->stalled;
+	st->command_buffers = o->command_buffers;
+	st->dispatches = o->dispatches;
 	st->fence_waiters = o->acct->fence_waiters;
 	gd_request_client_usage(o, u);
 	st->memory = u;
@@ -84,6 +86,8 @@ void gd_request_status(struct gd_conn *c, const Gpucmd__Request *req)
 	sr.dispatches = d->stats.dispatches;
 	sr.max_inflight_per_client = d->cfg.max_inflight_per_client;
 	sr.device_losses = d->device_losses;
+	sr.self = c->id;
+	sr.connections = d->stats.connections;
 	size_t used = 0;
 	gd_list_for_each_safe(pos, tmp, &d->conns) {
 		const struct gd_conn *o = gd_container_of(pos, struct gd_conn, link);

@@ -519,6 +519,8 @@ START_TEST(stale_socket_is_replaced)
 END_TEST
 
 TCase *fences_tcase(void);
+TCase *status_tcase(void);
+TCase *operator_tcase(void);
 TCase *memory_tcase(void);
 TCase *limits_tcase(void);
 TCase *staging_tcase(void);
@@ -578,6 +580,8 @@ Suite *daemon_suite(void)
 	tcase_add_test(t, stale_socket_is_replaced);
 	suite_add_tcase(s, t);
 	suite_add_tcase(s, fences_tcase());
+	suite_add_tcase(s, status_tcase());
+	suite_add_tcase(s, operator_tcase());
 	suite_add_tcase(s, memory_tcase());
 	suite_add_tcase(s, limits_tcase());
 	suite_add_tcase(s, staging_tcase());

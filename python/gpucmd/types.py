@@ -195,6 +195,8 @@ class ClientStatus:
     fence_waiters: int
     memory: MemoryUsage
     sessions: Tuple[SessionStatus, ...]
+    command_buffers: int
+    dispatches: int
 
 
 @dataclass(frozen=True)
