@@ -107,7 +107,8 @@ class Status(Structure):
                 ("n_heaps", c_uint32), ("heaps", Heap * MAX_HEAPS), ("clients", c_uint32),
                 ("live_sessions", c_uint32), ("live_buffers", c_uint32), ("submissions", c_uint64),
                 ("dispatches", c_uint64), ("max_inflight_per_client", c_uint32), ("device_losses", c_uint32),
-                ("n_clients", c_size_t), ("client_list", POINTER(ClientStatus))]
+                ("n_clients", c_size_t), ("client_list", POINTER(ClientStatus)), ("self", c_uint32),
+                ("connections", c_uint64)]
 
 
 class Token(Structure):

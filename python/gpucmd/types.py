@@ -214,6 +214,8 @@ class Status:
     max_inflight_per_client: int
     device_losses: int
     client_list: Tuple[ClientStatus, ...]
+    own_client: int          # the asking connection's number (gpucmd_status.self)
+    connections: int         # connections accepted since gpucmdd started
 
     @classmethod
     def _from(cls, c: _lib.Status) -> "Status":
@@ -222,7 +224,7 @@ class Status:
             x = c.client_list[i]
             ss = tuple(from_c(SessionStatus, x.sessions[j]) for j in range(x.n_sessions))
             cl.append(from_c(ClientStatus, x, memory=from_c(MemoryUsage, x.memory), sessions=ss))
-        return from_c(cls, c, heaps=heaps(c), client_list=tuple(cl))
+        return from_c(cls, c, heaps=heaps(c), client_list=tuple(cl), own_client=c.self)
 
 
 @dataclass(frozen=True)
