@@ -24,12 +24,13 @@ static void print_text(const struct gpucmd_status *st)
 		printf("device lost and recreated %u time%s since start\n", st->device_losses,
 		       st->device_losses == 1 ? "" : "s");
 	print_heaps(st->heaps, st->n_heaps);
-	printf("%6s %7s %6s %-15s %4s %8s %11s %7s %10s %11s %s\n", "CLIENT", "PID", "UID", "COMMAND", "SESS",
-	       "INFLIGHT", "MEMORY", "BUFFERS", "SUBMITTED", "DISPATCHES", "STATE");
+	printf("%6s %7s %6s %-15s %4s %5s %8s %11s %7s %10s %11s %s\n", "CLIENT", "PID", "UID", "COMMAND", "SESS",
+	       "GPU%", "INFLIGHT", "MEMORY", "BUFFERS", "SUBMITTED", "DISPATCHES", "STATE");
 	for (size_t i = 0; i < st->n_clients; i++) {
 		const struct gpucmd_client_status *c = &st->client_list[i];
-		printf("%6u %7d %6u %-15s %4zu %8u %7.1f MiB %7llu %10llu %11llu %s\n", c->client, c->pid, c->uid,
-		       text_safe(c->comm[0] ? c->comm : c->name, who, sizeof(who)), c->n_sessions, c->in_flight,
+		printf("%6u %7d %6u %-15s %4zu %5.1f %8u %7.1f MiB %7llu %10llu %11llu %s\n", c->client, c->pid, c->uid,
+		       text_safe(c->comm[0] ? c->comm : c->name, who, sizeof(who)), c->n_sessions, c->gpu_util / 10.0,
+		       c->in_flight,
 		       mib(c->memory.bytes), (unsigned long long)c->memory.buffers,
 		       (unsigned long long)c->command_buffers, (unsigned long long)c->dispatches,
 		       c->stalled ? "waiting" : c->in_flight ? "running" : "idle");
@@ -75,6 +76,7 @@ static struct json_object *json_client(const struct gpucmd_client_status *c)
 	jset_u64(o, "in_flight", c->in_flight);
 	jset(o, "stalled", json_object_new_boolean(c->stalled));
 	jset_u64(o, "fence_waiters", c->fence_waiters);
+	jset(o, "gpu_util", json_object_new_double(c->gpu_util / 1000.0));
 	jset_u64(o, "command_buffers", c->command_buffers);
 	jset_u64(o, "dispatches", c->dispatches);
 	jset(o, "memory", jusage(&c->memory));

@@ -849,6 +849,7 @@ int gpucmd_status(gpucmd_client *c, struct gpucmd_status *ret)
 			.command_buffers = cs->command_buffers,
 			.dispatches = cs->dispatches,
 			.fence_waiters = cs->fence_waiters,
+			.gpu_util = cs->gpu_util,
 		};
 		copy_str(o->name, sizeof(o->name), cs->name);
 		copy_str(o->comm, sizeof(o->comm), cs->comm);

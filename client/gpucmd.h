@@ -409,6 +409,8 @@ struct gpucmd_client_status {
 	struct gpucmd_session_status *sessions;
 	uint64_t command_buffers;      /* since it connected, closed sessions included */
 	uint64_t dispatches;           /* the same */
+	uint32_t gpu_util;             /* its share of the GPU's time over the last second, in 1/1000
+					* (gpu_accounting; profiled command buffers always count) */
 };
 
 struct gpucmd_status {

@@ -95,17 +95,19 @@ static void prom_heaps(FILE *f, const struct gpucmd_status *st)
  * included). */
 static void prom_clients(FILE *f, const struct gpucmd_status *st)
 {
-	enum { MEM, BUFS, SESS, FLIGHT, WAITERS, CBS, DISPATCHES, GPU_NS };
+	enum { MEM, BUFS, SESS, FLIGHT, WAITERS, UTIL, CBS, DISPATCHES, GPU_NS };
 	static const struct { const char *name, *type, *help; } per[] = {
 		{"gpucmd_client_memory_bytes", "gauge", "Bytes of buffers the client holds."},
 		{"gpucmd_client_buffers", "gauge", "Buffers the client holds."},
 		{"gpucmd_client_sessions", "gauge", "Sessions the client has open."},
 		{"gpucmd_client_in_flight", "gauge", "Command buffers of the client on the GPU."},
 		{"gpucmd_client_fence_waiters", "gauge", "Fence waits (fence_wait, fence_fd) the client has parked."},
+		{"gpucmd_client_gpu_utilization_permille", "gauge", "The client's share of the GPU's time over the last "
+								    "second, in 1/1000."},
 		{"gpucmd_client_command_buffers_total", "counter", "Command buffers the client committed, closed "
 								   "sessions included."},
 		{"gpucmd_client_dispatches_total", "counter", "Dispatches the client recorded, closed sessions included."},
-		{"gpucmd_client_gpu_nanoseconds_total", "counter", "GPU time of the client's profiled command buffers."},
+		{"gpucmd_client_gpu_nanoseconds_total", "counter", "GPU time of the client's command buffers (gpu_accounting)."},
 	};
 	for (int m = MEM; m <= GPU_NS; m++) {
 		prom_head(f, per[m].name, per[m].type, per[m].help);
@@ -114,7 +116,7 @@ static void prom_clients(FILE *f, const struct gpucmd_status *st)
 			if (c->client == st->self)
 				continue;
 			uint64_t v = m == MEM ? c->memory.bytes : m == BUFS ? c->memory.buffers : m == SESS ? c->n_sessions
-				   : m == FLIGHT ? c->in_flight : m == WAITERS ? c->fence_waiters : m == GPU_NS ? c->memory.gpu_ns
+				   : m == FLIGHT ? c->in_flight : m == WAITERS ? c->fence_waiters : m == UTIL ? c->gpu_util : m == GPU_NS ? c->memory.gpu_ns
 				   : m == CBS ? c->command_buffers : c->dispatches;
 			fprintf(f, "%s", per[m].name);
 			prom_client(f, c);

@@ -108,6 +108,7 @@ static void session_unref(struct gd_session *s)
 		free(sub->refs);
 		free(sub->graphs);
 		gd_cb_timing_destroy(s->d->gpu, sub->timing);
+		gd_busy_destroy(s->d->gpu, sub->busy);
 		free(sub);
 	}
 	vkDestroyCommandPool(dev, s->pool, NULL); /* frees its command buffers */
@@ -255,6 +256,9 @@ static struct gd_submission *open_submission(struct gd_session *s)
 	sub->sync = sub->failed = sub->part = false;
 	sub->open_query = -1;
 	sub->timed = s->profiling && gd_cb_timing_begin(s->d->gpu, &sub->timing, sub->cb) == 0;
+	/* Per command buffer, never per dispatch: two timestamps. */
+	sub->busy_on = !sub->timed && s->d->cfg.gpu_accounting && gd_timing_supported(s->d->gpu) &&
+		       gd_busy_begin(s->d->gpu, &sub->busy, sub->cb) == 0;
 	s->next_wait = 0;
 	s->command_buffers++;
 	if (s->conn)
@@ -492,6 +496,8 @@ static void submit_part(struct gd_session *s, struct gd_submission *sub)
 {
 	if (!gd_session_part_due(s) || gd_account_saturated(s->acct))
 		return;
+	if (sub->busy_on)
+		gd_busy_end(sub->busy, sub->cb);
 	if (vkEndCommandBuffer(sub->cb) != VK_SUCCESS) {
 		gd_session_fail(s, 0, -ENOMEM, "eager part of stage '%s': recording the command buffer failed; its "
 				"commands were dropped", s->stage_label);
@@ -776,6 +782,8 @@ void gd_session_commit(struct gd_session *s, uint64_t req, enum gd_commit_mode m
 	/* Make the stage's writes visible to buffer reads on the host. */
 	if (sub->n_commands)
 		barrier(sub->cb, WRITE_STAGES, WRITE_ACCESS, VK_PIPELINE_STAGE_2_HOST_BIT, VK_ACCESS_2_HOST_READ_BIT);
+	if (sub->busy_on)
+		gd_busy_end(sub->busy, sub->cb);
 	if (sub->timed) {
 		gd_cb_timing_end(sub->timing, sub->cb);
 		memcpy(sub->label, s->stage_label, sizeof(sub->label));
@@ -822,9 +830,10 @@ void gd_session_reset(struct gd_session *s)
 
 void gd_session_retire(struct gd_session *s, struct gd_submission *sub)
 {
-	if (sub->timed && !sub->failed) {
-		uint64_t ns = gd_timing_collect(s->timing, s->d->gpu, sub->timing, sub->serial, sub->label,
-						&s->last_start_ns, &s->last_end_ns);
+	if ((sub->timed || sub->busy_on) && !sub->failed) {
+		uint64_t ns = sub->timed ? gd_timing_collect(s->timing, s->d->gpu, sub->timing, sub->serial, sub->label,
+							     &s->last_start_ns, &s->last_end_ns)
+					 : gd_busy_collect(s->d->gpu, sub->busy);
 		s->gpu_ns += ns;
 		s->d->stats.gpu_ns += ns;
 		if (s->conn)

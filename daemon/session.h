@@ -80,6 +80,8 @@ struct gd_submission {
 	VkPipelineStageFlags2 covered; /* stages the barrier that opened the group orders */
 	struct gd_cb_timing *timing; /* its timestamp queries, kept for reuse; NULL until profiled */
 	bool timed;                  /* this recording writes them */
+	VkQueryPool busy;            /* gd_busy_*: its GPU time when not timed; kept for reuse */
+	bool busy_on;                /* this recording writes them */
 	int open_query;              /* query closing the command being recorded, -1: none */
 	char label[128];             /* stage label at commit, for its timing record */
 	struct gd_fence *xwait[GD_MAX_XWAITS]; /* other sessions' fences it waits on (referenced) */

@@ -31,6 +31,7 @@ static void describe_client(const struct gd_conn *o, uint64_t now, Gpucmd__Clien
 	st->command_buffers = o->command_buffers;
 	st->dispatches = o->dispatches;
 	st->fence_waiters = o->acct->fence_waiters;
+	st->gpu_util = o->gpu_util;
 	gd_request_client_usage(o, u);
 	st->memory = u;
 	uint32_t cursor = 0, h;

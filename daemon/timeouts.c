@@ -1,5 +1,6 @@
 /*
- * timeouts.c — idle and read timeouts (see timeouts.h).
+ * timeouts.c — idle, read and handshake timeouts, and the per-second
+ * GPU utilisation of each client, on one timer (see timeouts.h).
  *
  * A connection's silence only counts against it while the daemon reads
  * from it: a stalled connection, or one whose replies pile up unsent, is
@@ -46,6 +47,24 @@ static bool idle(struct gd_conn *c, uint64_t now)
 	       !gd_fence_has_waiters(c->d, c);
 }
 
+/* The sweep also works out each client's share of the GPU's time since the
+ * last time, once a second at most (the status's utilisation, like
+ * nvidia-smi pmon's): two counters per connection, no GPU work. */
+static void gpu_util(struct gd_conn *c, uint64_t now)
+{
+	if (!c->util_ms) {
+		c->util_ms = now;
+		c->util_ns = c->gpu_ns;
+	}
+	if (now - c->util_ms < 1000)
+		return;
+	uint64_t busy = (c->gpu_ns - c->util_ns) / 1000u; /* µs */
+	uint64_t permille = busy / (now - c->util_ms);
+	c->gpu_util = permille > 1000 ? 1000 : (uint32_t)permille;
+	c->util_ms = now;
+	c->util_ns = c->gpu_ns;
+}
+
 static void sweep(uv_timer_t *h)
 {
 	struct gd_daemon *d = h->data;
@@ -53,6 +72,7 @@ static void sweep(uv_timer_t *h)
 	struct gd_list *pos, *tmp;
 	gd_list_for_each_safe(pos, tmp, &d->conns) {
 		struct gd_conn *c = gd_container_of(pos, struct gd_conn, link);
+		gpu_util(c, now);
 		if (c->closing || c->bye_msg)
 			continue;
 		size_t partial = gw_reader_pending(&c->in);

@@ -1,5 +1,6 @@
 /*
- * timing.c — timestamp queries of profiling sessions (see timing.h).
+ * timing.c — timestamp queries of profiling sessions, and the two around
+ * every other command buffer that account its GPU time (see timing.h).
  * Recording runs on the loop thread while a command buffer is recorded;
  * collection runs at retirement, when the queries are known to be written,
  * so reading them never waits.
@@ -103,4 +104,42 @@ uint64_t gd_timing_collect(struct gd_timing *tm, struct gd_gpu *gpu, struct gd_c
 	*ret_start = start;
 	*ret_end = end;
 	return end > start ? end - start : 0;
+}
+
+int gd_busy_begin(struct gd_gpu *gpu, VkQueryPool *pool, VkCommandBuffer cb)
+{
+	if (!*pool) {
+		VkQueryPoolCreateInfo qi = {
+			.sType = VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO,
+			.queryType = VK_QUERY_TYPE_TIMESTAMP,
+			.queryCount = 2,
+		};
+		if (vkCreateQueryPool(gpu->device, &qi, NULL, pool) != VK_SUCCESS) {
+			*pool = VK_NULL_HANDLE;
+			return -ENOMEM;
+		}
+	}
+	vkCmdResetQueryPool(cb, *pool, 0, 2);
+	vkCmdWriteTimestamp2(cb, VK_PIPELINE_STAGE_2_TOP_OF_PIPE_BIT, *pool, 0);
+	return 0;
+}
+
+void gd_busy_end(VkQueryPool pool, VkCommandBuffer cb)
+{
+	vkCmdWriteTimestamp2(cb, VK_PIPELINE_STAGE_2_BOTTOM_OF_PIPE_BIT, pool, 1);
+}
+
+uint64_t gd_busy_collect(struct gd_gpu *gpu, VkQueryPool pool)
+{
+	uint64_t ticks[2];
+	if (vkGetQueryPoolResults(gpu->device, pool, 0, 2, sizeof(ticks), ticks, sizeof(uint64_t),
+				  VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT) != VK_SUCCESS)
+		return 0;
+	uint64_t start = to_ns(gpu, ticks[0]), end = to_ns(gpu, ticks[1]);
+	return end > start ? end - start : 0;
+}
+
+void gd_busy_destroy(struct gd_gpu *gpu, VkQueryPool pool)
+{
+	vkDestroyQueryPool(gpu->device, pool, NULL);
 }

@@ -69,6 +69,15 @@ void gd_cb_timing_end(struct gd_cb_timing *t, VkCommandBuffer cb);
 /* Frees the pool. Accepts NULL. */
 void gd_cb_timing_destroy(struct gd_gpu *gpu, struct gd_cb_timing *t);
 
+/* GPU time of every command buffer that is not profiled (gpu_accounting):
+ * two timestamps around it, in a pool of two queries made on first use and
+ * kept with the submission. begin: 0 or -ENOMEM. collect (once retired):
+ * the time in ns, 0 when unreadable. destroy accepts VK_NULL_HANDLE. */
+int gd_busy_begin(struct gd_gpu *gpu, VkQueryPool *pool, VkCommandBuffer cb);
+void gd_busy_end(VkQueryPool pool, VkCommandBuffer cb);
+uint64_t gd_busy_collect(struct gd_gpu *gpu, VkQueryPool pool);
+void gd_busy_destroy(struct gd_gpu *gpu, VkQueryPool pool);
+
 /* Reads a retired command buffer's queries into the session's rings.
  * Returns the command buffer's GPU time in ns (0 when unreadable) and its
  * start and end in *ret_start / *ret_end. */

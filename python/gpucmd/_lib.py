@@ -99,7 +99,7 @@ class ClientStatus(Structure):
     _fields_ = [("client", c_uint32), ("pid", c_int32), ("uid", c_uint32), ("gid", c_uint32), ("name", c_char * 64),
                 ("comm", c_char * 16), ("connected_ms", c_uint64), ("in_flight", c_uint32), ("stalled", c_bool),
                 ("fence_waiters", c_uint32), ("memory", MemoryUsage), ("n_sessions", c_size_t), ("sessions", POINTER(SessionStatus)),
-                ("command_buffers", c_uint64), ("dispatches", c_uint64)]
+                ("command_buffers", c_uint64), ("dispatches", c_uint64), ("gpu_util", c_uint32)]
 
 
 class Status(Structure):
