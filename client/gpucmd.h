@@ -121,7 +121,7 @@ struct gpucmd_info {
 	uint32_t clients, live_buffers, live_sessions;
 	uint64_t submissions, dispatches;
 	uint64_t barriers, barriers_elided, concurrent_groups; /* every session's, since start */
-	uint64_t gpu_ns;               /* GPU time of every profiled command buffer */
+	uint64_t gpu_ns;               /* GPU time of every command buffer (gpu_accounting; profiled ones always) */
 	uint32_t timestamp_valid_bits; /* of the queue used; 0: profiling unsupported */
 	double timestamp_period;       /* ns per timestamp tick */
 	/* from the handshake */
@@ -237,7 +237,7 @@ struct gpucmd_memory_usage {
 	uint64_t bytes, buffers, peak;
 	uint64_t resident_buffers, resident_bytes;
 	uint64_t limit;                /* configured limit, 0: none */
-	uint64_t gpu_ns;               /* GPU time of its profiled sessions (0 for a uid) */
+	uint64_t gpu_ns;               /* GPU time of its command buffers (gpu_accounting; 0 for a uid) */
 };
 
 struct gpucmd_memory_report {
@@ -374,7 +374,7 @@ struct gpucmd_session_state {
 	uint64_t replays;              /* graph replays recorded */
 	bool capturing;                /* between capture_begin and capture_end */
 	bool profiling;                /* gpucmd_profile is on */
-	uint64_t gpu_ns;               /* GPU time of its profiled command buffers */
+	uint64_t gpu_ns;               /* GPU time of its command buffers (gpu_accounting, or profiled) */
 	bool eager;                    /* opened with GPUCMD_SESSION_EAGER */
 	uint64_t parts;                /* stage parts submitted before their commit */
 };
@@ -391,7 +391,7 @@ struct gpucmd_session_status {
 	enum gpucmd_priority priority;
 	uint32_t in_flight;            /* committed, not yet retired */
 	uint64_t command_buffers, dispatches, completed, fence_value;
-	uint64_t gpu_ns;               /* GPU time of its profiled command buffers (gpucmd_profile) */
+	uint64_t gpu_ns;               /* GPU time of its command buffers (gpu_accounting, or profiled) */
 };
 
 struct gpucmd_client_status {

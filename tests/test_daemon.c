@@ -540,6 +540,7 @@ TCase *eager_limits_tcase(void);
 TCase *graphs_tcase(void);
 TCase *graphs_pool_tcase(void);
 TCase *timing_tcase(void);
+TCase *timing_config_tcase(void);
 TCase *faults_tcase(void);
 TCase *timeouts_tcase(void);
 TCase *timeouts_backpressure_tcase(void);
@@ -601,6 +602,7 @@ Suite *daemon_suite(void)
 	suite_add_tcase(s, graphs_tcase());
 	suite_add_tcase(s, graphs_pool_tcase());
 	suite_add_tcase(s, timing_tcase());
+	suite_add_tcase(s, timing_config_tcase());
 	suite_add_tcase(s, faults_tcase());
 	suite_add_tcase(s, timeouts_tcase());
 	suite_add_tcase(s, timeouts_backpressure_tcase());

@@ -188,6 +188,65 @@ START_TEST(cli_trace_writes_chrome_trace_json)
 }
 END_TEST
 
+/* Without profiling, every command buffer's GPU time counts to its client
+ * (gpu_accounting), and status shows the client's share of the GPU over
+ * the last second. A second client that does nothing shows none. */
+START_TEST(status_shows_gpu_time_and_utilisation_without_profiling)
+{
+	gpucmd_client *c = connect_ok(), *idle = connect_ok();
+	gpucmd_buffer b;
+	gpucmd_session s;
+	must(c, gpucmd_buffer_create(c, 16u << 20, 0, &b), "create");
+	must(c, gpucmd_session_open(c, "busy", &s), "open");
+	struct gpucmd_status st = {0};
+	const struct gpucmd_client_status *mine = NULL;
+	/* Keep the GPU busy until a status shows it (the share is worked out
+	 * once a second): a state, bounded only by the test's timeout. */
+	for (int round = 0; !mine || !mine->gpu_util; round++) {
+		gpucmd_status_free(&st);
+		for (int i = 0; i < 8; i++)
+			must(c, gpucmd_buffer_fill(c, s, b, 0, 0, (uint32_t)i), "fill");
+		must(c, gpucmd_commit_and_wait(c, s), "commit_and_wait");
+		must(c, gpucmd_reset_for_next_stage(c, s), "reset");
+		must(idle, gpucmd_status(idle, &st), "status");
+		mine = NULL;
+		for (size_t i = 0; i < st.n_clients; i++)
+			if (st.client_list[i].n_sessions == 1)
+				mine = &st.client_list[i];
+		ck_assert_ptr_nonnull(mine);
+		ck_assert_msg(mine->memory.gpu_ns > 0, "round %d: no GPU time counted without profiling", round);
+	}
+	ck_assert_uint_le(mine->gpu_util, 1000);
+	for (size_t i = 0; i < st.n_clients; i++)
+		if (&st.client_list[i] != mine) {
+			ck_assert_uint_eq(st.client_list[i].gpu_util, 0);
+			ck_assert_uint_eq(st.client_list[i].memory.gpu_ns, 0);
+		}
+	gpucmd_status_free(&st);
+	gpucmd_disconnect(idle);
+	gpucmd_disconnect(c);
+}
+END_TEST
+
+/* gpu_accounting = no: nothing is timed unless a session profiles. */
+START_TEST(gpu_accounting_can_be_turned_off)
+{
+	daemon_launch(&(struct daemon_launch){.config = "[daemon]\ngpu_accounting = no\n"});
+	gpucmd_client *c = connect_ok();
+	gpucmd_buffer b;
+	gpucmd_session s;
+	must(c, gpucmd_buffer_create(c, 1u << 20, 0, &b), "create");
+	must(c, gpucmd_session_open(c, "quiet", &s), "open");
+	must(c, gpucmd_buffer_fill(c, s, b, 0, 0, 1), "fill");
+	must(c, gpucmd_commit_and_wait(c, s), "commit_and_wait");
+	struct gpucmd_memory_report m = {0};
+	must(c, gpucmd_memory_report(c, &m), "memory");
+	ck_assert_uint_eq(m.self.gpu_ns, 0);
+	free(m.clients);
+	gpucmd_disconnect(c);
+}
+END_TEST
+
 TCase *timing_tcase(void)
 {
 	TCase *t = tcase_create("timing");
@@ -196,5 +255,15 @@ TCase *timing_tcase(void)
 	tcase_add_test(t, profiled_session_times_each_command_and_command_buffer);
 	tcase_add_test(t, graph_replay_is_one_timed_command);
 	tcase_add_test(t, cli_trace_writes_chrome_trace_json);
+	tcase_add_test(t, status_shows_gpu_time_and_utilisation_without_profiling);
+	return t;
+}
+
+TCase *timing_config_tcase(void)
+{
+	TCase *t = tcase_create("timing_config");
+	tcase_add_checked_fixture(t, NULL, daemon_teardown);
+	tcase_set_timeout(t, 60);
+	tcase_add_test(t, gpu_accounting_can_be_turned_off);
 	return t;
 }
