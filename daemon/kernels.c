@@ -35,6 +35,7 @@ struct gd_kernel_job {
 	uint64_t req;               /* the request it answers */
 	uint32_t *words;
 	size_t size;
+	struct gd_kernel_opts opts;
 	struct gd_program *prog;    /* built, one reference */
 	int status;
 	char err[256];
@@ -97,7 +98,9 @@ static void describe(const struct gd_kernel *k, Gpucmd__Kernel *m, Gpucmd__Kerne
 	m->entry_point = (char *)f->entry;
 	for (uint32_t i = 0; i < f->n_bindings; i++) {
 		kb[i] = (Gpucmd__KernelBinding)GPUCMD__KERNEL_BINDING__INIT;
-		kb[i].binding = i;
+		kb[i].binding = f->binding[i];
+		kb[i].element = f->element[i];
+		kb[i].uniform = f->kind[i] == GD_SLOT_UNIFORM;
 		kb[i].read_only = f->read_only[i];
 		kb[i].write_only = f->write_only[i];
 		kb[i].min_size = f->min_size[i];
@@ -195,7 +198,8 @@ static void add_and_reply(struct gd_conn *c, uint64_t id, const char *name, stru
 static void build_work(uv_work_t *w)
 {
 	struct gd_kernel_job *job = w->data;
-	job->status = gd_program_build(job->reg, job->words, job->size, true, &job->prog, job->err, sizeof(job->err));
+	job->status = gd_program_build(job->reg, job->words, job->size, true, &job->opts, &job->prog, job->err,
+				       sizeof(job->err));
 }
 
 static void build_done(uv_work_t *w, int status)
@@ -242,6 +246,37 @@ static uint32_t kernels_of(const struct gd_conn *c)
 	return c->kernels.n;
 }
 
+static int cmp_spec(const void *a, const void *b)
+{
+	const struct gd_spec *x = a, *y = b;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* The request's build options in their one canonical form (constants
+ * sorted by id), so that equal options compare equal byte for byte. 0, or
+ * -EINVAL / -E2BIG with the reason in msg. */
+static int options_of(const Gpucmd__KernelRegister *kr, struct gd_kernel_opts *ret, char *msg, size_t len)
+{
+	memset(ret, 0, sizeof(*ret));
+	if (kr->n_constants > GD_MAX_SPEC) {
+		snprintf(msg, len, "kernel register '%s': %zu specialization constants, at most %d", kr->name,
+			 kr->n_constants, GD_MAX_SPEC);
+		return -E2BIG;
+	}
+	for (size_t i = 0; i < kr->n_constants; i++)
+		ret->spec[i] = (struct gd_spec){kr->constants[i]->id, kr->constants[i]->type, kr->constants[i]->bits};
+	ret->n_spec = (uint32_t)kr->n_constants;
+	qsort(ret->spec, ret->n_spec, sizeof(ret->spec[0]), cmp_spec);
+	for (uint32_t i = 1; i < ret->n_spec; i++)
+		if (ret->spec[i].id == ret->spec[i - 1].id) {
+			snprintf(msg, len, "kernel register '%s': constant_id %u is given twice", kr->name, ret->spec[i].id);
+			return -EINVAL;
+		}
+	ret->subgroup_size = kr->subgroup_size;
+	ret->full_subgroups = kr->full_subgroups ? 1 : 0;
+	return 0;
+}
+
 int gd_kernel_register(struct gd_conn *c, const Req *req)
 {
 	const Gpucmd__KernelRegister *kr = req->kernel_register;
@@ -255,8 +290,9 @@ int gd_kernel_register(struct gd_conn *c, const Req *req)
 	}
 	const struct gd_config *cfg = &c->d->cfg;
 	char msg[256];
-	int code = -EINVAL;
+	int code = -EINVAL, opt;
 	uint32_t held;
+	struct gd_kernel_opts optbuf, *opts = &optbuf;
 	const struct gd_kernel *same = name_ok(kr->name) ? find_by_name(c, kr->name) : NULL;
 	if (c->d->cfg.no_client_kernels) {
 		code = -EPERM;
@@ -269,8 +305,11 @@ int gd_kernel_register(struct gd_conn *c, const Req *req)
 		code = -E2BIG;
 		snprintf(msg, sizeof(msg), "kernel register '%s': %zu bytes of SPIR-V, at most %u", kr->name,
 			 kr->spirv.len, GD_MAX_SPIRV_SIZE);
+	} else if ((opt = options_of(kr, opts, msg, sizeof(msg))) < 0) {
+		code = opt;
 	} else if (same && same->id > GD_CLIENT_KERNEL_BASE && same->prog->size == kr->spirv.len &&
-		   memcmp(same->prog->words, kr->spirv.data, kr->spirv.len) == 0) {
+		   memcmp(same->prog->words, kr->spirv.data, kr->spirv.len) == 0 &&
+		   memcmp(&same->prog->opts, opts, sizeof(*opts)) == 0) {
 		reply_kernel(c, req->id, same, true);
 		return 0;
 	} else if (same) {
@@ -289,7 +328,7 @@ int gd_kernel_register(struct gd_conn *c, const Req *req)
 		snprintf(msg, sizeof(msg), "kernel register '%s': %zu bytes is not a SPIR-V module (a whole number of "
 			 "32-bit words, at least 5)", kr->name, kr->spirv.len);
 	} else {
-		struct gd_program *p = gd_registry_lookup(c->d->reg, kr->spirv.data, kr->spirv.len);
+		struct gd_program *p = gd_registry_lookup(c->d->reg, kr->spirv.data, kr->spirv.len, opts);
 		if (p) {
 			add_and_reply(c, req->id, kr->name, p, true);
 			return 0;
@@ -302,6 +341,7 @@ int gd_kernel_register(struct gd_conn *c, const Req *req)
 			job->req = req->id;
 			job->size = kr->spirv.len;
 			memcpy(job->words, kr->spirv.data, kr->spirv.len);
+			job->opts = *opts;
 			job->d = c->d;
 			if (uv_queue_work(c->d->loop, &job->work, build_work, build_done) == 0) {
 				c->d->kernel_builds++;

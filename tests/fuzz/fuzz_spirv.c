@@ -37,7 +37,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(words, data, size);
 	struct gd_iface k;
 	char err[256];
-	if (gd_spirv_check(&gpu, words, size, true, &k, err, sizeof(err)) == 0) {
+	uint32_t *code = NULL;
+	size_t code_size;
+	if (gd_spirv_check(&gpu, words, size, true, NULL, &k, &code, &code_size, err, sizeof(err)) == 0) {
+		free(code);
 		if (k.n_bindings > GD_MAX_BINDINGS || k.push_size > 128 || !k.local[0] || !k.local[1] || !k.local[2] ||
 		    (uint64_t)k.local[0] * k.local[1] * k.local[2] > 1024 || !memchr(k.entry, 0, sizeof(k.entry))) {
 			fprintf(stderr, "fuzz_spirv: accepted module breaks an invariant\n");
