@@ -214,9 +214,11 @@ $(B)/fuzz/spirv_opt.o: daemon/spirv_opt.cpp
 	@mkdir -p $(B)/fuzz
 	clang++ $(FUZZ_CFLAGS) -std=c++17 -Idaemon -c $< -o $@
 
+# Linked as C++: the optimizer's object needs the C++ sanitizer runtime.
 $(B)/fuzz/fuzz_spirv: tests/fuzz/fuzz_spirv.c daemon/spirv.c daemon/spirv_caps.c daemon/spirv_tools.c $(B)/fuzz/spirv_opt.o
 	@mkdir -p $(B)/fuzz
-	clang $(FUZZ_CFLAGS) -D_GNU_SOURCE -Idaemon $(shell pkg-config --cflags spirv-cross-c-shared) $^ -o $@ \
+	clang++ $(FUZZ_CFLAGS) -D_GNU_SOURCE -Idaemon $(shell pkg-config --cflags spirv-cross-c-shared) \
+		-x c $(filter %.c,$^) -x none $(filter %.o,$^) -o $@ \
 		$(shell pkg-config --libs spirv-cross-c-shared) $(SPIRV_TOOLS_LIBS)
 
 .PHONY: fuzz

@@ -225,15 +225,23 @@ static void print_kernel(const struct gpucmd_kernel_info *k, bool json)
 		printf(",\"push_size\":%u,\"local_size\":[%u,%u,%u],\"bindings\":[", k->push_size, k->local_size[0],
 		       k->local_size[1], k->local_size[2]);
 		for (uint32_t b = 0; b < k->n_bindings; b++)
-			printf("%s{\"binding\":%u,\"access\":\"%s\",\"min_size\":%u}", b ? "," : "", b,
-			       binding_access(k, b, true), k->bindings[b].min_size);
+			printf("%s{\"binding\":%u,\"element\":%u,\"kind\":\"%s\",\"access\":\"%s\",\"min_size\":%u}",
+			       b ? "," : "", k->bindings[b].binding, k->bindings[b].element,
+			       k->bindings[b].uniform ? "uniform" : "storage", binding_access(k, b, true),
+			       k->bindings[b].min_size);
 		printf("]}");
 		return;
 	}
 	printf("%6u %-20s push %3u B  local %ux%ux%u  bindings:", k->id, k->name, k->push_size, k->local_size[0],
 	       k->local_size[1], k->local_size[2]);
+	/* binding[element]:access, u for a uniform buffer: " 0u:r 2:r 4[1]:r 7:w" */
 	for (uint32_t b = 0; b < k->n_bindings; b++) {
-		printf(" %u:%s", b, binding_access(k, b, false));
+		bool array = (b > 0 && k->bindings[b - 1].binding == k->bindings[b].binding) ||
+			     (b + 1 < k->n_bindings && k->bindings[b + 1].binding == k->bindings[b].binding);
+		printf(" %u", k->bindings[b].binding);
+		if (array)
+			printf("[%u]", k->bindings[b].element);
+		printf("%s:%s", k->bindings[b].uniform ? "u" : "", binding_access(k, b, false));
 		if (k->bindings[b].min_size)
 			printf("(>=%uB)", k->bindings[b].min_size);
 	}
