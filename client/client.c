@@ -553,6 +553,7 @@ int gpucmd_kernel_register_with(gpucmd_client *c, const char *name, const void *
 	kr.constants = scp;
 	kr.subgroup_size = opts ? opts->required_subgroup_size : 0;
 	kr.full_subgroups = opts && opts->full_subgroups;
+	kr.standard = (char *)(opts && opts->standard ? opts->standard : "");
 	Gpucmd__Request req = GPUCMD__REQUEST__INIT;
 	req.body_case = GPUCMD__REQUEST__BODY_KERNEL_REGISTER;
 	req.kernel_register = &kr;

@@ -219,6 +219,7 @@ struct gpucmd_kernel_options {
 	uint32_t n_constants;          /* at most 64, each id once */
 	uint32_t required_subgroup_size; /* 0, or a power of two in the device's range */
 	bool full_subgroups;           /* every subgroup of a workgroup is full */
+	const char *standard;          /* with no SPIR-V: specialize this standard kernel's module */
 };
 
 /*
@@ -227,7 +228,10 @@ struct gpucmd_kernel_options {
  * set the workgroup size, as local_size_x_id does) and the required
  * subgroup size, as a Vulkan program passes them at pipeline creation. The
  * same module with other values is another pipeline, compiled once
- * whoever registers it with those values. opts may be NULL. Fails as
+ * whoever registers it with those values. With opts->standard and no
+ * spirv (NULL, 0) the module is that standard kernel's: a standard kernel
+ * with other constants (reduce_sum_f32 with another block size) under a
+ * name of the client's. opts may be NULL. Fails as
  * gpucmd_kernel_register does, and with -EINVAL for a constant the module
  * does not declare, of another type, or given twice, or a subgroup size
  * the device does not run (the message names the constant_id, both types

@@ -294,6 +294,10 @@ int gd_kernel_register(struct gd_conn *c, const Req *req)
 	uint32_t held;
 	struct gd_kernel_opts optbuf, *opts = &optbuf;
 	const struct gd_kernel *same = name_ok(kr->name) ? find_by_name(c, kr->name) : NULL;
+	/* The module: the client's bytes, or a standard kernel's to specialize. */
+	const struct gd_kernel *base = kr->standard[0] ? gd_registry_find(c->d->reg, kr->standard) : NULL;
+	const void *words = base ? (const void *)base->prog->words : kr->spirv.data;
+	size_t size = base ? base->prog->size : kr->spirv.len;
 	if (c->d->cfg.no_client_kernels) {
 		code = -EPERM;
 		snprintf(msg, sizeof(msg), "kernel register: client kernels are disabled on this daemon (--no-client-kernels)");
@@ -305,10 +309,14 @@ int gd_kernel_register(struct gd_conn *c, const Req *req)
 		code = -E2BIG;
 		snprintf(msg, sizeof(msg), "kernel register '%s': %zu bytes of SPIR-V, at most %u", kr->name,
 			 kr->spirv.len, GD_MAX_SPIRV_SIZE);
+	} else if (kr->standard[0] && (!base || kr->spirv.len)) {
+		code = base ? -EINVAL : -ENOENT;
+		snprintf(msg, sizeof(msg), "kernel register '%s': %s", kr->name, base ? "a standard kernel's module "
+			 "comes with no SPIR-V of the client's" : "no standard kernel of the name given as `standard`");
 	} else if ((opt = options_of(kr, opts, msg, sizeof(msg))) < 0) {
 		code = opt;
-	} else if (same && same->id > GD_CLIENT_KERNEL_BASE && same->prog->size == kr->spirv.len &&
-		   memcmp(same->prog->words, kr->spirv.data, kr->spirv.len) == 0 &&
+	} else if (same && same->id > GD_CLIENT_KERNEL_BASE && same->prog->size == size &&
+		   memcmp(same->prog->words, words, size) == 0 &&
 		   memcmp(&same->prog->opts, opts, sizeof(*opts)) == 0) {
 		reply_kernel(c, req->id, same, true);
 		return 0;
@@ -324,23 +332,23 @@ int gd_kernel_register(struct gd_conn *c, const Req *req)
 		code = -EMFILE;
 		snprintf(msg, sizeof(msg), "kernel register '%s': uid %u holds %u kernels over all its clients, the "
 			 "most max_kernels_per_uid allows", kr->name, (unsigned)c->uid, held);
-	} else if (kr->spirv.len < 20 || kr->spirv.len % 4) {
+	} else if (size < 20 || size % 4) {
 		snprintf(msg, sizeof(msg), "kernel register '%s': %zu bytes is not a SPIR-V module (a whole number of "
-			 "32-bit words, at least 5)", kr->name, kr->spirv.len);
+			 "32-bit words, at least 5)", kr->name, size);
 	} else {
-		struct gd_program *p = gd_registry_lookup(c->d->reg, kr->spirv.data, kr->spirv.len, opts);
+		struct gd_program *p = gd_registry_lookup(c->d->reg, words, size, opts);
 		if (p) {
 			add_and_reply(c, req->id, kr->name, p, true);
 			return 0;
 		}
 		struct gd_kernel_job *job = calloc(1, sizeof(*job));
-		if (job && (job->words = malloc(kr->spirv.len))) {
+		if (job && (job->words = malloc(size))) {
 			job->work.data = job;
 			job->conn = c;
 			job->reg = c->d->reg;
 			job->req = req->id;
-			job->size = kr->spirv.len;
-			memcpy(job->words, kr->spirv.data, kr->spirv.len);
+			job->size = size;
+			memcpy(job->words, words, size);
 			job->opts = *opts;
 			job->d = c->d;
 			if (uv_queue_work(c->d->loop, &job->work, build_work, build_done) == 0) {

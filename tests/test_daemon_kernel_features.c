@@ -411,6 +411,48 @@ START_TEST(device_types_and_float_controls_run)
 }
 END_TEST
 
+/* reduce_sum_f32 with a block of 64 instead of 256: partial sums of 128. */
+START_TEST(standard_kernels_take_constants)
+{
+	gpucmd_client *c = connect_ok();
+	struct gpucmd_spec_constant b64 = u32c(0, 64);
+	struct gpucmd_kernel_options o = {.constants = &b64, .n_constants = 1, .standard = "reduce_sum_f32"};
+	struct gpucmd_kernel_info k, std;
+	must(c, gpucmd_kernel_register_with(c, "sum64", NULL, 0, &o, &k), "register from the standard kernel");
+	ck_assert_uint_eq(k.local_size[0], 64);
+	must(c, gpucmd_kernel_find(c, "reduce_sum_f32", &std), "find");
+	ck_assert_uint_eq(std.local_size[0], 256);
+	enum { N = 1000, GROUPS = (N + 127) / 128 };
+	float x[N], part[GROUPS];
+	random_floats(x, N, 11);
+	gpucmd_buffer bx = buffer_with(c, x, sizeof(x)), bp = buffer_with(c, NULL, sizeof(part));
+	gpucmd_session s;
+	must(c, gpucmd_session_open(c, "sum64", &s), "open");
+	struct gpucmd_binding bind[2] = {{bx, 0, 0}, {bp, 0, 0}};
+	uint32_t n = N;
+	must(c, gpucmd_dispatch(c, s, k.id, bind, 2, &n, 4, GROUPS, 1, 1), "dispatch");
+	must(c, gpucmd_commit_and_wait(c, s), "commit_and_wait");
+	must(c, gpucmd_buffer_read(c, bp, 0, part, sizeof(part)), "read");
+	for (uint32_t g = 0; g < GROUPS; g++) {
+		double want = 0, mag = 0;
+		for (uint32_t i = g * 128; i < (g + 1) * 128 && i < N; i++)
+			want += x[i], mag += x[i] < 0 ? -x[i] : x[i];
+		double diff = part[g] - want;
+		ck_assert_msg((diff < 0 ? -diff : diff) <= 1e-5 * mag, "part[%u] = %g, expected %g", g, part[g], want);
+	}
+	/* A standard kernel that does not exist, or one with SPIR-V besides. */
+	o.standard = "no_such_kernel";
+	ck_assert_int_eq(gpucmd_kernel_register_with(c, "x", NULL, 0, &o, NULL), -ENOENT);
+	ck_assert_msg(strstr(gpucmd_last_error(c), "'x': no standard kernel of the name"), "%s", gpucmd_last_error(c));
+	size_t len;
+	uint8_t *spv = read_spv("negate", &len);
+	o.standard = "reduce_sum_f32";
+	ck_assert_int_eq(gpucmd_kernel_register_with(c, "y", spv, len, &o, NULL), -EINVAL);
+	free(spv);
+	gpucmd_disconnect(c);
+}
+END_TEST
+
 TCase *kernel_features_tcase(void)
 {
 	TCase *t = tcase_create("kernel_features");
@@ -423,5 +465,6 @@ TCase *kernel_features_tcase(void)
 	tcase_add_test(t, robust_access_holds_for_uniforms_and_aliases);
 	tcase_add_test(t, required_subgroup_size_and_full_subgroups);
 	tcase_add_test(t, device_types_and_float_controls_run);
+	tcase_add_test(t, standard_kernels_take_constants);
 	return t;
 }
