@@ -277,6 +277,32 @@ static int options_of(const Gpucmd__KernelRegister *kr, struct gd_kernel_opts *r
 	return 0;
 }
 
+/* Queues the build of words (copied) with opts on a worker thread; the
+ * connection stalls until build_done resumes it. 0 or -ENOMEM. */
+static int start_build(struct gd_conn *c, const Req *req, const void *words, size_t size,
+		       const struct gd_kernel_opts *opts)
+{
+	struct gd_kernel_job *job = calloc(1, sizeof(*job));
+	if (job && (job->words = malloc(size))) {
+		job->work.data = job;
+		job->conn = c;
+		job->reg = c->d->reg;
+		job->req = req->id;
+		job->size = size;
+		memcpy(job->words, words, size);
+		job->opts = *opts;
+		job->d = c->d;
+		if (uv_queue_work(c->d->loop, &job->work, build_work, build_done) == 0) {
+			c->d->kernel_builds++;
+			c->kernels.job = job;
+			return 0;
+		}
+		free(job->words);
+	}
+	free(job);
+	return -ENOMEM;
+}
+
 int gd_kernel_register(struct gd_conn *c, const Req *req)
 {
 	const Gpucmd__KernelRegister *kr = req->kernel_register;
@@ -341,24 +367,8 @@ int gd_kernel_register(struct gd_conn *c, const Req *req)
 			add_and_reply(c, req->id, kr->name, p, true);
 			return 0;
 		}
-		struct gd_kernel_job *job = calloc(1, sizeof(*job));
-		if (job && (job->words = malloc(size))) {
-			job->work.data = job;
-			job->conn = c;
-			job->reg = c->d->reg;
-			job->req = req->id;
-			job->size = size;
-			memcpy(job->words, words, size);
-			job->opts = *opts;
-			job->d = c->d;
-			if (uv_queue_work(c->d->loop, &job->work, build_work, build_done) == 0) {
-				c->d->kernel_builds++;
-				ks->job = job;
-				return -EAGAIN;
-			}
-			free(job->words);
-		}
-		free(job);
+		if (start_build(c, req, words, size, opts) == 0)
+			return -EAGAIN;
 		code = -ENOMEM;
 		snprintf(msg, sizeof(msg), "kernel register '%s': daemon out of memory", kr->name);
 	}
