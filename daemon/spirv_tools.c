@@ -249,8 +249,8 @@ static spv_result_t on_instruction(void *user, const spv_parsed_instruction_t *i
 		}
 		break;
 	case SpvOpConstant:
-		if (n == 4 && in->type_id < sc->bound && sc->kind[in->type_id] == K_INT) {
-			sc->size[r] = w[3];
+		if ((n == 4 || n == 5) && in->type_id < sc->bound && sc->kind[in->type_id] == K_INT) {
+			sc->size[r] = n == 5 ? w[3] | (uint64_t)w[4] << 32 : w[3];
 			sc->flags[r] |= F_KNOWN;
 		}
 		for (int i = 0; i < 3; i++)
@@ -376,7 +376,7 @@ static int set_one(const struct scan *sc, const struct spec_const *c, const stru
 {
 	uint8_t kind, width;
 	spec_type_of(v->type, &kind, &width);
-	uint8_t mk = sc->kind[c->type], mw = kind == K_BOOL ? 1 : sc->width[c->type];
+	uint8_t mk = sc->kind[c->type], mw = mk == K_BOOL ? 1 : sc->width[c->type];
 	if (mk != kind || mw != width) {
 		char have[32];
 		if (mk == K_BOOL)

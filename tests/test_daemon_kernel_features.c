@@ -123,6 +123,8 @@ static const struct {
 	 "constant_id 0 is a 32-bit integer in the module, given as uint64"},
 	{"int-for-bool", {{.id = 2, .type = GPUCMD_SPEC_INT32, .value.i32 = 1}}, 1, 0, -EINVAL,
 	 "constant_id 2 is a bool in the module, given as int32"},
+	{"bool-for-uint", {{.id = 0, .type = GPUCMD_SPEC_BOOL, .value.b = true}}, 1, 0, -EINVAL,
+	 "constant_id 0 is a 32-bit integer in the module, given as bool"},
 	{"missing-id", {{.id = 9, .type = GPUCMD_SPEC_UINT32, .value.u32 = 1}}, 1, 0, -EINVAL,
 	 "constant_id 9: the module declares no such specialization constant (its constant_ids: 0, 1, 2)"},
 	{"twice", {{.id = 1, .type = GPUCMD_SPEC_FLOAT32}, {.id = 1, .type = GPUCMD_SPEC_FLOAT32}}, 2, 0, -EINVAL,
