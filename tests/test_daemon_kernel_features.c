@@ -296,40 +296,44 @@ START_TEST(aliases_take_the_largest_size)
 }
 END_TEST
 
-/* Reads past a uniform buffer and through an alias, both bound to a slice
- * in the middle of larger buffers: what comes back is zero or from inside
- * the slice (robustBufferAccess2), or at least from inside the buffer. */
-START_TEST(robust_access_holds_for_uniforms_and_aliases)
+/* Reads past a uniform buffer, through an alias and through an element of
+ * an array of buffers, each bound to a slice in the middle of a larger
+ * buffer: what comes back is zero or from inside the slice
+ * (robustBufferAccess2), or at least from inside that buffer. */
+START_TEST(robust_access_holds_for_uniforms_aliases_and_arrays)
 {
 	gpucmd_client *c = connect_ok();
 	size_t len;
 	uint8_t *spv = read_spv("oob_uniform", &len);
 	struct gpucmd_kernel_info k;
 	must(c, gpucmd_kernel_register(c, "oob_uniform", spv, len, &k), "register");
-	enum { WORDS = 4096, THREADS = 256 };
-	uint32_t *pattern = malloc(WORDS * 4), *out = malloc(THREADS * 3 * 4);
+	enum { WORDS = 4096, THREADS = 256, READS = 4 };
+	uint32_t *pattern = malloc(WORDS * 4), *out = malloc(THREADS * READS * 4);
 	for (uint32_t i = 0; i < WORDS; i++)
 		pattern[i] = 0x1000 + i;
 	gpucmd_buffer before = buffer_with(c, pattern, WORDS * 4), ub = buffer_with(c, pattern, WORDS * 4),
-		      sb = buffer_with(c, pattern, WORDS * 4), after = buffer_with(c, pattern, WORDS * 4),
-		      ob = buffer_with(c, NULL, THREADS * 3 * 4);
+		      sb = buffer_with(c, pattern, WORDS * 4), e0 = buffer_with(c, pattern, WORDS * 4),
+		      e1 = buffer_with(c, pattern, WORDS * 4), after = buffer_with(c, pattern, WORDS * 4),
+		      ob = buffer_with(c, NULL, THREADS * READS * 4);
 	gpucmd_session s;
 	must(c, gpucmd_session_open(c, "oob", &s), "open");
 	/* 64 bytes of uniform and 256 of storage, at offset 256 of each. */
-	struct gpucmd_binding_at at[3] = {{0, 0, ub, 256, 64}, {1, 0, sb, 256, 256}, {3, 0, ob, 0, 0}};
+	struct gpucmd_binding_at at[5] = {
+		{0, 0, ub, 256, 64}, {1, 0, sb, 256, 256}, {3, 0, ob, 0, 0}, {4, 0, e0, 256, 256}, {4, 1, e1, 256, 256},
+	};
 	uint32_t stride = 37;
-	must(c, gpucmd_dispatch_at(c, s, k.id, at, 3, &stride, 4, THREADS / 64, 1, 1, 0), "dispatch_at");
+	must(c, gpucmd_dispatch_at(c, s, k.id, at, 5, &stride, 4, THREADS / 64, 1, 1, 0), "dispatch_at");
 	must(c, gpucmd_commit_and_wait(c, s), "commit_and_wait");
-	must(c, gpucmd_buffer_read(c, ob, 0, out, THREADS * 3 * 4), "read");
+	must(c, gpucmd_buffer_read(c, ob, 0, out, THREADS * READS * 4), "read");
 	bool strict = daemon_log_contains("robustBufferAccess2");
-	for (uint32_t i = 0; i < THREADS * 3; i++) {
-		uint32_t lo = strict ? 0x1000 + 64 : 0x1000, hi = strict ? 0x1000 + (i % 3 ? 128 : 80) : 0x1000 + WORDS;
+	for (uint32_t i = 0; i < THREADS * READS; i++) {
+		uint32_t lo = strict ? 0x1000 + 64 : 0x1000, hi = strict ? 0x1000 + (i % READS ? 128 : 80) : 0x1000 + WORDS;
 		ck_assert_msg(out[i] == 0 || (out[i] >= lo && out[i] < hi), "read %u saw 0x%x, outside [0x%x, 0x%x)", i,
 			      out[i], lo, hi);
 	}
 	uint32_t *got = malloc(WORDS * 4);
-	gpucmd_buffer others[4] = {before, ub, sb, after};
-	for (int b = 0; b < 4; b++) {
+	gpucmd_buffer others[6] = {before, ub, sb, e0, e1, after};
+	for (int b = 0; b < 6; b++) {
 		must(c, gpucmd_buffer_read(c, others[b], 0, got, WORDS * 4), "read");
 		ck_assert_msg(memcmp(got, pattern, WORDS * 4) == 0, "buffer %d changed", b);
 	}
@@ -464,7 +468,7 @@ TCase *kernel_features_tcase(void)
 	tcase_add_loop_test(t, hostile_values_are_refused_and_change_nothing, 0, sizeof(bad_values) / sizeof(bad_values[0]));
 	tcase_add_test(t, bindings_with_gaps_aliases_uniforms_and_arrays_bind_by_number);
 	tcase_add_test(t, aliases_take_the_largest_size);
-	tcase_add_test(t, robust_access_holds_for_uniforms_and_aliases);
+	tcase_add_test(t, robust_access_holds_for_uniforms_aliases_and_arrays);
 	tcase_add_test(t, required_subgroup_size_and_full_subgroups);
 	tcase_add_test(t, device_types_and_float_controls_run);
 	tcase_add_test(t, standard_kernels_take_constants);
