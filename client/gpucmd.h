@@ -360,7 +360,8 @@ int gpucmd_begin_stage(gpucmd_client *client, gpucmd_session session, const char
 
 /* Streaming. Records one dispatch of `kernel` with the buffers bound in
  * the order of its gpucmd_kernel_info.bindings (binding number, then array
- * element; for a kernel at bindings 0..n-1, binding order), `push_size` bytes of push constants and a grid of groups.
+ * element; for a kernel at bindings 0..n-1, binding order), `push_size`
+ * bytes of push constants and a grid of groups.
  * The daemon orders it after earlier commands of the stage only where their
  * byte ranges conflict (docs/ENCODER.md): no declaration is needed. */
 int gpucmd_dispatch(gpucmd_client *client, gpucmd_session session, gpucmd_kernel kernel,
