@@ -42,7 +42,8 @@ UNITS := $(B)/systemd/gpucmdd.service $(B)/systemd/gpucmdd@.service $(B)/systemd
 	 $(B)/gpucmd.pc
 # SPIR-V modules the tests send as client kernels, good and hostile.
 TEST_SPV := $(patsubst tests/spirv/%.comp,$(B)/tests/spirv/%.spv,$(wildcard tests/spirv/*.comp)) \
-	$(patsubst tests/spirv/%.vert,$(B)/tests/spirv/%.spv,$(wildcard tests/spirv/*.vert))
+	$(patsubst tests/spirv/%.vert,$(B)/tests/spirv/%.spv,$(wildcard tests/spirv/*.vert)) \
+	$(patsubst tests/spirv/%.spvasm,$(B)/tests/spirv/%.spv,$(wildcard tests/spirv/*.spvasm))
 
 .PHONY: all deps run test clean install bench FORCE
 all: $(B)/gpucmdd $(B)/gpucmd $(B)/libgpucmd.so $(B)/libgpucmd.a $(KERNELS) $(UNITS)
@@ -111,6 +112,11 @@ $(B)/tests/spirv/%.spv: tests/spirv/%.comp
 $(B)/tests/spirv/%_vk11.spv: tests/spirv/%_vk11.comp
 	@mkdir -p $(B)/tests/spirv
 	glslc --target-env=vulkan1.1 -O $< -o $@
+
+# What GLSL cannot say yet, written as SPIR-V assembly.
+$(B)/tests/spirv/%.spv: tests/spirv/%.spvasm
+	@mkdir -p $(B)/tests/spirv
+	spirv-as --target-env vulkan1.3 $< -o $@
 
 $(B)/tests/spirv/%.spv: tests/spirv/%.vert
 	@mkdir -p $(B)/tests/spirv

@@ -417,6 +417,37 @@ START_TEST(device_types_and_float_controls_run)
 }
 END_TEST
 
+/* OpSDot over four packed signed bytes (DotProduct, DotProductInput4x8BitPacked). */
+START_TEST(integer_dot_product_runs)
+{
+	gpucmd_client *c = connect_ok();
+	size_t len;
+	uint8_t *spv = read_spv("dot4x8", &len);
+	struct gpucmd_kernel_info k;
+	must(c, gpucmd_kernel_register(c, "dot4x8", spv, len, &k), "register");
+	enum { N = 256 };
+	uint32_t a[N], b[N];
+	int32_t o[N];
+	for (uint32_t i = 0; i < N; i++)
+		a[i] = i * 2654435761u, b[i] = i * 40503u + 0x80ff7f01u;
+	gpucmd_buffer ba = buffer_with(c, a, sizeof(a)), bb = buffer_with(c, b, sizeof(b)), bo = buffer_with(c, NULL, sizeof(o));
+	gpucmd_session s;
+	must(c, gpucmd_session_open(c, "dot", &s), "open");
+	struct gpucmd_binding bind[3] = {{ba, 0, 0}, {bb, 0, 0}, {bo, 0, 0}};
+	must(c, gpucmd_dispatch(c, s, k.id, bind, 3, NULL, 0, N / 64, 1, 1), "dispatch");
+	must(c, gpucmd_commit_and_wait(c, s), "commit_and_wait");
+	must(c, gpucmd_buffer_read(c, bo, 0, o, sizeof(o)), "read");
+	for (uint32_t i = 0; i < N; i++) {
+		int32_t want = 0;
+		for (int j = 0; j < 4; j++)
+			want += (int8_t)(a[i] >> (8 * j)) * (int8_t)(b[i] >> (8 * j));
+		ck_assert_msg(o[i] == want, "dot[%u] = %d, expected %d", i, o[i], want);
+	}
+	free(spv);
+	gpucmd_disconnect(c);
+}
+END_TEST
+
 /* reduce_sum_f32 with a block of 64 instead of 256: partial sums of 128. */
 START_TEST(standard_kernels_take_constants)
 {
@@ -472,5 +503,6 @@ TCase *kernel_features_tcase(void)
 	tcase_add_test(t, required_subgroup_size_and_full_subgroups);
 	tcase_add_test(t, device_types_and_float_controls_run);
 	tcase_add_test(t, standard_kernels_take_constants);
+	tcase_add_test(t, integer_dot_product_runs);
 	return t;
 }
