@@ -130,6 +130,7 @@ static const struct {
 	{"set1", -EINVAL, "set 1 binding 0: gpucmd binds set 0 only"},
 	{"big_push", -E2BIG, "256 bytes of push constants exceed this device's maxPushConstantsSize of 128 bytes"},
 	{"big_binding", -E2BIG, "storage buffer at binding 5000: binding numbers go up to 1023"},
+	{"many_buffers", -E2BIG, "more than 16 buffers (counting each array element) up to binding 0"},
 	{"device_address", -EINVAL, "capability PhysicalStorageBufferAddresses is refused: buffer device addresses would bypass bounds checks"},
 	{"atomic_float", -EINVAL, "capability AtomicFloat32AddEXT is not enabled on this device"},
 	{"rtz32", -EINVAL, "execution mode RoundingModeRTZ for 32-bit floats: this device does not support it"},
