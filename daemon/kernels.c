@@ -337,8 +337,8 @@ int gd_kernel_register(struct gd_conn *c, const Req *req)
 			 kr->spirv.len, GD_MAX_SPIRV_SIZE);
 	} else if (kr->standard[0] && (!base || kr->spirv.len)) {
 		code = base ? -EINVAL : -ENOENT;
-		snprintf(msg, sizeof(msg), "kernel register '%s': %s", kr->name, base ? "a standard kernel's module "
-			 "comes with no SPIR-V of the client's" : "no standard kernel of the name given as `standard`");
+		snprintf(msg, sizeof(msg), "kernel register '%s': %s", kr->name, base ? "give SPIR-V or a standard kernel "
+			 "to specialize, not both" : "no standard kernel of the name given as `standard`");
 	} else if ((opt = options_of(kr, opts, msg, sizeof(msg))) < 0) {
 		code = opt;
 	} else if (same && same->id > GD_CLIENT_KERNEL_BASE && same->prog->size == size &&

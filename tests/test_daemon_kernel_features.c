@@ -485,6 +485,8 @@ START_TEST(standard_kernels_take_constants)
 	uint8_t *spv = read_spv("negate", &len);
 	o.standard = "reduce_sum_f32";
 	ck_assert_int_eq(gpucmd_kernel_register_with(c, "y", spv, len, &o, NULL), -EINVAL);
+	ck_assert_msg(strstr(gpucmd_last_error(c), "'y': give SPIR-V or a standard kernel to specialize, not both"), "%s",
+		      gpucmd_last_error(c));
 	free(spv);
 	gpucmd_disconnect(c);
 }
