@@ -427,6 +427,10 @@ START_TEST(cli_kernel_add_reports_reflection_or_the_error)
 	snprintf(cmd, sizeof(cmd), "%s/gpucmd --socket %s kernels --json | grep -q '\"name\":\"matmul_f32\"'", b,
 		 test_daemon.socket);
 	ck_assert_int_eq(system(cmd), 0);
+	/* Binding numbers, array elements and uniform buffers as the module has them. */
+	snprintf(cmd, sizeof(cmd), "%s/gpucmd --socket %s kernel-add %s/tests/spirv/layout.spv layout | grep -q "
+		 "'bindings: 0u:r(>=12B) 2:r 4\\[0\\]:r 4\\[1\\]:r 7:w$'", b, test_daemon.socket, b);
+	ck_assert_int_eq(system(cmd), 0);
 }
 END_TEST
 
