@@ -26,14 +26,16 @@ OPT ?= -O2 -g
 CFLAGS += $(OPT) -std=c17 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wvla -Wno-unused-parameter -fPIC \
 	  -I$(B)/gen -Iproto -Iclient -Idaemon $(SAN)
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) $(CLI_PKGS) $(EXPORTER_PKGS) check 2>/dev/null)
-# SPIRV-Tools ships as a static C++ library on Debian: only the validator is
-# linked, with the C++ runtime it needs.
-SPIRV_TOOLS_LIBS := -lSPIRV-Tools -lstdc++ -lm
+# SPIRV-Tools ships as static C++ libraries on Debian: the validator, and
+# the optimizer's specialization passes (daemon/spirv_opt.cpp, the one C++
+# file), with the C++ runtime they need.
+SPIRV_TOOLS_LIBS := -lSPIRV-Tools-opt -lSPIRV-Tools -lstdc++ -lm
+CXXFLAGS += $(OPT) -std=c++17 -Wall -Wextra -Wno-unused-parameter -fPIC -Idaemon $(SAN)
 LDFLAGS += $(SAN)
 
 PROTO_SRC := $(B)/gen/gpucmd.pb-c.c
 PROTO_OBJ := $(B)/obj/gen/gpucmd.pb-c.o $(B)/obj/proto/wire.o
-DAEMON_OBJ := $(patsubst %.c,$(B)/obj/%.o,$(wildcard daemon/*.c))
+DAEMON_OBJ := $(patsubst %.c,$(B)/obj/%.o,$(wildcard daemon/*.c)) $(B)/obj/daemon/spirv_opt.o
 LIB_OBJ := $(B)/obj/client/client.o
 CLI_OBJ := $(B)/obj/client/cli.o $(B)/obj/client/cli_status.o $(B)/obj/client/cli_text.o \
 	$(B)/obj/client/prometheus.o
@@ -45,7 +47,8 @@ UNITS := $(B)/systemd/gpucmdd.service $(B)/systemd/gpucmdd@.service $(B)/systemd
 	 $(B)/gpucmd.pc
 # SPIR-V modules the tests send as client kernels, good and hostile.
 TEST_SPV := $(patsubst tests/spirv/%.comp,$(B)/tests/spirv/%.spv,$(wildcard tests/spirv/*.comp)) \
-	$(patsubst tests/spirv/%.vert,$(B)/tests/spirv/%.spv,$(wildcard tests/spirv/*.vert))
+	$(patsubst tests/spirv/%.vert,$(B)/tests/spirv/%.spv,$(wildcard tests/spirv/*.vert)) \
+	$(patsubst tests/spirv/%.spvasm,$(B)/tests/spirv/%.spv,$(wildcard tests/spirv/*.spvasm))
 
 MAN := $(B)/man/gpucmd.1 $(B)/man/libgpucmd.3 $(B)/man/gpucmdd.conf.5 $(B)/man/gpucmdd.8
 MANDIR ?= $(DATADIR)/man
@@ -73,6 +76,10 @@ $(B)/obj/daemon/config.o: $(B)/gen/paths.h
 $(B)/obj/%.o: %.c $(B)/gen/gpucmd.pb-c.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
+
+$(B)/obj/%.o: %.cpp
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS) -MMD -MP -c $< -o $@
 
 $(B)/obj/gen/%.o: $(B)/gen/%.c
 	@mkdir -p $(dir $@)
@@ -120,6 +127,17 @@ $(B)/tests/test_range: tests/test_range.c daemon/range.c
 $(B)/tests/spirv/%.spv: tests/spirv/%.comp
 	@mkdir -p $(B)/tests/spirv
 	glslc --target-env=vulkan1.3 -O $< -o $@
+
+# Kernels as projects that target Vulkan 1.1 build them: the workgroup size
+# set by constants comes as a WorkgroupSize built-in, not LocalSizeId.
+$(B)/tests/spirv/%_vk11.spv: tests/spirv/%_vk11.comp
+	@mkdir -p $(B)/tests/spirv
+	glslc --target-env=vulkan1.1 -O $< -o $@
+
+# What GLSL cannot say yet, written as SPIR-V assembly.
+$(B)/tests/spirv/%.spv: tests/spirv/%.spvasm
+	@mkdir -p $(B)/tests/spirv
+	spirv-as --target-env vulkan1.3 $< -o $@
 
 $(B)/tests/spirv/%.spv: tests/spirv/%.vert
 	@mkdir -p $(B)/tests/spirv
@@ -256,9 +274,15 @@ $(B)/fuzz/fuzz_frames: tests/fuzz/fuzz_frames.c proto/wire.c $(PROTO_SRC)
 
 # Client SPIR-V through validation, reflection and the limit checks, seeded
 # with every module the build makes.
-$(B)/fuzz/fuzz_spirv: tests/fuzz/fuzz_spirv.c daemon/spirv.c daemon/spirv_tools.c
+$(B)/fuzz/spirv_opt.o: daemon/spirv_opt.cpp
 	@mkdir -p $(B)/fuzz
-	clang $(FUZZ_CFLAGS) -D_GNU_SOURCE -Idaemon $(shell pkg-config --cflags spirv-cross-c-shared) $^ -o $@ \
+	clang++ $(FUZZ_CFLAGS) -std=c++17 -Idaemon -c $< -o $@
+
+# Linked as C++: the optimizer's object needs the C++ sanitizer runtime.
+$(B)/fuzz/fuzz_spirv: tests/fuzz/fuzz_spirv.c daemon/spirv.c daemon/spirv_caps.c daemon/spirv_tools.c $(B)/fuzz/spirv_opt.o
+	@mkdir -p $(B)/fuzz
+	clang++ $(FUZZ_CFLAGS) -D_GNU_SOURCE -Idaemon $(shell pkg-config --cflags spirv-cross-c-shared) \
+		-x c $(filter %.c,$^) -x none $(filter %.o,$^) -o $@ \
 		$(shell pkg-config --libs spirv-cross-c-shared) $(SPIRV_TOOLS_LIBS)
 
 .PHONY: fuzz

@@ -209,7 +209,9 @@ static struct json_object *json_kernel(const struct gpucmd_kernel_info *k)
 	jset(o, "local_size", ls);
 	for (uint32_t b = 0; b < k->n_bindings; b++) {
 		struct json_object *x = json_object_new_object();
-		jset_u64(x, "binding", b);
+		jset_u64(x, "binding", k->bindings[b].binding);
+		jset_u64(x, "element", k->bindings[b].element);
+		jset(x, "kind", json_object_new_string(k->bindings[b].uniform ? "uniform" : "storage"));
 		jset(x, "access", json_object_new_string(binding_access(k, b, true)));
 		jset_u64(x, "min_size", k->bindings[b].min_size);
 		json_object_array_add(bs, x);
@@ -223,8 +225,14 @@ static void print_kernel(const struct gpucmd_kernel_info *k)
 	char name[64];
 	printf("%6u %-20s push %3u B  local %ux%ux%u  bindings:", k->id, text_safe(k->name, name, sizeof(name)),
 	       k->push_size, k->local_size[0], k->local_size[1], k->local_size[2]);
+	/* binding[element]:access, u for a uniform buffer: " 0u:r 2:r 4[1]:r 7:w" */
 	for (uint32_t b = 0; b < k->n_bindings; b++) {
-		printf(" %u:%s", b, binding_access(k, b, false));
+		bool array = (b > 0 && k->bindings[b - 1].binding == k->bindings[b].binding) ||
+			     (b + 1 < k->n_bindings && k->bindings[b + 1].binding == k->bindings[b].binding);
+		printf(" %u", k->bindings[b].binding);
+		if (array)
+			printf("[%u]", k->bindings[b].element);
+		printf("%s:%s", k->bindings[b].uniform ? "u" : "", binding_access(k, b, false));
 		if (k->bindings[b].min_size)
 			printf("(>=%uB)", k->bindings[b].min_size);
 	}

@@ -521,6 +521,8 @@ static void kernel_info(const Gpucmd__Kernel *k, struct gpucmd_kernel_info *ki)
 		ki->bindings[i].read_only = k->bindings[i]->read_only;
 		ki->bindings[i].write_only = k->bindings[i]->write_only;
 		ki->bindings[i].min_size = k->bindings[i]->min_size;
+		ki->bindings[i].uniform = k->bindings[i]->uniform;
+		ki->bindings[i].element = (uint8_t)(k->bindings[i]->element < GPUCMD_MAX_BINDINGS ? k->bindings[i]->element : 0);
 		ki->n_bindings = (uint32_t)i + 1;
 	}
 	ki->client = k->client;
@@ -573,15 +575,54 @@ int gpucmd_kernel_list(gpucmd_client *c, struct gpucmd_kernel_info **ret_list, s
 	return 0;
 }
 
-int gpucmd_kernel_register(gpucmd_client *c, const char *name, const void *spirv, size_t size,
-			   struct gpucmd_kernel_info *ret)
+/* The value's bits, zero-extended from its width, as the daemon takes them. */
+static uint64_t spec_bits(const struct gpucmd_spec_constant *k)
+{
+	switch (k->type) {
+	case GPUCMD_SPEC_BOOL: return k->value.b ? 1 : 0;
+	case GPUCMD_SPEC_INT8: return (uint8_t)k->value.i8;
+	case GPUCMD_SPEC_UINT8: return k->value.u8;
+	case GPUCMD_SPEC_INT16: return (uint16_t)k->value.i16;
+	case GPUCMD_SPEC_UINT16: return k->value.u16;
+	case GPUCMD_SPEC_FLOAT16: return k->value.f16;
+	case GPUCMD_SPEC_INT32: return (uint32_t)k->value.i32;
+	case GPUCMD_SPEC_UINT32: return k->value.u32;
+	case GPUCMD_SPEC_FLOAT32: {
+		uint32_t u;
+		memcpy(&u, &k->value.f32, 4);
+		return u;
+	}
+	default: return k->value.u64; /* 64-bit kinds; the daemon refuses an unknown type */
+	}
+}
+
+int gpucmd_kernel_register_with(gpucmd_client *c, const char *name, const void *spirv, size_t size,
+				const struct gpucmd_kernel_options *opts, struct gpucmd_kernel_info *ret)
 {
 	if (!name || (!spirv && size))
 		return fail(c, -EINVAL, "kernel_register: name and spirv are required");
+	uint32_t n = opts ? opts->n_constants : 0;
+	if (n > 64)
+		return fail(c, -E2BIG, "kernel_register '%s': %u specialization constants, at most 64", name, n);
+	if (n && !opts->constants)
+		return fail(c, -EINVAL, "kernel_register '%s': n_constants without constants", name);
+	Gpucmd__SpecConstant sc[64], *scp[64];
+	for (uint32_t i = 0; i < n; i++) {
+		sc[i] = (Gpucmd__SpecConstant)GPUCMD__SPEC_CONSTANT__INIT;
+		sc[i].id = opts->constants[i].id;
+		sc[i].type = (uint32_t)opts->constants[i].type;
+		sc[i].bits = spec_bits(&opts->constants[i]);
+		scp[i] = &sc[i];
+	}
 	Gpucmd__KernelRegister kr = GPUCMD__KERNEL_REGISTER__INIT;
 	kr.name = (char *)name;
 	kr.spirv.data = (uint8_t *)spirv;
 	kr.spirv.len = size;
+	kr.n_constants = n;
+	kr.constants = scp;
+	kr.subgroup_size = opts ? opts->required_subgroup_size : 0;
+	kr.full_subgroups = opts && opts->full_subgroups;
+	kr.standard = (char *)(opts && opts->standard ? opts->standard : "");
 	Gpucmd__Request req = GPUCMD__REQUEST__INIT;
 	req.body_case = GPUCMD__REQUEST__BODY_KERNEL_REGISTER;
 	req.kernel_register = &kr;
@@ -597,6 +638,12 @@ int gpucmd_kernel_register(gpucmd_client *c, const char *name, const void *spirv
 		kernel_info(rep->kernel_registered->kernel, ret);
 	gpucmd__reply__free_unpacked(rep, NULL);
 	return 0;
+}
+
+int gpucmd_kernel_register(gpucmd_client *c, const char *name, const void *spirv, size_t size,
+			   struct gpucmd_kernel_info *ret)
+{
+	return gpucmd_kernel_register_with(c, name, spirv, size, NULL, ret);
 }
 
 int gpucmd_kernel_unregister(gpucmd_client *c, gpucmd_kernel kernel)
@@ -963,6 +1010,29 @@ int gpucmd_dispatch(gpucmd_client *c, gpucmd_session s, gpucmd_kernel kernel, co
 	return gpucmd_dispatch_flags(c, s, kernel, bindings, n_bindings, push, push_size, gx, gy, gz, 0);
 }
 
+/* One Dispatch request of n bindings (b[], bp[] filled by the caller). */
+static int send_dispatch(gpucmd_client *c, gpucmd_session s, gpucmd_kernel kernel, Gpucmd__Binding **bp, uint32_t n,
+			 bool by_binding, const void *push, uint32_t push_size, uint32_t gx, uint32_t gy, uint32_t gz,
+			 uint32_t flags)
+{
+	Gpucmd__Dispatch d = GPUCMD__DISPATCH__INIT;
+	d.session = s;
+	d.kernel = kernel;
+	d.n_bindings = n;
+	d.bindings = bp;
+	d.by_binding = by_binding;
+	d.push.data = (uint8_t *)push;
+	d.push.len = push_size;
+	d.groups_x = gx;
+	d.groups_y = gy;
+	d.groups_z = gz;
+	d.flags = flags;
+	Gpucmd__Request req = GPUCMD__REQUEST__INIT;
+	req.body_case = GPUCMD__REQUEST__BODY_DISPATCH;
+	req.dispatch = &d;
+	return queue(c, &req);
+}
+
 int gpucmd_dispatch_flags(gpucmd_client *c, gpucmd_session s, gpucmd_kernel kernel,
 			  const struct gpucmd_binding *bindings, uint32_t n_bindings, const void *push,
 			  uint32_t push_size, uint32_t gx, uint32_t gy, uint32_t gz, uint32_t flags)
@@ -979,21 +1049,28 @@ int gpucmd_dispatch_flags(gpucmd_client *c, gpucmd_session s, gpucmd_kernel kern
 		b[i].size = bindings[i].size;
 		bp[i] = &b[i];
 	}
-	Gpucmd__Dispatch d = GPUCMD__DISPATCH__INIT;
-	d.session = s;
-	d.kernel = kernel;
-	d.n_bindings = n_bindings;
-	d.bindings = bp;
-	d.push.data = (uint8_t *)push;
-	d.push.len = push_size;
-	d.groups_x = gx;
-	d.groups_y = gy;
-	d.groups_z = gz;
-	d.flags = flags;
-	Gpucmd__Request req = GPUCMD__REQUEST__INIT;
-	req.body_case = GPUCMD__REQUEST__BODY_DISPATCH;
-	req.dispatch = &d;
-	return queue(c, &req);
+	return send_dispatch(c, s, kernel, bp, n_bindings, false, push, push_size, gx, gy, gz, flags);
+}
+
+int gpucmd_dispatch_at(gpucmd_client *c, gpucmd_session s, gpucmd_kernel kernel,
+		       const struct gpucmd_binding_at *bindings, uint32_t n_bindings, const void *push,
+		       uint32_t push_size, uint32_t gx, uint32_t gy, uint32_t gz, uint32_t flags)
+{
+	if (n_bindings > GPUCMD_MAX_BINDINGS)
+		return fail(c, -EINVAL, "dispatch: %u bindings, at most %d", n_bindings, GPUCMD_MAX_BINDINGS);
+	if ((n_bindings && !bindings) || (push_size && !push))
+		return fail(c, -EINVAL, "dispatch: bindings or push constants missing");
+	Gpucmd__Binding b[GPUCMD_MAX_BINDINGS], *bp[GPUCMD_MAX_BINDINGS];
+	for (uint32_t i = 0; i < n_bindings; i++) {
+		b[i] = (Gpucmd__Binding)GPUCMD__BINDING__INIT;
+		b[i].buffer = bindings[i].buffer;
+		b[i].offset = bindings[i].offset;
+		b[i].size = bindings[i].size;
+		b[i].binding = bindings[i].binding;
+		b[i].element = bindings[i].element;
+		bp[i] = &b[i];
+	}
+	return send_dispatch(c, s, kernel, bp, n_bindings, true, push, push_size, gx, gy, gz, flags);
 }
 
 static int commit(gpucmd_client *c, gpucmd_session s, Gpucmd__CommitMode mode, const char *label)

@@ -148,9 +148,13 @@ struct gpucmd_kernel_info {
 	gpucmd_kernel id;
 	char name[64];
 	uint32_t n_bindings;
+	/* One entry per buffer the kernel takes (slot), in binding-number then
+	 * array-element order: the order gpucmd_dispatch binds them in. */
 	struct {
-		uint32_t binding;
+		uint32_t binding;      /* binding number in set 0 */
 		bool read_only, write_only;
+		bool uniform;          /* a uniform buffer (else a storage buffer) */
+		uint8_t element;       /* array element at that binding (0 for a single buffer) */
 		uint32_t min_size;     /* bytes a bound range must span (fixed part of the block) */
 	} bindings[GPUCMD_MAX_BINDINGS];
 	uint32_t push_size;            /* bytes of push constants it takes */
@@ -171,9 +175,10 @@ int gpucmd_kernel_list(gpucmd_client *client, struct gpucmd_kernel_info **ret_li
  * Round trip. Registers a compute kernel from a SPIR-V module (size bytes at
  * spirv, borrowed; at most 1 MiB). The daemon validates it with SPIRV-Tools
  * for Vulkan 1.3, reflects it, checks it against the device's limits (one
- * GLCompute entry point; storage buffers at set 0, bindings 0..n-1; a
- * literal workgroup size; no specialization constants; capabilities the
- * device enabled) and compiles it, then fills *ret_info (may be NULL) with
+ * GLCompute entry point; storage and uniform buffers in set 0 under any
+ * binding numbers, arrays of buffers indexed by constants; capabilities the
+ * device enabled; docs/KERNELS.md has the table) and compiles it with its
+ * specialization constants' defaults, then fills *ret_info (may be NULL) with
  * its id for gpucmd_dispatch. Identical modules are compiled once whoever
  * sends them. The kernel is visible to this connection only and is
  * destroyed when it is unregistered or the connection closes (work already
@@ -187,6 +192,58 @@ int gpucmd_kernel_list(gpucmd_client *client, struct gpucmd_kernel_info **ret_li
  */
 int gpucmd_kernel_register(gpucmd_client *client, const char *name, const void *spirv, size_t size,
 			   struct gpucmd_kernel_info *ret_info);
+
+/* The type of a specialization constant's value; it must match the
+ * constant the module declares (bool, or integer / float of that width;
+ * an integer's signedness does not matter). */
+enum gpucmd_spec_type {
+	GPUCMD_SPEC_BOOL = 1,
+	GPUCMD_SPEC_INT8, GPUCMD_SPEC_UINT8, GPUCMD_SPEC_INT16, GPUCMD_SPEC_UINT16, GPUCMD_SPEC_FLOAT16,
+	GPUCMD_SPEC_INT32, GPUCMD_SPEC_UINT32, GPUCMD_SPEC_FLOAT32,
+	GPUCMD_SPEC_INT64, GPUCMD_SPEC_UINT64, GPUCMD_SPEC_FLOAT64,
+};
+
+/* One specialization constant: what a Vulkan program puts in a
+ * VkSpecializationMapEntry and its data. */
+struct gpucmd_spec_constant {
+	uint32_t id;                   /* constant_id in GLSL, SpecId in SPIR-V */
+	enum gpucmd_spec_type type;
+	union {
+		bool b;
+		int8_t i8; uint8_t u8; int16_t i16; uint16_t u16;
+		uint16_t f16;              /* the half float's bits */
+		int32_t i32; uint32_t u32; float f32;
+		int64_t i64; uint64_t u64; double f64;
+	} value;
+};
+
+/* How gpucmd_kernel_register_with builds the pipeline. Zero-initialised:
+ * the module's defaults, and the device chooses the subgroup size. */
+struct gpucmd_kernel_options {
+	const struct gpucmd_spec_constant *constants; /* borrowed */
+	uint32_t n_constants;          /* at most 64, each id once */
+	uint32_t required_subgroup_size; /* 0, or a power of two in the device's range */
+	bool full_subgroups;           /* every subgroup of a workgroup is full */
+	const char *standard;          /* with no SPIR-V: specialize this standard kernel's module */
+};
+
+/*
+ * Round trip. gpucmd_kernel_register with options: specialization
+ * constants (those not given keep the module's defaults; a constant may
+ * set the workgroup size, as local_size_x_id does) and the required
+ * subgroup size, as a Vulkan program passes them at pipeline creation. The
+ * same module with other values is another pipeline, compiled once
+ * whoever registers it with those values. With opts->standard and no
+ * spirv (NULL, 0) the module is that standard kernel's: a standard kernel
+ * with other constants (reduce_sum_f32 with another block size) under a
+ * name of the client's. opts may be NULL. Fails as
+ * gpucmd_kernel_register does, and with -EINVAL for a constant the module
+ * does not declare, of another type, or given twice, or a subgroup size
+ * the device does not run (the message names the constant_id, both types
+ * or the device's range, and the kernel).
+ */
+int gpucmd_kernel_register_with(gpucmd_client *client, const char *name, const void *spirv, size_t size,
+				const struct gpucmd_kernel_options *opts, struct gpucmd_kernel_info *ret_info);
 
 /* Round trip. Drops a kernel this connection registered; its id never
  * names anything again. Work already submitted with it still runs. */
@@ -307,7 +364,9 @@ int gpucmd_session_close(gpucmd_client *client, gpucmd_session session);
 int gpucmd_begin_stage(gpucmd_client *client, gpucmd_session session, const char *label);
 
 /* Streaming. Records one dispatch of `kernel` with the buffers bound in
- * binding order, `push_size` bytes of push constants and a grid of groups.
+ * the order of its gpucmd_kernel_info.bindings (binding number, then array
+ * element; for a kernel at bindings 0..n-1, binding order), `push_size`
+ * bytes of push constants and a grid of groups.
  * The daemon orders it after earlier commands of the stage only where their
  * byte ranges conflict (docs/ENCODER.md): no declaration is needed. */
 int gpucmd_dispatch(gpucmd_client *client, gpucmd_session session, gpucmd_kernel kernel,
@@ -323,6 +382,22 @@ int gpucmd_dispatch_flags(gpucmd_client *client, gpucmd_session session, gpucmd_
 			  const struct gpucmd_binding *bindings, uint32_t n_bindings, const void *push,
 			  uint32_t push_size, uint32_t groups_x, uint32_t groups_y, uint32_t groups_z,
 			  uint32_t flags);
+
+/* A buffer bound by the binding number the kernel declares it at (and the
+ * element, for an array of buffers), as a Vulkan program writes it. */
+struct gpucmd_binding_at {
+	uint32_t binding;
+	uint32_t element;              /* 0 for a single buffer */
+	gpucmd_buffer buffer;
+	uint64_t offset;               /* a multiple of the device's alignment for its kind */
+	uint64_t size;                 /* 0: to the end of the buffer */
+};
+
+/* Streaming. gpucmd_dispatch_flags with each buffer named by binding number
+ * and element, in any order; every buffer the kernel takes exactly once. */
+int gpucmd_dispatch_at(gpucmd_client *client, gpucmd_session session, gpucmd_kernel kernel,
+		       const struct gpucmd_binding_at *bindings, uint32_t n_bindings, const void *push,
+		       uint32_t push_size, uint32_t groups_x, uint32_t groups_y, uint32_t groups_z, uint32_t flags);
 
 /* Streaming. Submits the stage without waiting; the session is drained.
  * A second commit without reset_for_next_stage does nothing. */

@@ -63,8 +63,9 @@ static int create(struct gd_daemon *d, struct gd_account *acct, uint64_t size, u
 		.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
 		.pNext = import ? &ext : NULL,
 		.size = (size + 3) & ~3ull,
-		.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT |
-			 VK_BUFFER_USAGE_TRANSFER_DST_BIT,
+		/* Any buffer may be bound to a kernel's uniform buffer binding. */
+		.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_UNIFORM_BUFFER_BIT |
+			 VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT,
 		.sharingMode = VK_SHARING_MODE_EXCLUSIVE,
 	};
 	VkResult res = vkCreateBuffer(gpu->device, &bi, NULL, &b->buf);

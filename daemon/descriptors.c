@@ -1,7 +1,8 @@
 /*
  * descriptors.c — push descriptors, or sets from per-command-buffer pools
  * (see descriptors.h). A pool holds SETS_PER_POOL sets of the largest
- * kernel interface, so counting sets is enough to never run a pool dry.
+ * kernel interface (GD_MAX_BINDINGS buffers, all storage or all uniform),
+ * so counting sets is enough to never run a pool dry.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -26,12 +27,15 @@ static int allocate_set(struct gd_gpu *gpu, struct gd_descriptors *ds, VkDescrip
 			if (!grown)
 				return -ENOMEM;
 			ds->pools = grown;
-			VkDescriptorPoolSize size = {VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, SETS_PER_POOL * GD_MAX_BINDINGS};
+			VkDescriptorPoolSize sizes[2] = {
+				{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, SETS_PER_POOL * GD_MAX_BINDINGS},
+				{VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER, SETS_PER_POOL * GD_MAX_BINDINGS},
+			};
 			VkDescriptorPoolCreateInfo ci = {
 				.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO,
 				.maxSets = SETS_PER_POOL,
-				.poolSizeCount = 1,
-				.pPoolSizes = &size,
+				.poolSizeCount = 2,
+				.pPoolSizes = sizes,
 			};
 			VkResult res = vkCreateDescriptorPool(gpu->device, &ci, NULL, &ds->pools[ds->n_pools]);
 			if (res != VK_SUCCESS) {
@@ -72,21 +76,26 @@ int gd_descriptors_bind(struct gd_gpu *gpu, struct gd_descriptors *ds, VkCommand
 		if (r < 0)
 			return r;
 	}
+	/* One write per binding: an array's elements are consecutive slots. */
+	uint32_t nw = 0;
 	for (uint32_t i = 0; i < n; i++) {
 		info[i] = (VkDescriptorBufferInfo){bound[i].buf->buf, bound[i].offset, bound[i].range};
-		w[i] = (VkWriteDescriptorSet){
+		if (p->iface.element[i] != 0)
+			continue;
+		w[nw++] = (VkWriteDescriptorSet){
 			.sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET,
 			.dstSet = set,
-			.dstBinding = i,
-			.descriptorCount = 1,
-			.descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+			.dstBinding = p->iface.binding[i],
+			.descriptorCount = p->iface.count[i],
+			.descriptorType = p->iface.kind[i] == GD_SLOT_UNIFORM ? VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER
+									     : VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
 			.pBufferInfo = &info[i],
 		};
 	}
 	if (gpu->push_descriptor) {
-		gpu->push_descriptor(cb, VK_PIPELINE_BIND_POINT_COMPUTE, p->layout, 0, n, w);
+		gpu->push_descriptor(cb, VK_PIPELINE_BIND_POINT_COMPUTE, p->layout, 0, nw, w);
 	} else {
-		vkUpdateDescriptorSets(gpu->device, n, w, 0, NULL);
+		vkUpdateDescriptorSets(gpu->device, nw, w, 0, NULL);
 		vkCmdBindDescriptorSets(cb, VK_PIPELINE_BIND_POINT_COMPUTE, p->layout, 0, 1, &set, 0, NULL);
 	}
 	return 0;

@@ -353,11 +353,16 @@ static uint32_t choose_family(struct gd_gpu *gpu, uint32_t want)
 }
 
 /* Turns on the optional features client SPIR-V may declare (spirv.c checks
- * a module's capabilities against exactly these), and keeps the list. */
+ * a module's capabilities against exactly these), and keeps the list. Every
+ * one of them changes what a kernel may compute, none what it may reach:
+ * the features that would (buffer device addresses, variable pointers,
+ * unbounded descriptor arrays) stay off. */
 static void choose_features(struct gd_gpu *gpu, VkPhysicalDeviceFeatures2 *f, VkPhysicalDeviceVulkan11Features *f11,
-			    VkPhysicalDeviceVulkan12Features *f12)
+			    VkPhysicalDeviceVulkan12Features *f12, VkPhysicalDeviceVulkan13Features *f13)
 {
-	VkPhysicalDeviceVulkan12Features s12 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES};
+	VkPhysicalDeviceVulkan13Features s13 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_3_FEATURES};
+	VkPhysicalDeviceVulkan12Features s12 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES,
+						.pNext = &s13};
 	VkPhysicalDeviceVulkan11Features s11 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_FEATURES,
 						.pNext = &s12};
 	VkPhysicalDeviceFeatures2 s = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, .pNext = &s11};
@@ -369,15 +374,26 @@ static void choose_features(struct gd_gpu *gpu, VkPhysicalDeviceFeatures2 *f, Vk
 	f->features.shaderInt16 = s.features.shaderInt16;
 	f->features.shaderFloat64 = s.features.shaderFloat64;
 	f11->storageBuffer16BitAccess = s11.storageBuffer16BitAccess;
+	f11->uniformAndStorageBuffer16BitAccess = s11.uniformAndStorageBuffer16BitAccess;
+	f11->storagePushConstant16 = s11.storagePushConstant16;
 	f12->storageBuffer8BitAccess = s12.storageBuffer8BitAccess;
+	f12->uniformAndStorageBuffer8BitAccess = s12.uniformAndStorageBuffer8BitAccess;
+	f12->storagePushConstant8 = s12.storagePushConstant8;
 	f12->shaderFloat16 = s12.shaderFloat16;
 	f12->shaderInt8 = s12.shaderInt8;
+	f12->shaderBufferInt64Atomics = s12.shaderBufferInt64Atomics;
+	f12->shaderSharedInt64Atomics = s12.shaderSharedInt64Atomics;
+	f12->shaderSubgroupExtendedTypes = s12.shaderSubgroupExtendedTypes;
 	f12->vulkanMemoryModel = s12.vulkanMemoryModel;
 	f12->vulkanMemoryModelDeviceScope = s12.vulkanMemoryModelDeviceScope;
+	f13->subgroupSizeControl = s13.subgroupSizeControl;
+	f13->computeFullSubgroups = s13.computeFullSubgroups;
+	f13->shaderIntegerDotProduct = s13.shaderIntegerDotProduct;
 	gpu->features = f->features;
 	gpu->features11 = *f11;
 	gpu->features12 = *f12;
-	gpu->features11.pNext = gpu->features12.pNext = NULL;
+	gpu->features13 = *f13;
+	gpu->features11.pNext = gpu->features12.pNext = gpu->features13.pNext = NULL;
 }
 
 static int create_device(struct gd_gpu *gpu, bool no_push, uint32_t want_family)
@@ -385,11 +401,16 @@ static int create_device(struct gd_gpu *gpu, bool no_push, uint32_t want_family)
 	gpu->driver = (VkPhysicalDeviceDriverProperties){.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_DRIVER_PROPERTIES};
 	gpu->subgroup = (VkPhysicalDeviceSubgroupProperties){.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES,
 							     .pNext = &gpu->driver};
+	gpu->props13 = (VkPhysicalDeviceVulkan13Properties){.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_3_PROPERTIES,
+							     .pNext = &gpu->subgroup};
+	gpu->props12 = (VkPhysicalDeviceVulkan12Properties){.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_PROPERTIES,
+							     .pNext = &gpu->props13};
 	VkPhysicalDeviceMaintenance4Properties m4 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MAINTENANCE_4_PROPERTIES,
-						     .pNext = &gpu->subgroup};
+						     .pNext = &gpu->props12};
 	VkPhysicalDeviceProperties2 p2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &m4};
 	vkGetPhysicalDeviceProperties2(gpu->phys, &p2);
 	gpu->props = p2.properties;
+	gpu->props12.pNext = gpu->props13.pNext = gpu->subgroup.pNext = gpu->driver.pNext = NULL;
 	gpu->max_buffer_size = m4.maxBufferSize;
 	vkGetPhysicalDeviceMemoryProperties(gpu->phys, &gpu->mem);
 	gpu->n_families = 16;
@@ -423,7 +444,7 @@ static int create_device(struct gd_gpu *gpu, bool no_push, uint32_t want_family)
 	VkPhysicalDeviceVulkan11Features f11 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_FEATURES,
 						.pNext = &f12};
 	VkPhysicalDeviceFeatures2 f = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, .pNext = &f11};
-	choose_features(gpu, &f, &f11, &f12);
+	choose_features(gpu, &f, &f11, &f12, &f13);
 	gpu->robustness2 = has_r2 && f.features.robustBufferAccess;
 	/* Memory extensions are optional: budget makes allocation honest about
 	 * what the driver can hold, priority and pageable memory let resident
@@ -431,8 +452,14 @@ static int create_device(struct gd_gpu *gpu, bool no_push, uint32_t want_family)
 	const char *exts[8];
 	uint32_t n_exts = 0;
 	bool push = !no_push && has_device_ext(gpu->phys, VK_KHR_PUSH_DESCRIPTOR_EXTENSION_NAME);
-	if (push)
+	if (push) {
 		exts[n_exts++] = VK_KHR_PUSH_DESCRIPTOR_EXTENSION_NAME;
+		VkPhysicalDevicePushDescriptorPropertiesKHR pd = {
+			.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PUSH_DESCRIPTOR_PROPERTIES_KHR};
+		VkPhysicalDeviceProperties2 p = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &pd};
+		vkGetPhysicalDeviceProperties2(gpu->phys, &p);
+		gpu->max_push_descriptors = pd.maxPushDescriptors;
+	}
 	if (has_r2)
 		exts[n_exts++] = VK_EXT_ROBUSTNESS_2_EXTENSION_NAME;
 	/* Host-pointer import lets shared memory from clients be used by the

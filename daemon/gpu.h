@@ -54,6 +54,10 @@ struct gd_gpu {
 	VkPhysicalDeviceFeatures features;
 	VkPhysicalDeviceVulkan11Features features11;
 	VkPhysicalDeviceVulkan12Features features12;
+	VkPhysicalDeviceVulkan13Features features13;
+	VkPhysicalDeviceVulkan12Properties props12;   /* float controls */
+	VkPhysicalDeviceVulkan13Properties props13;   /* subgroup size control */
+	uint32_t max_push_descriptors;                /* 0 without VK_KHR_push_descriptor */
 	bool robustness2;     /* robustBufferAccess2: stray accesses stay inside the bound range */
 
 	PFN_vkCmdPushDescriptorSetKHR push_descriptor; /* NULL: the descriptor-pool path */

@@ -35,6 +35,7 @@ struct gd_kernel_job {
 	uint64_t req;               /* the request it answers */
 	uint32_t *words;
 	size_t size;
+	struct gd_kernel_opts opts;
 	struct gd_program *prog;    /* built, one reference */
 	int status;
 	char err[256];
@@ -97,7 +98,9 @@ static void describe(const struct gd_kernel *k, Gpucmd__Kernel *m, Gpucmd__Kerne
 	m->entry_point = (char *)f->entry;
 	for (uint32_t i = 0; i < f->n_bindings; i++) {
 		kb[i] = (Gpucmd__KernelBinding)GPUCMD__KERNEL_BINDING__INIT;
-		kb[i].binding = i;
+		kb[i].binding = f->binding[i];
+		kb[i].element = f->element[i];
+		kb[i].uniform = f->kind[i] == GD_SLOT_UNIFORM;
 		kb[i].read_only = f->read_only[i];
 		kb[i].write_only = f->write_only[i];
 		kb[i].min_size = f->min_size[i];
@@ -195,7 +198,8 @@ static void add_and_reply(struct gd_conn *c, uint64_t id, const char *name, stru
 static void build_work(uv_work_t *w)
 {
 	struct gd_kernel_job *job = w->data;
-	job->status = gd_program_build(job->reg, job->words, job->size, true, &job->prog, job->err, sizeof(job->err));
+	job->status = gd_program_build(job->reg, job->words, job->size, true, &job->opts, &job->prog, job->err,
+				       sizeof(job->err));
 }
 
 static void build_done(uv_work_t *w, int status)
@@ -242,6 +246,63 @@ static uint32_t kernels_of(const struct gd_conn *c)
 	return c->kernels.n;
 }
 
+static int cmp_spec(const void *a, const void *b)
+{
+	const struct gd_spec *x = a, *y = b;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* The request's build options in their one canonical form (constants
+ * sorted by id), so that equal options compare equal byte for byte. 0, or
+ * -EINVAL / -E2BIG with the reason in msg. */
+static int options_of(const Gpucmd__KernelRegister *kr, struct gd_kernel_opts *ret, char *msg, size_t len)
+{
+	memset(ret, 0, sizeof(*ret));
+	if (kr->n_constants > GD_MAX_SPEC) {
+		snprintf(msg, len, "kernel register '%s': %zu specialization constants, at most %d", kr->name,
+			 kr->n_constants, GD_MAX_SPEC);
+		return -E2BIG;
+	}
+	for (size_t i = 0; i < kr->n_constants; i++)
+		ret->spec[i] = (struct gd_spec){kr->constants[i]->id, kr->constants[i]->type, kr->constants[i]->bits};
+	ret->n_spec = (uint32_t)kr->n_constants;
+	qsort(ret->spec, ret->n_spec, sizeof(ret->spec[0]), cmp_spec);
+	for (uint32_t i = 1; i < ret->n_spec; i++)
+		if (ret->spec[i].id == ret->spec[i - 1].id) {
+			snprintf(msg, len, "kernel register '%s': constant_id %u is given twice", kr->name, ret->spec[i].id);
+			return -EINVAL;
+		}
+	ret->subgroup_size = kr->subgroup_size;
+	ret->full_subgroups = kr->full_subgroups ? 1 : 0;
+	return 0;
+}
+
+/* Queues the build of words (copied) with opts on a worker thread; the
+ * connection stalls until build_done resumes it. 0 or -ENOMEM. */
+static int start_build(struct gd_conn *c, const Req *req, const void *words, size_t size,
+		       const struct gd_kernel_opts *opts)
+{
+	struct gd_kernel_job *job = calloc(1, sizeof(*job));
+	if (job && (job->words = malloc(size))) {
+		job->work.data = job;
+		job->conn = c;
+		job->reg = c->d->reg;
+		job->req = req->id;
+		job->size = size;
+		memcpy(job->words, words, size);
+		job->opts = *opts;
+		job->d = c->d;
+		if (uv_queue_work(c->d->loop, &job->work, build_work, build_done) == 0) {
+			c->d->kernel_builds++;
+			c->kernels.job = job;
+			return 0;
+		}
+		free(job->words);
+	}
+	free(job);
+	return -ENOMEM;
+}
+
 int gd_kernel_register(struct gd_conn *c, const Req *req)
 {
 	const Gpucmd__KernelRegister *kr = req->kernel_register;
@@ -255,9 +316,14 @@ int gd_kernel_register(struct gd_conn *c, const Req *req)
 	}
 	const struct gd_config *cfg = &c->d->cfg;
 	char msg[256];
-	int code = -EINVAL;
+	int code = -EINVAL, opt;
 	uint32_t held;
+	struct gd_kernel_opts optbuf, *opts = &optbuf;
 	const struct gd_kernel *same = name_ok(kr->name) ? find_by_name(c, kr->name) : NULL;
+	/* The module: the client's bytes, or a standard kernel's to specialize. */
+	const struct gd_kernel *base = kr->standard[0] ? gd_registry_find(c->d->reg, kr->standard) : NULL;
+	const void *words = base ? (const void *)base->prog->words : kr->spirv.data;
+	size_t size = base ? base->prog->size : kr->spirv.len;
 	if (c->d->cfg.no_client_kernels) {
 		code = -EPERM;
 		snprintf(msg, sizeof(msg), "kernel register: client kernels are disabled on this daemon (--no-client-kernels)");
@@ -269,8 +335,15 @@ int gd_kernel_register(struct gd_conn *c, const Req *req)
 		code = -E2BIG;
 		snprintf(msg, sizeof(msg), "kernel register '%s': %zu bytes of SPIR-V, at most %u", kr->name,
 			 kr->spirv.len, GD_MAX_SPIRV_SIZE);
-	} else if (same && same->id > GD_CLIENT_KERNEL_BASE && same->prog->size == kr->spirv.len &&
-		   memcmp(same->prog->words, kr->spirv.data, kr->spirv.len) == 0) {
+	} else if (kr->standard[0] && (!base || kr->spirv.len)) {
+		code = base ? -EINVAL : -ENOENT;
+		snprintf(msg, sizeof(msg), "kernel register '%s': %s", kr->name, base ? "give SPIR-V or a standard kernel "
+			 "to specialize, not both" : "no standard kernel of the name given as `standard`");
+	} else if ((opt = options_of(kr, opts, msg, sizeof(msg))) < 0) {
+		code = opt;
+	} else if (same && same->id > GD_CLIENT_KERNEL_BASE && same->prog->size == size &&
+		   memcmp(same->prog->words, words, size) == 0 &&
+		   memcmp(&same->prog->opts, opts, sizeof(*opts)) == 0) {
 		reply_kernel(c, req->id, same, true);
 		return 0;
 	} else if (same) {
@@ -285,32 +358,17 @@ int gd_kernel_register(struct gd_conn *c, const Req *req)
 		code = -EMFILE;
 		snprintf(msg, sizeof(msg), "kernel register '%s': uid %u holds %u kernels over all its clients, the "
 			 "most max_kernels_per_uid allows", kr->name, (unsigned)c->uid, held);
-	} else if (kr->spirv.len < 20 || kr->spirv.len % 4) {
+	} else if (size < 20 || size % 4) {
 		snprintf(msg, sizeof(msg), "kernel register '%s': %zu bytes is not a SPIR-V module (a whole number of "
-			 "32-bit words, at least 5)", kr->name, kr->spirv.len);
+			 "32-bit words, at least 5)", kr->name, size);
 	} else {
-		struct gd_program *p = gd_registry_lookup(c->d->reg, kr->spirv.data, kr->spirv.len);
+		struct gd_program *p = gd_registry_lookup(c->d->reg, words, size, opts);
 		if (p) {
 			add_and_reply(c, req->id, kr->name, p, true);
 			return 0;
 		}
-		struct gd_kernel_job *job = calloc(1, sizeof(*job));
-		if (job && (job->words = malloc(kr->spirv.len))) {
-			job->work.data = job;
-			job->conn = c;
-			job->reg = c->d->reg;
-			job->req = req->id;
-			job->size = kr->spirv.len;
-			memcpy(job->words, kr->spirv.data, kr->spirv.len);
-			job->d = c->d;
-			if (uv_queue_work(c->d->loop, &job->work, build_work, build_done) == 0) {
-				c->d->kernel_builds++;
-				ks->job = job;
-				return -EAGAIN;
-			}
-			free(job->words);
-		}
-		free(job);
+		if (start_build(c, req, words, size, opts) == 0)
+			return -EAGAIN;
 		code = -ENOMEM;
 		snprintf(msg, sizeof(msg), "kernel register '%s': daemon out of memory", kr->name);
 	}

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "gpucmd.pb-c.h"
+#include "spirv.h"
 
 #define GD_MAX_CLIENT_KERNELS 64
 #define GD_MAX_SPIRV_SIZE (1u << 20)

@@ -22,13 +22,19 @@
 
 #define MAX_BUILD_THREADS 8
 
-uint64_t gd_spirv_hash(const void *bytes, size_t size)
+static const struct gd_kernel_opts no_opts;
+
+static uint64_t fnv1a(uint64_t h, const void *bytes, size_t size)
 {
 	const uint8_t *p = bytes;
-	uint64_t h = 0xcbf29ce484222325ull;
 	for (size_t i = 0; i < size; i++)
 		h = (h ^ p[i]) * 0x100000001b3ull;
 	return h;
+}
+
+uint64_t gd_spirv_hash(const void *bytes, size_t size, const struct gd_kernel_opts *opts)
+{
+	return fnv1a(fnv1a(0xcbf29ce484222325ull, bytes, size), opts ? opts : &no_opts, sizeof(*opts));
 }
 
 static void program_destroy(struct gd_program *p)
@@ -39,6 +45,7 @@ static void program_destroy(struct gd_program *p)
 	vkDestroyDescriptorSetLayout(dev, p->set_layout, NULL);
 	gd_list_remove(&p->link);
 	free(p->words);
+	free(p->code);
 	free(p);
 }
 
@@ -54,28 +61,42 @@ void gd_program_unref(struct gd_program *p)
 		program_destroy(p);
 }
 
-/* Layouts and pipeline for p's interface. Without push descriptors the set
- * layout is an ordinary one, filled from per-submission pools. */
+/* The set layout of p's interface: one Vulkan binding per binding number,
+ * as many descriptors as its array has elements. Without push descriptors
+ * the set layout is an ordinary one, filled from per-submission pools. */
+static VkResult create_set_layout(struct gd_gpu *gpu, struct gd_program *p)
+{
+	const struct gd_iface *k = &p->iface;
+	VkDescriptorSetLayoutBinding b[GD_MAX_BINDINGS];
+	uint32_t n = 0;
+	for (uint32_t i = 0; i < k->n_bindings; i++) {
+		if (k->element[i] != 0)
+			continue;
+		b[n++] = (VkDescriptorSetLayoutBinding){
+			.binding = k->binding[i],
+			.descriptorType = k->kind[i] == GD_SLOT_UNIFORM ? VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER
+									: VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+			.descriptorCount = k->count[i],
+			.stageFlags = VK_SHADER_STAGE_COMPUTE_BIT,
+		};
+	}
+	VkDescriptorSetLayoutCreateInfo dl = {
+		.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO,
+		.flags = gpu->push_descriptor ? VK_DESCRIPTOR_SET_LAYOUT_CREATE_PUSH_DESCRIPTOR_BIT_KHR : 0,
+		.bindingCount = n,
+		.pBindings = b,
+	};
+	return vkCreateDescriptorSetLayout(gpu->device, &dl, NULL, &p->set_layout);
+}
+
+/* Layouts and pipeline for p's interface, from its specialized module,
+ * with the subgroup options it was registered with. */
 static int create_pipeline(struct gd_registry *reg, struct gd_program *p, char *err, size_t errlen)
 {
 	struct gd_gpu *gpu = reg->gpu;
 	const struct gd_iface *k = &p->iface;
-	VkDescriptorSetLayoutBinding b[GD_MAX_BINDINGS];
-	for (uint32_t i = 0; i < k->n_bindings; i++)
-		b[i] = (VkDescriptorSetLayoutBinding){
-			.binding = i,
-			.descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
-			.descriptorCount = 1,
-			.stageFlags = VK_SHADER_STAGE_COMPUTE_BIT,
-		};
-	VkDescriptorSetLayoutCreateInfo dl = {
-		.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO,
-		.flags = gpu->push_descriptor ? VK_DESCRIPTOR_SET_LAYOUT_CREATE_PUSH_DESCRIPTOR_BIT_KHR : 0,
-		.bindingCount = k->n_bindings,
-		.pBindings = b,
-	};
 	const char *call = "vkCreateDescriptorSetLayout";
-	VkResult res = vkCreateDescriptorSetLayout(gpu->device, &dl, NULL, &p->set_layout);
+	VkResult res = create_set_layout(gpu, p);
 	VkPushConstantRange pr = {.stageFlags = VK_SHADER_STAGE_COMPUTE_BIT, .size = k->push_size};
 	VkPipelineLayoutCreateInfo pl = {
 		.sType = VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO,
@@ -90,18 +111,24 @@ static int create_pipeline(struct gd_registry *reg, struct gd_program *p, char *
 	}
 	VkShaderModuleCreateInfo sm = {
 		.sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO,
-		.codeSize = p->size,
-		.pCode = p->words,
+		.codeSize = p->code ? p->code_size : p->size,
+		.pCode = p->code ? p->code : p->words,
 	};
 	VkShaderModule mod = VK_NULL_HANDLE;
 	if (res == VK_SUCCESS) {
 		call = "vkCreateShaderModule";
 		res = vkCreateShaderModule(gpu->device, &sm, NULL, &mod);
 	}
+	VkPipelineShaderStageRequiredSubgroupSizeCreateInfo sg = {
+		.sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_REQUIRED_SUBGROUP_SIZE_CREATE_INFO,
+		.requiredSubgroupSize = p->opts.subgroup_size,
+	};
 	VkComputePipelineCreateInfo cp = {
 		.sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO,
 		.stage = {
 			.sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO,
+			.pNext = p->opts.subgroup_size ? &sg : NULL,
+			.flags = p->opts.full_subgroups ? VK_PIPELINE_SHADER_STAGE_CREATE_REQUIRE_FULL_SUBGROUPS_BIT : 0,
 			.stage = VK_SHADER_STAGE_COMPUTE_BIT,
 			.module = mod,
 			.pName = k->entry,
@@ -120,7 +147,7 @@ static int create_pipeline(struct gd_registry *reg, struct gd_program *p, char *
 }
 
 int gd_program_build(struct gd_registry *reg, const uint32_t *words, size_t size, bool validate,
-		     struct gd_program **ret, char *err, size_t errlen)
+		     const struct gd_kernel_opts *opts, struct gd_program **ret, char *err, size_t errlen)
 {
 	struct gd_program *p = calloc(1, sizeof(*p));
 	if (!p || !(p->words = malloc(size ? size : 1))) {
@@ -133,8 +160,10 @@ int gd_program_build(struct gd_registry *reg, const uint32_t *words, size_t size
 	gd_list_init(&p->link);
 	memcpy(p->words, words, size);
 	p->size = size;
-	p->hash = gd_spirv_hash(words, size);
-	int r = gd_spirv_check(reg->gpu, words, size, validate, &p->iface, err, errlen);
+	p->opts = opts ? *opts : no_opts;
+	p->hash = gd_spirv_hash(words, size, &p->opts);
+	int r = gd_spirv_check(reg->gpu, words, size, validate, &p->opts, &p->iface, &p->code, &p->code_size, err,
+			       errlen);
 	if (r == 0)
 		r = create_pipeline(reg, p, err, errlen);
 	if (r < 0) {
@@ -145,13 +174,17 @@ int gd_program_build(struct gd_registry *reg, const uint32_t *words, size_t size
 	return 0;
 }
 
-struct gd_program *gd_registry_lookup(struct gd_registry *reg, const void *bytes, size_t size)
+struct gd_program *gd_registry_lookup(struct gd_registry *reg, const void *bytes, size_t size,
+				      const struct gd_kernel_opts *opts)
 {
-	uint64_t h = gd_spirv_hash(bytes, size);
+	if (!opts)
+		opts = &no_opts;
+	uint64_t h = gd_spirv_hash(bytes, size, opts);
 	struct gd_list *pos, *tmp;
 	gd_list_for_each_safe(pos, tmp, &reg->programs) {
 		struct gd_program *p = gd_container_of(pos, struct gd_program, link);
-		if (p->hash == h && p->size == size && memcmp(p->words, bytes, size) == 0)
+		if (p->hash == h && p->size == size && memcmp(p->words, bytes, size) == 0 &&
+		    memcmp(&p->opts, opts, sizeof(*opts)) == 0)
 			return gd_program_ref(p);
 	}
 	return NULL;
@@ -159,7 +192,7 @@ struct gd_program *gd_registry_lookup(struct gd_registry *reg, const void *bytes
 
 struct gd_program *gd_registry_adopt(struct gd_registry *reg, struct gd_program *p)
 {
-	struct gd_program *same = gd_registry_lookup(reg, p->words, p->size);
+	struct gd_program *same = gd_registry_lookup(reg, p->words, p->size, &p->opts);
 	if (same) {
 		gd_program_unref(p);
 		return same;
@@ -213,7 +246,7 @@ static void *build_main(void *arg)
 		if (r < 0)
 			snprintf(err, sizeof(err), "cannot read %.160s: %s", path, strerror(-r));
 		else
-			r = gd_program_build(reg, words, size, false, &k->prog, err, sizeof(err));
+			r = gd_program_build(reg, words, size, false, NULL, &k->prog, err, sizeof(err));
 		free(words);
 		if (r < 0) {
 			log_err("kernel %s: %s", k->name, err);

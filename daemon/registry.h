@@ -29,9 +29,12 @@ struct gd_program {
 	uint64_t tag;                 /* serial of the last submission that took a reference */
 	struct gd_registry *reg;
 	struct gd_list link;          /* reg->programs */
-	uint64_t hash;                /* of words, with words kept to compare on a hit */
-	uint32_t *words;
+	uint64_t hash;                /* of words and opts, with both kept to compare on a hit */
+	uint32_t *words;              /* as the client sent them */
 	size_t size;
+	struct gd_kernel_opts opts;   /* specialization and subgroup options it was built with */
+	uint32_t *code;               /* the specialized module; NULL: words as they are */
+	size_t code_size;
 	struct gd_iface iface;
 	VkDescriptorSetLayout set_layout;
 	VkPipelineLayout layout;
@@ -72,9 +75,11 @@ const struct gd_kernel *gd_registry_find(const struct gd_registry *reg, const ch
  * registry; on failure err says why.
  */
 int gd_program_build(struct gd_registry *reg, const uint32_t *words, size_t size, bool validate,
-		     struct gd_program **ret, char *err, size_t errlen);
-/* The program (standard or client) with exactly these bytes, with a new reference, or NULL. */
-struct gd_program *gd_registry_lookup(struct gd_registry *reg, const void *bytes, size_t size);
+		     const struct gd_kernel_opts *opts, struct gd_program **ret, char *err, size_t errlen);
+/* The program (standard or client) with exactly these bytes built with
+ * exactly these options (NULL: none), with a new reference, or NULL. */
+struct gd_program *gd_registry_lookup(struct gd_registry *reg, const void *bytes, size_t size,
+				      const struct gd_kernel_opts *opts);
 /* Makes a freshly built program findable by content. When an identical one
  * appeared meanwhile (two clients built the same bytes at once), drops p and
  * returns the existing one with a new reference instead. Takes p's reference. */
@@ -85,6 +90,6 @@ struct gd_program *gd_program_ref(struct gd_program *p);
  * any submitted work may use it. */
 void gd_program_unref(struct gd_program *p);
 
-uint64_t gd_spirv_hash(const void *bytes, size_t size);
+uint64_t gd_spirv_hash(const void *bytes, size_t size, const struct gd_kernel_opts *opts);
 
 #endif

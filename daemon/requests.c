@@ -382,6 +382,97 @@ struct gd_session *gd_request_session(struct gd_conn *c, const Req *req, uint32_
 	return s;
 }
 
+/* "binding 3" or "binding 3 element 1", for messages. */
+static const char *slot_name(const struct gd_iface *f, uint32_t slot, char *buf, size_t len)
+{
+	if (f->count[slot] > 1)
+		snprintf(buf, len, "binding %u element %u", f->binding[slot], f->element[slot]);
+	else
+		snprintf(buf, len, "binding %u", f->binding[slot]);
+	return buf;
+}
+
+/* Checks one bound range against its buffer, the kernel's slot and the
+ * device's limits; fills *ret. */
+static bool bind_slot(struct gd_conn *c, struct gd_session *s, const Req *req, const struct gd_kernel *k,
+		      uint32_t slot, const Gpucmd__Binding *b, struct gd_bound *ret)
+{
+	const struct gd_iface *f = &k->prog->iface;
+	const VkPhysicalDeviceLimits *l = &c->d->gpu->props.limits;
+	bool uniform = f->kind[slot] == GD_SLOT_UNIFORM;
+	uint64_t align = uniform ? l->minUniformBufferOffsetAlignment : l->minStorageBufferOffsetAlignment;
+	uint32_t max = uniform ? l->maxUniformBufferRange : l->maxStorageBufferRange;
+	char at[48];
+	struct gd_buffer *buf = find_buffer(c, b->buffer);
+	if (!buf) {
+		gd_session_fail(s, req->id, -ENOENT, "dispatch of kernel '%s': %s names no buffer %u on this connection",
+				k->name, slot_name(f, slot, at, sizeof(at)), b->buffer);
+		return false;
+	}
+	uint64_t range = b->size ? b->size : (b->offset < buf->size ? buf->size - b->offset : 0);
+	if (!gd_buffer_range_ok(buf, b->offset, range) || range == 0) {
+		gd_session_fail(s, req->id, -ERANGE,
+				"dispatch of kernel '%s': %s: offset %" PRIu64 " + %" PRIu64 " exceeds buffer size %" PRIu64,
+				k->name, slot_name(f, slot, at, sizeof(at)), b->offset, b->size, buf->size);
+		return false;
+	}
+	if (b->offset % align) {
+		gd_session_fail(s, req->id, -EINVAL,
+				"dispatch of kernel '%s': %s: offset %" PRIu64 " is not a multiple of %" PRIu64 " (%s)",
+				k->name, slot_name(f, slot, at, sizeof(at)), b->offset, align,
+				uniform ? "minUniformBufferOffsetAlignment" : "minStorageBufferOffsetAlignment");
+		return false;
+	}
+	if (range > max) {
+		gd_session_fail(s, req->id, -ERANGE, "dispatch of kernel '%s': %s: range %" PRIu64 " exceeds %s %u%s",
+				k->name, slot_name(f, slot, at, sizeof(at)), range,
+				uniform ? "maxUniformBufferRange" : "maxStorageBufferRange", max,
+				uniform && !b->size ? " (a uniform buffer takes a sized range of a larger buffer)" : "");
+		return false;
+	}
+	if (range < f->min_size[slot]) {
+		gd_session_fail(s, req->id, -ERANGE,
+				"dispatch of kernel '%s': %s: range %" PRIu64 " is smaller than the %u bytes the kernel declares",
+				k->name, slot_name(f, slot, at, sizeof(at)), range, f->min_size[slot]);
+		return false;
+	}
+	*ret = (struct gd_bound){buf, b->offset, range};
+	return true;
+}
+
+/* The slot each of the dispatch's bindings fills: its position, or with
+ * by_binding the binding number and element it names, each slot once. */
+static bool slots_of(struct gd_session *s, const Req *req, const struct gd_kernel *k, uint32_t *ret_slot)
+{
+	const Gpucmd__Dispatch *dp = req->dispatch;
+	const struct gd_iface *f = &k->prog->iface;
+	uint32_t seen = 0;
+	char at[48];
+	for (uint32_t i = 0; i < dp->n_bindings; i++) {
+		const Gpucmd__Binding *b = dp->bindings[i];
+		int slot = dp->by_binding ? gd_iface_slot(f, b->binding, b->element) : (int)i;
+		if (slot < 0) {
+			int any = gd_iface_slot(f, b->binding, 0);
+			if (any >= 0)
+				gd_session_fail(s, req->id, -EINVAL, "dispatch of kernel '%s': binding %u has %u element%s, "
+						"element %u named", k->name, b->binding, f->count[any],
+						f->count[any] == 1 ? "" : "s", b->element);
+			else
+				gd_session_fail(s, req->id, -EINVAL, "dispatch of kernel '%s': the kernel has no binding %u",
+						k->name, b->binding);
+			return false;
+		}
+		if (seen & (1u << slot)) {
+			gd_session_fail(s, req->id, -EINVAL, "dispatch of kernel '%s': %s is bound twice", k->name,
+					slot_name(f, (uint32_t)slot, at, sizeof(at)));
+			return false;
+		}
+		seen |= 1u << slot;
+		ret_slot[i] = (uint32_t)slot;
+	}
+	return true;
+}
+
 /* Validates a dispatch completely, then records it. */
 static void dispatch(struct gd_conn *c, const Req *req)
 {
@@ -397,8 +488,10 @@ static void dispatch(struct gd_conn *c, const Req *req)
 	}
 	const struct gd_iface *f = &k->prog->iface;
 	if (dp->n_bindings != f->n_bindings) {
-		gd_session_fail(s, req->id, -EINVAL, "dispatch of kernel '%s': %zu buffers bound, the kernel takes %u",
-				k->name, dp->n_bindings, f->n_bindings);
+		gd_session_fail(s, req->id, -EINVAL, "dispatch of kernel '%s': %zu buffers bound, the kernel takes %u%s",
+				k->name, dp->n_bindings, f->n_bindings,
+				f->n_bindings && f->binding[f->n_bindings - 1] != f->n_bindings - 1
+					? " (gpucmd kernels lists its binding numbers and array elements)" : "");
 		return;
 	}
 	if (dp->push.len != f->push_size) {
@@ -422,41 +515,12 @@ static void dispatch(struct gd_conn *c, const Req *req)
 		}
 	}
 	struct gd_bound bound[GD_MAX_BINDINGS];
-	for (uint32_t i = 0; i < f->n_bindings; i++) {
-		const Gpucmd__Binding *b = dp->bindings[i];
-		struct gd_buffer *buf = find_buffer(c, b->buffer);
-		if (!buf) {
-			gd_session_fail(s, req->id, -ENOENT, "dispatch of kernel '%s': binding %u names no buffer %u on this connection",
-					k->name, i, b->buffer);
+	uint32_t slot[GD_MAX_BINDINGS];
+	if (!slots_of(s, req, k, slot))
+		return;
+	for (uint32_t i = 0; i < f->n_bindings; i++)
+		if (!bind_slot(c, s, req, k, slot[i], dp->bindings[i], &bound[slot[i]]))
 			return;
-		}
-		uint64_t range = b->size ? b->size : (b->offset < buf->size ? buf->size - b->offset : 0);
-		if (!gd_buffer_range_ok(buf, b->offset, range) || range == 0) {
-			gd_session_fail(s, req->id, -ERANGE,
-					"dispatch of kernel '%s': binding %u: offset %" PRIu64 " + %" PRIu64 " exceeds buffer size %" PRIu64,
-					k->name, i, b->offset, b->size, buf->size);
-			return;
-		}
-		if (b->offset % l->minStorageBufferOffsetAlignment) {
-			gd_session_fail(s, req->id, -EINVAL,
-					"dispatch of kernel '%s': binding %u: offset %" PRIu64 " is not a multiple of %" PRIu64 " (minStorageBufferOffsetAlignment)",
-					k->name, i, b->offset, (uint64_t)l->minStorageBufferOffsetAlignment);
-			return;
-		}
-		if (range > l->maxStorageBufferRange) {
-			gd_session_fail(s, req->id, -ERANGE,
-					"dispatch of kernel '%s': binding %u: range %" PRIu64 " exceeds maxStorageBufferRange %u",
-					k->name, i, range, l->maxStorageBufferRange);
-			return;
-		}
-		if (range < f->min_size[i]) {
-			gd_session_fail(s, req->id, -ERANGE,
-					"dispatch of kernel '%s': binding %u: range %" PRIu64 " is smaller than the %u bytes the kernel declares",
-					k->name, i, range, f->min_size[i]);
-			return;
-		}
-		bound[i] = (struct gd_bound){buf, b->offset, range};
-	}
 	gd_session_dispatch(s, req->id, k, bound, dp->push.data, groups, dp->flags & GPUCMD_DISPATCH_BARRIER_BEFORE);
 }
 

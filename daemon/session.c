@@ -306,14 +306,16 @@ static int keep_program(struct gd_submission *sub, struct gd_program *p)
 /* Commands that write buffers: dispatches, copies and fills. */
 #define WRITE_STAGES (VK_PIPELINE_STAGE_2_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_2_COPY_BIT | VK_PIPELINE_STAGE_2_CLEAR_BIT)
 #define WRITE_ACCESS (VK_ACCESS_2_SHADER_STORAGE_WRITE_BIT | VK_ACCESS_2_TRANSFER_WRITE_BIT)
-#define READ_ACCESS (VK_ACCESS_2_SHADER_STORAGE_READ_BIT | VK_ACCESS_2_TRANSFER_READ_BIT)
+/* Kernels read uniform buffers too (a dispatch's reads name both kinds). */
+#define SHADER_READ_ACCESS (VK_ACCESS_2_SHADER_STORAGE_READ_BIT | VK_ACCESS_2_UNIFORM_READ_BIT)
+#define READ_ACCESS (SHADER_READ_ACCESS | VK_ACCESS_2_TRANSFER_READ_BIT)
 
 /* How each kind of command touches memory, so that a barrier names exactly
  * the stages and accesses on its two sides: a stream of dispatches gets
  * compute-to-compute barriers, which NVIDIA's driver records in a fraction
  * of the time one that also names copies and clears takes. */
 static const struct gd_cmd_sync DISPATCH_SYNC = {VK_PIPELINE_STAGE_2_COMPUTE_SHADER_BIT,
-						 VK_ACCESS_2_SHADER_STORAGE_READ_BIT, VK_ACCESS_2_SHADER_STORAGE_WRITE_BIT};
+						 SHADER_READ_ACCESS, VK_ACCESS_2_SHADER_STORAGE_WRITE_BIT};
 static const struct gd_cmd_sync COPY_SYNC = {VK_PIPELINE_STAGE_2_COPY_BIT, VK_ACCESS_2_TRANSFER_READ_BIT,
 					     VK_ACCESS_2_TRANSFER_WRITE_BIT};
 /* vkCmdFillBuffer is a "transfer" command: the validation layer puts it in

@@ -2,18 +2,25 @@
  * spirv.c — checking and reflecting one SPIR-V module (see spirv.h). The
  * order matters for hostile input: SPIRV-Tools sees the bytes first, so
  * SPIRV-Cross and the driver only ever get a module the validator accepted;
- * then every property a dispatch or the driver relies on is checked here,
- * against the device, before any Vulkan object is made from it.
+ * specialization values are set and folded into ordinary constants
+ * (spirv_opt.cpp) and the result is validated again, so every check below
+ * and the driver see the very module that runs; then every property a
+ * dispatch or the driver relies on is checked here, against the device,
+ * before any Vulkan object is made from it. Capabilities go through
+ * spirv_caps.c.
  */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <spirv_cross/spirv_cross_c.h>
 
 #include "gpu.h"
 #include "spirv.h"
+#include "spirv_caps.h"
+#include "spirv_opt.h"
 #include "spirv_tools.h"
 
 static int refuse(int code, char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
@@ -26,59 +33,12 @@ static int refuse(int code, char *err, size_t errlen, const char *fmt, ...)
 	return code;
 }
 
-/* Whether the device enabled what capability c needs; *name for messages. */
-static bool capability_ok(const struct gd_gpu *gpu, SpvCapability c, const char **name)
+int gd_iface_slot(const struct gd_iface *f, uint32_t binding, uint32_t element)
 {
-	uint32_t sg = (gpu->subgroup.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) ? gpu->subgroup.supportedOperations : 0;
-	switch (c) {
-#define CAP(cap, cond) case SpvCapability##cap: *name = #cap; return (cond);
-	CAP(Shader, true)
-	CAP(Matrix, true)
-	CAP(Float64, gpu->features.shaderFloat64)
-	CAP(Int64, gpu->features.shaderInt64)
-	CAP(Int16, gpu->features.shaderInt16)
-	CAP(Float16, gpu->features12.shaderFloat16)
-	CAP(Int8, gpu->features12.shaderInt8)
-	CAP(StorageBuffer16BitAccess, gpu->features11.storageBuffer16BitAccess)
-	CAP(StorageBuffer8BitAccess, gpu->features12.storageBuffer8BitAccess)
-	CAP(VulkanMemoryModel, gpu->features12.vulkanMemoryModel)
-	CAP(VulkanMemoryModelDeviceScope, gpu->features12.vulkanMemoryModelDeviceScope)
-	CAP(GroupNonUniform, sg & VK_SUBGROUP_FEATURE_BASIC_BIT)
-	CAP(GroupNonUniformVote, sg & VK_SUBGROUP_FEATURE_VOTE_BIT)
-	CAP(GroupNonUniformArithmetic, sg & VK_SUBGROUP_FEATURE_ARITHMETIC_BIT)
-	CAP(GroupNonUniformBallot, sg & VK_SUBGROUP_FEATURE_BALLOT_BIT)
-	CAP(GroupNonUniformShuffle, sg & VK_SUBGROUP_FEATURE_SHUFFLE_BIT)
-	CAP(GroupNonUniformShuffleRelative, sg & VK_SUBGROUP_FEATURE_SHUFFLE_RELATIVE_BIT)
-	CAP(GroupNonUniformClustered, sg & VK_SUBGROUP_FEATURE_CLUSTERED_BIT)
-	CAP(GroupNonUniformQuad, sg & VK_SUBGROUP_FEATURE_QUAD_BIT)
-	/* Raw device addresses would walk around robust buffer access. */
-	CAP(PhysicalStorageBufferAddresses, false)
-	CAP(Addresses, false)
-	CAP(Kernel, false)
-#undef CAP
-	default:
-		*name = NULL;
-		return false;
-	}
-}
-
-static int check_capabilities(const struct gd_gpu *gpu, spvc_compiler comp, char *err, size_t errlen)
-{
-	const SpvCapability *caps;
-	size_t n;
-	if (spvc_compiler_get_declared_capabilities(comp, &caps, &n) != SPVC_SUCCESS)
-		return refuse(-EINVAL, err, errlen, "cannot read the module's capabilities");
-	for (size_t i = 0; i < n; i++) {
-		const char *name;
-		if (capability_ok(gpu, caps[i], &name))
-			continue;
-		if (name)
-			return refuse(-EINVAL, err, errlen, "capability %s is not enabled on this device%s", name,
-				      caps[i] == SpvCapabilityPhysicalStorageBufferAddresses
-					      ? " (buffer device addresses would bypass bounds checks)" : "");
-		return refuse(-EINVAL, err, errlen, "SPIR-V capability %u is not supported by gpucmd", (unsigned)caps[i]);
-	}
-	return 0;
+	for (uint32_t i = 0; i < f->n_bindings; i++)
+		if (f->binding[i] == binding && f->element[i] == element)
+			return (int)i;
+	return -1;
 }
 
 /* Exactly one GLCompute entry point; the compiler is pointed at it. */
@@ -106,16 +66,18 @@ static int choose_entry(spvc_compiler comp, struct gd_iface *k, char *err, size_
 	return 0;
 }
 
-static int check_workgroup(const struct gd_gpu *gpu, spvc_compiler comp, const struct gd_spirv_scan *sc,
+/* The workgroup size after specialization (literal, LocalSizeId or the
+ * WorkgroupSize built-in, as the scan resolved it) within the device's
+ * limits, and the subgroup options against the device's range. */
+static int check_workgroup(const struct gd_gpu *gpu, const struct gd_spirv_scan *sc, const struct gd_kernel_opts *o,
 			   struct gd_iface *k, char *err, size_t errlen)
 {
 	const VkPhysicalDeviceLimits *l = &gpu->props.limits;
 	uint64_t total = 1;
 	for (unsigned i = 0; i < 3; i++) {
-		k->local[i] = sc->has_local_size_id ? sc->local_size[i]
-					 : spvc_compiler_get_execution_mode_argument_by_index(comp, SpvExecutionModeLocalSize, i);
+		k->local[i] = sc->local_size[i];
 		if (k->local[i] == 0)
-			return refuse(-EINVAL, err, errlen, "the workgroup size is not a literal (LocalSize or constant LocalSizeId)");
+			return refuse(-EINVAL, err, errlen, "workgroup size %c is 0 or not a constant", "xyz"[i]);
 		if (k->local[i] > l->maxComputeWorkGroupSize[i])
 			return refuse(-E2BIG, err, errlen, "workgroup size %c = %u exceeds maxComputeWorkGroupSize %u",
 				      "xyz"[i], k->local[i], l->maxComputeWorkGroupSize[i]);
@@ -124,14 +86,107 @@ static int check_workgroup(const struct gd_gpu *gpu, spvc_compiler comp, const s
 	if (total > l->maxComputeWorkGroupInvocations)
 		return refuse(-E2BIG, err, errlen, "workgroup of %llu invocations exceeds maxComputeWorkGroupInvocations %u",
 			      (unsigned long long)total, l->maxComputeWorkGroupInvocations);
+	const VkPhysicalDeviceVulkan13Properties *p = &gpu->props13;
+	uint32_t s = o ? o->subgroup_size : 0;
+	if (s) {
+		if (!gpu->features13.subgroupSizeControl || !(p->requiredSubgroupSizeStages & VK_SHADER_STAGE_COMPUTE_BIT))
+			return refuse(-EINVAL, err, errlen, "a required subgroup size needs subgroupSizeControl for compute, "
+				      "which this device does not offer");
+		if (s & (s - 1) || s < p->minSubgroupSize || s > p->maxSubgroupSize)
+			return refuse(-EINVAL, err, errlen, "required subgroup size %u: this device runs powers of two from "
+				      "%u to %u", s, p->minSubgroupSize, p->maxSubgroupSize);
+		if (total > (uint64_t)p->maxComputeWorkgroupSubgroups * s)
+			return refuse(-E2BIG, err, errlen, "workgroup of %llu invocations needs more than "
+				      "maxComputeWorkgroupSubgroups %u subgroups of %u", (unsigned long long)total,
+				      p->maxComputeWorkgroupSubgroups, s);
+	}
+	if (o && o->full_subgroups) {
+		uint32_t unit = s ? s : p->maxSubgroupSize;
+		if (!gpu->features13.computeFullSubgroups)
+			return refuse(-EINVAL, err, errlen, "full subgroups need computeFullSubgroups, which this device "
+				      "does not offer");
+		if (!unit || k->local[0] % unit)
+			return refuse(-EINVAL, err, errlen, "full subgroups: workgroup size x = %u is not a multiple of the "
+				      "%s subgroup size %u", k->local[0], s ? "required" : "largest", unit);
+	}
 	return 0;
 }
 
-/* Storage buffers only, at set 0, bindings 0..n-1, one buffer each. */
-static int reflect_bindings(spvc_compiler comp, spvc_resources res, struct gd_iface *k, char *err, size_t errlen)
+/* One binding number of set 0, from all the variables declared at it. */
+struct binding {
+	uint32_t number, count;
+	enum gd_slot_kind kind;
+	bool read_only, write_only;
+	uint32_t min_size;
+	const char *first;        /* a variable's name, for messages */
+};
+
+/* Adds variable r (a storage or uniform buffer, possibly an array of
+ * them) to the binding it names, merging aliases. */
+static int add_variable(spvc_compiler comp, const spvc_reflected_resource *r, enum gd_slot_kind kind,
+			struct binding *bs, uint32_t *n, char *err, size_t errlen)
+{
+	const char *what = kind == GD_SLOT_UNIFORM ? "uniform buffer" : "storage buffer";
+	unsigned set = spvc_compiler_get_decoration(comp, r->id, SpvDecorationDescriptorSet);
+	unsigned b = spvc_compiler_get_decoration(comp, r->id, SpvDecorationBinding);
+	if (set != 0)
+		return refuse(-EINVAL, err, errlen, "%s at set %u binding %u: gpucmd binds set 0 only", what, set, b);
+	if (b > GD_MAX_BINDING_NUMBER)
+		return refuse(-E2BIG, err, errlen, "%s at binding %u: binding numbers go up to %d", what, b,
+			      GD_MAX_BINDING_NUMBER);
+	spvc_type var = spvc_compiler_get_type_handle(comp, r->type_id);
+	unsigned dims = spvc_type_get_num_array_dimensions(var);
+	uint32_t count = 1;
+	if (dims > 1)
+		return refuse(-EINVAL, err, errlen, "binding %u is an array of arrays of buffers", b);
+	if (dims == 1) {
+		count = spvc_type_get_array_dimension(var, 0);
+		if (!spvc_type_array_dimension_is_literal(var, 0) || count == 0)
+			return refuse(-EINVAL, err, errlen, "binding %u is an array of buffers without a constant size "
+				      "(RuntimeDescriptorArray: an unbounded array could be indexed past what is bound)", b);
+	}
+	size_t fixed = 0;
+	spvc_compiler_get_declared_struct_size(comp, spvc_compiler_get_type_handle(comp, r->base_type_id), &fixed);
+	bool ro = false, wo = false;
+	const SpvDecoration *decos;
+	size_t nd;
+	spvc_compiler_get_buffer_block_decorations(comp, r->id, &decos, &nd);
+	for (size_t d = 0; d < nd; d++) {
+		ro |= decos[d] == SpvDecorationNonWritable;
+		wo |= decos[d] == SpvDecorationNonReadable;
+	}
+	if (kind == GD_SLOT_UNIFORM)
+		ro = true, wo = false;
+	uint32_t size = fixed > UINT32_MAX ? UINT32_MAX : (uint32_t)fixed;
+	for (uint32_t i = 0; i < *n; i++) {
+		struct binding *x = &bs[i];
+		if (x->number != b)
+			continue;
+		if (x->kind != kind)
+			return refuse(-EINVAL, err, errlen, "binding %u is declared both as a uniform buffer and as a storage "
+				      "buffer ('%s' and '%s')", b, x->first, r->name);
+		if (x->count != count)
+			return refuse(-EINVAL, err, errlen, "binding %u is declared with %u and with %u array elements ('%s' "
+				      "and '%s')", b, x->count, count, x->first, r->name);
+		/* Aliases: the binding does what any of them does. */
+		x->read_only &= ro;
+		x->write_only &= wo;
+		if (size > x->min_size)
+			x->min_size = size;
+		return 0;
+	}
+	if (*n == GD_MAX_BINDINGS)
+		return refuse(-E2BIG, err, errlen, "more than %d bindings", GD_MAX_BINDINGS);
+	bs[(*n)++] = (struct binding){b, count, kind, ro, wo, size, r->name};
+	return 0;
+}
+
+/* Buffers in set 0 into slots, sorted by binding then element, within the
+ * device's descriptor limits. */
+static int reflect_bindings(const struct gd_gpu *gpu, spvc_compiler comp, spvc_resources res, struct gd_iface *k,
+			    char *err, size_t errlen)
 {
 	static const struct { spvc_resource_type t; const char *what; } refused[] = {
-		{SPVC_RESOURCE_TYPE_UNIFORM_BUFFER, "uniform buffer"},
 		{SPVC_RESOURCE_TYPE_STORAGE_IMAGE, "storage image"},
 		{SPVC_RESOURCE_TYPE_SAMPLED_IMAGE, "sampled image"},
 		{SPVC_RESOURCE_TYPE_SEPARATE_IMAGE, "image"},
@@ -145,42 +200,151 @@ static int reflect_bindings(spvc_compiler comp, spvc_resources res, struct gd_if
 	for (size_t t = 0; t < sizeof(refused) / sizeof(refused[0]); t++) {
 		spvc_resources_get_resource_list_for_type(res, refused[t].t, &list, &n);
 		if (n)
-			return refuse(-EINVAL, err, errlen, "%s '%s' at binding %u: only storage buffers are supported",
-				      refused[t].what, list[0].name,
-				      spvc_compiler_get_decoration(comp, list[0].id, SpvDecorationBinding));
+			return refuse(-EINVAL, err, errlen, "%s at binding %u: only storage and uniform buffers are supported",
+				      refused[t].what, spvc_compiler_get_decoration(comp, list[0].id, SpvDecorationBinding));
 	}
-	spvc_resources_get_resource_list_for_type(res, SPVC_RESOURCE_TYPE_STORAGE_BUFFER, &list, &n);
-	if (n > GD_MAX_BINDINGS)
-		return refuse(-E2BIG, err, errlen, "%zu storage buffers, at most %d", n, GD_MAX_BINDINGS);
-	uint32_t seen = 0;
-	for (size_t i = 0; i < n; i++) {
-		unsigned set = spvc_compiler_get_decoration(comp, list[i].id, SpvDecorationDescriptorSet);
-		unsigned b = spvc_compiler_get_decoration(comp, list[i].id, SpvDecorationBinding);
-		if (set != 0 || b >= n || (seen & (1u << b)))
-			return refuse(-EINVAL, err, errlen, "buffer '%s' at set %u binding %u; bindings must be 0..%zu of set 0",
-				      list[i].name, set, b, n - 1);
-		spvc_type var = spvc_compiler_get_type_handle(comp, list[i].type_id);
-		if (spvc_type_get_num_array_dimensions(var))
-			return refuse(-EINVAL, err, errlen, "binding %u ('%s') is an array of buffers; bind one buffer per binding",
-				      b, list[i].name);
-		seen |= 1u << b;
-		const SpvDecoration *decos;
-		size_t nd;
-		spvc_compiler_get_buffer_block_decorations(comp, list[i].id, &decos, &nd);
-		for (size_t d = 0; d < nd; d++) {
-			k->read_only[b] |= decos[d] == SpvDecorationNonWritable;
-			k->write_only[b] |= decos[d] == SpvDecorationNonReadable;
+	struct binding bs[GD_MAX_BINDINGS];
+	uint32_t nb = 0;
+	for (int u = 0; u < 2; u++) {
+		spvc_resources_get_resource_list_for_type(res, u ? SPVC_RESOURCE_TYPE_UNIFORM_BUFFER
+								  : SPVC_RESOURCE_TYPE_STORAGE_BUFFER, &list, &n);
+		for (size_t i = 0; i < n; i++) {
+			int r = add_variable(comp, &list[i], u ? GD_SLOT_UNIFORM : GD_SLOT_STORAGE, bs, &nb, err, errlen);
+			if (r < 0)
+				return r;
 		}
-		size_t fixed = 0;
-		spvc_compiler_get_declared_struct_size(comp, spvc_compiler_get_type_handle(comp, list[i].base_type_id), &fixed);
-		k->min_size[b] = fixed > UINT32_MAX ? UINT32_MAX : (uint32_t)fixed;
 	}
-	k->n_bindings = (uint32_t)n;
+	/* Sorted by binding number: slots then follow binding order. */
+	for (uint32_t i = 1; i < nb; i++)
+		for (uint32_t j = i; j > 0 && bs[j - 1].number > bs[j].number; j--) {
+			struct binding t = bs[j];
+			bs[j] = bs[j - 1];
+			bs[j - 1] = t;
+		}
+	const VkPhysicalDeviceLimits *l = &gpu->props.limits;
+	uint32_t storage = 0, uniform = 0;
+	for (uint32_t i = 0; i < nb; i++) {
+		const struct binding *x = &bs[i];
+		uint32_t max = x->kind == GD_SLOT_UNIFORM ? l->maxUniformBufferRange : l->maxStorageBufferRange;
+		if (x->min_size > max)
+			return refuse(-E2BIG, err, errlen, "binding %u declares %u bytes, over %s %u", x->number, x->min_size,
+				      x->kind == GD_SLOT_UNIFORM ? "maxUniformBufferRange" : "maxStorageBufferRange", max);
+		*(x->kind == GD_SLOT_UNIFORM ? &uniform : &storage) += x->count;
+		if (storage + uniform > GD_MAX_BINDINGS)
+			return refuse(-E2BIG, err, errlen, "more than %d buffers (counting each array element) up to binding %u",
+				      GD_MAX_BINDINGS, x->number);
+		for (uint32_t e = 0; e < x->count; e++) {
+			uint32_t s = k->n_bindings++;
+			k->binding[s] = x->number;
+			k->element[s] = e;
+			k->count[s] = x->count;
+			k->kind[s] = (uint8_t)x->kind;
+			k->read_only[s] = x->read_only;
+			k->write_only[s] = x->write_only;
+			k->min_size[s] = x->min_size;
+		}
+	}
+	if (storage > l->maxPerStageDescriptorStorageBuffers || uniform > l->maxPerStageDescriptorUniformBuffers)
+		return refuse(-E2BIG, err, errlen, "%u storage and %u uniform buffers; this device allows %u and %u per kernel",
+			      storage, uniform, l->maxPerStageDescriptorStorageBuffers, l->maxPerStageDescriptorUniformBuffers);
+	if (gpu->push_descriptor && storage + uniform > gpu->max_push_descriptors)
+		return refuse(-E2BIG, err, errlen, "%u buffers, over maxPushDescriptors %u", storage + uniform,
+			      gpu->max_push_descriptors);
 	return 0;
 }
 
-int gd_spirv_check(const struct gd_gpu *gpu, const uint32_t *words, size_t size, bool check, struct gd_iface *ret,
-		   char *err, size_t errlen)
+static int check_push(const struct gd_gpu *gpu, spvc_compiler comp, spvc_resources res, struct gd_iface *k, char *err,
+		      size_t errlen)
+{
+	const spvc_reflected_resource *list;
+	size_t n;
+	spvc_resources_get_resource_list_for_type(res, SPVC_RESOURCE_TYPE_PUSH_CONSTANT, &list, &n);
+	if (!n)
+		return 0;
+	size_t ps = 0;
+	spvc_compiler_get_declared_struct_size(comp, spvc_compiler_get_type_handle(comp, list[0].base_type_id), &ps);
+	if (ps > gpu->props.limits.maxPushConstantsSize)
+		return refuse(-E2BIG, err, errlen, "%zu bytes of push constants exceed this device's maxPushConstantsSize "
+			      "of %u bytes", ps, gpu->props.limits.maxPushConstantsSize);
+	k->push_size = (uint32_t)ps;
+	return 0;
+}
+
+/* Everything after the module is concrete (code, size bytes). */
+static int reflect(const struct gd_gpu *gpu, const uint32_t *code, size_t size, const struct gd_kernel_opts *opts,
+		   struct gd_iface *k, char *err, size_t errlen)
+{
+	struct gd_spirv_scan sc = {0};
+	int r = gd_spirv_tools_scan(code, size, &sc, err, errlen);
+	if (r < 0)
+		return r;
+	spvc_context ctx = NULL;
+	spvc_parsed_ir ir;
+	spvc_compiler comp;
+	spvc_resources res;
+	if (spvc_context_create(&ctx) != SPVC_SUCCESS)
+		return refuse(-ENOMEM, err, errlen, "out of memory reflecting SPIR-V");
+	if (spvc_context_parse_spirv(ctx, code, size / 4, &ir) != SPVC_SUCCESS ||
+	    spvc_context_create_compiler(ctx, SPVC_BACKEND_NONE, ir, SPVC_CAPTURE_MODE_TAKE_OWNERSHIP, &comp) != SPVC_SUCCESS) {
+		r = refuse(-EINVAL, err, errlen, "SPIR-V reflection failed: %s", spvc_context_get_last_error_string(ctx));
+		goto out;
+	}
+	if ((r = choose_entry(comp, k, err, errlen)) < 0 || (r = gd_spirv_check_caps(gpu, comp, &sc, err, errlen)) < 0 ||
+	    (r = check_workgroup(gpu, &sc, opts, k, err, errlen)) < 0)
+		goto out;
+	if (sc.shared_bytes > gpu->props.limits.maxComputeSharedMemorySize) {
+		r = sc.shared_bytes == UINT64_MAX
+			? refuse(-EINVAL, err, errlen, "workgroup (shared) memory sized by something other than a constant")
+			: refuse(-E2BIG, err, errlen, "%llu bytes of workgroup (shared) memory exceed maxComputeSharedMemorySize %u",
+				 (unsigned long long)sc.shared_bytes, gpu->props.limits.maxComputeSharedMemorySize);
+		goto out;
+	}
+	if (spvc_compiler_create_shader_resources(comp, &res) != SPVC_SUCCESS) {
+		r = refuse(-EINVAL, err, errlen, "SPIR-V reflection failed: %s", spvc_context_get_last_error_string(ctx));
+		goto out;
+	}
+	if ((r = reflect_bindings(gpu, comp, res, k, err, errlen)) < 0 || (r = check_push(gpu, comp, res, k, err, errlen)) < 0)
+		goto out;
+	if (sc.bad_array_var)
+		r = refuse(-EINVAL, err, errlen, "binding %u is an array of buffers used other than at a constant index "
+			   "within it: an index past its end would escape robust access",
+			   spvc_compiler_get_decoration(comp, sc.bad_array_var, SpvDecorationBinding));
+out:
+	spvc_context_destroy(ctx);
+	return r;
+}
+
+/* Sets opts' constants and folds the module's specialization into plain
+ * constants; *ret_code NULL: there was none, the module runs as it is. */
+static int specialize(const uint32_t *words, size_t size, const struct gd_kernel_opts *opts, uint32_t **ret_code,
+		      size_t *ret_size, char *err, size_t errlen)
+{
+	uint32_t *set = NULL, *code = NULL;
+	size_t n = 0;
+	int r = gd_spirv_tools_set_constants(words, size, opts, &set, err, errlen);
+	if (r < 0 || !set) {
+		*ret_code = NULL;
+		return r;
+	}
+	r = gd_spirv_freeze(set, size / 4, &code, &n, err, errlen);
+	free(set);
+	if (r == 0 && (r = gd_spirv_tools_validate(code, n * 4, err, errlen)) < 0) {
+		char why[256];
+		snprintf(why, sizeof(why), "%s", err);
+		snprintf(err, errlen, "with these specialization values, %s", why);
+	}
+	if (r < 0) {
+		free(code);
+		return r;
+	}
+	*ret_code = code;
+	*ret_size = n * 4;
+	return 0;
+}
+
+int gd_spirv_check(const struct gd_gpu *gpu, const uint32_t *words, size_t size, bool validate,
+		   const struct gd_kernel_opts *opts, struct gd_iface *ret_iface, uint32_t **ret_code,
+		   size_t *ret_code_size, char *err, size_t errlen)
 {
 	struct gd_iface k = {0};
 	if (size < 20 || size % 4)
@@ -190,59 +354,19 @@ int gd_spirv_check(const struct gd_gpu *gpu, const uint32_t *words, size_t size,
 	/* The validator lets a non-zero schema word through; drivers do not. */
 	if (words[4] != 0)
 		return refuse(-EINVAL, err, errlen, "SPIR-V header word 4 (reserved schema) is %u, must be 0", words[4]);
-	struct gd_spirv_scan sc = {0};
-	int r = gd_spirv_tools_check(words, size, check, &sc, err, errlen);
-	if (r < 0)
+	int r = validate ? gd_spirv_tools_validate(words, size, err, errlen) : 0;
+	uint32_t *code = NULL;
+	size_t code_size = size;
+	if (r == 0)
+		r = specialize(words, size, opts, &code, &code_size, err, errlen);
+	if (r == 0)
+		r = reflect(gpu, code ? code : words, code_size, opts, &k, err, errlen);
+	if (r < 0) {
+		free(code);
 		return r;
-	spvc_context ctx = NULL;
-	spvc_parsed_ir ir;
-	spvc_compiler comp;
-	spvc_resources res;
-	const spvc_reflected_resource *list;
-	const spvc_specialization_constant *spec;
-	size_t n;
-	if (spvc_context_create(&ctx) != SPVC_SUCCESS)
-		return refuse(-ENOMEM, err, errlen, "out of memory reflecting SPIR-V");
-	if (spvc_context_parse_spirv(ctx, words, size / 4, &ir) != SPVC_SUCCESS ||
-	    spvc_context_create_compiler(ctx, SPVC_BACKEND_NONE, ir, SPVC_CAPTURE_MODE_TAKE_OWNERSHIP, &comp) != SPVC_SUCCESS) {
-		r = refuse(-EINVAL, err, errlen, "SPIR-V reflection failed: %s", spvc_context_get_last_error_string(ctx));
-		goto out;
 	}
-	if ((r = choose_entry(comp, &k, err, errlen)) < 0 || (r = check_capabilities(gpu, comp, err, errlen)) < 0)
-		goto out;
-	/* Specialization constants could size arrays, shared memory or the
-	 * workgroup behind the checks below; gpucmd passes none anyway. */
-	if (spvc_compiler_get_specialization_constants(comp, &spec, &n) == SPVC_SUCCESS && n) {
-		r = refuse(-EINVAL, err, errlen, "%zu specialization constant%s (constant_id %u first); gpucmd sets none, "
-			   "compile the values in", n, n == 1 ? "" : "s", spec[0].constant_id);
-		goto out;
-	}
-	if ((r = check_workgroup(gpu, comp, &sc, &k, err, errlen)) < 0)
-		goto out;
-	if (sc.shared_bytes > gpu->props.limits.maxComputeSharedMemorySize) {
-		r = refuse(-E2BIG, err, errlen, "%llu bytes of workgroup (shared) memory exceed maxComputeSharedMemorySize %u",
-			   (unsigned long long)sc.shared_bytes, gpu->props.limits.maxComputeSharedMemorySize);
-		goto out;
-	}
-	if (spvc_compiler_create_shader_resources(comp, &res) != SPVC_SUCCESS) {
-		r = refuse(-EINVAL, err, errlen, "SPIR-V reflection failed: %s", spvc_context_get_last_error_string(ctx));
-		goto out;
-	}
-	if ((r = reflect_bindings(comp, res, &k, err, errlen)) < 0)
-		goto out;
-	spvc_resources_get_resource_list_for_type(res, SPVC_RESOURCE_TYPE_PUSH_CONSTANT, &list, &n);
-	if (n) {
-		size_t ps = 0;
-		spvc_compiler_get_declared_struct_size(comp, spvc_compiler_get_type_handle(comp, list[0].base_type_id), &ps);
-		if (ps > gpu->props.limits.maxPushConstantsSize) {
-			r = refuse(-E2BIG, err, errlen, "%zu bytes of push constants exceed maxPushConstantsSize %u", ps,
-				   gpu->props.limits.maxPushConstantsSize);
-			goto out;
-		}
-		k.push_size = (uint32_t)ps;
-	}
-	*ret = k;
-out:
-	spvc_context_destroy(ctx);
-	return r;
+	*ret_iface = k;
+	*ret_code = code;
+	*ret_code_size = code_size;
+	return 0;
 }

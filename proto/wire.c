@@ -251,6 +251,8 @@ static bool decode_binding(const uint8_t *p, const uint8_t *end, Gpucmd__Binding
 		case 1: if (!get_u32(&p, end, &b->buffer)) return false; break;
 		case 2: if (!get_varint(&p, end, &b->offset)) return false; break;
 		case 3: if (!get_varint(&p, end, &b->size)) return false; break;
+		case 4: if (!get_u32(&p, end, &b->binding)) return false; break;
+		case 5: if (!get_u32(&p, end, &b->element)) return false; break;
 		default: return false;
 		}
 	}
@@ -286,7 +288,13 @@ static bool decode_dispatch(const uint8_t *p, const uint8_t *end, struct gw_disp
 			continue;
 		}
 		uint32_t *dst;
+		uint64_t flag;
 		switch (field) {
+		case 9:
+			if (wt != WT_VARINT || !get_varint(&p, end, &flag))
+				return false;
+			d->by_binding = flag != 0;
+			continue;
 		case 1: dst = &d->session; break;
 		case 2: dst = &d->kernel; break;
 		case 5: dst = &d->groups_x; break;

@@ -531,6 +531,7 @@ TCase *sharing_tcase(void);
 TCase *sharing_loop_poll_tcase(void);
 TCase *sharing_limits_tcase(void);
 TCase *client_kernels_tcase(void);
+TCase *kernel_features_tcase(void);
 TCase *kernels_tcase(void);
 TCase *kernels_pool_tcase(void);
 TCase *cache_tcase(void);
@@ -593,6 +594,7 @@ Suite *daemon_suite(void)
 	suite_add_tcase(s, sharing_loop_poll_tcase());
 	suite_add_tcase(s, sharing_limits_tcase());
 	suite_add_tcase(s, client_kernels_tcase());
+	suite_add_tcase(s, kernel_features_tcase());
 	suite_add_tcase(s, kernels_tcase());
 	suite_add_tcase(s, kernels_pool_tcase());
 	suite_add_tcase(s, cache_tcase());

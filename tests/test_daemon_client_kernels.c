@@ -118,14 +118,17 @@ static const struct {
 	{"truncated", -EINVAL, "invalid SPIR-V"},
 	{"too-big", -E2BIG, "at most 1048576"},
 	{"vertex", -EINVAL, "no compute entry point"},
-	{"uniform", -EINVAL, "uniform buffer"},
-	{"image", -EINVAL, "only storage buffers"},
-	{"spec", -EINVAL, "specialization constant"},
+	{"image", -EINVAL, "only storage and uniform buffers"},
+	{"alias_conflict", -EINVAL, "binding 0 is declared both as a uniform buffer and as a storage buffer"},
+	{"array_dynamic", -EINVAL, "binding 0 is an array of buffers used other than at a constant index"},
 	{"huge_workgroup", -E2BIG, "maxComputeWorkGroup"},
-	{"set1", -EINVAL, "set 1 binding 0"},
-	{"buffer_array", -EINVAL, "array of buffers"},
-	{"big_push", -E2BIG, "maxPushConstantsSize"},
-	{"device_address", -EINVAL, "PhysicalStorageBufferAddresses"},
+	{"set1", -EINVAL, "set 1 binding 0: gpucmd binds set 0 only"},
+	{"big_push", -E2BIG, "256 bytes of push constants exceed this device's maxPushConstantsSize of 128 bytes"},
+	{"big_binding", -E2BIG, "storage buffer at binding 5000: binding numbers go up to 1023"},
+	{"many_buffers", -E2BIG, "more than 16 buffers (counting each array element) up to binding 0"},
+	{"device_address", -EINVAL, "capability PhysicalStorageBufferAddresses is refused: buffer device addresses would bypass bounds checks"},
+	{"atomic_float", -EINVAL, "capability AtomicFloat32AddEXT is not enabled on this device"},
+	{"rtz32", -EINVAL, "execution mode RoundingModeRTZ for 32-bit floats: this device does not support it"},
 	{"local-size-not-constant", -EINVAL, "LocalSizeId operands"},
 	{"huge_shared", -E2BIG, "262144 bytes of workgroup (shared) memory exceed maxComputeSharedMemorySize"},
 };
@@ -418,6 +421,10 @@ START_TEST(cli_kernel_add_reports_reflection_or_the_error)
 	ck_assert_int_eq(WEXITSTATUS(system(cmd)), 1);
 	snprintf(cmd, sizeof(cmd), "%s/gpucmd --socket %s kernels --json | grep -q '\"name\":\"matmul_f32\"'", b,
 		 test_daemon.socket);
+	ck_assert_int_eq(system(cmd), 0);
+	/* Binding numbers, array elements and uniform buffers as the module has them. */
+	snprintf(cmd, sizeof(cmd), "%s/gpucmd --socket %s kernel-add %s/tests/spirv/layout.spv layout | grep -q "
+		 "'bindings: 0u:r(>=12B) 2:r 4\\[0\\]:r 4\\[1\\]:r 7:w$'", b, test_daemon.socket, b);
 	ck_assert_int_eq(system(cmd), 0);
 }
 END_TEST

@@ -1002,11 +1002,18 @@ START_TEST(fast_decoder_leaves_other_shapes_to_protobuf_c)
 	ck_assert_int_eq(gw_pack(&out, &d.req.base, SMALL_MAX_FRAME), 0);
 	ck_assert_int_eq(gw_decode_dispatch(out.data + GW_HEADER, out.len - GW_HEADER, &f), 0);
 
-	/* Dispatch {kernel: 2^32} and Dispatch {field 9: 1}, by hand. */
+	/* Dispatch {kernel: 2^32} and Dispatch {field 15: 1}, by hand. */
 	const uint8_t wide[] = {0x08, 0x05, 0x8a, 0x02, 0x06, 0x10, 0x80, 0x80, 0x80, 0x80, 0x10};
 	ck_assert_int_eq(gw_decode_dispatch(wide, sizeof wide, &f), 0);
-	const uint8_t unknown[] = {0x08, 0x05, 0x8a, 0x02, 0x02, 0x48, 0x01};
+	const uint8_t unknown[] = {0x08, 0x05, 0x8a, 0x02, 0x02, 0x78, 0x01};
 	ck_assert_int_eq(gw_decode_dispatch(unknown, sizeof unknown, &f), 0);
+	/* by_binding (field 9) and a binding's number and element (4, 5). */
+	const uint8_t numbered[] = {0x08, 0x05, 0x8a, 0x02, 0x0a, 0x10, 0x09, 0x48, 0x01, 0x1a, 0x04, 0x20, 0x07, 0x28, 0x02};
+	ck_assert_int_eq(gw_decode_dispatch(numbered, sizeof numbered, &f), 1);
+	ck_assert(f.req.dispatch->by_binding);
+	ck_assert_uint_eq(f.req.dispatch->n_bindings, 1);
+	ck_assert_uint_eq(f.req.dispatch->bindings[0]->binding, 7);
+	ck_assert_uint_eq(f.req.dispatch->bindings[0]->element, 2);
 	const uint8_t fine[] = {0x08, 0x05, 0x8a, 0x02, 0x02, 0x10, 0x09};
 	ck_assert_int_eq(gw_decode_dispatch(fine, sizeof fine, &f), 1);
 	ck_assert_uint_eq(f.req.dispatch->kernel, 9);
