@@ -38,6 +38,7 @@ struct gd_account {
 	uint32_t in_flight;         /* command buffers on the GPU, not yet retired */
 	uint32_t fence_waiters;     /* host and fd fence waits parked (fence.h) */
 	uint32_t handshakes;        /* connections that have not said hello yet */
+	uint32_t kernel_builds;     /* client kernels building on worker threads (kernels.c) */
 	uint64_t input_bytes;       /* room of max_input_bytes held (conn.h) */
 };
 

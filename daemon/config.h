@@ -37,7 +37,7 @@ struct gd_config {
 	int log_level;             /* syslog level, GD_LOG_* */
 	bool validate;             /* Vulkan validation layer */
 	bool validate_sync;        /* also synchronization validation (missing or wrong barriers) */
-	bool gpu_accounting;       /* GPU time of every command buffer, not only profiled ones */
+	uint32_t gpu_accounting;   /* time every command buffer; GD_CONFIG_AUTO: on a GPU, not a CPU device */
 	uint32_t max_frame;        /* largest frame accepted or sent */
 	uint32_t spin_us;          /* completion thread's poll window; GD_CONFIG_AUTO: by device type */
 	uint32_t loop_poll_us;     /* loop thread's poll after a commit_and_wait; the same */
@@ -64,6 +64,7 @@ struct gd_config {
 	uint32_t max_handshakes_per_uid; /* connections of one uid not yet past hello */
 	uint32_t max_fence_waiters_per_client, max_fence_waiters_per_uid; /* fence_wait / fence_fd parked */
 	uint32_t max_graphs_per_client;
+	uint32_t max_kernel_builds_per_uid; /* client kernels building at once on worker threads */
 	uint32_t max_commands_per_stage; /* commands in one command buffer (a stage, a part, a graph) */
 	uint64_t max_input_bytes;       /* room for request frames over 64 KiB being received, in all */
 	uint64_t max_input_bytes_per_uid;

@@ -19,6 +19,7 @@
 
 #include <uv.h>
 
+#include "account.h"
 #include "conn.h"
 #include "daemon.h"
 #include "kernels.h"
@@ -31,6 +32,7 @@ struct gd_kernel_job {
 	uv_work_t work;
 	struct gd_conn *conn;       /* NULL once the connection closed */
 	struct gd_daemon *d;
+	struct gd_account *uid;     /* counts the build against its uid (referenced) */
 	struct gd_registry *reg;
 	uint64_t req;               /* the request it answers */
 	uint32_t *words;
@@ -205,15 +207,19 @@ static void build_work(uv_work_t *w)
 static void build_done(uv_work_t *w, int status)
 {
 	struct gd_kernel_job *job = w->data;
+	struct gd_daemon *d = job->d;
 	job->done = true;
-	job->d->kernel_builds--;
+	d->kernel_builds--;
+	job->uid->kernel_builds--;
+	gd_account_unref(job->uid);
+	job->uid = NULL;
 	if (job->prog)
 		job->prog = gd_registry_adopt(job->reg, job->prog);
-	if (!job->conn) {
+	if (!job->conn)
 		job_free(job);
-		return;
-	}
-	gd_conn_resume(job->conn);
+	/* Its connection, and any other of the uid that waits for a worker
+	 * (max_kernel_builds_per_uid), go on. */
+	gd_daemon_resume_stalled(d);
 }
 
 static bool name_ok(const char *name)
@@ -294,6 +300,8 @@ static int start_build(struct gd_conn *c, const Req *req, const void *words, siz
 		job->d = c->d;
 		if (uv_queue_work(c->d->loop, &job->work, build_work, build_done) == 0) {
 			c->d->kernel_builds++;
+			job->uid = gd_account_ref(c->acct->parent);
+			job->uid->kernel_builds++;
 			c->kernels.job = job;
 			return 0;
 		}
@@ -367,6 +375,11 @@ int gd_kernel_register(struct gd_conn *c, const Req *req)
 			add_and_reply(c, req->id, kr->name, p, true);
 			return 0;
 		}
+		/* Builds share libuv's few worker threads: one uid may hold only
+		 * some of them, and its next registration waits (unread). */
+		uint32_t most = c->d->cfg.max_kernel_builds_per_uid;
+		if (most && c->acct->parent->kernel_builds >= most)
+			return -EAGAIN;
 		if (start_build(c, req, words, size, opts) == 0)
 			return -EAGAIN;
 		code = -ENOMEM;

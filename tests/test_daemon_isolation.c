@@ -606,6 +606,43 @@ START_TEST(a_stage_holds_a_bounded_number_of_commands)
 }
 END_TEST
 
+/* Kernel builds share the daemon's few worker threads: one uid may hold
+ * max_kernel_builds_per_uid of them, and its further registrations wait
+ * (the connection unread) instead of queueing without bound. Six
+ * processes register six different builds with room for one at a time:
+ * each gets its kernel, none is refused, nothing is left behind. */
+START_TEST(kernel_builds_of_one_uid_wait_their_turn)
+{
+	daemon_launch(&(struct daemon_launch){.config = "[limits]\nmax_kernel_builds_per_uid = 1\n"});
+	int base = daemon_base_fds();
+	size_t len;
+	uint8_t *spv = read_spv("spec_block", &len);
+	pid_t kids[6];
+	for (int i = 0; i < 6; i++) {
+		kids[i] = fork();
+		ck_assert_int_ge(kids[i], 0);
+		if (kids[i] == 0) {
+			gpucmd_client *c = gpucmd_connect(test_daemon.socket);
+			struct gpucmd_spec_constant k = {.id = 1, .type = GPUCMD_SPEC_FLOAT32, .value.f32 = 1.5f + (float)i};
+			struct gpucmd_kernel_options o = {.constants = &k, .n_constants = 1};
+			struct gpucmd_kernel_info info;
+			int r = c ? gpucmd_kernel_register_with(c, "scaled", spv, len, &o, &info) : -1;
+			if (r < 0)
+				fprintf(stderr, "child %d: %s\n", i, gpucmd_last_error(c));
+			gpucmd_disconnect(c);
+			_exit(r < 0);
+		}
+	}
+	for (int i = 0; i < 6; i++) {
+		int st;
+		ck_assert_int_eq(waitpid(kids[i], &st, 0), kids[i]);
+		ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "registration %d failed", i);
+	}
+	free(spv);
+	expect_baseline(base);
+}
+END_TEST
+
 TCase *isolation_tcase(void)
 {
 	TCase *t = tcase_create("isolation");
@@ -618,6 +655,7 @@ TCase *isolation_tcase(void)
 	tcase_add_test(t, partial_frames_are_bounded_in_total);
 	tcase_add_test(t, replies_a_client_never_reads_are_bounded);
 	tcase_add_test(t, a_stage_holds_a_bounded_number_of_commands);
+	tcase_add_test(t, kernel_builds_of_one_uid_wait_their_turn);
 	return t;
 }
 
