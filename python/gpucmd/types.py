@@ -175,7 +175,6 @@ class SessionStatus:
     in_flight: int
     command_buffers: int
     dispatches: int
-    gpu_util: int            # share of the GPU's time over the last second, in 1/1000
     completed: int
     fence_value: int
     gpu_ns: int
@@ -198,6 +197,7 @@ class ClientStatus:
     sessions: Tuple[SessionStatus, ...]
     command_buffers: int
     dispatches: int
+    gpu_util: int            # share of the GPU's time over the last second, in 1/1000
 
 
 @dataclass(frozen=True)
