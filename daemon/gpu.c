@@ -377,6 +377,8 @@ static void choose_features(struct gd_gpu *gpu, VkPhysicalDeviceFeatures2 *f, Vk
 	f11->uniformAndStorageBuffer16BitAccess = s11.uniformAndStorageBuffer16BitAccess;
 	f11->storagePushConstant16 = s11.storagePushConstant16;
 	f12->storageBuffer8BitAccess = s12.storageBuffer8BitAccess;
+	/* GPU-time accounting resets its queries from the host (timing.c). */
+	f12->hostQueryReset = s12.hostQueryReset;
 	f12->uniformAndStorageBuffer8BitAccess = s12.uniformAndStorageBuffer8BitAccess;
 	f12->storagePushConstant8 = s12.storagePushConstant8;
 	f12->shaderFloat16 = s12.shaderFloat16;
@@ -446,6 +448,7 @@ static int create_device(struct gd_gpu *gpu, bool no_push, uint32_t want_family)
 	VkPhysicalDeviceFeatures2 f = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, .pNext = &f11};
 	choose_features(gpu, &f, &f11, &f12, &f13);
 	gpu->robustness2 = has_r2 && f.features.robustBufferAccess;
+	gpu->host_query_reset = f12.hostQueryReset;
 	/* Memory extensions are optional: budget makes allocation honest about
 	 * what the driver can hold, priority and pageable memory let resident
 	 * buffers stay in VRAM when the device is oversubscribed. */

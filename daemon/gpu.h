@@ -59,6 +59,7 @@ struct gd_gpu {
 	VkPhysicalDeviceVulkan13Properties props13;   /* subgroup size control */
 	uint32_t max_push_descriptors;                /* 0 without VK_KHR_push_descriptor */
 	bool robustness2;     /* robustBufferAccess2: stray accesses stay inside the bound range */
+	bool host_query_reset; /* hostQueryReset: queries reset with vkResetQueryPool */
 
 	PFN_vkCmdPushDescriptorSetKHR push_descriptor; /* NULL: the descriptor-pool path */
 	PFN_vkCmdInsertDebugUtilsLabelEXT insert_label; /* NULL without debug_utils */

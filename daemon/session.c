@@ -832,10 +832,12 @@ void gd_session_reset(struct gd_session *s)
 
 void gd_session_retire(struct gd_session *s, struct gd_submission *sub)
 {
+	/* A failed one's queries are read too: that resets them for reuse. */
+	uint64_t busy = sub->busy_on ? gd_busy_collect(s->d->gpu, sub->busy) : 0;
 	if ((sub->timed || sub->busy_on) && !sub->failed) {
 		uint64_t ns = sub->timed ? gd_timing_collect(s->timing, s->d->gpu, sub->timing, sub->serial, sub->label,
 							     &s->last_start_ns, &s->last_end_ns)
-					 : gd_busy_collect(s->d->gpu, sub->busy);
+					 : busy;
 		s->gpu_ns += ns;
 		s->d->stats.gpu_ns += ns;
 		if (s->conn)

@@ -114,6 +114,8 @@ bool gd_timing_accounting(const struct gd_gpu *gpu, uint32_t setting)
 	return setting && gd_timing_supported(gpu);
 }
 
+/* With hostQueryReset the two queries are reset on the host when they are
+ * read, so the command buffer carries the two timestamps alone. */
 int gd_busy_begin(struct gd_gpu *gpu, VkQueryPool *pool, VkCommandBuffer cb)
 {
 	if (!*pool) {
@@ -126,8 +128,11 @@ int gd_busy_begin(struct gd_gpu *gpu, VkQueryPool *pool, VkCommandBuffer cb)
 			*pool = VK_NULL_HANDLE;
 			return -ENOMEM;
 		}
+		if (gpu->host_query_reset)
+			vkResetQueryPool(gpu->device, *pool, 0, 2);
 	}
-	vkCmdResetQueryPool(cb, *pool, 0, 2);
+	if (!gpu->host_query_reset)
+		vkCmdResetQueryPool(cb, *pool, 0, 2);
 	vkCmdWriteTimestamp2(cb, VK_PIPELINE_STAGE_2_TOP_OF_PIPE_BIT, *pool, 0);
 	return 0;
 }
@@ -139,9 +144,13 @@ void gd_busy_end(VkQueryPool pool, VkCommandBuffer cb)
 
 uint64_t gd_busy_collect(struct gd_gpu *gpu, VkQueryPool pool)
 {
+	/* Retired: both are written, nothing to wait for. */
 	uint64_t ticks[2];
-	if (vkGetQueryPoolResults(gpu->device, pool, 0, 2, sizeof(ticks), ticks, sizeof(uint64_t),
-				  VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT) != VK_SUCCESS)
+	VkResult r = vkGetQueryPoolResults(gpu->device, pool, 0, 2, sizeof(ticks), ticks, sizeof(uint64_t),
+					   VK_QUERY_RESULT_64_BIT);
+	if (gpu->host_query_reset)
+		vkResetQueryPool(gpu->device, pool, 0, 2);
+	if (r != VK_SUCCESS)
 		return 0;
 	uint64_t start = to_ns(gpu, ticks[0]), end = to_ns(gpu, ticks[1]);
 	return end > start ? end - start : 0;
