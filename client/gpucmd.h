@@ -121,7 +121,7 @@ struct gpucmd_info {
 	uint32_t clients, live_buffers, live_sessions;
 	uint64_t submissions, dispatches;
 	uint64_t barriers, barriers_elided, concurrent_groups; /* every session's, since start */
-	uint64_t gpu_ns;               /* GPU time of every command buffer (all unless no_gpu_accounting) */
+	uint64_t gpu_ns;               /* GPU time of every command buffer (profiled ones, or all with gpu_accounting) */
 	uint32_t timestamp_valid_bits; /* of the queue used; 0: profiling unsupported */
 	double timestamp_period;       /* ns per timestamp tick */
 	/* from the handshake */
@@ -294,7 +294,7 @@ struct gpucmd_memory_usage {
 	uint64_t bytes, buffers, peak;
 	uint64_t resident_buffers, resident_bytes;
 	uint64_t limit;                /* configured limit, 0: none */
-	uint64_t gpu_ns;               /* GPU time of its command buffers (all unless no_gpu_accounting; 0 for a uid) */
+	uint64_t gpu_ns;               /* GPU time of its command buffers (profiled ones, or all with gpu_accounting; 0 for a uid) */
 };
 
 struct gpucmd_memory_report {
@@ -449,7 +449,7 @@ struct gpucmd_session_state {
 	uint64_t replays;              /* graph replays recorded */
 	bool capturing;                /* between capture_begin and capture_end */
 	bool profiling;                /* gpucmd_profile is on */
-	uint64_t gpu_ns;               /* GPU time of its command buffers (all unless no_gpu_accounting) */
+	uint64_t gpu_ns;               /* GPU time of its command buffers (profiled ones, or all with gpu_accounting) */
 	bool eager;                    /* opened with GPUCMD_SESSION_EAGER */
 	uint64_t parts;                /* stage parts submitted before their commit */
 };
@@ -466,7 +466,7 @@ struct gpucmd_session_status {
 	enum gpucmd_priority priority;
 	uint32_t in_flight;            /* committed, not yet retired */
 	uint64_t command_buffers, dispatches, completed, fence_value;
-	uint64_t gpu_ns;               /* GPU time of its command buffers (all unless no_gpu_accounting) */
+	uint64_t gpu_ns;               /* GPU time of its command buffers (profiled ones, or all with gpu_accounting) */
 };
 
 struct gpucmd_client_status {
@@ -485,7 +485,7 @@ struct gpucmd_client_status {
 	uint64_t command_buffers;      /* since it connected, closed sessions included */
 	uint64_t dispatches;           /* the same */
 	uint32_t gpu_util;             /* its share of the GPU's time over the last second, in 1/1000
-					* (profiled ones only with no_gpu_accounting) */
+					* (needs gpu_accounting, else profiled ones only) */
 };
 
 struct gpucmd_status {

@@ -107,7 +107,7 @@ static void prom_clients(FILE *f, const struct gpucmd_status *st)
 		{"gpucmd_client_command_buffers_total", "counter", "Command buffers the client committed, closed "
 								   "sessions included."},
 		{"gpucmd_client_dispatches_total", "counter", "Dispatches the client recorded, closed sessions included."},
-		{"gpucmd_client_gpu_nanoseconds_total", "counter", "GPU time of the client's command buffers (all unless no_gpu_accounting)."},
+		{"gpucmd_client_gpu_nanoseconds_total", "counter", "GPU time of the client's command buffers (profiled ones, or all with gpu_accounting)."},
 	};
 	for (int m = MEM; m <= GPU_NS; m++) {
 		prom_head(f, per[m].name, per[m].type, per[m].help);

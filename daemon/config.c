@@ -52,8 +52,8 @@ static const struct key keys[] = {
 	 "SPIR-V kernels (default: kernels/ beside the binary,\nelse " GPUCMD_KERNEL_DIR ")"},
 	{"daemon", "cache_dir", K_STRING, F(cache_dir), 0, 0, false, "DIR",
 	 "pipeline cache directory (default $STATE_DIRECTORY under systemd,\nelse $XDG_CACHE_HOME/gpucmd, else ~/.cache/gpucmd)"},
-	{"daemon", "gpu_accounting", K_U32, F(gpu_accounting), 0, 1, false, "0|1|auto",
-	 "1: two timestamps around every command buffer give per-client GPU time\nand utilisation in status; 0: profiled command buffers only (default\nauto: 1 on a GPU, 0 on a CPU device, where a timestamp waits for all work)"},
+	{"daemon", "gpu_accounting", K_BOOL, F(gpu_accounting), 0, 0, false, NULL,
+	 "two timestamps around every command buffer give per-client GPU time and\nutilisation in status (default no: on the H200 they doubled the round trip)"},
 	{"daemon", "no_cache", K_BOOL, F(no_cache), 0, 0, false, NULL, "keep the pipeline cache in memory only"},
 	{"daemon", "no_client_kernels", K_BOOL, F(no_client_kernels), 0, 0, true, NULL,
 	 "refuse kernels that clients bring (kernel_register)"},
@@ -166,12 +166,11 @@ static int parse_bool(const char *v)
 }
 
 /* Whether k's default is chosen by the daemon for the device (spin_us,
- * loop_poll_us, queue_family, gpu_accounting): "auto" in the file or on the command line,
+ * loop_poll_us, queue_family): "auto" in the file or on the command line,
  * and what --check-config and reload messages show, never the sentinel. */
 static bool has_auto(const struct key *k)
 {
-	return k->offset == F(spin_us) || k->offset == F(loop_poll_us) || k->offset == F(queue_family) ||
-	       k->offset == F(gpu_accounting);
+	return k->offset == F(spin_us) || k->offset == F(loop_poll_us) || k->offset == F(queue_family);
 }
 
 /* Sets key k from text v; on a bad value writes why to err. */
@@ -524,7 +523,6 @@ int gd_config_read(struct gd_config *cfg, int argc, char **argv)
 		.spin_us = GD_CONFIG_AUTO,
 		.loop_poll_us = GD_CONFIG_AUTO,
 		.queue_family = GD_CONFIG_AUTO,
-		.gpu_accounting = GD_CONFIG_AUTO,
 		.max_kernels_per_client = GD_MAX_CLIENT_KERNELS,
 		.stop_timeout_sec = 10,
 		.max_inflight_per_client = 4,

@@ -37,7 +37,7 @@ struct gd_config {
 	int log_level;             /* syslog level, GD_LOG_* */
 	bool validate;             /* Vulkan validation layer */
 	bool validate_sync;        /* also synchronization validation (missing or wrong barriers) */
-	uint32_t gpu_accounting;   /* time every command buffer; GD_CONFIG_AUTO: on a GPU, not a CPU device */
+	bool gpu_accounting;       /* time every command buffer, not only profiled ones */
 	uint32_t max_frame;        /* largest frame accepted or sent */
 	uint32_t spin_us;          /* completion thread's poll window; GD_CONFIG_AUTO: by device type */
 	uint32_t loop_poll_us;     /* loop thread's poll after a commit_and_wait; the same */

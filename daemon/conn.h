@@ -39,7 +39,7 @@ struct gd_conn {
 	struct gd_handles sessions;  /* -> struct gd_session (one reference each) */
 	struct gd_handles graphs;    /* -> struct gd_graph (one reference each) */
 	struct gd_account *acct;     /* buffer memory this connection holds */
-	uint64_t gpu_ns;             /* GPU time of its command buffers (all unless no_gpu_accounting) */
+	uint64_t gpu_ns;             /* GPU time of its command buffers (profiled ones, or all with gpu_accounting) */
 	uint64_t util_ns, util_ms;   /* gpu_ns and loop time when gpu_util was last worked out */
 	uint32_t gpu_util;           /* share of the GPU's time over the last second or so, in 1/1000 */
 	uint64_t command_buffers;    /* of all its sessions, closed ones included (status) */

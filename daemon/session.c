@@ -257,7 +257,7 @@ static struct gd_submission *open_submission(struct gd_session *s)
 	sub->open_query = -1;
 	sub->timed = s->profiling && gd_cb_timing_begin(s->d->gpu, &sub->timing, sub->cb) == 0;
 	/* Per command buffer, never per dispatch: two timestamps. */
-	sub->busy_on = !sub->timed && gd_timing_accounting(s->d->gpu, s->d->cfg.gpu_accounting) &&
+	sub->busy_on = !sub->timed && s->d->cfg.gpu_accounting && gd_timing_supported(s->d->gpu) &&
 		       gd_busy_begin(s->d->gpu, &sub->busy, sub->cb) == 0;
 	s->next_wait = 0;
 	s->command_buffers++;

@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "config.h"
 #include "gpu.h"
 #include "timing.h"
 
@@ -105,13 +104,6 @@ uint64_t gd_timing_collect(struct gd_timing *tm, struct gd_gpu *gpu, struct gd_c
 	*ret_start = start;
 	*ret_end = end;
 	return end > start ? end - start : 0;
-}
-
-bool gd_timing_accounting(const struct gd_gpu *gpu, uint32_t setting)
-{
-	if (setting == GD_CONFIG_AUTO)
-		setting = gpu->props.deviceType != VK_PHYSICAL_DEVICE_TYPE_CPU;
-	return setting && gd_timing_supported(gpu);
 }
 
 /* With hostQueryReset the two queries are reset on the host when they are

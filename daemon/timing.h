@@ -71,12 +71,8 @@ void gd_cb_timing_destroy(struct gd_gpu *gpu, struct gd_cb_timing *t);
 
 /* GPU time of every command buffer that is not profiled (gpu_accounting):
  * two timestamps around it, in a pool of two queries made on first use and
- * kept with the submission. accounting: whether the setting (0, 1 or
- * GD_CONFIG_AUTO: on a GPU, not on a CPU device, where lavapipe makes a
- * timestamp wait for all work before it) and the queue allow it. begin: 0
- * or -ENOMEM. collect (once retired):
+ * kept with the submission. begin: 0 or -ENOMEM. collect (once retired):
  * the time in ns, 0 when unreadable. destroy accepts VK_NULL_HANDLE. */
-bool gd_timing_accounting(const struct gd_gpu *gpu, uint32_t setting);
 int gd_busy_begin(struct gd_gpu *gpu, VkQueryPool *pool, VkCommandBuffer cb);
 void gd_busy_end(VkQueryPool pool, VkCommandBuffer cb);
 uint64_t gd_busy_collect(struct gd_gpu *gpu, VkQueryPool pool);

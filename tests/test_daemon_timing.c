@@ -189,11 +189,11 @@ START_TEST(cli_trace_writes_chrome_trace_json)
 END_TEST
 
 /* Without profiling, every command buffer's GPU time counts to its client
- * (gpu_accounting = 1, the default on a GPU), and status shows the client's share of the GPU over
+ * (gpu_accounting = yes), and status shows the client's share of the GPU over
  * the last second. A second client that does nothing shows none. */
 START_TEST(status_shows_gpu_time_and_utilisation_without_profiling)
 {
-	daemon_launch(&(struct daemon_launch){.config = "[daemon]\ngpu_accounting = 1\n"});
+	daemon_launch(&(struct daemon_launch){.config = "[daemon]\ngpu_accounting = yes\n"});
 	gpucmd_client *c = connect_ok(), *idle = connect_ok();
 	gpucmd_buffer b;
 	gpucmd_session s;
@@ -229,10 +229,11 @@ START_TEST(status_shows_gpu_time_and_utilisation_without_profiling)
 }
 END_TEST
 
-/* gpu_accounting = 0: nothing is timed unless a session profiles. */
+/* gpu_accounting = no (the default): nothing is timed unless a session
+ * profiles. */
 START_TEST(gpu_accounting_can_be_turned_off)
 {
-	daemon_launch(&(struct daemon_launch){.config = "[daemon]\ngpu_accounting = 0\n"});
+	daemon_launch(&(struct daemon_launch){.config = "[daemon]\ngpu_accounting = no\n"});
 	gpucmd_client *c = connect_ok();
 	gpucmd_buffer b;
 	gpucmd_session s;
