@@ -452,7 +452,7 @@ static int create_device(struct gd_gpu *gpu, bool no_push, uint32_t want_family)
 	/* Memory extensions are optional: budget makes allocation honest about
 	 * what the driver can hold, priority and pageable memory let resident
 	 * buffers stay in VRAM when the device is oversubscribed. */
-	const char *exts[8];
+	const char *exts[10];
 	uint32_t n_exts = 0;
 	bool push = !no_push && has_device_ext(gpu->phys, VK_KHR_PUSH_DESCRIPTOR_EXTENSION_NAME);
 	if (push) {
@@ -513,6 +513,22 @@ static int create_device(struct gd_gpu *gpu, bool no_push, uint32_t want_family)
 			fault.deviceFaultVendorBinary = VK_FALSE;
 			f.pNext = &fault;
 		}
+	}
+	/* Float atomics (atomicAdd on floats, common in reductions and
+	 * scatter kernels) change what a kernel computes, not what it reaches. */
+	VkPhysicalDeviceShaderAtomicFloatFeaturesEXT af = {
+		.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_ATOMIC_FLOAT_FEATURES_EXT};
+	if (has_device_ext(gpu->phys, VK_EXT_SHADER_ATOMIC_FLOAT_EXTENSION_NAME)) {
+		VkPhysicalDeviceFeatures2 aq = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, .pNext = &af};
+		vkGetPhysicalDeviceFeatures2(gpu->phys, &aq);
+		/* Image atomics stay off: gpucmd binds no images. */
+		af.shaderImageFloat32Atomics = af.shaderImageFloat32AtomicAdd = VK_FALSE;
+		af.sparseImageFloat32Atomics = af.sparseImageFloat32AtomicAdd = VK_FALSE;
+		exts[n_exts++] = VK_EXT_SHADER_ATOMIC_FLOAT_EXTENSION_NAME;
+		af.pNext = f.pNext;
+		f.pNext = &af;
+		gpu->atomic_float = af;
+		gpu->atomic_float.pNext = NULL;
 	}
 	float prio = 1.0f;
 	VkDeviceQueueCreateInfo q = {

@@ -55,6 +55,7 @@ struct gd_gpu {
 	VkPhysicalDeviceVulkan11Features features11;
 	VkPhysicalDeviceVulkan12Features features12;
 	VkPhysicalDeviceVulkan13Features features13;
+	VkPhysicalDeviceShaderAtomicFloatFeaturesEXT atomic_float; /* enabled float atomics, zero without the extension */
 	VkPhysicalDeviceVulkan12Properties props12;   /* float controls */
 	VkPhysicalDeviceVulkan13Properties props13;   /* subgroup size control */
 	uint32_t max_push_descriptors;                /* 0 without VK_KHR_push_descriptor */

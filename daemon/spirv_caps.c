@@ -56,6 +56,10 @@ static bool capability_ok(const struct gd_gpu *gpu, SpvCapability c)
 	case SpvCapabilityInt64: return gpu->features.shaderInt64;
 	case SpvCapabilityInt16: return gpu->features.shaderInt16;
 	case SpvCapabilityInt64Atomics: return f12->shaderBufferInt64Atomics || f12->shaderSharedInt64Atomics;
+	case SpvCapabilityAtomicFloat32AddEXT:
+		return gpu->atomic_float.shaderBufferFloat32AtomicAdd || gpu->atomic_float.shaderSharedFloat32AtomicAdd;
+	case SpvCapabilityAtomicFloat64AddEXT:
+		return gpu->atomic_float.shaderBufferFloat64AtomicAdd || gpu->atomic_float.shaderSharedFloat64AtomicAdd;
 	case SpvCapabilityFloat16: return f12->shaderFloat16;
 	case SpvCapabilityInt8: return f12->shaderInt8;
 	case SpvCapabilityStorageBuffer16BitAccess: return f11->storageBuffer16BitAccess;
@@ -112,6 +116,7 @@ static const char *const known_extensions[] = {
 	"SPV_KHR_non_semantic_info", "SPV_KHR_shader_draw_parameters", "SPV_EXT_descriptor_indexing",
 	"SPV_GOOGLE_decorate_string", "SPV_GOOGLE_hlsl_functionality1", "SPV_GOOGLE_user_type",
 	"SPV_KHR_no_integer_wrap_decoration",
+	"SPV_EXT_shader_atomic_float_add", /* VK_EXT_shader_atomic_float, when the device has it */
 };
 
 static int check_extensions(spvc_compiler comp, char *err, size_t errlen)

@@ -127,7 +127,7 @@ static const struct {
 	{"big_binding", -E2BIG, "storage buffer at binding 5000: binding numbers go up to 1023"},
 	{"many_buffers", -E2BIG, "more than 16 buffers (counting each array element) up to binding 0"},
 	{"device_address", -EINVAL, "capability PhysicalStorageBufferAddresses is refused: buffer device addresses would bypass bounds checks"},
-	{"atomic_float", -EINVAL, "capability AtomicFloat32AddEXT is not enabled on this device"},
+	{"atomic_float64", -EINVAL, "capability AtomicFloat64AddEXT is not enabled on this device"},
 	{"rtz32", -EINVAL, "execution mode RoundingModeRTZ for 32-bit floats: this device does not support it"},
 	{"local-size-not-constant", -EINVAL, "LocalSizeId operands"},
 	{"huge_shared", -E2BIG, "262144 bytes of workgroup (shared) memory exceed maxComputeSharedMemorySize"},

@@ -444,6 +444,38 @@ START_TEST(integer_dot_product_runs)
 END_TEST
 
 /* reduce_sum_f32 with a block of 64 instead of 256: partial sums of 128. */
+/* Float atomics where the device has them (VK_EXT_shader_atomic_float;
+ * lavapipe and NVIDIA do): bins of a storage buffer and a shared total.
+ * Whole numbers keep every order of the additions exact. */
+START_TEST(float_atomics_run_where_the_device_has_them)
+{
+	gpucmd_client *c = connect_ok();
+	size_t len;
+	uint8_t *spv = read_spv("atomic_float", &len);
+	struct gpucmd_kernel_info k;
+	must(c, gpucmd_kernel_register(c, "atomic_float", spv, len, &k), "register");
+	free(spv);
+	enum { N = 1000 };
+	float x[N], bins[5] = {0}, want[5] = {0};
+	for (uint32_t i = 0; i < N; i++) {
+		x[i] = (float)(i % 7);
+		want[i % 4] += x[i];
+		want[4] += x[i];
+	}
+	gpucmd_buffer bx = buffer_with(c, x, sizeof(x)), bo = buffer_with(c, bins, sizeof(bins));
+	gpucmd_session s;
+	must(c, gpucmd_session_open(c, "atomics", &s), "open");
+	struct gpucmd_binding bind[2] = {{bx, 0, 0}, {bo, 0, 0}};
+	uint32_t n = N;
+	must(c, gpucmd_dispatch(c, s, k.id, bind, 2, &n, 4, (N + 63) / 64, 1, 1), "dispatch");
+	must(c, gpucmd_commit_and_wait(c, s), "commit_and_wait");
+	must(c, gpucmd_buffer_read(c, bo, 0, bins, sizeof(bins)), "read");
+	for (int i = 0; i < 5; i++)
+		ck_assert_msg(bins[i] == want[i], "bin %d = %g, expected %g", i, bins[i], want[i]);
+	gpucmd_disconnect(c);
+}
+END_TEST
+
 START_TEST(standard_kernels_take_constants)
 {
 	gpucmd_client *c = connect_ok();
@@ -501,5 +533,6 @@ TCase *kernel_features_tcase(void)
 	tcase_add_test(t, device_types_and_float_controls_run);
 	tcase_add_test(t, standard_kernels_take_constants);
 	tcase_add_test(t, integer_dot_product_runs);
+	tcase_add_test(t, float_atomics_run_where_the_device_has_them);
 	return t;
 }
