@@ -1011,16 +1011,34 @@ int gpucmd_dispatch(gpucmd_client *c, gpucmd_session s, gpucmd_kernel kernel, co
 }
 
 /* One Dispatch request of n bindings (b[], bp[] filled by the caller). */
-static int send_dispatch(gpucmd_client *c, gpucmd_session s, gpucmd_kernel kernel, Gpucmd__Binding **bp, uint32_t n,
-			 bool by_binding, const void *push, uint32_t push_size, uint32_t gx, uint32_t gy, uint32_t gz,
-			 uint32_t flags)
+/* One dispatch, its bindings given by position (pos) or by binding number
+ * (at): whichever is not NULL when n > 0. */
+static int send_dispatch(gpucmd_client *c, gpucmd_session s, gpucmd_kernel kernel, const struct gpucmd_binding *pos,
+			 const struct gpucmd_binding_at *at, uint32_t n, const void *push, uint32_t push_size,
+			 uint32_t gx, uint32_t gy, uint32_t gz, uint32_t flags)
 {
+	if (n > GPUCMD_MAX_BINDINGS)
+		return fail(c, -EINVAL, "dispatch: %u bindings, at most %d", n, GPUCMD_MAX_BINDINGS);
+	if ((n && !pos && !at) || (push_size && !push))
+		return fail(c, -EINVAL, "dispatch: bindings or push constants missing");
+	Gpucmd__Binding b[GPUCMD_MAX_BINDINGS], *bp[GPUCMD_MAX_BINDINGS];
+	for (uint32_t i = 0; i < n; i++) {
+		b[i] = (Gpucmd__Binding)GPUCMD__BINDING__INIT;
+		b[i].buffer = at ? at[i].buffer : pos[i].buffer;
+		b[i].offset = at ? at[i].offset : pos[i].offset;
+		b[i].size = at ? at[i].size : pos[i].size;
+		if (at) {
+			b[i].binding = at[i].binding;
+			b[i].element = at[i].element;
+		}
+		bp[i] = &b[i];
+	}
 	Gpucmd__Dispatch d = GPUCMD__DISPATCH__INIT;
 	d.session = s;
 	d.kernel = kernel;
 	d.n_bindings = n;
 	d.bindings = bp;
-	d.by_binding = by_binding;
+	d.by_binding = at != NULL;
 	d.push.data = (uint8_t *)push;
 	d.push.len = push_size;
 	d.groups_x = gx;
@@ -1037,40 +1055,14 @@ int gpucmd_dispatch_flags(gpucmd_client *c, gpucmd_session s, gpucmd_kernel kern
 			  const struct gpucmd_binding *bindings, uint32_t n_bindings, const void *push,
 			  uint32_t push_size, uint32_t gx, uint32_t gy, uint32_t gz, uint32_t flags)
 {
-	if (n_bindings > GPUCMD_MAX_BINDINGS)
-		return fail(c, -EINVAL, "dispatch: %u bindings, at most %d", n_bindings, GPUCMD_MAX_BINDINGS);
-	if ((n_bindings && !bindings) || (push_size && !push))
-		return fail(c, -EINVAL, "dispatch: bindings or push constants missing");
-	Gpucmd__Binding b[GPUCMD_MAX_BINDINGS], *bp[GPUCMD_MAX_BINDINGS];
-	for (uint32_t i = 0; i < n_bindings; i++) {
-		b[i] = (Gpucmd__Binding)GPUCMD__BINDING__INIT;
-		b[i].buffer = bindings[i].buffer;
-		b[i].offset = bindings[i].offset;
-		b[i].size = bindings[i].size;
-		bp[i] = &b[i];
-	}
-	return send_dispatch(c, s, kernel, bp, n_bindings, false, push, push_size, gx, gy, gz, flags);
+	return send_dispatch(c, s, kernel, bindings, NULL, n_bindings, push, push_size, gx, gy, gz, flags);
 }
 
 int gpucmd_dispatch_at(gpucmd_client *c, gpucmd_session s, gpucmd_kernel kernel,
 		       const struct gpucmd_binding_at *bindings, uint32_t n_bindings, const void *push,
 		       uint32_t push_size, uint32_t gx, uint32_t gy, uint32_t gz, uint32_t flags)
 {
-	if (n_bindings > GPUCMD_MAX_BINDINGS)
-		return fail(c, -EINVAL, "dispatch: %u bindings, at most %d", n_bindings, GPUCMD_MAX_BINDINGS);
-	if ((n_bindings && !bindings) || (push_size && !push))
-		return fail(c, -EINVAL, "dispatch: bindings or push constants missing");
-	Gpucmd__Binding b[GPUCMD_MAX_BINDINGS], *bp[GPUCMD_MAX_BINDINGS];
-	for (uint32_t i = 0; i < n_bindings; i++) {
-		b[i] = (Gpucmd__Binding)GPUCMD__BINDING__INIT;
-		b[i].buffer = bindings[i].buffer;
-		b[i].offset = bindings[i].offset;
-		b[i].size = bindings[i].size;
-		b[i].binding = bindings[i].binding;
-		b[i].element = bindings[i].element;
-		bp[i] = &b[i];
-	}
-	return send_dispatch(c, s, kernel, bp, n_bindings, true, push, push_size, gx, gy, gz, flags);
+	return send_dispatch(c, s, kernel, NULL, bindings, n_bindings, push, push_size, gx, gy, gz, flags);
 }
 
 static int commit(gpucmd_client *c, gpucmd_session s, Gpucmd__CommitMode mode, const char *label)

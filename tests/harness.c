@@ -5,6 +5,7 @@
 #include <check.h>
 #include <dirent.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -414,6 +415,22 @@ int daemon_fd_count(void)
 
 /* The daemon's descriptors with no client but the asking one, which is
  * counted out: the harness's start-up probe may still be closing. */
+int sh_run(char *out, size_t len, const char *fmt, ...)
+{
+	char cmd[4096];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd) - 8, fmt, ap);
+	va_end(ap);
+	strcat(cmd, " 2>&1");
+	FILE *p = popen(cmd, "r");
+	ck_assert_ptr_nonnull(p);
+	size_t n = fread(out, 1, len - 1, p);
+	out[n] = '\0';
+	int st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
 void must(gpucmd_client *c, int r, const char *what)
 {
 	ck_assert_msg(r == 0, "%s: %d %s", what, r, gpucmd_last_error(c));

@@ -64,6 +64,9 @@ struct gpucmd_session_state session_state(gpucmd_client *c, gpucmd_session s);
 gpucmd_client *connect_ok(void);
 /* Fails the test, naming `what` and the client's last error, unless r is 0. */
 void must(gpucmd_client *c, int r, const char *what);
+/* Runs a shell command (printf-style); its stdout and stderr in out, its
+ * exit status back (-1 when it did not exit). */
+int sh_run(char *out, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Raises this process's soft RLIMIT_NOFILE to the hard one. */
 void raise_fd_limit(void);
 /* Number of open fds of this process. */

@@ -21,24 +21,6 @@
 
 #include "harness.h"
 
-/* Runs a shell command; its stdout and stderr in out, its exit status back. */
-static int sh(char *out, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int sh(char *out, size_t len, const char *fmt, ...)
-{
-	char cmd[4096];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd) - 8, fmt, ap);
-	va_end(ap);
-	strcat(cmd, " 2>&1");
-	FILE *p = popen(cmd, "r");
-	ck_assert_ptr_nonnull(p);
-	size_t n = fread(out, 1, len - 1, p);
-	out[n] = '\0';
-	int st = pclose(p);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 /* The value of the first sample line starting with prefix in prom_check.py's
  * output, or -1 when there is none. */
 static long long sample(const char *out, const char *prefix)
@@ -59,7 +41,7 @@ static int count_lines(const char *out, const char *prefix)
 
 static void scrape(char *out, size_t len)
 {
-	int r = sh(out, len, "%s/gpucmd --socket %s status --prometheus | tests/prom_check.py", build_dir(),
+	int r = sh_run(out, len, "%s/gpucmd --socket %s status --prometheus | tests/prom_check.py", build_dir(),
 		   test_daemon.socket);
 	ck_assert_msg(r == 0, "Prometheus output rejected:\n%s", out);
 }
@@ -126,15 +108,15 @@ START_TEST(hostile_labels_break_neither_json_nor_a_terminal)
 	ck_assert_int_eq(gpucmd_profile(c, s, true), 0);
 	fill(c, s, b);
 	const char *bd = build_dir(), *sock = test_daemon.socket;
-	int r = sh(out, sizeof(out),
+	int r = sh_run(out, sizeof(out),
 		   "%s/gpucmd --socket %s status --json | /usr/bin/python3 -c 'import json,sys; "
 		   "print(ascii([x[\"label\"] for c in json.load(sys.stdin)[\"client_list\"] for x in c[\"sessions\"]]))'",
 		   bd, sock);
 	ck_assert_msg(r == 0, "status --json is not JSON:\n%s", out);
 	ck_assert_msg(strstr(out, "'\\ufffd\\ufffd\\x1b]0;pwned\\x07\\x1b[31mred\\nx'"), "%s", out);
-	r = sh(out, sizeof(out), "%s/gpucmd --socket %s status --prometheus | tests/prom_check.py", bd, sock);
+	r = sh_run(out, sizeof(out), "%s/gpucmd --socket %s status --prometheus | tests/prom_check.py", bd, sock);
 	ck_assert_msg(r == 0, "%s", out);
-	r = sh(out, sizeof(out), "%s/gpucmd --socket %s status", bd, sock);
+	r = sh_run(out, sizeof(out), "%s/gpucmd --socket %s status", bd, sock);
 	ck_assert_int_eq(r, 0);
 	ck_assert_msg(!strchr(out, '\x1b') && !strchr(out, '\x07') && !strchr(out, '\xff'), "raw bytes:\n%s", out);
 	ck_assert_msg(strstr(out, "\"\\xff\\xfe\\x1b]0;pwned\\x07\\x1b[31mred\\x0ax\""), "%s", out);
@@ -149,7 +131,7 @@ START_TEST(hostile_labels_break_neither_json_nor_a_terminal)
 	ck_assert_int_eq(gpucmd_trace_write(&p, f), 0);
 	fclose(f);
 	gpucmd_profile_free(&p);
-	r = sh(out, sizeof(out), "/usr/bin/python3 -c 'import json,sys; print(ascii(json.load(open(sys.argv[1]))"
+	r = sh_run(out, sizeof(out), "/usr/bin/python3 -c 'import json,sys; print(ascii(json.load(open(sys.argv[1]))"
 		 "[\"traceEvents\"][0][\"args\"][\"name\"]))' %s", path);
 	ck_assert_msg(r == 0 && strstr(out, "\\ufffd\\ufffd\\x1b]0;pwned"), "trace: %s", out);
 	ck_assert_int_eq(gpucmd_session_close(c, s), 0);
@@ -162,7 +144,7 @@ START_TEST(watch_without_a_terminal_prints_reports_without_escapes)
 {
 	char out[16384];
 	/* head ends it after two reports (SIGPIPE). */
-	int r = sh(out, sizeof(out), "%s/gpucmd --socket %s status --watch | head -n 12", build_dir(),
+	int r = sh_run(out, sizeof(out), "%s/gpucmd --socket %s status --watch | head -n 12", build_dir(),
 		   test_daemon.socket);
 	ck_assert_int_eq(r, 0);
 	ck_assert_msg(!strchr(out, '\x1b'), "%s", out);
@@ -200,14 +182,14 @@ START_TEST(evict_closes_one_client_for_an_administrator_only)
 		snprintf(log, sizeof(log), "%s/evict.log", test_daemon.dir);
 		snprintf(id, sizeof(id), "%u", victim);
 		int r = run_as_nobody(log, (const char *const[]){exe, "--socket", sock, "evict", id, NULL});
-		ck_assert_int_eq(sh(out, sizeof(out), "cat %s", log), 0);
+		ck_assert_int_eq(sh_run(out, sizeof(out), "cat %s", log), 0);
 		ck_assert_msg(r == 1 && strstr(out, "only root or uid 0 (gpucmdd's own user) may evict clients; you are "
 						    "uid 65534"), "%d: %s", r, out);
 		ck_assert_int_eq(gpucmd_ping(a), 0);
 	}
-	int r = sh(out, sizeof(out), "%s/gpucmd --socket %s evict 99999", bd, sock);
+	int r = sh_run(out, sizeof(out), "%s/gpucmd --socket %s evict 99999", bd, sock);
 	ck_assert_msg(r == 1 && strstr(out, "no client 99999"), "%d: %s", r, out);
-	r = sh(out, sizeof(out), "%s/gpucmd --socket %s evict %u --reason='GPU maintenance'", bd, sock, victim);
+	r = sh_run(out, sizeof(out), "%s/gpucmd --socket %s evict %u --reason='GPU maintenance'", bd, sock, victim);
 	ck_assert_msg(r == 0, "%d: %s", r, out);
 	ck_assert_int_ne(gpucmd_ping(a), 0);
 	ck_assert_msg(strstr(gpucmd_last_error(a), "evicted by an administrator") &&
@@ -253,13 +235,13 @@ START_TEST(exporter_serves_metrics_on_its_activated_socket)
 		_exit(127);
 	}
 	/* Waits for the socket to be bound, not for a time. */
-	int r = sh(out, sizeof(out), "for i in $(seq 200); do curl -sf http://%s/metrics > %s/m.txt && break; "
+	int r = sh_run(out, sizeof(out), "for i in $(seq 200); do curl -sf http://%s/metrics > %s/m.txt && break; "
 		   "sleep 0.05; done; tests/prom_check.py < %s/m.txt", addr, test_daemon.dir, test_daemon.dir);
 	ck_assert_msg(r == 0, "%s", out);
 	ck_assert_msg(sample(out, "gpucmd_up{}") == 1 && sample(out, "gpucmd_clients{}") == 1 &&
 			      sample(out, "gpucmd_client_sessions{") == 1,
 		      "%s", out);
-	r = sh(out, sizeof(out), "curl -s -o /dev/null -w '%%{http_code}' http://%s/; curl -s -o /dev/null -X POST "
+	r = sh_run(out, sizeof(out), "curl -s -o /dev/null -w '%%{http_code}' http://%s/; curl -s -o /dev/null -X POST "
 		   "-w ' %%{http_code}' http://%s/metrics", addr, addr);
 	ck_assert_msg(!strcmp(out, "404 405"), "%s", out);
 	kill(pid, SIGTERM);
@@ -319,7 +301,7 @@ START_TEST(a_daemon_that_may_not_connect_leaves_a_live_socket_alone)
 	int r = run_as_nobody(log, (const char *const[]){exe, "--socket", test_daemon.socket, "--config", "/dev/null",
 							  "--no-cache", NULL});
 	ck_assert_int_ne(r, 0);
-	ck_assert_int_eq(sh(out, sizeof(out), "cat %s", log), 0);
+	ck_assert_int_eq(sh_run(out, sizeof(out), "cat %s", log), 0);
 	ck_assert_msg(strstr(out, "leaving it alone") && !strstr(out, "removing stale"), "%s", out);
 	gpucmd_client *c = connect_ok();
 	ck_assert_int_eq(gpucmd_ping(c), 0);
@@ -329,7 +311,7 @@ START_TEST(a_daemon_that_may_not_connect_leaves_a_live_socket_alone)
 	snprintf(exe, sizeof(exe), "%s/gpucmd", build_dir());
 	r = run_as_nobody(log, (const char *const[]){exe, "--socket", test_daemon.socket, "ping", NULL});
 	ck_assert_int_eq(r, 1);
-	ck_assert_int_eq(sh(out, sizeof(out), "cat %s", log), 0);
+	ck_assert_int_eq(sh_run(out, sizeof(out), "cat %s", log), 0);
 	struct group *g = getgrgid(getegid());
 	char want[128];
 	snprintf(want, sizeof(want), "members of group '%s' may connect", g ? g->gr_name : "?");
@@ -343,7 +325,7 @@ START_TEST(a_socket_in_a_missing_directory_fails_before_the_device)
 	ck_assert_int_eq(daemon_stop(), 0);
 	test_daemon.pid = 0;
 	char out[8192];
-	int r = sh(out, sizeof(out), "%s/gpucmdd --config /dev/null --socket %s/a/b/s.sock", build_dir(),
+	int r = sh_run(out, sizeof(out), "%s/gpucmdd --config /dev/null --socket %s/a/b/s.sock", build_dir(),
 		   test_daemon.dir);
 	ck_assert_msg(r == 2 && strstr(out, "/a does not exist") && !strstr(out, "device:"), "%d: %s", r, out);
 }
@@ -356,10 +338,10 @@ START_TEST(check_config_fails_on_an_unknown_key_and_suggests_the_nearest)
 	test_daemon.pid = 0;
 	char out[8192];
 	write_config("[limits]\nmax_client = 3\n");
-	int r = sh(out, sizeof(out), "%s/gpucmdd --check-config --config %s", build_dir(), test_daemon.config);
+	int r = sh_run(out, sizeof(out), "%s/gpucmdd --check-config --config %s", build_dir(), test_daemon.config);
 	ck_assert_msg(r == 2 && strstr(out, "did you mean 'max_clients' in [limits]?"), "%d: %s", r, out);
 	write_config("[daemon]\nspin_us = 7\n[limits]\nmax_clients = 3\n");
-	r = sh(out, sizeof(out), "%s/gpucmdd --check-config --config %s --max-sessions-per-client 9", build_dir(),
+	r = sh_run(out, sizeof(out), "%s/gpucmdd --check-config --config %s --max-sessions-per-client 9", build_dir(),
 	       test_daemon.config);
 	ck_assert_msg(r == 0 && strstr(out, "\nmax_clients = 3\n") && strstr(out, "\nmax_sessions_per_client = 9\n") &&
 			      strstr(out, "\nspin_us = 7\n") && strstr(out, "\nloop_poll_us = auto\n"),
@@ -376,8 +358,8 @@ START_TEST(shipped_config_lists_every_key)
 	ck_assert_int_eq(daemon_stop(), 0);
 	test_daemon.pid = 0;
 	static char out[16384], conf[16384];
-	ck_assert_int_eq(sh(conf, sizeof(conf), "cat data/gpucmdd.conf"), 0);
-	int r = sh(out, sizeof(out), "sed 's/^#\\([a-z_]* =\\)/\\1/' data/gpucmdd.conf > %s && "
+	ck_assert_int_eq(sh_run(conf, sizeof(conf), "cat data/gpucmdd.conf"), 0);
+	int r = sh_run(out, sizeof(out), "sed 's/^#\\([a-z_]* =\\)/\\1/' data/gpucmdd.conf > %s && "
 		   "%s/gpucmdd --check-config --config %s", test_daemon.config, build_dir(), test_daemon.config);
 	ck_assert_msg(r == 0, "the shipped file, uncommented, is refused: %s", out);
 	int keys = 0;
@@ -397,14 +379,14 @@ END_TEST
 START_TEST(devices_are_listed_and_names_match_in_any_case)
 {
 	char out[8192];
-	int r = sh(out, sizeof(out), "%s/gpucmdd --list-devices", build_dir());
+	int r = sh_run(out, sizeof(out), "%s/gpucmdd --list-devices", build_dir());
 	ck_assert_msg(r == 0 && strstr(out, "INDEX  NAME  UUID  TYPE  DRIVER") && strstr(out, "\n0  llvmpipe") &&
 			      strstr(out, "  cpu  "),
 		      "%d: %s", r, out);
 	daemon_start((const char *const[]){"--device", "LLVMPIPE", NULL});
 	ck_assert_int_eq(daemon_stop(), 0);
 	test_daemon.pid = 0;
-	r = sh(out, sizeof(out), "%s/gpucmdd --config /dev/null --device no-such-gpu --socket %s/x.sock", build_dir(),
+	r = sh_run(out, sizeof(out), "%s/gpucmdd --config /dev/null --device no-such-gpu --socket %s/x.sock", build_dir(),
 	       test_daemon.dir);
 	ck_assert_msg(r == 1 && strstr(out, "no usable device matches --device 'no-such-gpu'") &&
 			      strstr(out, "  0  llvmpipe"),

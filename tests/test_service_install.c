@@ -27,25 +27,6 @@
 
 static char root[512], prefix[256];
 
-/* Runs cmd through sh; returns its status, its output (stdout and stderr)
- * in out. */
-static int run(char *out, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int run(char *out, size_t len, const char *fmt, ...)
-{
-	char cmd[4096];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd) - 8, fmt, ap);
-	va_end(ap);
-	strcat(cmd, " 2>&1");
-	FILE *p = popen(cmd, "r");
-	ck_assert_ptr_nonnull(p);
-	size_t n = fread(out, 1, len - 1, p);
-	out[n] = '\0';
-	int st = pclose(p);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 /* A directory of this test's own, removed at teardown. */
 static const char *scratch(void)
 {
@@ -62,7 +43,7 @@ static void stage_setup(void)
 	const char *p = getenv("GPUCMD_PREFIX");
 	snprintf(prefix, sizeof(prefix), "%s", p && *p ? p : "/usr/local");
 	char out[4096];
-	int r = run(out, sizeof(out),
+	int r = sh_run(out, sizeof(out),
 		    "set -e; cd %s; mkdir -p usr/lib/systemd usr/bin; [ -d usr/lib/systemd/system ] || "
 		    "cp -a /usr/lib/systemd/system usr/lib/systemd/; cp /usr/bin/kill usr/bin/kill; "
 		    "[ -e bin ] || ln -s usr/bin bin",
@@ -73,7 +54,7 @@ static void stage_setup(void)
 static void verify(const char *args)
 {
 	char out[8192];
-	int r = run(out, sizeof(out), "systemd-analyze verify --man=no --generators=no %s", args);
+	int r = sh_run(out, sizeof(out), "systemd-analyze verify --man=no --generators=no %s", args);
 	ck_assert_msg(r == 0 && out[0] == '\0', "systemd-analyze verify %s: status %d:\n%s", args, r, out);
 }
 
@@ -93,7 +74,7 @@ START_TEST(every_unit_passes_systemd_analyze_verify)
 
 	char dir[] = "/tmp/gpucmd-user.XXXXXX", out[4096];
 	ck_assert_ptr_nonnull(mkdtemp(dir));
-	ck_assert_int_eq(run(out, sizeof(out),
+	ck_assert_int_eq(sh_run(out, sizeof(out),
 			     "mkdir -p %s/units %s/run && sed 's|^ExecStart=%s|ExecStart=%s%s|' %s%s/lib/systemd/user/gpucmdd.service "
 			     "> %s/units/gpucmdd.service && cp %s%s/lib/systemd/user/gpucmdd.socket %s/units/",
 			     dir, dir, prefix, root, prefix, root, prefix, dir, root, prefix, dir),
@@ -102,7 +83,7 @@ START_TEST(every_unit_passes_systemd_analyze_verify)
 	setenv("XDG_RUNTIME_DIR", dir, 1);
 	strcat(dir, "/run");
 	verify(args);
-	run(out, sizeof(out), "rm -rf %.*s", (int)(strlen(dir) - 4), dir);
+	sh_run(out, sizeof(out), "rm -rf %.*s", (int)(strlen(dir) - 4), dir);
 }
 END_TEST
 
@@ -112,7 +93,7 @@ START_TEST(security_exposure_of_the_service_is_at_most_1_5)
 	char out[16384];
 	const char *units[] = {"gpucmdd.service", "gpucmdd@0.service", "gpucmd-exporter.service"};
 	for (int i = 0; i < 3; i++) {
-		int r = run(out, sizeof(out), "systemd-analyze security --offline=yes --no-pager --root=%s %s | tail -1",
+		int r = sh_run(out, sizeof(out), "systemd-analyze security --offline=yes --no-pager --root=%s %s | tail -1",
 			    root, units[i]);
 		const char *level = strstr(out, "Overall exposure level for");
 		ck_assert_msg(r == 0 && level, "systemd-analyze security: %s", out);
@@ -128,17 +109,17 @@ START_TEST(readme_example_built_with_pkg_config_from_the_staged_tree_runs)
 	daemon_start(NULL);
 	char out[8192], exe[64];
 	snprintf(exe, sizeof(exe), "%s/example", test_daemon.dir);
-	int r = run(out, sizeof(out), "sed -n '/^```c$/,/^```$/p' README.md | sed '1d;$d' > %s.c && test -s %s.c", exe,
+	int r = sh_run(out, sizeof(out), "sed -n '/^```c$/,/^```$/p' README.md | sed '1d;$d' > %s.c && test -s %s.c", exe,
 		    exe);
 	ck_assert_msg(r == 0, "no C example in README.md:\n%s", out);
-	r = run(out, sizeof(out),
+	r = sh_run(out, sizeof(out),
 		"PKG_CONFIG_PATH=%s%s/lib/pkgconfig; export PKG_CONFIG_PATH; "
 		"cc -std=c17 -Wall -Werror %s.c -o %s $(pkg-config --cflags --libs gpucmd)",
 		root, prefix, exe, exe);
 	ck_assert_msg(r == 0, "build failed:\n%s", out);
-	r = run(out, sizeof(out), "readelf -d %s | grep -c 'NEEDED.*libgpucmd.so.0'", exe);
+	r = sh_run(out, sizeof(out), "readelf -d %s | grep -c 'NEEDED.*libgpucmd.so.0'", exe);
 	ck_assert_msg(r == 0, "the program does not load libgpucmd.so.0 by its soname:\n%s", out);
-	r = run(out, sizeof(out), "LD_LIBRARY_PATH=%s%s/lib GPUCMD_SOCKET=%s %s", root, prefix, test_daemon.socket, exe);
+	r = sh_run(out, sizeof(out), "LD_LIBRARY_PATH=%s%s/lib GPUCMD_SOCKET=%s %s", root, prefix, test_daemon.socket, exe);
 	ck_assert_msg(r == 0, "the program failed (%d):\n%s", r, out);
 }
 END_TEST
@@ -146,12 +127,12 @@ END_TEST
 START_TEST(library_exports_only_the_gpucmd_api)
 {
 	char out[16384];
-	int r = run(out, sizeof(out), "nm -D --defined-only %s%s/lib/libgpucmd.so | awk '{print $3}' | "
+	int r = sh_run(out, sizeof(out), "nm -D --defined-only %s%s/lib/libgpucmd.so | awk '{print $3}' | "
 		    "grep -v '^gpucmd_[a-z0-9]'", root, prefix);
 	ck_assert_msg(r == 1 && out[0] == '\0', "libgpucmd.so exports more than gpucmd_*:\n%s", out);
-	r = run(out, sizeof(out), "nm -D --defined-only %s%s/lib/libgpucmd.so | grep -c ' T gpucmd_'", root, prefix);
+	r = sh_run(out, sizeof(out), "nm -D --defined-only %s%s/lib/libgpucmd.so | grep -c ' T gpucmd_'", root, prefix);
 	ck_assert_msg(r == 0 && atoi(out) > 40, "too few gpucmd_ functions exported: %s", out);
-	r = run(out, sizeof(out), "nm -D --defined-only %s%s/lib/libgpucmd.so | grep -q ' T gpucmd_version$'", root,
+	r = sh_run(out, sizeof(out), "nm -D --defined-only %s%s/lib/libgpucmd.so | grep -q ' T gpucmd_version$'", root,
 		prefix);
 	ck_assert_msg(r == 0, "gpucmd_version is not exported");
 }
@@ -162,11 +143,11 @@ START_TEST(uninstall_leaves_only_the_administrators_configuration)
 	char out[8192], dest[128];
 	snprintf(dest, sizeof(dest), "%s/inst", scratch());
 	const char *b = build_dir();
-	int r = run(out, sizeof(out), "make -s B=%s install DESTDIR=%s && make -s B=%s uninstall DESTDIR=%s", b, dest,
+	int r = sh_run(out, sizeof(out), "make -s B=%s install DESTDIR=%s && make -s B=%s uninstall DESTDIR=%s", b, dest,
 		    b, dest);
 	ck_assert_msg(r == 0, "install/uninstall failed:\n%s", out);
 	ck_assert_msg(strstr(out, "kept"), "uninstall does not say it kept the configuration:\n%s", out);
-	r = run(out, sizeof(out), "cd %s && find . -type f -o -type l", dest);
+	r = sh_run(out, sizeof(out), "cd %s && find . -type f -o -type l", dest);
 	ck_assert_msg(r == 0 && !strcmp(out, "./etc/gpucmd/gpucmdd.conf\n"), "left after uninstall:\n%s", out);
 }
 END_TEST
@@ -174,9 +155,9 @@ END_TEST
 START_TEST(installed_gpucmd_bench_refuses_with_a_reason)
 {
 	char out[4096];
-	int r = run(out, sizeof(out), "%s%s/bin/gpucmd bench %s/bench-out", root, prefix, scratch());
+	int r = sh_run(out, sizeof(out), "%s%s/bin/gpucmd bench %s/bench-out", root, prefix, scratch());
 	ck_assert_msg(r == 1 && strstr(out, "not installed") && strstr(out, "make bench"), "%d: %s", r, out);
-	r = run(out, sizeof(out), "%s%s/bin/gpucmd --version", root, prefix);
+	r = sh_run(out, sizeof(out), "%s%s/bin/gpucmd --version", root, prefix);
 	ck_assert_msg(r == 0 && strstr(out, GPUCMD_VERSION), "%d: %s", r, out);
 }
 END_TEST
@@ -187,16 +168,16 @@ START_TEST(man_pages_are_installed_render_cleanly_and_cover_every_key)
 	static const char *const pages[] = {"man1/gpucmd.1", "man3/libgpucmd.3", "man5/gpucmdd.conf.5",
 					    "man8/gpucmdd.8"};
 	for (size_t i = 0; i < sizeof(pages) / sizeof(pages[0]); i++) {
-		int r = run(out, sizeof(out), "groff -man -ww -z %s%s/share/man/%s", root, prefix, pages[i]);
+		int r = sh_run(out, sizeof(out), "groff -man -ww -z %s%s/share/man/%s", root, prefix, pages[i]);
 		ck_assert_msg(r == 0 && out[0] == '\0', "%s: %s", pages[i], out);
 	}
 	/* One entry per key of the table, as --check-config lists them. */
-	int r = run(out, sizeof(out), "grep -c '^\\.BI ' %s%s/share/man/man5/gpucmdd.conf.5", root, prefix);
+	int r = sh_run(out, sizeof(out), "grep -c '^\\.BI ' %s%s/share/man/man5/gpucmdd.conf.5", root, prefix);
 	int in_man = atoi(out);
-	r |= run(out, sizeof(out), "%s%s/bin/gpucmdd --check-config --config /dev/null | grep -c '^#\\?[a-z_]* ='",
+	r |= sh_run(out, sizeof(out), "%s%s/bin/gpucmdd --check-config --config /dev/null | grep -c '^#\\?[a-z_]* ='",
 		 root, prefix);
 	ck_assert_msg(r == 0 && in_man == atoi(out) && in_man >= 30, "gpucmdd.conf(5) has %d keys of %s", in_man, out);
-	r = run(out, sizeof(out), "man -l %s%s/share/man/man1/gpucmd.1 | grep -c 'status \\[--json'", root, prefix);
+	r = sh_run(out, sizeof(out), "man -l %s%s/share/man/man1/gpucmd.1 | grep -c 'status \\[--json'", root, prefix);
 	ck_assert_msg(r == 0, "gpucmd(1) lacks the commands: %s", out);
 }
 END_TEST
@@ -204,7 +185,7 @@ END_TEST
 START_TEST(bash_completion_offers_each_commands_options)
 {
 	char out[4096];
-	int r = run(out, sizeof(out), "bash -c 'source %s%s/share/bash-completion/completions/gpucmd; "
+	int r = sh_run(out, sizeof(out), "bash -c 'source %s%s/share/bash-completion/completions/gpucmd; "
 		    "COMP_WORDS=(gpucmd --socket /x status --); COMP_CWORD=4; _gpucmd; echo \"${COMPREPLY[*]}\"'",
 		    root, prefix);
 	ck_assert_msg(r == 0 && strstr(out, "--prometheus") && !strstr(out, "--session"), "%s", out);
