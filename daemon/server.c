@@ -208,9 +208,10 @@ static int fill_addr(struct sockaddr_un *a, const char *path)
 	return 0;
 }
 
-/* 0 when path is free to bind (a stale file was removed), -EADDRINUSE when a
- * live daemon answers there. */
-static int clear_stale(const char *path, const struct sockaddr_un *a)
+/* 0 when nothing is at path or it is a stale socket (a refused connection),
+ * -EADDRINUSE when a live daemon answers there, another negative errno when
+ * it cannot tell or the file is no socket: then it must be left alone. */
+static int probe_path(const char *path, const struct sockaddr_un *a)
 {
 	struct stat st;
 	if (lstat(path, &st) < 0)
@@ -236,9 +237,20 @@ static int clear_stale(const char *path, const struct sockaddr_un *a)
 			strerror(err));
 		return -err;
 	}
-	log_info("removing stale socket %s", path);
-	unlink(path);
 	return 0;
+}
+
+/* 0 when path is free to bind (a stale socket was removed), else as
+ * probe_path. */
+static int clear_stale(const char *path, const struct sockaddr_un *a)
+{
+	struct stat st;
+	int r = probe_path(path, a);
+	if (r == 0 && lstat(path, &st) == 0) {
+		log_info("removing stale socket %s", path);
+		unlink(path);
+	}
+	return r;
 }
 
 int gd_server_check_path(const char *path)
@@ -246,6 +258,10 @@ int gd_server_check_path(const char *path)
 	struct sockaddr_un a;
 	int r = fill_addr(&a, path);
 	if (r < 0 || sd_listen_fds(0) > 0)
+		return r;
+	/* A live daemon's socket, or one this user cannot tell about, stops
+	 * the start here, before the device is opened. */
+	if ((r = probe_path(path, &a)) < 0)
 		return r;
 	char dir[sizeof(a.sun_path)];
 	snprintf(dir, sizeof(dir), "%s", path);
