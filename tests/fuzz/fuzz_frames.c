@@ -133,6 +133,7 @@ static const char *expected_name(Gpucmd__Request__BodyCase c)
 	case GPUCMD__REQUEST__BODY_GRAPH_IMPORT: return "graph_import";
 	case GPUCMD__REQUEST__BODY_PROFILE: return "profile";
 	case GPUCMD__REQUEST__BODY_PROFILE_FETCH: return "profile_fetch";
+	case GPUCMD__REQUEST__BODY_CLIENT_EVICT: return "client_evict";
 	default: return NULL;
 	}
 }
@@ -388,6 +389,12 @@ static uint64_t walk_request(const Gpucmd__Request *m)
 		h = mix(h, m->profile_fetch->session);
 		h = walk_str(h, m->profile_fetch->label);
 		h = mix(h, m->profile_fetch->clear != 0);
+		break;
+	case GPUCMD__REQUEST__BODY_CLIENT_EVICT:
+		CHECK(m->client_evict);
+		h = walk_unknown(h, &m->client_evict->base);
+		h = mix(h, m->client_evict->client);
+		h = walk_str(h, m->client_evict->reason);
 		break;
 	case GPUCMD__REQUEST__BODY_COMMIT:
 		CHECK(m->commit);
