@@ -7,7 +7,6 @@
  * named, and reported by the next synchronising call.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -18,7 +17,6 @@
 #include "buffer.h"
 #include "conn.h"
 #include "daemon.h"
-#include "fence.h"
 #include "gpu.h"
 #include "gpucmd.h"
 #include "kernels.h"
@@ -166,149 +164,6 @@ static struct gd_buffer *find_buffer(struct gd_conn *c, uint32_t handle)
 static struct gd_session *find_session(struct gd_conn *c, uint32_t handle)
 {
 	return gd_handles_get(&c->sessions, handle);
-}
-
-void gd_request_reply_token(struct gd_conn *c, uint64_t id, const uint8_t *token)
-{
-	Gpucmd__Token t = GPUCMD__TOKEN__INIT;
-	t.token.data = (uint8_t *)token;
-	t.token.len = GD_TOKEN_BYTES;
-	Gpucmd__Reply rep = GPUCMD__REPLY__INIT;
-	rep.body_case = GPUCMD__REPLY__BODY_TOKEN;
-	rep.token = &t;
-	reply_ok(c, &rep, id);
-}
-
-static void buffer_export(struct gd_conn *c, const Req *req)
-{
-	struct gd_buffer *b = find_buffer(c, req->buffer_export->buffer);
-	uint8_t token[GD_TOKEN_BYTES];
-	if (!b) {
-		char msg[96];
-		snprintf(msg, sizeof(msg), "buffer export: no buffer %u on this connection", req->buffer_export->buffer);
-		reply_error(c, req->id, -ENOENT, msg);
-		return;
-	}
-	int r = gd_token_issue(c->d, c, GD_TOKEN_BUFFER, b, token);
-	if (r < 0) {
-		reply_error(c, req->id, r, "buffer export: no token could be made");
-		return;
-	}
-	gd_request_reply_token(c, req->id, token);
-}
-
-/* The object a token names; a wrong length or an unknown token is an
- * error reply (or kept failure, for a streamed request). */
-static void *lookup_token(struct gd_conn *c, const Req *req, enum gd_token_kind kind, ProtobufCBinaryData tok)
-{
-	void *obj = tok.len == GD_TOKEN_BYTES ? gd_token_lookup(c->d, kind, tok.data) : NULL;
-	if (obj)
-		return obj;
-	char msg[160];
-	snprintf(msg, sizeof(msg), "%s: %s", gw_request_name(req),
-		 tok.len != GD_TOKEN_BYTES ? "a token is 16 bytes"
-		 : kind == GD_TOKEN_FENCE ? "unknown fence token (never issued, or its session closed)"
-					  : "unknown buffer token (never issued, or its exporter freed the buffer)");
-	if (req->body_case != GPUCMD__REQUEST__BODY_WAIT_FENCE)
-		reply_error(c, req->id, -ENOENT, msg);
-	return NULL;
-}
-
-static void buffer_import(struct gd_conn *c, const Req *req)
-{
-	struct gd_buffer *b = lookup_token(c, req, GD_TOKEN_BUFFER, req->buffer_import->token);
-	uint32_t h;
-	if (!b)
-		return;
-	int r = gd_handles_add(&c->buffers, gd_buffer_ref(b), &h);
-	if (r < 0) {
-		gd_buffer_unref(b);
-		reply_error(c, req->id, r, "this connection holds the most buffers it may");
-		return;
-	}
-	gd_reply_buffer_created(c, req->id, h, false);
-}
-
-static void fence_export(struct gd_conn *c, const Req *req)
-{
-	struct gd_session *s = find_session(c, req->fence_export->session);
-	if (!s) {
-		char msg[96];
-		snprintf(msg, sizeof(msg), "fence export: no session %u on this connection", req->fence_export->session);
-		reply_error(c, req->id, -ENOENT, msg);
-		return;
-	}
-	if (!s->exported) {
-		if (!gd_session_fence(s) || gd_token_issue(c->d, c, GD_TOKEN_FENCE, s->fence, s->fence_token) < 0) {
-			reply_error(c, req->id, -ENOMEM, "fence export: out of memory");
-			return;
-		}
-		s->exported = true;
-	}
-	gd_request_reply_token(c, req->id, s->fence_token);
-}
-
-static void wait_fence(struct gd_conn *c, const Req *req)
-{
-	const Gpucmd__WaitFence *w = req->wait_fence;
-	struct gd_session *s = gd_request_session(c, req, w->session);
-	if (!s)
-		return;
-	struct gd_fence *f = lookup_token(c, req, GD_TOKEN_FENCE, w->token);
-	if (!f) {
-		gd_session_fail(s, req->id, -ENOENT, "wait_fence: unknown fence token (never issued, or its session closed)");
-		return;
-	}
-	gd_session_wait_fence(s, req->id, f, w->value);
-}
-
-/* fence_wait (answered when the value comes) and fence_fd (answered at once
- * with the read end of a pipe the daemon writes when it comes). The daemon
- * never writes into a file its client can fill or make blocking: the write
- * end of that pipe is the daemon's alone, non-blocking and written once. */
-static void fence_wait(struct gd_conn *c, const Req *req)
-{
-	bool by_fd = req->body_case == GPUCMD__REQUEST__BODY_FENCE_FD;
-	ProtobufCBinaryData tok = by_fd ? req->fence_fd->token : req->fence_wait->token;
-	uint64_t value = by_fd ? req->fence_fd->value : req->fence_wait->value;
-	const char *what = by_fd ? "fence_fd" : "fence_wait";
-	struct gd_fence *f = lookup_token(c, req, GD_TOKEN_FENCE, tok);
-	if (!f)
-		return;
-	char msg[256], why[200];
-	int r = gd_account_may_wait(c->acct, why, sizeof(why));
-	if (r < 0) {
-		snprintf(msg, sizeof(msg), "%s: %s", what, why);
-		reply_error(c, req->id, r, msg);
-		return;
-	}
-	int p[2] = {-1, -1};
-	if (by_fd && pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0) {
-		r = -errno;
-		snprintf(msg, sizeof(msg), "fence_fd: the daemon could not make a pipe: %s", strerror(errno));
-		reply_error(c, req->id, r, msg);
-		return;
-	}
-	r = gd_fence_wait(f, c, req->id, value, by_fd ? 0 : req->fence_wait->timeout_ms, p[1]);
-	if (r < 0) {
-		if (by_fd) {
-			close(p[0]);
-			close(p[1]);
-		}
-		snprintf(msg, sizeof(msg), "%s: daemon out of memory", what);
-		reply_error(c, req->id, r, msg);
-		return;
-	}
-	if (!by_fd)
-		return;
-	Gpucmd__Reply rep = GPUCMD__REPLY__INIT;
-	rep.id = req->id;
-	r = gd_conn_send_fd(c, &rep, p[0]);
-	if (r < 0)
-		reply_error(c, req->id, r, r == -EBUSY ? "fence_fd: the descriptors of earlier replies are not received "
-							"yet (read the replies first)" : "fence_fd: daemon out of memory");
-	else
-		gd_conn_flush(c);
 }
 
 /* Sessions held by every connection of uid. */
@@ -684,12 +539,12 @@ int gd_request_handle(struct gd_conn *c, const Req *req)
 		return 0;
 	}
 	case GPUCMD__REQUEST__BODY_SESSION_QUERY: session_query(c, req); return 0;
-	case GPUCMD__REQUEST__BODY_BUFFER_EXPORT: buffer_export(c, req); return 0;
-	case GPUCMD__REQUEST__BODY_BUFFER_IMPORT: buffer_import(c, req); return 0;
-	case GPUCMD__REQUEST__BODY_FENCE_EXPORT: fence_export(c, req); return 0;
-	case GPUCMD__REQUEST__BODY_WAIT_FENCE: wait_fence(c, req); return 0;
+	case GPUCMD__REQUEST__BODY_BUFFER_EXPORT: gd_request_buffer_export(c, req); return 0;
+	case GPUCMD__REQUEST__BODY_BUFFER_IMPORT: gd_request_buffer_import(c, req); return 0;
+	case GPUCMD__REQUEST__BODY_FENCE_EXPORT: gd_request_fence_export(c, req); return 0;
+	case GPUCMD__REQUEST__BODY_WAIT_FENCE: gd_request_wait_fence(c, req); return 0;
 	case GPUCMD__REQUEST__BODY_FENCE_WAIT:
-	case GPUCMD__REQUEST__BODY_FENCE_FD: fence_wait(c, req); return 0;
+	case GPUCMD__REQUEST__BODY_FENCE_FD: gd_request_fence_wait(c, req); return 0;
 	case GPUCMD__REQUEST__BODY_CAPTURE_BEGIN: gd_request_capture_begin(c, req); return 0;
 	case GPUCMD__REQUEST__BODY_CAPTURE_END: gd_request_capture_end(c, req); return 0;
 	case GPUCMD__REQUEST__BODY_GRAPH_REPLAY:

@@ -26,6 +26,13 @@ struct gd_session *gd_request_session(struct gd_conn *c, const Gpucmd__Request *
 /* Replies with a 16-byte capability token (fence.h). */
 void gd_request_reply_token(struct gd_conn *c, uint64_t id, const uint8_t *token);
 
+/* Tokens, fences and waits across connections (requests_tokens.c). */
+void gd_request_buffer_export(struct gd_conn *c, const Gpucmd__Request *req);
+void gd_request_buffer_import(struct gd_conn *c, const Gpucmd__Request *req);
+void gd_request_fence_export(struct gd_conn *c, const Gpucmd__Request *req);
+void gd_request_wait_fence(struct gd_conn *c, const Gpucmd__Request *req);
+void gd_request_fence_wait(struct gd_conn *c, const Gpucmd__Request *req);
+
 /* Capture and replay requests (requests_graphs.c). */
 void gd_request_capture_begin(struct gd_conn *c, const Gpucmd__Request *req);
 void gd_request_capture_end(struct gd_conn *c, const Gpucmd__Request *req);
