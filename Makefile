@@ -27,7 +27,7 @@ CFLAGS += $(OPT) -std=c17 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wvla -Wno-unused
 	  -I$(B)/gen -Iproto -Iclient -Idaemon $(SAN)
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) $(CLI_PKGS) $(EXPORTER_PKGS) check 2>/dev/null)
 # SPIRV-Tools ships as static C++ libraries on Debian: the validator, and
-# the optimizer's specialization passes (daemon/spirv_opt.cpp, the one C++
+# the optimizer's specialization passes (daemon/device/spirv_opt.cpp, the one C++
 # file), with the C++ runtime they need.
 SPIRV_TOOLS_LIBS := -lSPIRV-Tools-opt -lSPIRV-Tools -lstdc++ -lm
 CXXFLAGS += $(OPT) -std=c++17 -Wall -Wextra -Wno-unused-parameter -fPIC -Idaemon $(SAN)
@@ -35,7 +35,7 @@ LDFLAGS += $(SAN)
 
 PROTO_SRC := $(B)/gen/gpucmd.pb-c.c
 PROTO_OBJ := $(B)/obj/gen/gpucmd.pb-c.o $(B)/obj/proto/wire.o
-DAEMON_OBJ := $(patsubst %.c,$(B)/obj/%.o,$(wildcard daemon/*.c)) $(B)/obj/daemon/spirv_opt.o
+DAEMON_OBJ := $(patsubst %.c,$(B)/obj/%.o,$(wildcard daemon/*/*.c)) $(B)/obj/daemon/device/spirv_opt.o
 LIB_OBJ := $(B)/obj/client/client.o
 CLI_OBJ := $(B)/obj/client/cli.o $(B)/obj/client/cli_status.o $(B)/obj/client/cli_text.o \
 	$(B)/obj/client/prometheus.o
@@ -71,7 +71,7 @@ $(B)/gen/paths.h: FORCE
 	@printf '#define GPUCMD_KERNEL_DIR "%s"\n#define GPUCMD_SYSCONFDIR "%s"\n' \
 		'$(DATADIR)/gpucmd/kernels' '$(SYSCONFDIR)' > $@.tmp
 	@cmp -s $@.tmp $@ && rm $@.tmp || mv $@.tmp $@
-$(B)/obj/daemon/config.o: $(B)/gen/paths.h
+$(B)/obj/daemon/service/config.o: $(B)/gen/paths.h
 
 $(B)/obj/%.o: %.c $(B)/gen/gpucmd.pb-c.h
 	@mkdir -p $(dir $@)
@@ -120,7 +120,7 @@ $(B)/tests/test_wire: tests/test_wire.c $(PROTO_OBJ)
 	@mkdir -p $(B)/tests
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) $^ -o $@ $(LDFLAGS) $(shell pkg-config --libs check libprotobuf-c)
 
-$(B)/tests/test_range: tests/test_range.c daemon/range.c
+$(B)/tests/test_range: tests/test_range.c daemon/base/range.c
 	@mkdir -p $(B)/tests
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) $^ -o $@ $(LDFLAGS) $(shell pkg-config --libs check)
 
@@ -148,10 +148,10 @@ $(B)/tests/spirv/%.spv: tests/spirv/%.vert
 # load (one never ends). Neither is installed.
 TEST_KERNELS := $(patsubst $(B)/kernels/%,$(B)/tests/kernels/%,$(KERNELS)) \
 	$(patsubst tests/kernels/%.comp,$(B)/tests/kernels/%.spv,$(wildcard tests/kernels/*.comp))
-$(B)/obj/fault/scheduler.o: daemon/scheduler.c $(B)/gen/gpucmd.pb-c.h
+$(B)/obj/fault/scheduler.o: daemon/submit/scheduler.c $(B)/gen/gpucmd.pb-c.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -DGPUCMD_FAULT_INJECTION -MMD -MP -c $< -o $@
-$(B)/tests/gpucmdd-faults: $(filter-out $(B)/obj/daemon/scheduler.o,$(DAEMON_OBJ)) $(B)/obj/fault/scheduler.o \
+$(B)/tests/gpucmdd-faults: $(filter-out $(B)/obj/daemon/submit/scheduler.o,$(DAEMON_OBJ)) $(B)/obj/fault/scheduler.o \
 		$(PROTO_OBJ)
 	@mkdir -p $(B)/tests
 	$(CC) $(LDFLAGS) $^ -o $@ $(shell pkg-config --libs $(PKGS)) $(SPIRV_TOOLS_LIBS) -lpthread
@@ -274,12 +274,12 @@ $(B)/fuzz/fuzz_frames: tests/fuzz/fuzz_frames.c proto/wire.c $(PROTO_SRC)
 
 # Client SPIR-V through validation, reflection and the limit checks, seeded
 # with every module the build makes.
-$(B)/fuzz/spirv_opt.o: daemon/spirv_opt.cpp
+$(B)/fuzz/spirv_opt.o: daemon/device/spirv_opt.cpp
 	@mkdir -p $(B)/fuzz
 	clang++ $(FUZZ_CFLAGS) -std=c++17 -Idaemon -c $< -o $@
 
 # Linked as C++: the optimizer's object needs the C++ sanitizer runtime.
-$(B)/fuzz/fuzz_spirv: tests/fuzz/fuzz_spirv.c daemon/spirv.c daemon/spirv_caps.c daemon/spirv_tools.c $(B)/fuzz/spirv_opt.o
+$(B)/fuzz/fuzz_spirv: tests/fuzz/fuzz_spirv.c daemon/device/spirv.c daemon/device/spirv_caps.c daemon/device/spirv_tools.c $(B)/fuzz/spirv_opt.o
 	@mkdir -p $(B)/fuzz
 	clang++ $(FUZZ_CFLAGS) -D_GNU_SOURCE -Idaemon $(shell pkg-config --cflags spirv-cross-c-shared) \
 		-x c $(filter %.c,$^) -x none $(filter %.o,$^) -o $@ \

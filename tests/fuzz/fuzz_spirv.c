@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gpu.h"
-#include "spirv.h"
+#include "device/gpu.h"
+#include "device/spirv.h"
 
 static struct gd_gpu gpu = {
 	.props.limits = {

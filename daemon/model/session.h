@@ -1,0 +1,225 @@
+/*
+ * session.h — an encoder session: the stage state machine of the seeds'
+ * EncoderSession on Vulkan. A session records dispatches into one command
+ * buffer at a time and hands it to the scheduler at commit; fences signal
+ * the session's own timeline semaphore, created on the first fence.
+ *
+ * Lifetime: the connection's handle holds one reference, every committed
+ * command buffer until it retires holds another. Closing drops the handle's
+ * reference and discards uncommitted work; committed work still completes.
+ */
+#ifndef GD_SESSION_H
+#define GD_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <vulkan/vulkan.h>
+
+#include "submit/descriptors.h"
+#include "model/hazard.h"
+#include "device/spirv.h"
+#include "submit/timing.h"
+
+#define GD_MAX_XWAITS 4
+#define GD_PUSH_CACHE 256           /* push constants up to this size are compared */
+#define GD_PART_FIRST 32            /* commands in an eager session's first part of a stage */
+#define GD_PART_MAX 256             /* ... and in its longest */
+#define GD_MAX_RESIDENCY_OPS 65536  /* residency changes staged between commits */
+
+struct gd_account;
+struct gd_buffer;
+struct gd_conn;
+struct gd_fence;
+struct gd_daemon;
+struct gd_graph;
+struct gd_kernel;
+struct gd_program;
+
+/* A buffer range bound to a dispatch. */
+struct gd_bound {
+	struct gd_buffer *buf;
+	uint64_t offset, range;
+};
+
+/* The stages a command (or a group of them) runs in and its accesses: what
+ * a barrier before it makes visible to, and one after it waits for. */
+struct gd_cmd_sync {
+	VkPipelineStageFlags2 stage;
+	VkAccessFlags2 read, write;
+};
+
+/* One command buffer's life: recorded, committed, submitted, retired. */
+struct gd_submission {
+	struct gd_submission *next;  /* scheduler queue or the session's spares */
+	struct gd_session *session;
+	VkCommandBuffer cb;
+	uint64_t serial;             /* daemon-wide id of this recording */
+	uint64_t value;              /* retire-timeline value, set at submit */
+	uint64_t prev_value;         /* the session's value before this one */
+	uint64_t fence_signal;       /* session timeline value to signal, 0: none */
+	uint64_t fence_wait;         /* session timeline value to wait for, 0: none */
+	struct gd_buffer **refs;     /* buffers kept alive until retirement */
+	uint32_t n_refs, cap_refs;
+	struct gd_program **progs;   /* pipelines kept alive until retirement */
+	uint32_t n_progs, cap_progs;
+	struct gd_descriptors desc;  /* descriptor pools when push descriptors are off */
+	struct gd_graph **graphs;    /* graphs it executes, referenced until retirement */
+	uint32_t n_graphs, cap_graphs;
+	uint32_t n_commands;         /* dispatches, copies and fills recorded */
+	/* State the last dispatch left bound, so that identical state is not
+	 * recorded again: a stream of dispatches over the same buffers pays
+	 * for vkCmdDispatch alone. Cleared where the state becomes undefined. */
+	VkPipeline bound;
+	VkPipelineLayout bound_layout;   /* of bound_set and bound_push; NULL: none */
+	struct gd_bound bound_set[GD_MAX_BINDINGS];
+	uint8_t bound_push[GD_PUSH_CACHE];
+	struct gd_hazard hazard;     /* ranges of the current concurrent group */
+	struct gd_cmd_sync group;    /* ... and its stages and accesses */
+	VkPipelineStageFlags2 covered; /* stages the barrier that opened the group orders */
+	struct gd_cb_timing *timing; /* its timestamp queries, kept for reuse; NULL until profiled */
+	bool timed;                  /* this recording writes them */
+	VkQueryPool busy;            /* gd_busy_*: its GPU time when not timed; kept for reuse */
+	bool busy_on;                /* this recording writes them */
+	int open_query;              /* query closing the command being recorded, -1: none */
+	char label[128];             /* stage label at commit, for its timing record */
+	struct gd_fence *xwait[GD_MAX_XWAITS]; /* other sessions' fences it waits on (referenced) */
+	uint64_t xwait_value[GD_MAX_XWAITS];
+	uint32_t n_xwait;
+	uint64_t held_pass;          /* scheduler pass that last held it back */
+	/* Called at retirement before references drop: a transfer's reply
+	 * (transfer.c). hook_* are its arguments. */
+	void (*on_retire)(struct gd_submission *sub);
+	uint64_t hook_id, hook_size;
+	uint32_t hook_handle;
+	struct gd_buffer *hook_buf;  /* referenced */
+	bool sync;                   /* a commit_and_wait is answered at retirement */
+	bool counted;                /* counted in its client's in-flight work */
+	bool failed;                 /* device lost or submit failed */
+	bool part;                   /* an eager session's part of a stage: nobody waits on it */
+};
+
+/* A binding, validated by the caller against the buffer and the kernel. */
+
+enum gd_commit_mode { GD_COMMIT_STAGE, GD_COMMIT_AND_WAIT, GD_COMMIT_FENCE };
+/* Within a loop turn's batch, ready work goes to the queue high first,
+ * then normal, then low. Values as the protocol's Priority. */
+enum gd_priority { GD_PRIORITY_NORMAL, GD_PRIORITY_HIGH, GD_PRIORITY_LOW, GD_PRIORITY_COUNT };
+
+struct gd_session {
+	struct gd_daemon *d;
+	struct gd_conn *conn;        /* NULL once closed */
+	struct gd_account *acct;     /* the opening connection's, referenced: in-flight counts */
+	enum gd_priority priority;
+	bool eager;                  /* stages go to the GPU in parts while recorded */
+	uint32_t part_commands;      /* commands in the next part */
+	uint64_t parts;              /* parts submitted before their stage's commit */
+	uint32_t refs;
+	char name[64];
+	VkCommandPool pool;
+	struct gd_fence *fence;      /* the session timeline, created on first use */
+	bool exported;               /* fence_token is issued */
+	uint8_t fence_token[16];
+	struct gd_fence *xwait[GD_MAX_XWAITS]; /* waits for the next submission */
+	uint64_t xwait_value[GD_MAX_XWAITS];
+	uint32_t n_xwait;
+	uint64_t blocked_pass;       /* scheduler pass in which a submission was held */
+	struct gd_submission *open;  /* being recorded, NULL when none */
+	struct gd_submission *spares;
+	struct gd_submission *newest;/* newest committed, until it retires */
+	uint32_t in_flight;          /* committed, not yet retired */
+	uint64_t last_value;         /* retire value of the newest submission */
+
+	bool drained, fence_pending;
+	uint64_t fence_value, wait_value, wait_count, next_wait;
+	char stage_label[128], last_label[128];
+	uint64_t syncs, dispatches, command_buffers, barriers, completed;
+	uint64_t barriers_elided, barriers_forced, groups; /* hazard counters, see hazard.h */
+	uint64_t replays;            /* graph replays recorded */
+
+	bool profiling;              /* command buffers opened from now on are timed */
+	struct gd_timing *timing;    /* records until fetched; NULL until profiling first turned on */
+	uint64_t gpu_ns;             /* GPU time of its timed command buffers */
+	uint64_t last_start_ns, last_end_ns; /* of the newest timed command buffer that retired */
+
+	struct gd_graph *capture;    /* being captured (owned), NULL when not capturing */
+	uint64_t capture_barriers;   /* `barriers` when the capture began */
+	uint64_t failures;           /* every gd_session_fail, kept or not */
+
+	struct gd_residency_op {     /* staged until the next commit */
+		struct gd_buffer *buf;       /* referenced */
+		bool add;
+	} *residency;
+	uint32_t n_residency, cap_residency;
+	uint64_t residency_requests; /* add and remove calls, staged or applied */
+
+	uint64_t sync_id;            /* request id of the commit_and_wait waiting */
+	int err;                     /* first failure since the last report */
+	uint64_t err_req;
+	char errmsg[256];
+};
+
+/* Creates a session with one reference, owned by the caller (the handle).
+ * An eager session submits long stages in parts before their commit. */
+int gd_session_create(struct gd_daemon *d, struct gd_conn *conn, const char *name, enum gd_priority priority,
+		      bool eager, struct gd_session **ret);
+/* The scheduler hands sub to the GPU, or holds it back for another
+ * session's fence (not counted in flight meanwhile). */
+void gd_session_submitted(struct gd_session *s, struct gd_submission *sub);
+void gd_session_held(struct gd_session *s, struct gd_submission *sub);
+/* Discards uncommitted work, detaches from the connection, drops the
+ * handle's reference. */
+void gd_session_close(struct gd_session *s);
+
+/* Keeps the first failure of a streamed request for the next sync call. */
+void gd_session_fail(struct gd_session *s, uint64_t req, int code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* Records a dispatch. Arguments are already validated against the kernel's
+ * reflection; only the session's state can still refuse it (a failure is
+ * kept with gd_session_fail). A barrier goes before it when it conflicts
+ * with the current concurrent group, or always with barrier_before. */
+void gd_session_dispatch(struct gd_session *s, uint64_t req, const struct gd_kernel *k,
+			 const struct gd_bound *bound, const void *push, const uint32_t groups[3],
+			 bool barrier_before);
+/* Records a copy of size bytes, or a fill of size bytes (a multiple of 4)
+ * with a 32-bit value. Ranges are already validated by the caller. */
+void gd_session_copy(struct gd_session *s, uint64_t req, struct gd_buffer *src, uint64_t src_offset,
+		     struct gd_buffer *dst, uint64_t dst_offset, uint64_t size);
+void gd_session_fill(struct gd_session *s, uint64_t req, struct gd_buffer *dst, uint64_t offset, uint64_t size,
+		     uint32_t value);
+void gd_session_begin_stage(struct gd_session *s, const char *label);
+/* Commits the open stage; for GD_COMMIT_AND_WAIT the reply to request
+ * `req` is sent when the work retires. */
+void gd_session_commit(struct gd_session *s, uint64_t req, enum gd_commit_mode mode, const char *label);
+void gd_session_reset(struct gd_session *s);
+/* Stages adding or removing b from the residency set; it takes effect at
+ * the session's next commit and is dropped if the session closes first. */
+void gd_session_residency(struct gd_session *s, uint64_t req, struct gd_buffer *b, bool add);
+/* Starts capturing: commands go into a new graph instead of the stage. */
+void gd_session_capture_begin(struct gd_session *s, uint64_t req);
+/* Ends the capture. Returns 0 and the graph (one reference, the caller's),
+ * or a negative code with the reason in err (the session's kept failure
+ * during the capture is reported here, once). */
+int gd_session_capture_end(struct gd_session *s, struct gd_graph **ret_graph, char *err, size_t errlen);
+/* Records the graph's command buffer into the stage as one command. */
+void gd_session_execute(struct gd_session *s, uint64_t req, struct gd_graph *g);
+
+/* Turns timestamp queries on or off for command buffers opened from now
+ * on; -ENOTSUP (message in err) when the queue writes no timestamps. */
+int gd_session_profile(struct gd_session *s, bool enable, char *err, size_t errlen);
+
+/* The next submission waits on the GPU for fence f to reach value. */
+void gd_session_wait_fence(struct gd_session *s, uint64_t req, struct gd_fence *f, uint64_t value);
+/* The session's fence, created on demand; NULL when out of memory. */
+struct gd_fence *gd_session_fence(struct gd_session *s);
+
+/* Whether an eager session's open command buffer is long enough to go to
+ * the GPU as a part (after the command being recorded). */
+bool gd_session_part_due(const struct gd_session *s);
+
+/* Called by the scheduler when a submission of s retired (or failed). */
+void gd_session_retire(struct gd_session *s, struct gd_submission *sub);
+
+#endif

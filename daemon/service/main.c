@@ -1,0 +1,243 @@
+/*
+ * main.c — gpucmdd: the options that only print (--list-devices,
+ * --check-config), start-up in dependency order (configuration, the socket
+ * path's directory, device, kernels, scheduler, socket, then READY=1),
+ * signals, reloads, and an orderly stop: stop accepting and reading, let
+ * committed work retire (bounded by stop_timeout_sec), say goodbye to the
+ * clients, then check that nothing leaked.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "net/conn.h"
+#include "model/core.h"
+#include "service/devicelost.h"
+#include "device/gpu.h"
+#include "gpucmd.h"
+#include "base/log.h"
+#include "device/memory.h"
+#include "service/notify.h"
+#include "device/pcache.h"
+#include "device/registry.h"
+#include "submit/scheduler.h"
+#include "net/server.h"
+#include "net/timeouts.h"
+
+/* The last step of a stop: no committed work is left, so every client gets
+ * its goodbye and every handle closes, which ends uv_run once the last
+ * replies are sent (the stop timer still bounds that). */
+static void finish_stop(struct gd_daemon *d)
+{
+	struct gd_list *pos, *tmp;
+	gd_list_for_each_safe(pos, tmp, &d->conns)
+		gd_conn_goodbye(gd_container_of(pos, struct gd_conn, link), GPUCMD_E_DISCONNECTED,
+				"gpucmdd is stopping");
+	gd_scheduler_close(d->sched);
+	gd_timeouts_finish(d);
+	gd_device_lost_finish(d);
+	gd_notify_destroy(d->notify);
+	d->notify = NULL;
+	uv_close((uv_handle_t *)&d->sigint, NULL);
+	uv_close((uv_handle_t *)&d->sigterm, NULL);
+	uv_close((uv_handle_t *)&d->sighup, NULL);
+}
+
+void gd_daemon_resume_stalled(struct gd_daemon *d)
+{
+	/* Each stalled connection is tried once: one that stalls again goes
+	 * back on d->stalled, not on the list being walked. */
+	struct gd_list todo;
+	gd_list_move_all(&todo, &d->stalled);
+	while (!gd_list_empty(&todo)) {
+		struct gd_conn *c = gd_container_of(todo.next, struct gd_conn, stall_link);
+		gd_list_remove(&c->stall_link);
+		gd_conn_resume(c);
+	}
+	/* d->notify is NULL once the stop has finished. */
+	if (d->stopping && d->notify && gd_scheduler_pending(d->sched) == 0)
+		finish_stop(d);
+}
+
+/* The GPU, or a client that does not read what it is owed, did not finish
+ * in time. The completion thread may be inside the driver, so nothing is
+ * torn down: the kernel frees it all at exit. */
+static void on_stop_timeout(uv_timer_t *h)
+{
+	struct gd_daemon *d = h->data;
+	log_err("stop not done after %u s (stop_timeout_sec): %llu submissions unfinished, %u clients not yet "
+		"closed; exiting without them",
+		d->cfg.stop_timeout_sec, (unsigned long long)gd_scheduler_pending(d->sched), d->stats.clients);
+	_exit(1);
+}
+
+static void stop(struct gd_daemon *d)
+{
+	if (d->stopping)
+		return;
+	d->stopping = true;
+	gd_notify_stopping(d->notify);
+	log_info("stopping: %u clients, %llu submissions in flight", d->stats.clients,
+		 (unsigned long long)gd_scheduler_pending(d->sched));
+	gd_server_destroy(d->server);
+	d->server = NULL;
+	/* Requests already read are still handled; nothing new is read. */
+	struct gd_list *pos, *tmp;
+	gd_list_for_each_safe(pos, tmp, &d->conns)
+		gd_conn_flush(gd_container_of(pos, struct gd_conn, link));
+	gd_scheduler_cancel_held(d->sched);
+	uv_timer_start(&d->stop_timer, on_stop_timeout, (uint64_t)d->cfg.stop_timeout_sec * 1000u, 0);
+	uv_unref((uv_handle_t *)&d->stop_timer); /* it bounds the loop, never prolongs it */
+	gd_daemon_resume_stalled(d);
+}
+
+/* Every client costs a descriptor and the loop uses epoll, never select(),
+ * so the soft limit (often 1024) is raised to the hard one (systemd's
+ * LimitNOFILE=); past it, server.c refuses clients with a reason. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			log_warn("cannot raise the open file limit to %llu: %s", (unsigned long long)rl.rlim_max,
+				 strerror(errno));
+	}
+}
+
+static void reload(struct gd_daemon *d)
+{
+	gd_notify_reloading(d->notify);
+	if (gd_config_reload(&d->cfg, d->argc, d->argv) == 0)
+		gd_log_max_level = d->cfg.log_level;
+	gd_notify_ready(d->notify);
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+	struct gd_daemon *d = h->data;
+	log_info("received %s", strsignal(signum));
+	if (signum != SIGHUP)
+		stop(d);
+	else if (d->stopping)
+		log_info("not reloading: stopping"); /* READY=1 after STOPPING=1 would mislead systemd */
+	else
+		reload(d);
+}
+
+int main(int argc, char **argv)
+{
+	static struct gd_daemon daemon;
+	struct gd_daemon *d = &daemon;
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	gd_log_init();
+	int r = gd_config_read(&d->cfg, argc, argv);
+	if (r != 0) {
+		gd_config_finish(&d->cfg);
+		return r > 0 ? 0 : 2;
+	}
+	gd_log_max_level = d->cfg.log_level;
+	/* Options that print and exit, before any device or socket. */
+	if (d->cfg.list_devices) {
+		r = gd_gpu_list_devices(stdout) < 0 ? 1 : 0;
+		gd_config_finish(&d->cfg);
+		return r;
+	}
+	if (d->cfg.check_config) {
+		gd_config_print(&d->cfg, stdout);
+		if (d->cfg.unknown_keys)
+			log_err("%s: %u unknown key%s (warned about above)", d->cfg.config_path, d->cfg.unknown_keys,
+				d->cfg.unknown_keys == 1 ? "" : "s");
+		r = d->cfg.unknown_keys ? 2 : 0;
+		gd_config_finish(&d->cfg);
+		return r;
+	}
+	d->argc = argc;
+	d->argv = argv;
+	signal(SIGPIPE, SIG_IGN);
+	raise_fd_limit();
+	gd_list_init(&d->conns);
+	gd_list_init(&d->stalled);
+	gd_list_init(&d->tokens);
+	gd_list_init(&d->waiters);
+	gd_list_init(&d->uids);
+	gd_list_init(&d->input_waiting);
+	d->loop = uv_default_loop();
+	d->started_ms = uv_now(d->loop);
+	int status = 1;
+
+	if (gd_server_check_path(d->cfg.socket_path) < 0) {
+		status = 2;
+		goto out;
+	}
+	struct gd_gpu_options go = gd_gpu_options_of(&d->cfg);
+	if (!(d->gpu = gd_gpu_create(&go)))
+		goto out;
+	if (!(d->memory = gd_memory_create(d->gpu)))
+		goto out;
+	if (!(d->pcache = gd_pcache_create(d->gpu, d->cfg.no_cache ? NULL : d->cfg.cache_dir)))
+		goto out;
+	if (!(d->reg = gd_registry_create(d->gpu, d->pcache, d->cfg.kernels_dir)))
+		goto out;
+	gd_pcache_save(d->pcache);
+	if (!(d->sched = gd_scheduler_create(d)))
+		goto out;
+	if (!(d->server = gd_server_create(d)))
+		goto out;
+	if (!(d->notify = gd_notify_create(d)))
+		goto out;
+	uv_timer_init(d->loop, &d->stop_timer);
+	uv_signal_init(d->loop, &d->sigint);
+	uv_signal_init(d->loop, &d->sigterm);
+	uv_signal_init(d->loop, &d->sighup);
+	d->stop_timer.data = d->sigint.data = d->sigterm.data = d->sighup.data = d;
+	uv_signal_start(&d->sigint, on_signal, SIGINT);
+	uv_signal_start(&d->sigterm, on_signal, SIGTERM);
+	uv_signal_start(&d->sighup, on_signal, SIGHUP);
+	gd_timeouts_init(d);
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	log_info("gpucmdd %s ready on %s, device %s, configuration %s, %.1f ms after start", GD_VERSION,
+		 gd_server_address(d->server), d->gpu->props.deviceName,
+		 d->cfg.config_path ? d->cfg.config_path : "(defaults)",
+		 (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+	gd_notify_ready(d->notify);
+	uv_run(d->loop, UV_RUN_DEFAULT);
+	uv_close((uv_handle_t *)&d->stop_timer, NULL);
+	uv_run(d->loop, UV_RUN_NOWAIT);
+	status = 0;
+out:
+	if (d->server) {
+		/* Start-up failed after the socket was made: remove it. */
+		gd_server_destroy(d->server);
+		uv_run(d->loop, UV_RUN_NOWAIT);
+	}
+	gd_scheduler_destroy(d->sched);
+	if (status == 0 && (d->stats.live_buffers || d->stats.live_sessions || d->stats.live_graphs)) {
+		log_err("leak at exit: %u buffers, %u sessions, %u graphs still alive", d->stats.live_buffers,
+			d->stats.live_sessions, d->stats.live_graphs);
+		status = 4;
+	}
+	/* Client kernels built during the run are in the cache too. */
+	if (status == 0)
+		gd_pcache_save(d->pcache);
+	gd_registry_destroy(d->reg);
+	gd_pcache_destroy(d->pcache);
+	gd_memory_destroy(d->memory);
+	uint64_t msgs = gd_gpu_destroy(d->gpu) + d->lost_validation_messages;
+	if (uv_loop_close(d->loop) != 0 && status == 0)
+		log_warn("loop closed with handles still open");
+	if (msgs) {
+		log_err("%llu Vulkan validation messages during this run", (unsigned long long)msgs);
+		if (status == 0)
+			status = 3;
+	}
+	gd_config_finish(&d->cfg);
+	return status;
+}
