@@ -14,25 +14,9 @@
 
 #include "device/gpu.h"
 #include "base/log.h"
+#include "device/vkcheck.h"
 
 static const char *const VALIDATION_LAYER = "VK_LAYER_KHRONOS_validation";
-
-const char *gd_vk_result(VkResult r)
-{
-	switch (r) {
-#define R(x) case x: return #x;
-	R(VK_SUCCESS) R(VK_NOT_READY) R(VK_TIMEOUT) R(VK_INCOMPLETE)
-	R(VK_ERROR_OUT_OF_HOST_MEMORY) R(VK_ERROR_OUT_OF_DEVICE_MEMORY)
-	R(VK_ERROR_INITIALIZATION_FAILED) R(VK_ERROR_DEVICE_LOST)
-	R(VK_ERROR_MEMORY_MAP_FAILED) R(VK_ERROR_LAYER_NOT_PRESENT)
-	R(VK_ERROR_EXTENSION_NOT_PRESENT) R(VK_ERROR_FEATURE_NOT_PRESENT)
-	R(VK_ERROR_INCOMPATIBLE_DRIVER) R(VK_ERROR_TOO_MANY_OBJECTS)
-	R(VK_ERROR_FORMAT_NOT_SUPPORTED) R(VK_ERROR_INVALID_EXTERNAL_HANDLE)
-	R(VK_ERROR_OUT_OF_POOL_MEMORY) R(VK_ERROR_UNKNOWN)
-#undef R
-	default: return "VkResult";
-	}
-}
 
 const char *gd_gpu_type_name(VkPhysicalDeviceType type)
 {
@@ -144,7 +128,7 @@ static int create_instance(struct gd_gpu *gpu)
 	};
 	VkResult res = vkCreateInstance(&ci, NULL, &gpu->instance);
 	if (res != VK_SUCCESS) {
-		gd_vk_error("vkCreateInstance", res);
+		(void)gd_vk_check("vkCreateInstance", res);
 		return -ENODEV;
 	}
 	if (gpu->validate) {
@@ -152,7 +136,7 @@ static int create_instance(struct gd_gpu *gpu)
 			vkGetInstanceProcAddr(gpu->instance, "vkCreateDebugUtilsMessengerEXT");
 		res = create ? create(gpu->instance, &dbg, NULL, &gpu->messenger) : VK_ERROR_EXTENSION_NOT_PRESENT;
 		if (res != VK_SUCCESS) {
-			gd_vk_error("vkCreateDebugUtilsMessengerEXT", res);
+			(void)gd_vk_check("vkCreateDebugUtilsMessengerEXT", res);
 			return -ENODEV;
 		}
 	}
@@ -547,7 +531,7 @@ static int create_device(struct gd_gpu *gpu, bool no_push, uint32_t want_family)
 	};
 	VkResult res = vkCreateDevice(gpu->phys, &ci, NULL, &gpu->device);
 	if (res != VK_SUCCESS) {
-		gd_vk_error("vkCreateDevice", res);
+		(void)gd_vk_check("vkCreateDevice", res);
 		return -ENODEV;
 	}
 	vkGetDeviceQueue(gpu->device, gpu->family, 0, &gpu->queue);

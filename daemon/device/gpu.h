@@ -88,10 +88,5 @@ int gd_gpu_memory_type(const struct gd_gpu *gpu, uint32_t type_bits, VkMemoryPro
 
 /* "discrete", "integrated", "virtual", "cpu", "other". */
 const char *gd_gpu_type_name(VkPhysicalDeviceType type);
-/* The name of a VkResult ("VK_ERROR_DEVICE_LOST"). */
-const char *gd_vk_result(VkResult r);
-
-/* Logs a failed Vulkan call with its name and result (wlroots' wlr_vk_error). */
-#define gd_vk_error(call, res) log_err("%s failed: %s (%d)", call, gd_vk_result(res), (int)(res))
 
 #endif

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "device/gpu.h"
+#include "device/vkcheck.h"
 #include "base/list.h"
 #include "base/log.h"
 #include "device/memory.h"

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "device/gpu.h"
+#include "device/vkcheck.h"
 #include "base/log.h"
 #include "device/pcache.h"
 
@@ -154,7 +155,7 @@ struct gd_pcache *gd_pcache_create(struct gd_gpu *gpu, const char *dir)
 	VkResult res = vkCreatePipelineCache(gpu->device, &ci, NULL, &pc->cache);
 	free(data);
 	if (res != VK_SUCCESS) {
-		gd_vk_error("vkCreatePipelineCache", res);
+		(void)gd_vk_check("vkCreatePipelineCache", res);
 		gd_pcache_destroy(pc);
 		return NULL;
 	}

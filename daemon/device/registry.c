@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "device/gpu.h"
+#include "device/vkcheck.h"
 #include "base/log.h"
 #include "device/pcache.h"
 #include "device/registry.h"

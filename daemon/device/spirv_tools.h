@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "device/spirv.h"
+#include "device/kernel_types.h"
 
 struct gd_spirv_scan {
 	uint32_t local_size[3];     /* the workgroup size; 0 where the module gives none */

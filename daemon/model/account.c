@@ -9,7 +9,7 @@
 #include "model/account.h"
 #include "model/core.h"
 
-struct gd_account *gd_account_find(const struct gd_daemon *d, uid_t uid)
+struct gd_account *gd_account_find(const struct gd_core *d, uid_t uid)
 {
 	struct gd_list *pos, *tmp;
 	gd_list_for_each_safe(pos, tmp, &d->uids) {
@@ -20,7 +20,7 @@ struct gd_account *gd_account_find(const struct gd_daemon *d, uid_t uid)
 	return NULL;
 }
 
-static struct gd_account *uid_account(struct gd_daemon *d, uid_t uid)
+static struct gd_account *uid_account(struct gd_core *d, uid_t uid)
 {
 	struct gd_account *a = gd_account_find(d, uid);
 	if (a)
@@ -35,7 +35,7 @@ static struct gd_account *uid_account(struct gd_daemon *d, uid_t uid)
 	return a;
 }
 
-struct gd_account *gd_account_create(struct gd_daemon *d, uid_t uid)
+struct gd_account *gd_account_create(struct gd_core *d, uid_t uid)
 {
 	struct gd_account *a = calloc(1, sizeof(*a));
 	if (!a)

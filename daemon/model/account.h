@@ -21,11 +21,11 @@
 
 #include "base/list.h"
 
-struct gd_daemon;
+struct gd_core;
 
 struct gd_account {
 	struct gd_list link;        /* gd_daemon.uids, for uid accounts */
-	struct gd_daemon *d;
+	struct gd_core *d;
 	struct gd_account *parent;  /* the uid account; NULL for a uid account */
 	uint32_t refs;
 	uid_t uid;
@@ -44,10 +44,10 @@ struct gd_account {
 
 /* A connection's account, with one reference owned by the caller; finds or
  * creates the uid's account. NULL when out of memory. */
-struct gd_account *gd_account_create(struct gd_daemon *d, uid_t uid);
+struct gd_account *gd_account_create(struct gd_core *d, uid_t uid);
 struct gd_account *gd_account_ref(struct gd_account *a);
 /* The account of uid (the sum over its connections), NULL when it has none. */
-struct gd_account *gd_account_find(const struct gd_daemon *d, uid_t uid);
+struct gd_account *gd_account_find(const struct gd_core *d, uid_t uid);
 void gd_account_unref(struct gd_account *a);
 
 /* Charges one buffer of `bytes` to a connection's account and its user's.

@@ -12,7 +12,8 @@
 #include "model/buffer.h"
 #include "model/core.h"
 #include "device/gpu.h"
-#include "gpucmd.h"
+#include "device/vkcheck.h"
+#include "gpucmd_defs.h"
 
 /* Host-visible buffers are read back by the CPU: cached memory first.
  * Device-local ones take the driver's first device-local type, which the
@@ -31,7 +32,7 @@ static int choose_type(const struct gd_gpu *gpu, uint32_t bits, uint32_t flags)
 
 /* Creates a buffer whose memory is client shared memory (shm), or the
  * driver's when shm is NULL. */
-static int create(struct gd_daemon *d, struct gd_account *acct, uint64_t size, uint32_t flags, struct gd_shm *shm,
+static int create(struct gd_core *d, struct gd_account *acct, uint64_t size, uint32_t flags, struct gd_shm *shm,
 		  struct gd_buffer **ret_buf, char *err, size_t errlen)
 {
 	struct gd_gpu *gpu = d->gpu;
@@ -132,7 +133,7 @@ fail:
 	return r;
 }
 
-int gd_buffer_create(struct gd_daemon *d, struct gd_account *acct, uint64_t size, uint32_t flags,
+int gd_buffer_create(struct gd_core *d, struct gd_account *acct, uint64_t size, uint32_t flags,
 		     struct gd_buffer **ret_buf, bool *ret_needs_zero, char *err, size_t errlen)
 {
 	int r = create(d, acct, size, flags, NULL, ret_buf, err, errlen);
@@ -148,7 +149,7 @@ int gd_buffer_create(struct gd_daemon *d, struct gd_account *acct, uint64_t size
 	return 0;
 }
 
-int gd_buffer_create_shared(struct gd_daemon *d, struct gd_account *acct, uint64_t size, struct gd_shm *shm,
+int gd_buffer_create_shared(struct gd_core *d, struct gd_account *acct, uint64_t size, struct gd_shm *shm,
 			    struct gd_buffer **ret_buf, bool *ret_zero_copy, char *err, size_t errlen)
 {
 	int r = create(d, acct, size, 0, shm, ret_buf, err, errlen);
@@ -192,7 +193,7 @@ void gd_buffer_unref(struct gd_buffer *b)
 {
 	if (--b->refs)
 		return;
-	struct gd_daemon *d = b->d;
+	struct gd_core *d = b->d;
 	gd_buffer_set_resident(b, false);
 	vkDestroyBuffer(d->gpu->device, b->buf, NULL);
 	gd_memory_free(d->memory, &b->mem);

@@ -28,10 +28,10 @@
 #define GD_BUFFER_STAGING (1u << 31)
 
 struct gd_account;
-struct gd_daemon;
+struct gd_core;
 
 struct gd_buffer {
-	struct gd_daemon *d;
+	struct gd_core *d;
 	struct gd_account *acct;  /* charged; NULL for the daemon's own staging */
 	uint32_t refs;
 	uint32_t busy;            /* submitted, unretired command buffers using it */
@@ -52,13 +52,13 @@ struct gd_buffer {
  * and the caller must clear it on the GPU before anyone sees it. `flags`
  * are GPUCMD_BUFFER_* (checked by the caller) or GD_BUFFER_STAGING. Returns 0
  * or a negative code with a message for the client in err. */
-int gd_buffer_create(struct gd_daemon *d, struct gd_account *acct, uint64_t size, uint32_t flags,
+int gd_buffer_create(struct gd_core *d, struct gd_account *acct, uint64_t size, uint32_t flags,
 		     struct gd_buffer **ret_buf, bool *ret_needs_zero, char *err, size_t errlen);
 /* The same for client shared memory: the GPU uses *shm in place where
  * the device can import host memory (and --no-host-import is not given),
  * otherwise a host-visible buffer that gd_buffer_shm_in/out copy around
  * each use. Takes shm on success. *ret_zero_copy says which. */
-int gd_buffer_create_shared(struct gd_daemon *d, struct gd_account *acct, uint64_t size, struct gd_shm *shm,
+int gd_buffer_create_shared(struct gd_core *d, struct gd_account *acct, uint64_t size, struct gd_shm *shm,
 			    struct gd_buffer **ret_buf, bool *ret_zero_copy, char *err, size_t errlen);
 /* Copies client memory to the GPU's buffer before submitted work uses it,
  * and back when that work retired; nothing unless b->shm_copy. */

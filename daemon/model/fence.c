@@ -12,18 +12,19 @@
 #include <uv.h>
 
 #include "model/account.h"
-#include "net/conn.h"
+#include "model/client.h"
 #include "model/core.h"
 #include "model/fence.h"
 #include "device/gpu.h"
-#include "gpucmd.h"
+#include "gpucmd_defs.h"
 #include "submit/scheduler.h"
 
 struct gd_fence_waiter {
 	struct gd_list link;   /* gd_fence.waiters */
 	struct gd_list all;    /* gd_daemon.waiters */
 	struct gd_fence *fence;
-	struct gd_conn *conn;
+	struct gd_client *conn;
+	gd_fence_answer_fn *answer;
 	struct gd_account *acct; /* counts it against the waiter limits */
 	uint64_t req, value;
 	int event_fd;
@@ -36,10 +37,10 @@ struct gd_token {
 	uint8_t bytes[GD_TOKEN_BYTES];
 	enum gd_token_kind kind;
 	void *obj;
-	struct gd_conn *conn;
+	struct gd_client *conn;
 };
 
-struct gd_fence *gd_fence_create(struct gd_daemon *d)
+struct gd_fence *gd_fence_create(struct gd_core *d)
 {
 	struct gd_fence *f = calloc(1, sizeof(*f));
 	if (!f)
@@ -49,7 +50,7 @@ struct gd_fence *gd_fence_create(struct gd_daemon *d)
 		.semaphoreType = VK_SEMAPHORE_TYPE_TIMELINE,
 	};
 	VkSemaphoreCreateInfo si = {.sType = VK_STRUCTURE_TYPE_SEMAPHORE_CREATE_INFO, .pNext = &ti};
-	if (vkCreateSemaphore(d->gpu->device, &si, NULL, &f->sem) != VK_SUCCESS) {
+	if (vkCreateSemaphore(d->gpu->device, &si, NULL, &f->tl.sem) != VK_SUCCESS) {
 		free(f);
 		return NULL;
 	}
@@ -85,7 +86,7 @@ static void finish_waiter(struct gd_fence_waiter *w, int status, const char *msg
 		(void)!write(w->event_fd, &v, sizeof(v));
 		close(w->event_fd);
 	} else if (w->conn) {
-		gd_conn_reply_status(w->conn, w->req, status, 0, msg);
+		w->answer(w->conn, w->req, status, msg);
 	}
 	struct gd_fence *f = w->fence;
 	if (w->timed) {
@@ -102,9 +103,9 @@ void gd_fence_unref(struct gd_fence *f)
 	if (--f->refs)
 		return;
 	if (f->d->sched)
-		gd_scheduler_destroy_semaphore(f->d->sched, f->sem);
+		gd_scheduler_destroy_semaphore(f->d->sched, f->tl.sem);
 	else
-		vkDestroySemaphore(f->d->gpu->device, f->sem, NULL);
+		vkDestroySemaphore(f->d->gpu->device, f->tl.sem, NULL);
 	free(f);
 }
 
@@ -124,14 +125,14 @@ static void fail_abandoned(struct gd_fence_waiter *w)
 {
 	char msg[160];
 	snprintf(msg, sizeof(msg), "fence abandoned: its session closed at value %llu, value %llu will never be signalled",
-		 (unsigned long long)w->fence->last, (unsigned long long)w->value);
+		 (unsigned long long)w->fence->tl.last, (unsigned long long)w->value);
 	finish_waiter(w, GPUCMD_E_FENCE_ABANDONED, msg);
 }
 
 void gd_fence_abandon(struct gd_fence *f, uint64_t last)
 {
-	f->abandoned = true;
-	f->last = last;
+	f->tl.abandoned = true;
+	f->tl.last = last;
 	struct gd_list *pos, *tmp;
 	gd_list_for_each_safe(pos, tmp, &f->waiters) {
 		struct gd_fence_waiter *w = gd_container_of(pos, struct gd_fence_waiter, link);
@@ -149,14 +150,15 @@ static void on_timeout(uv_timer_t *t)
 	finish_waiter(w, -ETIMEDOUT, msg);
 }
 
-int gd_fence_wait(struct gd_fence *f, struct gd_conn *c, uint64_t req, uint64_t value, uint32_t timeout_ms,
-		  int event_fd)
+int gd_fence_wait(struct gd_fence *f, struct gd_client *c, uint64_t req, uint64_t value, uint32_t timeout_ms,
+		  int event_fd, gd_fence_answer_fn *answer)
 {
 	struct gd_fence_waiter *w = calloc(1, sizeof(*w));
 	if (!w)
 		return -ENOMEM;
 	w->fence = gd_fence_ref(f);
 	w->conn = c;
+	w->answer = answer;
 	w->acct = gd_account_ref(c->acct);
 	gd_account_fence_waiters(w->acct, 1);
 	w->req = req;
@@ -166,7 +168,7 @@ int gd_fence_wait(struct gd_fence *f, struct gd_conn *c, uint64_t req, uint64_t 
 	gd_list_insert_tail(&f->d->waiters, &w->all);
 	if (value <= f->completed) {
 		finish_waiter(w, 0, NULL);
-	} else if (f->abandoned && value > f->last) {
+	} else if (f->tl.abandoned && value > f->tl.last) {
 		fail_abandoned(w);
 	} else if (event_fd < 0 && (timeout_ms == 0 || uv_timer_init(f->d->loop, &w->timer) < 0)) {
 		char msg[128];
@@ -181,7 +183,7 @@ int gd_fence_wait(struct gd_fence *f, struct gd_conn *c, uint64_t req, uint64_t 
 	return 0;
 }
 
-void gd_fence_drop_waiters(struct gd_daemon *d, struct gd_conn *c)
+void gd_fence_drop_waiters(struct gd_core *d, struct gd_client *c)
 {
 	struct gd_list *pos, *tmp;
 	gd_list_for_each_safe(pos, tmp, &d->waiters) {
@@ -197,7 +199,7 @@ void gd_fence_drop_waiters(struct gd_daemon *d, struct gd_conn *c)
 	}
 }
 
-bool gd_fence_has_waiters(struct gd_daemon *d, const struct gd_conn *c)
+bool gd_fence_has_waiters(struct gd_core *d, const struct gd_client *c)
 {
 	struct gd_list *pos, *tmp;
 	gd_list_for_each_safe(pos, tmp, &d->waiters)
@@ -206,7 +208,7 @@ bool gd_fence_has_waiters(struct gd_daemon *d, const struct gd_conn *c)
 	return false;
 }
 
-int gd_token_issue(struct gd_daemon *d, struct gd_conn *c, enum gd_token_kind kind, void *obj,
+int gd_token_issue(struct gd_core *d, struct gd_client *c, enum gd_token_kind kind, void *obj,
 		   uint8_t ret_token[GD_TOKEN_BYTES])
 {
 	/* Exporting an object again gives the same token: the table grows with
@@ -234,7 +236,7 @@ int gd_token_issue(struct gd_daemon *d, struct gd_conn *c, enum gd_token_kind ki
 	return 0;
 }
 
-void *gd_token_lookup(struct gd_daemon *d, enum gd_token_kind kind, const uint8_t token[GD_TOKEN_BYTES])
+void *gd_token_lookup(struct gd_core *d, enum gd_token_kind kind, const uint8_t token[GD_TOKEN_BYTES])
 {
 	struct gd_list *pos, *tmp;
 	gd_list_for_each_safe(pos, tmp, &d->tokens) {
@@ -245,7 +247,7 @@ void *gd_token_lookup(struct gd_daemon *d, enum gd_token_kind kind, const uint8_
 	return NULL;
 }
 
-void gd_token_revoke(struct gd_daemon *d, struct gd_conn *c, void *obj)
+void gd_token_revoke(struct gd_core *d, struct gd_client *c, void *obj)
 {
 	struct gd_list *pos, *tmp;
 	gd_list_for_each_safe(pos, tmp, &d->tokens) {

@@ -23,24 +23,29 @@
 #include <vulkan/vulkan.h>
 
 #include "base/list.h"
+#include "submit/scheduler.h"
 
 #define GD_TOKEN_BYTES 16
 
-struct gd_conn;
-struct gd_daemon;
+struct gd_client;
+struct gd_core;
 
 struct gd_fence {
-	struct gd_daemon *d;
+	struct gd_timeline tl;    /* what the scheduler sees: semaphore, submitted, abandoned */
+	struct gd_core *d;
 	uint32_t refs;
-	VkSemaphore sem;
-	uint64_t submitted, completed;
-	bool abandoned;
-	uint64_t last;            /* once abandoned: the last value that will come */
+	uint64_t completed;
 	struct gd_list waiters;   /* struct gd_fence_waiter.link */
 };
 
+/* The fence whose timeline tl is. */
+static inline struct gd_fence *gd_fence_of(struct gd_timeline *tl)
+{
+	return gd_container_of(tl, struct gd_fence, tl);
+}
+
 /* A new fence with one reference owned by the caller, or NULL. */
-struct gd_fence *gd_fence_create(struct gd_daemon *d);
+struct gd_fence *gd_fence_create(struct gd_core *d);
 struct gd_fence *gd_fence_ref(struct gd_fence *f);
 void gd_fence_unref(struct gd_fence *f);
 
@@ -50,17 +55,21 @@ void gd_fence_completed(struct gd_fence *f, uint64_t value);
  * come. Fails the waiters that wait for them. */
 void gd_fence_abandon(struct gd_fence *f, uint64_t last);
 
-/* A host wait by connection c, answered to request `req` when value is
- * reached; timeout_ms 0 answers at once. With event_fd >= 0 (the write end
+/* How a host wait is answered: status 0 when the value was reached, else
+ * why not (msg). The request layer builds the reply. */
+typedef void gd_fence_answer_fn(struct gd_client *c, uint64_t req, int status, const char *msg);
+
+/* A host wait by client c, answered through `answer` to request `req` when
+ * value is reached; timeout_ms 0 answers at once. With event_fd >= 0 (the write end
  * of a non-blocking pipe only the daemon holds, which the fence then owns)
  * the answer is the 8-byte value 1 written to it, or 2 when the value will
  * never come. Counts against c's account until it ends (account.h). */
-int gd_fence_wait(struct gd_fence *f, struct gd_conn *c, uint64_t req, uint64_t value, uint32_t timeout_ms,
-		  int event_fd);
+int gd_fence_wait(struct gd_fence *f, struct gd_client *c, uint64_t req, uint64_t value, uint32_t timeout_ms,
+		  int event_fd, gd_fence_answer_fn *answer);
 /* Drops every waiter of connection c (it is closing). */
-void gd_fence_drop_waiters(struct gd_daemon *d, struct gd_conn *c);
+void gd_fence_drop_waiters(struct gd_core *d, struct gd_client *c);
 /* Whether connection c waits on a fence on the host (or by an eventfd). */
-bool gd_fence_has_waiters(struct gd_daemon *d, const struct gd_conn *c);
+bool gd_fence_has_waiters(struct gd_core *d, const struct gd_client *c);
 
 enum gd_token_kind { GD_TOKEN_FENCE, GD_TOKEN_BUFFER, GD_TOKEN_GRAPH };
 
@@ -68,12 +77,12 @@ enum gd_token_kind { GD_TOKEN_FENCE, GD_TOKEN_BUFFER, GD_TOKEN_GRAPH };
  * before when c exported obj already. Returns 0 and the token, or -ENOMEM /
  * a getrandom error. The table does not reference obj:
  * the exporter revokes the token before letting go of it. */
-int gd_token_issue(struct gd_daemon *d, struct gd_conn *c, enum gd_token_kind kind, void *obj,
+int gd_token_issue(struct gd_core *d, struct gd_client *c, enum gd_token_kind kind, void *obj,
 		   uint8_t ret_token[GD_TOKEN_BYTES]);
 /* The object a token names, or NULL. */
-void *gd_token_lookup(struct gd_daemon *d, enum gd_token_kind kind, const uint8_t token[GD_TOKEN_BYTES]);
+void *gd_token_lookup(struct gd_core *d, enum gd_token_kind kind, const uint8_t token[GD_TOKEN_BYTES]);
 /* Forgets the tokens issued by c (any connection when NULL) for obj (any
  * object when NULL). */
-void gd_token_revoke(struct gd_daemon *d, struct gd_conn *c, void *obj);
+void gd_token_revoke(struct gd_core *d, struct gd_client *c, void *obj);
 
 #endif

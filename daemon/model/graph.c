@@ -15,7 +15,7 @@
 #include "model/graph.h"
 #include "submit/scheduler.h"
 
-struct gd_graph *gd_graph_create(struct gd_daemon *d)
+struct gd_graph *gd_graph_create(struct gd_core *d)
 {
 	struct gd_graph *g = calloc(1, sizeof(*g));
 	if (!g)
@@ -36,7 +36,7 @@ struct gd_graph *gd_graph_create(struct gd_daemon *d)
 		.level = VK_COMMAND_BUFFER_LEVEL_SECONDARY,
 		.commandBufferCount = 1,
 	};
-	if (vkAllocateCommandBuffers(dev, &ai, &g->rec.cb) != VK_SUCCESS)
+	if (vkAllocateCommandBuffers(dev, &ai, &g->rec.job.cb) != VK_SUCCESS)
 		goto fail;
 	/* Reusable, and possibly pending in several sessions' command
 	 * buffers at once (two replays, or two connections through a token). */
@@ -46,7 +46,7 @@ struct gd_graph *gd_graph_create(struct gd_daemon *d)
 		.flags = VK_COMMAND_BUFFER_USAGE_SIMULTANEOUS_USE_BIT,
 		.pInheritanceInfo = &inh,
 	};
-	if (vkBeginCommandBuffer(g->rec.cb, &bi) != VK_SUCCESS)
+	if (vkBeginCommandBuffer(g->rec.job.cb, &bi) != VK_SUCCESS)
 		goto fail;
 	g->rec.serial = gd_scheduler_serial(d->sched);
 	return g;
@@ -229,7 +229,7 @@ int gd_graph_end(struct gd_graph *g)
 	g->push_override = calloc(g->n_nodes ? g->n_nodes : 1, sizeof(*g->push_override));
 	if (!g->map || !g->push_override)
 		return -ENOMEM;
-	if (vkEndCommandBuffer(g->rec.cb) != VK_SUCCESS)
+	if (vkEndCommandBuffer(g->rec.job.cb) != VK_SUCCESS)
 		return -EIO;
 	summarize(g);
 	return 0;

@@ -40,7 +40,7 @@ struct gd_graph_node {
 };
 
 struct gd_graph {
-	struct gd_daemon *d;
+	struct gd_core *d;
 	uint32_t refs;
 	VkCommandPool pool;
 	struct gd_submission rec;     /* the secondary command buffer, its buffer references, hazard state */
@@ -62,7 +62,7 @@ struct gd_graph {
 
 /* Creates an empty graph recording into a fresh secondary command buffer,
  * with one reference owned by the caller; NULL when out of memory. */
-struct gd_graph *gd_graph_create(struct gd_daemon *d);
+struct gd_graph *gd_graph_create(struct gd_core *d);
 struct gd_graph *gd_graph_ref(struct gd_graph *g);
 /* The last reference frees the command buffer and drops the buffers. */
 void gd_graph_unref(struct gd_graph *g);

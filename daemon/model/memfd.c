@@ -14,14 +14,14 @@
 #include "device/gpu.h"
 #include "model/memfd.h"
 
-uint64_t gd_shared_alignment(const struct gd_daemon *d)
+uint64_t gd_shared_alignment(const struct gd_core *d)
 {
 	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
 	uint64_t dev = d->gpu->host_import_alignment;
 	return dev > page ? dev : page;
 }
 
-int gd_shared_map(const struct gd_daemon *d, int fd, uint64_t size, struct gd_shm *ret, char *err, size_t errlen)
+int gd_shared_map(const struct gd_core *d, int fd, uint64_t size, struct gd_shm *ret, char *err, size_t errlen)
 {
 	const uint64_t align = gd_shared_alignment(d);
 	const int need = F_SEAL_SHRINK | F_SEAL_GROW;

@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct gd_daemon;
+struct gd_core;
 
 struct gd_shm {
 	uint8_t *ptr;      /* aligned to gd_shared_alignment */
@@ -25,13 +25,13 @@ struct gd_shm {
 
 /* What the memfd's size and mapping are rounded to: the page size, or the
  * device's minImportedHostPointerAlignment when larger. */
-uint64_t gd_shared_alignment(const struct gd_daemon *d);
+uint64_t gd_shared_alignment(const struct gd_core *d);
 
 /* Checks that fd is a memfd sealed against shrinking and growing that
  * holds at least `size` bytes rounded up to the alignment, and maps that
  * much of it. Does not take fd. 0, or a negative code with a message in
  * err saying what was wrong with it. */
-int gd_shared_map(const struct gd_daemon *d, int fd, uint64_t size, struct gd_shm *ret, char *err, size_t errlen);
+int gd_shared_map(const struct gd_core *d, int fd, uint64_t size, struct gd_shm *ret, char *err, size_t errlen);
 void gd_shared_unmap(struct gd_shm *shm);
 
 #endif

@@ -12,7 +12,7 @@
 
 #include "model/account.h"
 #include "model/buffer.h"
-#include "net/conn.h"
+#include "model/client.h"
 #include "model/core.h"
 #include "model/fence.h"
 #include "device/gpu.h"
@@ -21,16 +21,18 @@
 #include "submit/scheduler.h"
 #include "model/session.h"
 
-int gd_session_create(struct gd_daemon *d, struct gd_conn *conn, const char *name, enum gd_priority priority,
+int gd_session_create(struct gd_core *d, struct gd_client *client, const struct gd_session_events *ev,
+		      const char *name, enum gd_priority priority,
 		      bool eager, struct gd_session **ret)
 {
 	struct gd_session *s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
 	s->d = d;
-	s->conn = conn;
+	s->client = client;
+	s->ev = ev;
 	s->refs = 1;
-	s->priority = priority;
+	s->lane.priority = priority;
 	s->eager = eager;
 	s->part_commands = GD_PART_FIRST;
 	snprintf(s->name, sizeof(s->name), "%s", name ? name : "");
@@ -44,7 +46,7 @@ int gd_session_create(struct gd_daemon *d, struct gd_conn *conn, const char *nam
 		free(s);
 		return -ENOMEM;
 	}
-	s->acct = gd_account_ref(conn->acct);
+	s->acct = gd_account_ref(client->acct);
 	d->stats.live_sessions++;
 	*ret = s;
 	return 0;
@@ -61,17 +63,58 @@ static void count_in_flight(struct gd_submission *sub, bool counted)
 	sub->counted = counted;
 }
 
-void gd_session_submitted(struct gd_session *s, struct gd_submission *sub)
+static struct gd_submission *of_job(const struct gd_job *job)
 {
-	(void)s;
-	count_in_flight(sub, true);
+	return gd_container_of(job, struct gd_submission, job);
 }
 
-void gd_session_held(struct gd_session *s, struct gd_submission *sub)
+static void job_submitted(struct gd_job *job)
 {
-	(void)s;
-	count_in_flight(sub, false);
+	count_in_flight(of_job(job), true);
 }
+
+static void job_held(struct gd_job *job)
+{
+	count_in_flight(of_job(job), false);
+}
+
+static void job_failed(struct gd_job *job, int code, const char *why)
+{
+	struct gd_session *s = of_job(job)->session;
+	/* Its fence value will never be signalled: release whoever waits. */
+	if (job->fence_signal)
+		gd_fence_abandon(s->fence, job->fence_signal - 1);
+	gd_session_fail(s, 0, code, "%s", why);
+}
+
+static void job_describe(const struct gd_job *job, char *buf, size_t len)
+{
+	const struct gd_session *s = of_job(job)->session;
+	const struct gd_client *c = s->client;
+	snprintf(buf, len, "session '%s' of client %u (pid %d)", s->name, c ? c->id : 0, c ? (int)c->pid : 0);
+}
+
+/* The client learns which of its sessions was running when the device was
+ * lost, rather than the general report. */
+static void job_lost(struct gd_job *job, const char *why)
+{
+	struct gd_session *s = of_job(job)->session;
+	struct gd_client *c = s->client;
+	if (c && !c->bye_text[0])
+		snprintf(c->bye_text, sizeof(c->bye_text), "GPU device lost while running session '%s': %s", s->name,
+			 why);
+}
+
+static void job_retired(struct gd_job *job);
+
+static const struct gd_job_ops job_ops = {
+	.submitted = job_submitted,
+	.held = job_held,
+	.failed = job_failed,
+	.retired = job_retired,
+	.describe = job_describe,
+	.lost = job_lost,
+};
 
 static void release_refs(struct gd_submission *sub, bool submitted)
 {
@@ -86,9 +129,9 @@ static void release_refs(struct gd_submission *sub, bool submitted)
 	for (uint32_t i = 0; i < sub->n_graphs; i++)
 		gd_graph_unref(sub->graphs[i]);
 	sub->n_graphs = 0;
-	for (uint32_t i = 0; i < sub->n_xwait; i++)
-		gd_fence_unref(sub->xwait[i]);
-	sub->n_xwait = 0;
+	for (uint32_t i = 0; i < sub->job.n_xwait; i++)
+		gd_fence_unref(gd_fence_of(sub->job.xwait[i]));
+	sub->job.n_xwait = 0;
 	for (uint32_t i = 0; i < sub->n_progs; i++)
 		gd_program_unref(sub->progs[i]);
 	sub->n_progs = 0;
@@ -102,7 +145,7 @@ static void session_unref(struct gd_session *s)
 	VkDevice dev = s->d->gpu->device;
 	while (s->spares) {
 		struct gd_submission *sub = s->spares;
-		s->spares = sub->next;
+		s->spares = sub->spare;
 		gd_descriptors_finish(s->d->gpu, &sub->desc);
 		free(sub->progs);
 		free(sub->refs);
@@ -160,7 +203,7 @@ void gd_session_close(struct gd_session *s)
 	s->capture = NULL;
 	if (s->open) {
 		release_refs(s->open, false);
-		s->open->next = s->spares;
+		s->open->spare = s->spares;
 		s->spares = s->open;
 		s->open = NULL;
 	}
@@ -173,7 +216,7 @@ void gd_session_close(struct gd_session *s)
 		gd_token_revoke(s->d, NULL, s->fence);
 		gd_fence_abandon(s->fence, s->fence_value);
 	}
-	s->conn = NULL;
+	s->client = NULL;
 	s->sync_id = 0;
 	session_unref(s);
 }
@@ -181,20 +224,16 @@ void gd_session_close(struct gd_session *s)
 void gd_session_fail(struct gd_session *s, uint64_t req, int code, const char *fmt, ...)
 {
 	s->failures++;
-	if (s->err)
-		return;
-	s->err = code;
-	s->err_req = req;
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(s->errmsg, sizeof(s->errmsg), fmt, ap);
+	bool kept = gd_kept_setv(&s->err, req, code, fmt, ap);
 	va_end(ap);
-	if (gd_log_max_level >= GD_LOG_DEBUG) {
+	if (kept && gd_log_max_level >= GD_LOG_DEBUG) {
 		struct gd_log_fields f = {.session = s->name};
-		if (s->conn)
-			f = GD_CONN_LOG_FIELDS(s->conn), f.session = s->name;
+		if (s->client)
+			f = GD_CLIENT_LOG_FIELDS(s->client), f.session = s->name;
 		gd_log(GD_LOG_DEBUG, &f, "session '%s': request %llu failed (%d): %s", s->name,
-		       (unsigned long long)req, code, s->errmsg);
+		       (unsigned long long)req, code, s->err.msg);
 	}
 }
 
@@ -202,13 +241,9 @@ void gd_session_fail(struct gd_session *s, uint64_t req, int code, const char *f
  * that error: it has been reported once, as the seeds require. */
 static void report_sync(struct gd_session *s, uint64_t req)
 {
-	if (s->conn && s->profiling)
-		gd_conn_reply_times(s->conn, req, s->err, s->err_req, s->errmsg, s->last_start_ns, s->last_end_ns);
-	else if (s->conn)
-		gd_conn_reply_status(s->conn, req, s->err, s->err_req, s->errmsg);
-	s->err = 0;
-	s->err_req = 0;
-	s->errmsg[0] = '\0';
+	if (s->client)
+		s->ev->synced(s, req);
+	gd_kept_clear(&s->err);
 }
 
 /* The command buffer being recorded, opened on first use. */
@@ -218,7 +253,7 @@ static struct gd_submission *open_submission(struct gd_session *s)
 		return s->open;
 	struct gd_submission *sub = s->spares;
 	if (sub) {
-		s->spares = sub->next;
+		s->spares = sub->spare;
 	} else {
 		sub = calloc(1, sizeof(*sub));
 		if (!sub)
@@ -229,7 +264,7 @@ static struct gd_submission *open_submission(struct gd_session *s)
 			.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
 			.commandBufferCount = 1,
 		};
-		if (vkAllocateCommandBuffers(s->d->gpu->device, &ai, &sub->cb) != VK_SUCCESS) {
+		if (vkAllocateCommandBuffers(s->d->gpu->device, &ai, &sub->job.cb) != VK_SUCCESS) {
 			free(sub);
 			return NULL;
 		}
@@ -238,31 +273,33 @@ static struct gd_submission *open_submission(struct gd_session *s)
 		.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
 		.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT,
 	};
-	if (vkBeginCommandBuffer(sub->cb, &bi) != VK_SUCCESS) {
-		sub->next = s->spares;
+	if (vkBeginCommandBuffer(sub->job.cb, &bi) != VK_SUCCESS) {
+		sub->spare = s->spares;
 		s->spares = sub;
 		return NULL;
 	}
-	sub->next = NULL;
+	sub->job.next = NULL;
+	sub->job.ops = &job_ops;
+	sub->job.lane = &s->lane;
 	sub->session = s;
 	sub->serial = gd_scheduler_serial(s->d->sched);
-	sub->value = 0;
-	sub->fence_signal = 0;
-	sub->fence_wait = s->next_wait;
-	sub->n_commands = 0;
-	sub->n_xwait = 0;
+	sub->job.value = 0;
+	sub->job.fence_signal = 0;
+	sub->job.fence_wait = s->next_wait;
+	sub->job.n_commands = 0;
+	sub->job.n_xwait = 0;
 	sub->bound = VK_NULL_HANDLE;
 	sub->bound_layout = VK_NULL_HANDLE;
-	sub->sync = sub->failed = sub->part = false;
+	sub->job.sync = sub->job.failed = sub->job.part = false;
 	sub->open_query = -1;
-	sub->timed = s->profiling && gd_cb_timing_begin(s->d->gpu, &sub->timing, sub->cb) == 0;
+	sub->timed = s->profiling && gd_cb_timing_begin(s->d->gpu, &sub->timing, sub->job.cb) == 0;
 	/* Per command buffer, never per dispatch: two timestamps. */
 	sub->busy_on = !sub->timed && s->d->cfg.gpu_accounting && gd_timing_supported(s->d->gpu) &&
-		       gd_busy_begin(s->d->gpu, &sub->busy, sub->cb) == 0;
+		       gd_busy_begin(s->d->gpu, &sub->busy, sub->job.cb) == 0;
 	s->next_wait = 0;
 	s->command_buffers++;
-	if (s->conn)
-		s->conn->command_buffers++;
+	if (s->client)
+		s->client->command_buffers++;
 	s->open = sub;
 	return sub;
 }
@@ -359,7 +396,7 @@ static void order_command(struct gd_session *s, struct gd_submission *sub, const
 			  const struct gd_cmd_sync *sync, bool barrier_before)
 {
 	struct gd_stats *st = &s->d->stats;
-	if (!sub->n_commands) {
+	if (!sub->job.n_commands) {
 		gd_hazard_reset(&sub->hazard);
 		gd_hazard_add(&sub->hazard, acc, n);
 		sub->group = *sync;
@@ -384,7 +421,7 @@ static void order_command(struct gd_session *s, struct gd_submission *sub, const
 	}
 	gd_hazard_reset(&sub->hazard); /* the command alone starts the new group */
 	gd_hazard_add(&sub->hazard, acc, n);
-	barrier(sub->cb, sub->group.stage, sub->group.write, sync->stage, sync->read | sync->write);
+	barrier(sub->job.cb, sub->group.stage, sub->group.write, sync->stage, sync->read | sync->write);
 	sub->group = *sync;
 	sub->covered = sync->stage;
 	s->barriers++;
@@ -418,10 +455,10 @@ static struct gd_submission *begin_command(struct gd_session *s, uint64_t req, c
 	}
 	/* The driver's memory for a command buffer grows with its commands. */
 	uint32_t most = s->d->cfg.max_commands_per_stage;
-	if (most && sub->n_commands >= most) {
+	if (most && sub->job.n_commands >= most) {
 		gd_session_fail(s, req, -E2BIG, "%s%s%s%s: the %s already holds %u commands, the most "
 				"max_commands_per_stage allows (commit the stage, or open the session eager)",
-				what, q, name, q2, s->capture ? "capture" : "stage", sub->n_commands);
+				what, q, name, q2, s->capture ? "capture" : "stage", sub->job.n_commands);
 		return NULL;
 	}
 	for (uint32_t i = 0; i < n; i++)
@@ -430,9 +467,9 @@ static struct gd_submission *begin_command(struct gd_session *s, uint64_t req, c
 			return NULL;
 		}
 	order_command(s, sub, acc, n, sync, barrier_before);
-	sub->n_commands++;
+	sub->job.n_commands++;
 	if (sub->timed) {
-		sub->open_query = gd_cb_timing_cmd_start(sub->timing, sub->cb, name[0] ? name : what);
+		sub->open_query = gd_cb_timing_cmd_start(sub->timing, sub->job.cb, name[0] ? name : what);
 		if (sub->open_query < 0)
 			s->timing->untimed++;
 	}
@@ -443,7 +480,7 @@ static struct gd_submission *begin_command(struct gd_session *s, uint64_t req, c
 static void end_command(struct gd_submission *sub)
 {
 	if (sub->timed && sub->open_query >= 0)
-		gd_cb_timing_cmd_end(sub->timing, sub->cb, sub->open_query);
+		gd_cb_timing_cmd_end(sub->timing, sub->job.cb, sub->open_query);
 	sub->open_query = -1;
 }
 
@@ -463,9 +500,10 @@ static enum gd_access_kind binding_access(const struct gd_iface *f, uint32_t i)
  * work to the buffers it uses. */
 static void hand_over(struct gd_session *s, struct gd_submission *sub)
 {
-	memcpy(sub->xwait, s->xwait, s->n_xwait * sizeof(s->xwait[0]));
-	memcpy(sub->xwait_value, s->xwait_value, s->n_xwait * sizeof(s->xwait_value[0]));
-	sub->n_xwait = s->n_xwait;
+	for (uint32_t i = 0; i < s->n_xwait; i++)
+		sub->job.xwait[i] = &s->xwait[i]->tl;
+	memcpy(sub->job.xwait_value, s->xwait_value, s->n_xwait * sizeof(s->xwait_value[0]));
+	sub->job.n_xwait = s->n_xwait;
 	s->n_xwait = 0;
 	for (uint32_t i = 0; i < sub->n_refs; i++) {
 		gd_buffer_shm_in(sub->refs[i]);
@@ -476,7 +514,7 @@ static void hand_over(struct gd_session *s, struct gd_submission *sub)
 	s->in_flight++;
 	count_in_flight(sub, true);
 	s->refs++;
-	gd_scheduler_queue(s->d->sched, sub);
+	gd_scheduler_queue(s->d->sched, &sub->job);
 }
 
 /*
@@ -491,7 +529,7 @@ static void hand_over(struct gd_session *s, struct gd_submission *sub)
  */
 bool gd_session_part_due(const struct gd_session *s)
 {
-	return s->eager && s->open && !s->capture && !s->open->timed && s->open->n_commands >= s->part_commands;
+	return s->eager && s->open && !s->capture && !s->open->timed && s->open->job.n_commands >= s->part_commands;
 }
 
 static void submit_part(struct gd_session *s, struct gd_submission *sub)
@@ -499,17 +537,17 @@ static void submit_part(struct gd_session *s, struct gd_submission *sub)
 	if (!gd_session_part_due(s) || gd_account_saturated(s->acct))
 		return;
 	if (sub->busy_on)
-		gd_busy_end(sub->busy, sub->cb);
-	if (vkEndCommandBuffer(sub->cb) != VK_SUCCESS) {
+		gd_busy_end(sub->busy, sub->job.cb);
+	if (vkEndCommandBuffer(sub->job.cb) != VK_SUCCESS) {
 		gd_session_fail(s, 0, -ENOMEM, "eager part of stage '%s': recording the command buffer failed; its "
 				"commands were dropped", s->stage_label);
 		release_refs(sub, false);
-		sub->next = s->spares;
+		sub->spare = s->spares;
 		s->spares = sub;
 		s->open = NULL;
 		return;
 	}
-	sub->part = true;
+	sub->job.part = true;
 	s->parts++;
 	if (s->part_commands < GD_PART_MAX)
 		s->part_commands *= 2;
@@ -533,11 +571,14 @@ void gd_session_dispatch(struct gd_session *s, uint64_t req, const struct gd_ker
 		gd_session_fail(s, req, -ENOMEM, "dispatch of kernel '%s': daemon out of memory", k->name);
 		return;
 	}
-	VkCommandBuffer cb = sub->cb;
+	VkCommandBuffer cb = sub->job.cb;
 	const uint32_t n = p->iface.n_bindings, push_size = p->iface.push_size;
 	bool same_layout = sub->bound_layout == p->layout;
 	if (!same_layout || memcmp(sub->bound_set, bound, n * sizeof(*bound))) {
-		if (gd_descriptors_bind(s->d->gpu, &sub->desc, cb, p, bound) < 0) {
+		VkDescriptorBufferInfo info[GD_MAX_BINDINGS];
+		for (uint32_t i = 0; i < n; i++)
+			info[i] = (VkDescriptorBufferInfo){bound[i].buf->buf, bound[i].offset, bound[i].range};
+		if (gd_descriptors_bind(s->d->gpu, &sub->desc, cb, p, info) < 0) {
 			gd_session_fail(s, req, -ENOMEM, "dispatch of kernel '%s': no descriptor set could be allocated",
 					k->name);
 			sub->bound_layout = VK_NULL_HANDLE;
@@ -564,8 +605,8 @@ void gd_session_dispatch(struct gd_session *s, uint64_t req, const struct gd_ker
 		return;
 	}
 	s->dispatches++;
-	if (s->conn)
-		s->conn->dispatches++;
+	if (s->client)
+		s->client->dispatches++;
 	s->d->stats.dispatches++;
 	submit_part(s, sub);
 }
@@ -581,7 +622,7 @@ void gd_session_copy(struct gd_session *s, uint64_t req, struct gd_buffer *src, 
 	if (!sub)
 		return;
 	VkBufferCopy region = {src_offset, dst_offset, size};
-	vkCmdCopyBuffer(sub->cb, src->buf, dst->buf, 1, &region);
+	vkCmdCopyBuffer(sub->job.cb, src->buf, dst->buf, 1, &region);
 	end_command(sub);
 	if (s->capture && gd_graph_add_copy(s->capture, src, src_offset, dst, dst_offset, size) < 0)
 		gd_session_fail(s, req, -ENOMEM, "capture of a buffer copy: daemon out of memory");
@@ -596,7 +637,7 @@ void gd_session_fill(struct gd_session *s, uint64_t req, struct gd_buffer *dst, 
 	struct gd_submission *sub = begin_command(s, req, "buffer fill", NULL, &acc, 1, &FILL_SYNC, false);
 	if (!sub)
 		return;
-	vkCmdFillBuffer(sub->cb, dst->buf, offset, size, value);
+	vkCmdFillBuffer(sub->job.cb, dst->buf, offset, size, value);
 	end_command(sub);
 	if (s->capture && gd_graph_add_fill(s->capture, dst, offset, size, value) < 0)
 		gd_session_fail(s, req, -ENOMEM, "capture of a buffer fill: daemon out of memory");
@@ -630,11 +671,10 @@ int gd_session_capture_end(struct gd_session *s, struct gd_graph **ret, char *er
 	if (s->failures != g->failures_at_begin) {
 		/* A command of the capture failed: a graph without it would
 		 * silently compute something else. */
-		r = s->err ? s->err : -EINVAL;
-		snprintf(err, errlen, "capture failed, no graph was made: %s", s->err ? s->errmsg : "a captured request failed");
-		s->err = 0;
-		s->err_req = 0;
-		s->errmsg[0] = '\0';
+		r = s->err.code ? s->err.code : -EINVAL;
+		snprintf(err, errlen, "capture failed, no graph was made: %s",
+			 s->err.code ? s->err.msg : "a captured request failed");
+		gd_kept_clear(&s->err);
 	} else if ((r = gd_graph_end(g)) < 0) {
 		snprintf(err, errlen, "capture_end: the graph's command buffer could not be finished");
 	}
@@ -677,13 +717,13 @@ void gd_session_execute(struct gd_session *s, uint64_t req, struct gd_graph *g)
 		gd_session_fail(s, req, -ENOMEM, "replay of a graph: daemon out of memory");
 		return;
 	}
-	vkCmdExecuteCommands(sub->cb, 1, &g->rec.cb);
+	vkCmdExecuteCommands(sub->job.cb, 1, &g->rec.job.cb);
 	end_command(sub);
 	/* The secondary leaves pipeline, descriptor and push-constant state undefined. */
 	sub->bound = VK_NULL_HANDLE;
 	sub->bound_layout = VK_NULL_HANDLE;
 	if (g->summary_full) {
-		barrier(sub->cb, WRITE_STAGES, WRITE_ACCESS, WRITE_STAGES, READ_ACCESS | WRITE_ACCESS);
+		barrier(sub->job.cb, WRITE_STAGES, WRITE_ACCESS, WRITE_STAGES, READ_ACCESS | WRITE_ACCESS);
 		gd_hazard_reset(&sub->hazard);
 		sub->group = (struct gd_cmd_sync){0}; /* nothing since that barrier */
 		sub->covered = WRITE_STAGES;
@@ -704,8 +744,10 @@ void gd_session_begin_stage(struct gd_session *s, const char *label)
 
 struct gd_fence *gd_session_fence(struct gd_session *s)
 {
-	if (!s->fence)
+	if (!s->fence) {
 		s->fence = gd_fence_create(s->d);
+		s->lane.timeline = s->fence ? &s->fence->tl : NULL;
+	}
 	return s->fence;
 }
 
@@ -743,13 +785,9 @@ int gd_session_profile(struct gd_session *s, bool enable, char *err, size_t errl
  * session's newest committed work has retired (at once when none is left). */
 static void sync_when_idle(struct gd_session *s, uint64_t req)
 {
-	if (s->sync_id) {
-		gd_conn_reply_status(s->conn, req, -EBUSY, 0, "a commit_and_wait is already waiting on this session");
-		return;
-	}
 	s->syncs++;
 	if (s->newest) {
-		s->newest->sync = true;
+		s->newest->job.sync = true;
 		s->sync_id = req;
 	} else {
 		report_sync(s, req);
@@ -761,10 +799,6 @@ void gd_session_commit(struct gd_session *s, uint64_t req, enum gd_commit_mode m
 	if (s->drained) {
 		if (mode == GD_COMMIT_AND_WAIT)
 			sync_when_idle(s, req);
-		return;
-	}
-	if (mode == GD_COMMIT_AND_WAIT && s->sync_id) {
-		gd_conn_reply_status(s->conn, req, -EBUSY, 0, "a commit_and_wait is already waiting on this session");
 		return;
 	}
 	if (label)
@@ -779,21 +813,21 @@ void gd_session_commit(struct gd_session *s, uint64_t req, enum gd_commit_mode m
 	struct gd_gpu *gpu = s->d->gpu;
 	if (s->stage_label[0] && gpu->insert_label) {
 		VkDebugUtilsLabelEXT l = {.sType = VK_STRUCTURE_TYPE_DEBUG_UTILS_LABEL_EXT, .pLabelName = s->stage_label};
-		gpu->insert_label(sub->cb, &l);
+		gpu->insert_label(sub->job.cb, &l);
 	}
 	/* Make the stage's writes visible to buffer reads on the host. */
-	if (sub->n_commands)
-		barrier(sub->cb, WRITE_STAGES, WRITE_ACCESS, VK_PIPELINE_STAGE_2_HOST_BIT, VK_ACCESS_2_HOST_READ_BIT);
+	if (sub->job.n_commands)
+		barrier(sub->job.cb, WRITE_STAGES, WRITE_ACCESS, VK_PIPELINE_STAGE_2_HOST_BIT, VK_ACCESS_2_HOST_READ_BIT);
 	if (sub->busy_on)
-		gd_busy_end(sub->busy, sub->cb);
+		gd_busy_end(sub->busy, sub->job.cb);
 	if (sub->timed) {
-		gd_cb_timing_end(sub->timing, sub->cb);
+		gd_cb_timing_end(sub->timing, sub->job.cb);
 		memcpy(sub->label, s->stage_label, sizeof(sub->label));
 	}
-	if (vkEndCommandBuffer(sub->cb) != VK_SUCCESS) {
+	if (vkEndCommandBuffer(sub->job.cb) != VK_SUCCESS) {
 		gd_session_fail(s, req, -ENOMEM, "commit: recording the command buffer failed");
 		release_refs(sub, false);
-		sub->next = s->spares;
+		sub->spare = s->spares;
 		s->spares = sub;
 		s->open = NULL;
 		s->drained = true;
@@ -803,14 +837,14 @@ void gd_session_commit(struct gd_session *s, uint64_t req, enum gd_commit_mode m
 	}
 	flush_residency(s, true);
 	if (mode == GD_COMMIT_FENCE)
-		sub->fence_signal = ++s->fence_value;
+		sub->job.fence_signal = ++s->fence_value;
 	s->fence_pending = mode == GD_COMMIT_FENCE;
 	s->drained = true;
 	s->part_commands = GD_PART_FIRST;
 	memcpy(s->last_label, s->stage_label, sizeof(s->last_label));
 	if (mode == GD_COMMIT_AND_WAIT) {
 		s->syncs++;
-		sub->sync = true;
+		sub->job.sync = true;
 		s->sync_id = req;
 	}
 	hand_over(s, sub);
@@ -830,21 +864,24 @@ void gd_session_reset(struct gd_session *s)
 	s->stage_label[0] = '\0';
 }
 
-void gd_session_retire(struct gd_session *s, struct gd_submission *sub)
+/* Called by the scheduler when a submission retired (or failed). */
+static void job_retired(struct gd_job *job)
 {
+	struct gd_submission *sub = of_job(job);
+	struct gd_session *s = sub->session;
 	/* A failed one's queries are read too: that resets them for reuse. */
 	uint64_t busy = sub->busy_on ? gd_busy_collect(s->d->gpu, sub->busy) : 0;
-	if ((sub->timed || sub->busy_on) && !sub->failed) {
+	if ((sub->timed || sub->busy_on) && !sub->job.failed) {
 		uint64_t ns = sub->timed ? gd_timing_collect(s->timing, s->d->gpu, sub->timing, sub->serial, sub->label,
 							     &s->last_start_ns, &s->last_end_ns)
 					 : busy;
 		s->gpu_ns += ns;
 		s->d->stats.gpu_ns += ns;
-		if (s->conn)
-			s->conn->gpu_ns += ns;
+		if (s->client)
+			s->client->gpu_ns += ns;
 	}
-	if (sub->fence_signal && !sub->failed)
-		gd_fence_completed(s->fence, sub->fence_signal);
+	if (sub->job.fence_signal && !sub->job.failed)
+		gd_fence_completed(s->fence, sub->job.fence_signal);
 	if (sub->on_retire) {
 		sub->on_retire(sub);
 		sub->on_retire = NULL;
@@ -855,12 +892,12 @@ void gd_session_retire(struct gd_session *s, struct gd_submission *sub)
 	s->in_flight--;
 	if (s->newest == sub)
 		s->newest = NULL;
-	if (sub->sync && s->sync_id) {
+	if (sub->job.sync && s->sync_id) {
 		uint64_t id = s->sync_id;
 		s->sync_id = 0;
 		report_sync(s, id);
 	}
-	sub->next = s->spares;
+	sub->spare = s->spares;
 	s->spares = sub;
 	session_unref(s);
 }

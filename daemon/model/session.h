@@ -17,12 +17,13 @@
 
 #include <vulkan/vulkan.h>
 
+#include "base/kept.h"
 #include "submit/descriptors.h"
+#include "submit/scheduler.h"
 #include "model/hazard.h"
 #include "device/spirv.h"
 #include "submit/timing.h"
 
-#define GD_MAX_XWAITS 4
 #define GD_PUSH_CACHE 256           /* push constants up to this size are compared */
 #define GD_PART_FIRST 32            /* commands in an eager session's first part of a stage */
 #define GD_PART_MAX 256             /* ... and in its longest */
@@ -30,9 +31,9 @@
 
 struct gd_account;
 struct gd_buffer;
-struct gd_conn;
+struct gd_client;
 struct gd_fence;
-struct gd_daemon;
+struct gd_core;
 struct gd_graph;
 struct gd_kernel;
 struct gd_program;
@@ -50,16 +51,13 @@ struct gd_cmd_sync {
 	VkAccessFlags2 read, write;
 };
 
-/* One command buffer's life: recorded, committed, submitted, retired. */
+/* One command buffer's life: recorded, committed, submitted, retired. The
+ * scheduler sees its job (whose next links the session's spares too). */
 struct gd_submission {
-	struct gd_submission *next;  /* scheduler queue or the session's spares */
+	struct gd_job job;
+	struct gd_submission *spare; /* the session's spares */
 	struct gd_session *session;
-	VkCommandBuffer cb;
 	uint64_t serial;             /* daemon-wide id of this recording */
-	uint64_t value;              /* retire-timeline value, set at submit */
-	uint64_t prev_value;         /* the session's value before this one */
-	uint64_t fence_signal;       /* session timeline value to signal, 0: none */
-	uint64_t fence_wait;         /* session timeline value to wait for, 0: none */
 	struct gd_buffer **refs;     /* buffers kept alive until retirement */
 	uint32_t n_refs, cap_refs;
 	struct gd_program **progs;   /* pipelines kept alive until retirement */
@@ -67,7 +65,6 @@ struct gd_submission {
 	struct gd_descriptors desc;  /* descriptor pools when push descriptors are off */
 	struct gd_graph **graphs;    /* graphs it executes, referenced until retirement */
 	uint32_t n_graphs, cap_graphs;
-	uint32_t n_commands;         /* dispatches, copies and fills recorded */
 	/* State the last dispatch left bound, so that identical state is not
 	 * recorded again: a stream of dispatches over the same buffers pays
 	 * for vkCmdDispatch alone. Cleared where the state becomes undefined. */
@@ -84,34 +81,25 @@ struct gd_submission {
 	bool busy_on;                /* this recording writes them */
 	int open_query;              /* query closing the command being recorded, -1: none */
 	char label[128];             /* stage label at commit, for its timing record */
-	struct gd_fence *xwait[GD_MAX_XWAITS]; /* other sessions' fences it waits on (referenced) */
-	uint64_t xwait_value[GD_MAX_XWAITS];
-	uint32_t n_xwait;
-	uint64_t held_pass;          /* scheduler pass that last held it back */
 	/* Called at retirement before references drop: a transfer's reply
 	 * (transfer.c). hook_* are its arguments. */
 	void (*on_retire)(struct gd_submission *sub);
 	uint64_t hook_id, hook_size;
 	uint32_t hook_handle;
 	struct gd_buffer *hook_buf;  /* referenced */
-	bool sync;                   /* a commit_and_wait is answered at retirement */
 	bool counted;                /* counted in its client's in-flight work */
-	bool failed;                 /* device lost or submit failed */
-	bool part;                   /* an eager session's part of a stage: nobody waits on it */
 };
 
 /* A binding, validated by the caller against the buffer and the kernel. */
 
 enum gd_commit_mode { GD_COMMIT_STAGE, GD_COMMIT_AND_WAIT, GD_COMMIT_FENCE };
-/* Within a loop turn's batch, ready work goes to the queue high first,
- * then normal, then low. Values as the protocol's Priority. */
-enum gd_priority { GD_PRIORITY_NORMAL, GD_PRIORITY_HIGH, GD_PRIORITY_LOW, GD_PRIORITY_COUNT };
 
 struct gd_session {
-	struct gd_daemon *d;
-	struct gd_conn *conn;        /* NULL once closed */
+	struct gd_core *d;
+	struct gd_client *client;      /* NULL once closed */
+	const struct gd_session_events *ev;
 	struct gd_account *acct;     /* the opening connection's, referenced: in-flight counts */
-	enum gd_priority priority;
+	struct gd_lane lane;         /* its order in the scheduler, its priority and fence timeline */
 	bool eager;                  /* stages go to the GPU in parts while recorded */
 	uint32_t part_commands;      /* commands in the next part */
 	uint64_t parts;              /* parts submitted before their stage's commit */
@@ -124,12 +112,10 @@ struct gd_session {
 	struct gd_fence *xwait[GD_MAX_XWAITS]; /* waits for the next submission */
 	uint64_t xwait_value[GD_MAX_XWAITS];
 	uint32_t n_xwait;
-	uint64_t blocked_pass;       /* scheduler pass in which a submission was held */
 	struct gd_submission *open;  /* being recorded, NULL when none */
 	struct gd_submission *spares;
 	struct gd_submission *newest;/* newest committed, until it retires */
 	uint32_t in_flight;          /* committed, not yet retired */
-	uint64_t last_value;         /* retire value of the newest submission */
 
 	bool drained, fence_pending;
 	uint64_t fence_value, wait_value, wait_count, next_wait;
@@ -155,19 +141,22 @@ struct gd_session {
 	uint64_t residency_requests; /* add and remove calls, staged or applied */
 
 	uint64_t sync_id;            /* request id of the commit_and_wait waiting */
-	int err;                     /* first failure since the last report */
-	uint64_t err_req;
-	char errmsg[256];
+	struct gd_kept err;          /* first failure since the last report */
+};
+
+/* What a session tells the layer above, which answers its client. */
+struct gd_session_events {
+	/* A commit_and_wait (request req) is done: the reply carries s->err
+	 * (code 0: none) and, when s->profiling, the newest command buffer's
+	 * GPU times. The session clears s->err after. */
+	void (*synced)(struct gd_session *s, uint64_t req);
 };
 
 /* Creates a session with one reference, owned by the caller (the handle).
  * An eager session submits long stages in parts before their commit. */
-int gd_session_create(struct gd_daemon *d, struct gd_conn *conn, const char *name, enum gd_priority priority,
+int gd_session_create(struct gd_core *d, struct gd_client *client, const struct gd_session_events *ev,
+		      const char *name, enum gd_priority priority,
 		      bool eager, struct gd_session **ret);
-/* The scheduler hands sub to the GPU, or holds it back for another
- * session's fence (not counted in flight meanwhile). */
-void gd_session_submitted(struct gd_session *s, struct gd_submission *sub);
-void gd_session_held(struct gd_session *s, struct gd_submission *sub);
 /* Discards uncommitted work, detaches from the connection, drops the
  * handle's reference. */
 void gd_session_close(struct gd_session *s);
@@ -190,8 +179,9 @@ void gd_session_copy(struct gd_session *s, uint64_t req, struct gd_buffer *src, 
 void gd_session_fill(struct gd_session *s, uint64_t req, struct gd_buffer *dst, uint64_t offset, uint64_t size,
 		     uint32_t value);
 void gd_session_begin_stage(struct gd_session *s, const char *label);
-/* Commits the open stage; for GD_COMMIT_AND_WAIT the reply to request
- * `req` is sent when the work retires. */
+/* Commits the open stage; for GD_COMMIT_AND_WAIT, ev->synced answers
+ * request `req` when the work retires. At most one commit_and_wait waits
+ * at a time (sync_id): the caller refuses a second. */
 void gd_session_commit(struct gd_session *s, uint64_t req, enum gd_commit_mode mode, const char *label);
 void gd_session_reset(struct gd_session *s);
 /* Stages adding or removing b from the residency set; it takes effect at
@@ -218,8 +208,5 @@ struct gd_fence *gd_session_fence(struct gd_session *s);
 /* Whether an eager session's open command buffer is long enough to go to
  * the GPU as a part (after the command being recorded). */
 bool gd_session_part_due(const struct gd_session *s);
-
-/* Called by the scheduler when a submission of s retired (or failed). */
-void gd_session_retire(struct gd_session *s, struct gd_submission *sub);
 
 #endif

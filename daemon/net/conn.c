@@ -21,16 +21,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "model/buffer.h"
-#include "model/account.h"
-#include "net/conn.h"
-#include "model/core.h"
-#include "model/fence.h"
-#include "gpucmd.h"
 #include "base/log.h"
+#include "gpucmd_defs.h"
+#include "model/account.h"
+#include "model/core.h"
+#include "net/conn.h"
+#include "requests/kernels.h"
 #include "requests/requests.h"
-#include "model/graph.h"
-#include "model/session.h"
 
 #define READ_CHUNK (64u << 10)
 #define READ_BUDGET (4u << 20)   /* bytes read per turn before others get theirs */
@@ -42,6 +39,7 @@ static const char hung_up[] = "client disconnected";
 
 static void on_poll(uv_poll_t *h, int status, int events);
 static void release_input(struct gd_conn *c);
+static int conn_take_fd(struct gd_client *client);
 
 static void set_events(struct gd_conn *c, int events)
 {
@@ -52,9 +50,9 @@ static void set_events(struct gd_conn *c, int events)
 	 * and idle clocks (timeouts.c) skip it. */
 	bool was = c->poll_events & UV_READABLE, is = events & UV_READABLE;
 	if (was && !is)
-		c->unread_since_ms = uv_now(c->d->loop);
+		c->unread_since_ms = uv_now(c->net->core->loop);
 	else if (!was && is && c->unread_since_ms) {
-		c->last_rx_ms += uv_now(c->d->loop) - c->unread_since_ms;
+		c->last_rx_ms += uv_now(c->net->core->loop) - c->unread_since_ms;
 		c->unread_since_ms = 0;
 	}
 	c->poll_events = events;
@@ -75,13 +73,13 @@ bool gd_conn_reading(const struct gd_conn *c)
  * goodbye, so that the work to finish is only what was already asked for. */
 static bool may_handle(const struct gd_conn *c)
 {
-	return !c->closing && !c->stalled && !c->bye_msg && c->out.len < OUT_HIGH_WATER;
+	return !c->closing && !c->client.stalled && !c->bye_msg && c->out.len < OUT_HIGH_WATER;
 }
 
 static void update_events(struct gd_conn *c)
 {
 	int ev = 0;
-	if (may_handle(c) && !c->d->stopping && gd_list_empty(&c->input_link))
+	if (may_handle(c) && !c->net->core->stopping && gd_list_empty(&c->input_link))
 		ev |= UV_READABLE;
 	if (c->out.len)
 		ev |= UV_WRITABLE;
@@ -134,12 +132,13 @@ void gd_conn_flush(struct gd_conn *c)
 	update_events(c);
 }
 
-void gd_conn_send(struct gd_conn *c, const Gpucmd__Reply *reply)
+static void conn_send(struct gd_client *client, const Gpucmd__Reply *reply)
 {
+	struct gd_conn *c = gd_conn_of(client);
 	if (c->closing)
 		return;
-	c->last_tx_ms = uv_now(c->d->loop);
-	int r = gw_pack(&c->out, &reply->base, c->d->cfg.max_frame);
+	c->last_tx_ms = uv_now(c->net->core->loop);
+	int r = gw_pack(&c->out, &reply->base, c->net->core->cfg.max_frame);
 	if (r == -EMSGSIZE) {
 		/* Only a reply that carries data can be this large, and the
 		 * requests that ask for data are bounded by max_frame first. */
@@ -147,20 +146,26 @@ void gd_conn_send(struct gd_conn *c, const Gpucmd__Reply *reply)
 		small.id = reply->id;
 		small.status = -EMSGSIZE;
 		small.error = "reply larger than the maximum frame size";
-		r = gw_pack(&c->out, &small.base, c->d->cfg.max_frame);
+		r = gw_pack(&c->out, &small.base, c->net->core->cfg.max_frame);
 	}
 	if (r < 0)
 		gd_conn_close(c, "out of memory for a reply", NULL);
 }
 
-int gd_conn_send_fd(struct gd_conn *c, const Gpucmd__Reply *reply, int fd)
+static void conn_flush(struct gd_client *client)
 {
+	gd_conn_flush(gd_conn_of(client));
+}
+
+static int conn_send_fd(struct gd_client *client, const Gpucmd__Reply *reply, int fd)
+{
+	struct gd_conn *c = gd_conn_of(client);
 	if (c->closing || c->n_out_fds == GW_MAX_FDS) {
 		close(fd);
 		return c->closing ? 0 : -EBUSY;
 	}
 	size_t off = c->out.len;
-	gd_conn_send(c, reply);
+	conn_send(client, reply);
 	if (c->closing || c->out.len == off) {
 		close(fd);
 		return -ENOMEM;
@@ -169,80 +174,20 @@ int gd_conn_send_fd(struct gd_conn *c, const Gpucmd__Reply *reply, int fd)
 	return 0;
 }
 
-void gd_conn_reply_status(struct gd_conn *c, uint64_t id, int code, uint64_t failed_req, const char *msg)
-{
-	Gpucmd__Reply rep = GPUCMD__REPLY__INIT;
-	rep.id = id;
-	rep.status = code;
-	rep.failed_request = failed_req;
-	rep.error = code ? (char *)msg : "";
-	if (code && gd_log_max_level >= GD_LOG_DEBUG)
-		gd_log(GD_LOG_DEBUG, &GD_CONN_LOG_FIELDS(c), "client %u: request %llu refused (%d): %s", c->id,
-		       (unsigned long long)(failed_req ? failed_req : id), code, msg);
-	gd_conn_send(c, &rep);
-	gd_conn_flush(c);
-}
-
-void gd_conn_reply_times(struct gd_conn *c, uint64_t id, int code, uint64_t failed_req, const char *msg,
-			 uint64_t start_ns, uint64_t end_ns)
-{
-	Gpucmd__GpuTimes t = GPUCMD__GPU_TIMES__INIT;
-	t.start_ns = start_ns;
-	t.end_ns = end_ns;
-	Gpucmd__Reply rep = GPUCMD__REPLY__INIT;
-	rep.id = id;
-	rep.status = code;
-	rep.failed_request = failed_req;
-	rep.error = code ? (char *)msg : "";
-	rep.body_case = GPUCMD__REPLY__BODY_GPU_TIMES;
-	rep.gpu_times = &t;
-	gd_conn_send(c, &rep);
-	gd_conn_flush(c);
-}
-
-void gd_conn_fail(struct gd_conn *c, uint64_t req, int code, const char *fmt, ...)
-{
-	if (c->err)
-		return;
-	c->err = code;
-	c->err_req = req;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(c->errmsg, sizeof(c->errmsg), fmt, ap);
-	va_end(ap);
-}
-
 static void free_conn(uv_handle_t *h)
 {
 	struct gd_conn *c = h->data;
-	struct gd_daemon *d = c->d;
-	struct gd_session *s;
-	struct gd_buffer *b;
-	while ((s = gd_handles_pop(&c->sessions)))
-		gd_session_close(s);
-	if (c->xfer)
-		gd_session_close(c->xfer);
-	gd_conn_kernels_finish(&c->kernels);
-	gd_token_revoke(d, c, NULL);
-	struct gd_graph *g;
-	while ((g = gd_handles_pop(&c->graphs)))
-		gd_graph_unref(g);
-	gd_fence_drop_waiters(d, c);
+	gd_client_kernels_finish(&c->client.kernels);
+	gd_client_finish(&c->client);
 	while (c->n_fds)
 		close(c->fds[--c->n_fds]);
 	while (c->n_out_fds)
 		close(c->out_fds[--c->n_out_fds].fd);
-	while ((b = gd_handles_pop(&c->buffers)))
-		gd_buffer_unref(b);
-	gd_handles_finish(&c->sessions);
-	gd_handles_finish(&c->buffers);
-	gd_handles_finish(&c->graphs);
 	gw_reader_finish(&c->in);
 	gw_buf_finish(&c->out);
 	gw_arena_finish(&c->arena);
-	gd_account_unref(c->acct);
 	close(c->fd);
-	d->stats.clients--;
+	c->net->core->stats.clients--;
 	free(c);
 }
 
@@ -252,25 +197,25 @@ static void close_conn(struct gd_conn *c, const char *why, int code, const char 
 		return;
 	/* An ordinary hang-up is routine (debug, like the connect); any other
 	 * reason is worth an operator's eye. */
-	gd_log(why == hung_up ? GD_LOG_DEBUG : GD_LOG_INFO, &GD_CONN_LOG_FIELDS(c),
-	       "client %u (pid %d, uid %u, %s): closing: %s", c->id, (int)c->pid, (unsigned)c->uid,
-	       c->name[0] ? c->name : "no name", why);
+	gd_log(why == hung_up ? GD_LOG_DEBUG : GD_LOG_INFO, &GD_CLIENT_LOG_FIELDS(&c->client),
+	       "client %u (pid %d, uid %u, %s): closing: %s", c->client.id, (int)c->client.pid, (unsigned)c->client.uid,
+	       c->client.name[0] ? c->client.name : "no name", why);
 	if (tell) {
 		Gpucmd__Reply rep = GPUCMD__REPLY__INIT;
 		rep.status = code;
 		rep.error = (char *)tell;
-		gd_conn_send(c, &rep);
+		conn_send(&c->client, &rep);
 		/* Best effort: the connection is going away either way. */
 		if (c->out.len)
 			(void)!send(c->fd, c->out.data, c->out.len, MSG_NOSIGNAL | MSG_DONTWAIT);
 	}
 	c->closing = true;
-	gd_list_remove(&c->link);
+	gd_list_remove(&c->client.link);
 	gd_list_remove(&c->stall_link);
 	gd_list_remove(&c->input_link);
 	release_input(c);
-	if (!c->greeted)
-		c->acct->parent->handshakes--;
+	if (!c->client.greeted)
+		c->client.acct->parent->handshakes--;
 	/* Sessions detach now so that work retiring before the close callback
 	 * answers nobody. */
 	uv_close((uv_handle_t *)&c->poll, free_conn);
@@ -299,11 +244,11 @@ static void release_input(struct gd_conn *c)
 {
 	if (!c->input_reserved)
 		return;
-	c->d->input_bytes -= c->input_reserved;
-	c->acct->input_bytes -= c->input_reserved;
-	c->acct->parent->input_bytes -= c->input_reserved;
+	c->net->input_bytes -= c->input_reserved;
+	c->client.acct->input_bytes -= c->input_reserved;
+	c->client.acct->parent->input_bytes -= c->input_reserved;
 	c->input_reserved = 0;
-	gd_conn_input_released(c->d);
+	gd_conn_input_released(c->net);
 }
 
 /* Whether the descriptors that came with the frame in hand fit its request:
@@ -319,14 +264,14 @@ static bool fds_fit(struct gd_conn *c, const Gpucmd__Request *req, bool ran)
 		return true;
 	const char *name = gw_request_name(req);
 	if (ran)
-		snprintf(c->bye_text, sizeof(c->bye_text), "%u file descriptor%s more than a %s request takes", n,
+		snprintf(c->client.bye_text, sizeof(c->client.bye_text), "%u file descriptor%s more than a %s request takes", n,
 			 n == 1 ? "" : "s", name);
 	else
-		snprintf(c->bye_text, sizeof(c->bye_text), "%u file descriptor%s sent with a %s request, which takes "
+		snprintf(c->client.bye_text, sizeof(c->client.bye_text), "%u file descriptor%s sent with a %s request, which takes "
 			 "none", n, n == 1 ? "" : "s", name);
 	while (n--)
-		close(gd_conn_take_fd(c));
-	gd_conn_close(c, c->bye_text, c->bye_text);
+		close(conn_take_fd(&c->client));
+	gd_conn_close(c, c->client.bye_text, c->client.bye_text);
 	return false;
 }
 
@@ -359,13 +304,13 @@ static void process(struct gd_conn *c)
 			gw_arena_reset(&c->arena);
 			return;
 		}
-		r = gd_request_handle(c, req);
+		r = gd_request_handle(&c->client, req);
 		bool fit = r == -EAGAIN || c->closing || fds_fit(c, req, true);
 		gw_arena_reset(&c->arena);
 		if (r == -EAGAIN) {
-			if (!c->stalled) {
-				c->stalled = true;
-				gd_list_insert_tail(&c->d->stalled, &c->stall_link);
+			if (!c->client.stalled) {
+				c->client.stalled = true;
+				gd_list_insert_tail(&c->net->stalled, &c->stall_link);
 			}
 			return;
 		}
@@ -383,8 +328,9 @@ static void process(struct gd_conn *c)
 	}
 }
 
-int gd_conn_take_fd(struct gd_conn *c)
+static int conn_take_fd(struct gd_client *client)
 {
+	struct gd_conn *c = gd_conn_of(client);
 	if (!c->n_fds || c->fd_pos[0] >= c->frame_end)
 		return -1;
 	int fd = c->fds[0];
@@ -424,25 +370,25 @@ static bool try_reserve(struct gd_conn *c)
 	uint64_t need = GW_HEADER + (uint64_t)(hdr[0] | hdr[1] << 8 | hdr[2] << 16 | (uint32_t)hdr[3] << 24);
 	if (need <= GD_SMALL_FRAME || need <= held || need > GW_HEADER + c->in.max_frame)
 		return true;
-	const struct gd_config *cfg = &c->d->cfg;
-	struct gd_account *uid = c->acct->parent;
-	bool fits = (!cfg->max_input_bytes || !c->d->input_bytes || c->d->input_bytes + need <= cfg->max_input_bytes) &&
+	const struct gd_config *cfg = &c->net->core->cfg;
+	struct gd_account *uid = c->client.acct->parent;
+	bool fits = (!cfg->max_input_bytes || !c->net->input_bytes || c->net->input_bytes + need <= cfg->max_input_bytes) &&
 		    (!cfg->max_input_bytes_per_uid || !uid->input_bytes ||
 		     uid->input_bytes + need <= cfg->max_input_bytes_per_uid);
 	if (!fits)
 		return false;
 	c->input_reserved = need;
-	c->reserved_ms = uv_now(c->d->loop);
-	c->d->input_bytes += need;
-	c->acct->input_bytes += need;
+	c->reserved_ms = uv_now(c->net->core->loop);
+	c->net->input_bytes += need;
+	c->client.acct->input_bytes += need;
 	uid->input_bytes += need;
 	return true;
 }
 
-void gd_conn_input_released(struct gd_daemon *d)
+void gd_conn_input_released(struct gd_net *net)
 {
 	struct gd_list *pos, *tmp;
-	gd_list_for_each_safe(pos, tmp, &d->input_waiting) {
+	gd_list_for_each_safe(pos, tmp, &net->input_waiting) {
 		struct gd_conn *c = gd_container_of(pos, struct gd_conn, input_link);
 		if (try_reserve(c)) {
 			gd_list_remove(&c->input_link);
@@ -458,7 +404,7 @@ static void on_readable(struct gd_conn *c)
 	size_t total = 0;
 	while (total < READ_BUDGET && may_handle(c)) {
 		if (!try_reserve(c)) {
-			gd_list_insert_tail(&c->d->input_waiting, &c->input_link);
+			gd_list_insert_tail(&c->net->input_waiting, &c->input_link);
 			update_events(c);
 			break;
 		}
@@ -486,7 +432,7 @@ static void on_readable(struct gd_conn *c)
 		}
 		gw_reader_commit(&c->in, (size_t)n);
 		c->rx_total += (size_t)n;
-		c->last_rx_ms = uv_now(c->d->loop);
+		c->last_rx_ms = uv_now(c->net->core->loop);
 		total += (size_t)n;
 		process(c);
 		if ((size_t)n < room)
@@ -522,76 +468,106 @@ void gd_conn_resume(struct gd_conn *c)
 {
 	if (c->closing)
 		return;
-	c->stalled = false;
+	c->client.stalled = false;
 	gd_list_remove(&c->stall_link);
 	process(c);
 	if (!c->closing)
 		gd_conn_flush(c);
 }
 
-int gd_conn_create(struct gd_daemon *d, int fd)
+static void conn_close(struct gd_client *client, const char *why, const char *tell)
 {
+	gd_conn_close(gd_conn_of(client), why, tell);
+}
+
+static void conn_goodbye(struct gd_client *client, int code, const char *tell)
+{
+	gd_conn_goodbye(gd_conn_of(client), code, tell);
+}
+
+static void conn_resume(struct gd_client *client)
+{
+	gd_conn_resume(gd_conn_of(client));
+}
+
+static const struct gd_client_ops conn_ops = {
+	.send = conn_send,
+	.send_fd = conn_send_fd,
+	.take_fd = conn_take_fd,
+	.flush = conn_flush,
+	.close = conn_close,
+	.goodbye = conn_goodbye,
+	.resume = conn_resume,
+};
+
+/* The peer's process name, for status and logs. */
+static void read_comm(pid_t pid, char *comm, size_t len)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	FILE *f = pid > 0 ? fopen(path, "re") : NULL;
+	if (!f)
+		return;
+	if (fgets(comm, (int)len, f))
+		comm[strcspn(comm, "\n")] = '\0';
+	fclose(f);
+}
+
+int gd_conn_create(struct gd_net *net, int fd)
+{
+	struct gd_core *d = net->core;
 	struct gd_conn *c = calloc(1, sizeof(*c));
 	if (!c) {
 		close(fd);
 		return -ENOMEM;
 	}
-	c->d = d;
+	c->net = net;
 	c->fd = fd;
-	c->id = ++next_id;
 	c->last_rx_ms = uv_now(d->loop);
-	gd_list_init(&c->link);
 	gd_list_init(&c->stall_link);
 	gd_list_init(&c->input_link);
 	gw_reader_init(&c->in, d->cfg.max_frame);
-	gd_handles_init(&c->buffers);
-	gd_handles_init(&c->sessions);
-	gd_handles_init(&c->graphs);
-	struct ucred cred;
+	struct ucred cred = {.pid = 0};
 	socklen_t cl = sizeof(cred);
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) == 0) {
-		c->pid = cred.pid;
-		c->uid = cred.uid;
-		c->gid = cred.gid;
-	}
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/comm", (int)c->pid);
-	FILE *f = c->pid > 0 ? fopen(path, "re") : NULL;
-	if (f) {
-		if (fgets(c->comm, sizeof(c->comm), f))
-			c->comm[strcspn(c->comm, "\n")] = '\0';
-		fclose(f);
-	}
-	c->connected_ms = uv_now(d->loop);
-	c->acct = gd_account_create(d, c->uid);
-	if (!c->acct || gw_arena_init(&c->arena, 64u << 10) < 0 || uv_poll_init(d->loop, &c->poll, fd) < 0) {
-		if (c->acct)
-			gd_account_unref(c->acct);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) != 0)
+		cred = (struct ucred){.pid = 0};
+	int r = gd_client_init(&c->client, d, &conn_ops, cred.pid, cred.uid, cred.gid);
+	if (r < 0 || gw_arena_init(&c->arena, 64u << 10) < 0 || uv_poll_init(d->loop, &c->poll, fd) < 0) {
+		gd_client_finish(&c->client);
 		gw_arena_finish(&c->arena);
 		close(fd);
 		free(c);
 		return -ENOMEM;
 	}
+	c->client.id = ++next_id;
+	read_comm(c->client.pid, c->client.comm, sizeof(c->client.comm));
 	c->poll.data = c;
-	c->acct->parent->handshakes++;
-	gd_list_insert_tail(&d->conns, &c->link);
+	c->client.acct->parent->handshakes++;
 	d->stats.clients++;
 	d->stats.connections++;
 	update_events(c);
 	if (gd_log_max_level >= GD_LOG_DEBUG)
-		gd_log(GD_LOG_DEBUG, &GD_CONN_LOG_FIELDS(c), "client %u connected: pid %d uid %u", c->id,
-		       (int)c->pid, (unsigned)c->uid);
+		gd_log(GD_LOG_DEBUG, &GD_CLIENT_LOG_FIELDS(&c->client), "client %u connected: pid %d uid %u",
+		       c->client.id, (int)c->client.pid, (unsigned)c->client.uid);
 	return 0;
 }
 
-uint32_t gd_conn_uid_sum(const struct gd_daemon *d, uid_t uid, uint32_t (*count)(const struct gd_conn *c))
+void gd_net_init(struct gd_net *net, struct gd_core *core)
 {
-	uint32_t n = 0;
-	struct gd_list *pos, *tmp;
-	gd_list_for_each_safe(pos, tmp, &d->conns) {
-		const struct gd_conn *o = gd_container_of(pos, struct gd_conn, link);
-		if (o->uid == uid)
-			n += count(o);
+	net->core = core;
+	gd_list_init(&net->stalled);
+	gd_list_init(&net->input_waiting);
+}
+
+void gd_net_resume_stalled(struct gd_net *net)
+{
+	/* Each stalled connection is tried once: one that stalls again goes
+	 * back on net->stalled, not on the list being walked. */
+	struct gd_list todo;
+	gd_list_move_all(&todo, &net->stalled);
+	while (!gd_list_empty(&todo)) {
+		struct gd_conn *c = gd_container_of(todo.next, struct gd_conn, stall_link);
+		gd_list_remove(&c->stall_link);
+		gd_conn_resume(c);
 	}
-	return n;
 }

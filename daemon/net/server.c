@@ -30,7 +30,8 @@
 #include "wire.h"
 
 struct gd_server {
-	struct gd_daemon *d;
+	struct gd_net *net;
+	struct gd_core *d;
 	int fd;
 	bool owns_path;
 	uv_poll_t poll;
@@ -114,8 +115,8 @@ static const char *refusal(struct gd_server *s, int fd, char *why, size_t len, i
 	if (cfg->max_clients_per_uid) {
 		uint32_t n = 0;
 		struct gd_list *pos, *tmp;
-		gd_list_for_each_safe(pos, tmp, &s->d->conns)
-			n += gd_container_of(pos, struct gd_conn, link)->uid == cr.uid;
+		gd_list_for_each_safe(pos, tmp, &s->d->clients)
+			n += gd_container_of(pos, struct gd_client, link)->uid == cr.uid;
 		if (n >= cfg->max_clients_per_uid) {
 			snprintf(why, len, "uid %u already has %u connections, the most max_clients_per_uid allows (%s)",
 				 (unsigned)cr.uid, n, where);
@@ -192,7 +193,7 @@ static void on_accept(uv_poll_t *h, int status, int events)
 		int code;
 		if (refusal(s, fd, why, sizeof(why), &code))
 			refuse(s, fd, code, why);
-		else if (gd_conn_create(s->d, fd) < 0)
+		else if (gd_conn_create(s->net, fd) < 0)
 			log_warn("dropping a new client: out of memory");
 	}
 }
@@ -325,11 +326,13 @@ static int bind_path(struct gd_server *s, const char *path)
 	return 0;
 }
 
-struct gd_server *gd_server_create(struct gd_daemon *d)
+struct gd_server *gd_server_create(struct gd_net *net)
 {
 	struct gd_server *s = calloc(1, sizeof(*s));
 	if (!s)
 		return NULL;
+	struct gd_core *d = net->core;
+	s->net = net;
 	s->d = d;
 	s->fd = -1;
 	s->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);

@@ -7,7 +7,7 @@
 
 #include <stdbool.h>
 
-struct gd_daemon;
+struct gd_net;
 
 /* Checked before the device is made, so that a wrong --socket fails in
  * milliseconds: when systemd passes no socket, the path must fit and its
@@ -15,9 +15,9 @@ struct gd_daemon;
  * negative errno, logged. */
 int gd_server_check_path(const char *path);
 
-/* Listens on d->cfg.socket_path, or on the socket systemd passed. NULL
+/* Listens on cfg.socket_path, or on the socket systemd passed. NULL
  * (logged) on failure. */
-struct gd_server *gd_server_create(struct gd_daemon *d);
+struct gd_server *gd_server_create(struct gd_net *net);
 /* Stops accepting and, when it made the socket file, removes it. The
  * struct is freed from the loop. Accepts NULL. */
 void gd_server_destroy(struct gd_server *s);

@@ -40,11 +40,11 @@ static uint64_t tick_ms(const struct gd_config *cfg)
  * reply owed). */
 static bool idle(struct gd_conn *c, uint64_t now)
 {
-	uint32_t limit = c->d->cfg.idle_timeout_sec;
+	uint32_t limit = c->net->core->cfg.idle_timeout_sec;
 	uint64_t last = c->last_rx_ms > c->last_tx_ms ? c->last_rx_ms : c->last_tx_ms;
-	return limit && now - last >= (uint64_t)limit * 1000 && !c->buffers.count && !c->sessions.count &&
-	       !c->xfer && !c->kernels.n && !c->kernels.job && !c->acct->in_flight && !c->out.len &&
-	       !gd_fence_has_waiters(c->d, c);
+	return limit && now - last >= (uint64_t)limit * 1000 && !c->client.buffers.count && !c->client.sessions.count &&
+	       !c->client.xfer && !c->client.kernels.n && !c->client.kernels.job && !c->client.acct->in_flight && !c->out.len &&
+	       !gd_fence_has_waiters(c->net->core, &c->client);
 }
 
 /* The sweep also works out each client's share of the GPU's time since the
@@ -52,26 +52,27 @@ static bool idle(struct gd_conn *c, uint64_t now)
  * nvidia-smi pmon's): two counters per connection, no GPU work. */
 static void gpu_util(struct gd_conn *c, uint64_t now)
 {
-	if (!c->util_ms) {
-		c->util_ms = now;
-		c->util_ns = c->gpu_ns;
+	if (!c->client.util_ms) {
+		c->client.util_ms = now;
+		c->client.util_ns = c->client.gpu_ns;
 	}
-	if (now - c->util_ms < 1000)
+	if (now - c->client.util_ms < 1000)
 		return;
-	uint64_t busy = (c->gpu_ns - c->util_ns) / 1000u; /* µs */
-	uint64_t permille = busy / (now - c->util_ms);
-	c->gpu_util = permille > 1000 ? 1000 : (uint32_t)permille;
-	c->util_ms = now;
-	c->util_ns = c->gpu_ns;
+	uint64_t busy = (c->client.gpu_ns - c->client.util_ns) / 1000u; /* µs */
+	uint64_t permille = busy / (now - c->client.util_ms);
+	c->client.gpu_util = permille > 1000 ? 1000 : (uint32_t)permille;
+	c->client.util_ms = now;
+	c->client.util_ns = c->client.gpu_ns;
 }
 
 static void sweep(uv_timer_t *h)
 {
-	struct gd_daemon *d = h->data;
+	struct gd_net *net = h->data;
+	struct gd_core *d = net->core;
 	uint64_t now = uv_now(d->loop);
 	struct gd_list *pos, *tmp;
-	gd_list_for_each_safe(pos, tmp, &d->conns) {
-		struct gd_conn *c = gd_container_of(pos, struct gd_conn, link);
+	gd_list_for_each_safe(pos, tmp, &d->clients) {
+		struct gd_conn *c = gd_conn_of(gd_container_of(pos, struct gd_client, link));
 		gpu_util(c, now);
 		if (c->closing || c->bye_msg)
 			continue;
@@ -81,50 +82,50 @@ static void sweep(uv_timer_t *h)
 			/* A large frame holds room others may wait for: it must
 			 * arrive whole in time, not merely keep trickling, and
 			 * replies its client leaves unread do not stop the clock. */
-			snprintf(c->bye_text, sizeof(c->bye_text),
+			snprintf(c->client.bye_text, sizeof(c->client.bye_text),
 				 "closed: a request frame of %" PRIu64 " bytes did not arrive whole within "
 				 "read_timeout_ms (%u ms); %zu bytes came",
 				 c->input_reserved, d->cfg.read_timeout_ms, partial);
-			gd_conn_close(c, c->bye_text, c->bye_text);
+			gd_conn_close(c, c->client.bye_text, c->client.bye_text);
 			continue;
 		}
 		if (!gd_conn_reading(c))
 			continue;
 		uint64_t silent = now - c->last_rx_ms;
-		if (!c->greeted && d->cfg.handshake_timeout_ms &&
-		    now - c->connected_ms >= d->cfg.handshake_timeout_ms) {
-			snprintf(c->bye_text, sizeof(c->bye_text),
+		if (!c->client.greeted && d->cfg.handshake_timeout_ms &&
+		    now - c->client.connected_ms >= d->cfg.handshake_timeout_ms) {
+			snprintf(c->client.bye_text, sizeof(c->client.bye_text),
 				 "closed: no hello within handshake_timeout_ms (%u ms) of connecting",
 				 d->cfg.handshake_timeout_ms);
-			gd_conn_goodbye(c, -ETIMEDOUT, c->bye_text);
+			gd_conn_goodbye(c, -ETIMEDOUT, c->client.bye_text);
 		} else if (partial && d->cfg.read_timeout_ms && silent >= d->cfg.read_timeout_ms) {
-			snprintf(c->bye_text, sizeof(c->bye_text),
+			snprintf(c->client.bye_text, sizeof(c->client.bye_text),
 				 "closed: %zu bytes of a request frame arrived, then nothing for %" PRIu64
 				 " ms (read_timeout_ms is %u)",
 				 partial, silent, d->cfg.read_timeout_ms);
-			gd_conn_goodbye(c, -ETIMEDOUT, c->bye_text);
+			gd_conn_goodbye(c, -ETIMEDOUT, c->client.bye_text);
 		} else if (!partial && idle(c, now)) {
-			snprintf(c->bye_text, sizeof(c->bye_text),
+			snprintf(c->client.bye_text, sizeof(c->client.bye_text),
 				 "closed: idle for %u s or more while holding no buffer or session "
 				 "(idle_timeout_sec)",
 				 d->cfg.idle_timeout_sec);
-			gd_conn_goodbye(c, -ETIMEDOUT, c->bye_text);
+			gd_conn_goodbye(c, -ETIMEDOUT, c->client.bye_text);
 		}
 	}
 	/* A reload may have changed the timeouts. */
 	uv_timer_set_repeat(h, tick_ms(&d->cfg));
 }
 
-void gd_timeouts_init(struct gd_daemon *d)
+void gd_timeouts_init(struct gd_net *net)
 {
-	uv_timer_init(d->loop, &d->timeouts);
-	d->timeouts.data = d;
-	uint64_t t = tick_ms(&d->cfg);
-	uv_timer_start(&d->timeouts, sweep, t, t);
-	uv_unref((uv_handle_t *)&d->timeouts);
+	uv_timer_init(net->core->loop, &net->timeouts);
+	net->timeouts.data = net;
+	uint64_t t = tick_ms(&net->core->cfg);
+	uv_timer_start(&net->timeouts, sweep, t, t);
+	uv_unref((uv_handle_t *)&net->timeouts);
 }
 
-void gd_timeouts_finish(struct gd_daemon *d)
+void gd_timeouts_finish(struct gd_net *net)
 {
-	uv_close((uv_handle_t *)&d->timeouts, NULL);
+	uv_close((uv_handle_t *)&net->timeouts, NULL);
 }

@@ -9,11 +9,11 @@
 #ifndef GD_TIMEOUTS_H
 #define GD_TIMEOUTS_H
 
-struct gd_daemon;
+struct gd_net;
 
-/* Starts the sweep timer (d->timeouts). It never keeps the loop alive. */
-void gd_timeouts_init(struct gd_daemon *d);
+/* Starts the sweep timer (net->timeouts). It never keeps the loop alive. */
+void gd_timeouts_init(struct gd_net *net);
 /* Stops and closes it (the stop's last step). */
-void gd_timeouts_finish(struct gd_daemon *d);
+void gd_timeouts_finish(struct gd_net *net);
 
 #endif

@@ -6,9 +6,9 @@
 
 #include "gpucmd.pb-c.h"
 
-struct gd_conn;
+struct gd_client;
 
 /* ClientEvict from connection c; replies to c either way. */
-void gd_request_evict(struct gd_conn *c, const Gpucmd__Request *req);
+void gd_request_evict(struct gd_client *c, const Gpucmd__Request *req);
 
 #endif

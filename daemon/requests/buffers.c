@@ -13,11 +13,13 @@
 
 #include "model/account.h"
 #include "model/buffer.h"
-#include "net/conn.h"
+#include "model/client.h"
+#include "requests/reply.h"
+#include "wire.h"
 #include "model/core.h"
 #include "model/fence.h"
 #include "device/gpu.h"
-#include "gpucmd.h"
+#include "gpucmd_defs.h"
 #include "device/memory.h"
 #include "requests/requests.h"
 #include "model/session.h"
@@ -26,14 +28,14 @@
 
 typedef Gpucmd__Request Req;
 
-void gd_request_buffer_create(struct gd_conn *c, const Req *req)
+void gd_request_buffer_create(struct gd_client *c, const Req *req)
 {
 	const Gpucmd__BufferCreate *bc = req->buffer_create;
 	char msg[256];
 	if (bc->flags & ~(uint32_t)GPUCMD_BUFFER_HOST_VISIBLE) {
 		snprintf(msg, sizeof(msg), "buffer create: unknown flags 0x%x (GPUCMD_BUFFER_HOST_VISIBLE is 0x%x)",
 			 bc->flags & ~(uint32_t)GPUCMD_BUFFER_HOST_VISIBLE, GPUCMD_BUFFER_HOST_VISIBLE);
-		gd_conn_reply_status(c, req->id, -EINVAL, 0, msg);
+		gd_reply_status(c, req->id, -EINVAL, 0, msg);
 		return;
 	}
 	struct gd_buffer *b;
@@ -41,13 +43,13 @@ void gd_request_buffer_create(struct gd_conn *c, const Req *req)
 	uint32_t h;
 	int r = gd_buffer_create(c->d, c->acct, bc->size, bc->flags, &b, &needs_clear, msg, sizeof(msg));
 	if (r < 0) {
-		gd_conn_reply_status(c, req->id, r, 0, msg);
+		gd_reply_status(c, req->id, r, 0, msg);
 		return;
 	}
 	r = gd_handles_add(&c->buffers, b, &h);
 	if (r < 0) {
 		gd_buffer_unref(b);
-		gd_conn_reply_status(c, req->id, r, 0, "buffer create: this connection holds the most buffers it may");
+		gd_reply_status(c, req->id, r, 0, "buffer create: this connection holds the most buffers it may");
 		return;
 	}
 	if (needs_clear)
@@ -56,7 +58,7 @@ void gd_request_buffer_create(struct gd_conn *c, const Req *req)
 		gd_reply_buffer_created(c, req->id, h, false);
 }
 
-void gd_request_buffer_create_shared(struct gd_conn *c, const Req *req, int fd)
+void gd_request_buffer_create_shared(struct gd_client *c, const Req *req, int fd)
 {
 	char msg[256], why[200];
 	struct gd_shm shm;
@@ -65,7 +67,7 @@ void gd_request_buffer_create_shared(struct gd_conn *c, const Req *req, int fd)
 	uint32_t h;
 	uint64_t size = req->buffer_create_shared->size;
 	if (fd < 0) {
-		gd_conn_reply_status(c, req->id, -EBADF, 0, "shared buffer create: the request came without a memfd");
+		gd_reply_status(c, req->id, -EBADF, 0, "shared buffer create: the request came without a memfd");
 		return;
 	}
 	int r = gd_shared_map(c->d, fd, size, &shm, why, sizeof(why));
@@ -80,13 +82,13 @@ void gd_request_buffer_create_shared(struct gd_conn *c, const Req *req, int fd)
 	}
 	if (r < 0) {
 		snprintf(msg, sizeof(msg), "shared buffer create: %s", why);
-		gd_conn_reply_status(c, req->id, r, 0, msg);
+		gd_reply_status(c, req->id, r, 0, msg);
 		return;
 	}
 	gd_reply_buffer_created(c, req->id, h, zero_copy);
 }
 
-int gd_request_buffer_write(struct gd_conn *c, const Req *req)
+int gd_request_buffer_write(struct gd_client *c, const Req *req)
 {
 	const Gpucmd__BufferWrite *w = req->buffer_write;
 	struct gd_buffer *b = gd_handles_get(&c->buffers, w->buffer);
@@ -107,17 +109,17 @@ int gd_request_buffer_write(struct gd_conn *c, const Req *req)
 		}
 		memcpy(b->map + w->offset, w->data.data, w->data.len);
 		if (w->last)
-			gd_conn_reply_status(c, req->id, 0, 0, NULL);
+			gd_reply_status(c, req->id, 0, 0, NULL);
 		return 0;
 	}
 	if (w->last)
-		gd_conn_reply_status(c, req->id, b ? -ERANGE : -ENOENT, 0, msg);
+		gd_reply_status(c, req->id, b ? -ERANGE : -ENOENT, 0, msg);
 	else
-		gd_conn_fail(c, req->id, b ? -ERANGE : -ENOENT, "%s", msg);
+		gd_client_fail(c, req->id, b ? -ERANGE : -ENOENT, "%s", msg);
 	return 0;
 }
 
-int gd_request_buffer_read(struct gd_conn *c, const Req *req)
+int gd_request_buffer_read(struct gd_client *c, const Req *req)
 {
 	const Gpucmd__BufferRead *rd = req->buffer_read;
 	struct gd_buffer *b = gd_handles_get(&c->buffers, rd->buffer);
@@ -137,7 +139,7 @@ int gd_request_buffer_read(struct gd_conn *c, const Req *req)
 		code = -EMSGSIZE;
 	}
 	if (code) {
-		gd_conn_reply_status(c, req->id, code, 0, msg);
+		gd_reply_status(c, req->id, code, 0, msg);
 		return 0;
 	}
 	if (b->busy)
@@ -149,22 +151,22 @@ int gd_request_buffer_read(struct gd_conn *c, const Req *req)
 	return 0;
 }
 
-void gd_request_buffer_free(struct gd_conn *c, const Req *req)
+void gd_request_buffer_free(struct gd_client *c, const Req *req)
 {
 	struct gd_buffer *b = gd_handles_remove(&c->buffers, req->buffer_free->buffer);
 	if (!b) {
 		char msg[96];
 		snprintf(msg, sizeof(msg), "buffer free: no buffer %u on this connection", req->buffer_free->buffer);
-		gd_conn_reply_status(c, req->id, -ENOENT, 0, msg);
+		gd_reply_status(c, req->id, -ENOENT, 0, msg);
 		return;
 	}
 	gd_token_revoke(c->d, c, b);
 	gd_buffer_unref(b);
-	gd_conn_reply_status(c, req->id, 0, 0, NULL);
+	gd_reply_status(c, req->id, 0, 0, NULL);
 }
 
 /* The buffer a streamed request names, or NULL with the session failed. */
-static struct gd_buffer *session_buffer(struct gd_conn *c, struct gd_session *s, const Req *req, const char *role,
+static struct gd_buffer *session_buffer(struct gd_client *c, struct gd_session *s, const Req *req, const char *role,
 					uint32_t handle)
 {
 	struct gd_buffer *b = gd_handles_get(&c->buffers, handle);
@@ -174,7 +176,7 @@ static struct gd_buffer *session_buffer(struct gd_conn *c, struct gd_session *s,
 	return b;
 }
 
-void gd_request_buffer_copy(struct gd_conn *c, const Req *req)
+void gd_request_buffer_copy(struct gd_client *c, const Req *req)
 {
 	const Gpucmd__BufferCopy *cp = req->buffer_copy;
 	struct gd_session *s = gd_request_session(c, req, cp->session);
@@ -207,7 +209,7 @@ void gd_request_buffer_copy(struct gd_conn *c, const Req *req)
 	gd_session_copy(s, req->id, src, cp->src_offset, dst, cp->dst_offset, cp->size);
 }
 
-void gd_request_buffer_fill(struct gd_conn *c, const Req *req)
+void gd_request_buffer_fill(struct gd_client *c, const Req *req)
 {
 	const Gpucmd__BufferFill *f = req->buffer_fill;
 	struct gd_session *s = gd_request_session(c, req, f->session);
@@ -232,7 +234,7 @@ void gd_request_buffer_fill(struct gd_conn *c, const Req *req)
 	gd_session_fill(s, req->id, b, f->offset, size, f->value);
 }
 
-void gd_request_residency(struct gd_conn *c, const Req *req)
+void gd_request_residency(struct gd_client *c, const Req *req)
 {
 	const Gpucmd__Residency *rs = req->residency;
 	struct gd_session *s = gd_request_session(c, req, rs->session);
@@ -255,7 +257,7 @@ static void usage_of(const struct gd_account *a, uint64_t limit, Gpucmd__ClientU
 	u->limit = limit;
 }
 
-void gd_request_client_usage(const struct gd_conn *c, Gpucmd__ClientUsage *u)
+void gd_request_client_usage(const struct gd_client *c, Gpucmd__ClientUsage *u)
 {
 	usage_of(c->acct, c->d->cfg.max_memory_per_client, u);
 	u->client = c->id;
@@ -264,7 +266,7 @@ void gd_request_client_usage(const struct gd_conn *c, Gpucmd__ClientUsage *u)
 	u->gpu_ns = c->gpu_ns;
 }
 
-uint32_t gd_request_heaps(struct gd_daemon *d, Gpucmd__Heap *hp, Gpucmd__Heap **hpp)
+uint32_t gd_request_heaps(struct gd_core *d, Gpucmd__Heap *hp, Gpucmd__Heap **hpp)
 {
 	struct gd_heap_usage hu[VK_MAX_MEMORY_HEAPS];
 	uint32_t n = gd_memory_heaps(d->memory, hu);
@@ -281,9 +283,9 @@ uint32_t gd_request_heaps(struct gd_daemon *d, Gpucmd__Heap *hp, Gpucmd__Heap **
 	return n;
 }
 
-void gd_request_memory_query(struct gd_conn *c, const Req *req)
+void gd_request_memory_query(struct gd_client *c, const Req *req)
 {
-	struct gd_daemon *d = c->d;
+	struct gd_core *d = c->d;
 	Gpucmd__MemoryReport mr = GPUCMD__MEMORY_REPORT__INIT;
 	Gpucmd__Heap hp[VK_MAX_MEMORY_HEAPS], *hpp[VK_MAX_MEMORY_HEAPS];
 	mr.n_heaps = gd_request_heaps(d, hp, hpp);
@@ -300,12 +302,12 @@ void gd_request_memory_query(struct gd_conn *c, const Req *req)
 	if (!cu || !cup) {
 		free(cu);
 		free(cup);
-		gd_conn_reply_status(c, req->id, -ENOMEM, 0, "memory query: daemon out of memory");
+		gd_reply_status(c, req->id, -ENOMEM, 0, "memory query: daemon out of memory");
 		return;
 	}
 	struct gd_list *pos, *tmp;
-	gd_list_for_each_safe(pos, tmp, &d->conns) {
-		struct gd_conn *o = gd_container_of(pos, struct gd_conn, link);
+	gd_list_for_each_safe(pos, tmp, &d->clients) {
+		struct gd_client *o = gd_container_of(pos, struct gd_client, link);
 		if (mr.n_clients == d->stats.clients || (c->uid != 0 && o->uid != c->uid))
 			continue;
 		gd_request_client_usage(o, &cu[mr.n_clients]);
@@ -321,7 +323,7 @@ void gd_request_memory_query(struct gd_conn *c, const Req *req)
 	rep.id = req->id;
 	rep.body_case = GPUCMD__REPLY__BODY_MEMORY;
 	rep.memory = &mr;
-	gd_conn_send(c, &rep);
+	gd_client_send(c, &rep);
 	free(cu);
 	free(cup);
 }

@@ -15,10 +15,12 @@
 #include "model/account.h"
 #include "requests/admin.h"
 #include "model/buffer.h"
-#include "net/conn.h"
+#include "model/client.h"
+#include "requests/reply.h"
+#include "wire.h"
 #include "model/core.h"
 #include "device/gpu.h"
-#include "gpucmd.h"
+#include "gpucmd_defs.h"
 #include "requests/kernels.h"
 #include "device/memory.h"
 #include "device/registry.h"
@@ -30,15 +32,15 @@
 
 typedef Gpucmd__Request Req;
 
-static void reply_error(struct gd_conn *c, uint64_t id, int code, const char *msg)
+static void reply_error(struct gd_client *c, uint64_t id, int code, const char *msg)
 {
-	gd_conn_reply_status(c, id, code, 0, msg);
+	gd_reply_status(c, id, code, 0, msg);
 }
 
-static void reply_ok(struct gd_conn *c, Gpucmd__Reply *rep, uint64_t id)
+static void reply_ok(struct gd_client *c, Gpucmd__Reply *rep, uint64_t id)
 {
 	rep->id = id;
-	gd_conn_send(c, rep);
+	gd_client_send(c, rep);
 }
 
 static bool is_streamed(const Req *req)
@@ -70,15 +72,15 @@ bool gd_request_takes_fd(const Req *req)
 	return req->body_case == GPUCMD__REQUEST__BODY_BUFFER_CREATE_SHARED;
 }
 
-static void hello(struct gd_conn *c, const Req *req)
+static void hello(struct gd_client *c, const Req *req)
 {
 	const Gpucmd__Hello *h = req->hello;
-	struct gd_daemon *d = c->d;
+	struct gd_core *d = c->d;
 	if (h->protocol_version != GW_PROTOCOL_VERSION) {
 		char msg[160];
 		snprintf(msg, sizeof(msg), "protocol version %u is not supported: gpucmdd %s speaks version %u",
 			 h->protocol_version, GD_VERSION, GW_PROTOCOL_VERSION);
-		gd_conn_reply_status(c, req->id, GPUCMD_E_VERSION, 0, msg);
+		gd_reply_status(c, req->id, GPUCMD_E_VERSION, 0, msg);
 		return;
 	}
 	snprintf(c->name, sizeof(c->name), "%s", h->client_name);
@@ -104,9 +106,9 @@ static void hello(struct gd_conn *c, const Req *req)
 	reply_ok(c, &rep, req->id);
 }
 
-static void info(struct gd_conn *c, const Req *req)
+static void info(struct gd_client *c, const Req *req)
 {
-	struct gd_daemon *d = c->d;
+	struct gd_core *d = c->d;
 	struct gd_gpu *gpu = d->gpu;
 	Gpucmd__InfoReply ir = GPUCMD__INFO_REPLY__INIT;
 	char api[32];
@@ -156,23 +158,23 @@ static void info(struct gd_conn *c, const Req *req)
 }
 
 
-static struct gd_buffer *find_buffer(struct gd_conn *c, uint32_t handle)
+static struct gd_buffer *find_buffer(struct gd_client *c, uint32_t handle)
 {
 	return gd_handles_get(&c->buffers, handle);
 }
 
-static struct gd_session *find_session(struct gd_conn *c, uint32_t handle)
+static struct gd_session *find_session(struct gd_client *c, uint32_t handle)
 {
 	return gd_handles_get(&c->sessions, handle);
 }
 
 /* Sessions held by every connection of uid. */
-static uint32_t sessions_of(const struct gd_conn *c)
+static uint32_t sessions_of(const struct gd_client *c)
 {
 	return c->sessions.count;
 }
 
-static void session_open(struct gd_conn *c, const Req *req)
+static void session_open(struct gd_client *c, const Req *req)
 {
 	const struct gd_config *cfg = &c->d->cfg;
 	const char *where = cfg->config_path ? cfg->config_path : "the configuration";
@@ -188,7 +190,7 @@ static void session_open(struct gd_conn *c, const Req *req)
 		reply_error(c, req->id, -EMFILE, msg);
 		return;
 	}
-	if (cfg->max_sessions_per_uid && (held = gd_conn_uid_sum(c->d, c->uid, sessions_of)) >= cfg->max_sessions_per_uid) {
+	if (cfg->max_sessions_per_uid && (held = gd_client_uid_sum(c->d, c->uid, sessions_of)) >= cfg->max_sessions_per_uid) {
 		snprintf(msg, sizeof(msg),
 			 "session open: uid %u already holds %u sessions over all its clients, the most "
 			 "max_sessions_per_uid allows (%u, set in %s)", (unsigned)c->uid, held, cfg->max_sessions_per_uid,
@@ -208,7 +210,7 @@ static void session_open(struct gd_conn *c, const Req *req)
 		reply_error(c, req->id, -EINVAL, msg);
 		return;
 	}
-	int r = gd_session_create(c->d, c, so_req->label, (enum gd_priority)so_req->priority,
+	int r = gd_session_create(c->d, c, &gd_reply_session_events, so_req->label, (enum gd_priority)so_req->priority,
 				  so_req->flags & GPUCMD_SESSION_EAGER, &s);
 	if (r < 0) {
 		reply_error(c, req->id, r, "session open: daemon out of memory");
@@ -229,11 +231,11 @@ static void session_open(struct gd_conn *c, const Req *req)
 }
 
 /* A streamed request named a session this connection does not have. */
-struct gd_session *gd_request_session(struct gd_conn *c, const Req *req, uint32_t handle)
+struct gd_session *gd_request_session(struct gd_client *c, const Req *req, uint32_t handle)
 {
 	struct gd_session *s = find_session(c, handle);
 	if (!s)
-		gd_conn_fail(c, req->id, -ENOENT, "%s: no session %u on this connection", gw_request_name(req), handle);
+		gd_client_fail(c, req->id, -ENOENT, "%s: no session %u on this connection", gw_request_name(req), handle);
 	return s;
 }
 
@@ -249,7 +251,7 @@ static const char *slot_name(const struct gd_iface *f, uint32_t slot, char *buf,
 
 /* Checks one bound range against its buffer, the kernel's slot and the
  * device's limits; fills *ret. */
-static bool bind_slot(struct gd_conn *c, struct gd_session *s, const Req *req, const struct gd_kernel *k,
+static bool bind_slot(struct gd_client *c, struct gd_session *s, const Req *req, const struct gd_kernel *k,
 		      uint32_t slot, const Gpucmd__Binding *b, struct gd_bound *ret)
 {
 	const struct gd_iface *f = &k->prog->iface;
@@ -329,7 +331,7 @@ static bool slots_of(struct gd_session *s, const Req *req, const struct gd_kerne
 }
 
 /* Validates a dispatch completely, then records it. */
-static void dispatch(struct gd_conn *c, const Req *req)
+static void dispatch(struct gd_client *c, const Req *req)
 {
 	const Gpucmd__Dispatch *dp = req->dispatch;
 	struct gd_session *s = gd_request_session(c, req, dp->session);
@@ -379,7 +381,7 @@ static void dispatch(struct gd_conn *c, const Req *req)
 	gd_session_dispatch(s, req->id, k, bound, dp->push.data, groups, dp->flags & GPUCMD_DISPATCH_BARRIER_BEFORE);
 }
 
-static void commit(struct gd_conn *c, const Req *req)
+static void commit(struct gd_client *c, const Req *req)
 {
 	const Gpucmd__Commit *cm = req->commit;
 	enum gd_commit_mode mode;
@@ -388,7 +390,7 @@ static void commit(struct gd_conn *c, const Req *req)
 	case GPUCMD__COMMIT_MODE__COMMIT_AND_WAIT: mode = GD_COMMIT_AND_WAIT; break;
 	case GPUCMD__COMMIT_MODE__COMMIT_FENCE: mode = GD_COMMIT_FENCE; break;
 	default:
-		gd_conn_fail(c, req->id, -EINVAL, "commit: unknown mode %d", (int)cm->mode);
+		gd_client_fail(c, req->id, -EINVAL, "commit: unknown mode %d", (int)cm->mode);
 		return;
 	}
 	struct gd_session *s = find_session(c, cm->session);
@@ -398,13 +400,17 @@ static void commit(struct gd_conn *c, const Req *req)
 		if (mode == GD_COMMIT_AND_WAIT)
 			reply_error(c, req->id, -ENOENT, msg);
 		else
-			gd_conn_fail(c, req->id, -ENOENT, "%s", msg);
+			gd_client_fail(c, req->id, -ENOENT, "%s", msg);
+		return;
+	}
+	if (mode == GD_COMMIT_AND_WAIT && s->sync_id) {
+		reply_error(c, req->id, -EBUSY, "a commit_and_wait is already waiting on this session");
 		return;
 	}
 	gd_session_commit(s, req->id, mode, cm->has_label ? cm->label : NULL);
 }
 
-static void session_query(struct gd_conn *c, const Req *req)
+static void session_query(struct gd_client *c, const Req *req)
 {
 	struct gd_session *s = find_session(c, req->session_query->session);
 	if (!s) {
@@ -428,7 +434,7 @@ static void session_query(struct gd_conn *c, const Req *req)
 	st.completed = s->completed;
 	st.residency_requests = s->residency_requests;
 	st.residency_pending = s->n_residency;
-	st.submit_order = s->last_value;
+	st.submit_order = s->lane.last_value;
 	st.barriers_elided = s->barriers_elided;
 	st.concurrent_groups = s->groups;
 	st.barriers_forced = s->barriers_forced;
@@ -449,27 +455,27 @@ static void session_query(struct gd_conn *c, const Req *req)
  * (the connection is not read meanwhile) instead of growing the part: a
  * stage that outruns the GPU would otherwise end as one long command buffer
  * that starts only at its commit. */
-static bool part_blocked(struct gd_conn *c, uint32_t session)
+static bool part_blocked(struct gd_client *c, uint32_t session)
 {
 	const struct gd_session *s = gd_handles_get(&c->sessions, session);
 	return s && gd_session_part_due(s) && gd_account_saturated(c->acct);
 }
 
-int gd_request_handle(struct gd_conn *c, const Req *req)
+int gd_request_handle(struct gd_client *c, const Req *req)
 {
 	if (!c->greeted && req->body_case != GPUCMD__REQUEST__BODY_HELLO) {
-		gd_conn_close(c, "request before the handshake", "the first request must be hello");
+		gd_client_close(c, "request before the handshake", "the first request must be hello");
 		return 0;
 	}
 	/* A round trip first reports a failure kept from earlier streamed
 	 * requests of this connection, and is not run. */
-	if (c->err && !is_streamed(req)) {
+	if (c->err.code && !is_streamed(req)) {
 		char msg[400];
-		snprintf(msg, sizeof(msg), "%s (request %" PRIu64 " was not run)", c->errmsg, req->id);
-		gd_conn_reply_status(c, req->id, c->err, c->err_req, msg);
-		c->err = 0;
+		snprintf(msg, sizeof(msg), "%s (request %" PRIu64 " was not run)", c->err.msg, req->id);
+		gd_reply_status(c, req->id, c->err.code, c->err.req, msg);
+		gd_kept_clear(&c->err);
 		if (gd_request_takes_fd(req)) {
-			int fd = gd_conn_take_fd(c);
+			int fd = gd_client_take_fd(c);
 			if (fd >= 0)
 				close(fd);
 		}
@@ -482,7 +488,7 @@ int gd_request_handle(struct gd_conn *c, const Req *req)
 	case GPUCMD__REQUEST__BODY_KERNEL_LOOKUP: gd_kernel_lookup(c, req); return 0;
 	case GPUCMD__REQUEST__BODY_KERNEL_REGISTER: return gd_kernel_register(c, req);
 	case GPUCMD__REQUEST__BODY_KERNEL_UNREGISTER: gd_kernel_unregister(c, req); return 0;
-	case GPUCMD__REQUEST__BODY_PING: gd_conn_reply_status(c, req->id, 0, 0, NULL); return 0;
+	case GPUCMD__REQUEST__BODY_PING: gd_reply_status(c, req->id, 0, 0, NULL); return 0;
 	case GPUCMD__REQUEST__BODY_BUFFER_CREATE: gd_request_buffer_create(c, req); return 0;
 	case GPUCMD__REQUEST__BODY_BUFFER_WRITE: return gd_request_buffer_write(c, req);
 	case GPUCMD__REQUEST__BODY_BUFFER_READ: return gd_request_buffer_read(c, req);
@@ -502,7 +508,7 @@ int gd_request_handle(struct gd_conn *c, const Req *req)
 	case GPUCMD__REQUEST__BODY_STATUS_QUERY: gd_request_status(c, req); return 0;
 	case GPUCMD__REQUEST__BODY_CLIENT_EVICT: gd_request_evict(c, req); return 0;
 	case GPUCMD__REQUEST__BODY_BUFFER_CREATE_SHARED:
-		gd_request_buffer_create_shared(c, req, gd_conn_take_fd(c));
+		gd_request_buffer_create_shared(c, req, gd_client_take_fd(c));
 		return 0;
 	case GPUCMD__REQUEST__BODY_SESSION_OPEN: session_open(c, req); return 0;
 	case GPUCMD__REQUEST__BODY_SESSION_CLOSE: {
@@ -510,7 +516,7 @@ int gd_request_handle(struct gd_conn *c, const Req *req)
 		if (s)
 			gd_session_close(s);
 		else
-			gd_conn_fail(c, req->id, -ENOENT, "session close: no session %u on this connection",
+			gd_client_fail(c, req->id, -ENOENT, "session close: no session %u on this connection",
 				     req->session_close->session);
 		return 0;
 	}
@@ -558,7 +564,7 @@ int gd_request_handle(struct gd_conn *c, const Req *req)
 	case GPUCMD__REQUEST__BODY_PROFILE: gd_request_profile(c, req); return 0;
 	case GPUCMD__REQUEST__BODY_PROFILE_FETCH: gd_request_profile_fetch(c, req); return 0;
 	default:
-		gd_conn_close(c, "request with no known body", "request with no known body (newer client?)");
+		gd_client_close(c, "request with no known body", "request with no known body (newer client?)");
 		return 0;
 	}
 }

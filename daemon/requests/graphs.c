@@ -11,7 +11,8 @@
 #include <stdlib.h>
 
 #include "model/buffer.h"
-#include "net/conn.h"
+#include "model/client.h"
+#include "requests/reply.h"
 #include "model/core.h"
 #include "model/fence.h"
 #include "model/graph.h"
@@ -20,12 +21,12 @@
 
 typedef Gpucmd__Request Req;
 
-static void reply_graph(struct gd_conn *c, uint64_t id, uint32_t handle, const struct gd_graph *g)
+static void reply_graph(struct gd_client *c, uint64_t id, uint32_t handle, const struct gd_graph *g)
 {
 	/* As many as the buffers the client captured: on the heap. */
 	uint64_t *sizes = calloc(g->n_slots ? g->n_slots : 1, sizeof(*sizes));
 	if (!sizes) {
-		gd_conn_reply_status(c, id, -ENOMEM, 0, "graph: daemon out of memory");
+		gd_reply_status(c, id, -ENOMEM, 0, "graph: daemon out of memory");
 		return;
 	}
 	for (uint32_t i = 0; i < g->n_slots; i++)
@@ -41,12 +42,12 @@ static void reply_graph(struct gd_conn *c, uint64_t id, uint32_t handle, const s
 	rep.id = id;
 	rep.body_case = GPUCMD__REPLY__BODY_GRAPH_INFO;
 	rep.graph_info = &gi;
-	gd_conn_send(c, &rep);
+	gd_client_send(c, &rep);
 	free(sizes);
 }
 
 /* Gives graph g (its reference) a handle on c and answers with it. */
-static void add_and_reply(struct gd_conn *c, uint64_t id, struct gd_graph *g)
+static void add_and_reply(struct gd_client *c, uint64_t id, struct gd_graph *g)
 {
 	uint32_t h, most = c->d->cfg.max_graphs_per_client;
 	if ((most && c->graphs.count >= most) || gd_handles_add(&c->graphs, g, &h) < 0) {
@@ -54,33 +55,33 @@ static void add_and_reply(struct gd_conn *c, uint64_t id, struct gd_graph *g)
 		char msg[160];
 		snprintf(msg, sizeof(msg), "this connection holds %u graphs, the most it may (max_graphs_per_client; "
 			 "graph_free frees one)", c->graphs.count);
-		gd_conn_reply_status(c, id, -EMFILE, 0, msg);
+		gd_reply_status(c, id, -EMFILE, 0, msg);
 		return;
 	}
 	reply_graph(c, id, h, g);
 }
 
-void gd_request_capture_begin(struct gd_conn *c, const Req *req)
+void gd_request_capture_begin(struct gd_client *c, const Req *req)
 {
 	struct gd_session *s = gd_request_session(c, req, req->capture_begin->session);
 	if (s)
 		gd_session_capture_begin(s, req->id);
 }
 
-void gd_request_capture_end(struct gd_conn *c, const Req *req)
+void gd_request_capture_end(struct gd_client *c, const Req *req)
 {
 	struct gd_session *s = gd_handles_get(&c->sessions, req->capture_end->session);
 	char msg[400];
 	if (!s) {
 		snprintf(msg, sizeof(msg), "capture_end: no session %u on this connection", req->capture_end->session);
-		gd_conn_reply_status(c, req->id, -ENOENT, 0, msg);
+		gd_reply_status(c, req->id, -ENOENT, 0, msg);
 		return;
 	}
 	struct gd_graph *g;
-	uint64_t failed_req = s->err_req;
+	uint64_t failed_req = s->err.req;
 	int r = gd_session_capture_end(s, &g, msg, sizeof(msg));
 	if (r < 0) {
-		gd_conn_reply_status(c, req->id, r, r == -EBUSY ? 0 : failed_req, msg);
+		gd_reply_status(c, req->id, r, r == -EBUSY ? 0 : failed_req, msg);
 		return;
 	}
 	add_and_reply(c, req->id, g);
@@ -88,7 +89,7 @@ void gd_request_capture_end(struct gd_conn *c, const Req *req)
 
 /* Fills g->map and g->push_override from the request; false (and the
  * session failed, naming what was wrong) when an argument is bad. */
-static bool prepare_replay(struct gd_conn *c, struct gd_session *s, uint64_t id, const Gpucmd__GraphReplay *gr,
+static bool prepare_replay(struct gd_client *c, struct gd_session *s, uint64_t id, const Gpucmd__GraphReplay *gr,
 			   struct gd_graph *g, bool *ret_changed)
 {
 	bool changed = false;
@@ -152,7 +153,7 @@ static bool prepare_replay(struct gd_conn *c, struct gd_session *s, uint64_t id,
 	return true;
 }
 
-void gd_request_graph_replay(struct gd_conn *c, const Req *req)
+void gd_request_graph_replay(struct gd_client *c, const Req *req)
 {
 	const Gpucmd__GraphReplay *gr = req->graph_replay;
 	struct gd_session *s = gd_request_session(c, req, gr->session);
@@ -168,44 +169,44 @@ void gd_request_graph_replay(struct gd_conn *c, const Req *req)
 		gd_graph_replay(g, s, req->id, changed);
 }
 
-void gd_request_graph_free(struct gd_conn *c, const Req *req)
+void gd_request_graph_free(struct gd_client *c, const Req *req)
 {
 	struct gd_graph *g = gd_handles_remove(&c->graphs, req->graph_free->graph);
 	if (!g) {
 		char msg[96];
 		snprintf(msg, sizeof(msg), "graph free: no graph %u on this connection", req->graph_free->graph);
-		gd_conn_reply_status(c, req->id, -ENOENT, 0, msg);
+		gd_reply_status(c, req->id, -ENOENT, 0, msg);
 		return;
 	}
 	gd_token_revoke(c->d, c, g);
 	gd_graph_unref(g);
-	gd_conn_reply_status(c, req->id, 0, 0, NULL);
+	gd_reply_status(c, req->id, 0, 0, NULL);
 }
 
-void gd_request_graph_export(struct gd_conn *c, const Req *req)
+void gd_request_graph_export(struct gd_client *c, const Req *req)
 {
 	struct gd_graph *g = gd_handles_get(&c->graphs, req->graph_export->graph);
 	uint8_t token[GD_TOKEN_BYTES];
 	if (!g) {
 		char msg[96];
 		snprintf(msg, sizeof(msg), "graph export: no graph %u on this connection", req->graph_export->graph);
-		gd_conn_reply_status(c, req->id, -ENOENT, 0, msg);
+		gd_reply_status(c, req->id, -ENOENT, 0, msg);
 		return;
 	}
 	int r = gd_token_issue(c->d, c, GD_TOKEN_GRAPH, g, token);
 	if (r < 0) {
-		gd_conn_reply_status(c, req->id, r, 0, "graph export: no token could be made");
+		gd_reply_status(c, req->id, r, 0, "graph export: no token could be made");
 		return;
 	}
 	gd_request_reply_token(c, req->id, token);
 }
 
-void gd_request_graph_import(struct gd_conn *c, const Req *req)
+void gd_request_graph_import(struct gd_client *c, const Req *req)
 {
 	ProtobufCBinaryData tok = req->graph_import->token;
 	struct gd_graph *g = tok.len == GD_TOKEN_BYTES ? gd_token_lookup(c->d, GD_TOKEN_GRAPH, tok.data) : NULL;
 	if (!g) {
-		gd_conn_reply_status(c, req->id, -ENOENT, 0,
+		gd_reply_status(c, req->id, -ENOENT, 0,
 				     tok.len != GD_TOKEN_BYTES ? "graph import: a token is 16 bytes"
 							       : "graph import: unknown graph token (never issued, or its exporter freed the graph)");
 		return;

@@ -20,7 +20,8 @@
 #include <uv.h>
 
 #include "model/account.h"
-#include "net/conn.h"
+#include "model/client.h"
+#include "requests/reply.h"
 #include "model/core.h"
 #include "requests/kernels.h"
 #include "base/log.h"
@@ -30,8 +31,8 @@ typedef Gpucmd__Request Req;
 
 struct gd_kernel_job {
 	uv_work_t work;
-	struct gd_conn *conn;       /* NULL once the connection closed */
-	struct gd_daemon *d;
+	struct gd_client *client;     /* NULL once the client closed */
+	struct gd_core *d;
 	struct gd_account *uid;     /* counts the build against its uid (referenced) */
 	struct gd_registry *reg;
 	uint64_t req;               /* the request it answers */
@@ -51,7 +52,7 @@ static void job_free(struct gd_kernel_job *job)
 	free(job);
 }
 
-void gd_conn_kernels_finish(struct gd_conn_kernels *ks)
+void gd_client_kernels_finish(struct gd_client_kernels *ks)
 {
 	for (uint32_t i = 0; i < ks->n; i++) {
 		gd_program_unref(ks->list[i]->prog);
@@ -61,11 +62,11 @@ void gd_conn_kernels_finish(struct gd_conn_kernels *ks)
 	if (ks->job && ks->job->done)
 		job_free(ks->job);
 	else if (ks->job)
-		ks->job->conn = NULL;
+		ks->job->client = NULL;
 	ks->job = NULL;
 }
 
-const struct gd_kernel *gd_kernel_resolve(struct gd_conn *c, uint32_t id)
+const struct gd_kernel *gd_kernel_resolve(struct gd_client *c, uint32_t id)
 {
 	if (id < GD_CLIENT_KERNEL_BASE)
 		return gd_registry_get(c->d->reg, id);
@@ -75,7 +76,7 @@ const struct gd_kernel *gd_kernel_resolve(struct gd_conn *c, uint32_t id)
 	return NULL;
 }
 
-static const struct gd_kernel *find_by_name(struct gd_conn *c, const char *name)
+static const struct gd_kernel *find_by_name(struct gd_client *c, const char *name)
 {
 	const struct gd_kernel *k = gd_registry_find(c->d->reg, name);
 	for (uint32_t i = 0; !k && i < c->kernels.n; i++)
@@ -112,13 +113,13 @@ static void describe(const struct gd_kernel *k, Gpucmd__Kernel *m, Gpucmd__Kerne
 	m->bindings = kbp;
 }
 
-void gd_kernel_lookup(struct gd_conn *c, const Req *req)
+void gd_kernel_lookup(struct gd_client *c, const Req *req)
 {
 	const struct gd_kernel *k = find_by_name(c, req->kernel_lookup->name);
 	if (!k) {
 		char msg[128];
 		snprintf(msg, sizeof(msg), "no kernel named '%.64s' (gpucmd kernels lists them)", req->kernel_lookup->name);
-		gd_conn_reply_status(c, req->id, -ENOENT, 0, msg);
+		gd_reply_status(c, req->id, -ENOENT, 0, msg);
 		return;
 	}
 	Gpucmd__Kernel m;
@@ -128,10 +129,10 @@ void gd_kernel_lookup(struct gd_conn *c, const Req *req)
 	rep.id = req->id;
 	rep.body_case = GPUCMD__REPLY__BODY_KERNEL;
 	rep.kernel = &m;
-	gd_conn_send(c, &rep);
+	gd_client_send(c, &rep);
 }
 
-void gd_kernel_list(struct gd_conn *c, const Req *req)
+void gd_kernel_list(struct gd_client *c, const Req *req)
 {
 	const struct gd_registry *reg = c->d->reg;
 	uint32_t n = reg->n_kernels + c->kernels.n;
@@ -140,7 +141,7 @@ void gd_kernel_list(struct gd_conn *c, const Req *req)
 	Gpucmd__KernelBinding *kb = calloc((size_t)n * GD_MAX_BINDINGS, sizeof(*kb));
 	Gpucmd__KernelBinding **kbp = calloc((size_t)n * GD_MAX_BINDINGS, sizeof(*kbp));
 	if (!m || !mp || !kb || !kbp) {
-		gd_conn_reply_status(c, req->id, -ENOMEM, 0, "kernel list: daemon out of memory");
+		gd_reply_status(c, req->id, -ENOMEM, 0, "kernel list: daemon out of memory");
 		goto out;
 	}
 	for (uint32_t i = 0; i < n; i++) {
@@ -155,7 +156,7 @@ void gd_kernel_list(struct gd_conn *c, const Req *req)
 	rep.id = req->id;
 	rep.body_case = GPUCMD__REPLY__BODY_KERNEL_LIST;
 	rep.kernel_list = &lr;
-	gd_conn_send(c, &rep);
+	gd_client_send(c, &rep);
 out:
 	free(m);
 	free(mp);
@@ -163,7 +164,7 @@ out:
 	free(kbp);
 }
 
-static void reply_kernel(struct gd_conn *c, uint64_t id, const struct gd_kernel *k, bool shared)
+static void reply_kernel(struct gd_client *c, uint64_t id, const struct gd_kernel *k, bool shared)
 {
 	Gpucmd__Kernel m;
 	Gpucmd__KernelBinding kb[GD_MAX_BINDINGS], *kbp[GD_MAX_BINDINGS];
@@ -175,17 +176,17 @@ static void reply_kernel(struct gd_conn *c, uint64_t id, const struct gd_kernel 
 	rep.id = id;
 	rep.body_case = GPUCMD__REPLY__BODY_KERNEL_REGISTERED;
 	rep.kernel_registered = &kr;
-	gd_conn_send(c, &rep);
+	gd_client_send(c, &rep);
 }
 
 /* Gives the connection a kernel over p (taking p's reference) and answers. */
-static void add_and_reply(struct gd_conn *c, uint64_t id, const char *name, struct gd_program *p, bool shared)
+static void add_and_reply(struct gd_client *c, uint64_t id, const char *name, struct gd_program *p, bool shared)
 {
-	struct gd_conn_kernels *ks = &c->kernels;
+	struct gd_client_kernels *ks = &c->kernels;
 	struct gd_kernel *k = calloc(1, sizeof(*k));
 	if (!k) {
 		gd_program_unref(p);
-		gd_conn_reply_status(c, id, -ENOMEM, 0, "kernel register: daemon out of memory");
+		gd_reply_status(c, id, -ENOMEM, 0, "kernel register: daemon out of memory");
 		return;
 	}
 	k->id = GD_CLIENT_KERNEL_BASE + 1 + ks->registered++;
@@ -207,7 +208,7 @@ static void build_work(uv_work_t *w)
 static void build_done(uv_work_t *w, int status)
 {
 	struct gd_kernel_job *job = w->data;
-	struct gd_daemon *d = job->d;
+	struct gd_core *d = job->d;
 	job->done = true;
 	d->kernel_builds--;
 	job->uid->kernel_builds--;
@@ -215,11 +216,11 @@ static void build_done(uv_work_t *w, int status)
 	job->uid = NULL;
 	if (job->prog)
 		job->prog = gd_registry_adopt(job->reg, job->prog);
-	if (!job->conn)
+	if (!job->client)
 		job_free(job);
 	/* Its connection, and any other of the uid that waits for a worker
 	 * (max_kernel_builds_per_uid), go on. */
-	gd_daemon_resume_stalled(d);
+	d->on_progress(d);
 }
 
 static bool name_ok(const char *name)
@@ -231,7 +232,7 @@ static bool name_ok(const char *name)
 }
 
 /* The answer to a finished build: the kernel, or why it is refused. */
-static void finish_job(struct gd_conn *c, const Req *req)
+static void finish_job(struct gd_client *c, const Req *req)
 {
 	struct gd_kernel_job *job = c->kernels.job;
 	c->kernels.job = NULL;
@@ -239,7 +240,7 @@ static void finish_job(struct gd_conn *c, const Req *req)
 		char msg[320];
 		snprintf(msg, sizeof(msg), "kernel register '%s': %s", req->kernel_register->name, job->err);
 		log_debug("client %u: %s", c->id, msg);
-		gd_conn_reply_status(c, req->id, job->status, 0, msg);
+		gd_reply_status(c, req->id, job->status, 0, msg);
 	} else {
 		add_and_reply(c, req->id, req->kernel_register->name, job->prog, false);
 		job->prog = NULL;
@@ -247,7 +248,7 @@ static void finish_job(struct gd_conn *c, const Req *req)
 	job_free(job);
 }
 
-static uint32_t kernels_of(const struct gd_conn *c)
+static uint32_t kernels_of(const struct gd_client *c)
 {
 	return c->kernels.n;
 }
@@ -285,13 +286,13 @@ static int options_of(const Gpucmd__KernelRegister *kr, struct gd_kernel_opts *r
 
 /* Queues the build of words (copied) with opts on a worker thread; the
  * connection stalls until build_done resumes it. 0 or -ENOMEM. */
-static int start_build(struct gd_conn *c, const Req *req, const void *words, size_t size,
+static int start_build(struct gd_client *c, const Req *req, const void *words, size_t size,
 		       const struct gd_kernel_opts *opts)
 {
 	struct gd_kernel_job *job = calloc(1, sizeof(*job));
 	if (job && (job->words = malloc(size))) {
 		job->work.data = job;
-		job->conn = c;
+		job->client = c;
 		job->reg = c->d->reg;
 		job->req = req->id;
 		job->size = size;
@@ -311,10 +312,10 @@ static int start_build(struct gd_conn *c, const Req *req, const void *words, siz
 	return -ENOMEM;
 }
 
-int gd_kernel_register(struct gd_conn *c, const Req *req)
+int gd_kernel_register(struct gd_client *c, const Req *req)
 {
 	const Gpucmd__KernelRegister *kr = req->kernel_register;
-	struct gd_conn_kernels *ks = &c->kernels;
+	struct gd_client_kernels *ks = &c->kernels;
 	if (ks->job) {
 		/* This same frame, handled again: answer once the build is done. */
 		if (!ks->job->done)
@@ -362,7 +363,7 @@ int gd_kernel_register(struct gd_conn *c, const Req *req)
 		code = -EMFILE;
 		snprintf(msg, sizeof(msg), "kernel register '%s': this connection holds %u kernels, the most "
 			 "max_kernels_per_client allows (kernel_unregister frees one)", kr->name, ks->n);
-	} else if (cfg->max_kernels_per_uid && (held = gd_conn_uid_sum(c->d, c->uid, kernels_of)) >= cfg->max_kernels_per_uid) {
+	} else if (cfg->max_kernels_per_uid && (held = gd_client_uid_sum(c->d, c->uid, kernels_of)) >= cfg->max_kernels_per_uid) {
 		code = -EMFILE;
 		snprintf(msg, sizeof(msg), "kernel register '%s': uid %u holds %u kernels over all its clients, the "
 			 "most max_kernels_per_uid allows", kr->name, (unsigned)c->uid, held);
@@ -386,13 +387,13 @@ int gd_kernel_register(struct gd_conn *c, const Req *req)
 		snprintf(msg, sizeof(msg), "kernel register '%s': daemon out of memory", kr->name);
 	}
 	log_debug("client %u: %s", c->id, msg);
-	gd_conn_reply_status(c, req->id, code, 0, msg);
+	gd_reply_status(c, req->id, code, 0, msg);
 	return 0;
 }
 
-void gd_kernel_unregister(struct gd_conn *c, const Req *req)
+void gd_kernel_unregister(struct gd_client *c, const Req *req)
 {
-	struct gd_conn_kernels *ks = &c->kernels;
+	struct gd_client_kernels *ks = &c->kernels;
 	uint32_t id = req->kernel_unregister->kernel;
 	for (uint32_t i = 0; i < ks->n; i++) {
 		struct gd_kernel *k = ks->list[i];
@@ -403,11 +404,11 @@ void gd_kernel_unregister(struct gd_conn *c, const Req *req)
 		/* Submitted work keeps its own reference on the program. */
 		gd_program_unref(k->prog);
 		free(k);
-		gd_conn_reply_status(c, req->id, 0, 0, NULL);
+		gd_reply_status(c, req->id, 0, 0, NULL);
 		return;
 	}
 	char msg[128];
 	snprintf(msg, sizeof(msg), "kernel unregister: %s %u", id < GD_CLIENT_KERNEL_BASE && gd_registry_get(c->d->reg, id)
 		 ? "standard kernels cannot be unregistered; kernel" : "no kernel registered on this connection with id", id);
-	gd_conn_reply_status(c, req->id, id < GD_CLIENT_KERNEL_BASE ? -EPERM : -ENOENT, 0, msg);
+	gd_reply_status(c, req->id, id < GD_CLIENT_KERNEL_BASE ? -EPERM : -ENOENT, 0, msg);
 }

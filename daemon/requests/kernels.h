@@ -13,34 +13,26 @@
 #include "gpucmd.pb-c.h"
 #include "device/spirv.h"
 
-#define GD_MAX_CLIENT_KERNELS 64
 #define GD_MAX_SPIRV_SIZE (1u << 20)
 
-struct gd_conn;
+struct gd_client;
+struct gd_client_kernels;
 struct gd_kernel;
 struct gd_kernel_job;
 
-/* Embedded in struct gd_conn. */
-struct gd_conn_kernels {
-	struct gd_kernel *list[GD_MAX_CLIENT_KERNELS]; /* in registration order */
-	uint32_t n;
-	uint32_t registered;        /* ever: ids are never reused on a connection */
-	struct gd_kernel_job *job;  /* a registration being built, at most one */
-};
-
 /* Drops the connection's kernels; a build still running finishes on its own
  * and is then thrown away. */
-void gd_conn_kernels_finish(struct gd_conn_kernels *ks);
+void gd_client_kernels_finish(struct gd_client_kernels *ks);
 
 /* A standard kernel or one of this connection's, or NULL. */
-const struct gd_kernel *gd_kernel_resolve(struct gd_conn *c, uint32_t id);
+const struct gd_kernel *gd_kernel_resolve(struct gd_client *c, uint32_t id);
 
-void gd_kernel_list(struct gd_conn *c, const Gpucmd__Request *req);
-void gd_kernel_lookup(struct gd_conn *c, const Gpucmd__Request *req);
+void gd_kernel_list(struct gd_client *c, const Gpucmd__Request *req);
+void gd_kernel_lookup(struct gd_client *c, const Gpucmd__Request *req);
 /* Validates the request, then builds the program off the loop thread.
  * Returns -EAGAIN while the build runs (the connection stalls and the
  * request is handled again when it is done), 0 once answered. */
-int gd_kernel_register(struct gd_conn *c, const Gpucmd__Request *req);
-void gd_kernel_unregister(struct gd_conn *c, const Gpucmd__Request *req);
+int gd_kernel_register(struct gd_client *c, const Gpucmd__Request *req);
+void gd_kernel_unregister(struct gd_client *c, const Gpucmd__Request *req);
 
 #endif

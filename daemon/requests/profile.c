@@ -10,7 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "net/conn.h"
+#include "model/client.h"
+#include "requests/reply.h"
 #include "model/core.h"
 #include "device/gpu.h"
 #include "requests/requests.h"
@@ -19,7 +20,7 @@
 
 typedef Gpucmd__Request Req;
 
-void gd_request_profile(struct gd_conn *c, const Req *req)
+void gd_request_profile(struct gd_client *c, const Req *req)
 {
 	struct gd_session *s = gd_request_session(c, req, req->profile->session);
 	char err[160];
@@ -32,12 +33,12 @@ void gd_request_profile(struct gd_conn *c, const Req *req)
 
 /* The first profiled session labelled `label` on a connection of c's user
  * (any user's for root). */
-static struct gd_session *find_by_label(struct gd_conn *c, const char *label)
+static struct gd_session *find_by_label(struct gd_client *c, const char *label)
 {
 	struct gd_list *pos, *tmp;
-	gd_list_for_each_safe(pos, tmp, &c->d->conns) {
-		struct gd_conn *o = gd_container_of(pos, struct gd_conn, link);
-		if (o->closing || (c->uid != 0 && o->uid != c->uid))
+	gd_list_for_each_safe(pos, tmp, &c->d->clients) {
+		struct gd_client *o = gd_container_of(pos, struct gd_client, link);
+		if ((c->uid != 0 && o->uid != c->uid))
 			continue;
 		for (uint32_t i = 0; i < o->sessions.used; i++) {
 			struct gd_session *s = o->sessions.objs[i];
@@ -48,7 +49,7 @@ static struct gd_session *find_by_label(struct gd_conn *c, const char *label)
 	return NULL;
 }
 
-void gd_request_profile_fetch(struct gd_conn *c, const Req *req)
+void gd_request_profile_fetch(struct gd_client *c, const Req *req)
 {
 	const Gpucmd__ProfileFetch *pf = req->profile_fetch;
 	struct gd_session *s = pf->session ? gd_handles_get(&c->sessions, pf->session) : find_by_label(c, pf->label);
@@ -60,7 +61,7 @@ void gd_request_profile_fetch(struct gd_conn *c, const Req *req)
 		else
 			snprintf(msg, sizeof(msg), "profile fetch: no profiled session labelled '%.64s' among your connections",
 				 pf->label);
-		gd_conn_reply_status(c, req->id, -ENOENT, 0, msg);
+		gd_reply_status(c, req->id, -ENOENT, 0, msg);
 		return;
 	}
 	struct gd_timing *tm = s->timing;
@@ -78,7 +79,7 @@ void gd_request_profile_fetch(struct gd_conn *c, const Req *req)
 	Gpucmd__TimedCommand *cmds = calloc(n_cmds ? n_cmds : 1, sizeof(*cmds));
 	Gpucmd__TimedCommand **cmdp = calloc(n_cmds ? n_cmds : 1, sizeof(*cmdp));
 	if (!cbs || !cbp || !cmds || !cmdp) {
-		gd_conn_reply_status(c, req->id, -ENOMEM, 0, "profile fetch: daemon out of memory");
+		gd_reply_status(c, req->id, -ENOMEM, 0, "profile fetch: daemon out of memory");
 		goto out;
 	}
 	for (size_t i = 0; i < n_cbs; i++) {
@@ -117,7 +118,7 @@ void gd_request_profile_fetch(struct gd_conn *c, const Req *req)
 	rep.id = req->id;
 	rep.body_case = GPUCMD__REPLY__BODY_PROFILE;
 	rep.profile = &pr;
-	gd_conn_send(c, &rep);
+	gd_client_send(c, &rep);
 	if (pf->clear) {
 		tm->first_cb = tm->n_cbs;
 		tm->first_cmd = tm->n_cmds;

@@ -9,60 +9,60 @@
 
 #include "gpucmd.pb-c.h"
 
-struct gd_conn;
-struct gd_daemon;
+struct gd_client;
+struct gd_core;
 struct gd_session;
 
 /* Returns 0 when the request was handled (replied to or failed as it
  * should), -EAGAIN when it must wait for GPU work and be handled again. */
-int gd_request_handle(struct gd_conn *c, const Gpucmd__Request *req);
+int gd_request_handle(struct gd_client *c, const Gpucmd__Request *req);
 /* Whether the request comes with a file descriptor (SCM_RIGHTS). */
 bool gd_request_takes_fd(const Gpucmd__Request *req);
 
 /* Shared by the request files: the session a streamed request names, or
  * NULL with the failure kept on the connection. */
-struct gd_session *gd_request_session(struct gd_conn *c, const Gpucmd__Request *req, uint32_t handle);
+struct gd_session *gd_request_session(struct gd_client *c, const Gpucmd__Request *req, uint32_t handle);
 
 /* Replies with a 16-byte capability token (fence.h). */
-void gd_request_reply_token(struct gd_conn *c, uint64_t id, const uint8_t *token);
+void gd_request_reply_token(struct gd_client *c, uint64_t id, const uint8_t *token);
 
 /* Tokens, fences and waits across connections (requests_tokens.c). */
-void gd_request_buffer_export(struct gd_conn *c, const Gpucmd__Request *req);
-void gd_request_buffer_import(struct gd_conn *c, const Gpucmd__Request *req);
-void gd_request_fence_export(struct gd_conn *c, const Gpucmd__Request *req);
-void gd_request_wait_fence(struct gd_conn *c, const Gpucmd__Request *req);
-void gd_request_fence_wait(struct gd_conn *c, const Gpucmd__Request *req);
+void gd_request_buffer_export(struct gd_client *c, const Gpucmd__Request *req);
+void gd_request_buffer_import(struct gd_client *c, const Gpucmd__Request *req);
+void gd_request_fence_export(struct gd_client *c, const Gpucmd__Request *req);
+void gd_request_wait_fence(struct gd_client *c, const Gpucmd__Request *req);
+void gd_request_fence_wait(struct gd_client *c, const Gpucmd__Request *req);
 
 /* Capture and replay requests (requests_graphs.c). */
-void gd_request_capture_begin(struct gd_conn *c, const Gpucmd__Request *req);
-void gd_request_capture_end(struct gd_conn *c, const Gpucmd__Request *req);
-void gd_request_graph_replay(struct gd_conn *c, const Gpucmd__Request *req);
-void gd_request_graph_free(struct gd_conn *c, const Gpucmd__Request *req);
-void gd_request_graph_export(struct gd_conn *c, const Gpucmd__Request *req);
-void gd_request_graph_import(struct gd_conn *c, const Gpucmd__Request *req);
+void gd_request_capture_begin(struct gd_client *c, const Gpucmd__Request *req);
+void gd_request_capture_end(struct gd_client *c, const Gpucmd__Request *req);
+void gd_request_graph_replay(struct gd_client *c, const Gpucmd__Request *req);
+void gd_request_graph_free(struct gd_client *c, const Gpucmd__Request *req);
+void gd_request_graph_export(struct gd_client *c, const Gpucmd__Request *req);
+void gd_request_graph_import(struct gd_client *c, const Gpucmd__Request *req);
 
 /* GPU timing requests (requests_profile.c). */
-void gd_request_profile(struct gd_conn *c, const Gpucmd__Request *req);
-void gd_request_profile_fetch(struct gd_conn *c, const Gpucmd__Request *req);
+void gd_request_profile(struct gd_client *c, const Gpucmd__Request *req);
+void gd_request_profile_fetch(struct gd_client *c, const Gpucmd__Request *req);
 
 /* Buffer and memory requests (requests_buffers.c); same return rules. */
-void gd_request_buffer_create(struct gd_conn *c, const Gpucmd__Request *req);
+void gd_request_buffer_create(struct gd_client *c, const Gpucmd__Request *req);
 /* Takes fd (the memfd, -1 when none came) and closes it in every case. */
-void gd_request_buffer_create_shared(struct gd_conn *c, const Gpucmd__Request *req, int fd);
-int gd_request_buffer_write(struct gd_conn *c, const Gpucmd__Request *req);
-int gd_request_buffer_read(struct gd_conn *c, const Gpucmd__Request *req);
-void gd_request_buffer_free(struct gd_conn *c, const Gpucmd__Request *req);
-void gd_request_buffer_copy(struct gd_conn *c, const Gpucmd__Request *req);
-void gd_request_buffer_fill(struct gd_conn *c, const Gpucmd__Request *req);
-void gd_request_residency(struct gd_conn *c, const Gpucmd__Request *req);
-void gd_request_memory_query(struct gd_conn *c, const Gpucmd__Request *req);
+void gd_request_buffer_create_shared(struct gd_client *c, const Gpucmd__Request *req, int fd);
+int gd_request_buffer_write(struct gd_client *c, const Gpucmd__Request *req);
+int gd_request_buffer_read(struct gd_client *c, const Gpucmd__Request *req);
+void gd_request_buffer_free(struct gd_client *c, const Gpucmd__Request *req);
+void gd_request_buffer_copy(struct gd_client *c, const Gpucmd__Request *req);
+void gd_request_buffer_fill(struct gd_client *c, const Gpucmd__Request *req);
+void gd_request_residency(struct gd_client *c, const Gpucmd__Request *req);
+void gd_request_memory_query(struct gd_client *c, const Gpucmd__Request *req);
 /* A connection's memory usage (the strings point into c). */
-void gd_request_client_usage(const struct gd_conn *c, Gpucmd__ClientUsage *u);
+void gd_request_client_usage(const struct gd_client *c, Gpucmd__ClientUsage *u);
 /* The status report (status.c): the daemon, its device and the clients
  * the asker may see. */
-void gd_request_status(struct gd_conn *c, const Gpucmd__Request *req);
+void gd_request_status(struct gd_client *c, const Gpucmd__Request *req);
 /* Fills hp/hpp (VK_MAX_MEMORY_HEAPS entries) with the device's heaps and
  * their use; returns how many. For info and the memory report. */
-uint32_t gd_request_heaps(struct gd_daemon *d, Gpucmd__Heap *hp, Gpucmd__Heap **hpp);
+uint32_t gd_request_heaps(struct gd_core *d, Gpucmd__Heap *hp, Gpucmd__Heap **hpp);
 
 #endif

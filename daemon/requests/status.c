@@ -8,14 +8,15 @@
 #include <stdlib.h>
 
 #include "model/account.h"
-#include "net/conn.h"
+#include "model/client.h"
+#include "requests/reply.h"
 #include "model/core.h"
 #include "device/gpu.h"
 #include "requests/requests.h"
 #include "model/session.h"
 
 /* Fills st (and its session messages from ss/ssp) for connection o. */
-static void describe_client(const struct gd_conn *o, uint64_t now, Gpucmd__ClientStatus *st, Gpucmd__ClientUsage *u,
+static void describe_client(const struct gd_client *o, uint64_t now, Gpucmd__ClientStatus *st, Gpucmd__ClientUsage *u,
 			    Gpucmd__SessionStatus *ss, Gpucmd__SessionStatus **ssp)
 {
 	*st = (Gpucmd__ClientStatus)GPUCMD__CLIENT_STATUS__INIT;
@@ -41,7 +42,7 @@ static void describe_client(const struct gd_conn *o, uint64_t now, Gpucmd__Clien
 		*x = (Gpucmd__SessionStatus)GPUCMD__SESSION_STATUS__INIT;
 		x->session = h;
 		x->label = s->name;
-		x->priority = (Gpucmd__Priority)s->priority;
+		x->priority = (Gpucmd__Priority)s->lane.priority;
 		x->in_flight = s->in_flight;
 		x->command_buffers = s->command_buffers;
 		x->dispatches = s->dispatches;
@@ -53,14 +54,14 @@ static void describe_client(const struct gd_conn *o, uint64_t now, Gpucmd__Clien
 	st->sessions = ssp;
 }
 
-void gd_request_status(struct gd_conn *c, const Gpucmd__Request *req)
+void gd_request_status(struct gd_client *c, const Gpucmd__Request *req)
 {
-	struct gd_daemon *d = c->d;
+	struct gd_core *d = c->d;
 	uint64_t now = uv_now(d->loop);
 	size_t n = 0, n_sessions = 0;
 	struct gd_list *pos, *tmp;
-	gd_list_for_each_safe(pos, tmp, &d->conns) {
-		const struct gd_conn *o = gd_container_of(pos, struct gd_conn, link);
+	gd_list_for_each_safe(pos, tmp, &d->clients) {
+		const struct gd_client *o = gd_container_of(pos, struct gd_client, link);
 		if (c->uid == 0 || o->uid == c->uid) {
 			n++;
 			n_sessions += o->sessions.count;
@@ -70,7 +71,7 @@ void gd_request_status(struct gd_conn *c, const Gpucmd__Request *req)
 	Gpucmd__ClientUsage *cu = calloc(n, sizeof(*cu));
 	Gpucmd__SessionStatus *ss = calloc(n_sessions + 1, sizeof(*ss)), **ssp = calloc(n_sessions + 1, sizeof(*ssp));
 	if (!cs || !csp || !cu || !ss || !ssp) {
-		gd_conn_reply_status(c, req->id, -ENOMEM, 0, "status: daemon out of memory");
+		gd_reply_status(c, req->id, -ENOMEM, 0, "status: daemon out of memory");
 		goto out;
 	}
 	Gpucmd__StatusReply sr = GPUCMD__STATUS_REPLY__INIT;
@@ -90,8 +91,8 @@ void gd_request_status(struct gd_conn *c, const Gpucmd__Request *req)
 	sr.self = c->id;
 	sr.connections = d->stats.connections;
 	size_t used = 0;
-	gd_list_for_each_safe(pos, tmp, &d->conns) {
-		const struct gd_conn *o = gd_container_of(pos, struct gd_conn, link);
+	gd_list_for_each_safe(pos, tmp, &d->clients) {
+		const struct gd_client *o = gd_container_of(pos, struct gd_client, link);
 		if (c->uid != 0 && o->uid != c->uid)
 			continue;
 		describe_client(o, now, &cs[sr.n_client_list], &cu[sr.n_client_list], ss + used, ssp + used);
@@ -104,7 +105,7 @@ void gd_request_status(struct gd_conn *c, const Gpucmd__Request *req)
 	rep.id = req->id;
 	rep.body_case = GPUCMD__REPLY__BODY_STATUS_REPLY;
 	rep.status_reply = &sr;
-	gd_conn_send(c, &rep);
+	gd_client_send(c, &rep);
 out:
 	free(cs), free(csp), free(cu), free(ss), free(ssp);
 }

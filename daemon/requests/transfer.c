@@ -8,12 +8,13 @@
 #include <string.h>
 
 #include "model/buffer.h"
-#include "net/conn.h"
+#include "model/client.h"
+#include "requests/reply.h"
 #include "model/core.h"
 #include "model/session.h"
 #include "requests/transfer.h"
 
-void gd_reply_buffer_created(struct gd_conn *c, uint64_t id, uint32_t handle, bool zero_copy)
+void gd_reply_buffer_created(struct gd_client *c, uint64_t id, uint32_t handle, bool zero_copy)
 {
 	Gpucmd__BufferCreated bc = GPUCMD__BUFFER_CREATED__INIT;
 	bc.buffer = handle;
@@ -22,10 +23,10 @@ void gd_reply_buffer_created(struct gd_conn *c, uint64_t id, uint32_t handle, bo
 	rep.id = id;
 	rep.body_case = GPUCMD__REPLY__BODY_BUFFER_CREATED;
 	rep.buffer_created = &bc;
-	gd_conn_send(c, &rep);
+	gd_client_send(c, &rep);
 }
 
-void gd_reply_buffer_data(struct gd_conn *c, uint64_t id, const void *data, size_t len)
+void gd_reply_buffer_data(struct gd_client *c, uint64_t id, const void *data, size_t len)
 {
 	Gpucmd__BufferData bd = GPUCMD__BUFFER_DATA__INIT;
 	bd.data.data = (uint8_t *)data;
@@ -34,29 +35,28 @@ void gd_reply_buffer_data(struct gd_conn *c, uint64_t id, const void *data, size
 	rep.id = id;
 	rep.body_case = GPUCMD__REPLY__BODY_BUFFER_DATA;
 	rep.buffer_data = &bd;
-	gd_conn_send(c, &rep);
+	gd_client_send(c, &rep);
 }
 
 /* The connection's transfer session, opened on first use. */
-static struct gd_session *session_of(struct gd_conn *c)
+static struct gd_session *session_of(struct gd_client *c)
 {
-	if (!c->xfer && gd_session_create(c->d, c, "transfers", GD_PRIORITY_NORMAL, false, &c->xfer) < 0)
+	if (!c->xfer && gd_session_create(c->d, c, &gd_reply_session_events, "transfers", GD_PRIORITY_NORMAL, false, &c->xfer) < 0)
 		c->xfer = NULL;
 	return c->xfer;
 }
 
 /* Moves a failure the transfer session kept to the client: as the reply to
  * `req`, or kept on the connection when `req` gets no reply. */
-static bool report_failure(struct gd_conn *c, struct gd_session *s, uint64_t req, bool reply)
+static bool report_failure(struct gd_client *c, struct gd_session *s, uint64_t req, bool reply)
 {
-	if (!s->err)
+	if (!s->err.code)
 		return false;
 	if (reply)
-		gd_conn_reply_status(c, req, s->err, 0, s->errmsg);
+		gd_reply_status(c, req, s->err.code, 0, s->err.msg);
 	else
-		gd_conn_fail(c, req, s->err, "%s", s->errmsg);
-	s->err = 0;
-	s->errmsg[0] = '\0';
+		gd_client_fail(c, req, s->err.code, "%s", s->err.msg);
+	gd_kept_clear(&s->err);
 	return true;
 }
 
@@ -64,7 +64,7 @@ static bool report_failure(struct gd_conn *c, struct gd_session *s, uint64_t req
 static void answer(struct gd_submission *sub)
 {
 	struct gd_session *s = sub->session;
-	struct gd_conn *c = s->conn;
+	struct gd_client *c = s->client;
 	struct gd_buffer *staging = sub->hook_buf;
 	if (c && !report_failure(c, s, sub->hook_id, true)) {
 		if (staging)
@@ -72,8 +72,8 @@ static void answer(struct gd_submission *sub)
 		else if (sub->hook_handle)
 			gd_reply_buffer_created(c, sub->hook_id, sub->hook_handle, false);
 		else
-			gd_conn_reply_status(c, sub->hook_id, 0, 0, NULL);
-		gd_conn_flush(c);
+			gd_reply_status(c, sub->hook_id, 0, 0, NULL);
+		gd_client_flush(c);
 	}
 	if (staging)
 		gd_buffer_unref(staging);
@@ -83,7 +83,7 @@ static void answer(struct gd_submission *sub)
 
 /* Submits what the transfer session recorded. With `reply`, `req` is
  * answered at retirement, with hook_buf/hook_handle saying how. */
-static struct gd_submission *submit(struct gd_conn *c, struct gd_session *s, uint64_t req, bool reply)
+static struct gd_submission *submit(struct gd_client *c, struct gd_session *s, uint64_t req, bool reply)
 {
 	c->xfer_staged = 0;
 	gd_session_commit(s, req, GD_COMMIT_STAGE, NULL);
@@ -99,7 +99,7 @@ static struct gd_submission *submit(struct gd_conn *c, struct gd_session *s, uin
 }
 
 /* A staging buffer of len bytes, or NULL after telling the client why. */
-static struct gd_buffer *staging(struct gd_conn *c, uint64_t req, uint64_t len, bool reply)
+static struct gd_buffer *staging(struct gd_client *c, uint64_t req, uint64_t len, bool reply)
 {
 	char err[200];
 	struct gd_buffer *st;
@@ -107,17 +107,17 @@ static struct gd_buffer *staging(struct gd_conn *c, uint64_t req, uint64_t len, 
 	if (r == 0)
 		return st;
 	if (reply)
-		gd_conn_reply_status(c, req, r, 0, err);
+		gd_reply_status(c, req, r, 0, err);
 	else
-		gd_conn_fail(c, req, r, "buffer write: staging: %s", err);
+		gd_client_fail(c, req, r, "buffer write: staging: %s", err);
 	return NULL;
 }
 
-void gd_transfer_clear(struct gd_conn *c, uint64_t req, struct gd_buffer *b, uint32_t handle)
+void gd_transfer_clear(struct gd_client *c, uint64_t req, struct gd_buffer *b, uint32_t handle)
 {
 	struct gd_session *s = session_of(c);
 	if (!s) {
-		gd_conn_reply_status(c, req, -ENOMEM, 0, "buffer create: daemon out of memory");
+		gd_reply_status(c, req, -ENOMEM, 0, "buffer create: daemon out of memory");
 		return;
 	}
 	gd_session_fill(s, req, b, 0, VK_WHOLE_SIZE, 0);
@@ -126,15 +126,15 @@ void gd_transfer_clear(struct gd_conn *c, uint64_t req, struct gd_buffer *b, uin
 		sub->hook_handle = handle;
 }
 
-void gd_transfer_write(struct gd_conn *c, uint64_t req, struct gd_buffer *b, uint64_t offset, const void *data,
+void gd_transfer_write(struct gd_client *c, uint64_t req, struct gd_buffer *b, uint64_t offset, const void *data,
 		       size_t len, bool last)
 {
 	struct gd_session *s = session_of(c);
 	if (!s) {
 		if (last)
-			gd_conn_reply_status(c, req, -ENOMEM, 0, "buffer write: daemon out of memory");
+			gd_reply_status(c, req, -ENOMEM, 0, "buffer write: daemon out of memory");
 		else
-			gd_conn_fail(c, req, -ENOMEM, "buffer write: daemon out of memory");
+			gd_client_fail(c, req, -ENOMEM, "buffer write: daemon out of memory");
 		return;
 	}
 	if (len) {
@@ -152,11 +152,11 @@ void gd_transfer_write(struct gd_conn *c, uint64_t req, struct gd_buffer *b, uin
 		report_failure(c, s, req, false);
 }
 
-void gd_transfer_read(struct gd_conn *c, uint64_t req, struct gd_buffer *b, uint64_t offset, uint64_t size)
+void gd_transfer_read(struct gd_client *c, uint64_t req, struct gd_buffer *b, uint64_t offset, uint64_t size)
 {
 	struct gd_session *s = session_of(c);
 	if (!s) {
-		gd_conn_reply_status(c, req, -ENOMEM, 0, "buffer read: daemon out of memory");
+		gd_reply_status(c, req, -ENOMEM, 0, "buffer read: daemon out of memory");
 		return;
 	}
 	if (size == 0) {

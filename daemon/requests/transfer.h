@@ -22,20 +22,20 @@
 #define GD_TRANSFER_FLUSH (64u << 20)
 
 struct gd_buffer;
-struct gd_conn;
+struct gd_client;
 
 /* Clears new buffer b on the GPU, then answers request `req` with its
  * handle. */
-void gd_transfer_clear(struct gd_conn *c, uint64_t req, struct gd_buffer *b, uint32_t handle);
+void gd_transfer_clear(struct gd_client *c, uint64_t req, struct gd_buffer *b, uint32_t handle);
 /* Copies len bytes at data to offset of b; the last chunk of a write is
  * answered when it (and every chunk before it) has been copied. */
-void gd_transfer_write(struct gd_conn *c, uint64_t req, struct gd_buffer *b, uint64_t offset, const void *data,
+void gd_transfer_write(struct gd_client *c, uint64_t req, struct gd_buffer *b, uint64_t offset, const void *data,
 		       size_t len, bool last);
 /* Answers `req` with size bytes at offset of b. */
-void gd_transfer_read(struct gd_conn *c, uint64_t req, struct gd_buffer *b, uint64_t offset, uint64_t size);
+void gd_transfer_read(struct gd_client *c, uint64_t req, struct gd_buffer *b, uint64_t offset, uint64_t size);
 
 /* Replies both the direct and the staged paths send. */
-void gd_reply_buffer_created(struct gd_conn *c, uint64_t id, uint32_t handle, bool zero_copy);
-void gd_reply_buffer_data(struct gd_conn *c, uint64_t id, const void *data, size_t len);
+void gd_reply_buffer_created(struct gd_client *c, uint64_t id, uint32_t handle, bool zero_copy);
+void gd_reply_buffer_data(struct gd_client *c, uint64_t id, const void *data, size_t len);
 
 #endif

@@ -18,7 +18,7 @@
 
 #include "service/config.h"
 #include "model/core.h"
-#include "requests/kernels.h"
+#include "model/client.h"
 #include "base/log.h"
 #include "paths.h"
 #include "wire.h"

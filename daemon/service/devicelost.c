@@ -11,18 +11,16 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#include "net/conn.h"
-#include "model/core.h"
-#include "service/devicelost.h"
-#include "device/gpu.h"
-#include "gpucmd.h"
 #include "base/log.h"
+#include "device/gpu.h"
 #include "device/memory.h"
 #include "device/pcache.h"
 #include "device/registry.h"
-#include "submit/scheduler.h"
+#include "gpucmd_defs.h"
 #include "net/server.h"
-#include "model/session.h"
+#include "service/daemon.h"
+#include "service/devicelost.h"
+#include "submit/scheduler.h"
 
 #define RECREATE_TICK_MS 10
 #define RECREATE_LIMIT_MS 10000
@@ -35,14 +33,6 @@ static struct {
 	char report[512];
 } lost;
 
-void gd_device_lost_affects(struct gd_session *s, const char *why)
-{
-	struct gd_conn *c = s->conn;
-	if (!c || c->closing || c->bye_text[0])
-		return;
-	snprintf(c->bye_text, sizeof(c->bye_text), "GPU device lost while running session '%s': %s", s->name, why);
-}
-
 static void leave(uv_timer_t *h)
 {
 	(void)h;
@@ -54,7 +44,7 @@ static void leave(uv_timer_t *h)
 static void check_sent(uv_timer_t *h)
 {
 	struct gd_daemon *d = h->data;
-	if (gd_list_empty(&d->conns))
+	if (gd_list_empty(&d->core.clients))
 		leave(h);
 }
 
@@ -64,53 +54,53 @@ static void check_sent(uv_timer_t *h)
  * file, and the standard kernels are built again through it. */
 static void recreate(struct gd_daemon *d)
 {
-	gd_scheduler_destroy(d->sched);
-	gd_registry_destroy(d->reg);
-	gd_pcache_destroy(d->pcache);
-	gd_memory_destroy(d->memory);
-	d->lost_validation_messages += gd_gpu_destroy(d->gpu);
-	d->sched = NULL;
-	d->reg = NULL;
-	d->pcache = NULL;
-	d->memory = NULL;
-	struct gd_gpu_options go = gd_gpu_options_of(&d->cfg);
-	if (!(d->gpu = gd_gpu_create(&go)) || !(d->memory = gd_memory_create(d->gpu)) ||
-	    !(d->pcache = gd_pcache_create(d->gpu, d->cfg.no_cache ? NULL : d->cfg.cache_dir)) ||
-	    !(d->reg = gd_registry_create(d->gpu, d->pcache, d->cfg.kernels_dir)) ||
-	    !(d->sched = gd_scheduler_create(d))) {
+	gd_scheduler_destroy(d->core.sched);
+	gd_registry_destroy(d->core.reg);
+	gd_pcache_destroy(d->core.pcache);
+	gd_memory_destroy(d->core.memory);
+	d->core.lost_validation_messages += gd_gpu_destroy(d->core.gpu);
+	d->core.sched = NULL;
+	d->core.reg = NULL;
+	d->core.pcache = NULL;
+	d->core.memory = NULL;
+	struct gd_gpu_options go = gd_gpu_options_of(&d->core.cfg);
+	if (!(d->core.gpu = gd_gpu_create(&go)) || !(d->core.memory = gd_memory_create(d->core.gpu)) ||
+	    !(d->core.pcache = gd_pcache_create(d->core.gpu, d->core.cfg.no_cache ? NULL : d->core.cfg.cache_dir)) ||
+	    !(d->core.reg = gd_registry_create(d->core.gpu, d->core.pcache, d->core.cfg.kernels_dir)) ||
+	    !(d->core.sched = gd_daemon_scheduler_create(d))) {
 		log_err("cannot recreate the device after its loss");
 		leave(NULL);
 	}
-	gd_pcache_save(d->pcache);
-	d->recreating = false;
-	d->device_losses++;
-	gd_server_pause(d->server, false);
-	log_info("device recreated after its loss: %s; accepting clients again", d->gpu->props.deviceName);
+	gd_pcache_save(d->core.pcache);
+	d->core.recreating = false;
+	d->core.device_losses++;
+	gd_server_pause(d->net.server, false);
+	log_info("device recreated after its loss: %s; accepting clients again", d->core.gpu->props.deviceName);
 }
 
 static void recreate_step(uv_timer_t *h)
 {
 	struct gd_daemon *d = h->data;
-	if (d->stopping) {
+	if (d->core.stopping) {
 		/* The stop frees everything anyway; main destroys the rest. */
 		uv_timer_stop(h);
 		return;
 	}
 	/* A client kernel still being built uses the registry, the pipeline
 	 * cache and the device on a worker thread: it must end first. */
-	if (d->stats.clients || d->stats.live_buffers || d->stats.live_sessions || gd_scheduler_pending(d->sched) ||
-	    d->kernel_builds) {
-		if (uv_now(d->loop) - lost.since_ms >= RECREATE_LIMIT_MS) {
+	if (d->core.stats.clients || d->core.stats.live_buffers || d->core.stats.live_sessions || gd_scheduler_pending(d->core.sched) ||
+	    d->core.kernel_builds) {
+		if (uv_now(d->core.loop) - lost.since_ms >= RECREATE_LIMIT_MS) {
 			log_err("after device loss, %u clients, %u buffers, %u sessions, %llu submissions and %u kernel "
 				"builds still not freed after %u ms",
-				d->stats.clients, d->stats.live_buffers, d->stats.live_sessions,
-				(unsigned long long)gd_scheduler_pending(d->sched), d->kernel_builds, RECREATE_LIMIT_MS);
+				d->core.stats.clients, d->core.stats.live_buffers, d->core.stats.live_sessions,
+				(unsigned long long)gd_scheduler_pending(d->core.sched), d->core.kernel_builds, RECREATE_LIMIT_MS);
 			leave(h);
 		}
 		return;
 	}
 	if (!lost.handles_closed) {
-		gd_scheduler_close(d->sched);
+		gd_scheduler_close(d->core.sched);
 		lost.handles_closed = true;
 		return;
 	}
@@ -118,38 +108,51 @@ static void recreate_step(uv_timer_t *h)
 	recreate(d);
 }
 
-void gd_device_lost(struct gd_daemon *d, const char *why, bool hung)
+static void lost_device(void *data, const char *why, bool hung)
 {
-	if (d->recreating)
+	struct gd_daemon *d = data;
+	if (d->core.recreating)
 		return;
 	char fault[256];
-	gd_gpu_fault_text(d->gpu, fault, sizeof(fault));
+	gd_gpu_fault_text(d->core.gpu, fault, sizeof(fault));
 	snprintf(lost.report, sizeof(lost.report), "GPU device lost: %s (%s); %s", why, fault,
 		 hung ? "gpucmdd restarts" : "gpucmdd recreates the device; reconnect");
 	log_err("%s", lost.report);
 	struct gd_list *pos, *tmp;
-	gd_list_for_each_safe(pos, tmp, &d->conns) {
-		struct gd_conn *c = gd_container_of(pos, struct gd_conn, link);
-		gd_conn_goodbye(c, GPUCMD_E_DEVICE_LOST, c->bye_text[0] ? c->bye_text : lost.report);
+	gd_list_for_each_safe(pos, tmp, &d->core.clients) {
+		struct gd_client *c = gd_container_of(pos, struct gd_client, link);
+		gd_conn_goodbye(gd_conn_of(c), GPUCMD_E_DEVICE_LOST, c->bye_text[0] ? c->bye_text : lost.report);
 	}
 	if (!lost.timer_open) {
-		uv_timer_init(d->loop, &lost.timer);
+		uv_timer_init(d->core.loop, &lost.timer);
 		lost.timer.data = d;
 		lost.timer_open = true;
 	}
 	if (hung) {
-		d->stopping = true;
-		gd_server_destroy(d->server);
-		d->server = NULL;
+		d->core.stopping = true;
+		gd_server_destroy(d->net.server);
+		d->net.server = NULL;
 		uv_timer_start(&lost.timer, check_sent, 10, 10);
 		uv_timer_start(&d->stop_timer, leave, 500, 0);
 		return;
 	}
-	d->recreating = true;
+	d->core.recreating = true;
 	lost.handles_closed = false;
-	lost.since_ms = uv_now(d->loop);
-	gd_server_pause(d->server, true);
+	lost.since_ms = uv_now(d->core.loop);
+	gd_server_pause(d->net.server, true);
 	uv_timer_start(&lost.timer, recreate_step, RECREATE_TICK_MS, RECREATE_TICK_MS);
+}
+
+static void progress(void *data)
+{
+	struct gd_daemon *d = data;
+	d->core.on_progress(&d->core);
+}
+
+struct gd_scheduler *gd_daemon_scheduler_create(struct gd_daemon *d)
+{
+	struct gd_scheduler_listener l = {.progress = progress, .lost = lost_device, .data = d};
+	return gd_scheduler_create(d->core.loop, d->core.gpu, &d->core.cfg, &l);
 }
 
 void gd_device_lost_finish(struct gd_daemon *d)

@@ -23,20 +23,14 @@
 #include <stdbool.h>
 
 struct gd_daemon;
-struct gd_session;
 
 #define GD_EXIT_DEVICE_LOST 5
 
-/* Marks session s's connection as affected: its goodbye names s and says
- * `why`. Call for each session with work on the GPU, before gd_device_lost;
- * the first call for a connection wins. */
-void gd_device_lost_affects(struct gd_session *s, const char *why);
-
-/* Says goodbye to every client; then recreates the device, or, when
- * `hung`, exits (once the goodbyes are sent, 500 ms at most). `why` is
- * logged with VK_EXT_device_fault's report. The caller fails and retires
- * the work in flight (not after a hang). */
-void gd_device_lost(struct gd_daemon *d, const char *why, bool hung);
+/* The scheduler, listened to: retirements resume stalled clients
+ * (core.on_progress); a device loss says goodbye to every client, then
+ * recreates the device, or, when the GPU hangs, exits with
+ * GD_EXIT_DEVICE_LOST once the goodbyes are out. */
+struct gd_scheduler *gd_daemon_scheduler_create(struct gd_daemon *d);
 
 /* Closes the recreation timer (the stop's last step). */
 void gd_device_lost_finish(struct gd_daemon *d);

@@ -16,10 +16,11 @@
 #include <unistd.h>
 
 #include "net/conn.h"
-#include "model/core.h"
+#include "service/config.h"
+#include "service/daemon.h"
 #include "service/devicelost.h"
 #include "device/gpu.h"
-#include "gpucmd.h"
+#include "gpucmd_defs.h"
 #include "base/log.h"
 #include "device/memory.h"
 #include "service/notify.h"
@@ -35,11 +36,11 @@
 static void finish_stop(struct gd_daemon *d)
 {
 	struct gd_list *pos, *tmp;
-	gd_list_for_each_safe(pos, tmp, &d->conns)
-		gd_conn_goodbye(gd_container_of(pos, struct gd_conn, link), GPUCMD_E_DISCONNECTED,
+	gd_list_for_each_safe(pos, tmp, &d->core.clients)
+		gd_conn_goodbye(gd_conn_of(gd_container_of(pos, struct gd_client, link)), GPUCMD_E_DISCONNECTED,
 				"gpucmdd is stopping");
-	gd_scheduler_close(d->sched);
-	gd_timeouts_finish(d);
+	gd_scheduler_close(d->core.sched);
+	gd_timeouts_finish(&d->net);
 	gd_device_lost_finish(d);
 	gd_notify_destroy(d->notify);
 	d->notify = NULL;
@@ -48,19 +49,14 @@ static void finish_stop(struct gd_daemon *d)
 	uv_close((uv_handle_t *)&d->sighup, NULL);
 }
 
-void gd_daemon_resume_stalled(struct gd_daemon *d)
+/* Work retired or a kernel build ended: connections that waited for it go
+ * on. While stopping, ends the stop once no committed work is left. */
+static void on_progress(struct gd_core *core)
 {
-	/* Each stalled connection is tried once: one that stalls again goes
-	 * back on d->stalled, not on the list being walked. */
-	struct gd_list todo;
-	gd_list_move_all(&todo, &d->stalled);
-	while (!gd_list_empty(&todo)) {
-		struct gd_conn *c = gd_container_of(todo.next, struct gd_conn, stall_link);
-		gd_list_remove(&c->stall_link);
-		gd_conn_resume(c);
-	}
+	struct gd_daemon *d = gd_daemon_of(core);
+	gd_net_resume_stalled(&d->net);
 	/* d->notify is NULL once the stop has finished. */
-	if (d->stopping && d->notify && gd_scheduler_pending(d->sched) == 0)
+	if (d->core.stopping && d->notify && gd_scheduler_pending(d->core.sched) == 0)
 		finish_stop(d);
 }
 
@@ -72,28 +68,28 @@ static void on_stop_timeout(uv_timer_t *h)
 	struct gd_daemon *d = h->data;
 	log_err("stop not done after %u s (stop_timeout_sec): %llu submissions unfinished, %u clients not yet "
 		"closed; exiting without them",
-		d->cfg.stop_timeout_sec, (unsigned long long)gd_scheduler_pending(d->sched), d->stats.clients);
+		d->core.cfg.stop_timeout_sec, (unsigned long long)gd_scheduler_pending(d->core.sched), d->core.stats.clients);
 	_exit(1);
 }
 
 static void stop(struct gd_daemon *d)
 {
-	if (d->stopping)
+	if (d->core.stopping)
 		return;
-	d->stopping = true;
+	d->core.stopping = true;
 	gd_notify_stopping(d->notify);
-	log_info("stopping: %u clients, %llu submissions in flight", d->stats.clients,
-		 (unsigned long long)gd_scheduler_pending(d->sched));
-	gd_server_destroy(d->server);
-	d->server = NULL;
+	log_info("stopping: %u clients, %llu submissions in flight", d->core.stats.clients,
+		 (unsigned long long)gd_scheduler_pending(d->core.sched));
+	gd_server_destroy(d->net.server);
+	d->net.server = NULL;
 	/* Requests already read are still handled; nothing new is read. */
 	struct gd_list *pos, *tmp;
-	gd_list_for_each_safe(pos, tmp, &d->conns)
-		gd_conn_flush(gd_container_of(pos, struct gd_conn, link));
-	gd_scheduler_cancel_held(d->sched);
-	uv_timer_start(&d->stop_timer, on_stop_timeout, (uint64_t)d->cfg.stop_timeout_sec * 1000u, 0);
+	gd_list_for_each_safe(pos, tmp, &d->core.clients)
+		gd_conn_flush(gd_conn_of(gd_container_of(pos, struct gd_client, link)));
+	gd_scheduler_cancel_held(d->core.sched);
+	uv_timer_start(&d->stop_timer, on_stop_timeout, (uint64_t)d->core.cfg.stop_timeout_sec * 1000u, 0);
 	uv_unref((uv_handle_t *)&d->stop_timer); /* it bounds the loop, never prolongs it */
-	gd_daemon_resume_stalled(d);
+	on_progress(&d->core);
 }
 
 /* Every client costs a descriptor and the loop uses epoll, never select(),
@@ -113,8 +109,8 @@ static void raise_fd_limit(void)
 static void reload(struct gd_daemon *d)
 {
 	gd_notify_reloading(d->notify);
-	if (gd_config_reload(&d->cfg, d->argc, d->argv) == 0)
-		gd_log_max_level = d->cfg.log_level;
+	if (gd_config_reload(&d->core.cfg, d->argc, d->argv) == 0)
+		gd_log_max_level = d->core.cfg.log_level;
 	gd_notify_ready(d->notify);
 }
 
@@ -124,7 +120,7 @@ static void on_signal(uv_signal_t *h, int signum)
 	log_info("received %s", strsignal(signum));
 	if (signum != SIGHUP)
 		stop(d);
-	else if (d->stopping)
+	else if (d->core.stopping)
 		log_info("not reloading: stopping"); /* READY=1 after STOPPING=1 would mislead systemd */
 	else
 		reload(d);
@@ -137,107 +133,107 @@ int main(int argc, char **argv)
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	gd_log_init();
-	int r = gd_config_read(&d->cfg, argc, argv);
+	int r = gd_config_read(&d->core.cfg, argc, argv);
 	if (r != 0) {
-		gd_config_finish(&d->cfg);
+		gd_config_finish(&d->core.cfg);
 		return r > 0 ? 0 : 2;
 	}
-	gd_log_max_level = d->cfg.log_level;
+	gd_log_max_level = d->core.cfg.log_level;
 	/* Options that print and exit, before any device or socket. */
-	if (d->cfg.list_devices) {
+	if (d->core.cfg.list_devices) {
 		r = gd_gpu_list_devices(stdout) < 0 ? 1 : 0;
-		gd_config_finish(&d->cfg);
+		gd_config_finish(&d->core.cfg);
 		return r;
 	}
-	if (d->cfg.check_config) {
-		gd_config_print(&d->cfg, stdout);
-		if (d->cfg.unknown_keys)
-			log_err("%s: %u unknown key%s (warned about above)", d->cfg.config_path, d->cfg.unknown_keys,
-				d->cfg.unknown_keys == 1 ? "" : "s");
-		r = d->cfg.unknown_keys ? 2 : 0;
-		gd_config_finish(&d->cfg);
+	if (d->core.cfg.check_config) {
+		gd_config_print(&d->core.cfg, stdout);
+		if (d->core.cfg.unknown_keys)
+			log_err("%s: %u unknown key%s (warned about above)", d->core.cfg.config_path, d->core.cfg.unknown_keys,
+				d->core.cfg.unknown_keys == 1 ? "" : "s");
+		r = d->core.cfg.unknown_keys ? 2 : 0;
+		gd_config_finish(&d->core.cfg);
 		return r;
 	}
 	d->argc = argc;
 	d->argv = argv;
 	signal(SIGPIPE, SIG_IGN);
 	raise_fd_limit();
-	gd_list_init(&d->conns);
-	gd_list_init(&d->stalled);
-	gd_list_init(&d->tokens);
-	gd_list_init(&d->waiters);
-	gd_list_init(&d->uids);
-	gd_list_init(&d->input_waiting);
-	d->loop = uv_default_loop();
-	d->started_ms = uv_now(d->loop);
+	gd_list_init(&d->core.clients);
+	gd_list_init(&d->core.tokens);
+	gd_list_init(&d->core.waiters);
+	gd_list_init(&d->core.uids);
+	d->core.loop = uv_default_loop();
+	d->core.on_progress = on_progress;
+	gd_net_init(&d->net, &d->core);
+	d->core.started_ms = uv_now(d->core.loop);
 	int status = 1;
 
-	if (gd_server_check_path(d->cfg.socket_path) < 0) {
+	if (gd_server_check_path(d->core.cfg.socket_path) < 0) {
 		status = 2;
 		goto out;
 	}
-	struct gd_gpu_options go = gd_gpu_options_of(&d->cfg);
-	if (!(d->gpu = gd_gpu_create(&go)))
+	struct gd_gpu_options go = gd_gpu_options_of(&d->core.cfg);
+	if (!(d->core.gpu = gd_gpu_create(&go)))
 		goto out;
-	if (!(d->memory = gd_memory_create(d->gpu)))
+	if (!(d->core.memory = gd_memory_create(d->core.gpu)))
 		goto out;
-	if (!(d->pcache = gd_pcache_create(d->gpu, d->cfg.no_cache ? NULL : d->cfg.cache_dir)))
+	if (!(d->core.pcache = gd_pcache_create(d->core.gpu, d->core.cfg.no_cache ? NULL : d->core.cfg.cache_dir)))
 		goto out;
-	if (!(d->reg = gd_registry_create(d->gpu, d->pcache, d->cfg.kernels_dir)))
+	if (!(d->core.reg = gd_registry_create(d->core.gpu, d->core.pcache, d->core.cfg.kernels_dir)))
 		goto out;
-	gd_pcache_save(d->pcache);
-	if (!(d->sched = gd_scheduler_create(d)))
+	gd_pcache_save(d->core.pcache);
+	if (!(d->core.sched = gd_daemon_scheduler_create(d)))
 		goto out;
-	if (!(d->server = gd_server_create(d)))
+	if (!(d->net.server = gd_server_create(&d->net)))
 		goto out;
 	if (!(d->notify = gd_notify_create(d)))
 		goto out;
-	uv_timer_init(d->loop, &d->stop_timer);
-	uv_signal_init(d->loop, &d->sigint);
-	uv_signal_init(d->loop, &d->sigterm);
-	uv_signal_init(d->loop, &d->sighup);
+	uv_timer_init(d->core.loop, &d->stop_timer);
+	uv_signal_init(d->core.loop, &d->sigint);
+	uv_signal_init(d->core.loop, &d->sigterm);
+	uv_signal_init(d->core.loop, &d->sighup);
 	d->stop_timer.data = d->sigint.data = d->sigterm.data = d->sighup.data = d;
 	uv_signal_start(&d->sigint, on_signal, SIGINT);
 	uv_signal_start(&d->sigterm, on_signal, SIGTERM);
 	uv_signal_start(&d->sighup, on_signal, SIGHUP);
-	gd_timeouts_init(d);
+	gd_timeouts_init(&d->net);
 
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	log_info("gpucmdd %s ready on %s, device %s, configuration %s, %.1f ms after start", GD_VERSION,
-		 gd_server_address(d->server), d->gpu->props.deviceName,
-		 d->cfg.config_path ? d->cfg.config_path : "(defaults)",
+		 gd_server_address(d->net.server), d->core.gpu->props.deviceName,
+		 d->core.cfg.config_path ? d->core.cfg.config_path : "(defaults)",
 		 (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
 	gd_notify_ready(d->notify);
-	uv_run(d->loop, UV_RUN_DEFAULT);
+	uv_run(d->core.loop, UV_RUN_DEFAULT);
 	uv_close((uv_handle_t *)&d->stop_timer, NULL);
-	uv_run(d->loop, UV_RUN_NOWAIT);
+	uv_run(d->core.loop, UV_RUN_NOWAIT);
 	status = 0;
 out:
-	if (d->server) {
+	if (d->net.server) {
 		/* Start-up failed after the socket was made: remove it. */
-		gd_server_destroy(d->server);
-		uv_run(d->loop, UV_RUN_NOWAIT);
+		gd_server_destroy(d->net.server);
+		uv_run(d->core.loop, UV_RUN_NOWAIT);
 	}
-	gd_scheduler_destroy(d->sched);
-	if (status == 0 && (d->stats.live_buffers || d->stats.live_sessions || d->stats.live_graphs)) {
-		log_err("leak at exit: %u buffers, %u sessions, %u graphs still alive", d->stats.live_buffers,
-			d->stats.live_sessions, d->stats.live_graphs);
+	gd_scheduler_destroy(d->core.sched);
+	if (status == 0 && (d->core.stats.live_buffers || d->core.stats.live_sessions || d->core.stats.live_graphs)) {
+		log_err("leak at exit: %u buffers, %u sessions, %u graphs still alive", d->core.stats.live_buffers,
+			d->core.stats.live_sessions, d->core.stats.live_graphs);
 		status = 4;
 	}
 	/* Client kernels built during the run are in the cache too. */
 	if (status == 0)
-		gd_pcache_save(d->pcache);
-	gd_registry_destroy(d->reg);
-	gd_pcache_destroy(d->pcache);
-	gd_memory_destroy(d->memory);
-	uint64_t msgs = gd_gpu_destroy(d->gpu) + d->lost_validation_messages;
-	if (uv_loop_close(d->loop) != 0 && status == 0)
+		gd_pcache_save(d->core.pcache);
+	gd_registry_destroy(d->core.reg);
+	gd_pcache_destroy(d->core.pcache);
+	gd_memory_destroy(d->core.memory);
+	uint64_t msgs = gd_gpu_destroy(d->core.gpu) + d->core.lost_validation_messages;
+	if (uv_loop_close(d->core.loop) != 0 && status == 0)
 		log_warn("loop closed with handles still open");
 	if (msgs) {
 		log_err("%llu Vulkan validation messages during this run", (unsigned long long)msgs);
 		if (status == 0)
 			status = 3;
 	}
-	gd_config_finish(&d->cfg);
+	gd_config_finish(&d->core.cfg);
 	return status;
 }

@@ -9,7 +9,7 @@
 
 #include <systemd/sd-daemon.h>
 
-#include "model/core.h"
+#include "service/daemon.h"
 #include "device/gpu.h"
 #include "base/log.h"
 #include "service/notify.h"
@@ -34,23 +34,23 @@ struct gd_notify {
 static void format_status(struct gd_notify *n, char *buf, size_t len)
 {
 	struct gd_daemon *d = n->d;
-	if (d->stopping)
+	if (d->core.stopping)
 		snprintf(buf, len, "stopping: %llu submissions in flight, %u clients",
-			 (unsigned long long)gd_scheduler_pending(d->sched), d->stats.clients);
+			 (unsigned long long)gd_scheduler_pending(d->core.sched), d->core.stats.clients);
 	else
-		snprintf(buf, len, "device %s; %u client%s, %u session%s", d->gpu->props.deviceName,
-			 d->stats.clients, d->stats.clients == 1 ? "" : "s", d->stats.live_sessions,
-			 d->stats.live_sessions == 1 ? "" : "s");
+		snprintf(buf, len, "device %s; %u client%s, %u session%s", d->core.gpu->props.deviceName,
+			 d->core.stats.clients, d->core.stats.clients == 1 ? "" : "s", d->core.stats.live_sessions,
+			 d->core.stats.live_sessions == 1 ? "" : "s");
 }
 
 static void send_status(struct gd_notify *n, const char *prefix)
 {
 	char status[512];
 	format_status(n, status, sizeof(status));
-	n->clients = n->d->stats.clients;
-	n->sessions = n->d->stats.live_sessions;
+	n->clients = n->d->core.stats.clients;
+	n->sessions = n->d->core.stats.live_sessions;
 	n->reported = true;
-	n->last_status_ms = uv_now(n->d->loop);
+	n->last_status_ms = uv_now(n->d->core.loop);
 	sd_notifyf(0, "%sSTATUS=%s", prefix, status);
 }
 
@@ -64,10 +64,10 @@ static void on_check(uv_check_t *h)
 {
 	struct gd_notify *n = h->data;
 	struct gd_daemon *d = n->d;
-	if (!n->reported || (n->clients == d->stats.clients && n->sessions == d->stats.live_sessions) ||
+	if (!n->reported || (n->clients == d->core.stats.clients && n->sessions == d->core.stats.live_sessions) ||
 	    uv_is_active((uv_handle_t *)&n->status_timer))
 		return;
-	uint64_t since = uv_now(d->loop) - n->last_status_ms;
+	uint64_t since = uv_now(d->core.loop) - n->last_status_ms;
 	if (since >= STATUS_INTERVAL_MS)
 		send_status(n, "");
 	else
@@ -82,7 +82,7 @@ static void on_check(uv_check_t *h)
 static void on_watchdog(uv_timer_t *h)
 {
 	struct gd_notify *n = h->data;
-	uint64_t age_us = gd_scheduler_heartbeat_age_ns(n->d->sched) / 1000u;
+	uint64_t age_us = gd_scheduler_heartbeat_age_ns(n->d->core.sched) / 1000u;
 	if (age_us < n->watchdog_usec / 2) {
 		sd_notify(0, "WATCHDOG=1");
 		return;
@@ -103,9 +103,9 @@ struct gd_notify *gd_notify_create(struct gd_daemon *d)
 	n->active = sock && *sock;
 	if (!n->active)
 		return n;
-	uv_check_init(d->loop, &n->check);
-	uv_timer_init(d->loop, &n->status_timer);
-	uv_timer_init(d->loop, &n->watchdog);
+	uv_check_init(d->core.loop, &n->check);
+	uv_timer_init(d->core.loop, &n->status_timer);
+	uv_timer_init(d->core.loop, &n->watchdog);
 	n->check.data = n->status_timer.data = n->watchdog.data = n;
 	n->handles = 3;
 	uv_check_start(&n->check, on_check);

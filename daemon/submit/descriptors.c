@@ -7,12 +7,10 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "model/buffer.h"
-#include "submit/descriptors.h"
 #include "device/gpu.h"
-#include "base/log.h"
 #include "device/registry.h"
-#include "model/session.h"
+#include "device/vkcheck.h"
+#include "submit/descriptors.h"
 
 #define SETS_PER_POOL 64u
 
@@ -37,11 +35,10 @@ static int allocate_set(struct gd_gpu *gpu, struct gd_descriptors *ds, VkDescrip
 				.poolSizeCount = 2,
 				.pPoolSizes = sizes,
 			};
-			VkResult res = vkCreateDescriptorPool(gpu->device, &ci, NULL, &ds->pools[ds->n_pools]);
-			if (res != VK_SUCCESS) {
-				gd_vk_error("vkCreateDescriptorPool", res);
-				return -ENOMEM;
-			}
+			int r = gd_vk_check("vkCreateDescriptorPool",
+					    vkCreateDescriptorPool(gpu->device, &ci, NULL, &ds->pools[ds->n_pools]));
+			if (r < 0)
+				return r;
 			ds->n_pools++;
 		}
 		ds->cur = next;
@@ -53,22 +50,19 @@ static int allocate_set(struct gd_gpu *gpu, struct gd_descriptors *ds, VkDescrip
 		.descriptorSetCount = 1,
 		.pSetLayouts = &layout,
 	};
-	VkResult res = vkAllocateDescriptorSets(gpu->device, &ai, ret);
-	if (res != VK_SUCCESS) {
-		gd_vk_error("vkAllocateDescriptorSets", res);
-		return -ENOMEM;
-	}
+	int r = gd_vk_check("vkAllocateDescriptorSets", vkAllocateDescriptorSets(gpu->device, &ai, ret));
+	if (r < 0)
+		return r;
 	ds->left--;
 	return 0;
 }
 
 int gd_descriptors_bind(struct gd_gpu *gpu, struct gd_descriptors *ds, VkCommandBuffer cb,
-			const struct gd_program *p, const struct gd_bound *bound)
+			const struct gd_program *p, const VkDescriptorBufferInfo *info)
 {
 	uint32_t n = p->iface.n_bindings;
 	if (n == 0)
 		return 0;
-	VkDescriptorBufferInfo info[GD_MAX_BINDINGS];
 	VkWriteDescriptorSet w[GD_MAX_BINDINGS];
 	VkDescriptorSet set = VK_NULL_HANDLE;
 	if (!gpu->push_descriptor) {
@@ -79,7 +73,6 @@ int gd_descriptors_bind(struct gd_gpu *gpu, struct gd_descriptors *ds, VkCommand
 	/* One write per binding: an array's elements are consecutive slots. */
 	uint32_t nw = 0;
 	for (uint32_t i = 0; i < n; i++) {
-		info[i] = (VkDescriptorBufferInfo){bound[i].buf->buf, bound[i].offset, bound[i].range};
 		if (p->iface.element[i] != 0)
 			continue;
 		w[nw++] = (VkWriteDescriptorSet){

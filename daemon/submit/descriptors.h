@@ -15,7 +15,6 @@
 
 struct gd_gpu;
 struct gd_program;
-struct gd_bound;
 
 /* Embedded in a submission; zero-initialised is empty. */
 struct gd_descriptors {
@@ -25,9 +24,10 @@ struct gd_descriptors {
 	uint32_t left;        /* sets left in pools[cur] */
 };
 
-/* Binds bound[0..n_bindings) for program p in cb. 0, or -ENOMEM. */
+/* Binds the buffer ranges info[0..n_bindings) to program p's slots in cb
+ * (an array's elements are consecutive slots). 0, or -ENOMEM. */
 int gd_descriptors_bind(struct gd_gpu *gpu, struct gd_descriptors *ds, VkCommandBuffer cb,
-			const struct gd_program *p, const struct gd_bound *bound);
+			const struct gd_program *p, const VkDescriptorBufferInfo *info);
 /* The command buffer retired or was discarded: its sets may go. */
 void gd_descriptors_reset(struct gd_gpu *gpu, struct gd_descriptors *ds);
 /* Destroys the pools. */

@@ -1,198 +1,66 @@
 /*
- * scheduler.c — batched submission and the completion thread (see
- * scheduler.h).
- *
- * Threads: the loop thread owns the queue, the ready and in-flight lists and
- * every session. The completion thread only reads the retire timeline; it
- * shares `submitted` (under the mutex) and `completed` / `abandoned`
- * (atomics) with the loop, and wakes it with uv_async_send.
+ * scheduler.c — batched submission and in-order retirement (see
+ * scheduler.h). Loop thread only; the completion thread is completion.c's.
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/epoll.h>
-#include <time.h>
 
-#include "net/conn.h"
-#include "model/core.h"
-#include "service/devicelost.h"
-#include "model/fence.h"
-#include "gpucmd.h"
-#include "device/gpu.h"
 #include "base/log.h"
+#include "base/settings.h"
+#include "device/gpu.h"
+#include "device/vkcheck.h"
+#include "device/vkcheck.h"
+#include "gpucmd_defs.h"
+#include "submit/completion.h"
 #include "submit/scheduler.h"
-#include "model/session.h"
 
 struct gd_scheduler {
-	struct gd_daemon *d;
+	uv_loop_t *loop;
+	struct gd_gpu *gpu;
+	struct gd_scheduler_listener listener;
 	VkSemaphore retire;          /* the daemon's retire timeline */
-	uint64_t next_value;         /* last value handed to a submission */
+	uint64_t next_value;         /* last value handed to a job */
 	uint64_t serial;
 	uint64_t pending;            /* queued + in flight */
-	struct gd_submission *ready, **ready_tail;
-	struct gd_submission *flight, **flight_tail;
-	struct gd_submission *held, **held_tail; /* waiting for another session's fence */
+	uint64_t submissions;        /* jobs submitted since start */
+	struct gd_job *ready, **ready_tail;
+	struct gd_job *flight, **flight_tail;
+	struct gd_job *held, **held_tail; /* waiting for another lane's timeline */
 	uint64_t pass;
 
 	/* scratch for one vkQueueSubmit2, grown as needed, never shrunk */
 	VkSubmitInfo2 *infos;
 	VkCommandBufferSubmitInfo *cbs;
-	VkSemaphoreSubmitInfo *sems;  /* SEMS_PER per submission: waits, then 2 signals */
+	VkSemaphoreSubmitInfo *sems;  /* SEMS_PER per job: waits, then 2 signals */
 	uint32_t cap;
 
 	uv_check_t check;
 	uv_async_t async;
 	bool handles_open;
-
-	pthread_t thread;
-	bool thread_started;
-	uint64_t spin_ns;             /* the completion thread's poll window */
-	uint64_t loop_poll_ns;        /* the loop thread's, after submitting a commit_and_wait */
-	atomic_bool loop_polling;     /* the loop thread polls: no uv_async_send needed */
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	uint64_t submitted;           /* under lock */
-	bool stop;                    /* under lock */
-	atomic_uint_fast64_t completed;
-	atomic_uint_fast64_t spin_from; /* first value in flight that someone waits on (not a part) */
-	atomic_uint_fast64_t abandoned; /* values given up on after device loss */
-	atomic_int lost_result;
-	atomic_uint_fast64_t beat_ns;  /* completion thread's last sign of life */
-	atomic_uint_fast64_t hung_ns;  /* how long the oldest value ran, when it timed out */
-	bool lost;                     /* the device is gone; nothing more is submitted */
-	bool hung;                     /* ... because work did not end: it may still run */
+	struct gd_completion *completion;
+	uint64_t loop_poll_ns;        /* the loop thread's poll after submitting a commit_and_wait */
+	bool lost;                    /* the device is gone; nothing more is submitted */
+	bool hung;                    /* ... because work did not end: it may still run */
+	uint32_t hang_ms;             /* submission_timeout_ms */
 	char lost_why[256];
-#ifdef GPUCMD_FAULT_INJECTION
-	uint64_t lose_at;              /* GPUCMD_FAULT_DEVICE_LOST: lose the device at this value */
-#endif
-	struct deferred_sem {          /* semaphores waiting to be destroyed */
+	struct deferred_sem {         /* semaphores waiting to be destroyed */
 		VkSemaphore sem;
-		uint64_t after;        /* once a value past this one completed */
+		uint64_t after;       /* once a value past this one completed */
 	} *deferred;
 	uint32_t n_deferred, cap_deferred;
 };
 
 #define SEMS_PER (2 + GD_MAX_XWAITS + 2)
-/* The completion thread shows it is alive at least this often, idle or
- * not (its blocking waits time out after this long too). */
-#define BEAT_NS (100u * 1000 * 1000)
 
-static uint64_t now_ns(void)
+static void fail_job(struct gd_job *job, int code, const char *why)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	job->failed = true;
+	job->ops->failed(job, code, why);
 }
 
-static void advance_completed(struct gd_scheduler *s, uint64_t v)
-{
-	uint_fast64_t cur = atomic_load(&s->completed);
-	while (cur < v && !atomic_compare_exchange_weak(&s->completed, &cur, v))
-		;
-}
-
-/*
- * The completion thread. For the oldest unfinished value it first polls the
- * counter for up to spin_us (a poll answers in microseconds where a
- * blocking wait costs tens of them on a GPU), unless spin_from is past it:
- * an eager session's part that nobody waits on, or a long command buffer
- * (update_spin_from). Then it blocks in
- * vkWaitSemaphores with a timeout so that it can notice `stop`. Every wait
- * is bounded by BEAT_NS and followed by a heartbeat, which the watchdog
- * reads: a thread stuck in the driver stops beating. A value that takes
- * longer than submission_timeout_ms is reported as VK_TIMEOUT: the GPU
- * hangs, and the loop treats the device as lost.
- */
-static void *completion_main(void *arg)
-{
-	struct gd_scheduler *s = arg;
-	VkDevice dev = s->d->gpu->device;
-	const uint64_t spin_ns = s->spin_ns;
-	const uint64_t hang_ns = (uint64_t)s->d->cfg.submission_timeout_ms * 1000000u;
-	uint64_t seen = 0;
-	for (;;) {
-		pthread_mutex_lock(&s->lock);
-		while (!s->stop && seen >= s->submitted) {
-			struct timespec until;
-			clock_gettime(CLOCK_MONOTONIC, &until);
-			until.tv_nsec += BEAT_NS;
-			if (until.tv_nsec >= 1000000000) {
-				until.tv_sec++;
-				until.tv_nsec -= 1000000000;
-			}
-			pthread_cond_timedwait(&s->cond, &s->lock, &until);
-			atomic_store(&s->beat_ns, now_ns());
-		}
-		uint64_t submitted = s->submitted;
-		bool stop = s->stop;
-		pthread_mutex_unlock(&s->lock);
-		if (seen >= submitted && stop)
-			break;
-		uint64_t target = seen + 1, v = seen;
-		/* Once given up, always: nothing completes on a lost device, and
-		 * a later value seen finished must not hide the loss from the
-		 * loop (it compares what was abandoned with what completed). */
-		VkResult r = (VkResult)atomic_load(&s->lost_result);
-		if (r == VK_SUCCESS)
-			r = vkGetSemaphoreCounterValue(dev, s->retire, &v);
-		uint64_t t0 = now_ns();
-		atomic_store(&s->beat_ns, t0);
-		const uint64_t spin = target >= atomic_load(&s->spin_from) ? spin_ns : 0;
-		while (r == VK_SUCCESS && v < target && now_ns() - t0 < spin)
-			r = vkGetSemaphoreCounterValue(dev, s->retire, &v);
-		while (r == VK_SUCCESS && v < target) {
-			VkSemaphoreWaitInfo wi = {
-				.sType = VK_STRUCTURE_TYPE_SEMAPHORE_WAIT_INFO,
-				.semaphoreCount = 1,
-				.pSemaphores = &s->retire,
-				.pValues = &target,
-			};
-			r = vkWaitSemaphores(dev, &wi, BEAT_NS);
-			uint64_t now = now_ns();
-			atomic_store(&s->beat_ns, now);
-			if (r == VK_TIMEOUT && hang_ns && now - t0 >= hang_ns)
-				atomic_store(&s->hung_ns, now - t0);
-			else if (r == VK_TIMEOUT)
-				r = VK_SUCCESS;
-			if (r == VK_SUCCESS)
-				r = vkGetSemaphoreCounterValue(dev, s->retire, &v);
-		}
-#ifdef GPUCMD_FAULT_INJECTION
-		if (r == VK_SUCCESS && s->lose_at && target >= s->lose_at) {
-			s->lose_at = 0;
-			r = VK_ERROR_DEVICE_LOST;
-		}
-#endif
-		if (r != VK_SUCCESS) {
-			/* Nothing in flight will finish: give it all up. */
-			atomic_store(&s->lost_result, (int)r);
-			atomic_store(&s->abandoned, submitted);
-			v = submitted;
-		} else {
-			advance_completed(s, v);
-		}
-		seen = v;
-		/* A polling loop thread retires it when its poll ends (it reads
-		 * `completed` after clearing the flag). */
-		if (r != VK_SUCCESS || !atomic_load(&s->loop_polling))
-			uv_async_send(&s->async);
-	}
-	return NULL;
-}
-
-static void fail_submission(struct gd_submission *sub, int code, const char *why)
-{
-	sub->failed = true;
-	/* Its fence value will never be signalled: release whoever waits. */
-	if (sub->fence_signal)
-		gd_fence_abandon(sub->session->fence, sub->fence_signal - 1);
-	gd_session_fail(sub->session, 0, code, "%s", why);
-}
-
-static void fail_now(struct gd_scheduler *s, struct gd_submission *sub, int code, const char *why);
+static void fail_now(struct gd_scheduler *s, struct gd_job *sub, int code, const char *why);
 static void destroy_deferred(struct gd_scheduler *s, bool all);
 
 /* After a device loss: everything queued or held fails and retires, so that
@@ -200,13 +68,13 @@ static void destroy_deferred(struct gd_scheduler *s, bool all);
  * released (also what a client managed to commit after the loss). */
 static void fail_queued(struct gd_scheduler *s)
 {
-	struct gd_submission *lists[2] = {s->ready, s->held};
+	struct gd_job *lists[2] = {s->ready, s->held};
 	s->ready = s->held = NULL;
 	s->ready_tail = &s->ready;
 	s->held_tail = &s->held;
 	for (int i = 0; i < 2; i++)
 		while (lists[i]) {
-			struct gd_submission *sub = lists[i];
+			struct gd_job *sub = lists[i];
 			lists[i] = sub->next;
 			fail_now(s, sub, GPUCMD_E_DEVICE_LOST, s->lost_why);
 		}
@@ -223,26 +91,25 @@ static void fail_queued(struct gd_scheduler *s)
  */
 static void lose_device(struct gd_scheduler *s, VkResult r)
 {
-	uint64_t done = atomic_load(&s->completed);
-	struct gd_submission *oldest = s->flight && s->flight->value > done ? s->flight : NULL;
+	uint64_t done = gd_completion_done(s->completion);
+	struct gd_job *oldest = s->flight && s->flight->value > done ? s->flight : NULL;
 	s->lost = true;
 	s->hung = r == VK_TIMEOUT;
 	if (s->hung && oldest) {
-		struct gd_conn *c = oldest->session->conn;
-		snprintf(s->lost_why, sizeof(s->lost_why),
-			 "session '%s' of client %u (pid %d) ran for %" PRIu64 " ms, past submission_timeout_ms (%u)",
-			 oldest->session->name, c ? c->id : 0, c ? (int)c->pid : 0,
-			 (uint64_t)atomic_load(&s->hung_ns) / 1000000u, s->d->cfg.submission_timeout_ms);
+		char who[160];
+		oldest->ops->describe(oldest, who, sizeof(who));
+		snprintf(s->lost_why, sizeof(s->lost_why), "%s ran for %" PRIu64 " ms, past submission_timeout_ms (%u)",
+			 who, gd_completion_hung_ns(s->completion) / 1000000u, s->hang_ms);
 	} else {
 		snprintf(s->lost_why, sizeof(s->lost_why), "%s while running submitted work", gd_vk_result(r));
 	}
-	for (struct gd_submission *sub = s->flight; sub; sub = sub->next)
-		if (sub->value > done)
-			gd_device_lost_affects(sub->session, s->lost_why);
-	gd_device_lost(s->d, s->lost_why, s->hung);
+	for (struct gd_job *job = s->flight; job; job = job->next)
+		if (job->value > done)
+			job->ops->lost(job, s->lost_why);
+	s->listener.lost(s->listener.data, s->lost_why, s->hung);
 	if (s->hung)
 		return;
-	vkDeviceWaitIdle(s->d->gpu->device);
+	vkDeviceWaitIdle(s->gpu->device);
 	fail_queued(s);
 }
 
@@ -256,28 +123,28 @@ static void lose_device(struct gd_scheduler *s, VkResult r)
  * session's part). It blocks for the values before it. */
 static void update_spin_from(struct gd_scheduler *s)
 {
-	const struct gd_submission *sub = s->flight;
-	while (sub && (sub->part || sub->n_commands > SPIN_MAX_COMMANDS))
-		sub = sub->next;
-	atomic_store(&s->spin_from, sub ? sub->value : UINT64_MAX);
+	const struct gd_job *job = s->flight;
+	while (job && (job->part || job->n_commands > SPIN_MAX_COMMANDS))
+		job = job->next;
+	gd_completion_spin_from(s->completion, job ? job->value : UINT64_MAX);
 }
 
 /* Retires, in order, everything the completion thread reported finished;
  * after a device loss (not a hang), everything in flight. */
 static void retire_finished(struct gd_scheduler *s)
 {
-	uint64_t done = atomic_load(&s->completed);
-	if (atomic_load(&s->abandoned) > done && !s->lost)
-		lose_device(s, (VkResult)atomic_load(&s->lost_result));
+	uint64_t done = gd_completion_done(s->completion);
+	if (gd_completion_abandoned(s->completion) > done && !s->lost)
+		lose_device(s, gd_completion_result(s->completion));
 	while (s->flight && (s->flight->value <= done || (s->lost && !s->hung))) {
-		struct gd_submission *sub = s->flight;
+		struct gd_job *sub = s->flight;
 		s->flight = sub->next;
 		if (!s->flight)
 			s->flight_tail = &s->flight;
 		if (sub->value > done)
-			fail_submission(sub, GPUCMD_E_DEVICE_LOST, s->lost_why);
+			fail_job(sub, GPUCMD_E_DEVICE_LOST, s->lost_why);
 		s->pending--;
-		gd_session_retire(sub->session, sub);
+		sub->ops->retired(sub);
 	}
 	update_spin_from(s);
 	destroy_deferred(s, false);
@@ -289,7 +156,7 @@ void gd_scheduler_destroy_semaphore(struct gd_scheduler *s, VkSemaphore sem)
 		uint32_t cap = s->cap_deferred ? s->cap_deferred * 2 : 16;
 		struct deferred_sem *d = realloc(s->deferred, cap * sizeof(*d));
 		if (!d) {
-			vkDestroySemaphore(s->d->gpu->device, sem, NULL); /* the old behaviour */
+			vkDestroySemaphore(s->gpu->device, sem, NULL); /* the old behaviour */
 			return;
 		}
 		s->deferred = d;
@@ -302,11 +169,11 @@ void gd_scheduler_destroy_semaphore(struct gd_scheduler *s, VkSemaphore sem)
  * them when the device is idle). */
 static void destroy_deferred(struct gd_scheduler *s, bool all)
 {
-	uint64_t done = atomic_load(&s->completed);
+	uint64_t done = gd_completion_done(s->completion);
 	uint32_t kept = 0;
 	for (uint32_t i = 0; i < s->n_deferred; i++) {
 		if (all || done > s->deferred[i].after)
-			vkDestroySemaphore(s->d->gpu->device, s->deferred[i].sem, NULL);
+			vkDestroySemaphore(s->gpu->device, s->deferred[i].sem, NULL);
 		else
 			s->deferred[kept++] = s->deferred[i];
 	}
@@ -317,7 +184,7 @@ static void on_async(uv_async_t *h)
 {
 	struct gd_scheduler *s = h->data;
 	retire_finished(s);
-	gd_daemon_resume_stalled(s->d);
+	s->listener.progress(s->listener.data);
 }
 
 static int grow_scratch(struct gd_scheduler *s, uint32_t n)
@@ -355,27 +222,27 @@ static VkSemaphoreSubmitInfo sem_info(VkSemaphore sem, uint64_t value)
 /* Fills one VkSubmitInfo2 for sub: wait on the session's previous
  * submission (order within a session) and on its fence after a reset; signal
  * the next retire value and, for a fence, the session timeline. */
-static void describe(struct gd_scheduler *s, struct gd_submission *sub, uint32_t i)
+static void describe(struct gd_scheduler *s, struct gd_job *sub, uint32_t i)
 {
-	struct gd_session *ses = sub->session;
+	struct gd_lane *ses = sub->lane;
 	VkSemaphoreSubmitInfo *sem = &s->sems[SEMS_PER * i];
 	VkSemaphoreSubmitInfo *sig = sem + SEMS_PER - 2;
 	uint32_t nw = 0, ns = 0;
 	if (ses->last_value)
 		sem[nw++] = sem_info(s->retire, ses->last_value);
 	if (sub->fence_wait)
-		sem[nw++] = sem_info(ses->fence->sem, sub->fence_wait);
+		sem[nw++] = sem_info(ses->timeline->sem, sub->fence_wait);
 	for (uint32_t k = 0; k < sub->n_xwait; k++)
 		sem[nw++] = sem_info(sub->xwait[k]->sem, sub->xwait_value[k]);
 	sub->prev_value = ses->last_value;
 	sub->value = ++s->next_value;
-	gd_session_submitted(ses, sub);
+	sub->ops->submitted(sub);
 	sig[ns++] = sem_info(s->retire, sub->value);
 	if (sub->fence_signal) {
-		sig[ns++] = sem_info(ses->fence->sem, sub->fence_signal);
+		sig[ns++] = sem_info(ses->timeline->sem, sub->fence_signal);
 		/* From here on other sessions may wait for this value: its
 		 * signal is ahead of them in the queue. */
-		ses->fence->submitted = sub->fence_signal;
+		ses->timeline->submitted = sub->fence_signal;
 	}
 	ses->last_value = sub->value;
 	s->cbs[i] = (VkCommandBufferSubmitInfo){.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_SUBMIT_INFO,
@@ -393,7 +260,7 @@ static void describe(struct gd_scheduler *s, struct gd_submission *sub, uint32_t
 
 /* Whether a wait for `value` of fence f may go to the queue: 1 its signal
  * is submitted, 0 not yet, -1 never (the fence was abandoned below it). */
-static int wait_state(const struct gd_fence *f, uint64_t value)
+static int wait_state(const struct gd_timeline *f, uint64_t value)
 {
 	if (value <= f->submitted)
 		return 1;
@@ -412,10 +279,10 @@ static int wait_state(const struct gd_fence *f, uint64_t value)
  * are all behind it once it is considered (order within a session), so
  * "not yet" there means never.
  */
-static int ready_to_submit(const struct gd_submission *sub)
+static int ready_to_submit(const struct gd_job *sub)
 {
 	int ok = 1;
-	if (sub->fence_wait && wait_state(sub->session->fence, sub->fence_wait) != 1)
+	if (sub->fence_wait && wait_state(sub->lane->timeline, sub->fence_wait) != 1)
 		return -1;
 	for (uint32_t k = 0; k < sub->n_xwait; k++) {
 		int r = wait_state(sub->xwait[k], sub->xwait_value[k]);
@@ -426,7 +293,7 @@ static int ready_to_submit(const struct gd_submission *sub)
 	return ok;
 }
 
-static void append(struct gd_submission ***tail, struct gd_submission *sub)
+static void append(struct gd_job ***tail, struct gd_job *sub)
 {
 	sub->next = NULL;
 	**tail = sub;
@@ -434,11 +301,11 @@ static void append(struct gd_submission ***tail, struct gd_submission *sub)
 }
 
 /* A submission that can never run: its session learns why, in order. */
-static void fail_now(struct gd_scheduler *s, struct gd_submission *sub, int code, const char *why)
+static void fail_now(struct gd_scheduler *s, struct gd_job *sub, int code, const char *why)
 {
-	fail_submission(sub, code, why);
+	fail_job(sub, code, why);
 	s->pending--;
-	gd_session_retire(sub->session, sub);
+	sub->ops->retired(sub);
 }
 
 /*
@@ -453,13 +320,13 @@ static void fail_now(struct gd_scheduler *s, struct gd_submission *sub, int code
 static void sort_ready(struct gd_scheduler *s)
 {
 	static const enum gd_priority order[] = {GD_PRIORITY_HIGH, GD_PRIORITY_NORMAL, GD_PRIORITY_LOW};
-	struct gd_submission *by[GD_PRIORITY_COUNT] = {NULL}, **tail[GD_PRIORITY_COUNT];
+	struct gd_job *by[GD_PRIORITY_COUNT] = {NULL}, **tail[GD_PRIORITY_COUNT];
 	for (int p = 0; p < GD_PRIORITY_COUNT; p++)
 		tail[p] = &by[p];
 	while (s->ready) {
-		struct gd_submission *sub = s->ready;
+		struct gd_job *sub = s->ready;
 		s->ready = sub->next;
-		append(&tail[sub->session->priority], sub);
+		append(&tail[sub->lane->priority], sub);
 	}
 	s->ready_tail = &s->ready;
 	for (int i = 0; i < GD_PRIORITY_COUNT; i++) {
@@ -469,11 +336,11 @@ static void sort_ready(struct gd_scheduler *s)
 	}
 }
 
-static struct gd_submission *gather(struct gd_scheduler *s, uint32_t *ret_n)
+static struct gd_job *gather(struct gd_scheduler *s, uint32_t *ret_n)
 {
 	sort_ready(s);
-	struct gd_submission *batch = NULL, **batch_tail = &batch;
-	struct gd_submission *queue = s->held;
+	struct gd_job *batch = NULL, **batch_tail = &batch;
+	struct gd_job *queue = s->held;
 	*s->held_tail = s->ready;
 	if (!queue)
 		queue = s->ready;
@@ -484,11 +351,11 @@ static struct gd_submission *gather(struct gd_scheduler *s, uint32_t *ret_n)
 	for (bool progress = true; progress && queue;) {
 		progress = false;
 		s->pass++;
-		struct gd_submission *again = NULL, **again_tail = &again;
+		struct gd_job *again = NULL, **again_tail = &again;
 		while (queue) {
-			struct gd_submission *sub = queue;
+			struct gd_job *sub = queue;
 			queue = sub->next;
-			struct gd_session *ses = sub->session;
+			struct gd_lane *ses = sub->lane;
 			int r = ses->blocked_pass == s->pass ? 0 : ready_to_submit(sub);
 			if (r < 0) {
 				fail_now(s, sub, GPUCMD_E_FENCE_ABANDONED,
@@ -497,7 +364,7 @@ static struct gd_submission *gather(struct gd_scheduler *s, uint32_t *ret_n)
 				continue;
 			}
 			if (r == 0) {
-				gd_session_held(ses, sub);
+				sub->ops->held(sub);
 				ses->blocked_pass = s->pass;
 				append(&again_tail, sub);
 				continue;
@@ -515,35 +382,14 @@ static struct gd_submission *gather(struct gd_scheduler *s, uint32_t *ret_n)
 	return batch;
 }
 
-/*
- * After submitting a commit_and_wait, the loop thread polls the retire
- * timeline itself for a moment: a short stage finishes within microseconds
- * on a GPU, and answering it here saves the hop from the completion thread
- * through uv_async (one thread wake-up, about ten microseconds). It stops as
- * soon as any other event is ready (a client's request, a signal), so no one
- * waits behind it for more than a poll of the epoll set.
- */
+/* After a commit_and_wait went to the queue, the loop thread polls for it
+ * itself a moment (completion.h), then retires what finished. */
 static void poll_briefly(struct gd_scheduler *s, uint64_t target)
 {
-	VkDevice dev = s->d->gpu->device;
-	int efd = uv_backend_fd(s->d->loop);
-	uint64_t t0 = now_ns(), v = 0;
-	atomic_store(&s->loop_polling, true);
-	for (unsigned i = 1;; i++) {
-		if (vkGetSemaphoreCounterValue(dev, s->retire, &v) != VK_SUCCESS)
-			break;
-		if (v >= target) {
-			advance_completed(s, v);
-			break;
-		}
-		struct epoll_event ev;
-		if ((i % 16 == 0 && epoll_wait(efd, &ev, 1, 0) != 0) || now_ns() - t0 > s->loop_poll_ns)
-			break;
-	}
-	atomic_store(&s->loop_polling, false);
+	gd_completion_poll(s->completion, uv_backend_fd(s->loop), target, s->loop_poll_ns);
 	/* A device loss is the async handler's to deal with (the completion
 	 * thread always sends it for one). */
-	if (atomic_load(&s->lost_result) == VK_SUCCESS)
+	if (gd_completion_result(s->completion) == VK_SUCCESS)
 		retire_finished(s);
 	/* Retiring may have released a connection held back by its in-flight
 	 * limit; resume it from the next turn, where its work is submitted. */
@@ -557,24 +403,24 @@ static void on_check(uv_check_t *h)
 	struct gd_scheduler *s = h->data;
 	if (s->lost && !s->hung && (s->ready || s->held)) {
 		fail_queued(s);
-		gd_daemon_resume_stalled(s->d);
+		s->listener.progress(s->listener.data);
 		return;
 	}
 	if (s->lost || (!s->ready && !s->held))
 		return;
 	uint32_t total = 0, n;
-	for (struct gd_submission *sub = s->ready; sub; sub = sub->next)
+	for (struct gd_job *sub = s->ready; sub; sub = sub->next)
 		total++;
-	for (struct gd_submission *sub = s->held; sub; sub = sub->next)
+	for (struct gd_job *sub = s->held; sub; sub = sub->next)
 		total++;
 	VkResult res = VK_ERROR_OUT_OF_HOST_MEMORY;
 	uint64_t first = s->next_value;
-	struct gd_submission *batch = NULL;
+	struct gd_job *batch = NULL;
 	if (grow_scratch(s, total) == 0) {
 		batch = gather(s, &n);
 		if (!batch)
 			return;
-		res = vkQueueSubmit2(s->d->gpu->queue, n, s->infos, VK_NULL_HANDLE);
+		res = vkQueueSubmit2(s->gpu->queue, n, s->infos, VK_NULL_HANDLE);
 	} else {
 		batch = s->ready;
 		s->ready = NULL;
@@ -583,20 +429,20 @@ static void on_check(uv_check_t *h)
 	if (res != VK_SUCCESS) {
 		/* None of these values will ever be signalled: roll them back so
 		 * no later submission waits for them, and fail the work. */
-		gd_vk_error("vkQueueSubmit2", res);
+		(void)gd_vk_check("vkQueueSubmit2", res);
 		s->next_value = first;
 		while (batch) {
-			struct gd_submission *sub = batch;
+			struct gd_job *sub = batch;
 			batch = sub->next;
 			if (sub->prev_value <= first)
-				sub->session->last_value = sub->prev_value;
-			fail_now(s, sub, res == VK_ERROR_DEVICE_LOST ? GPUCMD_E_DEVICE_LOST : -EIO, gd_vk_result(res));
+				sub->lane->last_value = sub->prev_value;
+			fail_now(s, sub, gd_vk_errno(res), gd_vk_result(res));
 		}
 		if (res == VK_ERROR_DEVICE_LOST && !s->lost) {
 			lose_device(s, res);
 			retire_finished(s);
 		}
-		gd_daemon_resume_stalled(s->d);
+		s->listener.progress(s->listener.data);
 		return;
 	}
 	uint64_t sync_value = 0;
@@ -604,17 +450,14 @@ static void on_check(uv_check_t *h)
 	for (; *s->flight_tail; s->flight_tail = &(*s->flight_tail)->next)
 		if ((*s->flight_tail)->sync)
 			sync_value = (*s->flight_tail)->value;
-	s->d->stats.submissions += n;
+	s->submissions += n;
 	update_spin_from(s);
-	pthread_mutex_lock(&s->lock);
-	s->submitted = s->next_value;
-	pthread_cond_signal(&s->cond);
-	pthread_mutex_unlock(&s->lock);
+	gd_completion_submitted(s->completion, s->next_value);
 	if (sync_value && s->loop_poll_ns)
 		poll_briefly(s, sync_value);
 }
 
-void gd_scheduler_queue(struct gd_scheduler *s, struct gd_submission *sub)
+void gd_scheduler_queue(struct gd_scheduler *s, struct gd_job *sub)
 {
 	sub->next = NULL;
 	*s->ready_tail = sub;
@@ -637,51 +480,38 @@ uint64_t gd_scheduler_pending(const struct gd_scheduler *s)
 	return s->pending;
 }
 
-uint64_t gd_scheduler_heartbeat_age_ns(struct gd_scheduler *s)
+uint64_t gd_scheduler_submissions(const struct gd_scheduler *s)
 {
-	uint64_t beat = atomic_load(&s->beat_ns), now = now_ns();
-	return now > beat ? now - beat : 0;
+	return s->submissions;
 }
 
-struct gd_scheduler *gd_scheduler_create(struct gd_daemon *d)
+uint64_t gd_scheduler_heartbeat_age_ns(struct gd_scheduler *s)
+{
+	return gd_completion_heartbeat_age_ns(s->completion);
+}
+
+struct gd_scheduler *gd_scheduler_create(uv_loop_t *loop, struct gd_gpu *gpu, const struct gd_config *cfg,
+					 const struct gd_scheduler_listener *listener)
 {
 	struct gd_scheduler *s = calloc(1, sizeof(*s));
 	if (!s)
 		return NULL;
-	s->d = d;
+	s->loop = loop;
+	s->gpu = gpu;
+	s->listener = *listener;
+	s->hang_ms = cfg->submission_timeout_ms;
 	s->ready_tail = &s->ready;
 	s->flight_tail = &s->flight;
 	s->held_tail = &s->held;
-	pthread_mutex_init(&s->lock, NULL);
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&s->cond, &ca);
-	pthread_condattr_destroy(&ca);
-	atomic_store(&s->beat_ns, now_ns());
-	atomic_store(&s->spin_from, UINT64_MAX);
-#ifdef GPUCMD_FAULT_INJECTION
-	/* Test builds only: the wait for this retire value reports
-	 * VK_ERROR_DEVICE_LOST once (the work itself still runs). */
-	const char *lose = getenv("GPUCMD_FAULT_DEVICE_LOST");
-	s->lose_at = lose ? strtoull(lose, NULL, 10) : 0;
-	unsetenv("GPUCMD_FAULT_DEVICE_LOST"); /* once: not again on the recreated device */
-	if (s->lose_at)
-		log_warn("fault injection: the device will be reported lost at submission %llu",
-			 (unsigned long long)s->lose_at);
-#endif
 	VkSemaphoreTypeCreateInfo ti = {
 		.sType = VK_STRUCTURE_TYPE_SEMAPHORE_TYPE_CREATE_INFO,
 		.semaphoreType = VK_SEMAPHORE_TYPE_TIMELINE,
 	};
 	VkSemaphoreCreateInfo si = {.sType = VK_STRUCTURE_TYPE_SEMAPHORE_CREATE_INFO, .pNext = &ti};
-	VkResult res = vkCreateSemaphore(d->gpu->device, &si, NULL, &s->retire);
-	if (res != VK_SUCCESS) {
-		gd_vk_error("vkCreateSemaphore", res);
+	if (gd_vk_check("vkCreateSemaphore", vkCreateSemaphore(gpu->device, &si, NULL, &s->retire)) < 0)
 		goto fail;
-	}
-	uv_check_init(d->loop, &s->check);
-	uv_async_init(d->loop, &s->async, on_async);
+	uv_check_init(loop, &s->check);
+	uv_async_init(loop, &s->async, on_async);
 	s->check.data = s->async.data = s;
 	s->handles_open = true;
 	uv_check_start(&s->check, on_check);
@@ -689,21 +519,18 @@ struct gd_scheduler *gd_scheduler_create(struct gd_daemon *d)
 	 * against 13 µs polling on an H200, BENCHMARKS.md), so the window
 	 * covers short kernels and graph replays; on a CPU device the poll
 	 * would take a core from the driver that runs the work. */
-	bool cpu = d->gpu->props.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU;
-	uint32_t spin_us = d->cfg.spin_us == GD_CONFIG_AUTO ? (cpu ? 200 : 3000) : d->cfg.spin_us;
+	bool cpu = gpu->props.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU;
+	uint32_t spin_us = cfg->spin_us == GD_CONFIG_AUTO ? (cpu ? 200 : 3000) : cfg->spin_us;
 	/* On a CPU device the loop thread's poll would take a core from the
 	 * driver that runs the work. 50 µs covers a tiny dispatch's round trip
 	 * on a GPU (13 µs on an H200) without holding other clients back. */
-	uint32_t loop_us = d->cfg.loop_poll_us == GD_CONFIG_AUTO ? (cpu ? 0 : 50) : d->cfg.loop_poll_us;
-	s->spin_ns = (uint64_t)spin_us * 1000u;
+	uint32_t loop_us = cfg->loop_poll_us == GD_CONFIG_AUTO ? (cpu ? 0 : 50) : cfg->loop_poll_us;
 	s->loop_poll_ns = (uint64_t)loop_us * 1000u;
 	log_debug("completion thread polls for %u µs before blocking, the loop thread for %u µs", spin_us, loop_us);
-	if (pthread_create(&s->thread, NULL, completion_main, s) != 0) {
-		log_err("cannot start the completion thread");
+	s->completion = gd_completion_create(gpu->device, s->retire, (uint64_t)spin_us * 1000u,
+					     (uint64_t)s->hang_ms * 1000000u, &s->async);
+	if (!s->completion)
 		goto fail;
-	}
-	s->thread_started = true;
-	pthread_setname_np(s->thread, "gpucmdd-retire"); /* named in top, perf and the benchmarks */
 	return s;
 fail:
 	gd_scheduler_destroy(s);
@@ -713,7 +540,7 @@ fail:
 void gd_scheduler_cancel_held(struct gd_scheduler *s)
 {
 	while (s->held) {
-		struct gd_submission *sub = s->held;
+		struct gd_job *sub = s->held;
 		s->held = sub->next;
 		fail_now(s, sub, -ECANCELED, "gpucmdd is stopping; this stage still waited for another session's fence");
 	}
@@ -733,23 +560,18 @@ void gd_scheduler_destroy(struct gd_scheduler *s)
 {
 	if (!s)
 		return;
-	if (s->thread_started) {
-		pthread_mutex_lock(&s->lock);
-		s->stop = true;
-		pthread_cond_signal(&s->cond);
-		pthread_mutex_unlock(&s->lock);
-		pthread_join(s->thread, NULL);
+	if (s->completion) {
+		gd_completion_stop(s->completion);
 		retire_finished(s);
 	}
 	if (s->n_deferred) {
-		vkDeviceWaitIdle(s->d->gpu->device);
+		vkDeviceWaitIdle(s->gpu->device);
 		destroy_deferred(s, true);
 	}
 	free(s->deferred);
+	gd_completion_destroy(s->completion);
 	if (s->retire)
-		vkDestroySemaphore(s->d->gpu->device, s->retire, NULL);
-	pthread_mutex_destroy(&s->lock);
-	pthread_cond_destroy(&s->cond);
+		vkDestroySemaphore(s->gpu->device, s->retire, NULL);
 	free(s->infos);
 	free(s->cbs);
 	free(s->sems);
