@@ -89,13 +89,11 @@ struct gd_client {
 	struct gd_kept err;
 };
 
-/* Fills the model's part of a new client of uid: an account (NULL when
- * out of memory: -ENOMEM), empty handle tables; listed in d->clients. */
+/* Fills the model's part of a new client of uid: an account, empty handle
+ * tables; listed in d->clients. -ENOMEM without an account; release.h's
+ * gd_client_finish undoes it either way. */
 int gd_client_init(struct gd_client *c, struct gd_core *d, const struct gd_client_ops *ops, pid_t pid, uid_t uid,
 		   gid_t gid);
-/* Releases everything the client holds: sessions (committed work still
- * completes), graphs, tokens, fence waiters, buffers, its account. */
-void gd_client_finish(struct gd_client *c);
 
 /* Records the first failure of a streamed request on the client. */
 void gd_client_fail(struct gd_client *c, uint64_t req, int code, const char *fmt, ...)

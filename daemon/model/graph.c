@@ -234,37 +234,3 @@ int gd_graph_end(struct gd_graph *g)
 	summarize(g);
 	return 0;
 }
-
-void gd_graph_replay(struct gd_graph *g, struct gd_session *s, uint64_t req, bool changed)
-{
-	s->replays++;
-	if (!changed && !s->capture) {
-		gd_session_execute(s, req, g);
-		return;
-	}
-	/* Recorded again, node by node, with the session's own hazard
-	 * tracking: the barriers follow the new buffers' ranges. Inside a
-	 * capture this inlines the graph into the new one (a secondary
-	 * command buffer cannot execute another). */
-	for (uint32_t i = 0; i < g->n_nodes; i++) {
-		const struct gd_graph_node *node = &g->nodes[i];
-		const struct gd_graph_use *u = node->use;
-		switch (node->kind) {
-		case GD_NODE_DISPATCH: {
-			struct gd_bound bound[GD_MAX_BINDINGS];
-			for (uint32_t j = 0; j < node->n_uses; j++)
-				bound[j] = (struct gd_bound){g->map[u[j].slot], u[j].offset, u[j].range};
-			const uint8_t *push = g->push_override[i] ? g->push_override[i] : g->push + node->push_off;
-			gd_session_dispatch(s, req, &node->k, bound, push, node->groups, node->barrier_before);
-			break;
-		}
-		case GD_NODE_COPY:
-			gd_session_copy(s, req, g->map[u[0].slot], u[0].offset, g->map[u[1].slot], u[1].offset,
-					u[0].range);
-			break;
-		case GD_NODE_FILL:
-			gd_session_fill(s, req, g->map[u[0].slot], u[0].offset, u[0].range, node->value);
-			break;
-		}
-	}
-}

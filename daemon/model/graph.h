@@ -19,7 +19,7 @@
 
 #include "model/hazard.h"
 #include "device/registry.h"
-#include "model/session.h"
+#include "model/submission.h"
 
 enum gd_node_kind { GD_NODE_DISPATCH, GD_NODE_COPY, GD_NODE_FILL };
 
@@ -77,10 +77,5 @@ int gd_graph_add_fill(struct gd_graph *g, struct gd_buffer *dst, uint64_t offset
 /* Ends the recording; 0 or -ENOMEM / -EIO. */
 int gd_graph_end(struct gd_graph *g);
 
-/* Records the graph into session s's stage (or its capture): the recorded
- * command buffer when g->map holds the graph's own slots and
- * g->push_override is all NULL (changed = false), the node list with them
- * applied otherwise. The caller sets both, validated. */
-void gd_graph_replay(struct gd_graph *g, struct gd_session *s, uint64_t req, bool changed);
 
 #endif

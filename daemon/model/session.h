@@ -18,13 +18,9 @@
 #include <vulkan/vulkan.h>
 
 #include "base/kept.h"
-#include "submit/descriptors.h"
+#include "model/submission.h"
 #include "submit/scheduler.h"
-#include "model/hazard.h"
-#include "device/spirv.h"
-#include "submit/timing.h"
 
-#define GD_PUSH_CACHE 256           /* push constants up to this size are compared */
 #define GD_PART_FIRST 32            /* commands in an eager session's first part of a stage */
 #define GD_PART_MAX 256             /* ... and in its longest */
 #define GD_MAX_RESIDENCY_OPS 65536  /* residency changes staged between commits */
@@ -38,59 +34,6 @@ struct gd_graph;
 struct gd_kernel;
 struct gd_program;
 
-/* A buffer range bound to a dispatch. */
-struct gd_bound {
-	struct gd_buffer *buf;
-	uint64_t offset, range;
-};
-
-/* The stages a command (or a group of them) runs in and its accesses: what
- * a barrier before it makes visible to, and one after it waits for. */
-struct gd_cmd_sync {
-	VkPipelineStageFlags2 stage;
-	VkAccessFlags2 read, write;
-};
-
-/* One command buffer's life: recorded, committed, submitted, retired. The
- * scheduler sees its job (whose next links the session's spares too). */
-struct gd_submission {
-	struct gd_job job;
-	struct gd_submission *spare; /* the session's spares */
-	struct gd_session *session;
-	uint64_t serial;             /* daemon-wide id of this recording */
-	struct gd_buffer **refs;     /* buffers kept alive until retirement */
-	uint32_t n_refs, cap_refs;
-	struct gd_program **progs;   /* pipelines kept alive until retirement */
-	uint32_t n_progs, cap_progs;
-	struct gd_descriptors desc;  /* descriptor pools when push descriptors are off */
-	struct gd_graph **graphs;    /* graphs it executes, referenced until retirement */
-	uint32_t n_graphs, cap_graphs;
-	/* State the last dispatch left bound, so that identical state is not
-	 * recorded again: a stream of dispatches over the same buffers pays
-	 * for vkCmdDispatch alone. Cleared where the state becomes undefined. */
-	VkPipeline bound;
-	VkPipelineLayout bound_layout;   /* of bound_set and bound_push; NULL: none */
-	struct gd_bound bound_set[GD_MAX_BINDINGS];
-	uint8_t bound_push[GD_PUSH_CACHE];
-	struct gd_hazard hazard;     /* ranges of the current concurrent group */
-	struct gd_cmd_sync group;    /* ... and its stages and accesses */
-	VkPipelineStageFlags2 covered; /* stages the barrier that opened the group orders */
-	struct gd_cb_timing *timing; /* its timestamp queries, kept for reuse; NULL until profiled */
-	bool timed;                  /* this recording writes them */
-	VkQueryPool busy;            /* gd_busy_*: its GPU time when not timed; kept for reuse */
-	bool busy_on;                /* this recording writes them */
-	int open_query;              /* query closing the command being recorded, -1: none */
-	char label[128];             /* stage label at commit, for its timing record */
-	/* Called at retirement before references drop: a transfer's reply
-	 * (transfer.c). hook_* are its arguments. */
-	void (*on_retire)(struct gd_submission *sub);
-	uint64_t hook_id, hook_size;
-	uint32_t hook_handle;
-	struct gd_buffer *hook_buf;  /* referenced */
-	bool counted;                /* counted in its client's in-flight work */
-};
-
-/* A binding, validated by the caller against the buffer and the kernel. */
 
 enum gd_commit_mode { GD_COMMIT_STAGE, GD_COMMIT_AND_WAIT, GD_COMMIT_FENCE };
 
@@ -165,19 +108,6 @@ void gd_session_close(struct gd_session *s);
 void gd_session_fail(struct gd_session *s, uint64_t req, int code, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
-/* Records a dispatch. Arguments are already validated against the kernel's
- * reflection; only the session's state can still refuse it (a failure is
- * kept with gd_session_fail). A barrier goes before it when it conflicts
- * with the current concurrent group, or always with barrier_before. */
-void gd_session_dispatch(struct gd_session *s, uint64_t req, const struct gd_kernel *k,
-			 const struct gd_bound *bound, const void *push, const uint32_t groups[3],
-			 bool barrier_before);
-/* Records a copy of size bytes, or a fill of size bytes (a multiple of 4)
- * with a 32-bit value. Ranges are already validated by the caller. */
-void gd_session_copy(struct gd_session *s, uint64_t req, struct gd_buffer *src, uint64_t src_offset,
-		     struct gd_buffer *dst, uint64_t dst_offset, uint64_t size);
-void gd_session_fill(struct gd_session *s, uint64_t req, struct gd_buffer *dst, uint64_t offset, uint64_t size,
-		     uint32_t value);
 void gd_session_begin_stage(struct gd_session *s, const char *label);
 /* Commits the open stage; for GD_COMMIT_AND_WAIT, ev->synced answers
  * request `req` when the work retires. At most one commit_and_wait waits
@@ -187,15 +117,6 @@ void gd_session_reset(struct gd_session *s);
 /* Stages adding or removing b from the residency set; it takes effect at
  * the session's next commit and is dropped if the session closes first. */
 void gd_session_residency(struct gd_session *s, uint64_t req, struct gd_buffer *b, bool add);
-/* Starts capturing: commands go into a new graph instead of the stage. */
-void gd_session_capture_begin(struct gd_session *s, uint64_t req);
-/* Ends the capture. Returns 0 and the graph (one reference, the caller's),
- * or a negative code with the reason in err (the session's kept failure
- * during the capture is reported here, once). */
-int gd_session_capture_end(struct gd_session *s, struct gd_graph **ret_graph, char *err, size_t errlen);
-/* Records the graph's command buffer into the stage as one command. */
-void gd_session_execute(struct gd_session *s, uint64_t req, struct gd_graph *g);
-
 /* Turns timestamp queries on or off for command buffers opened from now
  * on; -ENOTSUP (message in err) when the queue writes no timestamps. */
 int gd_session_profile(struct gd_session *s, bool enable, char *err, size_t errlen);
@@ -204,6 +125,12 @@ int gd_session_profile(struct gd_session *s, bool enable, char *err, size_t errl
 void gd_session_wait_fence(struct gd_session *s, uint64_t req, struct gd_fence *f, uint64_t value);
 /* The session's fence, created on demand; NULL when out of memory. */
 struct gd_fence *gd_session_fence(struct gd_session *s);
+
+/* For the encoder (encoder.c): the command buffer being recorded, opened
+ * on first use (NULL when none can be opened); and, after a command, the
+ * open one goes to the GPU as a part when it is due. */
+struct gd_submission *gd_session_open(struct gd_session *s);
+void gd_session_submit_part(struct gd_session *s);
 
 /* Whether an eager session's open command buffer is long enough to go to
  * the GPU as a part (after the command being recorded). */

@@ -25,6 +25,7 @@
 #include "gpucmd_defs.h"
 #include "model/account.h"
 #include "model/core.h"
+#include "model/release.h"
 #include "net/conn.h"
 #include "requests/kernels.h"
 #include "requests/requests.h"

@@ -22,6 +22,7 @@
 #include "gpucmd_defs.h"
 #include "device/memory.h"
 #include "requests/requests.h"
+#include "model/encoder.h"
 #include "model/session.h"
 #include "model/memfd.h"
 #include "requests/transfer.h"

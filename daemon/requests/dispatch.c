@@ -26,6 +26,7 @@
 #include "device/registry.h"
 #include "requests/requests.h"
 #include "submit/scheduler.h"
+#include "model/encoder.h"
 #include "model/session.h"
 #include "model/memfd.h"
 #include "requests/transfer.h"

@@ -17,6 +17,7 @@
 #include "model/fence.h"
 #include "model/graph.h"
 #include "requests/requests.h"
+#include "model/encoder.h"
 #include "model/session.h"
 
 typedef Gpucmd__Request Req;

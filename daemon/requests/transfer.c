@@ -11,6 +11,7 @@
 #include "model/client.h"
 #include "requests/reply.h"
 #include "model/core.h"
+#include "model/encoder.h"
 #include "model/session.h"
 #include "requests/transfer.h"
 
