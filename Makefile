@@ -144,14 +144,14 @@ $(B)/tests/spirv/%.spv: tests/spirv/%.vert
 	glslc --target-env=vulkan1.3 -O $< -o $@
 
 # Test builds only: gpucmdd with fault injection compiled in
-# (GPUCMD_FAULT_DEVICE_LOST, scheduler.c), beside kernels that only tests
+# (GPUCMD_FAULT_DEVICE_LOST, completion.c), beside kernels that only tests
 # load (one never ends). Neither is installed.
 TEST_KERNELS := $(patsubst $(B)/kernels/%,$(B)/tests/kernels/%,$(KERNELS)) \
 	$(patsubst tests/kernels/%.comp,$(B)/tests/kernels/%.spv,$(wildcard tests/kernels/*.comp))
-$(B)/obj/fault/scheduler.o: daemon/submit/scheduler.c $(B)/gen/gpucmd.pb-c.h
+$(B)/obj/fault/completion.o: daemon/submit/completion.c $(B)/gen/gpucmd.pb-c.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -DGPUCMD_FAULT_INJECTION -MMD -MP -c $< -o $@
-$(B)/tests/gpucmdd-faults: $(filter-out $(B)/obj/daemon/submit/scheduler.o,$(DAEMON_OBJ)) $(B)/obj/fault/scheduler.o \
+$(B)/tests/gpucmdd-faults: $(filter-out $(B)/obj/daemon/submit/completion.o,$(DAEMON_OBJ)) $(B)/obj/fault/completion.o \
 		$(PROTO_OBJ)
 	@mkdir -p $(B)/tests
 	$(CC) $(LDFLAGS) $^ -o $@ $(shell pkg-config --libs $(PKGS)) $(SPIRV_TOOLS_LIBS) -lpthread

@@ -187,7 +187,7 @@ static void device_uuid(VkPhysicalDevice phys, char out[37])
 
 /* One device as --list-devices and a --device that matches none show it:
  * index, name, UUID, type, driver, and why it cannot serve when it cannot. */
-static void describe(VkPhysicalDevice phys, uint32_t i, char *buf, size_t len)
+static void describe_device(VkPhysicalDevice phys, uint32_t i, char *buf, size_t len)
 {
 	VkPhysicalDeviceDriverProperties drv = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_DRIVER_PROPERTIES};
 	VkPhysicalDeviceProperties2 p = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &drv};
@@ -221,7 +221,7 @@ static void no_match(VkPhysicalDevice *devs, uint32_t n, const char *want)
 	log_err("no usable device matches --device '%s' (an index, a UUID or part of a name); the devices:", want);
 	for (uint32_t i = 0; i < n; i++) {
 		char line[1024];
-		describe(devs[i], i, line, sizeof(line));
+		describe_device(devs[i], i, line, sizeof(line));
 		log_err("  %s", line);
 	}
 }
@@ -289,7 +289,7 @@ int gd_gpu_list_devices(FILE *f)
 		fprintf(f, "INDEX  NAME  UUID  TYPE  DRIVER\n");
 		for (uint32_t i = 0; i < n; i++) {
 			char line[1024];
-			describe(devs[i], i, line, sizeof(line));
+			describe_device(devs[i], i, line, sizeof(line));
 			fprintf(f, "%s\n", line);
 		}
 		if (n == 0)

@@ -15,6 +15,7 @@
 #include "device/gpu.h"
 #include "device/vkcheck.h"
 #include "base/log.h"
+#include "base/hash.h"
 #include "device/pcache.h"
 
 #define MAGIC "GPUCMDPC"
@@ -26,14 +27,6 @@ struct file_header {
 	uint32_t format, zero;
 	uint64_t length, hash;
 };
-
-static uint64_t fnv1a(const uint8_t *p, size_t n)
-{
-	uint64_t h = 0xcbf29ce484222325ull;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ p[i]) * 0x100000001b3ull;
-	return h;
-}
 
 /* Why the payload was not written by this device and driver, or NULL. */
 static const char *foreign(const struct gd_gpu *gpu, const uint8_t *p, size_t n)
@@ -85,7 +78,7 @@ static int load(const struct gd_gpu *gpu, const char *path, uint8_t **ret_data, 
 		*ret_why = "short read";
 		goto out;
 	}
-	if (fnv1a(data, h.length) != h.hash) {
+	if (gd_fnv1a(GD_FNV1A_INIT, data, h.length) != h.hash) {
 		*ret_why = "corrupt (checksum mismatch)";
 		goto out;
 	}
@@ -138,7 +131,7 @@ struct gd_pcache *gd_pcache_create(struct gd_gpu *gpu, const char *dir)
 		const char *why = NULL;
 		int r = load(gpu, pc->path, &data, &len, &why);
 		if (r == 0) {
-			pc->saved_hash = fnv1a(data, len);
+			pc->saved_hash = gd_fnv1a(GD_FNV1A_INIT, data, len);
 			pc->saved_size = len;
 			log_info("pipeline cache: %zu bytes from %s", len, pc->path);
 		} else if (r == -ENOENT) {
@@ -170,7 +163,7 @@ static int write_atomically(const char *path, const uint8_t *data, size_t len)
 	int fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	struct file_header h = {.format = FORMAT, .length = len, .hash = fnv1a(data, len)};
+	struct file_header h = {.format = FORMAT, .length = len, .hash = gd_fnv1a(GD_FNV1A_INIT, data, len)};
 	memcpy(h.magic, MAGIC, 8);
 	int r = 0;
 	errno = 0;
@@ -200,7 +193,7 @@ int gd_pcache_save(struct gd_pcache *pc)
 		log_warn("pipeline cache: cannot read it back from the driver (%s)", data ? gd_vk_result(res) : "no memory");
 		return -EIO;
 	}
-	uint64_t hash = fnv1a(data, len);
+	uint64_t hash = gd_fnv1a(GD_FNV1A_INIT, data, len);
 	int r = 0;
 	if (len != pc->saved_size || hash != pc->saved_hash) {
 		r = write_atomically(pc->path, data, len);

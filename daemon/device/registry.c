@@ -19,23 +19,16 @@
 #include "device/vkcheck.h"
 #include "base/log.h"
 #include "device/pcache.h"
+#include "base/hash.h"
 #include "device/registry.h"
 
 #define MAX_BUILD_THREADS 8
 
 static const struct gd_kernel_opts no_opts;
 
-static uint64_t fnv1a(uint64_t h, const void *bytes, size_t size)
-{
-	const uint8_t *p = bytes;
-	for (size_t i = 0; i < size; i++)
-		h = (h ^ p[i]) * 0x100000001b3ull;
-	return h;
-}
-
 uint64_t gd_spirv_hash(const void *bytes, size_t size, const struct gd_kernel_opts *opts)
 {
-	return fnv1a(fnv1a(0xcbf29ce484222325ull, bytes, size), opts ? opts : &no_opts, sizeof(*opts));
+	return gd_fnv1a(gd_fnv1a(GD_FNV1A_INIT, bytes, size), opts ? opts : &no_opts, sizeof(*opts));
 }
 
 static void program_destroy(struct gd_program *p)
@@ -202,7 +195,7 @@ struct gd_program *gd_registry_adopt(struct gd_registry *reg, struct gd_program 
 	return p;
 }
 
-static int read_file(const char *path, uint32_t **ret_words, size_t *ret_size)
+static int read_spirv_file(const char *path, uint32_t **ret_words, size_t *ret_size)
 {
 	FILE *f = fopen(path, "rb");
 	if (!f)
@@ -243,7 +236,7 @@ static void *build_main(void *arg)
 		uint32_t *words = NULL;
 		size_t size = 0;
 		snprintf(path, sizeof(path), "%s/%s", job->dir, job->files[i]);
-		int r = read_file(path, &words, &size);
+		int r = read_spirv_file(path, &words, &size);
 		if (r < 0)
 			snprintf(err, sizeof(err), "cannot read %.160s: %s", path, strerror(-r));
 		else

@@ -23,8 +23,8 @@
 #include "device/spirv_opt.h"
 #include "device/spirv_tools.h"
 
-static int refuse(int code, char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static int refuse(int code, char *err, size_t errlen, const char *fmt, ...)
+static int refuse_module(int code, char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static int refuse_module(int code, char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -47,22 +47,22 @@ static int choose_entry(spvc_compiler comp, struct gd_iface *k, char *err, size_
 	const spvc_entry_point *eps;
 	size_t n, found = 0;
 	if (spvc_compiler_get_entry_points(comp, &eps, &n) != SPVC_SUCCESS)
-		return refuse(-EINVAL, err, errlen, "cannot read the module's entry points");
+		return refuse_module(-EINVAL, err, errlen, "cannot read the module's entry points");
 	for (size_t i = 0; i < n; i++) {
 		if (eps[i].execution_model != SpvExecutionModelGLCompute)
 			continue;
 		if (found++ == 0 && strlen(eps[i].name) >= sizeof(k->entry))
-			return refuse(-EINVAL, err, errlen, "entry point name longer than %zu bytes", sizeof(k->entry) - 1);
+			return refuse_module(-EINVAL, err, errlen, "entry point name longer than %zu bytes", sizeof(k->entry) - 1);
 		if (found == 1)
 			snprintf(k->entry, sizeof(k->entry), "%s", eps[i].name);
 	}
 	if (found == 0)
-		return refuse(-EINVAL, err, errlen, "no compute entry point (the module has %zu entry point%s, none GLCompute%s%s)",
+		return refuse_module(-EINVAL, err, errlen, "no compute entry point (the module has %zu entry point%s, none GLCompute%s%s)",
 			      n, n == 1 ? "" : "s", n ? "; first: " : "", n ? eps[0].name : "");
 	if (found > 1)
-		return refuse(-EINVAL, err, errlen, "%zu compute entry points; a kernel module has exactly one", found);
+		return refuse_module(-EINVAL, err, errlen, "%zu compute entry points; a kernel module has exactly one", found);
 	if (spvc_compiler_set_entry_point(comp, k->entry, SpvExecutionModelGLCompute) != SPVC_SUCCESS)
-		return refuse(-EINVAL, err, errlen, "cannot select entry point '%s'", k->entry);
+		return refuse_module(-EINVAL, err, errlen, "cannot select entry point '%s'", k->entry);
 	return 0;
 }
 
@@ -77,36 +77,36 @@ static int check_workgroup(const struct gd_gpu *gpu, const struct gd_spirv_scan 
 	for (unsigned i = 0; i < 3; i++) {
 		k->local[i] = sc->local_size[i];
 		if (k->local[i] == 0)
-			return refuse(-EINVAL, err, errlen, "workgroup size %c is 0 or not a constant", "xyz"[i]);
+			return refuse_module(-EINVAL, err, errlen, "workgroup size %c is 0 or not a constant", "xyz"[i]);
 		if (k->local[i] > l->maxComputeWorkGroupSize[i])
-			return refuse(-E2BIG, err, errlen, "workgroup size %c = %u exceeds maxComputeWorkGroupSize %u",
+			return refuse_module(-E2BIG, err, errlen, "workgroup size %c = %u exceeds maxComputeWorkGroupSize %u",
 				      "xyz"[i], k->local[i], l->maxComputeWorkGroupSize[i]);
 		total *= k->local[i];
 	}
 	if (total > l->maxComputeWorkGroupInvocations)
-		return refuse(-E2BIG, err, errlen, "workgroup of %llu invocations exceeds maxComputeWorkGroupInvocations %u",
+		return refuse_module(-E2BIG, err, errlen, "workgroup of %llu invocations exceeds maxComputeWorkGroupInvocations %u",
 			      (unsigned long long)total, l->maxComputeWorkGroupInvocations);
 	const VkPhysicalDeviceVulkan13Properties *p = &gpu->props13;
 	uint32_t s = o ? o->subgroup_size : 0;
 	if (s) {
 		if (!gpu->features13.subgroupSizeControl || !(p->requiredSubgroupSizeStages & VK_SHADER_STAGE_COMPUTE_BIT))
-			return refuse(-EINVAL, err, errlen, "a required subgroup size needs subgroupSizeControl for compute, "
+			return refuse_module(-EINVAL, err, errlen, "a required subgroup size needs subgroupSizeControl for compute, "
 				      "which this device does not offer");
 		if (s & (s - 1) || s < p->minSubgroupSize || s > p->maxSubgroupSize)
-			return refuse(-EINVAL, err, errlen, "required subgroup size %u: this device runs powers of two from "
+			return refuse_module(-EINVAL, err, errlen, "required subgroup size %u: this device runs powers of two from "
 				      "%u to %u", s, p->minSubgroupSize, p->maxSubgroupSize);
 		if (total > (uint64_t)p->maxComputeWorkgroupSubgroups * s)
-			return refuse(-E2BIG, err, errlen, "workgroup of %llu invocations needs more than "
+			return refuse_module(-E2BIG, err, errlen, "workgroup of %llu invocations needs more than "
 				      "maxComputeWorkgroupSubgroups %u subgroups of %u", (unsigned long long)total,
 				      p->maxComputeWorkgroupSubgroups, s);
 	}
 	if (o && o->full_subgroups) {
 		uint32_t unit = s ? s : p->maxSubgroupSize;
 		if (!gpu->features13.computeFullSubgroups)
-			return refuse(-EINVAL, err, errlen, "full subgroups need computeFullSubgroups, which this device "
+			return refuse_module(-EINVAL, err, errlen, "full subgroups need computeFullSubgroups, which this device "
 				      "does not offer");
 		if (!unit || k->local[0] % unit)
-			return refuse(-EINVAL, err, errlen, "full subgroups: workgroup size x = %u is not a multiple of the "
+			return refuse_module(-EINVAL, err, errlen, "full subgroups: workgroup size x = %u is not a multiple of the "
 				      "%s subgroup size %u", k->local[0], s ? "required" : "largest", unit);
 	}
 	return 0;
@@ -130,19 +130,19 @@ static int add_variable(spvc_compiler comp, const spvc_reflected_resource *r, en
 	unsigned set = spvc_compiler_get_decoration(comp, r->id, SpvDecorationDescriptorSet);
 	unsigned b = spvc_compiler_get_decoration(comp, r->id, SpvDecorationBinding);
 	if (set != 0)
-		return refuse(-EINVAL, err, errlen, "%s at set %u binding %u: gpucmd binds set 0 only", what, set, b);
+		return refuse_module(-EINVAL, err, errlen, "%s at set %u binding %u: gpucmd binds set 0 only", what, set, b);
 	if (b > GD_MAX_BINDING_NUMBER)
-		return refuse(-E2BIG, err, errlen, "%s at binding %u: binding numbers go up to %d", what, b,
+		return refuse_module(-E2BIG, err, errlen, "%s at binding %u: binding numbers go up to %d", what, b,
 			      GD_MAX_BINDING_NUMBER);
 	spvc_type var = spvc_compiler_get_type_handle(comp, r->type_id);
 	unsigned dims = spvc_type_get_num_array_dimensions(var);
 	uint32_t count = 1;
 	if (dims > 1)
-		return refuse(-EINVAL, err, errlen, "binding %u is an array of arrays of buffers", b);
+		return refuse_module(-EINVAL, err, errlen, "binding %u is an array of arrays of buffers", b);
 	if (dims == 1) {
 		count = spvc_type_get_array_dimension(var, 0);
 		if (!spvc_type_array_dimension_is_literal(var, 0) || count == 0)
-			return refuse(-EINVAL, err, errlen, "binding %u is an array of buffers without a constant size "
+			return refuse_module(-EINVAL, err, errlen, "binding %u is an array of buffers without a constant size "
 				      "(RuntimeDescriptorArray: an unbounded array could be indexed past what is bound)", b);
 	}
 	size_t fixed = 0;
@@ -163,10 +163,10 @@ static int add_variable(spvc_compiler comp, const spvc_reflected_resource *r, en
 		if (x->number != b)
 			continue;
 		if (x->kind != kind)
-			return refuse(-EINVAL, err, errlen, "binding %u is declared both as a uniform buffer and as a storage "
+			return refuse_module(-EINVAL, err, errlen, "binding %u is declared both as a uniform buffer and as a storage "
 				      "buffer ('%s' and '%s')", b, x->first, r->name);
 		if (x->count != count)
-			return refuse(-EINVAL, err, errlen, "binding %u is declared with %u and with %u array elements ('%s' "
+			return refuse_module(-EINVAL, err, errlen, "binding %u is declared with %u and with %u array elements ('%s' "
 				      "and '%s')", b, x->count, count, x->first, r->name);
 		/* Aliases: the binding does what any of them does. */
 		x->read_only &= ro;
@@ -176,7 +176,7 @@ static int add_variable(spvc_compiler comp, const spvc_reflected_resource *r, en
 		return 0;
 	}
 	if (*n == GD_MAX_BINDINGS)
-		return refuse(-E2BIG, err, errlen, "more than %d bindings", GD_MAX_BINDINGS);
+		return refuse_module(-E2BIG, err, errlen, "more than %d bindings", GD_MAX_BINDINGS);
 	bs[(*n)++] = (struct binding){b, count, kind, ro, wo, size, r->name};
 	return 0;
 }
@@ -200,7 +200,7 @@ static int reflect_bindings(const struct gd_gpu *gpu, spvc_compiler comp, spvc_r
 	for (size_t t = 0; t < sizeof(refused) / sizeof(refused[0]); t++) {
 		spvc_resources_get_resource_list_for_type(res, refused[t].t, &list, &n);
 		if (n)
-			return refuse(-EINVAL, err, errlen, "%s at binding %u: only storage and uniform buffers are supported",
+			return refuse_module(-EINVAL, err, errlen, "%s at binding %u: only storage and uniform buffers are supported",
 				      refused[t].what, spvc_compiler_get_decoration(comp, list[0].id, SpvDecorationBinding));
 	}
 	struct binding bs[GD_MAX_BINDINGS];
@@ -227,11 +227,11 @@ static int reflect_bindings(const struct gd_gpu *gpu, spvc_compiler comp, spvc_r
 		const struct binding *x = &bs[i];
 		uint32_t max = x->kind == GD_SLOT_UNIFORM ? l->maxUniformBufferRange : l->maxStorageBufferRange;
 		if (x->min_size > max)
-			return refuse(-E2BIG, err, errlen, "binding %u declares %u bytes, over %s %u", x->number, x->min_size,
+			return refuse_module(-E2BIG, err, errlen, "binding %u declares %u bytes, over %s %u", x->number, x->min_size,
 				      x->kind == GD_SLOT_UNIFORM ? "maxUniformBufferRange" : "maxStorageBufferRange", max);
 		*(x->kind == GD_SLOT_UNIFORM ? &uniform : &storage) += x->count;
 		if (storage + uniform > GD_MAX_BINDINGS)
-			return refuse(-E2BIG, err, errlen, "more than %d buffers (counting each array element) up to binding %u",
+			return refuse_module(-E2BIG, err, errlen, "more than %d buffers (counting each array element) up to binding %u",
 				      GD_MAX_BINDINGS, x->number);
 		for (uint32_t e = 0; e < x->count; e++) {
 			uint32_t s = k->n_bindings++;
@@ -245,10 +245,10 @@ static int reflect_bindings(const struct gd_gpu *gpu, spvc_compiler comp, spvc_r
 		}
 	}
 	if (storage > l->maxPerStageDescriptorStorageBuffers || uniform > l->maxPerStageDescriptorUniformBuffers)
-		return refuse(-E2BIG, err, errlen, "%u storage and %u uniform buffers; this device allows %u and %u per kernel",
+		return refuse_module(-E2BIG, err, errlen, "%u storage and %u uniform buffers; this device allows %u and %u per kernel",
 			      storage, uniform, l->maxPerStageDescriptorStorageBuffers, l->maxPerStageDescriptorUniformBuffers);
 	if (gpu->push_descriptor && storage + uniform > gpu->max_push_descriptors)
-		return refuse(-E2BIG, err, errlen, "%u buffers, over maxPushDescriptors %u", storage + uniform,
+		return refuse_module(-E2BIG, err, errlen, "%u buffers, over maxPushDescriptors %u", storage + uniform,
 			      gpu->max_push_descriptors);
 	return 0;
 }
@@ -264,7 +264,7 @@ static int check_push(const struct gd_gpu *gpu, spvc_compiler comp, spvc_resourc
 	size_t ps = 0;
 	spvc_compiler_get_declared_struct_size(comp, spvc_compiler_get_type_handle(comp, list[0].base_type_id), &ps);
 	if (ps > gpu->props.limits.maxPushConstantsSize)
-		return refuse(-E2BIG, err, errlen, "%zu bytes of push constants exceed this device's maxPushConstantsSize "
+		return refuse_module(-E2BIG, err, errlen, "%zu bytes of push constants exceed this device's maxPushConstantsSize "
 			      "of %u bytes", ps, gpu->props.limits.maxPushConstantsSize);
 	k->push_size = (uint32_t)ps;
 	return 0;
@@ -283,10 +283,10 @@ static int reflect(const struct gd_gpu *gpu, const uint32_t *code, size_t size, 
 	spvc_compiler comp;
 	spvc_resources res;
 	if (spvc_context_create(&ctx) != SPVC_SUCCESS)
-		return refuse(-ENOMEM, err, errlen, "out of memory reflecting SPIR-V");
+		return refuse_module(-ENOMEM, err, errlen, "out of memory reflecting SPIR-V");
 	if (spvc_context_parse_spirv(ctx, code, size / 4, &ir) != SPVC_SUCCESS ||
 	    spvc_context_create_compiler(ctx, SPVC_BACKEND_NONE, ir, SPVC_CAPTURE_MODE_TAKE_OWNERSHIP, &comp) != SPVC_SUCCESS) {
-		r = refuse(-EINVAL, err, errlen, "SPIR-V reflection failed: %s", spvc_context_get_last_error_string(ctx));
+		r = refuse_module(-EINVAL, err, errlen, "SPIR-V reflection failed: %s", spvc_context_get_last_error_string(ctx));
 		goto out;
 	}
 	if ((r = choose_entry(comp, k, err, errlen)) < 0 || (r = gd_spirv_check_caps(gpu, comp, &sc, err, errlen)) < 0 ||
@@ -294,19 +294,19 @@ static int reflect(const struct gd_gpu *gpu, const uint32_t *code, size_t size, 
 		goto out;
 	if (sc.shared_bytes > gpu->props.limits.maxComputeSharedMemorySize) {
 		r = sc.shared_bytes == UINT64_MAX
-			? refuse(-EINVAL, err, errlen, "workgroup (shared) memory sized by something other than a constant")
-			: refuse(-E2BIG, err, errlen, "%llu bytes of workgroup (shared) memory exceed maxComputeSharedMemorySize %u",
+			? refuse_module(-EINVAL, err, errlen, "workgroup (shared) memory sized by something other than a constant")
+			: refuse_module(-E2BIG, err, errlen, "%llu bytes of workgroup (shared) memory exceed maxComputeSharedMemorySize %u",
 				 (unsigned long long)sc.shared_bytes, gpu->props.limits.maxComputeSharedMemorySize);
 		goto out;
 	}
 	if (spvc_compiler_create_shader_resources(comp, &res) != SPVC_SUCCESS) {
-		r = refuse(-EINVAL, err, errlen, "SPIR-V reflection failed: %s", spvc_context_get_last_error_string(ctx));
+		r = refuse_module(-EINVAL, err, errlen, "SPIR-V reflection failed: %s", spvc_context_get_last_error_string(ctx));
 		goto out;
 	}
 	if ((r = reflect_bindings(gpu, comp, res, k, err, errlen)) < 0 || (r = check_push(gpu, comp, res, k, err, errlen)) < 0)
 		goto out;
 	if (sc.bad_array_var)
-		r = refuse(-EINVAL, err, errlen, "binding %u is an array of buffers used other than at a constant index "
+		r = refuse_module(-EINVAL, err, errlen, "binding %u is an array of buffers used other than at a constant index "
 			   "within it: an index past its end would escape robust access",
 			   spvc_compiler_get_decoration(comp, sc.bad_array_var, SpvDecorationBinding));
 out:
@@ -348,12 +348,12 @@ int gd_spirv_check(const struct gd_gpu *gpu, const uint32_t *words, size_t size,
 {
 	struct gd_iface k = {0};
 	if (size < 20 || size % 4)
-		return refuse(-EINVAL, err, errlen, "%zu bytes is not a SPIR-V module (a whole number of 32-bit words, at least 5)", size);
+		return refuse_module(-EINVAL, err, errlen, "%zu bytes is not a SPIR-V module (a whole number of 32-bit words, at least 5)", size);
 	if (words[0] != SpvMagicNumber)
-		return refuse(-EINVAL, err, errlen, "not SPIR-V: magic number 0x%08x, expected 0x%08x", words[0], SpvMagicNumber);
+		return refuse_module(-EINVAL, err, errlen, "not SPIR-V: magic number 0x%08x, expected 0x%08x", words[0], SpvMagicNumber);
 	/* The validator lets a non-zero schema word through; drivers do not. */
 	if (words[4] != 0)
-		return refuse(-EINVAL, err, errlen, "SPIR-V header word 4 (reserved schema) is %u, must be 0", words[4]);
+		return refuse_module(-EINVAL, err, errlen, "SPIR-V header word 4 (reserved schema) is %u, must be 0", words[4]);
 	int r = validate ? gd_spirv_tools_validate(words, size, err, errlen) : 0;
 	uint32_t *code = NULL;
 	size_t code_size = size;

@@ -62,7 +62,7 @@ struct gd_account *gd_account_ref(struct gd_account *a)
 
 void gd_account_unref(struct gd_account *a)
 {
-	if (--a->refs)
+	if (!a || --a->refs)
 		return;
 	gd_list_remove(&a->link);
 	if (a->parent) {

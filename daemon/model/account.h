@@ -48,6 +48,7 @@ struct gd_account *gd_account_create(struct gd_core *d, uid_t uid);
 struct gd_account *gd_account_ref(struct gd_account *a);
 /* The account of uid (the sum over its connections), NULL when it has none. */
 struct gd_account *gd_account_find(const struct gd_core *d, uid_t uid);
+/* Drops a reference; the last one frees the account. Accepts NULL. */
 void gd_account_unref(struct gd_account *a);
 
 /* Charges one buffer of `bytes` to a connection's account and its user's.

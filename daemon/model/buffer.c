@@ -30,6 +30,54 @@ static int choose_type(const struct gd_gpu *gpu, uint32_t bits, uint32_t flags)
 	return t >= 0 ? t : gd_gpu_memory_type(gpu, bits, host);
 }
 
+/* Makes b's VkBuffer of b->size bytes and binds memory to it: client
+ * shared memory imported in place (import), or the driver's of a type
+ * that suits flags. */
+static int make_backed(struct gd_core *d, struct gd_buffer *b, uint32_t flags, const struct gd_shm *shm,
+		       bool import, char *err, size_t errlen)
+{
+	struct gd_gpu *gpu = d->gpu;
+	uint64_t size = b->size;
+	VkExternalMemoryBufferCreateInfo ext = {.sType = VK_STRUCTURE_TYPE_EXTERNAL_MEMORY_BUFFER_CREATE_INFO,
+						.handleTypes = VK_EXTERNAL_MEMORY_HANDLE_TYPE_HOST_ALLOCATION_BIT_EXT};
+	VkBufferCreateInfo bi = {
+		.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
+		.pNext = import ? &ext : NULL,
+		/* Rounded up to 4 bytes so that a fill of the whole buffer
+		 * (which works in 32-bit words) reaches its last byte. */
+		.size = (size + 3) & ~3ull,
+		/* Any buffer may be bound to a kernel's uniform buffer binding. */
+		.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_UNIFORM_BUFFER_BIT |
+			 VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT,
+		.sharingMode = VK_SHARING_MODE_EXCLUSIVE,
+	};
+	char what[64];
+	snprintf(what, sizeof(what), "buffer of %" PRIu64 " bytes", size);
+	int r = gd_vk_explain(vkCreateBuffer(gpu->device, &bi, NULL, &b->buf), what, "vkCreateBuffer", err, errlen);
+	if (r < 0)
+		return r;
+	VkMemoryRequirements req;
+	vkGetBufferMemoryRequirements(gpu->device, b->buf, &req);
+	int type = choose_type(gpu, req.memoryTypeBits, shm ? GPUCMD_BUFFER_HOST_VISIBLE : flags);
+	if (import && req.size > shm->len) {
+		snprintf(err, errlen, "the device needs %" PRIu64 " bytes for this buffer, the shared memory has %" PRIu64,
+			 (uint64_t)req.size, shm->len);
+		return -EINVAL;
+	}
+	if (import) {
+		r = gd_memory_import(d->memory, shm->ptr, shm->len, req.memoryTypeBits, &b->mem, err, errlen);
+	} else if (type < 0) {
+		snprintf(err, errlen, "the device has no memory type for a buffer with flags 0x%x", flags);
+		r = -ENODEV;
+	} else {
+		r = gd_memory_alloc(d->memory, &req, (uint32_t)type, &b->mem, err, errlen);
+	}
+	if (r < 0)
+		return r;
+	return gd_vk_explain(vkBindBufferMemory(gpu->device, b->buf, b->mem.mem, b->mem.offset), what,
+			     "vkBindBufferMemory", err, errlen);
+}
+
 /* Creates a buffer whose memory is client shared memory (shm), or the
  * driver's when shm is NULL. */
 static int create(struct gd_core *d, struct gd_account *acct, uint64_t size, uint32_t flags, struct gd_shm *shm,
@@ -55,51 +103,11 @@ static int create(struct gd_core *d, struct gd_account *acct, uint64_t size, uin
 		free(b);
 		return r;
 	}
-	/* Rounded up to 4 bytes so that a fill of the whole buffer (which
-	 * works in 32-bit words) reaches its last byte. */
+	b->size = size;
 	bool import = shm && gpu->host_pointer_properties && !d->cfg.no_host_import;
-	VkExternalMemoryBufferCreateInfo ext = {.sType = VK_STRUCTURE_TYPE_EXTERNAL_MEMORY_BUFFER_CREATE_INFO,
-						.handleTypes = VK_EXTERNAL_MEMORY_HANDLE_TYPE_HOST_ALLOCATION_BIT_EXT};
-	VkBufferCreateInfo bi = {
-		.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
-		.pNext = import ? &ext : NULL,
-		.size = (size + 3) & ~3ull,
-		/* Any buffer may be bound to a kernel's uniform buffer binding. */
-		.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_UNIFORM_BUFFER_BIT |
-			 VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT,
-		.sharingMode = VK_SHARING_MODE_EXCLUSIVE,
-	};
-	VkResult res = vkCreateBuffer(gpu->device, &bi, NULL, &b->buf);
-	if (res != VK_SUCCESS) {
-		snprintf(err, errlen, "vkCreateBuffer of %" PRIu64 " bytes failed: %s", size, gd_vk_result(res));
-		r = -ENOMEM;
-		goto fail;
-	}
-	VkMemoryRequirements req;
-	vkGetBufferMemoryRequirements(gpu->device, b->buf, &req);
-	int type = choose_type(gpu, req.memoryTypeBits, shm ? GPUCMD_BUFFER_HOST_VISIBLE : flags);
-	if (import && req.size > shm->len) {
-		snprintf(err, errlen, "the device needs %" PRIu64 " bytes for this buffer, the shared memory has %" PRIu64,
-			 (uint64_t)req.size, shm->len);
-		r = -EINVAL;
-		goto fail;
-	}
-	if (import) {
-		r = gd_memory_import(d->memory, shm->ptr, shm->len, req.memoryTypeBits, &b->mem, err, errlen);
-	} else if (type < 0) {
-		snprintf(err, errlen, "the device has no memory type for a buffer with flags 0x%x", flags);
-		r = -ENODEV;
-	} else {
-		r = gd_memory_alloc(d->memory, &req, (uint32_t)type, &b->mem, err, errlen);
-	}
+	r = make_backed(d, b, flags, shm, import, err, errlen);
 	if (r < 0)
 		goto fail;
-	res = vkBindBufferMemory(gpu->device, b->buf, b->mem.mem, b->mem.offset);
-	if (res != VK_SUCCESS) {
-		snprintf(err, errlen, "binding %" PRIu64 " bytes of memory failed: %s", size, gd_vk_result(res));
-		r = -ENOMEM;
-		goto fail;
-	}
 	VkMemoryPropertyFlags props = gpu->mem.memoryTypes[b->mem.type].propertyFlags;
 	bool coherent = props & VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
 	bool staged = d->cfg.force_staging && !(flags & (GPUCMD_BUFFER_HOST_VISIBLE | GD_BUFFER_STAGING));
@@ -117,7 +125,6 @@ static int create(struct gd_core *d, struct gd_account *acct, uint64_t size, uin
 	b->d = d;
 	b->acct = acct ? gd_account_ref(acct) : NULL;
 	b->refs = 1;
-	b->size = size;
 	b->flags = flags;
 	d->stats.live_buffers++;
 	gd_buffer_set_resident(b, true);
@@ -191,7 +198,7 @@ void gd_buffer_set_resident(struct gd_buffer *b, bool resident)
 
 void gd_buffer_unref(struct gd_buffer *b)
 {
-	if (--b->refs)
+	if (!b || --b->refs)
 		return;
 	struct gd_core *d = b->d;
 	gd_buffer_set_resident(b, false);

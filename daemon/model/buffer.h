@@ -65,7 +65,7 @@ int gd_buffer_create_shared(struct gd_core *d, struct gd_account *acct, uint64_t
 void gd_buffer_shm_in(struct gd_buffer *b);
 void gd_buffer_shm_out(struct gd_buffer *b);
 struct gd_buffer *gd_buffer_ref(struct gd_buffer *b);
-/* Drops a reference; the last one destroys the buffer. */
+/* Drops a reference; the last one destroys the buffer. Accepts NULL. */
 void gd_buffer_unref(struct gd_buffer *b);
 
 /* [offset, offset+size) lies inside b, checked without overflowing. */

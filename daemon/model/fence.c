@@ -100,7 +100,7 @@ static void finish_waiter(struct gd_fence_waiter *w, int status, const char *msg
 
 void gd_fence_unref(struct gd_fence *f)
 {
-	if (--f->refs)
+	if (!f || --f->refs)
 		return;
 	if (f->d->sched)
 		gd_scheduler_destroy_semaphore(f->d->sched, f->tl.sem);

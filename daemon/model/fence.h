@@ -47,6 +47,8 @@ static inline struct gd_fence *gd_fence_of(struct gd_timeline *tl)
 /* A new fence with one reference owned by the caller, or NULL. */
 struct gd_fence *gd_fence_create(struct gd_core *d);
 struct gd_fence *gd_fence_ref(struct gd_fence *f);
+/* Drops a reference; the last one destroys the fence (its semaphore once
+ * the queue is done with it). Accepts NULL. */
 void gd_fence_unref(struct gd_fence *f);
 
 /* The signalling work of `value` retired: wakes host waiters. */

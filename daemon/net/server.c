@@ -138,7 +138,7 @@ static const char *refusal(struct gd_server *s, int fd, char *why, size_t len, i
  * reply (id 0) and reports it. Best effort, the socket is new and empty.
  * Logged at most every 10 s, so that clients retrying in a loop cannot
  * flood the journal. */
-static void refuse(struct gd_server *s, int fd, int code, const char *msg)
+static void refuse_client(struct gd_server *s, int fd, int code, const char *msg)
 {
 	uint64_t now = uv_now(s->d->loop);
 	s->refused++;
@@ -167,7 +167,7 @@ static void refuse_out_of_fds(struct gd_server *s, int err)
 	close(s->reserve_fd);
 	int fd = accept4(s->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd >= 0)
-		refuse(s, fd, -err,
+		refuse_client(s, fd, -err,
 		       err == EMFILE ? "gpucmdd has no file descriptors left for another client (its RLIMIT_NOFILE, "
 				       "LimitNOFILE= under systemd); try again when clients disconnect"
 				     : "the system is out of file descriptors (ENFILE); try again when clients disconnect");
@@ -192,7 +192,7 @@ static void on_accept(uv_poll_t *h, int status, int events)
 		char why[300];
 		int code;
 		if (refusal(s, fd, why, sizeof(why), &code))
-			refuse(s, fd, code, why);
+			refuse_client(s, fd, code, why);
 		else if (gd_conn_create(s->net, fd) < 0)
 			log_warn("dropping a new client: out of memory");
 	}

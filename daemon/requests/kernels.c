@@ -86,7 +86,7 @@ static const struct gd_kernel *find_by_name(struct gd_client *c, const char *nam
 }
 
 /* Fills a Kernel message; kb must hold GD_MAX_BINDINGS entries. */
-static void describe(const struct gd_kernel *k, Gpucmd__Kernel *m, Gpucmd__KernelBinding *kb,
+static void fill_kernel_reply(const struct gd_kernel *k, Gpucmd__Kernel *m, Gpucmd__KernelBinding *kb,
 		     Gpucmd__KernelBinding **kbp)
 {
 	const struct gd_iface *f = &k->prog->iface;
@@ -124,7 +124,7 @@ void gd_kernel_lookup(struct gd_client *c, const Req *req)
 	}
 	Gpucmd__Kernel m;
 	Gpucmd__KernelBinding kb[GD_MAX_BINDINGS], *kbp[GD_MAX_BINDINGS];
-	describe(k, &m, kb, kbp);
+	fill_kernel_reply(k, &m, kb, kbp);
 	Gpucmd__Reply rep = GPUCMD__REPLY__INIT;
 	rep.id = req->id;
 	rep.body_case = GPUCMD__REPLY__BODY_KERNEL;
@@ -146,7 +146,7 @@ void gd_kernel_list(struct gd_client *c, const Req *req)
 	}
 	for (uint32_t i = 0; i < n; i++) {
 		const struct gd_kernel *k = i < reg->n_kernels ? &reg->kernels[i] : c->kernels.list[i - reg->n_kernels];
-		describe(k, &m[i], &kb[i * GD_MAX_BINDINGS], &kbp[i * GD_MAX_BINDINGS]);
+		fill_kernel_reply(k, &m[i], &kb[i * GD_MAX_BINDINGS], &kbp[i * GD_MAX_BINDINGS]);
 		mp[i] = &m[i];
 	}
 	Gpucmd__KernelListReply lr = GPUCMD__KERNEL_LIST_REPLY__INIT;
@@ -168,7 +168,7 @@ static void reply_kernel(struct gd_client *c, uint64_t id, const struct gd_kerne
 {
 	Gpucmd__Kernel m;
 	Gpucmd__KernelBinding kb[GD_MAX_BINDINGS], *kbp[GD_MAX_BINDINGS];
-	describe(k, &m, kb, kbp);
+	fill_kernel_reply(k, &m, kb, kbp);
 	Gpucmd__KernelRegistered kr = GPUCMD__KERNEL_REGISTERED__INIT;
 	kr.kernel = &m;
 	kr.shared = shared;

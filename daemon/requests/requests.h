@@ -1,8 +1,9 @@
 /*
  * requests.h — turns one decoded request into action: validation of every
- * field against the connection's handles, the kernel's reflection and the
- * device's limits, then the call into sessions and buffers, and the reply
- * for the requests that have one.
+ * field against the client's handles, the kernel's reflection and the
+ * device's limits, then the call into the model, and the reply for the
+ * requests that have one. One file per family of requests; dispatch.c
+ * sends each request to its handler.
  */
 #ifndef GD_REQUESTS_H
 #define GD_REQUESTS_H
@@ -19,8 +20,23 @@ int gd_request_handle(struct gd_client *c, const Gpucmd__Request *req);
 /* Whether the request comes with a file descriptor (SCM_RIGHTS). */
 bool gd_request_takes_fd(const Gpucmd__Request *req);
 
+/* The handshake and the device's description (hello.c). */
+void gd_request_hello(struct gd_client *c, const Gpucmd__Request *req);
+void gd_request_info(struct gd_client *c, const Gpucmd__Request *req);
+
+/* Session requests (sessions.c). */
+void gd_request_session_open(struct gd_client *c, const Gpucmd__Request *req);
+void gd_request_session_close(struct gd_client *c, const Gpucmd__Request *req);
+void gd_request_begin_stage(struct gd_client *c, const Gpucmd__Request *req);
+void gd_request_dispatch(struct gd_client *c, const Gpucmd__Request *req);
+void gd_request_commit(struct gd_client *c, const Gpucmd__Request *req);
+void gd_request_reset_stage(struct gd_client *c, const Gpucmd__Request *req);
+void gd_request_session_query(struct gd_client *c, const Gpucmd__Request *req);
+/* Whether a command for session `session` must wait: an eager session's
+ * part is due while the client has its fill of work in flight. */
+bool gd_request_part_blocked(struct gd_client *c, uint32_t session);
 /* Shared by the request files: the session a streamed request names, or
- * NULL with the failure kept on the connection. */
+ * NULL with the failure kept on the client. */
 struct gd_session *gd_request_session(struct gd_client *c, const Gpucmd__Request *req, uint32_t handle);
 
 /* Replies with a 16-byte capability token (fence.h). */

@@ -344,7 +344,7 @@ static char *default_config_path(void)
 	return strdup(GPUCMD_SYSCONFDIR "/gpucmd/gpucmdd.conf");
 }
 
-static int read_file(struct gd_config *cfg, bool explicit)
+static int read_ini_file(struct gd_config *cfg, bool explicit)
 {
 	FILE *f = fopen(cfg->config_path, "r");
 	if (!f) {
@@ -550,7 +550,7 @@ int gd_config_read(struct gd_config *cfg, int argc, char **argv)
 	cfg->config_path = explicit ? explicit : default_config_path();
 	if (!cfg->config_path)
 		return -ENOMEM;
-	if ((r = read_file(cfg, explicit != NULL)) < 0 || (r = parse_flags(cfg, argc, argv, NULL)) < 0)
+	if ((r = read_ini_file(cfg, explicit != NULL)) < 0 || (r = parse_flags(cfg, argc, argv, NULL)) < 0)
 		return r;
 	if (!cfg->socket_path && !(cfg->socket_path = default_socket()))
 		return -ENOMEM;

@@ -126,114 +126,125 @@ static void on_signal(uv_signal_t *h, int signum)
 		reload(d);
 }
 
-int main(int argc, char **argv)
+/* The options that print and exit, before any device or socket: -1 when
+ * none was given, else the exit status. */
+static int print_only(struct gd_config *cfg)
 {
-	static struct gd_daemon daemon;
-	struct gd_daemon *d = &daemon;
-	struct timespec t0, t1;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	gd_log_init();
-	int r = gd_config_read(&d->core.cfg, argc, argv);
-	if (r != 0) {
-		gd_config_finish(&d->core.cfg);
-		return r > 0 ? 0 : 2;
-	}
-	gd_log_max_level = d->core.cfg.log_level;
-	/* Options that print and exit, before any device or socket. */
-	if (d->core.cfg.list_devices) {
-		r = gd_gpu_list_devices(stdout) < 0 ? 1 : 0;
-		gd_config_finish(&d->core.cfg);
-		return r;
-	}
-	if (d->core.cfg.check_config) {
-		gd_config_print(&d->core.cfg, stdout);
-		if (d->core.cfg.unknown_keys)
-			log_err("%s: %u unknown key%s (warned about above)", d->core.cfg.config_path, d->core.cfg.unknown_keys,
-				d->core.cfg.unknown_keys == 1 ? "" : "s");
-		r = d->core.cfg.unknown_keys ? 2 : 0;
-		gd_config_finish(&d->core.cfg);
-		return r;
-	}
-	d->argc = argc;
-	d->argv = argv;
-	signal(SIGPIPE, SIG_IGN);
-	raise_fd_limit();
-	gd_list_init(&d->core.clients);
-	gd_list_init(&d->core.tokens);
-	gd_list_init(&d->core.waiters);
-	gd_list_init(&d->core.uids);
-	d->core.loop = uv_default_loop();
-	d->core.on_progress = on_progress;
-	gd_net_init(&d->net, &d->core);
-	d->core.started_ms = uv_now(d->core.loop);
-	int status = 1;
+	if (cfg->list_devices)
+		return gd_gpu_list_devices(stdout) < 0 ? 1 : 0;
+	if (!cfg->check_config)
+		return -1;
+	gd_config_print(cfg, stdout);
+	if (cfg->unknown_keys)
+		log_err("%s: %u unknown key%s (warned about above)", cfg->config_path, cfg->unknown_keys,
+			cfg->unknown_keys == 1 ? "" : "s");
+	return cfg->unknown_keys ? 2 : 0;
+}
 
-	if (gd_server_check_path(d->core.cfg.socket_path) < 0) {
-		status = 2;
-		goto out;
-	}
-	struct gd_gpu_options go = gd_gpu_options_of(&d->core.cfg);
-	if (!(d->core.gpu = gd_gpu_create(&go)))
-		goto out;
-	if (!(d->core.memory = gd_memory_create(d->core.gpu)))
-		goto out;
-	if (!(d->core.pcache = gd_pcache_create(d->core.gpu, d->core.cfg.no_cache ? NULL : d->core.cfg.cache_dir)))
-		goto out;
-	if (!(d->core.reg = gd_registry_create(d->core.gpu, d->core.pcache, d->core.cfg.kernels_dir)))
-		goto out;
-	gd_pcache_save(d->core.pcache);
-	if (!(d->core.sched = gd_daemon_scheduler_create(d)))
-		goto out;
-	if (!(d->net.server = gd_server_create(&d->net)))
-		goto out;
-	if (!(d->notify = gd_notify_create(d)))
-		goto out;
-	uv_timer_init(d->core.loop, &d->stop_timer);
-	uv_signal_init(d->core.loop, &d->sigint);
-	uv_signal_init(d->core.loop, &d->sigterm);
-	uv_signal_init(d->core.loop, &d->sighup);
+/* Start-up in dependency order: device, memory, pipeline cache, kernels,
+ * scheduler, socket, sd_notify, signals. 0, or the exit status. */
+static int start(struct gd_daemon *d)
+{
+	struct gd_core *core = &d->core;
+	const struct gd_config *cfg = &core->cfg;
+	gd_list_init(&core->clients);
+	gd_list_init(&core->tokens);
+	gd_list_init(&core->waiters);
+	gd_list_init(&core->uids);
+	core->loop = uv_default_loop();
+	core->on_progress = on_progress;
+	gd_net_init(&d->net, core);
+	core->started_ms = uv_now(core->loop);
+	if (gd_server_check_path(cfg->socket_path) < 0)
+		return 2;
+	struct gd_gpu_options go = gd_gpu_options_of(cfg);
+	if (!(core->gpu = gd_gpu_create(&go)) || !(core->memory = gd_memory_create(core->gpu)) ||
+	    !(core->pcache = gd_pcache_create(core->gpu, cfg->no_cache ? NULL : cfg->cache_dir)) ||
+	    !(core->reg = gd_registry_create(core->gpu, core->pcache, cfg->kernels_dir)))
+		return 1;
+	gd_pcache_save(core->pcache);
+	if (!(core->sched = gd_daemon_scheduler_create(d)) || !(d->net.server = gd_server_create(&d->net)) ||
+	    !(d->notify = gd_notify_create(d)))
+		return 1;
+	uv_timer_init(core->loop, &d->stop_timer);
+	uv_signal_init(core->loop, &d->sigint);
+	uv_signal_init(core->loop, &d->sigterm);
+	uv_signal_init(core->loop, &d->sighup);
 	d->stop_timer.data = d->sigint.data = d->sigterm.data = d->sighup.data = d;
 	uv_signal_start(&d->sigint, on_signal, SIGINT);
 	uv_signal_start(&d->sigterm, on_signal, SIGTERM);
 	uv_signal_start(&d->sighup, on_signal, SIGHUP);
 	gd_timeouts_init(&d->net);
+	return 0;
+}
 
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	log_info("gpucmdd %s ready on %s, device %s, configuration %s, %.1f ms after start", GD_VERSION,
-		 gd_server_address(d->net.server), d->core.gpu->props.deviceName,
-		 d->core.cfg.config_path ? d->core.cfg.config_path : "(defaults)",
-		 (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
-	gd_notify_ready(d->notify);
-	uv_run(d->core.loop, UV_RUN_DEFAULT);
-	uv_close((uv_handle_t *)&d->stop_timer, NULL);
-	uv_run(d->core.loop, UV_RUN_NOWAIT);
-	status = 0;
-out:
+/* Everything start() made, destroyed in reverse order; after a clean run
+ * (status 0) also the checks that nothing leaked. Returns the exit status. */
+static int finish(struct gd_daemon *d, int status)
+{
+	struct gd_core *core = &d->core;
 	if (d->net.server) {
 		/* Start-up failed after the socket was made: remove it. */
 		gd_server_destroy(d->net.server);
-		uv_run(d->core.loop, UV_RUN_NOWAIT);
+		uv_run(core->loop, UV_RUN_NOWAIT);
 	}
-	gd_scheduler_destroy(d->core.sched);
-	if (status == 0 && (d->core.stats.live_buffers || d->core.stats.live_sessions || d->core.stats.live_graphs)) {
-		log_err("leak at exit: %u buffers, %u sessions, %u graphs still alive", d->core.stats.live_buffers,
-			d->core.stats.live_sessions, d->core.stats.live_graphs);
+	gd_scheduler_destroy(core->sched);
+	if (status == 0 && (core->stats.live_buffers || core->stats.live_sessions || core->stats.live_graphs)) {
+		log_err("leak at exit: %u buffers, %u sessions, %u graphs still alive", core->stats.live_buffers,
+			core->stats.live_sessions, core->stats.live_graphs);
 		status = 4;
 	}
 	/* Client kernels built during the run are in the cache too. */
 	if (status == 0)
-		gd_pcache_save(d->core.pcache);
-	gd_registry_destroy(d->core.reg);
-	gd_pcache_destroy(d->core.pcache);
-	gd_memory_destroy(d->core.memory);
-	uint64_t msgs = gd_gpu_destroy(d->core.gpu) + d->core.lost_validation_messages;
-	if (uv_loop_close(d->core.loop) != 0 && status == 0)
+		gd_pcache_save(core->pcache);
+	gd_registry_destroy(core->reg);
+	gd_pcache_destroy(core->pcache);
+	gd_memory_destroy(core->memory);
+	uint64_t msgs = gd_gpu_destroy(core->gpu) + core->lost_validation_messages;
+	if (uv_loop_close(core->loop) != 0 && status == 0)
 		log_warn("loop closed with handles still open");
 	if (msgs) {
 		log_err("%llu Vulkan validation messages during this run", (unsigned long long)msgs);
 		if (status == 0)
 			status = 3;
 	}
-	gd_config_finish(&d->core.cfg);
+	gd_config_finish(&core->cfg);
 	return status;
+}
+
+int main(int argc, char **argv)
+{
+	static struct gd_daemon daemon;
+	struct gd_daemon *d = &daemon;
+	struct gd_config *cfg = &d->core.cfg;
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	gd_log_init();
+	int r = gd_config_read(cfg, argc, argv);
+	if (r != 0) {
+		gd_config_finish(cfg);
+		return r > 0 ? 0 : 2;
+	}
+	gd_log_max_level = cfg->log_level;
+	if ((r = print_only(cfg)) >= 0) {
+		gd_config_finish(cfg);
+		return r;
+	}
+	d->argc = argc;
+	d->argv = argv;
+	signal(SIGPIPE, SIG_IGN);
+	raise_fd_limit();
+	int status = start(d);
+	if (status == 0) {
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		log_info("gpucmdd %s ready on %s, device %s, configuration %s, %.1f ms after start", GD_VERSION,
+			 gd_server_address(d->net.server), d->core.gpu->props.deviceName,
+			 cfg->config_path ? cfg->config_path : "(defaults)",
+			 (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+		gd_notify_ready(d->notify);
+		uv_run(d->core.loop, UV_RUN_DEFAULT);
+		uv_close((uv_handle_t *)&d->stop_timer, NULL);
+		uv_run(d->core.loop, UV_RUN_NOWAIT);
+	}
+	return finish(d, status);
 }

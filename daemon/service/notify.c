@@ -60,7 +60,7 @@ static void on_status_timer(uv_timer_t *h)
 }
 
 /* Once per loop turn: two integer compares unless the counts moved. */
-static void on_check(uv_check_t *h)
+static void on_counts_moved(uv_check_t *h)
 {
 	struct gd_notify *n = h->data;
 	struct gd_daemon *d = n->d;
@@ -108,7 +108,7 @@ struct gd_notify *gd_notify_create(struct gd_daemon *d)
 	uv_timer_init(d->core.loop, &n->watchdog);
 	n->check.data = n->status_timer.data = n->watchdog.data = n;
 	n->handles = 3;
-	uv_check_start(&n->check, on_check);
+	uv_check_start(&n->check, on_counts_moved);
 	uv_unref((uv_handle_t *)&n->check);
 	if (sd_watchdog_enabled(0, &n->watchdog_usec) > 0) {
 		/* Three pings per interval: one late turn is not a restart. */

@@ -222,7 +222,7 @@ static VkSemaphoreSubmitInfo sem_info(VkSemaphore sem, uint64_t value)
 /* Fills one VkSubmitInfo2 for sub: wait on the session's previous
  * submission (order within a session) and on its fence after a reset; signal
  * the next retire value and, for a fence, the session timeline. */
-static void describe(struct gd_scheduler *s, struct gd_job *sub, uint32_t i)
+static void fill_submit_info(struct gd_scheduler *s, struct gd_job *sub, uint32_t i)
 {
 	struct gd_lane *ses = sub->lane;
 	VkSemaphoreSubmitInfo *sem = &s->sems[SEMS_PER * i];
@@ -369,7 +369,7 @@ static struct gd_job *gather(struct gd_scheduler *s, uint32_t *ret_n)
 				append(&again_tail, sub);
 				continue;
 			}
-			describe(s, sub, n++);
+			fill_submit_info(s, sub, n++);
 			append(&batch_tail, sub);
 			progress = true;
 		}
@@ -398,7 +398,7 @@ static void poll_briefly(struct gd_scheduler *s, uint64_t target)
 
 /* Runs once per loop turn, after I/O: everything committed during the turn
  * (and held work that became ready) goes to the GPU in one vkQueueSubmit2. */
-static void on_check(uv_check_t *h)
+static void on_turn_end(uv_check_t *h)
 {
 	struct gd_scheduler *s = h->data;
 	if (s->lost && !s->hung && (s->ready || s->held)) {
@@ -514,7 +514,7 @@ struct gd_scheduler *gd_scheduler_create(uv_loop_t *loop, struct gd_gpu *gpu, co
 	uv_async_init(loop, &s->async, on_async);
 	s->check.data = s->async.data = s;
 	s->handles_open = true;
-	uv_check_start(&s->check, on_check);
+	uv_check_start(&s->check, on_turn_end);
 	/* On a GPU a blocking wait wakes tens of microseconds late (38 µs
 	 * against 13 µs polling on an H200, BENCHMARKS.md), so the window
 	 * covers short kernels and graph replays; on a CPU device the poll
