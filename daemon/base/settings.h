@@ -12,7 +12,7 @@
 
 
 /* spin_us and loop_poll_us when neither the file nor the command line sets
- * them: chosen by device type (scheduler.c says why). */
+ * them: chosen by device type (submit/scheduler.c says why). */
 #define GD_CONFIG_AUTO UINT32_MAX
 
 struct gd_config {

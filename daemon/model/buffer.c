@@ -204,7 +204,7 @@ void gd_buffer_unref(struct gd_buffer *b)
 	gd_buffer_set_resident(b, false);
 	vkDestroyBuffer(d->gpu->device, b->buf, NULL);
 	gd_memory_free(d->memory, &b->mem);
-	gd_shared_unmap(&b->shm); /* after the device let go of imported memory */
+	gd_memfd_unmap(&b->shm); /* after the device let go of imported memory */
 	if (b->acct) {
 		gd_account_uncharge(b->acct, b->size);
 		gd_account_unref(b->acct);

@@ -24,7 +24,7 @@
 #include "model/memfd.h"
 
 /* Daemon-internal flag: host-visible, coherent and mapped, not cleared,
- * never charged. For staging copies (transfer.c). */
+ * never charged. For staging copies (requests/transfer.c). */
 #define GD_BUFFER_STAGING (1u << 31)
 
 struct gd_account;
@@ -42,7 +42,7 @@ struct gd_buffer {
 	VkBuffer buf;
 	struct gd_alloc mem;
 	uint8_t *map;             /* host pointer when writes and reads may memcpy */
-	struct gd_shm shm;        /* client memory (shared.h), owned; ptr NULL when none */
+	struct gd_shm shm;        /* client memory (memfd.h), owned; ptr NULL when none */
 	bool shm_copy;            /* no import: the GPU uses mem, copied from and to shm */
 };
 

@@ -16,6 +16,7 @@
 
 #include "base/list.h"
 #include "base/settings.h"
+#include "submit/scheduler.h"
 #include "gpucmd_defs.h"
 
 #define GD_VERSION GPUCMD_VERSION
@@ -27,7 +28,7 @@ struct gd_stats {
 	uint32_t resident_buffers;
 	uint32_t live_sessions;
 	uint32_t live_graphs;
-	uint64_t submissions;
+	uint64_t submissions;      /* by schedulers of devices since lost (gd_core_submissions) */
 	uint64_t dispatches;
 	uint64_t barriers, barriers_elided, groups; /* hazard counters of every session */
 	uint64_t gpu_ns;           /* GPU time of every profiled command buffer */
@@ -56,5 +57,11 @@ struct gd_core {
 	 * retired, a kernel build ended) happened; they are tried again. */
 	void (*on_progress)(struct gd_core *d);
 };
+
+/* Command buffers submitted since start, over device recreations. */
+static inline uint64_t gd_core_submissions(const struct gd_core *d)
+{
+	return d->stats.submissions + (d->sched ? gd_scheduler_submissions(d->sched) : 0);
+}
 
 #endif

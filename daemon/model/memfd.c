@@ -1,5 +1,5 @@
 /*
- * shared.c — checking and mapping client memfds (see shared.h).
+ * memfd.c — checking and mapping client memfds (see memfd.h).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -14,16 +14,16 @@
 #include "device/gpu.h"
 #include "model/memfd.h"
 
-uint64_t gd_shared_alignment(const struct gd_core *d)
+uint64_t gd_memfd_alignment(const struct gd_core *d)
 {
 	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
 	uint64_t dev = d->gpu->host_import_alignment;
 	return dev > page ? dev : page;
 }
 
-int gd_shared_map(const struct gd_core *d, int fd, uint64_t size, struct gd_shm *ret, char *err, size_t errlen)
+int gd_memfd_map(const struct gd_core *d, int fd, uint64_t size, struct gd_shm *ret, char *err, size_t errlen)
 {
-	const uint64_t align = gd_shared_alignment(d);
+	const uint64_t align = gd_memfd_alignment(d);
 	const int need = F_SEAL_SHRINK | F_SEAL_GROW;
 	int seals = fcntl(fd, F_GET_SEALS);
 	if (seals < 0) {
@@ -68,7 +68,7 @@ int gd_shared_map(const struct gd_core *d, int fd, uint64_t size, struct gd_shm 
 	return 0;
 }
 
-void gd_shared_unmap(struct gd_shm *shm)
+void gd_memfd_unmap(struct gd_shm *shm)
 {
 	if (shm->base)
 		munmap(shm->base, shm->base_len);

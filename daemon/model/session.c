@@ -340,7 +340,7 @@ static void hand_over(struct gd_session *s, struct gd_submission *sub)
  * soon) and double up to GD_PART_MAX (few submissions on long streams).
  * No part is cut while capturing (commands go to the graph), while
  * profiling (a stage's timing covers one command buffer). While the client
- * has its fill of work in flight, its next command waits (requests.c).
+ * has its fill of work in flight, its next command waits (requests/dispatch.c).
  */
 bool gd_session_part_due(const struct gd_session *s)
 {

@@ -75,7 +75,7 @@ struct gd_submission {
 	int open_query;              /* query closing the command being recorded, -1: none */
 	char label[128];             /* stage label at commit, for its timing record */
 	/* Called at retirement before references drop: a transfer's reply
-	 * (transfer.c). hook_* are its arguments. */
+	 * (requests/transfer.c). hook_* are its arguments. */
 	void (*on_retire)(struct gd_submission *sub);
 	uint64_t hook_id, hook_size;
 	uint32_t hook_handle;

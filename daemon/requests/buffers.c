@@ -1,7 +1,7 @@
 /*
- * requests_buffers.c — the buffer and memory requests: create, write,
+ * buffers.c — the buffer and memory requests: create, write,
  * read, free, copy, fill, residency and the memory report. Same rules as
- * requests.c: everything is validated before anything changes, and every
+ * dispatch.c: everything is validated before anything changes, and every
  * refusal names what was wrong.
  */
 #include <errno.h>
@@ -71,11 +71,11 @@ void gd_request_buffer_create_shared(struct gd_client *c, const Req *req, int fd
 		gd_reply_status(c, req->id, -EBADF, 0, "shared buffer create: the request came without a memfd");
 		return;
 	}
-	int r = gd_shared_map(c->d, fd, size, &shm, why, sizeof(why));
+	int r = gd_memfd_map(c->d, fd, size, &shm, why, sizeof(why));
 	close(fd); /* the mapping keeps the memory */
 	if (r == 0) {
 		r = gd_buffer_create_shared(c->d, c->acct, size, &shm, &b, &zero_copy, why, sizeof(why));
-		gd_shared_unmap(&shm); /* still ours only if that failed */
+		gd_memfd_unmap(&shm); /* still ours only if that failed */
 	}
 	if (r == 0 && (r = gd_handles_add(&c->buffers, b, &h)) < 0) {
 		gd_buffer_unref(b);

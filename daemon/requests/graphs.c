@@ -1,5 +1,5 @@
 /*
- * requests_graphs.c — capture and replay requests (see requests.h and
+ * graphs.c — capture and replay requests (see requests.h and
  * docs/ENCODER.md): capture_begin / capture_end, graph_replay with its
  * push-constant overrides and buffer rebinding, graph_free, and graph
  * export / import through capability tokens. Every argument is validated

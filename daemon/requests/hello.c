@@ -45,7 +45,7 @@ void gd_request_hello(struct gd_client *c, const Req *req)
 	hr.max_groups_y = l->maxComputeWorkGroupCount[1];
 	hr.max_groups_z = l->maxComputeWorkGroupCount[2];
 	hr.storage_offset_alignment = (uint32_t)l->minStorageBufferOffsetAlignment;
-	hr.shared_alignment = gd_shared_alignment(d);
+	hr.shared_alignment = gd_memfd_alignment(d);
 	hr.reply_poll_us = gd_scheduler_loop_poll_us(d->sched);
 	Gpucmd__Reply rep = GPUCMD__REPLY__INIT;
 	rep.body_case = GPUCMD__REPLY__BODY_HELLO;
@@ -91,7 +91,7 @@ void gd_request_info(struct gd_client *c, const Req *req)
 	ir.clients = d->stats.clients;
 	ir.live_buffers = d->stats.live_buffers;
 	ir.live_sessions = d->stats.live_sessions;
-	ir.submissions = d->stats.submissions;
+	ir.submissions = gd_core_submissions(d);
 	ir.dispatches = d->stats.dispatches;
 	ir.barriers = d->stats.barriers;
 	ir.barriers_elided = d->stats.barriers_elided;

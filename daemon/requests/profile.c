@@ -1,5 +1,5 @@
 /*
- * requests_profile.c — GPU timing requests (see requests.h and
+ * profile.c — GPU timing requests (see requests.h and
  * docs/ENCODER.md): turning a session's profiling on and off, and fetching
  * its timed command buffers and commands, by handle from the owning
  * connection or by label from another connection of the same user (the

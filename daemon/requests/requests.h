@@ -42,14 +42,14 @@ struct gd_session *gd_request_session(struct gd_client *c, const Gpucmd__Request
 /* Replies with a 16-byte capability token (fence.h). */
 void gd_request_reply_token(struct gd_client *c, uint64_t id, const uint8_t *token);
 
-/* Tokens, fences and waits across connections (requests_tokens.c). */
+/* Tokens, fences and waits across connections (tokens.c). */
 void gd_request_buffer_export(struct gd_client *c, const Gpucmd__Request *req);
 void gd_request_buffer_import(struct gd_client *c, const Gpucmd__Request *req);
 void gd_request_fence_export(struct gd_client *c, const Gpucmd__Request *req);
 void gd_request_wait_fence(struct gd_client *c, const Gpucmd__Request *req);
 void gd_request_fence_wait(struct gd_client *c, const Gpucmd__Request *req);
 
-/* Capture and replay requests (requests_graphs.c). */
+/* Capture and replay requests (graphs.c). */
 void gd_request_capture_begin(struct gd_client *c, const Gpucmd__Request *req);
 void gd_request_capture_end(struct gd_client *c, const Gpucmd__Request *req);
 void gd_request_graph_replay(struct gd_client *c, const Gpucmd__Request *req);
@@ -57,11 +57,11 @@ void gd_request_graph_free(struct gd_client *c, const Gpucmd__Request *req);
 void gd_request_graph_export(struct gd_client *c, const Gpucmd__Request *req);
 void gd_request_graph_import(struct gd_client *c, const Gpucmd__Request *req);
 
-/* GPU timing requests (requests_profile.c). */
+/* GPU timing requests (profile.c). */
 void gd_request_profile(struct gd_client *c, const Gpucmd__Request *req);
 void gd_request_profile_fetch(struct gd_client *c, const Gpucmd__Request *req);
 
-/* Buffer and memory requests (requests_buffers.c); same return rules. */
+/* Buffer and memory requests (buffers.c); same return rules. */
 void gd_request_buffer_create(struct gd_client *c, const Gpucmd__Request *req);
 /* Takes fd (the memfd, -1 when none came) and closes it in every case. */
 void gd_request_buffer_create_shared(struct gd_client *c, const Gpucmd__Request *req, int fd);

@@ -84,7 +84,7 @@ void gd_request_status(struct gd_client *c, const Gpucmd__Request *req)
 	sr.clients = d->stats.clients;
 	sr.live_sessions = d->stats.live_sessions;
 	sr.live_buffers = d->stats.live_buffers;
-	sr.submissions = d->stats.submissions;
+	sr.submissions = gd_core_submissions(d);
 	sr.dispatches = d->stats.dispatches;
 	sr.max_inflight_per_client = d->cfg.max_inflight_per_client;
 	sr.device_losses = d->device_losses;

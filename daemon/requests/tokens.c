@@ -1,5 +1,5 @@
 /*
- * requests_tokens.c — the requests that reach across connections through
+ * tokens.c — the requests that reach across connections through
  * capability tokens (fence.h): exporting and importing buffers, exporting
  * fences, GPU waits on another session's fence, and host and fd waits.
  */

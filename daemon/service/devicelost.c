@@ -54,6 +54,7 @@ static void check_sent(uv_timer_t *h)
  * file, and the standard kernels are built again through it. */
 static void recreate(struct gd_daemon *d)
 {
+	d->core.stats.submissions += gd_scheduler_submissions(d->core.sched);
 	gd_scheduler_destroy(d->core.sched);
 	gd_registry_destroy(d->core.reg);
 	gd_pcache_destroy(d->core.pcache);
