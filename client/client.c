@@ -310,7 +310,7 @@ static void copy_str(char *dst, size_t len, const char *src)
 static int handshake(gpucmd_client *c)
 {
 	Gpucmd__Hello h = GPUCMD__HELLO__INIT;
-	h.protocol_version = GW_PROTOCOL_VERSION;
+	h.protocol_version = GPUCMD_PROTOCOL_VERSION;
 	h.client_name = program_invocation_short_name;
 	Gpucmd__Request req = GPUCMD__REQUEST__INIT;
 	req.body_case = GPUCMD__REQUEST__BODY_HELLO;
