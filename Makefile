@@ -36,7 +36,8 @@ LDFLAGS += $(SAN)
 PROTO_SRC := $(B)/gen/gpucmd.pb-c.c
 PROTO_OBJ := $(B)/obj/gen/gpucmd.pb-c.o $(B)/obj/proto/wire.o
 DAEMON_OBJ := $(patsubst %.c,$(B)/obj/%.o,$(wildcard daemon/*/*.c)) $(B)/obj/daemon/device/spirv_opt.o
-LIB_OBJ := $(B)/obj/client/client.o
+LIB_OBJ := $(patsubst %,$(B)/obj/client/%.o,connection transport buffers sessions kernels fences graphs profile \
+	status trace)
 CLI_OBJ := $(B)/obj/client/cli.o $(B)/obj/client/cli_status.o $(B)/obj/client/cli_text.o \
 	$(B)/obj/client/prometheus.o
 KERNELS := $(patsubst kernels/%.comp,$(B)/kernels/%.spv,$(wildcard kernels/*.comp))
