@@ -14,15 +14,11 @@
 
 #include "client_internal.h"
 
-int gpucmd_buffer_create(gpucmd_client *c, uint64_t size, uint32_t flags, gpucmd_buffer *ret)
+/* A round trip answered with BufferCreated: its handle to *ret. */
+static int call_buffer(gpucmd_client *c, ProtobufCMessage *body, gpucmd_buffer *ret)
 {
-	if (!ret)
-		return gc_fail(c, -EINVAL, "buffer_create: ret_buffer is required");
-	Gpucmd__BufferCreate bc = GPUCMD__BUFFER_CREATE__INIT;
-	bc.size = size;
-	bc.flags = flags;
 	Gpucmd__Reply *rep;
-	int r = gc_call(c, &bc.base, GPUCMD__REPLY__BODY_BUFFER_CREATED, &rep);
+	int r = gc_call(c, body, GPUCMD__REPLY__BODY_BUFFER_CREATED, &rep);
 	if (r < 0)
 		return r;
 	*ret = rep->buffer_created->buffer;
@@ -30,69 +26,80 @@ int gpucmd_buffer_create(gpucmd_client *c, uint64_t size, uint32_t flags, gpucmd
 	return 0;
 }
 
-/* The checks buffer_write and buffer_read share; the largest chunk a frame
- * holds goes to *ret_chunk. */
-static int check_range(gpucmd_client *c, const char *what, uint64_t offset, const void *data, size_t size,
-		       size_t *ret_chunk)
+int gpucmd_buffer_create(gpucmd_client *c, uint64_t size, uint32_t flags, gpucmd_buffer *ret)
 {
+	if (!ret)
+		return gc_fail(c, -EINVAL, "buffer_create: ret_buffer is required");
+	Gpucmd__BufferCreate bc = GPUCMD__BUFFER_CREATE__INIT;
+	bc.size = size;
+	bc.flags = flags;
+	return call_buffer(c, &bc.base, ret);
+}
+
+/* One chunk of a write: streamed, but for the last one, a round trip whose
+ * answer says that all arrived. */
+static int write_chunk(gpucmd_client *c, gpucmd_buffer buffer, uint64_t offset, uint8_t *data, size_t n, bool last)
+{
+	Gpucmd__BufferWrite w = GPUCMD__BUFFER_WRITE__INIT;
+	w.buffer = buffer;
+	w.offset = offset;
+	w.data.data = data;
+	w.data.len = n;
+	w.last = last;
+	return last ? gc_call(c, &w.base, GC_ANY_BODY, NULL) : gc_stream(c, &w.base);
+}
+
+/* One chunk of a read, a round trip. */
+static int read_chunk(gpucmd_client *c, gpucmd_buffer buffer, uint64_t offset, uint8_t *data, size_t n)
+{
+	Gpucmd__BufferRead rd = GPUCMD__BUFFER_READ__INIT;
+	rd.buffer = buffer;
+	rd.offset = offset;
+	rd.size = n;
+	Gpucmd__Reply *rep;
+	int r = gc_call(c, &rd.base, GC_ANY_BODY, &rep);
+	if (r < 0)
+		return r;
+	if (rep->body_case != GPUCMD__REPLY__BODY_BUFFER_DATA || rep->buffer_data->data.len != n) {
+		gpucmd__reply__free_unpacked(rep, NULL);
+		return gc_fail(c, GPUCMD_E_PROTOCOL, "buffer_read: reply does not hold the %zu bytes asked for", n);
+	}
+	memcpy(data, rep->buffer_data->data.data, n);
+	gpucmd__reply__free_unpacked(rep, NULL);
+	return 0;
+}
+
+/* buffer_write (write) or buffer_read, in chunks that fit a frame. */
+static int transfer(gpucmd_client *c, gpucmd_buffer buffer, uint64_t offset, uint8_t *data, size_t size, bool write)
+{
+	const char *what = write ? "buffer_write" : "buffer_read";
 	if (!data && size)
 		return gc_fail(c, -EINVAL, "%s: data is NULL", what);
 	if (offset > UINT64_MAX - size)
 		return gc_fail(c, -ERANGE, "%s: offset %llu + size %zu overflows", what, (unsigned long long)offset,
 			       size);
-	*ret_chunk = c->max_frame - GC_FRAME_SLACK;
+	const size_t chunk = c->max_frame - GC_FRAME_SLACK;
+	size_t done = 0;
+	do {
+		size_t n = size - done < chunk ? size - done : chunk;
+		int r = write ? write_chunk(c, buffer, offset + done, data + done, n, done + n == size)
+			      : read_chunk(c, buffer, offset + done, data + done, n);
+		if (r < 0)
+			return r;
+		done += n;
+	} while (done < size);
 	return 0;
 }
 
 int gpucmd_buffer_write(gpucmd_client *c, gpucmd_buffer buffer, uint64_t offset, const void *data, size_t size)
 {
-	size_t chunk, done = 0;
-	int r = check_range(c, "buffer_write", offset, data, size, &chunk);
-	if (r < 0)
-		return r;
-	/* Streamed chunks, the last one a round trip: its answer says all
-	 * arrived. */
-	do {
-		size_t n = size - done < chunk ? size - done : chunk;
-		Gpucmd__BufferWrite w = GPUCMD__BUFFER_WRITE__INIT;
-		w.buffer = buffer;
-		w.offset = offset + done;
-		w.data.data = (uint8_t *)data + done;
-		w.data.len = n;
-		w.last = done + n == size;
-		r = w.last ? gc_call(c, &w.base, GC_ANY_BODY, NULL) : gc_stream(c, &w.base);
-		if (r < 0)
-			return r;
-		done += n;
-	} while (done < size);
-	return 0;
+	/* Only read from: the request borrows the bytes. */
+	return transfer(c, buffer, offset, (uint8_t *)data, size, true);
 }
 
 int gpucmd_buffer_read(gpucmd_client *c, gpucmd_buffer buffer, uint64_t offset, void *data, size_t size)
 {
-	size_t chunk, done = 0;
-	int r = check_range(c, "buffer_read", offset, data, size, &chunk);
-	if (r < 0)
-		return r;
-	do {
-		size_t n = size - done < chunk ? size - done : chunk;
-		Gpucmd__BufferRead rd = GPUCMD__BUFFER_READ__INIT;
-		rd.buffer = buffer;
-		rd.offset = offset + done;
-		rd.size = n;
-		Gpucmd__Reply *rep;
-		r = gc_call(c, &rd.base, GC_ANY_BODY, &rep);
-		if (r < 0)
-			return r;
-		if (rep->body_case != GPUCMD__REPLY__BODY_BUFFER_DATA || rep->buffer_data->data.len != n) {
-			gpucmd__reply__free_unpacked(rep, NULL);
-			return gc_fail(c, GPUCMD_E_PROTOCOL, "buffer_read: reply does not hold the %zu bytes asked for", n);
-		}
-		memcpy((uint8_t *)data + done, rep->buffer_data->data.data, n);
-		gpucmd__reply__free_unpacked(rep, NULL);
-		done += n;
-	} while (done < size);
-	return 0;
+	return transfer(c, buffer, offset, data, size, false);
 }
 
 int gpucmd_buffer_free(gpucmd_client *c, gpucmd_buffer buffer)
@@ -125,13 +132,7 @@ int gpucmd_buffer_import(gpucmd_client *c, const gpucmd_token *t, gpucmd_buffer 
 		return gc_fail(c, -EINVAL, "buffer_import: token and ret_buffer are required");
 	Gpucmd__BufferImport bi = GPUCMD__BUFFER_IMPORT__INIT;
 	bi.token = gc_token_bytes(t);
-	Gpucmd__Reply *rep;
-	int r = gc_call(c, &bi.base, GPUCMD__REPLY__BODY_BUFFER_CREATED, &rep);
-	if (r < 0)
-		return r;
-	*ret = rep->buffer_created->buffer;
-	gpucmd__reply__free_unpacked(rep, NULL);
-	return 0;
+	return call_buffer(c, &bi.base, ret);
 }
 
 /* ---- shared memory ------------------------------------------------------ */

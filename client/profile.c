@@ -1,8 +1,8 @@
 /*
  * profile.c — libgpucmd's GPU timing (docs/ENCODER.md): turning a session's
- * timestamp queries on, a commit_and_wait that returns the GPU times, and
- * fetching a session's timed command buffers and commands. Writing them as
- * a trace is trace.c's.
+ * timestamp queries on and fetching its timed command buffers and commands.
+ * The commit that returns a stage's GPU times is sessions.c's; writing a
+ * profile as a trace is trace.c's.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -15,26 +15,6 @@ int gpucmd_profile(gpucmd_client *c, gpucmd_session s, bool enable)
 	p.session = s;
 	p.enable = enable;
 	return gc_stream(c, &p.base);
-}
-
-int gpucmd_commit_and_wait_timed(gpucmd_client *c, gpucmd_session s, struct gpucmd_gpu_times *ret)
-{
-	if (!ret)
-		return gc_fail(c, -EINVAL, "commit_and_wait_timed: ret_times is required");
-	Gpucmd__Commit cm = GPUCMD__COMMIT__INIT;
-	cm.session = s;
-	cm.mode = GPUCMD__COMMIT_MODE__COMMIT_AND_WAIT;
-	cm.label = "";
-	Gpucmd__Reply *rep;
-	/* Only a profiling session's reply carries the times. */
-	int r = gc_call(c, &cm.base, GC_ANY_BODY, &rep);
-	if (r < 0)
-		return r;
-	*ret = (struct gpucmd_gpu_times){0, 0};
-	if (rep->body_case == GPUCMD__REPLY__BODY_GPU_TIMES)
-		*ret = (struct gpucmd_gpu_times){rep->gpu_times->start_ns, rep->gpu_times->end_ns};
-	gpucmd__reply__free_unpacked(rep, NULL);
-	return 0;
 }
 
 void gpucmd_profile_free(struct gpucmd_profile *p)

@@ -160,30 +160,48 @@ int gpucmd_residency_remove(gpucmd_client *c, gpucmd_session s, gpucmd_buffer bu
 
 /* ---- commits and stages ------------------------------------------------- */
 
-static int commit(gpucmd_client *c, gpucmd_session s, Gpucmd__CommitMode mode, const char *label)
+/* A commit; COMMIT_AND_WAIT is a round trip whose reply goes to *ret (may
+ * be NULL), the other modes are streamed. */
+static int commit(gpucmd_client *c, gpucmd_session s, Gpucmd__CommitMode mode, const char *label, Gpucmd__Reply **ret)
 {
 	Gpucmd__Commit cm = GPUCMD__COMMIT__INIT;
 	cm.session = s;
 	cm.mode = mode;
 	cm.has_label = label != NULL;
 	cm.label = (char *)(label ? label : "");
-	return mode == GPUCMD__COMMIT_MODE__COMMIT_AND_WAIT ? gc_call(c, &cm.base, GC_ANY_BODY, NULL)
+	return mode == GPUCMD__COMMIT_MODE__COMMIT_AND_WAIT ? gc_call(c, &cm.base, GC_ANY_BODY, ret)
 							    : gc_stream(c, &cm.base);
 }
 
 int gpucmd_commit_stage(gpucmd_client *c, gpucmd_session s)
 {
-	return commit(c, s, GPUCMD__COMMIT_MODE__COMMIT_STAGE, NULL);
+	return commit(c, s, GPUCMD__COMMIT_MODE__COMMIT_STAGE, NULL, NULL);
 }
 
 int gpucmd_commit_and_wait(gpucmd_client *c, gpucmd_session s)
 {
-	return commit(c, s, GPUCMD__COMMIT_MODE__COMMIT_AND_WAIT, NULL);
+	return commit(c, s, GPUCMD__COMMIT_MODE__COMMIT_AND_WAIT, NULL, NULL);
+}
+
+int gpucmd_commit_and_wait_timed(gpucmd_client *c, gpucmd_session s, struct gpucmd_gpu_times *ret)
+{
+	if (!ret)
+		return gc_fail(c, -EINVAL, "commit_and_wait_timed: ret_times is required");
+	Gpucmd__Reply *rep;
+	int r = commit(c, s, GPUCMD__COMMIT_MODE__COMMIT_AND_WAIT, NULL, &rep);
+	if (r < 0)
+		return r;
+	/* Only a profiling session's reply carries the times. */
+	*ret = (struct gpucmd_gpu_times){0, 0};
+	if (rep->body_case == GPUCMD__REPLY__BODY_GPU_TIMES)
+		*ret = (struct gpucmd_gpu_times){rep->gpu_times->start_ns, rep->gpu_times->end_ns};
+	gpucmd__reply__free_unpacked(rep, NULL);
+	return 0;
 }
 
 int gpucmd_fence_stage(gpucmd_client *c, gpucmd_session s, const char *label)
 {
-	return commit(c, s, GPUCMD__COMMIT_MODE__COMMIT_FENCE, label);
+	return commit(c, s, GPUCMD__COMMIT_MODE__COMMIT_FENCE, label, NULL);
 }
 
 int gpucmd_reset_for_next_stage(gpucmd_client *c, gpucmd_session s)
