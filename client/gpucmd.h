@@ -35,6 +35,8 @@
 extern "C" {
 #endif
 
+/* The release of the library actually loaded ("MAJOR.MINOR.PATCH");
+ * GPUCMD_VERSION is the one these declarations belong to. */
 const char *gpucmd_version(void);
 
 typedef struct gpucmd_client gpucmd_client;
