@@ -14,6 +14,8 @@
 
 #include "client_internal.h"
 
+#define FRAME_SLACK 256u /* room for the fields around a chunk's bytes in a frame */
+
 /* A round trip answered with BufferCreated: its handle to *ret. */
 static int call_buffer(gpucmd_client *c, ProtobufCMessage *body, gpucmd_buffer *ret)
 {
@@ -78,7 +80,7 @@ static int transfer(gpucmd_client *c, gpucmd_buffer buffer, uint64_t offset, uin
 	if (offset > UINT64_MAX - size)
 		return gc_fail(c, -ERANGE, "%s: offset %llu + size %zu overflows", what, (unsigned long long)offset,
 			       size);
-	const size_t chunk = c->max_frame - GC_FRAME_SLACK;
+	const size_t chunk = c->max_frame - FRAME_SLACK;
 	size_t done = 0;
 	do {
 		size_t n = size - done < chunk ? size - done : chunk;

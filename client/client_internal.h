@@ -14,10 +14,6 @@
 #include "gpucmd.h"
 #include "wire.h"
 
-/* Room for the fields around inline data in a frame (buffer write/read
- * chunks are max_frame minus this). */
-#define GC_FRAME_SLACK 256u
-
 /* A shared buffer's mapping in this process, unmapped when it is freed. */
 struct gc_shared_map {
 	gpucmd_buffer buffer;
