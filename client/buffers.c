@@ -165,7 +165,8 @@ static int shared_map(gpucmd_client *c, size_t len, int *ret_fd, void **ret_map)
 	void *map = MAP_FAILED;
 	if (ftruncate(fd, (off_t)len) < 0 || fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0 ||
 	    (map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) == MAP_FAILED) {
-		int r = gc_fail(c, -errno, "buffer_create_shared: %zu bytes of shared memory: %s", len, strerror(errno));
+		int r = gc_fail(c, -errno, "buffer_create_shared: %zu bytes of shared memory: %s", len,
+				strerror(errno));
 		close(fd);
 		return r;
 	}

@@ -64,20 +64,23 @@ int gpucmd_trace_write(const struct gpucmd_profile *p, FILE *f)
 	fprintf(f, "{\"displayTimeUnit\":\"ns\",\"traceEvents\":[");
 	fprintf(f, "\n{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":1,\"args\":{\"name\":");
 	json_string(f, p->session[0] ? p->session : "gpucmd session");
-	fprintf(f, "}},\n{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":1,\"tid\":1,\"args\":{\"name\":\"command buffers\"}}");
+	fprintf(f, "}},\n{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":1,\"tid\":1,"
+		   "\"args\":{\"name\":\"command buffers\"}}");
 	fprintf(f, ",\n{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":1,\"tid\":2,\"args\":{\"name\":\"commands\"}}");
 	for (uint32_t i = 0; i < p->n_command_buffers; i++) {
 		const struct gpucmd_timed_command_buffer *cb = &p->command_buffers[i];
 		trace_event(f, cb->label[0] ? cb->label : "command buffer", "command_buffer", 1, t0, cb->start_ns,
 			    cb->end_ns);
-		fprintf(f, ",\"args\":{\"serial\":%llu,\"commands\":%u}}", (unsigned long long)cb->serial, cb->commands);
+		fprintf(f, ",\"args\":{\"serial\":%llu,\"commands\":%u}}", (unsigned long long)cb->serial,
+			cb->commands);
 	}
 	for (uint32_t i = 0; i < p->n_commands; i++) {
 		const struct gpucmd_timed_command *cmd = &p->commands[i];
 		trace_event(f, cmd->name, "command", 2, t0, cmd->start_ns, cmd->end_ns);
 		fprintf(f, ",\"args\":{\"stage\":");
 		json_string(f, cmd->stage ? cmd->stage : "");
-		fprintf(f, ",\"command_buffer\":%llu,\"index\":%u}}", (unsigned long long)cmd->command_buffer, cmd->index);
+		fprintf(f, ",\"command_buffer\":%llu,\"index\":%u}}", (unsigned long long)cmd->command_buffer,
+			cmd->index);
 	}
 	fprintf(f, "\n]}\n");
 	return ferror(f) ? -EIO : 0;

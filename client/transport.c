@@ -165,8 +165,8 @@ static int queue(gpucmd_client *c, Gpucmd__Request *req)
 	req->id = ++c->next_id;
 	int r = gw_pack(&c->out, &req->base, c->max_frame);
 	if (r == -EMSGSIZE)
-		return gc_fail(c, r, "%s request larger than the daemon's frame limit of %u bytes", gw_request_name(req),
-			       c->max_frame);
+		return gc_fail(c, r, "%s request larger than the daemon's frame limit of %u bytes",
+			       gw_request_name(req), c->max_frame);
 	if (r < 0)
 		return gc_fail(c, r, "out of memory");
 	return c->out.len >= FLUSH_AT ? gpucmd_flush(c) : 0;
