@@ -15,7 +15,7 @@ SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
 CC ?= cc
 B := build
-VERSION := $(shell sed -n 's/^\#define GPUCMD_VERSION "\(.*\)"/\1/p' client/gpucmd.h)
+VERSION := $(shell sed -n 's/^\#define GPUCMD_VERSION "\(.*\)"/\1/p' proto/gpucmd_defs.h)
 SOVERSION := 0
 
 PKGS := vulkan libuv libprotobuf-c spirv-cross-c-shared libsystemd inih
@@ -36,7 +36,8 @@ LDFLAGS += $(SAN)
 PROTO_SRC := $(B)/gen/gpucmd.pb-c.c
 PROTO_OBJ := $(B)/obj/gen/gpucmd.pb-c.o $(B)/obj/proto/wire.o
 DAEMON_OBJ := $(patsubst %.c,$(B)/obj/%.o,$(wildcard daemon/*/*.c)) $(B)/obj/daemon/device/spirv_opt.o
-LIB_OBJ := $(B)/obj/client/client.o
+LIB_OBJ := $(patsubst %,$(B)/obj/client/%.o,connection transport buffers sessions kernels fences graphs profile \
+	status trace)
 CLI_OBJ := $(B)/obj/client/cli.o $(B)/obj/client/cli_status.o $(B)/obj/client/cli_text.o \
 	$(B)/obj/client/prometheus.o
 KERNELS := $(patsubst kernels/%.comp,$(B)/kernels/%.spv,$(wildcard kernels/*.comp))
@@ -226,7 +227,7 @@ install: all
 	ln -sf libgpucmd.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libgpucmd.so.$(SOVERSION)
 	ln -sf libgpucmd.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libgpucmd.so
 	install -m 644 $(B)/libgpucmd.a $(DESTDIR)$(LIBDIR)/
-	install -m 644 client/gpucmd.h $(DESTDIR)$(INCLUDEDIR)/
+	install -m 644 client/gpucmd.h proto/gpucmd_defs.h $(DESTDIR)$(INCLUDEDIR)/
 	install -m 644 $(B)/gpucmd.pc $(DESTDIR)$(PKGCONFIGDIR)/
 	install -m 644 $(KERNELS) $(DESTDIR)$(DATADIR)/gpucmd/kernels/
 	install -m 644 README.md docs/*.md $(DESTDIR)$(DOCDIR)/
@@ -249,7 +250,8 @@ uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/gpucmdd $(DESTDIR)$(BINDIR)/gpucmd $(DESTDIR)$(BINDIR)/gpucmd-exporter \
 		$(DESTDIR)$(LIBDIR)/libgpucmd.so \
 		$(DESTDIR)$(LIBDIR)/libgpucmd.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libgpucmd.so.$(VERSION) \
-		$(DESTDIR)$(LIBDIR)/libgpucmd.a $(DESTDIR)$(INCLUDEDIR)/gpucmd.h $(DESTDIR)$(PKGCONFIGDIR)/gpucmd.pc \
+		$(DESTDIR)$(LIBDIR)/libgpucmd.a $(DESTDIR)$(INCLUDEDIR)/gpucmd.h $(DESTDIR)$(INCLUDEDIR)/gpucmd_defs.h \
+		$(DESTDIR)$(PKGCONFIGDIR)/gpucmd.pc \
 		$(DESTDIR)$(SYSUSERSDIR)/gpucmd.conf $(DESTDIR)$(TMPFILESDIR)/gpucmd.conf
 	rm -f $(addprefix $(DESTDIR)$(SYSTEMDDIR)/system/,gpucmdd.service gpucmdd@.service gpucmdd.socket gpucmdd@.socket \
 		gpucmd-exporter.service gpucmd-exporter.socket) \
@@ -301,7 +303,7 @@ fuzz: $(B)/fuzz/fuzz_frames $(B)/fuzz/fuzz_spirv $(KERNELS) $(TEST_SPV)
 $(B)/bench-inproc: bench/inproc.c
 	$(CC) $(CFLAGS) $< -o $@ $(LDFLAGS) $(shell pkg-config --cflags --libs vulkan) -lm
 
-$(B)/bench-gpucmd: bench/client.c client/gpucmd.h $(B)/libgpucmd.a
+$(B)/bench-gpucmd: bench/client.c client/gpucmd.h proto/gpucmd_defs.h $(B)/libgpucmd.a
 	$(CC) $(CFLAGS) $< $(B)/libgpucmd.a -o $@ $(LDFLAGS) $(shell pkg-config --libs libprotobuf-c) -lm
 
 bench: all $(BENCH_BIN)

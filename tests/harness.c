@@ -571,7 +571,7 @@ void raw_open(struct raw *r)
 	r->id = 1;
 	gw_reader_init(&r->in, GW_DEFAULT_MAX_FRAME);
 	uint8_t buf[256];
-	size_t n = raw_hello(buf, sizeof(buf), GW_PROTOCOL_VERSION);
+	size_t n = raw_hello(buf, sizeof(buf), GPUCMD_PROTOCOL_VERSION);
 	ck_assert_int_eq(write(r->fd, buf, n), (ssize_t)n);
 	ck_assert_int_eq(raw_wait(r, 1, NULL, 0), 0);
 }

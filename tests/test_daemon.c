@@ -230,7 +230,7 @@ START_TEST(oversize_frame_closes_only_that_connection)
 	int fd = raw_connect();
 	ck_assert_int_ge(fd, 0);
 	uint8_t buf[4096];
-	size_t n = raw_hello(buf, sizeof(buf), GW_PROTOCOL_VERSION);
+	size_t n = raw_hello(buf, sizeof(buf), GPUCMD_PROTOCOL_VERSION);
 	uint32_t huge = GW_DEFAULT_MAX_FRAME + 1;
 	memcpy(buf + n, &huge, 4);
 	ck_assert_int_eq(write(fd, buf, n + 4), (ssize_t)(n + 4));
@@ -249,7 +249,7 @@ START_TEST(garbage_bytes_close_only_that_connection)
 	gpucmd_client *other = connect_ok();
 	int fd = raw_connect();
 	uint8_t buf[4096];
-	size_t n = raw_hello(buf, sizeof(buf), GW_PROTOCOL_VERSION);
+	size_t n = raw_hello(buf, sizeof(buf), GPUCMD_PROTOCOL_VERSION);
 	uint8_t junk[64] = {40, 0, 0, 0};
 	for (size_t i = 4; i < sizeof(junk); i++)
 		junk[i] = (uint8_t)(0xff - i * 7);
@@ -307,7 +307,7 @@ START_TEST(fds_sent_without_a_request_for_them_are_refused_and_closed)
 	signal(SIGPIPE, SIG_IGN);
 	int fd = raw_connect();
 	uint8_t buf[256];
-	size_t n = raw_hello(buf, sizeof(buf), GW_PROTOCOL_VERSION);
+	size_t n = raw_hello(buf, sizeof(buf), GPUCMD_PROTOCOL_VERSION);
 	int pass[2];
 	ck_assert_int_eq(pipe(pass), 0);
 	ck_assert_int_eq(gw_send_fds(fd, buf, n, pass, 2, 0), (ssize_t)n);

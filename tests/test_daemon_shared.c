@@ -137,7 +137,7 @@ static int send_create(uint64_t size, const int *fds, int n_fds, char *err, size
 	int s = raw_connect();
 	ck_assert_int_ge(s, 0);
 	uint8_t out[512];
-	size_t len = raw_hello(out, sizeof(out), GW_PROTOCOL_VERSION);
+	size_t len = raw_hello(out, sizeof(out), GPUCMD_PROTOCOL_VERSION);
 	Gpucmd__BufferCreateShared bs = GPUCMD__BUFFER_CREATE_SHARED__INIT;
 	bs.size = size;
 	Gpucmd__Request req = GPUCMD__REQUEST__INIT;

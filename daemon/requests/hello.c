@@ -23,10 +23,10 @@ void gd_request_hello(struct gd_client *c, const Req *req)
 {
 	const Gpucmd__Hello *h = req->hello;
 	struct gd_core *d = c->d;
-	if (h->protocol_version != GW_PROTOCOL_VERSION) {
+	if (h->protocol_version != GPUCMD_PROTOCOL_VERSION) {
 		char msg[160];
 		snprintf(msg, sizeof(msg), "protocol version %u is not supported: gpucmdd %s speaks version %u",
-			 h->protocol_version, GD_VERSION, GW_PROTOCOL_VERSION);
+			 h->protocol_version, GD_VERSION, GPUCMD_PROTOCOL_VERSION);
 		gd_reply_status(c, req->id, GPUCMD_E_VERSION, 0, msg);
 		return;
 	}
@@ -36,7 +36,7 @@ void gd_request_hello(struct gd_client *c, const Req *req)
 	c->greeted = true;
 	const VkPhysicalDeviceLimits *l = &d->gpu->props.limits;
 	Gpucmd__HelloReply hr = GPUCMD__HELLO_REPLY__INIT;
-	hr.protocol_version = GW_PROTOCOL_VERSION;
+	hr.protocol_version = GPUCMD_PROTOCOL_VERSION;
 	hr.daemon_version = GD_VERSION;
 	hr.device_name = d->gpu->props.deviceName;
 	hr.max_frame = d->cfg.max_frame;
@@ -64,7 +64,7 @@ void gd_request_info(struct gd_client *c, const Req *req)
 	snprintf(api, sizeof(api), "%u.%u.%u", VK_API_VERSION_MAJOR(v), VK_API_VERSION_MINOR(v),
 		 VK_API_VERSION_PATCH(v));
 	ir.daemon_version = GD_VERSION;
-	ir.protocol_version = GW_PROTOCOL_VERSION;
+	ir.protocol_version = GPUCMD_PROTOCOL_VERSION;
 	ir.device_name = gpu->props.deviceName;
 	ir.vendor_id = gpu->props.vendorID;
 	ir.device_id = gpu->props.deviceID;

@@ -454,7 +454,7 @@ static int parse_flags(struct gd_config *cfg, int argc, char **argv, char **ret_
 				return 1;
 			}
 			if (o == O_VERSION) {
-				printf("gpucmdd %s (protocol %u)\n", GD_VERSION, GW_PROTOCOL_VERSION);
+				printf("gpucmdd %s (protocol %u)\n", GD_VERSION, GPUCMD_PROTOCOL_VERSION);
 				return 1;
 			}
 			if (o == O_CONFIG && !(*ret_config = strdup(optarg)))
