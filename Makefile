@@ -192,13 +192,16 @@ run: deps
 	$(MAKE) all
 	exec $(B)/gpucmdd $(ARGS)
 
-# The service tests check the units and the pkg-config file of a staged
-# install, so `make test` stages one in $(B)/stage. Last, the benchmark
+# First the daemon's shape (scripts/check-layers: no upward include or call,
+# no loop, no file over 700 lines or function over 80). The service tests
+# check the units and the pkg-config file of a staged install, so
+# `make test` stages one in $(B)/stage. Last, the benchmark
 # suite runs shortened through `gpucmd bench`: it fails unless every
 # benchmark ran, both sides computed what the CPU expects and its daemon
 # exited 0 (the figures themselves mean nothing on lavapipe).
 test: deps
 	$(MAKE) all $(TESTS) $(BENCH_BIN) $(TEST_SPV)
+	scripts/check-layers $(B)
 	$(B)/tests/test_wire
 	$(B)/tests/test_range
 	GPUCMD_BUILD=$(B) $(B)/tests/test_daemon

@@ -12,27 +12,13 @@
 
 #include "gpucmd_defs.h"
 
-/* Descriptors (slots) of one kernel: buffers, counting each array element. */
-#define GD_MAX_BINDINGS GPUCMD_MAX_BINDINGS
-/* The largest binding number: drivers size a set layout by its largest
- * binding, so a hostile 2^31 would cost gigabytes. */
-#define GD_MAX_BINDING_NUMBER 1023
-/* Specialization constants one registration may set. */
-#define GD_MAX_SPEC 64
-
-/* The type a client gives a specialization constant's value (the wire's
- * SpecType; gpucmd.h's enum gpucmd_spec_type has the same numbers). */
-enum gd_spec_type {
-	GD_SPEC_BOOL = 1,
-	GD_SPEC_INT8, GD_SPEC_UINT8, GD_SPEC_INT16, GD_SPEC_UINT16, GD_SPEC_FLOAT16,
-	GD_SPEC_INT32, GD_SPEC_UINT32, GD_SPEC_FLOAT32,
-	GD_SPEC_INT64, GD_SPEC_UINT64, GD_SPEC_FLOAT64,
-	GD_SPEC_TYPE_END,
-};
+/* The limits on a kernel's bindings and specialization constants, and the
+ * types of those constants, are the wire's (gpucmd_defs.h). */
+#define GD_SPEC_TYPES (GPUCMD_SPEC_FLOAT64 + 1)
 
 struct gd_spec {
 	uint32_t id;          /* constant_id (SpecId) */
-	uint32_t type;        /* enum gd_spec_type */
+	uint32_t type;        /* enum gpucmd_spec_type */
 	uint64_t bits;        /* the value's bits, zero-extended from its width */
 };
 
@@ -44,7 +30,7 @@ struct gd_kernel_opts {
 	uint32_t subgroup_size;   /* requiredSubgroupSize; 0: the device chooses */
 	uint32_t full_subgroups;  /* 1: VK_PIPELINE_SHADER_STAGE_CREATE_REQUIRE_FULL_SUBGROUPS_BIT */
 	uint32_t zero;
-	struct gd_spec spec[GD_MAX_SPEC];
+	struct gd_spec spec[GPUCMD_MAX_SPEC_CONSTANTS];
 };
 
 enum gd_slot_kind { GD_SLOT_STORAGE, GD_SLOT_UNIFORM };
@@ -54,13 +40,13 @@ enum gd_slot_kind { GD_SLOT_STORAGE, GD_SLOT_UNIFORM };
  * and one compute entry point. */
 struct gd_iface {
 	uint32_t n_bindings;                 /* slots */
-	uint32_t binding[GD_MAX_BINDINGS];   /* binding number of each slot */
-	uint32_t element[GD_MAX_BINDINGS];   /* array element of each slot */
-	uint32_t count[GD_MAX_BINDINGS];     /* elements of the slot's binding (1: not an array) */
-	uint8_t kind[GD_MAX_BINDINGS];       /* enum gd_slot_kind */
-	bool read_only[GD_MAX_BINDINGS];
-	bool write_only[GD_MAX_BINDINGS];
-	uint32_t min_size[GD_MAX_BINDINGS]; /* bytes of the block before its runtime array */
+	uint32_t binding[GPUCMD_MAX_BINDINGS];   /* binding number of each slot */
+	uint32_t element[GPUCMD_MAX_BINDINGS];   /* array element of each slot */
+	uint32_t count[GPUCMD_MAX_BINDINGS];     /* elements of the slot's binding (1: not an array) */
+	uint8_t kind[GPUCMD_MAX_BINDINGS];       /* enum gd_slot_kind */
+	bool read_only[GPUCMD_MAX_BINDINGS];
+	bool write_only[GPUCMD_MAX_BINDINGS];
+	uint32_t min_size[GPUCMD_MAX_BINDINGS]; /* bytes of the block before its runtime array */
 	uint32_t push_size;
 	uint32_t local[3];
 	char entry[64];

@@ -61,7 +61,7 @@ void gd_program_unref(struct gd_program *p)
 static VkResult create_set_layout(struct gd_gpu *gpu, struct gd_program *p)
 {
 	const struct gd_iface *k = &p->iface;
-	VkDescriptorSetLayoutBinding b[GD_MAX_BINDINGS];
+	VkDescriptorSetLayoutBinding b[GPUCMD_MAX_BINDINGS];
 	uint32_t n = 0;
 	for (uint32_t i = 0; i < k->n_bindings; i++) {
 		if (k->element[i] != 0)

@@ -131,9 +131,9 @@ static int add_variable(spvc_compiler comp, const spvc_reflected_resource *r, en
 	unsigned b = spvc_compiler_get_decoration(comp, r->id, SpvDecorationBinding);
 	if (set != 0)
 		return refuse_module(-EINVAL, err, errlen, "%s at set %u binding %u: gpucmd binds set 0 only", what, set, b);
-	if (b > GD_MAX_BINDING_NUMBER)
+	if (b > GPUCMD_MAX_BINDING_NUMBER)
 		return refuse_module(-E2BIG, err, errlen, "%s at binding %u: binding numbers go up to %d", what, b,
-			      GD_MAX_BINDING_NUMBER);
+			      GPUCMD_MAX_BINDING_NUMBER);
 	spvc_type var = spvc_compiler_get_type_handle(comp, r->type_id);
 	unsigned dims = spvc_type_get_num_array_dimensions(var);
 	uint32_t count = 1;
@@ -175,8 +175,8 @@ static int add_variable(spvc_compiler comp, const spvc_reflected_resource *r, en
 			x->min_size = size;
 		return 0;
 	}
-	if (*n == GD_MAX_BINDINGS)
-		return refuse_module(-E2BIG, err, errlen, "more than %d bindings", GD_MAX_BINDINGS);
+	if (*n == GPUCMD_MAX_BINDINGS)
+		return refuse_module(-E2BIG, err, errlen, "more than %d bindings", GPUCMD_MAX_BINDINGS);
 	bs[(*n)++] = (struct binding){b, count, kind, ro, wo, size, r->name};
 	return 0;
 }
@@ -203,7 +203,7 @@ static int reflect_bindings(const struct gd_gpu *gpu, spvc_compiler comp, spvc_r
 			return refuse_module(-EINVAL, err, errlen, "%s at binding %u: only storage and uniform buffers are supported",
 				      refused[t].what, spvc_compiler_get_decoration(comp, list[0].id, SpvDecorationBinding));
 	}
-	struct binding bs[GD_MAX_BINDINGS];
+	struct binding bs[GPUCMD_MAX_BINDINGS];
 	uint32_t nb = 0;
 	for (int u = 0; u < 2; u++) {
 		spvc_resources_get_resource_list_for_type(res, u ? SPVC_RESOURCE_TYPE_UNIFORM_BUFFER
@@ -230,9 +230,9 @@ static int reflect_bindings(const struct gd_gpu *gpu, spvc_compiler comp, spvc_r
 			return refuse_module(-E2BIG, err, errlen, "binding %u declares %u bytes, over %s %u", x->number, x->min_size,
 				      x->kind == GD_SLOT_UNIFORM ? "maxUniformBufferRange" : "maxStorageBufferRange", max);
 		*(x->kind == GD_SLOT_UNIFORM ? &uniform : &storage) += x->count;
-		if (storage + uniform > GD_MAX_BINDINGS)
+		if (storage + uniform > GPUCMD_MAX_BINDINGS)
 			return refuse_module(-E2BIG, err, errlen, "more than %d buffers (counting each array element) up to binding %u",
-				      GD_MAX_BINDINGS, x->number);
+				      GPUCMD_MAX_BINDINGS, x->number);
 		for (uint32_t e = 0; e < x->count; e++) {
 			uint32_t s = k->n_bindings++;
 			k->binding[s] = x->number;

@@ -334,19 +334,19 @@ static int parse(const uint32_t *words, size_t size, struct scan *sc, char *err,
 	return 0;
 }
 
-static const char *const spec_type_name[GD_SPEC_TYPE_END] = {
-	[GD_SPEC_BOOL] = "bool", [GD_SPEC_INT8] = "int8", [GD_SPEC_UINT8] = "uint8", [GD_SPEC_INT16] = "int16",
-	[GD_SPEC_UINT16] = "uint16", [GD_SPEC_FLOAT16] = "float16", [GD_SPEC_INT32] = "int32",
-	[GD_SPEC_UINT32] = "uint32", [GD_SPEC_FLOAT32] = "float32", [GD_SPEC_INT64] = "int64",
-	[GD_SPEC_UINT64] = "uint64", [GD_SPEC_FLOAT64] = "float64",
+static const char *const spec_type_name[GD_SPEC_TYPES] = {
+	[GPUCMD_SPEC_BOOL] = "bool", [GPUCMD_SPEC_INT8] = "int8", [GPUCMD_SPEC_UINT8] = "uint8", [GPUCMD_SPEC_INT16] = "int16",
+	[GPUCMD_SPEC_UINT16] = "uint16", [GPUCMD_SPEC_FLOAT16] = "float16", [GPUCMD_SPEC_INT32] = "int32",
+	[GPUCMD_SPEC_UINT32] = "uint32", [GPUCMD_SPEC_FLOAT32] = "float32", [GPUCMD_SPEC_INT64] = "int64",
+	[GPUCMD_SPEC_UINT64] = "uint64", [GPUCMD_SPEC_FLOAT64] = "float64",
 };
 
 static void spec_type_of(uint32_t t, uint8_t *ret_kind, uint8_t *ret_width)
 {
-	static const uint8_t width[GD_SPEC_TYPE_END] = {0, 1, 8, 8, 16, 16, 16, 32, 32, 32, 64, 64, 64};
+	static const uint8_t width[GD_SPEC_TYPES] = {0, 1, 8, 8, 16, 16, 16, 32, 32, 32, 64, 64, 64};
 	*ret_width = width[t];
-	*ret_kind = t == GD_SPEC_BOOL ? K_BOOL
-		  : t == GD_SPEC_FLOAT16 || t == GD_SPEC_FLOAT32 || t == GD_SPEC_FLOAT64 ? K_FLOAT : K_INT;
+	*ret_kind = t == GPUCMD_SPEC_BOOL ? K_BOOL
+		  : t == GPUCMD_SPEC_FLOAT16 || t == GPUCMD_SPEC_FLOAT32 || t == GPUCMD_SPEC_FLOAT64 ? K_FLOAT : K_INT;
 }
 
 /* The module's specialization ids, for a message: "0, 1, 2" or "none". */
@@ -393,7 +393,7 @@ static int set_one(const struct scan *sc, const struct spec_const *c, const stru
 	}
 	uint64_t bits = v->bits;
 	/* A signed literal narrower than a word is sign-extended (SPIR-V 2.2.1). */
-	if (width < 32 && (v->type == GD_SPEC_INT8 || v->type == GD_SPEC_INT16) && (bits >> (width - 1)) & 1)
+	if (width < 32 && (v->type == GPUCMD_SPEC_INT8 || v->type == GPUCMD_SPEC_INT16) && (bits >> (width - 1)) & 1)
 		bits |= ~((1ull << width) - 1) & 0xffffffffull;
 	if (c->n_words != (width == 64 ? 5u : 4u))
 		return snprintf(err, errlen, "constant_id %u: malformed OpSpecConstant", v->id), -EINVAL;
@@ -411,7 +411,7 @@ static int apply_values(const struct scan *sc, const struct gd_kernel_opts *opts
 	for (uint32_t i = 0; opts && i < opts->n_spec; i++) {
 		const struct gd_spec *v = &opts->spec[i];
 		uint8_t kind, width;
-		if (v->type == 0 || v->type >= GD_SPEC_TYPE_END)
+		if (v->type == 0 || v->type >= GD_SPEC_TYPES)
 			return snprintf(err, errlen, "constant_id %u: unknown value type %u", v->id, v->type), -EINVAL;
 		spec_type_of(v->type, &kind, &width);
 		if (width < 64 && v->bits >> width)

@@ -11,6 +11,8 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+
+#include "gpucmd_defs.h"
 #include <sys/types.h>
 
 #include "base/handles.h"
@@ -18,8 +20,6 @@
 #include "base/list.h"
 #include "base/log.h"
 #include "gpucmd.pb-c.h"
-
-#define GD_MAX_CLIENT_KERNELS 64
 
 struct gd_account;
 struct gd_client;
@@ -50,7 +50,7 @@ struct gd_client_ops {
 
 /* The kernels a client registered from its own SPIR-V (requests/kernels.c). */
 struct gd_client_kernels {
-	struct gd_kernel *list[GD_MAX_CLIENT_KERNELS]; /* in registration order */
+	struct gd_kernel *list[GPUCMD_MAX_CLIENT_KERNELS]; /* in registration order */
 	uint32_t n;
 	uint32_t registered;        /* ever: ids are never reused by a client */
 	struct gd_kernel_job *job;  /* a registration being built, at most one */

@@ -195,7 +195,7 @@ void gd_session_dispatch(struct gd_session *s, uint64_t req, const struct gd_ker
 			 bool barrier_before)
 {
 	struct gd_program *p = k->prog;
-	struct gd_access acc[GD_MAX_BINDINGS];
+	struct gd_access acc[GPUCMD_MAX_BINDINGS];
 	for (uint32_t i = 0; i < p->iface.n_bindings; i++)
 		acc[i] = (struct gd_access){bound[i].buf, bound[i].offset, bound[i].offset + bound[i].range,
 					    binding_access(&p->iface, i)};
@@ -211,7 +211,7 @@ void gd_session_dispatch(struct gd_session *s, uint64_t req, const struct gd_ker
 	const uint32_t n = p->iface.n_bindings, push_size = p->iface.push_size;
 	bool same_layout = sub->bound_layout == p->layout;
 	if (!same_layout || memcmp(sub->bound_set, bound, n * sizeof(*bound))) {
-		VkDescriptorBufferInfo info[GD_MAX_BINDINGS];
+		VkDescriptorBufferInfo info[GPUCMD_MAX_BINDINGS];
 		for (uint32_t i = 0; i < n; i++)
 			info[i] = (VkDescriptorBufferInfo){bound[i].buf->buf, bound[i].offset, bound[i].range};
 		if (gd_descriptors_bind(s->d->gpu, &sub->desc, cb, p, info) < 0) {
@@ -389,7 +389,7 @@ void gd_graph_replay(struct gd_graph *g, struct gd_session *s, uint64_t req, boo
 		const struct gd_graph_use *u = node->use;
 		switch (node->kind) {
 		case GD_NODE_DISPATCH: {
-			struct gd_bound bound[GD_MAX_BINDINGS];
+			struct gd_bound bound[GPUCMD_MAX_BINDINGS];
 			for (uint32_t j = 0; j < node->n_uses; j++)
 				bound[j] = (struct gd_bound){g->map[u[j].slot], u[j].offset, u[j].range};
 			const uint8_t *push = g->push_override[i] ? g->push_override[i] : g->push + node->push_off;

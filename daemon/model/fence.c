@@ -34,7 +34,7 @@ struct gd_fence_waiter {
 
 struct gd_token {
 	struct gd_list link;   /* gd_daemon.tokens */
-	uint8_t bytes[GD_TOKEN_BYTES];
+	uint8_t bytes[GPUCMD_TOKEN_BYTES];
 	enum gd_token_kind kind;
 	void *obj;
 	struct gd_client *conn;
@@ -209,7 +209,7 @@ bool gd_fence_has_waiters(struct gd_core *d, const struct gd_client *c)
 }
 
 int gd_token_issue(struct gd_core *d, struct gd_client *c, enum gd_token_kind kind, void *obj,
-		   uint8_t ret_token[GD_TOKEN_BYTES])
+		   uint8_t ret_token[GPUCMD_TOKEN_BYTES])
 {
 	/* Exporting an object again gives the same token: the table grows with
 	 * the objects exported, not with the requests. */
@@ -217,7 +217,7 @@ int gd_token_issue(struct gd_core *d, struct gd_client *c, enum gd_token_kind ki
 	gd_list_for_each_safe(pos, tmp, &d->tokens) {
 		struct gd_token *t = gd_container_of(pos, struct gd_token, link);
 		if (t->conn == c && t->kind == kind && t->obj == obj) {
-			memcpy(ret_token, t->bytes, GD_TOKEN_BYTES);
+			memcpy(ret_token, t->bytes, GPUCMD_TOKEN_BYTES);
 			return 0;
 		}
 	}
@@ -232,16 +232,16 @@ int gd_token_issue(struct gd_core *d, struct gd_client *c, enum gd_token_kind ki
 	t->obj = obj;
 	t->conn = c;
 	gd_list_insert_tail(&d->tokens, &t->link);
-	memcpy(ret_token, t->bytes, GD_TOKEN_BYTES);
+	memcpy(ret_token, t->bytes, GPUCMD_TOKEN_BYTES);
 	return 0;
 }
 
-void *gd_token_lookup(struct gd_core *d, enum gd_token_kind kind, const uint8_t token[GD_TOKEN_BYTES])
+void *gd_token_lookup(struct gd_core *d, enum gd_token_kind kind, const uint8_t token[GPUCMD_TOKEN_BYTES])
 {
 	struct gd_list *pos, *tmp;
 	gd_list_for_each_safe(pos, tmp, &d->tokens) {
 		struct gd_token *t = gd_container_of(pos, struct gd_token, link);
-		if (t->kind == kind && memcmp(t->bytes, token, GD_TOKEN_BYTES) == 0)
+		if (t->kind == kind && memcmp(t->bytes, token, GPUCMD_TOKEN_BYTES) == 0)
 			return t->obj;
 	}
 	return NULL;

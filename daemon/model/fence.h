@@ -20,12 +20,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "gpucmd_defs.h"
+
 #include <vulkan/vulkan.h>
 
 #include "base/list.h"
 #include "submit/scheduler.h"
-
-#define GD_TOKEN_BYTES 16
 
 struct gd_client;
 struct gd_core;
@@ -80,9 +80,9 @@ enum gd_token_kind { GD_TOKEN_FENCE, GD_TOKEN_BUFFER, GD_TOKEN_GRAPH };
  * a getrandom error. The table does not reference obj:
  * the exporter revokes the token before letting go of it. */
 int gd_token_issue(struct gd_core *d, struct gd_client *c, enum gd_token_kind kind, void *obj,
-		   uint8_t ret_token[GD_TOKEN_BYTES]);
+		   uint8_t ret_token[GPUCMD_TOKEN_BYTES]);
 /* The object a token names, or NULL. */
-void *gd_token_lookup(struct gd_core *d, enum gd_token_kind kind, const uint8_t token[GD_TOKEN_BYTES]);
+void *gd_token_lookup(struct gd_core *d, enum gd_token_kind kind, const uint8_t token[GPUCMD_TOKEN_BYTES]);
 /* Forgets the tokens issued by c (any connection when NULL) for obj (any
  * object when NULL). */
 void gd_token_revoke(struct gd_core *d, struct gd_client *c, void *obj);

@@ -135,8 +135,8 @@ static struct gd_graph_node *add_node(struct gd_graph *g, enum gd_node_kind kind
 int gd_graph_add_dispatch(struct gd_graph *g, const struct gd_kernel *k, const struct gd_bound *bound,
 			  const void *push, const uint32_t groups[3], bool barrier_before)
 {
-	struct gd_buffer *bufs[GD_MAX_BINDINGS];
-	uint64_t offsets[GD_MAX_BINDINGS], ranges[GD_MAX_BINDINGS];
+	struct gd_buffer *bufs[GPUCMD_MAX_BINDINGS];
+	uint64_t offsets[GPUCMD_MAX_BINDINGS], ranges[GPUCMD_MAX_BINDINGS];
 	const struct gd_iface *f = &k->prog->iface;
 	for (uint32_t i = 0; i < f->n_bindings; i++) {
 		bufs[i] = bound[i].buf;

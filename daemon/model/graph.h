@@ -32,7 +32,7 @@ struct gd_graph_node {
 	struct gd_graph_use {
 		uint32_t slot;
 		uint64_t offset, range;
-	} use[GD_MAX_BINDINGS];
+	} use[GPUCMD_MAX_BINDINGS];
 	uint32_t push_off;            /* into gd_graph.push, the kernel's push_size bytes */
 	uint32_t groups[3];
 	uint32_t value;               /* fill */

@@ -2,7 +2,7 @@
  * hazard.c — conflict test and range bookkeeping of a command buffer's
  * current concurrent group (see hazard.h). Runs on the loop thread for
  * every recorded command, so it is a linear scan over a small fixed array:
- * at most GD_MAX_BINDINGS accesses against GD_HAZARD_MAX_RANGES ranges.
+ * at most GPUCMD_MAX_BINDINGS accesses against GD_HAZARD_MAX_RANGES ranges.
  */
 #include "model/hazard.h"
 

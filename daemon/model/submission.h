@@ -63,7 +63,7 @@ struct gd_submission {
 	 * for vkCmdDispatch alone. Cleared where the state becomes undefined. */
 	VkPipeline bound;
 	VkPipelineLayout bound_layout;   /* of bound_set and bound_push; NULL: none */
-	struct gd_bound bound_set[GD_MAX_BINDINGS];
+	struct gd_bound bound_set[GPUCMD_MAX_BINDINGS];
 	uint8_t bound_push[GD_PUSH_CACHE];
 	struct gd_hazard hazard;     /* ranges of the current concurrent group */
 	struct gd_cmd_sync group;    /* ... and its stages and accesses */

@@ -187,7 +187,7 @@ void gd_request_graph_free(struct gd_client *c, const Req *req)
 void gd_request_graph_export(struct gd_client *c, const Req *req)
 {
 	struct gd_graph *g = gd_handles_get(&c->graphs, req->graph_export->graph);
-	uint8_t token[GD_TOKEN_BYTES];
+	uint8_t token[GPUCMD_TOKEN_BYTES];
 	if (!g) {
 		char msg[96];
 		snprintf(msg, sizeof(msg), "graph export: no graph %u on this connection", req->graph_export->graph);
@@ -205,10 +205,10 @@ void gd_request_graph_export(struct gd_client *c, const Req *req)
 void gd_request_graph_import(struct gd_client *c, const Req *req)
 {
 	ProtobufCBinaryData tok = req->graph_import->token;
-	struct gd_graph *g = tok.len == GD_TOKEN_BYTES ? gd_token_lookup(c->d, GD_TOKEN_GRAPH, tok.data) : NULL;
+	struct gd_graph *g = tok.len == GPUCMD_TOKEN_BYTES ? gd_token_lookup(c->d, GD_TOKEN_GRAPH, tok.data) : NULL;
 	if (!g) {
 		gd_reply_status(c, req->id, -ENOENT, 0,
-				     tok.len != GD_TOKEN_BYTES ? "graph import: a token is 16 bytes"
+				     tok.len != GPUCMD_TOKEN_BYTES ? "graph import: a token is 16 bytes"
 							       : "graph import: unknown graph token (never issued, or its exporter freed the graph)");
 		return;
 	}

@@ -85,7 +85,7 @@ static const struct gd_kernel *find_by_name(struct gd_client *c, const char *nam
 	return k;
 }
 
-/* Fills a Kernel message; kb must hold GD_MAX_BINDINGS entries. */
+/* Fills a Kernel message; kb must hold GPUCMD_MAX_BINDINGS entries. */
 static void fill_kernel_reply(const struct gd_kernel *k, Gpucmd__Kernel *m, Gpucmd__KernelBinding *kb,
 		     Gpucmd__KernelBinding **kbp)
 {
@@ -123,7 +123,7 @@ void gd_kernel_lookup(struct gd_client *c, const Req *req)
 		return;
 	}
 	Gpucmd__Kernel m;
-	Gpucmd__KernelBinding kb[GD_MAX_BINDINGS], *kbp[GD_MAX_BINDINGS];
+	Gpucmd__KernelBinding kb[GPUCMD_MAX_BINDINGS], *kbp[GPUCMD_MAX_BINDINGS];
 	fill_kernel_reply(k, &m, kb, kbp);
 	Gpucmd__Reply rep = GPUCMD__REPLY__INIT;
 	rep.id = req->id;
@@ -138,15 +138,15 @@ void gd_kernel_list(struct gd_client *c, const Req *req)
 	uint32_t n = reg->n_kernels + c->kernels.n;
 	Gpucmd__Kernel *m = calloc(n, sizeof(*m));
 	Gpucmd__Kernel **mp = calloc(n, sizeof(*mp));
-	Gpucmd__KernelBinding *kb = calloc((size_t)n * GD_MAX_BINDINGS, sizeof(*kb));
-	Gpucmd__KernelBinding **kbp = calloc((size_t)n * GD_MAX_BINDINGS, sizeof(*kbp));
+	Gpucmd__KernelBinding *kb = calloc((size_t)n * GPUCMD_MAX_BINDINGS, sizeof(*kb));
+	Gpucmd__KernelBinding **kbp = calloc((size_t)n * GPUCMD_MAX_BINDINGS, sizeof(*kbp));
 	if (!m || !mp || !kb || !kbp) {
 		gd_reply_status(c, req->id, -ENOMEM, 0, "kernel list: daemon out of memory");
 		goto out;
 	}
 	for (uint32_t i = 0; i < n; i++) {
 		const struct gd_kernel *k = i < reg->n_kernels ? &reg->kernels[i] : c->kernels.list[i - reg->n_kernels];
-		fill_kernel_reply(k, &m[i], &kb[i * GD_MAX_BINDINGS], &kbp[i * GD_MAX_BINDINGS]);
+		fill_kernel_reply(k, &m[i], &kb[i * GPUCMD_MAX_BINDINGS], &kbp[i * GPUCMD_MAX_BINDINGS]);
 		mp[i] = &m[i];
 	}
 	Gpucmd__KernelListReply lr = GPUCMD__KERNEL_LIST_REPLY__INIT;
@@ -167,7 +167,7 @@ out:
 static void reply_kernel(struct gd_client *c, uint64_t id, const struct gd_kernel *k, bool shared)
 {
 	Gpucmd__Kernel m;
-	Gpucmd__KernelBinding kb[GD_MAX_BINDINGS], *kbp[GD_MAX_BINDINGS];
+	Gpucmd__KernelBinding kb[GPUCMD_MAX_BINDINGS], *kbp[GPUCMD_MAX_BINDINGS];
 	fill_kernel_reply(k, &m, kb, kbp);
 	Gpucmd__KernelRegistered kr = GPUCMD__KERNEL_REGISTERED__INIT;
 	kr.kernel = &m;
@@ -265,9 +265,9 @@ static int cmp_spec(const void *a, const void *b)
 static int options_of(const Gpucmd__KernelRegister *kr, struct gd_kernel_opts *ret, char *msg, size_t len)
 {
 	memset(ret, 0, sizeof(*ret));
-	if (kr->n_constants > GD_MAX_SPEC) {
+	if (kr->n_constants > GPUCMD_MAX_SPEC_CONSTANTS) {
 		snprintf(msg, len, "kernel register '%s': %zu specialization constants, at most %d", kr->name,
-			 kr->n_constants, GD_MAX_SPEC);
+			 kr->n_constants, GPUCMD_MAX_SPEC_CONSTANTS);
 		return -E2BIG;
 	}
 	for (size_t i = 0; i < kr->n_constants; i++)
@@ -340,10 +340,10 @@ int gd_kernel_register(struct gd_client *c, const Req *req)
 		/* Not echoed: it may hold anything, newlines included. */
 		snprintf(msg, sizeof(msg), "kernel register: the name (%zu bytes) must be 1..63 characters of A-Z a-z 0-9 _ . -",
 			 strlen(kr->name));
-	} else if (kr->spirv.len > GD_MAX_SPIRV_SIZE) {
+	} else if (kr->spirv.len > GPUCMD_MAX_SPIRV_SIZE) {
 		code = -E2BIG;
 		snprintf(msg, sizeof(msg), "kernel register '%s': %zu bytes of SPIR-V, at most %u", kr->name,
-			 kr->spirv.len, GD_MAX_SPIRV_SIZE);
+			 kr->spirv.len, GPUCMD_MAX_SPIRV_SIZE);
 	} else if (kr->standard[0] && (!base || kr->spirv.len)) {
 		code = base ? -EINVAL : -ENOENT;
 		snprintf(msg, sizeof(msg), "kernel register '%s': %s", kr->name, base ? "give SPIR-V or a standard kernel "

@@ -10,10 +10,11 @@
 
 #include <stdint.h>
 
+#include "gpucmd_defs.h"
+
 #include "gpucmd.pb-c.h"
 #include "device/spirv.h"
 
-#define GD_MAX_SPIRV_SIZE (1u << 20)
 
 struct gd_client;
 struct gd_client_kernels;

@@ -248,8 +248,8 @@ void gd_request_dispatch(struct gd_client *c, const Req *req)
 			return;
 		}
 	}
-	struct gd_bound bound[GD_MAX_BINDINGS];
-	uint32_t slot[GD_MAX_BINDINGS];
+	struct gd_bound bound[GPUCMD_MAX_BINDINGS];
+	uint32_t slot[GPUCMD_MAX_BINDINGS];
 	if (!slots_of(s, req, k, slot))
 		return;
 	for (uint32_t i = 0; i < f->n_bindings; i++)

@@ -26,7 +26,7 @@ void gd_request_reply_token(struct gd_client *c, uint64_t id, const uint8_t *tok
 {
 	Gpucmd__Token t = GPUCMD__TOKEN__INIT;
 	t.token.data = (uint8_t *)token;
-	t.token.len = GD_TOKEN_BYTES;
+	t.token.len = GPUCMD_TOKEN_BYTES;
 	Gpucmd__Reply rep = GPUCMD__REPLY__INIT;
 	rep.body_case = GPUCMD__REPLY__BODY_TOKEN;
 	rep.token = &t;
@@ -37,7 +37,7 @@ void gd_request_reply_token(struct gd_client *c, uint64_t id, const uint8_t *tok
 void gd_request_buffer_export(struct gd_client *c, const Req *req)
 {
 	struct gd_buffer *b = gd_handles_get(&c->buffers, req->buffer_export->buffer);
-	uint8_t token[GD_TOKEN_BYTES];
+	uint8_t token[GPUCMD_TOKEN_BYTES];
 	if (!b) {
 		char msg[96];
 		snprintf(msg, sizeof(msg), "buffer export: no buffer %u on this connection", req->buffer_export->buffer);
@@ -56,12 +56,12 @@ void gd_request_buffer_export(struct gd_client *c, const Req *req)
  * error reply (or kept failure, for a streamed request). */
 static void *lookup_token(struct gd_client *c, const Req *req, enum gd_token_kind kind, ProtobufCBinaryData tok)
 {
-	void *obj = tok.len == GD_TOKEN_BYTES ? gd_token_lookup(c->d, kind, tok.data) : NULL;
+	void *obj = tok.len == GPUCMD_TOKEN_BYTES ? gd_token_lookup(c->d, kind, tok.data) : NULL;
 	if (obj)
 		return obj;
 	char msg[160];
 	snprintf(msg, sizeof(msg), "%s: %s", gw_request_name(req),
-		 tok.len != GD_TOKEN_BYTES ? "a token is 16 bytes"
+		 tok.len != GPUCMD_TOKEN_BYTES ? "a token is 16 bytes"
 		 : kind == GD_TOKEN_FENCE ? "unknown fence token (never issued, or its session closed)"
 					  : "unknown buffer token (never issued, or its exporter freed the buffer)");
 	if (req->body_case != GPUCMD__REQUEST__BODY_WAIT_FENCE)
@@ -111,7 +111,7 @@ void gd_request_wait_fence(struct gd_client *c, const Req *req)
 		return;
 	struct gd_fence *f = lookup_token(c, req, GD_TOKEN_FENCE, w->token);
 	if (!f) {
-		gd_session_fail(s, req->id, -ENOENT, w->token.len != GD_TOKEN_BYTES ? "wait_fence: a token is 16 bytes"
+		gd_session_fail(s, req->id, -ENOENT, w->token.len != GPUCMD_TOKEN_BYTES ? "wait_fence: a token is 16 bytes"
 				: "wait_fence: unknown fence token (never issued, or its session closed)");
 		return;
 	}

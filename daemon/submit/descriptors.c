@@ -1,7 +1,7 @@
 /*
  * descriptors.c — push descriptors, or sets from per-command-buffer pools
  * (see descriptors.h). A pool holds SETS_PER_POOL sets of the largest
- * kernel interface (GD_MAX_BINDINGS buffers, all storage or all uniform),
+ * kernel interface (GPUCMD_MAX_BINDINGS buffers, all storage or all uniform),
  * so counting sets is enough to never run a pool dry.
  */
 #include <errno.h>
@@ -26,8 +26,8 @@ static int allocate_set(struct gd_gpu *gpu, struct gd_descriptors *ds, VkDescrip
 				return -ENOMEM;
 			ds->pools = grown;
 			VkDescriptorPoolSize sizes[2] = {
-				{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, SETS_PER_POOL * GD_MAX_BINDINGS},
-				{VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER, SETS_PER_POOL * GD_MAX_BINDINGS},
+				{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, SETS_PER_POOL * GPUCMD_MAX_BINDINGS},
+				{VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER, SETS_PER_POOL * GPUCMD_MAX_BINDINGS},
 			};
 			VkDescriptorPoolCreateInfo ci = {
 				.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO,
@@ -63,7 +63,7 @@ int gd_descriptors_bind(struct gd_gpu *gpu, struct gd_descriptors *ds, VkCommand
 	uint32_t n = p->iface.n_bindings;
 	if (n == 0)
 		return 0;
-	VkWriteDescriptorSet w[GD_MAX_BINDINGS];
+	VkWriteDescriptorSet w[GPUCMD_MAX_BINDINGS];
 	VkDescriptorSet set = VK_NULL_HANDLE;
 	if (!gpu->push_descriptor) {
 		int r = allocate_set(gpu, ds, p->set_layout, &set);
