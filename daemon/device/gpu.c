@@ -382,7 +382,43 @@ static void choose_features(struct gd_gpu *gpu, VkPhysicalDeviceFeatures2 *f, Vk
 	gpu->features11.pNext = gpu->features12.pNext = gpu->features13.pNext = NULL;
 }
 
-static int create_device(struct gd_gpu *gpu, bool no_push, uint32_t want_family)
+/* What the device is made with: its extensions and a chain of feature
+ * structs behind f, each added where the device has it. */
+struct device_request {
+	const char *exts[12];
+	uint32_t n_exts;
+	VkPhysicalDeviceFeatures2 f;
+	VkPhysicalDeviceVulkan11Features f11;
+	VkPhysicalDeviceVulkan12Features f12;
+	VkPhysicalDeviceVulkan13Features f13;
+	VkPhysicalDeviceRobustness2FeaturesEXT r2;
+	VkPhysicalDeviceMemoryPriorityFeaturesEXT priority;
+	VkPhysicalDevicePageableDeviceLocalMemoryFeaturesEXT pageable;
+	VkPhysicalDeviceFaultFeaturesEXT fault;
+	VkPhysicalDeviceShaderAtomicFloatFeaturesEXT atomic_float;
+	bool push, pageable_on, fault_on;
+};
+
+/* Enables extension `ext` and, when not NULL, the feature struct `feature`. */
+static void request(struct device_request *r, const char *ext, void *feature)
+{
+	r->exts[r->n_exts++] = ext;
+	if (feature) {
+		((VkBaseOutStructure *)feature)->pNext = r->f.pNext;
+		r->f.pNext = feature;
+	}
+}
+
+/* Whether the device supports everything `feature` asks for after the
+ * query fills it in: the query runs on its own, outside the chain. */
+static void query_feature(VkPhysicalDevice phys, void *feature)
+{
+	VkPhysicalDeviceFeatures2 q = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, .pNext = feature};
+	vkGetPhysicalDeviceFeatures2(phys, &q);
+	((VkBaseOutStructure *)feature)->pNext = NULL;
+}
+
+static void query_properties(struct gd_gpu *gpu)
 {
 	gpu->driver = (VkPhysicalDeviceDriverProperties){.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_DRIVER_PROPERTIES};
 	gpu->subgroup = (VkPhysicalDeviceSubgroupProperties){.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES,
@@ -401,119 +437,141 @@ static int create_device(struct gd_gpu *gpu, bool no_push, uint32_t want_family)
 	vkGetPhysicalDeviceMemoryProperties(gpu->phys, &gpu->mem);
 	gpu->n_families = 16;
 	vkGetPhysicalDeviceQueueFamilyProperties(gpu->phys, &gpu->n_families, gpu->families);
-	gpu->family = choose_family(gpu, want_family);
-	if (gpu->family == UINT32_MAX) {
-		if (want_family == UINT32_MAX)
-			log_err("device %s has no compute queue", gpu->props.deviceName);
-		return -ENODEV;
-	}
+}
 
-	/* robustBufferAccess2 (VK_EXT_robustness2) discards out-of-range
-	 * writes and reads zero, where plain robust access may still touch
-	 * the rest of the buffer outside the bound range. */
-	VkPhysicalDeviceRobustness2FeaturesEXT r2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_ROBUSTNESS_2_FEATURES_EXT};
-	bool has_r2 = has_device_ext(gpu->phys, VK_EXT_ROBUSTNESS_2_EXTENSION_NAME);
-	if (has_r2) {
-		VkPhysicalDeviceFeatures2 q = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, .pNext = &r2};
-		vkGetPhysicalDeviceFeatures2(gpu->phys, &q);
-		has_r2 = r2.robustBufferAccess2;
-		r2 = (VkPhysicalDeviceRobustness2FeaturesEXT){.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_ROBUSTNESS_2_FEATURES_EXT,
-							      .robustBufferAccess2 = has_r2};
+/* The core features (choose_features) and robustBufferAccess2
+ * (VK_EXT_robustness2), which discards out-of-range writes and reads zero
+ * where plain robust access may still touch the rest of the buffer outside
+ * the bound range. maintenance4 is required by Vulkan 1.3 and needed for
+ * SPIR-V 1.6, whose workgroup size is a LocalSizeId. */
+static void request_core(struct gd_gpu *gpu, struct device_request *r)
+{
+	r->f13 = (VkPhysicalDeviceVulkan13Features){.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_3_FEATURES,
+						    .synchronization2 = VK_TRUE, .maintenance4 = VK_TRUE};
+	r->f12 = (VkPhysicalDeviceVulkan12Features){.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES,
+						    .pNext = &r->f13, .timelineSemaphore = VK_TRUE};
+	r->f11 = (VkPhysicalDeviceVulkan11Features){.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_FEATURES,
+						    .pNext = &r->f12};
+	r->f = (VkPhysicalDeviceFeatures2){.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, .pNext = &r->f11};
+	choose_features(gpu, &r->f, &r->f11, &r->f12, &r->f13);
+	r->f13.pNext = NULL;
+	r->r2 = (VkPhysicalDeviceRobustness2FeaturesEXT){.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_ROBUSTNESS_2_FEATURES_EXT};
+	if (has_device_ext(gpu->phys, VK_EXT_ROBUSTNESS_2_EXTENSION_NAME)) {
+		query_feature(gpu->phys, &r->r2);
+		bool has = r->r2.robustBufferAccess2;
+		r->r2 = (VkPhysicalDeviceRobustness2FeaturesEXT){
+			.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_ROBUSTNESS_2_FEATURES_EXT, .robustBufferAccess2 = has};
+		if (has)
+			request(r, VK_EXT_ROBUSTNESS_2_EXTENSION_NAME, &r->r2);
+		gpu->robustness2 = has && r->f.features.robustBufferAccess;
 	}
-	/* maintenance4 is required by Vulkan 1.3 and needed for SPIR-V 1.6,
-	 * whose workgroup size is a LocalSizeId. */
-	VkPhysicalDeviceVulkan13Features f13 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_3_FEATURES,
-						.pNext = has_r2 ? &r2 : NULL,
-						.synchronization2 = VK_TRUE, .maintenance4 = VK_TRUE};
-	VkPhysicalDeviceVulkan12Features f12 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES,
-						.pNext = &f13, .timelineSemaphore = VK_TRUE};
-	VkPhysicalDeviceVulkan11Features f11 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_FEATURES,
-						.pNext = &f12};
-	VkPhysicalDeviceFeatures2 f = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, .pNext = &f11};
-	choose_features(gpu, &f, &f11, &f12, &f13);
-	gpu->robustness2 = has_r2 && f.features.robustBufferAccess;
-	gpu->host_query_reset = f12.hostQueryReset;
-	/* Memory extensions are optional: budget makes allocation honest about
-	 * what the driver can hold, priority and pageable memory let resident
-	 * buffers stay in VRAM when the device is oversubscribed. */
-	const char *exts[10];
-	uint32_t n_exts = 0;
-	bool push = !no_push && has_device_ext(gpu->phys, VK_KHR_PUSH_DESCRIPTOR_EXTENSION_NAME);
-	if (push) {
-		exts[n_exts++] = VK_KHR_PUSH_DESCRIPTOR_EXTENSION_NAME;
+	gpu->host_query_reset = r->f12.hostQueryReset;
+}
+
+/* Memory extensions are optional: budget makes allocation honest about
+ * what the driver can hold, priority and pageable memory let resident
+ * buffers stay in VRAM when the device is oversubscribed, and host-pointer
+ * import lets shared memory from clients be used by the GPU in place
+ * (MEMORY.md). Push descriptors spare a descriptor pool per command buffer. */
+static void request_memory(struct gd_gpu *gpu, struct device_request *r, bool no_push)
+{
+	r->push = !no_push && has_device_ext(gpu->phys, VK_KHR_PUSH_DESCRIPTOR_EXTENSION_NAME);
+	if (r->push) {
+		request(r, VK_KHR_PUSH_DESCRIPTOR_EXTENSION_NAME, NULL);
 		VkPhysicalDevicePushDescriptorPropertiesKHR pd = {
 			.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PUSH_DESCRIPTOR_PROPERTIES_KHR};
 		VkPhysicalDeviceProperties2 p = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &pd};
 		vkGetPhysicalDeviceProperties2(gpu->phys, &p);
 		gpu->max_push_descriptors = pd.maxPushDescriptors;
 	}
-	if (has_r2)
-		exts[n_exts++] = VK_EXT_ROBUSTNESS_2_EXTENSION_NAME;
-	/* Host-pointer import lets shared memory from clients be used by the
-	 * GPU in place (transfer.h, MEMORY.md). */
 	if (has_device_ext(gpu->phys, VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME)) {
 		VkPhysicalDeviceExternalMemoryHostPropertiesEXT hp = {
 			.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_EXTERNAL_MEMORY_HOST_PROPERTIES_EXT};
 		VkPhysicalDeviceProperties2 p = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &hp};
 		vkGetPhysicalDeviceProperties2(gpu->phys, &p);
 		gpu->host_import_alignment = hp.minImportedHostPointerAlignment;
-		exts[n_exts++] = VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME;
+		request(r, VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME, NULL);
 	}
 	gpu->has_memory_budget = has_device_ext(gpu->phys, VK_EXT_MEMORY_BUDGET_EXTENSION_NAME);
 	if (gpu->has_memory_budget)
-		exts[n_exts++] = VK_EXT_MEMORY_BUDGET_EXTENSION_NAME;
-	VkPhysicalDevicePageableDeviceLocalMemoryFeaturesEXT pageable = {
+		request(r, VK_EXT_MEMORY_BUDGET_EXTENSION_NAME, NULL);
+	r->priority = (VkPhysicalDeviceMemoryPriorityFeaturesEXT){
+		.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MEMORY_PRIORITY_FEATURES_EXT};
+	r->pageable = (VkPhysicalDevicePageableDeviceLocalMemoryFeaturesEXT){
 		.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PAGEABLE_DEVICE_LOCAL_MEMORY_FEATURES_EXT};
-	VkPhysicalDeviceMemoryPriorityFeaturesEXT priority = {
-		.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MEMORY_PRIORITY_FEATURES_EXT, .pNext = &pageable};
-	VkPhysicalDeviceFeatures2 query = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, .pNext = &priority};
-	bool ext_priority = has_device_ext(gpu->phys, VK_EXT_MEMORY_PRIORITY_EXTENSION_NAME);
-	bool ext_pageable = ext_priority && has_device_ext(gpu->phys, VK_EXT_PAGEABLE_DEVICE_LOCAL_MEMORY_EXTENSION_NAME);
-	if (!ext_pageable)
-		priority.pNext = NULL;
-	if (ext_priority)
-		vkGetPhysicalDeviceFeatures2(gpu->phys, &query);
-	gpu->has_memory_priority = ext_priority && priority.memoryPriority;
-	if (gpu->has_memory_priority) {
-		exts[n_exts++] = VK_EXT_MEMORY_PRIORITY_EXTENSION_NAME;
-		priority.pNext = NULL;
-		if (has_r2)
-			r2.pNext = &priority;
-		else
-			f13.pNext = &priority;
-		if (ext_pageable && pageable.pageableDeviceLocalMemory) {
-			exts[n_exts++] = VK_EXT_PAGEABLE_DEVICE_LOCAL_MEMORY_EXTENSION_NAME;
-			priority.pNext = &pageable;
-		}
+	if (!has_device_ext(gpu->phys, VK_EXT_MEMORY_PRIORITY_EXTENSION_NAME))
+		return;
+	query_feature(gpu->phys, &r->priority);
+	gpu->has_memory_priority = r->priority.memoryPriority;
+	if (!gpu->has_memory_priority)
+		return;
+	request(r, VK_EXT_MEMORY_PRIORITY_EXTENSION_NAME, &r->priority);
+	if (has_device_ext(gpu->phys, VK_EXT_PAGEABLE_DEVICE_LOCAL_MEMORY_EXTENSION_NAME)) {
+		query_feature(gpu->phys, &r->pageable);
+		r->pageable_on = r->pageable.pageableDeviceLocalMemory;
+		if (r->pageable_on)
+			request(r, VK_EXT_PAGEABLE_DEVICE_LOCAL_MEMORY_EXTENSION_NAME, &r->pageable);
 	}
-	/* Device fault reports say what the GPU was doing when it was lost. */
-	VkPhysicalDeviceFaultFeaturesEXT fault = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FAULT_FEATURES_EXT};
+}
+
+/* Device fault reports say what the GPU was doing when it was lost. Float
+ * atomics (atomicAdd on floats, common in reductions and scatter kernels)
+ * change what a kernel computes, not what it reaches; image atomics stay
+ * off: gpucmd binds no images. */
+static void request_extras(struct gd_gpu *gpu, struct device_request *r)
+{
+	r->fault = (VkPhysicalDeviceFaultFeaturesEXT){.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FAULT_FEATURES_EXT};
 	if (has_device_ext(gpu->phys, VK_EXT_DEVICE_FAULT_EXTENSION_NAME)) {
-		VkPhysicalDeviceFeatures2 fq = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, .pNext = &fault};
-		vkGetPhysicalDeviceFeatures2(gpu->phys, &fq);
-		if (fault.deviceFault) {
-			exts[n_exts++] = VK_EXT_DEVICE_FAULT_EXTENSION_NAME;
-			fault.pNext = f.pNext;
-			fault.deviceFaultVendorBinary = VK_FALSE;
-			f.pNext = &fault;
-		}
+		query_feature(gpu->phys, &r->fault);
+		r->fault_on = r->fault.deviceFault;
+		r->fault.deviceFaultVendorBinary = VK_FALSE;
+		if (r->fault_on)
+			request(r, VK_EXT_DEVICE_FAULT_EXTENSION_NAME, &r->fault);
 	}
-	/* Float atomics (atomicAdd on floats, common in reductions and
-	 * scatter kernels) change what a kernel computes, not what it reaches. */
-	VkPhysicalDeviceShaderAtomicFloatFeaturesEXT af = {
+	VkPhysicalDeviceShaderAtomicFloatFeaturesEXT *af = &r->atomic_float;
+	*af = (VkPhysicalDeviceShaderAtomicFloatFeaturesEXT){
 		.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_ATOMIC_FLOAT_FEATURES_EXT};
 	if (has_device_ext(gpu->phys, VK_EXT_SHADER_ATOMIC_FLOAT_EXTENSION_NAME)) {
-		VkPhysicalDeviceFeatures2 aq = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, .pNext = &af};
-		vkGetPhysicalDeviceFeatures2(gpu->phys, &aq);
-		/* Image atomics stay off: gpucmd binds no images. */
-		af.shaderImageFloat32Atomics = af.shaderImageFloat32AtomicAdd = VK_FALSE;
-		af.sparseImageFloat32Atomics = af.sparseImageFloat32AtomicAdd = VK_FALSE;
-		exts[n_exts++] = VK_EXT_SHADER_ATOMIC_FLOAT_EXTENSION_NAME;
-		af.pNext = f.pNext;
-		f.pNext = &af;
-		gpu->atomic_float = af;
-		gpu->atomic_float.pNext = NULL;
+		query_feature(gpu->phys, af);
+		af->shaderImageFloat32Atomics = af->shaderImageFloat32AtomicAdd = VK_FALSE;
+		af->sparseImageFloat32Atomics = af->sparseImageFloat32AtomicAdd = VK_FALSE;
+		gpu->atomic_float = *af;
+		request(r, VK_EXT_SHADER_ATOMIC_FLOAT_EXTENSION_NAME, af);
 	}
+}
+
+static void load_device_procs(struct gd_gpu *gpu, const struct device_request *r)
+{
+	if (r->push)
+		gpu->push_descriptor = (PFN_vkCmdPushDescriptorSetKHR)vkGetDeviceProcAddr(gpu->device,
+											"vkCmdPushDescriptorSetKHR");
+	if (gpu->host_import_alignment)
+		gpu->host_pointer_properties = (PFN_vkGetMemoryHostPointerPropertiesEXT)vkGetDeviceProcAddr(
+			gpu->device, "vkGetMemoryHostPointerPropertiesEXT");
+	if (r->pageable_on)
+		gpu->set_memory_priority = (PFN_vkSetDeviceMemoryPriorityEXT)vkGetDeviceProcAddr(
+			gpu->device, "vkSetDeviceMemoryPriorityEXT");
+	gpu->insert_label = (PFN_vkCmdInsertDebugUtilsLabelEXT)vkGetInstanceProcAddr(
+		gpu->instance, "vkCmdInsertDebugUtilsLabelEXT");
+	if (r->fault_on)
+		gpu->fault_info = (PFN_vkGetDeviceFaultInfoEXT)vkGetDeviceProcAddr(gpu->device,
+										   "vkGetDeviceFaultInfoEXT");
+}
+
+static int create_device(struct gd_gpu *gpu, bool no_push, uint32_t want_family)
+{
+	query_properties(gpu);
+	gpu->family = choose_family(gpu, want_family);
+	if (gpu->family == UINT32_MAX) {
+		if (want_family == UINT32_MAX)
+			log_err("device %s has no compute queue", gpu->props.deviceName);
+		return -ENODEV;
+	}
+	struct device_request r = {0};
+	request_core(gpu, &r);
+	request_memory(gpu, &r, no_push);
+	request_extras(gpu, &r);
+	gpu->atomic_float.pNext = NULL;
 	float prio = 1.0f;
 	VkDeviceQueueCreateInfo q = {
 		.sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO,
@@ -523,32 +581,16 @@ static int create_device(struct gd_gpu *gpu, bool no_push, uint32_t want_family)
 	};
 	VkDeviceCreateInfo ci = {
 		.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
-		.pNext = &f,
+		.pNext = &r.f,
 		.queueCreateInfoCount = 1,
 		.pQueueCreateInfos = &q,
-		.enabledExtensionCount = n_exts,
-		.ppEnabledExtensionNames = exts,
+		.enabledExtensionCount = r.n_exts,
+		.ppEnabledExtensionNames = r.exts,
 	};
-	VkResult res = vkCreateDevice(gpu->phys, &ci, NULL, &gpu->device);
-	if (res != VK_SUCCESS) {
-		(void)gd_vk_check("vkCreateDevice", res);
+	if (gd_vk_check("vkCreateDevice", vkCreateDevice(gpu->phys, &ci, NULL, &gpu->device)) < 0)
 		return -ENODEV;
-	}
 	vkGetDeviceQueue(gpu->device, gpu->family, 0, &gpu->queue);
-	if (push)
-		gpu->push_descriptor = (PFN_vkCmdPushDescriptorSetKHR)vkGetDeviceProcAddr(gpu->device,
-											"vkCmdPushDescriptorSetKHR");
-	if (gpu->host_import_alignment)
-		gpu->host_pointer_properties = (PFN_vkGetMemoryHostPointerPropertiesEXT)vkGetDeviceProcAddr(
-			gpu->device, "vkGetMemoryHostPointerPropertiesEXT");
-	if (priority.pNext)
-		gpu->set_memory_priority = (PFN_vkSetDeviceMemoryPriorityEXT)vkGetDeviceProcAddr(
-			gpu->device, "vkSetDeviceMemoryPriorityEXT");
-	gpu->insert_label = (PFN_vkCmdInsertDebugUtilsLabelEXT)vkGetInstanceProcAddr(
-		gpu->instance, "vkCmdInsertDebugUtilsLabelEXT");
-	if (f.pNext == &fault)
-		gpu->fault_info = (PFN_vkGetDeviceFaultInfoEXT)vkGetDeviceProcAddr(gpu->device,
-										   "vkGetDeviceFaultInfoEXT");
+	load_device_procs(gpu, &r);
 	return 0;
 }
 
