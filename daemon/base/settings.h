@@ -49,6 +49,12 @@ struct gd_config {
 	uint32_t max_inflight_per_uid;
 	char *allow_users;         /* comma-separated user names or uids; NULL: everyone */
 	char *allow_groups;        /* comma-separated group names or gids; NULL: everyone */
+	char *high_users;          /* [priority] who may open HIGH sessions besides administrators */
+	char *high_groups;
+	uint32_t high_window_ms;   /* HIGH work seen this recently keeps bulk work held */
+	uint32_t bulk_depth_high;  /* bulk jobs on the GPU at once meanwhile; 0: no limit */
+	uint32_t high_part_commands; /* eager bulk sessions' parts meanwhile, in commands */
+	uint32_t fair_depth;       /* a session's jobs on the GPU while others have work; 0: no limit */
 	uint64_t max_memory_per_client; /* bytes of buffers one connection may hold */
 	uint64_t max_memory_per_uid;    /* bytes all connections of one uid may hold */
 	uint32_t idle_timeout_sec;      /* close a connection idle and holding nothing */
@@ -65,6 +71,7 @@ struct gd_config {
 	bool force_staging;        /* treat device-local memory as unmappable */
 	bool no_host_import;       /* copy shared memory instead of importing it */
 	bool no_push_descriptors;  /* descriptor pools even where push descriptors exist */
+	bool one_queue;            /* high sessions share the bulk queue even where there are two */
 };
 
 #endif

@@ -309,6 +309,7 @@ struct gd_gpu_options gd_gpu_options_of(const struct gd_config *cfg)
 		.validate_sync = cfg->validate_sync,
 		.no_push_descriptors = cfg->no_push_descriptors,
 		.queue_family = cfg->queue_family,
+		.one_queue = cfg->one_queue,
 	};
 }
 
@@ -558,7 +559,7 @@ static void load_device_procs(struct gd_gpu *gpu, const struct device_request *r
 										   "vkGetDeviceFaultInfoEXT");
 }
 
-static int create_device(struct gd_gpu *gpu, bool no_push, uint32_t want_family)
+static int create_device(struct gd_gpu *gpu, bool no_push, bool one_queue, uint32_t want_family)
 {
 	query_properties(gpu);
 	gpu->family = choose_family(gpu, want_family);
@@ -572,12 +573,16 @@ static int create_device(struct gd_gpu *gpu, bool no_push, uint32_t want_family)
 	request_memory(gpu, &r, no_push);
 	request_extras(gpu, &r);
 	gpu->atomic_float.pNext = NULL;
-	float prio = 1.0f;
+	/* Bulk work on queue 0, HIGH sessions on queue 1 of the same family
+	 * where it has two (no ownership transfers between them), with the
+	 * higher queue priority; one queue: HIGH shares it (DESIGN.md). */
+	const float prio[2] = {0.5f, 1.0f};
+	uint32_t n_queues = gpu->families[gpu->family].queueCount >= 2 && !one_queue ? 2 : 1;
 	VkDeviceQueueCreateInfo q = {
 		.sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO,
 		.queueFamilyIndex = gpu->family,
-		.queueCount = 1,
-		.pQueuePriorities = &prio,
+		.queueCount = n_queues,
+		.pQueuePriorities = n_queues == 2 ? prio : &prio[1],
 	};
 	VkDeviceCreateInfo ci = {
 		.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
@@ -590,6 +595,7 @@ static int create_device(struct gd_gpu *gpu, bool no_push, uint32_t want_family)
 	if (gd_vk_check("vkCreateDevice", vkCreateDevice(gpu->phys, &ci, NULL, &gpu->device)) < 0)
 		return -ENODEV;
 	vkGetDeviceQueue(gpu->device, gpu->family, 0, &gpu->queue);
+	vkGetDeviceQueue(gpu->device, gpu->family, n_queues - 1, &gpu->queue_high);
 	load_device_procs(gpu, &r);
 	return 0;
 }
@@ -628,17 +634,19 @@ struct gd_gpu *gd_gpu_create(const struct gd_gpu_options *opts)
 		return NULL;
 	gpu->validate = opts->validate || opts->validate_sync;
 	gpu->validate_sync = opts->validate_sync;
-	if (create_instance(gpu) < 0 || choose_device(gpu, opts->device) < 0 || create_device(gpu, opts->no_push_descriptors, opts->queue_family) < 0)
+	if (create_instance(gpu) < 0 || choose_device(gpu, opts->device) < 0 ||
+	    create_device(gpu, opts->no_push_descriptors, opts->one_queue, opts->queue_family) < 0)
 		goto fail;
 	uint32_t v = gpu->props.apiVersion;
 	log_info("memory: budget %s, priority %s, pageable %s, host pointer import %s", gpu->has_memory_budget ? "yes" : "no",
 		 gpu->has_memory_priority ? "yes" : "no", gpu->set_memory_priority ? "yes" : "no",
 		 gpu->host_pointer_properties ? "yes" : "no");
 	log_info("device: %s (%s, uuid %s, vendor 0x%04x, device 0x%04x), driver %s %s, Vulkan %u.%u.%u, "
-		 "queue family %u, %s, %s%s",
+		 "queue family %u (%s), %s, %s%s",
 		 gpu->props.deviceName, gd_gpu_type_name(gpu->props.deviceType), gpu->uuid, gpu->props.vendorID,
 		 gpu->props.deviceID, gpu->driver.driverName, gpu->driver.driverInfo, VK_API_VERSION_MAJOR(v),
 		 VK_API_VERSION_MINOR(v), VK_API_VERSION_PATCH(v), gpu->family,
+		 gpu->queue_high != gpu->queue ? "a queue of its own for high priority" : "one queue for every priority",
 		 gpu->push_descriptor ? "push descriptors" : "descriptor pools",
 		 gpu->robustness2 ? "robustBufferAccess2" : gpu->features.robustBufferAccess ? "robustBufferAccess" : "no robust access",
 		 gpu->validate_sync ? ", validation with syncval on" : gpu->validate ? ", validation on" : "");

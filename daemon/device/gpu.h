@@ -20,6 +20,7 @@ struct gd_gpu_options {
 	bool validate_sync;   /* with synchronization validation (implies validate) */
 	bool no_push_descriptors; /* use descriptor pools even where push descriptors exist */
 	uint32_t queue_family;    /* UINT32_MAX: a compute-only family if any, else the first with compute */
+	bool one_queue;           /* HIGH sessions share the bulk queue even where the family has two */
 };
 
 /* The options the configuration asks for (start-up and device recreation). */
@@ -30,7 +31,8 @@ struct gd_gpu {
 	VkDebugUtilsMessengerEXT messenger;
 	VkPhysicalDevice phys;
 	VkDevice device;
-	VkQueue queue;
+	VkQueue queue;               /* bulk work: normal and low sessions */
+	VkQueue queue_high;          /* high sessions: queue 1 of the family, or `queue` where it has one */
 	uint32_t family;
 	bool validate, validate_sync;
 	atomic_uint_fast64_t validation_messages;

@@ -14,6 +14,7 @@
 
 #include <uv.h>
 
+#include "base/latency.h"
 #include "base/list.h"
 #include "base/settings.h"
 #include "submit/scheduler.h"
@@ -32,6 +33,11 @@ struct gd_stats {
 	uint64_t dispatches;
 	uint64_t barriers, barriers_elided, groups; /* hazard counters of every session */
 	uint64_t gpu_ns;           /* GPU time of every profiled command buffer */
+	struct gd_priority_stats { /* per gd_priority */
+		uint32_t sessions;         /* open now */
+		uint64_t stages;           /* committed since start */
+		struct gd_latency rtt;     /* commit_and_wait, request to reply, in the daemon */
+	} priority[GD_PRIORITY_COUNT];
 };
 
 struct gd_core {

@@ -48,6 +48,7 @@ int gd_session_create(struct gd_core *d, struct gd_client *client, const struct 
 	}
 	s->acct = gd_account_ref(client->acct);
 	d->stats.live_sessions++;
+	d->stats.priority[priority].sessions++;
 	*ret = s;
 	return 0;
 }
@@ -161,6 +162,7 @@ static void session_unref(struct gd_session *s)
 	if (s->fence)
 		gd_fence_unref(s->fence);
 	s->d->stats.live_sessions--;
+	s->d->stats.priority[s->lane.priority].sessions--;
 	free(s);
 }
 
@@ -241,6 +243,7 @@ void gd_session_fail(struct gd_session *s, uint64_t req, int code, const char *f
  * that error: it has been reported once, as the seeds require. */
 static void report_sync(struct gd_session *s, uint64_t req)
 {
+	gd_latency_add(&s->d->stats.priority[s->lane.priority].rtt, gd_now_ns() - s->sync_start_ns);
 	if (s->client)
 		s->ev->synced(s, req);
 	gd_kept_clear(&s->err);
@@ -337,14 +340,20 @@ static void hand_over(struct gd_session *s, struct gd_submission *sub)
  * its command buffer holds part_commands commands, what it has goes to the
  * GPU as a part and recording goes on in a new one, so the GPU works while
  * the rest of the stage streams in. Parts start small (the GPU gets work
- * soon) and double up to GD_PART_MAX (few submissions on long streams).
+ * soon) and double up to GD_PART_MAX (few submissions on long streams),
+ * except while HIGH work is about: then a bulk session's parts are cut at
+ * high_part_commands, so a HIGH stage waits for one short part at most.
  * No part is cut while capturing (commands go to the graph), while
  * profiling (a stage's timing covers one command buffer). While the client
  * has its fill of work in flight, its next command waits (requests/dispatch.c).
  */
 bool gd_session_part_due(const struct gd_session *s)
 {
-	return s->eager && s->open && !s->capture && !s->open->timed && s->open->job.n_commands >= s->part_commands;
+	if (!s->eager || !s->open || s->capture || s->open->timed)
+		return false;
+	uint32_t n = s->open->job.n_commands;
+	return n >= s->part_commands || (s->lane.priority != GD_PRIORITY_HIGH && n >= s->d->cfg.high_part_commands &&
+						  gd_scheduler_high_active(s->d->sched));
 }
 
 void gd_session_submit_part(struct gd_session *s)
@@ -436,6 +445,8 @@ static void sync_when_idle(struct gd_session *s, uint64_t req)
 
 void gd_session_commit(struct gd_session *s, uint64_t req, enum gd_commit_mode mode, const char *label)
 {
+	if (mode == GD_COMMIT_AND_WAIT)
+		s->sync_start_ns = gd_now_ns();
 	if (s->drained) {
 		if (mode == GD_COMMIT_AND_WAIT)
 			sync_when_idle(s, req);
@@ -481,6 +492,7 @@ void gd_session_commit(struct gd_session *s, uint64_t req, enum gd_commit_mode m
 	s->fence_pending = mode == GD_COMMIT_FENCE;
 	s->drained = true;
 	s->part_commands = GD_PART_FIRST;
+	s->d->stats.priority[s->lane.priority].stages++;
 	memcpy(s->last_label, s->stage_label, sizeof(s->last_label));
 	if (mode == GD_COMMIT_AND_WAIT) {
 		s->syncs++;

@@ -84,6 +84,7 @@ struct gd_session {
 	uint64_t residency_requests; /* add and remove calls, staged or applied */
 
 	uint64_t sync_id;            /* request id of the commit_and_wait waiting */
+	uint64_t sync_start_ns;      /* ... and when it came (round-trip latency, status) */
 	struct gd_kept err;          /* first failure since the last report */
 };
 

@@ -22,6 +22,7 @@
 #include <systemd/sd-daemon.h>
 #include <uv.h>
 
+#include "base/idlist.h"
 #include "model/account.h"
 #include "net/conn.h"
 #include "model/core.h"
@@ -41,43 +42,6 @@ struct gd_server {
 	uint64_t refused_logged_ms;
 };
 
-/* Whether `list` (comma-separated names or numbers) names id; name_of
- * turns a name into an id. */
-static bool listed(const char *list, unsigned id, bool (*name_of)(const char *name, unsigned *id))
-{
-	char buf[1024];
-	snprintf(buf, sizeof(buf), "%s", list);
-	char *save = NULL;
-	for (char *t = strtok_r(buf, ", \t", &save); t; t = strtok_r(NULL, ", \t", &save)) {
-		char *end;
-		unsigned long n = strtoul(t, &end, 10);
-		unsigned named;
-		if ((*end == '\0' && n == id) || (*end != '\0' && name_of(t, &named) && named == id))
-			return true;
-	}
-	return false;
-}
-
-static bool user_id(const char *name, unsigned *id)
-{
-	char buf[4096];
-	struct passwd pw, *res = NULL;
-	if (getpwnam_r(name, &pw, buf, sizeof(buf), &res) != 0 || !res)
-		return false;
-	*id = pw.pw_uid;
-	return true;
-}
-
-static bool group_id(const char *name, unsigned *id)
-{
-	char buf[4096];
-	struct group gr, *res = NULL;
-	if (getgrnam_r(name, &gr, buf, sizeof(buf), &res) != 0 || !res)
-		return false;
-	*id = gr.gr_gid;
-	return true;
-}
-
 /* Why the peer on fd may not connect, or NULL when it may: the allow
  * lists (a user listed, or a member of a listed group: primary or
  * supplementary, from SO_PEERGROUPS), then max_clients_per_uid. */
@@ -93,13 +57,13 @@ static const char *refusal(struct gd_server *s, int fd, char *why, size_t len, i
 		return why;
 	}
 	if ((cfg->allow_users && *cfg->allow_users) || (cfg->allow_groups && *cfg->allow_groups)) {
-		bool ok = cfg->allow_users && listed(cfg->allow_users, cr.uid, user_id);
+		bool ok = gd_idlist_has_user(cfg->allow_users, cr.uid);
 		gid_t groups[256];
 		socklen_t gl = sizeof(groups);
 		int ng = getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &gl) == 0 ? (int)(gl / sizeof(gid_t)) : 0;
-		ok = ok || (cfg->allow_groups && listed(cfg->allow_groups, cr.gid, group_id));
-		for (int i = 0; !ok && i < ng && cfg->allow_groups; i++)
-			ok = listed(cfg->allow_groups, groups[i], group_id);
+		ok = ok || gd_idlist_has_group(cfg->allow_groups, cr.gid);
+		for (int i = 0; !ok && i < ng; i++)
+			ok = gd_idlist_has_group(cfg->allow_groups, groups[i]);
 		if (!ok) {
 			snprintf(why, len, "uid %u is not allowed to use this gpucmdd (allow_users / allow_groups in %s)",
 				 (unsigned)cr.uid, where);

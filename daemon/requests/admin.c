@@ -20,11 +20,16 @@
  * committed work finishes on the GPU unread, and its buffers, sessions and
  * kernels are freed. No other client, limit or setting changes.
  */
+bool gd_request_is_admin(const struct gd_client *c)
+{
+	return c->uid == 0 || c->uid == geteuid();
+}
+
 void gd_request_evict(struct gd_client *c, const Gpucmd__Request *req)
 {
 	const Gpucmd__ClientEvict *e = req->client_evict;
 	uid_t self = geteuid();
-	if (c->uid != 0 && c->uid != self) {
+	if (!gd_request_is_admin(c)) {
 		char msg[128];
 		snprintf(msg, sizeof(msg), "evict: only root or uid %u (gpucmdd's own user) may evict clients; you are "
 			 "uid %u", (unsigned)self, (unsigned)c->uid);

@@ -7,7 +7,9 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "base/idlist.h"
 #include "device/gpu.h"
 #include "device/registry.h"
 #include "gpucmd_defs.h"
@@ -17,6 +19,7 @@
 #include "model/core.h"
 #include "model/encoder.h"
 #include "model/session.h"
+#include "requests/admin.h"
 #include "requests/kernels.h"
 #include "requests/reply.h"
 #include "requests/requests.h"
@@ -51,6 +54,15 @@ static uint32_t sessions_of(const struct gd_client *c)
 	return c->sessions.count;
 }
 
+/* Who may open a HIGH session: administrators (admin.h), and the users and
+ * groups the configuration names. */
+static bool high_allowed(const struct gd_client *c)
+{
+	const struct gd_config *cfg = &c->d->cfg;
+	return gd_request_is_admin(c) || gd_idlist_has_user(cfg->high_users, c->uid) ||
+	       gd_idlist_has_member(cfg->high_groups, c->uid, c->gid);
+}
+
 void gd_request_session_open(struct gd_client *c, const Req *req)
 {
 	const struct gd_config *cfg = &c->d->cfg;
@@ -79,6 +91,14 @@ void gd_request_session_open(struct gd_client *c, const Req *req)
 		snprintf(msg, sizeof(msg), "session open: unknown priority %d (0 normal, 1 high, 2 low)",
 			 (int)so_req->priority);
 		reply_error(c, req->id, -EINVAL, msg);
+		return;
+	}
+	if (so_req->priority == GPUCMD__PRIORITY__PRIORITY_HIGH && !high_allowed(c)) {
+		snprintf(msg, sizeof(msg),
+			 "session open: uid %u may not open high-priority sessions: only root, uid %u (gpucmdd's own "
+			 "user) and the users and groups in high_users / high_groups (%s) may",
+			 (unsigned)c->uid, (unsigned)geteuid(), where);
+		reply_error(c, req->id, -EPERM, msg);
 		return;
 	}
 	if (so_req->flags & ~(uint32_t)GPUCMD_SESSION_EAGER) {
@@ -311,7 +331,7 @@ void gd_request_session_query(struct gd_client *c, const Req *req)
 	st.completed = s->completed;
 	st.residency_requests = s->residency_requests;
 	st.residency_pending = s->n_residency;
-	st.submit_order = s->lane.last_value;
+	st.submit_order = s->lane.submit_order;
 	st.barriers_elided = s->barriers_elided;
 	st.concurrent_groups = s->groups;
 	st.barriers_forced = s->barriers_forced;

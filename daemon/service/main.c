@@ -109,8 +109,11 @@ static void raise_fd_limit(void)
 static void reload(struct gd_daemon *d)
 {
 	gd_notify_reloading(d->notify);
-	if (gd_config_reload(&d->core.cfg, d->argc, d->argv) == 0)
+	if (gd_config_reload(&d->core.cfg, d->argc, d->argv) == 0) {
 		gd_log_max_level = d->core.cfg.log_level;
+		if (d->core.sched)
+			gd_scheduler_configure(d->core.sched, &d->core.cfg);
+	}
 	gd_notify_ready(d->notify);
 }
 

@@ -5,6 +5,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/epoll.h>
 #include <time.h>
 
@@ -17,26 +18,33 @@
 
 struct gd_completion {
 	VkDevice dev;
-	VkSemaphore retire;
+	VkSemaphore retire[GD_TRACKS];
+	uint32_t n_tracks;
 	uint64_t spin_ns;              /* the thread's poll window */
 	uint64_t hang_ns;
 	uv_async_t *wake;
 	pthread_t thread;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-	uint64_t submitted;            /* under lock */
+	uint64_t submitted[GD_TRACKS]; /* under lock */
 	bool stop;                     /* under lock */
 	bool joined;                   /* the thread has ended */
 	atomic_bool loop_polling;      /* the loop thread polls: no uv_async_send needed */
-	atomic_uint_fast64_t completed;
-	atomic_uint_fast64_t spin_from;
-	atomic_uint_fast64_t abandoned;
+	atomic_uint_fast64_t completed[GD_TRACKS];
+	atomic_uint_fast64_t spin_from[GD_TRACKS];
+	atomic_uint_fast64_t abandoned[GD_TRACKS];
 	atomic_int result;
 	atomic_uint_fast64_t beat_ns;
 	atomic_uint_fast64_t hung_ns;
 #ifdef GPUCMD_FAULT_INJECTION
-	uint64_t lose_at;              /* GPUCMD_FAULT_DEVICE_LOST: lose the device at this value */
+	uint64_t lose_at;              /* GPUCMD_FAULT_DEVICE_LOST: lose the device at this bulk value */
 #endif
+};
+
+/* What the thread waits for in one round: per timeline, the next value
+ * (0: nothing in flight there) and since when it has waited for it. */
+struct round {
+	uint64_t seen[GD_TRACKS], submitted[GD_TRACKS], since[GD_TRACKS];
 };
 
 static uint64_t now_ns(void)
@@ -46,19 +54,30 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static void advance_completed(struct gd_completion *c, uint64_t v)
+static void advance_completed(struct gd_completion *c, uint32_t t, uint64_t v)
 {
-	uint_fast64_t cur = atomic_load(&c->completed);
-	while (cur < v && !atomic_compare_exchange_weak(&c->completed, &cur, v))
+	uint_fast64_t cur = atomic_load(&c->completed[t]);
+	while (cur < v && !atomic_compare_exchange_weak(&c->completed[t], &cur, v))
 		;
 }
 
-/* Sleeps until a value past `seen` is submitted or BEAT_NS passes; returns
- * the submitted value, with *stop set once the thread should end. */
-static uint64_t wait_for_work(struct gd_completion *c, uint64_t seen, bool *stop)
+static bool pending(const struct round *w, uint32_t t)
+{
+	return w->submitted[t] > w->seen[t];
+}
+
+/* Sleeps until a value past what the round has seen is submitted on either
+ * timeline or BEAT_NS passes; fills w->submitted, with *stop set once the
+ * thread should end. */
+static void wait_for_work(struct gd_completion *c, struct round *w, bool *stop)
 {
 	pthread_mutex_lock(&c->lock);
-	while (!c->stop && seen >= c->submitted) {
+	for (;;) {
+		bool any = false;
+		for (uint32_t t = 0; t < c->n_tracks; t++)
+			any |= c->submitted[t] > w->seen[t];
+		if (c->stop || any)
+			break;
 		struct timespec until;
 		clock_gettime(CLOCK_MONOTONIC, &until);
 		until.tv_nsec += BEAT_NS;
@@ -69,51 +88,92 @@ static uint64_t wait_for_work(struct gd_completion *c, uint64_t seen, bool *stop
 		pthread_cond_timedwait(&c->cond, &c->lock, &until);
 		atomic_store(&c->beat_ns, now_ns());
 	}
-	uint64_t submitted = c->submitted;
+	uint64_t now = now_ns();
+	for (uint32_t t = 0; t < c->n_tracks; t++) {
+		if (!pending(w, t))
+			w->since[t] = now; /* idle until now: its wait starts here */
+		w->submitted[t] = c->submitted[t];
+	}
 	*stop = c->stop;
 	pthread_mutex_unlock(&c->lock);
-	return submitted;
+}
+
+/* Reads every timeline with work in flight into v; true once one of them
+ * passed what the round has seen. */
+static bool read_values(struct gd_completion *c, const struct round *w, uint64_t *v, VkResult *r)
+{
+	bool moved = false;
+	for (uint32_t t = 0; t < c->n_tracks && *r == VK_SUCCESS; t++) {
+		if (!pending(w, t))
+			continue;
+		*r = vkGetSemaphoreCounterValue(c->dev, c->retire[t], &v[t]);
+		moved |= v[t] > w->seen[t];
+	}
+	return moved;
+}
+
+/* Blocks up to BEAT_NS for the next value of any timeline with work in
+ * flight (VK_SEMAPHORE_WAIT_ANY_BIT). */
+static VkResult block_any(struct gd_completion *c, const struct round *w)
+{
+	VkSemaphore sems[GD_TRACKS];
+	uint64_t values[GD_TRACKS];
+	uint32_t n = 0;
+	for (uint32_t t = 0; t < c->n_tracks; t++)
+		if (pending(w, t)) {
+			sems[n] = c->retire[t];
+			values[n++] = w->seen[t] + 1;
+		}
+	VkSemaphoreWaitInfo wi = {
+		.sType = VK_STRUCTURE_TYPE_SEMAPHORE_WAIT_INFO,
+		.flags = VK_SEMAPHORE_WAIT_ANY_BIT,
+		.semaphoreCount = n,
+		.pSemaphores = sems,
+		.pValues = values,
+	};
+	return vkWaitSemaphores(c->dev, &wi, BEAT_NS);
 }
 
 /*
- * Waits for `target`: first polls the counter for up to spin_ns (a poll
- * answers in microseconds where a blocking wait costs tens of them on a
- * GPU) unless spin_from is past it, then blocks in vkWaitSemaphores in
- * BEAT_NS steps, each followed by a heartbeat, which the watchdog reads: a
- * thread stuck in the driver stops beating. A value that takes longer than
- * hang_ns is reported as VK_TIMEOUT: the GPU hangs.
+ * Waits until a timeline with work in flight moves: first polls the
+ * counters for up to spin_ns (a poll answers in microseconds where a
+ * blocking wait costs tens of them on a GPU) when a value worth polling for
+ * is next (spin_from), then blocks on both in BEAT_NS steps, each followed
+ * by a heartbeat, which the watchdog reads: a thread stuck in the driver
+ * stops beating. A timeline whose next value takes longer than hang_ns is
+ * reported as VK_TIMEOUT: the GPU hangs. HIGH work completing does not
+ * hide a hang of bulk work: each timeline keeps its own clock.
  */
-static VkResult wait_value(struct gd_completion *c, uint64_t target, uint64_t *v)
+static VkResult wait_values(struct gd_completion *c, struct round *w, uint64_t *v)
 {
 	/* Once given up, always: nothing completes on a lost device, and a
 	 * later value seen finished must not hide the loss from the loop. */
 	VkResult r = (VkResult)atomic_load(&c->result);
-	if (r == VK_SUCCESS)
-		r = vkGetSemaphoreCounterValue(c->dev, c->retire, v);
-	uint64_t t0 = now_ns();
+	uint64_t t0 = now_ns(), spin = 0;
 	atomic_store(&c->beat_ns, t0);
-	const uint64_t spin = target >= atomic_load(&c->spin_from) ? c->spin_ns : 0;
-	while (r == VK_SUCCESS && *v < target && now_ns() - t0 < spin)
-		r = vkGetSemaphoreCounterValue(c->dev, c->retire, v);
-	while (r == VK_SUCCESS && *v < target) {
-		VkSemaphoreWaitInfo wi = {
-			.sType = VK_STRUCTURE_TYPE_SEMAPHORE_WAIT_INFO,
-			.semaphoreCount = 1,
-			.pSemaphores = &c->retire,
-			.pValues = &target,
-		};
-		r = vkWaitSemaphores(c->dev, &wi, BEAT_NS);
+	for (uint32_t t = 0; t < c->n_tracks; t++)
+		if (pending(w, t) && w->seen[t] + 1 >= atomic_load(&c->spin_from[t]))
+			spin = c->spin_ns;
+	bool moved = r == VK_SUCCESS && read_values(c, w, v, &r);
+	while (r == VK_SUCCESS && !moved && now_ns() - t0 < spin)
+		moved = read_values(c, w, v, &r);
+	while (r == VK_SUCCESS && !moved) {
+		r = block_any(c, w);
 		uint64_t now = now_ns();
 		atomic_store(&c->beat_ns, now);
-		if (r == VK_TIMEOUT && c->hang_ns && now - t0 >= c->hang_ns)
-			atomic_store(&c->hung_ns, now - t0);
-		else if (r == VK_TIMEOUT)
+		if (r == VK_TIMEOUT) {
 			r = VK_SUCCESS;
+			for (uint32_t t = 0; t < c->n_tracks; t++)
+				if (pending(w, t) && c->hang_ns && now - w->since[t] >= c->hang_ns) {
+					atomic_store(&c->hung_ns, now - w->since[t]);
+					r = VK_TIMEOUT;
+				}
+		}
 		if (r == VK_SUCCESS)
-			r = vkGetSemaphoreCounterValue(c->dev, c->retire, v);
+			moved = read_values(c, w, v, &r);
 	}
 #ifdef GPUCMD_FAULT_INJECTION
-	if (r == VK_SUCCESS && c->lose_at && target >= c->lose_at) {
+	if (r == VK_SUCCESS && c->lose_at && v[0] >= c->lose_at) {
 		c->lose_at = 0;
 		r = VK_ERROR_DEVICE_LOST;
 	}
@@ -124,23 +184,32 @@ static VkResult wait_value(struct gd_completion *c, uint64_t target, uint64_t *v
 static void *completion_main(void *arg)
 {
 	struct gd_completion *c = arg;
-	uint64_t seen = 0;
+	struct round w = {0};
 	for (;;) {
-		bool stop;
-		uint64_t submitted = wait_for_work(c, seen, &stop);
-		if (seen >= submitted && stop)
+		bool stop, idle = true;
+		wait_for_work(c, &w, &stop);
+		for (uint32_t t = 0; t < c->n_tracks; t++)
+			idle &= !pending(&w, t);
+		if (idle && stop)
 			break;
-		uint64_t v = seen;
-		VkResult r = wait_value(c, seen + 1, &v);
-		if (r != VK_SUCCESS) {
-			/* Nothing in flight will finish: give it all up. */
-			atomic_store(&c->result, (int)r);
-			atomic_store(&c->abandoned, submitted);
-			v = submitted;
-		} else {
-			advance_completed(c, v);
+		uint64_t v[GD_TRACKS];
+		memcpy(v, w.seen, sizeof(v));
+		VkResult r = wait_values(c, &w, v);
+		uint64_t now = now_ns();
+		for (uint32_t t = 0; t < c->n_tracks; t++) {
+			if (r != VK_SUCCESS) {
+				/* Nothing in flight will finish: give it all up. */
+				atomic_store(&c->abandoned[t], w.submitted[t]);
+				v[t] = w.submitted[t];
+			} else {
+				advance_completed(c, t, v[t]);
+			}
+			if (v[t] > w.seen[t])
+				w.since[t] = now;
+			w.seen[t] = v[t];
 		}
-		seen = v;
+		if (r != VK_SUCCESS)
+			atomic_store(&c->result, (int)r);
 		/* A polling loop thread retires it when its poll ends (it reads
 		 * `completed` after clearing the flag). */
 		if (r != VK_SUCCESS || !atomic_load(&c->loop_polling))
@@ -149,14 +218,18 @@ static void *completion_main(void *arg)
 	return NULL;
 }
 
-struct gd_completion *gd_completion_create(VkDevice dev, VkSemaphore retire, uint64_t spin_ns, uint64_t hang_ns,
-					   uv_async_t *wake)
+struct gd_completion *gd_completion_create(VkDevice dev, const VkSemaphore *retire, uint32_t n_tracks, uint64_t spin_ns,
+					   uint64_t hang_ns, uv_async_t *wake)
 {
 	struct gd_completion *c = calloc(1, sizeof(*c));
 	if (!c)
 		return NULL;
 	c->dev = dev;
-	c->retire = retire;
+	c->n_tracks = n_tracks;
+	for (uint32_t t = 0; t < n_tracks; t++) {
+		c->retire[t] = retire[t];
+		atomic_store(&c->spin_from[t], UINT64_MAX);
+	}
 	c->spin_ns = spin_ns;
 	c->hang_ns = hang_ns;
 	c->wake = wake;
@@ -167,9 +240,8 @@ struct gd_completion *gd_completion_create(VkDevice dev, VkSemaphore retire, uin
 	pthread_cond_init(&c->cond, &ca);
 	pthread_condattr_destroy(&ca);
 	atomic_store(&c->beat_ns, now_ns());
-	atomic_store(&c->spin_from, UINT64_MAX);
 #ifdef GPUCMD_FAULT_INJECTION
-	/* Test builds only: the wait for this retire value reports
+	/* Test builds only: the wait for this bulk retire value reports
 	 * VK_ERROR_DEVICE_LOST once (the work itself still runs). */
 	const char *lose = getenv("GPUCMD_FAULT_DEVICE_LOST");
 	c->lose_at = lose ? strtoull(lose, NULL, 10) : 0;
@@ -211,22 +283,22 @@ void gd_completion_destroy(struct gd_completion *c)
 	free(c);
 }
 
-void gd_completion_submitted(struct gd_completion *c, uint64_t value)
+void gd_completion_submitted(struct gd_completion *c, uint32_t track, uint64_t value)
 {
 	pthread_mutex_lock(&c->lock);
-	c->submitted = value;
+	c->submitted[track] = value;
 	pthread_cond_signal(&c->cond);
 	pthread_mutex_unlock(&c->lock);
 }
 
-uint64_t gd_completion_done(struct gd_completion *c)
+uint64_t gd_completion_done(struct gd_completion *c, uint32_t track)
 {
-	return atomic_load(&c->completed);
+	return atomic_load(&c->completed[track]);
 }
 
-void gd_completion_spin_from(struct gd_completion *c, uint64_t value)
+void gd_completion_spin_from(struct gd_completion *c, uint32_t track, uint64_t value)
 {
-	atomic_store(&c->spin_from, value);
+	atomic_store(&c->spin_from[track], value);
 }
 
 VkResult gd_completion_result(struct gd_completion *c)
@@ -234,9 +306,9 @@ VkResult gd_completion_result(struct gd_completion *c)
 	return (VkResult)atomic_load(&c->result);
 }
 
-uint64_t gd_completion_abandoned(struct gd_completion *c)
+uint64_t gd_completion_abandoned(struct gd_completion *c, uint32_t track)
 {
-	return atomic_load(&c->abandoned);
+	return atomic_load(&c->abandoned[track]);
 }
 
 uint64_t gd_completion_hung_ns(struct gd_completion *c)
@@ -252,15 +324,15 @@ uint64_t gd_completion_hung_ns(struct gd_completion *c)
  * soon as any other event is ready (a client's request, a signal), so no one
  * waits behind it for more than a poll of the epoll set.
  */
-void gd_completion_poll(struct gd_completion *c, int efd, uint64_t target, uint64_t max_ns)
+void gd_completion_poll(struct gd_completion *c, int efd, uint32_t track, uint64_t target, uint64_t max_ns)
 {
 	uint64_t t0 = now_ns(), v = 0;
 	atomic_store(&c->loop_polling, true);
 	for (unsigned i = 1;; i++) {
-		if (vkGetSemaphoreCounterValue(c->dev, c->retire, &v) != VK_SUCCESS)
+		if (vkGetSemaphoreCounterValue(c->dev, c->retire[track], &v) != VK_SUCCESS)
 			break;
 		if (v >= target) {
-			advance_completed(c, v);
+			advance_completed(c, track, v);
 			break;
 		}
 		struct epoll_event ev;

@@ -11,24 +11,36 @@
 #include "base/settings.h"
 #include "device/gpu.h"
 #include "device/vkcheck.h"
-#include "device/vkcheck.h"
 #include "gpucmd_defs.h"
 #include "submit/completion.h"
+#include "submit/hold.h"
 #include "submit/scheduler.h"
+
+/* A queue and its retire timeline: bulk work (0) or HIGH work (1). Both
+ * may be the same VkQueue (a family with one queue): HIGH work still has
+ * its own timeline and order of retirement, and is submitted first. */
+struct track {
+	VkQueue queue;
+	VkSemaphore retire;
+	uint64_t next_value;         /* last value handed to a job */
+	struct gd_job *flight, **flight_tail;
+	struct gd_job *batch, **batch_tail; /* this turn's, while it is built */
+	uint32_t n_batch;
+};
 
 struct gd_scheduler {
 	uv_loop_t *loop;
 	struct gd_gpu *gpu;
 	struct gd_scheduler_listener listener;
-	VkSemaphore retire;          /* the daemon's retire timeline */
-	uint64_t next_value;         /* last value handed to a job */
+	struct track tracks[GD_TRACKS];
+	struct gd_hold hold;
 	uint64_t serial;
 	uint64_t pending;            /* queued + in flight */
 	uint64_t submissions;        /* jobs submitted since start */
 	struct gd_job *ready, **ready_tail;
-	struct gd_job *flight, **flight_tail;
-	struct gd_job *held, **held_tail; /* waiting for another lane's timeline */
-	uint64_t pass;
+	struct gd_job *held, **held_tail; /* waiting for another lane's timeline, or kept back (hold.h) */
+	uint64_t pass, turn;
+	uint64_t submit_order;       /* jobs given to a queue, both tracks, in order */
 
 	/* scratch for one vkQueueSubmit2, grown as needed, never shrunk */
 	VkSubmitInfo2 *infos;
@@ -47,7 +59,7 @@ struct gd_scheduler {
 	char lost_why[256];
 	struct deferred_sem {         /* semaphores waiting to be destroyed */
 		VkSemaphore sem;
-		uint64_t after;       /* once a value past this one completed */
+		uint64_t after[GD_TRACKS]; /* once values past these completed */
 	} *deferred;
 	uint32_t n_deferred, cap_deferred;
 };
@@ -91,8 +103,12 @@ static void fail_queued(struct gd_scheduler *s)
  */
 static void lose_device(struct gd_scheduler *s, VkResult r)
 {
-	uint64_t done = gd_completion_done(s->completion);
-	struct gd_job *oldest = s->flight && s->flight->value > done ? s->flight : NULL;
+	struct gd_job *oldest = NULL;
+	for (uint32_t t = GD_TRACKS; t-- > 0 && !oldest;) {
+		struct gd_job *first = s->tracks[t].flight;
+		if (first && first->value > gd_completion_done(s->completion, t))
+			oldest = first;
+	}
 	s->lost = true;
 	s->hung = r == VK_TIMEOUT;
 	if (s->hung && oldest) {
@@ -103,9 +119,12 @@ static void lose_device(struct gd_scheduler *s, VkResult r)
 	} else {
 		snprintf(s->lost_why, sizeof(s->lost_why), "%s while running submitted work", gd_vk_result(r));
 	}
-	for (struct gd_job *job = s->flight; job; job = job->next)
-		if (job->value > done)
-			job->ops->lost(job, s->lost_why);
+	for (uint32_t t = 0; t < GD_TRACKS; t++) {
+		uint64_t done = gd_completion_done(s->completion, t);
+		for (struct gd_job *job = s->tracks[t].flight; job; job = job->next)
+			if (job->value > done)
+				job->ops->lost(job, s->lost_why);
+	}
 	s->listener.lost(s->listener.data, s->lost_why, s->hung);
 	if (s->hung)
 		return;
@@ -123,28 +142,36 @@ static void lose_device(struct gd_scheduler *s, VkResult r)
  * session's part). It blocks for the values before it. */
 static void update_spin_from(struct gd_scheduler *s)
 {
-	const struct gd_job *job = s->flight;
-	while (job && (job->part || job->n_commands > SPIN_MAX_COMMANDS))
-		job = job->next;
-	gd_completion_spin_from(s->completion, job ? job->value : UINT64_MAX);
+	for (uint32_t t = 0; t < GD_TRACKS; t++) {
+		const struct gd_job *job = s->tracks[t].flight;
+		while (job && (job->part || job->n_commands > SPIN_MAX_COMMANDS))
+			job = job->next;
+		gd_completion_spin_from(s->completion, t, job ? job->value : UINT64_MAX);
+	}
 }
 
-/* Retires, in order, everything the completion thread reported finished;
- * after a device loss (not a hang), everything in flight. */
+/* Retires, in order on each track, everything the completion thread
+ * reported finished; after a device loss (not a hang), everything in
+ * flight. */
 static void retire_finished(struct gd_scheduler *s)
 {
-	uint64_t done = gd_completion_done(s->completion);
-	if (gd_completion_abandoned(s->completion) > done && !s->lost)
-		lose_device(s, gd_completion_result(s->completion));
-	while (s->flight && (s->flight->value <= done || (s->lost && !s->hung))) {
-		struct gd_job *sub = s->flight;
-		s->flight = sub->next;
-		if (!s->flight)
-			s->flight_tail = &s->flight;
-		if (sub->value > done)
-			fail_job(sub, GPUCMD_E_DEVICE_LOST, s->lost_why);
-		s->pending--;
-		sub->ops->retired(sub);
+	for (uint32_t t = 0; t < GD_TRACKS && !s->lost; t++)
+		if (gd_completion_abandoned(s->completion, t) > gd_completion_done(s->completion, t))
+			lose_device(s, gd_completion_result(s->completion));
+	for (uint32_t t = 0; t < GD_TRACKS; t++) {
+		struct track *k = &s->tracks[t];
+		uint64_t done = gd_completion_done(s->completion, t);
+		while (k->flight && (k->flight->value <= done || (s->lost && !s->hung))) {
+			struct gd_job *sub = k->flight;
+			k->flight = sub->next;
+			if (!k->flight)
+				k->flight_tail = &k->flight;
+			if (sub->value > done)
+				fail_job(sub, GPUCMD_E_DEVICE_LOST, s->lost_why);
+			s->pending--;
+			gd_hold_retired(&s->hold, sub, true);
+			sub->ops->retired(sub);
+		}
 	}
 	update_spin_from(s);
 	destroy_deferred(s, false);
@@ -162,17 +189,40 @@ void gd_scheduler_destroy_semaphore(struct gd_scheduler *s, VkSemaphore sem)
 		s->deferred = d;
 		s->cap_deferred = cap;
 	}
-	s->deferred[s->n_deferred++] = (struct deferred_sem){sem, s->next_value};
+	struct deferred_sem *d = &s->deferred[s->n_deferred++];
+	d->sem = sem;
+	for (uint32_t t = 0; t < GD_TRACKS; t++)
+		d->after[t] = s->tracks[t].next_value;
 }
 
-/* Destroys the deferred semaphores the queue is certainly done with (all of
- * them when the device is idle). */
+/* Whether every queue is certainly done with the submissions made before d
+ * was deferred: on each track, a later submission completed, or all of
+ * them completed and either the track has a queue of its own (the lavapipe
+ * race above needs a CPU device, which has one queue) or the other track,
+ * on the same in-order queue, completed a later one. A semaphore deferred
+ * while HIGH work stopped for good waits for the scheduler's end. */
+static bool queues_done(struct gd_scheduler *s, const struct deferred_sem *d)
+{
+	uint64_t done[GD_TRACKS];
+	bool later = false;
+	for (uint32_t t = 0; t < GD_TRACKS; t++) {
+		done[t] = gd_completion_done(s->completion, t);
+		later |= done[t] > d->after[t];
+	}
+	bool shared = s->tracks[0].queue == s->tracks[1].queue;
+	for (uint32_t t = 0; t < GD_TRACKS; t++)
+		if (done[t] < d->after[t] || (done[t] == d->after[t] && d->after[t] && !(later || !shared)))
+			return false;
+	return true;
+}
+
+/* Destroys the deferred semaphores the queues are certainly done with (all
+ * of them when the device is idle). */
 static void destroy_deferred(struct gd_scheduler *s, bool all)
 {
-	uint64_t done = gd_completion_done(s->completion);
 	uint32_t kept = 0;
 	for (uint32_t i = 0; i < s->n_deferred; i++) {
-		if (all || done > s->deferred[i].after)
+		if (all || queues_done(s, &s->deferred[i]))
 			vkDestroySemaphore(s->gpu->device, s->deferred[i].sem, NULL);
 		else
 			s->deferred[kept++] = s->deferred[i];
@@ -219,32 +269,38 @@ static VkSemaphoreSubmitInfo sem_info(VkSemaphore sem, uint64_t value)
 	};
 }
 
+static void append_job(struct gd_job ***tail, struct gd_job *sub)
+{
+	sub->next = NULL;
+	**tail = sub;
+	*tail = &sub->next;
+}
+
 /* Fills one VkSubmitInfo2 for sub: wait on the session's previous
  * submission (order within a session) and on its fence after a reset; signal
- * the next retire value and, for a fence, the session timeline. */
+ * the next value of its track's retire timeline and, for a fence, the
+ * session timeline. */
 static void fill_submit_info(struct gd_scheduler *s, struct gd_job *sub, uint32_t i)
 {
 	struct gd_lane *ses = sub->lane;
+	struct track *k = &s->tracks[gd_lane_track(ses)];
 	VkSemaphoreSubmitInfo *sem = &s->sems[SEMS_PER * i];
 	VkSemaphoreSubmitInfo *sig = sem + SEMS_PER - 2;
 	uint32_t nw = 0, ns = 0;
 	if (ses->last_value)
-		sem[nw++] = sem_info(s->retire, ses->last_value);
+		sem[nw++] = sem_info(k->retire, ses->last_value);
 	if (sub->fence_wait)
 		sem[nw++] = sem_info(ses->timeline->sem, sub->fence_wait);
-	for (uint32_t k = 0; k < sub->n_xwait; k++)
-		sem[nw++] = sem_info(sub->xwait[k]->sem, sub->xwait_value[k]);
+	for (uint32_t j = 0; j < sub->n_xwait; j++)
+		sem[nw++] = sem_info(sub->xwait[j]->sem, sub->xwait_value[j]);
 	sub->prev_value = ses->last_value;
-	sub->value = ++s->next_value;
+	sub->value = ++k->next_value;
 	sub->ops->submitted(sub);
-	sig[ns++] = sem_info(s->retire, sub->value);
-	if (sub->fence_signal) {
+	sig[ns++] = sem_info(k->retire, sub->value);
+	if (sub->fence_signal)
 		sig[ns++] = sem_info(ses->timeline->sem, sub->fence_signal);
-		/* From here on other sessions may wait for this value: its
-		 * signal is ahead of them in the queue. */
-		ses->timeline->submitted = sub->fence_signal;
-	}
 	ses->last_value = sub->value;
+	ses->submit_order = ++s->submit_order;
 	s->cbs[i] = (VkCommandBufferSubmitInfo){.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_SUBMIT_INFO,
 						.commandBuffer = sub->cb};
 	s->infos[i] = (VkSubmitInfo2){
@@ -258,11 +314,32 @@ static void fill_submit_info(struct gd_scheduler *s, struct gd_job *sub, uint32_
 	};
 }
 
+/* sub joins this turn's batch of its track. From here on other sessions
+ * may wait for its fence value: its signal is ahead of them in the queue,
+ * except for HIGH work, which goes to the queue before bulk work and so
+ * waits for a bulk signal until the next turn. */
+static void add_to_batch(struct gd_scheduler *s, struct gd_job *sub)
+{
+	struct gd_timeline *tl = sub->lane->timeline;
+	struct track *k = &s->tracks[gd_lane_track(sub->lane)];
+	if (sub->fence_signal) {
+		if (gd_lane_track(sub->lane) == 0 && tl->bulk_turn != s->turn) {
+			tl->bulk_turn = s->turn;
+			tl->turn_base = tl->submitted;
+		}
+		tl->submitted = sub->fence_signal;
+	}
+	append_job(&k->batch_tail, sub);
+	k->n_batch++;
+	gd_hold_submitted(&s->hold, sub);
+}
+
 /* Whether a wait for `value` of fence f may go to the queue: 1 its signal
  * is submitted, 0 not yet, -1 never (the fence was abandoned below it). */
-static int wait_state(const struct gd_timeline *f, uint64_t value)
+static int wait_state(const struct gd_scheduler *s, const struct gd_timeline *f, uint64_t value, bool high)
 {
-	if (value <= f->submitted)
+	uint64_t submitted = high && f->bulk_turn == s->turn ? f->turn_base : f->submitted;
+	if (value <= submitted)
 		return 1;
 	return f->abandoned && value > f->last ? -1 : 0;
 }
@@ -279,13 +356,14 @@ static int wait_state(const struct gd_timeline *f, uint64_t value)
  * are all behind it once it is considered (order within a session), so
  * "not yet" there means never.
  */
-static int ready_to_submit(const struct gd_job *sub)
+static int ready_to_submit(const struct gd_scheduler *s, const struct gd_job *sub)
 {
 	int ok = 1;
-	if (sub->fence_wait && wait_state(sub->lane->timeline, sub->fence_wait) != 1)
+	bool high = gd_lane_track(sub->lane) == 1;
+	if (sub->fence_wait && wait_state(s, sub->lane->timeline, sub->fence_wait, high) != 1)
 		return -1;
 	for (uint32_t k = 0; k < sub->n_xwait; k++) {
-		int r = wait_state(sub->xwait[k], sub->xwait_value[k]);
+		int r = wait_state(s, sub->xwait[k], sub->xwait_value[k], high);
 		if (r < 0)
 			return -1;
 		ok &= r;
@@ -293,61 +371,34 @@ static int ready_to_submit(const struct gd_job *sub)
 	return ok;
 }
 
-static void append(struct gd_job ***tail, struct gd_job *sub)
-{
-	sub->next = NULL;
-	**tail = sub;
-	*tail = &sub->next;
-}
 
 /* A submission that can never run: its session learns why, in order. */
 static void fail_now(struct gd_scheduler *s, struct gd_job *sub, int code, const char *why)
 {
 	fail_job(sub, code, why);
 	s->pending--;
+	gd_hold_retired(&s->hold, sub, false);
 	sub->ops->retired(sub);
 }
 
 /*
- * Sorts held and newly ready submissions, in order, into this turn's batch
- * and the held list. A session whose submission is held keeps its later
- * ones held too, so its order never changes. Passes repeat while a pass
- * released something, since a fence submitted in the batch can release a
- * waiter that came before it.
+ * Sorts held and newly ready submissions, in order, into this turn's
+ * batches (one per track) and the held list. A session whose submission is
+ * held (a fence it waits for is not submitted yet, or the daemon keeps bulk
+ * work back, hold.h) keeps its later ones held too, so its order never
+ * changes. Passes repeat while a pass released something, since a fence
+ * submitted in the batch can release a waiter that came before it.
  */
-/* Orders the work committed this turn by its session's priority, keeping
- * commit order within each priority (and so within each session). */
-static void sort_ready(struct gd_scheduler *s)
+static void gather(struct gd_scheduler *s)
 {
-	static const enum gd_priority order[] = {GD_PRIORITY_HIGH, GD_PRIORITY_NORMAL, GD_PRIORITY_LOW};
-	struct gd_job *by[GD_PRIORITY_COUNT] = {NULL}, **tail[GD_PRIORITY_COUNT];
-	for (int p = 0; p < GD_PRIORITY_COUNT; p++)
-		tail[p] = &by[p];
-	while (s->ready) {
-		struct gd_job *sub = s->ready;
-		s->ready = sub->next;
-		append(&tail[sub->lane->priority], sub);
-	}
-	s->ready_tail = &s->ready;
-	for (int i = 0; i < GD_PRIORITY_COUNT; i++) {
-		*s->ready_tail = by[order[i]];
-		if (by[order[i]])
-			s->ready_tail = tail[order[i]];
-	}
-}
-
-static struct gd_job *gather(struct gd_scheduler *s, uint32_t *ret_n)
-{
-	sort_ready(s);
-	struct gd_job *batch = NULL, **batch_tail = &batch;
-	struct gd_job *queue = s->held;
-	*s->held_tail = s->ready;
+	struct gd_job *const busy[] = {s->held, s->tracks[0].flight, s->tracks[1].flight};
+	struct gd_job *queue = s->held, *ready = gd_hold_begin_turn(&s->hold, s->ready, busy, 3);
+	*s->held_tail = ready;
 	if (!queue)
-		queue = s->ready;
+		queue = ready;
 	s->ready = s->held = NULL;
 	s->ready_tail = &s->ready;
 	s->held_tail = &s->held;
-	uint32_t n = 0;
 	for (bool progress = true; progress && queue;) {
 		progress = false;
 		s->pass++;
@@ -356,21 +407,21 @@ static struct gd_job *gather(struct gd_scheduler *s, uint32_t *ret_n)
 			struct gd_job *sub = queue;
 			queue = sub->next;
 			struct gd_lane *ses = sub->lane;
-			int r = ses->blocked_pass == s->pass ? 0 : ready_to_submit(sub);
+			int r = ses->blocked_pass == s->pass ? 0 : ready_to_submit(s, sub);
 			if (r < 0) {
 				fail_now(s, sub, GPUCMD_E_FENCE_ABANDONED,
 					 "fence abandoned: the session that owns a fence this stage waits on (directly, or "
 					 "through an earlier stage of its own session) closed before signalling the value");
 				continue;
 			}
-			if (r == 0) {
-				sub->ops->held(sub);
+			if (r == 0 || gd_hold_keep(&s->hold, sub)) {
+				if (r == 0)
+					sub->ops->held(sub);
 				ses->blocked_pass = s->pass;
-				append(&again_tail, sub);
+				append_job(&again_tail, sub);
 				continue;
 			}
-			fill_submit_info(s, sub, n++);
-			append(&batch_tail, sub);
+			add_to_batch(s, sub);
 			progress = true;
 		}
 		queue = again;
@@ -378,15 +429,13 @@ static struct gd_job *gather(struct gd_scheduler *s, uint32_t *ret_n)
 	s->held = queue;
 	while (*s->held_tail)
 		s->held_tail = &(*s->held_tail)->next;
-	*ret_n = n;
-	return batch;
 }
 
 /* After a commit_and_wait went to the queue, the loop thread polls for it
  * itself a moment (completion.h), then retires what finished. */
-static void poll_briefly(struct gd_scheduler *s, uint64_t target)
+static void poll_briefly(struct gd_scheduler *s, uint32_t track, uint64_t target)
 {
-	gd_completion_poll(s->completion, uv_backend_fd(s->loop), target, s->loop_poll_ns);
+	gd_completion_poll(s->completion, uv_backend_fd(s->loop), track, target, s->loop_poll_ns);
 	/* A device loss is the async handler's to deal with (the completion
 	 * thread always sends it for one). */
 	if (gd_completion_result(s->completion) == VK_SUCCESS)
@@ -396,8 +445,53 @@ static void poll_briefly(struct gd_scheduler *s, uint64_t target)
 	uv_async_send(&s->async);
 }
 
+/* A batch the queue refused: none of its values will ever be signalled.
+ * They are rolled back so no later submission waits for them, and the
+ * work fails. */
+static void fail_batch(struct gd_scheduler *s, struct track *k, uint64_t first, VkResult res)
+{
+	k->next_value = first;
+	while (k->batch) {
+		struct gd_job *sub = k->batch;
+		k->batch = sub->next;
+		if (sub->prev_value <= first)
+			sub->lane->last_value = sub->prev_value;
+		gd_hold_unsubmitted(&s->hold, sub);
+		fail_now(s, sub, gd_vk_errno(res), gd_vk_result(res));
+	}
+}
+
+/* Submits track k's batch in one vkQueueSubmit2 and moves it in flight.
+ * Returns the retire value of its newest commit_and_wait (0: none), or
+ * the queue's error. */
+static VkResult submit_track(struct gd_scheduler *s, struct track *k, uint64_t *sync_value)
+{
+	uint64_t first = k->next_value;
+	uint32_t n = 0;
+	*sync_value = 0;
+	for (struct gd_job *sub = k->batch; sub; sub = sub->next)
+		fill_submit_info(s, sub, n++);
+	VkResult res = n ? vkQueueSubmit2(k->queue, n, s->infos, VK_NULL_HANDLE) : VK_SUCCESS;
+	if (res != VK_SUCCESS) {
+		(void)gd_vk_check("vkQueueSubmit2", res);
+		fail_batch(s, k, first, res);
+	} else if (n) {
+		*k->flight_tail = k->batch;
+		for (; *k->flight_tail; k->flight_tail = &(*k->flight_tail)->next)
+			if ((*k->flight_tail)->sync)
+				*sync_value = (*k->flight_tail)->value;
+		s->submissions += n;
+		gd_completion_submitted(s->completion, (uint32_t)(k - s->tracks), k->next_value);
+	}
+	k->batch = NULL;
+	k->batch_tail = &k->batch;
+	k->n_batch = 0;
+	return res;
+}
+
 /* Runs once per loop turn, after I/O: everything committed during the turn
- * (and held work that became ready) goes to the GPU in one vkQueueSubmit2. */
+ * (and held work that became ready) goes to the GPU, HIGH work first, one
+ * vkQueueSubmit2 per track. */
 static void on_turn_end(uv_check_t *h)
 {
 	struct gd_scheduler *s = h->data;
@@ -408,36 +502,30 @@ static void on_turn_end(uv_check_t *h)
 	}
 	if (s->lost || (!s->ready && !s->held))
 		return;
-	uint32_t total = 0, n;
+	uint32_t total = 0;
 	for (struct gd_job *sub = s->ready; sub; sub = sub->next)
 		total++;
 	for (struct gd_job *sub = s->held; sub; sub = sub->next)
 		total++;
-	VkResult res = VK_ERROR_OUT_OF_HOST_MEMORY;
-	uint64_t first = s->next_value;
-	struct gd_job *batch = NULL;
-	if (grow_scratch(s, total) == 0) {
-		batch = gather(s, &n);
-		if (!batch)
-			return;
-		res = vkQueueSubmit2(s->gpu->queue, n, s->infos, VK_NULL_HANDLE);
-	} else {
-		batch = s->ready;
-		s->ready = NULL;
+	if (grow_scratch(s, total) < 0) {
+		while (s->ready) {
+			struct gd_job *sub = s->ready;
+			s->ready = sub->next;
+			fail_now(s, sub, -ENOMEM, "gpucmdd is out of memory for a submission");
+		}
 		s->ready_tail = &s->ready;
+		s->listener.progress(s->listener.data);
+		return;
+	}
+	s->turn++;
+	gather(s);
+	VkResult res = VK_SUCCESS;
+	uint64_t sync[GD_TRACKS];
+	for (uint32_t t = GD_TRACKS; t-- > 0;) {
+		VkResult r = submit_track(s, &s->tracks[t], &sync[t]);
+		res = res == VK_SUCCESS ? r : res;
 	}
 	if (res != VK_SUCCESS) {
-		/* None of these values will ever be signalled: roll them back so
-		 * no later submission waits for them, and fail the work. */
-		(void)gd_vk_check("vkQueueSubmit2", res);
-		s->next_value = first;
-		while (batch) {
-			struct gd_job *sub = batch;
-			batch = sub->next;
-			if (sub->prev_value <= first)
-				sub->lane->last_value = sub->prev_value;
-			fail_now(s, sub, gd_vk_errno(res), gd_vk_result(res));
-		}
 		if (res == VK_ERROR_DEVICE_LOST && !s->lost) {
 			lose_device(s, res);
 			retire_finished(s);
@@ -445,20 +533,16 @@ static void on_turn_end(uv_check_t *h)
 		s->listener.progress(s->listener.data);
 		return;
 	}
-	uint64_t sync_value = 0;
-	*s->flight_tail = batch;
-	for (; *s->flight_tail; s->flight_tail = &(*s->flight_tail)->next)
-		if ((*s->flight_tail)->sync)
-			sync_value = (*s->flight_tail)->value;
-	s->submissions += n;
 	update_spin_from(s);
-	gd_completion_submitted(s->completion, s->next_value);
-	if (sync_value && s->loop_poll_ns)
-		poll_briefly(s, sync_value);
+	/* The newest HIGH commit_and_wait first: it is what must not wait. */
+	uint32_t t = sync[1] ? 1 : 0;
+	if (sync[t] && s->loop_poll_ns)
+		poll_briefly(s, t, sync[t]);
 }
 
 void gd_scheduler_queue(struct gd_scheduler *s, struct gd_job *sub)
 {
+	gd_hold_queued(&s->hold, sub);
 	sub->next = NULL;
 	*s->ready_tail = sub;
 	s->ready_tail = &sub->next;
@@ -485,6 +569,21 @@ uint64_t gd_scheduler_submissions(const struct gd_scheduler *s)
 	return s->submissions;
 }
 
+bool gd_scheduler_high_active(const struct gd_scheduler *s)
+{
+	return gd_hold_high_active(&s->hold);
+}
+
+void gd_scheduler_configure(struct gd_scheduler *s, const struct gd_config *cfg)
+{
+	gd_hold_configure(&s->hold, cfg);
+}
+
+uint64_t gd_scheduler_kept_back(const struct gd_scheduler *s)
+{
+	return s->hold.held;
+}
+
 uint64_t gd_scheduler_heartbeat_age_ns(struct gd_scheduler *s)
 {
 	return gd_completion_heartbeat_age_ns(s->completion);
@@ -501,15 +600,23 @@ struct gd_scheduler *gd_scheduler_create(uv_loop_t *loop, struct gd_gpu *gpu, co
 	s->listener = *listener;
 	s->hang_ms = cfg->submission_timeout_ms;
 	s->ready_tail = &s->ready;
-	s->flight_tail = &s->flight;
 	s->held_tail = &s->held;
+	gd_hold_configure(&s->hold, cfg);
 	VkSemaphoreTypeCreateInfo ti = {
 		.sType = VK_STRUCTURE_TYPE_SEMAPHORE_TYPE_CREATE_INFO,
 		.semaphoreType = VK_SEMAPHORE_TYPE_TIMELINE,
 	};
 	VkSemaphoreCreateInfo si = {.sType = VK_STRUCTURE_TYPE_SEMAPHORE_CREATE_INFO, .pNext = &ti};
-	if (gd_vk_check("vkCreateSemaphore", vkCreateSemaphore(gpu->device, &si, NULL, &s->retire)) < 0)
-		goto fail;
+	VkSemaphore retire[GD_TRACKS];
+	for (uint32_t t = 0; t < GD_TRACKS; t++) {
+		struct track *k = &s->tracks[t];
+		k->queue = t ? gpu->queue_high : gpu->queue;
+		k->flight_tail = &k->flight;
+		k->batch_tail = &k->batch;
+		if (gd_vk_check("vkCreateSemaphore", vkCreateSemaphore(gpu->device, &si, NULL, &k->retire)) < 0)
+			goto fail;
+		retire[t] = k->retire;
+	}
 	uv_check_init(loop, &s->check);
 	uv_async_init(loop, &s->async, on_async);
 	s->check.data = s->async.data = s;
@@ -527,7 +634,7 @@ struct gd_scheduler *gd_scheduler_create(uv_loop_t *loop, struct gd_gpu *gpu, co
 	uint32_t loop_us = cfg->loop_poll_us == GD_CONFIG_AUTO ? (cpu ? 0 : 50) : cfg->loop_poll_us;
 	s->loop_poll_ns = (uint64_t)loop_us * 1000u;
 	log_debug("completion thread polls for %u µs before blocking, the loop thread for %u µs", spin_us, loop_us);
-	s->completion = gd_completion_create(gpu->device, s->retire, (uint64_t)spin_us * 1000u,
+	s->completion = gd_completion_create(gpu->device, retire, GD_TRACKS, (uint64_t)spin_us * 1000u,
 					     (uint64_t)s->hang_ms * 1000000u, &s->async);
 	if (!s->completion)
 		goto fail;
@@ -570,8 +677,9 @@ void gd_scheduler_destroy(struct gd_scheduler *s)
 	}
 	free(s->deferred);
 	gd_completion_destroy(s->completion);
-	if (s->retire)
-		vkDestroySemaphore(s->gpu->device, s->retire, NULL);
+	for (uint32_t t = 0; t < GD_TRACKS; t++)
+		if (s->tracks[t].retire)
+			vkDestroySemaphore(s->gpu->device, s->tracks[t].retire, NULL);
 	free(s->infos);
 	free(s->cbs);
 	free(s->sems);

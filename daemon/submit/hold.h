@@ -1,0 +1,58 @@
+/*
+ * hold.h — which ready bulk work the scheduler keeps back in the daemon
+ * this turn, and in what order a turn's batch goes to the GPU. Two rules:
+ *
+ * - while HIGH work is queued, on the GPU, or was seen within
+ *   high_window_ms, at most bulk_depth_high bulk (normal, low) jobs are on
+ *   the GPU at once, so a HIGH stage finds little bulk work ahead of it in
+ *   the GPU's queues (eager sessions also cut their parts short then,
+ *   model/session.c);
+ * - while more than one bulk lane has work, no lane has more than
+ *   fair_depth jobs on the GPU, and the batch takes the lanes' jobs round
+ *   robin: a flooding session cannot fill the queue ahead of another.
+ *
+ * Work kept back stays counted against its client's in-flight limit, which
+ * is what stops a flooding client's socket from being read. Loop thread.
+ */
+#ifndef GD_HOLD_H
+#define GD_HOLD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "submit/job.h"
+
+struct gd_config;
+
+struct gd_hold {
+	uint64_t window_ns;       /* high_window_ms */
+	uint32_t bulk_depth;      /* bulk_depth_high; 0: no limit */
+	uint32_t fair_depth;      /* fair_depth; 0: no limit */
+	uint64_t last_high_ns;    /* HIGH work last queued or retired */
+	uint32_t high_pending;    /* HIGH jobs queued or on the GPU */
+	uint32_t bulk_on_gpu;     /* bulk jobs submitted and not retired */
+	uint32_t busy_lanes;      /* bulk lanes with work queued or on the GPU, this turn */
+	uint64_t turn, rounds;    /* counters the lanes' marks compare with */
+	uint64_t held;            /* times a ready bulk job was kept back, since start */
+};
+
+/* Takes the keys of cfg (start, and SIGHUP through the scheduler). */
+void gd_hold_configure(struct gd_hold *h, const struct gd_config *cfg);
+/* Whether HIGH work is pending or was seen within the window. */
+bool gd_hold_high_active(const struct gd_hold *h);
+/* A job was queued; it was submitted; it retired (or failed unsubmitted:
+ * on_gpu false). */
+void gd_hold_queued(struct gd_hold *h, const struct gd_job *job);
+void gd_hold_submitted(struct gd_hold *h, struct gd_job *job);
+/* Its submission failed: it is not on the GPU after all. */
+void gd_hold_unsubmitted(struct gd_hold *h, struct gd_job *job);
+void gd_hold_retired(struct gd_hold *h, struct gd_job *job, bool on_gpu);
+/* Starts a turn: counts the busy bulk lanes over the lists given (jobs
+ * linked through next) and orders `ready` (HIGH first, then normal, then
+ * low; round robin between lanes within each). Returns the new head. */
+struct gd_job *gd_hold_begin_turn(struct gd_hold *h, struct gd_job *ready, struct gd_job *const *others,
+				  uint32_t n_others);
+/* Whether a ready job must stay in the daemon this turn. */
+bool gd_hold_keep(struct gd_hold *h, const struct gd_job *job);
+
+#endif
