@@ -24,6 +24,14 @@ static void print_text(const struct gpucmd_status *st)
 		printf("device lost and recreated %u time%s since start\n", st->device_losses,
 		       st->device_losses == 1 ? "" : "s");
 	print_heaps(st->heaps, st->n_heaps);
+	printf("priorities (%s):", st->high_queue ? "high on a queue of its own" : "one queue for all");
+	for (int p = 0; p < 3; p++) {
+		const struct gpucmd_priority_status *x = &st->priorities[p];
+		printf("%s %s %u sessions, %llu stages, %llu round trips (median %u µs, p99 %u µs)", p ? ";" : "",
+		       priority_name[p], x->sessions, (unsigned long long)x->stages, (unsigned long long)x->round_trips,
+		       x->rtt_median_us, x->rtt_p99_us);
+	}
+	printf("; bulk kept back %llu times\n", (unsigned long long)st->bulk_kept_back);
 	printf("%6s %7s %6s %-15s %4s %5s %8s %11s %7s %10s %11s %s\n", "CLIENT", "PID", "UID", "COMMAND", "SESS",
 	       "GPU%", "INFLIGHT", "MEMORY", "BUFFERS", "SUBMITTED", "DISPATCHES", "STATE");
 	for (size_t i = 0; i < st->n_clients; i++) {
@@ -102,6 +110,20 @@ static void print_json(const struct gpucmd_status *st)
 	jset_u64(o, "max_inflight_per_client", st->max_inflight_per_client);
 	jset_u64(o, "device_losses", st->device_losses);
 	jset(o, "heaps", jheaps(st->heaps, st->n_heaps));
+	struct json_object *pr = json_object_new_object();
+	for (int p = 0; p < 3; p++) {
+		const struct gpucmd_priority_status *x = &st->priorities[p];
+		struct json_object *po = json_object_new_object();
+		jset_u64(po, "sessions", x->sessions);
+		jset_u64(po, "stages", x->stages);
+		jset_u64(po, "round_trips", x->round_trips);
+		jset_u64(po, "rtt_median_us", x->rtt_median_us);
+		jset_u64(po, "rtt_p99_us", x->rtt_p99_us);
+		jset(pr, priority_name[p], po);
+	}
+	jset(o, "priorities", pr);
+	jset(o, "high_queue", json_object_new_boolean(st->high_queue));
+	jset_u64(o, "bulk_kept_back", st->bulk_kept_back);
 	for (size_t i = 0; i < st->n_clients; i++)
 		json_object_array_add(cl, json_client(&st->client_list[i]));
 	jset(o, "client_list", cl);

@@ -453,6 +453,16 @@ struct gpucmd_status {
 	struct gpucmd_client_status *client_list; /* this uid's clients; every client for root */
 	uint32_t self;                     /* the asking connection's number, in client_list too */
 	uint64_t connections;              /* connections accepted since gpucmdd started */
+	/* Per priority, indexed by GPUCMD_PRIORITY_*: sessions open, stages
+	 * committed since start, commit_and_wait round trips and their
+	 * daemon-side latency (request received to reply; the newest 1024). */
+	struct gpucmd_priority_status {
+		uint32_t sessions;
+		uint64_t stages, round_trips;
+		uint32_t rtt_median_us, rtt_p99_us;
+	} priorities[3];
+	bool high_queue;                   /* high sessions have a GPU queue of their own */
+	uint64_t bulk_kept_back;           /* times ready bulk work waited in the daemon for high work */
 };
 
 /* Round trip. Fills *ret_status; free its arrays with gpucmd_status_free. */

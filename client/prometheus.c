@@ -40,6 +40,32 @@ static void prom_client(FILE *f, const struct gpucmd_client_status *c)
 	fprintf(f, "}");
 }
 
+/* Per priority class: sessions, stages, commit_and_wait round trips and
+ * their daemon-side latency (median and p99 of the newest 1024). */
+static void prom_priorities(FILE *f, const struct gpucmd_status *st)
+{
+	static const char *const name[] = {"normal", "high", "low"};
+	static const struct { const char *metric, *type, *help; } m[] = {
+		{"gpucmd_priority_sessions", "gauge", "Open sessions of the priority class."},
+		{"gpucmd_priority_stages_total", "counter", "Stages committed in the priority class since start."},
+		{"gpucmd_priority_round_trips_total", "counter", "commit_and_wait round trips of the class since start."},
+		{"gpucmd_priority_rtt_median_seconds", "gauge",
+		 "Median commit_and_wait round trip in the daemon (request to reply), newest 1024."},
+		{"gpucmd_priority_rtt_p99_seconds", "gauge", "The same, 99th percentile."},
+	};
+	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
+		prom_head(f, m[i].metric, m[i].type, m[i].help);
+		for (int p = 0; p < 3; p++) {
+			const struct gpucmd_priority_status *x = &st->priorities[p];
+			double v[] = {x->sessions, (double)x->stages, (double)x->round_trips, x->rtt_median_us / 1e6,
+				      x->rtt_p99_us / 1e6};
+			fprintf(f, "%s{priority=\"%s\"} %.9g\n", m[i].metric, name[p], v[i]);
+		}
+	}
+	prom_head(f, "gpucmd_bulk_kept_back_total", "counter", "Times ready bulk work waited in the daemon.");
+	fprintf(f, "gpucmd_bulk_kept_back_total %llu\n", (unsigned long long)st->bulk_kept_back);
+}
+
 static void prom_daemon(FILE *f, const struct gpucmd_status *st)
 {
 	prom_head(f, "gpucmd_up", "gauge", "1 when gpucmdd answered.");
@@ -67,6 +93,7 @@ static void prom_daemon(FILE *f, const struct gpucmd_status *st)
 	fprintf(f, "gpucmd_dispatches_total %llu\n", (unsigned long long)st->dispatches);
 	prom_head(f, "gpucmd_device_losses_total", "counter", "Devices lost (and made again) since gpucmdd started.");
 	fprintf(f, "gpucmd_device_losses_total %u\n", st->device_losses);
+	prom_priorities(f, st);
 }
 
 static void prom_heaps(FILE *f, const struct gpucmd_status *st)

@@ -208,7 +208,15 @@ int gpucmd_status(gpucmd_client *c, struct gpucmd_status *ret)
 		.device_losses = sr->device_losses,
 		.self = sr->self,
 		.connections = sr->connections,
+		.high_queue = sr->high_queue,
+		.bulk_kept_back = sr->bulk_kept_back,
 	};
+	for (size_t i = 0; i < sr->n_priorities; i++) {
+		const Gpucmd__PriorityStatus *p = sr->priorities[i];
+		if ((unsigned)p->priority < 3)
+			ret->priorities[p->priority] = (struct gpucmd_priority_status){
+				p->sessions, p->stages, p->round_trips, p->rtt_median_us, p->rtt_p99_us};
+	}
 	gc_copy_str(ret->daemon_version, sizeof(ret->daemon_version), sr->daemon_version);
 	gc_copy_str(ret->device_name, sizeof(ret->device_name), sr->device_name);
 	ret->n_heaps = copy_heaps(ret->heaps, sr->heaps, sr->n_heaps);

@@ -519,6 +519,9 @@ START_TEST(stale_socket_is_replaced)
 END_TEST
 
 TCase *fences_tcase(void);
+TCase *priority_tcase(void);
+TCase *priority_default_tcase(void);
+TCase *priority_fair_tcase(void);
 TCase *status_tcase(void);
 TCase *operator_tcase(void);
 TCase *memory_tcase(void);
@@ -593,6 +596,9 @@ Suite *daemon_suite(void)
 	suite_add_tcase(s, sharing_tcase());
 	suite_add_tcase(s, sharing_loop_poll_tcase());
 	suite_add_tcase(s, sharing_limits_tcase());
+	suite_add_tcase(s, priority_tcase());
+	suite_add_tcase(s, priority_default_tcase());
+	suite_add_tcase(s, priority_fair_tcase());
 	suite_add_tcase(s, client_kernels_tcase());
 	suite_add_tcase(s, kernel_features_tcase());
 	suite_add_tcase(s, kernels_tcase());

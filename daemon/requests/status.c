@@ -90,6 +90,22 @@ void gd_request_status(struct gd_client *c, const Gpucmd__Request *req)
 	sr.device_losses = d->device_losses;
 	sr.self = c->id;
 	sr.connections = d->stats.connections;
+	Gpucmd__PriorityStatus ps[GD_PRIORITY_COUNT], *psp[GD_PRIORITY_COUNT];
+	for (int p = 0; p < GD_PRIORITY_COUNT; p++) {
+		const struct gd_priority_stats *x = &d->stats.priority[p];
+		ps[p] = (Gpucmd__PriorityStatus)GPUCMD__PRIORITY_STATUS__INIT;
+		ps[p].priority = (Gpucmd__Priority)p;
+		ps[p].sessions = x->sessions;
+		ps[p].stages = x->stages;
+		ps[p].round_trips = x->rtt.count;
+		ps[p].rtt_median_us = gd_latency_quantile(&x->rtt, 0.5);
+		ps[p].rtt_p99_us = gd_latency_quantile(&x->rtt, 0.99);
+		psp[p] = &ps[p];
+	}
+	sr.priorities = psp;
+	sr.n_priorities = GD_PRIORITY_COUNT;
+	sr.high_queue = d->gpu->queue_high != d->gpu->queue;
+	sr.bulk_kept_back = gd_scheduler_kept_back(d->sched);
 	size_t used = 0;
 	gd_list_for_each_safe(pos, tmp, &d->clients) {
 		const struct gd_client *o = gd_container_of(pos, struct gd_client, link);

@@ -22,10 +22,37 @@ bool gd_hold_high_active(const struct gd_hold *h)
 	return h->high_pending || (h->last_high_ns && gd_now_ns() - h->last_high_ns < h->window_ns);
 }
 
+/* Remembers a bulk lane that queued work now, in its slot or the oldest. */
+static void remember(struct gd_hold *h, const struct gd_lane *lane, uint64_t now)
+{
+	uint32_t slot = 0;
+	for (uint32_t i = 0; i < GD_HOLD_RECENT; i++) {
+		if (h->recent[i].lane == lane) {
+			slot = i;
+			break;
+		}
+		if (h->recent[i].ns < h->recent[slot].ns)
+			slot = i;
+	}
+	h->recent[slot].lane = lane;
+	h->recent[slot].ns = now;
+}
+
+/* Bulk lanes that queued work within the window. */
+static uint32_t recent_lanes(const struct gd_hold *h, uint64_t now)
+{
+	uint32_t n = 0;
+	for (uint32_t i = 0; i < GD_HOLD_RECENT; i++)
+		n += h->recent[i].lane && now - h->recent[i].ns < h->window_ns;
+	return n;
+}
+
 void gd_hold_queued(struct gd_hold *h, const struct gd_job *job)
 {
-	if (is_bulk(job))
+	if (is_bulk(job)) {
+		remember(h, job->lane, gd_now_ns());
 		return;
+	}
 	h->high_pending++;
 	h->last_high_ns = gd_now_ns();
 }
@@ -116,6 +143,8 @@ struct gd_job *gd_hold_begin_turn(struct gd_hold *h, struct gd_job *ready, struc
 			mark(h, job);
 	for (const struct gd_job *job = ready; job; job = job->next)
 		mark(h, job);
+	uint32_t recent = recent_lanes(h, gd_now_ns());
+	h->busy_lanes = recent > h->busy_lanes ? recent : h->busy_lanes;
 	return order(h, ready);
 }
 

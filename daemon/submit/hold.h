@@ -7,9 +7,11 @@
  *   the GPU at once, so a HIGH stage finds little bulk work ahead of it in
  *   the GPU's queues (eager sessions also cut their parts short then,
  *   model/session.c);
- * - while more than one bulk lane has work, no lane has more than
- *   fair_depth jobs on the GPU, and the batch takes the lanes' jobs round
- *   robin: a flooding session cannot fill the queue ahead of another.
+ * - while more than one bulk lane has work or had some within
+ *   high_window_ms (a client between two round trips counts), no lane has
+ *   more than fair_depth jobs on the GPU, and the batch takes the lanes'
+ *   jobs round robin: a flooding session cannot fill the queue ahead of
+ *   another.
  *
  * Work kept back stays counted against its client's in-flight limit, which
  * is what stops a flooding client's socket from being read. Loop thread.
@@ -24,6 +26,9 @@
 
 struct gd_config;
 
+/* Bulk lanes remembered as recently active. */
+#define GD_HOLD_RECENT 32
+
 struct gd_hold {
 	uint64_t window_ns;       /* high_window_ms */
 	uint32_t bulk_depth;      /* bulk_depth_high; 0: no limit */
@@ -34,6 +39,10 @@ struct gd_hold {
 	uint32_t busy_lanes;      /* bulk lanes with work queued or on the GPU, this turn */
 	uint64_t turn, rounds;    /* counters the lanes' marks compare with */
 	uint64_t held;            /* times a ready bulk job was kept back, since start */
+	struct {                  /* bulk lanes that queued work lately, compared by address only */
+		const struct gd_lane *lane;
+		uint64_t ns;
+	} recent[GD_HOLD_RECENT];
 };
 
 /* Takes the keys of cfg (start, and SIGHUP through the scheduler). */

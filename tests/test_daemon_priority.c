@@ -1,0 +1,346 @@
+/*
+ * test_daemon_priority.c — high-priority sessions beside bulk work (issue
+ * 21): a high stage committed after queued bulk work goes to the GPU ahead
+ * of what the daemon holds back, eager bulk parts are cut short while high
+ * work is about and not otherwise, who may open a high session, a flooding
+ * session kept few deep while another waits, and a bulk client killed while
+ * high work waits behind it. lavapipe has one queue: high work shares it
+ * (the order of submission is what these tests can see; the figures are
+ * the H200's, BENCHMARKS.md).
+ */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+#define BIG (8u << 20)      /* floats in the bulk buffer: a fill of it takes lavapipe milliseconds */
+#define BULK_STAGES 4       /* max_inflight_per_client's default */
+
+struct bulk {
+	gpucmd_client *c;
+	gpucmd_session s;
+	gpucmd_buffer b;
+	struct gpucmd_kernel_info fill;
+};
+
+static struct bulk bulk_open(bool eager)
+{
+	struct bulk k = {.c = connect_ok()};
+	must(k.c, gpucmd_kernel_find(k.c, "fill_f32", &k.fill), "kernel_find");
+	must(k.c, gpucmd_buffer_create(k.c, BIG * sizeof(float), 0, &k.b), "buffer_create");
+	must(k.c, gpucmd_session_open_flags(k.c, "bulk", GPUCMD_PRIORITY_NORMAL, eager ? GPUCMD_SESSION_EAGER : 0,
+					    &k.s), "session_open");
+	return k;
+}
+
+/* n dispatches that fill the whole buffer each. */
+static void bulk_fill(struct bulk *k, int n)
+{
+	struct gpucmd_binding bind = {k->b, 0, 0};
+	struct { uint32_t n; float v; } fp = {BIG, 1.0f};
+	for (int i = 0; i < n; i++)
+		must(k->c, gpucmd_dispatch(k->c, k->s, k->fill.id, &bind, 1, &fp, 8, BIG / 256, 1, 1), "dispatch");
+}
+
+/* BULK_STAGES long stages committed without waiting, all received by the
+ * daemon when this returns. */
+static void bulk_commit_stages(struct bulk *k)
+{
+	for (int i = 0; i < BULK_STAGES; i++) {
+		bulk_fill(k, 4);
+		must(k->c, gpucmd_commit_stage(k->c, k->s), "commit_stage");
+		must(k->c, gpucmd_reset_for_next_stage(k->c, k->s), "reset");
+	}
+	must(k->c, gpucmd_ping(k->c), "ping");
+}
+
+/* Waits until the bulk stages all retired; then submit_order is the last
+ * one's. */
+static uint64_t bulk_last_order(struct bulk *k)
+{
+	struct gpucmd_session_state st;
+	while ((st = session_state(k->c, k->s)).completed < BULK_STAGES)
+		usleep(1000);
+	return st.submit_order;
+}
+
+static gpucmd_session high_open(gpucmd_client *c, gpucmd_buffer *b, struct gpucmd_kernel_info *fill)
+{
+	gpucmd_session s;
+	must(c, gpucmd_kernel_find(c, "fill_f32", fill), "kernel_find");
+	must(c, gpucmd_buffer_create(c, 4096, 0, b), "buffer_create");
+	must(c, gpucmd_session_open_priority(c, "high", GPUCMD_PRIORITY_HIGH, &s), "session_open high");
+	return s;
+}
+
+/* One tiny high stage, committed and waited for. */
+static int high_round_trip(gpucmd_client *c, gpucmd_session s, gpucmd_buffer b, const struct gpucmd_kernel_info *fill)
+{
+	struct gpucmd_binding bind = {b, 0, 0};
+	struct { uint32_t n; float v; } fp = {1024, 2.0f};
+	int r = gpucmd_dispatch(c, s, fill->id, &bind, 1, &fp, 8, 4, 1, 1);
+	r = r ? r : gpucmd_commit_and_wait(c, s);
+	return r ? r : gpucmd_reset_for_next_stage(c, s);
+}
+
+static void held_setup(void)
+{
+	/* A window long enough that lavapipe's slow stages do not outlast it. */
+	daemon_start((const char *const[]){"--high-window-ms", "60000", NULL});
+}
+
+/* With high work about, two of the bulk client's four stages go to the
+ * GPU and two wait in the daemon; a high stage committed after all four
+ * goes to the queue before the held two. */
+START_TEST(high_stage_goes_ahead_of_held_bulk_work)
+{
+	gpucmd_client *h = connect_ok();
+	gpucmd_buffer hb;
+	struct gpucmd_kernel_info fill;
+	gpucmd_session hs = high_open(h, &hb, &fill);
+	ck_assert_int_eq(high_round_trip(h, hs, hb, &fill), 0); /* high work seen: bulk is held from here */
+	struct bulk k = bulk_open(false);
+	bulk_commit_stages(&k);
+	ck_assert_int_eq(high_round_trip(h, hs, hb, &fill), 0);
+	uint64_t high_order = session_state(h, hs).submit_order, bulk_order = bulk_last_order(&k);
+	ck_assert_msg(high_order < bulk_order, "the high stage went to the GPU at %llu, after all bulk work "
+		      "(the last at %llu)", (unsigned long long)high_order, (unsigned long long)bulk_order);
+	struct gpucmd_status st;
+	ck_assert_int_eq(gpucmd_status(h, &st), 0);
+	ck_assert_uint_gt(st.bulk_kept_back, 0);
+	ck_assert_uint_eq(st.priorities[GPUCMD_PRIORITY_HIGH].sessions, 1);
+	ck_assert_uint_eq(st.priorities[GPUCMD_PRIORITY_HIGH].round_trips, 2);
+	ck_assert_uint_eq(st.priorities[GPUCMD_PRIORITY_NORMAL].stages, BULK_STAGES);
+	ck_assert_uint_gt(st.priorities[GPUCMD_PRIORITY_HIGH].rtt_median_us, 0);
+	ck_assert(!st.high_queue); /* lavapipe: one queue */
+	gpucmd_status_free(&st);
+	gpucmd_disconnect(k.c);
+	gpucmd_disconnect(h);
+}
+END_TEST
+
+/* Without high work about, nothing is held: the same four stages all go to
+ * the GPU before a normal stage committed after them. */
+START_TEST(without_high_work_bulk_runs_at_full_depth)
+{
+	gpucmd_client *n = connect_ok();
+	gpucmd_buffer nb;
+	struct gpucmd_kernel_info fill;
+	gpucmd_session ns;
+	must(n, gpucmd_kernel_find(n, "fill_f32", &fill), "kernel_find");
+	must(n, gpucmd_buffer_create(n, 4096, 0, &nb), "buffer_create");
+	must(n, gpucmd_session_open(n, "normal", &ns), "session_open");
+	struct bulk k = bulk_open(false);
+	bulk_commit_stages(&k);
+	struct gpucmd_session_state before = session_state(k.c, k.s);
+	ck_assert_int_eq(high_round_trip(n, ns, nb, &fill), 0);
+	ck_assert_msg(session_state(n, ns).submit_order > before.submit_order,
+		      "a normal stage went ahead of bulk work already on the GPU");
+	struct gpucmd_status st;
+	ck_assert_int_eq(gpucmd_status(n, &st), 0);
+	ck_assert_uint_eq(st.bulk_kept_back, 0);
+	gpucmd_status_free(&st);
+	ck_assert_int_eq(gpucmd_commit_and_wait(k.c, k.s), 0);
+	gpucmd_disconnect(k.c);
+	gpucmd_disconnect(n);
+}
+END_TEST
+
+/* An eager bulk stage of 64 commands goes in parts of 4 (high_part_commands)
+ * while high work is about, in parts of 32 then 64 (two parts at most)
+ * otherwise. */
+START_TEST(eager_bulk_parts_are_short_while_high_work_is_about)
+{
+	for (int with_high = 0; with_high < 2; with_high++) {
+		gpucmd_client *h = connect_ok();
+		gpucmd_buffer hb;
+		struct gpucmd_kernel_info fill;
+		gpucmd_session hs = 0;
+		if (with_high) {
+			hs = high_open(h, &hb, &fill);
+			ck_assert_int_eq(high_round_trip(h, hs, hb, &fill), 0);
+		}
+		struct bulk k = bulk_open(true);
+		bulk_fill(&k, 64);
+		ck_assert_int_eq(gpucmd_commit_and_wait(k.c, k.s), 0);
+		uint64_t parts = session_state(k.c, k.s).parts;
+		if (with_high)
+			ck_assert_msg(parts >= 12, "%llu parts of 64 commands with high work about",
+				      (unsigned long long)parts);
+		else
+			ck_assert_msg(parts <= 2, "%llu parts of 64 commands without high work",
+				      (unsigned long long)parts);
+		gpucmd_disconnect(k.c);
+		gpucmd_disconnect(h);
+	}
+}
+END_TEST
+
+/* A bulk client killed while its stages run and are held: the high stage
+ * waiting behind them completes, and so does the next. */
+START_TEST(killed_bulk_client_does_not_strand_high_work)
+{
+	int go[2];
+	ck_assert_int_eq(pipe(go), 0);
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct bulk k = bulk_open(false);
+		bulk_commit_stages(&k);
+		(void)!write(go[1], "x", 1);
+		pause();
+		_exit(0);
+	}
+	gpucmd_client *h = connect_ok();
+	gpucmd_buffer hb;
+	struct gpucmd_kernel_info fill;
+	gpucmd_session hs = high_open(h, &hb, &fill);
+	ck_assert_int_eq(high_round_trip(h, hs, hb, &fill), 0);
+	char x;
+	ck_assert_int_eq(read(go[0], &x, 1), 1);
+	struct gpucmd_binding bind = {hb, 0, 0};
+	struct { uint32_t n; float v; } fp = {1024, 3.0f};
+	ck_assert_int_eq(gpucmd_dispatch(h, hs, fill.id, &bind, 1, &fp, 8, 4, 1, 1), 0);
+	ck_assert_int_eq(kill(pid, SIGKILL), 0);
+	ck_assert_int_eq(gpucmd_commit_and_wait(h, hs), 0);
+	ck_assert_int_eq(gpucmd_reset_for_next_stage(h, hs), 0);
+	int st;
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert_int_eq(high_round_trip(h, hs, hb, &fill), 0);
+	float out[4];
+	ck_assert_int_eq(gpucmd_buffer_read(h, hb, 0, out, sizeof(out)), 0);
+	ck_assert_float_eq(out[0], 2.0f);
+	close(go[0]);
+	close(go[1]);
+	gpucmd_disconnect(h);
+}
+END_TEST
+
+/* fair_depth 1: while a light session has work, a flooding one has one
+ * command buffer on the GPU at a time, so the light stage committed after
+ * the flood's four goes to the queue before the flood's last. */
+START_TEST(flooding_session_is_kept_few_deep_while_another_waits)
+{
+	gpucmd_client *l = connect_ok();
+	gpucmd_buffer lb;
+	struct gpucmd_kernel_info fill;
+	gpucmd_session ls;
+	must(l, gpucmd_kernel_find(l, "fill_f32", &fill), "kernel_find");
+	must(l, gpucmd_buffer_create(l, 4096, 0, &lb), "buffer_create");
+	must(l, gpucmd_session_open(l, "light", &ls), "session_open");
+	ck_assert_int_eq(high_round_trip(l, ls, lb, &fill), 0); /* the light session is active */
+	struct bulk k = bulk_open(false);
+	bulk_commit_stages(&k);
+	ck_assert_int_eq(high_round_trip(l, ls, lb, &fill), 0);
+	uint64_t light_order = session_state(l, ls).submit_order, flood_order = bulk_last_order(&k);
+	ck_assert_msg(light_order < flood_order, "the light stage went to the GPU at %llu, after the flood's last "
+		      "(%llu)", (unsigned long long)light_order, (unsigned long long)flood_order);
+	gpucmd_disconnect(k.c);
+	gpucmd_disconnect(l);
+}
+END_TEST
+
+/* Runs as uid/gid nobody: opens a high session on the test daemon; returns
+ * its result, the error text in msg. */
+static int high_open_as_nobody(char *msg, size_t len)
+{
+	int p[2];
+	ck_assert_int_eq(pipe(p), 0);
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		close(p[0]);
+		if (setgroups(0, NULL) < 0 || setgid(65534) < 0 || setuid(65534) < 0)
+			_exit(99);
+		gpucmd_client *c = gpucmd_connect(test_daemon.socket);
+		char out[512] = "";
+		int r = c ? 0 : -ECONNREFUSED;
+		gpucmd_session s;
+		if (r == 0 && (r = gpucmd_session_open(c, "normal", &s)) == 0)
+			r = gpucmd_session_open_priority(c, "high", GPUCMD_PRIORITY_HIGH, &s);
+		snprintf(out, sizeof(out), "%d %s", r, gpucmd_last_error(c));
+		(void)!write(p[1], out, strlen(out) + 1);
+		gpucmd_disconnect(c);
+		_exit(0);
+	}
+	close(p[1]);
+	char buf[512] = "";
+	ssize_t n = read(p[0], buf, sizeof(buf) - 1);
+	close(p[0]);
+	int st;
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert_msg(n > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "child status %d", st);
+	int r = 0;
+	char *sp = strchr(buf, ' ');
+	sscanf(buf, "%d", &r);
+	snprintf(msg, len, "%s", sp ? sp + 1 : "");
+	return r;
+}
+
+/* Only administrators may open high sessions by default; high_users lets
+ * another user in (after a reload). */
+START_TEST(high_sessions_are_for_administrators_and_the_listed)
+{
+	if (geteuid() != 0) {
+		fprintf(stderr, "skipped: needs root to connect as another user\n");
+		return;
+	}
+	ck_assert_int_eq(chmod(test_daemon.dir, 0777), 0);
+	ck_assert_int_eq(chmod(test_daemon.socket, 0666), 0);
+	char msg[512];
+	ck_assert_int_eq(high_open_as_nobody(msg, sizeof(msg)), -EPERM);
+	ck_assert_msg(strstr(msg, "uid 65534 may not open high-priority sessions") && strstr(msg, "high_users"),
+		      "%s", msg);
+	write_config("[priority]\nhigh_users = 65534\n");
+	ck_assert_int_eq(kill(test_daemon.pid, SIGHUP), 0);
+	ck_assert(log_wait("configuration reloaded", 10000));
+	ck_assert_msg(high_open_as_nobody(msg, sizeof(msg)) == 0, "%s", msg);
+	gpucmd_client *c = connect_ok(); /* root may, by default */
+	gpucmd_session s;
+	ck_assert_int_eq(gpucmd_session_open_priority(c, "high", GPUCMD_PRIORITY_HIGH, &s), 0);
+	gpucmd_disconnect(c);
+}
+END_TEST
+
+static void fair_setup(void)
+{
+	daemon_start((const char *const[]){"--fair-depth", "1", "--high-window-ms", "60000", NULL});
+}
+
+TCase *priority_tcase(void)
+{
+	TCase *t = tcase_create("priority");
+	tcase_add_checked_fixture(t, held_setup, daemon_teardown);
+	tcase_set_timeout(t, 120);
+	tcase_add_test(t, high_stage_goes_ahead_of_held_bulk_work);
+	tcase_add_test(t, eager_bulk_parts_are_short_while_high_work_is_about);
+	tcase_add_test(t, killed_bulk_client_does_not_strand_high_work);
+	tcase_add_test(t, high_sessions_are_for_administrators_and_the_listed);
+	return t;
+}
+
+TCase *priority_default_tcase(void)
+{
+	TCase *t = tcase_create("priority_default");
+	tcase_add_checked_fixture(t, daemon_setup, daemon_teardown);
+	tcase_set_timeout(t, 120);
+	tcase_add_test(t, without_high_work_bulk_runs_at_full_depth);
+	return t;
+}
+
+TCase *priority_fair_tcase(void)
+{
+	TCase *t = tcase_create("priority_fair");
+	tcase_add_checked_fixture(t, fair_setup, daemon_teardown);
+	tcase_set_timeout(t, 120);
+	tcase_add_test(t, flooding_session_is_kept_few_deep_while_another_waits);
+	return t;
+}
