@@ -32,6 +32,12 @@
  *       rtt of a light client alone, then while a second client floods the
  *       GPU with stages of four fills of M MiB (default 16), held back by
  *       max_inflight_per_client.
+ *   bench-gpucmd priority [--iters N] [--procs P] [--seconds S] [--kernel-us T] [--quick]
+ *       a HIGH session's rtt (tiny add_f32) alone, then while P bulk processes
+ *       (default 8) stream stages of one dispatch without waiting: add_f32,
+ *       or with --kernel-us a matmul_f32 calibrated to run about T µs; the
+ *       bulk throughput without and with the HIGH client (S seconds each);
+ *       and the HIGH latency over time as the bulk work starts and stops.
  *   bench-gpucmd replay [--nodes K] [--iters N] [--warmup W]
  *       a graph of K dependent add_f32 dispatches captured once in the
  *       daemon, then replayed (one message) + commit_and_wait, per-iteration
@@ -99,6 +105,8 @@ struct opts {
 	uint64_t iters, warmup, dispatches, outputs, repeats, procs, mib, nodes;
 	double seconds;
 	long daemon_pid;           /* 0: no daemon CPU figure */
+	uint64_t kernel_us;        /* priority: the bulk kernel's target time, 0: tiny */
+	bool quick;                /* priority: smaller sizes (a CPU device) */
 	bool eager;                /* stream: in an eager session */
 	uint64_t t0;               /* clock at main entry, for coldstart */
 };
@@ -789,6 +797,284 @@ static int bench_replay(const struct opts *o)
 	return 0;
 }
 
+/* ---- priority: a HIGH client beside bulk work ------------------------------ */
+
+/* The bulk work of the priority benchmark: one dispatch per stage, tiny
+ * (add_f32 over SMALL_N) or a matmul_f32 of m x m outputs whose k is
+ * calibrated to run about kernel_us. */
+struct bulkwork {
+	uint32_t m, k;             /* matmul sizes; m == 0: tiny add_f32 */
+	double kernel_us;          /* measured: one stage alone, median */
+};
+
+struct bulkjob {
+	gpucmd_client *c;
+	gpucmd_session s;
+	struct addjob add;
+	struct gpucmd_kernel_info mm;
+	gpucmd_buffer a, b, out;
+	struct bulkwork w;
+};
+
+/* Room for k up to kcap in the matmul's inputs. */
+static void bulkjob_init(struct bulkjob *j, gpucmd_client *c, struct bulkwork w, uint32_t kcap)
+{
+	*j = (struct bulkjob){.c = c, .w = w};
+	addjob_init(&j->add, c, SMALL_N, "bench-priority-bulk");
+	j->s = j->add.s;
+	if (!w.m)
+		return;
+	GC(c, gpucmd_kernel_find(c, "matmul_f32", &j->mm));
+	GC(c, gpucmd_buffer_create(c, (uint64_t)w.m * kcap * sizeof(float), 0, &j->a));
+	GC(c, gpucmd_buffer_create(c, (uint64_t)w.m * kcap * sizeof(float), 0, &j->b));
+	GC(c, gpucmd_buffer_create(c, (uint64_t)w.m * w.m * sizeof(float), 0, &j->out));
+}
+
+static void bulkjob_dispatch(struct bulkjob *j)
+{
+	if (!j->w.m) {
+		addjob_dispatch(&j->add);
+		return;
+	}
+	const struct gpucmd_binding bind[3] = {{.buffer = j->a}, {.buffer = j->b}, {.buffer = j->out}};
+	uint32_t pc[3] = {j->w.m, j->w.m, j->w.k}, g = (j->w.m + 15) / 16;
+	GC(j->c, gpucmd_dispatch(j->c, j->s, j->mm.id, bind, 3, pc, sizeof pc, g, g, 1));
+}
+
+static void bulkjob_destroy(struct bulkjob *j)
+{
+	if (j->w.m) {
+		GC(j->c, gpucmd_buffer_free(j->c, j->a));
+		GC(j->c, gpucmd_buffer_free(j->c, j->b));
+		GC(j->c, gpucmd_buffer_free(j->c, j->out));
+	}
+	addjob_destroy(&j->add);
+}
+
+/* The median of three stages of w alone, in microseconds. */
+static double bulk_stage_us(struct bulkjob *j)
+{
+	uint64_t t[3];
+	for (int i = 0; i < 3; i++) {
+		uint64_t t0 = now_ns();
+		bulkjob_dispatch(j);
+		GC(j->c, gpucmd_commit_and_wait(j->c, j->s));
+		GC(j->c, gpucmd_reset_for_next_stage(j->c, j->s));
+		t[i] = now_ns() - t0;
+	}
+	return (double)summarize(t, 3).median / 1000.0;
+}
+
+/* k for a matmul of m x m outputs that runs about target_us, its inputs a
+ * GiB each at most (64 MiB quick). */
+static struct bulkwork calibrate(gpucmd_client *c, double target_us, bool quick)
+{
+	struct bulkwork w = {.m = target_us <= 0 ? 0 : quick ? 64 : target_us >= 10000 ? 2048 : 1024, .k = 64};
+	uint32_t kmax = w.m ? (quick ? 1u << 24 : 1u << 28) / w.m : 0;
+	struct bulkjob j;
+	bulkjob_init(&j, c, w, kmax);
+	for (int round = 0; w.m && round < 6; round++) {
+		j.w = w;
+		w.kernel_us = bulk_stage_us(&j);
+		double scale = target_us / (w.kernel_us > 1 ? w.kernel_us : 1);
+		if (scale > 0.8 && scale < 1.25)
+			break;
+		double k = w.k * (scale > 16 ? 16 : scale);
+		w.k = k < 16 ? 16 : k > kmax ? kmax : (uint32_t)k;
+	}
+	if (!w.m)
+		w.kernel_us = bulk_stage_us(&j);
+	bulkjob_destroy(&j);
+	return w;
+}
+
+#define BULK_AHEAD 8
+static volatile sig_atomic_t bulk_stop;
+static void on_bulk_stop(int sig) { (void)sig; bulk_stop = 1; }
+
+/* A bulk process: stages of one dispatch committed without waiting until
+ * SIGUSR1, then drained; writes stages and nanoseconds to result_w. */
+static _Noreturn void bulk_child(const struct opts *o, struct bulkwork w, int ready_w, int result_w)
+{
+	struct sigaction sa = {.sa_handler = on_bulk_stop};
+	sigaction(SIGUSR1, &sa, NULL);
+	gpucmd_client *c = connect_daemon(o);
+	struct bulkjob j;
+	bulkjob_init(&j, c, w, w.k);
+	if (write(ready_w, "x", 1) != 1)
+		die("priority: ready pipe");
+	/* At most BULK_AHEAD stages outstanding (the socket would otherwise
+	 * hold thousands that the daemon reads as work retires): each stage
+	 * signals the session's fence, and the process waits on the host for
+	 * the one BULK_AHEAD back. */
+	gpucmd_token tok;
+	GC(c, gpucmd_fence_export(c, j.s, &tok));
+	uint64_t r[2] = {0, now_ns()};
+	while (!bulk_stop) {
+		bulkjob_dispatch(&j);
+		GC(c, gpucmd_fence_stage(c, j.s, "bulk"));
+		GC(c, gpucmd_reset_for_next_stage(c, j.s));
+		if (++r[0] > BULK_AHEAD)
+			GC(c, gpucmd_fence_wait(c, &tok, r[0] - BULK_AHEAD, 600000));
+	}
+	GC(c, gpucmd_commit_and_wait(c, j.s));
+	r[1] = now_ns() - r[1];
+	if (!w.m)
+		addjob_check(&j.add, "priority bulk");
+	if (write(result_w, r, sizeof r) != (ssize_t)sizeof r)
+		die("priority: result pipe");
+	bulkjob_destroy(&j);
+	gpucmd_disconnect(c);
+	exit(0);
+}
+
+struct bulk_run { pid_t *pids; uint64_t n; int result_r; };
+
+static struct bulk_run bulk_start(const struct opts *o, struct bulkwork w)
+{
+	struct bulk_run b = {.pids = calloc(o->procs, sizeof(pid_t)), .n = o->procs};
+	int ready[2], result[2];
+	if (!b.pids || pipe(ready) || pipe(result))
+		die("priority: %s", strerror(errno));
+	fflush(stdout);
+	for (uint64_t p = 0; p < o->procs; p++) {
+		if ((b.pids[p] = fork()) < 0)
+			die("fork: %s", strerror(errno));
+		if (b.pids[p] == 0) {
+			close(ready[0]), close(result[0]);
+			bulk_child(o, w, ready[1], result[1]);
+		}
+	}
+	close(ready[1]), close(result[1]);
+	char x;
+	for (uint64_t p = 0; p < o->procs; p++)
+		if (read(ready[0], &x, 1) != 1)
+			die("priority: a bulk process did not start");
+	close(ready[0]);
+	b.result_r = result[0];
+	usleep(50000); /* let the bulk processes fill their in-flight allowance */
+	return b;
+}
+
+/* Stops the bulk processes; their stages per second, all together. */
+static double bulk_stop_all(struct bulk_run *b)
+{
+	for (uint64_t p = 0; p < b->n; p++)
+		kill(b->pids[p], SIGUSR1);
+	double rate = 0;
+	uint64_t r[2];
+	for (uint64_t p = 0; p < b->n; p++) {
+		if (read(b->result_r, r, sizeof r) != (ssize_t)sizeof r)
+			die("priority: a bulk process did not report");
+		rate += (double)r[0] * 1e9 / (double)r[1];
+	}
+	for (uint64_t p = 0; p < b->n; p++) {
+		int st;
+		if (waitpid(b->pids[p], &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+			die("priority: a bulk process failed (see above)");
+	}
+	close(b->result_r);
+	free(b->pids);
+	return rate;
+}
+
+/* HIGH round trips for up to n iterations or `seconds`; returns how many,
+ * with their start times relative to t0 in at[] when at is not NULL. */
+static uint64_t high_loop(struct addjob *h, uint64_t *lat, uint64_t *at, uint64_t n, double seconds, uint64_t t0)
+{
+	uint64_t end = now_ns() + (uint64_t)(seconds * 1e9), i = 0;
+	for (; i < n && now_ns() < end; i++) {
+		uint64_t t = now_ns();
+		addjob_step(h);
+		lat[i] = now_ns() - t;
+		if (at)
+			at[i] = t - t0;
+	}
+	return i;
+}
+
+/* The HIGH latency over time while bulk work starts (after `seconds`) and
+ * stops (`seconds` later): medians over bins of a tenth of that, as
+ * "timeline". */
+static void priority_timeline(const struct opts *o, struct addjob *h, struct bulkwork w)
+{
+	uint64_t cap = 1u << 20, *lat = malloc(cap * sizeof *lat), *at = malloc(cap * sizeof *at);
+	if (!lat || !at)
+		die("out of memory");
+	uint64_t t0 = now_ns(), n = high_loop(h, lat, at, cap, o->seconds, t0), mark[2];
+	struct bulk_run b = bulk_start(o, w);
+	mark[0] = now_ns() - t0;
+	n += high_loop(h, lat + n, at + n, cap - n, o->seconds, t0);
+	mark[1] = now_ns() - t0;
+	(void)bulk_stop_all(&b);
+	n += high_loop(h, lat + n, at + n, cap - n, o->seconds, t0);
+	uint64_t span = now_ns() - t0, bin = (uint64_t)(o->seconds * 1e8) + 1, tmp[4096];
+	printf(",\"timeline\":{\"bulk_start_ms\":%.1f,\"bulk_stop_ms\":%.1f,\"bin_ms\":%.2f,\"median_us\":[",
+	       (double)mark[0] / 1e6, (double)mark[1] / 1e6, (double)bin / 1e6);
+	for (uint64_t b0 = 0, i = 0; b0 < span; b0 += bin) {
+		uint64_t k = 0;
+		for (; i < n && at[i] < b0 + bin; i++)
+			if (k < 4096)
+				tmp[k++] = lat[i];
+		printf("%s%.1f", b0 ? "," : "", k ? (double)summarize(tmp, k).median / 1000.0 : 0.0);
+	}
+	printf("]}");
+	free(lat), free(at);
+}
+
+/* priority: the HIGH client's rtt alone, then while o->procs bulk processes
+ * stream; the bulk throughput without and with the HIGH client. */
+static int bench_priority(const struct opts *o)
+{
+	gpucmd_client *c = connect_daemon(o);
+	struct names nm = query_names(c);
+	struct bulkwork w = calibrate(c, (double)o->kernel_us, o->quick);
+	struct addjob h;
+	addjob_init(&h, c, SMALL_N, "bench-priority-high");
+	GC(c, gpucmd_session_close(c, h.s));
+	GC(c, gpucmd_session_open_priority(c, "bench-priority-high", GPUCMD_PRIORITY_HIGH, &h.s));
+	uint64_t *alone = malloc(o->iters * sizeof *alone), *busy = malloc(o->iters * sizeof *busy);
+	if (!alone || !busy)
+		die("out of memory");
+	for (uint64_t i = 0; i < o->warmup; i++)
+		addjob_step(&h);
+	uint64_t n_alone = high_loop(&h, alone, NULL, o->iters, o->seconds, 0);
+	struct bulk_run b = bulk_start(o, w);
+	usleep((useconds_t)(o->seconds * 1e6));
+	double rate_alone = bulk_stop_all(&b);
+	b = bulk_start(o, w);
+	uint64_t n_busy = high_loop(&h, busy, NULL, o->iters, o->seconds, 0);
+	double rate_with = bulk_stop_all(&b);
+	struct stats sa = summarize(alone, n_alone), sb = summarize(busy, n_busy);
+	json_head("priority", nm.device, nm.driver);
+	printf(",\"procs\":%" PRIu64 ",\"kernel\":\"%s\",\"kernel_target_us\":%" PRIu64 ",\"kernel_us\":%.1f"
+	       ",\"matmul\":{\"m\":%u,\"k\":%u}",
+	       o->procs, w.m ? "matmul_f32" : "add_f32", o->kernel_us, w.kernel_us, w.m, w.k);
+	printf(",\"high_iters\":{\"alone\":%" PRIu64 ",\"with_bulk\":%" PRIu64 "}", n_alone, n_busy);
+	json_stats("high_alone_ns", sa, true);
+	json_stats("high_with_bulk_ns", sb, true);
+	printf(",\"rtt_ratio\":%.3f,\"p99_ratio\":%.3f", (double)sb.median / (double)sa.median,
+	       (double)sb.p99 / (double)sa.median);
+	printf(",\"bulk_stages_per_s\":{\"alone\":%.1f,\"with_high\":%.1f},\"bulk_throughput_ratio\":%.3f", rate_alone,
+	       rate_with, rate_with / rate_alone);
+	priority_timeline(o, &h, w);
+	struct gpucmd_status st;
+	GC(c, gpucmd_status(c, &st));
+	const struct gpucmd_priority_status *ph = &st.priorities[GPUCMD_PRIORITY_HIGH];
+	printf(",\"daemon\":{\"high_queue\":%s,\"bulk_kept_back\":%" PRIu64 ",\"high_rtt_median_us\":%u,"
+	       "\"high_rtt_p99_us\":%u}", st.high_queue ? "true" : "false", st.bulk_kept_back, ph->rtt_median_us,
+	       ph->rtt_p99_us);
+	gpucmd_status_free(&st);
+	addjob_clear(&h);
+	addjob_step(&h);
+	addjob_check(&h, "priority");
+	printf(",\"valid\":true}\n");
+	free(alone), free(busy);
+	addjob_destroy(&h);
+	gpucmd_disconnect(c);
+	return 0;
+}
+
 /* ---- command line --------------------------------------------------------- */
 
 static const struct {
@@ -803,6 +1089,7 @@ static const struct {
 	{"transfer", bench_transfer, "--mib --repeats"},
 	{"fairness", bench_fairness, "--iters --warmup --mib"},
 	{"replay", bench_replay, "--nodes --iters --warmup"},
+	{"priority", bench_priority, "--iters --warmup --procs --seconds --kernel-us --quick"},
 };
 
 static _Noreturn void usage(void)
@@ -814,6 +1101,7 @@ static _Noreturn void usage(void)
 	      "       bench-gpucmd transfer [--mib M] [--repeats R]\n"
 	      "       bench-gpucmd fairness [--iters N] [--warmup W] [--mib M]\n"
 	      "       bench-gpucmd replay [--nodes K] [--iters N] [--warmup W]\n"
+	      "       bench-gpucmd priority [--iters N] [--warmup W] [--procs P] [--seconds S] [--kernel-us T] [--quick]\n"
 	      "options for all: --socket PATH (default: $GPUCMD_SOCKET, then libgpucmd's default)\n", stderr);
 	exit(2);
 }
@@ -839,7 +1127,7 @@ int main(int argc, char **argv)
 		b++;
 	if (b == nb)
 		usage();
-	bool is_rtt = b == 0 || !strcmp(argv[1], "fairness");
+	bool is_rtt = b == 0 || !strcmp(argv[1], "fairness") || !strcmp(argv[1], "priority");
 	if (!strcmp(argv[1], "fairness"))
 		o.mib = 16;
 	o.iters = is_rtt ? 10000 : 1000;
@@ -864,10 +1152,12 @@ int main(int argc, char **argv)
 			i++;
 		} else if (!strcmp(f, "--eager")) {
 			o.eager = true;
+		} else if (!strcmp(f, "--quick")) {
+			o.quick = true;
 		} else if (!strcmp(f, "--daemon-pid")) {
 			o.daemon_pid = (long)parse_count(f, v, 1, 1u << 30), i++;
 		} else {
-			uint64_t n = parse_count(f, v, !strcmp(f, "--warmup") ? 0 : 1, 1u << 30);
+			uint64_t n = parse_count(f, v, !strcmp(f, "--warmup") || !strcmp(f, "--kernel-us") ? 0 : 1, 1u << 30);
 			i++;
 			if (!strcmp(f, "--iters")) o.iters = n;
 			else if (!strcmp(f, "--warmup")) o.warmup = n;
@@ -877,9 +1167,12 @@ int main(int argc, char **argv)
 			else if (!strcmp(f, "--procs")) o.procs = n;
 			else if (!strcmp(f, "--mib")) o.mib = n;
 			else if (!strcmp(f, "--nodes")) o.nodes = n;
+			else if (!strcmp(f, "--kernel-us")) o.kernel_us = n;
 		}
 	}
-	if (!strcmp(argv[1], "multiproc") && (o.procs == 0 || o.procs > 1024))
+	if (!strcmp(argv[1], "priority") && !o.procs)
+		o.procs = 8;
+	if ((!strcmp(argv[1], "multiproc") || !strcmp(argv[1], "priority")) && (o.procs == 0 || o.procs > 1024))
 		die("multiproc needs --procs P (1..1024)");
 	return benches[b].run(&o);
 }

@@ -31,7 +31,7 @@ static void print_text(const struct gpucmd_status *st)
 		       priority_name[p], x->sessions, (unsigned long long)x->stages, (unsigned long long)x->round_trips,
 		       x->rtt_median_us, x->rtt_p99_us);
 	}
-	printf("; bulk kept back %llu times\n", (unsigned long long)st->bulk_kept_back);
+	printf("; bulk kept back in %llu turns\n", (unsigned long long)st->bulk_kept_back);
 	printf("%6s %7s %6s %-15s %4s %5s %8s %11s %7s %10s %11s %s\n", "CLIENT", "PID", "UID", "COMMAND", "SESS",
 	       "GPU%", "INFLIGHT", "MEMORY", "BUFFERS", "SUBMITTED", "DISPATCHES", "STATE");
 	for (size_t i = 0; i < st->n_clients; i++) {

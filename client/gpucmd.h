@@ -462,7 +462,7 @@ struct gpucmd_status {
 		uint32_t rtt_median_us, rtt_p99_us;
 	} priorities[3];
 	bool high_queue;                   /* high sessions have a GPU queue of their own */
-	uint64_t bulk_kept_back;           /* times ready bulk work waited in the daemon for high work */
+	uint64_t bulk_kept_back;           /* loop turns in which ready bulk work waited in the daemon */
 };
 
 /* Round trip. Fills *ret_status; free its arrays with gpucmd_status_free. */

@@ -62,7 +62,7 @@ static void prom_priorities(FILE *f, const struct gpucmd_status *st)
 			fprintf(f, "%s{priority=\"%s\"} %.9g\n", m[i].metric, name[p], v[i]);
 		}
 	}
-	prom_head(f, "gpucmd_bulk_kept_back_total", "counter", "Times ready bulk work waited in the daemon.");
+	prom_head(f, "gpucmd_bulk_kept_back_total", "counter", "Loop turns in which ready bulk work waited in the daemon.");
 	fprintf(f, "gpucmd_bulk_kept_back_total %llu\n", (unsigned long long)st->bulk_kept_back);
 }
 

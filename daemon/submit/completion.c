@@ -2,6 +2,7 @@
  * completion.c — the completion thread (see completion.h).
  */
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -155,8 +156,15 @@ static VkResult wait_values(struct gd_completion *c, struct round *w, uint64_t *
 		if (pending(w, t) && w->seen[t] + 1 >= atomic_load(&c->spin_from[t]))
 			spin = c->spin_ns;
 	bool moved = r == VK_SUCCESS && read_values(c, w, v, &r);
-	while (r == VK_SUCCESS && !moved && now_ns() - t0 < spin)
+	while (r == VK_SUCCESS && !moved && now_ns() - t0 < spin) {
+		/* While the loop thread polls for the same value, a second
+		 * poller only takes a CPU from it or from the client waiting
+		 * for the reply where they share one (BENCHMARKS.md, "One
+		 * process at half speed"). */
+		if (atomic_load(&c->loop_polling))
+			sched_yield();
 		moved = read_values(c, w, v, &r);
+	}
 	while (r == VK_SUCCESS && !moved) {
 		r = block_any(c, w);
 		uint64_t now = now_ns();

@@ -154,6 +154,7 @@ bool gd_hold_keep(struct gd_hold *h, const struct gd_job *job)
 		return false;
 	bool keep = (h->bulk_depth && h->bulk_on_gpu >= h->bulk_depth && gd_hold_high_active(h)) ||
 		    (h->fair_depth && h->busy_lanes > 1 && job->lane->on_gpu >= h->fair_depth);
-	h->held += keep;
+	h->held += keep && h->held_turn != h->turn;
+	h->held_turn = keep ? h->turn : h->held_turn;
 	return keep;
 }

@@ -38,7 +38,8 @@ struct gd_hold {
 	uint32_t bulk_on_gpu;     /* bulk jobs submitted and not retired */
 	uint32_t busy_lanes;      /* bulk lanes with work queued or on the GPU, this turn */
 	uint64_t turn, rounds;    /* counters the lanes' marks compare with */
-	uint64_t held;            /* times a ready bulk job was kept back, since start */
+	uint64_t held;            /* turns in which ready bulk work was kept back, since start */
+	uint64_t held_turn;       /* the last of them */
 	struct {                  /* bulk lanes that queued work lately, compared by address only */
 		const struct gd_lane *lane;
 		uint64_t ns;

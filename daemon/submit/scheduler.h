@@ -71,7 +71,7 @@ uint32_t gd_scheduler_loop_poll_us(const struct gd_scheduler *s);
 bool gd_scheduler_high_active(const struct gd_scheduler *s);
 /* Takes the reloadable keys of cfg (SIGHUP). */
 void gd_scheduler_configure(struct gd_scheduler *s, const struct gd_config *cfg);
-/* Times a ready bulk job was kept back in the daemon (hold.h), since start. */
+/* Loop turns in which ready bulk work was kept back in the daemon (hold.h). */
 uint64_t gd_scheduler_kept_back(const struct gd_scheduler *s);
 /* Time since the completion thread last showed it is alive; it does so at
  * least every 100 ms unless it is stuck. Any thread may call it. */
