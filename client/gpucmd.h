@@ -300,9 +300,13 @@ struct gpucmd_binding {
 /* Round trip. Opens a session; label names it in logs and status. */
 int gpucmd_session_open(gpucmd_client *client, const char *label, gpucmd_session *ret_session);
 
-/* Round trip. gpucmd_session_open with a priority: of the work that is
- * ready in one turn of the daemon, high priority sessions' goes to the GPU
- * first, low priority last. It orders, it does not preempt. */
+/* Round trip. gpucmd_session_open with a priority. A high priority
+ * session's work goes to a GPU queue of its own where the device has a
+ * second one, and while it is about the daemon keeps other work few deep
+ * on the GPU; only administrators (root, the daemon's user) and the users
+ * and groups in high_users / high_groups may open one (-EPERM). Of the
+ * work ready in one turn of the daemon, high goes first, low last. Nothing
+ * preempts a kernel already running. */
 int gpucmd_session_open_priority(gpucmd_client *client, const char *label, enum gpucmd_priority priority,
 				 gpucmd_session *ret_session);
 
