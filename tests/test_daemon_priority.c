@@ -224,6 +224,29 @@ START_TEST(killed_bulk_client_does_not_strand_high_work)
 }
 END_TEST
 
+/* A stop while bulk work is held back in the daemon runs it rather than
+ * failing it: only work waiting for a fence fails at a stop. */
+START_TEST(stop_runs_bulk_work_held_back)
+{
+	gpucmd_client *h = connect_ok();
+	gpucmd_buffer hb;
+	struct gpucmd_kernel_info fill;
+	gpucmd_session hs = high_open(h, &hb, &fill);
+	ck_assert_int_eq(high_round_trip(h, hs, hb, &fill), 0);
+	struct bulk k = bulk_open(false);
+	bulk_commit_stages(&k);
+	struct gpucmd_status st;
+	ck_assert_int_eq(gpucmd_status(h, &st), 0);
+	ck_assert_uint_gt(st.bulk_kept_back, 0);
+	gpucmd_status_free(&st);
+	ck_assert_int_eq(daemon_stop(), 0);
+	test_daemon.pid = 0;
+	ck_assert_msg(!daemon_log_contains("still waited for another session's fence"), "held bulk work failed at stop");
+	gpucmd_disconnect(k.c);
+	gpucmd_disconnect(h);
+}
+END_TEST
+
 /* fair_depth 1: while a light session has work, a flooding one has one
  * command buffer on the GPU at a time, so the light stage committed after
  * the flood's four goes to the queue before the flood's last. */
@@ -324,6 +347,7 @@ TCase *priority_tcase(void)
 	tcase_add_test(t, eager_bulk_parts_are_short_while_high_work_is_about);
 	tcase_add_test(t, killed_bulk_client_does_not_strand_high_work);
 	tcase_add_test(t, high_sessions_are_for_administrators_and_the_listed);
+	tcase_add_test(t, stop_runs_bulk_work_held_back);
 	return t;
 }
 

@@ -148,6 +148,11 @@ struct gd_job *gd_hold_begin_turn(struct gd_hold *h, struct gd_job *ready, struc
 	return order(h, ready);
 }
 
+void gd_hold_stop(struct gd_hold *h)
+{
+	h->bulk_depth = h->fair_depth = 0;
+}
+
 bool gd_hold_keep(struct gd_hold *h, const struct gd_job *job)
 {
 	if (!is_bulk(job))

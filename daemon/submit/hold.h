@@ -62,6 +62,8 @@ void gd_hold_retired(struct gd_hold *h, struct gd_job *job, bool on_gpu);
  * low; round robin between lanes within each). Returns the new head. */
 struct gd_job *gd_hold_begin_turn(struct gd_hold *h, struct gd_job *ready, struct gd_job *const *others,
 				  uint32_t n_others);
+/* Nothing is kept back any more (the daemon stops). */
+void gd_hold_stop(struct gd_hold *h);
 /* Whether a ready job must stay in the daemon this turn. */
 bool gd_hold_keep(struct gd_hold *h, const struct gd_job *job);
 

@@ -104,7 +104,7 @@ static void fail_queued(struct gd_scheduler *s)
 static void lose_device(struct gd_scheduler *s, VkResult r)
 {
 	struct gd_job *oldest = NULL;
-	for (uint32_t t = GD_TRACKS; t-- > 0 && !oldest;) {
+	for (uint32_t t = 0; t < GD_TRACKS && !oldest; t++) {
 		struct gd_job *first = s->tracks[t].flight;
 		if (first && first->value > gd_completion_done(s->completion, t))
 			oldest = first;
@@ -646,12 +646,24 @@ fail:
 
 void gd_scheduler_cancel_held(struct gd_scheduler *s)
 {
-	while (s->held) {
-		struct gd_job *sub = s->held;
-		s->held = sub->next;
+	/* Bulk work the daemon kept back (hold.h) can still run: it goes to
+	 * the GPU from now on. What waits for a fence, and what comes after
+	 * it in its session, fails. */
+	gd_hold_stop(&s->hold);
+	struct gd_job *list = s->held;
+	s->held = NULL;
+	s->held_tail = &s->held;
+	s->pass++;
+	while (list) {
+		struct gd_job *sub = list;
+		list = sub->next;
+		if (sub->lane->blocked_pass != s->pass && ready_to_submit(s, sub) == 1) {
+			append_job(&s->held_tail, sub);
+			continue;
+		}
+		sub->lane->blocked_pass = s->pass;
 		fail_now(s, sub, -ECANCELED, "gpucmdd is stopping; this stage still waited for another session's fence");
 	}
-	s->held_tail = &s->held;
 }
 
 void gd_scheduler_close(struct gd_scheduler *s)

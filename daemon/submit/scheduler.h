@@ -56,7 +56,8 @@ void gd_scheduler_destroy_semaphore(struct gd_scheduler *s, VkSemaphore sem);
 /* Daemon-wide serial for a new recording (buffer-reference dedup). */
 uint64_t gd_scheduler_serial(struct gd_scheduler *s);
 /* Fails every job still held back waiting for another lane's timeline
- * (shutdown: nothing will release them any more). */
+ * (shutdown: nothing will release them any more); bulk work the daemon
+ * kept back goes to the GPU from now on. */
 void gd_scheduler_cancel_held(struct gd_scheduler *s);
 /* Stops the watcher handles so the loop can end (shutdown). */
 void gd_scheduler_close(struct gd_scheduler *s);

@@ -102,13 +102,19 @@ class ClientStatus(Structure):
                 ("command_buffers", c_uint64), ("dispatches", c_uint64), ("gpu_util", c_uint32)]
 
 
+class PriorityStatus(Structure):
+    _fields_ = [("sessions", c_uint32), ("stages", c_uint64), ("round_trips", c_uint64),
+                ("rtt_median_us", c_uint32), ("rtt_p99_us", c_uint32)]
+
+
 class Status(Structure):
     _fields_ = [("daemon_version", c_char * 32), ("device_name", c_char * 256), ("uptime_ms", c_uint64),
                 ("n_heaps", c_uint32), ("heaps", Heap * MAX_HEAPS), ("clients", c_uint32),
                 ("live_sessions", c_uint32), ("live_buffers", c_uint32), ("submissions", c_uint64),
                 ("dispatches", c_uint64), ("max_inflight_per_client", c_uint32), ("device_losses", c_uint32),
                 ("n_clients", c_size_t), ("client_list", POINTER(ClientStatus)), ("self", c_uint32),
-                ("connections", c_uint64)]
+                ("connections", c_uint64), ("priorities", PriorityStatus * 3), ("high_queue", c_bool),
+                ("bulk_kept_back", c_uint64)]
 
 
 class Token(Structure):

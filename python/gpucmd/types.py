@@ -201,6 +201,17 @@ class ClientStatus:
 
 
 @dataclass(frozen=True)
+class PriorityStatus:
+    """One priority class in gpucmd_status: sessions open, stages committed,
+    commit_and_wait round trips and their daemon-side latency (newest 1024)."""
+    sessions: int
+    stages: int
+    round_trips: int
+    rtt_median_us: int
+    rtt_p99_us: int
+
+
+@dataclass(frozen=True)
 class Status:
     """gpucmd_status: the daemon and this user's clients (all, for root)."""
     daemon_version: str
@@ -217,6 +228,9 @@ class Status:
     client_list: Tuple[ClientStatus, ...]
     own_client: int          # the asking connection's number (gpucmd_status.self)
     connections: int         # connections accepted since gpucmdd started
+    priorities: Tuple["PriorityStatus", ...]  # indexed by priority: normal, high, low
+    high_queue: bool         # high sessions have a GPU queue of their own
+    bulk_kept_back: int      # loop turns in which bulk work waited in the daemon for high work
 
     @classmethod
     def _from(cls, c: _lib.Status) -> "Status":
@@ -225,7 +239,8 @@ class Status:
             x = c.client_list[i]
             ss = tuple(from_c(SessionStatus, x.sessions[j]) for j in range(x.n_sessions))
             cl.append(from_c(ClientStatus, x, memory=from_c(MemoryUsage, x.memory), sessions=ss))
-        return from_c(cls, c, heaps=heaps(c), client_list=tuple(cl), own_client=c.self)
+        pr = tuple(from_c(PriorityStatus, c.priorities[i]) for i in range(3))
+        return from_c(cls, c, heaps=heaps(c), client_list=tuple(cl), own_client=c.self, priorities=pr)
 
 
 @dataclass(frozen=True)
