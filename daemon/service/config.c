@@ -124,7 +124,7 @@ static const struct key keys[] = {
 	{"priority", "high_part_commands", K_U32, F(high_part_commands), 1, 1u << 20, true, "N",
 	 "commands in an eager bulk session's part meanwhile (default 4)"},
 	{"priority", "fair_depth", K_U32, F(fair_depth), 0, UINT32_MAX, true, "N",
-	 "command buffers one session may have on the GPU while other sessions\nhave work (default 1; 0: no limit)"},
+	 "command buffers one session may have on the GPU while a session doing\nround trips is active (default 1; 0: no limit)"},
 	{"limits", "max_memory_per_client", K_SIZE64, F(max_memory_per_client), 0, UINT64_MAX, true, "BYTES",
 	 "buffer memory one connection may hold (default 0: no limit)"},
 	{"limits", "max_memory_per_uid", K_SIZE64, F(max_memory_per_uid), 0, UINT64_MAX, true, "BYTES",

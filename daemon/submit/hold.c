@@ -23,7 +23,7 @@ bool gd_hold_high_active(const struct gd_hold *h)
 }
 
 /* Remembers a bulk lane that queued work now, in its slot or the oldest. */
-static void remember(struct gd_hold *h, const struct gd_lane *lane, uint64_t now)
+static void remember(struct gd_hold *h, const struct gd_lane *lane, uint64_t now, bool light)
 {
 	uint32_t slot = 0;
 	for (uint32_t i = 0; i < GD_HOLD_RECENT; i++) {
@@ -36,21 +36,25 @@ static void remember(struct gd_hold *h, const struct gd_lane *lane, uint64_t now
 	}
 	h->recent[slot].lane = lane;
 	h->recent[slot].ns = now;
+	h->recent[slot].light = light;
 }
 
-/* Bulk lanes that queued work within the window. */
-static uint32_t recent_lanes(const struct gd_hold *h, uint64_t now)
+/* Light bulk lanes that queued work within the window. */
+static uint32_t light_lanes(const struct gd_hold *h, uint64_t now)
 {
 	uint32_t n = 0;
 	for (uint32_t i = 0; i < GD_HOLD_RECENT; i++)
-		n += h->recent[i].lane && now - h->recent[i].ns < h->window_ns;
+		n += h->recent[i].lane && h->recent[i].light && now - h->recent[i].ns < h->window_ns;
 	return n;
 }
 
 void gd_hold_queued(struct gd_hold *h, const struct gd_job *job)
 {
+	struct gd_lane *lane = job->lane;
 	if (is_bulk(job)) {
-		remember(h, job->lane, gd_now_ns());
+		lane->light = lane->queued == 0;
+		lane->queued++;
+		remember(h, lane, gd_now_ns(), lane->light);
 		return;
 	}
 	h->high_pending++;
@@ -73,20 +77,12 @@ void gd_hold_retired(struct gd_hold *h, struct gd_job *job, bool on_gpu)
 {
 	if (on_gpu)
 		gd_hold_unsubmitted(h, job);
-	if (!is_bulk(job)) {
+	if (is_bulk(job))
+		job->lane->queued--;
+	else {
 		h->high_pending--;
 		h->last_high_ns = gd_now_ns();
 	}
-}
-
-/* Counts job's lane busy once per turn. */
-static void mark(struct gd_hold *h, const struct gd_job *job)
-{
-	struct gd_lane *lane = job->lane;
-	if (lane->mark == h->turn)
-		return;
-	lane->mark = h->turn;
-	h->busy_lanes += is_bulk(job);
 }
 
 /* Moves to out the first job of every lane not yet taken in this round,
@@ -133,18 +129,10 @@ static struct gd_job *order(struct gd_hold *h, struct gd_job *ready)
 	return head;
 }
 
-struct gd_job *gd_hold_begin_turn(struct gd_hold *h, struct gd_job *ready, struct gd_job *const *others,
-				  uint32_t n_others)
+struct gd_job *gd_hold_begin_turn(struct gd_hold *h, struct gd_job *ready)
 {
 	h->turn++;
-	h->busy_lanes = 0;
-	for (uint32_t i = 0; i < n_others; i++)
-		for (const struct gd_job *job = others[i]; job; job = job->next)
-			mark(h, job);
-	for (const struct gd_job *job = ready; job; job = job->next)
-		mark(h, job);
-	uint32_t recent = recent_lanes(h, gd_now_ns());
-	h->busy_lanes = recent > h->busy_lanes ? recent : h->busy_lanes;
+	h->light_lanes = light_lanes(h, gd_now_ns());
 	return order(h, ready);
 }
 
@@ -157,8 +145,9 @@ bool gd_hold_keep(struct gd_hold *h, const struct gd_job *job)
 {
 	if (!is_bulk(job))
 		return false;
+	const struct gd_lane *lane = job->lane;
 	bool keep = (h->bulk_depth && h->bulk_on_gpu >= h->bulk_depth && gd_hold_high_active(h)) ||
-		    (h->fair_depth && h->busy_lanes > 1 && job->lane->on_gpu >= h->fair_depth);
+		    (h->fair_depth && lane->on_gpu >= h->fair_depth && h->light_lanes > (lane->light ? 1u : 0u));
 	h->held += keep && h->held_turn != h->turn;
 	h->held_turn = keep ? h->turn : h->held_turn;
 	return keep;

@@ -7,11 +7,12 @@
  *   the GPU at once, so a HIGH stage finds little bulk work ahead of it in
  *   the GPU's queues (eager sessions also cut their parts short then,
  *   model/session.c);
- * - while more than one bulk lane has work or had some within
- *   high_window_ms (a client between two round trips counts), no lane has
- *   more than fair_depth jobs on the GPU, and the batch takes the lanes'
- *   jobs round robin: a flooding session cannot fill the queue ahead of
- *   another.
+ * - while a light bulk lane (one that had nothing outstanding when it
+ *   last queued work: a client doing round trips) queued work within
+ *   high_window_ms, no other lane has more than fair_depth jobs on the GPU:
+ *   a flooding session cannot fill the queue ahead of a light one. Heavy
+ *   lanes among themselves keep their depth (their throughput); the batch
+ *   takes every lane's jobs round robin.
  *
  * Work kept back stays counted against its client's in-flight limit, which
  * is what stops a flooding client's socket from being read. Loop thread.
@@ -36,13 +37,14 @@ struct gd_hold {
 	uint64_t last_high_ns;    /* HIGH work last queued or retired */
 	uint32_t high_pending;    /* HIGH jobs queued or on the GPU */
 	uint32_t bulk_on_gpu;     /* bulk jobs submitted and not retired */
-	uint32_t busy_lanes;      /* bulk lanes with work queued or on the GPU, this turn */
-	uint64_t turn, rounds;    /* counters the lanes' marks compare with */
+	uint32_t light_lanes;     /* light bulk lanes active within the window, this turn */
+	uint64_t turn, rounds;    /* turns; batch rounds (the lanes' `round` compares with it) */
 	uint64_t held;            /* turns in which ready bulk work was kept back, since start */
 	uint64_t held_turn;       /* the last of them */
 	struct {                  /* bulk lanes that queued work lately, compared by address only */
 		const struct gd_lane *lane;
 		uint64_t ns;
+		bool light;
 	} recent[GD_HOLD_RECENT];
 };
 
@@ -57,11 +59,10 @@ void gd_hold_submitted(struct gd_hold *h, struct gd_job *job);
 /* Its submission failed: it is not on the GPU after all. */
 void gd_hold_unsubmitted(struct gd_hold *h, struct gd_job *job);
 void gd_hold_retired(struct gd_hold *h, struct gd_job *job, bool on_gpu);
-/* Starts a turn: counts the busy bulk lanes over the lists given (jobs
- * linked through next) and orders `ready` (HIGH first, then normal, then
- * low; round robin between lanes within each). Returns the new head. */
-struct gd_job *gd_hold_begin_turn(struct gd_hold *h, struct gd_job *ready, struct gd_job *const *others,
-				  uint32_t n_others);
+/* Starts a turn: counts the light lanes and orders `ready` (HIGH first,
+ * then normal, then low; round robin between lanes within each). Returns
+ * the new head. */
+struct gd_job *gd_hold_begin_turn(struct gd_hold *h, struct gd_job *ready);
 /* Nothing is kept back any more (the daemon stops). */
 void gd_hold_stop(struct gd_hold *h);
 /* Whether a ready job must stay in the daemon this turn. */

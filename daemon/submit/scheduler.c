@@ -391,8 +391,7 @@ static void fail_now(struct gd_scheduler *s, struct gd_job *sub, int code, const
  */
 static void gather(struct gd_scheduler *s)
 {
-	struct gd_job *const busy[] = {s->held, s->tracks[0].flight, s->tracks[1].flight};
-	struct gd_job *queue = s->held, *ready = gd_hold_begin_turn(&s->hold, s->ready, busy, 3);
+	struct gd_job *queue = s->held, *ready = gd_hold_begin_turn(&s->hold, s->ready);
 	*s->held_tail = ready;
 	if (!queue)
 		queue = ready;
