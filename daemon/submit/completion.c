@@ -99,32 +99,32 @@ static void wait_for_work(struct gd_completion *c, struct round *w, bool *stop)
 	pthread_mutex_unlock(&c->lock);
 }
 
-/* Reads every timeline with work in flight into v; true once one of them
- * passed what the round has seen. */
+/* Reads every timeline into v (one idle when the round began may have
+ * been given work since); true once one of them passed what the round has
+ * seen. */
 static bool read_values(struct gd_completion *c, const struct round *w, uint64_t *v, VkResult *r)
 {
 	bool moved = false;
 	for (uint32_t t = 0; t < c->n_tracks && *r == VK_SUCCESS; t++) {
-		if (!pending(w, t))
-			continue;
 		*r = vkGetSemaphoreCounterValue(c->dev, c->retire[t], &v[t]);
 		moved |= v[t] > w->seen[t];
 	}
 	return moved;
 }
 
-/* Blocks up to BEAT_NS for the next value of any timeline with work in
- * flight (VK_SEMAPHORE_WAIT_ANY_BIT). */
+/* Blocks up to BEAT_NS for the next value of any timeline
+ * (VK_SEMAPHORE_WAIT_ANY_BIT): also of one idle when the round began, so
+ * that HIGH work submitted while bulk work runs long is seen when it
+ * completes, not when the bulk work does. */
 static VkResult block_any(struct gd_completion *c, const struct round *w)
 {
 	VkSemaphore sems[GD_TRACKS];
 	uint64_t values[GD_TRACKS];
 	uint32_t n = 0;
-	for (uint32_t t = 0; t < c->n_tracks; t++)
-		if (pending(w, t)) {
-			sems[n] = c->retire[t];
-			values[n++] = w->seen[t] + 1;
-		}
+	for (uint32_t t = 0; t < c->n_tracks; t++) {
+		sems[n] = c->retire[t];
+		values[n++] = w->seen[t] + 1;
+	}
 	VkSemaphoreWaitInfo wi = {
 		.sType = VK_STRUCTURE_TYPE_SEMAPHORE_WAIT_INFO,
 		.flags = VK_SEMAPHORE_WAIT_ANY_BIT,
