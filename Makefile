@@ -23,6 +23,8 @@ PKGS := vulkan libuv libprotobuf-c spirv-cross-c-shared libsystemd inih
 CLI_PKGS := json-c
 EXPORTER_PKGS := libmicrohttpd libsystemd
 OPT ?= -O2 -g
+# make test builds on every core whatever -j it was given.
+NPROC := $(shell nproc 2>/dev/null || echo 2)
 CFLAGS += $(OPT) -std=c17 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wvla -Wno-unused-parameter -fPIC \
 	  -I$(B)/gen -Iproto -Iclient -Idaemon $(SAN)
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) $(CLI_PKGS) $(EXPORTER_PKGS) check 2>/dev/null)
@@ -200,7 +202,7 @@ run: deps
 # benchmark ran, both sides computed what the CPU expects and its daemon
 # exited 0 (the figures themselves mean nothing on lavapipe).
 test: deps
-	$(MAKE) all $(TESTS) $(BENCH_BIN) $(TEST_SPV)
+	$(MAKE) -j$(NPROC) all $(TESTS) $(BENCH_BIN) $(TEST_SPV)
 	scripts/check-layers $(B)
 	$(B)/tests/test_wire
 	$(B)/tests/test_range
