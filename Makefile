@@ -203,6 +203,7 @@ run: deps
 # exited 0 (the figures themselves mean nothing on lavapipe).
 test: deps
 	$(MAKE) -j$(NPROC) all $(TESTS) $(BENCH_BIN) $(TEST_SPV)
+	scripts/check-layers --self-test $(B)
 	scripts/check-layers $(B)
 	$(B)/tests/test_wire
 	$(B)/tests/test_range
