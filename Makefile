@@ -112,7 +112,7 @@ $(B)/gpucmd-exporter: $(B)/obj/client/exporter.o $(B)/obj/client/prometheus.o $(
 		$(B)/libgpucmd.a
 	$(CC) $(LDFLAGS) $^ -o $@ $(shell pkg-config --libs libprotobuf-c $(CLI_PKGS) $(EXPORTER_PKGS)) -lpthread
 
-$(B)/kernels/%.spv: kernels/%.comp
+$(B)/kernels/%.spv: kernels/%.comp $(wildcard kernels/*.glsl)
 	@mkdir -p $(B)/kernels
 	glslc --target-env=vulkan1.3 -O $< -o $@
 
