@@ -527,6 +527,7 @@ static void kernel_info(const Gpucmd__Kernel *k, struct gpucmd_kernel_info *ki)
 	}
 	ki->client = k->client;
 	copy_str(ki->entry_point, sizeof(ki->entry_point), k->entry_point);
+	copy_str(ki->variant, sizeof(ki->variant), k->variant);
 	ki->push_size = k->push_size;
 	ki->local_size[0] = k->local_x;
 	ki->local_size[1] = k->local_y;

@@ -398,6 +398,38 @@ static void choose_features(struct gd_gpu *gpu, VkPhysicalDeviceFeatures2 *f, Vk
 	gpu->features11.pNext = gpu->features12.pNext = gpu->features13.pNext = NULL;
 }
 
+/* Cooperative matrices (VK_NV_cooperative_matrix: the tensor cores on
+ * NVIDIA) change what a kernel computes, not what it reaches; the shapes
+ * the device offers are kept for the registry's choice of matmul variant
+ * (registry.c). cm must live until the device is created. */
+static void enable_coopmat(struct gd_gpu *gpu, VkPhysicalDeviceFeatures2 *f,
+			   VkPhysicalDeviceCooperativeMatrixFeaturesNV *cm, const char **exts, uint32_t *n_exts)
+{
+	if (!has_device_ext(gpu->phys, VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME))
+		return;
+	VkPhysicalDeviceFeatures2 q = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, .pNext = cm};
+	vkGetPhysicalDeviceFeatures2(gpu->phys, &q);
+	PFN_vkGetPhysicalDeviceCooperativeMatrixPropertiesNV props =
+		(PFN_vkGetPhysicalDeviceCooperativeMatrixPropertiesNV)vkGetInstanceProcAddr(
+			gpu->instance, "vkGetPhysicalDeviceCooperativeMatrixPropertiesNV");
+	uint32_t n = GD_MAX_COOPMAT_SHAPES;
+	for (uint32_t i = 0; i < n; i++)
+		gpu->coopmat[i] = (VkCooperativeMatrixPropertiesNV){.sType = VK_STRUCTURE_TYPE_COOPERATIVE_MATRIX_PROPERTIES_NV};
+	VkResult r = props ? props(gpu->phys, &n, gpu->coopmat) : VK_ERROR_EXTENSION_NOT_PRESENT;
+	if (!cm->cooperativeMatrix || (r != VK_SUCCESS && r != VK_INCOMPLETE))
+		return;
+	gpu->n_coopmat = n;
+	gpu->coopmat_nv = true;
+	exts[(*n_exts)++] = VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME;
+	cm->pNext = f->pNext;
+	f->pNext = cm;
+	for (uint32_t i = 0; i < n; i++) {
+		const VkCooperativeMatrixPropertiesNV *c = &gpu->coopmat[i];
+		log_info("cooperative matrix %ux%ux%u: A %d B %d C %d D %d, scope %d", c->MSize, c->NSize, c->KSize,
+			 (int)c->AType, (int)c->BType, (int)c->CType, (int)c->DType, (int)c->scope);
+	}
+}
+
 static int create_device(struct gd_gpu *gpu, bool no_push, uint32_t want_family)
 {
 	gpu->driver = (VkPhysicalDeviceDriverProperties){.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_DRIVER_PROPERTIES};
@@ -452,7 +484,7 @@ static int create_device(struct gd_gpu *gpu, bool no_push, uint32_t want_family)
 	/* Memory extensions are optional: budget makes allocation honest about
 	 * what the driver can hold, priority and pageable memory let resident
 	 * buffers stay in VRAM when the device is oversubscribed. */
-	const char *exts[10];
+	const char *exts[12];
 	uint32_t n_exts = 0;
 	bool push = !no_push && has_device_ext(gpu->phys, VK_KHR_PUSH_DESCRIPTOR_EXTENSION_NAME);
 	if (push) {
@@ -530,6 +562,9 @@ static int create_device(struct gd_gpu *gpu, bool no_push, uint32_t want_family)
 		gpu->atomic_float = af;
 		gpu->atomic_float.pNext = NULL;
 	}
+	VkPhysicalDeviceCooperativeMatrixFeaturesNV cm = {
+		.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV};
+	enable_coopmat(gpu, &f, &cm, exts, &n_exts);
 	float prio = 1.0f;
 	VkDeviceQueueCreateInfo q = {
 		.sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO,

@@ -98,6 +98,7 @@ static void describe(const struct gd_kernel *k, Gpucmd__Kernel *m, Gpucmd__Kerne
 	m->local_z = f->local[2];
 	m->client = k->id > GD_CLIENT_KERNEL_BASE;
 	m->entry_point = (char *)f->entry;
+	m->variant = (char *)k->variant;
 	for (uint32_t i = 0; i < f->n_bindings; i++) {
 		kb[i] = (Gpucmd__KernelBinding)GPUCMD__KERNEL_BINDING__INIT;
 		kb[i].binding = f->binding[i];

@@ -438,6 +438,23 @@ START_TEST(state_bound_once_is_still_right)
 }
 END_TEST
 
+/* The daemon builds matmul_f16's cooperative-matrix variant only where the
+ * device offers VK_NV_cooperative_matrix; lavapipe does not, so the tiled
+ * one runs (and the test above checked it), and `gpucmd kernels` says so.
+ * Kernels without variants show none. */
+START_TEST(matmul_f16_variant_fits_the_device)
+{
+	gpucmd_client *c = connect_ok();
+	struct gpucmd_kernel_info k;
+	must(c, gpucmd_kernel_find(c, "matmul_f16", &k), "find");
+	ck_assert_str_eq(k.variant, "tiled");
+	must(c, gpucmd_kernel_find(c, "matmul_f32", &k), "find");
+	ck_assert_str_eq(k.variant, "");
+	gpucmd_disconnect(c);
+	ck_assert(daemon_log_contains("variant coopmat_nv not used (no VK_NV_cooperative_matrix)"));
+}
+END_TEST
+
 START_TEST(pool_path_is_the_one_in_use)
 {
 	ck_assert(daemon_log_contains("descriptor pools"));
@@ -464,6 +481,7 @@ static TCase *library_tcase(const char *name, void (*setup)(void))
 	tcase_add_loop_test(t, matmul_matches_the_cpu, 0, 2 * N_MSHAPES);
 	tcase_add_test(t, long_command_buffers_bind_every_dispatch);
 	tcase_add_test(t, state_bound_once_is_still_right);
+	tcase_add_test(t, matmul_f16_variant_fits_the_device);
 	return t;
 }
 
