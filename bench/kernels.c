@@ -16,7 +16,13 @@
  * checked against the CPU on samples (the ends and the middle of arrays,
  * rows, matmul entries); a wrong result exits 1.
  *
- *   bench-kernels [--quick] [--repeats R] [--fma PATH] [--socket PATH]
+ * add_f32 also runs at other group counts (the grid-stride loop's trade-off,
+ * up to one vec4 an invocation where the device allows that many groups)
+ * and at 1/16 and 1/4 of the size; --compare PATH times another module
+ * with add_f32's interface (bindings a, b, out; push n; a group per 256
+ * elements) the same way, to compare kernels on one machine in one run.
+ *
+ *   bench-kernels [--quick] [--repeats R] [--fma PATH] [--compare PATH]... [--socket PATH]
  */
 #include <inttypes.h>
 #include <math.h>
@@ -69,6 +75,9 @@ struct bench {
 	unsigned repeats;
 	char device[256], driver[520];
 	uint32_t n;                    /* elements of the 1-D arrays */
+	uint32_t max_groups;           /* maxComputeWorkGroupCount[0] */
+	const char *compare[4];        /* --compare modules */
+	unsigned n_compare;
 	gpucmd_buffer x, y, o, w;      /* inputs, output, rms_norm weights */
 	float *hx, *hy;                /* the inputs, on the host */
 };
@@ -218,6 +227,53 @@ WANT(want_one, 1.0)
 static unsigned axpy_runs;
 WANT(want_axpy, 1.0 + axpy_runs * 0.5 * x)
 
+/* add_f32 (or a module with its interface, --compare) over the first n
+ * elements with `groups` groups. */
+static void time_add(struct bench *b, const char *kernel, uint32_t n, uint32_t groups)
+{
+	uint64_t ns[MAX_REPEATS];
+	char size[32];
+	snprintf(size, sizeof size, "%u", n);
+	struct job j = {.kernel = kernel, .bind = {b->x, b->y, b->o}, .n_bind = 3, .push = {n}, .push_size = 4,
+			.gx = groups};
+	time_jobs(b, &j, 1, ns);
+	check_array(b, kernel, b->o, n, want_add, 0, 1e-6);
+	report(b, kernel, size, groups, 12.0 * n, 0, ns);
+}
+
+/* add_f32 at other group counts (up to a vec4 an invocation, no loop) and
+ * sizes; then the --compare modules, a group per 256 elements. */
+static void bench_add_sweep(struct bench *b)
+{
+	uint32_t n = b->n, all = (uint32_t)(((uint64_t)n + 1023) / 1024);
+	for (uint32_t groups = 1056; groups <= 16896; groups *= 4)
+		time_add(b, "add_f32", n, groups);
+	if (all > 65535 && all <= b->max_groups)
+		time_add(b, "add_f32", n, all);
+	for (uint32_t part = 16; part > 1; part /= 4)
+		time_add(b, "add_f32", n / part, elementwise_groups(n / part));
+	for (unsigned i = 0; i < b->n_compare; i++) {
+		FILE *f = fopen(b->compare[i], "rb");
+		static uint32_t spv[16384];
+		size_t size = f ? fread(spv, 1, sizeof spv, f) : 0;
+		if (!f)
+			die("cannot open %s (--compare)", b->compare[i]);
+		fclose(f);
+		const char *base = strrchr(b->compare[i], '/') ? strrchr(b->compare[i], '/') + 1 : b->compare[i];
+		char name[64];
+		snprintf(name, sizeof name, "compare-%.40s", base);
+		struct gpucmd_kernel_info k;
+		GC(b->c, gpucmd_kernel_register(b->c, name, spv, size, &k));
+		for (uint32_t part = 16; part >= 1; part /= 4) {
+			uint64_t groups = ((uint64_t)n / part + 255) / 256;
+			if (groups <= b->max_groups)
+				time_add(b, name, n / part, (uint32_t)groups);
+			if (part == 1)
+				break;
+		}
+	}
+}
+
 /* copy, fill, the binary and unary kernels, axpy and a buffer copy over n floats. */
 static void bench_elementwise(struct bench *b)
 {
@@ -243,14 +299,7 @@ static void bench_elementwise(struct bench *b)
 		check_array(b, k[i].name, b->o, n, k[i].want, 1e-5, 1e-5);
 		report(b, k[i].name, size, g, 4.0 * n * (k[i].inputs + 1), 0, ns);
 	}
-	/* add at other group counts: the grid-stride loop's trade-off */
-	for (uint32_t groups = 1056; groups <= 16896 && groups < g; groups *= 4) {
-		struct job j = {.kernel = "add_f32", .bind = {b->x, b->y, b->o}, .n_bind = 3, .push = {n}, .push_size = 4,
-				.gx = groups};
-		time_jobs(b, &j, 1, ns);
-		check_array(b, "add_f32", b->o, n, want_add, 0, 0);
-		report(b, "add_f32", size, groups, 12.0 * n, 0, ns);
-	}
+	bench_add_sweep(b);
 	struct job fill = {.kernel = "fill_f32", .bind = {b->o}, .n_bind = 1, .push = {n, 0x3f800000u /* 1.0f */},
 			   .push_size = 8, .gx = g};
 	time_jobs(b, &fill, 1, ns);
@@ -449,6 +498,7 @@ static void setup(struct bench *b, const char *sock, uint32_t n)
 	GC(b->c, gpucmd_info(b->c, &info));
 	snprintf(b->device, sizeof b->device, "%s", info.device_name);
 	snprintf(b->driver, sizeof b->driver, "%s %s", info.driver_name, info.driver_info);
+	b->max_groups = info.max_groups[0];
 	GC(b->c, gpucmd_session_open(b->c, "bench-kernels", &b->s));
 	GC(b->c, gpucmd_profile(b->c, b->s, true));
 	b->n = n;
@@ -482,10 +532,12 @@ int main(int argc, char **argv)
 			sock = argv[++i];
 		else if (!strcmp(argv[i], "--fma") && i + 1 < argc)
 			fma = argv[++i];
+		else if (!strcmp(argv[i], "--compare") && i + 1 < argc && b.n_compare < 4)
+			b.compare[b.n_compare++] = argv[++i];
 		else if (!strcmp(argv[i], "--repeats") && i + 1 < argc)
 			b.repeats = (unsigned)atoi(argv[++i]);
 		else
-			die("usage: bench-kernels [--quick] [--repeats R] [--fma PATH] [--socket PATH]");
+			die("usage: bench-kernels [--quick] [--repeats R] [--fma PATH] [--compare PATH]... [--socket PATH]");
 	}
 	if (b.repeats < 1 || b.repeats > MAX_REPEATS)
 		die("--repeats must be 1..%d", MAX_REPEATS);
