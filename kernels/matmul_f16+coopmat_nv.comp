@@ -20,6 +20,7 @@
 #extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
 #extension GL_KHR_memory_scope_semantics : require
 #extension GL_KHR_shader_subgroup_basic : require
+#extension GL_EXT_control_flow_attributes : require
 layout(local_size_x = 256) in;
 layout(set = 0, binding = 0) readonly buffer A8 { uvec4 a8[]; };
 layout(set = 0, binding = 0) readonly buffer A { uint a[]; };
@@ -77,8 +78,8 @@ void main()
 		return;
 	uint t = gl_LocalInvocationID.x, wm = gl_SubgroupID / 4u, wn = gl_SubgroupID % 4u;
 	fcoopmatNV<32, gl_ScopeSubgroup, 16, 8> acc[4][4];
-	for (uint i = 0u; i < 4u; i++)
-		for (uint j = 0u; j < 4u; j++)
+	[[unroll]] for (uint i = 0u; i < 4u; i++)
+		[[unroll]] for (uint j = 0u; j < 4u; j++)
 			acc[i][j] = fcoopmatNV<32, gl_ScopeSubgroup, 16, 8>(0.0);
 	// Invocation t stages uvec4s t and t + 256 of each slice: of A, row
 	// q / 4, halves (q % 4) * 8; of B, row q / 16, halves (q % 16) * 8.
@@ -97,20 +98,20 @@ void main()
 			vb0 = load_b(kn + t / 16u, n0 + (t % 16u) * 8u);
 			vb1 = load_b(kn + 16u + t / 16u, n0 + (t % 16u) * 8u);
 		}
-		for (uint kk = 0u; kk < 2u; kk++) {
+		[[unroll]] for (uint kk = 0u; kk < 2u; kk++) {
 			fcoopmatNV<16, gl_ScopeSubgroup, 16, 16> fa[4];
 			fcoopmatNV<16, gl_ScopeSubgroup, 16, 8> fb[4];
-			for (uint i = 0u; i < 4u; i++)
+			[[unroll]] for (uint i = 0u; i < 4u; i++)
 				coopMatLoadNV(fa[i], sa, (wm * 64u + i * 16u) * SA + kk * 2u, SA, false);
-			for (uint j = 0u; j < 4u; j++)
+			[[unroll]] for (uint j = 0u; j < 4u; j++)
 				coopMatLoadNV(fb[j], sb, kk * 16u * SB + wn * 4u + j, SB, false);
-			for (uint i = 0u; i < 4u; i++)
-				for (uint j = 0u; j < 4u; j++)
+			[[unroll]] for (uint i = 0u; i < 4u; i++)
+				[[unroll]] for (uint j = 0u; j < 4u; j++)
 					acc[i][j] = coopMatMulAddNV(fa[i], fb[j], acc[i][j]);
 		}
 		barrier();
 	}
-	for (uint i = 0u; i < 4u; i++)
-		for (uint j = 0u; j < 4u; j++)
+	[[unroll]] for (uint i = 0u; i < 4u; i++)
+		[[unroll]] for (uint j = 0u; j < 4u; j++)
 			store(acc[i][j], m0 + wm * 64u + i * 16u, n0 + wn * 32u + j * 8u);
 }

@@ -8,6 +8,7 @@
 // (same interface and dispatch).
 #version 450
 #extension GL_GOOGLE_include_directive : require
+#extension GL_EXT_control_flow_attributes : require
 layout(set = 0, binding = 0) readonly buffer A2 { uvec2 a2[]; };
 layout(set = 0, binding = 0) readonly buffer A { uint a[]; };
 layout(set = 0, binding = 1) readonly buffer B2 { uvec2 b2[]; };

@@ -55,7 +55,7 @@ void main()
 		return;
 	uint t = gl_LocalInvocationID.x, tx = t & 15u, ty = t >> 4;
 	vec4 acc[8][2];
-	for (uint i = 0u; i < 8u; i++)
+	[[unroll]] for (uint i = 0u; i < 8u; i++)
 		acc[i][0] = acc[i][1] = vec4(0.0);
 	vec4 va = load_a(m0 + (t >> 1), (t & 1u) * 4u);
 	vec4 vb = load_b(t >> 5, n0 + (t & 31u) * 4u);
@@ -66,14 +66,14 @@ void main()
 			va = load_a(m0 + (t >> 1), k0 + 8u + (t & 1u) * 4u);
 			vb = load_b(k0 + 8u + (t >> 5), n0 + (t & 31u) * 4u);
 		}
-		for (uint kk = 0u; kk < 8u; kk++) {
+		[[unroll]] for (uint kk = 0u; kk < 8u; kk++) {
 			vec4 a0 = vec4(sa[kk][ty * 4u], sa[kk][ty * 4u + 1u], sa[kk][ty * 4u + 2u], sa[kk][ty * 4u + 3u]);
 			vec4 a1 = vec4(sa[kk][64u + ty * 4u], sa[kk][65u + ty * 4u], sa[kk][66u + ty * 4u],
 				       sa[kk][67u + ty * 4u]);
 			vec4 b0 = vec4(sb[kk][tx * 4u], sb[kk][tx * 4u + 1u], sb[kk][tx * 4u + 2u], sb[kk][tx * 4u + 3u]);
 			vec4 b1 = vec4(sb[kk][64u + tx * 4u], sb[kk][65u + tx * 4u], sb[kk][66u + tx * 4u],
 				       sb[kk][67u + tx * 4u]);
-			for (uint i = 0u; i < 4u; i++) {
+			[[unroll]] for (uint i = 0u; i < 4u; i++) {
 				acc[i][0] = fma(vec4(a0[i]), b0, acc[i][0]);
 				acc[i][1] = fma(vec4(a0[i]), b1, acc[i][1]);
 				acc[i + 4u][0] = fma(vec4(a1[i]), b0, acc[i + 4u][0]);
@@ -82,7 +82,7 @@ void main()
 		}
 		barrier();
 	}
-	for (uint i = 0u; i < 8u; i++) {
+	[[unroll]] for (uint i = 0u; i < 8u; i++) {
 		uint row = m0 + (i < 4u ? ty * 4u + i : 60u + ty * 4u + i);
 		store_row(row, n0 + tx * 4u, acc[i][0]);
 		store_row(row, n0 + 64u + tx * 4u, acc[i][1]);
