@@ -301,10 +301,10 @@ fuzz: $(B)/fuzz/fuzz_frames $(B)/fuzz/fuzz_spirv $(KERNELS) $(TEST_SPV)
 $(B)/bench-inproc: bench/inproc.c
 	$(CC) $(CFLAGS) $< -o $@ $(LDFLAGS) $(shell pkg-config --cflags --libs vulkan) -lm
 
-$(B)/bench-gpucmd: bench/client.c client/gpucmd.h $(B)/libgpucmd.a
+$(B)/bench-gpucmd: bench/client.c bench/fail.h bench/stats.h client/gpucmd.h $(B)/libgpucmd.a
 	$(CC) $(CFLAGS) $< $(B)/libgpucmd.a -o $@ $(LDFLAGS) $(shell pkg-config --libs libprotobuf-c) -lm
 
-$(B)/bench-kernels: bench/kernels.c bench/stats.h client/gpucmd.h $(B)/libgpucmd.a
+$(B)/bench-kernels: bench/kernels.c bench/fail.h bench/stats.h client/gpucmd.h $(B)/libgpucmd.a
 	$(CC) $(CFLAGS) $< $(B)/libgpucmd.a -o $@ $(LDFLAGS) $(shell pkg-config --libs libprotobuf-c) -lm
 
 # The FMA kernel bench-kernels measures the FP32 peak with (not a standard kernel).

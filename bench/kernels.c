@@ -35,24 +35,7 @@
 
 #include "gpucmd.h"
 
-static _Noreturn void die(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fputs("bench-kernels: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-	exit(1);
-}
-
-static void gc_check(gpucmd_client *c, int r, const char *expr, int line)
-{
-	if (r < 0)
-		die("%.*s failed (line %d): %s [%d: %s]", (int)strcspn(expr, "("), expr, line,
-		    gpucmd_last_error(c), r, gpucmd_strerror(r));
-}
-#define GC(c, call) gc_check((c), (call), #call, __LINE__)
+#include "fail.h"
 
 #include "stats.h"
 
