@@ -203,7 +203,6 @@ static struct json_object *json_kernel(const struct gpucmd_kernel_info *k)
 	jset(o, "name", jstr(k->name));
 	jset(o, "client", json_object_new_boolean(k->client));
 	jset(o, "entry_point", jstr(k->entry_point));
-	jset(o, "variant", jstr(k->variant));
 	jset_u64(o, "push_size", k->push_size);
 	for (int d = 0; d < 3; d++)
 		json_object_array_add(ls, json_object_new_uint64(k->local_size[d]));
@@ -218,6 +217,7 @@ static struct json_object *json_kernel(const struct gpucmd_kernel_info *k)
 		json_object_array_add(bs, x);
 	}
 	jset(o, "bindings", bs);
+	jset(o, "variant", jstr(k->variant));
 	return o;
 }
 
