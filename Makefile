@@ -15,7 +15,7 @@ SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
 CC ?= cc
 B := build
-VERSION := $(shell sed -n 's/^\#define GPUCMD_VERSION "\(.*\)"/\1/p' client/gpucmd.h)
+VERSION := $(shell sed -n 's/^\#define GPUCMD_VERSION "\(.*\)"/\1/p' proto/gpucmd_defs.h)
 SOVERSION := 0
 
 PKGS := vulkan libuv libprotobuf-c spirv-cross-c-shared libsystemd inih
@@ -23,11 +23,13 @@ PKGS := vulkan libuv libprotobuf-c spirv-cross-c-shared libsystemd inih
 CLI_PKGS := json-c
 EXPORTER_PKGS := libmicrohttpd libsystemd
 OPT ?= -O2 -g
+# make test builds on every core whatever -j it was given.
+NPROC := $(shell nproc 2>/dev/null || echo 2)
 CFLAGS += $(OPT) -std=c17 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wvla -Wno-unused-parameter -fPIC \
 	  -I$(B)/gen -Iproto -Iclient -Idaemon $(SAN)
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) $(CLI_PKGS) $(EXPORTER_PKGS) check 2>/dev/null)
 # SPIRV-Tools ships as static C++ libraries on Debian: the validator, and
-# the optimizer's specialization passes (daemon/spirv_opt.cpp, the one C++
+# the optimizer's specialization passes (daemon/device/spirv_opt.cpp, the one C++
 # file), with the C++ runtime they need.
 SPIRV_TOOLS_LIBS := -lSPIRV-Tools-opt -lSPIRV-Tools -lstdc++ -lm
 CXXFLAGS += $(OPT) -std=c++17 -Wall -Wextra -Wno-unused-parameter -fPIC -Idaemon $(SAN)
@@ -35,8 +37,9 @@ LDFLAGS += $(SAN)
 
 PROTO_SRC := $(B)/gen/gpucmd.pb-c.c
 PROTO_OBJ := $(B)/obj/gen/gpucmd.pb-c.o $(B)/obj/proto/wire.o
-DAEMON_OBJ := $(patsubst %.c,$(B)/obj/%.o,$(wildcard daemon/*.c)) $(B)/obj/daemon/spirv_opt.o
-LIB_OBJ := $(B)/obj/client/client.o
+DAEMON_OBJ := $(patsubst %.c,$(B)/obj/%.o,$(wildcard daemon/*/*.c)) $(B)/obj/daemon/device/spirv_opt.o
+LIB_OBJ := $(patsubst %,$(B)/obj/client/%.o,connection transport buffers sessions kernels fences graphs profile \
+	status trace)
 CLI_OBJ := $(B)/obj/client/cli.o $(B)/obj/client/cli_status.o $(B)/obj/client/cli_text.o \
 	$(B)/obj/client/prometheus.o
 KERNELS := $(patsubst kernels/%.comp,$(B)/kernels/%.spv,$(wildcard kernels/*.comp))
@@ -71,7 +74,7 @@ $(B)/gen/paths.h: FORCE
 	@printf '#define GPUCMD_KERNEL_DIR "%s"\n#define GPUCMD_SYSCONFDIR "%s"\n' \
 		'$(DATADIR)/gpucmd/kernels' '$(SYSCONFDIR)' > $@.tmp
 	@cmp -s $@.tmp $@ && rm $@.tmp || mv $@.tmp $@
-$(B)/obj/daemon/config.o: $(B)/gen/paths.h
+$(B)/obj/daemon/service/config.o: $(B)/gen/paths.h
 
 $(B)/obj/%.o: %.c $(B)/gen/gpucmd.pb-c.h
 	@mkdir -p $(dir $@)
@@ -120,7 +123,7 @@ $(B)/tests/test_wire: tests/test_wire.c $(PROTO_OBJ)
 	@mkdir -p $(B)/tests
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) $^ -o $@ $(LDFLAGS) $(shell pkg-config --libs check libprotobuf-c)
 
-$(B)/tests/test_range: tests/test_range.c daemon/range.c
+$(B)/tests/test_range: tests/test_range.c daemon/base/range.c
 	@mkdir -p $(B)/tests
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) $^ -o $@ $(LDFLAGS) $(shell pkg-config --libs check)
 
@@ -144,14 +147,14 @@ $(B)/tests/spirv/%.spv: tests/spirv/%.vert
 	glslc --target-env=vulkan1.3 -O $< -o $@
 
 # Test builds only: gpucmdd with fault injection compiled in
-# (GPUCMD_FAULT_DEVICE_LOST, scheduler.c), beside kernels that only tests
+# (GPUCMD_FAULT_DEVICE_LOST, completion.c), beside kernels that only tests
 # load (one never ends). Neither is installed.
 TEST_KERNELS := $(patsubst $(B)/kernels/%,$(B)/tests/kernels/%,$(KERNELS)) \
 	$(patsubst tests/kernels/%.comp,$(B)/tests/kernels/%.spv,$(wildcard tests/kernels/*.comp))
-$(B)/obj/fault/scheduler.o: daemon/scheduler.c $(B)/gen/gpucmd.pb-c.h
+$(B)/obj/fault/completion.o: daemon/submit/completion.c $(B)/gen/gpucmd.pb-c.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -DGPUCMD_FAULT_INJECTION -MMD -MP -c $< -o $@
-$(B)/tests/gpucmdd-faults: $(filter-out $(B)/obj/daemon/scheduler.o,$(DAEMON_OBJ)) $(B)/obj/fault/scheduler.o \
+$(B)/tests/gpucmdd-faults: $(filter-out $(B)/obj/daemon/submit/completion.o,$(DAEMON_OBJ)) $(B)/obj/fault/completion.o \
 		$(PROTO_OBJ)
 	@mkdir -p $(B)/tests
 	$(CC) $(LDFLAGS) $^ -o $@ $(shell pkg-config --libs $(PKGS)) $(SPIRV_TOOLS_LIBS) -lpthread
@@ -191,13 +194,16 @@ run: deps
 	$(MAKE) all
 	exec $(B)/gpucmdd $(ARGS)
 
-# The service tests check the units and the pkg-config file of a staged
-# install, so `make test` stages one in $(B)/stage. Last, the benchmark
+# First the daemon's shape (scripts/check-layers: no upward include or call,
+# no loop, no file over 700 lines or function over 80). The service tests
+# check the units and the pkg-config file of a staged install, so
+# `make test` stages one in $(B)/stage. Last, the benchmark
 # suite runs shortened through `gpucmd bench`: it fails unless every
 # benchmark ran, both sides computed what the CPU expects and its daemon
 # exited 0 (the figures themselves mean nothing on lavapipe).
 test: deps
-	$(MAKE) all $(TESTS) $(BENCH_BIN) $(TEST_SPV)
+	$(MAKE) -j$(NPROC) all $(TESTS) $(BENCH_BIN) $(TEST_SPV)
+	scripts/check-layers $(B)
 	$(B)/tests/test_wire
 	$(B)/tests/test_range
 	GPUCMD_BUILD=$(B) $(B)/tests/test_daemon
@@ -226,7 +232,7 @@ install: all
 	ln -sf libgpucmd.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libgpucmd.so.$(SOVERSION)
 	ln -sf libgpucmd.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libgpucmd.so
 	install -m 644 $(B)/libgpucmd.a $(DESTDIR)$(LIBDIR)/
-	install -m 644 client/gpucmd.h $(DESTDIR)$(INCLUDEDIR)/
+	install -m 644 client/gpucmd.h proto/gpucmd_defs.h $(DESTDIR)$(INCLUDEDIR)/
 	install -m 644 $(B)/gpucmd.pc $(DESTDIR)$(PKGCONFIGDIR)/
 	install -m 644 $(KERNELS) $(DESTDIR)$(DATADIR)/gpucmd/kernels/
 	install -m 644 README.md docs/*.md $(DESTDIR)$(DOCDIR)/
@@ -249,7 +255,8 @@ uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/gpucmdd $(DESTDIR)$(BINDIR)/gpucmd $(DESTDIR)$(BINDIR)/gpucmd-exporter \
 		$(DESTDIR)$(LIBDIR)/libgpucmd.so \
 		$(DESTDIR)$(LIBDIR)/libgpucmd.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libgpucmd.so.$(VERSION) \
-		$(DESTDIR)$(LIBDIR)/libgpucmd.a $(DESTDIR)$(INCLUDEDIR)/gpucmd.h $(DESTDIR)$(PKGCONFIGDIR)/gpucmd.pc \
+		$(DESTDIR)$(LIBDIR)/libgpucmd.a $(DESTDIR)$(INCLUDEDIR)/gpucmd.h $(DESTDIR)$(INCLUDEDIR)/gpucmd_defs.h \
+		$(DESTDIR)$(PKGCONFIGDIR)/gpucmd.pc \
 		$(DESTDIR)$(SYSUSERSDIR)/gpucmd.conf $(DESTDIR)$(TMPFILESDIR)/gpucmd.conf
 	rm -f $(addprefix $(DESTDIR)$(SYSTEMDDIR)/system/,gpucmdd.service gpucmdd@.service gpucmdd.socket gpucmdd@.socket \
 		gpucmd-exporter.service gpucmd-exporter.socket) \
@@ -274,12 +281,12 @@ $(B)/fuzz/fuzz_frames: tests/fuzz/fuzz_frames.c proto/wire.c $(PROTO_SRC)
 
 # Client SPIR-V through validation, reflection and the limit checks, seeded
 # with every module the build makes.
-$(B)/fuzz/spirv_opt.o: daemon/spirv_opt.cpp
+$(B)/fuzz/spirv_opt.o: daemon/device/spirv_opt.cpp
 	@mkdir -p $(B)/fuzz
 	clang++ $(FUZZ_CFLAGS) -std=c++17 -Idaemon -c $< -o $@
 
 # Linked as C++: the optimizer's object needs the C++ sanitizer runtime.
-$(B)/fuzz/fuzz_spirv: tests/fuzz/fuzz_spirv.c daemon/spirv.c daemon/spirv_caps.c daemon/spirv_tools.c $(B)/fuzz/spirv_opt.o
+$(B)/fuzz/fuzz_spirv: tests/fuzz/fuzz_spirv.c daemon/device/spirv.c daemon/device/spirv_caps.c daemon/device/spirv_tools.c $(B)/fuzz/spirv_opt.o
 	@mkdir -p $(B)/fuzz
 	clang++ $(FUZZ_CFLAGS) -D_GNU_SOURCE -Idaemon $(shell pkg-config --cflags spirv-cross-c-shared) \
 		-x c $(filter %.c,$^) -x none $(filter %.o,$^) -o $@ \
@@ -301,10 +308,10 @@ fuzz: $(B)/fuzz/fuzz_frames $(B)/fuzz/fuzz_spirv $(KERNELS) $(TEST_SPV)
 $(B)/bench-inproc: bench/inproc.c
 	$(CC) $(CFLAGS) $< -o $@ $(LDFLAGS) $(shell pkg-config --cflags --libs vulkan) -lm
 
-$(B)/bench-gpucmd: bench/client.c bench/fail.h bench/stats.h client/gpucmd.h $(B)/libgpucmd.a
+$(B)/bench-gpucmd: bench/client.c bench/fail.h bench/stats.h client/gpucmd.h proto/gpucmd_defs.h $(B)/libgpucmd.a
 	$(CC) $(CFLAGS) $< $(B)/libgpucmd.a -o $@ $(LDFLAGS) $(shell pkg-config --libs libprotobuf-c) -lm
 
-$(B)/bench-kernels: bench/kernels.c bench/fail.h bench/stats.h client/gpucmd.h $(B)/libgpucmd.a
+$(B)/bench-kernels: bench/kernels.c bench/fail.h bench/stats.h client/gpucmd.h proto/gpucmd_defs.h $(B)/libgpucmd.a
 	$(CC) $(CFLAGS) $< $(B)/libgpucmd.a -o $@ $(LDFLAGS) $(shell pkg-config --libs libprotobuf-c) -lm
 
 # The FMA kernel bench-kernels measures the FP32 peak with (not a standard kernel).

@@ -38,7 +38,7 @@
  *       latency; inproc.c's replay resubmits the same command buffer.
  *   common: --socket PATH (default: gpucmd_connect's own default)
  *
- * Build: cc -std=c17 -O2 -D_GNU_SOURCE -Iclient bench/client.c \
+ * Build: cc -std=c17 -O2 -D_GNU_SOURCE -Iclient -Iproto bench/client.c \
  *          build/libgpucmd.a -lprotobuf-c -lm -o build/bench-gpucmd
  */
 #include <dirent.h>

@@ -13,6 +13,9 @@
  * gpucmd_last_error(client) says in words what went wrong, naming the
  * request, kernel, binding or limit involved.
  *
+ * The constants the daemon shares (versions, error codes, flags, limits)
+ * are in gpucmd_defs.h, included here; this header holds the API.
+ *
  * Handles (buffers, sessions, kernels) are numbers valid on the connection
  * that made them only; no other connection can name them.
  *
@@ -26,26 +29,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "gpucmd_defs.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#define GPUCMD_PROTOCOL_VERSION 2
-/* The release these declarations belong to; gpucmd_version() is the one of
- * the library actually loaded (both "MAJOR.MINOR.PATCH"). */
-#define GPUCMD_VERSION "0.1.0"
-
+/* The release of the library actually loaded ("MAJOR.MINOR.PATCH");
+ * GPUCMD_VERSION is the one these declarations belong to. */
 const char *gpucmd_version(void);
-
-/* Error codes of our own, beside negative errno values. */
-enum {
-	GPUCMD_E_PROTOCOL = -1000,     /* the peer broke the wire protocol */
-	GPUCMD_E_VERSION = -1001,      /* protocol versions do not match */
-	GPUCMD_E_DEVICE_LOST = -1002,  /* the GPU was lost while running work */
-	GPUCMD_E_VULKAN = -1003,       /* a Vulkan call failed in the daemon */
-	GPUCMD_E_DISCONNECTED = -1004, /* the daemon closed the connection */
-	GPUCMD_E_FENCE_ABANDONED = -1005, /* the fence's session closed before the value */
-};
 
 typedef struct gpucmd_client gpucmd_client;
 typedef uint32_t gpucmd_buffer;
@@ -195,16 +187,6 @@ int gpucmd_kernel_list(gpucmd_client *client, struct gpucmd_kernel_info **ret_li
 int gpucmd_kernel_register(gpucmd_client *client, const char *name, const void *spirv, size_t size,
 			   struct gpucmd_kernel_info *ret_info);
 
-/* The type of a specialization constant's value; it must match the
- * constant the module declares (bool, or integer / float of that width;
- * an integer's signedness does not matter). */
-enum gpucmd_spec_type {
-	GPUCMD_SPEC_BOOL = 1,
-	GPUCMD_SPEC_INT8, GPUCMD_SPEC_UINT8, GPUCMD_SPEC_INT16, GPUCMD_SPEC_UINT16, GPUCMD_SPEC_FLOAT16,
-	GPUCMD_SPEC_INT32, GPUCMD_SPEC_UINT32, GPUCMD_SPEC_FLOAT32,
-	GPUCMD_SPEC_INT64, GPUCMD_SPEC_UINT64, GPUCMD_SPEC_FLOAT64,
-};
-
 /* One specialization constant: what a Vulkan program puts in a
  * VkSpecializationMapEntry and its data. */
 struct gpucmd_spec_constant {
@@ -252,10 +234,6 @@ int gpucmd_kernel_register_with(gpucmd_client *client, const char *name, const v
 int gpucmd_kernel_unregister(gpucmd_client *client, gpucmd_kernel kernel);
 
 /* ---- buffers ---------------------------------------------------------- */
-
-enum {
-	GPUCMD_BUFFER_HOST_VISIBLE = 1u << 0, /* ask for CPU-mappable memory */
-};
 
 /* Round trip. Creates a buffer of `size` bytes (zero-filled). */
 int gpucmd_buffer_create(gpucmd_client *client, uint64_t size, uint32_t flags, gpucmd_buffer *ret_buffer);
@@ -324,34 +302,11 @@ struct gpucmd_binding {
 /* Round trip. Opens a session; label names it in logs and status. */
 int gpucmd_session_open(gpucmd_client *client, const char *label, gpucmd_session *ret_session);
 
-/* The order in which work that became ready together goes to the GPU. */
-enum gpucmd_priority {
-	GPUCMD_PRIORITY_NORMAL = 0,
-	GPUCMD_PRIORITY_HIGH = 1,
-	GPUCMD_PRIORITY_LOW = 2,
-};
-
 /* Round trip. gpucmd_session_open with a priority: of the work that is
  * ready in one turn of the daemon, high priority sessions' goes to the GPU
  * first, low priority last. It orders, it does not preempt. */
 int gpucmd_session_open_priority(gpucmd_client *client, const char *label, enum gpucmd_priority priority,
 				 gpucmd_session *ret_session);
-
-/*
- * Flags for gpucmd_session_open_flags.
- *
- * GPUCMD_SESSION_EAGER: the daemon may start a stage's commands before its
- * commit. Once a stage holds a few dozen commands it submits them as a part
- * and goes on recording, so a long stream runs on the GPU while it is still
- * being sent (docs/SESSIONS.md). Commit still ends the stage: its fence,
- * commit_and_wait and errors mean what they always do. What changes: a
- * command counts as submitted work from the moment it is streamed, so
- * gpucmd_buffer_read / _write wait for it, a shared buffer's mapping must
- * not be touched after streaming a command that uses it, and a
- * gpucmd_wait_fence holds back only the commands streamed after it (and
- * any not yet submitted).
- */
-#define GPUCMD_SESSION_EAGER (1u << 0)
 
 /* Round trip. gpucmd_session_open_priority with GPUCMD_SESSION_* flags;
  * -EINVAL for a flag this daemon does not know. */
@@ -374,10 +329,6 @@ int gpucmd_begin_stage(gpucmd_client *client, gpucmd_session session, const char
 int gpucmd_dispatch(gpucmd_client *client, gpucmd_session session, gpucmd_kernel kernel,
 		    const struct gpucmd_binding *bindings, uint32_t n_bindings, const void *push,
 		    uint32_t push_size, uint32_t groups_x, uint32_t groups_y, uint32_t groups_z);
-
-/* A barrier before this dispatch even where no range conflicts: for a
- * kernel whose accesses reflection cannot see (e.g. timing a kernel alone). */
-#define GPUCMD_DISPATCH_BARRIER_BEFORE 1u
 
 /* Streaming. gpucmd_dispatch with GPUCMD_DISPATCH_* flags. */
 int gpucmd_dispatch_flags(gpucmd_client *client, gpucmd_session session, gpucmd_kernel kernel,
@@ -523,7 +474,7 @@ int gpucmd_evict(gpucmd_client *client, uint32_t target, const char *reason);
  * Whoever holds the bytes can use the object; pass them to another process
  * by any means. Without a token nobody can name another connection's
  * objects. */
-typedef struct { uint8_t bytes[16]; } gpucmd_token;
+typedef struct { uint8_t bytes[GPUCMD_TOKEN_BYTES]; } gpucmd_token;
 
 /* Round trip. A token for the session's fence (its stage-fence timeline,
  * created now if it does not exist yet). Valid until the session closes;

@@ -279,7 +279,7 @@ static bool decode_dispatch(const uint8_t *p, const uint8_t *end, struct gw_disp
 				d->push.len = n;
 				continue;
 			}
-			if (d->n_bindings == GW_FAST_BINDINGS)
+			if (d->n_bindings == GPUCMD_MAX_BINDINGS)
 				return false;
 			Gpucmd__Binding *b = &m->bindings[d->n_bindings];
 			if (!decode_binding(sub, sub + n, b))

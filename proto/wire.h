@@ -16,8 +16,8 @@
 #include <protobuf-c/protobuf-c.h>
 
 #include "gpucmd.pb-c.h"
+#include "gpucmd_defs.h"
 
-#define GW_PROTOCOL_VERSION 2u
 #define GW_HEADER 4u
 #define GW_DEFAULT_MAX_FRAME (4u << 20)
 #define GW_MIN_MAX_FRAME 4096u
@@ -91,18 +91,16 @@ void gw_arena_finish(struct gw_arena *a);
  * generic decoder walks descriptors and allocates each submessage; this one
  * fills the structs below in place, for the same handler. It takes only
  * the canonical shape libgpucmd writes (known fields with their wire types,
- * uint32 values that fit, at most GW_FAST_BINDINGS bindings, one body) and
+ * uint32 values that fit, at most GPUCMD_MAX_BINDINGS bindings, one body) and
  * returns 0 for anything else, which then goes to protobuf-c and gets its
  * verdict: the two decoders agree on every frame the fast one accepts
  * (fuzz_frames checks it).
  */
-#define GW_FAST_BINDINGS 16
-
 struct gw_dispatch_request {
 	Gpucmd__Request req;          /* req.dispatch points at dispatch */
 	Gpucmd__Dispatch dispatch;
-	Gpucmd__Binding bindings[GW_FAST_BINDINGS];
-	Gpucmd__Binding *binding_ptrs[GW_FAST_BINDINGS];
+	Gpucmd__Binding bindings[GPUCMD_MAX_BINDINGS];
+	Gpucmd__Binding *binding_ptrs[GPUCMD_MAX_BINDINGS];
 };
 
 /* 1: the frame is a Dispatch request, decoded into *ret (push points into

@@ -58,6 +58,33 @@ bool log_wait(const char *needle, int timeout_ms)
 	}
 }
 
+/* The daemon's descriptors while it serves one client (this one, which is
+ * counted out): -1 when no client can connect (a test's configuration may
+ * refuse it) or others stay connected. With c NULL a client is made for it. */
+static int fds_with_one_client(gpucmd_client *c)
+{
+	gpucmd_client *own = c ? NULL : gpucmd_connect(test_daemon.socket);
+	if (!c && !(c = own))
+		return -1;
+	struct gpucmd_info info = {0};
+	for (int i = 0; i < 1000 && (gpucmd_info(c, &info) < 0 || info.clients != 1); i++)
+		usleep(10000);
+	int n = info.clients == 1 ? daemon_fd_count() - 1 : -1;
+	gpucmd_disconnect(own);
+	return n;
+}
+
+/* The daemon holds no descriptor more than after its start: every socket,
+ * memfd, pipe and file a test made it open is closed again (the test's
+ * clients have gone by now, or will within the wait). */
+static int teardown_fds(gpucmd_client *c)
+{
+	int want = test_daemon.base_fds, n = want;
+	for (int i = 0; want >= 0 && i < 500 && (n = fds_with_one_client(c)) != want; i++)
+		usleep(10000);
+	return n;
+}
+
 void daemon_start(const char *const *extra)
 {
 	daemon_launch(&(struct daemon_launch){.extra = extra});
@@ -126,6 +153,7 @@ void daemon_launch(const struct daemon_launch *l)
 		int fd = raw_connect();
 		if (fd >= 0) {
 			close(fd);
+			t->base_fds = fds_with_one_client(NULL);
 			return;
 		}
 		int st;
@@ -221,6 +249,7 @@ void daemon_teardown(void)
 	gpucmd_client *c = gpucmd_connect(test_daemon.socket);
 	struct gpucmd_info info = {0};
 	int r = c ? gpucmd_info(c, &info) : -1;
+	int fds = r == 0 ? teardown_fds(c) : test_daemon.base_fds;
 	gpucmd_disconnect(c);
 	int st = daemon_stop();
 	if (r < 0 || info.validation_messages || st != 0)
@@ -229,6 +258,9 @@ void daemon_teardown(void)
 	ck_assert_msg(info.validation, "validation layer not enabled in the daemon");
 	ck_assert_uint_eq(info.validation_messages, 0);
 	ck_assert_msg(st == 0, "gpucmdd exited with status %d (3: validation messages, 4: leaked objects)", st);
+	ck_assert_msg(fds == test_daemon.base_fds, "gpucmdd held %d descriptors at teardown with one client, %d after "
+		      "start (a descriptor leaked, or a client of the test was still connected)", fds,
+		      test_daemon.base_fds);
 	remove_dir();
 }
 
@@ -446,13 +478,8 @@ void raise_fd_limit(void)
 
 int daemon_base_fds(void)
 {
-	gpucmd_client *c = connect_ok();
-	struct gpucmd_info info = {0};
-	for (int i = 0; i < 6000 && (gpucmd_info(c, &info) < 0 || info.clients != 1); i++)
-		usleep(10000);
-	ck_assert_uint_eq(info.clients, 1);
-	int n = daemon_fd_count() - 1;
-	gpucmd_disconnect(c);
+	int n = fds_with_one_client(NULL);
+	ck_assert_msg(n >= 0, "gpucmdd did not come down to one client");
 	return n;
 }
 
@@ -544,7 +571,7 @@ void raw_open(struct raw *r)
 	r->id = 1;
 	gw_reader_init(&r->in, GW_DEFAULT_MAX_FRAME);
 	uint8_t buf[256];
-	size_t n = raw_hello(buf, sizeof(buf), GW_PROTOCOL_VERSION);
+	size_t n = raw_hello(buf, sizeof(buf), GPUCMD_PROTOCOL_VERSION);
 	ck_assert_int_eq(write(r->fd, buf, n), (ssize_t)n);
 	ck_assert_int_eq(raw_wait(r, 1, NULL, 0), 0);
 }

@@ -21,6 +21,7 @@ struct test_daemon {
 	char socket[64];
 	char log[64];
 	char config[64];            /* the --config file the daemon reads */
+	int base_fds;               /* its descriptors with one client, after start; -1: unknown */
 };
 
 extern struct test_daemon test_daemon;

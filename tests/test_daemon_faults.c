@@ -80,7 +80,7 @@ static void victim(enum phase p, int tell)
 				raw_send(&r, &req);
 		} else {
 			r.fd = raw_connect();
-			size_t n = raw_hello(buf, sizeof(buf), GW_PROTOCOL_VERSION);
+			size_t n = raw_hello(buf, sizeof(buf), GPUCMD_PROTOCOL_VERSION);
 			if (write(r.fd, buf, p == CONNECTING ? n / 2 : n) < 0)
 				_exit(2);
 		}
@@ -191,7 +191,7 @@ START_TEST(silent_and_half_sent_connections_block_nobody)
 	int silent = raw_connect();
 	int partial = raw_connect();
 	uint8_t buf[256];
-	size_t n = raw_hello(buf, sizeof(buf), GW_PROTOCOL_VERSION);
+	size_t n = raw_hello(buf, sizeof(buf), GPUCMD_PROTOCOL_VERSION);
 	ck_assert_int_eq(write(partial, buf, n), (ssize_t)n);
 	uint32_t len = 1000; /* a header announcing 1000 bytes, then 10 of them */
 	memcpy(buf, &len, 4);

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "range.h"
+#include "base/range.h"
 
 START_TEST(aligned_allocations_split_and_merge_back)
 {

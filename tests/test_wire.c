@@ -116,7 +116,7 @@ struct hello_req {
 static void make_hello(struct hello_req *s, uint64_t id)
 {
 	*s = (struct hello_req){.req = GPUCMD__REQUEST__INIT, .h = GPUCMD__HELLO__INIT};
-	s->h.protocol_version = GW_PROTOCOL_VERSION;
+	s->h.protocol_version = GPUCMD_PROTOCOL_VERSION;
 	s->h.client_name = "test_wire";
 	s->req.id = id;
 	s->req.body_case = GPUCMD__REQUEST__BODY_HELLO;
@@ -362,7 +362,7 @@ START_TEST(reader_fed_byte_by_byte_yields_each_frame_exactly_when_its_last_byte_
 		switch (got) {
 		case 0:
 			ck_assert_int_eq(m->body_case, GPUCMD__REQUEST__BODY_HELLO);
-			ck_assert_uint_eq(m->hello->protocol_version, GW_PROTOCOL_VERSION);
+			ck_assert_uint_eq(m->hello->protocol_version, GPUCMD_PROTOCOL_VERSION);
 			ck_assert_str_eq(m->hello->client_name, "test_wire");
 			break;
 		case 1:
@@ -993,11 +993,11 @@ START_TEST(fast_decoder_leaves_other_shapes_to_protobuf_c)
 
 	struct dispatch_req d;
 	make_dispatch(&d, 5);
-	Gpucmd__Binding many[GW_FAST_BINDINGS + 1], *mp[GW_FAST_BINDINGS + 1];
-	for (int i = 0; i <= GW_FAST_BINDINGS; i++)
+	Gpucmd__Binding many[GPUCMD_MAX_BINDINGS + 1], *mp[GPUCMD_MAX_BINDINGS + 1];
+	for (int i = 0; i <= GPUCMD_MAX_BINDINGS; i++)
 		many[i] = d.b[0], mp[i] = &many[i];
 	d.d.bindings = mp;
-	d.d.n_bindings = GW_FAST_BINDINGS + 1;
+	d.d.n_bindings = GPUCMD_MAX_BINDINGS + 1;
 	out.len = 0;
 	ck_assert_int_eq(gw_pack(&out, &d.req.base, SMALL_MAX_FRAME), 0);
 	ck_assert_int_eq(gw_decode_dispatch(out.data + GW_HEADER, out.len - GW_HEADER, &f), 0);

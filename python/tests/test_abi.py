@@ -22,8 +22,8 @@ def test_struct_layouts_match_gpucmd_h(tmp_path):
             want[f"{cname} {field}"] = str(getattr(cls, field).offset)
     lines.append("return 0; }")
     (tmp_path / "abi.c").write_text("\n".join(lines))
-    subprocess.run(["cc", "-I", str(ROOT / "client"), str(tmp_path / "abi.c"), "-o", str(tmp_path / "abi")],
-                   check=True)
+    subprocess.run(["cc", "-I", str(ROOT / "client"), "-I", str(ROOT / "proto"), str(tmp_path / "abi.c"), "-o",
+                    str(tmp_path / "abi")], check=True)
     out = subprocess.run([str(tmp_path / "abi")], capture_output=True, text=True, check=True).stdout
     got = dict(line.rsplit(" ", 1) for line in out.splitlines())
     wrong = {k: (want[k], got[k]) for k in want if want[k] != got[k]}

@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gpu.h"
-#include "spirv.h"
+#include "device/gpu.h"
+#include "device/spirv.h"
 
 static struct gd_gpu gpu = {
 	.props.limits = {
@@ -43,11 +43,11 @@ static struct gd_gpu gpu = {
  * descriptor binding assume. */
 static bool iface_ok(const struct gd_iface *k)
 {
-	if (k->n_bindings > GD_MAX_BINDINGS || k->push_size > 128 || !k->local[0] || !k->local[1] || !k->local[2] ||
+	if (k->n_bindings > GPUCMD_MAX_BINDINGS || k->push_size > 128 || !k->local[0] || !k->local[1] || !k->local[2] ||
 	    (uint64_t)k->local[0] * k->local[1] * k->local[2] > 1024 || !memchr(k->entry, 0, sizeof(k->entry)))
 		return false;
 	for (uint32_t i = 0; i < k->n_bindings; i++)
-		if (k->binding[i] > GD_MAX_BINDING_NUMBER || k->element[i] >= k->count[i] ||
+		if (k->binding[i] > GPUCMD_MAX_BINDING_NUMBER || k->element[i] >= k->count[i] ||
 		    (i > 0 && k->binding[i] < k->binding[i - 1]))
 			return false;
 	return true;
@@ -82,8 +82,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* Specialization values too, as a client may pass them: a size from
 	 * the input for constant 0, a float for constant 1. */
 	struct gd_kernel_opts opts = {.n_spec = 2};
-	opts.spec[0] = (struct gd_spec){0, GD_SPEC_UINT32, size > 20 ? data[size - 1] * 8u + 1 : 1};
-	opts.spec[1] = (struct gd_spec){1, GD_SPEC_FLOAT32, 0x3f000000};
+	opts.spec[0] = (struct gd_spec){0, GPUCMD_SPEC_UINT32, size > 20 ? data[size - 1] * 8u + 1 : 1};
+	opts.spec[1] = (struct gd_spec){1, GPUCMD_SPEC_FLOAT32, 0x3f000000};
 	check(words, size, &opts);
 	free(words);
 	return 0;

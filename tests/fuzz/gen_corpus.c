@@ -55,7 +55,7 @@ static const uint8_t big_reads[] = {0xff};
 static void hello(struct gw_buf *b, uint64_t id)
 {
 	Gpucmd__Hello h = GPUCMD__HELLO__INIT;
-	h.protocol_version = GW_PROTOCOL_VERSION;
+	h.protocol_version = GPUCMD_PROTOCOL_VERSION;
 	h.client_name = "gen_corpus";
 	Gpucmd__Request r = GPUCMD__REQUEST__INIT;
 	r.id = id;

@@ -1,0 +1,164 @@
+/*
+ * account.c — per-connection and per-uid memory accounting (see account.h).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "model/account.h"
+#include "model/core.h"
+
+struct gd_account *gd_account_find(const struct gd_core *d, uid_t uid)
+{
+	struct gd_list *pos, *tmp;
+	gd_list_for_each_safe(pos, tmp, &d->uids) {
+		struct gd_account *a = gd_container_of(pos, struct gd_account, link);
+		if (a->uid == uid)
+			return a;
+	}
+	return NULL;
+}
+
+static struct gd_account *uid_account(struct gd_core *d, uid_t uid)
+{
+	struct gd_account *a = gd_account_find(d, uid);
+	if (a)
+		return gd_account_ref(a);
+	a = calloc(1, sizeof(*a));
+	if (!a)
+		return NULL;
+	a->d = d;
+	a->refs = 1;
+	a->uid = uid;
+	gd_list_insert_tail(&d->uids, &a->link);
+	return a;
+}
+
+struct gd_account *gd_account_create(struct gd_core *d, uid_t uid)
+{
+	struct gd_account *a = calloc(1, sizeof(*a));
+	if (!a)
+		return NULL;
+	a->parent = uid_account(d, uid);
+	if (!a->parent) {
+		free(a);
+		return NULL;
+	}
+	gd_list_init(&a->link);
+	a->d = d;
+	a->refs = 1;
+	a->uid = uid;
+	a->clients = 1;
+	a->parent->clients++;
+	return a;
+}
+
+struct gd_account *gd_account_ref(struct gd_account *a)
+{
+	a->refs++;
+	return a;
+}
+
+void gd_account_unref(struct gd_account *a)
+{
+	if (!a || --a->refs)
+		return;
+	gd_list_remove(&a->link);
+	if (a->parent) {
+		a->parent->clients--;
+		gd_account_unref(a->parent);
+	}
+	free(a);
+}
+
+int gd_account_charge(struct gd_account *a, uint64_t bytes, char *err, size_t errlen)
+{
+	const struct gd_config *cfg = &a->d->cfg;
+	struct gd_account *u = a->parent;
+	if (cfg->max_buffers_per_client && a->buffers >= cfg->max_buffers_per_client) {
+		snprintf(err, errlen, "this client already holds %" PRIu64 " buffers, the most max_buffers_per_client allows",
+			 a->buffers);
+		return -EMFILE;
+	}
+	if (cfg->max_buffers_per_uid && u->buffers >= cfg->max_buffers_per_uid) {
+		snprintf(err, errlen, "uid %u already holds %" PRIu64 " buffers over all its clients, the most "
+			 "max_buffers_per_uid allows", (unsigned)u->uid, u->buffers);
+		return -EMFILE;
+	}
+	if (cfg->max_memory_per_client && (a->bytes > cfg->max_memory_per_client ||
+					   bytes > cfg->max_memory_per_client - a->bytes)) {
+		snprintf(err, errlen,
+			 "a buffer of %" PRIu64 " bytes would exceed this client's memory limit "
+			 "(max_memory_per_client = %" PRIu64 ", %" PRIu64 " in use)",
+			 bytes, cfg->max_memory_per_client, a->bytes);
+		return -EDQUOT;
+	}
+	if (cfg->max_memory_per_uid && (u->bytes > cfg->max_memory_per_uid ||
+					bytes > cfg->max_memory_per_uid - u->bytes)) {
+		snprintf(err, errlen,
+			 "a buffer of %" PRIu64 " bytes would exceed the memory limit of uid %u "
+			 "(max_memory_per_uid = %" PRIu64 ", %" PRIu64 " in use by all its clients)",
+			 bytes, (unsigned)u->uid, cfg->max_memory_per_uid, u->bytes);
+		return -EDQUOT;
+	}
+	for (struct gd_account *x = a; x; x = x->parent) {
+		x->bytes += bytes;
+		x->buffers++;
+		if (x->bytes > x->peak)
+			x->peak = x->bytes;
+	}
+	return 0;
+}
+
+void gd_account_uncharge(struct gd_account *a, uint64_t bytes)
+{
+	for (struct gd_account *x = a; x; x = x->parent) {
+		x->bytes -= bytes;
+		x->buffers--;
+	}
+}
+
+void gd_account_resident(struct gd_account *a, uint64_t bytes, int delta)
+{
+	for (struct gd_account *x = a; x; x = x->parent) {
+		x->resident += delta;
+		x->resident_bytes += delta * (int64_t)bytes;
+	}
+}
+
+void gd_account_in_flight(struct gd_account *a, int delta)
+{
+	for (struct gd_account *x = a; x; x = x->parent)
+		x->in_flight += delta;
+}
+
+bool gd_account_saturated(const struct gd_account *a)
+{
+	const struct gd_config *cfg = &a->d->cfg;
+	return (cfg->max_inflight_per_client && a->in_flight >= cfg->max_inflight_per_client) ||
+	       (cfg->max_inflight_per_uid && a->parent->in_flight >= cfg->max_inflight_per_uid);
+}
+
+void gd_account_fence_waiters(struct gd_account *a, int delta)
+{
+	a->fence_waiters += delta;
+	a->parent->fence_waiters += delta;
+}
+
+int gd_account_may_wait(const struct gd_account *a, char *err, size_t errlen)
+{
+	const struct gd_config *cfg = &a->d->cfg;
+	if (cfg->max_fence_waiters_per_client && a->fence_waiters >= cfg->max_fence_waiters_per_client) {
+		snprintf(err, errlen, "this connection has %u fence waits parked, the most max_fence_waiters_per_client "
+			 "allows (a wait ends when its value comes, its fence is abandoned or it times out)",
+			 a->fence_waiters);
+		return -EMFILE;
+	}
+	if (cfg->max_fence_waiters_per_uid && a->parent->fence_waiters >= cfg->max_fence_waiters_per_uid) {
+		snprintf(err, errlen, "uid %u has %u fence waits parked over all its clients, the most "
+			 "max_fence_waiters_per_uid allows", (unsigned)a->uid, a->parent->fence_waiters);
+		return -EMFILE;
+	}
+	return 0;
+}

@@ -1,0 +1,73 @@
+/*
+ * account.h — who holds how much device memory. Every connection has an
+ * account, and every account has a parent: the account of the connection's
+ * user (uid), shared by all of that user's connections. A buffer charges
+ * the account of the connection that created it and keeps that account
+ * alive until the buffer is destroyed, so memory outliving its creator (a
+ * buffer imported elsewhere, or still in flight) stays on the right bill.
+ *
+ * Limits come from the configuration each time they are checked, so a
+ * reloaded limit applies to the next allocation, session or submission.
+ * 0 means no limit. Memory over a limit is -EDQUOT, a count over a limit
+ * -EMFILE; both messages name the limit.
+ */
+#ifndef GD_ACCOUNT_H
+#define GD_ACCOUNT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "base/list.h"
+
+struct gd_core;
+
+struct gd_account {
+	struct gd_list link;        /* gd_daemon.uids, for uid accounts */
+	struct gd_core *d;
+	struct gd_account *parent;  /* the uid account; NULL for a uid account */
+	uint32_t refs;
+	uid_t uid;
+	uint64_t bytes;             /* charged now */
+	uint64_t buffers;
+	uint64_t peak;
+	uint64_t resident;          /* buffers of those in the residency set */
+	uint64_t resident_bytes;
+	uint32_t clients;           /* connections (a uid account counts them all) */
+	uint32_t in_flight;         /* command buffers on the GPU, not yet retired */
+	uint32_t fence_waiters;     /* host and fd fence waits parked (fence.h) */
+	uint32_t handshakes;        /* connections that have not said hello yet */
+	uint32_t kernel_builds;     /* client kernels building on worker threads (kernels.c) */
+	uint64_t input_bytes;       /* room of max_input_bytes held (conn.h) */
+};
+
+/* A connection's account, with one reference owned by the caller; finds or
+ * creates the uid's account. NULL when out of memory. */
+struct gd_account *gd_account_create(struct gd_core *d, uid_t uid);
+struct gd_account *gd_account_ref(struct gd_account *a);
+/* The account of uid (the sum over its connections), NULL when it has none. */
+struct gd_account *gd_account_find(const struct gd_core *d, uid_t uid);
+/* Drops a reference; the last one frees the account. Accepts NULL. */
+void gd_account_unref(struct gd_account *a);
+
+/* Charges one buffer of `bytes` to a connection's account and its user's.
+ * 0, or -EDQUOT with a message naming the limit that refused it. */
+int gd_account_charge(struct gd_account *a, uint64_t bytes, char *err, size_t errlen);
+void gd_account_uncharge(struct gd_account *a, uint64_t bytes);
+/* Counts a command buffer submitted (+1) or retired (-1) on the account
+ * and its parent. */
+void gd_account_in_flight(struct gd_account *a, int delta);
+/* Backpressure: whether the account's command buffers on the GPU reached
+ * max_inflight_per_client or its uid's max_inflight_per_uid. */
+bool gd_account_saturated(const struct gd_account *a);
+/* Counts a parked fence waiter in (+1) or out (-1) on the account and its
+ * parent. */
+void gd_account_fence_waiters(struct gd_account *a, int delta);
+/* 0 when connection account a may park one more fence waiter, else -EMFILE
+ * with a message naming max_fence_waiters_per_client or _per_uid. */
+int gd_account_may_wait(const struct gd_account *a, char *err, size_t errlen);
+/* Counts a charged buffer in (+1) or out (-1) of the residency set. */
+void gd_account_resident(struct gd_account *a, uint64_t bytes, int delta);
+
+#endif

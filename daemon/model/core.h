@@ -1,0 +1,67 @@
+/*
+ * core.h — what the model and the request handlers share: the loop, the
+ * configuration, the device and its registry, the scheduler, the clients,
+ * the per-uid accounts, capability tokens, fence waiters and daemon-wide
+ * counters. One exists per process, inside the service's struct
+ * gd_daemon; every model object keeps a pointer to it. The layers above
+ * add what only they need (net/conn.h: struct gd_net; service/daemon.h).
+ */
+#ifndef GD_CORE_H
+#define GD_CORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "base/list.h"
+#include "base/settings.h"
+#include "submit/scheduler.h"
+#include "gpucmd_defs.h"
+
+#define GD_VERSION GPUCMD_VERSION
+
+struct gd_stats {
+	uint32_t clients;
+	uint64_t connections;      /* accepted since start: never falls */
+	uint32_t live_buffers;
+	uint32_t resident_buffers;
+	uint32_t live_sessions;
+	uint32_t live_graphs;
+	uint64_t submissions;      /* by schedulers of devices since lost (gd_core_submissions) */
+	uint64_t dispatches;
+	uint64_t barriers, barriers_elided, groups; /* hazard counters of every session */
+	uint64_t gpu_ns;           /* GPU time of every profiled command buffer */
+};
+
+struct gd_core {
+	uv_loop_t *loop;
+	struct gd_config cfg;
+	struct gd_gpu *gpu;
+	struct gd_memory *memory;
+	struct gd_registry *reg;
+	struct gd_pcache *pcache;
+	struct gd_scheduler *sched;
+	struct gd_list clients;    /* struct gd_client.link */
+	struct gd_list tokens;     /* capability tokens, see fence.h */
+	struct gd_list waiters;    /* host fence waiters, see fence.h */
+	struct gd_list uids;       /* struct gd_account.link: one per uid with clients or buffers */
+	struct gd_stats stats;
+	uint64_t started_ms;       /* loop time at start, for uptime */
+	bool stopping;
+	bool recreating;           /* the device was lost; a new one is being made */
+	uint64_t lost_validation_messages; /* reported on devices since recreated */
+	uint32_t device_losses;    /* devices lost and recreated since start */
+	uint32_t kernel_builds;    /* client kernels building on worker threads */
+	/* Set by the layer above: what stalled requests waited for (work
+	 * retired, a kernel build ended) happened; they are tried again. */
+	void (*on_progress)(struct gd_core *d);
+};
+
+/* Command buffers submitted since start, over device recreations. */
+static inline uint64_t gd_core_submissions(const struct gd_core *d)
+{
+	return d->stats.submissions + (d->sched ? gd_scheduler_submissions(d->sched) : 0);
+}
+
+#endif

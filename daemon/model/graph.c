@@ -1,0 +1,238 @@
+/*
+ * graph.c — captured graphs (see graph.h): the secondary command buffer a
+ * capture records into, the node list and buffer slots kept beside it, and
+ * replay. Everything runs on the loop thread. Capture allocates (it happens
+ * once); a replay without changes allocates nothing, one with changes only
+ * what recording into the session's stage may.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/buffer.h"
+#include "model/core.h"
+#include "device/gpu.h"
+#include "device/vkcheck.h"
+#include "model/graph.h"
+#include "submit/scheduler.h"
+
+struct gd_graph *gd_graph_create(struct gd_core *d)
+{
+	struct gd_graph *g = calloc(1, sizeof(*g));
+	if (!g)
+		return NULL;
+	g->d = d;
+	g->refs = 1;
+	d->stats.live_graphs++;
+	VkDevice dev = d->gpu->device;
+	VkCommandPoolCreateInfo pi = {
+		.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
+		.queueFamilyIndex = d->gpu->family,
+	};
+	if (vkCreateCommandPool(dev, &pi, NULL, &g->pool) != VK_SUCCESS)
+		goto fail;
+	VkCommandBufferAllocateInfo ai = {
+		.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
+		.commandPool = g->pool,
+		.level = VK_COMMAND_BUFFER_LEVEL_SECONDARY,
+		.commandBufferCount = 1,
+	};
+	if (vkAllocateCommandBuffers(dev, &ai, &g->rec.job.cb) != VK_SUCCESS)
+		goto fail;
+	/* Reusable, and possibly pending in several sessions' command
+	 * buffers at once (two replays, or two connections through a token). */
+	VkCommandBufferInheritanceInfo inh = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_INHERITANCE_INFO};
+	VkCommandBufferBeginInfo bi = {
+		.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
+		.flags = VK_COMMAND_BUFFER_USAGE_SIMULTANEOUS_USE_BIT,
+		.pInheritanceInfo = &inh,
+	};
+	if (vkBeginCommandBuffer(g->rec.job.cb, &bi) != VK_SUCCESS)
+		goto fail;
+	g->rec.serial = gd_scheduler_serial(d->sched);
+	return g;
+fail:
+	gd_graph_unref(g);
+	return NULL;
+}
+
+struct gd_graph *gd_graph_ref(struct gd_graph *g)
+{
+	g->refs++;
+	return g;
+}
+
+void gd_graph_unref(struct gd_graph *g)
+{
+	if (!g || --g->refs)
+		return;
+	for (uint32_t i = 0; i < g->rec.n_refs; i++)
+		gd_buffer_unref(g->rec.refs[i]);
+	for (uint32_t i = 0; i < g->rec.n_progs; i++)
+		gd_program_unref(g->rec.progs[i]);
+	for (uint32_t i = 0; i < g->n_nodes; i++)
+		if (g->nodes[i].kind == GD_NODE_DISPATCH)
+			gd_program_unref(g->nodes[i].k.prog);
+	for (uint32_t i = 0; i < g->n_slots; i++)
+		gd_buffer_unref(g->slots[i]);
+	if (g->pool)
+		vkDestroyCommandPool(g->d->gpu->device, g->pool, NULL);
+	gd_descriptors_finish(g->d->gpu, &g->rec.desc);
+	g->d->stats.live_graphs--;
+	free(g->rec.refs);
+	free(g->rec.progs);
+	free(g->nodes);
+	free(g->push);
+	free(g->slots);
+	free(g->map);
+	free(g->push_override);
+	free(g);
+}
+
+/* The slot of buffer b, added (and referenced) on first use; -ENOMEM. */
+static int64_t slot_of(struct gd_graph *g, struct gd_buffer *b)
+{
+	for (uint32_t i = 0; i < g->n_slots; i++)
+		if (g->slots[i] == b)
+			return i;
+	if (g->n_slots == g->cap_slots) {
+		uint32_t cap = g->cap_slots ? 2 * g->cap_slots : 8;
+		struct gd_buffer **s = realloc(g->slots, cap * sizeof(*s));
+		if (!s)
+			return -ENOMEM;
+		g->slots = s;
+		g->cap_slots = cap;
+	}
+	g->slots[g->n_slots] = gd_buffer_ref(b);
+	return g->n_slots++;
+}
+
+/* A new node with its uses set from (buffer, offset, range) triples. */
+static struct gd_graph_node *add_node(struct gd_graph *g, enum gd_node_kind kind, uint32_t n,
+				      struct gd_buffer *const *bufs, const uint64_t *offsets, const uint64_t *ranges)
+{
+	if (g->n_nodes == g->cap_nodes) {
+		uint32_t cap = g->cap_nodes ? 2 * g->cap_nodes : 16;
+		struct gd_graph_node *nodes = realloc(g->nodes, cap * sizeof(*nodes));
+		if (!nodes)
+			return NULL;
+		g->nodes = nodes;
+		g->cap_nodes = cap;
+	}
+	struct gd_graph_node *node = &g->nodes[g->n_nodes];
+	memset(node, 0, sizeof(*node));
+	node->kind = kind;
+	node->n_uses = n;
+	for (uint32_t i = 0; i < n; i++) {
+		int64_t slot = slot_of(g, bufs[i]);
+		if (slot < 0)
+			return NULL;
+		node->use[i] = (struct gd_graph_use){(uint32_t)slot, offsets[i], ranges[i]};
+	}
+	g->n_nodes++;
+	return node;
+}
+
+int gd_graph_add_dispatch(struct gd_graph *g, const struct gd_kernel *k, const struct gd_bound *bound,
+			  const void *push, const uint32_t groups[3], bool barrier_before)
+{
+	struct gd_buffer *bufs[GPUCMD_MAX_BINDINGS];
+	uint64_t offsets[GPUCMD_MAX_BINDINGS], ranges[GPUCMD_MAX_BINDINGS];
+	const struct gd_iface *f = &k->prog->iface;
+	for (uint32_t i = 0; i < f->n_bindings; i++) {
+		bufs[i] = bound[i].buf;
+		offsets[i] = bound[i].offset;
+		ranges[i] = bound[i].range;
+	}
+	if (g->push_len + f->push_size > g->push_cap) {
+		uint32_t cap = g->push_cap ? 2 * g->push_cap : 256;
+		while (cap < g->push_len + f->push_size)
+			cap *= 2;
+		uint8_t *p = realloc(g->push, cap);
+		if (!p)
+			return -ENOMEM;
+		g->push = p;
+		g->push_cap = cap;
+	}
+	struct gd_graph_node *node = add_node(g, GD_NODE_DISPATCH, f->n_bindings, bufs, offsets, ranges);
+	if (!node)
+		return -ENOMEM;
+	node->k = *k;
+	gd_program_ref(k->prog);
+	node->push_off = g->push_len;
+	memcpy(g->push + g->push_len, push, f->push_size);
+	g->push_len += f->push_size;
+	memcpy(node->groups, groups, sizeof(node->groups));
+	node->barrier_before = barrier_before;
+	g->n_dispatches++;
+	return 0;
+}
+
+int gd_graph_add_copy(struct gd_graph *g, struct gd_buffer *src, uint64_t src_offset, struct gd_buffer *dst,
+		      uint64_t dst_offset, uint64_t size)
+{
+	struct gd_buffer *bufs[2] = {src, dst};
+	uint64_t offsets[2] = {src_offset, dst_offset}, ranges[2] = {size, size};
+	return add_node(g, GD_NODE_COPY, 2, bufs, offsets, ranges) ? 0 : -ENOMEM;
+}
+
+int gd_graph_add_fill(struct gd_graph *g, struct gd_buffer *dst, uint64_t offset, uint64_t size, uint32_t value)
+{
+	/* "To the end" is kept as the bytes it meant, whole words, so that a
+	 * larger buffer rebound later gets the same range. */
+	uint64_t range = size == VK_WHOLE_SIZE ? (dst->size - offset) & ~(uint64_t)3 : size;
+	struct gd_graph_node *node = add_node(g, GD_NODE_FILL, 1, &dst, &offset, &range);
+	if (!node)
+		return -ENOMEM;
+	node->value = value;
+	return 0;
+}
+
+/* How node i uses its j-th buffer, for the summary. */
+static enum gd_access_kind use_kind(const struct gd_graph_node *node, uint32_t j)
+{
+	switch (node->kind) {
+	case GD_NODE_DISPATCH:
+	{
+		const struct gd_iface *f = &node->k.prog->iface;
+		return f->read_only[j] ? GD_ACCESS_READ : f->write_only[j] ? GD_ACCESS_WRITE : GD_ACCESS_RW;
+	}
+	case GD_NODE_COPY:
+		return j == 0 ? GD_ACCESS_READ : GD_ACCESS_WRITE;
+	default:
+		return GD_ACCESS_WRITE;
+	}
+}
+
+/* The union of every node's accesses, merged per buffer and kind, which a
+ * replay presents to the session's hazard tracker as one command. */
+static void summarize(struct gd_graph *g)
+{
+	struct gd_hazard h = {.n = 0};
+	for (uint32_t i = 0; i < g->n_nodes && !g->summary_full; i++) {
+		const struct gd_graph_node *node = &g->nodes[i];
+		for (uint32_t j = 0; j < node->n_uses; j++) {
+			const struct gd_graph_use *u = &node->use[j];
+			struct gd_access a = {g->slots[u->slot], u->offset, u->offset + u->range, use_kind(node, j)};
+			if (!gd_hazard_merge(&h, &a)) {
+				g->summary_full = true;
+				break;
+			}
+		}
+	}
+	memcpy(g->summary, h.r, h.n * sizeof(h.r[0]));
+	g->n_summary = h.n;
+}
+
+int gd_graph_end(struct gd_graph *g)
+{
+	g->map = calloc(g->n_slots ? g->n_slots : 1, sizeof(*g->map));
+	g->push_override = calloc(g->n_nodes ? g->n_nodes : 1, sizeof(*g->push_override));
+	if (!g->map || !g->push_override)
+		return -ENOMEM;
+	int r = gd_vk_check("vkEndCommandBuffer", vkEndCommandBuffer(g->rec.job.cb));
+	if (r < 0)
+		return r;
+	summarize(g);
+	return 0;
+}

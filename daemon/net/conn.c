@@ -1,0 +1,574 @@
+/*
+ * conn.c — connection I/O and lifetime (see conn.h).
+ *
+ * The socket is non-blocking and watched with uv_poll so that recvmsg and
+ * sendmsg are ours: ancillary data (file descriptors) is seen, counted, tied
+ * to the frame it came with and closed here rather than hidden by a stream
+ * abstraction. One readable event reads a chunk at a time up to a per-turn
+ * budget and handles every complete frame after each chunk, decoded from an
+ * arena (no malloc). What a connection can make the daemon hold is bounded
+ * here (SECURITY.md): handling stops while its unsent replies pass
+ * OUT_HIGH_WATER, and a frame over GD_SMALL_FRAME is read only once room
+ * for it is reserved in max_input_bytes. A request that must wait for the
+ * GPU (a read of a buffer still in use) leaves its frame in place and
+ * stalls the connection until retirement resumes it.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "gpucmd_defs.h"
+#include "model/account.h"
+#include "model/core.h"
+#include "model/release.h"
+#include "net/conn.h"
+#include "requests/kernels.h"
+#include "requests/requests.h"
+
+#define READ_CHUNK (64u << 10)
+#define READ_BUDGET (4u << 20)   /* bytes read per turn before others get theirs */
+#define OUT_HIGH_WATER (16u << 20)
+
+static uint32_t next_id;
+/* The reason given for a peer that simply closed its end (logged at debug). */
+static const char hung_up[] = "client disconnected";
+
+static void on_poll(uv_poll_t *h, int status, int events);
+static void release_input(struct gd_conn *c);
+static int conn_take_fd(struct gd_client *client);
+
+static void set_events(struct gd_conn *c, int events)
+{
+	if (c->closing || events == c->poll_events)
+		return;
+	/* Time while the daemon does not read (stalled on GPU work or
+	 * backpressure, replies unsent) is not the client's silence: the read
+	 * and idle clocks (timeouts.c) skip it. */
+	bool was = c->poll_events & UV_READABLE, is = events & UV_READABLE;
+	if (was && !is)
+		c->unread_since_ms = uv_now(c->net->core->loop);
+	else if (!was && is && c->unread_since_ms) {
+		c->last_rx_ms += uv_now(c->net->core->loop) - c->unread_since_ms;
+		c->unread_since_ms = 0;
+	}
+	c->poll_events = events;
+	if (events)
+		uv_poll_start(&c->poll, events, on_poll);
+	else
+		uv_poll_stop(&c->poll);
+}
+
+bool gd_conn_reading(const struct gd_conn *c)
+{
+	return (c->poll_events & UV_READABLE) != 0;
+}
+
+/* Reading stops while stalled or while replies pile up unsent: a client
+ * that does not read its replies cannot make the daemon buffer without end.
+ * It stops for good when the daemon stops, or the connection is saying
+ * goodbye, so that the work to finish is only what was already asked for. */
+static bool may_handle(const struct gd_conn *c)
+{
+	return !c->closing && !c->client.stalled && !c->bye_msg && c->out.len < OUT_HIGH_WATER;
+}
+
+static void update_events(struct gd_conn *c)
+{
+	int ev = 0;
+	if (may_handle(c) && !c->net->core->stopping && gd_list_empty(&c->input_link))
+		ev |= UV_READABLE;
+	if (c->out.len)
+		ev |= UV_WRITABLE;
+	set_events(c, ev);
+}
+
+/* Sends out bytes up to the next reply that carries a descriptor; at that
+ * reply, its first bytes go with the descriptor (the client ties it to that
+ * reply the way the daemon ties received ones to their request). */
+static ssize_t send_some(struct gd_conn *c)
+{
+	struct gd_out_fd *of = c->n_out_fds ? &c->out_fds[0] : NULL;
+	if (!of || of->off)
+		return send(c->fd, c->out.data, of ? of->off : c->out.len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	size_t len = c->n_out_fds > 1 ? c->out_fds[1].off : c->out.len;
+	ssize_t n = gw_send_fds(c->fd, c->out.data, len, &of->fd, 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (n > 0) {
+		close(of->fd);
+		memmove(c->out_fds, c->out_fds + 1, --c->n_out_fds * sizeof(c->out_fds[0]));
+	}
+	return n;
+}
+
+static void consume_out(struct gd_conn *c, size_t n)
+{
+	gw_buf_consume(&c->out, n);
+	for (uint32_t i = 0; i < c->n_out_fds; i++)
+		c->out_fds[i].off -= n;
+}
+
+void gd_conn_flush(struct gd_conn *c)
+{
+	while (c->out.len && !c->closing) {
+		ssize_t n = send_some(c);
+		if (n > 0) {
+			consume_out(c, (size_t)n);
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		gd_conn_close(c, n < 0 ? strerror(errno) : hung_up, NULL);
+		return;
+	}
+	if (c->bye_msg && !c->out.len) {
+		gd_conn_goodbye(c, c->bye_code, c->bye_msg);
+		return;
+	}
+	update_events(c);
+}
+
+static void conn_send(struct gd_client *client, const Gpucmd__Reply *reply)
+{
+	struct gd_conn *c = gd_conn_of(client);
+	if (c->closing)
+		return;
+	c->last_tx_ms = uv_now(c->net->core->loop);
+	int r = gw_pack(&c->out, &reply->base, c->net->core->cfg.max_frame);
+	if (r == -EMSGSIZE) {
+		/* Only a reply that carries data can be this large, and the
+		 * requests that ask for data are bounded by max_frame first. */
+		Gpucmd__Reply small = GPUCMD__REPLY__INIT;
+		small.id = reply->id;
+		small.status = -EMSGSIZE;
+		small.error = "reply larger than the maximum frame size";
+		r = gw_pack(&c->out, &small.base, c->net->core->cfg.max_frame);
+	}
+	if (r < 0)
+		gd_conn_close(c, "out of memory for a reply", NULL);
+}
+
+static void conn_flush(struct gd_client *client)
+{
+	gd_conn_flush(gd_conn_of(client));
+}
+
+static int conn_send_fd(struct gd_client *client, const Gpucmd__Reply *reply, int fd)
+{
+	struct gd_conn *c = gd_conn_of(client);
+	if (c->closing || c->n_out_fds == GW_MAX_FDS) {
+		close(fd);
+		return c->closing ? 0 : -EBUSY;
+	}
+	size_t off = c->out.len;
+	conn_send(client, reply);
+	if (c->closing || c->out.len == off) {
+		close(fd);
+		return -ENOMEM;
+	}
+	c->out_fds[c->n_out_fds++] = (struct gd_out_fd){fd, off};
+	return 0;
+}
+
+static void free_conn(uv_handle_t *h)
+{
+	struct gd_conn *c = h->data;
+	gd_client_kernels_finish(&c->client.kernels);
+	gd_client_finish(&c->client);
+	while (c->n_fds)
+		close(c->fds[--c->n_fds]);
+	while (c->n_out_fds)
+		close(c->out_fds[--c->n_out_fds].fd);
+	gw_reader_finish(&c->in);
+	gw_buf_finish(&c->out);
+	gw_arena_finish(&c->arena);
+	close(c->fd);
+	c->net->core->stats.clients--;
+	free(c);
+}
+
+static void close_conn(struct gd_conn *c, const char *why, int code, const char *tell)
+{
+	if (c->closing)
+		return;
+	/* An ordinary hang-up is routine (debug, like the connect); any other
+	 * reason is worth an operator's eye. */
+	gd_log(why == hung_up ? GD_LOG_DEBUG : GD_LOG_INFO, &GD_CLIENT_LOG_FIELDS(&c->client),
+	       "client %u (pid %d, uid %u, %s): closing: %s", c->client.id, (int)c->client.pid, (unsigned)c->client.uid,
+	       c->client.name[0] ? c->client.name : "no name", why);
+	if (tell) {
+		Gpucmd__Reply rep = GPUCMD__REPLY__INIT;
+		rep.status = code;
+		rep.error = (char *)tell;
+		conn_send(&c->client, &rep);
+		/* Best effort: the connection is going away either way. */
+		if (c->out.len)
+			(void)!send(c->fd, c->out.data, c->out.len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	}
+	c->closing = true;
+	gd_list_remove(&c->client.link);
+	gd_list_remove(&c->stall_link);
+	gd_list_remove(&c->input_link);
+	release_input(c);
+	if (!c->client.greeted)
+		c->client.acct->parent->handshakes--;
+	/* Sessions detach now so that work retiring before the close callback
+	 * answers nobody. */
+	uv_close((uv_handle_t *)&c->poll, free_conn);
+}
+
+void gd_conn_close(struct gd_conn *c, const char *why, const char *tell)
+{
+	close_conn(c, why, GPUCMD_E_PROTOCOL, tell);
+}
+
+void gd_conn_goodbye(struct gd_conn *c, int code, const char *tell)
+{
+	if (c->out.len && !c->closing) {
+		/* Replies already owed go first (a large buffer read may still
+		 * be on its way); gd_conn_flush comes back here once sent. */
+		c->bye_code = code;
+		c->bye_msg = tell;
+		update_events(c);
+		return;
+	}
+	close_conn(c, tell, code, tell);
+}
+
+/* Gives back the room the frame being received held in max_input_bytes. */
+static void release_input(struct gd_conn *c)
+{
+	if (!c->input_reserved)
+		return;
+	c->net->input_bytes -= c->input_reserved;
+	c->client.acct->input_bytes -= c->input_reserved;
+	c->client.acct->parent->input_bytes -= c->input_reserved;
+	c->input_reserved = 0;
+	gd_conn_input_released(c->net);
+}
+
+/* Whether the descriptors that came with the frame in hand fit its request:
+ * none for a request that takes none, before it runs; after it ran
+ * (`ran`), none left over. Otherwise the client broke the protocol and the
+ * connection closes, saying so. */
+static bool fds_fit(struct gd_conn *c, const Gpucmd__Request *req, bool ran)
+{
+	uint32_t n = 0;
+	while (n < c->n_fds && c->fd_pos[n] < c->frame_end)
+		n++;
+	if (!n || (!ran && gd_request_takes_fd(req)))
+		return true;
+	const char *name = gw_request_name(req);
+	if (ran)
+		snprintf(c->client.bye_text, sizeof(c->client.bye_text), "%u file descriptor%s more than a %s request takes", n,
+			 n == 1 ? "" : "s", name);
+	else
+		snprintf(c->client.bye_text, sizeof(c->client.bye_text), "%u file descriptor%s sent with a %s request, which takes "
+			 "none", n, n == 1 ? "" : "s", name);
+	while (n--)
+		close(conn_take_fd(&c->client));
+	gd_conn_close(c, c->client.bye_text, c->client.bye_text);
+	return false;
+}
+
+/* Handles every complete frame held. Stops early when a request stalls or
+ * the replies owed pass OUT_HIGH_WATER: a client that does not read its
+ * replies cannot make the daemon answer its requests into memory without
+ * end. */
+static void process(struct gd_conn *c)
+{
+	const uint8_t *payload;
+	size_t len;
+	int r = 0;
+	/* A connection saying goodbye (device loss, timeout, stop) handles
+	 * nothing more, even frames already read. */
+	struct gw_dispatch_request fast;
+	while (may_handle(c) && (r = gw_reader_peek(&c->in, &payload, &len)) == 1) {
+		Gpucmd__Request *req = &fast.req;
+		c->frame_end = c->rx_consumed + GW_HEADER + len;
+		if (!gw_decode_dispatch(payload, len, &fast))
+			req = (Gpucmd__Request *)protobuf_c_message_unpack(&gpucmd__request__descriptor, &c->arena.pb,
+									    len, payload);
+		if (!req) {
+			gw_arena_reset(&c->arena);
+			char why[96];
+			snprintf(why, sizeof(why), "undecodable request frame of %zu bytes", len);
+			gd_conn_close(c, why, why);
+			return;
+		}
+		if (!fds_fit(c, req, false)) {
+			gw_arena_reset(&c->arena);
+			return;
+		}
+		r = gd_request_handle(&c->client, req);
+		bool fit = r == -EAGAIN || c->closing || fds_fit(c, req, true);
+		gw_arena_reset(&c->arena);
+		if (r == -EAGAIN) {
+			if (!c->client.stalled) {
+				c->client.stalled = true;
+				gd_list_insert_tail(&c->net->stalled, &c->stall_link);
+			}
+			return;
+		}
+		gw_reader_consume(&c->in);
+		c->rx_consumed = c->frame_end;
+		if (len + GW_HEADER > GD_SMALL_FRAME)
+			release_input(c);
+		if (c->closing || !fit)
+			return;
+	}
+	if (r == -EMSGSIZE) {
+		char why[96];
+		snprintf(why, sizeof(why), "frame larger than the maximum of %zu bytes", c->in.max_frame);
+		gd_conn_close(c, why, why);
+	}
+}
+
+static int conn_take_fd(struct gd_client *client)
+{
+	struct gd_conn *c = gd_conn_of(client);
+	if (!c->n_fds || c->fd_pos[0] >= c->frame_end)
+		return -1;
+	int fd = c->fds[0];
+	c->n_fds--;
+	memmove(c->fds, c->fds + 1, c->n_fds * sizeof(c->fds[0]));
+	memmove(c->fd_pos, c->fd_pos + 1, c->n_fds * sizeof(c->fd_pos[0]));
+	return fd;
+}
+
+/* Queues k descriptors that came with n bytes, each tied to the last of
+ * them. Returns false (all closed) when more came than may wait. */
+static bool keep_fds(struct gd_conn *c, const int *fds, uint32_t k, bool lost, size_t n)
+{
+	bool ok = !lost && c->n_fds + k <= GW_MAX_FDS;
+	for (uint32_t i = 0; i < k; i++) {
+		if (!ok) {
+			close(fds[i]);
+			continue;
+		}
+		c->fd_pos[c->n_fds] = c->rx_total + n - 1;
+		c->fds[c->n_fds++] = fds[i];
+	}
+	return ok;
+}
+
+/* Whether room is reserved for the frame being received, when it needs
+ * any: frames over GD_SMALL_FRAME wait, unread, until max_input_bytes and
+ * the uid's max_input_bytes_per_uid have room for them. A frame that
+ * finds nothing reserved at all is let in whatever its size, so that one
+ * frame larger than a limit still goes through. */
+static bool try_reserve(struct gd_conn *c)
+{
+	const uint8_t *hdr = c->in.buf.data + c->in.off;
+	size_t held = gw_reader_pending(&c->in);
+	if (c->input_reserved || held < GW_HEADER)
+		return true;
+	uint64_t need = GW_HEADER + (uint64_t)(hdr[0] | hdr[1] << 8 | hdr[2] << 16 | (uint32_t)hdr[3] << 24);
+	if (need <= GD_SMALL_FRAME || need <= held || need > GW_HEADER + c->in.max_frame)
+		return true;
+	const struct gd_config *cfg = &c->net->core->cfg;
+	struct gd_account *uid = c->client.acct->parent;
+	bool fits = (!cfg->max_input_bytes || !c->net->input_bytes || c->net->input_bytes + need <= cfg->max_input_bytes) &&
+		    (!cfg->max_input_bytes_per_uid || !uid->input_bytes ||
+		     uid->input_bytes + need <= cfg->max_input_bytes_per_uid);
+	if (!fits)
+		return false;
+	c->input_reserved = need;
+	c->reserved_ms = uv_now(c->net->core->loop);
+	c->net->input_bytes += need;
+	c->client.acct->input_bytes += need;
+	uid->input_bytes += need;
+	return true;
+}
+
+void gd_conn_input_released(struct gd_net *net)
+{
+	struct gd_list *pos, *tmp;
+	gd_list_for_each_safe(pos, tmp, &net->input_waiting) {
+		struct gd_conn *c = gd_container_of(pos, struct gd_conn, input_link);
+		if (try_reserve(c)) {
+			gd_list_remove(&c->input_link);
+			update_events(c);
+		}
+	}
+}
+
+/* Reads and handles what arrived, a chunk at a time (so the buffer holds
+ * at most one frame in the making and one chunk), up to a per-turn budget. */
+static void on_readable(struct gd_conn *c)
+{
+	size_t total = 0;
+	while (total < READ_BUDGET && may_handle(c)) {
+		if (!try_reserve(c)) {
+			gd_list_insert_tail(&c->net->input_waiting, &c->input_link);
+			update_events(c);
+			break;
+		}
+		uint8_t *p;
+		size_t room;
+		if (gw_reader_space(&c->in, READ_CHUNK, &p, &room) < 0) {
+			gd_conn_close(c, "out of memory reading a request", NULL);
+			return;
+		}
+		int fds[GW_MAX_FDS];
+		uint32_t k;
+		bool lost;
+		ssize_t n = gw_recv_fds(c->fd, p, room, MSG_DONTWAIT, fds, GW_MAX_FDS, &k, &lost);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (n <= 0) {
+			gd_conn_close(c, n == 0 ? hung_up : strerror(errno), NULL);
+			return;
+		}
+		if ((k || lost) && !keep_fds(c, fds, k, lost, (size_t)n)) {
+			gd_conn_close(c, "too many file descriptors", "too many file descriptors sent at once");
+			return;
+		}
+		gw_reader_commit(&c->in, (size_t)n);
+		c->rx_total += (size_t)n;
+		c->last_rx_ms = uv_now(c->net->core->loop);
+		total += (size_t)n;
+		process(c);
+		if ((size_t)n < room)
+			break;
+	}
+	/* A buffer grown for a large frame goes back once it is handled. */
+	if (!c->closing)
+		gw_reader_trim(&c->in, 2 * READ_CHUNK);
+}
+
+static void on_poll(uv_poll_t *h, int status, int events)
+{
+	struct gd_conn *c = h->data;
+	if (status < 0) {
+		gd_conn_close(c, uv_strerror(status), NULL);
+		return;
+	}
+	if (events & UV_READABLE)
+		on_readable(c);
+	if (c->closing)
+		return;
+	gd_conn_flush(c);
+	/* Replies went out: requests read but left for the high-water mark
+	 * are handled now. */
+	if ((events & UV_WRITABLE) && may_handle(c) && gw_reader_pending(&c->in)) {
+		process(c);
+		if (!c->closing)
+			gd_conn_flush(c);
+	}
+}
+
+void gd_conn_resume(struct gd_conn *c)
+{
+	if (c->closing)
+		return;
+	c->client.stalled = false;
+	gd_list_remove(&c->stall_link);
+	process(c);
+	if (!c->closing)
+		gd_conn_flush(c);
+}
+
+static void conn_close(struct gd_client *client, const char *why, const char *tell)
+{
+	gd_conn_close(gd_conn_of(client), why, tell);
+}
+
+static void conn_goodbye(struct gd_client *client, int code, const char *tell)
+{
+	gd_conn_goodbye(gd_conn_of(client), code, tell);
+}
+
+static void conn_resume(struct gd_client *client)
+{
+	gd_conn_resume(gd_conn_of(client));
+}
+
+static const struct gd_client_ops conn_ops = {
+	.send = conn_send,
+	.send_fd = conn_send_fd,
+	.take_fd = conn_take_fd,
+	.flush = conn_flush,
+	.close = conn_close,
+	.goodbye = conn_goodbye,
+	.resume = conn_resume,
+};
+
+/* The peer's process name, for status and logs. */
+static void read_comm(pid_t pid, char *comm, size_t len)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	FILE *f = pid > 0 ? fopen(path, "re") : NULL;
+	if (!f)
+		return;
+	if (fgets(comm, (int)len, f))
+		comm[strcspn(comm, "\n")] = '\0';
+	fclose(f);
+}
+
+int gd_conn_create(struct gd_net *net, int fd)
+{
+	struct gd_core *d = net->core;
+	struct gd_conn *c = calloc(1, sizeof(*c));
+	if (!c) {
+		close(fd);
+		return -ENOMEM;
+	}
+	c->net = net;
+	c->fd = fd;
+	c->last_rx_ms = uv_now(d->loop);
+	gd_list_init(&c->stall_link);
+	gd_list_init(&c->input_link);
+	gw_reader_init(&c->in, d->cfg.max_frame);
+	struct ucred cred = {.pid = 0};
+	socklen_t cl = sizeof(cred);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) != 0)
+		cred = (struct ucred){.pid = 0};
+	int r = gd_client_init(&c->client, d, &conn_ops, cred.pid, cred.uid, cred.gid);
+	if (r < 0 || gw_arena_init(&c->arena, 64u << 10) < 0 || uv_poll_init(d->loop, &c->poll, fd) < 0) {
+		gd_client_finish(&c->client);
+		gw_arena_finish(&c->arena);
+		close(fd);
+		free(c);
+		return -ENOMEM;
+	}
+	c->client.id = ++next_id;
+	read_comm(c->client.pid, c->client.comm, sizeof(c->client.comm));
+	c->poll.data = c;
+	c->client.acct->parent->handshakes++;
+	d->stats.clients++;
+	d->stats.connections++;
+	update_events(c);
+	if (gd_log_max_level >= GD_LOG_DEBUG)
+		gd_log(GD_LOG_DEBUG, &GD_CLIENT_LOG_FIELDS(&c->client), "client %u connected: pid %d uid %u",
+		       c->client.id, (int)c->client.pid, (unsigned)c->client.uid);
+	return 0;
+}
+
+void gd_net_init(struct gd_net *net, struct gd_core *core)
+{
+	net->core = core;
+	gd_list_init(&net->stalled);
+	gd_list_init(&net->input_waiting);
+}
+
+void gd_net_resume_stalled(struct gd_net *net)
+{
+	/* Each stalled connection is tried once: one that stalls again goes
+	 * back on net->stalled, not on the list being walked. */
+	struct gd_list todo;
+	gd_list_move_all(&todo, &net->stalled);
+	while (!gd_list_empty(&todo)) {
+		struct gd_conn *c = gd_container_of(todo.next, struct gd_conn, stall_link);
+		gd_list_remove(&c->stall_link);
+		gd_conn_resume(c);
+	}
+}

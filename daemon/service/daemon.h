@@ -1,0 +1,30 @@
+/*
+ * daemon.h — the daemon as a whole: the model's core, the net layer's
+ * shared state, and what only the service uses (sd_notify, signals, the
+ * stop timer, the command line kept for SIGHUP). One exists per process,
+ * in main.c.
+ */
+#ifndef GD_DAEMON_H
+#define GD_DAEMON_H
+
+#include <uv.h>
+
+#include "model/core.h"
+#include "net/conn.h"
+
+struct gd_daemon {
+	struct gd_core core;
+	struct gd_net net;
+	struct gd_notify *notify;
+	uv_signal_t sigint, sigterm, sighup;
+	uv_timer_t stop_timer;     /* bounds the wait for committed work */
+	int argc;                  /* kept for SIGHUP, which reads them again */
+	char **argv;
+};
+
+static inline struct gd_daemon *gd_daemon_of(struct gd_core *core)
+{
+	return gd_container_of(core, struct gd_daemon, core);
+}
+
+#endif

@@ -1,0 +1,250 @@
+/*
+ * main.c — gpucmdd: the options that only print (--list-devices,
+ * --check-config), start-up in dependency order (configuration, the socket
+ * path's directory, device, kernels, scheduler, socket, then READY=1),
+ * signals, reloads, and an orderly stop: stop accepting and reading, let
+ * committed work retire (bounded by stop_timeout_sec), say goodbye to the
+ * clients, then check that nothing leaked.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "net/conn.h"
+#include "service/config.h"
+#include "service/daemon.h"
+#include "service/devicelost.h"
+#include "device/gpu.h"
+#include "gpucmd_defs.h"
+#include "base/log.h"
+#include "device/memory.h"
+#include "service/notify.h"
+#include "device/pcache.h"
+#include "device/registry.h"
+#include "submit/scheduler.h"
+#include "net/server.h"
+#include "net/timeouts.h"
+
+/* The last step of a stop: no committed work is left, so every client gets
+ * its goodbye and every handle closes, which ends uv_run once the last
+ * replies are sent (the stop timer still bounds that). */
+static void finish_stop(struct gd_daemon *d)
+{
+	struct gd_list *pos, *tmp;
+	gd_list_for_each_safe(pos, tmp, &d->core.clients)
+		gd_conn_goodbye(gd_conn_of(gd_container_of(pos, struct gd_client, link)), GPUCMD_E_DISCONNECTED,
+				"gpucmdd is stopping");
+	gd_scheduler_close(d->core.sched);
+	gd_timeouts_finish(&d->net);
+	gd_device_lost_finish(d);
+	gd_notify_destroy(d->notify);
+	d->notify = NULL;
+	uv_close((uv_handle_t *)&d->sigint, NULL);
+	uv_close((uv_handle_t *)&d->sigterm, NULL);
+	uv_close((uv_handle_t *)&d->sighup, NULL);
+}
+
+/* Work retired or a kernel build ended: connections that waited for it go
+ * on. While stopping, ends the stop once no committed work is left. */
+static void on_progress(struct gd_core *core)
+{
+	struct gd_daemon *d = gd_daemon_of(core);
+	gd_net_resume_stalled(&d->net);
+	/* d->notify is NULL once the stop has finished. */
+	if (d->core.stopping && d->notify && gd_scheduler_pending(d->core.sched) == 0)
+		finish_stop(d);
+}
+
+/* The GPU, or a client that does not read what it is owed, did not finish
+ * in time. The completion thread may be inside the driver, so nothing is
+ * torn down: the kernel frees it all at exit. */
+static void on_stop_timeout(uv_timer_t *h)
+{
+	struct gd_daemon *d = h->data;
+	log_err("stop not done after %u s (stop_timeout_sec): %llu submissions unfinished, %u clients not yet "
+		"closed; exiting without them",
+		d->core.cfg.stop_timeout_sec, (unsigned long long)gd_scheduler_pending(d->core.sched), d->core.stats.clients);
+	_exit(1);
+}
+
+static void stop(struct gd_daemon *d)
+{
+	if (d->core.stopping)
+		return;
+	d->core.stopping = true;
+	gd_notify_stopping(d->notify);
+	log_info("stopping: %u clients, %llu submissions in flight", d->core.stats.clients,
+		 (unsigned long long)gd_scheduler_pending(d->core.sched));
+	gd_server_destroy(d->net.server);
+	d->net.server = NULL;
+	/* Requests already read are still handled; nothing new is read. */
+	struct gd_list *pos, *tmp;
+	gd_list_for_each_safe(pos, tmp, &d->core.clients)
+		gd_conn_flush(gd_conn_of(gd_container_of(pos, struct gd_client, link)));
+	gd_scheduler_cancel_held(d->core.sched);
+	uv_timer_start(&d->stop_timer, on_stop_timeout, (uint64_t)d->core.cfg.stop_timeout_sec * 1000u, 0);
+	uv_unref((uv_handle_t *)&d->stop_timer); /* it bounds the loop, never prolongs it */
+	on_progress(&d->core);
+}
+
+/* Every client costs a descriptor and the loop uses epoll, never select(),
+ * so the soft limit (often 1024) is raised to the hard one (systemd's
+ * LimitNOFILE=); past it, server.c refuses clients with a reason. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			log_warn("cannot raise the open file limit to %llu: %s", (unsigned long long)rl.rlim_max,
+				 strerror(errno));
+	}
+}
+
+static void reload(struct gd_daemon *d)
+{
+	gd_notify_reloading(d->notify);
+	if (gd_config_reload(&d->core.cfg, d->argc, d->argv) == 0)
+		gd_log_max_level = d->core.cfg.log_level;
+	gd_notify_ready(d->notify);
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+	struct gd_daemon *d = h->data;
+	log_info("received %s", strsignal(signum));
+	if (signum != SIGHUP)
+		stop(d);
+	else if (d->core.stopping)
+		log_info("not reloading: stopping"); /* READY=1 after STOPPING=1 would mislead systemd */
+	else
+		reload(d);
+}
+
+/* The options that print and exit, before any device or socket: -1 when
+ * none was given, else the exit status. */
+static int print_only(struct gd_config *cfg)
+{
+	if (cfg->list_devices)
+		return gd_gpu_list_devices(stdout) < 0 ? 1 : 0;
+	if (!cfg->check_config)
+		return -1;
+	gd_config_print(cfg, stdout);
+	if (cfg->unknown_keys)
+		log_err("%s: %u unknown key%s (warned about above)", cfg->config_path, cfg->unknown_keys,
+			cfg->unknown_keys == 1 ? "" : "s");
+	return cfg->unknown_keys ? 2 : 0;
+}
+
+/* Start-up in dependency order: device, memory, pipeline cache, kernels,
+ * scheduler, socket, sd_notify, signals. 0, or the exit status. */
+static int start(struct gd_daemon *d)
+{
+	struct gd_core *core = &d->core;
+	const struct gd_config *cfg = &core->cfg;
+	gd_list_init(&core->clients);
+	gd_list_init(&core->tokens);
+	gd_list_init(&core->waiters);
+	gd_list_init(&core->uids);
+	core->loop = uv_default_loop();
+	core->on_progress = on_progress;
+	gd_net_init(&d->net, core);
+	core->started_ms = uv_now(core->loop);
+	if (gd_server_check_path(cfg->socket_path) < 0)
+		return 2;
+	struct gd_gpu_options go = gd_gpu_options_of(cfg);
+	if (!(core->gpu = gd_gpu_create(&go)) || !(core->memory = gd_memory_create(core->gpu)) ||
+	    !(core->pcache = gd_pcache_create(core->gpu, cfg->no_cache ? NULL : cfg->cache_dir)) ||
+	    !(core->reg = gd_registry_create(core->gpu, core->pcache, cfg->kernels_dir)))
+		return 1;
+	gd_pcache_save(core->pcache);
+	if (!(core->sched = gd_daemon_scheduler_create(d)) || !(d->net.server = gd_server_create(&d->net)) ||
+	    !(d->notify = gd_notify_create(d)))
+		return 1;
+	uv_timer_init(core->loop, &d->stop_timer);
+	uv_signal_init(core->loop, &d->sigint);
+	uv_signal_init(core->loop, &d->sigterm);
+	uv_signal_init(core->loop, &d->sighup);
+	d->stop_timer.data = d->sigint.data = d->sigterm.data = d->sighup.data = d;
+	uv_signal_start(&d->sigint, on_signal, SIGINT);
+	uv_signal_start(&d->sigterm, on_signal, SIGTERM);
+	uv_signal_start(&d->sighup, on_signal, SIGHUP);
+	gd_timeouts_init(&d->net);
+	return 0;
+}
+
+/* Everything start() made, destroyed in reverse order; after a clean run
+ * (status 0) also the checks that nothing leaked. Returns the exit status. */
+static int finish(struct gd_daemon *d, int status)
+{
+	struct gd_core *core = &d->core;
+	if (d->net.server) {
+		/* Start-up failed after the socket was made: remove it. */
+		gd_server_destroy(d->net.server);
+		uv_run(core->loop, UV_RUN_NOWAIT);
+	}
+	gd_scheduler_destroy(core->sched);
+	if (status == 0 && (core->stats.live_buffers || core->stats.live_sessions || core->stats.live_graphs)) {
+		log_err("leak at exit: %u buffers, %u sessions, %u graphs still alive", core->stats.live_buffers,
+			core->stats.live_sessions, core->stats.live_graphs);
+		status = 4;
+	}
+	/* Client kernels built during the run are in the cache too. */
+	if (status == 0)
+		gd_pcache_save(core->pcache);
+	gd_registry_destroy(core->reg);
+	gd_pcache_destroy(core->pcache);
+	gd_memory_destroy(core->memory);
+	uint64_t msgs = gd_gpu_destroy(core->gpu) + core->lost_validation_messages;
+	if (uv_loop_close(core->loop) != 0 && status == 0)
+		log_warn("loop closed with handles still open");
+	if (msgs) {
+		log_err("%llu Vulkan validation messages during this run", (unsigned long long)msgs);
+		if (status == 0)
+			status = 3;
+	}
+	gd_config_finish(&core->cfg);
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	static struct gd_daemon daemon;
+	struct gd_daemon *d = &daemon;
+	struct gd_config *cfg = &d->core.cfg;
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	gd_log_init();
+	int r = gd_config_read(cfg, argc, argv);
+	if (r != 0) {
+		gd_config_finish(cfg);
+		return r > 0 ? 0 : 2;
+	}
+	gd_log_max_level = cfg->log_level;
+	if ((r = print_only(cfg)) >= 0) {
+		gd_config_finish(cfg);
+		return r;
+	}
+	d->argc = argc;
+	d->argv = argv;
+	signal(SIGPIPE, SIG_IGN);
+	raise_fd_limit();
+	int status = start(d);
+	if (status == 0) {
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		log_info("gpucmdd %s ready on %s, device %s, configuration %s, %.1f ms after start", GD_VERSION,
+			 gd_server_address(d->net.server), d->core.gpu->props.deviceName,
+			 cfg->config_path ? cfg->config_path : "(defaults)",
+			 (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+		gd_notify_ready(d->notify);
+		uv_run(d->core.loop, UV_RUN_DEFAULT);
+		uv_close((uv_handle_t *)&d->stop_timer, NULL);
+		uv_run(d->core.loop, UV_RUN_NOWAIT);
+	}
+	return finish(d, status);
+}

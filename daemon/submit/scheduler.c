@@ -1,0 +1,579 @@
+/*
+ * scheduler.c — batched submission and in-order retirement (see
+ * scheduler.h). Loop thread only; the completion thread is completion.c's.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "base/log.h"
+#include "base/settings.h"
+#include "device/gpu.h"
+#include "device/vkcheck.h"
+#include "device/vkcheck.h"
+#include "gpucmd_defs.h"
+#include "submit/completion.h"
+#include "submit/scheduler.h"
+
+struct gd_scheduler {
+	uv_loop_t *loop;
+	struct gd_gpu *gpu;
+	struct gd_scheduler_listener listener;
+	VkSemaphore retire;          /* the daemon's retire timeline */
+	uint64_t next_value;         /* last value handed to a job */
+	uint64_t serial;
+	uint64_t pending;            /* queued + in flight */
+	uint64_t submissions;        /* jobs submitted since start */
+	struct gd_job *ready, **ready_tail;
+	struct gd_job *flight, **flight_tail;
+	struct gd_job *held, **held_tail; /* waiting for another lane's timeline */
+	uint64_t pass;
+
+	/* scratch for one vkQueueSubmit2, grown as needed, never shrunk */
+	VkSubmitInfo2 *infos;
+	VkCommandBufferSubmitInfo *cbs;
+	VkSemaphoreSubmitInfo *sems;  /* SEMS_PER per job: waits, then 2 signals */
+	uint32_t cap;
+
+	uv_check_t check;
+	uv_async_t async;
+	bool handles_open;
+	struct gd_completion *completion;
+	uint64_t loop_poll_ns;        /* the loop thread's poll after submitting a commit_and_wait */
+	bool lost;                    /* the device is gone; nothing more is submitted */
+	bool hung;                    /* ... because work did not end: it may still run */
+	uint32_t hang_ms;             /* submission_timeout_ms */
+	char lost_why[256];
+	struct deferred_sem {         /* semaphores waiting to be destroyed */
+		VkSemaphore sem;
+		uint64_t after;       /* once a value past this one completed */
+	} *deferred;
+	uint32_t n_deferred, cap_deferred;
+};
+
+#define SEMS_PER (2 + GD_MAX_XWAITS + 2)
+
+static void fail_job(struct gd_job *job, int code, const char *why)
+{
+	job->failed = true;
+	job->ops->failed(job, code, why);
+}
+
+static void fail_now(struct gd_scheduler *s, struct gd_job *sub, int code, const char *why);
+static void destroy_deferred(struct gd_scheduler *s, bool all);
+
+/* After a device loss: everything queued or held fails and retires, so that
+ * its session, buffers, programs and the client's in-flight count are
+ * released (also what a client managed to commit after the loss). */
+static void fail_queued(struct gd_scheduler *s)
+{
+	struct gd_job *lists[2] = {s->ready, s->held};
+	s->ready = s->held = NULL;
+	s->ready_tail = &s->ready;
+	s->held_tail = &s->held;
+	for (int i = 0; i < 2; i++)
+		while (lists[i]) {
+			struct gd_job *sub = lists[i];
+			lists[i] = sub->next;
+			fail_now(s, sub, GPUCMD_E_DEVICE_LOST, s->lost_why);
+		}
+}
+
+/*
+ * The device is gone: the completion thread gave up (VK_ERROR_DEVICE_LOST,
+ * or the oldest submission ran past submission_timeout_ms, then it is the
+ * one named), or a submission failed with VK_ERROR_DEVICE_LOST. Clients are
+ * told (devicelost.h). After a hang the work may run on, so none of it is
+ * retired or freed. After a loss the device is waited for (a lost device
+ * answers at once), then everything queued, held and in flight fails and
+ * retires, so that closing connections free all they had.
+ */
+static void lose_device(struct gd_scheduler *s, VkResult r)
+{
+	uint64_t done = gd_completion_done(s->completion);
+	struct gd_job *oldest = s->flight && s->flight->value > done ? s->flight : NULL;
+	s->lost = true;
+	s->hung = r == VK_TIMEOUT;
+	if (s->hung && oldest) {
+		char who[160];
+		oldest->ops->describe(oldest, who, sizeof(who));
+		snprintf(s->lost_why, sizeof(s->lost_why), "%s ran for %" PRIu64 " ms, past submission_timeout_ms (%u)",
+			 who, gd_completion_hung_ns(s->completion) / 1000000u, s->hang_ms);
+	} else {
+		snprintf(s->lost_why, sizeof(s->lost_why), "%s while running submitted work", gd_vk_result(r));
+	}
+	for (struct gd_job *job = s->flight; job; job = job->next)
+		if (job->value > done)
+			job->ops->lost(job, s->lost_why);
+	s->listener.lost(s->listener.data, s->lost_why, s->hung);
+	if (s->hung)
+		return;
+	vkDeviceWaitIdle(s->gpu->device);
+	fail_queued(s);
+}
+
+/* A submission of more commands than this runs for a millisecond or more:
+ * the tens of microseconds a blocking wait takes to wake up are lost in
+ * it, and polling through it would burn a core for nothing. */
+#define SPIN_MAX_COMMANDS 256
+
+/* Tells the completion thread where, in the values in flight, the first one
+ * worth polling for is: a short one that someone waits on (not an eager
+ * session's part). It blocks for the values before it. */
+static void update_spin_from(struct gd_scheduler *s)
+{
+	const struct gd_job *job = s->flight;
+	while (job && (job->part || job->n_commands > SPIN_MAX_COMMANDS))
+		job = job->next;
+	gd_completion_spin_from(s->completion, job ? job->value : UINT64_MAX);
+}
+
+/* Retires, in order, everything the completion thread reported finished;
+ * after a device loss (not a hang), everything in flight. */
+static void retire_finished(struct gd_scheduler *s)
+{
+	uint64_t done = gd_completion_done(s->completion);
+	if (gd_completion_abandoned(s->completion) > done && !s->lost)
+		lose_device(s, gd_completion_result(s->completion));
+	while (s->flight && (s->flight->value <= done || (s->lost && !s->hung))) {
+		struct gd_job *sub = s->flight;
+		s->flight = sub->next;
+		if (!s->flight)
+			s->flight_tail = &s->flight;
+		if (sub->value > done)
+			fail_job(sub, GPUCMD_E_DEVICE_LOST, s->lost_why);
+		s->pending--;
+		sub->ops->retired(sub);
+	}
+	update_spin_from(s);
+	destroy_deferred(s, false);
+}
+
+void gd_scheduler_destroy_semaphore(struct gd_scheduler *s, VkSemaphore sem)
+{
+	if (s->n_deferred == s->cap_deferred) {
+		uint32_t cap = s->cap_deferred ? s->cap_deferred * 2 : 16;
+		struct deferred_sem *d = realloc(s->deferred, cap * sizeof(*d));
+		if (!d) {
+			vkDestroySemaphore(s->gpu->device, sem, NULL); /* the old behaviour */
+			return;
+		}
+		s->deferred = d;
+		s->cap_deferred = cap;
+	}
+	s->deferred[s->n_deferred++] = (struct deferred_sem){sem, s->next_value};
+}
+
+/* Destroys the deferred semaphores the queue is certainly done with (all of
+ * them when the device is idle). */
+static void destroy_deferred(struct gd_scheduler *s, bool all)
+{
+	uint64_t done = gd_completion_done(s->completion);
+	uint32_t kept = 0;
+	for (uint32_t i = 0; i < s->n_deferred; i++) {
+		if (all || done > s->deferred[i].after)
+			vkDestroySemaphore(s->gpu->device, s->deferred[i].sem, NULL);
+		else
+			s->deferred[kept++] = s->deferred[i];
+	}
+	s->n_deferred = kept;
+}
+
+static void on_async(uv_async_t *h)
+{
+	struct gd_scheduler *s = h->data;
+	retire_finished(s);
+	s->listener.progress(s->listener.data);
+}
+
+static int grow_scratch(struct gd_scheduler *s, uint32_t n)
+{
+	if (n <= s->cap)
+		return 0;
+	uint32_t cap = s->cap ? s->cap : 16;
+	while (cap < n)
+		cap *= 2;
+	VkSubmitInfo2 *infos = realloc(s->infos, cap * sizeof(*infos));
+	if (infos)
+		s->infos = infos;
+	VkCommandBufferSubmitInfo *cbs = realloc(s->cbs, cap * sizeof(*cbs));
+	if (cbs)
+		s->cbs = cbs;
+	VkSemaphoreSubmitInfo *sems = realloc(s->sems, SEMS_PER * cap * sizeof(*sems));
+	if (sems)
+		s->sems = sems;
+	if (!infos || !cbs || !sems)
+		return -ENOMEM;
+	s->cap = cap;
+	return 0;
+}
+
+static VkSemaphoreSubmitInfo sem_info(VkSemaphore sem, uint64_t value)
+{
+	return (VkSemaphoreSubmitInfo){
+		.sType = VK_STRUCTURE_TYPE_SEMAPHORE_SUBMIT_INFO,
+		.semaphore = sem,
+		.value = value,
+		.stageMask = VK_PIPELINE_STAGE_2_ALL_COMMANDS_BIT,
+	};
+}
+
+/* Fills one VkSubmitInfo2 for sub: wait on the session's previous
+ * submission (order within a session) and on its fence after a reset; signal
+ * the next retire value and, for a fence, the session timeline. */
+static void fill_submit_info(struct gd_scheduler *s, struct gd_job *sub, uint32_t i)
+{
+	struct gd_lane *ses = sub->lane;
+	VkSemaphoreSubmitInfo *sem = &s->sems[SEMS_PER * i];
+	VkSemaphoreSubmitInfo *sig = sem + SEMS_PER - 2;
+	uint32_t nw = 0, ns = 0;
+	if (ses->last_value)
+		sem[nw++] = sem_info(s->retire, ses->last_value);
+	if (sub->fence_wait)
+		sem[nw++] = sem_info(ses->timeline->sem, sub->fence_wait);
+	for (uint32_t k = 0; k < sub->n_xwait; k++)
+		sem[nw++] = sem_info(sub->xwait[k]->sem, sub->xwait_value[k]);
+	sub->prev_value = ses->last_value;
+	sub->value = ++s->next_value;
+	sub->ops->submitted(sub);
+	sig[ns++] = sem_info(s->retire, sub->value);
+	if (sub->fence_signal) {
+		sig[ns++] = sem_info(ses->timeline->sem, sub->fence_signal);
+		/* From here on other sessions may wait for this value: its
+		 * signal is ahead of them in the queue. */
+		ses->timeline->submitted = sub->fence_signal;
+	}
+	ses->last_value = sub->value;
+	s->cbs[i] = (VkCommandBufferSubmitInfo){.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_SUBMIT_INFO,
+						.commandBuffer = sub->cb};
+	s->infos[i] = (VkSubmitInfo2){
+		.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO_2,
+		.waitSemaphoreInfoCount = nw,
+		.pWaitSemaphoreInfos = sem,
+		.commandBufferInfoCount = 1,
+		.pCommandBufferInfos = &s->cbs[i],
+		.signalSemaphoreInfoCount = ns,
+		.pSignalSemaphoreInfos = sig,
+	};
+}
+
+/* Whether a wait for `value` of fence f may go to the queue: 1 its signal
+ * is submitted, 0 not yet, -1 never (the fence was abandoned below it). */
+static int wait_state(const struct gd_timeline *f, uint64_t value)
+{
+	if (value <= f->submitted)
+		return 1;
+	return f->abandoned && value > f->last ? -1 : 0;
+}
+
+/*
+ * Whether sub can go to the queue now: 1 yes, 0 not yet (a fence it waits
+ * for has not been submitted), -1 never. The rule: the queue never waits on
+ * a value that no submitted work will signal, whichever call recorded the
+ * wait. That covers a stage's waits on other sessions' fences and its wait
+ * on its own session's fence after a reset: the stage that was to signal
+ * it may have failed without being submitted (say, it waited on a fence
+ * abandoned first), and then this stage fails too, with the same code.
+ * A session's own value can only come from its earlier submissions, which
+ * are all behind it once it is considered (order within a session), so
+ * "not yet" there means never.
+ */
+static int ready_to_submit(const struct gd_job *sub)
+{
+	int ok = 1;
+	if (sub->fence_wait && wait_state(sub->lane->timeline, sub->fence_wait) != 1)
+		return -1;
+	for (uint32_t k = 0; k < sub->n_xwait; k++) {
+		int r = wait_state(sub->xwait[k], sub->xwait_value[k]);
+		if (r < 0)
+			return -1;
+		ok &= r;
+	}
+	return ok;
+}
+
+static void append(struct gd_job ***tail, struct gd_job *sub)
+{
+	sub->next = NULL;
+	**tail = sub;
+	*tail = &sub->next;
+}
+
+/* A submission that can never run: its session learns why, in order. */
+static void fail_now(struct gd_scheduler *s, struct gd_job *sub, int code, const char *why)
+{
+	fail_job(sub, code, why);
+	s->pending--;
+	sub->ops->retired(sub);
+}
+
+/*
+ * Sorts held and newly ready submissions, in order, into this turn's batch
+ * and the held list. A session whose submission is held keeps its later
+ * ones held too, so its order never changes. Passes repeat while a pass
+ * released something, since a fence submitted in the batch can release a
+ * waiter that came before it.
+ */
+/* Orders the work committed this turn by its session's priority, keeping
+ * commit order within each priority (and so within each session). */
+static void sort_ready(struct gd_scheduler *s)
+{
+	static const enum gd_priority order[] = {GD_PRIORITY_HIGH, GD_PRIORITY_NORMAL, GD_PRIORITY_LOW};
+	struct gd_job *by[GD_PRIORITY_COUNT] = {NULL}, **tail[GD_PRIORITY_COUNT];
+	for (int p = 0; p < GD_PRIORITY_COUNT; p++)
+		tail[p] = &by[p];
+	while (s->ready) {
+		struct gd_job *sub = s->ready;
+		s->ready = sub->next;
+		append(&tail[sub->lane->priority], sub);
+	}
+	s->ready_tail = &s->ready;
+	for (int i = 0; i < GD_PRIORITY_COUNT; i++) {
+		*s->ready_tail = by[order[i]];
+		if (by[order[i]])
+			s->ready_tail = tail[order[i]];
+	}
+}
+
+static struct gd_job *gather(struct gd_scheduler *s, uint32_t *ret_n)
+{
+	sort_ready(s);
+	struct gd_job *batch = NULL, **batch_tail = &batch;
+	struct gd_job *queue = s->held;
+	*s->held_tail = s->ready;
+	if (!queue)
+		queue = s->ready;
+	s->ready = s->held = NULL;
+	s->ready_tail = &s->ready;
+	s->held_tail = &s->held;
+	uint32_t n = 0;
+	for (bool progress = true; progress && queue;) {
+		progress = false;
+		s->pass++;
+		struct gd_job *again = NULL, **again_tail = &again;
+		while (queue) {
+			struct gd_job *sub = queue;
+			queue = sub->next;
+			struct gd_lane *ses = sub->lane;
+			int r = ses->blocked_pass == s->pass ? 0 : ready_to_submit(sub);
+			if (r < 0) {
+				fail_now(s, sub, GPUCMD_E_FENCE_ABANDONED,
+					 "fence abandoned: the session that owns a fence this stage waits on (directly, or "
+					 "through an earlier stage of its own session) closed before signalling the value");
+				continue;
+			}
+			if (r == 0) {
+				sub->ops->held(sub);
+				ses->blocked_pass = s->pass;
+				append(&again_tail, sub);
+				continue;
+			}
+			fill_submit_info(s, sub, n++);
+			append(&batch_tail, sub);
+			progress = true;
+		}
+		queue = again;
+	}
+	s->held = queue;
+	while (*s->held_tail)
+		s->held_tail = &(*s->held_tail)->next;
+	*ret_n = n;
+	return batch;
+}
+
+/* After a commit_and_wait went to the queue, the loop thread polls for it
+ * itself a moment (completion.h), then retires what finished. */
+static void poll_briefly(struct gd_scheduler *s, uint64_t target)
+{
+	gd_completion_poll(s->completion, uv_backend_fd(s->loop), target, s->loop_poll_ns);
+	/* A device loss is the async handler's to deal with (the completion
+	 * thread always sends it for one). */
+	if (gd_completion_result(s->completion) == VK_SUCCESS)
+		retire_finished(s);
+	/* Retiring may have released a connection held back by its in-flight
+	 * limit; resume it from the next turn, where its work is submitted. */
+	uv_async_send(&s->async);
+}
+
+/* Runs once per loop turn, after I/O: everything committed during the turn
+ * (and held work that became ready) goes to the GPU in one vkQueueSubmit2. */
+static void on_turn_end(uv_check_t *h)
+{
+	struct gd_scheduler *s = h->data;
+	if (s->lost && !s->hung && (s->ready || s->held)) {
+		fail_queued(s);
+		s->listener.progress(s->listener.data);
+		return;
+	}
+	if (s->lost || (!s->ready && !s->held))
+		return;
+	uint32_t total = 0, n;
+	for (struct gd_job *sub = s->ready; sub; sub = sub->next)
+		total++;
+	for (struct gd_job *sub = s->held; sub; sub = sub->next)
+		total++;
+	VkResult res = VK_ERROR_OUT_OF_HOST_MEMORY;
+	uint64_t first = s->next_value;
+	struct gd_job *batch = NULL;
+	if (grow_scratch(s, total) == 0) {
+		batch = gather(s, &n);
+		if (!batch)
+			return;
+		res = vkQueueSubmit2(s->gpu->queue, n, s->infos, VK_NULL_HANDLE);
+	} else {
+		batch = s->ready;
+		s->ready = NULL;
+		s->ready_tail = &s->ready;
+	}
+	if (res != VK_SUCCESS) {
+		/* None of these values will ever be signalled: roll them back so
+		 * no later submission waits for them, and fail the work. */
+		(void)gd_vk_check("vkQueueSubmit2", res);
+		s->next_value = first;
+		while (batch) {
+			struct gd_job *sub = batch;
+			batch = sub->next;
+			if (sub->prev_value <= first)
+				sub->lane->last_value = sub->prev_value;
+			fail_now(s, sub, gd_vk_errno(res), gd_vk_result(res));
+		}
+		if (res == VK_ERROR_DEVICE_LOST && !s->lost) {
+			lose_device(s, res);
+			retire_finished(s);
+		}
+		s->listener.progress(s->listener.data);
+		return;
+	}
+	uint64_t sync_value = 0;
+	*s->flight_tail = batch;
+	for (; *s->flight_tail; s->flight_tail = &(*s->flight_tail)->next)
+		if ((*s->flight_tail)->sync)
+			sync_value = (*s->flight_tail)->value;
+	s->submissions += n;
+	update_spin_from(s);
+	gd_completion_submitted(s->completion, s->next_value);
+	if (sync_value && s->loop_poll_ns)
+		poll_briefly(s, sync_value);
+}
+
+void gd_scheduler_queue(struct gd_scheduler *s, struct gd_job *sub)
+{
+	sub->next = NULL;
+	*s->ready_tail = sub;
+	s->ready_tail = &sub->next;
+	s->pending++;
+}
+
+uint64_t gd_scheduler_serial(struct gd_scheduler *s)
+{
+	return ++s->serial;
+}
+
+uint32_t gd_scheduler_loop_poll_us(const struct gd_scheduler *s)
+{
+	return (uint32_t)(s->loop_poll_ns / 1000u);
+}
+
+uint64_t gd_scheduler_pending(const struct gd_scheduler *s)
+{
+	return s->pending;
+}
+
+uint64_t gd_scheduler_submissions(const struct gd_scheduler *s)
+{
+	return s->submissions;
+}
+
+uint64_t gd_scheduler_heartbeat_age_ns(struct gd_scheduler *s)
+{
+	return gd_completion_heartbeat_age_ns(s->completion);
+}
+
+struct gd_scheduler *gd_scheduler_create(uv_loop_t *loop, struct gd_gpu *gpu, const struct gd_config *cfg,
+					 const struct gd_scheduler_listener *listener)
+{
+	struct gd_scheduler *s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->loop = loop;
+	s->gpu = gpu;
+	s->listener = *listener;
+	s->hang_ms = cfg->submission_timeout_ms;
+	s->ready_tail = &s->ready;
+	s->flight_tail = &s->flight;
+	s->held_tail = &s->held;
+	VkSemaphoreTypeCreateInfo ti = {
+		.sType = VK_STRUCTURE_TYPE_SEMAPHORE_TYPE_CREATE_INFO,
+		.semaphoreType = VK_SEMAPHORE_TYPE_TIMELINE,
+	};
+	VkSemaphoreCreateInfo si = {.sType = VK_STRUCTURE_TYPE_SEMAPHORE_CREATE_INFO, .pNext = &ti};
+	if (gd_vk_check("vkCreateSemaphore", vkCreateSemaphore(gpu->device, &si, NULL, &s->retire)) < 0)
+		goto fail;
+	uv_check_init(loop, &s->check);
+	uv_async_init(loop, &s->async, on_async);
+	s->check.data = s->async.data = s;
+	s->handles_open = true;
+	uv_check_start(&s->check, on_turn_end);
+	/* On a GPU a blocking wait wakes tens of microseconds late (38 µs
+	 * against 13 µs polling on an H200, BENCHMARKS.md), so the window
+	 * covers short kernels and graph replays; on a CPU device the poll
+	 * would take a core from the driver that runs the work. */
+	bool cpu = gpu->props.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU;
+	uint32_t spin_us = cfg->spin_us == GD_CONFIG_AUTO ? (cpu ? 200 : 3000) : cfg->spin_us;
+	/* On a CPU device the loop thread's poll would take a core from the
+	 * driver that runs the work. 50 µs covers a tiny dispatch's round trip
+	 * on a GPU (13 µs on an H200) without holding other clients back. */
+	uint32_t loop_us = cfg->loop_poll_us == GD_CONFIG_AUTO ? (cpu ? 0 : 50) : cfg->loop_poll_us;
+	s->loop_poll_ns = (uint64_t)loop_us * 1000u;
+	log_debug("completion thread polls for %u µs before blocking, the loop thread for %u µs", spin_us, loop_us);
+	s->completion = gd_completion_create(gpu->device, s->retire, (uint64_t)spin_us * 1000u,
+					     (uint64_t)s->hang_ms * 1000000u, &s->async);
+	if (!s->completion)
+		goto fail;
+	return s;
+fail:
+	gd_scheduler_destroy(s);
+	return NULL;
+}
+
+void gd_scheduler_cancel_held(struct gd_scheduler *s)
+{
+	while (s->held) {
+		struct gd_job *sub = s->held;
+		s->held = sub->next;
+		fail_now(s, sub, -ECANCELED, "gpucmdd is stopping; this stage still waited for another session's fence");
+	}
+	s->held_tail = &s->held;
+}
+
+void gd_scheduler_close(struct gd_scheduler *s)
+{
+	if (!s->handles_open)
+		return;
+	s->handles_open = false;
+	uv_close((uv_handle_t *)&s->check, NULL);
+	uv_close((uv_handle_t *)&s->async, NULL);
+}
+
+void gd_scheduler_destroy(struct gd_scheduler *s)
+{
+	if (!s)
+		return;
+	if (s->completion) {
+		gd_completion_stop(s->completion);
+		retire_finished(s);
+	}
+	if (s->n_deferred) {
+		vkDeviceWaitIdle(s->gpu->device);
+		destroy_deferred(s, true);
+	}
+	free(s->deferred);
+	gd_completion_destroy(s->completion);
+	if (s->retire)
+		vkDestroySemaphore(s->gpu->device, s->retire, NULL);
+	free(s->infos);
+	free(s->cbs);
+	free(s->sems);
+	free(s);
+}
