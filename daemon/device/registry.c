@@ -307,7 +307,7 @@ static void choose_variant(struct gd_registry *reg, struct gd_kernel *k, const c
 		uint32_t *words = NULL;
 		size_t size = 0;
 		snprintf(path, sizeof(path), "%s/%s+%s.spv", dir, v->kernel, v->name);
-		int r = lacks ? -ENOTSUP : read_file(path, &words, &size);
+		int r = lacks ? -ENOTSUP : read_spirv_file(path, &words, &size);
 		struct gd_program *p = NULL;
 		if (r == 0)
 			r = build_variant(reg, words, size, &k->prog->iface, &p, err, sizeof(err));
