@@ -200,9 +200,11 @@ run: deps
 # `make test` stages one in $(B)/stage. Last, the benchmark
 # suite runs shortened through `gpucmd bench`: it fails unless every
 # benchmark ran, both sides computed what the CPU expects and its daemon
-# exited 0 (the figures themselves mean nothing on lavapipe).
+# exited 0 (the figures themselves mean nothing on lavapipe), and the
+# one-daemon-per-GPU driver runs two daemons sharing the one device.
 test: deps
 	$(MAKE) -j$(NPROC) all $(TESTS) $(BENCH_BIN) $(TEST_SPV)
+	scripts/check-layers --self-test $(B)
 	scripts/check-layers $(B)
 	$(B)/tests/test_wire
 	$(B)/tests/test_range
@@ -211,6 +213,8 @@ test: deps
 	GPUCMD_BUILD=$(B) GPUCMD_STAGE=$(CURDIR)/$(B)/stage GPUCMD_PREFIX=$(PREFIX) $(B)/tests/test_service
 	$(MAKE) -s test-python
 	rm -rf $(B)/bench-smoke && BENCH_QUICK=1 $(B)/gpucmd bench $(B)/bench-smoke
+	rm -rf $(B)/multigpu-smoke && GPUCMD_BUILD=$(CURDIR)/$(B) DEVICES="0 0" SHARE=1 PROCS=4 SECONDS_EACH=0.25 \
+		FLOOD=2 ITERS=50 bench/run-multigpu $(B)/multigpu-smoke
 
 # The Python package's tests (python/tests, pytest) against this build's
 # daemon and library. Debian's python3 is the one scripts/install-deps gives
@@ -325,7 +329,8 @@ bench: all $(BENCH_BIN)
 bench-bundle: all $(BENCH_BIN)
 	rm -rf bundle
 	mkdir -p bundle/kernels
-	cp $(B)/gpucmdd $(B)/gpucmd $(BENCH_BIN) bench/run-bench bench/bench-python $(B)/libgpucmd.so.0 bundle/
+	cp $(B)/gpucmdd $(B)/gpucmd $(BENCH_BIN) bench/run-bench bench/run-multigpu bench/bench-python \
+		$(B)/libgpucmd.so.0 bundle/
 	cp $(KERNELS) bundle/kernels/
 	mkdir -p bundle/python/gpucmd && cp python/gpucmd/*.py bundle/python/gpucmd/
 	c=$$(git rev-parse HEAD 2>/dev/null || echo unknown); \

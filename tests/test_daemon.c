@@ -550,6 +550,7 @@ TCase *timeouts_backpressure_tcase(void);
 TCase *gpu_faults_tcase(void);
 TCase *isolation_tcase(void);
 TCase *isolation_default_tcase(void);
+TCase *devices_tcase(void);
 
 static TCase *skeleton_tcase(void)
 {
@@ -618,6 +619,7 @@ static TCase *(*const tcases[])(void) = {
 	gpu_faults_tcase,
 	isolation_tcase,
 	isolation_default_tcase,
+	devices_tcase,
 };
 #define N_TCASES (sizeof(tcases) / sizeof(tcases[0]))
 

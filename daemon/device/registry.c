@@ -2,7 +2,7 @@
  * registry.c — kernels and programs (see registry.h). Standard kernels are
  * built at start on a few threads at once (pipeline compilation dominates
  * start-up, and the kernels are independent); the daemon serves nothing
- * until all are built. Client programs are built by client_kernel.c on
+ * until all are built. Client programs are built by requests/kernels.c on
  * libuv's worker threads through gd_program_build, and come back to the
  * loop thread to be adopted.
  */
