@@ -44,7 +44,7 @@ CLI_OBJ := $(B)/obj/client/cli.o $(B)/obj/client/cli_status.o $(B)/obj/client/cl
 	$(B)/obj/client/prometheus.o
 KERNELS := $(patsubst kernels/%.comp,$(B)/kernels/%.spv,$(wildcard kernels/*.comp))
 TESTS := $(B)/tests/test_wire $(B)/tests/test_range $(B)/tests/test_daemon $(B)/tests/test_service
-BENCH_BIN := $(B)/bench-inproc $(B)/bench-gpucmd
+BENCH_BIN := $(B)/bench-inproc $(B)/bench-gpucmd $(B)/bench-kernels $(B)/bench/fma_f32.spv
 UNITS := $(B)/systemd/gpucmdd.service $(B)/systemd/gpucmdd@.service $(B)/systemd/user/gpucmdd.service \
 	 $(B)/systemd/gpucmd-exporter.service \
 	 $(B)/gpucmd.pc
@@ -115,7 +115,7 @@ $(B)/gpucmd-exporter: $(B)/obj/client/exporter.o $(B)/obj/client/prometheus.o $(
 		$(B)/libgpucmd.a
 	$(CC) $(LDFLAGS) $^ -o $@ $(shell pkg-config --libs libprotobuf-c $(CLI_PKGS) $(EXPORTER_PKGS)) -lpthread
 
-$(B)/kernels/%.spv: kernels/%.comp
+$(B)/kernels/%.spv: kernels/%.comp $(wildcard kernels/*.glsl)
 	@mkdir -p $(B)/kernels
 	glslc --target-env=vulkan1.3 -O $< -o $@
 
@@ -312,8 +312,16 @@ fuzz: $(B)/fuzz/fuzz_frames $(B)/fuzz/fuzz_spirv $(KERNELS) $(TEST_SPV)
 $(B)/bench-inproc: bench/inproc.c
 	$(CC) $(CFLAGS) $< -o $@ $(LDFLAGS) $(shell pkg-config --cflags --libs vulkan) -lm
 
-$(B)/bench-gpucmd: bench/client.c client/gpucmd.h proto/gpucmd_defs.h $(B)/libgpucmd.a
+$(B)/bench-gpucmd: bench/client.c bench/fail.h bench/stats.h client/gpucmd.h proto/gpucmd_defs.h $(B)/libgpucmd.a
 	$(CC) $(CFLAGS) $< $(B)/libgpucmd.a -o $@ $(LDFLAGS) $(shell pkg-config --libs libprotobuf-c) -lm
+
+$(B)/bench-kernels: bench/kernels.c bench/fail.h bench/stats.h client/gpucmd.h proto/gpucmd_defs.h $(B)/libgpucmd.a
+	$(CC) $(CFLAGS) $< $(B)/libgpucmd.a -o $@ $(LDFLAGS) $(shell pkg-config --libs libprotobuf-c) -lm
+
+# The FMA kernel bench-kernels measures the FP32 peak with (not a standard kernel).
+$(B)/bench/fma_f32.spv: bench/fma_f32.comp
+	@mkdir -p $(B)/bench
+	glslc --target-env=vulkan1.3 -O $< -o $@
 
 bench: all $(BENCH_BIN)
 	bench/run-bench $(B)/bench-out

@@ -70,25 +70,7 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-static _Noreturn void die(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fputs("bench-gpucmd: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-	exit(1);
-}
-
-/* Any negative return from libgpucmd is fatal: name the call and the daemon's words. */
-static void gc_check(gpucmd_client *c, int r, const char *expr, int line)
-{
-	if (r < 0)
-		die("%.*s failed (line %d): %s [%d: %s]", (int)strcspn(expr, "("), expr, line,
-		    gpucmd_last_error(c), r, gpucmd_strerror(r));
-}
-#define GC(c, call) gc_check((c), (call), #call, __LINE__)
+#include "fail.h"
 
 /* ---- statistics and JSON (as in inproc.c) -------------------------------- */
 

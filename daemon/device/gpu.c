@@ -396,6 +396,7 @@ struct device_request {
 	VkPhysicalDevicePageableDeviceLocalMemoryFeaturesEXT pageable;
 	VkPhysicalDeviceFaultFeaturesEXT fault;
 	VkPhysicalDeviceShaderAtomicFloatFeaturesEXT atomic_float;
+	VkPhysicalDeviceCooperativeMatrixFeaturesNV coopmat;
 	bool push, pageable_on, fault_on;
 };
 
@@ -540,6 +541,32 @@ static void request_extras(struct gd_gpu *gpu, struct device_request *r)
 	}
 }
 
+/* Cooperative matrices (VK_NV_cooperative_matrix: NVIDIA's tensor cores) change what a kernel
+ * computes, not what it reaches. The shapes offered are kept for registry.c's matmul variant. */
+static void request_coopmat(struct gd_gpu *gpu, struct device_request *r)
+{
+	r->coopmat = (VkPhysicalDeviceCooperativeMatrixFeaturesNV){
+		.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV};
+	if (!has_device_ext(gpu->phys, VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME))
+		return;
+	query_feature(gpu->phys, &r->coopmat);
+	PFN_vkGetPhysicalDeviceCooperativeMatrixPropertiesNV props =
+		(PFN_vkGetPhysicalDeviceCooperativeMatrixPropertiesNV)vkGetInstanceProcAddr(
+			gpu->instance, "vkGetPhysicalDeviceCooperativeMatrixPropertiesNV");
+	uint32_t n = GD_MAX_COOPMAT_SHAPES;
+	for (uint32_t i = 0; i < n; i++)
+		gpu->coopmat[i] = (VkCooperativeMatrixPropertiesNV){.sType = VK_STRUCTURE_TYPE_COOPERATIVE_MATRIX_PROPERTIES_NV};
+	VkResult res = props ? props(gpu->phys, &n, gpu->coopmat) : VK_ERROR_EXTENSION_NOT_PRESENT;
+	if (!r->coopmat.cooperativeMatrix || (res != VK_SUCCESS && res != VK_INCOMPLETE))
+		return;
+	gpu->n_coopmat = n;
+	gpu->coopmat_nv = true;
+	request(r, VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME, &r->coopmat);
+	for (const VkCooperativeMatrixPropertiesNV *c = gpu->coopmat; c < gpu->coopmat + n; c++)
+		log_info("cooperative matrix %ux%ux%u: VkComponentTypeNV A %d B %d C %d D %d, VkScopeNV %d", c->MSize,
+			 c->NSize, c->KSize, (int)c->AType, (int)c->BType, (int)c->CType, (int)c->DType, (int)c->scope);
+}
+
 static void load_device_procs(struct gd_gpu *gpu, const struct device_request *r)
 {
 	if (r->push)
@@ -571,6 +598,7 @@ static int create_device(struct gd_gpu *gpu, bool no_push, uint32_t want_family)
 	request_core(gpu, &r);
 	request_memory(gpu, &r, no_push);
 	request_extras(gpu, &r);
+	request_coopmat(gpu, &r);
 	gpu->atomic_float.pNext = NULL;
 	float prio = 1.0f;
 	VkDeviceQueueCreateInfo q = {
