@@ -44,7 +44,8 @@ CLI_OBJ := $(B)/obj/client/cli.o $(B)/obj/client/cli_status.o $(B)/obj/client/cl
 	$(B)/obj/client/prometheus.o
 KERNELS := $(patsubst kernels/%.comp,$(B)/kernels/%.spv,$(wildcard kernels/*.comp))
 TESTS := $(B)/tests/test_wire $(B)/tests/test_range $(B)/tests/test_daemon $(B)/tests/test_service
-BENCH_BIN := $(B)/bench-inproc $(B)/bench-gpucmd $(B)/bench-kernels $(B)/bench/fma_f32.spv
+BENCH_SPV := $(B)/bench/fma_f32.spv $(B)/bench/peak_mma_f16.spv $(B)/bench/peak_mma_f16+coopmat_nv.spv
+BENCH_BIN := $(B)/bench-inproc $(B)/bench-gpucmd $(B)/bench-kernels $(BENCH_SPV)
 UNITS := $(B)/systemd/gpucmdd.service $(B)/systemd/gpucmdd@.service $(B)/systemd/user/gpucmdd.service \
 	 $(B)/systemd/gpucmd-exporter.service \
 	 $(B)/gpucmd.pc
@@ -318,8 +319,11 @@ $(B)/bench-gpucmd: bench/client.c bench/fail.h bench/stats.h client/gpucmd.h pro
 $(B)/bench-kernels: bench/kernels.c bench/fail.h bench/stats.h client/gpucmd.h proto/gpucmd_defs.h $(B)/libgpucmd.a
 	$(CC) $(CFLAGS) $< $(B)/libgpucmd.a -o $@ $(LDFLAGS) $(shell pkg-config --libs libprotobuf-c) -lm
 
-# The FMA kernel bench-kernels measures the FP32 peak with (not a standard kernel).
-$(B)/bench/fma_f32.spv: bench/fma_f32.comp
+# The kernels bench-kernels measures the FP32 and the tensor-core FP16 peaks
+# with: the FMA one registered as a client kernel, peak_mma_f16 a standard
+# kernel of the bundle only (cooperative matrices do not pass a client
+# module's reflection).
+$(B)/bench/%.spv: bench/%.comp
 	@mkdir -p $(B)/bench
 	glslc --target-env=vulkan1.3 -O $< -o $@
 
@@ -329,9 +333,9 @@ bench: all $(BENCH_BIN)
 bench-bundle: all $(BENCH_BIN)
 	rm -rf bundle
 	mkdir -p bundle/kernels
-	cp $(B)/gpucmdd $(B)/gpucmd $(BENCH_BIN) bench/run-bench bench/run-multigpu bench/bench-python \
-		$(B)/libgpucmd.so.0 bundle/
-	cp $(KERNELS) bundle/kernels/
+	cp $(B)/gpucmdd $(B)/gpucmd $(filter-out $(B)/bench/peak_%,$(BENCH_BIN)) bench/run-bench bench/run-multigpu \
+		bench/bench-python $(B)/libgpucmd.so.0 bundle/
+	cp $(KERNELS) $(B)/bench/peak_mma_f16*.spv bundle/kernels/
 	mkdir -p bundle/python/gpucmd && cp python/gpucmd/*.py bundle/python/gpucmd/
 	c=$$(git rev-parse HEAD 2>/dev/null || echo unknown); \
 		git diff --quiet HEAD -- 2>/dev/null || c=$$c-dirty; echo $$c > bundle/COMMIT

@@ -473,6 +473,38 @@ static void bench_fma(struct bench *b, const char *path, bool quick)
 	gpucmd_buffer_free(b->c, o);
 }
 
+/* The cooperative-matrix FP16 peak: peak_mma_f16 (a benchmark-only standard
+ * kernel, in the bundle's kernel directory) runs 8 chains of 16x8x16
+ * coopMatMulAddNV per subgroup with no memory traffic in the loop. Skipped
+ * where the daemon does not have it, or runs its portable twin. */
+static void bench_mma(struct bench *b)
+{
+	struct gpucmd_kernel_info k;
+	if (gpucmd_kernel_find(b->c, "peak_mma_f16", &k) < 0 || strcmp(k.variant, "coopmat_nv"))
+		return;
+	const uint32_t groups = 2112, iters = 2048;
+	uint16_t halves[384];
+	float init[1024];
+	for (int i = 0; i < 384; i++)
+		halves[i] = 0x1419; /* about 1e-3 in binary16 */
+	for (int i = 0; i < 1024; i++)
+		init[i] = (float)i * 1e-3f;
+	gpucmd_buffer in = upload(b, halves, sizeof halves), acc = upload(b, init, sizeof init), o;
+	GC(b->c, gpucmd_buffer_create(b->c, (uint64_t)groups * 8 * 1024 * 4, 0, &o));
+	struct job j = {.kernel = "peak_mma_f16", .bind = {o, in, acc}, .n_bind = 3, .push = {iters}, .push_size = 4,
+			.gx = groups};
+	uint64_t ns[MAX_REPEATS];
+	time_jobs(b, &j, 1, ns);
+	float got;
+	GC(b->c, gpucmd_buffer_read(b->c, o, 0, &got, 4));
+	if (!isfinite(got) || got == 0.0f)
+		die("peak_mma_f16 wrote %g", got);
+	report(b, "peak_mma_f16", "-", groups, 0, 2.0 * 16 * 8 * 16 * 8 * 8 * groups * (double)iters, ns);
+	gpucmd_buffer_free(b->c, o);
+	gpucmd_buffer_free(b->c, in);
+	gpucmd_buffer_free(b->c, acc);
+}
+
 static void setup(struct bench *b, const char *sock, uint32_t n)
 {
 	if (!(b->c = gpucmd_connect(sock)))
@@ -533,6 +565,7 @@ int main(int argc, char **argv)
 	bench_rows(&b);
 	if (fma)
 		bench_fma(&b, fma, quick);
+	bench_mma(&b);
 	if (quick)
 		bench_matmul(&b, 257, 255, 263);
 	else

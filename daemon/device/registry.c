@@ -272,6 +272,9 @@ static const char *coopmat_f16_lacks(const struct gd_gpu *gpu)
 
 static const struct variant variants[] = {
 	{"matmul_f16", "coopmat_nv", "tiled", coopmat_f16_lacks},
+	/* The benchmark's tensor-core peak (bench/peak_mma_f16*.comp), present
+	 * only where bench-bundle puts it. */
+	{"peak_mma_f16", "coopmat_nv", "none", coopmat_f16_lacks},
 };
 
 /* A program for a variant's words with the interface of its portable twin. */
