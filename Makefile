@@ -23,6 +23,8 @@ PKGS := vulkan libuv libprotobuf-c spirv-cross-c-shared libsystemd inih
 CLI_PKGS := json-c
 EXPORTER_PKGS := libmicrohttpd libsystemd
 OPT ?= -O2 -g
+# make test builds on every core whatever -j it was given.
+NPROC := $(shell nproc 2>/dev/null || echo 2)
 CFLAGS += $(OPT) -std=c17 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wvla -Wno-unused-parameter -fPIC \
 	  -I$(B)/gen -Iproto -Iclient -Idaemon $(SAN)
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) $(CLI_PKGS) $(EXPORTER_PKGS) check 2>/dev/null)
@@ -42,7 +44,8 @@ CLI_OBJ := $(B)/obj/client/cli.o $(B)/obj/client/cli_status.o $(B)/obj/client/cl
 	$(B)/obj/client/prometheus.o
 KERNELS := $(patsubst kernels/%.comp,$(B)/kernels/%.spv,$(wildcard kernels/*.comp))
 TESTS := $(B)/tests/test_wire $(B)/tests/test_range $(B)/tests/test_daemon $(B)/tests/test_service
-BENCH_BIN := $(B)/bench-inproc $(B)/bench-gpucmd
+BENCH_SPV := $(B)/bench/fma_f32.spv $(B)/bench/peak_mma_f16.spv $(B)/bench/peak_mma_f16+coopmat_nv.spv
+BENCH_BIN := $(B)/bench-inproc $(B)/bench-gpucmd $(B)/bench-kernels $(BENCH_SPV)
 UNITS := $(B)/systemd/gpucmdd.service $(B)/systemd/gpucmdd@.service $(B)/systemd/user/gpucmdd.service \
 	 $(B)/systemd/gpucmd-exporter.service \
 	 $(B)/gpucmd.pc
@@ -113,7 +116,7 @@ $(B)/gpucmd-exporter: $(B)/obj/client/exporter.o $(B)/obj/client/prometheus.o $(
 		$(B)/libgpucmd.a
 	$(CC) $(LDFLAGS) $^ -o $@ $(shell pkg-config --libs libprotobuf-c $(CLI_PKGS) $(EXPORTER_PKGS)) -lpthread
 
-$(B)/kernels/%.spv: kernels/%.comp
+$(B)/kernels/%.spv: kernels/%.comp $(wildcard kernels/*.glsl)
 	@mkdir -p $(B)/kernels
 	glslc --target-env=vulkan1.3 -O $< -o $@
 
@@ -198,9 +201,11 @@ run: deps
 # `make test` stages one in $(B)/stage. Last, the benchmark
 # suite runs shortened through `gpucmd bench`: it fails unless every
 # benchmark ran, both sides computed what the CPU expects and its daemon
-# exited 0 (the figures themselves mean nothing on lavapipe).
+# exited 0 (the figures themselves mean nothing on lavapipe), and the
+# one-daemon-per-GPU driver runs two daemons sharing the one device.
 test: deps
-	$(MAKE) all $(TESTS) $(BENCH_BIN) $(TEST_SPV)
+	$(MAKE) -j$(NPROC) all $(TESTS) $(BENCH_BIN) $(TEST_SPV)
+	scripts/check-layers --self-test $(B)
 	scripts/check-layers $(B)
 	$(B)/tests/test_wire
 	$(B)/tests/test_range
@@ -209,6 +214,8 @@ test: deps
 	GPUCMD_BUILD=$(B) GPUCMD_STAGE=$(CURDIR)/$(B)/stage GPUCMD_PREFIX=$(PREFIX) $(B)/tests/test_service
 	$(MAKE) -s test-python
 	rm -rf $(B)/bench-smoke && BENCH_QUICK=1 $(B)/gpucmd bench $(B)/bench-smoke
+	rm -rf $(B)/multigpu-smoke && GPUCMD_BUILD=$(CURDIR)/$(B) DEVICES="0 0" SHARE=1 PROCS=4 SECONDS_EACH=0.25 \
+		FLOOD=2 ITERS=50 bench/run-multigpu $(B)/multigpu-smoke
 
 # The Python package's tests (python/tests, pytest) against this build's
 # daemon and library. Debian's python3 is the one scripts/install-deps gives
@@ -306,8 +313,19 @@ fuzz: $(B)/fuzz/fuzz_frames $(B)/fuzz/fuzz_spirv $(KERNELS) $(TEST_SPV)
 $(B)/bench-inproc: bench/inproc.c
 	$(CC) $(CFLAGS) $< -o $@ $(LDFLAGS) $(shell pkg-config --cflags --libs vulkan) -lm
 
-$(B)/bench-gpucmd: bench/client.c client/gpucmd.h proto/gpucmd_defs.h $(B)/libgpucmd.a
+$(B)/bench-gpucmd: bench/client.c bench/fail.h bench/stats.h client/gpucmd.h proto/gpucmd_defs.h $(B)/libgpucmd.a
 	$(CC) $(CFLAGS) $< $(B)/libgpucmd.a -o $@ $(LDFLAGS) $(shell pkg-config --libs libprotobuf-c) -lm
+
+$(B)/bench-kernels: bench/kernels.c bench/fail.h bench/stats.h client/gpucmd.h proto/gpucmd_defs.h $(B)/libgpucmd.a
+	$(CC) $(CFLAGS) $< $(B)/libgpucmd.a -o $@ $(LDFLAGS) $(shell pkg-config --libs libprotobuf-c) -lm
+
+# The kernels bench-kernels measures the FP32 and the tensor-core FP16 peaks
+# with: the FMA one registered as a client kernel, peak_mma_f16 a standard
+# kernel of the bundle only (cooperative matrices do not pass a client
+# module's reflection).
+$(B)/bench/%.spv: bench/%.comp
+	@mkdir -p $(B)/bench
+	glslc --target-env=vulkan1.3 -O $< -o $@
 
 bench: all $(BENCH_BIN)
 	bench/run-bench $(B)/bench-out
@@ -315,8 +333,9 @@ bench: all $(BENCH_BIN)
 bench-bundle: all $(BENCH_BIN)
 	rm -rf bundle
 	mkdir -p bundle/kernels
-	cp $(B)/gpucmdd $(B)/gpucmd $(BENCH_BIN) bench/run-bench bench/bench-python $(B)/libgpucmd.so.0 bundle/
-	cp $(KERNELS) bundle/kernels/
+	cp $(B)/gpucmdd $(B)/gpucmd $(filter-out $(B)/bench/peak_%,$(BENCH_BIN)) bench/run-bench bench/run-multigpu \
+		bench/bench-python $(B)/libgpucmd.so.0 bundle/
+	cp $(KERNELS) $(B)/bench/peak_mma_f16*.spv bundle/kernels/
 	mkdir -p bundle/python/gpucmd && cp python/gpucmd/*.py bundle/python/gpucmd/
 	c=$$(git rev-parse HEAD 2>/dev/null || echo unknown); \
 		git diff --quiet HEAD -- 2>/dev/null || c=$$c-dirty; echo $$c > bundle/COMMIT

@@ -22,7 +22,9 @@
  *       lookup, buffers, writes, dispatch, commit_and_wait, read back.
  *   bench-gpucmd multiproc --procs P [--seconds S]
  *       P forked clients, each on its own connection, run rtt loops for S
- *       seconds after a common start barrier; same keys as inproc.c.
+ *       seconds after a common start barrier; same keys as inproc.c. With
+ *       --socket A,B,... client p connects to the (p mod n)-th socket: P
+ *       processes spread over n daemons (one per GPU, bench/run-multigpu).
  *   bench-gpucmd transfer [--mib M] [--repeats R]
  *       gpucmd_buffer_write then gpucmd_buffer_read of M MiB in a device-local
  *       buffer (staged copies on a discrete GPU), bytes checked each run;
@@ -74,25 +76,7 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-static _Noreturn void die(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fputs("bench-gpucmd: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-	exit(1);
-}
-
-/* Any negative return from libgpucmd is fatal: name the call and the daemon's words. */
-static void gc_check(gpucmd_client *c, int r, const char *expr, int line)
-{
-	if (r < 0)
-		die("%.*s failed (line %d): %s [%d: %s]", (int)strcspn(expr, "("), expr, line,
-		    gpucmd_last_error(c), r, gpucmd_strerror(r));
-}
-#define GC(c, call) gc_check((c), (call), #call, __LINE__)
+#include "fail.h"
 
 /* ---- statistics and JSON (as in inproc.c) -------------------------------- */
 
@@ -461,9 +445,26 @@ struct proc_result {
 	struct names nm;
 };
 
-static int multiproc_child(const struct opts *o, int ready_w, int start_r, int result_w)
+/* The p-th of the comma-separated sockets in list (wrapping), in buf. */
+static const char *nth_socket(const char *list, uint64_t p, char *buf, size_t len)
 {
-	gpucmd_client *c = connect_daemon(o);
+	uint64_t n = 1;
+	for (const char *q = list; *q; q++)
+		n += *q == ',';
+	const char *start = list;
+	for (uint64_t k = p % n; k; k--)
+		start = strchr(start, ',') + 1;
+	snprintf(buf, len, "%.*s", (int)strcspn(start, ","), start);
+	return buf;
+}
+
+static int multiproc_child(const struct opts *o, uint64_t p, int ready_w, int start_r, int result_w)
+{
+	char sock[256];
+	struct opts mine = *o;
+	if (o->socket)
+		mine.socket = nth_socket(o->socket, p, sock, sizeof sock);
+	gpucmd_client *c = connect_daemon(&mine);
 	struct addjob j;
 	char label[32];
 	snprintf(label, sizeof label, "bench-mp-%ld", (long)getpid());
@@ -520,7 +521,7 @@ static int bench_multiproc(const struct opts *o)
 			die("fork: %s", strerror(errno));
 		if (pids[p] == 0) {
 			close(ready[0]), close(start[1]), close(result[0]);
-			exit(multiproc_child(o, ready[1], start[0], result[1]));
+			exit(multiproc_child(o, p, ready[1], start[0], result[1]));
 		}
 	}
 	close(ready[1]), close(start[0]), close(result[1]);
@@ -548,8 +549,12 @@ static int bench_multiproc(const struct opts *o)
 		medians[p] = res[p].median_ns;
 	}
 	json_head("multiproc", res[0].nm.device, res[0].nm.driver);
-	printf(",\"procs\":%" PRIu64 ",\"seconds\":%g,\"submissions_per_s\":%.1f,\"latency_median_ns\":%" PRIu64,
-	       o->procs, o->seconds, rate, summarize(medians, o->procs).median);
+	uint64_t n_sockets = 1;
+	for (const char *q = o->socket ? o->socket : ""; *q; q++)
+		n_sockets += *q == ',';
+	printf(",\"procs\":%" PRIu64 ",\"sockets\":%" PRIu64 ",\"seconds\":%g,\"submissions_per_s\":%.1f,"
+	       "\"latency_median_ns\":%" PRIu64,
+	       o->procs, n_sockets, o->seconds, rate, summarize(medians, o->procs).median);
 	printf(",\"per_proc\":[");
 	for (uint64_t p = 0; p < o->procs; p++)
 		printf("%s{\"count\":%" PRIu64 ",\"elapsed_ns\":%" PRIu64 ",\"median_ns\":%" PRIu64 ",\"p99_ns\":%" PRIu64 "}",
@@ -837,7 +842,8 @@ static void bulkjob_dispatch(struct bulkjob *j)
 		return;
 	}
 	const struct gpucmd_binding bind[3] = {{.buffer = j->a}, {.buffer = j->b}, {.buffer = j->out}};
-	uint32_t pc[3] = {j->w.m, j->w.m, j->w.k}, g = (j->w.m + 15) / 16;
+	/* matmul_f32.comp: 128 x 128 output tiles a workgroup */
+	uint32_t pc[3] = {j->w.m, j->w.m, j->w.k}, g = (j->w.m + 127) / 128;
 	GC(j->c, gpucmd_dispatch(j->c, j->s, j->mm.id, bind, 3, pc, sizeof pc, g, g, 1));
 }
 

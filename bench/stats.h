@@ -77,7 +77,7 @@ static void json_head(const char *bench, const char *device, const char *driver)
 
 /* "key":{upload/download GB/s best and median, the ns stats, the samples}.
  * bytes / ns is GB/s. */
-static void print_rates(const char *key, const uint64_t *up, const uint64_t *down, uint64_t n, uint64_t bytes)
+static __attribute__((unused)) void print_rates(const char *key, const uint64_t *up, const uint64_t *down, uint64_t n, uint64_t bytes)
 {
 	struct stats u = summarize(up, n), d = summarize(down, n);
 	printf(",\"%s\":{\"upload_gbps\":{\"best\":%.3f,\"median\":%.3f},\"download_gbps\":{\"best\":%.3f,\"median\":%.3f}",

@@ -217,6 +217,7 @@ static struct json_object *json_kernel(const struct gpucmd_kernel_info *k)
 		json_object_array_add(bs, x);
 	}
 	jset(o, "bindings", bs);
+	jset(o, "variant", jstr(k->variant));
 	return o;
 }
 
@@ -236,6 +237,8 @@ static void print_kernel(const struct gpucmd_kernel_info *k)
 		if (k->bindings[b].min_size)
 			printf("(>=%uB)", k->bindings[b].min_size);
 	}
+	if (k->variant[0])
+		printf("  variant: %s", k->variant);
 	printf("\n");
 }
 

@@ -153,6 +153,8 @@ struct gpucmd_kernel_info {
 	uint32_t local_size[3];        /* workgroup size */
 	bool client;                   /* registered by this connection */
 	char entry_point[64];
+	char variant[32];              /* a standard kernel's variant on this device, e.g. "coopmat_nv" or "tiled"
+					* for matmul_f16 (docs/KERNELS.md); "" where it has one only */
 };
 
 /* Round trip. Looks a kernel up by name. */

@@ -27,6 +27,7 @@ static void kernel_info(const Gpucmd__Kernel *k, struct gpucmd_kernel_info *ki)
 	}
 	ki->client = k->client;
 	gc_copy_str(ki->entry_point, sizeof(ki->entry_point), k->entry_point);
+	gc_copy_str(ki->variant, sizeof(ki->variant), k->variant);
 	ki->push_size = k->push_size;
 	ki->local_size[0] = k->local_x;
 	ki->local_size[1] = k->local_y;

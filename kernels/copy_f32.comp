@@ -1,13 +1,5 @@
-// copy_f32: out[i] = in[i] for i < n (any 4-byte elements).
+// copy_f32: out[i] = in[i] for i < n (any 4-byte elements; unary.glsl).
 #version 450
-layout(local_size_x = 256) in;
-layout(set = 0, binding = 0) readonly buffer In { float x[]; };
-layout(set = 0, binding = 1) writeonly buffer Out { float o[]; };
-layout(push_constant) uniform Push { uint n; } pc;
-
-void main()
-{
-	uint i = gl_GlobalInvocationID.x;
-	if (i < pc.n)
-		o[i] = x[i];
-}
+#extension GL_GOOGLE_include_directive : require
+#define OP(v) (v)
+#include "unary.glsl"

@@ -1,14 +1,5 @@
-// mul_f32: out[i] = a[i] * b[i] for i < n.
+// mul_f32: out[i] = a[i] * b[i] for i < n (binary.glsl).
 #version 450
-layout(local_size_x = 256) in;
-layout(set = 0, binding = 0) readonly buffer A { float a[]; };
-layout(set = 0, binding = 1) readonly buffer B { float b[]; };
-layout(set = 0, binding = 2) writeonly buffer Out { float o[]; };
-layout(push_constant) uniform Push { uint n; } pc;
-
-void main()
-{
-	uint i = gl_GlobalInvocationID.x;
-	if (i < pc.n)
-		o[i] = a[i] * b[i];
-}
+#extension GL_GOOGLE_include_directive : require
+#define OP(p, q) ((p) * (q))
+#include "binary.glsl"

@@ -1,32 +1,10 @@
-// reduce_max_f32: one pass of a max reduction. Group g reduces in[2Bg ..
-// 2Bg+2B-1] (clipped to n) to out[g], B the block size (specialization
-// constant 0, default 256, a power of two); dispatch ceil(n / 2B) groups. For
-// any length, run passes with in and out swapped until n is 1.
+// reduce_max_f32: one pass of a max reduction (reduce.glsl): group g
+// writes a partial maximum to out[g]; the max of out[0..G-1] is that of
+// in[0..n-1]. Block size: specialization constant 0 (default 256).
 #version 450
-layout(local_size_x = 256, local_size_x_id = 0) in;
-layout(constant_id = 0) const uint BLOCK = 256;
-layout(set = 0, binding = 0) readonly buffer In { float x[]; };
-layout(set = 0, binding = 1) writeonly buffer Out { float o[]; };
-layout(push_constant) uniform Push { uint n; } pc;
-
-shared float part[BLOCK];
-
-float combine(float a, float b) { return max(a, b); }
-
-void main()
-{
-	uint t = gl_LocalInvocationID.x;
-	uint i = gl_WorkGroupID.x * 2u * BLOCK + t;
-	float identity = uintBitsToFloat(0xff800000u) /* -inf */;
-	float a = i < pc.n ? x[i] : identity;
-	float b = i + BLOCK < pc.n ? x[i + BLOCK] : identity;
-	part[t] = combine(a, b);
-	barrier();
-	for (uint s = BLOCK / 2u; s > 0u; s >>= 1) {
-		if (t < s)
-			part[t] = combine(part[t], part[t + s]);
-		barrier();
-	}
-	if (t == 0u)
-		o[gl_WorkGroupID.x] = part[0];
-}
+#extension GL_GOOGLE_include_directive : require
+#define IDENTITY uintBitsToFloat(0xff800000u) /* -inf */
+#define COMBINE(a, b) max(a, b)
+#define COMBINE4(v) max(max((v).x, (v).y), max((v).z, (v).w))
+#define GROUP_REDUCE group_max
+#include "reduce.glsl"

@@ -1,13 +1,6 @@
-// scale_f32: out[i] = alpha * in[i] for i < n.
+// scale_f32: out[i] = alpha * in[i] for i < n (unary.glsl).
 #version 450
-layout(local_size_x = 256) in;
-layout(set = 0, binding = 0) readonly buffer In { float x[]; };
-layout(set = 0, binding = 1) writeonly buffer Out { float o[]; };
-layout(push_constant) uniform Push { uint n; float alpha; } pc;
-
-void main()
-{
-	uint i = gl_GlobalInvocationID.x;
-	if (i < pc.n)
-		o[i] = pc.alpha * x[i];
-}
+#extension GL_GOOGLE_include_directive : require
+#define PUSH_ALPHA
+#define OP(v) (pc.alpha * (v))
+#include "unary.glsl"

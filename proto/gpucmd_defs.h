@@ -24,8 +24,9 @@ enum {
 	GPUCMD_E_PROTOCOL = -1000,     /* the peer broke the wire protocol */
 	GPUCMD_E_VERSION = -1001,      /* protocol versions do not match */
 	GPUCMD_E_DEVICE_LOST = -1002,  /* the GPU was lost while running work */
-	GPUCMD_E_VULKAN = -1003,       /* a Vulkan call failed in the daemon (not sent by gpucmdd today:
-					* it reports a failed call as -ENOMEM, -EIO or -ENODEV) */
+	GPUCMD_E_VULKAN = -1003,       /* a Vulkan call failed in the daemon (not sent by gpucmdd: it
+					* reports a failed call by its kind, -ENOMEM, -ENOTSUP, -EMFILE,
+					* -EIO or GPUCMD_E_DEVICE_LOST, with the VkResult's name) */
 	GPUCMD_E_DISCONNECTED = -1004, /* the daemon closed the connection */
 	GPUCMD_E_FENCE_ABANDONED = -1005, /* the fence's session closed before the value */
 };

@@ -111,7 +111,8 @@ void daemon_launch(const struct daemon_launch *l)
 	int n = 0;
 	if (l->socket_activated) {
 		/* It passes on only the variables named with -E. */
-		const char *wrap[] = {"systemd-socket-activate", "-l", t->socket, "-E", "ASAN_OPTIONS"};
+		const char *wrap[] = {"systemd-socket-activate", "-l", t->socket, "-E", "ASAN_OPTIONS", "-E",
+				      "RUNTIME_DIRECTORY"};
 		for (size_t i = 0; i < sizeof(wrap) / sizeof(wrap[0]); i++)
 			argv[n++] = wrap[i];
 	}
@@ -141,6 +142,9 @@ void daemon_launch(const struct daemon_launch *l)
 				 (unsigned long long)st.st_ino);
 			setenv("JOURNAL_STREAM", js, 1);
 		}
+		/* Its own claim on the device (service/devlock.h), unless the
+		 * test names a directory several daemons share. */
+		setenv("RUNTIME_DIRECTORY", t->dir, 0);
 		/* The sanitizer build may give the daemon its own options. */
 		const char *asan = getenv("GPUCMD_DAEMON_ASAN_OPTIONS");
 		if (asan)

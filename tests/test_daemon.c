@@ -10,10 +10,12 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -519,9 +521,6 @@ START_TEST(stale_socket_is_replaced)
 END_TEST
 
 TCase *fences_tcase(void);
-TCase *priority_tcase(void);
-TCase *priority_default_tcase(void);
-TCase *priority_fair_tcase(void);
 TCase *status_tcase(void);
 TCase *operator_tcase(void);
 TCase *memory_tcase(void);
@@ -533,6 +532,9 @@ TCase *shared_fallback_tcase(void);
 TCase *sharing_tcase(void);
 TCase *sharing_loop_poll_tcase(void);
 TCase *sharing_limits_tcase(void);
+TCase *priority_tcase(void);
+TCase *priority_default_tcase(void);
+TCase *priority_fair_tcase(void);
 TCase *client_kernels_tcase(void);
 TCase *kernel_features_tcase(void);
 TCase *kernels_tcase(void);
@@ -551,10 +553,10 @@ TCase *timeouts_backpressure_tcase(void);
 TCase *gpu_faults_tcase(void);
 TCase *isolation_tcase(void);
 TCase *isolation_default_tcase(void);
+TCase *devices_tcase(void);
 
-Suite *daemon_suite(void)
+static TCase *skeleton_tcase(void)
 {
-	Suite *s = suite_create("daemon");
 	TCase *t = tcase_create("skeleton");
 	tcase_add_checked_fixture(t, daemon_setup, daemon_teardown);
 	tcase_set_timeout(t, 120);
@@ -583,48 +585,122 @@ Suite *daemon_suite(void)
 	tcase_add_test(t, second_daemon_on_a_live_socket_refuses_to_start);
 	tcase_add_test(t, cli_selftest_info_and_kernels_work);
 	tcase_add_test(t, stale_socket_is_replaced);
-	suite_add_tcase(s, t);
-	suite_add_tcase(s, fences_tcase());
-	suite_add_tcase(s, status_tcase());
-	suite_add_tcase(s, operator_tcase());
-	suite_add_tcase(s, memory_tcase());
-	suite_add_tcase(s, limits_tcase());
-	suite_add_tcase(s, staging_tcase());
-	suite_add_tcase(s, seeds_tcase());
-	suite_add_tcase(s, shared_tcase());
-	suite_add_tcase(s, shared_fallback_tcase());
-	suite_add_tcase(s, sharing_tcase());
-	suite_add_tcase(s, sharing_loop_poll_tcase());
-	suite_add_tcase(s, sharing_limits_tcase());
-	suite_add_tcase(s, priority_tcase());
-	suite_add_tcase(s, priority_default_tcase());
-	suite_add_tcase(s, priority_fair_tcase());
-	suite_add_tcase(s, client_kernels_tcase());
-	suite_add_tcase(s, kernel_features_tcase());
-	suite_add_tcase(s, kernels_tcase());
-	suite_add_tcase(s, kernels_pool_tcase());
-	suite_add_tcase(s, cache_tcase());
-	suite_add_tcase(s, hazards_tcase());
-	suite_add_tcase(s, eager_tcase());
-	suite_add_tcase(s, eager_limits_tcase());
-	suite_add_tcase(s, graphs_tcase());
-	suite_add_tcase(s, graphs_pool_tcase());
-	suite_add_tcase(s, timing_tcase());
-	suite_add_tcase(s, timing_config_tcase());
-	suite_add_tcase(s, faults_tcase());
-	suite_add_tcase(s, timeouts_tcase());
-	suite_add_tcase(s, timeouts_backpressure_tcase());
-	suite_add_tcase(s, gpu_faults_tcase());
-	suite_add_tcase(s, isolation_tcase());
-	suite_add_tcase(s, isolation_default_tcase());
-	return s;
+	return t;
 }
 
+/* Every test case of the suite; the longest first, so that parallel
+ * workers finish together. */
+static TCase *(*const tcases[])(void) = {
+	kernels_tcase,
+	kernels_pool_tcase,
+	timeouts_tcase,
+	skeleton_tcase,
+	client_kernels_tcase,
+	status_tcase,
+	timeouts_backpressure_tcase,
+	fences_tcase,
+	operator_tcase,
+	memory_tcase,
+	limits_tcase,
+	staging_tcase,
+	seeds_tcase,
+	shared_tcase,
+	shared_fallback_tcase,
+	sharing_tcase,
+	sharing_loop_poll_tcase,
+	sharing_limits_tcase,
+	priority_tcase,
+	priority_default_tcase,
+	priority_fair_tcase,
+	kernel_features_tcase,
+	cache_tcase,
+	hazards_tcase,
+	eager_tcase,
+	eager_limits_tcase,
+	graphs_tcase,
+	graphs_pool_tcase,
+	timing_tcase,
+	timing_config_tcase,
+	faults_tcase,
+	gpu_faults_tcase,
+	isolation_tcase,
+	isolation_default_tcase,
+	devices_tcase,
+};
+#define N_TCASES (sizeof(tcases) / sizeof(tcases[0]))
+
+/* Runs test case i alone, quietly; prints a line for it and one for each
+ * failure. Returns the number of failed tests. */
+static int run_one(size_t i)
+{
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	Suite *s = suite_create("daemon");
+	suite_add_tcase(s, tcases[i]());
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_SILENT);
+	int n = srunner_ntests_run(sr), failed = srunner_ntests_failed(sr);
+	TestResult **tr = srunner_failures(sr);
+	for (int k = 0; k < failed; k++)
+		printf("%s:%d:%s:%s: %s\n", tr_lfile(tr[k]), tr_lno(tr[k]), tr_tcname(tr[k]),
+		       tr_rtype(tr[k]) == CK_ERROR ? "E" : "F", tr_msg(tr[k]));
+	free(tr);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	TestResult **all = srunner_results(sr);
+	printf("%-24s %3d tests, %d failed, %.1f s\n", n ? tr_tcname(all[0]) : "(none)", n, failed,
+	       (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+	free(all);
+	fflush(stdout);
+	srunner_free(sr);
+	return failed;
+}
+
+/*
+ * Test cases run in GPUCMD_TEST_JOBS processes at once (default: one more
+ * than the cores): most of a test's time is a daemon starting, waiting for
+ * the GPU or for a timeout, so the suite takes a fraction of its
+ * sequential time. Each worker takes the next case from a pipe; CK_RUN_CASE
+ * (one case, Check's own output) runs sequentially as before.
+ */
 int main(void)
 {
-	SRunner *sr = srunner_create(daemon_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	if (getenv("CK_RUN_CASE")) {
+		Suite *s = suite_create("daemon");
+		for (size_t i = 0; i < N_TCASES; i++)
+			suite_add_tcase(s, tcases[i]());
+		SRunner *sr = srunner_create(s);
+		srunner_run_all(sr, CK_NORMAL);
+		int failed = srunner_ntests_failed(sr);
+		srunner_free(sr);
+		return failed ? 1 : 0;
+	}
+	const char *env = getenv("GPUCMD_TEST_JOBS");
+	long jobs = env ? strtol(env, NULL, 10) : sysconf(_SC_NPROCESSORS_ONLN) + 1;
+	if (jobs < 1)
+		jobs = 1;
+	int queue[2];
+	if (pipe(queue) < 0)
+		return 2;
+	for (size_t i = 0; i < N_TCASES; i++) {
+		uint8_t b = (uint8_t)i;
+		if (write(queue[1], &b, 1) != 1)
+			return 2;
+	}
+	close(queue[1]);
+	fflush(stdout);
+	for (long w = 0; w < jobs; w++) {
+		if (fork() != 0)
+			continue;
+		int failed = 0;
+		uint8_t b;
+		while (read(queue[0], &b, 1) == 1)
+			failed += run_one(b);
+		_exit(failed ? 1 : 0);
+	}
+	close(queue[0]);
+	int st, bad = 0;
+	while (wait(&st) > 0)
+		bad |= !WIFEXITED(st) || WEXITSTATUS(st) != 0;
+	printf("%s: %zu test cases in %ld processes\n", bad ? "FAILED" : "passed", N_TCASES, jobs);
+	return bad;
 }

@@ -170,7 +170,9 @@ START_TEST(cache_directory_follows_systemd_then_xdg_then_home)
 		/* The sanitizer build's daemon runs with its own options, as in
 		 * harness.c. */
 		const char *asan = getenv("GPUCMD_DAEMON_ASAN_OPTIONS");
-		int n = snprintf(env, sizeof(env), "%s%s ", asan ? "ASAN_OPTIONS=" : "", asan ? asan : "");
+		/* Beside the test's daemon on the same device: a lock of its own. */
+		int n = snprintf(env, sizeof(env), "RUNTIME_DIRECTORY=%s/dirs-rt %s%s ", test_daemon.dir,
+				 asan ? "ASAN_OPTIONS=" : "", asan ? asan : "");
 		snprintf(env + n, sizeof(env) - (size_t)n, envs[i], test_daemon.dir);
 		/* Started, answered once (so it is past start-up), stopped. */
 		snprintf(cmd, sizeof(cmd),

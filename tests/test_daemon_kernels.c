@@ -63,12 +63,20 @@ static void expect_close(const char *what, const float *got, const double *want,
 			      abs_tol, rel_tol);
 }
 
-static const uint32_t sizes[] = {1, 255, 257, 100003};
-#define N_SIZES 4
+static const uint32_t sizes[] = {1, 3, 255, 257, 1000003};
+#define N_SIZES 5
 
 static uint32_t groups_of(uint32_t n, uint32_t per)
 {
 	return (n + per - 1) / per;
+}
+
+/* Element-wise kernels take any group count: every other case dispatches a
+ * group per 256 elements (one element an invocation), the others a group
+ * per 4096 (four vec4s an invocation, through the grid-stride loop). */
+static uint32_t elementwise_groups(uint32_t n, int i)
+{
+	return groups_of(n, i & 1 ? 256 : 4096);
 }
 
 /* add, sub, mul, div: one rounding each, so exact against float on the CPU;
@@ -89,7 +97,7 @@ START_TEST(elementwise_binary_kernels_match_the_cpu)
 	gpucmd_client *c = connect_ok();
 	const void *in[3] = {a, b, NULL};
 	size_t bytes[3] = {n * 4, n * 4, n * 4};
-	run(c, name, 3, in, bytes, &n, 4, groups_of(n, 256), 1, 2, out);
+	run(c, name, 3, in, bytes, &n, 4, elementwise_groups(n, _i), 1, 2, out);
 	expect_close(name, out, want, n, 0, name[0] == 'd' ? 1e-6 : 0);
 	gpucmd_disconnect(c);
 	free(a);
@@ -112,19 +120,19 @@ START_TEST(copy_scale_axpy_match_the_cpu)
 	size_t bytes[2] = {n * 4, n * 4};
 	if (which == 0) {
 		const void *in[2] = {x, NULL};
-		run(c, "copy_f32", 2, in, bytes, &n, 4, groups_of(n, 256), 1, 1, out);
+		run(c, "copy_f32", 2, in, bytes, &n, 4, elementwise_groups(n, _i), 1, 1, out);
 		for (uint32_t i = 0; i < n; i++)
 			want[i] = x[i];
 		expect_close("copy_f32", out, want, n, 0, 0);
 	} else if (which == 1) {
 		const void *in[2] = {x, NULL};
-		run(c, "scale_f32", 2, in, bytes, &p, 8, groups_of(n, 256), 1, 1, out);
+		run(c, "scale_f32", 2, in, bytes, &p, 8, elementwise_groups(n, _i), 1, 1, out);
 		for (uint32_t i = 0; i < n; i++)
 			want[i] = p.alpha * x[i];
 		expect_close("scale_f32", out, want, n, 0, 0);
 	} else {
 		const void *in[2] = {x, y};
-		run(c, "axpy_f32", 2, in, bytes, &p, 8, groups_of(n, 256), 1, 1, out);
+		run(c, "axpy_f32", 2, in, bytes, &p, 8, elementwise_groups(n, _i), 1, 1, out);
 		for (uint32_t i = 0; i < n; i++)
 			want[i] = (double)p.alpha * x[i] + y[i];
 		expect_close("axpy_f32", out, want, n, 1e-4, 1e-6);
@@ -152,7 +160,7 @@ START_TEST(gelu_and_silu_match_the_cpu)
 	gpucmd_client *c = connect_ok();
 	const void *in[2] = {x, NULL};
 	size_t bytes[2] = {n * 4, n * 4};
-	run(c, gelu ? "gelu_f32" : "silu_f32", 2, in, bytes, &n, 4, groups_of(n, 256), 1, 1, out);
+	run(c, gelu ? "gelu_f32" : "silu_f32", 2, in, bytes, &n, 4, elementwise_groups(n, _i), 1, 1, out);
 	expect_close(gelu ? "gelu_f32" : "silu_f32", out, want, n, 1e-5, 1e-5);
 	gpucmd_disconnect(c);
 	free(x);
@@ -164,12 +172,16 @@ END_TEST
 /* reduce_sum and reduce_max over any length: passes in one command buffer,
  * ping-ponging two buffers until one value is left. max is exact; a sum's
  * error grows with log2(n) additions: 1e-6 * log2(n) of the sum of |x|. */
-static const uint32_t reduce_sizes[] = {1, 511, 512, 513, 100003, 1u << 20};
+static const uint32_t reduce_sizes[] = {1, 3, 511, 512, 513, 1000003, 1u << 20};
+#define N_REDUCE 7
 
 START_TEST(reductions_of_any_length_match_the_cpu)
 {
-	uint32_t n = reduce_sizes[_i % 6];
-	bool sum = _i < 6;
+	uint32_t n = reduce_sizes[_i % N_REDUCE];
+	bool sum = _i < N_REDUCE;
+	/* Any group count works: a group per 512 elements or per 4096 (a
+	 * grid-stride loop of vec4s), alternately. */
+	uint32_t per = _i & 1 ? 512 : 4096;
 	const char *name = sum ? "reduce_sum_f32" : "reduce_max_f32";
 	float *x = floats(n, 41 + _i, 1);
 	double want = sum ? 0 : -INFINITY, abs_sum = 0;
@@ -189,8 +201,8 @@ START_TEST(reductions_of_any_length_match_the_cpu)
 	uint32_t left = n, src = 0, passes = 0;
 	do {
 		struct gpucmd_binding bind[2] = {{b[src], 0, 0}, {b[!src], 0, 0}};
-		must(c, gpucmd_dispatch(c, s, k.id, bind, 2, &left, 4, groups_of(left, 512), 1, 1), "dispatch");
-		left = groups_of(left, 512);
+		must(c, gpucmd_dispatch(c, s, k.id, bind, 2, &left, 4, groups_of(left, per), 1, 1), "dispatch");
+		left = groups_of(left, per);
 		src = !src;
 		passes++;
 	} while (left > 1);
@@ -206,6 +218,13 @@ START_TEST(reductions_of_any_length_match_the_cpu)
 END_TEST
 
 static const uint32_t shapes[][2] = {{1, 1}, {3, 1000}, {17, 257}, {64, 4096}};
+
+/* Row kernels loop over rows: odd cases dispatch a group per row, even
+ * ones a group per two rows. */
+static uint32_t row_groups(uint32_t rows, int i)
+{
+	return i & 1 ? rows : groups_of(rows, 2);
+}
 
 /* softmax and rms_norm over rows, against double: 1e-6 absolute plus 1e-4
  * relative (exp, a 256-way sum and a reciprocal square root per row). */
@@ -230,12 +249,12 @@ START_TEST(row_kernels_match_the_cpu)
 		uint32_t p[2] = {rows, cols};
 		const void *in[2] = {x, NULL};
 		size_t bytes[2] = {n * 4, n * 4};
-		run(c, "softmax_f32", 2, in, bytes, p, 8, rows, 1, 1, out);
+		run(c, "softmax_f32", 2, in, bytes, p, 8, row_groups(rows, _i), 1, 1, out);
 	} else {
 		struct { uint32_t rows, cols; float eps; } p = {rows, cols, 1e-5f};
 		const void *in[3] = {x, w, NULL};
 		size_t bytes[3] = {n * 4, cols * 4, n * 4};
-		run(c, "rms_norm_f32", 3, in, bytes, &p, 12, rows, 1, 2, out);
+		run(c, "rms_norm_f32", 3, in, bytes, &p, 12, row_groups(rows, _i), 1, 2, out);
 	}
 	expect_close(softmax ? "softmax_f32" : "rms_norm_f32", out, want, n, 1e-6, 1e-4);
 	gpucmd_disconnect(c);
@@ -277,14 +296,18 @@ static float half_to_float(uint16_t h)
 	return sign ? -v : v;
 }
 
-static const uint32_t mshapes[][3] = {{1, 1, 1}, {17, 33, 9}, {64, 48, 100}, {100, 3, 257}};
+/* m, n, k: tiny, non-multiples of every tile and vector width, and rows
+ * of multiples of 4 (the vector loads) over more than one 128 x 128 tile. */
+static const uint32_t mshapes[][3] = {{1, 1, 1}, {17, 33, 9}, {64, 48, 100}, {100, 3, 257}, {130, 131, 67},
+				      {256, 132, 36}};
+#define N_MSHAPES 6
 
 /* matmul f32 and f16-in/f32-accumulate, against double: the error of a
  * k-term dot product, 1e-6 * k of the sum of |a||b|, plus 1e-6. */
 START_TEST(matmul_matches_the_cpu)
 {
-	uint32_t m = mshapes[_i % 4][0], n = mshapes[_i % 4][1], k = mshapes[_i % 4][2];
-	bool f16 = _i >= 4;
+	uint32_t m = mshapes[_i % N_MSHAPES][0], n = mshapes[_i % N_MSHAPES][1], k = mshapes[_i % N_MSHAPES][2];
+	bool f16 = _i >= N_MSHAPES;
 	float *a = floats((size_t)m * k, 71 + _i, 1.0f / 64), *b = floats((size_t)k * n, 72 + _i, 1.0f / 64);
 	uint16_t *ha = NULL, *hb = NULL;
 	if (f16) {
@@ -320,7 +343,7 @@ START_TEST(matmul_matches_the_cpu)
 	const void *in[3] = {f16 ? (const void *)ha : a, f16 ? (const void *)hb : b, NULL};
 	size_t bytes[3] = {f16 ? ((size_t)m * k * 2 + 3) & ~(size_t)3 : (size_t)m * k * 4,
 			   f16 ? ((size_t)k * n * 2 + 3) & ~(size_t)3 : (size_t)k * n * 4, (size_t)m * n * 4};
-	run(c, f16 ? "matmul_f16" : "matmul_f32", 3, in, bytes, p, 12, groups_of(n, 16), groups_of(m, 16), 2, out);
+	run(c, f16 ? "matmul_f16" : "matmul_f32", 3, in, bytes, p, 12, groups_of(n, 128), groups_of(m, 128), 2, out);
 	expect_close(f16 ? "matmul_f16" : "matmul_f32", out, want, (size_t)m * n, 1e-6 * k * worst + 1e-6, 0);
 	gpucmd_disconnect(c);
 	free(a);
@@ -415,6 +438,23 @@ START_TEST(state_bound_once_is_still_right)
 }
 END_TEST
 
+/* The daemon builds matmul_f16's cooperative-matrix variant only where the
+ * device offers VK_NV_cooperative_matrix; lavapipe does not, so the tiled
+ * one runs (and the test above checked it), and `gpucmd kernels` says so.
+ * Kernels without variants show none. */
+START_TEST(matmul_f16_variant_fits_the_device)
+{
+	gpucmd_client *c = connect_ok();
+	struct gpucmd_kernel_info k;
+	must(c, gpucmd_kernel_find(c, "matmul_f16", &k), "find");
+	ck_assert_str_eq(k.variant, "tiled");
+	must(c, gpucmd_kernel_find(c, "matmul_f32", &k), "find");
+	ck_assert_str_eq(k.variant, "");
+	gpucmd_disconnect(c);
+	ck_assert(daemon_log_contains("variant coopmat_nv not used (no VK_NV_cooperative_matrix)"));
+}
+END_TEST
+
 START_TEST(pool_path_is_the_one_in_use)
 {
 	ck_assert(daemon_log_contains("descriptor pools"));
@@ -435,12 +475,13 @@ static TCase *library_tcase(const char *name, void (*setup)(void))
 	tcase_add_loop_test(t, elementwise_binary_kernels_match_the_cpu, 0, 4 * N_SIZES);
 	tcase_add_loop_test(t, copy_scale_axpy_match_the_cpu, 0, 3 * N_SIZES);
 	tcase_add_loop_test(t, gelu_and_silu_match_the_cpu, 0, 2 * N_SIZES);
-	tcase_add_loop_test(t, reductions_of_any_length_match_the_cpu, 0, 12);
+	tcase_add_loop_test(t, reductions_of_any_length_match_the_cpu, 0, 2 * N_REDUCE);
 	tcase_add_loop_test(t, row_kernels_match_the_cpu, 0, 8);
 	tcase_add_loop_test(t, transpose_is_exact, 0, 3);
-	tcase_add_loop_test(t, matmul_matches_the_cpu, 0, 8);
+	tcase_add_loop_test(t, matmul_matches_the_cpu, 0, 2 * N_MSHAPES);
 	tcase_add_test(t, long_command_buffers_bind_every_dispatch);
 	tcase_add_test(t, state_bound_once_is_still_right);
+	tcase_add_test(t, matmul_f16_variant_fits_the_device);
 	return t;
 }
 

@@ -31,6 +31,7 @@ struct gd_config {
 	bool validate;             /* Vulkan validation layer */
 	bool validate_sync;        /* also synchronization validation (missing or wrong barriers) */
 	bool gpu_accounting;       /* time every command buffer, not only profiled ones */
+	bool share_device;         /* other daemons may serve the same device (service/devlock.h) */
 	uint32_t max_frame;        /* largest frame accepted or sent */
 	uint32_t spin_us;          /* completion thread's poll window; GD_CONFIG_AUTO: by device type */
 	uint32_t loop_poll_us;     /* loop thread's poll after a commit_and_wait; the same */

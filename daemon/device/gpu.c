@@ -397,6 +397,7 @@ struct device_request {
 	VkPhysicalDevicePageableDeviceLocalMemoryFeaturesEXT pageable;
 	VkPhysicalDeviceFaultFeaturesEXT fault;
 	VkPhysicalDeviceShaderAtomicFloatFeaturesEXT atomic_float;
+	VkPhysicalDeviceCooperativeMatrixFeaturesNV coopmat;
 	bool push, pageable_on, fault_on;
 };
 
@@ -541,6 +542,32 @@ static void request_extras(struct gd_gpu *gpu, struct device_request *r)
 	}
 }
 
+/* Cooperative matrices (VK_NV_cooperative_matrix: NVIDIA's tensor cores) change what a kernel
+ * computes, not what it reaches. The shapes offered are kept for registry.c's matmul variant. */
+static void request_coopmat(struct gd_gpu *gpu, struct device_request *r)
+{
+	r->coopmat = (VkPhysicalDeviceCooperativeMatrixFeaturesNV){
+		.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV};
+	if (!has_device_ext(gpu->phys, VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME))
+		return;
+	query_feature(gpu->phys, &r->coopmat);
+	PFN_vkGetPhysicalDeviceCooperativeMatrixPropertiesNV props =
+		(PFN_vkGetPhysicalDeviceCooperativeMatrixPropertiesNV)vkGetInstanceProcAddr(
+			gpu->instance, "vkGetPhysicalDeviceCooperativeMatrixPropertiesNV");
+	uint32_t n = GD_MAX_COOPMAT_SHAPES;
+	for (uint32_t i = 0; i < n; i++)
+		gpu->coopmat[i] = (VkCooperativeMatrixPropertiesNV){.sType = VK_STRUCTURE_TYPE_COOPERATIVE_MATRIX_PROPERTIES_NV};
+	VkResult res = props ? props(gpu->phys, &n, gpu->coopmat) : VK_ERROR_EXTENSION_NOT_PRESENT;
+	if (!r->coopmat.cooperativeMatrix || (res != VK_SUCCESS && res != VK_INCOMPLETE))
+		return;
+	gpu->n_coopmat = n;
+	gpu->coopmat_nv = true;
+	request(r, VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME, &r->coopmat);
+	for (const VkCooperativeMatrixPropertiesNV *c = gpu->coopmat; c < gpu->coopmat + n; c++)
+		log_info("cooperative matrix %ux%ux%u: VkComponentTypeNV A %d B %d C %d D %d, VkScopeNV %d", c->MSize,
+			 c->NSize, c->KSize, (int)c->AType, (int)c->BType, (int)c->CType, (int)c->DType, (int)c->scope);
+}
+
 static void load_device_procs(struct gd_gpu *gpu, const struct device_request *r)
 {
 	if (r->push)
@@ -559,31 +586,27 @@ static void load_device_procs(struct gd_gpu *gpu, const struct device_request *r
 										   "vkGetDeviceFaultInfoEXT");
 }
 
-static int create_device(struct gd_gpu *gpu, bool no_push, bool one_queue, uint32_t want_family)
+static int create_device(struct gd_gpu *gpu, const struct gd_gpu_options *opts)
 {
 	query_properties(gpu);
-	gpu->family = choose_family(gpu, want_family);
+	gpu->family = choose_family(gpu, opts->queue_family);
 	if (gpu->family == UINT32_MAX) {
-		if (want_family == UINT32_MAX)
+		if (opts->queue_family == UINT32_MAX)
 			log_err("device %s has no compute queue", gpu->props.deviceName);
 		return -ENODEV;
 	}
 	struct device_request r = {0};
 	request_core(gpu, &r);
-	request_memory(gpu, &r, no_push);
+	request_memory(gpu, &r, opts->no_push_descriptors);
 	request_extras(gpu, &r);
+	request_coopmat(gpu, &r);
 	gpu->atomic_float.pNext = NULL;
-	/* Bulk work on queue 0, HIGH sessions on queue 1 of the same family
-	 * where it has two (no ownership transfers between them), with the
-	 * higher queue priority; one queue: HIGH shares it (DESIGN.md). */
+	/* Bulk work on queue 0, HIGH sessions on queue 1 of the family at a higher priority where it has
+	 * two (same family: no ownership transfers); else they share queue 0 (DESIGN.md, "Priorities"). */
 	const float prio[2] = {0.5f, 1.0f};
-	uint32_t n_queues = gpu->families[gpu->family].queueCount >= 2 && !one_queue ? 2 : 1;
-	VkDeviceQueueCreateInfo q = {
-		.sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO,
-		.queueFamilyIndex = gpu->family,
-		.queueCount = n_queues,
-		.pQueuePriorities = n_queues == 2 ? prio : &prio[1],
-	};
+	uint32_t n_queues = gpu->families[gpu->family].queueCount >= 2 && !opts->one_queue ? 2 : 1;
+	VkDeviceQueueCreateInfo q = {.sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO, .queueFamilyIndex = gpu->family,
+				     .queueCount = n_queues, .pQueuePriorities = n_queues == 2 ? prio : &prio[1]};
 	VkDeviceCreateInfo ci = {
 		.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
 		.pNext = &r.f,
@@ -634,8 +657,7 @@ struct gd_gpu *gd_gpu_create(const struct gd_gpu_options *opts)
 		return NULL;
 	gpu->validate = opts->validate || opts->validate_sync;
 	gpu->validate_sync = opts->validate_sync;
-	if (create_instance(gpu) < 0 || choose_device(gpu, opts->device) < 0 ||
-	    create_device(gpu, opts->no_push_descriptors, opts->one_queue, opts->queue_family) < 0)
+	if (create_instance(gpu) < 0 || choose_device(gpu, opts->device) < 0 || create_device(gpu, opts) < 0)
 		goto fail;
 	uint32_t v = gpu->props.apiVersion;
 	log_info("memory: budget %s, priority %s, pageable %s, host pointer import %s", gpu->has_memory_budget ? "yes" : "no",

@@ -120,7 +120,7 @@ static int allocate(struct gd_memory *m, uint64_t size, uint32_t type, VkDeviceM
 		if (res != VK_SUCCESS) {
 			vkFreeMemory(gpu->device, *ret, NULL);
 			snprintf(err, errlen, "mapping %" PRIu64 " bytes failed: %s", size, gd_vk_result(res));
-			return -ENOMEM;
+			return gd_vk_errno(res);
 		}
 	}
 	m->allocated[h] += size;
@@ -231,7 +231,7 @@ int gd_memory_import(struct gd_memory *m, void *ptr, uint64_t size, uint32_t typ
 	if (res != VK_SUCCESS) {
 		ret->mem = VK_NULL_HANDLE;
 		snprintf(err, errlen, "importing %" PRIu64 " bytes of shared memory failed: %s", size, gd_vk_result(res));
-		return -ENOMEM;
+		return gd_vk_errno(res);
 	}
 	m->allocated[heap_of(m, type)] += size;
 	m->used[heap_of(m, type)] += size;

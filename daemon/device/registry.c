@@ -2,7 +2,7 @@
  * registry.c — kernels and programs (see registry.h). Standard kernels are
  * built at start on a few threads at once (pipeline compilation dominates
  * start-up, and the kernels are independent); the daemon serves nothing
- * until all are built. Client programs are built by client_kernel.c on
+ * until all are built. Client programs are built by requests/kernels.c on
  * libuv's worker threads through gd_program_build, and come back to the
  * loop thread to be adopted.
  */
@@ -21,6 +21,7 @@
 #include "device/pcache.h"
 #include "base/hash.h"
 #include "device/registry.h"
+#include "device/spirv_caps.h"
 
 #define MAX_BUILD_THREADS 8
 
@@ -140,14 +141,15 @@ static int create_pipeline(struct gd_registry *reg, struct gd_program *p, char *
 	return res == VK_ERROR_OUT_OF_HOST_MEMORY || res == VK_ERROR_OUT_OF_DEVICE_MEMORY ? -ENOMEM : -EINVAL;
 }
 
-int gd_program_build(struct gd_registry *reg, const uint32_t *words, size_t size, bool validate,
-		     const struct gd_kernel_opts *opts, struct gd_program **ret, char *err, size_t errlen)
+/* A program holding a copy of words, not yet checked or built. */
+static struct gd_program *program_alloc(struct gd_registry *reg, const uint32_t *words, size_t size,
+					const struct gd_kernel_opts *opts, char *err, size_t errlen)
 {
 	struct gd_program *p = calloc(1, sizeof(*p));
 	if (!p || !(p->words = malloc(size ? size : 1))) {
 		free(p);
 		snprintf(err, errlen, "daemon out of memory");
-		return -ENOMEM;
+		return NULL;
 	}
 	p->refs = 1;
 	p->reg = reg;
@@ -156,6 +158,15 @@ int gd_program_build(struct gd_registry *reg, const uint32_t *words, size_t size
 	p->size = size;
 	p->opts = opts ? *opts : no_opts;
 	p->hash = gd_spirv_hash(words, size, &p->opts);
+	return p;
+}
+
+int gd_program_build(struct gd_registry *reg, const uint32_t *words, size_t size, bool validate,
+		     const struct gd_kernel_opts *opts, struct gd_program **ret, char *err, size_t errlen)
+{
+	struct gd_program *p = program_alloc(reg, words, size, opts, err, errlen);
+	if (!p)
+		return -ENOMEM;
 	int r = gd_spirv_check(reg->gpu, words, size, validate, &p->opts, &p->iface, &p->code, &p->code_size, err,
 			       errlen);
 	if (r == 0)
@@ -226,6 +237,98 @@ struct build_job {
 	atomic_int failed;
 };
 
+/*
+ * Variants: beside NAME.spv a standard kernel may ship NAME+VARIANT.spv,
+ * built instead where the device offers what the variant needs. A variant
+ * has NAME's interface and dispatch exactly (docs/KERNELS.md), so it takes
+ * the interface reflected from NAME.spv: SPIRV-Cross cannot parse every
+ * module a driver runs (cooperative-matrix types). Its capabilities and
+ * extensions are checked against the device all the same.
+ */
+struct variant {
+	const char *kernel, *name;
+	const char *portable;                     /* what NAME.spv is called in `gpucmd kernels` */
+	const char *(*lacks)(const struct gd_gpu *gpu); /* NULL when usable, else what is missing */
+};
+
+/* matmul_f16+coopmat_nv: 16x8x16 f16 x f16 + f32 -> f32 subgroup matrices,
+ * 8 subgroups of 32 per group, 23 KiB of shared memory. */
+static const char *coopmat_f16_lacks(const struct gd_gpu *gpu)
+{
+	if (!gpu->coopmat_nv)
+		return "no VK_NV_cooperative_matrix";
+	if (gpu->subgroup.subgroupSize != 32 || !gpu->features12.shaderFloat16 || !gpu->features12.vulkanMemoryModel ||
+	    gpu->props.limits.maxComputeSharedMemorySize < 24 * 1024)
+		return "not 32-wide subgroups with shaderFloat16, vulkanMemoryModel and 24 KiB of shared memory";
+	for (uint32_t i = 0; i < gpu->n_coopmat; i++) {
+		const VkCooperativeMatrixPropertiesNV *c = &gpu->coopmat[i];
+		if (c->MSize == 16 && c->NSize == 8 && c->KSize == 16 && c->AType == VK_COMPONENT_TYPE_FLOAT16_NV &&
+		    c->BType == VK_COMPONENT_TYPE_FLOAT16_NV && c->CType == VK_COMPONENT_TYPE_FLOAT32_NV &&
+		    c->DType == VK_COMPONENT_TYPE_FLOAT32_NV && c->scope == VK_SCOPE_SUBGROUP_NV)
+			return NULL;
+	}
+	return "no 16x8x16 f16 x f16 + f32 subgroup shape";
+}
+
+static const struct variant variants[] = {
+	{"matmul_f16", "coopmat_nv", "tiled", coopmat_f16_lacks},
+	/* The benchmark's tensor-core peak (bench/peak_mma_f16*.comp), present
+	 * only where bench-bundle puts it. */
+	{"peak_mma_f16", "coopmat_nv", "none", coopmat_f16_lacks},
+};
+
+/* A program for a variant's words with the interface of its portable twin. */
+static int build_variant(struct gd_registry *reg, const uint32_t *words, size_t size, const struct gd_iface *iface,
+			 struct gd_program **ret, char *err, size_t errlen)
+{
+	int r = gd_spirv_check_caps_words(reg->gpu, words, size, err, errlen);
+	if (r < 0)
+		return r;
+	struct gd_program *p = program_alloc(reg, words, size, NULL, err, errlen);
+	if (!p)
+		return -ENOMEM;
+	p->iface = *iface;
+	r = create_pipeline(reg, p, err, errlen);
+	if (r < 0) {
+		program_destroy(p);
+		return r;
+	}
+	*ret = p;
+	return 0;
+}
+
+/* Replaces k's portable program by the first variant the device runs. */
+static void choose_variant(struct gd_registry *reg, struct gd_kernel *k, const char *dir)
+{
+	for (size_t i = 0; i < sizeof(variants) / sizeof(variants[0]); i++) {
+		const struct variant *v = &variants[i];
+		if (strcmp(v->kernel, k->name) != 0)
+			continue;
+		snprintf(k->variant, sizeof(k->variant), "%s", v->portable);
+		const char *lacks = v->lacks(reg->gpu);
+		char path[4096], err[256];
+		uint32_t *words = NULL;
+		size_t size = 0;
+		snprintf(path, sizeof(path), "%s/%s+%s.spv", dir, v->kernel, v->name);
+		int r = lacks ? -ENOTSUP : read_spirv_file(path, &words, &size);
+		struct gd_program *p = NULL;
+		if (r == 0)
+			r = build_variant(reg, words, size, &k->prog->iface, &p, err, sizeof(err));
+		else if (!lacks)
+			snprintf(err, sizeof(err), "cannot read %.160s: %s", path, strerror(-r));
+		free(words);
+		if (r < 0) {
+			log_info("kernel %s: variant %s not used (%s)", k->name, v->name, lacks ? lacks : err);
+			continue;
+		}
+		gd_program_unref(k->prog);
+		k->prog = p;
+		snprintf(k->variant, sizeof(k->variant), "%s", v->name);
+		log_info("kernel %s: variant %s", k->name, v->name);
+		return;
+	}
+}
+
 static void *build_main(void *arg)
 {
 	struct build_job *job = arg;
@@ -247,6 +350,7 @@ static void *build_main(void *arg)
 			atomic_store(&job->failed, 1);
 			continue;
 		}
+		choose_variant(reg, k, job->dir);
 		const struct gd_iface *f = &k->prog->iface;
 		log_debug("kernel %u %s: %u bindings, %u bytes of push constants, local size %ux%ux%u", k->id, k->name,
 			  f->n_bindings, f->push_size, f->local[0], f->local[1], f->local[2]);
@@ -272,7 +376,9 @@ static int list_kernels(const char *dir, char ***ret_names, size_t *ret_n)
 	}
 	for (struct dirent *e; (e = readdir(d));) {
 		size_t len = strlen(e->d_name);
-		if (len < 5 || len - 4 >= sizeof(((struct gd_kernel *)0)->name) || strcmp(e->d_name + len - 4, ".spv"))
+		/* NAME+VARIANT.spv is a variant of NAME, not a kernel of its own. */
+		if (len < 5 || len - 4 >= sizeof(((struct gd_kernel *)0)->name) || strcmp(e->d_name + len - 4, ".spv") ||
+		    strchr(e->d_name, '+'))
 			continue;
 		char **grown = realloc(names, (n + 1) * sizeof(*names));
 		if (!grown || !(grown[n] = strdup(e->d_name))) {

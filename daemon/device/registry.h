@@ -44,6 +44,7 @@ struct gd_program {
 struct gd_kernel {
 	uint32_t id;
 	char name[64];
+	char variant[32];             /* the variant built ("" where there is one only; registry.c) */
 	struct gd_program *prog;      /* one reference */
 };
 

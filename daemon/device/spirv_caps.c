@@ -82,16 +82,14 @@ static bool capability_ok(const struct gd_gpu *gpu, SpvCapability c)
 	case SpvCapabilityGroupNonUniformShuffleRelative: return sg & VK_SUBGROUP_FEATURE_SHUFFLE_RELATIVE_BIT;
 	case SpvCapabilityGroupNonUniformClustered: return sg & VK_SUBGROUP_FEATURE_CLUSTERED_BIT;
 	case SpvCapabilityGroupNonUniformQuad: return sg & VK_SUBGROUP_FEATURE_QUAD_BIT;
+	case SpvCapabilityCooperativeMatrixNV: return gpu->coopmat_nv;
 	default: return false;
 	}
 }
 
-static int check_capabilities(const struct gd_gpu *gpu, spvc_compiler comp, char *err, size_t errlen)
+static int check_capability_list(const struct gd_gpu *gpu, const SpvCapability *caps, size_t n, char *err,
+				 size_t errlen)
 {
-	const SpvCapability *caps;
-	size_t n;
-	if (spvc_compiler_get_declared_capabilities(comp, &caps, &n) != SPVC_SUCCESS)
-		return snprintf(err, errlen, "cannot read the module's capabilities"), -EINVAL;
 	for (size_t i = 0; i < n; i++) {
 		if (capability_ok(gpu, caps[i]))
 			continue;
@@ -108,6 +106,15 @@ static int check_capabilities(const struct gd_gpu *gpu, spvc_compiler comp, char
 	return 0;
 }
 
+static int check_capabilities(const struct gd_gpu *gpu, spvc_compiler comp, char *err, size_t errlen)
+{
+	const SpvCapability *caps;
+	size_t n;
+	if (spvc_compiler_get_declared_capabilities(comp, &caps, &n) != SPVC_SUCCESS)
+		return snprintf(err, errlen, "cannot read the module's capabilities"), -EINVAL;
+	return check_capability_list(gpu, caps, n, err, errlen);
+}
+
 /* SPIR-V extensions whose Vulkan side is core in 1.3 or needs nothing
  * enabled; what they allow is checked through the capabilities above. */
 static const char *const known_extensions[] = {
@@ -119,24 +126,56 @@ static const char *const known_extensions[] = {
 	"SPV_EXT_shader_atomic_float_add", /* VK_EXT_shader_atomic_float, when the device has it */
 };
 
-static int check_extensions(spvc_compiler comp, char *err, size_t errlen)
+static int check_extension(const struct gd_gpu *gpu, const char *ext, char *err, size_t errlen)
+{
+	/* VK_NV_cooperative_matrix, where the device has it (gpu.c). */
+	if (gpu->coopmat_nv && strcmp(ext, "SPV_NV_cooperative_matrix") == 0)
+		return 0;
+	for (size_t j = 0; j < sizeof(known_extensions) / sizeof(known_extensions[0]); j++)
+		if (strcmp(ext, known_extensions[j]) == 0)
+			return 0;
+	if (strstr(ext, "physical_storage_buffer"))
+		snprintf(err, errlen, "extension %.64s is refused: buffer device addresses would bypass bounds checks", ext);
+	else
+		snprintf(err, errlen, "extension %.64s is not enabled on this device by gpucmd", ext);
+	return -EINVAL;
+}
+
+static int check_extensions(const struct gd_gpu *gpu, spvc_compiler comp, char *err, size_t errlen)
 {
 	const char **exts;
 	size_t n;
 	if (spvc_compiler_get_declared_extensions(comp, &exts, &n) != SPVC_SUCCESS)
 		return snprintf(err, errlen, "cannot read the module's extensions"), -EINVAL;
 	for (size_t i = 0; i < n; i++) {
-		bool ok = false;
-		for (size_t j = 0; j < sizeof(known_extensions) / sizeof(known_extensions[0]); j++)
-			ok |= strcmp(exts[i], known_extensions[j]) == 0;
-		if (ok)
-			continue;
-		if (strstr(exts[i], "physical_storage_buffer"))
-			snprintf(err, errlen, "extension %.64s is refused: buffer device addresses would bypass bounds checks",
-				 exts[i]);
-		else
-			snprintf(err, errlen, "extension %.64s is not enabled on this device by gpucmd", exts[i]);
-		return -EINVAL;
+		int r = check_extension(gpu, exts[i], err, errlen);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int gd_spirv_check_caps_words(const struct gd_gpu *gpu, const uint32_t *words, size_t size, char *err, size_t errlen)
+{
+	size_t n = size / 4;
+	/* Capabilities and extensions come first in a module, after the
+	 * 5-word header: stop at the first other instruction. */
+	for (size_t i = 5; i < n && (words[i] >> 16) >= 1;) {
+		uint32_t op = words[i] & 0xffff, len = words[i] >> 16;
+		if (i + len > n || (op != SpvOpCapability && op != SpvOpExtension))
+			break;
+		int r = 0;
+		if (op == SpvOpCapability && len == 2) {
+			SpvCapability c = (SpvCapability)words[i + 1];
+			r = check_capability_list(gpu, &c, 1, err, errlen);
+		} else if (op == SpvOpExtension) {
+			char ext[128] = "";
+			memcpy(ext, &words[i + 1], len - 1 < sizeof(ext) / 4 ? (len - 1) * 4 : sizeof(ext) - 1);
+			r = check_extension(gpu, ext, err, errlen);
+		}
+		if (r < 0)
+			return r;
+		i += len;
 	}
 	return 0;
 }
@@ -182,7 +221,7 @@ int gd_spirv_check_caps(const struct gd_gpu *gpu, spvc_compiler comp, const stru
 {
 	int r = check_capabilities(gpu, comp, err, errlen);
 	if (r == 0)
-		r = check_extensions(comp, err, errlen);
+		r = check_extensions(gpu, comp, err, errlen);
 	if (r == 0)
 		r = check_float_modes(gpu, sc, err, errlen);
 	return r;

@@ -12,6 +12,7 @@
 #include "model/buffer.h"
 #include "model/core.h"
 #include "device/gpu.h"
+#include "device/vkcheck.h"
 #include "model/graph.h"
 #include "submit/scheduler.h"
 
@@ -229,8 +230,9 @@ int gd_graph_end(struct gd_graph *g)
 	g->push_override = calloc(g->n_nodes ? g->n_nodes : 1, sizeof(*g->push_override));
 	if (!g->map || !g->push_override)
 		return -ENOMEM;
-	if (vkEndCommandBuffer(g->rec.job.cb) != VK_SUCCESS)
-		return -EIO;
+	int r = gd_vk_check("vkEndCommandBuffer", vkEndCommandBuffer(g->rec.job.cb));
+	if (r < 0)
+		return r;
 	summarize(g);
 	return 0;
 }

@@ -16,6 +16,7 @@
 #include "model/core.h"
 #include "model/fence.h"
 #include "device/gpu.h"
+#include "device/vkcheck.h"
 #include "model/graph.h"
 #include "device/registry.h"
 #include "submit/scheduler.h"
@@ -41,10 +42,10 @@ int gd_session_create(struct gd_core *d, struct gd_client *client, const struct 
 		.flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT,
 		.queueFamilyIndex = d->gpu->family,
 	};
-	VkResult res = vkCreateCommandPool(d->gpu->device, &pi, NULL, &s->pool);
-	if (res != VK_SUCCESS) {
+	int r = gd_vk_check("vkCreateCommandPool", vkCreateCommandPool(d->gpu->device, &pi, NULL, &s->pool));
+	if (r < 0) {
 		free(s);
-		return -ENOMEM;
+		return r;
 	}
 	s->acct = gd_account_ref(client->acct);
 	d->stats.live_sessions++;
@@ -363,9 +364,10 @@ void gd_session_submit_part(struct gd_session *s)
 	struct gd_submission *sub = s->open;
 	if (sub->busy_on)
 		gd_busy_end(sub->busy, sub->job.cb);
-	if (vkEndCommandBuffer(sub->job.cb) != VK_SUCCESS) {
-		gd_session_fail(s, 0, -ENOMEM, "eager part of stage '%s': recording the command buffer failed; its "
-				"commands were dropped", s->stage_label);
+	VkResult res = vkEndCommandBuffer(sub->job.cb);
+	if (res != VK_SUCCESS) {
+		gd_session_fail(s, 0, gd_vk_errno(res), "eager part of stage '%s': vkEndCommandBuffer failed (%s); its "
+				"commands were dropped", s->stage_label, gd_vk_result(res));
 		release_refs(sub, false);
 		sub->spare = s->spares;
 		s->spares = sub;
@@ -475,8 +477,9 @@ void gd_session_commit(struct gd_session *s, uint64_t req, enum gd_commit_mode m
 		gd_cb_timing_end(sub->timing, sub->job.cb);
 		memcpy(sub->label, s->stage_label, sizeof(sub->label));
 	}
-	if (vkEndCommandBuffer(sub->job.cb) != VK_SUCCESS) {
-		gd_session_fail(s, req, -ENOMEM, "commit: recording the command buffer failed");
+	VkResult res = vkEndCommandBuffer(sub->job.cb);
+	if (res != VK_SUCCESS) {
+		gd_session_fail(s, req, gd_vk_errno(res), "commit: vkEndCommandBuffer failed (%s)", gd_vk_result(res));
 		release_refs(sub, false);
 		sub->spare = s->spares;
 		s->spares = sub;

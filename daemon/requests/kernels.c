@@ -99,6 +99,7 @@ static void fill_kernel_reply(const struct gd_kernel *k, Gpucmd__Kernel *m, Gpuc
 	m->local_z = f->local[2];
 	m->client = k->id > GD_CLIENT_KERNEL_BASE;
 	m->entry_point = (char *)f->entry;
+	m->variant = (char *)k->variant;
 	for (uint32_t i = 0; i < f->n_bindings; i++) {
 		kb[i] = (Gpucmd__KernelBinding)GPUCMD__KERNEL_BINDING__INIT;
 		kb[i].binding = f->binding[i];

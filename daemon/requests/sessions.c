@@ -110,7 +110,8 @@ void gd_request_session_open(struct gd_client *c, const Req *req)
 	int r = gd_session_create(c->d, c, &gd_reply_session_events, so_req->label, (enum gd_priority)so_req->priority,
 				  so_req->flags & GPUCMD_SESSION_EAGER, &s);
 	if (r < 0) {
-		reply_error(c, req->id, r, "session open: daemon out of memory");
+		reply_error(c, req->id, r, r == -ENOMEM ? "session open: daemon out of memory"
+							  : "session open: the device refused a command pool (the daemon's log says why)");
 		return;
 	}
 	r = gd_handles_add(&c->sessions, s, &h);

@@ -54,6 +54,8 @@ static const struct key keys[] = {
 	 "pipeline cache directory (default $STATE_DIRECTORY under systemd,\nelse $XDG_CACHE_HOME/gpucmd, else ~/.cache/gpucmd)"},
 	{"daemon", "gpu_accounting", K_BOOL, F(gpu_accounting), 0, 0, false, NULL,
 	 "two timestamps around every command buffer give per-client GPU time and\nutilisation in status (default no: on the H200 they doubled the round trip)"},
+	{"daemon", "share_device", K_BOOL, F(share_device), 0, 0, false, NULL,
+	 "let other daemons serve this device too (default no: a second daemon on\nthe same device is refused at start)"},
 	{"daemon", "no_cache", K_BOOL, F(no_cache), 0, 0, false, NULL, "keep the pipeline cache in memory only"},
 	{"daemon", "no_client_kernels", K_BOOL, F(no_client_kernels), 0, 0, true, NULL,
 	 "refuse kernels that clients bring (kernel_register)"},

@@ -18,6 +18,7 @@ struct gd_daemon {
 	struct gd_notify *notify;
 	uv_signal_t sigint, sigterm, sighup;
 	uv_timer_t stop_timer;     /* bounds the wait for committed work */
+	int device_lock;           /* the claim on the device (devlock.h), -1: none */
 	int argc;                  /* kept for SIGHUP, which reads them again */
 	char **argv;
 };

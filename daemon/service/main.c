@@ -18,6 +18,7 @@
 #include "net/conn.h"
 #include "service/config.h"
 #include "service/daemon.h"
+#include "service/devlock.h"
 #include "service/devicelost.h"
 #include "device/gpu.h"
 #include "gpucmd_defs.h"
@@ -150,6 +151,7 @@ static int start(struct gd_daemon *d)
 {
 	struct gd_core *core = &d->core;
 	const struct gd_config *cfg = &core->cfg;
+	d->device_lock = -1;
 	gd_list_init(&core->clients);
 	gd_list_init(&core->tokens);
 	gd_list_init(&core->waiters);
@@ -161,7 +163,11 @@ static int start(struct gd_daemon *d)
 	if (gd_server_check_path(cfg->socket_path) < 0)
 		return 2;
 	struct gd_gpu_options go = gd_gpu_options_of(cfg);
-	if (!(core->gpu = gd_gpu_create(&go)) || !(core->memory = gd_memory_create(core->gpu)) ||
+	if (!(core->gpu = gd_gpu_create(&go)))
+		return 1;
+	if (gd_device_claim(core->gpu->uuid, core->gpu->props.deviceName, cfg->share_device, &d->device_lock) < 0)
+		return 2;
+	if (!(core->memory = gd_memory_create(core->gpu)) ||
 	    !(core->pcache = gd_pcache_create(core->gpu, cfg->no_cache ? NULL : cfg->cache_dir)) ||
 	    !(core->reg = gd_registry_create(core->gpu, core->pcache, cfg->kernels_dir)))
 		return 1;
@@ -211,6 +217,8 @@ static int finish(struct gd_daemon *d, int status)
 		if (status == 0)
 			status = 3;
 	}
+	if (d->device_lock >= 0)
+		close(d->device_lock);
 	gd_config_finish(&core->cfg);
 	return status;
 }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 
 #include "device/gpu.h"
+#include "device/vkcheck.h"
 #include "submit/timing.h"
 
 #define N_QUERIES (2 + 2 * GD_TIMING_MAX_CMDS)
@@ -30,9 +31,10 @@ int gd_cb_timing_begin(struct gd_gpu *gpu, struct gd_cb_timing **t, VkCommandBuf
 			.queryType = VK_QUERY_TYPE_TIMESTAMP,
 			.queryCount = N_QUERIES,
 		};
-		if (vkCreateQueryPool(gpu->device, &qi, NULL, &n->pool) != VK_SUCCESS) {
+		int r = gd_vk_check("vkCreateQueryPool", vkCreateQueryPool(gpu->device, &qi, NULL, &n->pool));
+		if (r < 0) {
 			free(n);
-			return -ENOMEM;
+			return r;
 		}
 		*t = n;
 	}
@@ -116,9 +118,10 @@ int gd_busy_begin(struct gd_gpu *gpu, VkQueryPool *pool, VkCommandBuffer cb)
 			.queryType = VK_QUERY_TYPE_TIMESTAMP,
 			.queryCount = 2,
 		};
-		if (vkCreateQueryPool(gpu->device, &qi, NULL, pool) != VK_SUCCESS) {
+		int r = gd_vk_check("vkCreateQueryPool", vkCreateQueryPool(gpu->device, &qi, NULL, pool));
+		if (r < 0) {
 			*pool = VK_NULL_HANDLE;
-			return -ENOMEM;
+			return r;
 		}
 		if (gpu->host_query_reset)
 			vkResetQueryPool(gpu->device, *pool, 0, 2);

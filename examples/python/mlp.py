@@ -49,11 +49,11 @@ def main(socket: Optional[str] = None, batch: int = 32, steps: int = 3) -> None:
         xs = x.array
         for step in range(steps):
             xs[...] = rng.standard_normal((batch, D_IN), dtype=np.float32)
-            s.dispatch("matmul_f32", [x, W1, h], push=(batch, HIDDEN, D_IN), groups=(-(-HIDDEN // 16),
-                                                                                      -(-batch // 16)))
+            s.dispatch("matmul_f32", [x, W1, h], push=(batch, HIDDEN, D_IN), groups=(-(-HIDDEN // 128),
+                                                                                      -(-batch // 128)))
             s.dispatch("gelu_f32", [h, hg], push=(batch * HIDDEN,), threads=batch * HIDDEN)
-            s.dispatch("matmul_f32", [hg, W2, z], push=(batch, D_OUT, HIDDEN), groups=(-(-D_OUT // 16),
-                                                                                       -(-batch // 16)))
+            s.dispatch("matmul_f32", [hg, W2, z], push=(batch, D_OUT, HIDDEN), groups=(-(-D_OUT // 128),
+                                                                                       -(-batch // 128)))
             s.dispatch("rms_norm_f32", [z, ones, zn], push=(batch, D_OUT, eps), groups=batch)
             s.dispatch("softmax_f32", [zn, y], push=(batch, D_OUT), groups=batch)
             s.commit_and_wait()

@@ -59,7 +59,7 @@ class KernelBinding(Structure):
 class KernelInfo(Structure):
     _fields_ = [("id", c_uint32), ("name", c_char * 64), ("n_bindings", c_uint32),
                 ("bindings", KernelBinding * MAX_BINDINGS), ("push_size", c_uint32), ("local_size", c_uint32 * 3),
-                ("client", c_bool), ("entry_point", c_char * 64)]
+                ("client", c_bool), ("entry_point", c_char * 64), ("variant", c_char * 32)]
 
 
 class Binding(Structure):

@@ -116,6 +116,7 @@ class Kernel:
     local_size: Tuple[int, int, int]
     client: bool
     entry_point: str
+    variant: str
 
     @classmethod
     def _from(cls, c: _lib.KernelInfo) -> "Kernel":

@@ -44,7 +44,9 @@ class Daemon:
         argv = [str(BUILD / "gpucmdd"), "--socket", self.socket, "--config", str(config), "--validate",
                 "--cache-dir", str(self.dir / "cache")]
         with open(self.log, "wb") as log:
-            self.proc = subprocess.Popen(argv, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+            # Its own claim on the device, beside any other daemon on it.
+            env = dict(os.environ, RUNTIME_DIRECTORY=str(self.dir))
+            self.proc = subprocess.Popen(argv, stdout=log, stderr=log, stdin=subprocess.DEVNULL, env=env)
         for _ in range(600):  # until it accepts a connection (12 s)
             if self.proc.poll() is not None:
                 raise RuntimeError(f"gpucmdd exited during start-up ({self.proc.returncode}):\n{self.log_text()}")
