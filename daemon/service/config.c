@@ -126,7 +126,7 @@ static const struct key keys[] = {
 	{"priority", "high_part_commands", K_U32, F(high_part_commands), 1, 1u << 20, true, "N",
 	 "commands in an eager bulk session's part meanwhile (default 4)"},
 	{"priority", "fair_depth", K_U32, F(fair_depth), 0, UINT32_MAX, true, "N",
-	 "command buffers one session may have on the GPU while a session doing\nround trips is active (default 1; 0: no limit)"},
+	 "command buffers one session may have on the GPU while a session doing\nround trips is active (default 0: no limit; 1 made a light client's round\ntrip worse beside a flood on the H200, BENCHMARKS.md)"},
 	{"limits", "max_memory_per_client", K_SIZE64, F(max_memory_per_client), 0, UINT64_MAX, true, "BYTES",
 	 "buffer memory one connection may hold (default 0: no limit)"},
 	{"limits", "max_memory_per_uid", K_SIZE64, F(max_memory_per_uid), 0, UINT64_MAX, true, "BYTES",
@@ -559,7 +559,6 @@ int gd_config_read(struct gd_config *cfg, int argc, char **argv)
 		.high_window_ms = 20,
 		.bulk_depth_high = 2,
 		.high_part_commands = 4,
-		.fair_depth = 1,
 	};
 	const char *v = getenv("GPUCMD_VALIDATE");
 	cfg->validate = v && *v && strcmp(v, "0") != 0;
