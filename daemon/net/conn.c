@@ -564,10 +564,10 @@ void gd_net_resume_stalled(struct gd_net *net)
 {
 	/* Each stalled connection is tried once: one that stalls again goes
 	 * back on net->stalled, not on the list being walked. */
-	struct gd_list todo;
-	gd_list_move_all(&todo, &net->stalled);
-	while (!gd_list_empty(&todo)) {
-		struct gd_conn *c = gd_container_of(todo.next, struct gd_conn, stall_link);
+	struct gd_list pending;
+	gd_list_move_all(&pending, &net->stalled);
+	while (!gd_list_empty(&pending)) {
+		struct gd_conn *c = gd_container_of(pending.next, struct gd_conn, stall_link);
 		gd_list_remove(&c->stall_link);
 		gd_conn_resume(c);
 	}
