@@ -191,10 +191,12 @@ int daemon_stop(void)
 		return -1;
 	kill(t->pid, SIGTERM);
 	int st = 0;
-	for (int i = 0; i < 1000; i++) {
+	/* A stop lets committed work finish, which under the sanitizer build
+	 * on a loaded machine can take many seconds: SIGKILL only after 60. */
+	for (int i = 0; i < 6000; i++) {
 		if (waitpid(t->pid, &st, WNOHANG) == t->pid)
 			break;
-		if (i == 999) {
+		if (i == 5999) {
 			kill(t->pid, SIGKILL);
 			waitpid(t->pid, &st, 0);
 		}

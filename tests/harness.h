@@ -49,7 +49,8 @@ const char *build_dir(void);
 /* Waits up to timeout_ms for the daemon to exit by itself; returns its
  * exit status (128+signal), or -1 (then it is still running). */
 int daemon_wait_exit(int timeout_ms);
-/* SIGTERM, wait; returns the exit status (or 128+signal). */
+/* SIGTERM, wait (SIGKILL after 60 s); returns the exit status (or
+ * 128+signal). */
 int daemon_stop(void);
 /* Copies the daemon's log to stderr (when a test fails). */
 void dump_log(void);
