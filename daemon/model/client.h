@@ -44,8 +44,6 @@ struct gd_client_ops {
 	/* Closes with a last reply of status code saying tell (a string that
 	 * outlives the client) once the replies already owed are sent. */
 	void (*goodbye)(struct gd_client *c, int code, const char *tell);
-	/* A request that waited (-EAGAIN) may go on: handle it again. */
-	void (*resume)(struct gd_client *c);
 };
 
 /* The kernels a client registered from its own SPIR-V (requests/kernels.c). */

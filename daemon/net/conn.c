@@ -465,7 +465,8 @@ static void on_poll(uv_poll_t *h, int status, int events)
 	}
 }
 
-void gd_conn_resume(struct gd_conn *c)
+/* Handles frames that arrived while the connection was stalled. */
+static void conn_resume(struct gd_conn *c)
 {
 	if (c->closing)
 		return;
@@ -486,11 +487,6 @@ static void conn_goodbye(struct gd_client *client, int code, const char *tell)
 	gd_conn_goodbye(gd_conn_of(client), code, tell);
 }
 
-static void conn_resume(struct gd_client *client)
-{
-	gd_conn_resume(gd_conn_of(client));
-}
-
 static const struct gd_client_ops conn_ops = {
 	.send = conn_send,
 	.send_fd = conn_send_fd,
@@ -498,7 +494,6 @@ static const struct gd_client_ops conn_ops = {
 	.flush = conn_flush,
 	.close = conn_close,
 	.goodbye = conn_goodbye,
-	.resume = conn_resume,
 };
 
 /* The peer's process name, for status and logs. */
@@ -569,6 +564,6 @@ void gd_net_resume_stalled(struct gd_net *net)
 	while (!gd_list_empty(&pending)) {
 		struct gd_conn *c = gd_container_of(pending.next, struct gd_conn, stall_link);
 		gd_list_remove(&c->stall_link);
-		gd_conn_resume(c);
+		conn_resume(c);
 	}
 }

@@ -105,7 +105,5 @@ void gd_conn_input_released(struct gd_net *net);
 /* Whether the connection is reading (not stalled, stopping or full of
  * unsent replies): only then can its client be blamed for silence. */
 bool gd_conn_reading(const struct gd_conn *c);
-/* Handles frames that arrived while the connection was stalled. */
-void gd_conn_resume(struct gd_conn *c);
 
 #endif
