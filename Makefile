@@ -333,7 +333,7 @@ bench: all $(BENCH_BIN)
 bench-bundle: all $(BENCH_BIN)
 	rm -rf bundle
 	mkdir -p bundle/kernels
-	cp $(B)/gpucmdd $(B)/gpucmd $(filter-out $(B)/bench/peak_%,$(BENCH_BIN)) bench/run-bench bench/run-multigpu \
+	cp $(B)/gpucmdd $(B)/gpucmd $(filter-out $(B)/bench/peak_%,$(BENCH_BIN)) bench/run-bench bench/run-multigpu bench/run-matmul-sweep \
 		bench/bench-python $(B)/libgpucmd.so.0 bundle/
 	cp $(KERNELS) $(B)/bench/peak_mma_f16*.spv bundle/kernels/
 	mkdir -p bundle/python/gpucmd && cp python/gpucmd/*.py bundle/python/gpucmd/

@@ -654,6 +654,17 @@ static _Noreturn void flood(const struct opts *o, int ready_w)
 	}
 }
 
+/* Normal-priority stages the daemon has taken in, everyone's: it takes a
+ * flooder's in at the pace its work retires (the in-flight limits). */
+static uint64_t normal_stages(gpucmd_client *c)
+{
+	struct gpucmd_status st;
+	GC(c, gpucmd_status(c, &st));
+	uint64_t n = st.priorities[GPUCMD_PRIORITY_NORMAL].stages;
+	gpucmd_status_free(&st);
+	return n;
+}
+
 static void rtt_loop(struct addjob *j, uint64_t *lat, uint64_t n)
 {
 	for (uint64_t i = 0; i < n; i++) {
@@ -664,7 +675,9 @@ static void rtt_loop(struct addjob *j, uint64_t *lat, uint64_t n)
 }
 
 /* Fairness: the rtt of a light client alone, then while another client
- * floods the GPU with heavy stages. */
+ * floods the GPU with heavy stages; and the flood's stages per second
+ * while the light client is quiet against while it runs (what fairness
+ * costs the flooder). */
 static int bench_fairness(const struct opts *o)
 {
 	gpucmd_client *c = connect_daemon(o);
@@ -688,8 +701,13 @@ static int bench_fairness(const struct opts *o)
 	char x;
 	if (read(p[0], &x, 1) != 1)
 		die("the flooding client did not start");
-	usleep(100000); /* let the flood fill its in-flight allowance */
+	usleep(100000); /* let the flood fill its in-flight allowance, and the light client stop counting as waiting */
+	uint64_t n0 = normal_stages(c), t0 = now_ns();
+	usleep(o->iters * 100); /* about as long as the round trips below take on a GPU */
+	uint64_t n1 = normal_stages(c), t1 = now_ns();
 	rtt_loop(&j, busy, o->iters);
+	uint64_t n2 = normal_stages(c) - o->iters, t2 = now_ns(); /* less the light client's own */
+	double alone = (double)(n1 - n0) * 1e9 / (double)(t1 - t0), shared = (double)(n2 - n1) * 1e9 / (double)(t2 - t1);
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
 	/* What the flooder sent before it died still runs (the daemon reads it
@@ -714,8 +732,11 @@ static int bench_fairness(const struct opts *o)
 	printf(",\"iters\":%" PRIu64, o->iters);
 	json_stats("idle_latency_ns", si, true);
 	json_stats("flood_latency_ns", sb, true);
-	printf(",\"median_ratio\":%.3f,\"p99_ratio\":%.3f,\"valid\":true}\n", (double)sb.median / (double)si.median,
+	printf(",\"median_ratio\":%.3f,\"p99_ratio\":%.3f", (double)sb.median / (double)si.median,
 	       (double)sb.p99 / (double)si.p99);
+	printf(",\"flood_stages_per_s_alone\":%.1f,\"flood_stages_per_s_shared\":%.1f,\"flood_throughput_ratio\":%.3f", alone,
+	       shared, alone > 0 ? shared / alone : 0.0);
+	printf(",\"valid\":true}\n");
 	free(idle), free(busy);
 	addjob_destroy(&j);
 	gpucmd_disconnect(c);

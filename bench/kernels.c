@@ -21,8 +21,11 @@
  * and at 1/16 and 1/4 of the size; --compare PATH times another module
  * with add_f32's interface (bindings a, b, out; push n; a group per 256
  * elements) the same way, to compare kernels on one machine in one run.
+ * --matmul M,N,K runs only the two matmuls at that size (after the warm-up
+ * when one side is 4096 or more): bench/run-matmul-sweep compares builds
+ * of the matmul kernels with it.
  *
- *   bench-kernels [--quick] [--repeats R] [--fma PATH] [--compare PATH]... [--socket PATH]
+ *   bench-kernels [--quick] [--repeats R] [--fma PATH] [--compare PATH]... [--matmul M,N,K] [--socket PATH]
  */
 #include <inttypes.h>
 #include <math.h>
@@ -565,10 +568,20 @@ static void setup(struct bench *b, const char *sock, uint32_t n)
 	free(w);
 }
 
+static int finish(struct bench *b)
+{
+	gpucmd_session_close(b->c, b->s);
+	gpucmd_disconnect(b->c);
+	free(b->hx);
+	free(b->hy);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *sock = NULL, *fma = NULL;
 	bool quick = false;
+	uint32_t mm[3] = {0, 0, 0};
 	struct bench b = {.repeats = 6};
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--quick"))
@@ -581,13 +594,23 @@ int main(int argc, char **argv)
 			b.compare[b.n_compare++] = argv[++i];
 		else if (!strcmp(argv[i], "--repeats") && i + 1 < argc)
 			b.repeats = (unsigned)atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--matmul") && i + 1 < argc &&
+			 sscanf(argv[++i], "%u,%u,%u", &mm[0], &mm[1], &mm[2]) == 3 && mm[0] && mm[1] && mm[2])
+			;
 		else
-			die("usage: bench-kernels [--quick] [--repeats R] [--fma PATH] [--compare PATH]... [--socket PATH]");
+			die("usage: bench-kernels [--quick] [--repeats R] [--fma PATH] [--compare PATH]... [--matmul M,N,K] "
+			    "[--socket PATH]");
 	}
 	if (b.repeats < 1 || b.repeats > MAX_REPEATS)
 		die("--repeats must be 1..%d", MAX_REPEATS);
 	/* quick: 1 M + 3 floats (no multiple of any vector or group), 1024 x 1024 + 3 rows */
-	setup(&b, sock, quick ? (1u << 20) + 3 : 1u << 28);
+	setup(&b, sock, quick || mm[0] ? (1u << 20) + 3 : 1u << 28);
+	if (mm[0]) {
+		if (mm[0] >= 4096 || mm[1] >= 4096 || mm[2] >= 4096)
+			warm_up(&b);
+		bench_matmul(&b, mm[0], mm[1], mm[2]);
+		return finish(&b);
+	}
 	if (!quick)
 		warm_up(&b);
 	bench_elementwise(&b);
@@ -602,9 +625,5 @@ int main(int argc, char **argv)
 		bench_matmul(&b, 257, 255, 263);
 	else
 		bench_matmul(&b, 8192, 8192, 8192);
-	gpucmd_session_close(b.c, b.s);
-	gpucmd_disconnect(b.c);
-	free(b.hx);
-	free(b.hy);
-	return 0;
+	return finish(&b);
 }

@@ -4,24 +4,42 @@
 // (registry.c: the NV extension, the 16x8x16 f16 x f16 + f32 -> f32
 // subgroup shape, 32-wide subgroups, shaderFloat16).
 //
-// A group of 256 (8 subgroups of 32) computes a 128 x 128 tile of C; k goes
-// by 32. Each step the group stages a 128 x 32 slice of A and a 32 x 128
-// slice of B in shared memory as uvec4s (8 halves; rows padded by one uvec4
-// against bank conflicts), each invocation loading two uvec4s of each, the
-// next slice's loads issued before the current one is consumed. Subgroup
-// (wm, wn) = (id / 4, id % 4) owns rows wm*64..+63 and columns wn*32..+31:
-// 4 x 4 accumulators of 16 x 8, fed per 16 of k by 4 A fragments (16 x 16)
-// and 4 B fragments (16 x 8) loaded from shared memory. Rows of A and B
-// whose length is not a multiple of 8 halves, and tiles over the edge, load
-// half by half (zeros outside); accumulators over C's edge, or rows of C
-// not 16-byte aligned, go out through shared memory with bounds checks.
+// A group of WARPS_M x WARPS_N subgroups of 32 computes a 128 x 128 tile of
+// C; k goes by BK. Each step the group stages a 128 x BK slice of A and a
+// BK x 128 slice of B in shared memory as uvec4s (8 halves; rows padded by
+// one uvec4 against bank conflicts); the next slice's global loads are
+// issued into registers before the current slice is consumed. With
+// STAGES 2 the slices alternate between two buffers, one barrier a step;
+// with 1, two. A subgroup owns a (128 / WARPS_M) x (128 / WARPS_N) block
+// of C: FM x FN accumulators of 16 x 8, fed per 16 of k by FM A fragments
+// (16 x 16) and FN B fragments (16 x 8) loaded from shared memory. Rows of
+// A and B whose length is not a multiple of 8 halves, and tiles over the
+// edge, load half by half (zeros outside); accumulators over C's edge, or
+// rows of C not 16-byte aligned, go out through shared memory with bounds
+// checks. The parameters are compile-time (bench/run-matmul-sweep builds
+// others to compare on a device); the defaults are what the H200 ran
+// fastest (docs/BENCHMARKS.md).
 #version 450
 #extension GL_NV_cooperative_matrix : require
 #extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
 #extension GL_KHR_memory_scope_semantics : require
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_EXT_control_flow_attributes : require
-layout(local_size_x = 256) in;
+#ifndef WARPS_M
+#define WARPS_M 4
+#endif
+#ifndef WARPS_N
+#define WARPS_N 4
+#endif
+#ifndef BK
+#define BK 32
+#endif
+#ifndef STAGES
+#define STAGES 2
+#endif
+const uint THREADS = WARPS_M * WARPS_N * 32u;
+const uint FM = 128u / WARPS_M / 16u, FN = 128u / WARPS_N / 8u;
+layout(local_size_x = THREADS) in;
 layout(set = 0, binding = 0) readonly buffer A8 { uvec4 a8[]; };
 layout(set = 0, binding = 0) readonly buffer A { uint a[]; };
 layout(set = 0, binding = 1) readonly buffer B8 { uvec4 b8[]; };
@@ -29,11 +47,13 @@ layout(set = 0, binding = 1) readonly buffer B { uint b[]; };
 layout(set = 0, binding = 2) writeonly buffer C { float c[]; };
 layout(push_constant) uniform Push { uint m; uint n; uint k; } pc;
 
-const uint SA = 5u;  // uvec4s per staged row of A: 32 halves + 8 of padding
-const uint SB = 17u; // uvec4s per staged row of B: 128 halves + 8 of padding
-shared uvec4 sa[128u * SA];
-shared uvec4 sb[32u * SB];
-shared float sc[8u * 128u]; // a 16 x 8 accumulator per subgroup, for edge stores
+const uint SA = BK / 8u + 1u;           // uvec4s per staged row of A
+const uint SB = 17u;                    // uvec4s per staged row of B: 128 halves + 8
+const uint TA = 128u * SA, TB = BK * SB; // one stage of each
+const uint LA = 16u * BK / THREADS;     // uvec4s each invocation stages of A, and of B
+shared uvec4 sa[STAGES * TA];
+shared uvec4 sb[STAGES * TB];
+shared float sc[WARPS_M * WARPS_N * 128u]; // a 16 x 8 accumulator per subgroup, for edge stores
 
 // Eight halves of a row of a rows x cols matrix from its uvec4 and uint
 // views: one 16-byte load when the row length is a multiple of 8 and all
@@ -71,47 +91,65 @@ void store(fcoopmatNV<32, gl_ScopeSubgroup, 16, 8> acc, uint row, uint col)
 	subgroupBarrier();
 }
 
+// Invocation t stages uvec4s t + i * THREADS of each slice: of A, row
+// q / (BK / 8), halves (q % (BK / 8)) * 8; of B, row q / 16, halves (q % 16) * 8.
+void fetch(uint m0, uint n0, uint k0, uint t, inout uvec4 va[LA], inout uvec4 vb[LA])
+{
+	[[unroll]] for (uint i = 0u; i < LA; i++) {
+		uint q = t + i * THREADS;
+		va[i] = load_a(m0 + q / (BK / 8u), k0 + (q % (BK / 8u)) * 8u);
+		vb[i] = load_b(k0 + q / 16u, n0 + (q % 16u) * 8u);
+	}
+}
+
+void stage(uint s, uint t, uvec4 va[LA], uvec4 vb[LA])
+{
+	[[unroll]] for (uint i = 0u; i < LA; i++) {
+		uint q = t + i * THREADS;
+		sa[s * TA + (q / (BK / 8u)) * SA + q % (BK / 8u)] = va[i];
+		sb[s * TB + (q / 16u) * SB + q % 16u] = vb[i];
+	}
+}
+
 void main()
 {
 	uint m0 = gl_WorkGroupID.y * 128u, n0 = gl_WorkGroupID.x * 128u;
 	if (m0 >= pc.m || n0 >= pc.n)
 		return;
-	uint t = gl_LocalInvocationID.x, wm = gl_SubgroupID / 4u, wn = gl_SubgroupID % 4u;
-	fcoopmatNV<32, gl_ScopeSubgroup, 16, 8> acc[4][4];
-	[[unroll]] for (uint i = 0u; i < 4u; i++)
-		[[unroll]] for (uint j = 0u; j < 4u; j++)
+	uint t = gl_LocalInvocationID.x, wm = gl_SubgroupID / WARPS_N, wn = gl_SubgroupID % WARPS_N;
+	fcoopmatNV<32, gl_ScopeSubgroup, 16, 8> acc[FM][FN];
+	[[unroll]] for (uint i = 0u; i < FM; i++)
+		[[unroll]] for (uint j = 0u; j < FN; j++)
 			acc[i][j] = fcoopmatNV<32, gl_ScopeSubgroup, 16, 8>(0.0);
-	// Invocation t stages uvec4s t and t + 256 of each slice: of A, row
-	// q / 4, halves (q % 4) * 8; of B, row q / 16, halves (q % 16) * 8.
-	uvec4 va0 = load_a(m0 + t / 4u, (t % 4u) * 8u), va1 = load_a(m0 + 64u + t / 4u, (t % 4u) * 8u);
-	uvec4 vb0 = load_b(t / 16u, n0 + (t % 16u) * 8u), vb1 = load_b(16u + t / 16u, n0 + (t % 16u) * 8u);
-	for (uint k0 = 0u; k0 < pc.k; k0 += 32u) {
-		sa[(t / 4u) * SA + t % 4u] = va0;
-		sa[(64u + t / 4u) * SA + t % 4u] = va1;
-		sb[(t / 16u) * SB + t % 16u] = vb0;
-		sb[(16u + t / 16u) * SB + t % 16u] = vb1;
-		barrier();
-		if (k0 + 32u < pc.k) {
-			uint kn = k0 + 32u;
-			va0 = load_a(m0 + t / 4u, kn + (t % 4u) * 8u);
-			va1 = load_a(m0 + 64u + t / 4u, kn + (t % 4u) * 8u);
-			vb0 = load_b(kn + t / 16u, n0 + (t % 16u) * 8u);
-			vb1 = load_b(kn + 16u + t / 16u, n0 + (t % 16u) * 8u);
-		}
-		[[unroll]] for (uint kk = 0u; kk < 2u; kk++) {
-			fcoopmatNV<16, gl_ScopeSubgroup, 16, 16> fa[4];
-			fcoopmatNV<16, gl_ScopeSubgroup, 16, 8> fb[4];
-			[[unroll]] for (uint i = 0u; i < 4u; i++)
-				coopMatLoadNV(fa[i], sa, (wm * 64u + i * 16u) * SA + kk * 2u, SA, false);
-			[[unroll]] for (uint j = 0u; j < 4u; j++)
-				coopMatLoadNV(fb[j], sb, kk * 16u * SB + wn * 4u + j, SB, false);
-			[[unroll]] for (uint i = 0u; i < 4u; i++)
-				[[unroll]] for (uint j = 0u; j < 4u; j++)
+	uvec4 va[LA], vb[LA];
+	fetch(m0, n0, 0u, t, va, vb);
+	stage(0u, t, va, vb);
+	barrier();
+	uint s = 0u;
+	for (uint k0 = 0u; k0 < pc.k; k0 += BK) {
+		bool more = k0 + BK < pc.k;
+		if (more)
+			fetch(m0, n0, k0 + BK, t, va, vb);
+		[[unroll]] for (uint kk = 0u; kk < BK / 16u; kk++) {
+			fcoopmatNV<16, gl_ScopeSubgroup, 16, 16> fa[FM];
+			fcoopmatNV<16, gl_ScopeSubgroup, 16, 8> fb[FN];
+			[[unroll]] for (uint i = 0u; i < FM; i++)
+				coopMatLoadNV(fa[i], sa, s * TA + (wm * FM * 16u + i * 16u) * SA + kk * 2u, SA, false);
+			[[unroll]] for (uint j = 0u; j < FN; j++)
+				coopMatLoadNV(fb[j], sb, s * TB + kk * 16u * SB + wn * FN + j, SB, false);
+			[[unroll]] for (uint i = 0u; i < FM; i++)
+				[[unroll]] for (uint j = 0u; j < FN; j++)
 					acc[i][j] = coopMatMulAddNV(fa[i], fb[j], acc[i][j]);
+		}
+		if (STAGES == 1u)
+			barrier();
+		if (more) {
+			s = (s + 1u) % STAGES;
+			stage(s, t, va, vb);
 		}
 		barrier();
 	}
-	[[unroll]] for (uint i = 0u; i < 4u; i++)
-		[[unroll]] for (uint j = 0u; j < 4u; j++)
-			store(acc[i][j], m0 + wm * 64u + i * 16u, n0 + wn * 32u + j * 8u);
+	[[unroll]] for (uint i = 0u; i < FM; i++)
+		[[unroll]] for (uint j = 0u; j < FN; j++)
+			store(acc[i][j], m0 + wm * FM * 16u + i * 16u, n0 + wn * FN * 8u + j * 8u);
 }

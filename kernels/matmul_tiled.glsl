@@ -18,21 +18,22 @@ layout(local_size_x = 256) in;
 layout(set = 0, binding = 2) writeonly buffer C4 { vec4 c4[]; };
 layout(set = 0, binding = 2) writeonly buffer C { float c[]; };
 
-shared float sa[8][128];
-shared float sb[8][128];
+#ifndef TILED_STAGES
+#define TILED_STAGES 1
+#endif
+// Slices as vec4s of four consecutive rows of A (k-major) or columns of B,
+// so that an invocation reads its four with one load.
+shared vec4 sa[TILED_STAGES][8][32];
+shared vec4 sb[TILED_STAGES][8][32];
 
-void stage(vec4 va, vec4 vb, uint t)
+void stage(uint s, vec4 va, vec4 vb, uint t)
 {
 	uint ra = t >> 1, ka = (t & 1u) * 4u;
-	sa[ka][ra] = va.x;
-	sa[ka + 1u][ra] = va.y;
-	sa[ka + 2u][ra] = va.z;
-	sa[ka + 3u][ra] = va.w;
-	uint rb = t >> 5, cb = (t & 31u) * 4u;
-	sb[rb][cb] = vb.x;
-	sb[rb][cb + 1u] = vb.y;
-	sb[rb][cb + 2u] = vb.z;
-	sb[rb][cb + 3u] = vb.w;
+	sa[s][ka][ra >> 2][ra & 3u] = va.x;
+	sa[s][ka + 1u][ra >> 2][ra & 3u] = va.y;
+	sa[s][ka + 2u][ra >> 2][ra & 3u] = va.z;
+	sa[s][ka + 3u][ra >> 2][ra & 3u] = va.w;
+	sb[s][t >> 5][t & 31u] = vb;
 }
 
 void store_row(uint row, uint col, vec4 v)
@@ -59,26 +60,30 @@ void main()
 		acc[i][0] = acc[i][1] = vec4(0.0);
 	vec4 va = load_a(m0 + (t >> 1), (t & 1u) * 4u);
 	vec4 vb = load_b(t >> 5, n0 + (t & 31u) * 4u);
+	uint s = 0u;
+	stage(s, va, vb, t);
+	barrier();
 	for (uint k0 = 0u; k0 < pc.k; k0 += 8u) {
-		stage(va, vb, t);
-		barrier();
-		if (k0 + 8u < pc.k) {
+		bool more = k0 + 8u < pc.k;
+		if (more) {
 			va = load_a(m0 + (t >> 1), k0 + 8u + (t & 1u) * 4u);
 			vb = load_b(k0 + 8u + (t >> 5), n0 + (t & 31u) * 4u);
 		}
 		[[unroll]] for (uint kk = 0u; kk < 8u; kk++) {
-			vec4 a0 = vec4(sa[kk][ty * 4u], sa[kk][ty * 4u + 1u], sa[kk][ty * 4u + 2u], sa[kk][ty * 4u + 3u]);
-			vec4 a1 = vec4(sa[kk][64u + ty * 4u], sa[kk][65u + ty * 4u], sa[kk][66u + ty * 4u],
-				       sa[kk][67u + ty * 4u]);
-			vec4 b0 = vec4(sb[kk][tx * 4u], sb[kk][tx * 4u + 1u], sb[kk][tx * 4u + 2u], sb[kk][tx * 4u + 3u]);
-			vec4 b1 = vec4(sb[kk][64u + tx * 4u], sb[kk][65u + tx * 4u], sb[kk][66u + tx * 4u],
-				       sb[kk][67u + tx * 4u]);
+			vec4 a0 = sa[s][kk][ty], a1 = sa[s][kk][16u + ty];
+			vec4 b0 = sb[s][kk][tx], b1 = sb[s][kk][16u + tx];
 			[[unroll]] for (uint i = 0u; i < 4u; i++) {
 				acc[i][0] = fma(vec4(a0[i]), b0, acc[i][0]);
 				acc[i][1] = fma(vec4(a0[i]), b1, acc[i][1]);
 				acc[i + 4u][0] = fma(vec4(a1[i]), b0, acc[i + 4u][0]);
 				acc[i + 4u][1] = fma(vec4(a1[i]), b1, acc[i + 4u][1]);
 			}
+		}
+		if (TILED_STAGES == 1u)
+			barrier();
+		if (more) {
+			s = (s + 1u) % TILED_STAGES;
+			stage(s, va, vb, t);
 		}
 		barrier();
 	}

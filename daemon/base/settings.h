@@ -55,7 +55,8 @@ struct gd_config {
 	uint32_t high_window_ms;   /* HIGH work seen this recently keeps bulk work held */
 	uint32_t bulk_depth_high;  /* bulk jobs on the GPU at once meanwhile; 0: no limit */
 	uint32_t high_part_commands; /* eager bulk sessions' parts meanwhile, in commands */
-	uint32_t fair_depth;       /* a session's jobs on the GPU while others have work; 0: no limit */
+	uint32_t fair_depth;       /* a client's command buffers in flight while another waits (account.h); 0: no limit */
+	uint32_t fair_window_ms;   /* how long a client doing round trips counts as waiting */
 	uint64_t max_memory_per_client; /* bytes of buffers one connection may hold */
 	uint64_t max_memory_per_uid;    /* bytes all connections of one uid may hold */
 	uint32_t idle_timeout_sec;      /* close a connection idle and holding nothing */

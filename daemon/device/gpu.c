@@ -1,10 +1,9 @@
 /*
  * gpu.c — instance and device creation, device choice and the validation
- * message counter. Device choice: --device INDEX|UUID|NAME when given, else the
- * best type (discrete > integrated > virtual > CPU device such as lavapipe);
- * a name matches in any case, and --list-devices shows the candidates.
- * Queue choice: a compute-only family when there is one (it takes work
- * without competing with graphics), else the first family with compute.
+ * message counter. Device: --device INDEX|UUID|NAME (a name in any case;
+ * --list-devices shows them), else the best type (discrete > integrated >
+ * virtual > CPU device such as lavapipe). Queue: a compute-only family when
+ * there is one (it does not compete with graphics), else the first with compute.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -542,8 +541,7 @@ static void request_extras(struct gd_gpu *gpu, struct device_request *r)
 	}
 }
 
-/* Cooperative matrices (VK_NV_cooperative_matrix: NVIDIA's tensor cores) change what a kernel
- * computes, not what it reaches. The shapes offered are kept for registry.c's matmul variant. */
+/* Cooperative matrices (NVIDIA's tensor cores): the shapes offered, for registry.c's variants. */
 static void request_coopmat(struct gd_gpu *gpu, struct device_request *r)
 {
 	r->coopmat = (VkPhysicalDeviceCooperativeMatrixFeaturesNV){
@@ -566,6 +564,8 @@ static void request_coopmat(struct gd_gpu *gpu, struct device_request *r)
 	for (const VkCooperativeMatrixPropertiesNV *c = gpu->coopmat; c < gpu->coopmat + n; c++)
 		log_info("cooperative matrix %ux%ux%u: VkComponentTypeNV A %d B %d C %d D %d, VkScopeNV %d", c->MSize,
 			 c->NSize, c->KSize, (int)c->AType, (int)c->BType, (int)c->CType, (int)c->DType, (int)c->scope);
+	log_info("VK_KHR_cooperative_matrix: %d, VK_NV_cooperative_matrix2: %d (not used: glslc 2023.2 compiles neither)",
+		 has_device_ext(gpu->phys, "VK_KHR_cooperative_matrix"), has_device_ext(gpu->phys, "VK_NV_cooperative_matrix2"));
 }
 
 static void load_device_procs(struct gd_gpu *gpu, const struct device_request *r)

@@ -133,11 +133,35 @@ void gd_account_in_flight(struct gd_account *a, int delta)
 		x->in_flight += delta;
 }
 
+void gd_account_waits(struct gd_account *a)
+{
+	struct gd_fair *f = &a->d->fair;
+	int slot = f->waiter[1] == a || (f->waiter[0] != a && f->ns[1] < f->ns[0]);
+	f->waiter[slot] = a;
+	f->ns[slot] = gd_now_ns();
+}
+
+/* Whether a client other than a waited for its work within the window. */
+static bool another_waits(const struct gd_account *a)
+{
+	const struct gd_fair *f = &a->d->fair;
+	uint64_t now = 0, window = (uint64_t)a->d->cfg.fair_window_ms * 1000000u;
+	for (int i = 0; i < 2; i++) {
+		if (!f->waiter[i] || f->waiter[i] == a)
+			continue;
+		now = now ? now : gd_now_ns();
+		if (now - f->ns[i] < window)
+			return true;
+	}
+	return false;
+}
+
 bool gd_account_saturated(const struct gd_account *a)
 {
 	const struct gd_config *cfg = &a->d->cfg;
 	return (cfg->max_inflight_per_client && a->in_flight >= cfg->max_inflight_per_client) ||
-	       (cfg->max_inflight_per_uid && a->parent->in_flight >= cfg->max_inflight_per_uid);
+	       (cfg->max_inflight_per_uid && a->parent->in_flight >= cfg->max_inflight_per_uid) ||
+	       (cfg->fair_depth && a->in_flight >= cfg->fair_depth && another_waits(a));
 }
 
 void gd_account_fence_waiters(struct gd_account *a, int delta)

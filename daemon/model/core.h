@@ -17,6 +17,7 @@
 #include "base/latency.h"
 #include "base/list.h"
 #include "base/settings.h"
+#include "model/account.h"
 #include "submit/scheduler.h"
 #include "gpucmd_defs.h"
 
@@ -53,6 +54,7 @@ struct gd_core {
 	struct gd_list waiters;    /* host fence waiters, see fence.h */
 	struct gd_list uids;       /* struct gd_account.link: one per uid with clients or buffers */
 	struct gd_stats stats;
+	struct gd_fair fair;       /* the clients last waiting for their work, account.h */
 	uint64_t started_ms;       /* loop time at start, for uptime */
 	bool stopping;
 	bool recreating;           /* the device was lost; a new one is being made */

@@ -454,6 +454,10 @@ void gd_session_commit(struct gd_session *s, uint64_t req, enum gd_commit_mode m
 			sync_when_idle(s, req);
 		return;
 	}
+	/* A round trip of real work with nothing else in flight: others make
+	 * room for it (fair_depth, account.h). */
+	if (mode == GD_COMMIT_AND_WAIT && s->lane.priority != GD_PRIORITY_HIGH && s->acct->in_flight == 0)
+		gd_account_waits(s->acct);
 	if (label)
 		gd_session_begin_stage(s, label);
 	struct gd_submission *sub = gd_session_open(s);

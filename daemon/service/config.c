@@ -126,7 +126,9 @@ static const struct key keys[] = {
 	{"priority", "high_part_commands", K_U32, F(high_part_commands), 1, 1u << 20, true, "N",
 	 "commands in an eager bulk session's part meanwhile (default 4)"},
 	{"priority", "fair_depth", K_U32, F(fair_depth), 0, UINT32_MAX, true, "N",
-	 "command buffers one session may have on the GPU while a session doing\nround trips is active (default 0: no limit; 1 made a light client's round\ntrip worse beside a flood on the H200, BENCHMARKS.md)"},
+	 "command buffers a client may have in flight while another client is\nwaiting for its own work; more is not read from it meanwhile\n(default 1; 0: no limit)"},
+	{"priority", "fair_window_ms", K_U32, F(fair_window_ms), 0, 60000, true, "MS",
+	 "a client counts as waiting this long after a commit-and-wait with\nnothing else in flight (default 20)"},
 	{"limits", "max_memory_per_client", K_SIZE64, F(max_memory_per_client), 0, UINT64_MAX, true, "BYTES",
 	 "buffer memory one connection may hold (default 0: no limit)"},
 	{"limits", "max_memory_per_uid", K_SIZE64, F(max_memory_per_uid), 0, UINT64_MAX, true, "BYTES",
@@ -559,6 +561,8 @@ int gd_config_read(struct gd_config *cfg, int argc, char **argv)
 		.high_window_ms = 20,
 		.bulk_depth_high = 2,
 		.high_part_commands = 4,
+		.fair_depth = 1,
+		.fair_window_ms = 20,
 	};
 	const char *v = getenv("GPUCMD_VALIDATE");
 	cfg->validate = v && *v && strcmp(v, "0") != 0;

@@ -14,7 +14,6 @@ void gd_hold_configure(struct gd_hold *h, const struct gd_config *cfg)
 {
 	h->window_ns = (uint64_t)cfg->high_window_ms * 1000000u;
 	h->bulk_depth = cfg->bulk_depth_high;
-	h->fair_depth = cfg->fair_depth;
 }
 
 bool gd_hold_high_active(const struct gd_hold *h)
@@ -22,54 +21,21 @@ bool gd_hold_high_active(const struct gd_hold *h)
 	return h->high_pending || (h->last_high_ns && gd_now_ns() - h->last_high_ns < h->window_ns);
 }
 
-/* Remembers a bulk lane that queued work now, in its slot or the oldest. */
-static void remember(struct gd_hold *h, const struct gd_lane *lane, uint64_t now, bool light)
-{
-	uint32_t slot = 0;
-	for (uint32_t i = 0; i < GD_HOLD_RECENT; i++) {
-		if (h->recent[i].lane == lane) {
-			slot = i;
-			break;
-		}
-		if (h->recent[i].ns < h->recent[slot].ns)
-			slot = i;
-	}
-	h->recent[slot].lane = lane;
-	h->recent[slot].ns = now;
-	h->recent[slot].light = light;
-}
-
-/* Light bulk lanes that queued work within the window. */
-static uint32_t light_lanes(const struct gd_hold *h, uint64_t now)
-{
-	uint32_t n = 0;
-	for (uint32_t i = 0; i < GD_HOLD_RECENT; i++)
-		n += h->recent[i].lane && h->recent[i].light && now - h->recent[i].ns < h->window_ns;
-	return n;
-}
-
 void gd_hold_queued(struct gd_hold *h, const struct gd_job *job)
 {
-	struct gd_lane *lane = job->lane;
-	if (is_bulk(job)) {
-		lane->light = lane->queued == 0;
-		lane->queued++;
-		remember(h, lane, gd_now_ns(), lane->light);
+	if (is_bulk(job))
 		return;
-	}
 	h->high_pending++;
 	h->last_high_ns = gd_now_ns();
 }
 
 void gd_hold_submitted(struct gd_hold *h, struct gd_job *job)
 {
-	job->lane->on_gpu++;
 	h->bulk_on_gpu += is_bulk(job);
 }
 
 void gd_hold_unsubmitted(struct gd_hold *h, struct gd_job *job)
 {
-	job->lane->on_gpu--;
 	h->bulk_on_gpu -= is_bulk(job);
 }
 
@@ -77,9 +43,7 @@ void gd_hold_retired(struct gd_hold *h, struct gd_job *job, bool on_gpu)
 {
 	if (on_gpu)
 		gd_hold_unsubmitted(h, job);
-	if (is_bulk(job))
-		job->lane->queued--;
-	else {
+	if (!is_bulk(job)) {
 		h->high_pending--;
 		h->last_high_ns = gd_now_ns();
 	}
@@ -132,22 +96,19 @@ static struct gd_job *order(struct gd_hold *h, struct gd_job *ready)
 struct gd_job *gd_hold_begin_turn(struct gd_hold *h, struct gd_job *ready)
 {
 	h->turn++;
-	h->light_lanes = light_lanes(h, gd_now_ns());
 	return order(h, ready);
 }
 
 void gd_hold_stop(struct gd_hold *h)
 {
-	h->bulk_depth = h->fair_depth = 0;
+	h->bulk_depth = 0;
 }
 
 bool gd_hold_keep(struct gd_hold *h, const struct gd_job *job)
 {
 	if (!is_bulk(job))
 		return false;
-	const struct gd_lane *lane = job->lane;
-	bool keep = (h->bulk_depth && h->bulk_on_gpu >= h->bulk_depth && gd_hold_high_active(h)) ||
-		    (h->fair_depth && lane->on_gpu >= h->fair_depth && h->light_lanes > (lane->light ? 1u : 0u));
+	bool keep = h->bulk_depth && h->bulk_on_gpu >= h->bulk_depth && gd_hold_high_active(h);
 	h->held += keep && h->held_turn != h->turn;
 	h->held_turn = keep ? h->turn : h->held_turn;
 	return keep;

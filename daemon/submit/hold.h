@@ -1,21 +1,16 @@
 /*
  * hold.h — which ready bulk work the scheduler keeps back in the daemon
- * this turn, and in what order a turn's batch goes to the GPU. Two rules:
- *
- * - while HIGH work is queued, on the GPU, or was seen within
- *   high_window_ms, at most bulk_depth_high bulk (normal, low) jobs are on
- *   the GPU at once, so a HIGH stage finds little bulk work ahead of it in
- *   the GPU's queues (eager sessions also cut their parts short then,
- *   model/session.c);
- * - while a light bulk lane (one that had nothing outstanding when it
- *   last queued work: a client doing round trips) queued work within
- *   high_window_ms, no other lane has more than fair_depth jobs on the GPU:
- *   a flooding session cannot fill the queue ahead of a light one. Heavy
- *   lanes among themselves keep their depth (their throughput); the batch
- *   takes every lane's jobs round robin.
+ * this turn, and in what order a turn's batch goes to the GPU: while HIGH
+ * work is queued, on the GPU, or was seen within high_window_ms, at most
+ * bulk_depth_high bulk (normal, low) jobs are on the GPU at once, so a HIGH
+ * stage finds little bulk work ahead of it in the GPU's queues (eager
+ * sessions also cut their parts short then, model/session.c). A batch
+ * takes HIGH jobs first, then every bulk lane's round robin.
  *
  * Work kept back stays counted against its client's in-flight limit, which
- * is what stops a flooding client's socket from being read. Loop thread.
+ * is what stops a flooding client's socket from being read. Fairness among
+ * equals is not done here but where clients are read (fair_depth,
+ * model/account.h). Loop thread.
  */
 #ifndef GD_HOLD_H
 #define GD_HOLD_H
@@ -27,25 +22,15 @@
 
 struct gd_config;
 
-/* Bulk lanes remembered as recently active. */
-#define GD_HOLD_RECENT 32
-
 struct gd_hold {
 	uint64_t window_ns;       /* high_window_ms */
 	uint32_t bulk_depth;      /* bulk_depth_high; 0: no limit */
-	uint32_t fair_depth;      /* fair_depth; 0: no limit */
 	uint64_t last_high_ns;    /* HIGH work last queued or retired */
 	uint32_t high_pending;    /* HIGH jobs queued or on the GPU */
 	uint32_t bulk_on_gpu;     /* bulk jobs submitted and not retired */
-	uint32_t light_lanes;     /* light bulk lanes active within the window, this turn */
 	uint64_t turn, rounds;    /* turns; batch rounds (the lanes' `round` compares with it) */
 	uint64_t held;            /* turns in which ready bulk work was kept back, since start */
 	uint64_t held_turn;       /* the last of them */
-	struct {                  /* bulk lanes that queued work lately, compared by address only */
-		const struct gd_lane *lane;
-		uint64_t ns;
-		bool light;
-	} recent[GD_HOLD_RECENT];
 };
 
 /* Takes the keys of cfg (start, and SIGHUP through the scheduler). */
@@ -59,7 +44,7 @@ void gd_hold_submitted(struct gd_hold *h, struct gd_job *job);
 /* Its submission failed: it is not on the GPU after all. */
 void gd_hold_unsubmitted(struct gd_hold *h, struct gd_job *job);
 void gd_hold_retired(struct gd_hold *h, struct gd_job *job, bool on_gpu);
-/* Starts a turn: counts the light lanes and orders `ready` (HIGH first,
+/* Starts a turn: orders `ready` (HIGH first,
  * then normal, then low; round robin between lanes within each). Returns
  * the new head. */
 struct gd_job *gd_hold_begin_turn(struct gd_hold *h, struct gd_job *ready);

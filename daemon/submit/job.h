@@ -41,9 +41,6 @@ struct gd_lane {
 	uint64_t last_value;          /* retire value of its newest job, on its track's timeline */
 	uint64_t submit_order;        /* daemon-wide position of its newest job among all submitted */
 	uint64_t blocked_pass;        /* scheduler pass in which a job of it was held */
-	uint32_t on_gpu;              /* its jobs submitted and not yet retired */
-	uint32_t queued;              /* its jobs from queueing to retirement (submit/hold.c) */
-	bool light;                   /* it had none outstanding when it last queued one */
 	uint64_t round;               /* the last batch round that took a job of it */
 };
 
