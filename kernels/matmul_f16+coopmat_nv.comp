@@ -32,10 +32,10 @@
 #define WARPS_N 4
 #endif
 #ifndef BK
-#define BK 32
+#define BK 64
 #endif
 #ifndef STAGES
-#define STAGES 2
+#define STAGES 1
 #endif
 const uint THREADS = WARPS_M * WARPS_N * 32u;
 const uint FM = 128u / WARPS_M / 16u, FN = 128u / WARPS_N / 8u;

@@ -252,15 +252,15 @@ struct variant {
 };
 
 /* matmul_f16+coopmat_nv: 16x8x16 f16 x f16 + f32 -> f32 subgroup matrices,
- * 16 subgroups of 32 per group, 45 KiB of shared memory. */
+ * 16 subgroups of 32 per group, 43 KiB of shared memory. */
 static const char *coopmat_f16_lacks(const struct gd_gpu *gpu)
 {
 	if (!gpu->coopmat_nv)
 		return "no VK_NV_cooperative_matrix";
 	if (gpu->subgroup.subgroupSize != 32 || !gpu->features12.shaderFloat16 || !gpu->features12.vulkanMemoryModel ||
-	    gpu->props.limits.maxComputeSharedMemorySize < 45 * 1024 ||
+	    gpu->props.limits.maxComputeSharedMemorySize < 43 * 1024 ||
 	    gpu->props.limits.maxComputeWorkGroupInvocations < 512)
-		return "not 32-wide subgroups with shaderFloat16, vulkanMemoryModel, 45 KiB of shared memory and groups of 512";
+		return "not 32-wide subgroups with shaderFloat16, vulkanMemoryModel, 43 KiB of shared memory and groups of 512";
 	for (uint32_t i = 0; i < gpu->n_coopmat; i++) {
 		const VkCooperativeMatrixPropertiesNV *c = &gpu->coopmat[i];
 		if (c->MSize == 16 && c->NSize == 8 && c->KSize == 16 && c->AType == VK_COMPONENT_TYPE_FLOAT16_NV &&

@@ -480,9 +480,6 @@ static VkResult submit_track(struct gd_scheduler *s, struct track *k, uint64_t *
 			if ((*k->flight_tail)->sync)
 				*sync_value = (*k->flight_tail)->value;
 		s->submissions += n;
-		/* Before the completion thread hears of the values: it decides
-		 * at once whether to poll for them or block. */
-		update_spin_from(s);
 		gd_completion_submitted(s->completion, (uint32_t)(k - s->tracks), k->next_value);
 	}
 	k->batch = NULL;
@@ -535,6 +532,7 @@ static void on_turn_end(uv_check_t *h)
 		s->listener.progress(s->listener.data);
 		return;
 	}
+	update_spin_from(s);
 	/* The newest HIGH commit_and_wait first: it is what must not wait. */
 	uint32_t t = sync[1] ? 1 : 0;
 	if (sync[t] && s->loop_poll_ns)
