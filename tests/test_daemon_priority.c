@@ -72,6 +72,32 @@ static uint64_t bulk_last_order(struct bulk *k)
 	return st.submit_order;
 }
 
+/* Stages of the whole NORMAL class the daemon has taken in (status). */
+static uint64_t normal_stages(gpucmd_client *c)
+{
+	struct gpucmd_status st;
+	must(c, gpucmd_status(c, &st), "status");
+	uint64_t n = st.priorities[GPUCMD_PRIORITY_NORMAL].stages;
+	gpucmd_status_free(&st);
+	return n;
+}
+
+/* The flood's four stages sent without waiting; returns once the daemon
+ * took in at least one, seen from client l (the flood's own connection
+ * answers nothing while the daemon does not read it). */
+static void flood_first_stage_read(struct bulk *k, gpucmd_client *l)
+{
+	uint64_t before = normal_stages(l);
+	for (int i = 0; i < BULK_STAGES; i++) {
+		bulk_fill(k, 4);
+		must(k->c, gpucmd_commit_stage(k->c, k->s), "commit_stage");
+		must(k->c, gpucmd_reset_for_next_stage(k->c, k->s), "reset");
+	}
+	must(k->c, gpucmd_flush(k->c), "flush");
+	while (normal_stages(l) == before)
+		usleep(200);
+}
+
 static gpucmd_session high_open(gpucmd_client *c, gpucmd_buffer *b, struct gpucmd_kernel_info *fill)
 {
 	gpucmd_session s;
@@ -122,6 +148,49 @@ START_TEST(high_stage_goes_ahead_of_held_bulk_work)
 	ck_assert_uint_gt(st.priorities[GPUCMD_PRIORITY_HIGH].rtt_median_us, 0);
 	ck_assert(!st.high_queue); /* lavapipe: one queue */
 	gpucmd_status_free(&st);
+	gpucmd_disconnect(k.c);
+	gpucmd_disconnect(h);
+}
+END_TEST
+
+/* Work the daemon keeps back still counts against its client's in-flight
+ * limit, and so does what queues behind it in the same session: a client
+ * streaming stages while high work is about is read four (the limit) ahead
+ * of what retired, not without end. */
+START_TEST(bulk_work_kept_back_counts_against_the_in_flight_limit)
+{
+	gpucmd_client *h = connect_ok();
+	gpucmd_buffer hb;
+	struct gpucmd_kernel_info fill;
+	gpucmd_session hs = high_open(h, &hb, &fill);
+	ck_assert_int_eq(high_round_trip(h, hs, hb, &fill), 0); /* high work seen: bulk is held from here */
+	struct bulk k = bulk_open(false);
+	for (int i = 0; i < 3 * BULK_STAGES; i++) {
+		bulk_fill(&k, 4);
+		must(k.c, gpucmd_commit_stage(k.c, k.s), "commit_stage");
+		must(k.c, gpucmd_reset_for_next_stage(k.c, k.s), "reset");
+	}
+	must(k.c, gpucmd_flush(k.c), "flush");
+	/* After each retirement the daemon reads what the limit lets it. */
+	uint64_t most = 0, completed = 0;
+	for (int i = 0; i < 20000 && completed < 2 * BULK_STAGES; i++) {
+		struct gpucmd_status st;
+		must(h, gpucmd_status(h, &st), "status");
+		for (size_t c = 0; c < st.n_clients; c++)
+			for (size_t j = 0; j < st.client_list[c].n_sessions; j++) {
+				const struct gpucmd_session_status *ss = &st.client_list[c].sessions[j];
+				if (!strcmp(ss->label, "bulk")) {
+					most = ss->in_flight > most ? ss->in_flight : most;
+					completed = ss->completed;
+				}
+			}
+		gpucmd_status_free(&st);
+		usleep(1000);
+	}
+	ck_assert_msg(completed >= 2 * BULK_STAGES && most <= BULK_STAGES,
+		      "%llu of the flood's stages were in the daemon at once (the limit: %d; %llu retired)",
+		      (unsigned long long)most, BULK_STAGES, (unsigned long long)completed);
+	must(k.c, gpucmd_commit_and_wait(k.c, k.s), "commit_and_wait");
 	gpucmd_disconnect(k.c);
 	gpucmd_disconnect(h);
 }
@@ -258,32 +327,6 @@ START_TEST(stop_runs_bulk_work_held_back)
 }
 END_TEST
 
-/* Stages of the whole NORMAL class the daemon has taken in (status). */
-static uint64_t normal_stages(gpucmd_client *c)
-{
-	struct gpucmd_status st;
-	must(c, gpucmd_status(c, &st), "status");
-	uint64_t n = st.priorities[GPUCMD_PRIORITY_NORMAL].stages;
-	gpucmd_status_free(&st);
-	return n;
-}
-
-/* The flood's four stages sent without waiting; returns once the daemon
- * took in at least one, seen from client l (the flood's own connection
- * answers nothing while the daemon does not read it). */
-static void flood_first_stage_read(struct bulk *k, gpucmd_client *l)
-{
-	uint64_t before = normal_stages(l);
-	for (int i = 0; i < BULK_STAGES; i++) {
-		bulk_fill(k, 4);
-		must(k->c, gpucmd_commit_stage(k->c, k->s), "commit_stage");
-		must(k->c, gpucmd_reset_for_next_stage(k->c, k->s), "reset");
-	}
-	must(k->c, gpucmd_flush(k->c), "flush");
-	while (normal_stages(l) == before)
-		usleep(200);
-}
-
 /* fair_depth (default 1): while another client waits for its work, a
  * flooding client is read one command buffer in flight at a time, so the
  * light client's stage goes to the GPU before the flood's last; with
@@ -396,6 +439,7 @@ TCase *priority_tcase(void)
 	tcase_add_checked_fixture(t, held_setup, daemon_teardown);
 	tcase_set_timeout(t, 120);
 	tcase_add_test(t, high_stage_goes_ahead_of_held_bulk_work);
+	tcase_add_test(t, bulk_work_kept_back_counts_against_the_in_flight_limit);
 	tcase_add_test(t, eager_bulk_parts_are_short_while_high_work_is_about);
 	tcase_add_test(t, killed_bulk_client_does_not_strand_high_work);
 	tcase_add_test(t, high_sessions_are_for_administrators_and_the_listed);

@@ -41,6 +41,7 @@ struct gd_lane {
 	uint64_t last_value;          /* retire value of its newest job, on its track's timeline */
 	uint64_t submit_order;        /* daemon-wide position of its newest job among all submitted */
 	uint64_t blocked_pass;        /* scheduler pass in which a job of it was held */
+	bool blocked_on_fence;        /* then: for a fence (else kept back by submit/hold.c) */
 	uint64_t round;               /* the last batch round that took a job of it */
 };
 

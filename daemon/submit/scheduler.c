@@ -406,7 +406,8 @@ static void gather(struct gd_scheduler *s)
 			struct gd_job *sub = queue;
 			queue = sub->next;
 			struct gd_lane *ses = sub->lane;
-			int r = ses->blocked_pass == s->pass ? 0 : ready_to_submit(s, sub);
+			bool blocked = ses->blocked_pass == s->pass;
+			int r = blocked ? 0 : ready_to_submit(s, sub);
 			if (r < 0) {
 				fail_now(s, sub, GPUCMD_E_FENCE_ABANDONED,
 					 "fence abandoned: the session that owns a fence this stage waits on (directly, or "
@@ -414,9 +415,15 @@ static void gather(struct gd_scheduler *s)
 				continue;
 			}
 			if (r == 0 || gd_hold_keep(&s->hold, sub)) {
-				if (r == 0)
+				/* Only what waits for a fence stops counting against
+				 * its client's in-flight limit; work the daemon keeps
+				 * back, and what queues behind it, keeps counting, or
+				 * a flooding client would be read without end. */
+				bool fence = blocked ? ses->blocked_on_fence : r == 0;
+				if (fence)
 					sub->ops->held(sub);
 				ses->blocked_pass = s->pass;
+				ses->blocked_on_fence = fence;
 				append_job(&again_tail, sub);
 				continue;
 			}
