@@ -37,8 +37,12 @@
 #ifndef STAGES
 #define STAGES 1
 #endif
+#ifndef FRAG_N
+#define FRAG_N 8
+#endif
 const uint THREADS = WARPS_M * WARPS_N * 32u;
-const uint FM = 128u / WARPS_M / 16u, FN = 128u / WARPS_N / 8u;
+const uint FM = 128u / WARPS_M / 16u, FN = 128u / WARPS_N / FRAG_N;
+#define ACC fcoopmatNV<32, gl_ScopeSubgroup, 16, FRAG_N>
 layout(local_size_x = THREADS) in;
 layout(set = 0, binding = 0) readonly buffer A8 { uvec4 a8[]; };
 layout(set = 0, binding = 0) readonly buffer A { uint a[]; };
@@ -53,7 +57,7 @@ const uint TA = 128u * SA, TB = BK * SB; // one stage of each
 const uint LA = 16u * BK / THREADS;     // uvec4s each invocation stages of A, and of B
 shared uvec4 sa[STAGES * TA];
 shared uvec4 sb[STAGES * TB];
-shared float sc[WARPS_M * WARPS_N * 128u]; // a 16 x 8 accumulator per subgroup, for edge stores
+shared float sc[WARPS_M * WARPS_N * 16u * FRAG_N]; // an accumulator per subgroup, for edge stores
 
 // Eight halves of a row of a rows x cols matrix from its uvec4 and uint
 // views: one 16-byte load when the row length is a multiple of 8 and all
@@ -74,17 +78,17 @@ shared float sc[WARPS_M * WARPS_N * 128u]; // a 16 x 8 accumulator per subgroup,
 uvec4 load_a(uint row, uint col) { LOAD8(a8, a, pc.m, pc.k) }
 uvec4 load_b(uint row, uint col) { LOAD8(b8, b, pc.k, pc.n) }
 
-void store(fcoopmatNV<32, gl_ScopeSubgroup, 16, 8> acc, uint row, uint col)
+void store(ACC acc, uint row, uint col)
 {
-	if (row + 16u <= pc.m && col + 8u <= pc.n && (pc.n & 3u) == 0u) {
+	if (row + 16u <= pc.m && col + FRAG_N <= pc.n && (pc.n & 3u) == 0u) {
 		coopMatStoreNV(acc, c, row * pc.n + col, pc.n, false);
 		return;
 	}
-	uint base = gl_SubgroupID * 128u;
-	coopMatStoreNV(acc, sc, base, 8u, false);
+	uint base = gl_SubgroupID * 16u * FRAG_N;
+	coopMatStoreNV(acc, sc, base, FRAG_N, false);
 	subgroupBarrier();
-	for (uint e = gl_SubgroupInvocationID; e < 128u; e += gl_SubgroupSize) {
-		uint r = row + e / 8u, cc = col + e % 8u;
+	for (uint e = gl_SubgroupInvocationID; e < 16u * FRAG_N; e += gl_SubgroupSize) {
+		uint r = row + e / FRAG_N, cc = col + e % FRAG_N;
 		if (r < pc.m && cc < pc.n)
 			c[r * pc.n + cc] = sc[base + e];
 	}
@@ -117,10 +121,10 @@ void main()
 	if (m0 >= pc.m || n0 >= pc.n)
 		return;
 	uint t = gl_LocalInvocationID.x, wm = gl_SubgroupID / WARPS_N, wn = gl_SubgroupID % WARPS_N;
-	fcoopmatNV<32, gl_ScopeSubgroup, 16, 8> acc[FM][FN];
+	ACC acc[FM][FN];
 	[[unroll]] for (uint i = 0u; i < FM; i++)
 		[[unroll]] for (uint j = 0u; j < FN; j++)
-			acc[i][j] = fcoopmatNV<32, gl_ScopeSubgroup, 16, 8>(0.0);
+			acc[i][j] = ACC(0.0);
 	uvec4 va[LA], vb[LA];
 	fetch(m0, n0, 0u, t, va, vb);
 	stage(0u, t, va, vb);
@@ -132,11 +136,11 @@ void main()
 			fetch(m0, n0, k0 + BK, t, va, vb);
 		[[unroll]] for (uint kk = 0u; kk < BK / 16u; kk++) {
 			fcoopmatNV<16, gl_ScopeSubgroup, 16, 16> fa[FM];
-			fcoopmatNV<16, gl_ScopeSubgroup, 16, 8> fb[FN];
+			fcoopmatNV<16, gl_ScopeSubgroup, 16, FRAG_N> fb[FN];
 			[[unroll]] for (uint i = 0u; i < FM; i++)
 				coopMatLoadNV(fa[i], sa, s * TA + (wm * FM * 16u + i * 16u) * SA + kk * 2u, SA, false);
 			[[unroll]] for (uint j = 0u; j < FN; j++)
-				coopMatLoadNV(fb[j], sb, s * TB + kk * 16u * SB + wn * FN + j, SB, false);
+				coopMatLoadNV(fb[j], sb, s * TB + kk * 16u * SB + (wn * FN + j) * (FRAG_N / 8u), SB, false);
 			[[unroll]] for (uint i = 0u; i < FM; i++)
 				[[unroll]] for (uint j = 0u; j < FN; j++)
 					acc[i][j] = coopMatMulAddNV(fa[i], fb[j], acc[i][j]);
@@ -151,5 +155,5 @@ void main()
 	}
 	[[unroll]] for (uint i = 0u; i < FM; i++)
 		[[unroll]] for (uint j = 0u; j < FN; j++)
-			store(acc[i][j], m0 + wm * FM * 16u + i * 16u, n0 + wn * FN * 8u + j * 8u);
+			store(acc[i][j], m0 + wm * FM * 16u + i * 16u, n0 + (wn * FN + j) * FRAG_N);
 }
