@@ -201,8 +201,9 @@ run: deps
 # `make test` stages one in $(B)/stage. Last, the benchmark
 # suite runs shortened through `gpucmd bench`: it fails unless every
 # benchmark ran, both sides computed what the CPU expects and its daemon
-# exited 0 (the figures themselves mean nothing on lavapipe), and the
-# one-daemon-per-GPU driver runs two daemons sharing the one device.
+# exited 0 (the figures themselves mean nothing on lavapipe), the
+# one-daemon-per-GPU driver runs two daemons sharing the one device, and
+# the kernel sweep driver times and checks a build of matmul_f32.
 test: deps
 	$(MAKE) -j$(NPROC) all $(TESTS) $(BENCH_BIN) $(TEST_SPV)
 	scripts/check-layers --self-test $(B)
@@ -216,6 +217,8 @@ test: deps
 	rm -rf $(B)/bench-smoke && BENCH_QUICK=1 $(B)/gpucmd bench $(B)/bench-smoke
 	rm -rf $(B)/multigpu-smoke && GPUCMD_BUILD=$(CURDIR)/$(B) DEVICES="0 0" SHARE=1 PROCS=4 SECONDS_EACH=0.25 \
 		FLOOD=2 ITERS=50 bench/run-multigpu $(B)/multigpu-smoke
+	rm -rf $(B)/sweep-smoke && mkdir -p $(B)/sweep-smoke && cp $(B)/kernels/matmul_f32.spv '$(B)/sweep-smoke/matmul_f32@built.spv' && \
+		MATMUL_SIZE=129,65,33 bench/run-matmul-sweep $(B)/sweep-smoke/out '$(B)/sweep-smoke/matmul_f32@built.spv' >/dev/null
 
 # The Python package's tests (python/tests, pytest) against this build's
 # daemon and library. Debian's python3 is the one scripts/install-deps gives

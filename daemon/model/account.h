@@ -58,22 +58,16 @@ void gd_account_uncharge(struct gd_account *a, uint64_t bytes);
 /* Counts a command buffer submitted (+1) or retired (-1) on the account
  * and its parent. */
 void gd_account_in_flight(struct gd_account *a, int delta);
-/*
- * Fairness among equals: the clients that last waited for their own work
+/* Fairness among equals: the clients that last waited for their own work
  * (a normal or low commit_and_wait with nothing else of theirs in flight:
- * a client doing round trips), compared by address only. While one of them
- * waited within fair_window_ms, every other client may have fair_depth
- * command buffers in flight and is not read further, so a flood puts at
- * most that much work ahead of a round trip in the GPU's queue (measured
- * on the H200: BENCHMARKS.md "Fairness among equals").
- */
-struct gd_fair {
-	const struct gd_account *waiter[2];
-	uint64_t ns[2];
-};
-
-/* A commit_and_wait of the account's, with nothing else of it in flight
- * (the caller checks), waits now. */
+ * a client doing round trips) are kept in the core (struct gd_fair). While
+ * one of them waited within fair_window_ms, every other client may have
+ * fair_depth command buffers in flight and is not read further, so a flood
+ * puts at most that much work ahead of a round trip in the GPU's queue
+ * (BENCHMARKS.md, "Fairness among equals").
+ *
+ * gd_account_waits: a commit_and_wait of the account's, with nothing else
+ * of it in flight (the caller checks), waits now. */
 void gd_account_waits(struct gd_account *a);
 /* Backpressure: whether the account's command buffers in flight reached
  * max_inflight_per_client, its uid's reached max_inflight_per_uid, or it

@@ -17,7 +17,6 @@
 #include "base/latency.h"
 #include "base/list.h"
 #include "base/settings.h"
-#include "model/account.h"
 #include "submit/scheduler.h"
 #include "gpucmd_defs.h"
 
@@ -41,6 +40,8 @@ struct gd_stats {
 	} priority[GD_PRIORITY_COUNT];
 };
 
+struct gd_account;
+
 struct gd_core {
 	uv_loop_t *loop;
 	struct gd_config cfg;
@@ -54,7 +55,10 @@ struct gd_core {
 	struct gd_list waiters;    /* host fence waiters, see fence.h */
 	struct gd_list uids;       /* struct gd_account.link: one per uid with clients or buffers */
 	struct gd_stats stats;
-	struct gd_fair fair;       /* the clients last waiting for their work, account.h */
+	struct gd_fair {           /* the clients last waiting for their work, account.h */
+		const struct gd_account *waiter[2]; /* compared by address only */
+		uint64_t ns[2];
+	} fair;
 	uint64_t started_ms;       /* loop time at start, for uptime */
 	bool stopping;
 	bool recreating;           /* the device was lost; a new one is being made */

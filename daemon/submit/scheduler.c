@@ -150,9 +150,8 @@ static void update_spin_from(struct gd_scheduler *s)
 	}
 }
 
-/* Retires, in order on each track, everything the completion thread
- * reported finished; after a device loss (not a hang), everything in
- * flight. */
+/* Retires, in order on each track, what the completion thread reported
+ * finished; after a device loss (not a hang), everything in flight. */
 static void retire_finished(struct gd_scheduler *s)
 {
 	for (uint32_t t = 0; t < GD_TRACKS && !s->lost; t++)
@@ -415,15 +414,12 @@ static void gather(struct gd_scheduler *s)
 				continue;
 			}
 			if (r == 0 || gd_hold_keep(&s->hold, sub)) {
-				/* Only what waits for a fence stops counting against
-				 * its client's in-flight limit; work the daemon keeps
-				 * back, and what queues behind it, keeps counting, or
-				 * a flooding client would be read without end. */
-				bool fence = blocked ? ses->blocked_on_fence : r == 0;
-				if (fence)
+				/* Only a fence wait stops counting against the in-flight
+				 * limit (else a flood kept back is read without end). */
+				ses->blocked_on_fence = blocked ? ses->blocked_on_fence : r == 0;
+				if (ses->blocked_on_fence)
 					sub->ops->held(sub);
 				ses->blocked_pass = s->pass;
-				ses->blocked_on_fence = fence;
 				append_job(&again_tail, sub);
 				continue;
 			}
@@ -652,9 +648,8 @@ fail:
 
 void gd_scheduler_cancel_held(struct gd_scheduler *s)
 {
-	/* Bulk work the daemon kept back (hold.h) can still run: it goes to
-	 * the GPU from now on. What waits for a fence, and what comes after
-	 * it in its session, fails. */
+	/* Bulk work kept back (hold.h) goes to the GPU from now on; what waits
+	 * for a fence, and what follows it in its session, fails. */
 	gd_hold_stop(&s->hold);
 	struct gd_job *list = s->held;
 	s->held = NULL;
