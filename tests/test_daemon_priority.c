@@ -50,15 +50,22 @@ static void bulk_fill(struct bulk *k, int n)
 		must(k->c, gpucmd_dispatch(k->c, k->s, k->fill.id, &bind, 1, &fp, 8, BIG / 256, 1, 1), "dispatch");
 }
 
-/* BULK_STAGES long stages committed without waiting, all received by the
- * daemon when this returns. */
-static void bulk_commit_stages(struct bulk *k)
+/* n long stages committed without waiting, sent (not necessarily read). */
+static void bulk_send_stages(struct bulk *k, int n)
 {
-	for (int i = 0; i < BULK_STAGES; i++) {
+	for (int i = 0; i < n; i++) {
 		bulk_fill(k, 4);
 		must(k->c, gpucmd_commit_stage(k->c, k->s), "commit_stage");
 		must(k->c, gpucmd_reset_for_next_stage(k->c, k->s), "reset");
 	}
+	must(k->c, gpucmd_flush(k->c), "flush");
+}
+
+/* BULK_STAGES long stages committed without waiting, all received by the
+ * daemon when this returns. */
+static void bulk_commit_stages(struct bulk *k)
+{
+	bulk_send_stages(k, BULK_STAGES);
 	must(k->c, gpucmd_ping(k->c), "ping");
 }
 
@@ -88,12 +95,7 @@ static uint64_t normal_stages(gpucmd_client *c)
 static void flood_first_stage_read(struct bulk *k, gpucmd_client *l)
 {
 	uint64_t before = normal_stages(l);
-	for (int i = 0; i < BULK_STAGES; i++) {
-		bulk_fill(k, 4);
-		must(k->c, gpucmd_commit_stage(k->c, k->s), "commit_stage");
-		must(k->c, gpucmd_reset_for_next_stage(k->c, k->s), "reset");
-	}
-	must(k->c, gpucmd_flush(k->c), "flush");
+	bulk_send_stages(k, BULK_STAGES);
 	while (normal_stages(l) == before)
 		usleep(200);
 }
@@ -160,17 +162,12 @@ END_TEST
 START_TEST(bulk_work_kept_back_counts_against_the_in_flight_limit)
 {
 	gpucmd_client *h = connect_ok();
-	gpucmd_buffer hb;
 	struct gpucmd_kernel_info fill;
+	gpucmd_buffer hb;
 	gpucmd_session hs = high_open(h, &hb, &fill);
-	ck_assert_int_eq(high_round_trip(h, hs, hb, &fill), 0); /* high work seen: bulk is held from here */
+	ck_assert_int_eq(high_round_trip(h, hs, hb, &fill), 0); /* bulk is held from here */
 	struct bulk k = bulk_open(false);
-	for (int i = 0; i < 3 * BULK_STAGES; i++) {
-		bulk_fill(&k, 4);
-		must(k.c, gpucmd_commit_stage(k.c, k.s), "commit_stage");
-		must(k.c, gpucmd_reset_for_next_stage(k.c, k.s), "reset");
-	}
-	must(k.c, gpucmd_flush(k.c), "flush");
+	bulk_send_stages(&k, 3 * BULK_STAGES);
 	/* After each retirement the daemon reads what the limit lets it. */
 	uint64_t most = 0, completed = 0;
 	for (int i = 0; i < 20000 && completed < 2 * BULK_STAGES; i++) {
