@@ -522,8 +522,6 @@ void expect_baseline(int base_fds)
 	gpucmd_disconnect(c);
 }
 
-
-
 void raw_send(struct raw *r, Gpucmd__Request *req)
 {
 	req->id = ++r->id;

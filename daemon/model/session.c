@@ -307,13 +307,6 @@ struct gd_submission *gd_session_open(struct gd_session *s)
 	return sub;
 }
 
-
-
-
-
-
-
-
 /* Queues the recorded (ended) command buffer: it carries the stage's
  * cross-session waits asked for so far, and from here on it is submitted
  * work to the buffers it uses. */
@@ -380,13 +373,6 @@ void gd_session_submit_part(struct gd_session *s)
 		s->part_commands *= 2;
 	hand_over(s, sub);
 }
-
-
-
-
-
-
-
 
 void gd_session_begin_stage(struct gd_session *s, const char *label)
 {
