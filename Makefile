@@ -42,7 +42,8 @@ LIB_OBJ := $(patsubst %,$(B)/obj/client/%.o,connection transport buffers session
 	status trace)
 CLI_OBJ := $(B)/obj/client/cli.o $(B)/obj/client/cli_status.o $(B)/obj/client/cli_text.o \
 	$(B)/obj/client/prometheus.o
-KERNELS := $(patsubst kernels/%.comp,$(B)/kernels/%.spv,$(wildcard kernels/*.comp))
+KERNELS := $(patsubst kernels/%.comp,$(B)/kernels/%.spv,$(wildcard kernels/*.comp)) \
+	$(patsubst kernels/coopmat2/%.spv,$(B)/kernels/%.spv,$(wildcard kernels/coopmat2/*.spv))
 TESTS := $(B)/tests/test_wire $(B)/tests/test_range $(B)/tests/test_daemon $(B)/tests/test_service
 BENCH_SPV := $(B)/bench/fma_f32.spv $(B)/bench/peak_mma_f16.spv $(B)/bench/peak_mma_f16+coopmat_nv.spv
 BENCH_BIN := $(B)/bench-inproc $(B)/bench-gpucmd $(B)/bench-kernels $(BENCH_SPV)
@@ -119,6 +120,12 @@ $(B)/gpucmd-exporter: $(B)/obj/client/exporter.o $(B)/obj/client/prometheus.o $(
 $(B)/kernels/%.spv: kernels/%.comp $(wildcard kernels/*.glsl)
 	@mkdir -p $(B)/kernels
 	glslc --target-env=vulkan1.3 -O $< -o $@
+
+# Built with a newer glslang than the distribution's and committed
+# (kernels/coopmat2/README, scripts/build-coopmat2).
+$(B)/kernels/%.spv: kernels/coopmat2/%.spv
+	@mkdir -p $(B)/kernels
+	cp $< $@
 
 $(B)/tests/test_wire: tests/test_wire.c $(PROTO_OBJ)
 	@mkdir -p $(B)/tests

@@ -438,10 +438,11 @@ START_TEST(state_bound_once_is_still_right)
 }
 END_TEST
 
-/* The daemon builds matmul_f16's cooperative-matrix variant only where the
- * device offers VK_NV_cooperative_matrix; lavapipe does not, so the tiled
- * one runs (and the test above checked it), and `gpucmd kernels` says so.
- * Kernels without variants show none. */
+/* The daemon builds matmul_f16's cooperative-matrix variants only where the
+ * device offers VK_NV_cooperative_matrix2 or VK_NV_cooperative_matrix;
+ * lavapipe offers neither, so the tiled one runs (and the test above
+ * checked it), and `gpucmd kernels` says so. Kernels without variants show
+ * none. */
 START_TEST(matmul_f16_variant_fits_the_device)
 {
 	gpucmd_client *c = connect_ok();
@@ -451,6 +452,7 @@ START_TEST(matmul_f16_variant_fits_the_device)
 	must(c, gpucmd_kernel_find(c, "matmul_f32", &k), "find");
 	ck_assert_str_eq(k.variant, "");
 	gpucmd_disconnect(c);
+	ck_assert(daemon_log_contains("variant coopmat2_nv not used (no VK_NV_cooperative_matrix2 with workgroup scope"));
 	ck_assert(daemon_log_contains("variant coopmat_nv not used (no VK_NV_cooperative_matrix)"));
 }
 END_TEST

@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "device/gpu.h"
+#include "device/vkquery.h"
 #include "base/log.h"
 #include "device/vkcheck.h"
 
@@ -59,19 +60,6 @@ static bool has_layer(const char *name)
 	if (props && vkEnumerateInstanceLayerProperties(&n, props) == VK_SUCCESS)
 		for (uint32_t i = 0; i < n && !found; i++)
 			found = strcmp(props[i].layerName, name) == 0;
-	free(props);
-	return found;
-}
-
-static bool has_device_ext(VkPhysicalDevice phys, const char *name)
-{
-	uint32_t n = 0;
-	vkEnumerateDeviceExtensionProperties(phys, NULL, &n, NULL);
-	VkExtensionProperties *props = calloc(n ? n : 1, sizeof(*props));
-	bool found = false;
-	if (props && vkEnumerateDeviceExtensionProperties(phys, NULL, &n, props) == VK_SUCCESS)
-		for (uint32_t i = 0; i < n && !found; i++)
-			found = strcmp(props[i].extensionName, name) == 0;
 	free(props);
 	return found;
 }
@@ -385,7 +373,7 @@ static void choose_features(struct gd_gpu *gpu, VkPhysicalDeviceFeatures2 *f, Vk
 /* What the device is made with: its extensions and a chain of feature
  * structs behind f, each added where the device has it. */
 struct device_request {
-	const char *exts[12];
+	const char *exts[16];
 	uint32_t n_exts;
 	VkPhysicalDeviceFeatures2 f;
 	VkPhysicalDeviceVulkan11Features f11;
@@ -396,7 +384,7 @@ struct device_request {
 	VkPhysicalDevicePageableDeviceLocalMemoryFeaturesEXT pageable;
 	VkPhysicalDeviceFaultFeaturesEXT fault;
 	VkPhysicalDeviceShaderAtomicFloatFeaturesEXT atomic_float;
-	VkPhysicalDeviceCooperativeMatrixFeaturesNV coopmat;
+	struct gd_coopmat_request coopmat;
 	bool push, pageable_on, fault_on;
 };
 
@@ -408,15 +396,6 @@ static void request(struct device_request *r, const char *ext, void *feature)
 		((VkBaseOutStructure *)feature)->pNext = r->f.pNext;
 		r->f.pNext = feature;
 	}
-}
-
-/* Whether the device supports everything `feature` asks for after the
- * query fills it in: the query runs on its own, outside the chain. */
-static void query_feature(VkPhysicalDevice phys, void *feature)
-{
-	VkPhysicalDeviceFeatures2 q = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, .pNext = feature};
-	vkGetPhysicalDeviceFeatures2(phys, &q);
-	((VkBaseOutStructure *)feature)->pNext = NULL;
 }
 
 static void query_properties(struct gd_gpu *gpu)
@@ -457,8 +436,8 @@ static void request_core(struct gd_gpu *gpu, struct device_request *r)
 	choose_features(gpu, &r->f, &r->f11, &r->f12, &r->f13);
 	r->f13.pNext = NULL;
 	r->r2 = (VkPhysicalDeviceRobustness2FeaturesEXT){.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_ROBUSTNESS_2_FEATURES_EXT};
-	if (has_device_ext(gpu->phys, VK_EXT_ROBUSTNESS_2_EXTENSION_NAME)) {
-		query_feature(gpu->phys, &r->r2);
+	if (gd_has_device_ext(gpu->phys, VK_EXT_ROBUSTNESS_2_EXTENSION_NAME)) {
+		gd_query_feature(gpu->phys, &r->r2);
 		bool has = r->r2.robustBufferAccess2;
 		r->r2 = (VkPhysicalDeviceRobustness2FeaturesEXT){
 			.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_ROBUSTNESS_2_FEATURES_EXT, .robustBufferAccess2 = has};
@@ -476,7 +455,7 @@ static void request_core(struct gd_gpu *gpu, struct device_request *r)
  * (MEMORY.md). Push descriptors spare a descriptor pool per command buffer. */
 static void request_memory(struct gd_gpu *gpu, struct device_request *r, bool no_push)
 {
-	r->push = !no_push && has_device_ext(gpu->phys, VK_KHR_PUSH_DESCRIPTOR_EXTENSION_NAME);
+	r->push = !no_push && gd_has_device_ext(gpu->phys, VK_KHR_PUSH_DESCRIPTOR_EXTENSION_NAME);
 	if (r->push) {
 		request(r, VK_KHR_PUSH_DESCRIPTOR_EXTENSION_NAME, NULL);
 		VkPhysicalDevicePushDescriptorPropertiesKHR pd = {
@@ -485,7 +464,7 @@ static void request_memory(struct gd_gpu *gpu, struct device_request *r, bool no
 		vkGetPhysicalDeviceProperties2(gpu->phys, &p);
 		gpu->max_push_descriptors = pd.maxPushDescriptors;
 	}
-	if (has_device_ext(gpu->phys, VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME)) {
+	if (gd_has_device_ext(gpu->phys, VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME)) {
 		VkPhysicalDeviceExternalMemoryHostPropertiesEXT hp = {
 			.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_EXTERNAL_MEMORY_HOST_PROPERTIES_EXT};
 		VkPhysicalDeviceProperties2 p = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &hp};
@@ -493,22 +472,22 @@ static void request_memory(struct gd_gpu *gpu, struct device_request *r, bool no
 		gpu->host_import_alignment = hp.minImportedHostPointerAlignment;
 		request(r, VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME, NULL);
 	}
-	gpu->has_memory_budget = has_device_ext(gpu->phys, VK_EXT_MEMORY_BUDGET_EXTENSION_NAME);
+	gpu->has_memory_budget = gd_has_device_ext(gpu->phys, VK_EXT_MEMORY_BUDGET_EXTENSION_NAME);
 	if (gpu->has_memory_budget)
 		request(r, VK_EXT_MEMORY_BUDGET_EXTENSION_NAME, NULL);
 	r->priority = (VkPhysicalDeviceMemoryPriorityFeaturesEXT){
 		.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MEMORY_PRIORITY_FEATURES_EXT};
 	r->pageable = (VkPhysicalDevicePageableDeviceLocalMemoryFeaturesEXT){
 		.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PAGEABLE_DEVICE_LOCAL_MEMORY_FEATURES_EXT};
-	if (!has_device_ext(gpu->phys, VK_EXT_MEMORY_PRIORITY_EXTENSION_NAME))
+	if (!gd_has_device_ext(gpu->phys, VK_EXT_MEMORY_PRIORITY_EXTENSION_NAME))
 		return;
-	query_feature(gpu->phys, &r->priority);
+	gd_query_feature(gpu->phys, &r->priority);
 	gpu->has_memory_priority = r->priority.memoryPriority;
 	if (!gpu->has_memory_priority)
 		return;
 	request(r, VK_EXT_MEMORY_PRIORITY_EXTENSION_NAME, &r->priority);
-	if (has_device_ext(gpu->phys, VK_EXT_PAGEABLE_DEVICE_LOCAL_MEMORY_EXTENSION_NAME)) {
-		query_feature(gpu->phys, &r->pageable);
+	if (gd_has_device_ext(gpu->phys, VK_EXT_PAGEABLE_DEVICE_LOCAL_MEMORY_EXTENSION_NAME)) {
+		gd_query_feature(gpu->phys, &r->pageable);
 		r->pageable_on = r->pageable.pageableDeviceLocalMemory;
 		if (r->pageable_on)
 			request(r, VK_EXT_PAGEABLE_DEVICE_LOCAL_MEMORY_EXTENSION_NAME, &r->pageable);
@@ -522,8 +501,8 @@ static void request_memory(struct gd_gpu *gpu, struct device_request *r, bool no
 static void request_extras(struct gd_gpu *gpu, struct device_request *r)
 {
 	r->fault = (VkPhysicalDeviceFaultFeaturesEXT){.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FAULT_FEATURES_EXT};
-	if (has_device_ext(gpu->phys, VK_EXT_DEVICE_FAULT_EXTENSION_NAME)) {
-		query_feature(gpu->phys, &r->fault);
+	if (gd_has_device_ext(gpu->phys, VK_EXT_DEVICE_FAULT_EXTENSION_NAME)) {
+		gd_query_feature(gpu->phys, &r->fault);
 		r->fault_on = r->fault.deviceFault;
 		r->fault.deviceFaultVendorBinary = VK_FALSE;
 		if (r->fault_on)
@@ -532,8 +511,8 @@ static void request_extras(struct gd_gpu *gpu, struct device_request *r)
 	VkPhysicalDeviceShaderAtomicFloatFeaturesEXT *af = &r->atomic_float;
 	*af = (VkPhysicalDeviceShaderAtomicFloatFeaturesEXT){
 		.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_ATOMIC_FLOAT_FEATURES_EXT};
-	if (has_device_ext(gpu->phys, VK_EXT_SHADER_ATOMIC_FLOAT_EXTENSION_NAME)) {
-		query_feature(gpu->phys, af);
+	if (gd_has_device_ext(gpu->phys, VK_EXT_SHADER_ATOMIC_FLOAT_EXTENSION_NAME)) {
+		gd_query_feature(gpu->phys, af);
 		af->shaderImageFloat32Atomics = af->shaderImageFloat32AtomicAdd = VK_FALSE;
 		af->sparseImageFloat32Atomics = af->sparseImageFloat32AtomicAdd = VK_FALSE;
 		gpu->atomic_float = *af;
@@ -541,31 +520,12 @@ static void request_extras(struct gd_gpu *gpu, struct device_request *r)
 	}
 }
 
-/* Cooperative matrices (NVIDIA's tensor cores): the shapes offered, for registry.c's variants. */
+/* Cooperative matrices (coopmat.c), for registry.c's variants. */
 static void request_coopmat(struct gd_gpu *gpu, struct device_request *r)
 {
-	r->coopmat = (VkPhysicalDeviceCooperativeMatrixFeaturesNV){
-		.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV};
-	if (!has_device_ext(gpu->phys, VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME))
-		return;
-	query_feature(gpu->phys, &r->coopmat);
-	PFN_vkGetPhysicalDeviceCooperativeMatrixPropertiesNV props =
-		(PFN_vkGetPhysicalDeviceCooperativeMatrixPropertiesNV)vkGetInstanceProcAddr(
-			gpu->instance, "vkGetPhysicalDeviceCooperativeMatrixPropertiesNV");
-	uint32_t n = GD_MAX_COOPMAT_SHAPES;
-	for (uint32_t i = 0; i < n; i++)
-		gpu->coopmat[i] = (VkCooperativeMatrixPropertiesNV){.sType = VK_STRUCTURE_TYPE_COOPERATIVE_MATRIX_PROPERTIES_NV};
-	VkResult res = props ? props(gpu->phys, &n, gpu->coopmat) : VK_ERROR_EXTENSION_NOT_PRESENT;
-	if (!r->coopmat.cooperativeMatrix || (res != VK_SUCCESS && res != VK_INCOMPLETE))
-		return;
-	gpu->n_coopmat = n;
-	gpu->coopmat_nv = true;
-	request(r, VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME, &r->coopmat);
-	for (const VkCooperativeMatrixPropertiesNV *c = gpu->coopmat; c < gpu->coopmat + n; c++)
-		log_info("cooperative matrix %ux%ux%u: VkComponentTypeNV A %d B %d C %d D %d, VkScopeNV %d", c->MSize,
-			 c->NSize, c->KSize, (int)c->AType, (int)c->BType, (int)c->CType, (int)c->DType, (int)c->scope);
-	log_info("VK_KHR_cooperative_matrix: %d, VK_NV_cooperative_matrix2: %d (not used: glslc 2023.2 compiles neither)",
-		 has_device_ext(gpu->phys, "VK_KHR_cooperative_matrix"), has_device_ext(gpu->phys, "VK_NV_cooperative_matrix2"));
+	gd_coopmat_query(gpu->instance, gpu->phys, &gpu->coopmat, &r->coopmat);
+	for (uint32_t i = 0; i < r->coopmat.n; i++)
+		request(r, r->coopmat.exts[i], r->coopmat.features[i]);
 }
 
 static void load_device_procs(struct gd_gpu *gpu, const struct device_request *r)

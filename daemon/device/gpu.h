@@ -13,6 +13,7 @@
 #include <vulkan/vulkan.h>
 
 #include "base/settings.h"
+#include "device/coopmat.h"
 
 struct gd_gpu_options {
 	const char *device;   /* index or part of a name; NULL: the best device */
@@ -26,7 +27,6 @@ struct gd_gpu_options {
 /* The options the configuration asks for (start-up and device recreation). */
 struct gd_gpu_options gd_gpu_options_of(const struct gd_config *cfg);
 
-#define GD_MAX_COOPMAT_SHAPES 32
 
 struct gd_gpu {
 	VkInstance instance;
@@ -65,9 +65,7 @@ struct gd_gpu {
 	uint32_t max_push_descriptors;                /* 0 without VK_KHR_push_descriptor */
 	bool robustness2;     /* robustBufferAccess2: stray accesses stay inside the bound range */
 	bool host_query_reset; /* hostQueryReset: queries reset with vkResetQueryPool */
-	bool coopmat_nv;      /* VK_NV_cooperative_matrix enabled: CooperativeMatrixNV kernels run */
-	uint32_t n_coopmat;   /* the shapes and types it offers */
-	VkCooperativeMatrixPropertiesNV coopmat[GD_MAX_COOPMAT_SHAPES];
+	struct gd_coopmat coopmat; /* cooperative matrices enabled (coopmat.h) */
 
 	PFN_vkCmdPushDescriptorSetKHR push_descriptor; /* NULL: the descriptor-pool path */
 	PFN_vkCmdInsertDebugUtilsLabelEXT insert_label; /* NULL without debug_utils */

@@ -255,14 +255,14 @@ struct variant {
  * 16 subgroups of 32 per group, 43 KiB of shared memory. */
 static const char *coopmat_f16_lacks(const struct gd_gpu *gpu)
 {
-	if (!gpu->coopmat_nv)
+	if (!gpu->coopmat.nv)
 		return "no VK_NV_cooperative_matrix";
 	if (gpu->subgroup.subgroupSize != 32 || !gpu->features12.shaderFloat16 || !gpu->features12.vulkanMemoryModel ||
 	    gpu->props.limits.maxComputeSharedMemorySize < 43 * 1024 ||
 	    gpu->props.limits.maxComputeWorkGroupInvocations < 512)
 		return "not 32-wide subgroups with shaderFloat16, vulkanMemoryModel, 43 KiB of shared memory and groups of 512";
-	for (uint32_t i = 0; i < gpu->n_coopmat; i++) {
-		const VkCooperativeMatrixPropertiesNV *c = &gpu->coopmat[i];
+	for (uint32_t i = 0; i < gpu->coopmat.n_shapes; i++) {
+		const VkCooperativeMatrixPropertiesNV *c = &gpu->coopmat.shapes[i];
 		if (c->MSize == 16 && c->NSize == 8 && c->KSize == 16 && c->AType == VK_COMPONENT_TYPE_FLOAT16_NV &&
 		    c->BType == VK_COMPONENT_TYPE_FLOAT16_NV && c->CType == VK_COMPONENT_TYPE_FLOAT32_NV &&
 		    c->DType == VK_COMPONENT_TYPE_FLOAT32_NV && c->scope == VK_SCOPE_SUBGROUP_NV)
@@ -271,7 +271,23 @@ static const char *coopmat_f16_lacks(const struct gd_gpu *gpu)
 	return "no 16x8x16 f16 x f16 + f32 subgroup shape";
 }
 
+/* matmul_f16+coopmat2_nv: 128 x 128 f32 accumulators a group of 128
+ * shares (workgroup scope, flexible dimensions), A and B through tensor
+ * layouts, from f16 storage buffers. Whether the driver takes these sizes
+ * shows when the pipeline is made: the next variant otherwise. */
+static const char *coopmat2_f16_lacks(const struct gd_gpu *gpu)
+{
+	const struct gd_coopmat2_features *f = &gpu->coopmat.nv2;
+	if (!gpu->coopmat.khr || !f->workgroupScope || !f->flexibleDimensions || !f->tensorAddressing)
+		return "no VK_NV_cooperative_matrix2 with workgroup scope, flexible dimensions and tensor addressing";
+	if (!gpu->features12.shaderFloat16 || !gpu->features11.storageBuffer16BitAccess ||
+	    !gpu->features12.vulkanMemoryModel)
+		return "not shaderFloat16, storageBuffer16BitAccess and vulkanMemoryModel";
+	return NULL;
+}
+
 static const struct variant variants[] = {
+	{"matmul_f16", "coopmat2_nv", "tiled", coopmat2_f16_lacks},
 	{"matmul_f16", "coopmat_nv", "tiled", coopmat_f16_lacks},
 	/* The benchmark's tensor-core peak (bench/peak_mma_f16*.comp), present
 	 * only where bench-bundle puts it. */

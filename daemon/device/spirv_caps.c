@@ -35,8 +35,29 @@ static const char *unsafe(SpvCapability c)
 }
 
 /* Whether the device enabled what capability c needs. */
+/* Capabilities numbered past Debian 12's SPIR-V headers
+ * (SPV_KHR_cooperative_matrix, SPV_NV_cooperative_matrix2,
+ * SPV_NV_tensor_addressing): 1 enabled, 0 not, -1 not one of them. */
+static int newer_capability(const struct gd_gpu *gpu, uint32_t c)
+{
+	const struct gd_coopmat *cm = &gpu->coopmat;
+	switch (c) {
+	case 6022: return cm->khr;
+	case 5430: return cm->khr && cm->nv2.reductions;
+	case 5431: return cm->khr && cm->nv2.conversions;
+	case 5432: return cm->khr && cm->nv2.perElementOperations;
+	case 5433:
+	case 5439: return cm->khr && cm->nv2.tensorAddressing;
+	case 5434: return cm->khr && cm->nv2.blockLoads;
+	default: return -1;
+	}
+}
+
 static bool capability_ok(const struct gd_gpu *gpu, SpvCapability c)
 {
+	int newer = newer_capability(gpu, (uint32_t)c);
+	if (newer >= 0)
+		return newer;
 	uint32_t sg = (gpu->subgroup.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) ? gpu->subgroup.supportedOperations : 0;
 	const VkPhysicalDeviceVulkan11Features *f11 = &gpu->features11;
 	const VkPhysicalDeviceVulkan12Features *f12 = &gpu->features12;
@@ -82,7 +103,7 @@ static bool capability_ok(const struct gd_gpu *gpu, SpvCapability c)
 	case SpvCapabilityGroupNonUniformShuffleRelative: return sg & VK_SUBGROUP_FEATURE_SHUFFLE_RELATIVE_BIT;
 	case SpvCapabilityGroupNonUniformClustered: return sg & VK_SUBGROUP_FEATURE_CLUSTERED_BIT;
 	case SpvCapabilityGroupNonUniformQuad: return sg & VK_SUBGROUP_FEATURE_QUAD_BIT;
-	case SpvCapabilityCooperativeMatrixNV: return gpu->coopmat_nv;
+	case SpvCapabilityCooperativeMatrixNV: return gpu->coopmat.nv;
 	default: return false;
 	}
 }
@@ -128,8 +149,10 @@ static const char *const known_extensions[] = {
 
 static int check_extension(const struct gd_gpu *gpu, const char *ext, char *err, size_t errlen)
 {
-	/* VK_NV_cooperative_matrix, where the device has it (gpu.c). */
-	if (gpu->coopmat_nv && strcmp(ext, "SPV_NV_cooperative_matrix") == 0)
+	/* Cooperative matrices, where the device has them (coopmat.c). */
+	if ((gpu->coopmat.nv && strcmp(ext, "SPV_NV_cooperative_matrix") == 0) ||
+	    (gpu->coopmat.khr && (strcmp(ext, "SPV_KHR_cooperative_matrix") == 0 ||
+				  strcmp(ext, "SPV_NV_cooperative_matrix2") == 0 || strcmp(ext, "SPV_NV_tensor_addressing") == 0)))
 		return 0;
 	for (size_t j = 0; j < sizeof(known_extensions) / sizeof(known_extensions[0]); j++)
 		if (strcmp(ext, known_extensions[j]) == 0)
