@@ -434,27 +434,53 @@ static void bench_rows(struct bench *b)
 	report(b, "transpose_f32", size, tr.gx * tr.gy, 8.0 * side * side, 0, ns);
 }
 
-/* matmul_f32 and matmul_f16 of m x k by k x n, checked on 64 entries
- * (exact: see pattern_m). */
+/* A bfloat16 of x, rounded to nearest even. */
+static uint16_t to_bf16(float x)
+{
+	uint32_t u;
+	memcpy(&u, &x, 4);
+	return (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+}
+
+static float from_bf16(uint16_t h)
+{
+	uint32_t u = (uint32_t)h << 16;
+	float x;
+	memcpy(&x, &u, 4);
+	return x;
+}
+
+/* matmul_f32, matmul_f16 and matmul_bf16 of m x k by k x n, each checked on
+ * 64 entries against the CPU on the values it was given (exact in f16:
+ * see pattern_m; rounded to bfloat16 for matmul_bf16). */
 static void bench_matmul(struct bench *b, uint32_t m, uint32_t n, uint32_t k)
 {
+	static const char *const names[] = {"matmul_f32", "matmul_f16", "matmul_bf16"};
 	size_t na = (size_t)m * k, nb = (size_t)k * n;
 	float *a = malloc(na * 4), *bm = malloc(nb * 4);
 	uint16_t *ha = malloc(na * 2 + 4), *hb = malloc(nb * 2 + 4);
 	if (!a || !bm || !ha || !hb)
 		die("out of memory");
-	for (size_t i = 0; i < na; i++)
-		ha[i] = to_half(a[i] = pattern_m(i, 3));
-	for (size_t i = 0; i < nb; i++)
-		hb[i] = to_half(bm[i] = pattern_m(i, 5));
 	gpucmd_buffer c;
 	GC(b->c, gpucmd_buffer_create(b->c, (uint64_t)m * n * 4, 0, &c));
 	char size[48];
 	snprintf(size, sizeof size, "%ux%ux%u", m, n, k);
-	for (int f16 = 0; f16 < 2; f16++) {
+	for (int kind = 0; kind < 3; kind++) {
+		/* The CPU multiplies what the GPU was given: 16-bit values widened. */
+		for (size_t i = 0; i < na; i++) {
+			a[i] = pattern_m(i, 3);
+			ha[i] = kind == 2 ? to_bf16(a[i]) : to_half(a[i]);
+			a[i] = kind == 2 ? from_bf16(ha[i]) : a[i];
+		}
+		for (size_t i = 0; i < nb; i++) {
+			bm[i] = pattern_m(i, 5);
+			hb[i] = kind == 2 ? to_bf16(bm[i]) : to_half(bm[i]);
+			bm[i] = kind == 2 ? from_bf16(hb[i]) : bm[i];
+		}
+		bool f16 = kind > 0;
 		gpucmd_buffer ga = upload(b, f16 ? (void *)ha : a, f16 ? (na * 2 + 3) & ~(size_t)3 : na * 4);
 		gpucmd_buffer gb = upload(b, f16 ? (void *)hb : bm, f16 ? (nb * 2 + 3) & ~(size_t)3 : nb * 4);
-		const char *name = f16 ? "matmul_f16" : "matmul_f32";
+		const char *name = names[kind];
 		struct job j = {.kernel = name, .bind = {ga, gb, c}, .n_bind = 3, .push = {m, n, k}, .push_size = 12,
 				.gx = (n + 127) / 128, .gy = (m + 127) / 128};
 		uint64_t ns[MAX_REPEATS];

@@ -302,26 +302,48 @@ static const uint32_t mshapes[][3] = {{1, 1, 1}, {17, 33, 9}, {64, 48, 100}, {10
 				      {256, 132, 36}};
 #define N_MSHAPES 6
 
-/* matmul f32 and f16-in/f32-accumulate, against double: the error of a
- * k-term dot product, 1e-6 * k of the sum of |a||b|, plus 1e-6. */
+static float bf16_to_float(uint16_t h)
+{
+	uint32_t u = (uint32_t)h << 16;
+	float v;
+	memcpy(&v, &u, 4);
+	return v;
+}
+
+/* Random 16-bit floats between 1/8 and 4 in magnitude, either sign:
+ * halves (bf16 false) or bfloat16s. */
+static uint16_t random_16bit(unsigned *seed, bool bf16)
+{
+	*seed = *seed * 1103515245u + 12345u;
+	uint32_t sign = (*seed >> 16) & 0x8000, e = (*seed >> 8) % 5;
+	return (uint16_t)(bf16 ? sign | ((124 + e) << 7) | ((*seed >> 3) & 127)
+			       : sign | ((12 + e) << 10) | ((*seed >> 3) & 1023));
+}
+
+static const char *const matmul_names[] = {"matmul_f32", "matmul_f16", "matmul_bf16"};
+
+/* matmul f32, and f16 or bf16 in with f32 accumulation, against double:
+ * the error of a k-term dot product, 1e-6 * k of the sum of |a||b|, plus
+ * 1e-6. */
 START_TEST(matmul_matches_the_cpu)
 {
 	uint32_t m = mshapes[_i % N_MSHAPES][0], n = mshapes[_i % N_MSHAPES][1], k = mshapes[_i % N_MSHAPES][2];
-	bool f16 = _i >= N_MSHAPES;
+	int kind = _i / N_MSHAPES;
+	bool f16 = kind > 0;
+	const char *name = matmul_names[kind];
 	float *a = floats((size_t)m * k, 71 + _i, 1.0f / 64), *b = floats((size_t)k * n, 72 + _i, 1.0f / 64);
 	uint16_t *ha = NULL, *hb = NULL;
 	if (f16) {
-		/* Random halves between 1/8 and 4 in magnitude, either sign. */
 		ha = calloc((size_t)m * k + 2, 2);
 		hb = calloc((size_t)k * n + 2, 2);
 		unsigned seed = 99 + _i;
 		for (size_t i = 0; i < (size_t)m * k + (size_t)k * n; i++) {
-			seed = seed * 1103515245u + 12345u;
-			uint16_t h = (uint16_t)(((seed >> 16) & 0x8000) | ((12 + (seed >> 8) % 5) << 10) | ((seed >> 3) & 1023));
+			uint16_t h = random_16bit(&seed, kind == 2);
+			float v = kind == 2 ? bf16_to_float(h) : half_to_float(h);
 			if (i < (size_t)m * k)
-				ha[i] = h, a[i] = half_to_float(h);
+				ha[i] = h, a[i] = v;
 			else
-				hb[i - (size_t)m * k] = h, b[i - (size_t)m * k] = half_to_float(h);
+				hb[i - (size_t)m * k] = h, b[i - (size_t)m * k] = v;
 		}
 	}
 	float *out = malloc((size_t)m * n * 4);
@@ -339,12 +361,12 @@ START_TEST(matmul_matches_the_cpu)
 		}
 	gpucmd_client *c = connect_ok();
 	uint32_t p[3] = {m, n, k};
-	/* f16 buffers are rounded up to whole 32-bit words. */
+	/* 16-bit buffers are rounded up to whole 32-bit words. */
 	const void *in[3] = {f16 ? (const void *)ha : a, f16 ? (const void *)hb : b, NULL};
 	size_t bytes[3] = {f16 ? ((size_t)m * k * 2 + 3) & ~(size_t)3 : (size_t)m * k * 4,
 			   f16 ? ((size_t)k * n * 2 + 3) & ~(size_t)3 : (size_t)k * n * 4, (size_t)m * n * 4};
-	run(c, f16 ? "matmul_f16" : "matmul_f32", 3, in, bytes, p, 12, groups_of(n, 128), groups_of(m, 128), 2, out);
-	expect_close(f16 ? "matmul_f16" : "matmul_f32", out, want, (size_t)m * n, 1e-6 * k * worst + 1e-6, 0);
+	run(c, name, 3, in, bytes, p, 12, groups_of(n, 128), groups_of(m, 128), 2, out);
+	expect_close(name, out, want, (size_t)m * n, 1e-6 * k * worst + 1e-6, 0);
 	gpucmd_disconnect(c);
 	free(a);
 	free(b);
@@ -484,7 +506,7 @@ static TCase *library_tcase(const char *name, void (*setup)(void), bool every_ke
 	tcase_add_loop_test(t, reductions_of_any_length_match_the_cpu, 0, (1 + kinds) * N_REDUCE);
 	tcase_add_loop_test(t, row_kernels_match_the_cpu, 0, 8);
 	tcase_add_loop_test(t, transpose_is_exact, 0, 3);
-	tcase_add_loop_test(t, matmul_matches_the_cpu, 0, (1 + kinds) * N_MSHAPES);
+	tcase_add_loop_test(t, matmul_matches_the_cpu, 0, (1 + 2 * kinds) * N_MSHAPES);
 	tcase_add_test(t, long_command_buffers_bind_every_dispatch);
 	tcase_add_test(t, state_bound_once_is_still_right);
 	tcase_add_test(t, matmul_f16_variant_fits_the_device);

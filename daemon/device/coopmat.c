@@ -58,8 +58,9 @@ static void query_nv2(VkPhysicalDevice phys, struct gd_coopmat *out, struct gd_c
 	out->nv2 = r->nv2;
 	add(r, "VK_KHR_cooperative_matrix", &r->khr);
 	add(r, "VK_NV_cooperative_matrix2", &r->nv2);
-	log_info("VK_NV_cooperative_matrix2: workgroup scope %d, flexible dimensions %d, tensor addressing %d",
-		 r->nv2.workgroupScope, r->nv2.flexibleDimensions, r->nv2.tensorAddressing);
+	log_info("VK_NV_cooperative_matrix2: workgroup scope %d, flexible dimensions %d, tensor addressing %d; "
+		 "VK_KHR_shader_bfloat16 %s (no kernel uses it yet)", r->nv2.workgroupScope, r->nv2.flexibleDimensions,
+		 r->nv2.tensorAddressing, gd_has_device_ext(phys, "VK_KHR_shader_bfloat16") ? "offered" : "absent");
 }
 
 void gd_coopmat_query(VkInstance instance, VkPhysicalDevice phys, struct gd_coopmat *out,
