@@ -362,6 +362,53 @@ START_TEST(flooding_client_is_read_few_deep_while_another_waits)
 }
 END_TEST
 
+/* The flood session's in_flight at its highest over up to `ms`, seen
+ * from client l; stops early once it reaches `enough`. */
+static uint32_t flood_depth(gpucmd_client *l, int ms, uint32_t enough)
+{
+	uint32_t most = 0;
+	for (int i = 0; i < ms && most < enough; i++) {
+		struct gpucmd_status st;
+		must(l, gpucmd_status(l, &st), "status");
+		for (size_t c = 0; c < st.n_clients; c++)
+			for (size_t j = 0; j < st.client_list[c].n_sessions; j++) {
+				const struct gpucmd_session_status *ss = &st.client_list[c].sessions[j];
+				if (!strcmp(ss->label, "bulk") && ss->in_flight > most)
+					most = ss->in_flight;
+			}
+		gpucmd_status_free(&st);
+		usleep(1000);
+	}
+	return most;
+}
+
+/* A client counts as waiting for fair_window_ms after its round trip (1 s
+ * here): meanwhile a flood is read one deep, after it four deep again. */
+START_TEST(fairness_ends_with_the_window)
+{
+	gpucmd_client *l = connect_ok();
+	gpucmd_buffer lb;
+	struct gpucmd_kernel_info fill;
+	gpucmd_session ls;
+	must(l, gpucmd_kernel_find(l, "fill_f32", &fill), "kernel_find");
+	must(l, gpucmd_buffer_create(l, 4096, 0, &lb), "buffer_create");
+	must(l, gpucmd_session_open(l, "light", &ls), "session_open");
+	ck_assert_int_eq(high_round_trip(l, ls, lb, &fill), 0); /* l waits from here, for a second */
+	struct bulk k = bulk_open(false);
+	bulk_send_stages(&k, BULK_STAGES);
+	uint32_t depth = flood_depth(l, 300, BULK_STAGES);
+	ck_assert_msg(depth == 1, "while another client waits the flood was read %u deep (fair_depth 1)", depth);
+	must(k.c, gpucmd_commit_and_wait(k.c, k.s), "flood drained");
+	must(k.c, gpucmd_reset_for_next_stage(k.c, k.s), "reset");
+	usleep(1200000);
+	bulk_send_stages(&k, BULK_STAGES);
+	depth = flood_depth(l, 5000, BULK_STAGES);
+	ck_assert_msg(depth == BULK_STAGES, "a second after the last round trip the flood was read %u deep", depth);
+	gpucmd_disconnect(k.c);
+	gpucmd_disconnect(l);
+}
+END_TEST
+
 /* Runs as uid/gid nobody: opens a high session on the test daemon; returns
  * its result, the error text in msg. */
 static int high_open_as_nobody(char *msg, size_t len)
@@ -450,6 +497,20 @@ TCase *priority_default_tcase(void)
 	tcase_add_checked_fixture(t, daemon_setup, daemon_teardown);
 	tcase_set_timeout(t, 120);
 	tcase_add_test(t, without_high_work_bulk_runs_at_full_depth);
+	return t;
+}
+
+static void fair_window_setup(void)
+{
+	daemon_start((const char *const[]){"--fair-window-ms", "1000", NULL});
+}
+
+TCase *priority_fair_window_tcase(void)
+{
+	TCase *t = tcase_create("priority_fair_window");
+	tcase_add_checked_fixture(t, fair_window_setup, daemon_teardown);
+	tcase_set_timeout(t, 120);
+	tcase_add_test(t, fairness_ends_with_the_window);
 	return t;
 }
 
