@@ -119,6 +119,28 @@ static int high_round_trip(gpucmd_client *c, gpucmd_session s, gpucmd_buffer b, 
 	return r ? r : gpucmd_reset_for_next_stage(c, s);
 }
 
+/* A normal-priority client doing tiny round trips. */
+struct light {
+	gpucmd_client *c;
+	gpucmd_buffer b;
+	struct gpucmd_kernel_info fill;
+	gpucmd_session s;
+};
+
+static struct light light_open(const char *label)
+{
+	struct light l = {.c = connect_ok()};
+	must(l.c, gpucmd_kernel_find(l.c, "fill_f32", &l.fill), "kernel_find");
+	must(l.c, gpucmd_buffer_create(l.c, 4096, 0, &l.b), "buffer_create");
+	must(l.c, gpucmd_session_open(l.c, label, &l.s), "session_open");
+	return l;
+}
+
+static int light_round_trip(struct light *l)
+{
+	return high_round_trip(l->c, l->s, l->b, &l->fill);
+}
+
 static void held_setup(void)
 {
 	/* A window long enough that lavapipe's slow stages do not outlast it. */
@@ -197,26 +219,20 @@ END_TEST
  * the GPU before a normal stage committed after them. */
 START_TEST(without_high_work_bulk_runs_at_full_depth)
 {
-	gpucmd_client *n = connect_ok();
-	gpucmd_buffer nb;
-	struct gpucmd_kernel_info fill;
-	gpucmd_session ns;
-	must(n, gpucmd_kernel_find(n, "fill_f32", &fill), "kernel_find");
-	must(n, gpucmd_buffer_create(n, 4096, 0, &nb), "buffer_create");
-	must(n, gpucmd_session_open(n, "normal", &ns), "session_open");
+	struct light n = light_open("normal");
 	struct bulk k = bulk_open(false);
 	bulk_commit_stages(&k);
 	struct gpucmd_session_state before = session_state(k.c, k.s);
-	ck_assert_int_eq(high_round_trip(n, ns, nb, &fill), 0);
-	ck_assert_msg(session_state(n, ns).submit_order > before.submit_order,
+	ck_assert_int_eq(light_round_trip(&n), 0);
+	ck_assert_msg(session_state(n.c, n.s).submit_order > before.submit_order,
 		      "a normal stage went ahead of bulk work already on the GPU");
 	struct gpucmd_status st;
-	ck_assert_int_eq(gpucmd_status(n, &st), 0);
+	ck_assert_int_eq(gpucmd_status(n.c, &st), 0);
 	ck_assert_uint_eq(st.bulk_kept_back, 0);
 	gpucmd_status_free(&st);
 	ck_assert_int_eq(gpucmd_commit_and_wait(k.c, k.s), 0);
 	gpucmd_disconnect(k.c);
-	gpucmd_disconnect(n);
+	gpucmd_disconnect(n.c);
 }
 END_TEST
 
@@ -330,18 +346,12 @@ END_TEST
  * fair_depth 0 the flood's four are all ahead of it. */
 START_TEST(flooding_client_is_read_few_deep_while_another_waits)
 {
-	gpucmd_client *l = connect_ok();
-	gpucmd_buffer lb;
-	struct gpucmd_kernel_info fill;
-	gpucmd_session ls;
-	must(l, gpucmd_kernel_find(l, "fill_f32", &fill), "kernel_find");
-	must(l, gpucmd_buffer_create(l, 4096, 0, &lb), "buffer_create");
-	must(l, gpucmd_session_open(l, "light", &ls), "session_open");
-	ck_assert_int_eq(high_round_trip(l, ls, lb, &fill), 0); /* l waits: others are read few deep */
+	struct light l = light_open("light");
+	ck_assert_int_eq(light_round_trip(&l), 0); /* l waits: others are read few deep */
 	struct bulk k = bulk_open(false);
-	flood_first_stage_read(&k, l);
-	ck_assert_int_eq(high_round_trip(l, ls, lb, &fill), 0);
-	uint64_t light_order = session_state(l, ls).submit_order, flood_order = bulk_last_order(&k);
+	flood_first_stage_read(&k, l.c);
+	ck_assert_int_eq(light_round_trip(&l), 0);
+	uint64_t light_order = session_state(l.c, l.s).submit_order, flood_order = bulk_last_order(&k);
 	ck_assert_msg(light_order < flood_order, "the light stage went to the GPU at %llu, after the flood's last "
 		      "(%llu)", (unsigned long long)light_order, (unsigned long long)flood_order);
 	gpucmd_disconnect(k.c);
@@ -349,16 +359,16 @@ START_TEST(flooding_client_is_read_few_deep_while_another_waits)
 	write_config("[priority]\nfair_depth = 0\n");
 	ck_assert_int_eq(kill(test_daemon.pid, SIGHUP), 0);
 	ck_assert(log_wait("configuration reloaded", 10000));
-	ck_assert_int_eq(high_round_trip(l, ls, lb, &fill), 0);
+	ck_assert_int_eq(light_round_trip(&l), 0);
 	k = bulk_open(false);
 	bulk_commit_stages(&k);
-	ck_assert_int_eq(high_round_trip(l, ls, lb, &fill), 0);
-	light_order = session_state(l, ls).submit_order;
+	ck_assert_int_eq(light_round_trip(&l), 0);
+	light_order = session_state(l.c, l.s).submit_order;
 	flood_order = bulk_last_order(&k);
 	ck_assert_msg(light_order > flood_order, "with fair_depth 0 the light stage went to the GPU at %llu, before "
 		      "the flood's last (%llu)", (unsigned long long)light_order, (unsigned long long)flood_order);
 	gpucmd_disconnect(k.c);
-	gpucmd_disconnect(l);
+	gpucmd_disconnect(l.c);
 }
 END_TEST
 
@@ -383,29 +393,23 @@ static uint32_t flood_depth(gpucmd_client *l, int ms, uint32_t enough)
 }
 
 /* A client counts as waiting for fair_window_ms after its round trip (1 s
- * here): meanwhile a flood is read one deep, after it four deep again. */
+ * in this test case): meanwhile a flood is read one deep, after it four deep again. */
 START_TEST(fairness_ends_with_the_window)
 {
-	gpucmd_client *l = connect_ok();
-	gpucmd_buffer lb;
-	struct gpucmd_kernel_info fill;
-	gpucmd_session ls;
-	must(l, gpucmd_kernel_find(l, "fill_f32", &fill), "kernel_find");
-	must(l, gpucmd_buffer_create(l, 4096, 0, &lb), "buffer_create");
-	must(l, gpucmd_session_open(l, "light", &ls), "session_open");
-	ck_assert_int_eq(high_round_trip(l, ls, lb, &fill), 0); /* l waits from here, for a second */
+	struct light l = light_open("light");
+	ck_assert_int_eq(light_round_trip(&l), 0); /* l waits from here, for a second */
 	struct bulk k = bulk_open(false);
 	bulk_send_stages(&k, BULK_STAGES);
-	uint32_t depth = flood_depth(l, 300, BULK_STAGES);
+	uint32_t depth = flood_depth(l.c, 300, BULK_STAGES);
 	ck_assert_msg(depth == 1, "while another client waits the flood was read %u deep (fair_depth 1)", depth);
 	must(k.c, gpucmd_commit_and_wait(k.c, k.s), "flood drained");
 	must(k.c, gpucmd_reset_for_next_stage(k.c, k.s), "reset");
 	usleep(1200000);
 	bulk_send_stages(&k, BULK_STAGES);
-	depth = flood_depth(l, 5000, BULK_STAGES);
+	depth = flood_depth(l.c, 5000, BULK_STAGES);
 	ck_assert_msg(depth == BULK_STAGES, "a second after the last round trip the flood was read %u deep", depth);
 	gpucmd_disconnect(k.c);
-	gpucmd_disconnect(l);
+	gpucmd_disconnect(l.c);
 }
 END_TEST
 
@@ -471,10 +475,12 @@ START_TEST(high_sessions_are_for_administrators_and_the_listed)
 }
 END_TEST
 
+/* fair_depth as by default; a window of a second, which a light client's
+ * round trip and the flood stage after it fit in even on lavapipe, and
+ * which fairness_ends_with_the_window waits out. */
 static void fair_setup(void)
 {
-	/* fair_depth as by default; a window lavapipe's slow stages do not outlast */
-	daemon_start((const char *const[]){"--fair-window-ms", "60000", NULL});
+	daemon_start((const char *const[]){"--fair-window-ms", "1000", NULL});
 }
 
 TCase *priority_tcase(void)
@@ -500,25 +506,12 @@ TCase *priority_default_tcase(void)
 	return t;
 }
 
-static void fair_window_setup(void)
-{
-	daemon_start((const char *const[]){"--fair-window-ms", "1000", NULL});
-}
-
-TCase *priority_fair_window_tcase(void)
-{
-	TCase *t = tcase_create("priority_fair_window");
-	tcase_add_checked_fixture(t, fair_window_setup, daemon_teardown);
-	tcase_set_timeout(t, 120);
-	tcase_add_test(t, fairness_ends_with_the_window);
-	return t;
-}
-
 TCase *priority_fair_tcase(void)
 {
 	TCase *t = tcase_create("priority_fair");
 	tcase_add_checked_fixture(t, fair_setup, daemon_teardown);
 	tcase_set_timeout(t, 120);
 	tcase_add_test(t, flooding_client_is_read_few_deep_while_another_waits);
+	tcase_add_test(t, fairness_ends_with_the_window);
 	return t;
 }
