@@ -111,10 +111,27 @@ static void record(struct bench *b, const struct job *j)
 	GC(b->c, gpucmd_dispatch(b->c, b->s, k.id, bind, j->n_bind, j->push, j->push_size, j->gx, j->gy ? j->gy : 1, 1));
 }
 
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 /* A warm-up and b->repeats timed repetitions of jobs[0..n-1]: ns[r] from the
- * first command's GPU start to the last one's end. */
+ * first command's GPU start to the last one's end. The warm-up keeps the GPU
+ * busy for 100 ms: after an upload the clocks have dropped (an H200 idles
+ * at 780 of 1980 MHz), and a single repetition did not always bring them
+ * back (matmul_bf16 timed at a third of its speed in 4 of 34 runs). */
 static void time_jobs(struct bench *b, const struct job *jobs, unsigned n, uint64_t *ns)
 {
+	for (uint64_t t0 = now_ns(); now_ns() - t0 < 100000000u;) {
+		for (unsigned c = 0; c < 8; c++)
+			for (unsigned i = 0; i < n; i++)
+				record(b, &jobs[i]);
+		GC(b->c, gpucmd_commit_and_wait(b->c, b->s));
+		GC(b->c, gpucmd_reset_for_next_stage(b->c, b->s));
+	}
 	for (unsigned r = 0; r <= b->repeats; r++) {
 		for (unsigned i = 0; i < n; i++)
 			record(b, &jobs[i]);
@@ -267,13 +284,6 @@ static void bench_add_sweep(struct bench *b)
  * at under half its bandwidth, one switched to full speed in the middle of
  * a run and stayed there (BENCHMARKS.md), as a clock that rises only under
  * sustained load would. */
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static void warm_up(struct bench *b)
 {
 	gpucmd_session timed = b->s;
@@ -532,36 +542,55 @@ static void bench_fma(struct bench *b, const char *path, bool quick)
 	gpucmd_buffer_free(b->c, o);
 }
 
-/* The cooperative-matrix FP16 peak: peak_mma_f16 (a benchmark-only standard
- * kernel, in the bundle's kernel directory) runs 8 chains of 16x8x16
- * coopMatMulAddNV per subgroup with no memory traffic in the loop. Skipped
- * where the daemon does not have it, or runs its portable twin. */
-static void bench_mma(struct bench *b)
+/* A tensor-core FP16 peak: a benchmark-only standard kernel (in the
+ * bundle's kernel directory) that loads its operands once and runs `iters`
+ * matrix products with no memory traffic in the loop. peak_mma_f16: 8
+ * chains of 16x8x16 coopMatMulAddNV a subgroup (VK_NV_cooperative_matrix);
+ * peak_mma_wg_f16: a group of 128's 128x128x64 workgroup product
+ * (VK_NV_cooperative_matrix2), matmul_f16+coopmat2_nv's path. `halves` f16
+ * inputs, `floats` f32 accumulators read and `out` floats a group written.
+ * Skipped where the daemon does not have it, or runs its portable twin. */
+struct peak {
+	const char *kernel, *variant;
+	uint32_t groups, iters, halves, floats, out;
+	double flops; /* a group an iteration */
+};
+
+static const struct peak peaks[] = {
+	{"peak_mma_f16", "coopmat_nv", 2112, 2048, 384, 1024, 8 * 1024, 2.0 * 16 * 8 * 16 * 8 * 8},
+	{"peak_mma_wg_f16", "coopmat2_nv", 1056, 256, 16384, 16384, 16384, 2.0 * 128 * 128 * 64},
+};
+
+static void bench_mma(struct bench *b, const struct peak *p)
 {
 	struct gpucmd_kernel_info k;
-	if (gpucmd_kernel_find(b->c, "peak_mma_f16", &k) < 0 || strcmp(k.variant, "coopmat_nv"))
+	if (gpucmd_kernel_find(b->c, p->kernel, &k) < 0 || strcmp(k.variant, p->variant))
 		return;
-	const uint32_t groups = 2112, iters = 2048;
-	uint16_t halves[384];
-	float init[1024];
-	for (int i = 0; i < 384; i++)
+	uint16_t *halves = malloc(p->halves * sizeof *halves);
+	float *init = malloc(p->floats * sizeof *init);
+	if (!halves || !init)
+		die("out of memory");
+	for (uint32_t i = 0; i < p->halves; i++)
 		halves[i] = 0x1419; /* about 1e-3 in binary16 */
-	for (int i = 0; i < 1024; i++)
+	for (uint32_t i = 0; i < p->floats; i++)
 		init[i] = (float)i * 1e-3f;
-	gpucmd_buffer in = upload(b, halves, sizeof halves), acc = upload(b, init, sizeof init), o;
-	GC(b->c, gpucmd_buffer_create(b->c, (uint64_t)groups * 8 * 1024 * 4, 0, &o));
-	struct job j = {.kernel = "peak_mma_f16", .bind = {o, in, acc}, .n_bind = 3, .push = {iters}, .push_size = 4,
-			.gx = groups};
+	gpucmd_buffer in = upload(b, halves, p->halves * sizeof *halves), acc = upload(b, init, p->floats * sizeof *init);
+	gpucmd_buffer o;
+	GC(b->c, gpucmd_buffer_create(b->c, (uint64_t)p->groups * p->out * 4, 0, &o));
+	struct job j = {.kernel = p->kernel, .bind = {o, in, acc}, .n_bind = 3, .push = {p->iters}, .push_size = 4,
+			.gx = p->groups};
 	uint64_t ns[MAX_REPEATS];
 	time_jobs(b, &j, 1, ns);
 	float got;
 	GC(b->c, gpucmd_buffer_read(b->c, o, 0, &got, 4));
 	if (!isfinite(got) || got == 0.0f)
-		die("peak_mma_f16 wrote %g", got);
-	report(b, "peak_mma_f16", "-", groups, 0, 2.0 * 16 * 8 * 16 * 8 * 8 * groups * (double)iters, ns);
+		die("%s wrote %g", p->kernel, got);
+	report(b, p->kernel, "-", p->groups, 0, p->flops * p->groups * (double)p->iters, ns);
 	gpucmd_buffer_free(b->c, o);
 	gpucmd_buffer_free(b->c, in);
 	gpucmd_buffer_free(b->c, acc);
+	free(halves);
+	free(init);
 }
 
 static void setup(struct bench *b, const char *sock, uint32_t n)
@@ -646,7 +675,8 @@ int main(int argc, char **argv)
 	bench_rows(&b);
 	if (fma)
 		bench_fma(&b, fma, quick);
-	bench_mma(&b);
+	for (size_t i = 0; i < sizeof peaks / sizeof peaks[0]; i++)
+		bench_mma(&b, &peaks[i]);
 	if (quick)
 		bench_matmul(&b, 257, 255, 263);
 	else

@@ -465,17 +465,22 @@ END_TEST
  * lavapipe offers neither, so the tiled one runs (and the test above
  * checked it), and `gpucmd kernels` says so. Kernels without variants show
  * none. */
-START_TEST(matmul_f16_variant_fits_the_device)
+START_TEST(matmul_variants_fit_the_device)
 {
 	gpucmd_client *c = connect_ok();
 	struct gpucmd_kernel_info k;
 	must(c, gpucmd_kernel_find(c, "matmul_f16", &k), "find");
 	ck_assert_str_eq(k.variant, "tiled");
+	must(c, gpucmd_kernel_find(c, "matmul_bf16", &k), "find");
+	ck_assert_str_eq(k.variant, "tiled");
 	must(c, gpucmd_kernel_find(c, "matmul_f32", &k), "find");
 	ck_assert_str_eq(k.variant, "");
 	gpucmd_disconnect(c);
-	ck_assert(daemon_log_contains("variant coopmat2_nv not used (no VK_NV_cooperative_matrix2 with workgroup scope"));
-	ck_assert(daemon_log_contains("variant coopmat_nv not used (no VK_NV_cooperative_matrix)"));
+	ck_assert(daemon_log_contains(
+		"kernel matmul_f16: variant coopmat2_nv not used (no VK_NV_cooperative_matrix2 with workgroup scope"));
+	ck_assert(daemon_log_contains("kernel matmul_f16: variant coopmat_nv not used (no VK_NV_cooperative_matrix)"));
+	ck_assert(daemon_log_contains(
+		"kernel matmul_bf16: variant coopmat2_nv not used (no VK_NV_cooperative_matrix2 with workgroup scope"));
 }
 END_TEST
 
@@ -509,7 +514,7 @@ static TCase *library_tcase(const char *name, void (*setup)(void), bool every_ke
 	tcase_add_loop_test(t, matmul_matches_the_cpu, 0, (1 + 2 * kinds) * N_MSHAPES);
 	tcase_add_test(t, long_command_buffers_bind_every_dispatch);
 	tcase_add_test(t, state_bound_once_is_still_right);
-	tcase_add_test(t, matmul_f16_variant_fits_the_device);
+	tcase_add_test(t, matmul_variants_fit_the_device);
 	return t;
 }
 

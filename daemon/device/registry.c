@@ -272,9 +272,10 @@ static const char *coopmat_f16_lacks(const struct gd_gpu *gpu)
 }
 
 /* matmul_f16+coopmat2_nv: 128 x 128 f32 accumulators a group of 128
- * shares (workgroup scope, flexible dimensions), A and B through tensor
- * layouts, from f16 storage buffers. Whether the driver takes these sizes
- * shows when the pipeline is made: the next variant otherwise. */
+ * shares (workgroup scope, flexible dimensions: the device lists the
+ * product for groups of 128), A and B through tensor layouts, from f16
+ * storage buffers. Whether the driver takes these sizes shows when the
+ * pipeline is made: the next variant otherwise. */
 static const char *coopmat2_f16_lacks(const struct gd_gpu *gpu)
 {
 	const struct gd_coopmat2_features *f = &gpu->coopmat.nv2;
@@ -283,15 +284,36 @@ static const char *coopmat2_f16_lacks(const struct gd_gpu *gpu)
 	if (!gpu->features12.shaderFloat16 || !gpu->features11.storageBuffer16BitAccess ||
 	    !gpu->features12.vulkanMemoryModel)
 		return "not shaderFloat16, storageBuffer16BitAccess and vulkanMemoryModel";
+	if (!gd_coopmat_flex_offers(&gpu->coopmat, VK_COMPONENT_TYPE_FLOAT16_NV, VK_COMPONENT_TYPE_FLOAT16_NV,
+				    VK_COMPONENT_TYPE_FLOAT32_NV, VK_COMPONENT_TYPE_FLOAT32_NV, 128))
+		return "no f16 x f16 + f32 workgroup product for groups of 128";
+	return NULL;
+}
+
+/* matmul_bf16+coopmat2_nv: the same with bfloat16 A and B matrices
+ * (VK_KHR_shader_bfloat16), where the device lists that product for a
+ * group of 128. */
+static const char *coopmat2_bf16_lacks(const struct gd_gpu *gpu)
+{
+	const struct gd_coopmat2_features *f = &gpu->coopmat.nv2;
+	if (!gpu->coopmat.khr || !f->workgroupScope || !f->flexibleDimensions || !f->tensorAddressing)
+		return "no VK_NV_cooperative_matrix2 with workgroup scope, flexible dimensions and tensor addressing";
+	if (!gpu->coopmat.bf16 || !gpu->features12.shaderFloat16 || !gpu->features12.vulkanMemoryModel)
+		return "no VK_KHR_shader_bfloat16 with bfloat16 cooperative matrices, shaderFloat16 and vulkanMemoryModel";
+	if (!gd_coopmat_flex_offers(&gpu->coopmat, GD_COMPONENT_BFLOAT16, GD_COMPONENT_BFLOAT16,
+				    VK_COMPONENT_TYPE_FLOAT32_NV, VK_COMPONENT_TYPE_FLOAT32_NV, 128))
+		return "no bfloat16 x bfloat16 + f32 workgroup product for groups of 128";
 	return NULL;
 }
 
 static const struct variant variants[] = {
 	{"matmul_f16", "coopmat2_nv", "tiled", coopmat2_f16_lacks},
+	{"matmul_bf16", "coopmat2_nv", "tiled", coopmat2_bf16_lacks},
 	{"matmul_f16", "coopmat_nv", "tiled", coopmat_f16_lacks},
-	/* The benchmark's tensor-core peak (bench/peak_mma_f16*.comp), present
-	 * only where bench-bundle puts it. */
+	/* The benchmark's tensor-core peaks (bench/peak_mma_*), present only
+	 * where bench-bundle puts them. */
 	{"peak_mma_f16", "coopmat_nv", "none", coopmat_f16_lacks},
+	{"peak_mma_wg_f16", "coopmat2_nv", "none", coopmat2_f16_lacks},
 };
 
 /* A program for a variant's words with the interface of its portable twin. */

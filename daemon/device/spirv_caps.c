@@ -37,7 +37,8 @@ static const char *unsafe(SpvCapability c)
 /* Whether the device enabled what capability c needs. */
 /* Capabilities numbered past Debian 12's SPIR-V headers
  * (SPV_KHR_cooperative_matrix, SPV_NV_cooperative_matrix2,
- * SPV_NV_tensor_addressing): 1 enabled, 0 not, -1 not one of them. */
+ * SPV_NV_tensor_addressing, SPV_KHR_bfloat16): 1 enabled, 0 not, -1 not
+ * one of them. */
 static int newer_capability(const struct gd_gpu *gpu, uint32_t c)
 {
 	const struct gd_coopmat *cm = &gpu->coopmat;
@@ -49,6 +50,9 @@ static int newer_capability(const struct gd_gpu *gpu, uint32_t c)
 	case 5433:
 	case 5439: return cm->khr && cm->nv2.tensorAddressing;
 	case 5434: return cm->khr && cm->nv2.blockLoads;
+	case 5116: /* BFloat16TypeKHR */
+	case 5118: return cm->bf16; /* BFloat16CooperativeMatrixKHR */
+	case 5117: return 0; /* BFloat16DotProductKHR: not enabled */
 	default: return -1;
 	}
 }
@@ -152,7 +156,8 @@ static int check_extension(const struct gd_gpu *gpu, const char *ext, char *err,
 	/* Cooperative matrices, where the device has them (coopmat.c). */
 	if ((gpu->coopmat.nv && strcmp(ext, "SPV_NV_cooperative_matrix") == 0) ||
 	    (gpu->coopmat.khr && (strcmp(ext, "SPV_KHR_cooperative_matrix") == 0 ||
-				  strcmp(ext, "SPV_NV_cooperative_matrix2") == 0 || strcmp(ext, "SPV_NV_tensor_addressing") == 0)))
+				  strcmp(ext, "SPV_NV_cooperative_matrix2") == 0 || strcmp(ext, "SPV_NV_tensor_addressing") == 0)) ||
+	    (gpu->coopmat.bf16 && strcmp(ext, "SPV_KHR_bfloat16") == 0))
 		return 0;
 	for (size_t j = 0; j < sizeof(known_extensions) / sizeof(known_extensions[0]); j++)
 		if (strcmp(ext, known_extensions[j]) == 0)
