@@ -119,13 +119,16 @@ static uint64_t now_ns(void)
 }
 
 /* A warm-up and b->repeats timed repetitions of jobs[0..n-1]: ns[r] from the
- * first command's GPU start to the last one's end. The warm-up keeps the GPU
- * busy for 100 ms: after an upload the clocks have dropped (an H200 idles
+ * first command's GPU start to the last one's end. Returns how many times
+ * each job ran (an in-place kernel's result depends on it). The warm-up keeps the GPU
+ * busy for 100 ms (or 128 runs): after an upload the clocks have dropped (an H200 idles
  * at 780 of 1980 MHz), and a single repetition did not always bring them
  * back (matmul_bf16 timed at a third of its speed in 4 of 34 runs). */
-static void time_jobs(struct bench *b, const struct job *jobs, unsigned n, uint64_t *ns)
+static unsigned time_jobs(struct bench *b, const struct job *jobs, unsigned n, uint64_t *ns)
 {
-	for (uint64_t t0 = now_ns(); now_ns() - t0 < 100000000u;) {
+	unsigned runs = b->repeats + 1;
+	uint64_t t0 = now_ns();
+	for (unsigned w = 0; w < 16 && now_ns() - t0 < 100000000u; w++, runs += 8) {
 		for (unsigned c = 0; c < 8; c++)
 			for (unsigned i = 0; i < n; i++)
 				record(b, &jobs[i]);
@@ -150,6 +153,7 @@ static void time_jobs(struct bench *b, const struct job *jobs, unsigned n, uint6
 		if (r > 0)
 			ns[r - 1] = end > start ? end - start : 1;
 	}
+	return runs;
 }
 
 /* One JSON line for a kernel: bytes or flops per repetition. */
@@ -333,8 +337,7 @@ static void bench_elementwise(struct bench *b)
 	report(b, "fill_f32", size, g, 4.0 * n, 0, ns);
 	struct job axpy = {.kernel = "axpy_f32", .bind = {b->x, b->o}, .n_bind = 2, .push = {n, 0x3f000000u},
 			   .push_size = 8, .gx = g};
-	time_jobs(b, &axpy, 1, ns);
-	axpy_runs = b->repeats + 1;
+	axpy_runs = time_jobs(b, &axpy, 1, ns);
 	check_array(b, "axpy_f32", b->o, n, want_axpy, 1e-4, 1e-5);
 	report(b, "axpy_f32", size, g, 12.0 * n, 0, ns);
 }
