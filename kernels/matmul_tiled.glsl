@@ -8,7 +8,7 @@
 // (t % 16, t / 16) holds 8 x 8 outputs in registers, rows ty*4 + {0..3}
 // and 64 + ty*4 + {0..3}, columns tx*4 + {0..3} and 64 + tx*4 + {0..3}
 // (two halves 64 apart, so that a subgroup's shared-memory reads are
-// broadcasts or consecutive). k goes by TILED_BK (8 or 16): each step the
+// broadcasts or consecutive). k goes by TILED_BK (8, 16 or 32): each step the
 // group stages a 128 x TILED_BK slice of A (transposed, k-major) and a
 // TILED_BK x 128 slice of B in shared memory, each invocation loading
 // TILED_BK / 8 vec4s of each; the next slice's loads are issued before the
