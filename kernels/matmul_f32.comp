@@ -28,7 +28,4 @@ layout(push_constant) uniform Push { uint m; uint n; uint k; } pc;
 vec4 load_a(uint row, uint col) { LOAD4(a4, a, pc.m, pc.k) }
 vec4 load_b(uint row, uint col) { LOAD4(b4, b, pc.k, pc.n) }
 
-// k by 32: on the H200 35.4 TFLOP/s against 34.7 by 16 and 31.7 by 8 in
-// one run; double-buffered slices were slower (docs/KERNELS.md).
-#define TILED_BK 32
 #include "matmul_tiled.glsl"

@@ -8,14 +8,12 @@
 // (t % 16, t / 16) holds 8 x 8 outputs in registers, rows ty*4 + {0..3}
 // and 64 + ty*4 + {0..3}, columns tx*4 + {0..3} and 64 + tx*4 + {0..3}
 // (two halves 64 apart, so that a subgroup's shared-memory reads are
-// broadcasts or consecutive). k goes by TILED_BK (8, 16 or 32): each step the
-// group stages a 128 x TILED_BK slice of A (transposed, k-major) and a
-// TILED_BK x 128 slice of B in shared memory, each invocation loading
-// TILED_BK / 8 vec4s of each; the next slice's loads are issued before the
-// current slice is consumed, so global latency hides behind the FMAs.
-// TILED_STAGES 2 double-buffers the slices (one barrier a step instead of
-// two). Dispatch (ceil(n / 128), ceil(m / 128), 1); larger counts are
-// harmless (groups past the matrix return).
+// broadcasts or consecutive). k goes by 8: each step the group stages a
+// 128 x 8 slice of A (transposed, k-major) and an 8 x 128 slice of B in
+// shared memory, each invocation loading one vec4 of each; the next slice's
+// loads are issued before the current slice is consumed, so global latency
+// hides behind 512 FMAs. Dispatch (ceil(n / 128), ceil(m / 128), 1); larger
+// counts are harmless (groups past the matrix return).
 layout(local_size_x = 256) in;
 layout(set = 0, binding = 2) writeonly buffer C4 { vec4 c4[]; };
 layout(set = 0, binding = 2) writeonly buffer C { float c[]; };
@@ -23,36 +21,19 @@ layout(set = 0, binding = 2) writeonly buffer C { float c[]; };
 #ifndef TILED_STAGES
 #define TILED_STAGES 1
 #endif
-#ifndef TILED_BK
-#define TILED_BK 8
-#endif
-#define TILED_LOADS (TILED_BK / 8)
 // Slices as vec4s of four consecutive rows of A (k-major) or columns of B,
 // so that an invocation reads its four with one load.
-shared vec4 sa[TILED_STAGES][TILED_BK][32];
-shared vec4 sb[TILED_STAGES][TILED_BK][32];
+shared vec4 sa[TILED_STAGES][8][32];
+shared vec4 sb[TILED_STAGES][8][32];
 
-// Invocation t's part of the slice at k0: A row t / 2, k k0 + (t % 2) * 4
-// + 8 j; B row k0 + t / 32 + 8 j, columns (t % 32) * 4.
-void fetch(uint m0, uint n0, uint k0, uint t, out vec4 va[TILED_LOADS], out vec4 vb[TILED_LOADS])
+void stage(uint s, vec4 va, vec4 vb, uint t)
 {
-	[[unroll]] for (uint j = 0u; j < TILED_LOADS; j++) {
-		va[j] = load_a(m0 + (t >> 1), k0 + 8u * j + (t & 1u) * 4u);
-		vb[j] = load_b(k0 + 8u * j + (t >> 5), n0 + (t & 31u) * 4u);
-	}
-}
-
-void stage(uint s, vec4 va[TILED_LOADS], vec4 vb[TILED_LOADS], uint t)
-{
-	uint ra = t >> 1;
-	[[unroll]] for (uint j = 0u; j < TILED_LOADS; j++) {
-		uint ka = 8u * j + (t & 1u) * 4u;
-		sa[s][ka][ra >> 2][ra & 3u] = va[j].x;
-		sa[s][ka + 1u][ra >> 2][ra & 3u] = va[j].y;
-		sa[s][ka + 2u][ra >> 2][ra & 3u] = va[j].z;
-		sa[s][ka + 3u][ra >> 2][ra & 3u] = va[j].w;
-		sb[s][8u * j + (t >> 5)][t & 31u] = vb[j];
-	}
+	uint ra = t >> 1, ka = (t & 1u) * 4u;
+	sa[s][ka][ra >> 2][ra & 3u] = va.x;
+	sa[s][ka + 1u][ra >> 2][ra & 3u] = va.y;
+	sa[s][ka + 2u][ra >> 2][ra & 3u] = va.z;
+	sa[s][ka + 3u][ra >> 2][ra & 3u] = va.w;
+	sb[s][t >> 5][t & 31u] = vb;
 }
 
 void store_row(uint row, uint col, vec4 v)
@@ -77,16 +58,18 @@ void main()
 	vec4 acc[8][2];
 	[[unroll]] for (uint i = 0u; i < 8u; i++)
 		acc[i][0] = acc[i][1] = vec4(0.0);
-	vec4 va[TILED_LOADS], vb[TILED_LOADS];
-	fetch(m0, n0, 0u, t, va, vb);
+	vec4 va = load_a(m0 + (t >> 1), (t & 1u) * 4u);
+	vec4 vb = load_b(t >> 5, n0 + (t & 31u) * 4u);
 	uint s = 0u;
 	stage(s, va, vb, t);
 	barrier();
-	for (uint k0 = 0u; k0 < pc.k; k0 += TILED_BK) {
-		bool more = k0 + TILED_BK < pc.k;
-		if (more)
-			fetch(m0, n0, k0 + TILED_BK, t, va, vb);
-		[[unroll]] for (uint kk = 0u; kk < TILED_BK; kk++) {
+	for (uint k0 = 0u; k0 < pc.k; k0 += 8u) {
+		bool more = k0 + 8u < pc.k;
+		if (more) {
+			va = load_a(m0 + (t >> 1), k0 + 8u + (t & 1u) * 4u);
+			vb = load_b(k0 + 8u + (t >> 5), n0 + (t & 31u) * 4u);
+		}
+		[[unroll]] for (uint kk = 0u; kk < 8u; kk++) {
 			vec4 a0 = sa[s][kk][ty], a1 = sa[s][kk][16u + ty];
 			vec4 b0 = sb[s][kk][tx], b1 = sb[s][kk][16u + tx];
 			[[unroll]] for (uint i = 0u; i < 4u; i++) {
