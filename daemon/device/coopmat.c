@@ -51,7 +51,7 @@ static void query_flex(VkInstance instance, VkPhysicalDevice phys, struct gd_coo
 {
 	flex_props_fn props = (flex_props_fn)vkGetInstanceProcAddr(
 		instance, "vkGetPhysicalDeviceCooperativeMatrixFlexibleDimensionsPropertiesNV");
-	uint32_t n = GD_MAX_COOPMAT_SHAPES;
+	uint32_t n = GD_MAX_COOPMAT_FLEX;
 	for (uint32_t i = 0; i < n; i++)
 		out->flex[i] = (struct gd_coopmat_flex){.sType = STYPE_COOPMAT_FLEX_PROPERTIES_NV};
 	VkResult res = props ? props(phys, &n, out->flex) : VK_ERROR_EXTENSION_NOT_PRESENT;

@@ -16,6 +16,7 @@
 #include <vulkan/vulkan.h>
 
 #define GD_MAX_COOPMAT_SHAPES 32
+#define GD_MAX_COOPMAT_FLEX 64 /* the H200 lists 25 */
 
 struct gd_coopmat_khr_features { /* VkPhysicalDeviceCooperativeMatrixFeaturesKHR */
 	VkStructureType sType;
@@ -60,7 +61,7 @@ struct gd_coopmat {
 	bool khr;             /* VK_KHR_cooperative_matrix, enabled with VK_NV_cooperative_matrix2 */
 	struct gd_coopmat2_features nv2; /* the latter's features, as offered (pNext NULL) */
 	uint32_t n_flex;      /* its workgroup products */
-	struct gd_coopmat_flex flex[GD_MAX_COOPMAT_SHAPES];
+	struct gd_coopmat_flex flex[GD_MAX_COOPMAT_FLEX];
 	bool bf16;            /* VK_KHR_shader_bfloat16 with bfloat16 cooperative matrices */
 };
 

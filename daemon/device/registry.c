@@ -276,11 +276,19 @@ static const char *coopmat_f16_lacks(const struct gd_gpu *gpu)
  * product for groups of 128), A and B through tensor layouts, from f16
  * storage buffers. Whether the driver takes these sizes shows when the
  * pipeline is made: the next variant otherwise. */
-static const char *coopmat2_f16_lacks(const struct gd_gpu *gpu)
+static const char *coopmat2_lacks(const struct gd_gpu *gpu)
 {
 	const struct gd_coopmat2_features *f = &gpu->coopmat.nv2;
 	if (!gpu->coopmat.khr || !f->workgroupScope || !f->flexibleDimensions || !f->tensorAddressing)
 		return "no VK_NV_cooperative_matrix2 with workgroup scope, flexible dimensions and tensor addressing";
+	return NULL;
+}
+
+static const char *coopmat2_f16_lacks(const struct gd_gpu *gpu)
+{
+	const char *why = coopmat2_lacks(gpu);
+	if (why)
+		return why;
 	if (!gpu->features12.shaderFloat16 || !gpu->features11.storageBuffer16BitAccess ||
 	    !gpu->features12.vulkanMemoryModel)
 		return "not shaderFloat16, storageBuffer16BitAccess and vulkanMemoryModel";
@@ -295,9 +303,9 @@ static const char *coopmat2_f16_lacks(const struct gd_gpu *gpu)
  * group of 128. */
 static const char *coopmat2_bf16_lacks(const struct gd_gpu *gpu)
 {
-	const struct gd_coopmat2_features *f = &gpu->coopmat.nv2;
-	if (!gpu->coopmat.khr || !f->workgroupScope || !f->flexibleDimensions || !f->tensorAddressing)
-		return "no VK_NV_cooperative_matrix2 with workgroup scope, flexible dimensions and tensor addressing";
+	const char *why = coopmat2_lacks(gpu);
+	if (why)
+		return why;
 	if (!gpu->coopmat.bf16 || !gpu->features12.shaderFloat16 || !gpu->features12.vulkanMemoryModel)
 		return "no VK_KHR_shader_bfloat16 with bfloat16 cooperative matrices, shaderFloat16 and vulkanMemoryModel";
 	if (!gd_coopmat_flex_offers(&gpu->coopmat, GD_COMPONENT_BFLOAT16, GD_COMPONENT_BFLOAT16,
