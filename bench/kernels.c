@@ -121,9 +121,10 @@ static uint64_t now_ns(void)
 /* A warm-up and b->repeats timed repetitions of jobs[0..n-1]: ns[r] from the
  * first command's GPU start to the last one's end. Returns how many times
  * each job ran (an in-place kernel's result depends on it). The warm-up keeps the GPU
- * busy for 100 ms (or 128 runs): after an upload the clocks have dropped (an H200 idles
- * at 780 of 1980 MHz), and a single repetition did not always bring them
- * back (matmul_bf16 timed at a third of its speed in 4 of 34 runs). */
+ * busy for 100 ms (or 128 runs): after an upload the clocks have dropped
+ * (an H200 idles at 780 of 1980 MHz), and after a single repetition the
+ * first timed ones could still run slow (matmul_f32 at 77.8, 77.8, 48.8,
+ * then 30.8 ms, bench/results/h200-2026-12-02-matmul-coopmat2-sweep.jsonl). */
 static unsigned time_jobs(struct bench *b, const struct job *jobs, unsigned n, uint64_t *ns)
 {
 	unsigned runs = b->repeats + 1;
