@@ -65,6 +65,7 @@ struct gd_client {
 	char name[64];               /* from the handshake */
 	char comm[16];               /* /proc/PID/comm at connect */
 	uint64_t connected_ms;       /* loop time at connect */
+	uint32_t high_sessions;      /* open sessions of HIGH priority (net reads it between others) */
 	bool greeted;                /* handshake done */
 	bool stalled;                /* a request waits for GPU work or a kernel build (net) */
 	struct gd_handles buffers;   /* -> struct gd_buffer (one reference each) */

@@ -29,6 +29,7 @@
 #include "net/conn.h"
 #include "requests/kernels.h"
 #include "requests/requests.h"
+#include "submit/scheduler.h"
 
 #define READ_CHUNK (64u << 10)
 #define READ_BUDGET (4u << 20)   /* bytes read per turn before others get theirs */
@@ -444,6 +445,32 @@ static void on_readable(struct gd_conn *c)
 		gw_reader_trim(&c->in, 2 * READ_CHUNK);
 }
 
+/* While HIGH work is about, after each connection handled in a turn the
+ * connections with HIGH sessions are read and HIGH work is submitted and
+ * answered, so that a HIGH request waits for one connection's requests
+ * rather than a whole turn of them, and a finished HIGH stage is answered
+ * as soon (BENCHMARKS.md, "Where a HIGH round trip waits"). It costs one
+ * recv per such connection per other connection handled, and only then. */
+static void interleave_high(struct gd_net *net, struct gd_conn *cur)
+{
+	struct gd_scheduler *sched = net->core->sched;
+	if (net->interleaving || !gd_scheduler_high_active(sched))
+		return;
+	net->interleaving = true;
+	gd_scheduler_interleave_high(sched);
+	struct gd_list *pos, *tmp;
+	gd_list_for_each_safe(pos, tmp, &net->core->clients) {
+		struct gd_conn *c = gd_conn_of(gd_container_of(pos, struct gd_client, link));
+		if (c == cur || !c->client.high_sessions || c->closing || !(c->poll_events & UV_READABLE))
+			continue;
+		on_readable(c);
+		if (!c->closing)
+			gd_conn_flush(c);
+	}
+	gd_scheduler_interleave_high(sched);
+	net->interleaving = false;
+}
+
 static void on_poll(uv_poll_t *h, int status, int events)
 {
 	struct gd_conn *c = h->data;
@@ -463,6 +490,7 @@ static void on_poll(uv_poll_t *h, int status, int events)
 		if (!c->closing)
 			gd_conn_flush(c);
 	}
+	interleave_high(c->net, c);
 }
 
 /* Handles frames that arrived while the connection was stalled. */

@@ -32,6 +32,7 @@ struct gd_net {
 	struct gd_list input_waiting; /* struct gd_conn.input_link: frames waiting for max_input_bytes */
 	uint64_t input_bytes;      /* reserved by frames being received */
 	uv_timer_t timeouts;       /* idle and read timeouts, see timeouts.h */
+	bool interleaving;         /* reading HIGH clients between others (conn.c) */
 };
 
 struct gd_conn {

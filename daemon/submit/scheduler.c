@@ -14,6 +14,7 @@
 #include "gpucmd_defs.h"
 #include "submit/completion.h"
 #include "submit/hold.h"
+#include "submit/retired_sems.h"
 #include "submit/scheduler.h"
 
 /* A queue and its retire timeline: bulk work (0) or HIGH work (1). Both
@@ -40,6 +41,7 @@ struct gd_scheduler {
 	struct gd_job *ready, **ready_tail;
 	struct gd_job *held, **held_tail; /* waiting for another lane's timeline, or kept back (hold.h) */
 	uint64_t pass, turn;
+	bool high_queued;            /* a HIGH job is in ready */
 	uint64_t submit_order;       /* jobs given to a queue, both tracks, in order */
 
 	/* scratch for one vkQueueSubmit2, grown as needed, never shrunk */
@@ -57,11 +59,7 @@ struct gd_scheduler {
 	bool hung;                    /* ... because work did not end: it may still run */
 	uint32_t hang_ms;             /* submission_timeout_ms */
 	char lost_why[256];
-	struct deferred_sem {         /* semaphores waiting to be destroyed */
-		VkSemaphore sem;
-		uint64_t after[GD_TRACKS]; /* once values past these completed */
-	} *deferred;
-	uint32_t n_deferred, cap_deferred;
+	struct gd_retired_sems sems_kept; /* semaphores waiting to be destroyed */
 };
 
 #define SEMS_PER (2 + GD_MAX_XWAITS + 2)
@@ -178,55 +176,20 @@ static void retire_finished(struct gd_scheduler *s)
 
 void gd_scheduler_destroy_semaphore(struct gd_scheduler *s, VkSemaphore sem)
 {
-	if (s->n_deferred == s->cap_deferred) {
-		uint32_t cap = s->cap_deferred ? s->cap_deferred * 2 : 16;
-		struct deferred_sem *d = realloc(s->deferred, cap * sizeof(*d));
-		if (!d) {
-			vkDestroySemaphore(s->gpu->device, sem, NULL); /* the old behaviour */
-			return;
-		}
-		s->deferred = d;
-		s->cap_deferred = cap;
-	}
-	struct deferred_sem *d = &s->deferred[s->n_deferred++];
-	d->sem = sem;
+	uint64_t after[GD_TRACKS];
 	for (uint32_t t = 0; t < GD_TRACKS; t++)
-		d->after[t] = s->tracks[t].next_value;
+		after[t] = s->tracks[t].next_value;
+	gd_retired_sems_add(&s->sems_kept, s->gpu->device, sem, after);
 }
 
-/* Whether every queue is certainly done with the submissions made before d
- * was deferred: on each track, a later submission completed, or all of
- * them completed and either the track has a queue of its own (the lavapipe
- * race above needs a CPU device, which has one queue) or the other track,
- * on the same in-order queue, completed a later one. A semaphore deferred
- * while HIGH work stopped for good waits for the scheduler's end. */
-static bool queues_done(struct gd_scheduler *s, const struct deferred_sem *d)
-{
-	uint64_t done[GD_TRACKS];
-	bool later = false;
-	for (uint32_t t = 0; t < GD_TRACKS; t++) {
-		done[t] = gd_completion_done(s->completion, t);
-		later |= done[t] > d->after[t];
-	}
-	bool shared = s->tracks[0].queue == s->tracks[1].queue;
-	for (uint32_t t = 0; t < GD_TRACKS; t++)
-		if (done[t] < d->after[t] || (done[t] == d->after[t] && d->after[t] && !(later || !shared)))
-			return false;
-	return true;
-}
-
-/* Destroys the deferred semaphores the queues are certainly done with (all
- * of them when the device is idle). */
+/* Destroys the kept semaphores the queues are certainly done with (all of
+ * them when the device is idle). */
 static void destroy_deferred(struct gd_scheduler *s, bool all)
 {
-	uint32_t kept = 0;
-	for (uint32_t i = 0; i < s->n_deferred; i++) {
-		if (all || queues_done(s, &s->deferred[i]))
-			vkDestroySemaphore(s->gpu->device, s->deferred[i].sem, NULL);
-		else
-			s->deferred[kept++] = s->deferred[i];
-	}
-	s->n_deferred = kept;
+	uint64_t done[GD_TRACKS];
+	for (uint32_t t = 0; t < GD_TRACKS; t++)
+		done[t] = gd_completion_done(s->completion, t);
+	gd_retired_sems_collect(&s->sems_kept, s->gpu->device, done, s->tracks[0].queue == s->tracks[1].queue, all);
 }
 
 static void on_async(uv_async_t *h)
@@ -497,6 +460,7 @@ static VkResult submit_track(struct gd_scheduler *s, struct track *k, uint64_t *
 static void on_turn_end(uv_check_t *h)
 {
 	struct gd_scheduler *s = h->data;
+	s->high_queued = false;
 	if (s->lost && !s->hung && (s->ready || s->held)) {
 		fail_queued(s);
 		s->listener.progress(s->listener.data);
@@ -549,6 +513,16 @@ void gd_scheduler_queue(struct gd_scheduler *s, struct gd_job *sub)
 	*s->ready_tail = sub;
 	s->ready_tail = &sub->next;
 	s->pending++;
+	s->high_queued |= sub->lane->priority == GD_PRIORITY_HIGH;
+}
+
+void gd_scheduler_interleave_high(struct gd_scheduler *s)
+{
+	const struct gd_job *f = s->tracks[1].flight;
+	if (f && gd_completion_done(s->completion, 1) >= f->value)
+		on_async(&s->async);
+	if (s->high_queued)
+		on_turn_end(&s->check);
 }
 
 uint64_t gd_scheduler_serial(struct gd_scheduler *s)
@@ -684,11 +658,11 @@ void gd_scheduler_destroy(struct gd_scheduler *s)
 		gd_completion_stop(s->completion);
 		retire_finished(s);
 	}
-	if (s->n_deferred) {
+	if (s->sems_kept.n) {
 		vkDeviceWaitIdle(s->gpu->device);
 		destroy_deferred(s, true);
 	}
-	free(s->deferred);
+	gd_retired_sems_finish(&s->sems_kept);
 	gd_completion_destroy(s->completion);
 	for (uint32_t t = 0; t < GD_TRACKS; t++)
 		if (s->tracks[t].retire)

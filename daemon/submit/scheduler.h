@@ -67,6 +67,11 @@ uint64_t gd_scheduler_submissions(const struct gd_scheduler *s);
 /* The loop thread's poll after a commit_and_wait (loop_poll_us, resolved);
  * the handshake suggests it to clients for their own wait for a reply. */
 uint32_t gd_scheduler_loop_poll_us(const struct gd_scheduler *s);
+/* Between the connections of a busy turn (net/conn.c): answers HIGH work
+ * that finished (one atomic load when none did) and submits HIGH work
+ * queued since the turn began (with everything else ready), now rather
+ * than once every other connection's requests are handled. */
+void gd_scheduler_interleave_high(struct gd_scheduler *s);
 /* Whether HIGH work is pending or was seen within high_window_ms: bulk
  * work is then kept few deep and cut short (hold.h). */
 bool gd_scheduler_high_active(const struct gd_scheduler *s);
