@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "base/latency.h"
 #include "base/log.h"
 #include "base/settings.h"
 #include "device/gpu.h"
@@ -51,10 +52,13 @@ struct gd_scheduler {
 	uint32_t cap;
 
 	uv_check_t check;
+	uv_prepare_t before_block;
 	uv_async_t async;
 	bool handles_open;
 	struct gd_completion *completion;
 	uint64_t loop_poll_ns;        /* the loop thread's poll after submitting a commit_and_wait */
+	uint32_t poll_track;          /* that poll: for poll_target of this track's timeline, */
+	uint64_t poll_target, poll_until_ns; /* until then (0: none) */
 	bool lost;                    /* the device is gone; nothing more is submitted */
 	bool hung;                    /* ... because work did not end: it may still run */
 	uint32_t hang_ms;             /* submission_timeout_ms */
@@ -397,10 +401,20 @@ static void gather(struct gd_scheduler *s)
 }
 
 /* After a commit_and_wait went to the queue, the loop thread polls for it
- * itself a moment (completion.h), then retires what finished. */
-static void poll_briefly(struct gd_scheduler *s, uint32_t track, uint64_t target)
+ * itself for up to loop_poll_us (completion.h), then retires what finished.
+ * The poll stops for any other event and goes on before the loop would next
+ * block (on_before_block) until its time is up: a sleeping loop is woken by
+ * the completion thread tens of µs late (BENCHMARKS.md, "Where a HIGH round trip waits"). */
+static void poll_briefly(struct gd_scheduler *s)
 {
-	gd_completion_poll(s->completion, uv_backend_fd(s->loop), track, target, s->loop_poll_ns);
+	uint64_t now = gd_now_ns();
+	if (!s->poll_target || now >= s->poll_until_ns ||
+	    gd_completion_done(s->completion, s->poll_track) >= s->poll_target) {
+		s->poll_target = 0;
+		return;
+	}
+	gd_completion_poll(s->completion, uv_backend_fd(s->loop), s->poll_track, s->poll_target,
+			   s->poll_until_ns - now);
 	/* A device loss is the async handler's to deal with (the completion
 	 * thread always sends it for one). */
 	if (gd_completion_result(s->completion) == VK_SUCCESS)
@@ -502,8 +516,17 @@ static void on_turn_end(uv_check_t *h)
 	update_spin_from(s);
 	/* The newest HIGH commit_and_wait first: it is what must not wait. */
 	uint32_t t = sync[1] ? 1 : 0;
-	if (sync[t] && s->loop_poll_ns)
-		poll_briefly(s, t, sync[t]);
+	if (sync[t] && s->loop_poll_ns) {
+		s->poll_track = t;
+		s->poll_target = sync[t];
+		s->poll_until_ns = gd_now_ns() + s->loop_poll_ns;
+		poll_briefly(s);
+	}
+}
+
+static void on_before_block(uv_prepare_t *h)
+{
+	poll_briefly(h->data);
 }
 
 void gd_scheduler_queue(struct gd_scheduler *s, struct gd_job *sub)
@@ -594,10 +617,12 @@ struct gd_scheduler *gd_scheduler_create(uv_loop_t *loop, struct gd_gpu *gpu, co
 		retire[t] = k->retire;
 	}
 	uv_check_init(loop, &s->check);
+	uv_prepare_init(loop, &s->before_block);
 	uv_async_init(loop, &s->async, on_async);
-	s->check.data = s->async.data = s;
+	s->check.data = s->async.data = s->before_block.data = s;
 	s->handles_open = true;
 	uv_check_start(&s->check, on_turn_end);
+	uv_prepare_start(&s->before_block, on_before_block);
 	/* On a GPU a blocking wait wakes tens of microseconds late (38 µs
 	 * against 13 µs polling on an H200, BENCHMARKS.md), so the window
 	 * covers short kernels and graph replays; on a CPU device the poll
@@ -647,6 +672,7 @@ void gd_scheduler_close(struct gd_scheduler *s)
 		return;
 	s->handles_open = false;
 	uv_close((uv_handle_t *)&s->check, NULL);
+	uv_close((uv_handle_t *)&s->before_block, NULL);
 	uv_close((uv_handle_t *)&s->async, NULL);
 }
 
