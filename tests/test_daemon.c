@@ -535,6 +535,7 @@ TCase *sharing_limits_tcase(void);
 TCase *priority_tcase(void);
 TCase *priority_default_tcase(void);
 TCase *priority_fair_tcase(void);
+TCase *priority_polling_tcase(void);
 TCase *client_kernels_tcase(void);
 TCase *kernel_features_tcase(void);
 TCase *kernels_tcase(void);
@@ -612,6 +613,7 @@ static TCase *(*const tcases[])(void) = {
 	priority_tcase,
 	priority_default_tcase,
 	priority_fair_tcase,
+	priority_polling_tcase,
 	kernel_features_tcase,
 	cache_tcase,
 	hazards_tcase,

@@ -3,8 +3,9 @@
  * 21): a high stage committed after queued bulk work goes to the GPU ahead
  * of what the daemon holds back, eager bulk parts are cut short while high
  * work is about and not otherwise, who may open a high session, a flooding
- * client read few deep while another waits, and a bulk client killed while
- * high work waits behind it. lavapipe has one queue: high work shares it
+ * client read few deep while another waits, a bulk client killed while
+ * high work waits behind it, and high clients read and answered between
+ * bulk connections with the loop polling as on a GPU. lavapipe has one queue: high work shares it
  * (the order of submission is what these tests can see; the figures are
  * the H200's, BENCHMARKS.md).
  */
@@ -306,6 +307,84 @@ START_TEST(killed_bulk_client_does_not_strand_high_work)
 }
 END_TEST
 
+/* One tiny HIGH stage writing v, waited for and read back. */
+static float high_fill_read(gpucmd_client *c, gpucmd_session s, gpucmd_buffer b, const struct gpucmd_kernel_info *fill,
+			    float v)
+{
+	struct gpucmd_binding bind = {b, 0, 0};
+	struct { uint32_t n; float v; } fp = {1024, v};
+	float out = -1.0f;
+	must(c, gpucmd_dispatch(c, s, fill->id, &bind, 1, &fp, 8, 4, 1, 1), "dispatch high");
+	must(c, gpucmd_commit_and_wait(c, s), "commit_and_wait high");
+	must(c, gpucmd_reset_for_next_stage(c, s), "reset high");
+	must(c, gpucmd_buffer_read(c, b, 4 * 1000, &out, sizeof(out)), "buffer_read high");
+	return out;
+}
+
+#define SMALL (64u << 10) /* floats a short bulk stage fills */
+
+/* A short bulk stage writing v over SMALL floats, committed without waiting. */
+static void bulk_send_short(struct bulk *k, float v)
+{
+	struct gpucmd_binding bind = {k->b, 0, 0};
+	struct { uint32_t n; float v; } fp = {SMALL, v};
+	must(k->c, gpucmd_dispatch(k->c, k->s, k->fill.id, &bind, 1, &fp, 8, SMALL / 256, 1, 1), "dispatch");
+	must(k->c, gpucmd_commit_stage(k->c, k->s), "commit_stage");
+	must(k->c, gpucmd_reset_for_next_stage(k->c, k->s), "reset");
+	must(k->c, gpucmd_flush(k->c), "flush");
+}
+
+/* HIGH round trips beside bulk clients streaming stages, with the loop
+ * thread polling for a commit_and_wait as on a GPU (lavapipe's default is
+ * not to): HIGH clients are then read, submitted and answered between the
+ * bulk connections of a turn, and the loop's poll goes on across turns
+ * (net/conn.c, submit/scheduler.c). Each client gets its own results, also
+ * when a bulk client is killed midway and its connection closes while
+ * the others are read. */
+START_TEST(high_round_trips_between_bulk_connections)
+{
+	gpucmd_client *h = connect_ok();
+	gpucmd_buffer hb;
+	struct gpucmd_kernel_info fill;
+	gpucmd_session hs = high_open(h, &hb, &fill);
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct bulk k = bulk_open(false);
+		for (;;)
+			bulk_send_short(&k, 7.0f);
+	}
+	struct bulk k[2] = {bulk_open(false), bulk_open(true)};
+	for (int r = 1; r <= 40; r++) {
+		for (int i = 0; i < 2; i++)
+			bulk_send_short(&k[i], (float)r);
+		ck_assert_float_eq(high_fill_read(h, hs, hb, &fill, (float)r), (float)r);
+		if (r == 20) {
+			int st;
+			ck_assert_int_eq(kill(pid, SIGKILL), 0);
+			ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+		}
+	}
+	for (int i = 0; i < 2; i++) {
+		struct gpucmd_binding bind = {k[i].b, 0, 0};
+		struct { uint32_t n; float v; } fp = {1, 50.0f + (float)i};
+		float out[2] = {0};
+		must(k[i].c, gpucmd_dispatch(k[i].c, k[i].s, k[i].fill.id, &bind, 1, &fp, 8, 1, 1, 1), "dispatch");
+		must(k[i].c, gpucmd_commit_and_wait(k[i].c, k[i].s), "commit_and_wait bulk");
+		must(k[i].c, gpucmd_buffer_read(k[i].c, k[i].b, 0, out, sizeof(out)), "buffer_read bulk");
+		/* the last short stage wrote 40, in order after the 39 before it */
+		ck_assert_float_eq(out[0], 50.0f + (float)i);
+		ck_assert_float_eq(out[1], 40.0f);
+		gpucmd_disconnect(k[i].c);
+	}
+	struct gpucmd_status st;
+	must(h, gpucmd_status(h, &st), "status");
+	ck_assert_uint_eq(st.priorities[GPUCMD_PRIORITY_HIGH].round_trips, 40);
+	gpucmd_status_free(&st);
+	gpucmd_disconnect(h);
+}
+END_TEST
+
 /* A stop while bulk work is held back in the daemon runs it rather than
  * failing it (only work waiting for a fence fails at a stop): each bulk
  * stage also writes its number into a buffer in this process's memory. */
@@ -478,6 +557,12 @@ END_TEST
 /* fair_depth as by default; a window of a second, which a light client's
  * round trip and the flood stage after it fit in even on lavapipe, and
  * which fairness_ends_with_the_window waits out. */
+/* The loop polls for a commit_and_wait up to 2 ms, as on a GPU (50 µs there). */
+static void polling_setup(void)
+{
+	daemon_start((const char *const[]){"--high-window-ms", "60000", "--loop-poll-us", "2000", NULL});
+}
+
 static void fair_setup(void)
 {
 	daemon_start((const char *const[]){"--fair-window-ms", "1000", NULL});
@@ -494,6 +579,15 @@ TCase *priority_tcase(void)
 	tcase_add_test(t, killed_bulk_client_does_not_strand_high_work);
 	tcase_add_test(t, high_sessions_are_for_administrators_and_the_listed);
 	tcase_add_test(t, stop_runs_bulk_work_held_back);
+	return t;
+}
+
+TCase *priority_polling_tcase(void)
+{
+	TCase *t = tcase_create("priority_polling");
+	tcase_add_checked_fixture(t, polling_setup, daemon_teardown);
+	tcase_set_timeout(t, 120);
+	tcase_add_test(t, high_round_trips_between_bulk_connections);
 	return t;
 }
 
