@@ -44,6 +44,8 @@ struct gd_client_ops {
 	/* Closes with a last reply of status code saying tell (a string that
 	 * outlives the client) once the replies already owed are sent. */
 	void (*goodbye)(struct gd_client *c, int code, const char *tell);
+	/* high_sessions went from 0 to 1 or back to 0. */
+	void (*high_changed)(struct gd_client *c);
 };
 
 /* The kernels a client registered from its own SPIR-V (requests/kernels.c). */

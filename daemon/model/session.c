@@ -48,8 +48,8 @@ int gd_session_create(struct gd_core *d, struct gd_client *client, const struct 
 		return r;
 	}
 	s->acct = gd_account_ref(client->acct);
-	if (priority == GD_PRIORITY_HIGH)
-		client->high_sessions++;
+	if (priority == GD_PRIORITY_HIGH && client->high_sessions++ == 0)
+		client->ops->high_changed(client);
 	d->stats.live_sessions++;
 	d->stats.priority[priority].sessions++;
 	*ret = s;
@@ -221,8 +221,8 @@ void gd_session_close(struct gd_session *s)
 		gd_token_revoke(s->d, NULL, s->fence);
 		gd_fence_abandon(s->fence, s->fence_value);
 	}
-	if (s->client && s->lane.priority == GD_PRIORITY_HIGH)
-		s->client->high_sessions--;
+	if (s->client && s->lane.priority == GD_PRIORITY_HIGH && --s->client->high_sessions == 0)
+		s->client->ops->high_changed(s->client);
 	s->client = NULL;
 	s->sync_id = 0;
 	session_unref(s);

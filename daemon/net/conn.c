@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -212,6 +213,8 @@ static void close_conn(struct gd_conn *c, const char *why, int code, const char 
 			(void)!send(c->fd, c->out.data, c->out.len, MSG_NOSIGNAL | MSG_DONTWAIT);
 	}
 	c->closing = true;
+	if (c->client.high_sessions)
+		epoll_ctl(c->net->high_epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	gd_list_remove(&c->client.link);
 	gd_list_remove(&c->stall_link);
 	gd_list_remove(&c->input_link);
@@ -446,11 +449,12 @@ static void on_readable(struct gd_conn *c)
 }
 
 /* While HIGH work is about, after each connection handled in a turn the
- * connections with HIGH sessions are read and HIGH work is submitted and
- * answered, so that a HIGH request waits for one connection's requests
- * rather than a whole turn of them, and a finished HIGH stage is answered
- * as soon (BENCHMARKS.md, "Where a HIGH round trip waits"). It costs one
- * recv per such connection per other connection handled, and only then. */
+ * connections with HIGH sessions that have bytes waiting are read and HIGH
+ * work is submitted and answered, so that a HIGH request waits for one
+ * connection's requests rather than a whole turn of them, and a finished
+ * HIGH stage is answered as soon (BENCHMARKS.md, "Where a HIGH round trip
+ * waits"). It costs one epoll_wait per connection handled, and only then.
+ * A connection closed meanwhile is freed only after this turn. */
 static void interleave_high(struct gd_net *net, struct gd_conn *cur)
 {
 	struct gd_scheduler *sched = net->core->sched;
@@ -458,10 +462,11 @@ static void interleave_high(struct gd_net *net, struct gd_conn *cur)
 		return;
 	net->interleaving = true;
 	gd_scheduler_interleave_high(sched);
-	struct gd_list *pos, *tmp;
-	gd_list_for_each_safe(pos, tmp, &net->core->clients) {
-		struct gd_conn *c = gd_conn_of(gd_container_of(pos, struct gd_client, link));
-		if (c == cur || !c->client.high_sessions || c->closing || !(c->poll_events & UV_READABLE))
+	struct epoll_event ev[16];
+	int n = epoll_wait(net->high_epfd, ev, 16, 0);
+	for (int i = 0; i < n; i++) {
+		struct gd_conn *c = ev[i].data.ptr;
+		if (c == cur || c->closing || !(c->poll_events & UV_READABLE))
 			continue;
 		on_readable(c);
 		if (!c->closing)
@@ -515,6 +520,18 @@ static void conn_goodbye(struct gd_client *client, int code, const char *tell)
 	gd_conn_goodbye(gd_conn_of(client), code, tell);
 }
 
+/* A connection is in net->high_epfd while it has HIGH sessions. */
+static void conn_high_changed(struct gd_client *client)
+{
+	struct gd_conn *c = gd_conn_of(client);
+	if (c->closing)
+		return;
+	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
+	if (epoll_ctl(c->net->high_epfd, client->high_sessions ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, c->fd, &ev) < 0)
+		log_warn("client %u: its HIGH sessions are %s between others: %s", client->id,
+			 client->high_sessions ? "not read" : "still watched", strerror(errno));
+}
+
 static const struct gd_client_ops conn_ops = {
 	.send = conn_send,
 	.send_fd = conn_send_fd,
@@ -522,6 +539,7 @@ static const struct gd_client_ops conn_ops = {
 	.flush = conn_flush,
 	.close = conn_close,
 	.goodbye = conn_goodbye,
+	.high_changed = conn_high_changed,
 };
 
 /* The peer's process name, for status and logs. */
@@ -576,11 +594,20 @@ int gd_conn_create(struct gd_net *net, int fd)
 	return 0;
 }
 
-void gd_net_init(struct gd_net *net, struct gd_core *core)
+int gd_net_init(struct gd_net *net, struct gd_core *core)
 {
 	net->core = core;
 	gd_list_init(&net->stalled);
 	gd_list_init(&net->input_waiting);
+	net->high_epfd = epoll_create1(EPOLL_CLOEXEC);
+	return net->high_epfd < 0 ? -errno : 0;
+}
+
+void gd_net_finish(struct gd_net *net)
+{
+	if (net->high_epfd >= 0)
+		close(net->high_epfd);
+	net->high_epfd = -1;
 }
 
 void gd_net_resume_stalled(struct gd_net *net)

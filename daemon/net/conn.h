@@ -32,7 +32,8 @@ struct gd_net {
 	struct gd_list input_waiting; /* struct gd_conn.input_link: frames waiting for max_input_bytes */
 	uint64_t input_bytes;      /* reserved by frames being received */
 	uv_timer_t timeouts;       /* idle and read timeouts, see timeouts.h */
-	bool interleaving;         /* reading HIGH clients between others (conn.c) */
+	int high_epfd;             /* connections with HIGH sessions, for reading between others (conn.c) */
+	bool interleaving;         /* doing that now */
 };
 
 struct gd_conn {
@@ -80,8 +81,11 @@ static inline struct gd_conn *gd_conn_of(struct gd_client *c)
 	return gd_container_of(c, struct gd_conn, client);
 }
 
-/* Sets up the net layer's shared state (the timeouts timer too). */
-void gd_net_init(struct gd_net *net, struct gd_core *core);
+/* Sets up the net layer's shared state: 0 or -errno. gd_net_finish frees
+ * it once every connection is closed (the timeouts timer is
+ * gd_timeouts_init's). */
+int gd_net_init(struct gd_net *net, struct gd_core *core);
+void gd_net_finish(struct gd_net *net);
 /* Re-runs connections that stopped on GPU work (after retirement, a
  * kernel build). */
 void gd_net_resume_stalled(struct gd_net *net);

@@ -158,8 +158,11 @@ static int start(struct gd_daemon *d)
 	gd_list_init(&core->uids);
 	core->loop = uv_default_loop();
 	core->on_progress = on_progress;
-	gd_net_init(&d->net, core);
 	core->started_ms = uv_now(core->loop);
+	if (gd_net_init(&d->net, core) < 0) {
+		log_err("cannot create an epoll set: %s", strerror(errno));
+		return 1;
+	}
 	if (gd_server_check_path(cfg->socket_path) < 0)
 		return 2;
 	struct gd_gpu_options go = gd_gpu_options_of(cfg);
@@ -198,6 +201,7 @@ static int finish(struct gd_daemon *d, int status)
 		uv_run(core->loop, UV_RUN_NOWAIT);
 	}
 	gd_scheduler_destroy(core->sched);
+	gd_net_finish(&d->net);
 	if (status == 0 && (core->stats.live_buffers || core->stats.live_sessions || core->stats.live_graphs)) {
 		log_err("leak at exit: %u buffers, %u sessions, %u graphs still alive", core->stats.live_buffers,
 			core->stats.live_sessions, core->stats.live_graphs);
