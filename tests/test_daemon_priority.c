@@ -340,7 +340,8 @@ static void bulk_send_short(struct bulk *k, float v)
  * bulk connections of a turn, and the loop's poll goes on across turns
  * (net/conn.c, submit/scheduler.c). Each client gets its own results, also
  * when a bulk client is killed midway and its connection closes while
- * the others are read. */
+ * the others are read, and beside idle HIGH clients, one of which closes
+ * its session and one its connection midway. */
 START_TEST(high_round_trips_between_bulk_connections)
 {
 	gpucmd_client *h = connect_ok();
@@ -355,7 +356,19 @@ START_TEST(high_round_trips_between_bulk_connections)
 			bulk_send_short(&k, 7.0f);
 	}
 	struct bulk k[2] = {bulk_open(false), bulk_open(true)};
+	gpucmd_client *idle[3];
+	gpucmd_session is[3];
+	for (int i = 0; i < 3; i++) {
+		idle[i] = connect_ok();
+		must(idle[i], gpucmd_session_open_priority(idle[i], "idle", GPUCMD_PRIORITY_HIGH, &is[i]), "session_open");
+	}
 	for (int r = 1; r <= 40; r++) {
+		if (r == 10) {
+			must(idle[0], gpucmd_session_close(idle[0], is[0]), "session_close");
+			must(idle[0], gpucmd_ping(idle[0]), "ping"); /* the close is streamed */
+		}
+		if (r == 30)
+			gpucmd_disconnect(idle[1]);
 		for (int i = 0; i < 2; i++)
 			bulk_send_short(&k[i], (float)r);
 		ck_assert_float_eq(high_fill_read(h, hs, hb, &fill, (float)r), (float)r);
@@ -380,7 +393,10 @@ START_TEST(high_round_trips_between_bulk_connections)
 	struct gpucmd_status st;
 	must(h, gpucmd_status(h, &st), "status");
 	ck_assert_uint_eq(st.priorities[GPUCMD_PRIORITY_HIGH].round_trips, 40);
+	ck_assert_uint_eq(st.priorities[GPUCMD_PRIORITY_HIGH].sessions, 2);
 	gpucmd_status_free(&st);
+	gpucmd_disconnect(idle[0]);
+	gpucmd_disconnect(idle[2]);
 	gpucmd_disconnect(h);
 }
 END_TEST
