@@ -993,11 +993,17 @@ static struct bulk_run bulk_start(const struct opts *o, struct bulkwork w)
 	return b;
 }
 
-/* Stops the bulk processes; their stages per second, all together. */
-static double bulk_stop_all(struct bulk_run *b)
+/* Tells the bulk processes to stop: each drains its stages, reports and
+ * disconnects. */
+static void bulk_signal_stop(struct bulk_run *b)
 {
 	for (uint64_t p = 0; p < b->n; p++)
 		kill(b->pids[p], SIGUSR1);
+}
+
+/* Once they all stopped: their stages per second, all together. */
+static double bulk_collect(struct bulk_run *b)
+{
 	double rate = 0;
 	uint64_t r[2];
 	for (uint64_t p = 0; p < b->n; p++) {
@@ -1013,6 +1019,12 @@ static double bulk_stop_all(struct bulk_run *b)
 	close(b->result_r);
 	free(b->pids);
 	return rate;
+}
+
+static double bulk_stop_all(struct bulk_run *b)
+{
+	bulk_signal_stop(b);
+	return bulk_collect(b);
 }
 
 /* HIGH round trips for up to n iterations or `seconds`; returns how many,
@@ -1031,8 +1043,9 @@ static uint64_t high_loop(struct addjob *h, uint64_t *lat, uint64_t *at, uint64_
 }
 
 /* The HIGH latency over time while bulk work starts (after `seconds`) and
- * stops (`seconds` later): medians over bins of a tenth of that, as
- * "timeline". */
+ * is told to stop (`seconds` later; the last `seconds` include its drain
+ * and the bulk clients' disconnects): medians over bins of a tenth of
+ * that, as "timeline". */
 static void priority_timeline(const struct opts *o, struct addjob *h, struct bulkwork w)
 {
 	uint64_t cap = 1u << 20, *lat = malloc(cap * sizeof *lat), *at = malloc(cap * sizeof *at);
@@ -1043,8 +1056,9 @@ static void priority_timeline(const struct opts *o, struct addjob *h, struct bul
 	mark[0] = now_ns() - t0;
 	n += high_loop(h, lat + n, at + n, cap - n, o->seconds, t0);
 	mark[1] = now_ns() - t0;
-	(void)bulk_stop_all(&b);
+	bulk_signal_stop(&b);
 	n += high_loop(h, lat + n, at + n, cap - n, o->seconds, t0);
+	(void)bulk_collect(&b);
 	uint64_t span = now_ns() - t0, bin = (uint64_t)(o->seconds * 1e8) + 1, tmp[4096];
 	printf(",\"timeline\":{\"bulk_start_ms\":%.1f,\"bulk_stop_ms\":%.1f,\"bin_ms\":%.2f,\"median_us\":[",
 	       (double)mark[0] / 1e6, (double)mark[1] / 1e6, (double)bin / 1e6);
