@@ -415,13 +415,13 @@ static void poll_briefly(struct gd_scheduler *s)
 	}
 	gd_completion_poll(s->completion, uv_backend_fd(s->loop), s->poll_track, s->poll_target,
 			   s->poll_until_ns - now);
-	/* A device loss is the async handler's to deal with (the completion
-	 * thread always sends it for one). */
+	uint64_t pending = s->pending; /* a device loss is on_async's */
 	if (gd_completion_result(s->completion) == VK_SUCCESS)
 		retire_finished(s);
-	/* Retiring may have released a connection held back by its in-flight
-	 * limit; resume it from the next turn, where its work is submitted. */
-	uv_async_send(&s->async);
+	/* What retired may free a connection held by its in-flight limit:
+	 * resume it next turn; a poll that retired nothing wakes no one. */
+	if (s->pending != pending)
+		uv_async_send(&s->async);
 }
 
 /* A batch the queue refused: none of its values will ever be signalled.
