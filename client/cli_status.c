@@ -31,7 +31,9 @@ static void print_text(const struct gpucmd_status *st)
 		       priority_name[p], x->sessions, (unsigned long long)x->stages, (unsigned long long)x->round_trips,
 		       x->rtt_median_us, x->rtt_p99_us);
 	}
-	printf("; bulk kept back in %llu turns\n", (unsigned long long)st->bulk_kept_back);
+	printf("; bulk kept back in %llu turns; %llu round trips %s\n", (unsigned long long)st->bulk_kept_back,
+	       (unsigned long long)st->round_trip_stages,
+	       st->round_trip_queue ? "on a queue of their own" : "on the bulk queue");
 	printf("%6s %7s %6s %-15s %4s %5s %8s %11s %7s %10s %11s %s\n", "CLIENT", "PID", "UID", "COMMAND", "SESS",
 	       "GPU%", "INFLIGHT", "MEMORY", "BUFFERS", "SUBMITTED", "DISPATCHES", "STATE");
 	for (size_t i = 0; i < st->n_clients; i++) {
@@ -124,6 +126,8 @@ static void print_json(const struct gpucmd_status *st)
 	jset(o, "priorities", pr);
 	jset(o, "high_queue", json_object_new_boolean(st->high_queue));
 	jset_u64(o, "bulk_kept_back", st->bulk_kept_back);
+	jset(o, "round_trip_queue", json_object_new_boolean(st->round_trip_queue));
+	jset_u64(o, "round_trip_stages", st->round_trip_stages);
 	for (size_t i = 0; i < st->n_clients; i++)
 		json_object_array_add(cl, json_client(&st->client_list[i]));
 	jset(o, "client_list", cl);

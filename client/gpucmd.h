@@ -469,6 +469,11 @@ struct gpucmd_status {
 	} priorities[3];
 	bool high_queue;                   /* high sessions have a GPU queue of their own */
 	uint64_t bulk_kept_back;           /* loop turns in which ready bulk work waited in the daemon */
+	/* A normal or low commit_and_wait with nothing else of its client in
+	 * flight (a round trip) goes to a queue of its own where the device
+	 * has one, so it does not wait behind another client's flood. */
+	bool round_trip_queue;
+	uint64_t round_trip_stages;        /* command buffers that went that way since gpucmdd started */
 };
 
 /* Round trip. Fills *ret_status; free its arrays with gpucmd_status_free. */

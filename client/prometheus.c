@@ -64,6 +64,9 @@ static void prom_priorities(FILE *f, const struct gpucmd_status *st)
 	}
 	prom_head(f, "gpucmd_bulk_kept_back_total", "counter", "Loop turns in which ready bulk work waited in the daemon.");
 	fprintf(f, "gpucmd_bulk_kept_back_total %llu\n", (unsigned long long)st->bulk_kept_back);
+	prom_head(f, "gpucmd_round_trip_stages_total", "counter",
+		  "Command buffers of normal and low round trips (a commit-and-wait with nothing else of the client in flight).");
+	fprintf(f, "gpucmd_round_trip_stages_total %llu\n", (unsigned long long)st->round_trip_stages);
 }
 
 static void prom_daemon(FILE *f, const struct gpucmd_status *st)

@@ -210,6 +210,8 @@ int gpucmd_status(gpucmd_client *c, struct gpucmd_status *ret)
 		.connections = sr->connections,
 		.high_queue = sr->high_queue,
 		.bulk_kept_back = sr->bulk_kept_back,
+		.round_trip_queue = sr->round_trip_queue,
+		.round_trip_stages = sr->round_trip_stages,
 	};
 	for (size_t i = 0; i < sr->n_priorities; i++) {
 		const Gpucmd__PriorityStatus *p = sr->priorities[i];

@@ -536,6 +536,7 @@ TCase *priority_tcase(void);
 TCase *priority_default_tcase(void);
 TCase *priority_fair_tcase(void);
 TCase *priority_polling_tcase(void);
+TCase *round_trips_tcase(void);
 TCase *client_kernels_tcase(void);
 TCase *kernel_features_tcase(void);
 TCase *kernels_tcase(void);
@@ -614,6 +615,7 @@ static TCase *(*const tcases[])(void) = {
 	priority_default_tcase,
 	priority_fair_tcase,
 	priority_polling_tcase,
+	round_trips_tcase,
 	kernel_features_tcase,
 	cache_tcase,
 	hazards_tcase,

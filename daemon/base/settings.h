@@ -55,6 +55,7 @@ struct gd_config {
 	uint32_t high_window_ms;   /* HIGH work seen this recently keeps bulk work held */
 	uint32_t bulk_depth_high;  /* bulk jobs on the GPU at once meanwhile; 0: no limit */
 	uint32_t high_part_commands; /* eager bulk sessions' parts meanwhile, in commands */
+	bool round_trip_queue;     /* round trips of normal and low sessions on a queue of their own (submit/job.h) */
 	uint32_t fair_depth;       /* a client's command buffers in flight while another waits (account.h); 0: no limit */
 	uint32_t fair_window_ms;   /* how long a client doing round trips counts as waiting */
 	uint64_t max_memory_per_client; /* bytes of buffers one connection may hold */
@@ -73,7 +74,7 @@ struct gd_config {
 	bool force_staging;        /* treat device-local memory as unmappable */
 	bool no_host_import;       /* copy shared memory instead of importing it */
 	bool no_push_descriptors;  /* descriptor pools even where push descriptors exist */
-	bool one_queue;            /* high sessions share the bulk queue even where there are two */
+	bool one_queue;            /* every track shares the bulk queue, whatever the family has */
 };
 
 #endif

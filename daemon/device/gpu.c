@@ -297,6 +297,7 @@ struct gd_gpu_options gd_gpu_options_of(const struct gd_config *cfg)
 		.no_push_descriptors = cfg->no_push_descriptors,
 		.queue_family = cfg->queue_family,
 		.one_queue = cfg->one_queue,
+		.round_trip_queue = cfg->round_trip_queue,
 	};
 }
 
@@ -562,11 +563,14 @@ static int create_device(struct gd_gpu *gpu, const struct gd_gpu_options *opts)
 	request_coopmat(gpu, &r);
 	gpu->atomic_float.pNext = NULL;
 	/* Bulk work on queue 0, HIGH sessions on queue 1 of the family at a higher priority where it has
-	 * two (same family: no ownership transfers); else they share queue 0 (DESIGN.md, "Priorities"). */
-	const float prio[2] = {0.5f, 1.0f};
-	uint32_t n_queues = gpu->families[gpu->family].queueCount >= 2 && !opts->one_queue ? 2 : 1;
+	 * two, round trips on queue 2 at bulk's priority where it has three (they are equals: 0.75 and
+	 * 1.0 measured no better, BENCHMARKS.md); same family: no ownership transfers. The tracks
+	 * without a queue share queue 0 (DESIGN.md, "Priorities"). */
+	const float prio[3] = {0.5f, 1.0f, 0.5f};
+	uint32_t n_queues = gpu->families[gpu->family].queueCount;
+	n_queues = opts->one_queue ? 1 : n_queues < 3 ? n_queues : opts->round_trip_queue ? 3 : 2;
 	VkDeviceQueueCreateInfo q = {.sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO, .queueFamilyIndex = gpu->family,
-				     .queueCount = n_queues, .pQueuePriorities = n_queues == 2 ? prio : &prio[1]};
+				     .queueCount = n_queues, .pQueuePriorities = n_queues == 1 ? &prio[1] : prio};
 	VkDeviceCreateInfo ci = {
 		.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
 		.pNext = &r.f,
@@ -578,7 +582,8 @@ static int create_device(struct gd_gpu *gpu, const struct gd_gpu_options *opts)
 	if (gd_vk_check("vkCreateDevice", vkCreateDevice(gpu->phys, &ci, NULL, &gpu->device)) < 0)
 		return -ENODEV;
 	vkGetDeviceQueue(gpu->device, gpu->family, 0, &gpu->queue);
-	vkGetDeviceQueue(gpu->device, gpu->family, n_queues - 1, &gpu->queue_high);
+	vkGetDeviceQueue(gpu->device, gpu->family, n_queues > 1, &gpu->queue_high);
+	vkGetDeviceQueue(gpu->device, gpu->family, n_queues > 2 ? 2 : 0, &gpu->queue_round_trip);
 	load_device_procs(gpu, &r);
 	return 0;
 }
@@ -628,7 +633,9 @@ struct gd_gpu *gd_gpu_create(const struct gd_gpu_options *opts)
 		 gpu->props.deviceName, gd_gpu_type_name(gpu->props.deviceType), gpu->uuid, gpu->props.vendorID,
 		 gpu->props.deviceID, gpu->driver.driverName, gpu->driver.driverInfo, VK_API_VERSION_MAJOR(v),
 		 VK_API_VERSION_MINOR(v), VK_API_VERSION_PATCH(v), gpu->family,
-		 gpu->queue_high != gpu->queue ? "a queue of its own for high priority" : "one queue for every priority",
+		 gpu->queue_round_trip != gpu->queue ? "queues of their own for high priority and for round trips"
+		 : gpu->queue_high != gpu->queue   ? "a queue of its own for high priority"
+						   : "one queue for every priority",
 		 gpu->push_descriptor ? "push descriptors" : "descriptor pools",
 		 gpu->robustness2 ? "robustBufferAccess2" : gpu->features.robustBufferAccess ? "robustBufferAccess" : "no robust access",
 		 gpu->validate_sync ? ", validation with syncval on" : gpu->validate ? ", validation on" : "");

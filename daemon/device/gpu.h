@@ -21,7 +21,8 @@ struct gd_gpu_options {
 	bool validate_sync;   /* with synchronization validation (implies validate) */
 	bool no_push_descriptors; /* use descriptor pools even where push descriptors exist */
 	uint32_t queue_family;    /* UINT32_MAX: a compute-only family if any, else the first with compute */
-	bool one_queue;           /* HIGH sessions share the bulk queue even where the family has two */
+	bool one_queue;           /* every track shares the bulk queue even where the family has more */
+	bool round_trip_queue;    /* round trips get a queue of their own where the family has three */
 };
 
 /* The options the configuration asks for (start-up and device recreation). */
@@ -35,6 +36,7 @@ struct gd_gpu {
 	VkDevice device;
 	VkQueue queue;               /* bulk work: normal and low sessions */
 	VkQueue queue_high;          /* high sessions: queue 1 of the family, or `queue` where it has one */
+	VkQueue queue_round_trip;    /* round trips of normal and low sessions (submit/job.h): queue 2, or `queue` */
 	uint32_t family;
 	bool validate, validate_sync;
 	atomic_uint_fast64_t validation_messages;

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "device/gpu.h"
 #include "model/account.h"
 #include "model/core.h"
 
@@ -161,7 +162,8 @@ bool gd_account_saturated(const struct gd_account *a)
 	const struct gd_config *cfg = &a->d->cfg;
 	return (cfg->max_inflight_per_client && a->in_flight >= cfg->max_inflight_per_client) ||
 	       (cfg->max_inflight_per_uid && a->parent->in_flight >= cfg->max_inflight_per_uid) ||
-	       (cfg->fair_depth && a->in_flight >= cfg->fair_depth && another_waits(a));
+	       (cfg->fair_depth && a->in_flight >= cfg->fair_depth && a->d->gpu->queue_round_trip == a->d->gpu->queue &&
+		another_waits(a));
 }
 
 void gd_account_fence_waiters(struct gd_account *a, int delta)

@@ -58,7 +58,9 @@ void gd_account_uncharge(struct gd_account *a, uint64_t bytes);
 /* Counts a command buffer submitted (+1) or retired (-1) on the account
  * and its parent. */
 void gd_account_in_flight(struct gd_account *a, int delta);
-/* Fairness among equals: the clients that last waited for their own work
+/* Fairness among equals where round trips share the bulk queue (a queue
+ * family with fewer than three queues; else they have a queue of their
+ * own, submit/job.h): the clients that last waited for their own work
  * (a normal or low commit_and_wait with nothing else of theirs in flight:
  * a client doing round trips) are kept in the core (struct gd_fair). While
  * one of them waited within fair_window_ms, every other client may have

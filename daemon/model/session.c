@@ -297,7 +297,7 @@ struct gd_submission *gd_session_open(struct gd_session *s)
 	sub->job.n_xwait = 0;
 	sub->bound = VK_NULL_HANDLE;
 	sub->bound_layout = VK_NULL_HANDLE;
-	sub->job.sync = sub->job.failed = sub->job.part = false;
+	sub->job.sync = sub->job.failed = sub->job.part = sub->job.round_trip = false;
 	sub->open_query = -1;
 	sub->timed = s->profiling && gd_cb_timing_begin(s->d->gpu, &sub->timing, sub->job.cb) == 0;
 	/* Per command buffer, never per dispatch: two timestamps. */
@@ -444,9 +444,11 @@ void gd_session_commit(struct gd_session *s, uint64_t req, enum gd_commit_mode m
 			sync_when_idle(s, req);
 		return;
 	}
-	/* A round trip of real work with nothing else in flight: others make
-	 * room for it (fair_depth, account.h). */
-	if (mode == GD_COMMIT_AND_WAIT && s->lane.priority != GD_PRIORITY_HIGH && s->acct->in_flight == 0)
+	/* A round trip of real work with nothing else of its client in flight:
+	 * it goes to the round-trip track (job.h), and where that shares the
+	 * bulk queue others make room for it (fair_depth, account.h). */
+	bool round_trip = mode == GD_COMMIT_AND_WAIT && s->lane.priority != GD_PRIORITY_HIGH && s->acct->in_flight == 0;
+	if (round_trip)
 		gd_account_waits(s->acct);
 	if (label)
 		gd_session_begin_stage(s, label);
@@ -496,6 +498,7 @@ void gd_session_commit(struct gd_session *s, uint64_t req, enum gd_commit_mode m
 		sub->job.sync = true;
 		s->sync_id = req;
 	}
+	sub->job.round_trip = round_trip;
 	hand_over(s, sub);
 }
 

@@ -106,6 +106,8 @@ void gd_request_status(struct gd_client *c, const Gpucmd__Request *req)
 	sr.n_priorities = GD_PRIORITY_COUNT;
 	sr.high_queue = d->gpu->queue_high != d->gpu->queue;
 	sr.bulk_kept_back = gd_scheduler_kept_back(d->sched);
+	sr.round_trip_queue = d->gpu->queue_round_trip != d->gpu->queue;
+	sr.round_trip_stages = gd_scheduler_round_trips(d->sched);
 	size_t used = 0;
 	gd_list_for_each_safe(pos, tmp, &d->clients) {
 		const struct gd_client *o = gd_container_of(pos, struct gd_client, link);

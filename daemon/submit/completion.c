@@ -38,7 +38,7 @@ struct gd_completion {
 	atomic_uint_fast64_t beat_ns;
 	atomic_uint_fast64_t hung_ns;
 #ifdef GPUCMD_FAULT_INJECTION
-	uint64_t lose_at;              /* GPUCMD_FAULT_DEVICE_LOST: lose the device at this bulk value */
+	uint64_t lose_at;              /* GPUCMD_FAULT_DEVICE_LOST: lose the device once this many jobs completed */
 #endif
 };
 
@@ -181,7 +181,10 @@ static VkResult wait_values(struct gd_completion *c, struct round *w, uint64_t *
 			moved = read_values(c, w, v, &r);
 	}
 #ifdef GPUCMD_FAULT_INJECTION
-	if (r == VK_SUCCESS && c->lose_at && v[0] >= c->lose_at) {
+	uint64_t done = 0;
+	for (uint32_t t = 0; t < c->n_tracks; t++)
+		done += v[t];
+	if (r == VK_SUCCESS && c->lose_at && done >= c->lose_at) {
 		c->lose_at = 0;
 		r = VK_ERROR_DEVICE_LOST;
 	}
@@ -249,8 +252,9 @@ struct gd_completion *gd_completion_create(VkDevice dev, const VkSemaphore *reti
 	pthread_condattr_destroy(&ca);
 	atomic_store(&c->beat_ns, now_ns());
 #ifdef GPUCMD_FAULT_INJECTION
-	/* Test builds only: the wait for this bulk retire value reports
-	 * VK_ERROR_DEVICE_LOST once (the work itself still runs). */
+	/* Test builds only: the wait that sees this many jobs completed, all
+	 * tracks together, reports VK_ERROR_DEVICE_LOST once (the work itself
+	 * still runs). */
 	const char *lose = getenv("GPUCMD_FAULT_DEVICE_LOST");
 	c->lose_at = lose ? strtoull(lose, NULL, 10) : 0;
 	unsetenv("GPUCMD_FAULT_DEVICE_LOST"); /* once: not again on the recreated device */

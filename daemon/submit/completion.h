@@ -1,6 +1,6 @@
 /*
  * completion.h — the completion thread: it watches the retire timelines,
- * one per track (bulk, high), polling briefly, then blocking on whichever
+ * one per track (job.h), polling briefly, then blocking on whichever
  * moves first, and wakes the loop when values complete.
  * It also says when the device gave up: a wait that failed (device lost) or
  * a value that ran past submission_timeout_ms (a hang).
@@ -17,8 +17,7 @@
 #include <uv.h>
 #include <vulkan/vulkan.h>
 
-/* Retire timelines: bulk work (normal, low) and high work. */
-#define GD_TRACKS 2
+#include "submit/job.h"
 
 struct gd_completion;
 

@@ -17,39 +17,65 @@
 
 struct gd_job;
 
-/* HIGH work goes to a queue and a retire timeline of its own (the HIGH
- * track); within a loop turn's batch, ready work goes high first, then
- * normal, then low. Values as the protocol's Priority. */
+/* Values as the protocol's Priority; within a loop turn's batch ready work
+ * goes high first, then normal, then low. */
 enum gd_priority { GD_PRIORITY_NORMAL, GD_PRIORITY_HIGH, GD_PRIORITY_LOW, GD_PRIORITY_COUNT };
+
+/*
+ * Tracks: a queue and a retire timeline each, in the order a turn submits
+ * them. HIGH sessions' work; a normal or low session's round trip (a
+ * commit_and_wait with nothing else of its client in flight), so that it
+ * does not queue behind another client's flood; the rest, bulk. Tracks may
+ * share a VkQueue (gpu.h); each keeps its own timeline and order of
+ * retirement. A lane moves between round-trip and bulk only with nothing
+ * queued or in flight, so its work still retires in order.
+ */
+enum gd_track { GD_TRACK_HIGH, GD_TRACK_ROUND_TRIP, GD_TRACK_BULK, GD_TRACKS };
 
 /* A timeline semaphore jobs signal and other jobs wait on (a session's
  * fence embeds one, model/fence.h). A wait goes to the queue only once the
- * signal it waits for has. */
+ * signal it waits for has: submitted in an earlier turn, or earlier in this
+ * one (a track submitted before the waiter's, or the same track). */
 struct gd_timeline {
 	VkSemaphore sem;
-	uint64_t submitted;    /* highest value whose signal is in the queue */
+	uint64_t submitted;    /* highest value whose signal is in the queue, or in this turn's batches */
 	bool abandoned;        /* its owner is gone ... */
 	uint64_t last;         /* ... and values above this one never come */
-	uint64_t bulk_turn;    /* the turn in which bulk work last raised `submitted` ... */
-	uint64_t turn_base;    /* ... and its value before: HIGH work, submitted first, waits a turn */
+	uint64_t raised_turn;  /* the turn in which work last raised `submitted`, */
+	uint64_t turn_base;    /* its value before, */
+	enum gd_track raised_track; /* and the track of that work */
 };
+
+/* Work of track `track` in turn `turn` raises tl to `value`. */
+static inline void gd_timeline_raise(struct gd_timeline *tl, uint64_t turn, enum gd_track track, uint64_t value)
+{
+	if (tl->raised_turn != turn) {
+		tl->raised_turn = turn;
+		tl->turn_base = tl->submitted;
+	}
+	tl->raised_track = track;
+	tl->submitted = value;
+}
+
+/* The highest value of tl that work of `track` may wait for in turn `turn`. */
+static inline uint64_t gd_timeline_visible(const struct gd_timeline *tl, uint64_t turn, enum gd_track track)
+{
+	return tl->raised_turn == turn && tl->raised_track > track ? tl->turn_base : tl->submitted;
+}
 
 /* What the scheduler keeps per session: its order and its timeline. */
 struct gd_lane {
 	enum gd_priority priority;
+	enum gd_track track;          /* of its work now; set by the scheduler */
+	enum gd_track last_track;     /* of its newest job, whose retire value is last_value */
 	struct gd_timeline *timeline; /* signalled by fence commits; NULL until the first */
-	uint64_t last_value;          /* retire value of its newest job, on its track's timeline */
+	uint64_t last_value;          /* retire value of its newest job, on last_track's timeline */
 	uint64_t submit_order;        /* daemon-wide position of its newest job among all submitted */
+	uint64_t queued;              /* jobs queued, held or in flight */
 	uint64_t blocked_pass;        /* scheduler pass in which a job of it was held */
 	bool blocked_on_fence;        /* then: for a fence (else kept back by submit/hold.c) */
 	uint64_t round;               /* the last batch round that took a job of it */
 };
-
-/* The track (retire timeline and queue) a lane's work goes to. */
-static inline uint32_t gd_lane_track(const struct gd_lane *lane)
-{
-	return lane->priority == GD_PRIORITY_HIGH;
-}
 
 /* How the scheduler reports to a job's owner. */
 struct gd_job_ops {
@@ -75,7 +101,8 @@ struct gd_job {
 	struct gd_lane *lane;
 	VkCommandBuffer cb;
 	uint64_t value;               /* retire-timeline value, set at submit */
-	uint64_t prev_value;          /* the lane's value before this one */
+	uint64_t prev_value;          /* the lane's value before this one, */
+	enum gd_track prev_track;     /* on this track's timeline */
 	uint64_t fence_signal;        /* lane timeline value to signal, 0: none */
 	uint64_t fence_wait;          /* lane timeline value to wait for, 0: none */
 	struct gd_timeline *xwait[GD_MAX_XWAITS]; /* other lanes' timelines it waits on */
@@ -84,6 +111,7 @@ struct gd_job {
 	uint32_t n_commands;          /* commands recorded: long ones are not polled for */
 	bool sync;                    /* someone waits for it: worth polling */
 	bool part;                    /* an eager session's part: nobody waits on it */
+	bool round_trip;              /* a commit_and_wait with nothing else of its client in flight */
 	bool failed;
 };
 

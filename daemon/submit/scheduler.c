@@ -17,13 +17,11 @@
 #include "submit/hold.h"
 #include "submit/retired_sems.h"
 #include "submit/scheduler.h"
+#include "submit/submit_infos.h"
 
-/* A queue and its retire timeline: bulk work (0) or HIGH work (1). Both
- * may be the same VkQueue (a family with one queue): HIGH work still has
- * its own timeline and order of retirement, and is submitted first. */
+/* A queue and its retire timeline (job.h). */
 struct track {
 	VkQueue queue;
-	VkSemaphore retire;
 	uint64_t next_value;         /* last value handed to a job */
 	struct gd_job *flight, **flight_tail;
 	struct gd_job *batch, **batch_tail; /* this turn's, while it is built */
@@ -39,17 +37,15 @@ struct gd_scheduler {
 	uint64_t serial;
 	uint64_t pending;            /* queued + in flight */
 	uint64_t submissions;        /* jobs submitted since start */
+	uint64_t round_trip_jobs;    /* jobs queued to the round-trip track since start */
 	struct gd_job *ready, **ready_tail;
 	struct gd_job *held, **held_tail; /* waiting for another lane's timeline, or kept back (hold.h) */
 	uint64_t pass, turn;
 	bool high_queued;            /* a HIGH job is in ready */
-	uint64_t submit_order;       /* jobs given to a queue, both tracks, in order */
+	uint64_t submit_order;       /* jobs given to a queue, all tracks, in order */
 
-	/* scratch for one vkQueueSubmit2, grown as needed, never shrunk */
-	VkSubmitInfo2 *infos;
-	VkCommandBufferSubmitInfo *cbs;
-	VkSemaphoreSubmitInfo *sems;  /* SEMS_PER per job: waits, then 2 signals */
-	uint32_t cap;
+	VkSemaphore retire[GD_TRACKS]; /* each track's retire timeline */
+	struct gd_submit_infos infos;  /* one vkQueueSubmit2's */
 
 	uv_check_t check;
 	uv_prepare_t before_block;
@@ -65,8 +61,6 @@ struct gd_scheduler {
 	char lost_why[256];
 	struct gd_retired_sems sems_kept; /* semaphores waiting to be destroyed */
 };
-
-#define SEMS_PER (2 + GD_MAX_XWAITS + 2)
 
 static void fail_job(struct gd_job *job, int code, const char *why)
 {
@@ -170,6 +164,7 @@ static void retire_finished(struct gd_scheduler *s)
 			if (sub->value > done)
 				fail_job(sub, GPUCMD_E_DEVICE_LOST, s->lost_why);
 			s->pending--;
+			sub->lane->queued--;
 			gd_hold_retired(&s->hold, sub, true);
 			sub->ops->retired(sub);
 		}
@@ -193,7 +188,8 @@ static void destroy_deferred(struct gd_scheduler *s, bool all)
 	uint64_t done[GD_TRACKS];
 	for (uint32_t t = 0; t < GD_TRACKS; t++)
 		done[t] = gd_completion_done(s->completion, t);
-	gd_retired_sems_collect(&s->sems_kept, s->gpu->device, done, s->tracks[0].queue == s->tracks[1].queue, all);
+	bool shared = s->tracks[GD_TRACK_HIGH].queue == s->tracks[GD_TRACK_BULK].queue;
+	gd_retired_sems_collect(&s->sems_kept, s->gpu->device, done, shared, all);
 }
 
 static void on_async(uv_async_t *h)
@@ -203,38 +199,6 @@ static void on_async(uv_async_t *h)
 	s->listener.progress(s->listener.data);
 }
 
-static int grow_scratch(struct gd_scheduler *s, uint32_t n)
-{
-	if (n <= s->cap)
-		return 0;
-	uint32_t cap = s->cap ? s->cap : 16;
-	while (cap < n)
-		cap *= 2;
-	VkSubmitInfo2 *infos = realloc(s->infos, cap * sizeof(*infos));
-	if (infos)
-		s->infos = infos;
-	VkCommandBufferSubmitInfo *cbs = realloc(s->cbs, cap * sizeof(*cbs));
-	if (cbs)
-		s->cbs = cbs;
-	VkSemaphoreSubmitInfo *sems = realloc(s->sems, SEMS_PER * cap * sizeof(*sems));
-	if (sems)
-		s->sems = sems;
-	if (!infos || !cbs || !sems)
-		return -ENOMEM;
-	s->cap = cap;
-	return 0;
-}
-
-static VkSemaphoreSubmitInfo sem_info(VkSemaphore sem, uint64_t value)
-{
-	return (VkSemaphoreSubmitInfo){
-		.sType = VK_STRUCTURE_TYPE_SEMAPHORE_SUBMIT_INFO,
-		.semaphore = sem,
-		.value = value,
-		.stageMask = VK_PIPELINE_STAGE_2_ALL_COMMANDS_BIT,
-	};
-}
-
 static void append_job(struct gd_job ***tail, struct gd_job *sub)
 {
 	sub->next = NULL;
@@ -242,59 +206,29 @@ static void append_job(struct gd_job ***tail, struct gd_job *sub)
 	*tail = &sub->next;
 }
 
-/* Fills one VkSubmitInfo2 for sub: wait on the session's previous
- * submission (order within a session) and on its fence after a reset; signal
- * the next value of its track's retire timeline and, for a fence, the
- * session timeline. */
+/* sub's entry i of the batch: the next value of its track's retire
+ * timeline; it becomes its lane's newest job. */
 static void fill_submit_info(struct gd_scheduler *s, struct gd_job *sub, uint32_t i)
 {
-	struct gd_lane *ses = sub->lane;
-	struct track *k = &s->tracks[gd_lane_track(ses)];
-	VkSemaphoreSubmitInfo *sem = &s->sems[SEMS_PER * i];
-	VkSemaphoreSubmitInfo *sig = sem + SEMS_PER - 2;
-	uint32_t nw = 0, ns = 0;
-	if (ses->last_value)
-		sem[nw++] = sem_info(k->retire, ses->last_value);
-	if (sub->fence_wait)
-		sem[nw++] = sem_info(ses->timeline->sem, sub->fence_wait);
-	for (uint32_t j = 0; j < sub->n_xwait; j++)
-		sem[nw++] = sem_info(sub->xwait[j]->sem, sub->xwait_value[j]);
-	sub->prev_value = ses->last_value;
-	sub->value = ++k->next_value;
+	struct gd_lane *lane = sub->lane;
+	sub->value = ++s->tracks[lane->track].next_value;
+	gd_submit_infos_fill(&s->infos, i, sub, s->retire, sub->value);
 	sub->ops->submitted(sub);
-	sig[ns++] = sem_info(k->retire, sub->value);
-	if (sub->fence_signal)
-		sig[ns++] = sem_info(ses->timeline->sem, sub->fence_signal);
-	ses->last_value = sub->value;
-	ses->submit_order = ++s->submit_order;
-	s->cbs[i] = (VkCommandBufferSubmitInfo){.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_SUBMIT_INFO,
-						.commandBuffer = sub->cb};
-	s->infos[i] = (VkSubmitInfo2){
-		.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO_2,
-		.waitSemaphoreInfoCount = nw,
-		.pWaitSemaphoreInfos = sem,
-		.commandBufferInfoCount = 1,
-		.pCommandBufferInfos = &s->cbs[i],
-		.signalSemaphoreInfoCount = ns,
-		.pSignalSemaphoreInfos = sig,
-	};
+	sub->prev_value = lane->last_value;
+	sub->prev_track = lane->last_track;
+	lane->last_value = sub->value;
+	lane->last_track = lane->track;
+	lane->submit_order = ++s->submit_order;
 }
 
 /* sub joins this turn's batch of its track. From here on other sessions
- * may wait for its fence value: its signal is ahead of them in the queue,
- * except for HIGH work, which goes to the queue before bulk work and so
- * waits for a bulk signal until the next turn. */
+ * may wait for its fence value: its signal is ahead of them in the queue
+ * (in this turn, for tracks submitted after its own, job.h). */
 static void add_to_batch(struct gd_scheduler *s, struct gd_job *sub)
 {
-	struct gd_timeline *tl = sub->lane->timeline;
-	struct track *k = &s->tracks[gd_lane_track(sub->lane)];
-	if (sub->fence_signal) {
-		if (gd_lane_track(sub->lane) == 0 && tl->bulk_turn != s->turn) {
-			tl->bulk_turn = s->turn;
-			tl->turn_base = tl->submitted;
-		}
-		tl->submitted = sub->fence_signal;
-	}
+	struct track *k = &s->tracks[sub->lane->track];
+	if (sub->fence_signal)
+		gd_timeline_raise(sub->lane->timeline, s->turn, sub->lane->track, sub->fence_signal);
 	append_job(&k->batch_tail, sub);
 	k->n_batch++;
 	gd_hold_submitted(&s->hold, sub);
@@ -302,10 +236,9 @@ static void add_to_batch(struct gd_scheduler *s, struct gd_job *sub)
 
 /* Whether a wait for `value` of fence f may go to the queue: 1 its signal
  * is submitted, 0 not yet, -1 never (the fence was abandoned below it). */
-static int wait_state(const struct gd_scheduler *s, const struct gd_timeline *f, uint64_t value, bool high)
+static int wait_state(const struct gd_scheduler *s, const struct gd_timeline *f, uint64_t value, enum gd_track track)
 {
-	uint64_t submitted = high && f->bulk_turn == s->turn ? f->turn_base : f->submitted;
-	if (value <= submitted)
+	if (value <= gd_timeline_visible(f, s->turn, track))
 		return 1;
 	return f->abandoned && value > f->last ? -1 : 0;
 }
@@ -325,11 +258,11 @@ static int wait_state(const struct gd_scheduler *s, const struct gd_timeline *f,
 static int ready_to_submit(const struct gd_scheduler *s, const struct gd_job *sub)
 {
 	int ok = 1;
-	bool high = gd_lane_track(sub->lane) == 1;
-	if (sub->fence_wait && wait_state(s, sub->lane->timeline, sub->fence_wait, high) != 1)
+	enum gd_track track = sub->lane->track;
+	if (sub->fence_wait && wait_state(s, sub->lane->timeline, sub->fence_wait, track) != 1)
 		return -1;
 	for (uint32_t k = 0; k < sub->n_xwait; k++) {
-		int r = wait_state(s, sub->xwait[k], sub->xwait_value[k], high);
+		int r = wait_state(s, sub->xwait[k], sub->xwait_value[k], track);
 		if (r < 0)
 			return -1;
 		ok &= r;
@@ -343,6 +276,7 @@ static void fail_now(struct gd_scheduler *s, struct gd_job *sub, int code, const
 {
 	fail_job(sub, code, why);
 	s->pending--;
+	sub->lane->queued--;
 	gd_hold_retired(&s->hold, sub, false);
 	sub->ops->retired(sub);
 }
@@ -433,8 +367,10 @@ static void fail_batch(struct gd_scheduler *s, struct track *k, uint64_t first, 
 	while (k->batch) {
 		struct gd_job *sub = k->batch;
 		k->batch = sub->next;
-		if (sub->prev_value <= first)
+		if (sub->prev_track != (enum gd_track)(k - s->tracks) || sub->prev_value <= first) {
 			sub->lane->last_value = sub->prev_value;
+			sub->lane->last_track = sub->prev_track;
+		}
 		gd_hold_unsubmitted(&s->hold, sub);
 		fail_now(s, sub, gd_vk_errno(res), gd_vk_result(res));
 	}
@@ -450,7 +386,7 @@ static VkResult submit_track(struct gd_scheduler *s, struct track *k, uint64_t *
 	*sync_value = 0;
 	for (struct gd_job *sub = k->batch; sub; sub = sub->next)
 		fill_submit_info(s, sub, n++);
-	VkResult res = n ? vkQueueSubmit2(k->queue, n, s->infos, VK_NULL_HANDLE) : VK_SUCCESS;
+	VkResult res = n ? vkQueueSubmit2(k->queue, n, s->infos.infos, VK_NULL_HANDLE) : VK_SUCCESS;
 	if (res != VK_SUCCESS) {
 		(void)gd_vk_check("vkQueueSubmit2", res);
 		fail_batch(s, k, first, res);
@@ -469,8 +405,8 @@ static VkResult submit_track(struct gd_scheduler *s, struct track *k, uint64_t *
 }
 
 /* Runs once per loop turn, after I/O: everything committed during the turn
- * (and held work that became ready) goes to the GPU, HIGH work first, one
- * vkQueueSubmit2 per track. */
+ * (and held work that became ready) goes to the GPU, one vkQueueSubmit2 per
+ * track in track order (HIGH work first). */
 static void on_turn_end(uv_check_t *h)
 {
 	struct gd_scheduler *s = h->data;
@@ -487,7 +423,7 @@ static void on_turn_end(uv_check_t *h)
 		total++;
 	for (struct gd_job *sub = s->held; sub; sub = sub->next)
 		total++;
-	if (grow_scratch(s, total) < 0) {
+	if (gd_submit_infos_reserve(&s->infos, total) < 0) {
 		while (s->ready) {
 			struct gd_job *sub = s->ready;
 			s->ready = sub->next;
@@ -501,7 +437,7 @@ static void on_turn_end(uv_check_t *h)
 	gather(s);
 	VkResult res = VK_SUCCESS;
 	uint64_t sync[GD_TRACKS];
-	for (uint32_t t = GD_TRACKS; t-- > 0;) {
+	for (uint32_t t = 0; t < GD_TRACKS; t++) {
 		VkResult r = submit_track(s, &s->tracks[t], &sync[t]);
 		res = res == VK_SUCCESS ? r : res;
 	}
@@ -514,8 +450,11 @@ static void on_turn_end(uv_check_t *h)
 		return;
 	}
 	update_spin_from(s);
-	/* The newest HIGH commit_and_wait first: it is what must not wait. */
-	uint32_t t = sync[1] ? 1 : 0;
+	/* The newest commit_and_wait of the first track that has one: HIGH
+	 * work is what must not wait. */
+	uint32_t t = 0;
+	while (t < GD_TRACKS - 1 && !sync[t])
+		t++;
 	if (sync[t] && s->loop_poll_ns) {
 		s->poll_track = t;
 		s->poll_target = sync[t];
@@ -529,8 +468,17 @@ static void on_before_block(uv_prepare_t *h)
 	poll_briefly(h->data);
 }
 
+/* A lane's round trip goes to the round-trip track, its other work to the
+ * bulk track; it changes track only with nothing of it queued or in flight
+ * (in-order retirement is per track). */
 void gd_scheduler_queue(struct gd_scheduler *s, struct gd_job *sub)
 {
+	struct gd_lane *lane = sub->lane;
+	if (lane->queued++ == 0)
+		lane->track = lane->priority == GD_PRIORITY_HIGH ? GD_TRACK_HIGH
+			      : sub->round_trip                  ? GD_TRACK_ROUND_TRIP
+								 : GD_TRACK_BULK;
+	s->round_trip_jobs += lane->track == GD_TRACK_ROUND_TRIP;
 	gd_hold_queued(&s->hold, sub);
 	sub->next = NULL;
 	*s->ready_tail = sub;
@@ -541,8 +489,8 @@ void gd_scheduler_queue(struct gd_scheduler *s, struct gd_job *sub)
 
 void gd_scheduler_interleave_high(struct gd_scheduler *s)
 {
-	const struct gd_job *f = s->tracks[1].flight;
-	if (f && gd_completion_done(s->completion, 1) >= f->value)
+	const struct gd_job *f = s->tracks[GD_TRACK_HIGH].flight;
+	if (f && gd_completion_done(s->completion, GD_TRACK_HIGH) >= f->value)
 		on_async(&s->async);
 	if (s->high_queued)
 		on_turn_end(&s->check);
@@ -583,6 +531,11 @@ uint64_t gd_scheduler_kept_back(const struct gd_scheduler *s)
 	return s->hold.held;
 }
 
+uint64_t gd_scheduler_round_trips(const struct gd_scheduler *s)
+{
+	return s->round_trip_jobs;
+}
+
 uint64_t gd_scheduler_heartbeat_age_ns(struct gd_scheduler *s)
 {
 	return gd_completion_heartbeat_age_ns(s->completion);
@@ -606,15 +559,13 @@ struct gd_scheduler *gd_scheduler_create(uv_loop_t *loop, struct gd_gpu *gpu, co
 		.semaphoreType = VK_SEMAPHORE_TYPE_TIMELINE,
 	};
 	VkSemaphoreCreateInfo si = {.sType = VK_STRUCTURE_TYPE_SEMAPHORE_CREATE_INFO, .pNext = &ti};
-	VkSemaphore retire[GD_TRACKS];
 	for (uint32_t t = 0; t < GD_TRACKS; t++) {
 		struct track *k = &s->tracks[t];
-		k->queue = t ? gpu->queue_high : gpu->queue;
+		k->queue = t == GD_TRACK_HIGH ? gpu->queue_high : t == GD_TRACK_ROUND_TRIP ? gpu->queue_round_trip : gpu->queue;
 		k->flight_tail = &k->flight;
 		k->batch_tail = &k->batch;
-		if (gd_vk_check("vkCreateSemaphore", vkCreateSemaphore(gpu->device, &si, NULL, &k->retire)) < 0)
+		if (gd_vk_check("vkCreateSemaphore", vkCreateSemaphore(gpu->device, &si, NULL, &s->retire[t])) < 0)
 			goto fail;
-		retire[t] = k->retire;
 	}
 	uv_check_init(loop, &s->check);
 	uv_prepare_init(loop, &s->before_block);
@@ -635,7 +586,7 @@ struct gd_scheduler *gd_scheduler_create(uv_loop_t *loop, struct gd_gpu *gpu, co
 	uint32_t loop_us = cfg->loop_poll_us == GD_CONFIG_AUTO ? (cpu ? 0 : 50) : cfg->loop_poll_us;
 	s->loop_poll_ns = (uint64_t)loop_us * 1000u;
 	log_debug("completion thread polls for %u µs before blocking, the loop thread for %u µs", spin_us, loop_us);
-	s->completion = gd_completion_create(gpu->device, retire, GD_TRACKS, (uint64_t)spin_us * 1000u,
+	s->completion = gd_completion_create(gpu->device, s->retire, GD_TRACKS, (uint64_t)spin_us * 1000u,
 					     (uint64_t)s->hang_ms * 1000000u, &s->async);
 	if (!s->completion)
 		goto fail;
@@ -691,10 +642,8 @@ void gd_scheduler_destroy(struct gd_scheduler *s)
 	gd_retired_sems_finish(&s->sems_kept);
 	gd_completion_destroy(s->completion);
 	for (uint32_t t = 0; t < GD_TRACKS; t++)
-		if (s->tracks[t].retire)
-			vkDestroySemaphore(s->gpu->device, s->tracks[t].retire, NULL);
-	free(s->infos);
-	free(s->cbs);
-	free(s->sems);
+		if (s->retire[t])
+			vkDestroySemaphore(s->gpu->device, s->retire[t], NULL);
+	gd_submit_infos_finish(&s->infos);
 	free(s);
 }

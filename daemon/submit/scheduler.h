@@ -79,6 +79,8 @@ bool gd_scheduler_high_active(const struct gd_scheduler *s);
 void gd_scheduler_configure(struct gd_scheduler *s, const struct gd_config *cfg);
 /* Loop turns in which ready bulk work was kept back in the daemon (hold.h). */
 uint64_t gd_scheduler_kept_back(const struct gd_scheduler *s);
+/* Jobs that went to the round-trip track (job.h) since start. */
+uint64_t gd_scheduler_round_trips(const struct gd_scheduler *s);
 /* Time since the completion thread last showed it is alive; it does so at
  * least every 100 ms unless it is stuck. Any thread may call it. */
 uint64_t gd_scheduler_heartbeat_age_ns(struct gd_scheduler *s);

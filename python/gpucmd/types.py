@@ -232,6 +232,8 @@ class Status:
     priorities: Tuple["PriorityStatus", ...]  # indexed by priority: normal, high, low
     high_queue: bool         # high sessions have a GPU queue of their own
     bulk_kept_back: int      # loop turns in which bulk work waited in the daemon for high work
+    round_trip_queue: bool   # round trips of normal and low sessions have a GPU queue of their own
+    round_trip_stages: int   # command buffers that went that way since gpucmdd started
 
     @classmethod
     def _from(cls, c: _lib.Status) -> "Status":
