@@ -1044,8 +1044,9 @@ static uint64_t high_loop(struct addjob *h, uint64_t *lat, uint64_t *at, uint64_
 
 /* The HIGH latency over time while bulk work starts (after `seconds`) and
  * is told to stop (`seconds` later; the last `seconds` include its drain
- * and the bulk clients' disconnects): medians over bins of a tenth of
- * that, as "timeline". */
+ * and the bulk clients' disconnects): the median and the longest round
+ * trip (a stall shows there, in the bin where it ends) over bins of a
+ * tenth of that, as "timeline". */
 static void priority_timeline(const struct opts *o, struct addjob *h, struct bulkwork w)
 {
 	uint64_t cap = 1u << 20, *lat = malloc(cap * sizeof *lat), *at = malloc(cap * sizeof *at);
@@ -1059,16 +1060,27 @@ static void priority_timeline(const struct opts *o, struct addjob *h, struct bul
 	bulk_signal_stop(&b);
 	n += high_loop(h, lat + n, at + n, cap - n, o->seconds, t0);
 	(void)bulk_collect(&b);
+	enum { BINS = 64 };
 	uint64_t span = now_ns() - t0, bin = (uint64_t)(o->seconds * 1e8) + 1, tmp[4096];
-	printf(",\"timeline\":{\"bulk_start_ms\":%.1f,\"bulk_stop_ms\":%.1f,\"bin_ms\":%.2f,\"median_us\":[",
-	       (double)mark[0] / 1e6, (double)mark[1] / 1e6, (double)bin / 1e6);
-	for (uint64_t b0 = 0, i = 0; b0 < span; b0 += bin) {
-		uint64_t k = 0;
-		for (; i < n && at[i] < b0 + bin; i++)
+	double med[BINS], most[BINS];
+	uint32_t nb = 0;
+	for (uint64_t b0 = 0, i = 0; b0 < span && nb < BINS; b0 += bin, nb++) {
+		uint64_t k = 0, top = 0;
+		for (; i < n && at[i] < b0 + bin; i++) {
 			if (k < 4096)
 				tmp[k++] = lat[i];
-		printf("%s%.1f", b0 ? "," : "", k ? (double)summarize(tmp, k).median / 1000.0 : 0.0);
+			top = lat[i] > top ? lat[i] : top;
+		}
+		med[nb] = k ? (double)summarize(tmp, k).median / 1000.0 : 0.0;
+		most[nb] = (double)top / 1000.0;
 	}
+	printf(",\"timeline\":{\"bulk_start_ms\":%.1f,\"bulk_stop_ms\":%.1f,\"bin_ms\":%.2f,\"median_us\":[",
+	       (double)mark[0] / 1e6, (double)mark[1] / 1e6, (double)bin / 1e6);
+	for (uint32_t j = 0; j < nb; j++)
+		printf("%s%.1f", j ? "," : "", med[j]);
+	printf("],\"max_us\":[");
+	for (uint32_t j = 0; j < nb; j++)
+		printf("%s%.1f", j ? "," : "", most[j]);
 	printf("]}");
 	free(lat), free(at);
 }
