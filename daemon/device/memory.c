@@ -1,12 +1,9 @@
 /*
  * memory.c — blocks, dedicated allocations, budget and priority (see
- * memory.h). Runs on the loop thread, but for the thread that frees device
- * memory (below).
+ * memory.h). Runs on the loop thread only.
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -29,97 +26,14 @@ struct gd_block {
 	uint32_t n_allocs, n_resident;
 };
 
-/*
- * Freeing device memory is slow on some drivers: the H200's took 26 ms for
- * each GiB and 1-4 ms for a 64 MiB block (BENCHMARKS.md), and on the loop
- * thread that stalled every client whenever one freed a large buffer or
- * disconnected. So VkDeviceMemory made by vkAllocateMemory is freed on a
- * thread of its own; the counters fall once it is gone. (Imported host
- * memory is freed at once: its pages must outlive it, and their owner
- * unmaps them next.) Only this thread touches a queued VkDeviceMemory.
- */
-struct doomed {
-	VkDeviceMemory mem;
-	uint64_t size;
-	uint32_t heap;
-};
-
-struct freer {
-	pthread_t thread;
-	pthread_mutex_t lock;
-	pthread_cond_t wake;
-	struct doomed *v;         /* under lock */
-	uint32_t n, cap;
-	bool stop, running;
-};
-
 struct gd_memory {
 	struct gd_gpu *gpu;
 	struct gd_list blocks[VK_MAX_MEMORY_TYPES];
-	_Atomic uint64_t allocated[VK_MAX_MEMORY_HEAPS]; /* VkDeviceMemory bytes per heap */
+	uint64_t allocated[VK_MAX_MEMORY_HEAPS];  /* VkDeviceMemory bytes per heap */
 	uint64_t used[VK_MAX_MEMORY_HEAPS];       /* bytes handed to buffers per heap */
 	uint64_t block_size[VK_MAX_MEMORY_HEAPS];
-	_Atomic uint32_t n_allocations;
-	struct freer freer;
+	uint32_t n_allocations;
 };
-
-static void *freer_main(void *arg)
-{
-	struct gd_memory *m = arg;
-	struct freer *f = &m->freer;
-	pthread_mutex_lock(&f->lock);
-	for (;;) {
-		while (!f->n && !f->stop)
-			pthread_cond_wait(&f->wake, &f->lock);
-		if (!f->n)
-			break;
-		struct doomed d = f->v[--f->n];
-		pthread_mutex_unlock(&f->lock);
-		vkFreeMemory(m->gpu->device, d.mem, NULL); /* unmaps implicitly */
-		m->allocated[d.heap] -= d.size;
-		m->n_allocations--;
-		pthread_mutex_lock(&f->lock);
-	}
-	pthread_mutex_unlock(&f->lock);
-	return NULL;
-}
-
-/* Hands mem to the thread; false when it cannot take it (then free it here). */
-static bool freer_take(struct freer *f, VkDeviceMemory mem, uint64_t size, uint32_t heap)
-{
-	if (!f->running)
-		return false;
-	pthread_mutex_lock(&f->lock);
-	bool room = f->n < f->cap;
-	if (!room) {
-		uint32_t cap = f->cap ? f->cap * 2 : 16;
-		struct doomed *v = realloc(f->v, cap * sizeof(*v));
-		if (v)
-			f->v = v, f->cap = cap, room = true;
-	}
-	if (room) {
-		f->v[f->n++] = (struct doomed){mem, size, heap};
-		pthread_cond_signal(&f->wake);
-	}
-	pthread_mutex_unlock(&f->lock);
-	return room;
-}
-
-/* Frees what is queued, then ends the thread. */
-static void freer_finish(struct freer *f)
-{
-	if (f->running) {
-		pthread_mutex_lock(&f->lock);
-		f->stop = true;
-		pthread_cond_signal(&f->wake);
-		pthread_mutex_unlock(&f->lock);
-		pthread_join(f->thread, NULL);
-		f->running = false;
-	}
-	pthread_mutex_destroy(&f->lock);
-	pthread_cond_destroy(&f->wake);
-	free(f->v);
-}
 
 struct gd_memory *gd_memory_create(struct gd_gpu *gpu)
 {
@@ -129,12 +43,6 @@ struct gd_memory *gd_memory_create(struct gd_gpu *gpu)
 	m->gpu = gpu;
 	for (uint32_t i = 0; i < VK_MAX_MEMORY_TYPES; i++)
 		gd_list_init(&m->blocks[i]);
-	pthread_mutex_init(&m->freer.lock, NULL);
-	pthread_cond_init(&m->freer.wake, NULL);
-	/* Without the thread memory is freed on the caller's, as before. */
-	m->freer.running = pthread_create(&m->freer.thread, NULL, freer_main, m) == 0;
-	if (!m->freer.running)
-		log_warn("cannot start the thread that frees device memory: freeing on the loop thread");
 	/* A small heap (a 256 MiB BAR window) gets smaller blocks so one
 	 * block never takes a large share of it. */
 	for (uint32_t h = 0; h < gpu->mem.memoryHeapCount; h++) {
@@ -220,20 +128,17 @@ static int allocate(struct gd_memory *m, uint64_t size, uint32_t type, VkDeviceM
 	return 0;
 }
 
-/* Frees mem now (`now`: imported memory, or the end), else on the thread. */
-static void release(struct gd_memory *m, VkDeviceMemory mem, uint64_t size, uint32_t type, bool now)
+static void release(struct gd_memory *m, VkDeviceMemory mem, uint64_t size, uint32_t type)
 {
-	if (!now && freer_take(&m->freer, mem, size, heap_of(m, type)))
-		return;
 	vkFreeMemory(m->gpu->device, mem, NULL); /* unmaps implicitly */
 	m->allocated[heap_of(m, type)] -= size;
 	m->n_allocations--;
 }
 
-static void destroy_block(struct gd_memory *m, struct gd_block *b, bool now)
+static void destroy_block(struct gd_memory *m, struct gd_block *b)
 {
 	gd_list_remove(&b->link);
-	release(m, b->mem, b->ranges.size, b->type, now);
+	release(m, b->mem, b->ranges.size, b->type);
 	gd_ranges_finish(&b->ranges);
 	free(b);
 }
@@ -321,7 +226,7 @@ int gd_memory_import(struct gd_memory *m, void *ptr, uint64_t size, uint32_t typ
 		.allocationSize = size,
 		.memoryTypeIndex = type,
 	};
-	*ret = (struct gd_alloc){.type = type, .size = size, .map = ptr, .imported = true};
+	*ret = (struct gd_alloc){.type = type, .size = size, .map = ptr};
 	res = vkAllocateMemory(gpu->device, &ai, NULL, &ret->mem);
 	if (res != VK_SUCCESS) {
 		ret->mem = VK_NULL_HANDLE;
@@ -351,13 +256,13 @@ void gd_memory_free(struct gd_memory *m, struct gd_alloc *a)
 	m->used[heap_of(m, a->type)] -= a->size;
 	struct gd_block *b = a->block;
 	if (!b) {
-		release(m, a->mem, a->size, a->type, a->imported);
+		release(m, a->mem, a->size, a->type);
 		return;
 	}
 	if (gd_ranges_free(&b->ranges, a->offset, a->size) < 0)
 		log_warn("memory block lost %" PRIu64 " bytes: out of memory tracking free space", a->size);
 	if (--b->n_allocs == 0 && has_spare(m, b))
-		destroy_block(m, b, false);
+		destroy_block(m, b);
 }
 
 void gd_memory_set_resident(struct gd_memory *m, struct gd_alloc *a, bool resident)
@@ -376,9 +281,8 @@ void gd_memory_destroy(struct gd_memory *m)
 {
 	if (!m)
 		return;
-	freer_finish(&m->freer);
 	for (uint32_t t = 0; t < VK_MAX_MEMORY_TYPES; t++)
 		while (!gd_list_empty(&m->blocks[t]))
-			destroy_block(m, gd_container_of(m->blocks[t].next, struct gd_block, link), true);
+			destroy_block(m, gd_container_of(m->blocks[t].next, struct gd_block, link));
 	free(m);
 }

@@ -37,7 +37,6 @@ struct gd_alloc {
 	uint64_t offset, size;
 	uint8_t *map;             /* host pointer at offset, NULL if not mappable */
 	uint32_t type;
-	bool imported;            /* host memory (gd_memory_import): freed at once */
 };
 
 struct gd_heap_usage {
