@@ -58,6 +58,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
@@ -967,7 +968,10 @@ static _Noreturn void bulk_child(const struct opts *o, struct bulkwork w, int re
 
 struct bulk_run { pid_t *pids; uint64_t n; int result_r; };
 
-static struct bulk_run bulk_start(const struct opts *o, struct bulkwork w)
+/* Starts the bulk processes and returns once they are all streaming;
+ * meanwhile calls step(arg) over and over when given (the timeline's HIGH
+ * client goes on while they connect and make their buffers). */
+static struct bulk_run bulk_start(const struct opts *o, struct bulkwork w, void (*step)(void *), void *arg)
 {
 	struct bulk_run b = {.pids = calloc(o->procs, sizeof(pid_t)), .n = o->procs};
 	int ready[2], result[2];
@@ -984,9 +988,12 @@ static struct bulk_run bulk_start(const struct opts *o, struct bulkwork w)
 	}
 	close(ready[1]), close(result[1]);
 	char x;
-	for (uint64_t p = 0; p < o->procs; p++)
+	for (uint64_t p = 0; p < o->procs; p++) {
+		while (step && poll(&(struct pollfd){.fd = ready[0], .events = POLLIN}, 1, 0) == 0)
+			step(arg);
 		if (read(ready[0], &x, 1) != 1)
 			die("priority: a bulk process did not start");
+	}
 	close(ready[0]);
 	b.result_r = result[0];
 	usleep(50000); /* let the bulk processes fill their in-flight allowance */
@@ -1042,6 +1049,15 @@ static uint64_t high_loop(struct addjob *h, uint64_t *lat, uint64_t *at, uint64_
 	return i;
 }
 
+/* One HIGH round trip of the timeline's, while the bulk processes start. */
+struct timeline_run { struct addjob *h; uint64_t *lat, *at, cap, n, t0; };
+static void timeline_step(void *arg)
+{
+	struct timeline_run *r = arg;
+	if (r->n < r->cap)
+		r->n += high_loop(r->h, r->lat + r->n, r->at + r->n, 1, 1.0, r->t0);
+}
+
 /* The HIGH latency over time while bulk work starts (after `seconds`) and
  * is told to stop (`seconds` later; the last `seconds` include its drain
  * and the bulk clients' disconnects): the median and the longest round
@@ -1053,7 +1069,9 @@ static void priority_timeline(const struct opts *o, struct addjob *h, struct bul
 	if (!lat || !at)
 		die("out of memory");
 	uint64_t t0 = now_ns(), n = high_loop(h, lat, at, cap, o->seconds, t0), mark[2];
-	struct bulk_run b = bulk_start(o, w);
+	struct timeline_run tr = {h, lat, at, cap, n, t0};
+	struct bulk_run b = bulk_start(o, w, timeline_step, &tr);
+	n = tr.n;
 	mark[0] = now_ns() - t0;
 	n += high_loop(h, lat + n, at + n, cap - n, o->seconds, t0);
 	mark[1] = now_ns() - t0;
@@ -1102,10 +1120,10 @@ static int bench_priority(const struct opts *o)
 	for (uint64_t i = 0; i < o->warmup; i++)
 		addjob_step(&h);
 	uint64_t n_alone = high_loop(&h, alone, NULL, o->iters, o->seconds, 0);
-	struct bulk_run b = bulk_start(o, w);
+	struct bulk_run b = bulk_start(o, w, NULL, NULL);
 	usleep((useconds_t)(o->seconds * 1e6));
 	double rate_alone = bulk_stop_all(&b);
-	b = bulk_start(o, w);
+	b = bulk_start(o, w, NULL, NULL);
 	uint64_t n_busy = high_loop(&h, busy, NULL, o->iters, o->seconds, 0);
 	double rate_with = bulk_stop_all(&b);
 	struct stats sa = summarize(alone, n_alone), sb = summarize(busy, n_busy);

@@ -2,7 +2,8 @@
  * fail.h — how the gpucmd-side benchmarks (bench/client.c, bench/kernels.c)
  * stop on an error: die() prints the program's name and the reason and
  * exits 1; GC(c, call) dies on any negative libgpucmd return, naming the
- * call, its line and the daemon's words. Include after gpucmd.h.
+ * call, its line and the daemon's words (where gpucmd.h was included first;
+ * bench/memstall.c talks to Vulkan only).
  */
 #ifndef GPUCMD_BENCH_FAIL_H
 #define GPUCMD_BENCH_FAIL_H
@@ -24,6 +25,7 @@ static _Noreturn void die(const char *fmt, ...)
 	exit(1);
 }
 
+#ifdef GPUCMD_H
 static void gc_check(gpucmd_client *c, int r, const char *expr, int line)
 {
 	if (r < 0)
@@ -31,5 +33,6 @@ static void gc_check(gpucmd_client *c, int r, const char *expr, int line)
 		    gpucmd_last_error(c), r, gpucmd_strerror(r));
 }
 #define GC(c, call) gc_check((c), (call), #call, __LINE__)
+#endif
 
 #endif

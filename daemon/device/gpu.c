@@ -563,10 +563,11 @@ static int create_device(struct gd_gpu *gpu, const struct gd_gpu_options *opts)
 	request_coopmat(gpu, &r);
 	gpu->atomic_float.pNext = NULL;
 	/* Bulk work on queue 0, HIGH sessions on queue 1 of the family at a higher priority where it has
-	 * two, round trips on queue 2 at bulk's priority where it has three (they are equals: 0.75 and
-	 * 1.0 measured no better, BENCHMARKS.md); same family: no ownership transfers. The tracks
-	 * without a queue share queue 0 (DESIGN.md, "Priorities"). */
-	const float prio[3] = {0.5f, 1.0f, 0.5f};
+	 * two, round trips on queue 2 between the two where it has three (at bulk's priority the flood
+	 * lost half its throughput in 2 of 13 runs on the H200, at 0.75 in none of 11, BENCHMARKS.md);
+	 * same family: no ownership transfers. The tracks without a queue share queue 0 (DESIGN.md,
+	 * "Priorities"). */
+	const float prio[3] = {0.5f, 1.0f, 0.75f};
 	uint32_t n_queues = gpu->families[gpu->family].queueCount;
 	n_queues = opts->one_queue ? 1 : n_queues < 3 ? n_queues : opts->round_trip_queue ? 3 : 2;
 	VkDeviceQueueCreateInfo q = {.sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO, .queueFamilyIndex = gpu->family,
