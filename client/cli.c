@@ -90,6 +90,9 @@ static int cmd_memory(gpucmd_client *c, bool json)
 		jset_u64(o, "max_allocations", m.max_allocations);
 		jset_u64(o, "live_buffers", m.live_buffers);
 		jset_u64(o, "resident_buffers", m.resident_buffers);
+		jset_u64(o, "kept_allocations", m.kept_allocations);
+		jset_u64(o, "kept_bytes", m.kept_bytes);
+		jset_u64(o, "reused_allocations", m.reused_allocations);
 		jset(o, "user", jusage(&m.user));
 		for (size_t k = 0; k < m.n_clients; k++)
 			json_object_array_add(cl, jusage(&m.clients[k]));
@@ -101,8 +104,9 @@ static int cmd_memory(gpucmd_client *c, bool json)
 		char most[32] = "no limit";
 		if (m.max_allocations != UINT32_MAX)
 			snprintf(most, sizeof(most), "of %u", m.max_allocations);
-		printf("device allocations %u (%s), buffers %u (%u resident)\n", m.device_allocations, most,
-		       m.live_buffers, m.resident_buffers);
+		printf("device allocations %u (%s), buffers %u (%u resident); kept for reuse %u (%.1f MiB), reused %llu\n",
+		       m.device_allocations, most, m.live_buffers, m.resident_buffers, m.kept_allocations,
+		       m.kept_bytes / 1048576.0, (unsigned long long)m.reused_allocations);
 		char who[96], name[64];
 		snprintf(who, sizeof(who), "uid %u (all its clients)", m.user.uid);
 		print_usage(who, &m.user);

@@ -286,6 +286,12 @@ struct gpucmd_memory_report {
 	struct gpucmd_memory_usage *clients; /* this uid's connections (all, for root); free() it */
 	uint32_t device_allocations, max_allocations;
 	uint32_t live_buffers, resident_buffers;
+	/* Device memory of freed large buffers that gpucmdd keeps for the next
+	 * buffer of the same size (allocating and freeing it again would stall
+	 * every client on some drivers): how many allocations, their bytes, and
+	 * buffers given one since gpucmdd started. */
+	uint32_t kept_allocations;
+	uint64_t kept_bytes, reused_allocations;
 };
 
 /* Round trip. Fills *ret_report; ret_report->clients is owned by the caller. */

@@ -119,6 +119,9 @@ int gpucmd_memory_report(gpucmd_client *c, struct gpucmd_memory_report *ret)
 		.max_allocations = mr->max_allocations,
 		.live_buffers = mr->live_buffers,
 		.resident_buffers = mr->resident_buffers,
+		.kept_allocations = mr->kept_allocations,
+		.kept_bytes = mr->kept_bytes,
+		.reused_allocations = mr->reused_allocations,
 	};
 	ret->n_heaps = copy_heaps(ret->heaps, mr->heaps, mr->n_heaps);
 	copy_usage(&ret->self, mr->self);

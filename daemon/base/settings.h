@@ -34,6 +34,7 @@ struct gd_config {
 	bool share_device;         /* other daemons may serve the same device (service/devlock.h) */
 	uint32_t max_frame;        /* largest frame accepted or sent */
 	uint32_t spin_us;          /* completion thread's poll window; GD_CONFIG_AUTO: by device type */
+	uint32_t memory_keep_mib;  /* freed device memory kept for reuse (device/memory.h); GD_CONFIG_AUTO: by heap */
 	uint32_t loop_poll_us;     /* loop thread's poll after a commit_and_wait; the same */
 	uint32_t queue_family;     /* GD_CONFIG_AUTO: a compute-only family if any */
 	uint32_t max_kernels_per_client, max_kernels_per_uid; /* client kernels held at once; uid 0: no limit */

@@ -26,16 +26,29 @@ struct gd_block {
 	uint32_t n_allocs, n_resident;
 };
 
+/* A dedicated allocation whose buffer was freed, kept for the next buffer of
+ * the same size and memory type (memory.h). */
+struct gd_kept {
+	struct gd_list link;      /* gd_memory.kept, oldest first */
+	VkDeviceMemory mem;
+	uint8_t *map;
+	uint64_t size;
+	uint32_t type;
+};
+
 struct gd_memory {
 	struct gd_gpu *gpu;
 	struct gd_list blocks[VK_MAX_MEMORY_TYPES];
+	struct gd_list kept;
+	uint64_t kept_bytes, keep_max, reused;
+	uint32_t n_kept;
 	uint64_t allocated[VK_MAX_MEMORY_HEAPS];  /* VkDeviceMemory bytes per heap */
 	uint64_t used[VK_MAX_MEMORY_HEAPS];       /* bytes handed to buffers per heap */
 	uint64_t block_size[VK_MAX_MEMORY_HEAPS];
 	uint32_t n_allocations;
 };
 
-struct gd_memory *gd_memory_create(struct gd_gpu *gpu)
+struct gd_memory *gd_memory_create(struct gd_gpu *gpu, uint32_t keep_mib)
 {
 	struct gd_memory *m = calloc(1, sizeof(*m));
 	if (!m)
@@ -43,6 +56,12 @@ struct gd_memory *gd_memory_create(struct gd_gpu *gpu)
 	m->gpu = gpu;
 	for (uint32_t i = 0; i < VK_MAX_MEMORY_TYPES; i++)
 		gd_list_init(&m->blocks[i]);
+	gd_list_init(&m->kept);
+	uint64_t largest = 0;
+	for (uint32_t h = 0; h < gpu->mem.memoryHeapCount; h++)
+		if (gpu->mem.memoryHeaps[h].size > largest)
+			largest = gpu->mem.memoryHeaps[h].size;
+	m->keep_max = keep_mib == GD_CONFIG_AUTO ? largest / 16 : (uint64_t)keep_mib << 20;
 	/* A small heap (a 256 MiB BAR window) gets smaller blocks so one
 	 * block never takes a large share of it. */
 	for (uint32_t h = 0; h < gpu->mem.memoryHeapCount; h++) {
@@ -85,7 +104,15 @@ uint32_t gd_memory_allocations(const struct gd_memory *m)
 	return m->n_allocations;
 }
 
-/* One new VkDeviceMemory, checked against the heap's budget first. */
+struct gd_memory_kept gd_memory_kept(const struct gd_memory *m)
+{
+	return (struct gd_memory_kept){.allocations = m->n_kept, .bytes = m->kept_bytes, .reused = m->reused};
+}
+
+static bool release_kept_for(struct gd_memory *m, uint32_t h, uint64_t need);
+
+/* One new VkDeviceMemory, checked against the heap's budget first (kept
+ * memory is given back to make room). */
 static int allocate(struct gd_memory *m, uint64_t size, uint32_t type, VkDeviceMemory *ret, uint8_t **ret_map,
 		    char *err, size_t errlen)
 {
@@ -93,6 +120,8 @@ static int allocate(struct gd_memory *m, uint64_t size, uint32_t type, VkDeviceM
 	uint32_t h = heap_of(m, type);
 	struct gd_heap_usage u[VK_MAX_MEMORY_HEAPS];
 	gd_memory_heaps(m, u);
+	if ((u[h].usage > u[h].budget || size > u[h].budget - u[h].usage) && release_kept_for(m, h, size))
+		gd_memory_heaps(m, u);
 	if (u[h].usage > u[h].budget || size > u[h].budget - u[h].usage) {
 		snprintf(err, errlen,
 			 "allocating %" PRIu64 " bytes in memory heap %u would exceed the device budget (%" PRIu64
@@ -109,6 +138,8 @@ static int allocate(struct gd_memory *m, uint64_t size, uint32_t type, VkDeviceM
 		.memoryTypeIndex = type,
 	};
 	VkResult res = vkAllocateMemory(gpu->device, &ai, NULL, ret);
+	if ((res == VK_ERROR_OUT_OF_DEVICE_MEMORY || res == VK_ERROR_TOO_MANY_OBJECTS) && release_kept_for(m, UINT32_MAX, UINT64_MAX))
+		res = vkAllocateMemory(gpu->device, &ai, NULL, ret);
 	if (res != VK_SUCCESS) {
 		snprintf(err, errlen, "the device is out of memory allocating %" PRIu64 " bytes in heap %u (%s)", size,
 			 h, gd_vk_result(res));
@@ -133,6 +164,73 @@ static void release(struct gd_memory *m, VkDeviceMemory mem, uint64_t size, uint
 	vkFreeMemory(m->gpu->device, mem, NULL); /* unmaps implicitly */
 	m->allocated[heap_of(m, type)] -= size;
 	m->n_allocations--;
+}
+
+static void release_kept(struct gd_memory *m, struct gd_kept *k)
+{
+	gd_list_remove(&k->link);
+	m->kept_bytes -= k->size;
+	m->n_kept--;
+	release(m, k->mem, k->size, k->type);
+	free(k);
+}
+
+/* Returns kept memory of heap h to the device, oldest first, until `need`
+ * more bytes fit its budget (all of it for need UINT64_MAX, any heap for h
+ * UINT32_MAX); whether anything was released. */
+static bool release_kept_for(struct gd_memory *m, uint32_t h, uint64_t need)
+{
+	bool any = false;
+	struct gd_list *pos, *tmp;
+	gd_list_for_each_safe(pos, tmp, &m->kept) {
+		struct gd_kept *k = gd_container_of(pos, struct gd_kept, link);
+		if (h != UINT32_MAX && heap_of(m, k->type) != h)
+			continue;
+		release_kept(m, k);
+		any = true;
+		struct gd_heap_usage u[VK_MAX_MEMORY_HEAPS];
+		gd_memory_heaps(m, u);
+		if (h != UINT32_MAX && u[h].usage <= u[h].budget && need <= u[h].budget - u[h].usage)
+			break;
+	}
+	return any;
+}
+
+/* A kept allocation of exactly `size` bytes of memory type `type`, taken. */
+static bool reuse(struct gd_memory *m, uint64_t size, uint32_t type, struct gd_alloc *ret)
+{
+	struct gd_list *pos, *tmp;
+	gd_list_for_each_safe(pos, tmp, &m->kept) {
+		struct gd_kept *k = gd_container_of(pos, struct gd_kept, link);
+		if (k->size != size || k->type != type)
+			continue;
+		ret->mem = k->mem;
+		ret->map = k->map;
+		gd_list_remove(&k->link);
+		m->kept_bytes -= size;
+		m->n_kept--;
+		m->reused++;
+		free(k);
+		return true;
+	}
+	return false;
+}
+
+/* Keeps a freed dedicated allocation for reuse where there is room;
+ * whether it did (else the caller frees it). */
+static bool keep(struct gd_memory *m, const struct gd_alloc *a)
+{
+	struct gd_kept *k;
+	if (a->imported || a->size > m->keep_max - m->kept_bytes || !(k = malloc(sizeof(*k))))
+		return false;
+	*k = (struct gd_kept){.mem = a->mem, .map = a->map, .size = a->size, .type = a->type};
+	gd_list_insert_tail(&m->kept, &k->link);
+	m->kept_bytes += a->size;
+	m->n_kept++;
+	/* Nothing lives in it: the driver may page it out first. */
+	if (m->gpu->set_memory_priority)
+		m->gpu->set_memory_priority(m->gpu->device, a->mem, PRIORITY_EVICTABLE);
+	return true;
 }
 
 static void destroy_block(struct gd_memory *m, struct gd_block *b)
@@ -171,7 +269,7 @@ int gd_memory_alloc(struct gd_memory *m, const VkMemoryRequirements *req, uint32
 	*ret = (struct gd_alloc){.type = type, .size = req->size};
 	int r;
 	if (req->size > m->block_size[h] / 2) {
-		r = allocate(m, req->size, type, &ret->mem, &ret->map, err, errlen);
+		r = reuse(m, req->size, type, ret) ? 0 : allocate(m, req->size, type, &ret->mem, &ret->map, err, errlen);
 		if (r < 0) {
 			ret->mem = VK_NULL_HANDLE;
 			return r;
@@ -226,7 +324,7 @@ int gd_memory_import(struct gd_memory *m, void *ptr, uint64_t size, uint32_t typ
 		.allocationSize = size,
 		.memoryTypeIndex = type,
 	};
-	*ret = (struct gd_alloc){.type = type, .size = size, .map = ptr};
+	*ret = (struct gd_alloc){.type = type, .size = size, .map = ptr, .imported = true};
 	res = vkAllocateMemory(gpu->device, &ai, NULL, &ret->mem);
 	if (res != VK_SUCCESS) {
 		ret->mem = VK_NULL_HANDLE;
@@ -256,7 +354,8 @@ void gd_memory_free(struct gd_memory *m, struct gd_alloc *a)
 	m->used[heap_of(m, a->type)] -= a->size;
 	struct gd_block *b = a->block;
 	if (!b) {
-		release(m, a->mem, a->size, a->type);
+		if (!keep(m, a))
+			release(m, a->mem, a->size, a->type);
 		return;
 	}
 	if (gd_ranges_free(&b->ranges, a->offset, a->size) < 0)
@@ -277,10 +376,20 @@ void gd_memory_set_resident(struct gd_memory *m, struct gd_alloc *a, bool reside
 		gpu->set_memory_priority(gpu->device, a->mem, high ? PRIORITY_RESIDENT : PRIORITY_EVICTABLE);
 }
 
+void gd_memory_trim(struct gd_memory *m)
+{
+	if (!m->n_kept)
+		return;
+	log_info("giving %u kept allocations (%.1f MiB) back to the device: no client is connected", m->n_kept,
+		 (double)m->kept_bytes / (1u << 20));
+	release_kept_for(m, UINT32_MAX, UINT64_MAX);
+}
+
 void gd_memory_destroy(struct gd_memory *m)
 {
 	if (!m)
 		return;
+	release_kept_for(m, UINT32_MAX, UINT64_MAX);
 	for (uint32_t t = 0; t < VK_MAX_MEMORY_TYPES; t++)
 		while (!gd_list_empty(&m->blocks[t]))
 			destroy_block(m, gd_container_of(m->blocks[t].next, struct gd_block, link));

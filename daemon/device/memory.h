@@ -9,6 +9,16 @@
  * memory type, kept so that a client creating and freeing one small buffer
  * in a loop does not allocate 64 MiB each time.
  *
+ * A dedicated allocation whose buffer is freed is kept (up to keep_mib in
+ * all) for the next buffer of the same size and memory type, as a caching
+ * allocator does: the NVIDIA driver takes 24 ms to allocate or free a GiB,
+ * and while it does no other thread of the process submits or polls
+ * (BENCHMARKS.md), so a client that makes and frees large buffers would
+ * stall every other client each time. Buffers are cleared at creation
+ * (model/buffer.c), so kept memory never shows one client's data to
+ * another. Kept memory goes back to the device when an allocation needs
+ * the room, when no client is connected, and at the end.
+ *
  * New device memory is checked against the heap's budget
  * (VK_EXT_memory_budget where present, the heap size otherwise), so a
  * request that would push the device into paging fails with an error that
@@ -37,6 +47,7 @@ struct gd_alloc {
 	uint64_t offset, size;
 	uint8_t *map;             /* host pointer at offset, NULL if not mappable */
 	uint32_t type;
+	bool imported;            /* host memory (gd_memory_import): never kept */
 };
 
 struct gd_heap_usage {
@@ -48,7 +59,9 @@ struct gd_heap_usage {
 	bool device_local;
 };
 
-struct gd_memory *gd_memory_create(struct gd_gpu *gpu);
+/* keep_mib: how much freed memory to keep for reuse; GD_CONFIG_AUTO: a
+ * sixteenth of the largest heap, 0: none. */
+struct gd_memory *gd_memory_create(struct gd_gpu *gpu, uint32_t keep_mib);
 /* Frees every block. Every gd_alloc must have been freed. Accepts NULL. */
 void gd_memory_destroy(struct gd_memory *m);
 
@@ -70,7 +83,14 @@ void gd_memory_set_resident(struct gd_memory *m, struct gd_alloc *a, bool reside
 
 /* Fills up to VK_MAX_MEMORY_HEAPS entries; returns how many heaps. */
 uint32_t gd_memory_heaps(struct gd_memory *m, struct gd_heap_usage *out);
-/* VkDeviceMemory objects alive (blocks plus dedicated allocations). */
+/* VkDeviceMemory objects alive (blocks plus dedicated allocations, kept
+ * ones included). */
 uint32_t gd_memory_allocations(const struct gd_memory *m);
+/* Freed allocations kept for reuse: how many, their bytes, and how many
+ * buffers were given one since start. */
+struct gd_memory_kept { uint32_t allocations; uint64_t bytes, reused; };
+struct gd_memory_kept gd_memory_kept(const struct gd_memory *m);
+/* Gives every kept allocation back to the device (no client is left). */
+void gd_memory_trim(struct gd_memory *m);
 
 #endif

@@ -205,6 +205,9 @@ void gd_buffer_unref(struct gd_buffer *b)
 	vkDestroyBuffer(d->gpu->device, b->buf, NULL);
 	gd_memory_free(d->memory, &b->mem);
 	gd_memfd_unmap(&b->shm); /* after the device let go of imported memory */
+	/* The last client's buffers outlive it while the GPU still uses them. */
+	if (!d->stats.clients)
+		gd_memory_trim(d->memory);
 	if (b->acct) {
 		gd_account_uncharge(b->acct, b->size);
 		gd_account_unref(b->acct);

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "device/memory.h"
 #include "gpucmd_defs.h"
 #include "model/account.h"
 #include "model/core.h"
@@ -190,7 +191,9 @@ static void free_conn(uv_handle_t *h)
 	gw_buf_finish(&c->out);
 	gw_arena_finish(&c->arena);
 	close(c->fd);
-	c->net->core->stats.clients--;
+	/* Nobody is left to reuse kept memory: the device gets it back. */
+	if (--c->net->core->stats.clients == 0)
+		gd_memory_trim(c->net->core->memory);
 	free(c);
 }
 

@@ -320,6 +320,10 @@ void gd_request_memory_query(struct gd_client *c, const Req *req)
 	mr.max_allocations = d->gpu->props.limits.maxMemoryAllocationCount;
 	mr.live_buffers = d->stats.live_buffers;
 	mr.resident_buffers = d->stats.resident_buffers;
+	struct gd_memory_kept kept = gd_memory_kept(d->memory);
+	mr.kept_allocations = kept.allocations;
+	mr.kept_bytes = kept.bytes;
+	mr.reused_allocations = kept.reused;
 	Gpucmd__Reply rep = GPUCMD__REPLY__INIT;
 	rep.id = req->id;
 	rep.body_case = GPUCMD__REPLY__BODY_MEMORY;

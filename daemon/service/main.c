@@ -170,7 +170,7 @@ static int start(struct gd_daemon *d)
 		return 1;
 	if (gd_device_claim(core->gpu->uuid, core->gpu->props.deviceName, cfg->share_device, &d->device_lock) < 0)
 		return 2;
-	if (!(core->memory = gd_memory_create(core->gpu)) ||
+	if (!(core->memory = gd_memory_create(core->gpu, cfg->memory_keep_mib)) ||
 	    !(core->pcache = gd_pcache_create(core->gpu, cfg->no_cache ? NULL : cfg->cache_dir)) ||
 	    !(core->reg = gd_registry_create(core->gpu, core->pcache, cfg->kernels_dir)))
 		return 1;

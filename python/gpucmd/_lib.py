@@ -75,7 +75,8 @@ class MemoryUsage(Structure):
 class MemoryReport(Structure):
     _fields_ = [("n_heaps", c_uint32), ("heaps", Heap * MAX_HEAPS), ("self", MemoryUsage), ("user", MemoryUsage),
                 ("n_clients", c_size_t), ("clients", POINTER(MemoryUsage)), ("device_allocations", c_uint32),
-                ("max_allocations", c_uint32), ("live_buffers", c_uint32), ("resident_buffers", c_uint32)]
+                ("max_allocations", c_uint32), ("live_buffers", c_uint32), ("resident_buffers", c_uint32),
+                ("kept_allocations", c_uint32), ("kept_bytes", c_uint64), ("reused_allocations", c_uint64)]
 
 
 class SessionState(Structure):

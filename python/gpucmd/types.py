@@ -159,6 +159,9 @@ class MemoryReport:
     max_allocations: int
     live_buffers: int
     resident_buffers: int
+    kept_allocations: int    # freed large allocations gpucmdd keeps for reuse
+    kept_bytes: int
+    reused_allocations: int  # buffers given a kept allocation since gpucmdd started
 
     @classmethod
     def _from(cls, c: _lib.MemoryReport) -> "MemoryReport":
