@@ -144,8 +144,10 @@ static int light_round_trip(struct light *l)
 
 static void held_setup(void)
 {
-	/* A window long enough that lavapipe's slow stages do not outlast it. */
-	daemon_start((const char *const[]){"--high-window-ms", "60000", NULL});
+	/* A window long enough that lavapipe's slow stages do not outlast it,
+	 * and a stop that waits for them however slow the machine (a sanitizer
+	 * build on two loaded cores took over stop_timeout_sec's 10 s). */
+	daemon_start((const char *const[]){"--high-window-ms", "60000", "--stop-timeout-sec", "120", NULL});
 }
 
 /* With high work about, two of the bulk client's four stages go to the
