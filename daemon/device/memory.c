@@ -61,7 +61,10 @@ struct gd_memory *gd_memory_create(struct gd_gpu *gpu, uint32_t keep_mib)
 	for (uint32_t h = 0; h < gpu->mem.memoryHeapCount; h++)
 		if (gpu->mem.memoryHeaps[h].size > largest)
 			largest = gpu->mem.memoryHeaps[h].size;
-	m->keep_max = keep_mib == GD_CONFIG_AUTO ? largest / 16 : (uint64_t)keep_mib << 20;
+	/* An eighth: on the H200 a sixteenth (8.8 GB) did not hold eight clients'
+	 * 2 GiB each and their disconnects still stalled the others 24-42 ms
+	 * (BENCHMARKS.md). */
+	m->keep_max = keep_mib == GD_CONFIG_AUTO ? largest / 8 : (uint64_t)keep_mib << 20;
 	/* A small heap (a 256 MiB BAR window) gets smaller blocks so one
 	 * block never takes a large share of it. */
 	for (uint32_t h = 0; h < gpu->mem.memoryHeapCount; h++) {

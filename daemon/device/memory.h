@@ -59,8 +59,8 @@ struct gd_heap_usage {
 	bool device_local;
 };
 
-/* keep_mib: how much freed memory to keep for reuse; GD_CONFIG_AUTO: a
- * sixteenth of the largest heap, 0: none. */
+/* keep_mib: how much freed memory to keep for reuse; GD_CONFIG_AUTO: an
+ * eighth of the largest heap, 0: none. */
 struct gd_memory *gd_memory_create(struct gd_gpu *gpu, uint32_t keep_mib);
 /* Frees every block. Every gd_alloc must have been freed. Accepts NULL. */
 void gd_memory_destroy(struct gd_memory *m);

@@ -66,7 +66,7 @@ static const struct key keys[] = {
 	{"daemon", "max_frame", K_SIZE32, F(max_frame), GW_MIN_MAX_FRAME, 1u << 30, false, "BYTES",
 	 "largest protocol frame (default 4M)"},
 	{"daemon", "memory_keep_mib", K_U32, F(memory_keep_mib), 0, UINT32_MAX - 1, false, "MIB|auto",
-	 "device memory of freed large buffers kept for the next buffer of the same\nsize instead of given back (the NVIDIA driver takes 24 ms a GiB to allocate\nor free, stalling every client) (default auto: a sixteenth of the largest heap; 0: none)"},
+	 "device memory of freed large buffers kept for the next buffer of the same\nsize instead of given back (the NVIDIA driver takes 24 ms a GiB to allocate\nor free, stalling every client) (default auto: an eighth of the largest heap; 0: none)"},
 	{"daemon", "spin_us", K_U32, F(spin_us), 0, 1000000, false, "N|auto",
 	 "completion thread polls this long before blocking\n(default auto: 3000 on a GPU, 200 on a CPU device)"},
 	{"daemon", "loop_poll_us", K_U32, F(loop_poll_us), 0, 1000000, false, "N|auto",
