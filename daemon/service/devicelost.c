@@ -65,7 +65,8 @@ static void recreate(struct gd_daemon *d)
 	d->core.pcache = NULL;
 	d->core.memory = NULL;
 	struct gd_gpu_options go = gd_gpu_options_of(&d->core.cfg);
-	if (!(d->core.gpu = gd_gpu_create(&go)) || !(d->core.memory = gd_memory_create(d->core.gpu, d->core.cfg.memory_keep_mib)) ||
+	if (!(d->core.gpu = gd_gpu_create(&go)) ||
+	    !(d->core.memory = gd_memory_create(d->core.gpu, d->core.cfg.memory_keep_mib)) ||
 	    !(d->core.pcache = gd_pcache_create(d->core.gpu, d->core.cfg.no_cache ? NULL : d->core.cfg.cache_dir)) ||
 	    !(d->core.reg = gd_registry_create(d->core.gpu, d->core.pcache, d->core.cfg.kernels_dir)) ||
 	    !(d->core.sched = gd_daemon_scheduler_create(d))) {
