@@ -169,13 +169,21 @@ static void release(struct gd_memory *m, VkDeviceMemory mem, uint64_t size, uint
 	m->n_allocations--;
 }
 
+/* Takes k off the kept list; returns what it held. */
+static struct gd_kept unkeep(struct gd_memory *m, struct gd_kept *k)
+{
+	struct gd_kept v = *k;
+	gd_list_remove(&k->link);
+	m->kept_bytes -= v.size;
+	m->n_kept--;
+	free(k);
+	return v;
+}
+
 static void release_kept(struct gd_memory *m, struct gd_kept *k)
 {
-	gd_list_remove(&k->link);
-	m->kept_bytes -= k->size;
-	m->n_kept--;
-	release(m, k->mem, k->size, k->type);
-	free(k);
+	struct gd_kept v = unkeep(m, k);
+	release(m, v.mem, v.size, v.type);
 }
 
 /* Returns kept memory of heap h to the device, oldest first, until `need`
@@ -207,13 +215,10 @@ static bool reuse(struct gd_memory *m, uint64_t size, uint32_t type, struct gd_a
 		struct gd_kept *k = gd_container_of(pos, struct gd_kept, link);
 		if (k->size != size || k->type != type)
 			continue;
-		ret->mem = k->mem;
-		ret->map = k->map;
-		gd_list_remove(&k->link);
-		m->kept_bytes -= size;
-		m->n_kept--;
+		struct gd_kept v = unkeep(m, k);
+		ret->mem = v.mem;
+		ret->map = v.map;
 		m->reused++;
-		free(k);
 		return true;
 	}
 	return false;
