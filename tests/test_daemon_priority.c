@@ -146,8 +146,12 @@ static void held_setup(void)
 {
 	/* A window long enough that lavapipe's slow stages do not outlast it,
 	 * and a stop that waits for them however slow the machine (a sanitizer
-	 * build on two loaded cores took over stop_timeout_sec's 10 s). */
-	daemon_start((const char *const[]){"--high-window-ms", "60000", "--stop-timeout-sec", "120", NULL});
+	 * build on two loaded cores took over stop_timeout_sec's 10 s); two
+	 * bulk command buffers on the GPU (the default, 4, is a client's whole
+	 * in-flight allowance, which would leave a lone bulk client nothing to
+	 * hold). */
+	daemon_start((const char *const[]){"--high-window-ms", "60000", "--stop-timeout-sec", "120", "--bulk-depth-high",
+					   "2", NULL});
 }
 
 /* With high work about, two of the bulk client's four stages go to the

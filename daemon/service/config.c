@@ -566,7 +566,7 @@ int gd_config_read(struct gd_config *cfg, int argc, char **argv)
 		.max_input_bytes_per_uid = 64u << 20,
 		.submission_timeout_ms = 60000,
 		.high_window_ms = 20,
-		.bulk_depth_high = 2,
+		.bulk_depth_high = 4,
 		.high_part_commands = 4,
 		.round_trip_queue = true,
 		.fair_depth = 1,
