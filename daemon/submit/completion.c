@@ -159,8 +159,8 @@ static VkResult wait_values(struct gd_completion *c, struct round *w, uint64_t *
 	while (r == VK_SUCCESS && !moved && now_ns() - t0 < spin) {
 		/* While the loop thread polls for the same value, a second
 		 * poller only takes a CPU from it or from the client waiting
-		 * for the reply where they share one (BENCHMARKS.md, "One
-		 * process at half speed"). */
+		 * for the reply where they share one (BENCHMARKS.md, "The
+		 * 12.9 k round trips/s run"). */
 		if (atomic_load(&c->loop_polling))
 			sched_yield();
 		moved = read_values(c, w, v, &r);
