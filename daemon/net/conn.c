@@ -616,12 +616,17 @@ void gd_net_finish(struct gd_net *net)
 void gd_net_resume_stalled(struct gd_net *net)
 {
 	/* Each stalled connection is tried once: one that stalls again goes
-	 * back on net->stalled, not on the list being walked. */
+	 * back on net->stalled, not on the list being walked. HIGH clients
+	 * are read between them as between the connections of a turn: after
+	 * a retirement every bulk client's requests held back by its
+	 * in-flight limit are handled here, in one go otherwise. A
+	 * connection closed meanwhile leaves `pending` as it closes. */
 	struct gd_list pending;
 	gd_list_move_all(&pending, &net->stalled);
 	while (!gd_list_empty(&pending)) {
 		struct gd_conn *c = gd_container_of(pending.next, struct gd_conn, stall_link);
 		gd_list_remove(&c->stall_link);
 		conn_resume(c);
+		interleave_high(net, c);
 	}
 }

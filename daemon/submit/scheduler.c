@@ -42,6 +42,7 @@ struct gd_scheduler {
 	struct gd_job *held, **held_tail; /* waiting for another lane's timeline, or kept back (hold.h) */
 	uint64_t pass, turn;
 	bool high_queued;            /* a HIGH job is in ready */
+	bool interleaved;            /* on_turn_end runs between connections: its poll waits for on_before_block */
 	uint64_t submit_order;       /* jobs given to a queue, all tracks, in order */
 
 	VkSemaphore retire[GD_TRACKS]; /* each track's retire timeline */
@@ -459,7 +460,8 @@ static void on_turn_end(uv_check_t *h)
 		s->poll_track = t;
 		s->poll_target = sync[t];
 		s->poll_until_ns = gd_now_ns() + s->loop_poll_ns;
-		poll_briefly(s);
+		if (!s->interleaved)
+			poll_briefly(s);
 	}
 }
 
@@ -492,8 +494,11 @@ void gd_scheduler_interleave_high(struct gd_scheduler *s)
 	const struct gd_job *f = s->tracks[GD_TRACK_HIGH].flight;
 	if (f && gd_completion_done(s->completion, GD_TRACK_HIGH) >= f->value)
 		on_async(&s->async);
-	if (s->high_queued)
+	if (s->high_queued) {
+		s->interleaved = true;
 		on_turn_end(&s->check);
+		s->interleaved = false;
+	}
 }
 
 uint64_t gd_scheduler_serial(struct gd_scheduler *s)

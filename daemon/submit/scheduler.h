@@ -70,7 +70,10 @@ uint32_t gd_scheduler_loop_poll_us(const struct gd_scheduler *s);
 /* Between the connections of a busy turn (net/conn.c): answers HIGH work
  * that finished (one atomic load when none did) and submits HIGH work
  * queued since the turn began (with everything else ready), now rather
- * than once every other connection's requests are handled. */
+ * than once every other connection's requests are handled. It does not
+ * poll for what it submitted: the rest of the turn goes on, and the poll
+ * runs before the loop would block (a poll here held the connections
+ * after it, up to loop_poll_us each time, BENCHMARKS.md). */
 void gd_scheduler_interleave_high(struct gd_scheduler *s);
 /* Whether HIGH work is pending or was seen within high_window_ms: bulk
  * work is then kept few deep and cut short (hold.h). */
