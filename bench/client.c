@@ -679,6 +679,15 @@ static void rtt_loop(struct addjob *j, uint64_t *lat, uint64_t n)
  * floods the GPU with heavy stages; and the flood's stages per second
  * while the light client is quiet against while it runs (what fairness
  * costs the flooder). */
+/* A latency baseline measured before and after a shared phase: the one of
+ * lower median. The first measurement can catch the GPU at idle clocks
+ * (the H200's HIGH client alone at 46-70 µs against 31-36 once warm),
+ * which flattered the ratios taken over it. */
+static struct stats baseline(struct stats before, struct stats after)
+{
+	return after.median < before.median ? after : before;
+}
+
 static int bench_fairness(const struct opts *o)
 {
 	gpucmd_client *c = connect_daemon(o);
@@ -736,15 +745,12 @@ static int bench_fairness(const struct opts *o)
 			die("fairness: the killed flooder's connection is still open after 60 s");
 		usleep(10000);
 	}
-	/* Idle again, now that the GPU's clocks are up: the first measurement
-	 * can catch them down, which flatters the ratio; the lower median of
-	 * the two is the baseline. */
-	rtt_loop(&j, idle[1], o->iters);
+	rtt_loop(&j, idle[1], o->iters); /* idle again, the clocks up (baseline()) */
 	addjob_clear(&j);
 	addjob_step(&j);
 	addjob_check(&j, "fairness");
 	struct stats sib[2] = {summarize(idle[0], o->iters), summarize(idle[1], o->iters)};
-	struct stats si = sib[sib[1].median < sib[0].median], sb = summarize(busy, o->iters);
+	struct stats si = baseline(sib[0], sib[1]), sb = summarize(busy, o->iters);
 	json_head("fairness", nm.device, nm.driver);
 	printf(",\"iters\":%" PRIu64, o->iters);
 	json_stats("idle_before_latency_ns", sib[0], true);
@@ -1142,15 +1148,13 @@ static int bench_priority(const struct opts *o)
 	struct bulk_run b = bulk_start(o, w, NULL, NULL);
 	uint64_t n_busy = high_loop(&h, busy, NULL, o->iters, o->seconds, 0);
 	double rate_with = bulk_stop_all(&b);
-	/* Both alone again after the shared phase. The HIGH client's first
-	 * measurement can catch the GPU at idle clocks (46-70 µs against 31-36
-	 * on the H200), which flattered the ratios: the lower median of the two
-	 * is the baseline. The bulk rate alone moved 70-94 k stages/s between
-	 * runs: the mean of the two is. */
+	/* Both alone again after the shared phase: the HIGH client's baseline
+	 * is baseline()'s, the bulk rate alone (70-94 k stages/s between runs
+	 * on the H200) the mean of the two. */
 	n_alone[1] = high_loop(&h, alone[1], NULL, o->iters, o->seconds, 0);
 	rate_alone[1] = bulk_alone(o, w);
 	struct stats sab[2] = {summarize(alone[0], n_alone[0]), summarize(alone[1], n_alone[1])};
-	struct stats sa = sab[sab[1].median < sab[0].median], sb = summarize(busy, n_busy);
+	struct stats sa = baseline(sab[0], sab[1]), sb = summarize(busy, n_busy);
 	json_head("priority", nm.device, nm.driver);
 	printf(",\"procs\":%" PRIu64 ",\"kernel\":\"%s\",\"kernel_target_us\":%" PRIu64 ",\"kernel_us\":%.1f"
 	       ",\"matmul\":{\"m\":%u,\"k\":%u}",
