@@ -28,5 +28,7 @@ layout(push_constant) uniform Push { uint m; uint n; uint k; } pc;
 
 vec4 load_a(uint row, uint col) { LOAD4(a2, a, pc.m, pc.k) }
 vec4 load_b(uint row, uint col) { LOAD4(b2, b, pc.k, pc.n) }
+vec4 quad_a(uint q) { uvec2 w = a2[q]; return vec4(WIDEN2(w.x), WIDEN2(w.y)); }
+vec4 quad_b(uint q) { uvec2 w = b2[q]; return vec4(WIDEN2(w.x), WIDEN2(w.y)); }
 
 #include "matmul_tiled.glsl"

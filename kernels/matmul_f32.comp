@@ -27,5 +27,7 @@ layout(push_constant) uniform Push { uint m; uint n; uint k; } pc;
 
 vec4 load_a(uint row, uint col) { LOAD4(a4, a, pc.m, pc.k) }
 vec4 load_b(uint row, uint col) { LOAD4(b4, b, pc.k, pc.n) }
+vec4 quad_a(uint q) { return a4[q]; }
+vec4 quad_b(uint q) { return b4[q]; }
 
 #include "matmul_tiled.glsl"

@@ -296,11 +296,13 @@ static float half_to_float(uint16_t h)
 	return sign ? -v : v;
 }
 
-/* m, n, k: tiny, non-multiples of every tile and vector width, and rows
- * of multiples of 4 (the vector loads) over more than one 128 x 128 tile. */
+/* m, n, k: tiny, non-multiples of every tile and vector width, rows of
+ * multiples of 4 (the vector loads) over more than one 128 x 128 tile, and
+ * tiles wholly inside beside edge tiles with k a multiple of 8 (the tiled
+ * kernel's unchecked path, matmul_tiled.glsl). */
 static const uint32_t mshapes[][3] = {{1, 1, 1}, {17, 33, 9}, {64, 48, 100}, {100, 3, 257}, {130, 131, 67},
-				      {256, 132, 36}};
-#define N_MSHAPES 6
+				      {256, 132, 36}, {256, 260, 72}};
+#define N_MSHAPES 7
 
 static float bf16_to_float(uint16_t h)
 {
