@@ -47,7 +47,8 @@ KERNELS := $(patsubst kernels/%.comp,$(B)/kernels/%.spv,$(wildcard kernels/*.com
 TESTS := $(B)/tests/test_wire $(B)/tests/test_range $(B)/tests/test_daemon $(B)/tests/test_service
 BENCH_SPV := $(B)/bench/fma_f32.spv $(B)/bench/peak_mma_f16.spv $(B)/bench/peak_mma_f16+coopmat_nv.spv \
 	$(B)/bench/peak_mma_wg_f16.spv $(B)/bench/peak_mma_wg_f16+coopmat2_nv.spv
-BENCH_BIN := $(B)/bench-inproc $(B)/bench-gpucmd $(B)/bench-kernels $(B)/bench-memstall $(BENCH_SPV)
+BENCH_BIN := $(B)/bench-inproc $(B)/bench-gpucmd $(B)/bench-kernels $(B)/bench-memstall $(B)/bench-pipeline-stats \
+	     $(BENCH_SPV)
 UNITS := $(B)/systemd/gpucmdd.service $(B)/systemd/gpucmdd@.service $(B)/systemd/user/gpucmdd.service \
 	 $(B)/systemd/gpucmd-exporter.service \
 	 $(B)/gpucmd.pc
@@ -326,6 +327,9 @@ $(B)/bench-inproc: bench/inproc.c
 
 $(B)/bench-memstall: bench/memstall.c bench/fail.h bench/stats.h
 	$(CC) $(CFLAGS) $< -o $@ $(LDFLAGS) $(shell pkg-config --libs vulkan) -lpthread -lm
+
+$(B)/bench-pipeline-stats: bench/pipeline_stats.c bench/fail.h
+	$(CC) $(CFLAGS) $< -o $@ $(LDFLAGS) $(shell pkg-config --libs vulkan)
 
 $(B)/bench-gpucmd: bench/client.c bench/fail.h bench/stats.h client/gpucmd.h proto/gpucmd_defs.h $(B)/libgpucmd.a
 	$(CC) $(CFLAGS) $< $(B)/libgpucmd.a -o $@ $(LDFLAGS) $(shell pkg-config --libs libprotobuf-c) -lm
