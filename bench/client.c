@@ -675,10 +675,6 @@ static void rtt_loop(struct addjob *j, uint64_t *lat, uint64_t n)
 	}
 }
 
-/* Fairness: the rtt of a light client alone, then while another client
- * floods the GPU with heavy stages; and the flood's stages per second
- * while the light client is quiet against while it runs (what fairness
- * costs the flooder). */
 /* A latency baseline measured before and after a shared phase: the one of
  * lower median. The first measurement can catch the GPU at idle clocks
  * (the H200's HIGH client alone at 46-70 µs against 31-36 once warm),
@@ -688,6 +684,10 @@ static struct stats baseline(struct stats before, struct stats after)
 	return after.median < before.median ? after : before;
 }
 
+/* Fairness: the rtt of a light client alone, then while another client
+ * floods the GPU with heavy stages; and the flood's stages per second
+ * while the light client is quiet against while it runs (what fairness
+ * costs the flooder). */
 static int bench_fairness(const struct opts *o)
 {
 	gpucmd_client *c = connect_daemon(o);
