@@ -45,7 +45,7 @@ CLI_OBJ := $(B)/obj/client/cli.o $(B)/obj/client/cli_status.o $(B)/obj/client/cl
 KERNELS := $(patsubst kernels/%.comp,$(B)/kernels/%.spv,$(wildcard kernels/*.comp)) \
 	$(patsubst kernels/coopmat2/%.spv,$(B)/kernels/%.spv,$(wildcard kernels/coopmat2/*.spv))
 TESTS := $(B)/tests/test_wire $(B)/tests/test_range $(B)/tests/test_daemon $(B)/tests/test_service
-BENCH_SPV := $(B)/bench/fma_f32.spv $(B)/bench/peak_mma_f16.spv $(B)/bench/peak_mma_f16+coopmat_nv.spv \
+BENCH_SPV := $(B)/bench/fma_f32.spv $(B)/bench/l2_read_f32.spv $(B)/bench/peak_mma_f16.spv $(B)/bench/peak_mma_f16+coopmat_nv.spv \
 	$(B)/bench/peak_mma_wg_f16.spv $(B)/bench/peak_mma_wg_f16+coopmat2_nv.spv
 BENCH_BIN := $(B)/bench-inproc $(B)/bench-gpucmd $(B)/bench-kernels $(B)/bench-memstall $(B)/bench-pipeline-stats \
 	     $(BENCH_SPV)

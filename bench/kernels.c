@@ -12,7 +12,9 @@
  * and the samples, "gbps"/"tflops" of the best repetition. The peaks the
  * suite divides by come from the same run: bandwidth from copy_f32 and
  * from a buffer copy (vkCmdCopyBuffer: "buffer_copy"), FLOP/s from an FMA
- * kernel (bench/fma_f32.comp, --fma PATH: "fma_f32"). Every result is
+ * kernel (bench/fma_f32.comp, --fma PATH: "fma_f32"), and L2's read
+ * bandwidth from a kernel rereading 16 MiB (bench/l2_read_f32.comp, --l2
+ * PATH: "l2_read_f32"), which the matmuls' operand traffic meets. Every result is
  * checked against the CPU on samples (the ends and the middle of arrays,
  * rows, matmul entries); a wrong result exits 1.
  *
@@ -25,7 +27,7 @@
  * when one side is 4096 or more): bench/run-matmul-sweep compares builds
  * of the matmul kernels with it.
  *
- *   bench-kernels [--quick] [--repeats R] [--fma PATH] [--compare PATH]... [--matmul M,N,K] [--socket PATH]
+ *   bench-kernels [--quick] [--repeats R] [--fma PATH] [--l2 PATH] [--compare PATH]... [--matmul M,N,K] [--socket PATH]
  */
 #include <inttypes.h>
 #include <math.h>
@@ -521,17 +523,23 @@ static void bench_matmul(struct bench *b, uint32_t m, uint32_t n, uint32_t k)
 	free(hb);
 }
 
-/* The FMA kernel: groups x 256 invocations x iters x 32 fused multiply-adds. */
-static void bench_fma(struct bench *b, const char *path, bool quick)
+/* Registers the SPIR-V module at path (a benchmark kernel: --fma, --l2) as name. */
+static void register_file(struct bench *b, const char *path, const char *name, const char *option)
 {
 	FILE *f = fopen(path, "rb");
 	if (!f)
-		die("cannot open %s (the FMA kernel, --fma)", path);
+		die("cannot open %s (the %s kernel, %s)", path, name, option);
 	static uint32_t spv[16384];
 	size_t size = fread(spv, 1, sizeof spv, f);
 	fclose(f);
 	struct gpucmd_kernel_info k;
-	GC(b->c, gpucmd_kernel_register(b->c, "fma_f32", spv, size, &k));
+	GC(b->c, gpucmd_kernel_register(b->c, name, spv, size, &k));
+}
+
+/* The FMA kernel: groups x 256 invocations x iters x 32 fused multiply-adds. */
+static void bench_fma(struct bench *b, const char *path, bool quick)
+{
+	register_file(b, path, "fma_f32", "--fma");
 	uint32_t groups = quick ? 64 : 16896, iters = quick ? 64 : 4096;
 	gpucmd_buffer o;
 	GC(b->c, gpucmd_buffer_create(b->c, (uint64_t)groups * 256 * 4, 0, &o));
@@ -544,6 +552,43 @@ static void bench_fma(struct bench *b, const char *path, bool quick)
 		die("fma_f32 wrote %g", got);
 	report(b, "fma_f32", "-", groups, 0, 64.0 * groups * 256 * iters, ns);
 	gpucmd_buffer_free(b->c, o);
+}
+
+/* The L2 read kernel (bench/l2_read_f32.comp): groups x 256 invocations each
+ * read iters vec4s of a 16 MiB buffer (64 KiB quick). Invocations 0 and the
+ * last are checked against the same sums on the CPU. */
+static void bench_l2(struct bench *b, const char *path, bool quick)
+{
+	register_file(b, path, "l2_read_f32", "--l2");
+	uint32_t n = quick ? 1u << 12 : 1u << 20, groups = quick ? 64 : 2048, iters = quick ? 64 : 2048;
+	uint32_t t = groups * 256, stride = t + 64;
+	float *x = malloc((size_t)n * 16);
+	if (!x)
+		die("out of memory");
+	for (uint64_t i = 0; i < 4ull * n; i++)
+		x[i] = pattern_x(i);
+	gpucmd_buffer in = upload(b, x, (uint64_t)n * 16), o;
+	GC(b->c, gpucmd_buffer_create(b->c, (uint64_t)t * 4, 0, &o));
+	struct job j = {.kernel = "l2_read_f32", .bind = {in, o}, .n_bind = 2, .push = {n, iters}, .push_size = 8,
+			.gx = groups};
+	uint64_t ns[MAX_REPEATS];
+	time_jobs(b, &j, 1, ns);
+	for (uint32_t g = 0; g < t; g += t - 1) {
+		double want = 0, mag = 0;
+		for (uint32_t i = 0; i < iters; i++)
+			for (unsigned c = 0; c < 4; c++) {
+				float v = x[4 * ((g + (uint64_t)i * stride) & (n - 1)) + c];
+				want += v, mag += fabs(v);
+			}
+		float got;
+		GC(b->c, gpucmd_buffer_read(b->c, o, (uint64_t)g * 4, &got, 4));
+		if (fabs(got - want) > 1e-5 * mag + 1e-6)
+			die("l2_read_f32: invocation %u summed %.9g, want %.9g", g, got, want);
+	}
+	report(b, "l2_read_f32", quick ? "64K" : "16M", groups, 16.0 * t * iters, 0, ns);
+	gpucmd_buffer_free(b->c, o);
+	gpucmd_buffer_free(b->c, in);
+	free(x);
 }
 
 /* A tensor-core FP16 peak: a benchmark-only standard kernel (in the
@@ -638,7 +683,7 @@ static int finish(struct bench *b)
 
 int main(int argc, char **argv)
 {
-	const char *sock = NULL, *fma = NULL;
+	const char *sock = NULL, *fma = NULL, *l2 = NULL;
 	bool quick = false;
 	uint32_t mm[3] = {0, 0, 0};
 	struct bench b = {.repeats = 6};
@@ -649,6 +694,8 @@ int main(int argc, char **argv)
 			sock = argv[++i];
 		else if (!strcmp(argv[i], "--fma") && i + 1 < argc)
 			fma = argv[++i];
+		else if (!strcmp(argv[i], "--l2") && i + 1 < argc)
+			l2 = argv[++i];
 		else if (!strcmp(argv[i], "--compare") && i + 1 < argc && b.n_compare < 4)
 			b.compare[b.n_compare++] = argv[++i];
 		else if (!strcmp(argv[i], "--repeats") && i + 1 < argc)
@@ -657,7 +704,7 @@ int main(int argc, char **argv)
 			 sscanf(argv[++i], "%u,%u,%u", &mm[0], &mm[1], &mm[2]) == 3 && mm[0] && mm[1] && mm[2])
 			;
 		else
-			die("usage: bench-kernels [--quick] [--repeats R] [--fma PATH] [--compare PATH]... [--matmul M,N,K] "
+			die("usage: bench-kernels [--quick] [--repeats R] [--fma PATH] [--l2 PATH] [--compare PATH]... [--matmul M,N,K] "
 			    "[--socket PATH]");
 	}
 	if (b.repeats < 1 || b.repeats > MAX_REPEATS)
@@ -679,6 +726,8 @@ int main(int argc, char **argv)
 	bench_rows(&b);
 	if (fma)
 		bench_fma(&b, fma, quick);
+	if (l2)
+		bench_l2(&b, l2, quick);
 	for (size_t i = 0; i < sizeof peaks / sizeof peaks[0]; i++)
 		bench_mma(&b, &peaks[i]);
 	if (quick)
