@@ -561,7 +561,7 @@ static void bench_l2(struct bench *b, const char *path, bool quick)
 {
 	register_file(b, path, "l2_read_f32", "--l2");
 	uint32_t n = quick ? 1u << 12 : 1u << 20, groups = quick ? 64 : 2048, iters = quick ? 64 : 2048;
-	uint32_t t = groups * 256, stride = t + 64;
+	uint32_t t = groups * 256, chunks = n / 32;
 	float *x = malloc((size_t)n * 16);
 	if (!x)
 		die("out of memory");
@@ -577,7 +577,8 @@ static void bench_l2(struct bench *b, const char *path, bool quick)
 		double want = 0, mag = 0;
 		for (uint32_t i = 0; i < iters; i++)
 			for (unsigned c = 0; c < 4; c++) {
-				float v = x[4 * ((g + (uint64_t)i * stride) & (n - 1)) + c];
+				uint32_t chunk = (g / 32 + i * 0x9E3779B1u) & (chunks - 1);
+				float v = x[4 * ((uint64_t)chunk * 32 + g % 32) + c];
 				want += v, mag += fabs(v);
 			}
 		float got;
