@@ -328,7 +328,7 @@ $(B)/bench-inproc: bench/inproc.c
 $(B)/bench-memstall: bench/memstall.c bench/fail.h bench/stats.h
 	$(CC) $(CFLAGS) $< -o $@ $(LDFLAGS) $(shell pkg-config --libs vulkan) -lpthread -lm
 
-$(B)/bench-pipeline-stats: bench/pipeline_stats.c bench/fail.h
+$(B)/bench-pipeline-stats: bench/pipeline_stats.c bench/fail.h bench/stats.h
 	$(CC) $(CFLAGS) $< -o $@ $(LDFLAGS) $(shell pkg-config --libs vulkan)
 
 $(B)/bench-gpucmd: bench/client.c bench/fail.h bench/stats.h client/gpucmd.h proto/gpucmd_defs.h $(B)/libgpucmd.a

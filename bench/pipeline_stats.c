@@ -29,6 +29,8 @@
 
 #include "fail.h"
 
+#include "stats.h"
+
 #define MAX_EXTS 8
 #define MAX_STATS 32
 
@@ -131,7 +133,9 @@ static struct stats_dev open_device(void)
 
 static void print_stat(const VkPipelineExecutableStatisticKHR *s, bool first)
 {
-	printf("%s\"%s\":", first ? "" : ",", s->name);
+	printf("%s", first ? "" : ",");
+	json_str(s->name);
+	putchar(':');
 	switch (s->format) {
 	case VK_PIPELINE_EXECUTABLE_STATISTIC_FORMAT_BOOL32_KHR: printf("%s", s->value.b32 ? "true" : "false"); break;
 	case VK_PIPELINE_EXECUTABLE_STATISTIC_FORMAT_INT64_KHR: printf("%lld", (long long)s->value.i64); break;
@@ -174,9 +178,12 @@ static bool report(const struct stats_dev *d, const char *path)
 	VkResult r = err ? VK_SUCCESS : d->stats(d->dev, &ei, &n, st);
 	if (!err && r != VK_SUCCESS && r != VK_INCOMPLETE)
 		err = "vkGetPipelineExecutableStatisticsKHR failed";
-	printf("{\"bench\":\"pipeline_stats\",\"file\":\"%s\"", path);
+	printf("{\"bench\":\"pipeline_stats\",\"file\":");
+	json_str(path);
 	if (err) {
-		printf(",\"error\":\"%s\"}\n", err);
+		printf(",\"error\":");
+		json_str(err);
+		printf("}\n");
 	} else {
 		printf(",\"stats\":{");
 		for (uint32_t i = 0; i < n; i++)

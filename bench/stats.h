@@ -1,24 +1,28 @@
 /*
- * stats.h — the statistics and JSON helpers both sides of the benchmark
- * share (bench/inproc.c and bench/client.c), so their figures are computed
- * and printed the same way. Each program defines die() before including it.
+ * stats.h — the statistics and JSON helpers the benchmark programs share
+ * (bench/inproc.c, bench/client.c, bench/kernels.c, bench/memstall.c,
+ * bench/pipeline_stats.c), so that both sides' figures are computed and
+ * printed the same way. Each program defines die() before including it.
  */
 #ifndef GPUCMD_BENCH_STATS_H
 #define GPUCMD_BENCH_STATS_H
 
+#include <inttypes.h>
+#include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 struct stats { uint64_t min, median, p99, max; };
 
-static int cmp_u64(const void *a, const void *b)
+static inline int cmp_u64(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
 	return (x > y) - (x < y);
 }
 
-static struct stats summarize(const uint64_t *v, size_t n)
+static inline struct stats summarize(const uint64_t *v, size_t n)
 {
 	struct stats s = {0};
 	if (n == 0)
@@ -36,7 +40,7 @@ static struct stats summarize(const uint64_t *v, size_t n)
 	return s;
 }
 
-static void json_str(const char *s)
+static inline void json_str(const char *s)
 {
 	putchar('"');
 	for (; *s; s++) {
@@ -51,7 +55,7 @@ static void json_str(const char *s)
 	putchar('"');
 }
 
-static void json_array(const char *key, const uint64_t *v, size_t n)
+static inline void json_array(const char *key, const uint64_t *v, size_t n)
 {
 	printf(",\"%s\":[", key);
 	for (size_t i = 0; i < n; i++)
@@ -59,7 +63,7 @@ static void json_array(const char *key, const uint64_t *v, size_t n)
 	putchar(']');
 }
 
-static void json_stats(const char *key, struct stats s, bool tail)
+static inline void json_stats(const char *key, struct stats s, bool tail)
 {
 	printf(",\"%s\":{\"min\":%" PRIu64 ",\"median\":%" PRIu64, key, s.min, s.median);
 	if (tail)
@@ -67,7 +71,7 @@ static void json_stats(const char *key, struct stats s, bool tail)
 	putchar('}');
 }
 
-static void json_head(const char *bench, const char *device, const char *driver)
+static inline void json_head(const char *bench, const char *device, const char *driver)
 {
 	printf("{\"bench\":\"%s\",\"device\":", bench);
 	json_str(device);
@@ -77,7 +81,7 @@ static void json_head(const char *bench, const char *device, const char *driver)
 
 /* "key":{upload/download GB/s best and median, the ns stats, the samples}.
  * bytes / ns is GB/s. */
-static __attribute__((unused)) void print_rates(const char *key, const uint64_t *up, const uint64_t *down, uint64_t n, uint64_t bytes)
+static inline void print_rates(const char *key, const uint64_t *up, const uint64_t *down, uint64_t n, uint64_t bytes)
 {
 	struct stats u = summarize(up, n), d = summarize(down, n);
 	printf(",\"%s\":{\"upload_gbps\":{\"best\":%.3f,\"median\":%.3f},\"download_gbps\":{\"best\":%.3f,\"median\":%.3f}",
