@@ -29,7 +29,9 @@ def test_kernels_are_listed_and_found_by_name(gpu):
     assert (len(add.bindings), add.push_size, add.local_size, add.client) == (3, 4, (256, 1, 1), False)
     assert add.bindings[0].read_only and add.bindings[2].write_only
     assert gpu.kernel("add_f32") == add and gpu.kernel(add) is add
-    assert add.groups_for(1000) == (4, 1, 1) and ks["transpose_f32"].groups_for((33, 16)) == (3, 1, 1)
+    # transpose_f32's groups are 16 x 4: each dimension divided by its own size
+    assert ks["transpose_f32"].local_size == (16, 4, 1)
+    assert add.groups_for(1000) == (4, 1, 1) and ks["transpose_f32"].groups_for((33, 16)) == (3, 4, 1)
 
 
 def test_status_names_this_process_and_its_sessions(gpu):
