@@ -34,12 +34,14 @@
  *       rtt of a light client alone, then while a second client floods the
  *       GPU with stages of four fills of M MiB (default 16), held back by
  *       max_inflight_per_client.
- *   bench-gpucmd priority [--iters N] [--procs P] [--seconds S] [--kernel-us T] [--quick]
+ *   bench-gpucmd priority [--iters N] [--procs P] [--seconds S] [--kernel-us T] [--quick] [--daemon-pid PID]
  *       a HIGH session's rtt (tiny add_f32) alone, then while P bulk processes
  *       (default 8) stream stages of one dispatch without waiting: add_f32,
  *       or with --kernel-us a matmul_f32 calibrated to run about T µs; the
  *       bulk throughput without and with the HIGH client (S seconds each);
  *       and the HIGH latency over time as the bulk work starts and stops.
+ *       With --daemon-pid also the share of the bulk-alone and the shared
+ *       phase the daemon's loop and completion threads spent on a CPU.
  *   bench-gpucmd replay [--nodes K] [--iters N] [--warmup W]
  *       a graph of K dependent add_f32 dispatches captured once in the
  *       daemon, then replayed (one message) + commit_and_wait, per-iteration
@@ -1063,11 +1065,34 @@ static uint64_t high_loop(struct addjob *h, uint64_t *lat, uint64_t *at, uint64_
 	return i;
 }
 
+/* With --daemon-pid: the share of a phase its loop and completion threads
+ * spent on a CPU (schedstat), to tell a loop that runs out of time from
+ * one that waits. */
+struct cpu_share { struct cpu_sample s0; uint64_t t0; double loop, retire; };
+
+static void cpu_share_begin(const struct opts *o, struct cpu_share *b)
+{
+	if (o->daemon_pid)
+		b->s0 = cpu_sample(o->daemon_pid), b->t0 = now_ns();
+}
+
+static void cpu_share_end(const struct opts *o, struct cpu_share *b)
+{
+	if (!o->daemon_pid)
+		return;
+	struct cpu_sample s1 = cpu_sample(o->daemon_pid);
+	double wall = (double)(now_ns() - b->t0);
+	b->loop = (double)(s1.kind_ns[T_LOOP] - b->s0.kind_ns[T_LOOP]) / wall;
+	b->retire = (double)(s1.kind_ns[T_RETIRE] - b->s0.kind_ns[T_RETIRE]) / wall;
+}
+
 /* The bulk processes' stages per second, with nothing else running. */
-static double bulk_alone(const struct opts *o, struct bulkwork w)
+static double bulk_alone(const struct opts *o, struct bulkwork w, struct cpu_share *busy)
 {
 	struct bulk_run b = bulk_start(o, w, NULL, NULL);
+	cpu_share_begin(o, busy);
 	usleep((useconds_t)(o->seconds * 1e6));
+	cpu_share_end(o, busy);
 	return bulk_stop_all(&b);
 }
 
@@ -1144,15 +1169,23 @@ static int bench_priority(const struct opts *o)
 		addjob_step(&h);
 	n_alone[0] = high_loop(&h, alone[0], NULL, o->iters, o->seconds, 0);
 	double rate_alone[2];
-	rate_alone[0] = bulk_alone(o, w);
+	struct cpu_share cpu[2] = {0};
+	rate_alone[0] = bulk_alone(o, w, &cpu[0]);
 	struct bulk_run b = bulk_start(o, w, NULL, NULL);
+	cpu_share_begin(o, &cpu[1]);
 	uint64_t n_busy = high_loop(&h, busy, NULL, o->iters, o->seconds, 0);
+	cpu_share_end(o, &cpu[1]);
+	/* The daemon's own view of the same round trips (its newest 1024),
+	 * taken before the bulk processes stop: read later, it would be the
+	 * alone phases' that the timeline ends with. */
+	struct gpucmd_status st;
+	GC(c, gpucmd_status(c, &st));
 	double rate_with = bulk_stop_all(&b);
 	/* Both alone again after the shared phase: the HIGH client's baseline
 	 * is baseline()'s, the bulk rate alone (70-94 k stages/s between runs
 	 * on the H200) the mean of the two. */
 	n_alone[1] = high_loop(&h, alone[1], NULL, o->iters, o->seconds, 0);
-	rate_alone[1] = bulk_alone(o, w);
+	rate_alone[1] = bulk_alone(o, w, &(struct cpu_share){0});
 	struct stats sab[2] = {summarize(alone[0], n_alone[0]), summarize(alone[1], n_alone[1])};
 	struct stats sa = baseline(sab[0], sab[1]), sb = summarize(busy, n_busy);
 	json_head("priority", nm.device, nm.driver);
@@ -1170,9 +1203,11 @@ static int bench_priority(const struct opts *o)
 	printf(",\"bulk_stages_per_s\":{\"alone_before\":%.1f,\"alone_after\":%.1f,\"alone\":%.1f,\"with_high\":%.1f}"
 	       ",\"bulk_throughput_ratio\":%.3f",
 	       rate_alone[0], rate_alone[1], rate_mean, rate_with, rate_with / rate_mean);
+	if (o->daemon_pid)
+		printf(",\"daemon_busy\":{\"bulk_alone\":{\"loop\":%.3f,\"retire\":%.3f},"
+		       "\"with_high\":{\"loop\":%.3f,\"retire\":%.3f}}",
+		       cpu[0].loop, cpu[0].retire, cpu[1].loop, cpu[1].retire);
 	priority_timeline(o, &h, w);
-	struct gpucmd_status st;
-	GC(c, gpucmd_status(c, &st));
 	const struct gpucmd_priority_status *ph = &st.priorities[GPUCMD_PRIORITY_HIGH];
 	printf(",\"daemon\":{\"high_queue\":%s,\"bulk_kept_back\":%" PRIu64 ",\"high_rtt_median_us\":%u,"
 	       "\"high_rtt_p99_us\":%u}", st.high_queue ? "true" : "false", st.bulk_kept_back, ph->rtt_median_us,
@@ -1202,7 +1237,7 @@ static const struct {
 	{"transfer", bench_transfer, "--mib --repeats"},
 	{"fairness", bench_fairness, "--iters --warmup --mib"},
 	{"replay", bench_replay, "--nodes --iters --warmup"},
-	{"priority", bench_priority, "--iters --warmup --procs --seconds --kernel-us --quick"},
+	{"priority", bench_priority, "--iters --warmup --procs --seconds --kernel-us --quick --daemon-pid"},
 };
 
 static _Noreturn void usage(void)
@@ -1214,7 +1249,7 @@ static _Noreturn void usage(void)
 	      "       bench-gpucmd transfer [--mib M] [--repeats R]\n"
 	      "       bench-gpucmd fairness [--iters N] [--warmup W] [--mib M]\n"
 	      "       bench-gpucmd replay [--nodes K] [--iters N] [--warmup W]\n"
-	      "       bench-gpucmd priority [--iters N] [--warmup W] [--procs P] [--seconds S] [--kernel-us T] [--quick]\n"
+	      "       bench-gpucmd priority [--iters N] [--warmup W] [--procs P] [--seconds S] [--kernel-us T] [--quick] [--daemon-pid PID]\n"
 	      "options for all: --socket PATH (default: $GPUCMD_SOCKET, then libgpucmd's default)\n", stderr);
 	exit(2);
 }

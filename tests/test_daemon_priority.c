@@ -5,7 +5,7 @@
  * work is about and not otherwise, who may open a high session, a flooding
  * client read few deep while another waits, a bulk client killed while
  * high work waits behind it, and high clients read and answered between
- * bulk connections with the loop polling as on a GPU. lavapipe has one queue: high work shares it
+ * bulk clients' requests with the loop polling as on a GPU. lavapipe has one queue: high work shares it
  * (the order of submission is what these tests can see; the figures are
  * the H200's, BENCHMARKS.md).
  */
@@ -343,7 +343,7 @@ static void bulk_send_short(struct bulk *k, float v)
 /* HIGH round trips beside bulk clients streaming stages, with the loop
  * thread polling for a commit_and_wait as on a GPU (lavapipe's default is
  * not to): HIGH clients are then read, submitted and answered between the
- * bulk connections of a turn, and the loop's poll goes on across turns
+ * bulk clients' requests in a turn, and the loop's poll goes on across turns
  * (net/conn.c, submit/scheduler.c). Each client gets its own results, also
  * when a bulk client is killed midway and its connection closes while
  * the others are read, and beside idle HIGH clients, one of which closes

@@ -22,6 +22,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "base/latency.h"
 #include "base/log.h"
 #include "device/memory.h"
 #include "gpucmd_defs.h"
@@ -287,6 +288,8 @@ static bool fds_fit(struct gd_conn *c, const Gpucmd__Request *req, bool ran)
  * the replies owed pass OUT_HIGH_WATER: a client that does not read its
  * replies cannot make the daemon answer its requests into memory without
  * end. */
+static void interleave_high(struct gd_net *net, struct gd_conn *cur);
+
 static void process(struct gd_conn *c)
 {
 	const uint8_t *payload;
@@ -328,6 +331,7 @@ static void process(struct gd_conn *c)
 			release_input(c);
 		if (c->closing || !fit)
 			return;
+		interleave_high(c->net, c);
 	}
 	if (r == -EMSGSIZE) {
 		char why[96];
@@ -451,18 +455,28 @@ static void on_readable(struct gd_conn *c)
 		gw_reader_trim(&c->in, 2 * READ_CHUNK);
 }
 
-/* While HIGH work is about, after each connection handled in a turn the
- * connections with HIGH sessions that have bytes waiting are read and HIGH
- * work is submitted and answered, so that a HIGH request waits for one
- * connection's requests rather than a whole turn of them, and a finished
- * HIGH stage is answered as soon (BENCHMARKS.md, "Where a HIGH round trip
- * waits"). It costs one epoll_wait per connection handled, and only then.
- * A connection closed meanwhile is freed only after this turn. */
+/* How often at most a busy turn looks for HIGH work between requests. A
+ * look costs an epoll_wait and a read of the HIGH timeline, about half a
+ * microsecond; a HIGH request or a finished HIGH stage waits for at most
+ * this and the request being handled when it came. */
+#define HIGH_LOOK_NS 2000u
+
+/* While HIGH work is about, after each request handled (and each
+ * connection) the connections with HIGH sessions that have bytes waiting
+ * are read and HIGH work is submitted and answered, so that a HIGH request
+ * waits for one request rather than a connection's or a whole turn's, and
+ * a finished HIGH stage is answered as soon (BENCHMARKS.md, "Where a HIGH
+ * round trip's time goes"). A connection closed meanwhile is freed only
+ * after this turn. */
 static void interleave_high(struct gd_net *net, struct gd_conn *cur)
 {
 	struct gd_scheduler *sched = net->core->sched;
-	if (net->interleaving || !gd_scheduler_high_active(sched))
+	if (net->interleaving)
 		return;
+	uint64_t now = gd_now_ns();
+	if (now - net->high_look_ns < HIGH_LOOK_NS || !gd_scheduler_high_active(sched))
+		return;
+	net->high_look_ns = now;
 	net->interleaving = true;
 	gd_scheduler_interleave_high(sched);
 	struct epoll_event ev[16];
@@ -617,7 +631,7 @@ void gd_net_resume_stalled(struct gd_net *net)
 {
 	/* Each stalled connection is tried once: one that stalls again goes
 	 * back on net->stalled, not on the list being walked. HIGH clients
-	 * are read between them as between the connections of a turn: after
+	 * are read between them as between the requests of a turn: after
 	 * a retirement every bulk client's requests held back by its
 	 * in-flight limit are handled here, in one go otherwise. A
 	 * connection closed meanwhile leaves `pending` as it closes. */

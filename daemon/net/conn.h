@@ -34,6 +34,7 @@ struct gd_net {
 	uv_timer_t timeouts;       /* idle and read timeouts, see timeouts.h */
 	int high_epfd;             /* connections with HIGH sessions, for reading between others (conn.c) */
 	bool interleaving;         /* doing that now */
+	uint64_t high_look_ns;     /* when it last did */
 };
 
 struct gd_conn {

@@ -308,6 +308,14 @@ uint64_t gd_completion_done(struct gd_completion *c, uint32_t track)
 	return atomic_load(&c->completed[track]);
 }
 
+uint64_t gd_completion_check(struct gd_completion *c, uint32_t track)
+{
+	uint64_t v;
+	if (vkGetSemaphoreCounterValue(c->dev, c->retire[track], &v) == VK_SUCCESS)
+		advance_completed(c, track, v);
+	return atomic_load(&c->completed[track]);
+}
+
 void gd_completion_spin_from(struct gd_completion *c, uint32_t track, uint64_t value)
 {
 	atomic_store(&c->spin_from[track], value);

@@ -37,6 +37,9 @@ void gd_completion_destroy(struct gd_completion *c);
 void gd_completion_submitted(struct gd_completion *c, uint32_t track, uint64_t value);
 /* The highest value of track's timeline known complete. */
 uint64_t gd_completion_done(struct gd_completion *c, uint32_t track);
+/* The same after reading the timeline now (the loop thread, for work it
+ * must answer before the completion thread's report could reach it). */
+uint64_t gd_completion_check(struct gd_completion *c, uint32_t track);
 /* The first value worth polling for (UINT64_MAX: none): values before it
  * are long or nobody waits on them, and are waited for blocking. */
 void gd_completion_spin_from(struct gd_completion *c, uint32_t track, uint64_t value);

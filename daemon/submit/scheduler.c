@@ -42,7 +42,7 @@ struct gd_scheduler {
 	struct gd_job *held, **held_tail; /* waiting for another lane's timeline, or kept back (hold.h) */
 	uint64_t pass, turn;
 	bool high_queued;            /* a HIGH job is in ready */
-	bool interleaved;            /* on_turn_end runs between connections: its poll waits for on_before_block */
+	bool interleaved;            /* on_turn_end runs between requests: its poll waits for on_before_block */
 	uint64_t submit_order;       /* jobs given to a queue, all tracks, in order */
 
 	VkSemaphore retire[GD_TRACKS]; /* each track's retire timeline */
@@ -491,8 +491,12 @@ void gd_scheduler_queue(struct gd_scheduler *s, struct gd_job *sub)
 
 void gd_scheduler_interleave_high(struct gd_scheduler *s)
 {
+	/* The timeline itself, not the completion thread's report of it: that
+	 * thread, busy with bulk work's values, saw a finished HIGH stage a
+	 * median 10 µs later under tiny bulk stages (BENCHMARKS.md, "Where a
+	 * HIGH round trip's time goes"). */
 	const struct gd_job *f = s->tracks[GD_TRACK_HIGH].flight;
-	if (f && gd_completion_done(s->completion, GD_TRACK_HIGH) >= f->value)
+	if (f && gd_completion_check(s->completion, GD_TRACK_HIGH) >= f->value)
 		on_async(&s->async);
 	if (s->high_queued) {
 		s->interleaved = true;
