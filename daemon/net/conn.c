@@ -198,6 +198,24 @@ static void free_conn(uv_handle_t *h)
 	free(c);
 }
 
+/* A connection is in net->high_epfd while it has HIGH sessions and is
+ * not closing. */
+static void high_set_update(struct gd_conn *c)
+{
+	bool want = c->client.high_sessions && !c->closing;
+	if (want == c->in_high_set)
+		return;
+	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
+	if (epoll_ctl(c->net->high_epfd, want ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, c->fd, &ev) < 0) {
+		log_warn("client %u: its HIGH sessions are %s between others: %s", c->client.id,
+			 want ? "not read" : "still watched", strerror(errno));
+		if (want)
+			return;
+	}
+	c->in_high_set = want;
+	c->net->high_conns += want ? 1 : -1;
+}
+
 static void close_conn(struct gd_conn *c, const char *why, int code, const char *tell)
 {
 	if (c->closing)
@@ -217,8 +235,7 @@ static void close_conn(struct gd_conn *c, const char *why, int code, const char 
 			(void)!send(c->fd, c->out.data, c->out.len, MSG_NOSIGNAL | MSG_DONTWAIT);
 	}
 	c->closing = true;
-	if (c->client.high_sessions)
-		epoll_ctl(c->net->high_epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	high_set_update(c);
 	gd_list_remove(&c->client.link);
 	gd_list_remove(&c->stall_link);
 	gd_list_remove(&c->input_link);
@@ -471,7 +488,7 @@ static void on_readable(struct gd_conn *c)
 static void interleave_high(struct gd_net *net, struct gd_conn *cur)
 {
 	struct gd_scheduler *sched = net->core->sched;
-	if (net->interleaving)
+	if (net->interleaving || !net->high_conns)
 		return;
 	uint64_t now = gd_now_ns();
 	if (now - net->high_look_ns < HIGH_LOOK_NS || !gd_scheduler_high_active(sched))
@@ -537,16 +554,9 @@ static void conn_goodbye(struct gd_client *client, int code, const char *tell)
 	gd_conn_goodbye(gd_conn_of(client), code, tell);
 }
 
-/* A connection is in net->high_epfd while it has HIGH sessions. */
 static void conn_high_changed(struct gd_client *client)
 {
-	struct gd_conn *c = gd_conn_of(client);
-	if (c->closing)
-		return;
-	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
-	if (epoll_ctl(c->net->high_epfd, client->high_sessions ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, c->fd, &ev) < 0)
-		log_warn("client %u: its HIGH sessions are %s between others: %s", client->id,
-			 client->high_sessions ? "not read" : "still watched", strerror(errno));
+	high_set_update(gd_conn_of(client));
 }
 
 static const struct gd_client_ops conn_ops = {

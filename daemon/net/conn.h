@@ -33,6 +33,7 @@ struct gd_net {
 	uint64_t input_bytes;      /* reserved by frames being received */
 	uv_timer_t timeouts;       /* idle and read timeouts, see timeouts.h */
 	int high_epfd;             /* connections with HIGH sessions, for reading between others (conn.c) */
+	uint32_t high_conns;       /* connections in high_epfd */
 	bool interleaving;         /* doing that now */
 	uint64_t high_look_ns;     /* when it last did */
 };
@@ -48,6 +49,7 @@ struct gd_conn {
 	struct gw_buf out;
 	struct gw_arena arena;
 	bool closing;                /* freed from the poll handle's close callback */
+	bool in_high_set;            /* in net->high_epfd (high_set_update) */
 	const char *bye_msg;         /* a goodbye waiting for unsent replies */
 	int bye_code;
 	uint64_t last_rx_ms;         /* loop time bytes last arrived (timeouts.c) */
