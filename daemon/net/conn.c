@@ -301,12 +301,12 @@ static bool fds_fit(struct gd_conn *c, const Gpucmd__Request *req, bool ran)
 	return false;
 }
 
-/* Handles every complete frame held. Stops early when a request stalls or
- * the replies owed pass OUT_HIGH_WATER: a client that does not read its
- * replies cannot make the daemon answer its requests into memory without
- * end. */
 static void interleave_high(struct gd_net *net, struct gd_conn *cur);
 
+/* Handles every complete frame held, looking for HIGH work between them
+ * (interleave_high). Stops early when a request stalls or the replies owed
+ * pass OUT_HIGH_WATER: a client that does not read its replies cannot make
+ * the daemon answer its requests into memory without end. */
 static void process(struct gd_conn *c)
 {
 	const uint8_t *payload;
