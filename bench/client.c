@@ -38,8 +38,10 @@
  *       a HIGH session's rtt (tiny add_f32) alone, then while P bulk processes
  *       (default 8) stream stages of one dispatch without waiting: add_f32,
  *       or with --kernel-us a matmul_f32 calibrated to run about T µs; the
- *       bulk throughput without and with the HIGH client (S seconds each);
- *       and the HIGH latency over time as the bulk work starts and stops.
+ *       bulk throughput without and with the HIGH client (S seconds each,
+ *       the stages the daemon took in over exactly those seconds; the HIGH
+ *       client's N round trips alone, S seconds of them beside the bulk
+ *       work); and the HIGH latency over time as the bulk work starts and stops.
  *       With --daemon-pid also the share of the bulk-alone and the shared
  *       phase the daemon's loop and completion threads spent on a CPU.
  *   bench-gpucmd replay [--nodes K] [--iters N] [--warmup W]
@@ -947,7 +949,7 @@ static volatile sig_atomic_t bulk_stop;
 static void on_bulk_stop(int sig) { (void)sig; bulk_stop = 1; }
 
 /* A bulk process: stages of one dispatch committed without waiting until
- * SIGUSR1, then drained; writes stages and nanoseconds to result_w. */
+ * SIGUSR1, then drained and checked; writes a byte to result_w once done. */
 static _Noreturn void bulk_child(const struct opts *o, struct bulkwork w, int ready_w, int result_w)
 {
 	struct sigaction sa = {.sa_handler = on_bulk_stop};
@@ -963,19 +965,18 @@ static _Noreturn void bulk_child(const struct opts *o, struct bulkwork w, int re
 	 * the one BULK_AHEAD back. */
 	gpucmd_token tok;
 	GC(c, gpucmd_fence_export(c, j.s, &tok));
-	uint64_t r[2] = {0, now_ns()};
+	uint64_t stages = 0;
 	while (!bulk_stop) {
 		bulkjob_dispatch(&j);
 		GC(c, gpucmd_fence_stage(c, j.s, "bulk"));
 		GC(c, gpucmd_reset_for_next_stage(c, j.s));
-		if (++r[0] > BULK_AHEAD)
-			GC(c, gpucmd_fence_wait(c, &tok, r[0] - BULK_AHEAD, 600000));
+		if (++stages > BULK_AHEAD)
+			GC(c, gpucmd_fence_wait(c, &tok, stages - BULK_AHEAD, 600000));
 	}
 	GC(c, gpucmd_commit_and_wait(c, j.s));
-	r[1] = now_ns() - r[1];
 	if (!w.m)
 		addjob_check(&j.add, "priority bulk");
-	if (write(result_w, r, sizeof r) != (ssize_t)sizeof r)
+	if (write(result_w, "x", 1) != 1)
 		die("priority: result pipe");
 	bulkjob_destroy(&j);
 	gpucmd_disconnect(c);
@@ -1024,16 +1025,13 @@ static void bulk_signal_stop(struct bulk_run *b)
 		kill(b->pids[p], SIGUSR1);
 }
 
-/* Once they all stopped: their stages per second, all together. */
-static double bulk_collect(struct bulk_run *b)
+/* Waits until they all drained, checked their results and ended. */
+static void bulk_collect(struct bulk_run *b)
 {
-	double rate = 0;
-	uint64_t r[2];
-	for (uint64_t p = 0; p < b->n; p++) {
-		if (read(b->result_r, r, sizeof r) != (ssize_t)sizeof r)
+	char x;
+	for (uint64_t p = 0; p < b->n; p++)
+		if (read(b->result_r, &x, 1) != 1)
 			die("priority: a bulk process did not report");
-		rate += (double)r[0] * 1e9 / (double)r[1];
-	}
 	for (uint64_t p = 0; p < b->n; p++) {
 		int st;
 		if (waitpid(b->pids[p], &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
@@ -1041,13 +1039,12 @@ static double bulk_collect(struct bulk_run *b)
 	}
 	close(b->result_r);
 	free(b->pids);
-	return rate;
 }
 
-static double bulk_stop_all(struct bulk_run *b)
+static void bulk_stop_all(struct bulk_run *b)
 {
 	bulk_signal_stop(b);
-	return bulk_collect(b);
+	bulk_collect(b);
 }
 
 /* HIGH round trips for up to n iterations or `seconds`; returns how many,
@@ -1086,14 +1083,35 @@ static void cpu_share_end(const struct opts *o, struct cpu_share *b)
 	b->retire = (double)(s1.kind_ns[T_RETIRE] - b->s0.kind_ns[T_RETIRE]) / wall;
 }
 
+/* The bulk processes' stages per second over exactly a measured window,
+ * from the daemon's counts as fairness reads them (a process's own rate
+ * would include its start and its drain). */
+struct bulk_window { uint64_t stages, t0; };
+
+static void bulk_window_begin(gpucmd_client *c, struct bulk_window *b)
+{
+	b->stages = normal_stages(c);
+	b->t0 = now_ns();
+}
+
+static double bulk_window_rate(gpucmd_client *c, const struct bulk_window *b)
+{
+	uint64_t n = normal_stages(c);
+	return (double)(n - b->stages) * 1e9 / (double)(now_ns() - b->t0);
+}
+
 /* The bulk processes' stages per second, with nothing else running. */
-static double bulk_alone(const struct opts *o, struct bulkwork w, struct cpu_share *busy)
+static double bulk_alone(const struct opts *o, gpucmd_client *c, struct bulkwork w, struct cpu_share *busy)
 {
 	struct bulk_run b = bulk_start(o, w, NULL, NULL);
+	struct bulk_window win;
 	cpu_share_begin(o, busy);
+	bulk_window_begin(c, &win);
 	usleep((useconds_t)(o->seconds * 1e6));
+	double rate = bulk_window_rate(c, &win);
 	cpu_share_end(o, busy);
-	return bulk_stop_all(&b);
+	bulk_stop_all(&b);
+	return rate;
 }
 
 /* One HIGH round trip of the timeline's, while the bulk processes start. */
@@ -1124,7 +1142,7 @@ static void priority_timeline(const struct opts *o, struct addjob *h, struct bul
 	mark[1] = now_ns() - t0;
 	bulk_signal_stop(&b);
 	n += high_loop(h, lat + n, at + n, cap - n, o->seconds, t0);
-	(void)bulk_collect(&b);
+	bulk_collect(&b);
 	enum { BINS = 64 };
 	uint64_t span = now_ns() - t0, bin = (uint64_t)(o->seconds * 1e8) + 1, tmp[4096];
 	double med[BINS], most[BINS];
@@ -1161,7 +1179,9 @@ static int bench_priority(const struct opts *o)
 	addjob_init(&h, c, SMALL_N, "bench-priority-high");
 	GC(c, gpucmd_session_close(c, h.s));
 	GC(c, gpucmd_session_open_priority(c, "bench-priority-high", GPUCMD_PRIORITY_HIGH, &h.s));
-	uint64_t *alone[2], *busy = malloc(o->iters * sizeof *busy), n_alone[2];
+	/* The shared phase lasts o->seconds, like the bulk-alone one. */
+	uint64_t busy_cap = (uint64_t)(o->seconds * 1e5) + o->iters;
+	uint64_t *alone[2], *busy = malloc(busy_cap * sizeof *busy), n_alone[2];
 	alone[0] = malloc(o->iters * sizeof *alone[0]), alone[1] = malloc(o->iters * sizeof *alone[1]);
 	if (!alone[0] || !alone[1] || !busy)
 		die("out of memory");
@@ -1170,22 +1190,25 @@ static int bench_priority(const struct opts *o)
 	n_alone[0] = high_loop(&h, alone[0], NULL, o->iters, o->seconds, 0);
 	double rate_alone[2];
 	struct cpu_share cpu[2] = {0};
-	rate_alone[0] = bulk_alone(o, w, &cpu[0]);
+	rate_alone[0] = bulk_alone(o, c, w, &cpu[0]);
 	struct bulk_run b = bulk_start(o, w, NULL, NULL);
+	struct bulk_window win;
 	cpu_share_begin(o, &cpu[1]);
-	uint64_t n_busy = high_loop(&h, busy, NULL, o->iters, o->seconds, 0);
+	bulk_window_begin(c, &win);
+	uint64_t n_busy = high_loop(&h, busy, NULL, busy_cap, o->seconds, 0);
+	double rate_with = bulk_window_rate(c, &win);
 	cpu_share_end(o, &cpu[1]);
 	/* The daemon's own view of the same round trips (its newest 1024),
 	 * taken before the bulk processes stop: read later, it would be the
 	 * alone phases' that the timeline ends with. */
 	struct gpucmd_status st;
 	GC(c, gpucmd_status(c, &st));
-	double rate_with = bulk_stop_all(&b);
+	bulk_stop_all(&b);
 	/* Both alone again after the shared phase: the HIGH client's baseline
 	 * is baseline()'s, the bulk rate alone (70-94 k stages/s between runs
 	 * on the H200) the mean of the two. */
 	n_alone[1] = high_loop(&h, alone[1], NULL, o->iters, o->seconds, 0);
-	rate_alone[1] = bulk_alone(o, w, &(struct cpu_share){0});
+	rate_alone[1] = bulk_alone(o, c, w, &(struct cpu_share){0});
 	struct stats sab[2] = {summarize(alone[0], n_alone[0]), summarize(alone[1], n_alone[1])};
 	struct stats sa = baseline(sab[0], sab[1]), sb = summarize(busy, n_busy);
 	json_head("priority", nm.device, nm.driver);
