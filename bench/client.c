@@ -1205,7 +1205,7 @@ static int bench_priority(const struct opts *o)
 	GC(c, gpucmd_status(c, &st));
 	bulk_stop_all(&b);
 	/* Both alone again after the shared phase: the HIGH client's baseline
-	 * is baseline()'s, the bulk rate alone (70-94 k stages/s between runs
+	 * is baseline()'s, the bulk rate alone (58-81 k stages/s between runs
 	 * on the H200) the mean of the two. */
 	n_alone[1] = high_loop(&h, alone[1], NULL, o->iters, o->seconds, 0);
 	rate_alone[1] = bulk_alone(o, c, w, &(struct cpu_share){0});
