@@ -259,7 +259,7 @@ static bool decode_binding(const uint8_t *p, const uint8_t *end, Gpucmd__Binding
 	return true;
 }
 
-static bool decode_dispatch(const uint8_t *p, const uint8_t *end, struct gw_dispatch_request *m)
+static bool decode_dispatch(const uint8_t *p, const uint8_t *end, struct gw_fast_request *m)
 {
 	Gpucmd__Dispatch *d = &m->dispatch;
 	*d = (Gpucmd__Dispatch)GPUCMD__DISPATCH__INIT;
@@ -309,32 +309,138 @@ static bool decode_dispatch(const uint8_t *p, const uint8_t *end, struct gw_disp
 	return true;
 }
 
-int gw_decode_dispatch(const uint8_t *payload, size_t len, struct gw_dispatch_request *ret)
+/* A field's key; false past end. */
+static bool get_key(const uint8_t **p, const uint8_t *end, uint64_t *field, uint64_t *wt)
+{
+	uint64_t key;
+	if (!get_varint(p, end, &key))
+		return false;
+	*field = key >> 3;
+	*wt = key & 7;
+	return true;
+}
+
+static bool decode_commit(const uint8_t *p, const uint8_t *end, struct gw_fast_request *m)
+{
+	Gpucmd__Commit *c = &m->commit;
+	*c = (Gpucmd__Commit)GPUCMD__COMMIT__INIT;
+	while (p < end) {
+		uint64_t field, wt, v;
+		if (!get_key(&p, end, &field, &wt))
+			return false;
+		if (field == 4) {
+			const uint8_t *s;
+			size_t n;
+			if (wt != WT_LEN || !get_len(&p, end, &s, &n) || n > GW_FAST_LABEL)
+				return false;
+			for (size_t i = 0; i < n; i++)
+				if (s[i] < 0x20 || s[i] > 0x7e)
+					return false;
+			memcpy(m->label, s, n);
+			m->label[n] = '\0';
+			c->label = m->label;
+			continue;
+		}
+		if (wt != WT_VARINT)
+			return false;
+		switch (field) {
+		case 1: if (!get_u32(&p, end, &c->session)) return false; break;
+		case 2:
+			if (!get_varint(&p, end, &v) || v > INT32_MAX)
+				return false;
+			c->mode = (Gpucmd__CommitMode)v;
+			break;
+		case 3:
+			if (!get_varint(&p, end, &v))
+				return false;
+			c->has_label = v != 0;
+			break;
+		default: return false;
+		}
+	}
+	return true;
+}
+
+static bool decode_reset(const uint8_t *p, const uint8_t *end, Gpucmd__ResetStage *r)
+{
+	*r = (Gpucmd__ResetStage)GPUCMD__RESET_STAGE__INIT;
+	while (p < end) {
+		uint64_t field, wt;
+		if (!get_key(&p, end, &field, &wt) || field != 1 || wt != WT_VARINT || !get_u32(&p, end, &r->session))
+			return false;
+	}
+	return true;
+}
+
+static bool decode_fence_wait(const uint8_t *p, const uint8_t *end, Gpucmd__FenceWait *w)
+{
+	*w = (Gpucmd__FenceWait)GPUCMD__FENCE_WAIT__INIT;
+	while (p < end) {
+		uint64_t field, wt;
+		if (!get_key(&p, end, &field, &wt))
+			return false;
+		if (field == 1) {
+			const uint8_t *t;
+			size_t n;
+			if (wt != WT_LEN || !get_len(&p, end, &t, &n))
+				return false;
+			w->token.data = (uint8_t *)t;
+			w->token.len = n;
+			continue;
+		}
+		if (wt != WT_VARINT)
+			return false;
+		switch (field) {
+		case 2: if (!get_varint(&p, end, &w->value)) return false; break;
+		case 3: if (!get_u32(&p, end, &w->timeout_ms)) return false; break;
+		default: return false;
+		}
+	}
+	return true;
+}
+
+/* The body: false for any other, or one that does not decode. */
+static bool decode_body(uint64_t field, const uint8_t *p, const uint8_t *end, struct gw_fast_request *m)
+{
+	Gpucmd__Request *r = &m->req;
+	switch (field) {
+	case GPUCMD__REQUEST__BODY_DISPATCH:
+		r->dispatch = &m->dispatch;
+		return decode_dispatch(p, end, m);
+	case GPUCMD__REQUEST__BODY_COMMIT:
+		r->commit = &m->commit;
+		return decode_commit(p, end, m);
+	case GPUCMD__REQUEST__BODY_RESET_STAGE:
+		r->reset_stage = &m->reset_stage;
+		return decode_reset(p, end, &m->reset_stage);
+	case GPUCMD__REQUEST__BODY_FENCE_WAIT:
+		r->fence_wait = &m->fence_wait;
+		return decode_fence_wait(p, end, &m->fence_wait);
+	default:
+		return false;
+	}
+}
+
+int gw_decode_fast(const uint8_t *payload, size_t len, struct gw_fast_request *ret)
 {
 	const uint8_t *p = payload, *end = payload + len;
 	ret->req = (Gpucmd__Request)GPUCMD__REQUEST__INIT;
-	bool body = false;
 	while (p < end) {
-		uint64_t key;
-		if (!get_varint(&p, end, &key))
+		uint64_t field, wt;
+		if (!get_key(&p, end, &field, &wt))
 			return 0;
-		if (key == (1u << 3 | WT_VARINT)) {
+		if (field == 1 && wt == WT_VARINT) {
 			if (!get_varint(&p, end, &ret->req.id))
 				return 0;
 			continue;
 		}
 		const uint8_t *sub;
 		size_t n;
-		if (key != (GPUCMD__REQUEST__BODY_DISPATCH << 3 | WT_LEN) || body || !get_len(&p, end, &sub, &n) ||
-		    !decode_dispatch(sub, sub + n, ret))
+		if (wt != WT_LEN || ret->req.body_case || !get_len(&p, end, &sub, &n) || !decode_body(field, sub, sub + n, ret))
 			return 0;
-		body = true;
+		ret->req.body_case = (Gpucmd__Request__BodyCase)field;
 	}
-	if (!body)
-		return 0;
-	ret->req.body_case = GPUCMD__REQUEST__BODY_DISPATCH;
-	ret->req.dispatch = &ret->dispatch;
-	return 1;
+	return ret->req.body_case != GPUCMD__REQUEST__BODY__NOT_SET;
 }
 
 ssize_t gw_send_fds(int sock, const void *data, size_t len, const int *fds, uint32_t n, int flags)

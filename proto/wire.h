@@ -86,26 +86,33 @@ void gw_arena_reset(struct gw_arena *a);
 void gw_arena_finish(struct gw_arena *a);
 
 /*
- * The one request decoded by hand: a Request whose body is a Dispatch, the
- * message a stream sends thousands of times per stage. protobuf-c's
- * generic decoder walks descriptors and allocates each submessage; this one
- * fills the structs below in place, for the same handler. It takes only
- * the canonical shape libgpucmd writes (known fields with their wire types,
- * uint32 values that fit, at most GPUCMD_MAX_BINDINGS bindings, one body) and
- * returns 0 for anything else, which then goes to protobuf-c and gets its
- * verdict: the two decoders agree on every frame the fast one accepts
- * (fuzz_frames checks it).
+ * The requests decoded by hand: a Request whose body is one of those a
+ * stream sends for every stage (Dispatch, Commit, ResetStage, FenceWait).
+ * protobuf-c's generic decoder walks descriptors and allocates each
+ * submessage (its unpack was 5 % of the loop thread's time beside tiny
+ * stages, BENCHMARKS.md); this one fills the structs below in place, for
+ * the same handlers. It takes only the canonical shape libgpucmd writes
+ * (known fields with their wire types, uint32 and enum values that fit, at
+ * most GPUCMD_MAX_BINDINGS bindings, a label of at most GW_FAST_LABEL
+ * printable ASCII bytes, one body) and returns 0 for anything else, which
+ * then goes to protobuf-c and gets its verdict: the two decoders agree on
+ * every frame the fast one accepts (fuzz_frames checks it).
  */
-struct gw_dispatch_request {
-	Gpucmd__Request req;          /* req.dispatch points at dispatch */
+#define GW_FAST_LABEL 64
+struct gw_fast_request {
+	Gpucmd__Request req;          /* its body points at one of these */
 	Gpucmd__Dispatch dispatch;
 	Gpucmd__Binding bindings[GPUCMD_MAX_BINDINGS];
 	Gpucmd__Binding *binding_ptrs[GPUCMD_MAX_BINDINGS];
+	Gpucmd__Commit commit;
+	char label[GW_FAST_LABEL + 1];
+	Gpucmd__ResetStage reset_stage;
+	Gpucmd__FenceWait fence_wait;
 };
 
-/* 1: the frame is a Dispatch request, decoded into *ret (push points into
- * payload); 0: decode it with protobuf-c instead. */
-int gw_decode_dispatch(const uint8_t *payload, size_t len, struct gw_dispatch_request *ret);
+/* 1: the frame is one of those requests, decoded into *ret (push and token
+ * bytes point into payload); 0: decode it with protobuf-c instead. */
+int gw_decode_fast(const uint8_t *payload, size_t len, struct gw_fast_request *ret);
 
 /*
  * File descriptors travel with the first bytes of the frame they go with

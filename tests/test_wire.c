@@ -953,8 +953,8 @@ START_TEST(fast_decoder_reads_a_dispatch_as_protobuf_c_does)
 	d.d.flags = 1;
 	struct gw_buf out = {0};
 	ck_assert_int_eq(gw_pack(&out, &d.req.base, SMALL_MAX_FRAME), 0);
-	struct gw_dispatch_request f;
-	ck_assert_int_eq(gw_decode_dispatch(out.data + GW_HEADER, out.len - GW_HEADER, &f), 1);
+	struct gw_fast_request f;
+	ck_assert_int_eq(gw_decode_fast(out.data + GW_HEADER, out.len - GW_HEADER, &f), 1);
 	ck_assert_int_eq(f.req.body_case, GPUCMD__REQUEST__BODY_DISPATCH);
 	ck_assert_ptr_eq(f.req.dispatch, &f.dispatch);
 	ck_assert_uint_eq(f.req.id, 1ull << 40);
@@ -981,15 +981,15 @@ END_TEST
  * unknown field, more bindings than it holds, a uint32 that does not fit. */
 START_TEST(fast_decoder_leaves_other_shapes_to_protobuf_c)
 {
-	struct gw_dispatch_request f;
+	struct gw_fast_request f;
 	Gpucmd__Request ping = GPUCMD__REQUEST__INIT;
 	Gpucmd__Ping p = GPUCMD__PING__INIT;
 	ping.body_case = GPUCMD__REQUEST__BODY_PING;
 	ping.ping = &p;
 	struct gw_buf out = {0};
 	ck_assert_int_eq(gw_pack(&out, &ping.base, SMALL_MAX_FRAME), 0);
-	ck_assert_int_eq(gw_decode_dispatch(out.data + GW_HEADER, out.len - GW_HEADER, &f), 0);
-	ck_assert_int_eq(gw_decode_dispatch(NULL, 0, &f), 0); /* an empty request */
+	ck_assert_int_eq(gw_decode_fast(out.data + GW_HEADER, out.len - GW_HEADER, &f), 0);
+	ck_assert_int_eq(gw_decode_fast(NULL, 0, &f), 0); /* an empty request */
 
 	struct dispatch_req d;
 	make_dispatch(&d, 5);
@@ -1000,24 +1000,120 @@ START_TEST(fast_decoder_leaves_other_shapes_to_protobuf_c)
 	d.d.n_bindings = GPUCMD_MAX_BINDINGS + 1;
 	out.len = 0;
 	ck_assert_int_eq(gw_pack(&out, &d.req.base, SMALL_MAX_FRAME), 0);
-	ck_assert_int_eq(gw_decode_dispatch(out.data + GW_HEADER, out.len - GW_HEADER, &f), 0);
+	ck_assert_int_eq(gw_decode_fast(out.data + GW_HEADER, out.len - GW_HEADER, &f), 0);
 
 	/* Dispatch {kernel: 2^32} and Dispatch {field 15: 1}, by hand. */
 	const uint8_t wide[] = {0x08, 0x05, 0x8a, 0x02, 0x06, 0x10, 0x80, 0x80, 0x80, 0x80, 0x10};
-	ck_assert_int_eq(gw_decode_dispatch(wide, sizeof wide, &f), 0);
+	ck_assert_int_eq(gw_decode_fast(wide, sizeof wide, &f), 0);
 	const uint8_t unknown[] = {0x08, 0x05, 0x8a, 0x02, 0x02, 0x78, 0x01};
-	ck_assert_int_eq(gw_decode_dispatch(unknown, sizeof unknown, &f), 0);
+	ck_assert_int_eq(gw_decode_fast(unknown, sizeof unknown, &f), 0);
 	/* by_binding (field 9) and a binding's number and element (4, 5). */
 	const uint8_t numbered[] = {0x08, 0x05, 0x8a, 0x02, 0x0a, 0x10, 0x09, 0x48, 0x01, 0x1a, 0x04, 0x20, 0x07, 0x28, 0x02};
-	ck_assert_int_eq(gw_decode_dispatch(numbered, sizeof numbered, &f), 1);
+	ck_assert_int_eq(gw_decode_fast(numbered, sizeof numbered, &f), 1);
 	ck_assert(f.req.dispatch->by_binding);
 	ck_assert_uint_eq(f.req.dispatch->n_bindings, 1);
 	ck_assert_uint_eq(f.req.dispatch->bindings[0]->binding, 7);
 	ck_assert_uint_eq(f.req.dispatch->bindings[0]->element, 2);
 	const uint8_t fine[] = {0x08, 0x05, 0x8a, 0x02, 0x02, 0x10, 0x09};
-	ck_assert_int_eq(gw_decode_dispatch(fine, sizeof fine, &f), 1);
+	ck_assert_int_eq(gw_decode_fast(fine, sizeof fine, &f), 1);
 	ck_assert_uint_eq(f.req.dispatch->kernel, 9);
 	gw_buf_finish(&out);
+}
+END_TEST
+
+/* Packs req with protobuf-c and decodes it by hand: 1 when taken. */
+static int fast_decode(Gpucmd__Request *req, struct gw_buf *out, struct gw_fast_request *f)
+{
+	out->len = 0;
+	ck_assert_int_eq(gw_pack(out, &req->base, SMALL_MAX_FRAME), 0);
+	return gw_decode_fast(out->data + GW_HEADER, out->len - GW_HEADER, f);
+}
+
+/* The other per-stage requests, as libgpucmd writes them: commit (with and
+ * without a label), reset_stage and fence_wait. */
+START_TEST(fast_decoder_reads_commit_reset_and_fence_wait)
+{
+	struct gw_buf out = {0};
+	struct gw_fast_request f;
+	Gpucmd__Request req = GPUCMD__REQUEST__INIT;
+	Gpucmd__Commit cm = GPUCMD__COMMIT__INIT;
+	cm.session = 9, cm.mode = GPUCMD__COMMIT_MODE__COMMIT_FENCE, cm.has_label = 1, cm.label = "bulk stage 7";
+	req.id = 1ull << 35, req.body_case = GPUCMD__REQUEST__BODY_COMMIT, req.commit = &cm;
+	ck_assert_int_eq(fast_decode(&req, &out, &f), 1);
+	ck_assert_int_eq(f.req.body_case, GPUCMD__REQUEST__BODY_COMMIT);
+	ck_assert_uint_eq(f.req.id, 1ull << 35);
+	ck_assert_ptr_eq(f.req.commit, &f.commit);
+	ck_assert_uint_eq(f.commit.session, 9);
+	ck_assert_int_eq(f.commit.mode, GPUCMD__COMMIT_MODE__COMMIT_FENCE);
+	ck_assert(f.commit.has_label);
+	ck_assert_str_eq(f.commit.label, "bulk stage 7");
+
+	cm.has_label = 0, cm.label = (char *)protobuf_c_empty_string, cm.mode = GPUCMD__COMMIT_MODE__COMMIT_AND_WAIT;
+	ck_assert_int_eq(fast_decode(&req, &out, &f), 1);
+	ck_assert(!f.commit.has_label);
+	ck_assert_str_eq(f.commit.label, "");
+	ck_assert_int_eq(f.commit.mode, GPUCMD__COMMIT_MODE__COMMIT_AND_WAIT);
+
+	Gpucmd__ResetStage rs = GPUCMD__RESET_STAGE__INIT;
+	rs.session = 4;
+	req.body_case = GPUCMD__REQUEST__BODY_RESET_STAGE, req.reset_stage = &rs;
+	ck_assert_int_eq(fast_decode(&req, &out, &f), 1);
+	ck_assert_ptr_eq(f.req.reset_stage, &f.reset_stage);
+	ck_assert_uint_eq(f.reset_stage.session, 4);
+
+	uint8_t tok[GPUCMD_TOKEN_BYTES];
+	for (unsigned i = 0; i < sizeof tok; i++)
+		tok[i] = (uint8_t)(0xa0 + i);
+	Gpucmd__FenceWait fw = GPUCMD__FENCE_WAIT__INIT;
+	fw.token = (ProtobufCBinaryData){sizeof tok, tok}, fw.value = 1ull << 40, fw.timeout_ms = 600000;
+	req.body_case = GPUCMD__REQUEST__BODY_FENCE_WAIT, req.fence_wait = &fw;
+	ck_assert_int_eq(fast_decode(&req, &out, &f), 1);
+	ck_assert_ptr_eq(f.req.fence_wait, &f.fence_wait);
+	ck_assert_uint_eq(f.fence_wait.token.len, sizeof tok);
+	ck_assert_mem_eq(f.fence_wait.token.data, tok, sizeof tok);
+	ck_assert_uint_eq(f.fence_wait.value, 1ull << 40);
+	ck_assert_uint_eq(f.fence_wait.timeout_ms, 600000);
+	gw_buf_finish(&out);
+}
+END_TEST
+
+/* What the hand decoder takes, protobuf-c reads the same; what it leaves
+ * (a label too long or not printable ASCII, an enum past int32, an unknown
+ * field, two bodies) protobuf-c still decides. */
+START_TEST(fast_decoder_agrees_with_protobuf_c_on_odd_commits)
+{
+	struct gw_fast_request f;
+	struct gw_arena a;
+	ck_assert_int_eq(gw_arena_init(&a, 256), 0);
+	/* Commit {session 3, mode 7 (no such mode: open enum), has_label 2}. */
+	const uint8_t odd[] = {0x08, 0x01, 0x92, 0x02, 0x06, 0x08, 0x03, 0x10, 0x07, 0x18, 0x02};
+	ck_assert_int_eq(gw_decode_fast(odd, sizeof odd, &f), 1);
+	Gpucmd__Request *m = unpack_with(&a, odd, sizeof odd);
+	ck_assert_ptr_nonnull(m);
+	ck_assert_int_eq(m->body_case, f.req.body_case);
+	ck_assert_uint_eq(m->commit->session, f.commit.session);
+	ck_assert_int_eq(m->commit->mode, f.commit.mode);
+	ck_assert_int_eq(m->commit->has_label, f.commit.has_label);
+	gw_arena_reset(&a);
+
+	uint8_t big[8 + GW_FAST_LABEL + 1] = {0x08, 0x01, 0x92, 0x02, GW_FAST_LABEL + 3, 0x22, GW_FAST_LABEL + 1};
+	memset(big + 7, 'x', GW_FAST_LABEL + 1);
+	ck_assert_int_eq(gw_decode_fast(big, 7 + GW_FAST_LABEL + 1, &f), 0);
+	ck_assert_ptr_nonnull(unpack_with(&a, big, 7 + GW_FAST_LABEL + 1));
+	gw_arena_reset(&a);
+	const uint8_t high_byte[] = {0x08, 0x01, 0x92, 0x02, 0x04, 0x22, 0x02, 0xc3, 0xa9};
+	ck_assert_int_eq(gw_decode_fast(high_byte, sizeof high_byte, &f), 0);
+	/* mode -1: ten bytes, past int32 as unsigned */
+	const uint8_t negative[] = {0x92, 0x02, 0x0b, 0x10, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01};
+	ck_assert_int_eq(gw_decode_fast(negative, sizeof negative, &f), 0);
+	const uint8_t unknown[] = {0x9a, 0x02, 0x04, 0x08, 0x01, 0x10, 0x01};  /* ResetStage {1: 1, 2: 1} */
+	ck_assert_int_eq(gw_decode_fast(unknown, sizeof unknown, &f), 0);
+	const uint8_t two[] = {0x9a, 0x02, 0x02, 0x08, 0x01, 0x9a, 0x02, 0x02, 0x08, 0x02}; /* two bodies */
+	ck_assert_int_eq(gw_decode_fast(two, sizeof two, &f), 0);
+	const uint8_t fine[] = {0x9a, 0x02, 0x02, 0x08, 0x05};
+	ck_assert_int_eq(gw_decode_fast(fine, sizeof fine, &f), 1);
+	ck_assert_uint_eq(f.reset_stage.session, 5);
+	gw_arena_finish(&a);
 }
 END_TEST
 
@@ -1090,9 +1186,11 @@ static Suite *wire_suite(void)
 	tcase_add_test(arena, truncated_payload_fails_to_decode_and_the_arena_still_resets);
 	suite_add_tcase(s, arena);
 
-	TCase *fast = tcase_create("fast_dispatch");
+	TCase *fast = tcase_create("fast_decoder");
 	tcase_add_test(fast, fast_decoder_reads_a_dispatch_as_protobuf_c_does);
 	tcase_add_test(fast, fast_decoder_leaves_other_shapes_to_protobuf_c);
+	tcase_add_test(fast, fast_decoder_reads_commit_reset_and_fence_wait);
+	tcase_add_test(fast, fast_decoder_agrees_with_protobuf_c_on_odd_commits);
 	suite_add_tcase(s, fast);
 
 	TCase *names = tcase_create("names");

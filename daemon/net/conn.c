@@ -314,11 +314,11 @@ static void process(struct gd_conn *c)
 	int r = 0;
 	/* A connection saying goodbye (device loss, timeout, stop) handles
 	 * nothing more, even frames already read. */
-	struct gw_dispatch_request fast;
+	struct gw_fast_request fast;
 	while (may_handle(c) && (r = gw_reader_peek(&c->in, &payload, &len)) == 1) {
 		Gpucmd__Request *req = &fast.req;
 		c->frame_end = c->rx_consumed + GW_HEADER + len;
-		if (!gw_decode_dispatch(payload, len, &fast))
+		if (!gw_decode_fast(payload, len, &fast))
 			req = (Gpucmd__Request *)protobuf_c_message_unpack(&gpucmd__request__descriptor, &c->arena.pb,
 									    len, payload);
 		if (!req) {

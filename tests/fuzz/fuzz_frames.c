@@ -438,12 +438,13 @@ static void handle_frame(struct gw_arena *a, const uint8_t *p, size_t n)
 	Gpucmd__Request *ref = gpucmd__request__unpack(NULL, n, p);
 	CHECK((m == NULL) == (ref == NULL));
 
-	/* The hand decoder of Dispatch requests: whatever it accepts,
+	/* The hand decoder of the per-stage requests: whatever it accepts,
 	 * protobuf-c decodes to the same request. */
-	struct gw_dispatch_request fast;
-	if (gw_decode_dispatch(p, n, &fast)) {
-		CHECK(ref != NULL && ref->body_case == GPUCMD__REQUEST__BODY_DISPATCH);
-		CHECK(ref->base.n_unknown_fields == 0 && ref->dispatch->base.n_unknown_fields == 0);
+	struct gw_fast_request fast;
+	if (gw_decode_fast(p, n, &fast)) {
+		CHECK(ref != NULL && ref->body_case == fast.req.body_case && ref->base.n_unknown_fields == 0);
+		/* Every body is a message: the oneof's pointers share one place. */
+		CHECK(((const ProtobufCMessage *)ref->dispatch)->n_unknown_fields == 0);
 		CHECK(walk_request(&fast.req) == walk_request(ref));
 	}
 
