@@ -240,14 +240,25 @@ static bool get_len(const uint8_t **p, const uint8_t *end, const uint8_t **ret, 
 
 enum { WT_VARINT = 0, WT_LEN = 2 };
 
+/* A field's key; false past end. */
+static bool get_key(const uint8_t **p, const uint8_t *end, uint64_t *field, uint64_t *wt)
+{
+	uint64_t key;
+	if (!get_varint(p, end, &key))
+		return false;
+	*field = key >> 3;
+	*wt = key & 7;
+	return true;
+}
+
 static bool decode_binding(const uint8_t *p, const uint8_t *end, Gpucmd__Binding *b)
 {
 	*b = (Gpucmd__Binding)GPUCMD__BINDING__INIT;
 	while (p < end) {
-		uint64_t key;
-		if (!get_varint(&p, end, &key) || (key & 7) != WT_VARINT)
+		uint64_t field, wt;
+		if (!get_key(&p, end, &field, &wt) || wt != WT_VARINT)
 			return false;
-		switch (key >> 3) {
+		switch (field) {
 		case 1: if (!get_u32(&p, end, &b->buffer)) return false; break;
 		case 2: if (!get_varint(&p, end, &b->offset)) return false; break;
 		case 3: if (!get_varint(&p, end, &b->size)) return false; break;
@@ -265,12 +276,11 @@ static bool decode_dispatch(const uint8_t *p, const uint8_t *end, struct gw_fast
 	*d = (Gpucmd__Dispatch)GPUCMD__DISPATCH__INIT;
 	d->bindings = m->binding_ptrs;
 	while (p < end) {
-		uint64_t key;
+		uint64_t field, wt;
 		const uint8_t *sub;
 		size_t n;
-		if (!get_varint(&p, end, &key))
+		if (!get_key(&p, end, &field, &wt))
 			return false;
-		uint64_t field = key >> 3, wt = key & 7;
 		if (field == 3 || field == 4) {
 			if (wt != WT_LEN || !get_len(&p, end, &sub, &n))
 				return false;
@@ -306,17 +316,6 @@ static bool decode_dispatch(const uint8_t *p, const uint8_t *end, struct gw_fast
 		if (wt != WT_VARINT || !get_u32(&p, end, dst))
 			return false;
 	}
-	return true;
-}
-
-/* A field's key; false past end. */
-static bool get_key(const uint8_t **p, const uint8_t *end, uint64_t *field, uint64_t *wt)
-{
-	uint64_t key;
-	if (!get_varint(p, end, &key))
-		return false;
-	*field = key >> 3;
-	*wt = key & 7;
 	return true;
 }
 
