@@ -47,7 +47,7 @@ KERNELS := $(patsubst kernels/%.comp,$(B)/kernels/%.spv,$(wildcard kernels/*.com
 TESTS := $(B)/tests/test_wire $(B)/tests/test_range $(B)/tests/test_daemon $(B)/tests/test_service
 BENCH_SPV := $(B)/bench/fma_f32.spv $(B)/bench/l2_read_f32.spv $(B)/bench/peak_mma_f16.spv $(B)/bench/peak_mma_f16+coopmat_nv.spv \
 	$(B)/bench/peak_mma_wg_f16.spv $(B)/bench/peak_mma_wg_f16+coopmat2_nv.spv
-BENCH_BIN := $(B)/bench-inproc $(B)/bench-gpucmd $(B)/bench-kernels $(B)/bench-memstall $(B)/bench-pipeline-stats \
+BENCH_BIN := $(B)/bench-inproc $(B)/bench-gpucmd $(B)/bench-kernels $(B)/bench-memstall $(B)/bench-pipeline-stats $(B)/bench-submit-threads \
 	     $(BENCH_SPV)
 UNITS := $(B)/systemd/gpucmdd.service $(B)/systemd/gpucmdd@.service $(B)/systemd/user/gpucmdd.service \
 	 $(B)/systemd/gpucmd-exporter.service \
@@ -330,6 +330,9 @@ $(B)/bench-memstall: bench/memstall.c bench/fail.h bench/stats.h
 
 $(B)/bench-pipeline-stats: bench/pipeline_stats.c bench/fail.h bench/stats.h
 	$(CC) $(CFLAGS) $< -o $@ $(LDFLAGS) $(shell pkg-config --libs vulkan)
+
+$(B)/bench-submit-threads: bench/submit_threads.c bench/fail.h bench/stats.h
+	$(CC) $(CFLAGS) $< -o $@ $(LDFLAGS) $(shell pkg-config --libs vulkan) -lpthread
 
 $(B)/bench-gpucmd: bench/client.c bench/fail.h bench/stats.h client/gpucmd.h proto/gpucmd_defs.h $(B)/libgpucmd.a
 	$(CC) $(CFLAGS) $< $(B)/libgpucmd.a -o $@ $(LDFLAGS) $(shell pkg-config --libs libprotobuf-c) -lm

@@ -124,7 +124,7 @@ static const struct key keys[] = {
 	{"priority", "high_window_ms", K_U32, F(high_window_ms), 0, 60000, true, "MS",
 	 "high-priority work seen this recently keeps bulk work held back\n(default 20)"},
 	{"priority", "bulk_depth_high", K_U32, F(bulk_depth_high), 0, UINT32_MAX, true, "N",
-	 "bulk command buffers on the GPU at once while high-priority work is\nabout (default 2; 0: no limit)"},
+	 "bulk command buffers on the GPU at once while high-priority work is\nabout (default 4; 0: no limit)"},
 	{"priority", "high_part_commands", K_U32, F(high_part_commands), 1, 1u << 20, true, "N",
 	 "commands in an eager bulk session's part meanwhile (default 4)"},
 	{"priority", "round_trip_queue", K_BOOL, F(round_trip_queue), 0, 0, false, "yes|no",
