@@ -31,13 +31,7 @@
 
 #include "fail.h"
 #include "stats.h"
-
-#define VK(x)                                                                                                \
-	do {                                                                                                 \
-		VkResult r_ = (x);                                                                           \
-		if (r_ != VK_SUCCESS)                                                                        \
-			die("%s: %d", #x, r_);                                                               \
-	} while (0)
+#include "vkdev.h"
 
 enum phase { P_IDLE, P_ALLOC, P_FREE, P_COUNT };
 static const char *const phase_name[P_COUNT] = {"idle", "alloc", "free"};
@@ -147,42 +141,11 @@ int main(int argc, char **argv)
 		else
 			die("usage: bench-memstall [--inline] [--mib M] [--count N] [--rounds R]");
 	}
-	VkApplicationInfo app = {.sType = VK_STRUCTURE_TYPE_APPLICATION_INFO, .apiVersion = VK_API_VERSION_1_3};
-	VkInstanceCreateInfo ici = {.sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO, .pApplicationInfo = &app};
-	VkInstance inst;
-	VK(vkCreateInstance(&ici, NULL, &inst));
-	uint32_t n = 1;
-	VkPhysicalDevice phys;
-	VkResult er = vkEnumeratePhysicalDevices(inst, &n, &phys);
-	if ((er != VK_SUCCESS && er != VK_INCOMPLETE) || !n)
-		die("no Vulkan device");
-	VkPhysicalDeviceDriverProperties drv = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_DRIVER_PROPERTIES};
-	VkPhysicalDeviceProperties2 props = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &drv};
-	vkGetPhysicalDeviceProperties2(phys, &props);
-	VkPhysicalDeviceMemoryProperties mp;
-	vkGetPhysicalDeviceMemoryProperties(phys, &mp);
-	c.type = UINT32_MAX;
-	for (uint32_t t = 0; t < mp.memoryTypeCount && c.type == UINT32_MAX; t++)
-		if (mp.memoryTypes[t].propertyFlags & VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT)
-			c.type = t;
-	uint32_t nf = 0;
-	vkGetPhysicalDeviceQueueFamilyProperties(phys, &nf, NULL);
-	VkQueueFamilyProperties qf[16];
-	nf = nf > 16 ? 16 : nf;
-	vkGetPhysicalDeviceQueueFamilyProperties(phys, &nf, qf);
-	uint32_t fam = 0;
-	while (fam < nf && !(qf[fam].queueFlags & VK_QUEUE_COMPUTE_BIT))
-		fam++;
-	float prio = 1.0f;
-	VkDeviceQueueCreateInfo q = {.sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO, .queueFamilyIndex = fam,
-				     .queueCount = 1, .pQueuePriorities = &prio};
-	VkPhysicalDeviceVulkan12Features f12 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES,
-						.timelineSemaphore = VK_TRUE};
-	VkPhysicalDeviceVulkan13Features f13 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_3_FEATURES,
-						.pNext = &f12, .synchronization2 = VK_TRUE};
-	VkDeviceCreateInfo dci = {.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO, .pNext = &f13,
-				  .queueCreateInfoCount = 1, .pQueueCreateInfos = &q};
-	VK(vkCreateDevice(phys, &dci, NULL, &c.dev));
+	struct bench_vk vk;
+	bench_vk_open(&vk, 1, (const float[]){1.0f});
+	c.dev = vk.dev;
+	c.type = vk.local_type;
+	uint32_t fam = vk.fam;
 	VkQueue queue;
 	vkGetDeviceQueue(c.dev, fam, 0, &queue);
 	VkCommandPoolCreateInfo pci = {.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO, .queueFamilyIndex = fam};
@@ -232,7 +195,7 @@ int main(int argc, char **argv)
 	}
 	if (!c.inline_ops)
 		pthread_join(th, NULL);
-	json_head("memstall", props.properties.deviceName, drv.driverInfo);
+	json_head("memstall", vk.props.properties.deviceName, vk.drv.driverInfo);
 	printf(",\"inline\":%s,\"mib\":%" PRIu64 ",\"count\":%u,\"rounds\":%u", c.inline_ops ? "true" : "false",
 	       c.bytes >> 20, c.count, c.rounds);
 	uint64_t *tmp = malloc(nrt * 8);
@@ -256,7 +219,6 @@ int main(int argc, char **argv)
 	printf("]}\n");
 	vkDestroySemaphore(c.dev, sem, NULL);
 	vkDestroyCommandPool(c.dev, pool, NULL);
-	vkDestroyDevice(c.dev, NULL);
-	vkDestroyInstance(inst, NULL);
+	bench_vk_close(&vk);
 	return 0;
 }

@@ -2,7 +2,7 @@
  * submit_threads.c — what one vkQueueSubmit2 costs the thread that makes it,
  * alone and while a second thread submits to a second queue of the same
  * family at the same time. The question behind it (docs/BENCHMARKS.md,
- * "a thread for HIGH submissions"): does a driver let two threads submit
+ * "2026-12-04: HIGH submissions on a thread"): does a driver let two threads submit
  * to two queues side by side, or do they take turns inside it? If they take
  * turns, handing one track's submissions to a thread of its own takes no
  * time off the thread that keeps the other.
@@ -28,13 +28,7 @@
 
 #include "fail.h"
 #include "stats.h"
-
-#define VK(call)                                                                        \
-	do {                                                                            \
-		VkResult r_ = (call);                                                   \
-		if (r_ != VK_SUCCESS)                                                   \
-			die("%s failed: %d (line %d)", #call, (int)r_, __LINE__);       \
-	} while (0)
+#include "vkdev.h"
 
 #define DEPTH 32
 
@@ -111,45 +105,10 @@ int main(int argc, char **argv)
 		else
 			die("usage: bench-submit-threads [--n SUBMITS]");
 	}
-	VkApplicationInfo app = {.sType = VK_STRUCTURE_TYPE_APPLICATION_INFO, .apiVersion = VK_API_VERSION_1_3};
-	VkInstanceCreateInfo ici = {.sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO, .pApplicationInfo = &app};
-	VkInstance inst;
-	VK(vkCreateInstance(&ici, NULL, &inst));
-	uint32_t np = 1;
-	VkPhysicalDevice phys;
-	VkResult er = vkEnumeratePhysicalDevices(inst, &np, &phys);
-	if ((er != VK_SUCCESS && er != VK_INCOMPLETE) || !np)
-		die("no Vulkan device");
-	VkPhysicalDeviceDriverProperties drv = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_DRIVER_PROPERTIES};
-	VkPhysicalDeviceProperties2 props = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &drv};
-	vkGetPhysicalDeviceProperties2(phys, &props);
-	uint32_t nf = 0;
-	vkGetPhysicalDeviceQueueFamilyProperties(phys, &nf, NULL);
-	VkQueueFamilyProperties qf[16];
-	nf = nf > 16 ? 16 : nf;
-	vkGetPhysicalDeviceQueueFamilyProperties(phys, &nf, qf);
-	uint32_t fam = 0;
-	while (fam < nf && !(qf[fam].queueFlags & VK_QUEUE_COMPUTE_BIT))
-		fam++;
-	if (fam == nf)
-		die("no compute queue family");
-	uint32_t queues = qf[fam].queueCount >= 2 ? 2 : 1;
-	float prio[2] = {0.5f, 1.0f};
-	VkDeviceQueueCreateInfo q = {.sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO, .queueFamilyIndex = fam,
-				     .queueCount = queues, .pQueuePriorities = prio};
-	VkPhysicalDeviceVulkan12Features f12 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES,
-						.timelineSemaphore = VK_TRUE};
-	VkPhysicalDeviceVulkan13Features f13 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_3_FEATURES,
-						.pNext = &f12, .synchronization2 = VK_TRUE};
-	VkDeviceCreateInfo dci = {.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO, .pNext = &f13,
-				  .queueCreateInfoCount = 1, .pQueueCreateInfos = &q};
-	VkDevice dev;
-	VK(vkCreateDevice(phys, &dci, NULL, &dev));
-	VkPhysicalDeviceMemoryProperties mp;
-	vkGetPhysicalDeviceMemoryProperties(phys, &mp);
-	uint32_t type = 0;
-	while (type < mp.memoryTypeCount && !(mp.memoryTypes[type].propertyFlags & VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT))
-		type++;
+	struct bench_vk v;
+	bench_vk_open(&v, 2, (const float[]){0.5f, 1.0f});
+	VkDevice dev = v.dev;
+	uint32_t queues = v.queues, fam = v.fam;
 	VkBufferCreateInfo bci = {.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO, .size = 4096,
 				  .usage = VK_BUFFER_USAGE_TRANSFER_DST_BIT};
 	VkBuffer buf;
@@ -157,7 +116,7 @@ int main(int argc, char **argv)
 	VkMemoryRequirements mr;
 	vkGetBufferMemoryRequirements(dev, buf, &mr);
 	VkMemoryAllocateInfo mai = {.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO, .allocationSize = mr.size,
-				    .memoryTypeIndex = type};
+				    .memoryTypeIndex = v.local_type};
 	VkDeviceMemory mem;
 	VK(vkAllocateMemory(dev, &mai, NULL, &mem));
 	VK(vkBindBufferMemory(dev, buf, mem, 0));
@@ -195,8 +154,8 @@ int main(int argc, char **argv)
 	struct stats a0 = run(ls, 1);
 	struct stats both = queues == 2 ? run(ls, 2) : (struct stats){0};
 	struct stats a1 = run(ls, 1);
-	printf("{\"bench\":\"submit_threads\",\"device\":\"%s\",\"driver\":\"%s\",\"queues\":%u,\"n\":%u", props.properties.deviceName,
-	       drv.driverInfo, queues, n);
+	printf("{\"bench\":\"submit_threads\",\"device\":\"%s\",\"driver\":\"%s\",\"queues\":%u,\"n\":%u", v.props.properties.deviceName,
+	       v.drv.driverInfo, queues, n);
 	json_stats("alone_ns", a0, true);
 	json_stats("alone_again_ns", a1, true);
 	if (queues == 2) {
@@ -211,7 +170,6 @@ int main(int argc, char **argv)
 	}
 	vkDestroyBuffer(dev, buf, NULL);
 	vkFreeMemory(dev, mem, NULL);
-	vkDestroyDevice(dev, NULL);
-	vkDestroyInstance(inst, NULL);
+	bench_vk_close(&v);
 	return 0;
 }
