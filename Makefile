@@ -157,7 +157,7 @@ $(B)/tests/spirv/%.spv: tests/spirv/%.vert
 	glslc --target-env=vulkan1.3 -O $< -o $@
 
 # Test builds only: gpucmdd with fault injection compiled in
-# (GPUCMD_FAULT_DEVICE_LOST, completion.c), beside kernels that only tests
+# (GPUCMD_FAULT_DEVICE_LOST, GPUCMD_FAULT_COMPLETION_ONLY_HIGH, completion.c), beside kernels that only tests
 # load (one never ends). Neither is installed.
 TEST_KERNELS := $(patsubst $(B)/kernels/%,$(B)/tests/kernels/%,$(KERNELS)) \
 	$(patsubst tests/kernels/%.comp,$(B)/tests/kernels/%.spv,$(wildcard tests/kernels/*.comp))

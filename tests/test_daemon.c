@@ -536,6 +536,7 @@ TCase *priority_tcase(void);
 TCase *priority_default_tcase(void);
 TCase *priority_fair_tcase(void);
 TCase *priority_polling_tcase(void);
+TCase *priority_faults_tcase(void);
 TCase *round_trips_tcase(void);
 TCase *client_kernels_tcase(void);
 TCase *kernel_features_tcase(void);
@@ -615,6 +616,7 @@ static TCase *(*const tcases[])(void) = {
 	priority_default_tcase,
 	priority_fair_tcase,
 	priority_polling_tcase,
+	priority_faults_tcase,
 	round_trips_tcase,
 	kernel_features_tcase,
 	cache_tcase,

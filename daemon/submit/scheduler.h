@@ -68,7 +68,8 @@ uint64_t gd_scheduler_submissions(const struct gd_scheduler *s);
  * the handshake suggests it to clients for their own wait for a reply. */
 uint32_t gd_scheduler_loop_poll_us(const struct gd_scheduler *s);
 /* Between the requests of a busy turn (net/conn.c): answers HIGH work
- * that finished (one read of its timeline) and submits HIGH work
+ * that finished (one read of its timeline; every eighth call the other
+ * tracks' too, retiring what finished there) and submits HIGH work
  * queued since the turn began (with everything else ready), now rather
  * than once every other connection's requests are handled. It does not
  * poll for what it submitted: the rest of the turn goes on, and the poll
