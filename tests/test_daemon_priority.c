@@ -357,7 +357,7 @@ START_TEST(held_bulk_work_retires_when_the_completion_thread_reports_only_high)
 	gpucmd_status_free(&me);
 	bulk_commit_stages(&k);
 	int rounds = 0;
-	while (in_flight_of(h, id) && rounds < 20000)
+	while (in_flight_of(h, id) && rounds < 100000)
 		for (int i = 0; i < 16; i++, rounds++)
 			ck_assert_int_eq(high_round_trip(h, hs, hb, &fill), 0);
 	ck_assert_msg(in_flight_of(h, id) == 0, "bulk work still in flight after %d HIGH round trips", rounds);
