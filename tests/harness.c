@@ -277,6 +277,14 @@ gpucmd_client *connect_ok(void)
 	return c;
 }
 
+gpucmd_client *connect_fenced(const char *label, gpucmd_session *s, gpucmd_token *t)
+{
+	gpucmd_client *c = connect_ok();
+	must(c, gpucmd_session_open(c, label, s), "session_open");
+	must(c, gpucmd_fence_export(c, *s, t), "fence_export");
+	return c;
+}
+
 int count_fds(void)
 {
 	DIR *d = opendir("/proc/self/fd");

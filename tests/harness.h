@@ -64,6 +64,8 @@ void daemon_setup_syncval(void);
 struct gpucmd_session_state session_state(gpucmd_client *c, gpucmd_session s);
 
 gpucmd_client *connect_ok(void);
+/* A new connection with a session `label` and the token of its fence. */
+gpucmd_client *connect_fenced(const char *label, gpucmd_session *s, gpucmd_token *t);
 /* Fails the test, naming `what` and the client's last error, unless r is 0. */
 void must(gpucmd_client *c, int r, const char *what);
 /* Runs a shell command (printf-style); its stdout and stderr in out, its

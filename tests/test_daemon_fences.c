@@ -1,12 +1,14 @@
 /*
  * test_daemon_fences.c — fences and buffers shared between processes through
  * tokens: a stage in one process waits on the GPU for another process's
- * fence, host and fd waits see the value, an abandoned fence fails its
- * waiters, and guessed tokens reach nothing.
+ * fence, host and fd waits see the value, timed host waits end each on
+ * their own, an abandoned fence fails its waiters, and guessed tokens
+ * reach nothing.
  */
 #include <check.h>
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -168,16 +170,85 @@ END_TEST
 
 START_TEST(host_wait_times_out_then_sees_the_value)
 {
-	gpucmd_client *c = connect_ok();
 	gpucmd_session s;
 	gpucmd_token t;
-	must(c, gpucmd_session_open(c, "s", &s), "open");
-	must(c, gpucmd_fence_export(c, s, &t), "export");
+	gpucmd_client *c = connect_fenced("s", &s, &t);
 	ck_assert_int_eq(gpucmd_fence_wait(c, &t, 1, 50), -ETIMEDOUT);
 	ck_assert_ptr_nonnull(strstr(gpucmd_last_error(c), "timed out"));
 	must(c, gpucmd_fence_stage(c, s, "one"), "fence");
 	must(c, gpucmd_fence_wait(c, &t, 1, 10000), "wait");
 	must(c, gpucmd_fence_wait(c, &t, 1, 0), "already reached");
+	gpucmd_disconnect(c);
+}
+END_TEST
+
+/* A host wait on its own connection, in a thread. */
+struct host_wait {
+	gpucmd_token t;
+	uint64_t value;
+	uint32_t timeout_ms;
+	int r;
+	pthread_t th;
+};
+
+static void *host_wait_main(void *arg)
+{
+	struct host_wait *w = arg;
+	gpucmd_client *c = connect_ok();
+	w->r = gpucmd_fence_wait(c, &w->t, w->value, w->timeout_ms);
+	gpucmd_disconnect(c);
+	return NULL;
+}
+
+/* Host waits parked by every connection together (status). */
+static uint32_t parked(gpucmd_client *c)
+{
+	struct gpucmd_status st;
+	must(c, gpucmd_status(c, &st), "status");
+	uint32_t n = 0;
+	for (size_t i = 0; i < st.n_clients; i++)
+		n += st.client_list[i].fence_waiters;
+	gpucmd_status_free(&st);
+	return n;
+}
+
+/* Timed waits share one timer set for the earliest deadline: waits with
+ * different timeouts, parked in no order of them, each end on their own;
+ * the one with the earliest deadline answered by its value first leaves
+ * the timer set for a deadline nobody has, and the others still time out
+ * (or are answered) as they should. */
+START_TEST(host_waits_with_different_timeouts_end_each_on_their_own)
+{
+	gpucmd_session s;
+	gpucmd_token t;
+	gpucmd_client *c = connect_fenced("s", &s, &t);
+	struct host_wait w[4] = {
+		{.value = 3, .timeout_ms = 4000}, /* times out last */
+		{.value = 1, .timeout_ms = 2000}, /* the earliest deadline, answered by value 1 first */
+		{.value = 3, .timeout_ms = 3000}, /* times out first */
+		{.value = 2, .timeout_ms = 60000}, /* answered by value 2 after the others timed out */
+	};
+	for (int i = 0; i < 4; i++) {
+		w[i].t = t;
+		ck_assert_int_eq(pthread_create(&w[i].th, NULL, host_wait_main, &w[i]), 0);
+		while (parked(c) < (uint32_t)i + 1)
+			usleep(1000);
+	}
+	must(c, gpucmd_fence_stage(c, s, "one"), "fence 1");
+	must(c, gpucmd_flush(c), "flush");
+	ck_assert_int_eq(pthread_join(w[1].th, NULL), 0);
+	ck_assert_int_eq(w[1].r, 0);
+	ck_assert_int_eq(pthread_join(w[2].th, NULL), 0);
+	ck_assert_int_eq(w[2].r, -ETIMEDOUT);
+	ck_assert_int_eq(pthread_join(w[0].th, NULL), 0);
+	ck_assert_int_eq(w[0].r, -ETIMEDOUT);
+	must(c, gpucmd_reset_for_next_stage(c, s), "reset");
+	must(c, gpucmd_fence_stage(c, s, "two"), "fence 2");
+	must(c, gpucmd_flush(c), "flush");
+	ck_assert_int_eq(pthread_join(w[3].th, NULL), 0);
+	ck_assert_int_eq(w[3].r, 0);
+	ck_assert_uint_eq(parked(c), 0);
+	ck_assert_int_eq(gpucmd_fence_wait(c, &t, 3, 20), -ETIMEDOUT);
 	gpucmd_disconnect(c);
 }
 END_TEST
@@ -191,5 +262,6 @@ TCase *fences_tcase(void)
 	tcase_add_test(t, abandoned_fence_fails_the_waiting_stage_not_the_daemon);
 	tcase_add_test(t, guessed_tokens_reach_nothing);
 	tcase_add_test(t, host_wait_times_out_then_sees_the_value);
+	tcase_add_test(t, host_waits_with_different_timeouts_end_each_on_their_own);
 	return t;
 }

@@ -94,11 +94,9 @@ static Gpucmd__Request fence_fd_request(Gpucmd__FenceFd *ff, const gpucmd_token 
  * the fd it returns is the read end of a pipe only the daemon writes. */
 START_TEST(fence_fd_never_blocks_the_daemon)
 {
-	gpucmd_client *c = connect_ok();
 	gpucmd_session s;
 	gpucmd_token t;
-	must(c, gpucmd_session_open(c, "fenced", &s), "open");
-	must(c, gpucmd_fence_export(c, s, &t), "export");
+	gpucmd_client *c = connect_fenced("fenced", &s, &t);
 
 	struct raw r;
 	raw_open(&r);

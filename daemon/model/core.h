@@ -52,7 +52,14 @@ struct gd_core {
 	struct gd_scheduler *sched;
 	struct gd_list clients;    /* struct gd_client.link */
 	struct gd_list tokens;     /* capability tokens, see fence.h */
-	struct gd_list waiters;    /* host fence waiters, see fence.h */
+	struct gd_fence_waits {    /* host fence waiters, see fence.h */
+		struct gd_list all;    /* parked */
+		struct gd_list timed;  /* those with a timeout, earliest deadline first */
+		struct gd_list spare;  /* finished, kept for reuse */
+		uint32_t n_spare;
+		uv_timer_t timer;      /* set for the earliest deadline */
+		bool open;             /* the timer is usable (not closing) */
+	} fence_waits;
 	struct gd_list uids;       /* struct gd_account.link: one per uid with clients or buffers */
 	struct gd_stats stats;
 	struct gd_fair {           /* the clients last waiting for their work, account.h */

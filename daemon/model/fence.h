@@ -68,6 +68,13 @@ typedef void gd_fence_answer_fn(struct gd_client *c, uint64_t req, int status, c
  * never come. Counts against c's account until it ends (account.h). */
 int gd_fence_wait(struct gd_fence *f, struct gd_client *c, uint64_t req, uint64_t value, uint32_t timeout_ms,
 		  int event_fd, gd_fence_answer_fn *answer);
+/* The daemon's parked waits (gd_core.fence_waits): gd_fence_waits_init
+ * before the first wait; _close closes their timer once no wait can come
+ * (the stop; a later wait with a timeout is answered at once), _finish frees
+ * the waiter structs kept for reuse once the loop has ended. */
+void gd_fence_waits_init(struct gd_core *d);
+void gd_fence_waits_close(struct gd_core *d);
+void gd_fence_waits_finish(struct gd_core *d);
 /* Drops every waiter of connection c (it is closing). */
 void gd_fence_drop_waiters(struct gd_core *d, struct gd_client *c);
 /* Whether connection c waits on a fence on the host (or by an eventfd). */

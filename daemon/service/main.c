@@ -24,6 +24,7 @@
 #include "gpucmd_defs.h"
 #include "base/log.h"
 #include "device/memory.h"
+#include "model/fence.h"
 #include "service/notify.h"
 #include "device/pcache.h"
 #include "device/registry.h"
@@ -42,6 +43,7 @@ static void finish_stop(struct gd_daemon *d)
 				"gpucmdd is stopping");
 	gd_scheduler_close(d->core.sched);
 	gd_timeouts_finish(&d->net);
+	gd_fence_waits_close(&d->core);
 	gd_device_lost_finish(d);
 	gd_notify_destroy(d->notify);
 	d->notify = NULL;
@@ -154,9 +156,9 @@ static int start(struct gd_daemon *d)
 	d->device_lock = -1;
 	gd_list_init(&core->clients);
 	gd_list_init(&core->tokens);
-	gd_list_init(&core->waiters);
 	gd_list_init(&core->uids);
 	core->loop = uv_default_loop();
+	gd_fence_waits_init(core);
 	core->on_progress = on_progress;
 	core->started_ms = uv_now(core->loop);
 	if (gd_net_init(&d->net, core) < 0) {
@@ -195,6 +197,7 @@ static int start(struct gd_daemon *d)
 static int finish(struct gd_daemon *d, int status)
 {
 	struct gd_core *core = &d->core;
+	gd_fence_waits_close(core); /* done at the stop, unless start-up failed */
 	if (d->net.server) {
 		/* Start-up failed after the socket was made: remove it. */
 		gd_server_destroy(d->net.server);
@@ -216,6 +219,7 @@ static int finish(struct gd_daemon *d, int status)
 	uint64_t msgs = gd_gpu_destroy(core->gpu) + core->lost_validation_messages;
 	if (uv_loop_close(core->loop) != 0 && status == 0)
 		log_warn("loop closed with handles still open");
+	gd_fence_waits_finish(core);
 	if (msgs) {
 		log_err("%llu Vulkan validation messages during this run", (unsigned long long)msgs);
 		if (status == 0)
