@@ -153,6 +153,11 @@ void gd_fence_abandon(struct gd_fence *f, uint64_t last)
 	}
 }
 
+static uint64_t deadline_of(const struct gd_list *timed)
+{
+	return gd_container_of(timed, struct gd_fence_waiter, timed)->deadline_ms;
+}
+
 /* The earliest deadline passed (or a waiter that had it finished first):
  * the waits past theirs time out, the timer is set for the next one. */
 static void on_deadline(uv_timer_t *t)
@@ -160,21 +165,16 @@ static void on_deadline(uv_timer_t *t)
 	struct gd_fence_waits *fw = t->data;
 	uint64_t now = uv_now(t->loop);
 	while (!gd_list_empty(&fw->timed)) {
-		struct gd_fence_waiter *w = gd_container_of(fw->timed.next, struct gd_fence_waiter, timed);
-		if (w->deadline_ms > now) {
-			uv_timer_start(&fw->timer, on_deadline, w->deadline_ms - now, 0);
+		if (deadline_of(fw->timed.next) > now) {
+			uv_timer_start(&fw->timer, on_deadline, deadline_of(fw->timed.next) - now, 0);
 			return;
 		}
+		struct gd_fence_waiter *w = gd_container_of(fw->timed.next, struct gd_fence_waiter, timed);
 		char msg[128];
 		snprintf(msg, sizeof(msg), "fence wait timed out before value %llu (reached %llu)",
 			 (unsigned long long)w->value, (unsigned long long)w->fence->completed);
 		finish_waiter(w, -ETIMEDOUT, msg);
 	}
-}
-
-static uint64_t deadline_of(const struct gd_list *timed)
-{
-	return gd_container_of(timed, struct gd_fence_waiter, timed)->deadline_ms;
 }
 
 /* Links w among the timed waits by deadline and sets the timer when it is
