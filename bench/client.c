@@ -63,6 +63,8 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
@@ -1100,6 +1102,62 @@ static double bulk_window_rate(gpucmd_client *c, const struct bulk_window *b)
 	return (double)(n - b->stages) * 1e9 / (double)(now_ns() - b->t0);
 }
 
+/* Bulk's rate over short intervals while the HIGH client runs, read from
+ * status on a connection of its own: the committed daemon once switched
+ * within a run between 35-55 k stages/s and a starved 1-3 k
+ * (BENCHMARKS.md, "2026-12-04"), which one window's mean hides. */
+#define SAMPLE_MS 25
+#define MAX_SAMPLES 1024
+struct bulk_sampler {
+	const struct opts *o;
+	pthread_t th;
+	atomic_bool stop;
+	uint32_t n;
+	uint64_t rate[MAX_SAMPLES]; /* stages per second */
+};
+
+static void *bulk_sampler_main(void *arg)
+{
+	struct bulk_sampler *s = arg;
+	gpucmd_client *c = connect_daemon(s->o);
+	uint64_t prev = normal_stages(c), t0 = now_ns();
+	for (;;) {
+		usleep(SAMPLE_MS * 1000);
+		if (atomic_load(&s->stop) || s->n == MAX_SAMPLES)
+			break; /* an interval that ran past the window is not counted */
+		uint64_t n = normal_stages(c), t = now_ns();
+		s->rate[s->n++] = (n - prev) * 1000000000u / (t - t0);
+		prev = n, t0 = t;
+	}
+	gpucmd_disconnect(c);
+	return NULL;
+}
+
+static void bulk_sampler_start(struct bulk_sampler *s, const struct opts *o)
+{
+	s->o = o;
+	s->n = 0;
+	atomic_store(&s->stop, false);
+	if (pthread_create(&s->th, NULL, bulk_sampler_main, s) != 0)
+		die("priority: cannot start the bulk sampler");
+}
+
+/* Stops it and prints its key: the intervals' rates and the share of them
+ * below a tenth of `alone`. */
+static void bulk_sampler_report(struct bulk_sampler *s, double alone)
+{
+	atomic_store(&s->stop, true);
+	pthread_join(s->th, NULL);
+	uint32_t starved = 0;
+	for (uint32_t i = 0; i < s->n; i++)
+		starved += (double)s->rate[i] < alone / 10;
+	qsort(s->rate, s->n, sizeof(*s->rate), cmp_u64);
+	uint64_t min = s->n ? s->rate[0] : 0, p10 = s->n ? s->rate[s->n / 10] : 0, med = s->n ? s->rate[s->n / 2] : 0;
+	printf(",\"bulk_rate_with_high\":{\"interval_ms\":%d,\"samples\":%u,\"min\":%" PRIu64 ",\"p10\":%" PRIu64
+	       ",\"median\":%" PRIu64 ",\"starved_fraction\":%.3f}",
+	       SAMPLE_MS, s->n, min, p10, med, s->n ? (double)starved / s->n : 0.0);
+}
+
 /* The bulk processes' stages per second, with nothing else running. */
 static double bulk_alone(const struct opts *o, gpucmd_client *c, struct bulkwork w, struct cpu_share *busy)
 {
@@ -1194,9 +1252,12 @@ static int bench_priority(const struct opts *o)
 	struct bulk_run b = bulk_start(o, w, NULL, NULL);
 	struct bulk_window win;
 	cpu_share_begin(o, &cpu[1]);
+	static struct bulk_sampler sampler;
+	bulk_sampler_start(&sampler, o);
 	bulk_window_begin(c, &win);
 	uint64_t n_busy = high_loop(&h, busy, NULL, busy_cap, o->seconds, 0);
 	double rate_with = bulk_window_rate(c, &win);
+	atomic_store(&sampler.stop, true);
 	cpu_share_end(o, &cpu[1]);
 	/* The daemon's own view of the same round trips (its newest 1024),
 	 * taken before the bulk processes stop: read later, it would be the
@@ -1226,6 +1287,7 @@ static int bench_priority(const struct opts *o)
 	printf(",\"bulk_stages_per_s\":{\"alone_before\":%.1f,\"alone_after\":%.1f,\"alone\":%.1f,\"with_high\":%.1f}"
 	       ",\"bulk_throughput_ratio\":%.3f",
 	       rate_alone[0], rate_alone[1], rate_mean, rate_with, rate_with / rate_mean);
+	bulk_sampler_report(&sampler, rate_mean);
 	if (o->daemon_pid)
 		printf(",\"daemon_busy\":{\"bulk_alone\":{\"loop\":%.3f,\"retire\":%.3f},"
 		       "\"with_high\":{\"loop\":%.3f,\"retire\":%.3f}}",
