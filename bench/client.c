@@ -1142,11 +1142,16 @@ static void bulk_sampler_start(struct bulk_sampler *s, const struct opts *o)
 		die("priority: cannot start the bulk sampler");
 }
 
-/* Stops it and prints its key: the intervals' rates and the share of them
- * below a tenth of `alone`. */
-static void bulk_sampler_report(struct bulk_sampler *s, double alone)
+/* Ends the sampling: the window is over. */
+static void bulk_sampler_stop(struct bulk_sampler *s)
 {
 	atomic_store(&s->stop, true);
+}
+
+/* Waits for the sampler (stopped) and prints its key: the intervals' rates
+ * and the share of them below a tenth of `alone`. */
+static void bulk_sampler_report(struct bulk_sampler *s, double alone)
+{
 	pthread_join(s->th, NULL);
 	uint32_t starved = 0;
 	for (uint32_t i = 0; i < s->n; i++)
@@ -1257,7 +1262,7 @@ static int bench_priority(const struct opts *o)
 	bulk_window_begin(c, &win);
 	uint64_t n_busy = high_loop(&h, busy, NULL, busy_cap, o->seconds, 0);
 	double rate_with = bulk_window_rate(c, &win);
-	atomic_store(&sampler.stop, true);
+	bulk_sampler_stop(&sampler);
 	cpu_share_end(o, &cpu[1]);
 	/* The daemon's own view of the same round trips (its newest 1024),
 	 * taken before the bulk processes stop: read later, it would be the

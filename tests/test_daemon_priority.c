@@ -336,7 +336,7 @@ static uint32_t in_flight_of(gpucmd_client *asker, uint32_t client)
  * H200 the completion thread, sharing a CPU with the busy loop thread,
  * reported bulk values every few milliseconds in a quarter of the runs and
  * bulk kept 1-3 k stages/s (BENCHMARKS.md, "2026-12-04"); the loop's own
- * looks between requests now read those timelines too while work is held.
+ * looks between requests now read those timelines too, every eighth look.
  * A test build's fault makes the thread report the HIGH track alone: four
  * bulk stages, two held back, must all retire while a HIGH client does
  * round trips (no other work: what the thread does not report, only the
