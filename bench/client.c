@@ -956,6 +956,11 @@ static _Noreturn void bulk_child(const struct opts *o, struct bulkwork w, int re
 {
 	struct sigaction sa = {.sa_handler = on_bulk_stop};
 	sigaction(SIGUSR1, &sa, NULL);
+	/* BENCH_BULK_SPIN_US: how long the bulk processes alone poll for a
+	 * reply (GPUCMD_SPIN_US), to see what their polling costs the others. */
+	const char *spin = getenv("BENCH_BULK_SPIN_US");
+	if (spin && *spin)
+		setenv("GPUCMD_SPIN_US", spin, 1);
 	gpucmd_client *c = connect_daemon(o);
 	struct bulkjob j;
 	bulkjob_init(&j, c, w, w.k);
