@@ -226,6 +226,9 @@ test: deps
 	rm -rf $(B)/bench-smoke && BENCH_QUICK=1 $(B)/gpucmd bench $(B)/bench-smoke
 	rm -rf $(B)/multigpu-smoke && GPUCMD_BUILD=$(CURDIR)/$(B) DEVICES="0 0" SHARE=1 PROCS=4 SECONDS_EACH=0.25 \
 		FLOOD=2 ITERS=50 bench/run-multigpu $(B)/multigpu-smoke
+	rm -rf $(B)/ab-smoke && BENCH_QUICK=1 BENCH_SLOW_US=1000000 bench/run-ab $(B)/ab-smoke 1 a=$(B)/gpucmdd \
+		"b=$(B)/gpucmdd:--bulk-depth-high 0" >$(B)/ab-smoke.txt && test $$(wc -l <$(B)/ab-smoke/ab.jsonl) = 2 && \
+		grep -q '^b | 0 | 1 (0) |' $(B)/ab-smoke.txt
 	rm -rf $(B)/sweep-smoke && mkdir -p $(B)/sweep-smoke && cp $(B)/kernels/matmul_f32.spv '$(B)/sweep-smoke/matmul_f32@built.spv' && \
 		MATMUL_SIZE=129,65,33 bench/run-matmul-sweep $(B)/sweep-smoke/out '$(B)/sweep-smoke/matmul_f32@built.spv' >/dev/null
 
@@ -363,7 +366,7 @@ bench: all $(BENCH_BIN)
 bench-bundle: all $(BENCH_BIN)
 	rm -rf bundle
 	mkdir -p bundle/kernels
-	cp $(B)/gpucmdd $(B)/gpucmd $(filter-out $(B)/bench/peak_%,$(BENCH_BIN)) bench/run-bench bench/run-multigpu bench/run-matmul-sweep \
+	cp $(B)/gpucmdd $(B)/gpucmd $(filter-out $(B)/bench/peak_%,$(BENCH_BIN)) bench/run-bench bench/run-ab bench/run-multigpu bench/run-matmul-sweep \
 		bench/bench-python $(B)/libgpucmd.so.0 bundle/
 	cp $(KERNELS) $(B)/bench/peak_mma_*.spv bundle/kernels/
 	mkdir -p bundle/python/gpucmd && cp python/gpucmd/*.py bundle/python/gpucmd/
