@@ -48,6 +48,7 @@ TESTS := $(B)/tests/test_wire $(B)/tests/test_range $(B)/tests/test_daemon $(B)/
 BENCH_SPV := $(B)/bench/fma_f32.spv $(B)/bench/l2_read_f32.spv $(B)/bench/peak_mma_f16.spv $(B)/bench/peak_mma_f16+coopmat_nv.spv \
 	$(B)/bench/peak_mma_wg_f16.spv $(B)/bench/peak_mma_wg_f16+coopmat2_nv.spv
 BENCH_BIN := $(B)/bench-inproc $(B)/bench-gpucmd $(B)/bench-kernels $(B)/bench-memstall $(B)/bench-pipeline-stats $(B)/bench-submit-threads \
+	     $(B)/bench-stage-rate \
 	     $(BENCH_SPV)
 UNITS := $(B)/systemd/gpucmdd.service $(B)/systemd/gpucmdd@.service $(B)/systemd/user/gpucmdd.service \
 	 $(B)/systemd/gpucmd-exporter.service \
@@ -226,6 +227,12 @@ test: deps
 	rm -rf $(B)/bench-smoke && BENCH_QUICK=1 $(B)/gpucmd bench $(B)/bench-smoke
 	rm -rf $(B)/multigpu-smoke && GPUCMD_BUILD=$(CURDIR)/$(B) DEVICES="0 0" SHARE=1 PROCS=4 SECONDS_EACH=0.25 \
 		FLOOD=2 ITERS=50 bench/run-multigpu $(B)/multigpu-smoke
+	VK_INSTANCE_LAYERS=VK_LAYER_KHRONOS_validation $(B)/bench-stage-rate --seconds 0.2 >$(B)/stage-rate-smoke.json \
+		2>$(B)/stage-rate-smoke.err && test ! -s $(B)/stage-rate-smoke.err && test $$(wc -l <$(B)/stage-rate-smoke.json) = 1 && \
+		grep -q '"bulk_alone_per_s":[1-9].*"round_trips_per_s":[1-9]' $(B)/stage-rate-smoke.json
+	VK_INSTANCE_LAYERS=VK_LAYER_KHRONOS_validation $(B)/bench-submit-threads --n 500 >$(B)/submit-threads-smoke.json \
+		2>$(B)/submit-threads-smoke.err && test ! -s $(B)/submit-threads-smoke.err && test $$(wc -l <$(B)/submit-threads-smoke.json) = 1 && \
+		grep -q '"alone_ns":{"min":[1-9]' $(B)/submit-threads-smoke.json
 	rm -rf $(B)/ab-smoke && BENCH_QUICK=1 BENCH_SLOW_US=1000000 bench/run-ab $(B)/ab-smoke 1 a=$(B)/gpucmdd \
 		"b=$(B)/gpucmdd:--bulk-depth-high 0" >$(B)/ab-smoke.txt && test $$(wc -l <$(B)/ab-smoke/ab.jsonl) = 2 && \
 		grep -q '^b | 0 | 1 (0) |' $(B)/ab-smoke.txt
@@ -328,13 +335,16 @@ fuzz: $(B)/fuzz/fuzz_frames $(B)/fuzz/fuzz_spirv $(KERNELS) $(TEST_SPV)
 $(B)/bench-inproc: bench/inproc.c
 	$(CC) $(CFLAGS) $< -o $@ $(LDFLAGS) $(shell pkg-config --cflags --libs vulkan) -lm
 
-$(B)/bench-memstall: bench/memstall.c bench/fail.h bench/stats.h
+$(B)/bench-memstall: bench/memstall.c bench/fail.h bench/stats.h bench/vkdev.h
 	$(CC) $(CFLAGS) $< -o $@ $(LDFLAGS) $(shell pkg-config --libs vulkan) -lpthread -lm
 
 $(B)/bench-pipeline-stats: bench/pipeline_stats.c bench/fail.h bench/stats.h
 	$(CC) $(CFLAGS) $< -o $@ $(LDFLAGS) $(shell pkg-config --libs vulkan)
 
-$(B)/bench-submit-threads: bench/submit_threads.c bench/fail.h bench/stats.h
+$(B)/bench-submit-threads: bench/submit_threads.c bench/fail.h bench/stats.h bench/vkdev.h
+	$(CC) $(CFLAGS) $< -o $@ $(LDFLAGS) $(shell pkg-config --libs vulkan) -lpthread
+
+$(B)/bench-stage-rate: bench/stage_rate.c bench/fail.h bench/stats.h bench/vkdev.h
 	$(CC) $(CFLAGS) $< -o $@ $(LDFLAGS) $(shell pkg-config --libs vulkan) -lpthread
 
 $(B)/bench-gpucmd: bench/client.c bench/fail.h bench/stats.h client/gpucmd.h proto/gpucmd_defs.h $(B)/libgpucmd.a

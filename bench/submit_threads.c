@@ -35,8 +35,7 @@
 struct lane {
 	VkDevice dev;
 	VkQueue queue;
-	VkSemaphore tl;
-	VkCommandBuffer cb[DEPTH];  /* submission i uses cb[i % DEPTH], done by then */
+	struct bench_vk_stages st; /* DEPTH command buffers: done by the time one is used again */
 	uint32_t n;
 	uint64_t *ns;          /* each call's time */
 	atomic_bool *go;
@@ -55,25 +54,19 @@ static void *submit_loop(void *arg)
 	while (!atomic_load(l->go))
 		;
 	uint64_t base = 0;
-	VK(vkGetSemaphoreCounterValue(l->dev, l->tl, &base));
+	VK(vkGetSemaphoreCounterValue(l->dev, l->st.tl, &base));
 	for (uint32_t i = 0; i < l->n; i++) {
 		uint64_t v = base + i + 1;
 		if (i >= DEPTH) {
 			uint64_t w = v - DEPTH;
 			VkSemaphoreWaitInfo wi = {.sType = VK_STRUCTURE_TYPE_SEMAPHORE_WAIT_INFO, .semaphoreCount = 1,
-						  .pSemaphores = &l->tl, .pValues = &w};
+						  .pSemaphores = &l->st.tl, .pValues = &w};
 			VK(vkWaitSemaphores(l->dev, &wi, UINT64_MAX));
 		}
-		VkSemaphoreSubmitInfo wait = {.sType = VK_STRUCTURE_TYPE_SEMAPHORE_SUBMIT_INFO, .semaphore = l->tl,
-					      .value = v - 1, .stageMask = VK_PIPELINE_STAGE_2_ALL_COMMANDS_BIT};
-		VkSemaphoreSubmitInfo sig = wait;
-		sig.value = v;
-		VkCommandBufferSubmitInfo cbi = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_SUBMIT_INFO,
-						 .commandBuffer = l->cb[i % DEPTH]};
-		VkSubmitInfo2 si = {.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO_2, .waitSemaphoreInfoCount = 1,
-				    .pWaitSemaphoreInfos = &wait, .commandBufferInfoCount = 1,
-				    .pCommandBufferInfos = &cbi, .signalSemaphoreInfoCount = 1,
-				    .pSignalSemaphoreInfos = &sig};
+		VkSubmitInfo2 si;
+		VkCommandBufferSubmitInfo cbi;
+		VkSemaphoreSubmitInfo sem[2];
+		bench_vk_stage_info(&l->st, v, &si, &cbi, sem);
 		uint64_t t0 = now_ns();
 		VK(vkQueueSubmit2(l->queue, 1, &si, VK_NULL_HANDLE));
 		l->ns[i] = now_ns() - t0;
@@ -109,42 +102,16 @@ int main(int argc, char **argv)
 	bench_vk_open(&v, 2, (const float[]){0.5f, 1.0f});
 	VkDevice dev = v.dev;
 	uint32_t queues = v.queues, fam = v.fam;
-	VkBufferCreateInfo bci = {.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO, .size = 4096,
-				  .usage = VK_BUFFER_USAGE_TRANSFER_DST_BIT};
-	VkBuffer buf;
-	VK(vkCreateBuffer(dev, &bci, NULL, &buf));
-	VkMemoryRequirements mr;
-	vkGetBufferMemoryRequirements(dev, buf, &mr);
-	VkMemoryAllocateInfo mai = {.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO, .allocationSize = mr.size,
-				    .memoryTypeIndex = v.local_type};
-	VkDeviceMemory mem;
-	VK(vkAllocateMemory(dev, &mai, NULL, &mem));
-	VK(vkBindBufferMemory(dev, buf, mem, 0));
+	struct bench_vk_buf buf;
+	bench_vk_buf_create(&v, &buf, 4096);
 
 	atomic_bool go = false;
 	struct lane ls[2];
-	VkCommandPool pools[2];
 	for (uint32_t i = 0; i < queues; i++) {
 		struct lane *l = &ls[i];
 		*l = (struct lane){.dev = dev, .n = n, .go = &go};
 		vkGetDeviceQueue(dev, fam, i, &l->queue);
-		VkCommandPoolCreateInfo pci = {.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
-					       .queueFamilyIndex = fam};
-		VK(vkCreateCommandPool(dev, &pci, NULL, &pools[i]));
-		VkCommandBufferAllocateInfo cai = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
-						   .commandPool = pools[i], .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
-						   .commandBufferCount = DEPTH};
-		VK(vkAllocateCommandBuffers(dev, &cai, l->cb));
-		for (uint32_t k = 0; k < DEPTH; k++) {
-			VkCommandBufferBeginInfo bi = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
-			VK(vkBeginCommandBuffer(l->cb[k], &bi));
-			vkCmdFillBuffer(l->cb[k], buf, 256 * i, 256, k);
-			VK(vkEndCommandBuffer(l->cb[k]));
-		}
-		VkSemaphoreTypeCreateInfo ti = {.sType = VK_STRUCTURE_TYPE_SEMAPHORE_TYPE_CREATE_INFO,
-						.semaphoreType = VK_SEMAPHORE_TYPE_TIMELINE};
-		VkSemaphoreCreateInfo si = {.sType = VK_STRUCTURE_TYPE_SEMAPHORE_CREATE_INFO, .pNext = &ti};
-		VK(vkCreateSemaphore(dev, &si, NULL, &l->tl));
+		bench_vk_stages_create(&v, &l->st, DEPTH, buf.buf, 256 * i);
 		if (!(l->ns = malloc(n * sizeof(*l->ns))))
 			die("out of memory");
 	}
@@ -164,12 +131,10 @@ int main(int argc, char **argv)
 	}
 	printf("}\n");
 	for (uint32_t i = 0; i < queues; i++) {
-		vkDestroySemaphore(dev, ls[i].tl, NULL);
-		vkDestroyCommandPool(dev, pools[i], NULL);
+		bench_vk_stages_destroy(&v, &ls[i].st);
 		free(ls[i].ns);
 	}
-	vkDestroyBuffer(dev, buf, NULL);
-	vkFreeMemory(dev, mem, NULL);
+	bench_vk_buf_destroy(&v, &buf);
 	bench_vk_close(&v);
 	return 0;
 }

@@ -1,8 +1,10 @@
 /*
  * vkdev.h — the Vulkan set-up the Vulkan-only tools share (bench/memstall.c,
- * bench/submit_threads.c): an instance, the first device, its first
- * compute family with up to `want` queues, timeline semaphores and
- * synchronization2 on, and the index of a device-local memory type. VK()
+ * bench/submit_threads.c, bench/stage_rate.c): an instance, the first
+ * device, its first compute family with up to `want` queues, timeline
+ * semaphores and synchronization2 on, the index of a device-local memory
+ * type; a device-local buffer; and the command buffers and timeline of
+ * gpucmdd's tiny stages. VK()
  * dies naming the call that failed (fail.h). bench_vk_close destroys the
  * device and the instance once the tool destroyed what it made on them.
  */
@@ -10,6 +12,7 @@
 #define GPUCMD_BENCH_VKDEV_H
 
 #include <stdint.h>
+#include <stdlib.h>
 
 #include <vulkan/vulkan.h>
 
@@ -71,6 +74,88 @@ static inline void bench_vk_open(struct bench_vk *v, uint32_t want, const float 
 	VkDeviceCreateInfo dci = {.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO, .pNext = &f13,
 				  .queueCreateInfoCount = 1, .pQueueCreateInfos = &q};
 	VK(vkCreateDevice(v->phys, &dci, NULL, &v->dev));
+}
+
+/* A buffer of `size` bytes in device-local memory, for transfers into it. */
+struct bench_vk_buf {
+	VkBuffer buf;
+	VkDeviceMemory mem;
+};
+
+static inline void bench_vk_buf_create(struct bench_vk *v, struct bench_vk_buf *b, VkDeviceSize size)
+{
+	VkBufferCreateInfo bci = {.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO, .size = size,
+				  .usage = VK_BUFFER_USAGE_TRANSFER_DST_BIT};
+	VK(vkCreateBuffer(v->dev, &bci, NULL, &b->buf));
+	VkMemoryRequirements mr;
+	vkGetBufferMemoryRequirements(v->dev, b->buf, &mr);
+	VkMemoryAllocateInfo mai = {.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO, .allocationSize = mr.size,
+				    .memoryTypeIndex = v->local_type};
+	VK(vkAllocateMemory(v->dev, &mai, NULL, &b->mem));
+	VK(vkBindBufferMemory(v->dev, b->buf, b->mem, 0));
+}
+
+static inline void bench_vk_buf_destroy(struct bench_vk *v, struct bench_vk_buf *b)
+{
+	vkDestroyBuffer(v->dev, b->buf, NULL);
+	vkFreeMemory(v->dev, b->mem, NULL);
+}
+
+/* What gpucmdd submits for a tiny stage, n times over: command buffers
+ * each filling 256 bytes of buf at `offset`, from a pool of their own,
+ * and a timeline for them to wait on and signal. */
+struct bench_vk_stages {
+	VkCommandPool pool;
+	VkCommandBuffer *cb;
+	uint32_t n;
+	VkSemaphore tl;
+};
+
+static inline void bench_vk_stages_create(struct bench_vk *v, struct bench_vk_stages *st, uint32_t n, VkBuffer buf,
+					  VkDeviceSize offset)
+{
+	st->n = n;
+	if (!(st->cb = calloc(n, sizeof(*st->cb))))
+		die("out of memory");
+	VkCommandPoolCreateInfo pci = {.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO, .queueFamilyIndex = v->fam};
+	VK(vkCreateCommandPool(v->dev, &pci, NULL, &st->pool));
+	VkCommandBufferAllocateInfo cai = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO, .commandPool = st->pool,
+					   .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY, .commandBufferCount = n};
+	VK(vkAllocateCommandBuffers(v->dev, &cai, st->cb));
+	for (uint32_t k = 0; k < n; k++) {
+		VkCommandBufferBeginInfo bi = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
+		VK(vkBeginCommandBuffer(st->cb[k], &bi));
+		vkCmdFillBuffer(st->cb[k], buf, offset, 256, k);
+		VK(vkEndCommandBuffer(st->cb[k]));
+	}
+	VkSemaphoreTypeCreateInfo ti = {.sType = VK_STRUCTURE_TYPE_SEMAPHORE_TYPE_CREATE_INFO,
+					.semaphoreType = VK_SEMAPHORE_TYPE_TIMELINE};
+	VkSemaphoreCreateInfo si = {.sType = VK_STRUCTURE_TYPE_SEMAPHORE_CREATE_INFO, .pNext = &ti};
+	VK(vkCreateSemaphore(v->dev, &si, NULL, &st->tl));
+}
+
+static inline void bench_vk_stages_destroy(struct bench_vk *v, struct bench_vk_stages *st)
+{
+	vkDestroySemaphore(v->dev, st->tl, NULL);
+	vkDestroyCommandPool(v->dev, st->pool, NULL);
+	free(st->cb);
+}
+
+/* Entry `i` of a batch: stage value `value` of st waits for value - 1 and
+ * signals value, with command buffer value % n (done by then: the caller
+ * keeps at most n in flight). The infos are the caller's arrays. */
+static inline void bench_vk_stage_info(const struct bench_vk_stages *st, uint64_t value, VkSubmitInfo2 *si,
+				       VkCommandBufferSubmitInfo *cbi, VkSemaphoreSubmitInfo sem[2])
+{
+	sem[0] = (VkSemaphoreSubmitInfo){.sType = VK_STRUCTURE_TYPE_SEMAPHORE_SUBMIT_INFO, .semaphore = st->tl,
+					 .value = value - 1, .stageMask = VK_PIPELINE_STAGE_2_ALL_COMMANDS_BIT};
+	sem[1] = sem[0];
+	sem[1].value = value;
+	*cbi = (VkCommandBufferSubmitInfo){.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_SUBMIT_INFO,
+					   .commandBuffer = st->cb[value % st->n]};
+	*si = (VkSubmitInfo2){.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO_2, .waitSemaphoreInfoCount = 1,
+			      .pWaitSemaphoreInfos = &sem[0], .commandBufferInfoCount = 1, .pCommandBufferInfos = cbi,
+			      .signalSemaphoreInfoCount = 1, .pSignalSemaphoreInfos = &sem[1]};
 }
 
 static inline void bench_vk_close(struct bench_vk *v)
