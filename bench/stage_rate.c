@@ -39,7 +39,7 @@
 #define MAX_BATCH 32
 #define MAX_RTT (1u << 21)
 
-enum phase { P_WAIT, P_RUN, P_END };
+enum phase { P_WAIT, P_RUN, P_END }; /* a thread's: not started, running, to end */
 
 struct shared {
 	VkDevice dev;
@@ -75,12 +75,6 @@ static void submit(struct shared *s, VkQueue q, uint32_t n, const VkSubmitInfo2 
 		pthread_mutex_unlock(s->q_lock);
 }
 
-static void wait_phase(_Atomic int *p)
-{
-	while (atomic_load(p) == P_WAIT)
-		;
-}
-
 static void *bulk_loop(void *arg)
 {
 	struct shared *s = arg;
@@ -88,7 +82,6 @@ static void *bulk_loop(void *arg)
 	VkCommandBufferSubmitInfo cbi[MAX_BATCH];
 	VkSemaphoreSubmitInfo sem[MAX_BATCH][2];
 	uint64_t submitted = counter(s->dev, s->bulk.tl);
-	wait_phase(&s->bulk_phase);
 	while (atomic_load(&s->bulk_phase) == P_RUN) {
 		/* Command buffer v % DEPTH is free again once v - DEPTH is done. */
 		while (counter(s->dev, s->bulk.tl) + DEPTH < submitted + s->batch)
@@ -106,7 +99,6 @@ static void *rt_loop(void *arg)
 {
 	struct shared *s = arg;
 	uint64_t v = counter(s->dev, s->rt.tl);
-	wait_phase(&s->rt_phase);
 	while (atomic_load(&s->rt_phase) == P_RUN) {
 		VkSubmitInfo2 si;
 		VkCommandBufferSubmitInfo cbi;
@@ -171,15 +163,19 @@ int main(int argc, char **argv)
 	if (!(s.rtt = malloc(MAX_RTT * sizeof(*s.rtt))))
 		die("out of memory");
 
+	/* The round-trip thread starts with its phase: it polls, and would
+	 * take a CPU from the bulk thread alone. */
 	pthread_t bulk, rt;
-	if (pthread_create(&bulk, NULL, bulk_loop, &s) || pthread_create(&rt, NULL, rt_loop, &s))
+	atomic_store(&s.bulk_phase, P_RUN);
+	if (pthread_create(&bulk, NULL, bulk_loop, &s))
 		die("pthread_create failed");
 	struct stats none, rt_with, rt_alone;
 	double rate_none;
-	atomic_store(&s.bulk_phase, P_RUN);
 	(void)phase(&s, seconds / 4, &none, &rate_none); /* warm up */
 	double alone = phase(&s, seconds, &none, &rate_none);
 	atomic_store(&s.rt_phase, P_RUN);
+	if (pthread_create(&rt, NULL, rt_loop, &s))
+		die("pthread_create failed");
 	double rt_per_s, rt_alone_per_s;
 	double with = phase(&s, seconds, &rt_with, &rt_per_s);
 	atomic_store(&s.bulk_phase, P_END);
