@@ -45,7 +45,7 @@ CLI_OBJ := $(B)/obj/client/cli.o $(B)/obj/client/cli_status.o $(B)/obj/client/cl
 KERNELS := $(patsubst kernels/%.comp,$(B)/kernels/%.spv,$(wildcard kernels/*.comp)) \
 	$(patsubst kernels/coopmat2/%.spv,$(B)/kernels/%.spv,$(wildcard kernels/coopmat2/*.spv))
 TESTS := $(B)/tests/test_wire $(B)/tests/test_range $(B)/tests/test_daemon $(B)/tests/test_service
-BENCH_SPV := $(B)/bench/fma_f32.spv $(B)/bench/l2_read_f32.spv $(B)/bench/peak_mma_f16.spv $(B)/bench/peak_mma_f16+coopmat_nv.spv \
+BENCH_SPV := $(B)/bench/fma_f32.spv $(B)/bench/l2_read_f32.spv $(B)/bench/stage_noop.spv $(B)/bench/peak_mma_f16.spv $(B)/bench/peak_mma_f16+coopmat_nv.spv \
 	$(B)/bench/peak_mma_wg_f16.spv $(B)/bench/peak_mma_wg_f16+coopmat2_nv.spv
 BENCH_BIN := $(B)/bench-inproc $(B)/bench-gpucmd $(B)/bench-kernels $(B)/bench-memstall $(B)/bench-pipeline-stats $(B)/bench-submit-threads \
 	     $(B)/bench-stage-rate \
@@ -227,7 +227,7 @@ test: deps
 	rm -rf $(B)/bench-smoke && BENCH_QUICK=1 $(B)/gpucmd bench $(B)/bench-smoke
 	rm -rf $(B)/multigpu-smoke && GPUCMD_BUILD=$(CURDIR)/$(B) DEVICES="0 0" SHARE=1 PROCS=4 SECONDS_EACH=0.25 \
 		FLOOD=2 ITERS=50 bench/run-multigpu $(B)/multigpu-smoke
-	VK_INSTANCE_LAYERS=VK_LAYER_KHRONOS_validation $(B)/bench-stage-rate --seconds 0.2 >$(B)/stage-rate-smoke.json \
+	VK_INSTANCE_LAYERS=VK_LAYER_KHRONOS_validation $(B)/bench-stage-rate --seconds 0.2 --spv $(B)/bench/stage_noop.spv >$(B)/stage-rate-smoke.json \
 		2>$(B)/stage-rate-smoke.err && test ! -s $(B)/stage-rate-smoke.err && test $$(wc -l <$(B)/stage-rate-smoke.json) = 1 && \
 		grep -q '"bulk_alone_per_s":[1-9].*"round_trips_alone_per_s":[1-9]' $(B)/stage-rate-smoke.json
 	VK_INSTANCE_LAYERS=VK_LAYER_KHRONOS_validation $(B)/bench-submit-threads --n 500 >$(B)/submit-threads-smoke.json \

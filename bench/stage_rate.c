@@ -9,7 +9,9 @@
  *
  * A stage is what gpucmdd submits for a tiny one (vkdev.h): a command
  * buffer waiting on its queue's timeline at the previous value and
- * signalling the next. The bulk thread submits them `--batch` to a
+ * signalling the next, which dispatches one workgroup of the kernel in
+ * `--spv` (stage_noop.spv, a kernel that does nothing) or, without it,
+ * fills 256 bytes. The bulk thread submits them `--batch` to a
  * vkQueueSubmit2, at most DEPTH in flight, as the daemon's turns do; the
  * round-trip thread submits one stage and polls its timeline until it
  * completes, then the next. Both poll rather than block (a blocking wait
@@ -18,7 +20,7 @@
  * JSON line: the bulk rates, `bulk_ratio` (beside / alone), the round
  * trips' latency and rate, and `stages_lost_per_round_trip`.
  *
- *   bench-stage-rate [--seconds S] [--batch N]
+ *   bench-stage-rate [--seconds S] [--batch N] [--spv PATH]
  */
 #include <inttypes.h>
 #include <pthread.h>
@@ -117,6 +119,33 @@ static void *rt_loop(void *arg)
 	return NULL;
 }
 
+/* A compute pipeline of the SPIR-V at path, whose kernel takes no
+ * resources; its layout and module are the caller's to destroy. */
+static VkPipeline load_pipeline(struct bench_vk *v, const char *path, VkPipelineLayout *layout, VkShaderModule *mod)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		die("cannot open %s", path);
+	static uint32_t code[1 << 16];
+	size_t len = fread(code, 1, sizeof(code), f);
+	fclose(f);
+	if (!len || len % 4 || len == sizeof(code))
+		die("%s is not a SPIR-V module this tool takes", path);
+	VkShaderModuleCreateInfo mi = {.sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO, .codeSize = len, .pCode = code};
+	VK(vkCreateShaderModule(v->dev, &mi, NULL, mod));
+	VkPipelineLayoutCreateInfo li = {.sType = VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO};
+	VK(vkCreatePipelineLayout(v->dev, &li, NULL, layout));
+	VkComputePipelineCreateInfo ci = {
+		.sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO,
+		.stage = {.sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO, .stage = VK_SHADER_STAGE_COMPUTE_BIT,
+			  .module = *mod, .pName = "main"},
+		.layout = *layout,
+	};
+	VkPipeline pipe;
+	VK(vkCreateComputePipelines(v->dev, VK_NULL_HANDLE, 1, &ci, NULL, &pipe));
+	return pipe;
+}
+
 /* Lets the phase run for `seconds`; returns the bulk stages completed a
  * second meanwhile, and fills *rt with the round trips' latencies. */
 static double phase(struct shared *s, double seconds, struct stats *rt, double *rt_per_s)
@@ -138,13 +167,16 @@ int main(int argc, char **argv)
 {
 	double seconds = 2;
 	uint32_t batch = 8;
+	const char *spv = NULL;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--seconds") && i + 1 < argc)
 			seconds = atof(argv[++i]);
 		else if (!strcmp(argv[i], "--batch") && i + 1 < argc)
 			batch = (uint32_t)atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--spv") && i + 1 < argc)
+			spv = argv[++i];
 		else
-			die("usage: bench-stage-rate [--seconds S] [--batch N]");
+			die("usage: bench-stage-rate [--seconds S] [--batch N] [--spv PATH]");
 	}
 	if (seconds <= 0 || batch < 1 || batch > MAX_BATCH)
 		die("--seconds must be positive and --batch 1 to %d", MAX_BATCH);
@@ -158,8 +190,11 @@ int main(int argc, char **argv)
 	struct shared s = {.dev = v.dev, .batch = batch, .q_lock = v.queues < 2 ? &one_queue : NULL};
 	vkGetDeviceQueue(v.dev, v.fam, 0, &s.bulk_q);
 	vkGetDeviceQueue(v.dev, v.fam, v.queues - 1, &s.rt_q);
-	bench_vk_stages_create(&v, &s.bulk, DEPTH, buf.buf, 0);
-	bench_vk_stages_create(&v, &s.rt, 2, buf.buf, 256);
+	VkPipelineLayout layout = VK_NULL_HANDLE;
+	VkShaderModule mod = VK_NULL_HANDLE;
+	VkPipeline pipe = spv ? load_pipeline(&v, spv, &layout, &mod) : VK_NULL_HANDLE;
+	bench_vk_stages_create(&v, &s.bulk, DEPTH, pipe, buf.buf, 0);
+	bench_vk_stages_create(&v, &s.rt, 2, pipe, buf.buf, 256);
 	if (!(s.rtt = malloc(MAX_RTT * sizeof(*s.rtt))))
 		die("out of memory");
 
@@ -185,10 +220,10 @@ int main(int argc, char **argv)
 	pthread_join(rt, NULL);
 	VK(vkDeviceWaitIdle(v.dev));
 
-	printf("{\"bench\":\"stage_rate\",\"device\":\"%s\",\"driver\":\"%s\",\"queues\":%u,\"batch\":%u,\"depth\":%d,"
+	printf("{\"bench\":\"stage_rate\",\"device\":\"%s\",\"driver\":\"%s\",\"stage\":\"%s\",\"queues\":%u,\"batch\":%u,\"depth\":%d,"
 	       "\"seconds\":%g,\"bulk_alone_per_s\":%.1f,\"bulk_with_round_trips_per_s\":%.1f,\"bulk_ratio\":%.3f,"
 	       "\"round_trips_per_s\":%.1f,\"round_trips_alone_per_s\":%.1f",
-	       v.props.properties.deviceName, v.drv.driverInfo, v.queues, batch, DEPTH, seconds, alone, with,
+	       v.props.properties.deviceName, v.drv.driverInfo, pipe ? "dispatch" : "fill", v.queues, batch, DEPTH, seconds, alone, with,
 	       alone > 0 ? with / alone : 0, rt_per_s, rt_alone_per_s);
 	json_stats("round_trip_alone_ns", rt_alone, true);
 	json_stats("round_trip_with_bulk_ns", rt_with, true);
@@ -196,6 +231,9 @@ int main(int argc, char **argv)
 	free(s.rtt);
 	bench_vk_stages_destroy(&v, &s.rt);
 	bench_vk_stages_destroy(&v, &s.bulk);
+	vkDestroyPipeline(v.dev, pipe, NULL);
+	vkDestroyPipelineLayout(v.dev, layout, NULL);
+	vkDestroyShaderModule(v.dev, mod, NULL);
 	bench_vk_buf_destroy(&v, &buf);
 	bench_vk_close(&v);
 	return 0;

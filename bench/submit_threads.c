@@ -111,7 +111,7 @@ int main(int argc, char **argv)
 		struct lane *l = &ls[i];
 		*l = (struct lane){.dev = dev, .n = n, .go = &go};
 		vkGetDeviceQueue(dev, fam, i, &l->queue);
-		bench_vk_stages_create(&v, &l->st, DEPTH, buf.buf, 256 * i);
+		bench_vk_stages_create(&v, &l->st, DEPTH, VK_NULL_HANDLE, buf.buf, 256 * i);
 		if (!(l->ns = malloc(n * sizeof(*l->ns))))
 			die("out of memory");
 	}

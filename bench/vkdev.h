@@ -70,7 +70,9 @@ static inline void bench_vk_open(struct bench_vk *v, uint32_t want, const float 
 	VkPhysicalDeviceVulkan12Features f12 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES,
 						.timelineSemaphore = VK_TRUE};
 	VkPhysicalDeviceVulkan13Features f13 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_3_FEATURES,
-						.pNext = &f12, .synchronization2 = VK_TRUE};
+						.pNext = &f12, .synchronization2 = VK_TRUE,
+						/* glslc's vulkan1.3 modules say LocalSizeId */
+						.maintenance4 = VK_TRUE};
 	VkDeviceCreateInfo dci = {.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO, .pNext = &f13,
 				  .queueCreateInfoCount = 1, .pQueueCreateInfos = &q};
 	VK(vkCreateDevice(v->phys, &dci, NULL, &v->dev));
@@ -102,8 +104,10 @@ static inline void bench_vk_buf_destroy(struct bench_vk *v, struct bench_vk_buf 
 }
 
 /* What gpucmdd submits for a tiny stage, n times over: command buffers
- * each filling 256 bytes of buf at `offset`, from a pool of their own,
- * and a timeline for them to wait on and signal. */
+ * each dispatching one workgroup of `pipe` (a compute pipeline with no
+ * resources), or with VK_NULL_HANDLE filling 256 bytes of buf at
+ * `offset`, from a pool of their own, and a timeline for them to wait on
+ * and signal. */
 struct bench_vk_stages {
 	VkCommandPool pool;
 	VkCommandBuffer *cb;
@@ -111,8 +115,8 @@ struct bench_vk_stages {
 	VkSemaphore tl;
 };
 
-static inline void bench_vk_stages_create(struct bench_vk *v, struct bench_vk_stages *st, uint32_t n, VkBuffer buf,
-					  VkDeviceSize offset)
+static inline void bench_vk_stages_create(struct bench_vk *v, struct bench_vk_stages *st, uint32_t n, VkPipeline pipe,
+					  VkBuffer buf, VkDeviceSize offset)
 {
 	st->n = n;
 	if (!(st->cb = calloc(n, sizeof(*st->cb))))
@@ -125,7 +129,12 @@ static inline void bench_vk_stages_create(struct bench_vk *v, struct bench_vk_st
 	for (uint32_t k = 0; k < n; k++) {
 		VkCommandBufferBeginInfo bi = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
 		VK(vkBeginCommandBuffer(st->cb[k], &bi));
-		vkCmdFillBuffer(st->cb[k], buf, offset, 256, k);
+		if (pipe) {
+			vkCmdBindPipeline(st->cb[k], VK_PIPELINE_BIND_POINT_COMPUTE, pipe);
+			vkCmdDispatch(st->cb[k], 1, 1, 1);
+		} else {
+			vkCmdFillBuffer(st->cb[k], buf, offset, 256, k);
+		}
 		VK(vkEndCommandBuffer(st->cb[k]));
 	}
 	VkSemaphoreTypeCreateInfo ti = {.sType = VK_STRUCTURE_TYPE_SEMAPHORE_TYPE_CREATE_INFO,
