@@ -148,7 +148,7 @@ static VkPipeline load_pipeline(struct bench_vk *v, const char *path, VkPipeline
 
 /* Lets the phase run for `seconds`; returns the bulk stages completed a
  * second meanwhile, and fills *rt with the round trips' latencies. */
-static double phase(struct shared *s, double seconds, struct stats *rt, double *rt_per_s)
+static double measure(struct shared *s, double seconds, struct stats *rt, double *rt_per_s)
 {
 	atomic_store(&s->n_rtt, 0);
 	uint64_t b0 = counter(s->dev, s->bulk.tl), t0 = now_ns();
@@ -206,16 +206,16 @@ int main(int argc, char **argv)
 		die("pthread_create failed");
 	struct stats none, rt_with, rt_alone;
 	double rate_none;
-	(void)phase(&s, seconds / 4, &none, &rate_none); /* warm up */
-	double alone = phase(&s, seconds, &none, &rate_none);
+	(void)measure(&s, seconds / 4, &none, &rate_none); /* warm up */
+	double alone = measure(&s, seconds, &none, &rate_none);
 	atomic_store(&s.rt_phase, P_RUN);
 	if (pthread_create(&rt, NULL, rt_loop, &s))
 		die("pthread_create failed");
 	double rt_per_s, rt_alone_per_s;
-	double with = phase(&s, seconds, &rt_with, &rt_per_s);
+	double with = measure(&s, seconds, &rt_with, &rt_per_s);
 	atomic_store(&s.bulk_phase, P_END);
 	pthread_join(bulk, NULL);
-	(void)phase(&s, seconds, &rt_alone, &rt_alone_per_s);
+	(void)measure(&s, seconds, &rt_alone, &rt_alone_per_s);
 	atomic_store(&s.rt_phase, P_END);
 	pthread_join(rt, NULL);
 	VK(vkDeviceWaitIdle(v.dev));
