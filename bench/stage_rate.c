@@ -16,11 +16,15 @@
  * round-trip thread submits one stage and polls its timeline until it
  * completes, then the next. Both poll rather than block (a blocking wait
  * wakes tens of microseconds late on a GPU, which would be the measure).
+ * With `--hold N`, bulk keeps at most N stages on the GPU while round
+ * trips run, as gpucmdd holds bulk beside HIGH work (bulk_depth_high).
+ * With `--rate R`, bulk offers at most R stages a second (gpucmdd's bulk
+ * clients offer what its loop gets through, not what the GPU could).
  * Three phases of `--seconds`: bulk alone, both, round trips alone. One
  * JSON line: the bulk rates, `bulk_ratio` (beside / alone), the round
  * trips' latency and rate, and `stages_lost_per_round_trip`.
  *
- *   bench-stage-rate [--seconds S] [--batch N] [--spv PATH]
+ *   bench-stage-rate [--seconds S] [--batch N] [--hold N] [--rate R] [--spv PATH]
  */
 #include <inttypes.h>
 #include <pthread.h>
@@ -49,6 +53,8 @@ struct shared {
 	pthread_mutex_t *q_lock;    /* one queue only: the two threads take turns submitting */
 	struct bench_vk_stages bulk, rt;
 	uint32_t batch;
+	uint32_t hold;              /* bulk's in-flight limit beside round trips; 0: DEPTH */
+	double rate;                /* bulk stages a second offered at most; 0: as many as fit */
 	_Atomic int bulk_phase, rt_phase;
 	uint64_t *rtt;              /* round-trip latencies, the current phase's */
 	_Atomic uint32_t n_rtt;
@@ -83,16 +89,22 @@ static void *bulk_loop(void *arg)
 	VkSubmitInfo2 si[MAX_BATCH];
 	VkCommandBufferSubmitInfo cbi[MAX_BATCH];
 	VkSemaphoreSubmitInfo sem[MAX_BATCH][2];
-	uint64_t submitted = counter(s->dev, s->bulk.tl);
+	uint64_t submitted = counter(s->dev, s->bulk.tl), first = submitted, t0 = now_ns();
 	while (atomic_load(&s->bulk_phase) == P_RUN) {
-		/* Command buffer v % DEPTH is free again once v - DEPTH is done. */
-		while (counter(s->dev, s->bulk.tl) + DEPTH < submitted + s->batch)
+		if (s->rate && (double)(submitted - first) > s->rate * (double)(now_ns() - t0) / 1e9)
+			continue;
+		/* gpucmdd's hold: beside round trips, bulk keeps at most
+		 * `hold` stages on the GPU, in batches no larger. Command
+		 * buffer v % DEPTH is free again once v - DEPTH is done. */
+		bool held = s->hold && atomic_load(&s->rt_phase) == P_RUN;
+		uint32_t depth = held ? s->hold : DEPTH, batch = held && s->hold < s->batch ? s->hold : s->batch;
+		while (counter(s->dev, s->bulk.tl) + depth < submitted + batch)
 			if (atomic_load(&s->bulk_phase) != P_RUN)
 				return NULL;
-		for (uint32_t j = 0; j < s->batch; j++)
+		for (uint32_t j = 0; j < batch; j++)
 			bench_vk_stage_info(&s->bulk, submitted + j + 1, &si[j], &cbi[j], sem[j]);
-		submit(s, s->bulk_q, s->batch, si);
-		submitted += s->batch;
+		submit(s, s->bulk_q, batch, si);
+		submitted += batch;
 	}
 	return NULL;
 }
@@ -166,20 +178,25 @@ static double measure(struct shared *s, double seconds, struct stats *rt, double
 int main(int argc, char **argv)
 {
 	double seconds = 2;
-	uint32_t batch = 8;
+	uint32_t batch = 8, hold = 0;
+	double rate = 0;
 	const char *spv = NULL;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--seconds") && i + 1 < argc)
 			seconds = atof(argv[++i]);
 		else if (!strcmp(argv[i], "--batch") && i + 1 < argc)
 			batch = (uint32_t)atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--hold") && i + 1 < argc)
+			hold = (uint32_t)atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--rate") && i + 1 < argc)
+			rate = atof(argv[++i]);
 		else if (!strcmp(argv[i], "--spv") && i + 1 < argc)
 			spv = argv[++i];
 		else
-			die("usage: bench-stage-rate [--seconds S] [--batch N] [--spv PATH]");
+			die("usage: bench-stage-rate [--seconds S] [--batch N] [--hold N] [--rate R] [--spv PATH]");
 	}
-	if (seconds <= 0 || batch < 1 || batch > MAX_BATCH)
-		die("--seconds must be positive and --batch 1 to %d", MAX_BATCH);
+	if (seconds <= 0 || batch < 1 || batch > MAX_BATCH || hold > DEPTH || rate < 0)
+		die("--seconds must be positive, --batch 1 to %d, --hold 0 to %d, --rate 0 or more", MAX_BATCH, DEPTH);
 	struct bench_vk v;
 	/* Bulk on a queue of priority 0.5, round trips on one of 1.0, as
 	 * gpucmdd's bulk and HIGH tracks. */
@@ -187,7 +204,7 @@ int main(int argc, char **argv)
 	struct bench_vk_buf buf;
 	bench_vk_buf_create(&v, &buf, 4096);
 	static pthread_mutex_t one_queue = PTHREAD_MUTEX_INITIALIZER;
-	struct shared s = {.dev = v.dev, .batch = batch, .q_lock = v.queues < 2 ? &one_queue : NULL};
+	struct shared s = {.dev = v.dev, .batch = batch, .hold = hold, .rate = rate, .q_lock = v.queues < 2 ? &one_queue : NULL};
 	vkGetDeviceQueue(v.dev, v.fam, 0, &s.bulk_q);
 	vkGetDeviceQueue(v.dev, v.fam, v.queues - 1, &s.rt_q);
 	VkPipelineLayout layout = VK_NULL_HANDLE;
@@ -220,10 +237,10 @@ int main(int argc, char **argv)
 	pthread_join(rt, NULL);
 	VK(vkDeviceWaitIdle(v.dev));
 
-	printf("{\"bench\":\"stage_rate\",\"device\":\"%s\",\"driver\":\"%s\",\"stage\":\"%s\",\"queues\":%u,\"batch\":%u,\"depth\":%d,"
+	printf("{\"bench\":\"stage_rate\",\"device\":\"%s\",\"driver\":\"%s\",\"stage\":\"%s\",\"family\":%u,\"queues\":%u,\"batch\":%u,\"depth\":%d,\"hold\":%u,\"rate\":%g,"
 	       "\"seconds\":%g,\"bulk_alone_per_s\":%.1f,\"bulk_with_round_trips_per_s\":%.1f,\"bulk_ratio\":%.3f,"
 	       "\"round_trips_per_s\":%.1f,\"round_trips_alone_per_s\":%.1f",
-	       v.props.properties.deviceName, v.drv.driverInfo, pipe ? "dispatch" : "fill", v.queues, batch, DEPTH, seconds, alone, with,
+	       v.props.properties.deviceName, v.drv.driverInfo, pipe ? "dispatch" : "fill", v.fam, v.queues, batch, DEPTH, hold, rate, seconds, alone, with,
 	       alone > 0 ? with / alone : 0, rt_per_s, rt_alone_per_s);
 	json_stats("round_trip_alone_ns", rt_alone, true);
 	json_stats("round_trip_with_bulk_ns", rt_with, true);

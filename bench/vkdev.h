@@ -1,7 +1,9 @@
 /*
  * vkdev.h — the Vulkan set-up the Vulkan-only tools share (bench/memstall.c,
  * bench/submit_threads.c, bench/stage_rate.c): an instance, the first
- * device, its first compute family with up to `want` queues, timeline
+ * device, the queue family gpucmdd takes (a compute-only one where there is
+ * one, else the first with compute; BENCH_QUEUE_FAMILY=N takes family N)
+ * with up to `want` queues, timeline
  * semaphores and synchronization2 on, the index of a device-local memory
  * type; a device-local buffer; and the command buffers and timeline of
  * gpucmdd's tiny stages. VK()
@@ -59,11 +61,19 @@ static inline void bench_vk_open(struct bench_vk *v, uint32_t want, const float 
 	VkQueueFamilyProperties qf[16];
 	nf = nf > 16 ? 16 : nf;
 	vkGetPhysicalDeviceQueueFamilyProperties(v->phys, &nf, qf);
-	v->fam = 0;
-	while (v->fam < nf && !(qf[v->fam].queueFlags & VK_QUEUE_COMPUTE_BIT))
-		v->fam++;
+	/* The family matters: on the H200 a round trip on queue 1 of the
+	 * graphics family waited 0.5-1.4 ms behind any work on queue 0 of
+	 * it, and not on the compute-only family (docs/BENCHMARKS.md). */
+	const char *want_fam = getenv("BENCH_QUEUE_FAMILY");
+	v->fam = nf;
+	for (uint32_t i = 0; i < nf && !want_fam; i++)
+		if ((qf[i].queueFlags & VK_QUEUE_COMPUTE_BIT) &&
+		    (v->fam == nf || (!(qf[i].queueFlags & VK_QUEUE_GRAPHICS_BIT) && (qf[v->fam].queueFlags & VK_QUEUE_GRAPHICS_BIT))))
+			v->fam = i;
+	if (want_fam && (uint32_t)atoi(want_fam) < nf && (qf[atoi(want_fam)].queueFlags & VK_QUEUE_COMPUTE_BIT))
+		v->fam = (uint32_t)atoi(want_fam);
 	if (v->fam == nf)
-		die("no compute queue family");
+		die(want_fam ? "BENCH_QUEUE_FAMILY=%s is not a family with compute" : "no compute queue family", want_fam);
 	v->queues = qf[v->fam].queueCount < want ? qf[v->fam].queueCount : want;
 	VkDeviceQueueCreateInfo q = {.sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO, .queueFamilyIndex = v->fam,
 				     .queueCount = v->queues, .pQueuePriorities = prios};
