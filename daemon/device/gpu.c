@@ -305,24 +305,31 @@ struct gd_gpu_options gd_gpu_options_of(const struct gd_config *cfg)
  * when the configured one cannot run compute work. */
 static uint32_t choose_family(struct gd_gpu *gpu, uint32_t want)
 {
-	if (want != UINT32_MAX) {
-		if (want < gpu->n_families && (gpu->families[want].queueFlags & VK_QUEUE_COMPUTE_BIT))
-			return want;
+	uint32_t any = UINT32_MAX, compute_only = UINT32_MAX;
+	for (uint32_t i = 0; i < gpu->n_families; i++) {
+		VkQueueFlags f = gpu->families[i].queueFlags;
+		if ((f & VK_QUEUE_COMPUTE_BIT) && !(f & VK_QUEUE_GRAPHICS_BIT) && compute_only == UINT32_MAX)
+			compute_only = i;
+		if ((f & VK_QUEUE_COMPUTE_BIT) && any == UINT32_MAX)
+			any = i;
+	}
+	if (want == UINT32_MAX)
+		return compute_only != UINT32_MAX ? compute_only : any;
+	if (want >= gpu->n_families || !(gpu->families[want].queueFlags & VK_QUEUE_COMPUTE_BIT)) {
 		log_err("queue_family %u: device %s has %u queue families and that one %s", want,
 			gpu->props.deviceName, gpu->n_families, want < gpu->n_families ? "has no compute queue" : "is not one of them");
 		return UINT32_MAX;
 	}
-	uint32_t any = UINT32_MAX;
-	for (uint32_t i = 0; i < gpu->n_families; i++) {
-		VkQueueFlags f = gpu->families[i].queueFlags;
-		if (!(f & VK_QUEUE_COMPUTE_BIT))
-			continue;
-		if (!(f & VK_QUEUE_GRAPHICS_BIT))
-			return i;
-		if (any == UINT32_MAX)
-			any = i;
-	}
-	return any;
+	/* On the H200 the queues of the graphics family take turns in time
+	 * slices: a high-priority round trip waited 0.4-2 ms behind bulk work
+	 * there, and kept its idle time on the compute-only family
+	 * (BENCHMARKS.md, "2026-12-04, late"). */
+	if ((gpu->families[want].queueFlags & VK_QUEUE_GRAPHICS_BIT) && compute_only != UINT32_MAX)
+		log_warn("queue_family %u: the family also runs graphics; on NVIDIA GPUs its queues take turns in time "
+			 "slices, so high-priority work waits milliseconds behind bulk work there; family %u (compute "
+			 "only, the default) keeps it apart",
+			 want, compute_only);
+	return want;
 }
 
 /* Turns on the optional features client SPIR-V may declare (spirv.c checks
