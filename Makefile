@@ -230,6 +230,10 @@ test: deps
 	VK_INSTANCE_LAYERS=VK_LAYER_KHRONOS_validation $(B)/bench-stage-rate --seconds 0.2 --spv $(B)/bench/stage_noop.spv >$(B)/stage-rate-smoke.json \
 		2>$(B)/stage-rate-smoke.err && test ! -s $(B)/stage-rate-smoke.err && test $$(wc -l <$(B)/stage-rate-smoke.json) = 1 && \
 		grep -q '"bulk_alone_per_s":[1-9].*"round_trips_alone_per_s":[1-9]' $(B)/stage-rate-smoke.json
+	VK_INSTANCE_LAYERS=VK_LAYER_KHRONOS_validation $(B)/bench-stage-rate --seconds 0.2 --hold 2 --rate 2000 \
+		>$(B)/stage-rate-smoke.json 2>$(B)/stage-rate-smoke.err && test ! -s $(B)/stage-rate-smoke.err && \
+		python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["hold"] == 2 and 0 < d["bulk_alone_per_s"] <= 2100, d' \
+		$(B)/stage-rate-smoke.json
 	VK_INSTANCE_LAYERS=VK_LAYER_KHRONOS_validation $(B)/bench-submit-threads --n 500 >$(B)/submit-threads-smoke.json \
 		2>$(B)/submit-threads-smoke.err && test ! -s $(B)/submit-threads-smoke.err && test $$(wc -l <$(B)/submit-threads-smoke.json) = 1 && \
 		grep -q '"alone_ns":{"min":[1-9]' $(B)/submit-threads-smoke.json
