@@ -13,7 +13,7 @@
 struct gd_account *gd_account_find(const struct gd_core *d, uid_t uid)
 {
 	struct gd_list *pos, *tmp;
-	gd_list_for_each_safe(pos, tmp, &d->uids) {
+	gd_list_for_each_safe(pos, tmp, &d->proc->uids) {
 		struct gd_account *a = gd_container_of(pos, struct gd_account, link);
 		if (a->uid == uid)
 			return a;
@@ -32,7 +32,7 @@ static struct gd_account *uid_account(struct gd_core *d, uid_t uid)
 	a->d = d;
 	a->refs = 1;
 	a->uid = uid;
-	gd_list_insert_tail(&d->uids, &a->link);
+	gd_list_insert_tail(&d->proc->uids, &a->link);
 	return a;
 }
 
@@ -75,7 +75,7 @@ void gd_account_unref(struct gd_account *a)
 
 int gd_account_charge(struct gd_account *a, uint64_t bytes, char *err, size_t errlen)
 {
-	const struct gd_config *cfg = &a->d->cfg;
+	const struct gd_config *cfg = &a->d->proc->cfg;
 	struct gd_account *u = a->parent;
 	if (cfg->max_buffers_per_client && a->buffers >= cfg->max_buffers_per_client) {
 		snprintf(err, errlen, "this client already holds %" PRIu64 " buffers, the most max_buffers_per_client allows",
@@ -146,7 +146,7 @@ void gd_account_waits(struct gd_account *a)
 static bool another_waits(const struct gd_account *a)
 {
 	const struct gd_fair *f = &a->d->fair;
-	uint64_t now = 0, window = (uint64_t)a->d->cfg.fair_window_ms * 1000000u;
+	uint64_t now = 0, window = (uint64_t)a->d->proc->cfg.fair_window_ms * 1000000u;
 	for (int i = 0; i < 2; i++) {
 		if (!f->waiter[i] || f->waiter[i] == a)
 			continue;
@@ -159,10 +159,10 @@ static bool another_waits(const struct gd_account *a)
 
 bool gd_account_saturated(const struct gd_account *a)
 {
-	const struct gd_config *cfg = &a->d->cfg;
+	const struct gd_config *cfg = &a->d->proc->cfg;
 	return (cfg->max_inflight_per_client && a->in_flight >= cfg->max_inflight_per_client) ||
 	       (cfg->max_inflight_per_uid && a->parent->in_flight >= cfg->max_inflight_per_uid) ||
-	       (cfg->fair_depth && a->in_flight >= cfg->fair_depth && a->d->gpu->queue_round_trip == a->d->gpu->queue &&
+	       (cfg->fair_depth && a->in_flight >= cfg->fair_depth && a->d->proc->gpu->queue_round_trip == a->d->proc->gpu->queue &&
 		another_waits(a));
 }
 
@@ -174,7 +174,7 @@ void gd_account_fence_waiters(struct gd_account *a, int delta)
 
 int gd_account_may_wait(const struct gd_account *a, char *err, size_t errlen)
 {
-	const struct gd_config *cfg = &a->d->cfg;
+	const struct gd_config *cfg = &a->d->proc->cfg;
 	if (cfg->max_fence_waiters_per_client && a->fence_waiters >= cfg->max_fence_waiters_per_client) {
 		snprintf(err, errlen, "this connection has %u fence waits parked, the most max_fence_waiters_per_client "
 			 "allows (a wait ends when its value comes, its fence is abandoned or it times out)",

@@ -36,7 +36,7 @@ static int choose_type(const struct gd_gpu *gpu, uint32_t bits, uint32_t flags)
 static int make_backed(struct gd_core *d, struct gd_buffer *b, uint32_t flags, const struct gd_shm *shm,
 		       bool import, char *err, size_t errlen)
 {
-	struct gd_gpu *gpu = d->gpu;
+	struct gd_gpu *gpu = d->proc->gpu;
 	uint64_t size = b->size;
 	VkExternalMemoryBufferCreateInfo ext = {.sType = VK_STRUCTURE_TYPE_EXTERNAL_MEMORY_BUFFER_CREATE_INFO,
 						.handleTypes = VK_EXTERNAL_MEMORY_HANDLE_TYPE_HOST_ALLOCATION_BIT_EXT};
@@ -65,12 +65,12 @@ static int make_backed(struct gd_core *d, struct gd_buffer *b, uint32_t flags, c
 		return -EINVAL;
 	}
 	if (import) {
-		r = gd_memory_import(d->memory, shm->ptr, shm->len, req.memoryTypeBits, &b->mem, err, errlen);
+		r = gd_memory_import(d->proc->memory, shm->ptr, shm->len, req.memoryTypeBits, &b->mem, err, errlen);
 	} else if (type < 0) {
 		snprintf(err, errlen, "the device has no memory type for a buffer with flags 0x%x", flags);
 		r = -ENODEV;
 	} else {
-		r = gd_memory_alloc(d->memory, &req, (uint32_t)type, &b->mem, err, errlen);
+		r = gd_memory_alloc(d->proc->memory, &req, (uint32_t)type, &b->mem, err, errlen);
 	}
 	if (r < 0)
 		return r;
@@ -83,7 +83,7 @@ static int make_backed(struct gd_core *d, struct gd_buffer *b, uint32_t flags, c
 static int create(struct gd_core *d, struct gd_account *acct, uint64_t size, uint32_t flags, struct gd_shm *shm,
 		  struct gd_buffer **ret_buf, char *err, size_t errlen)
 {
-	struct gd_gpu *gpu = d->gpu;
+	struct gd_gpu *gpu = d->proc->gpu;
 	if (size == 0) {
 		snprintf(err, errlen, "buffer size must not be zero");
 		return -EINVAL;
@@ -104,13 +104,13 @@ static int create(struct gd_core *d, struct gd_account *acct, uint64_t size, uin
 		return r;
 	}
 	b->size = size;
-	bool import = shm && gpu->host_pointer_properties && !d->cfg.no_host_import;
+	bool import = shm && gpu->host_pointer_properties && !d->proc->cfg.no_host_import;
 	r = make_backed(d, b, flags, shm, import, err, errlen);
 	if (r < 0)
 		goto fail;
 	VkMemoryPropertyFlags props = gpu->mem.memoryTypes[b->mem.type].propertyFlags;
 	bool coherent = props & VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
-	bool staged = d->cfg.force_staging && !(flags & (GPUCMD_BUFFER_HOST_VISIBLE | GD_BUFFER_STAGING));
+	bool staged = d->proc->cfg.force_staging && !(flags & (GPUCMD_BUFFER_HOST_VISIBLE | GD_BUFFER_STAGING));
 	b->map = coherent && !staged ? b->mem.map : NULL;
 	if ((flags & GD_BUFFER_STAGING || (shm && !import)) && !b->map) {
 		snprintf(err, errlen, "the device has no host-coherent memory for staging");
@@ -132,7 +132,7 @@ static int create(struct gd_core *d, struct gd_account *acct, uint64_t size, uin
 	return 0;
 fail:
 	if (b->mem.mem)
-		gd_memory_free(d->memory, &b->mem);
+		gd_memory_free(d->proc->memory, &b->mem);
 	vkDestroyBuffer(gpu->device, b->buf, NULL);
 	if (acct)
 		gd_account_uncharge(acct, size);
@@ -190,7 +190,7 @@ void gd_buffer_set_resident(struct gd_buffer *b, bool resident)
 	if (b->resident == resident)
 		return;
 	b->resident = resident;
-	gd_memory_set_resident(b->d->memory, &b->mem, resident);
+	gd_memory_set_resident(b->d->proc->memory, &b->mem, resident);
 	if (b->acct)
 		gd_account_resident(b->acct, b->size, resident ? 1 : -1);
 	b->d->stats.resident_buffers += resident ? 1 : -1;
@@ -202,12 +202,12 @@ void gd_buffer_unref(struct gd_buffer *b)
 		return;
 	struct gd_core *d = b->d;
 	gd_buffer_set_resident(b, false);
-	vkDestroyBuffer(d->gpu->device, b->buf, NULL);
-	gd_memory_free(d->memory, &b->mem);
+	vkDestroyBuffer(d->proc->gpu->device, b->buf, NULL);
+	gd_memory_free(d->proc->memory, &b->mem);
 	gd_memfd_unmap(&b->shm); /* after the device let go of imported memory */
 	/* The last client's buffers outlive it while the GPU still uses them. */
 	if (!d->stats.clients)
-		gd_memory_trim(d->memory);
+		gd_memory_trim(d->proc->memory);
 	if (b->acct) {
 		gd_account_uncharge(b->acct, b->size);
 		gd_account_unref(b->acct);

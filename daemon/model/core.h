@@ -1,10 +1,15 @@
 /*
- * core.h — what the model and the request handlers share: the loop, the
- * configuration, the device and its registry, the scheduler, the clients,
- * the per-uid accounts, capability tokens, fence waiters and daemon-wide
- * counters. One exists per process, inside the service's struct
- * gd_daemon; every model object keeps a pointer to it. The layers above
- * add what only they need (net/conn.h: struct gd_net; service/daemon.h).
+ * core.h — what the model and the request handlers share. struct
+ * gd_process is what every shard of connections shares: the
+ * configuration, the device and what lives on it (memory, kernels, the
+ * pipeline cache), the per-uid accounts, capability tokens and the
+ * device's life. struct gd_core is one shard: its loop, its scheduler,
+ * its clients, their fence waiters and its counters. One of each exists
+ * per process today, inside the service's struct gd_daemon; every model
+ * object keeps a pointer to its core, the core one to the process
+ * (docs/SHARDS.md: several shards will share one process). The layers
+ * above add what only they need (net/conn.h: struct gd_net;
+ * service/daemon.h).
  */
 #ifndef GD_CORE_H
 #define GD_CORE_H
@@ -42,16 +47,24 @@ struct gd_stats {
 
 struct gd_account;
 
-struct gd_core {
-	uv_loop_t *loop;
+struct gd_process {
 	struct gd_config cfg;
 	struct gd_gpu *gpu;
 	struct gd_memory *memory;
 	struct gd_registry *reg;
 	struct gd_pcache *pcache;
+	struct gd_list tokens;     /* capability tokens, see fence.h */
+	struct gd_list uids;       /* struct gd_account.link: one per uid with clients or buffers */
+	bool recreating;           /* the device was lost; a new one is being made */
+	uint64_t lost_validation_messages; /* reported on devices since recreated */
+	uint32_t device_losses;    /* devices lost and recreated since start */
+};
+
+struct gd_core {
+	struct gd_process *proc;
+	uv_loop_t *loop;
 	struct gd_scheduler *sched;
 	struct gd_list clients;    /* struct gd_client.link */
-	struct gd_list tokens;     /* capability tokens, see fence.h */
 	struct gd_fence_waits {    /* host fence waiters, see fence.h */
 		struct gd_list all;    /* parked */
 		struct gd_list timed;  /* those with a timeout, earliest deadline first */
@@ -60,7 +73,6 @@ struct gd_core {
 		uv_timer_t timer;      /* set for the earliest deadline */
 		bool open;             /* the timer is usable (not closing) */
 	} fence_waits;
-	struct gd_list uids;       /* struct gd_account.link: one per uid with clients or buffers */
 	struct gd_stats stats;
 	struct gd_fair {           /* the clients last waiting for their work, account.h */
 		const struct gd_account *waiter[2]; /* compared by address only */
@@ -68,9 +80,6 @@ struct gd_core {
 	} fair;
 	uint64_t started_ms;       /* loop time at start, for uptime */
 	bool stopping;
-	bool recreating;           /* the device was lost; a new one is being made */
-	uint64_t lost_validation_messages; /* reported on devices since recreated */
-	uint32_t device_losses;    /* devices lost and recreated since start */
 	uint32_t kernel_builds;    /* client kernels building on worker threads */
 	/* Set by the layer above: what stalled requests waited for (work
 	 * retired, a kernel build ended) happened; they are tried again. */

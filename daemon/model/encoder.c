@@ -149,7 +149,7 @@ static struct gd_submission *begin_command(struct gd_session *s, uint64_t req, c
 		return NULL;
 	}
 	/* The driver's memory for a command buffer grows with its commands. */
-	uint32_t most = s->d->cfg.max_commands_per_stage;
+	uint32_t most = s->d->proc->cfg.max_commands_per_stage;
 	if (most && sub->job.n_commands >= most) {
 		gd_session_fail(s, req, -E2BIG, "%s%s%s%s: the %s already holds %u commands, the most "
 				"max_commands_per_stage allows (commit the stage, or open the session eager)",
@@ -214,7 +214,7 @@ void gd_session_dispatch(struct gd_session *s, uint64_t req, const struct gd_ker
 		VkDescriptorBufferInfo info[GPUCMD_MAX_BINDINGS];
 		for (uint32_t i = 0; i < n; i++)
 			info[i] = (VkDescriptorBufferInfo){bound[i].buf->buf, bound[i].offset, bound[i].range};
-		if (gd_descriptors_bind(s->d->gpu, &sub->desc, cb, p, info) < 0) {
+		if (gd_descriptors_bind(s->d->proc->gpu, &sub->desc, cb, p, info) < 0) {
 			gd_session_fail(s, req, -ENOMEM, "dispatch of kernel '%s': no descriptor set could be allocated",
 					k->name);
 			sub->bound_layout = VK_NULL_HANDLE;

@@ -50,7 +50,7 @@ struct gd_fence *gd_fence_create(struct gd_core *d)
 		.semaphoreType = VK_SEMAPHORE_TYPE_TIMELINE,
 	};
 	VkSemaphoreCreateInfo si = {.sType = VK_STRUCTURE_TYPE_SEMAPHORE_CREATE_INFO, .pNext = &ti};
-	if (vkCreateSemaphore(d->gpu->device, &si, NULL, &f->tl.sem) != VK_SUCCESS) {
+	if (vkCreateSemaphore(d->proc->gpu->device, &si, NULL, &f->tl.sem) != VK_SUCCESS) {
 		free(f);
 		return NULL;
 	}
@@ -112,7 +112,7 @@ void gd_fence_unref(struct gd_fence *f)
 	if (f->d->sched)
 		gd_scheduler_destroy_semaphore(f->d->sched, f->tl.sem);
 	else
-		vkDestroySemaphore(f->d->gpu->device, f->tl.sem, NULL);
+		vkDestroySemaphore(f->d->proc->gpu->device, f->tl.sem, NULL);
 	free(f);
 }
 
@@ -302,7 +302,7 @@ int gd_token_issue(struct gd_core *d, struct gd_client *c, enum gd_token_kind ki
 	/* Exporting an object again gives the same token: the table grows with
 	 * the objects exported, not with the requests. */
 	struct gd_list *pos, *tmp;
-	gd_list_for_each_safe(pos, tmp, &d->tokens) {
+	gd_list_for_each_safe(pos, tmp, &d->proc->tokens) {
 		struct gd_token *t = gd_container_of(pos, struct gd_token, link);
 		if (t->conn == c && t->kind == kind && t->obj == obj) {
 			memcpy(ret_token, t->bytes, GPUCMD_TOKEN_BYTES);
@@ -319,7 +319,7 @@ int gd_token_issue(struct gd_core *d, struct gd_client *c, enum gd_token_kind ki
 	t->kind = kind;
 	t->obj = obj;
 	t->conn = c;
-	gd_list_insert_tail(&d->tokens, &t->link);
+	gd_list_insert_tail(&d->proc->tokens, &t->link);
 	memcpy(ret_token, t->bytes, GPUCMD_TOKEN_BYTES);
 	return 0;
 }
@@ -327,7 +327,7 @@ int gd_token_issue(struct gd_core *d, struct gd_client *c, enum gd_token_kind ki
 void *gd_token_lookup(struct gd_core *d, enum gd_token_kind kind, const uint8_t token[GPUCMD_TOKEN_BYTES])
 {
 	struct gd_list *pos, *tmp;
-	gd_list_for_each_safe(pos, tmp, &d->tokens) {
+	gd_list_for_each_safe(pos, tmp, &d->proc->tokens) {
 		struct gd_token *t = gd_container_of(pos, struct gd_token, link);
 		if (t->kind == kind && memcmp(t->bytes, token, GPUCMD_TOKEN_BYTES) == 0)
 			return t->obj;
@@ -338,7 +338,7 @@ void *gd_token_lookup(struct gd_core *d, enum gd_token_kind kind, const uint8_t 
 void gd_token_revoke(struct gd_core *d, struct gd_client *c, void *obj)
 {
 	struct gd_list *pos, *tmp;
-	gd_list_for_each_safe(pos, tmp, &d->tokens) {
+	gd_list_for_each_safe(pos, tmp, &d->proc->tokens) {
 		struct gd_token *t = gd_container_of(pos, struct gd_token, link);
 		if ((!c || t->conn == c) && (!obj || t->obj == obj)) {
 			gd_list_remove(&t->link);

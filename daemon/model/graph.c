@@ -24,10 +24,10 @@ struct gd_graph *gd_graph_create(struct gd_core *d)
 	g->d = d;
 	g->refs = 1;
 	d->stats.live_graphs++;
-	VkDevice dev = d->gpu->device;
+	VkDevice dev = d->proc->gpu->device;
 	VkCommandPoolCreateInfo pi = {
 		.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
-		.queueFamilyIndex = d->gpu->family,
+		.queueFamilyIndex = d->proc->gpu->family,
 	};
 	if (vkCreateCommandPool(dev, &pi, NULL, &g->pool) != VK_SUCCESS)
 		goto fail;
@@ -76,8 +76,8 @@ void gd_graph_unref(struct gd_graph *g)
 	for (uint32_t i = 0; i < g->n_slots; i++)
 		gd_buffer_unref(g->slots[i]);
 	if (g->pool)
-		vkDestroyCommandPool(g->d->gpu->device, g->pool, NULL);
-	gd_descriptors_finish(g->d->gpu, &g->rec.desc);
+		vkDestroyCommandPool(g->d->proc->gpu->device, g->pool, NULL);
+	gd_descriptors_finish(g->d->proc->gpu, &g->rec.desc);
 	g->d->stats.live_graphs--;
 	free(g->rec.refs);
 	free(g->rec.progs);

@@ -17,7 +17,7 @@
 uint64_t gd_memfd_alignment(const struct gd_core *d)
 {
 	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
-	uint64_t dev = d->gpu->host_import_alignment;
+	uint64_t dev = d->proc->gpu->host_import_alignment;
 	return dev > page ? dev : page;
 }
 

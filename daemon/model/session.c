@@ -40,9 +40,9 @@ int gd_session_create(struct gd_core *d, struct gd_client *client, const struct 
 	VkCommandPoolCreateInfo pi = {
 		.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
 		.flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT,
-		.queueFamilyIndex = d->gpu->family,
+		.queueFamilyIndex = d->proc->gpu->family,
 	};
-	int r = gd_vk_check("vkCreateCommandPool", vkCreateCommandPool(d->gpu->device, &pi, NULL, &s->pool));
+	int r = gd_vk_check("vkCreateCommandPool", vkCreateCommandPool(d->proc->gpu->device, &pi, NULL, &s->pool));
 	if (r < 0) {
 		free(s);
 		return r;
@@ -139,23 +139,23 @@ static void release_refs(struct gd_submission *sub, bool submitted)
 	for (uint32_t i = 0; i < sub->n_progs; i++)
 		gd_program_unref(sub->progs[i]);
 	sub->n_progs = 0;
-	gd_descriptors_reset(sub->session->d->gpu, &sub->desc);
+	gd_descriptors_reset(sub->session->d->proc->gpu, &sub->desc);
 }
 
 static void session_unref(struct gd_session *s)
 {
 	if (--s->refs)
 		return;
-	VkDevice dev = s->d->gpu->device;
+	VkDevice dev = s->d->proc->gpu->device;
 	while (s->spares) {
 		struct gd_submission *sub = s->spares;
 		s->spares = sub->spare;
-		gd_descriptors_finish(s->d->gpu, &sub->desc);
+		gd_descriptors_finish(s->d->proc->gpu, &sub->desc);
 		free(sub->progs);
 		free(sub->refs);
 		free(sub->graphs);
-		gd_cb_timing_destroy(s->d->gpu, sub->timing);
-		gd_busy_destroy(s->d->gpu, sub->busy);
+		gd_cb_timing_destroy(s->d->proc->gpu, sub->timing);
+		gd_busy_destroy(s->d->proc->gpu, sub->busy);
 		free(sub);
 	}
 	vkDestroyCommandPool(dev, s->pool, NULL); /* frees its command buffers */
@@ -271,7 +271,7 @@ struct gd_submission *gd_session_open(struct gd_session *s)
 			.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
 			.commandBufferCount = 1,
 		};
-		if (vkAllocateCommandBuffers(s->d->gpu->device, &ai, &sub->job.cb) != VK_SUCCESS) {
+		if (vkAllocateCommandBuffers(s->d->proc->gpu->device, &ai, &sub->job.cb) != VK_SUCCESS) {
 			free(sub);
 			return NULL;
 		}
@@ -299,10 +299,10 @@ struct gd_submission *gd_session_open(struct gd_session *s)
 	sub->bound_layout = VK_NULL_HANDLE;
 	sub->job.sync = sub->job.failed = sub->job.part = sub->job.round_trip = false;
 	sub->open_query = -1;
-	sub->timed = s->profiling && gd_cb_timing_begin(s->d->gpu, &sub->timing, sub->job.cb) == 0;
+	sub->timed = s->profiling && gd_cb_timing_begin(s->d->proc->gpu, &sub->timing, sub->job.cb) == 0;
 	/* Per command buffer, never per dispatch: two timestamps. */
-	sub->busy_on = !sub->timed && s->d->cfg.gpu_accounting && gd_timing_supported(s->d->gpu) &&
-		       gd_busy_begin(s->d->gpu, &sub->busy, sub->job.cb) == 0;
+	sub->busy_on = !sub->timed && s->d->proc->cfg.gpu_accounting && gd_timing_supported(s->d->proc->gpu) &&
+		       gd_busy_begin(s->d->proc->gpu, &sub->busy, sub->job.cb) == 0;
 	s->next_wait = 0;
 	s->command_buffers++;
 	if (s->client)
@@ -350,7 +350,7 @@ bool gd_session_part_due(const struct gd_session *s)
 	if (!s->eager || !s->open || s->capture || s->open->timed)
 		return false;
 	uint32_t n = s->open->job.n_commands;
-	return n >= s->part_commands || (s->lane.priority != GD_PRIORITY_HIGH && n >= s->d->cfg.high_part_commands &&
+	return n >= s->part_commands || (s->lane.priority != GD_PRIORITY_HIGH && n >= s->d->proc->cfg.high_part_commands &&
 						  gd_scheduler_high_active(s->d->sched));
 }
 
@@ -408,7 +408,7 @@ void gd_session_wait_fence(struct gd_session *s, uint64_t req, struct gd_fence *
 
 int gd_session_profile(struct gd_session *s, bool enable, char *err, size_t errlen)
 {
-	struct gd_gpu *gpu = s->d->gpu;
+	struct gd_gpu *gpu = s->d->proc->gpu;
 	if (enable && !gd_timing_supported(gpu)) {
 		snprintf(err, errlen, "profiling: queue family %u of %s writes no timestamps (timestampValidBits 0)",
 			 gpu->family, gpu->props.deviceName);
@@ -459,7 +459,7 @@ void gd_session_commit(struct gd_session *s, uint64_t req, enum gd_commit_mode m
 			report_sync(s, req);
 		return;
 	}
-	struct gd_gpu *gpu = s->d->gpu;
+	struct gd_gpu *gpu = s->d->proc->gpu;
 	if (s->stage_label[0] && gpu->insert_label) {
 		VkDebugUtilsLabelEXT l = {.sType = VK_STRUCTURE_TYPE_DEBUG_UTILS_LABEL_EXT, .pLabelName = s->stage_label};
 		gpu->insert_label(sub->job.cb, &l);
@@ -522,9 +522,9 @@ static void job_retired(struct gd_job *job)
 	struct gd_submission *sub = of_job(job);
 	struct gd_session *s = sub->session;
 	/* A failed one's queries are read too: that resets them for reuse. */
-	uint64_t busy = sub->busy_on ? gd_busy_collect(s->d->gpu, sub->busy) : 0;
+	uint64_t busy = sub->busy_on ? gd_busy_collect(s->d->proc->gpu, sub->busy) : 0;
 	if ((sub->timed || sub->busy_on) && !sub->job.failed) {
-		uint64_t ns = sub->timed ? gd_timing_collect(s->timing, s->d->gpu, sub->timing, sub->serial, sub->label,
+		uint64_t ns = sub->timed ? gd_timing_collect(s->timing, s->d->proc->gpu, sub->timing, sub->serial, sub->label,
 							     &s->last_start_ns, &s->last_end_ns)
 					 : busy;
 		s->gpu_ns += ns;

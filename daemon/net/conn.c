@@ -143,7 +143,7 @@ static void conn_send(struct gd_client *client, const Gpucmd__Reply *reply)
 	if (c->closing)
 		return;
 	c->last_tx_ms = uv_now(c->net->core->loop);
-	int r = gw_pack(&c->out, &reply->base, c->net->core->cfg.max_frame);
+	int r = gw_pack(&c->out, &reply->base, c->net->core->proc->cfg.max_frame);
 	if (r == -EMSGSIZE) {
 		/* Only a reply that carries data can be this large, and the
 		 * requests that ask for data are bounded by max_frame first. */
@@ -151,7 +151,7 @@ static void conn_send(struct gd_client *client, const Gpucmd__Reply *reply)
 		small.id = reply->id;
 		small.status = -EMSGSIZE;
 		small.error = "reply larger than the maximum frame size";
-		r = gw_pack(&c->out, &small.base, c->net->core->cfg.max_frame);
+		r = gw_pack(&c->out, &small.base, c->net->core->proc->cfg.max_frame);
 	}
 	if (r < 0)
 		gd_conn_close(c, "out of memory for a reply", NULL);
@@ -194,7 +194,7 @@ static void free_conn(uv_handle_t *h)
 	close(c->fd);
 	/* Nobody is left to reuse kept memory: the device gets it back. */
 	if (--c->net->core->stats.clients == 0)
-		gd_memory_trim(c->net->core->memory);
+		gd_memory_trim(c->net->core->proc->memory);
 	free(c);
 }
 
@@ -399,7 +399,7 @@ static bool try_reserve(struct gd_conn *c)
 	uint64_t need = GW_HEADER + (uint64_t)(hdr[0] | hdr[1] << 8 | hdr[2] << 16 | (uint32_t)hdr[3] << 24);
 	if (need <= GD_SMALL_FRAME || need <= held || need > GW_HEADER + c->in.max_frame)
 		return true;
-	const struct gd_config *cfg = &c->net->core->cfg;
+	const struct gd_config *cfg = &c->net->core->proc->cfg;
 	struct gd_account *uid = c->client.acct->parent;
 	bool fits = (!cfg->max_input_bytes || !c->net->input_bytes || c->net->input_bytes + need <= cfg->max_input_bytes) &&
 		    (!cfg->max_input_bytes_per_uid || !uid->input_bytes ||
@@ -595,7 +595,7 @@ int gd_conn_create(struct gd_net *net, int fd)
 	c->last_rx_ms = uv_now(d->loop);
 	gd_list_init(&c->stall_link);
 	gd_list_init(&c->input_link);
-	gw_reader_init(&c->in, d->cfg.max_frame);
+	gw_reader_init(&c->in, d->proc->cfg.max_frame);
 	struct ucred cred = {.pid = 0};
 	socklen_t cl = sizeof(cred);
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) != 0)

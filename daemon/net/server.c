@@ -47,7 +47,7 @@ struct gd_server {
  * supplementary, from SO_PEERGROUPS), then max_clients_per_uid. */
 static const char *refusal(struct gd_server *s, int fd, char *why, size_t len, int *code)
 {
-	const struct gd_config *cfg = &s->d->cfg;
+	const struct gd_config *cfg = &s->d->proc->cfg;
 	const char *where = cfg->config_path ? cfg->config_path : "the configuration";
 	struct ucred cr;
 	socklen_t cl = sizeof(cr);
@@ -115,7 +115,7 @@ static void refuse_client(struct gd_server *s, int fd, int code, const char *msg
 	rep.status = code;
 	rep.error = (char *)msg;
 	struct gw_buf b = {0};
-	if (gw_pack(&b, &rep.base, s->d->cfg.max_frame) == 0)
+	if (gw_pack(&b, &rep.base, s->d->proc->cfg.max_frame) == 0)
 		(void)!send(fd, b.data, b.len, MSG_NOSIGNAL | MSG_DONTWAIT);
 	gw_buf_finish(&b);
 	close(fd);
@@ -315,10 +315,10 @@ struct gd_server *gd_server_create(struct gd_net *net)
 		getsockname(s->fd, (struct sockaddr *)&a, &len);
 		snprintf(s->address, sizeof(s->address), "%s (from systemd)",
 			 len > offsetof(struct sockaddr_un, sun_path) && a.sun_path[0] ? a.sun_path : "a socket");
-	} else if (bind_path(s, d->cfg.socket_path) < 0) {
+	} else if (bind_path(s, d->proc->cfg.socket_path) < 0) {
 		goto fail;
 	} else {
-		snprintf(s->address, sizeof(s->address), "%s", d->cfg.socket_path);
+		snprintf(s->address, sizeof(s->address), "%s", d->proc->cfg.socket_path);
 	}
 	if (uv_poll_init(d->loop, &s->poll, s->fd) < 0)
 		goto fail;
@@ -331,7 +331,7 @@ fail:
 	if (s->reserve_fd >= 0)
 		close(s->reserve_fd);
 	if (s->owns_path)
-		unlink(d->cfg.socket_path);
+		unlink(d->proc->cfg.socket_path);
 	free(s);
 	return NULL;
 }
@@ -365,6 +365,6 @@ void gd_server_destroy(struct gd_server *s)
 	if (!s)
 		return;
 	if (s->owns_path)
-		unlink(s->d->cfg.socket_path);
+		unlink(s->d->proc->cfg.socket_path);
 	uv_close((uv_handle_t *)&s->poll, free_server);
 }

@@ -40,7 +40,7 @@ static uint64_t tick_ms(const struct gd_config *cfg)
  * reply owed). */
 static bool idle(struct gd_conn *c, uint64_t now)
 {
-	uint32_t limit = c->net->core->cfg.idle_timeout_sec;
+	uint32_t limit = c->net->core->proc->cfg.idle_timeout_sec;
 	uint64_t last = c->last_rx_ms > c->last_tx_ms ? c->last_rx_ms : c->last_tx_ms;
 	return limit && now - last >= (uint64_t)limit * 1000 && !c->client.buffers.count && !c->client.sessions.count &&
 	       !c->client.xfer && !c->client.kernels.n && !c->client.kernels.job && !c->client.acct->in_flight && !c->out.len &&
@@ -77,50 +77,50 @@ static void sweep(uv_timer_t *h)
 		if (c->closing || c->bye_msg)
 			continue;
 		size_t partial = gw_reader_pending(&c->in);
-		if (c->input_reserved && partial < c->input_reserved && d->cfg.read_timeout_ms &&
-		    now - c->reserved_ms >= d->cfg.read_timeout_ms) {
+		if (c->input_reserved && partial < c->input_reserved && d->proc->cfg.read_timeout_ms &&
+		    now - c->reserved_ms >= d->proc->cfg.read_timeout_ms) {
 			/* A large frame holds room others may wait for: it must
 			 * arrive whole in time, not merely keep trickling, and
 			 * replies its client leaves unread do not stop the clock. */
 			snprintf(c->client.bye_text, sizeof(c->client.bye_text),
 				 "closed: a request frame of %" PRIu64 " bytes did not arrive whole within "
 				 "read_timeout_ms (%u ms); %zu bytes came",
-				 c->input_reserved, d->cfg.read_timeout_ms, partial);
+				 c->input_reserved, d->proc->cfg.read_timeout_ms, partial);
 			gd_conn_close(c, c->client.bye_text, c->client.bye_text);
 			continue;
 		}
 		if (!gd_conn_reading(c))
 			continue;
 		uint64_t silent = now - c->last_rx_ms;
-		if (!c->client.greeted && d->cfg.handshake_timeout_ms &&
-		    now - c->client.connected_ms >= d->cfg.handshake_timeout_ms) {
+		if (!c->client.greeted && d->proc->cfg.handshake_timeout_ms &&
+		    now - c->client.connected_ms >= d->proc->cfg.handshake_timeout_ms) {
 			snprintf(c->client.bye_text, sizeof(c->client.bye_text),
 				 "closed: no hello within handshake_timeout_ms (%u ms) of connecting",
-				 d->cfg.handshake_timeout_ms);
+				 d->proc->cfg.handshake_timeout_ms);
 			gd_conn_goodbye(c, -ETIMEDOUT, c->client.bye_text);
-		} else if (partial && d->cfg.read_timeout_ms && silent >= d->cfg.read_timeout_ms) {
+		} else if (partial && d->proc->cfg.read_timeout_ms && silent >= d->proc->cfg.read_timeout_ms) {
 			snprintf(c->client.bye_text, sizeof(c->client.bye_text),
 				 "closed: %zu bytes of a request frame arrived, then nothing for %" PRIu64
 				 " ms (read_timeout_ms is %u)",
-				 partial, silent, d->cfg.read_timeout_ms);
+				 partial, silent, d->proc->cfg.read_timeout_ms);
 			gd_conn_goodbye(c, -ETIMEDOUT, c->client.bye_text);
 		} else if (!partial && idle(c, now)) {
 			snprintf(c->client.bye_text, sizeof(c->client.bye_text),
 				 "closed: idle for %u s or more while holding no buffer or session "
 				 "(idle_timeout_sec)",
-				 d->cfg.idle_timeout_sec);
+				 d->proc->cfg.idle_timeout_sec);
 			gd_conn_goodbye(c, -ETIMEDOUT, c->client.bye_text);
 		}
 	}
 	/* A reload may have changed the timeouts. */
-	uv_timer_set_repeat(h, tick_ms(&d->cfg));
+	uv_timer_set_repeat(h, tick_ms(&d->proc->cfg));
 }
 
 void gd_timeouts_init(struct gd_net *net)
 {
 	uv_timer_init(net->core->loop, &net->timeouts);
 	net->timeouts.data = net;
-	uint64_t t = tick_ms(&net->core->cfg);
+	uint64_t t = tick_ms(&net->core->proc->cfg);
 	uv_timer_start(&net->timeouts, sweep, t, t);
 	uv_unref((uv_handle_t *)&net->timeouts);
 }

@@ -125,7 +125,7 @@ int gd_request_buffer_read(struct gd_client *c, const Req *req)
 	const Gpucmd__BufferRead *rd = req->buffer_read;
 	struct gd_buffer *b = gd_handles_get(&c->buffers, rd->buffer);
 	char msg[200];
-	size_t room = c->d->cfg.max_frame - 64;
+	size_t room = c->d->proc->cfg.max_frame - 64;
 	int code = 0;
 	if (!b) {
 		snprintf(msg, sizeof(msg), "buffer read: no buffer %u on this connection", rd->buffer);
@@ -260,7 +260,7 @@ static void usage_of(const struct gd_account *a, uint64_t limit, Gpucmd__ClientU
 
 void gd_request_client_usage(const struct gd_client *c, Gpucmd__ClientUsage *u)
 {
-	usage_of(c->acct, c->d->cfg.max_memory_per_client, u);
+	usage_of(c->acct, c->d->proc->cfg.max_memory_per_client, u);
 	u->client = c->id;
 	u->pid = c->pid;
 	u->name = (char *)c->name;
@@ -270,7 +270,7 @@ void gd_request_client_usage(const struct gd_client *c, Gpucmd__ClientUsage *u)
 uint32_t gd_request_heaps(struct gd_core *d, Gpucmd__Heap *hp, Gpucmd__Heap **hpp)
 {
 	struct gd_heap_usage hu[VK_MAX_MEMORY_HEAPS];
-	uint32_t n = gd_memory_heaps(d->memory, hu);
+	uint32_t n = gd_memory_heaps(d->proc->memory, hu);
 	for (uint32_t i = 0; i < n; i++) {
 		hp[i] = (Gpucmd__Heap)GPUCMD__HEAP__INIT;
 		hp[i].size = hu[i].size;
@@ -293,7 +293,7 @@ void gd_request_memory_query(struct gd_client *c, const Req *req)
 	mr.heaps = hpp;
 	Gpucmd__ClientUsage self, user;
 	gd_request_client_usage(c, &self);
-	usage_of(c->acct->parent, d->cfg.max_memory_per_uid, &user);
+	usage_of(c->acct->parent, d->proc->cfg.max_memory_per_uid, &user);
 	mr.self = &self;
 	mr.user = &user;
 	/* A client sees the connections of its own uid; root sees all. On the
@@ -316,11 +316,11 @@ void gd_request_memory_query(struct gd_client *c, const Req *req)
 		mr.n_clients++;
 	}
 	mr.clients = cup;
-	mr.device_allocations = gd_memory_allocations(d->memory);
-	mr.max_allocations = d->gpu->props.limits.maxMemoryAllocationCount;
+	mr.device_allocations = gd_memory_allocations(d->proc->memory);
+	mr.max_allocations = d->proc->gpu->props.limits.maxMemoryAllocationCount;
 	mr.live_buffers = d->stats.live_buffers;
 	mr.resident_buffers = d->stats.resident_buffers;
-	struct gd_memory_kept kept = gd_memory_kept(d->memory);
+	struct gd_memory_kept kept = gd_memory_kept(d->proc->memory);
 	mr.kept_allocations = kept.allocations;
 	mr.kept_bytes = kept.bytes;
 	mr.reused_allocations = kept.reused;

@@ -50,7 +50,7 @@ static void reply_graph(struct gd_client *c, uint64_t id, uint32_t handle, const
 /* Gives graph g (its reference) a handle on c and answers with it. */
 static void add_and_reply(struct gd_client *c, uint64_t id, struct gd_graph *g)
 {
-	uint32_t h, most = c->d->cfg.max_graphs_per_client;
+	uint32_t h, most = c->d->proc->cfg.max_graphs_per_client;
 	if ((most && c->graphs.count >= most) || gd_handles_add(&c->graphs, g, &h) < 0) {
 		gd_graph_unref(g);
 		char msg[160];

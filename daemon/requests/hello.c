@@ -34,13 +34,13 @@ void gd_request_hello(struct gd_client *c, const Req *req)
 	if (!c->greeted)
 		c->acct->parent->handshakes--;
 	c->greeted = true;
-	const VkPhysicalDeviceLimits *l = &d->gpu->props.limits;
+	const VkPhysicalDeviceLimits *l = &d->proc->gpu->props.limits;
 	Gpucmd__HelloReply hr = GPUCMD__HELLO_REPLY__INIT;
 	hr.protocol_version = GPUCMD_PROTOCOL_VERSION;
 	hr.daemon_version = GD_VERSION;
-	hr.device_name = d->gpu->props.deviceName;
-	hr.max_frame = d->cfg.max_frame;
-	hr.max_buffer_size = d->gpu->max_buffer_size;
+	hr.device_name = d->proc->gpu->props.deviceName;
+	hr.max_frame = d->proc->cfg.max_frame;
+	hr.max_buffer_size = d->proc->gpu->max_buffer_size;
 	hr.max_groups_x = l->maxComputeWorkGroupCount[0];
 	hr.max_groups_y = l->maxComputeWorkGroupCount[1];
 	hr.max_groups_z = l->maxComputeWorkGroupCount[2];
@@ -57,7 +57,7 @@ void gd_request_hello(struct gd_client *c, const Req *req)
 void gd_request_info(struct gd_client *c, const Req *req)
 {
 	struct gd_core *d = c->d;
-	struct gd_gpu *gpu = d->gpu;
+	struct gd_gpu *gpu = d->proc->gpu;
 	Gpucmd__InfoReply ir = GPUCMD__INFO_REPLY__INIT;
 	char api[32];
 	uint32_t v = gpu->props.apiVersion;

@@ -69,7 +69,7 @@ void gd_client_kernels_finish(struct gd_client_kernels *ks)
 const struct gd_kernel *gd_kernel_resolve(struct gd_client *c, uint32_t id)
 {
 	if (id < GD_CLIENT_KERNEL_BASE)
-		return gd_registry_get(c->d->reg, id);
+		return gd_registry_get(c->d->proc->reg, id);
 	for (uint32_t i = 0; i < c->kernels.n; i++)
 		if (c->kernels.list[i]->id == id)
 			return c->kernels.list[i];
@@ -78,7 +78,7 @@ const struct gd_kernel *gd_kernel_resolve(struct gd_client *c, uint32_t id)
 
 static const struct gd_kernel *find_by_name(struct gd_client *c, const char *name)
 {
-	const struct gd_kernel *k = gd_registry_find(c->d->reg, name);
+	const struct gd_kernel *k = gd_registry_find(c->d->proc->reg, name);
 	for (uint32_t i = 0; !k && i < c->kernels.n; i++)
 		if (strcmp(c->kernels.list[i]->name, name) == 0)
 			k = c->kernels.list[i];
@@ -135,7 +135,7 @@ void gd_kernel_lookup(struct gd_client *c, const Req *req)
 
 void gd_kernel_list(struct gd_client *c, const Req *req)
 {
-	const struct gd_registry *reg = c->d->reg;
+	const struct gd_registry *reg = c->d->proc->reg;
 	uint32_t n = reg->n_kernels + c->kernels.n;
 	Gpucmd__Kernel *m = calloc(n, sizeof(*m));
 	Gpucmd__Kernel **mp = calloc(n, sizeof(*mp));
@@ -294,7 +294,7 @@ static int start_build(struct gd_client *c, const Req *req, const void *words, s
 	if (job && (job->words = malloc(size))) {
 		job->work.data = job;
 		job->client = c;
-		job->reg = c->d->reg;
+		job->reg = c->d->proc->reg;
 		job->req = req->id;
 		job->size = size;
 		memcpy(job->words, words, size);
@@ -324,17 +324,17 @@ int gd_kernel_register(struct gd_client *c, const Req *req)
 		finish_job(c, req);
 		return 0;
 	}
-	const struct gd_config *cfg = &c->d->cfg;
+	const struct gd_config *cfg = &c->d->proc->cfg;
 	char msg[256];
 	int code = -EINVAL, opt;
 	uint32_t held;
 	struct gd_kernel_opts optbuf, *opts = &optbuf;
 	const struct gd_kernel *same = name_ok(kr->name) ? find_by_name(c, kr->name) : NULL;
 	/* The module: the client's bytes, or a standard kernel's to specialize. */
-	const struct gd_kernel *base = kr->standard[0] ? gd_registry_find(c->d->reg, kr->standard) : NULL;
+	const struct gd_kernel *base = kr->standard[0] ? gd_registry_find(c->d->proc->reg, kr->standard) : NULL;
 	const void *words = base ? (const void *)base->prog->words : kr->spirv.data;
 	size_t size = base ? base->prog->size : kr->spirv.len;
-	if (c->d->cfg.no_client_kernels) {
+	if (c->d->proc->cfg.no_client_kernels) {
 		code = -EPERM;
 		snprintf(msg, sizeof(msg), "kernel register: client kernels are disabled on this daemon (--no-client-kernels)");
 	} else if (!name_ok(kr->name)) {
@@ -372,14 +372,14 @@ int gd_kernel_register(struct gd_client *c, const Req *req)
 		snprintf(msg, sizeof(msg), "kernel register '%s': %zu bytes is not a SPIR-V module (a whole number of "
 			 "32-bit words, at least 5)", kr->name, size);
 	} else {
-		struct gd_program *p = gd_registry_lookup(c->d->reg, words, size, opts);
+		struct gd_program *p = gd_registry_lookup(c->d->proc->reg, words, size, opts);
 		if (p) {
 			add_and_reply(c, req->id, kr->name, p, true);
 			return 0;
 		}
 		/* Builds share libuv's few worker threads: one uid may hold only
 		 * some of them, and its next registration waits (unread). */
-		uint32_t most = c->d->cfg.max_kernel_builds_per_uid;
+		uint32_t most = c->d->proc->cfg.max_kernel_builds_per_uid;
 		if (most && c->acct->parent->kernel_builds >= most)
 			return -EAGAIN;
 		if (start_build(c, req, words, size, opts) == 0)
@@ -409,7 +409,7 @@ void gd_kernel_unregister(struct gd_client *c, const Req *req)
 		return;
 	}
 	char msg[128];
-	snprintf(msg, sizeof(msg), "kernel unregister: %s %u", id < GD_CLIENT_KERNEL_BASE && gd_registry_get(c->d->reg, id)
+	snprintf(msg, sizeof(msg), "kernel unregister: %s %u", id < GD_CLIENT_KERNEL_BASE && gd_registry_get(c->d->proc->reg, id)
 		 ? "standard kernels cannot be unregistered; kernel" : "no kernel registered on this connection with id", id);
 	gd_reply_status(c, req->id, id < GD_CLIENT_KERNEL_BASE ? -EPERM : -ENOENT, 0, msg);
 }

@@ -102,7 +102,7 @@ void gd_request_profile_fetch(struct gd_client *c, const Req *req)
 		cmds[i].end_ns = t->end_ns;
 		cmdp[i] = &cmds[i];
 	}
-	const struct gd_gpu *gpu = c->d->gpu;
+	const struct gd_gpu *gpu = c->d->proc->gpu;
 	Gpucmd__ProfileReport pr = GPUCMD__PROFILE_REPORT__INIT;
 	pr.session = s->name;
 	pr.timestamp_period = gpu->props.limits.timestampPeriod;

@@ -58,14 +58,14 @@ static uint32_t sessions_of(const struct gd_client *c)
  * groups the configuration names. */
 static bool high_allowed(const struct gd_client *c)
 {
-	const struct gd_config *cfg = &c->d->cfg;
+	const struct gd_config *cfg = &c->d->proc->cfg;
 	return gd_request_is_admin(c) || gd_idlist_has_user(cfg->high_users, c->uid) ||
 	       gd_idlist_has_member(cfg->high_groups, c->uid, c->gid);
 }
 
 void gd_request_session_open(struct gd_client *c, const Req *req)
 {
-	const struct gd_config *cfg = &c->d->cfg;
+	const struct gd_config *cfg = &c->d->proc->cfg;
 	const char *where = cfg->config_path ? cfg->config_path : "the configuration";
 	const Gpucmd__SessionOpen *so_req = req->session_open;
 	struct gd_session *s;
@@ -153,7 +153,7 @@ static bool bind_slot(struct gd_client *c, struct gd_session *s, const Req *req,
 		      uint32_t slot, const Gpucmd__Binding *b, struct gd_bound *ret)
 {
 	const struct gd_iface *f = &k->prog->iface;
-	const VkPhysicalDeviceLimits *l = &c->d->gpu->props.limits;
+	const VkPhysicalDeviceLimits *l = &c->d->proc->gpu->props.limits;
 	bool uniform = f->kind[slot] == GD_SLOT_UNIFORM;
 	uint64_t align = uniform ? l->minUniformBufferOffsetAlignment : l->minStorageBufferOffsetAlignment;
 	uint32_t max = uniform ? l->maxUniformBufferRange : l->maxStorageBufferRange;
@@ -236,7 +236,7 @@ void gd_request_dispatch(struct gd_client *c, const Req *req)
 	if (!s)
 		return;
 	const struct gd_kernel *k = gd_kernel_resolve(c, dp->kernel);
-	const VkPhysicalDeviceLimits *l = &c->d->gpu->props.limits;
+	const VkPhysicalDeviceLimits *l = &c->d->proc->gpu->props.limits;
 	if (!k) {
 		gd_session_fail(s, req->id, -ENOENT, "dispatch: no kernel with id %u on this connection", dp->kernel);
 		return;

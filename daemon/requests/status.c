@@ -79,15 +79,15 @@ void gd_request_status(struct gd_client *c, const Gpucmd__Request *req)
 	sr.n_heaps = gd_request_heaps(d, hp, hpp);
 	sr.heaps = hpp;
 	sr.daemon_version = GD_VERSION;
-	sr.device_name = d->gpu->props.deviceName;
+	sr.device_name = d->proc->gpu->props.deviceName;
 	sr.uptime_ms = now - d->started_ms;
 	sr.clients = d->stats.clients;
 	sr.live_sessions = d->stats.live_sessions;
 	sr.live_buffers = d->stats.live_buffers;
 	sr.submissions = gd_core_submissions(d);
 	sr.dispatches = d->stats.dispatches;
-	sr.max_inflight_per_client = d->cfg.max_inflight_per_client;
-	sr.device_losses = d->device_losses;
+	sr.max_inflight_per_client = d->proc->cfg.max_inflight_per_client;
+	sr.device_losses = d->proc->device_losses;
 	sr.self = c->id;
 	sr.connections = d->stats.connections;
 	Gpucmd__PriorityStatus ps[GD_PRIORITY_COUNT], *psp[GD_PRIORITY_COUNT];
@@ -104,9 +104,9 @@ void gd_request_status(struct gd_client *c, const Gpucmd__Request *req)
 	}
 	sr.priorities = psp;
 	sr.n_priorities = GD_PRIORITY_COUNT;
-	sr.high_queue = d->gpu->queue_high != d->gpu->queue;
+	sr.high_queue = d->proc->gpu->queue_high != d->proc->gpu->queue;
 	sr.bulk_kept_back = gd_scheduler_kept_back(d->sched);
-	sr.round_trip_queue = d->gpu->queue_round_trip != d->gpu->queue;
+	sr.round_trip_queue = d->proc->gpu->queue_round_trip != d->proc->gpu->queue;
 	sr.round_trip_stages = gd_scheduler_round_trips(d->sched);
 	size_t used = 0;
 	gd_list_for_each_safe(pos, tmp, &d->clients) {

@@ -1,5 +1,5 @@
 /*
- * daemon.h — the daemon as a whole: the model's core, the net layer's
+ * daemon.h — the daemon as a whole: the process and its shard, the net layer's
  * shared state, and what only the service uses (sd_notify, signals, the
  * stop timer, the command line kept for SIGHUP). One exists per process,
  * in main.c.
@@ -13,7 +13,8 @@
 #include "net/conn.h"
 
 struct gd_daemon {
-	struct gd_core core;
+	struct gd_process proc;
+	struct gd_core core;       /* the one shard: core.proc is &proc */
 	struct gd_net net;
 	struct gd_notify *notify;
 	uv_signal_t sigint, sigterm, sighup;

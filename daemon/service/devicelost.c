@@ -56,28 +56,28 @@ static void recreate(struct gd_daemon *d)
 {
 	d->core.stats.submissions += gd_scheduler_submissions(d->core.sched);
 	gd_scheduler_destroy(d->core.sched);
-	gd_registry_destroy(d->core.reg);
-	gd_pcache_destroy(d->core.pcache);
-	gd_memory_destroy(d->core.memory);
-	d->core.lost_validation_messages += gd_gpu_destroy(d->core.gpu);
+	gd_registry_destroy(d->proc.reg);
+	gd_pcache_destroy(d->proc.pcache);
+	gd_memory_destroy(d->proc.memory);
+	d->proc.lost_validation_messages += gd_gpu_destroy(d->proc.gpu);
 	d->core.sched = NULL;
-	d->core.reg = NULL;
-	d->core.pcache = NULL;
-	d->core.memory = NULL;
-	struct gd_gpu_options go = gd_gpu_options_of(&d->core.cfg);
-	if (!(d->core.gpu = gd_gpu_create(&go)) ||
-	    !(d->core.memory = gd_memory_create(d->core.gpu, d->core.cfg.memory_keep_mib)) ||
-	    !(d->core.pcache = gd_pcache_create(d->core.gpu, d->core.cfg.no_cache ? NULL : d->core.cfg.cache_dir)) ||
-	    !(d->core.reg = gd_registry_create(d->core.gpu, d->core.pcache, d->core.cfg.kernels_dir)) ||
+	d->proc.reg = NULL;
+	d->proc.pcache = NULL;
+	d->proc.memory = NULL;
+	struct gd_gpu_options go = gd_gpu_options_of(&d->proc.cfg);
+	if (!(d->proc.gpu = gd_gpu_create(&go)) ||
+	    !(d->proc.memory = gd_memory_create(d->proc.gpu, d->proc.cfg.memory_keep_mib)) ||
+	    !(d->proc.pcache = gd_pcache_create(d->proc.gpu, d->proc.cfg.no_cache ? NULL : d->proc.cfg.cache_dir)) ||
+	    !(d->proc.reg = gd_registry_create(d->proc.gpu, d->proc.pcache, d->proc.cfg.kernels_dir)) ||
 	    !(d->core.sched = gd_daemon_scheduler_create(d))) {
 		log_err("cannot recreate the device after its loss");
 		leave(NULL);
 	}
-	gd_pcache_save(d->core.pcache);
-	d->core.recreating = false;
-	d->core.device_losses++;
+	gd_pcache_save(d->proc.pcache);
+	d->proc.recreating = false;
+	d->proc.device_losses++;
 	gd_server_pause(d->net.server, false);
-	log_info("device recreated after its loss: %s; accepting clients again", d->core.gpu->props.deviceName);
+	log_info("device recreated after its loss: %s; accepting clients again", d->proc.gpu->props.deviceName);
 }
 
 static void recreate_step(uv_timer_t *h)
@@ -113,10 +113,10 @@ static void recreate_step(uv_timer_t *h)
 static void lost_device(void *data, const char *why, bool hung)
 {
 	struct gd_daemon *d = data;
-	if (d->core.recreating)
+	if (d->proc.recreating)
 		return;
 	char fault[256];
-	gd_gpu_fault_text(d->core.gpu, fault, sizeof(fault));
+	gd_gpu_fault_text(d->proc.gpu, fault, sizeof(fault));
 	snprintf(lost.report, sizeof(lost.report), "GPU device lost: %s (%s); %s", why, fault,
 		 hung ? "gpucmdd restarts" : "gpucmdd recreates the device; reconnect");
 	log_err("%s", lost.report);
@@ -138,7 +138,7 @@ static void lost_device(void *data, const char *why, bool hung)
 		uv_timer_start(&d->stop_timer, leave, 500, 0);
 		return;
 	}
-	d->core.recreating = true;
+	d->proc.recreating = true;
 	lost.handles_closed = false;
 	lost.since_ms = uv_now(d->core.loop);
 	gd_server_pause(d->net.server, true);
@@ -154,7 +154,7 @@ static void progress(void *data)
 struct gd_scheduler *gd_daemon_scheduler_create(struct gd_daemon *d)
 {
 	struct gd_scheduler_listener l = {.progress = progress, .lost = lost_device, .data = d};
-	return gd_scheduler_create(d->core.loop, d->core.gpu, &d->core.cfg, &l);
+	return gd_scheduler_create(d->core.loop, d->proc.gpu, &d->proc.cfg, &l);
 }
 
 void gd_device_lost_finish(struct gd_daemon *d)

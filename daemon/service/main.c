@@ -71,7 +71,7 @@ static void on_stop_timeout(uv_timer_t *h)
 	struct gd_daemon *d = h->data;
 	log_err("stop not done after %u s (stop_timeout_sec): %llu submissions unfinished, %u clients not yet "
 		"closed; exiting without them",
-		d->core.cfg.stop_timeout_sec, (unsigned long long)gd_scheduler_pending(d->core.sched), d->core.stats.clients);
+		d->proc.cfg.stop_timeout_sec, (unsigned long long)gd_scheduler_pending(d->core.sched), d->core.stats.clients);
 	_exit(1);
 }
 
@@ -90,7 +90,7 @@ static void stop(struct gd_daemon *d)
 	gd_list_for_each_safe(pos, tmp, &d->core.clients)
 		gd_conn_flush(gd_conn_of(gd_container_of(pos, struct gd_client, link)));
 	gd_scheduler_cancel_held(d->core.sched);
-	uv_timer_start(&d->stop_timer, on_stop_timeout, (uint64_t)d->core.cfg.stop_timeout_sec * 1000u, 0);
+	uv_timer_start(&d->stop_timer, on_stop_timeout, (uint64_t)d->proc.cfg.stop_timeout_sec * 1000u, 0);
 	uv_unref((uv_handle_t *)&d->stop_timer); /* it bounds the loop, never prolongs it */
 	on_progress(&d->core);
 }
@@ -112,10 +112,10 @@ static void raise_fd_limit(void)
 static void reload(struct gd_daemon *d)
 {
 	gd_notify_reloading(d->notify);
-	if (gd_config_reload(&d->core.cfg, d->argc, d->argv) == 0) {
-		gd_log_max_level = d->core.cfg.log_level;
+	if (gd_config_reload(&d->proc.cfg, d->argc, d->argv) == 0) {
+		gd_log_max_level = d->proc.cfg.log_level;
 		if (d->core.sched)
-			gd_scheduler_configure(d->core.sched, &d->core.cfg);
+			gd_scheduler_configure(d->core.sched, &d->proc.cfg);
 	}
 	gd_notify_ready(d->notify);
 }
@@ -151,12 +151,14 @@ static int print_only(struct gd_config *cfg)
  * scheduler, socket, sd_notify, signals. 0, or the exit status. */
 static int start(struct gd_daemon *d)
 {
+	struct gd_process *proc = &d->proc;
 	struct gd_core *core = &d->core;
-	const struct gd_config *cfg = &core->cfg;
+	const struct gd_config *cfg = &proc->cfg;
+	core->proc = proc;
 	d->device_lock = -1;
 	gd_list_init(&core->clients);
-	gd_list_init(&core->tokens);
-	gd_list_init(&core->uids);
+	gd_list_init(&proc->tokens);
+	gd_list_init(&proc->uids);
 	core->loop = uv_default_loop();
 	gd_fence_waits_init(core);
 	core->on_progress = on_progress;
@@ -168,15 +170,15 @@ static int start(struct gd_daemon *d)
 	if (gd_server_check_path(cfg->socket_path) < 0)
 		return 2;
 	struct gd_gpu_options go = gd_gpu_options_of(cfg);
-	if (!(core->gpu = gd_gpu_create(&go)))
+	if (!(proc->gpu = gd_gpu_create(&go)))
 		return 1;
-	if (gd_device_claim(core->gpu->uuid, core->gpu->props.deviceName, cfg->share_device, &d->device_lock) < 0)
+	if (gd_device_claim(proc->gpu->uuid, proc->gpu->props.deviceName, cfg->share_device, &d->device_lock) < 0)
 		return 2;
-	if (!(core->memory = gd_memory_create(core->gpu, cfg->memory_keep_mib)) ||
-	    !(core->pcache = gd_pcache_create(core->gpu, cfg->no_cache ? NULL : cfg->cache_dir)) ||
-	    !(core->reg = gd_registry_create(core->gpu, core->pcache, cfg->kernels_dir)))
+	if (!(proc->memory = gd_memory_create(proc->gpu, cfg->memory_keep_mib)) ||
+	    !(proc->pcache = gd_pcache_create(proc->gpu, cfg->no_cache ? NULL : cfg->cache_dir)) ||
+	    !(proc->reg = gd_registry_create(proc->gpu, proc->pcache, cfg->kernels_dir)))
 		return 1;
-	gd_pcache_save(core->pcache);
+	gd_pcache_save(proc->pcache);
 	if (!(core->sched = gd_daemon_scheduler_create(d)) || !(d->net.server = gd_server_create(&d->net)) ||
 	    !(d->notify = gd_notify_create(d)))
 		return 1;
@@ -196,6 +198,7 @@ static int start(struct gd_daemon *d)
  * (status 0) also the checks that nothing leaked. Returns the exit status. */
 static int finish(struct gd_daemon *d, int status)
 {
+	struct gd_process *proc = &d->proc;
 	struct gd_core *core = &d->core;
 	gd_fence_waits_close(core); /* done at the stop, unless start-up failed */
 	if (d->net.server) {
@@ -212,11 +215,11 @@ static int finish(struct gd_daemon *d, int status)
 	}
 	/* Client kernels built during the run are in the cache too. */
 	if (status == 0)
-		gd_pcache_save(core->pcache);
-	gd_registry_destroy(core->reg);
-	gd_pcache_destroy(core->pcache);
-	gd_memory_destroy(core->memory);
-	uint64_t msgs = gd_gpu_destroy(core->gpu) + core->lost_validation_messages;
+		gd_pcache_save(proc->pcache);
+	gd_registry_destroy(proc->reg);
+	gd_pcache_destroy(proc->pcache);
+	gd_memory_destroy(proc->memory);
+	uint64_t msgs = gd_gpu_destroy(proc->gpu) + proc->lost_validation_messages;
 	if (uv_loop_close(core->loop) != 0 && status == 0)
 		log_warn("loop closed with handles still open");
 	gd_fence_waits_finish(core);
@@ -227,7 +230,7 @@ static int finish(struct gd_daemon *d, int status)
 	}
 	if (d->device_lock >= 0)
 		close(d->device_lock);
-	gd_config_finish(&core->cfg);
+	gd_config_finish(&proc->cfg);
 	return status;
 }
 
@@ -235,7 +238,7 @@ int main(int argc, char **argv)
 {
 	static struct gd_daemon daemon;
 	struct gd_daemon *d = &daemon;
-	struct gd_config *cfg = &d->core.cfg;
+	struct gd_config *cfg = &d->proc.cfg;
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	gd_log_init();
@@ -257,7 +260,7 @@ int main(int argc, char **argv)
 	if (status == 0) {
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		log_info("gpucmdd %s ready on %s, device %s, configuration %s, %.1f ms after start", GD_VERSION,
-			 gd_server_address(d->net.server), d->core.gpu->props.deviceName,
+			 gd_server_address(d->net.server), d->proc.gpu->props.deviceName,
 			 cfg->config_path ? cfg->config_path : "(defaults)",
 			 (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
 		gd_notify_ready(d->notify);

@@ -38,7 +38,7 @@ static void format_status(struct gd_notify *n, char *buf, size_t len)
 		snprintf(buf, len, "stopping: %llu submissions in flight, %u clients",
 			 (unsigned long long)gd_scheduler_pending(d->core.sched), d->core.stats.clients);
 	else
-		snprintf(buf, len, "device %s; %u client%s, %u session%s", d->core.gpu->props.deviceName,
+		snprintf(buf, len, "device %s; %u client%s, %u session%s", d->proc.gpu->props.deviceName,
 			 d->core.stats.clients, d->core.stats.clients == 1 ? "" : "s", d->core.stats.live_sessions,
 			 d->core.stats.live_sessions == 1 ? "" : "s");
 }
