@@ -480,6 +480,10 @@ struct gpucmd_status {
 	 * has one, so it does not wait behind another client's flood. */
 	bool round_trip_queue;
 	uint64_t round_trip_stages;        /* command buffers that went that way since gpucmdd started */
+	/* CPU time since gpucmdd started of its loop thread, which handles
+	 * every request, and of its completion thread: a loop near one CPU
+	 * second a second means gpucmdd, not the GPU, bounds throughput. */
+	uint64_t loop_cpu_ns, retire_cpu_ns;
 };
 
 /* Round trip. Fills *ret_status; free its arrays with gpucmd_status_free. */

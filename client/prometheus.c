@@ -67,6 +67,10 @@ static void prom_priorities(FILE *f, const struct gpucmd_status *st)
 	prom_head(f, "gpucmd_round_trip_stages_total", "counter",
 		  "Command buffers of normal and low round trips (a commit-and-wait with nothing else of the client in flight).");
 	fprintf(f, "gpucmd_round_trip_stages_total %llu\n", (unsigned long long)st->round_trip_stages);
+	prom_head(f, "gpucmd_daemon_cpu_seconds_total", "counter",
+		  "CPU time of gpucmdd's loop thread (every request) and completion thread; a loop rate near 1 means gpucmdd bounds throughput.");
+	fprintf(f, "gpucmd_daemon_cpu_seconds_total{thread=\"loop\"} %.6f\n", (double)st->loop_cpu_ns / 1e9);
+	fprintf(f, "gpucmd_daemon_cpu_seconds_total{thread=\"retire\"} %.6f\n", (double)st->retire_cpu_ns / 1e9);
 }
 
 static void prom_daemon(FILE *f, const struct gpucmd_status *st)

@@ -215,6 +215,8 @@ int gpucmd_status(gpucmd_client *c, struct gpucmd_status *ret)
 		.bulk_kept_back = sr->bulk_kept_back,
 		.round_trip_queue = sr->round_trip_queue,
 		.round_trip_stages = sr->round_trip_stages,
+		.loop_cpu_ns = sr->loop_cpu_ns,
+		.retire_cpu_ns = sr->retire_cpu_ns,
 	};
 	for (size_t i = 0; i < sr->n_priorities; i++) {
 		const Gpucmd__PriorityStatus *p = sr->priorities[i];

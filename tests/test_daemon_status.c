@@ -94,6 +94,37 @@ START_TEST(prometheus_counters_never_fall_and_the_scraper_is_no_client)
 }
 END_TEST
 
+/* The daemon's own threads' CPU time: it grows with work, a thread's never
+ * runs ahead of the clock, and Prometheus gets both series. */
+START_TEST(daemon_cpu_time_is_counted_per_thread)
+{
+	static char out[65536];
+	gpucmd_client *a = connect_ok();
+	gpucmd_buffer b;
+	gpucmd_session s;
+	ck_assert_int_eq(gpucmd_buffer_create(a, 1024, 0, &b), 0);
+	ck_assert_int_eq(gpucmd_session_open(a, "work", &s), 0);
+	struct gpucmd_status st0, st1;
+	ck_assert_int_eq(gpucmd_status(a, &st0), 0);
+	for (int i = 0; i < 200; i++)
+		fill(a, s, b);
+	ck_assert_int_eq(gpucmd_status(a, &st1), 0);
+	ck_assert_uint_gt(st0.loop_cpu_ns, 0);
+	ck_assert_uint_gt(st1.loop_cpu_ns, st0.loop_cpu_ns);
+	ck_assert_uint_gt(st1.retire_cpu_ns, st0.retire_cpu_ns);
+	/* Start-up before the uptime clock is a few configuration reads. */
+	ck_assert_uint_le(st1.loop_cpu_ns, st1.uptime_ms * 1000000u + 500000000u);
+	ck_assert_uint_le(st1.retire_cpu_ns, st1.uptime_ms * 1000000u);
+	gpucmd_status_free(&st0);
+	gpucmd_status_free(&st1);
+	scrape(out, sizeof(out));
+	ck_assert_msg(count_lines(out, "gpucmd_daemon_cpu_seconds_total{thread=\"loop\"} ") == 1, "%s", out);
+	ck_assert_msg(count_lines(out, "gpucmd_daemon_cpu_seconds_total{thread=\"retire\"} ") == 1, "%s", out);
+	gpucmd_buffer_free(a, b);
+	gpucmd_disconnect(a);
+}
+END_TEST
+
 /* Not UTF-8, a terminal title and colour sequence, a bell and a newline. */
 static const char hostile[] = "\xff\xfe\x1b]0;pwned\x07\x1b[31mred\nx";
 
@@ -257,6 +288,7 @@ TCase *status_tcase(void)
 	tcase_add_checked_fixture(t, daemon_setup, daemon_teardown);
 	tcase_set_timeout(t, 60);
 	tcase_add_test(t, prometheus_counters_never_fall_and_the_scraper_is_no_client);
+	tcase_add_test(t, daemon_cpu_time_is_counted_per_thread);
 	tcase_add_test(t, hostile_labels_break_neither_json_nor_a_terminal);
 	tcase_add_test(t, watch_without_a_terminal_prints_reports_without_escapes);
 	tcase_add_test(t, evict_closes_one_client_for_an_administrator_only);

@@ -35,6 +35,7 @@ struct gd_stats {
 	uint32_t live_sessions;
 	uint32_t live_graphs;
 	uint64_t submissions;      /* by schedulers of devices since lost (gd_core_submissions) */
+	uint64_t retire_cpu_ns;    /* of their completion threads (gd_core_retire_cpu_ns) */
 	uint64_t dispatches;
 	uint64_t barriers, barriers_elided, groups; /* hazard counters of every session */
 	uint64_t gpu_ns;           /* GPU time of every profiled command buffer */
@@ -90,6 +91,12 @@ struct gd_core {
 static inline uint64_t gd_core_submissions(const struct gd_core *d)
 {
 	return d->stats.submissions + (d->sched ? gd_scheduler_submissions(d->sched) : 0);
+}
+
+/* CPU time of the completion threads since start, over device recreations. */
+static inline uint64_t gd_core_retire_cpu_ns(const struct gd_core *d)
+{
+	return d->stats.retire_cpu_ns + (d->sched ? gd_scheduler_retire_cpu_ns(d->sched) : 0);
 }
 
 #endif

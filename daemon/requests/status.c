@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "model/account.h"
 #include "model/client.h"
@@ -108,6 +109,10 @@ void gd_request_status(struct gd_client *c, const Gpucmd__Request *req)
 	sr.bulk_kept_back = gd_scheduler_kept_back(d->sched);
 	sr.round_trip_queue = d->proc->gpu->queue_round_trip != d->proc->gpu->queue;
 	sr.round_trip_stages = gd_scheduler_round_trips(d->sched);
+	struct timespec cpu; /* requests are handled on the loop thread: this is its clock */
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu) == 0)
+		sr.loop_cpu_ns = (uint64_t)cpu.tv_sec * 1000000000u + (uint64_t)cpu.tv_nsec;
+	sr.retire_cpu_ns = gd_core_retire_cpu_ns(d);
 	size_t used = 0;
 	gd_list_for_each_safe(pos, tmp, &d->clients) {
 		const struct gd_client *o = gd_container_of(pos, struct gd_client, link);

@@ -55,6 +55,7 @@ static void check_sent(uv_timer_t *h)
 static void recreate(struct gd_daemon *d)
 {
 	d->core.stats.submissions += gd_scheduler_submissions(d->core.sched);
+	d->core.stats.retire_cpu_ns += gd_scheduler_retire_cpu_ns(d->core.sched);
 	gd_scheduler_destroy(d->core.sched);
 	gd_registry_destroy(d->proc.reg);
 	gd_pcache_destroy(d->proc.pcache);

@@ -377,3 +377,12 @@ uint64_t gd_completion_heartbeat_age_ns(struct gd_completion *c)
 	uint64_t beat = atomic_load(&c->beat_ns), now = now_ns();
 	return now > beat ? now - beat : 0;
 }
+
+uint64_t gd_completion_cpu_ns(struct gd_completion *c)
+{
+	clockid_t clock;
+	struct timespec ts;
+	if (c->joined || pthread_getcpuclockid(c->thread, &clock) != 0 || clock_gettime(clock, &ts) != 0)
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}

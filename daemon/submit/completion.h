@@ -55,5 +55,8 @@ void gd_completion_poll(struct gd_completion *c, int efd, uint32_t track, uint64
 /* Time since the thread last showed it is alive (at least every 100 ms
  * unless stuck in the driver). Any thread may call it. */
 uint64_t gd_completion_heartbeat_age_ns(struct gd_completion *c);
+/* CPU time the thread has used (0 once it ended or where the clock cannot
+ * be read). Any thread may call it. */
+uint64_t gd_completion_cpu_ns(struct gd_completion *c);
 
 #endif

@@ -559,6 +559,11 @@ uint64_t gd_scheduler_heartbeat_age_ns(struct gd_scheduler *s)
 	return gd_completion_heartbeat_age_ns(s->completion);
 }
 
+uint64_t gd_scheduler_retire_cpu_ns(struct gd_scheduler *s)
+{
+	return gd_completion_cpu_ns(s->completion);
+}
+
 struct gd_scheduler *gd_scheduler_create(uv_loop_t *loop, struct gd_gpu *gpu, const struct gd_config *cfg,
 					 const struct gd_scheduler_listener *listener)
 {

@@ -88,5 +88,7 @@ uint64_t gd_scheduler_round_trips(const struct gd_scheduler *s);
 /* Time since the completion thread last showed it is alive; it does so at
  * least every 100 ms unless it is stuck. Any thread may call it. */
 uint64_t gd_scheduler_heartbeat_age_ns(struct gd_scheduler *s);
+/* CPU time of the completion thread since the scheduler was made. */
+uint64_t gd_scheduler_retire_cpu_ns(struct gd_scheduler *s);
 
 #endif

@@ -237,6 +237,8 @@ class Status:
     bulk_kept_back: int      # loop turns in which bulk work waited in the daemon for high work
     round_trip_queue: bool   # round trips of normal and low sessions have a GPU queue of their own
     round_trip_stages: int   # command buffers that went that way since gpucmdd started
+    loop_cpu_ns: int         # CPU time of gpucmdd's loop thread (every request) since it started
+    retire_cpu_ns: int       # and of its completion thread
 
     @classmethod
     def _from(cls, c: _lib.Status) -> "Status":
