@@ -420,3 +420,14 @@ test-asan: deps
 		GPUCMD_DAEMON_ASAN_OPTIONS=detect_leaks=0 GPUCMD_BUILD=build-asan build-asan/tests/test_daemon
 	ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
 		GPUCMD_DAEMON_ASAN_OPTIONS=detect_leaks=0 GPUCMD_BUILD=build-asan build-asan/tests/test_service
+
+# The daemon and libgpucmd built with ThreadSanitizer, and the daemon tests
+# run against it: a data race or a lock-order inversion in gpucmdd makes it
+# exit 66 and the test that started it fail. tests/tsan.supp leaves out
+# what the Vulkan validation layer reports about itself; GPUCMD_TSAN widens
+# the tests' bounds on time and resident memory (harness.h, under_tsan).
+.PHONY: test-tsan
+test-tsan: deps
+	$(MAKE) B=build-tsan SAN=-fsanitize=thread OPT="-O1 -g" all build-tsan/tests/test_daemon
+	TSAN_OPTIONS="suppressions=$(CURDIR)/tests/tsan.supp" GPUCMD_TSAN=1 GPUCMD_BUILD=build-tsan \
+		build-tsan/tests/test_daemon

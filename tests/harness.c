@@ -112,7 +112,7 @@ void daemon_launch(const struct daemon_launch *l)
 	if (l->socket_activated) {
 		/* It passes on only the variables named with -E. */
 		const char *wrap[] = {"systemd-socket-activate", "-l", t->socket, "-E", "ASAN_OPTIONS", "-E",
-				      "RUNTIME_DIRECTORY"};
+				      "TSAN_OPTIONS", "-E", "RUNTIME_DIRECTORY"};
 		for (size_t i = 0; i < sizeof(wrap) / sizeof(wrap[0]); i++)
 			argv[n++] = wrap[i];
 	}
@@ -603,4 +603,9 @@ int raw_streamed(struct raw *r, Gpucmd__Request *req, char *err, size_t errlen)
 	ping.body_case = GPUCMD__REQUEST__BODY_PING;
 	ping.ping = &p;
 	return raw_call(r, &ping, err, errlen);
+}
+
+bool under_tsan(void)
+{
+	return getenv("GPUCMD_TSAN") != NULL;
 }

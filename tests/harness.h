@@ -126,5 +126,9 @@ int run_binary_kernel(gpucmd_client *c, const char *kernel, const float *a, cons
 uint8_t *read_spv(const char *name, size_t *ret_len);
 /* Whether a line of the daemon's log contains needle. */
 bool daemon_log_contains(const char *needle);
+/* Whether the tests run against the ThreadSanitizer build (make
+ * test-tsan): its daemon is several times slower and its memory carries
+ * shadow memory, so bounds on time and resident memory widen. */
+bool under_tsan(void);
 
 #endif

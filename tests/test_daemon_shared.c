@@ -233,7 +233,7 @@ START_TEST(client_killed_during_a_shared_transfer)
 	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
 	ck_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
 	struct gpucmd_info info;
-	for (int i = 0; i < 500; i++) {
+	for (int i = 0; i < (under_tsan() ? 3000 : 500); i++) {
 		ck_assert_int_eq(gpucmd_info(c, &info), 0);
 		if (info.live_buffers == 0 && info.clients == 1)
 			break;

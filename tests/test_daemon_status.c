@@ -57,14 +57,24 @@ static void fill(gpucmd_client *c, gpucmd_session s, gpucmd_buffer b)
 	ck_assert_int_eq(gpucmd_reset_for_next_stage(c, s), 0);
 }
 
+/* A client with a 1 KiB buffer and a session "work" for fill(). */
+struct worker { gpucmd_client *c; gpucmd_buffer b; gpucmd_session s; };
+
+static struct worker worker_open(void)
+{
+	struct worker w = {.c = connect_ok()};
+	ck_assert_int_eq(gpucmd_buffer_create(w.c, 1024, 0, &w.b), 0);
+	ck_assert_int_eq(gpucmd_session_open(w.c, "work", &w.s), 0);
+	return w;
+}
+
 START_TEST(prometheus_counters_never_fall_and_the_scraper_is_no_client)
 {
 	static char out[65536];
-	gpucmd_client *a = connect_ok();
-	gpucmd_buffer b;
-	gpucmd_session s;
-	ck_assert_int_eq(gpucmd_buffer_create(a, 1024, 0, &b), 0);
-	ck_assert_int_eq(gpucmd_session_open(a, "work", &s), 0);
+	struct worker w = worker_open();
+	gpucmd_client *a = w.c;
+	gpucmd_buffer b = w.b;
+	gpucmd_session s = w.s;
 	for (int i = 0; i < 3; i++)
 		fill(a, s, b);
 	scrape(out, sizeof(out));
@@ -99,16 +109,12 @@ END_TEST
 START_TEST(daemon_cpu_time_is_counted_per_thread)
 {
 	static char out[65536];
-	gpucmd_client *a = connect_ok();
-	gpucmd_buffer b;
-	gpucmd_session s;
-	ck_assert_int_eq(gpucmd_buffer_create(a, 1024, 0, &b), 0);
-	ck_assert_int_eq(gpucmd_session_open(a, "work", &s), 0);
+	struct worker w = worker_open();
 	struct gpucmd_status st0, st1;
-	ck_assert_int_eq(gpucmd_status(a, &st0), 0);
+	ck_assert_int_eq(gpucmd_status(w.c, &st0), 0);
 	for (int i = 0; i < 200; i++)
-		fill(a, s, b);
-	ck_assert_int_eq(gpucmd_status(a, &st1), 0);
+		fill(w.c, w.s, w.b);
+	ck_assert_int_eq(gpucmd_status(w.c, &st1), 0);
 	ck_assert_uint_gt(st0.loop_cpu_ns, 0);
 	ck_assert_uint_gt(st1.loop_cpu_ns, st0.loop_cpu_ns);
 	ck_assert_uint_gt(st1.retire_cpu_ns, st0.retire_cpu_ns);
@@ -120,8 +126,8 @@ START_TEST(daemon_cpu_time_is_counted_per_thread)
 	scrape(out, sizeof(out));
 	ck_assert_msg(count_lines(out, "gpucmd_daemon_cpu_seconds_total{thread=\"loop\"} ") == 1, "%s", out);
 	ck_assert_msg(count_lines(out, "gpucmd_daemon_cpu_seconds_total{thread=\"retire\"} ") == 1, "%s", out);
-	gpucmd_buffer_free(a, b);
-	gpucmd_disconnect(a);
+	gpucmd_buffer_free(w.c, w.b);
+	gpucmd_disconnect(w.c);
 }
 END_TEST
 
