@@ -321,7 +321,7 @@ static uint32_t choose_family(struct gd_gpu *gpu, uint32_t want)
 		return UINT32_MAX;
 	}
 	/* On the H200 the queues of the graphics family take turns in time
-	 * slices: a high-priority round trip waited 0.4-2 ms behind bulk work
+	 * slices: a high-priority round trip waited 0.35-2 ms behind bulk work
 	 * there, and kept its idle time on the compute-only family
 	 * (BENCHMARKS.md, "2026-12-04, late"). */
 	if ((gpu->families[want].queueFlags & VK_QUEUE_GRAPHICS_BIT) && compute_only != UINT32_MAX)
