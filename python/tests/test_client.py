@@ -41,6 +41,7 @@ def test_status_names_this_process_and_its_sessions(gpu):
     assert me and st.device_name == gpu.info().device_name
     sessions = [s for c in me for s in c.sessions]
     assert any(s.label == "status-check" and s.priority == 1 for s in sessions)
+    assert 0 < st.loop_cpu_ns <= st.uptime_ms * 1_000_000 + 500_000_000  # the daemon's loop thread's CPU time
 
 
 def test_memory_report_counts_this_connections_buffers(gpu):
