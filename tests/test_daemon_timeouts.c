@@ -445,6 +445,48 @@ START_TEST(device_loss_releases_client_kernels_shared_buffers_and_stalled_work)
 }
 END_TEST
 
+/* The daemon's CPU time counts the completion thread of a lost device too:
+ * the counter an operator's rate() reads never falls at a recreation. */
+START_TEST(daemon_cpu_time_survives_a_device_loss)
+{
+	setenv("GPUCMD_FAULT_DEVICE_LOST", "1000", 1);
+	daemon_launch(&(struct daemon_launch){.exe = "tests/gpucmdd-faults"});
+	gpucmd_client *a = connect_ok();
+	struct gpucmd_kernel_info fill;
+	gpucmd_buffer b;
+	gpucmd_session s;
+	ck_assert_int_eq(gpucmd_kernel_find(a, "fill_f32", &fill), 0);
+	ck_assert_int_eq(gpucmd_buffer_create(a, 1024, 0, &b), 0);
+	ck_assert_int_eq(gpucmd_session_open(a, "cpu", &s), 0);
+	struct { uint32_t n; float v; } fp = {256, 1.0f};
+	struct gpucmd_binding bind = {b, 0, 0};
+	struct gpucmd_status st;
+	uint64_t before = 0;
+	int r = 0;
+	for (int i = 0; i < 2000 && r == 0; i++) {
+		ck_assert_int_eq(gpucmd_dispatch(a, s, fill.id, &bind, 1, &fp, 8, 1, 1, 1), 0);
+		r = gpucmd_commit_and_wait(a, s);
+		if (r == 0 && i == 500) {
+			ck_assert_int_eq(gpucmd_status(a, &st), 0);
+			before = st.retire_cpu_ns;
+			gpucmd_status_free(&st);
+		}
+		if (r == 0)
+			ck_assert_int_eq(gpucmd_reset_for_next_stage(a, s), 0);
+	}
+	ck_assert_int_eq(r, GPUCMD_E_DEVICE_LOST);
+	ck_assert_uint_gt(before, 0);
+	gpucmd_disconnect(a);
+	ck_assert(log_wait("device recreated", 200000));
+	gpucmd_client *after = connect_ok();
+	ck_assert_int_eq(gpucmd_status(after, &st), 0);
+	ck_assert_msg(st.retire_cpu_ns >= before, "completion CPU fell from %llu to %llu ns at the recreation",
+		      (unsigned long long)before, (unsigned long long)st.retire_cpu_ns);
+	gpucmd_status_free(&st);
+	gpucmd_disconnect(after);
+}
+END_TEST
+
 TCase *gpu_faults_tcase(void)
 {
 	TCase *t = tcase_create("gpu_faults");
@@ -453,6 +495,7 @@ TCase *gpu_faults_tcase(void)
 	tcase_add_test(t, kernel_that_never_ends_trips_the_submission_timeout);
 	tcase_add_test(t, device_loss_is_reported_to_every_affected_session_then_the_device_is_recreated);
 	tcase_add_test(t, device_loss_releases_client_kernels_shared_buffers_and_stalled_work);
+	tcase_add_test(t, daemon_cpu_time_survives_a_device_loss);
 	return t;
 }
 
