@@ -609,3 +609,12 @@ bool under_tsan(void)
 {
 	return getenv("GPUCMD_TSAN") != NULL;
 }
+
+struct job_kit job_kit_open(gpucmd_client *c, const char *kernel, uint64_t bytes, const char *label)
+{
+	struct job_kit j;
+	ck_assert_msg(gpucmd_kernel_find(c, kernel, &j.k) == 0, "kernel %s: %s", kernel, gpucmd_last_error(c));
+	ck_assert_int_eq(gpucmd_buffer_create(c, bytes, 0, &j.b), 0);
+	ck_assert_int_eq(gpucmd_session_open(c, label, &j.s), 0);
+	return j;
+}

@@ -64,6 +64,14 @@ void daemon_setup_syncval(void);
 struct gpucmd_session_state session_state(gpucmd_client *c, gpucmd_session s);
 
 gpucmd_client *connect_ok(void);
+/* What many tests start from on client c: a standard kernel's info, a
+ * buffer of `bytes` and a session labelled `label` (each asserted). */
+struct job_kit {
+	struct gpucmd_kernel_info k;
+	gpucmd_buffer b;
+	gpucmd_session s;
+};
+struct job_kit job_kit_open(gpucmd_client *c, const char *kernel, uint64_t bytes, const char *label);
 /* A new connection with a session `label` and the token of its fence. */
 gpucmd_client *connect_fenced(const char *label, gpucmd_session *s, gpucmd_token *t);
 /* Fails the test, naming `what` and the client's last error, unless r is 0. */

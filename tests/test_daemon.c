@@ -397,13 +397,10 @@ END_TEST
 START_TEST(dispatch_after_commit_without_reset_is_an_error)
 {
 	gpucmd_client *c = connect_ok();
-	struct gpucmd_kernel_info add;
-	gpucmd_buffer b;
-	gpucmd_session s;
-	ck_assert_int_eq(gpucmd_kernel_find(c, "add_f32", &add), 0);
-	ck_assert_int_eq(gpucmd_buffer_create(c, 4096, 0, &b), 0);
-	ck_assert_int_eq(gpucmd_session_open(c, "x", &s), 0);
-	struct gpucmd_binding bind[3] = {{b, 0, 0}, {b, 0, 0}, {b, 0, 0}};
+	struct job_kit j = job_kit_open(c, "add_f32", 4096, "x");
+	struct gpucmd_kernel_info add = j.k;
+	gpucmd_session s = j.s;
+	struct gpucmd_binding bind[3] = {{j.b, 0, 0}, {j.b, 0, 0}, {j.b, 0, 0}};
 	uint32_t n = 4;
 	ck_assert_int_eq(gpucmd_commit_stage(c, s), 0);
 	ck_assert_int_eq(gpucmd_dispatch(c, s, add.id, bind, 3, &n, 4, 1, 1, 1), 0);

@@ -62,10 +62,9 @@ struct worker { gpucmd_client *c; gpucmd_buffer b; gpucmd_session s; };
 
 static struct worker worker_open(void)
 {
-	struct worker w = {.c = connect_ok()};
-	ck_assert_int_eq(gpucmd_buffer_create(w.c, 1024, 0, &w.b), 0);
-	ck_assert_int_eq(gpucmd_session_open(w.c, "work", &w.s), 0);
-	return w;
+	gpucmd_client *c = connect_ok();
+	struct job_kit j = job_kit_open(c, "fill_f32", 1024, "work");
+	return (struct worker){c, j.b, j.s};
 }
 
 START_TEST(prometheus_counters_never_fall_and_the_scraper_is_no_client)

@@ -284,13 +284,10 @@ START_TEST(kernel_that_never_ends_trips_the_submission_timeout)
 	const char *args[] = {"--kernels", kernels, "--submission-timeout-ms", "500", NULL};
 	daemon_start(args);
 	gpucmd_client *hangs = connect_ok(), *bystander = connect_ok();
-	struct gpucmd_kernel_info spin;
-	gpucmd_buffer b;
-	gpucmd_session s;
-	ck_assert_int_eq(gpucmd_kernel_find(hangs, "spin_forever", &spin), 0);
-	ck_assert_int_eq(gpucmd_buffer_create(hangs, 64, 0, &b), 0);
-	ck_assert_int_eq(gpucmd_session_open(hangs, "spinner", &s), 0);
-	struct gpucmd_binding bind = {b, 0, 0};
+	struct job_kit j = job_kit_open(hangs, "spin_forever", 64, "spinner");
+	struct gpucmd_kernel_info spin = j.k;
+	gpucmd_session s = j.s;
+	struct gpucmd_binding bind = {j.b, 0, 0};
 	uint32_t forever = 1;
 	/* spin_forever.comp says why so many groups. */
 	ck_assert_int_eq(gpucmd_dispatch(hangs, s, spin.id, &bind, 1, &forever, 4, 65535, 65535, 65535), 0);
@@ -452,27 +449,22 @@ START_TEST(daemon_cpu_time_survives_a_device_loss)
 	setenv("GPUCMD_FAULT_DEVICE_LOST", "1000", 1);
 	daemon_launch(&(struct daemon_launch){.exe = "tests/gpucmdd-faults"});
 	gpucmd_client *a = connect_ok();
-	struct gpucmd_kernel_info fill;
-	gpucmd_buffer b;
-	gpucmd_session s;
-	ck_assert_int_eq(gpucmd_kernel_find(a, "fill_f32", &fill), 0);
-	ck_assert_int_eq(gpucmd_buffer_create(a, 1024, 0, &b), 0);
-	ck_assert_int_eq(gpucmd_session_open(a, "cpu", &s), 0);
+	struct job_kit j = job_kit_open(a, "fill_f32", 1024, "cpu");
 	struct { uint32_t n; float v; } fp = {256, 1.0f};
-	struct gpucmd_binding bind = {b, 0, 0};
+	struct gpucmd_binding bind = {j.b, 0, 0};
 	struct gpucmd_status st;
 	uint64_t before = 0;
 	int r = 0;
 	for (int i = 0; i < 2000 && r == 0; i++) {
-		ck_assert_int_eq(gpucmd_dispatch(a, s, fill.id, &bind, 1, &fp, 8, 1, 1, 1), 0);
-		r = gpucmd_commit_and_wait(a, s);
+		ck_assert_int_eq(gpucmd_dispatch(a, j.s, j.k.id, &bind, 1, &fp, 8, 1, 1, 1), 0);
+		r = gpucmd_commit_and_wait(a, j.s);
 		if (r == 0 && i == 500) {
 			ck_assert_int_eq(gpucmd_status(a, &st), 0);
 			before = st.retire_cpu_ns;
 			gpucmd_status_free(&st);
 		}
 		if (r == 0)
-			ck_assert_int_eq(gpucmd_reset_for_next_stage(a, s), 0);
+			ck_assert_int_eq(gpucmd_reset_for_next_stage(a, j.s), 0);
 	}
 	ck_assert_int_eq(r, GPUCMD_E_DEVICE_LOST);
 	ck_assert_uint_gt(before, 0);
