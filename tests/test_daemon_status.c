@@ -57,21 +57,11 @@ static void fill(gpucmd_client *c, gpucmd_session s, gpucmd_buffer b)
 	ck_assert_int_eq(gpucmd_reset_for_next_stage(c, s), 0);
 }
 
-/* A client with a 1 KiB buffer and a session "work" for fill(). */
-struct worker { gpucmd_client *c; gpucmd_buffer b; gpucmd_session s; };
-
-static struct worker worker_open(void)
-{
-	gpucmd_client *c = connect_ok();
-	struct job_kit j = job_kit_open(c, "fill_f32", 1024, "work");
-	return (struct worker){c, j.b, j.s};
-}
-
 START_TEST(prometheus_counters_never_fall_and_the_scraper_is_no_client)
 {
 	static char out[65536];
-	struct worker w = worker_open();
-	gpucmd_client *a = w.c;
+	gpucmd_client *a = connect_ok();
+	struct job_kit w = job_kit_open(a, "fill_f32", 1024, "work");
 	gpucmd_buffer b = w.b;
 	gpucmd_session s = w.s;
 	for (int i = 0; i < 3; i++)
@@ -108,12 +98,13 @@ END_TEST
 START_TEST(daemon_cpu_time_is_counted_per_thread)
 {
 	static char out[65536];
-	struct worker w = worker_open();
+	gpucmd_client *a = connect_ok();
+	struct job_kit w = job_kit_open(a, "fill_f32", 1024, "work");
 	struct gpucmd_status st0, st1;
-	ck_assert_int_eq(gpucmd_status(w.c, &st0), 0);
+	ck_assert_int_eq(gpucmd_status(a, &st0), 0);
 	for (int i = 0; i < 200; i++)
-		fill(w.c, w.s, w.b);
-	ck_assert_int_eq(gpucmd_status(w.c, &st1), 0);
+		fill(a, w.s, w.b);
+	ck_assert_int_eq(gpucmd_status(a, &st1), 0);
 	ck_assert_uint_gt(st0.loop_cpu_ns, 0);
 	ck_assert_uint_gt(st1.loop_cpu_ns, st0.loop_cpu_ns);
 	ck_assert_uint_gt(st1.retire_cpu_ns, st0.retire_cpu_ns);
@@ -125,8 +116,8 @@ START_TEST(daemon_cpu_time_is_counted_per_thread)
 	scrape(out, sizeof(out));
 	ck_assert_msg(count_lines(out, "gpucmd_daemon_cpu_seconds_total{thread=\"loop\"} ") == 1, "%s", out);
 	ck_assert_msg(count_lines(out, "gpucmd_daemon_cpu_seconds_total{thread=\"retire\"} ") == 1, "%s", out);
-	gpucmd_buffer_free(w.c, w.b);
-	gpucmd_disconnect(w.c);
+	gpucmd_buffer_free(a, w.b);
+	gpucmd_disconnect(a);
 }
 END_TEST
 
