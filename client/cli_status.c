@@ -35,9 +35,10 @@ static void print_text(const struct gpucmd_status *st)
 	       (unsigned long long)st->round_trip_stages,
 	       st->round_trip_queue ? "on a queue of their own" : "on the bulk queue");
 	double up_s = st->uptime_ms ? (double)st->uptime_ms / 1e3 : 1;
-	printf("daemon CPU since start: loop thread %.2f s (%.0f %% of uptime), completion thread %.2f s (%.0f %%)\n",
-	       (double)st->loop_cpu_ns / 1e9, (double)st->loop_cpu_ns / 1e7 / up_s, (double)st->retire_cpu_ns / 1e9,
-	       (double)st->retire_cpu_ns / 1e7 / up_s);
+	printf("daemon CPU since start, %u shard%s: loop threads %.2f s (%.0f %% of uptime), completion threads %.2f s "
+	       "(%.0f %%)\n",
+	       st->shards, st->shards == 1 ? "" : "s", (double)st->loop_cpu_ns / 1e9, (double)st->loop_cpu_ns / 1e7 / up_s,
+	       (double)st->retire_cpu_ns / 1e9, (double)st->retire_cpu_ns / 1e7 / up_s);
 	printf("%6s %7s %6s %-15s %4s %5s %8s %11s %7s %10s %11s %s\n", "CLIENT", "PID", "UID", "COMMAND", "SESS",
 	       "GPU%", "INFLIGHT", "MEMORY", "BUFFERS", "SUBMITTED", "DISPATCHES", "STATE");
 	for (size_t i = 0; i < st->n_clients; i++) {
@@ -47,7 +48,7 @@ static void print_text(const struct gpucmd_status *st)
 		       c->in_flight,
 		       mib(c->memory.bytes), (unsigned long long)c->memory.buffers,
 		       (unsigned long long)c->command_buffers, (unsigned long long)c->dispatches,
-		       c->stalled ? "waiting" : c->in_flight ? "running" : "idle");
+		       c->stalled ? "waiting" : c->in_flight ? "running" : c->shard ? "idle, HIGH shard" : "idle");
 		for (size_t k = 0; k < c->n_sessions; k++) {
 			const struct gpucmd_session_status *s = &c->sessions[k];
 			printf("%14s session %u \"%s\" %s: %u in flight, %llu command buffers, %llu dispatches, "
@@ -91,6 +92,7 @@ static struct json_object *json_client(const struct gpucmd_client_status *c)
 	jset(o, "stalled", json_object_new_boolean(c->stalled));
 	jset_u64(o, "fence_waiters", c->fence_waiters);
 	jset(o, "gpu_util", json_object_new_double(c->gpu_util / 1000.0));
+	jset_u64(o, "shard", c->shard);
 	jset_u64(o, "command_buffers", c->command_buffers);
 	jset_u64(o, "dispatches", c->dispatches);
 	jset(o, "memory", jusage(&c->memory));
@@ -134,6 +136,7 @@ static void print_json(const struct gpucmd_status *st)
 	jset_u64(o, "round_trip_stages", st->round_trip_stages);
 	jset_u64(o, "loop_cpu_ns", st->loop_cpu_ns);
 	jset_u64(o, "retire_cpu_ns", st->retire_cpu_ns);
+	jset_u64(o, "shards", st->shards);
 	for (size_t i = 0; i < st->n_clients; i++)
 		json_object_array_add(cl, json_client(&st->client_list[i]));
 	jset(o, "client_list", cl);

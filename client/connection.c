@@ -78,11 +78,12 @@ int gpucmd_default_socket(char *buf, size_t len)
 }
 
 /* Hello: the daemon's limits and advice, kept for gpucmd_info. */
-static int handshake(gpucmd_client *c)
+static int handshake(gpucmd_client *c, enum gpucmd_priority priority)
 {
 	Gpucmd__Hello h = GPUCMD__HELLO__INIT;
 	h.protocol_version = GPUCMD_PROTOCOL_VERSION;
 	h.client_name = program_invocation_short_name;
+	h.priority = (Gpucmd__Priority)priority;
 	Gpucmd__Reply *rep;
 	int r = gc_call(c, &h.base, GC_ANY_BODY, &rep);
 	if (r < 0)
@@ -138,8 +139,27 @@ static void connect_advice(const char *path, int err, char *buf, size_t len)
 		 "`usermod -aG %s USER`, then log in again", name, name);
 }
 
+/* $GPUCMD_PRIORITY: "high" (or "normal", "low"); anything else is normal. */
+static enum gpucmd_priority env_priority(void)
+{
+	const char *p = getenv("GPUCMD_PRIORITY");
+	return !p ? GPUCMD_PRIORITY_NORMAL
+	       : strcmp(p, "high") == 0 ? GPUCMD_PRIORITY_HIGH
+	       : strcmp(p, "low") == 0 ? GPUCMD_PRIORITY_LOW
+				       : GPUCMD_PRIORITY_NORMAL;
+}
+
 gpucmd_client *gpucmd_connect(const char *path)
 {
+	return gpucmd_connect_priority(path, env_priority());
+}
+
+gpucmd_client *gpucmd_connect_priority(const char *path, enum gpucmd_priority priority)
+{
+	if ((unsigned)priority > GPUCMD_PRIORITY_LOW) {
+		gc_fail(NULL, -EINVAL, "unknown priority %d", (int)priority);
+		return NULL;
+	}
 	gpucmd_client *c = calloc(1, sizeof(*c));
 	if (!c) {
 		gc_fail(NULL, -ENOMEM, "out of memory");
@@ -167,7 +187,7 @@ gpucmd_client *gpucmd_connect(const char *path)
 		gc_fail(NULL, -err, "cannot connect to gpucmdd at %s: %s (%s)", c->path, strerror(err), advice);
 		goto fail;
 	}
-	if (handshake(c) < 0) {
+	if (handshake(c, priority) < 0) {
 		gc_fail(NULL, GPUCMD_E_PROTOCOL, "handshake with gpucmdd at %s failed: %s", c->path, c->err);
 		goto fail;
 	}

@@ -54,9 +54,23 @@ typedef uint32_t gpucmd_graph;
  * with gpucmd_disconnect), or NULL with the reason in gpucmd_last_error(NULL)
  * (kept per thread). Calls that wait for a reply poll the socket for the
  * daemon's advice (gpucmd_info.reply_poll_us) before blocking;
- * $GPUCMD_SPIN_US (microseconds, 0: never) overrides it.
+ * $GPUCMD_SPIN_US (microseconds, 0: never) overrides it. $GPUCMD_PRIORITY
+ * ("high", "normal", "low") is passed as gpucmd_connect_priority's.
  */
 gpucmd_client *gpucmd_connect(const char *socket_path);
+
+/*
+ * gpucmd_connect for a client of the given priority class. A client that
+ * will open GPUCMD_PRIORITY_HIGH sessions says so here: gpucmdd then
+ * serves its requests on a loop thread of its own (the HIGH shard), so
+ * that neither its round trips nor bulk clients' work wait for each other
+ * in the daemon (docs/SHARDS.md). Refused (-EPERM, saying who may) for
+ * those who may not open HIGH sessions. Objects pass by token only between
+ * clients served by the same loop: a bulk client's buffer token cannot be
+ * imported by a HIGH client (-EXDEV). Sessions of any priority may still
+ * be opened on either.
+ */
+gpucmd_client *gpucmd_connect_priority(const char *socket_path, enum gpucmd_priority priority);
 
 /* Flushes streamed requests, closes the connection and frees the client.
  * The daemon then frees everything the connection owned once its GPU work
@@ -449,6 +463,7 @@ struct gpucmd_client_status {
 	uint64_t dispatches;           /* the same */
 	uint32_t gpu_util;             /* its share of the GPU's time over the last second, in 1/1000
 					* (needs gpu_accounting, else profiled ones only) */
+	uint32_t shard;                /* the daemon's loop serving it: 0 bulk, 1 the HIGH shard */
 };
 
 struct gpucmd_status {
@@ -480,10 +495,12 @@ struct gpucmd_status {
 	 * has one, so it does not wait behind another client's flood. */
 	bool round_trip_queue;
 	uint64_t round_trip_stages;        /* command buffers that went that way since gpucmdd started */
-	/* CPU time since gpucmdd started of its loop thread, which handles
-	 * every request, and of its completion thread: a loop near one CPU
-	 * second a second means gpucmdd, not the GPU, bounds throughput. */
+	/* CPU time since gpucmdd started of its loop threads, which handle
+	 * every request, and of their completion threads, summed over the
+	 * shards: a loop near one CPU second a second per shard means
+	 * gpucmdd, not the GPU, bounds throughput. */
 	uint64_t loop_cpu_ns, retire_cpu_ns;
+	uint32_t shards;                   /* loops serving clients (2 with the HIGH shard); CPU times are summed */
 };
 
 /* Round trip. Fills *ret_status; free its arrays with gpucmd_status_free. */

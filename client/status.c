@@ -165,6 +165,7 @@ static int copy_client_status(struct gpucmd_client_status *o, const Gpucmd__Clie
 		.dispatches = cs->dispatches,
 		.fence_waiters = cs->fence_waiters,
 		.gpu_util = cs->gpu_util,
+		.shard = cs->shard,
 	};
 	gc_copy_str(o->name, sizeof(o->name), cs->name);
 	gc_copy_str(o->comm, sizeof(o->comm), cs->comm);
@@ -217,6 +218,7 @@ int gpucmd_status(gpucmd_client *c, struct gpucmd_status *ret)
 		.round_trip_stages = sr->round_trip_stages,
 		.loop_cpu_ns = sr->loop_cpu_ns,
 		.retire_cpu_ns = sr->retire_cpu_ns,
+		.shards = sr->shards,
 	};
 	for (size_t i = 0; i < sr->n_priorities; i++) {
 		const Gpucmd__PriorityStatus *p = sr->priorities[i];

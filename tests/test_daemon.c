@@ -554,6 +554,8 @@ TCase *gpu_faults_tcase(void);
 TCase *isolation_tcase(void);
 TCase *isolation_default_tcase(void);
 TCase *devices_tcase(void);
+TCase *shards_tcase(void);
+TCase *shards_own_tcase(void);
 
 static TCase *skeleton_tcase(void)
 {
@@ -629,6 +631,8 @@ static TCase *(*const tcases[])(void) = {
 	isolation_tcase,
 	isolation_default_tcase,
 	devices_tcase,
+	shards_tcase,
+	shards_own_tcase,
 };
 #define N_TCASES (sizeof(tcases) / sizeof(tcases[0]))
 

@@ -625,7 +625,7 @@ START_TEST(high_sessions_are_for_administrators_and_the_listed)
 	ck_assert_int_eq(chmod(test_daemon.socket, 0666), 0);
 	char msg[512];
 	ck_assert_int_eq(high_open_as_nobody(msg, sizeof(msg)), -EPERM);
-	ck_assert_msg(strstr(msg, "uid 65534 may not open high-priority sessions") && strstr(msg, "high_users"),
+	ck_assert_msg(strstr(msg, "uid 65534 may not ask for high priority") && strstr(msg, "high_users"),
 		      "%s", msg);
 	write_config("[priority]\nhigh_users = 65534\n");
 	ck_assert_int_eq(kill(test_daemon.pid, SIGHUP), 0);

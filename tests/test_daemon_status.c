@@ -375,6 +375,10 @@ START_TEST(check_config_fails_on_an_unknown_key_and_suggests_the_nearest)
 			      strstr(out, "\nspin_us = 7\n") && strstr(out, "\nloop_poll_us = auto\n"),
 		      "%d: %s", r, out);
 	ck_assert_msg(!strstr(out, "4294967295"), "an internal value shows: %s", out);
+	/* Every section is printed, [priority] too (it once was not). */
+	ck_assert_msg(strstr(out, "\n[priority]\n") && strstr(out, "\nhigh_shard = yes\n") &&
+			      strstr(out, "\nfair_depth = 1\n"),
+		      "%s", out);
 }
 END_TEST
 

@@ -37,3 +37,11 @@ uint32_t gd_latency_quantile(const struct gd_latency *l, double q)
 	uint32_t i = (uint32_t)(q * (n - 1) + 0.5);
 	return sorted[i < n ? i : n - 1];
 }
+
+void gd_latency_merge(struct gd_latency *into, const struct gd_latency *from)
+{
+	uint32_t kept = from->count < GD_LATENCY_SAMPLES ? (uint32_t)from->count : GD_LATENCY_SAMPLES;
+	for (uint32_t i = 0; i < kept; i++)
+		into->us[into->count++ % GD_LATENCY_SAMPLES] = from->us[i];
+	into->count += from->count - kept;
+}

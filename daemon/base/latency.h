@@ -19,6 +19,8 @@ struct gd_latency {
 uint64_t gd_now_ns(void);
 
 void gd_latency_add(struct gd_latency *l, uint64_t ns);
+/* Adds from's kept samples and count to into (status over shards). */
+void gd_latency_merge(struct gd_latency *into, const struct gd_latency *from);
 /* The q-th quantile (0..1) of the kept samples, in microseconds; 0 without any. */
 uint32_t gd_latency_quantile(const struct gd_latency *l, double q);
 

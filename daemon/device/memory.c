@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -37,6 +38,7 @@ struct gd_kept {
 };
 
 struct gd_memory {
+	pthread_mutex_t lock;      /* every shard allocates: each call below holds it */
 	struct gd_gpu *gpu;
 	struct gd_list blocks[VK_MAX_MEMORY_TYPES];
 	struct gd_list kept;
@@ -53,6 +55,7 @@ struct gd_memory *gd_memory_create(struct gd_gpu *gpu, uint32_t keep_mib)
 	struct gd_memory *m = calloc(1, sizeof(*m));
 	if (!m)
 		return NULL;
+	pthread_mutex_init(&m->lock, NULL);
 	m->gpu = gpu;
 	for (uint32_t i = 0; i < VK_MAX_MEMORY_TYPES; i++)
 		gd_list_init(&m->blocks[i]);
@@ -81,7 +84,7 @@ static uint32_t heap_of(const struct gd_memory *m, uint32_t type)
 	return m->gpu->mem.memoryTypes[type].heapIndex;
 }
 
-uint32_t gd_memory_heaps(struct gd_memory *m, struct gd_heap_usage *out)
+static uint32_t heaps(struct gd_memory *m, struct gd_heap_usage *out)
 {
 	const struct gd_gpu *gpu = m->gpu;
 	VkPhysicalDeviceMemoryBudgetPropertiesEXT b = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MEMORY_BUDGET_PROPERTIES_EXT};
@@ -102,14 +105,28 @@ uint32_t gd_memory_heaps(struct gd_memory *m, struct gd_heap_usage *out)
 	return gpu->mem.memoryHeapCount;
 }
 
-uint32_t gd_memory_allocations(const struct gd_memory *m)
+uint32_t gd_memory_heaps(struct gd_memory *m, struct gd_heap_usage *out)
 {
-	return m->n_allocations;
+	pthread_mutex_lock(&m->lock);
+	uint32_t n = heaps(m, out);
+	pthread_mutex_unlock(&m->lock);
+	return n;
 }
 
-struct gd_memory_kept gd_memory_kept(const struct gd_memory *m)
+uint32_t gd_memory_allocations(struct gd_memory *m)
 {
-	return (struct gd_memory_kept){.allocations = m->n_kept, .bytes = m->kept_bytes, .reused = m->reused};
+	pthread_mutex_lock(&m->lock);
+	uint32_t n = m->n_allocations;
+	pthread_mutex_unlock(&m->lock);
+	return n;
+}
+
+struct gd_memory_kept gd_memory_kept(struct gd_memory *m)
+{
+	pthread_mutex_lock(&m->lock);
+	struct gd_memory_kept k = {.allocations = m->n_kept, .bytes = m->kept_bytes, .reused = m->reused};
+	pthread_mutex_unlock(&m->lock);
+	return k;
 }
 
 static bool release_kept_for(struct gd_memory *m, uint32_t h, uint64_t need);
@@ -122,9 +139,9 @@ static int allocate(struct gd_memory *m, uint64_t size, uint32_t type, VkDeviceM
 	struct gd_gpu *gpu = m->gpu;
 	uint32_t h = heap_of(m, type);
 	struct gd_heap_usage u[VK_MAX_MEMORY_HEAPS];
-	gd_memory_heaps(m, u);
+	heaps(m, u);
 	if ((u[h].usage > u[h].budget || size > u[h].budget - u[h].usage) && release_kept_for(m, h, size))
-		gd_memory_heaps(m, u);
+		heaps(m, u);
 	if (u[h].usage > u[h].budget || size > u[h].budget - u[h].usage) {
 		snprintf(err, errlen,
 			 "allocating %" PRIu64 " bytes in memory heap %u would exceed the device budget (%" PRIu64
@@ -200,7 +217,7 @@ static bool release_kept_for(struct gd_memory *m, uint32_t h, uint64_t need)
 		release_kept(m, k);
 		any = true;
 		struct gd_heap_usage u[VK_MAX_MEMORY_HEAPS];
-		gd_memory_heaps(m, u);
+		heaps(m, u);
 		if (h != UINT32_MAX && u[h].usage <= u[h].budget && need <= u[h].budget - u[h].usage)
 			break;
 	}
@@ -270,8 +287,8 @@ static struct gd_block *create_block(struct gd_memory *m, uint32_t type, char *e
 	return b;
 }
 
-int gd_memory_alloc(struct gd_memory *m, const VkMemoryRequirements *req, uint32_t type, struct gd_alloc *ret,
-		    char *err, size_t errlen)
+static int alloc_locked(struct gd_memory *m, const VkMemoryRequirements *req, uint32_t type, struct gd_alloc *ret,
+			    char *err, size_t errlen)
 {
 	uint32_t h = heap_of(m, type);
 	*ret = (struct gd_alloc){.type = type, .size = req->size};
@@ -308,8 +325,17 @@ found:
 	return 0;
 }
 
-int gd_memory_import(struct gd_memory *m, void *ptr, uint64_t size, uint32_t type_bits, struct gd_alloc *ret,
-		     char *err, size_t errlen)
+int gd_memory_alloc(struct gd_memory *m, const VkMemoryRequirements *req, uint32_t type, struct gd_alloc *ret,
+		    char *err, size_t errlen)
+{
+	pthread_mutex_lock(&m->lock);
+	int r = alloc_locked(m, req, type, ret, err, errlen);
+	pthread_mutex_unlock(&m->lock);
+	return r;
+}
+
+static int import_locked(struct gd_memory *m, void *ptr, uint64_t size, uint32_t type_bits, struct gd_alloc *ret,
+			     char *err, size_t errlen)
 {
 	struct gd_gpu *gpu = m->gpu;
 	VkMemoryHostPointerPropertiesEXT hp = {.sType = VK_STRUCTURE_TYPE_MEMORY_HOST_POINTER_PROPERTIES_EXT};
@@ -345,6 +371,15 @@ int gd_memory_import(struct gd_memory *m, void *ptr, uint64_t size, uint32_t typ
 	return 0;
 }
 
+int gd_memory_import(struct gd_memory *m, void *ptr, uint64_t size, uint32_t type_bits, struct gd_alloc *ret,
+		     char *err, size_t errlen)
+{
+	pthread_mutex_lock(&m->lock);
+	int r = import_locked(m, ptr, size, type_bits, ret, err, errlen);
+	pthread_mutex_unlock(&m->lock);
+	return r;
+}
+
 /* True when another block of the same type is empty: then this one can go. */
 static bool has_spare(struct gd_memory *m, struct gd_block *self)
 {
@@ -357,7 +392,7 @@ static bool has_spare(struct gd_memory *m, struct gd_block *self)
 	return false;
 }
 
-void gd_memory_free(struct gd_memory *m, struct gd_alloc *a)
+static void free_locked(struct gd_memory *m, struct gd_alloc *a)
 {
 	m->used[heap_of(m, a->type)] -= a->size;
 	struct gd_block *b = a->block;
@@ -372,7 +407,14 @@ void gd_memory_free(struct gd_memory *m, struct gd_alloc *a)
 		destroy_block(m, b);
 }
 
-void gd_memory_set_resident(struct gd_memory *m, struct gd_alloc *a, bool resident)
+void gd_memory_free(struct gd_memory *m, struct gd_alloc *a)
+{
+	pthread_mutex_lock(&m->lock);
+	free_locked(m, a);
+	pthread_mutex_unlock(&m->lock);
+}
+
+static void set_resident_locked(struct gd_memory *m, struct gd_alloc *a, bool resident)
 {
 	struct gd_gpu *gpu = m->gpu;
 	struct gd_block *b = a->block;
@@ -384,13 +426,27 @@ void gd_memory_set_resident(struct gd_memory *m, struct gd_alloc *a, bool reside
 		gpu->set_memory_priority(gpu->device, a->mem, high ? PRIORITY_RESIDENT : PRIORITY_EVICTABLE);
 }
 
-void gd_memory_trim(struct gd_memory *m)
+void gd_memory_set_resident(struct gd_memory *m, struct gd_alloc *a, bool resident)
+{
+	pthread_mutex_lock(&m->lock);
+	set_resident_locked(m, a, resident);
+	pthread_mutex_unlock(&m->lock);
+}
+
+static void trim_locked(struct gd_memory *m)
 {
 	if (!m->n_kept)
 		return;
 	log_info("giving %u kept allocations (%.1f MiB) back to the device: no client is connected", m->n_kept,
 		 (double)m->kept_bytes / (1u << 20));
 	release_kept_for(m, UINT32_MAX, UINT64_MAX);
+}
+
+void gd_memory_trim(struct gd_memory *m)
+{
+	pthread_mutex_lock(&m->lock);
+	trim_locked(m);
+	pthread_mutex_unlock(&m->lock);
 }
 
 void gd_memory_destroy(struct gd_memory *m)
@@ -401,5 +457,6 @@ void gd_memory_destroy(struct gd_memory *m)
 	for (uint32_t t = 0; t < VK_MAX_MEMORY_TYPES; t++)
 		while (!gd_list_empty(&m->blocks[t]))
 			destroy_block(m, gd_container_of(m->blocks[t].next, struct gd_block, link));
+	pthread_mutex_destroy(&m->lock);
 	free(m);
 }

@@ -85,11 +85,11 @@ void gd_memory_set_resident(struct gd_memory *m, struct gd_alloc *a, bool reside
 uint32_t gd_memory_heaps(struct gd_memory *m, struct gd_heap_usage *out);
 /* VkDeviceMemory objects alive (blocks plus dedicated allocations, kept
  * ones included). */
-uint32_t gd_memory_allocations(const struct gd_memory *m);
+uint32_t gd_memory_allocations(struct gd_memory *m);
 /* Freed allocations kept for reuse: how many, their bytes, and how many
  * buffers were given one since start. */
 struct gd_memory_kept { uint32_t allocations; uint64_t bytes, reused; };
-struct gd_memory_kept gd_memory_kept(const struct gd_memory *m);
+struct gd_memory_kept gd_memory_kept(struct gd_memory *m);
 /* Gives every kept allocation back to the device (no client is left). */
 void gd_memory_trim(struct gd_memory *m);
 

@@ -38,7 +38,6 @@ static void program_destroy(struct gd_program *p)
 	vkDestroyPipeline(dev, p->pipeline, NULL);
 	vkDestroyPipelineLayout(dev, p->layout, NULL);
 	vkDestroyDescriptorSetLayout(dev, p->set_layout, NULL);
-	gd_list_remove(&p->link);
 	free(p->words);
 	free(p->code);
 	free(p);
@@ -46,14 +45,29 @@ static void program_destroy(struct gd_program *p)
 
 struct gd_program *gd_program_ref(struct gd_program *p)
 {
-	p->refs++;
+	atomic_fetch_add_explicit(&p->refs, 1, memory_order_relaxed);
 	return p;
+}
+
+/* Under reg->lock: a reference to p unless its last one is being dropped
+ * (then its dropper is about to take it out of the list). */
+static struct gd_program *ref_unless_dying(struct gd_program *p)
+{
+	uint32_t n = atomic_load_explicit(&p->refs, memory_order_relaxed);
+	while (n && !atomic_compare_exchange_weak_explicit(&p->refs, &n, n + 1, memory_order_relaxed,
+							     memory_order_relaxed))
+		;
+	return n ? p : NULL;
 }
 
 void gd_program_unref(struct gd_program *p)
 {
-	if (p && --p->refs == 0)
-		program_destroy(p);
+	if (!p || atomic_fetch_sub_explicit(&p->refs, 1, memory_order_acq_rel) != 1)
+		return;
+	pthread_mutex_lock(&p->reg->lock);
+	gd_list_remove(&p->link);
+	pthread_mutex_unlock(&p->reg->lock);
+	program_destroy(p);
 }
 
 /* The set layout of p's interface: one Vulkan binding per binding number,
@@ -185,24 +199,34 @@ struct gd_program *gd_registry_lookup(struct gd_registry *reg, const void *bytes
 	if (!opts)
 		opts = &no_opts;
 	uint64_t h = gd_spirv_hash(bytes, size, opts);
+	struct gd_program *found = NULL;
+	pthread_mutex_lock(&reg->lock);
 	struct gd_list *pos, *tmp;
 	gd_list_for_each_safe(pos, tmp, &reg->programs) {
 		struct gd_program *p = gd_container_of(pos, struct gd_program, link);
 		if (p->hash == h && p->size == size && memcmp(p->words, bytes, size) == 0 &&
-		    memcmp(&p->opts, opts, sizeof(*opts)) == 0)
-			return gd_program_ref(p);
+		    memcmp(&p->opts, opts, sizeof(*opts)) == 0 && (found = ref_unless_dying(p)))
+			break;
 	}
-	return NULL;
+	pthread_mutex_unlock(&reg->lock);
+	return found;
 }
 
 struct gd_program *gd_registry_adopt(struct gd_registry *reg, struct gd_program *p)
 {
-	struct gd_program *same = gd_registry_lookup(reg, p->words, p->size, &p->opts);
-	if (same) {
-		gd_program_unref(p);
-		return same;
+	pthread_mutex_lock(&reg->lock);
+	struct gd_list *pos, *tmp;
+	gd_list_for_each_safe(pos, tmp, &reg->programs) {
+		struct gd_program *same = gd_container_of(pos, struct gd_program, link);
+		if (same->hash == p->hash && same->size == p->size && memcmp(same->words, p->words, p->size) == 0 &&
+		    memcmp(&same->opts, &p->opts, sizeof(p->opts)) == 0 && ref_unless_dying(same)) {
+			pthread_mutex_unlock(&reg->lock);
+			gd_program_unref(p);
+			return same;
+		}
 	}
 	gd_list_insert_tail(&reg->programs, &p->link);
+	pthread_mutex_unlock(&reg->lock);
 	return p;
 }
 
@@ -455,6 +479,7 @@ struct gd_registry *gd_registry_create(struct gd_gpu *gpu, struct gd_pcache *pc,
 	reg->gpu = gpu;
 	reg->pcache = pc;
 	gd_list_init(&reg->programs);
+	pthread_mutex_init(&reg->lock, NULL);
 	if (list_kernels(dir, &names, &n_names) < 0)
 		goto fail;
 	if (n_names == 0) {
@@ -507,6 +532,7 @@ void gd_registry_destroy(struct gd_registry *reg)
 	if (!gd_list_empty(&reg->programs))
 		log_err("registry destroyed while client kernels still hold programs");
 	free(reg->kernels);
+	pthread_mutex_destroy(&reg->lock);
 	free(reg);
 }
 

@@ -10,6 +10,8 @@
 #ifndef GD_REGISTRY_H
 #define GD_REGISTRY_H
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -25,8 +27,8 @@ struct gd_pcache;
 #define GD_CLIENT_KERNEL_BASE 0x10000u
 
 struct gd_program {
-	uint32_t refs;                /* loop thread only */
-	uint64_t tag;                 /* serial of the last submission that took a reference */
+	_Atomic uint32_t refs;        /* taken by every shard (standard kernels, identical client modules) */
+	_Atomic uint64_t tag;         /* serial of the last submission that took a reference (encoder.c) */
 	struct gd_registry *reg;
 	struct gd_list link;          /* reg->programs */
 	uint64_t hash;                /* of words and opts, with both kept to compare on a hit */
@@ -53,7 +55,8 @@ struct gd_registry {
 	struct gd_pcache *pcache;     /* borrowed */
 	struct gd_kernel *kernels;    /* the standard ones */
 	uint32_t n_kernels;
-	struct gd_list programs;      /* every program, by content */
+	struct gd_list programs;      /* every program, by content, under `lock` */
+	pthread_mutex_t lock;
 };
 
 /* Loads, reflects and builds every *.spv in dir, on several threads, through

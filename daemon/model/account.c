@@ -10,29 +10,41 @@
 #include "model/account.h"
 #include "model/core.h"
 
-struct gd_account *gd_account_find(const struct gd_core *d, uid_t uid)
+/* Under proc->lock. A uid account whose last reference is being dropped
+ * (refs 0) is no longer found: its remover takes it out of the list. */
+static struct gd_account *find_locked(struct gd_process *proc, uid_t uid)
 {
 	struct gd_list *pos, *tmp;
-	gd_list_for_each_safe(pos, tmp, &d->proc->uids) {
+	gd_list_for_each_safe(pos, tmp, &proc->uids) {
 		struct gd_account *a = gd_container_of(pos, struct gd_account, link);
-		if (a->uid == uid)
+		if (a->uid == uid && atomic_load(&a->refs))
 			return a;
 	}
 	return NULL;
 }
 
+void gd_account_uid_counts(struct gd_core *d, uid_t uid, uint32_t *clients, uint32_t *handshakes)
+{
+	pthread_mutex_lock(&d->proc->lock);
+	struct gd_account *a = find_locked(d->proc, uid);
+	*clients = a ? a->conns : 0;
+	*handshakes = a ? a->handshakes : 0;
+	pthread_mutex_unlock(&d->proc->lock);
+}
+
 static struct gd_account *uid_account(struct gd_core *d, uid_t uid)
 {
-	struct gd_account *a = gd_account_find(d, uid);
-	if (a)
-		return gd_account_ref(a);
-	a = calloc(1, sizeof(*a));
-	if (!a)
-		return NULL;
-	a->d = d;
-	a->refs = 1;
-	a->uid = uid;
-	gd_list_insert_tail(&d->proc->uids, &a->link);
+	pthread_mutex_lock(&d->proc->lock);
+	struct gd_account *a = find_locked(d->proc, uid);
+	if (a) {
+		gd_account_ref(a);
+	} else if ((a = calloc(1, sizeof(*a)))) {
+		a->d = d;
+		a->refs = 1;
+		a->uid = uid;
+		gd_list_insert_tail(&d->proc->uids, &a->link);
+	}
+	pthread_mutex_unlock(&d->proc->lock);
 	return a;
 }
 
@@ -57,23 +69,26 @@ struct gd_account *gd_account_create(struct gd_core *d, uid_t uid)
 
 struct gd_account *gd_account_ref(struct gd_account *a)
 {
-	a->refs++;
+	atomic_fetch_add_explicit(&a->refs, 1, memory_order_relaxed);
 	return a;
 }
 
 void gd_account_unref(struct gd_account *a)
 {
-	if (!a || --a->refs)
+	if (!a || atomic_fetch_sub_explicit(&a->refs, 1, memory_order_acq_rel) != 1)
 		return;
-	gd_list_remove(&a->link);
 	if (a->parent) {
 		a->parent->clients--;
 		gd_account_unref(a->parent);
+	} else {
+		pthread_mutex_lock(&a->d->proc->lock);
+		gd_list_remove(&a->link);
+		pthread_mutex_unlock(&a->d->proc->lock);
 	}
 	free(a);
 }
 
-int gd_account_charge(struct gd_account *a, uint64_t bytes, char *err, size_t errlen)
+static int charge_locked(struct gd_account *a, uint64_t bytes, char *err, size_t errlen)
 {
 	const struct gd_config *cfg = &a->d->proc->cfg;
 	struct gd_account *u = a->parent;
@@ -110,6 +125,14 @@ int gd_account_charge(struct gd_account *a, uint64_t bytes, char *err, size_t er
 			x->peak = x->bytes;
 	}
 	return 0;
+}
+
+int gd_account_charge(struct gd_account *a, uint64_t bytes, char *err, size_t errlen)
+{
+	pthread_mutex_lock(&a->d->proc->lock);
+	int r = charge_locked(a, bytes, err, errlen);
+	pthread_mutex_unlock(&a->d->proc->lock);
+	return r;
 }
 
 void gd_account_uncharge(struct gd_account *a, uint64_t bytes)

@@ -14,6 +14,7 @@
 #ifndef GD_ACCOUNT_H
 #define GD_ACCOUNT_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -24,30 +25,35 @@
 struct gd_core;
 
 struct gd_account {
-	struct gd_list link;        /* gd_daemon.uids, for uid accounts */
-	struct gd_core *d;
+	struct gd_list link;        /* gd_process.uids (under its lock), for uid accounts */
+	struct gd_core *d;          /* the shard of the connection that made it */
 	struct gd_account *parent;  /* the uid account; NULL for a uid account */
-	uint32_t refs;
+	_Atomic uint32_t refs;
 	uid_t uid;
-	uint64_t bytes;             /* charged now */
-	uint64_t buffers;
-	uint64_t peak;
-	uint64_t resident;          /* buffers of those in the residency set */
-	uint64_t resident_bytes;
-	uint32_t clients;           /* connections (a uid account counts them all) */
-	uint32_t in_flight;         /* command buffers on the GPU, not yet retired */
-	uint32_t fence_waiters;     /* host and fd fence waits parked (fence.h) */
-	uint32_t handshakes;        /* connections that have not said hello yet */
-	uint32_t kernel_builds;     /* client kernels building on worker threads (kernels.c) */
-	uint64_t input_bytes;       /* room of max_input_bytes held (conn.h) */
+	/* A uid account is shared by its connections on every shard, so the
+	 * counts are atomic; a check against a limit and the charge after it
+	 * are made under gd_process.lock. */
+	_Atomic uint64_t bytes;     /* charged now */
+	_Atomic uint64_t buffers;
+	_Atomic uint64_t peak;
+	_Atomic uint64_t resident;  /* buffers of those in the residency set */
+	_Atomic uint64_t resident_bytes;
+	_Atomic uint32_t clients;   /* connections (a uid account counts them all) */
+	_Atomic uint32_t in_flight; /* command buffers on the GPU, not yet retired */
+	_Atomic uint32_t fence_waiters; /* host and fd fence waits parked (fence.h) */
+	_Atomic uint32_t conns;     /* connections open now, on every shard (max_clients_per_uid) */
+	_Atomic uint32_t handshakes; /* connections that have not said hello yet */
+	_Atomic uint32_t kernel_builds; /* client kernels building on worker threads (kernels.c) */
+	_Atomic uint64_t input_bytes; /* room of max_input_bytes held (conn.h) */
 };
 
 /* A connection's account, with one reference owned by the caller; finds or
  * creates the uid's account. NULL when out of memory. */
 struct gd_account *gd_account_create(struct gd_core *d, uid_t uid);
 struct gd_account *gd_account_ref(struct gd_account *a);
-/* The account of uid (the sum over its connections), NULL when it has none. */
-struct gd_account *gd_account_find(const struct gd_core *d, uid_t uid);
+/* The connections of uid on every shard, and those of them that have not
+ * said hello yet. */
+void gd_account_uid_counts(struct gd_core *d, uid_t uid, uint32_t *clients, uint32_t *handshakes);
 /* Drops a reference; the last one frees the account. Accepts NULL. */
 void gd_account_unref(struct gd_account *a);
 

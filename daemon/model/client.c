@@ -3,10 +3,26 @@
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "model/account.h"
 #include "model/client.h"
 #include "model/core.h"
+#include "model/park.h"
+
+/* The peer's process name, for status and logs. */
+static void read_comm(pid_t pid, char *comm, size_t len)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	FILE *f = pid > 0 ? fopen(path, "re") : NULL;
+	if (!f)
+		return;
+	if (fgets(comm, (int)len, f))
+		comm[strcspn(comm, "\n")] = '\0';
+	fclose(f);
+}
 
 int gd_client_init(struct gd_client *c, struct gd_core *d, const struct gd_client_ops *ops, pid_t pid, uid_t uid,
 		   gid_t gid)
@@ -17,6 +33,7 @@ int gd_client_init(struct gd_client *c, struct gd_core *d, const struct gd_clien
 	c->pid = pid;
 	c->uid = uid;
 	c->gid = gid;
+	read_comm(pid, c->comm, sizeof(c->comm));
 	c->connected_ms = uv_now(d->loop);
 	gd_handles_init(&c->buffers);
 	gd_handles_init(&c->sessions);
@@ -36,15 +53,18 @@ void gd_client_fail(struct gd_client *c, uint64_t req, int code, const char *fmt
 	va_end(ap);
 }
 
-uint32_t gd_client_uid_sum(const struct gd_core *d, uid_t uid, uint32_t (*count)(const struct gd_client *c))
+uint32_t gd_client_uid_sum(struct gd_core *d, uid_t uid, uint32_t (*count)(const struct gd_client *c))
 {
 	uint32_t n = 0;
-	struct gd_list *pos;
-	struct gd_list *tmp;
-	gd_list_for_each_safe(pos, tmp, &d->clients) {
-		const struct gd_client *o = gd_container_of(pos, struct gd_client, link);
-		if (o->uid == uid)
-			n += count(o);
+	gd_park_others(d);
+	for (uint32_t i = 0; i < d->proc->n_shards; i++) {
+		struct gd_list *pos, *tmp;
+		gd_list_for_each_safe(pos, tmp, &d->proc->shards[i]->clients) {
+			const struct gd_client *o = gd_container_of(pos, struct gd_client, link);
+			if (o->uid == uid)
+				n += count(o);
+		}
 	}
+	gd_unpark_others(d);
 	return n;
 }

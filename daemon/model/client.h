@@ -46,6 +46,10 @@ struct gd_client_ops {
 	void (*goodbye)(struct gd_client *c, int code, const char *tell);
 	/* high_sessions went from 0 to 1 or back to 0. */
 	void (*high_changed)(struct gd_client *c);
+	/* Hands the connection, from the request being handled on, to shard
+	 * `to` (the handshake of a HIGH client, docs/SHARDS.md); this one
+	 * closes quietly. 0, or a negative errno when it stays here. */
+	int (*move)(struct gd_client *c, struct gd_core *to);
 };
 
 /* The kernels a client registered from its own SPIR-V (requests/kernels.c). */
@@ -90,8 +94,8 @@ struct gd_client {
 	struct gd_kept err;
 };
 
-/* Fills the model's part of a new client of uid: an account, empty handle
- * tables; listed in d->clients. -ENOMEM without an account; release.h's
+/* Fills the model's part of a new client of uid (its process name from
+ * /proc, an account, empty handle tables); listed in d->clients. -ENOMEM without an account; release.h's
  * gd_client_finish undoes it either way. */
 int gd_client_init(struct gd_client *c, struct gd_core *d, const struct gd_client_ops *ops, pid_t pid, uid_t uid,
 		   gid_t gid);
@@ -100,9 +104,10 @@ int gd_client_init(struct gd_client *c, struct gd_core *d, const struct gd_clien
 void gd_client_fail(struct gd_client *c, uint64_t req, int code, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
-/* The sum of count() over every client of uid (per-uid limits checked
- * when an object is created, never per dispatch). */
-uint32_t gd_client_uid_sum(const struct gd_core *d, uid_t uid, uint32_t (*count)(const struct gd_client *c));
+/* The sum of count() over every client of uid on every shard (per-uid
+ * limits checked when an object is created, never per dispatch; with two
+ * shards it parks the other, park.h). */
+uint32_t gd_client_uid_sum(struct gd_core *d, uid_t uid, uint32_t (*count)(const struct gd_client *c));
 
 /* The net layer's ops, for the layers below it. */
 static inline void gd_client_send(struct gd_client *c, const Gpucmd__Reply *reply)

@@ -14,6 +14,8 @@
 #ifndef GD_CORE_H
 #define GD_CORE_H
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -47,15 +49,36 @@ struct gd_stats {
 };
 
 struct gd_account;
+struct gd_net;
 
+/* The most shards a process runs: the bulk one and the HIGH one. */
+#define GD_MAX_SHARDS 2
+
+/* Shared by every shard's thread: what is written after start-up is
+ * either atomic, under `lock`, or changed only while the other shards are
+ * parked (model/park.h): the configuration (SIGHUP), the device and what
+ * is built on it (device loss). memory, reg and pcache lock themselves. */
 struct gd_process {
 	struct gd_config cfg;
 	struct gd_gpu *gpu;
 	struct gd_memory *memory;
 	struct gd_registry *reg;
 	struct gd_pcache *pcache;
+	pthread_mutex_t lock;      /* tokens, uids; never held while parking or parked */
 	struct gd_list tokens;     /* capability tokens, see fence.h */
 	struct gd_list uids;       /* struct gd_account.link: one per uid with clients or buffers */
+	_Atomic uint32_t clients;  /* connections of every shard (max_clients) */
+	_Atomic uint64_t high_seen_ns; /* HIGH work last queued or retired on any shard (hold.h) */
+	struct gd_core *shards[GD_MAX_SHARDS]; /* [0] accepts connections; under park.m */
+	uint32_t n_shards;
+	struct gd_core *high;      /* the HIGH shard while it takes connections; shards[0]'s thread only */
+	struct gd_park {           /* model/park.h */
+		pthread_mutex_t m;
+		pthread_cond_t cv;
+		struct gd_core *parker; /* the shard whose thread has the others parked */
+		uint32_t parked;        /* shards parked for it */
+		uint64_t gen;           /* bumped at each park and unpark */
+	} park;
 	bool recreating;           /* the device was lost; a new one is being made */
 	uint64_t lost_validation_messages; /* reported on devices since recreated */
 	uint32_t device_losses;    /* devices lost and recreated since start */
@@ -63,7 +86,11 @@ struct gd_process {
 
 struct gd_core {
 	struct gd_process *proc;
+	uint32_t index;            /* in proc->shards */
 	uv_loop_t *loop;
+	uv_async_t park_async;     /* another shard asks this one to park (park.h) */
+	pthread_t thread;          /* runs the loop */
+	struct gd_net *net;        /* the layer above's (net/conn.h) */
 	struct gd_scheduler *sched;
 	struct gd_list clients;    /* struct gd_client.link */
 	struct gd_fence_waits {    /* host fence waiters, see fence.h */
@@ -85,6 +112,9 @@ struct gd_core {
 	/* Set by the layer above: what stalled requests waited for (work
 	 * retired, a kernel build ended) happened; they are tried again. */
 	void (*on_progress)(struct gd_core *d);
+	/* Set by the layer above: this shard's scheduler found the device
+	 * lost (why; whether its work may still run). */
+	void (*on_lost)(struct gd_core *d, const char *why, bool hung);
 };
 
 /* Command buffers submitted since start, over device recreations. */

@@ -59,7 +59,9 @@ static int keep_ref(struct gd_submission *sub, struct gd_buffer *b)
  * command buffer retires. */
 static int keep_program(struct gd_submission *sub, struct gd_program *p)
 {
-	if (p->tag == sub->serial)
+	/* Programs are shared by every shard: serials are process-wide
+	 * (scheduler.h), so another shard's tag never matches this one's. */
+	if (atomic_load_explicit(&p->tag, memory_order_relaxed) == sub->serial)
 		return 0;
 	if (sub->n_progs == sub->cap_progs) {
 		uint32_t cap = sub->cap_progs ? sub->cap_progs * 2 : 4;
@@ -70,7 +72,7 @@ static int keep_program(struct gd_submission *sub, struct gd_program *p)
 		sub->cap_progs = cap;
 	}
 	sub->progs[sub->n_progs++] = gd_program_ref(p);
-	p->tag = sub->serial;
+	atomic_store_explicit(&p->tag, sub->serial, memory_order_relaxed);
 	return 0;
 }
 

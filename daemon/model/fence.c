@@ -301,42 +301,59 @@ int gd_token_issue(struct gd_core *d, struct gd_client *c, enum gd_token_kind ki
 {
 	/* Exporting an object again gives the same token: the table grows with
 	 * the objects exported, not with the requests. */
+	struct gd_process *proc = d->proc;
+	int r = 0;
+	pthread_mutex_lock(&proc->lock);
 	struct gd_list *pos, *tmp;
-	gd_list_for_each_safe(pos, tmp, &d->proc->tokens) {
+	gd_list_for_each_safe(pos, tmp, &proc->tokens) {
 		struct gd_token *t = gd_container_of(pos, struct gd_token, link);
 		if (t->conn == c && t->kind == kind && t->obj == obj) {
 			memcpy(ret_token, t->bytes, GPUCMD_TOKEN_BYTES);
-			return 0;
+			goto out;
 		}
 	}
 	struct gd_token *t = calloc(1, sizeof(*t));
-	if (!t)
-		return -ENOMEM;
+	if (!t) {
+		r = -ENOMEM;
+		goto out;
+	}
 	if (getrandom(t->bytes, sizeof(t->bytes), 0) != (ssize_t)sizeof(t->bytes)) {
 		free(t);
-		return -EIO;
+		r = -EIO;
+		goto out;
 	}
 	t->kind = kind;
 	t->obj = obj;
 	t->conn = c;
-	gd_list_insert_tail(&d->proc->tokens, &t->link);
+	gd_list_insert_tail(&proc->tokens, &t->link);
 	memcpy(ret_token, t->bytes, GPUCMD_TOKEN_BYTES);
-	return 0;
+out:
+	pthread_mutex_unlock(&proc->lock);
+	return r;
 }
 
-void *gd_token_lookup(struct gd_core *d, enum gd_token_kind kind, const uint8_t token[GPUCMD_TOKEN_BYTES])
+int gd_token_lookup(struct gd_core *d, enum gd_token_kind kind, const uint8_t token[GPUCMD_TOKEN_BYTES], void **ret)
 {
+	int r = -ENOENT;
+	*ret = NULL;
+	pthread_mutex_lock(&d->proc->lock);
 	struct gd_list *pos, *tmp;
 	gd_list_for_each_safe(pos, tmp, &d->proc->tokens) {
 		struct gd_token *t = gd_container_of(pos, struct gd_token, link);
-		if (t->kind == kind && memcmp(t->bytes, token, GPUCMD_TOKEN_BYTES) == 0)
-			return t->obj;
+		if (t->kind == kind && memcmp(t->bytes, token, GPUCMD_TOKEN_BYTES) == 0) {
+			/* The object belongs to another shard's thread. */
+			r = t->conn->d == d ? 0 : -EXDEV;
+			*ret = r == 0 ? t->obj : NULL;
+			break;
+		}
 	}
-	return NULL;
+	pthread_mutex_unlock(&d->proc->lock);
+	return r;
 }
 
 void gd_token_revoke(struct gd_core *d, struct gd_client *c, void *obj)
 {
+	pthread_mutex_lock(&d->proc->lock);
 	struct gd_list *pos, *tmp;
 	gd_list_for_each_safe(pos, tmp, &d->proc->tokens) {
 		struct gd_token *t = gd_container_of(pos, struct gd_token, link);
@@ -345,4 +362,5 @@ void gd_token_revoke(struct gd_core *d, struct gd_client *c, void *obj)
 			free(t);
 		}
 	}
+	pthread_mutex_unlock(&d->proc->lock);
 }

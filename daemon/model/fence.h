@@ -88,8 +88,13 @@ enum gd_token_kind { GD_TOKEN_FENCE, GD_TOKEN_BUFFER, GD_TOKEN_GRAPH };
  * the exporter revokes the token before letting go of it. */
 int gd_token_issue(struct gd_core *d, struct gd_client *c, enum gd_token_kind kind, void *obj,
 		   uint8_t ret_token[GPUCMD_TOKEN_BYTES]);
-/* The object a token names, or NULL. */
-void *gd_token_lookup(struct gd_core *d, enum gd_token_kind kind, const uint8_t token[GPUCMD_TOKEN_BYTES]);
+/* The object a token names, in *ret: 0, -ENOENT for a token never issued
+ * or revoked, -EXDEV for one whose exporter is served by another shard
+ * (its objects are that shard's thread's; docs/SHARDS.md). */
+#define GD_TOKEN_ELSEWHERE                                                                                     \
+	"its exporter is served by gpucmdd's other loop (HIGH clients are served apart, docs/SHARDS.md); tokens " \
+	"pass only between clients of one loop: connect both with the same priority"
+int gd_token_lookup(struct gd_core *d, enum gd_token_kind kind, const uint8_t token[GPUCMD_TOKEN_BYTES], void **ret);
 /* Forgets the tokens issued by c (any connection when NULL) for obj (any
  * object when NULL). */
 void gd_token_revoke(struct gd_core *d, struct gd_client *c, void *obj);

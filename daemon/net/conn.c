@@ -14,6 +14,8 @@
  * stalls the connection until retirement resumes it.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,9 +40,10 @@
 #define READ_BUDGET (4u << 20)   /* bytes read per turn before others get theirs */
 #define OUT_HIGH_WATER (16u << 20)
 
-static uint32_t next_id;
+static _Atomic uint32_t next_id; /* every shard numbers its connections from it */
 /* The reason given for a peer that simply closed its end (logged at debug). */
 static const char hung_up[] = "client disconnected";
+static const char moved[] = "handed to the HIGH shard";
 
 static void on_poll(uv_poll_t *h, int status, int events);
 static void release_input(struct gd_conn *c);
@@ -184,16 +187,16 @@ static void free_conn(uv_handle_t *h)
 	struct gd_conn *c = h->data;
 	gd_client_kernels_finish(&c->client.kernels);
 	gd_client_finish(&c->client);
-	while (c->n_fds)
-		close(c->fds[--c->n_fds]);
+	gd_fdq_clear(&c->in_fds);
 	while (c->n_out_fds)
 		close(c->out_fds[--c->n_out_fds].fd);
 	gw_reader_finish(&c->in);
 	gw_buf_finish(&c->out);
 	gw_arena_finish(&c->arena);
 	close(c->fd);
+	c->net->core->stats.clients--;
 	/* Nobody is left to reuse kept memory: the device gets it back. */
-	if (--c->net->core->stats.clients == 0)
+	if (atomic_fetch_sub(&c->net->core->proc->clients, 1) == 1)
 		gd_memory_trim(c->net->core->proc->memory);
 	free(c);
 }
@@ -222,7 +225,7 @@ static void close_conn(struct gd_conn *c, const char *why, int code, const char 
 		return;
 	/* An ordinary hang-up is routine (debug, like the connect); any other
 	 * reason is worth an operator's eye. */
-	gd_log(why == hung_up ? GD_LOG_DEBUG : GD_LOG_INFO, &GD_CLIENT_LOG_FIELDS(&c->client),
+	gd_log(why == hung_up || why == moved ? GD_LOG_DEBUG : GD_LOG_INFO, &GD_CLIENT_LOG_FIELDS(&c->client),
 	       "client %u (pid %d, uid %u, %s): closing: %s", c->client.id, (int)c->client.pid, (unsigned)c->client.uid,
 	       c->client.name[0] ? c->client.name : "no name", why);
 	if (tell) {
@@ -242,6 +245,7 @@ static void close_conn(struct gd_conn *c, const char *why, int code, const char 
 	release_input(c);
 	if (!c->client.greeted)
 		c->client.acct->parent->handshakes--;
+	c->client.acct->parent->conns--;
 	/* Sessions detach now so that work retiring before the close callback
 	 * answers nobody. */
 	uv_close((uv_handle_t *)&c->poll, free_conn);
@@ -283,9 +287,7 @@ static void release_input(struct gd_conn *c)
  * connection closes, saying so. */
 static bool fds_fit(struct gd_conn *c, const Gpucmd__Request *req, bool ran)
 {
-	uint32_t n = 0;
-	while (n < c->n_fds && c->fd_pos[n] < c->frame_end)
-		n++;
+	uint32_t n = gd_fdq_before(&c->in_fds, c->frame_end);
 	if (!n || (!ran && gd_request_takes_fd(req)))
 		return true;
 	const char *name = gw_request_name(req);
@@ -360,29 +362,7 @@ static void process(struct gd_conn *c)
 static int conn_take_fd(struct gd_client *client)
 {
 	struct gd_conn *c = gd_conn_of(client);
-	if (!c->n_fds || c->fd_pos[0] >= c->frame_end)
-		return -1;
-	int fd = c->fds[0];
-	c->n_fds--;
-	memmove(c->fds, c->fds + 1, c->n_fds * sizeof(c->fds[0]));
-	memmove(c->fd_pos, c->fd_pos + 1, c->n_fds * sizeof(c->fd_pos[0]));
-	return fd;
-}
-
-/* Queues k descriptors that came with n bytes, each tied to the last of
- * them. Returns false (all closed) when more came than may wait. */
-static bool keep_fds(struct gd_conn *c, const int *fds, uint32_t k, bool lost, size_t n)
-{
-	bool ok = !lost && c->n_fds + k <= GW_MAX_FDS;
-	for (uint32_t i = 0; i < k; i++) {
-		if (!ok) {
-			close(fds[i]);
-			continue;
-		}
-		c->fd_pos[c->n_fds] = c->rx_total + n - 1;
-		c->fds[c->n_fds++] = fds[i];
-	}
-	return ok;
+	return gd_fdq_take(&c->in_fds, c->frame_end);
 }
 
 /* Whether room is reserved for the frame being received, when it needs
@@ -455,7 +435,8 @@ static void on_readable(struct gd_conn *c)
 			gd_conn_close(c, n == 0 ? hung_up : strerror(errno), NULL);
 			return;
 		}
-		if ((k || lost) && !keep_fds(c, fds, k, lost, (size_t)n)) {
+		/* Each descriptor is tied to the last byte of the read. */
+		if ((k || lost) && !gd_fdq_keep(&c->in_fds, fds, k, lost, c->rx_total + (size_t)n - 1)) {
 			gd_conn_close(c, "too many file descriptors", "too many file descriptors sent at once");
 			return;
 		}
@@ -559,6 +540,31 @@ static void conn_high_changed(struct gd_client *client)
 	high_set_update(gd_conn_of(client));
 }
 
+/* The connection's socket (a duplicate: this loop's poll handle still
+ * closes the original) and every byte from the request being handled on
+ * go to `to`'s inbox; its loop takes them up as a connection of its own
+ * (on_inbox). Only before any reply or descriptor is owed. */
+static int conn_move(struct gd_client *client, struct gd_core *to)
+{
+	struct gd_conn *c = gd_conn_of(client);
+	if (c->in_fds.n || c->out.len || c->closing)
+		return -EBUSY;
+	int fd = fcntl(c->fd, F_DUPFD_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	/* Out of this loop's epoll set before the other loop polls it. */
+	uv_poll_stop(&c->poll);
+	c->poll_events = 0;
+	int r = gd_inbox_put(&to->net->inbox, fd, c->client.id, c->in.buf.data + c->in.off, gw_reader_pending(&c->in));
+	if (r < 0) {
+		close(fd);
+		update_events(c);
+		return r;
+	}
+	close_conn(c, moved, 0, NULL);
+	return 0;
+}
+
 static const struct gd_client_ops conn_ops = {
 	.send = conn_send,
 	.send_fd = conn_send_fd,
@@ -567,28 +573,17 @@ static const struct gd_client_ops conn_ops = {
 	.close = conn_close,
 	.goodbye = conn_goodbye,
 	.high_changed = conn_high_changed,
+	.move = conn_move,
 };
 
-/* The peer's process name, for status and logs. */
-static void read_comm(pid_t pid, char *comm, size_t len)
-{
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
-	FILE *f = pid > 0 ? fopen(path, "re") : NULL;
-	if (!f)
-		return;
-	if (fgets(comm, (int)len, f))
-		comm[strcspn(comm, "\n")] = '\0';
-	fclose(f);
-}
-
-int gd_conn_create(struct gd_net *net, int fd)
+/* A connection on fd (owned, closed on failure too) numbered id. */
+static struct gd_conn *conn_new(struct gd_net *net, int fd, uint32_t id)
 {
 	struct gd_core *d = net->core;
 	struct gd_conn *c = calloc(1, sizeof(*c));
 	if (!c) {
 		close(fd);
-		return -ENOMEM;
+		return NULL;
 	}
 	c->net = net;
 	c->fd = fd;
@@ -606,32 +601,78 @@ int gd_conn_create(struct gd_net *net, int fd)
 		gw_arena_finish(&c->arena);
 		close(fd);
 		free(c);
-		return -ENOMEM;
+		return NULL;
 	}
-	c->client.id = ++next_id;
-	read_comm(c->client.pid, c->client.comm, sizeof(c->client.comm));
+	c->client.id = id;
 	c->poll.data = c;
 	c->client.acct->parent->handshakes++;
+	c->client.acct->parent->conns++;
 	d->stats.clients++;
-	d->stats.connections++;
+	atomic_fetch_add(&d->proc->clients, 1);
 	update_events(c);
+	return c;
+}
+
+int gd_conn_create(struct gd_net *net, int fd)
+{
+	struct gd_conn *c = conn_new(net, fd, atomic_fetch_add(&next_id, 1) + 1);
+	if (!c)
+		return -ENOMEM;
+	net->core->stats.connections++;
 	if (gd_log_max_level >= GD_LOG_DEBUG)
 		gd_log(GD_LOG_DEBUG, &GD_CLIENT_LOG_FIELDS(&c->client), "client %u connected: pid %d uid %u",
 		       c->client.id, (int)c->client.pid, (unsigned)c->client.uid);
 	return 0;
 }
 
+/* Connections another shard handed over (conn_move): each goes on from
+ * the bytes it had not handled there, its handshake first. */
+static void on_inbox(uv_async_t *h)
+{
+	struct gd_net *net = h->data;
+	struct gd_list in;
+	gd_inbox_take(&net->inbox, &in);
+	while (!gd_list_empty(&in)) {
+		struct gd_moved_conn *m = gd_container_of(in.next, struct gd_moved_conn, link);
+		gd_list_remove(&m->link);
+		struct gd_conn *c = conn_new(net, m->fd, m->id);
+		uint8_t *p;
+		size_t room;
+		if (c && gw_reader_space(&c->in, m->n, &p, &room) == 0) {
+			memcpy(p, m->bytes, m->n);
+			gw_reader_commit(&c->in, m->n);
+			c->rx_total = m->n;
+			process(c);
+			if (!c->closing)
+				gd_conn_flush(c);
+		} else if (c) {
+			gd_conn_close(c, "out of memory taking over a connection", NULL);
+		}
+		free(m);
+	}
+}
+
 int gd_net_init(struct gd_net *net, struct gd_core *core)
 {
 	net->core = core;
+	core->net = net;
 	gd_list_init(&net->stalled);
 	gd_list_init(&net->input_waiting);
+	net->high_epfd = -1;
+	if (gd_inbox_init(&net->inbox, core->loop, on_inbox, net) < 0)
+		return -ENOMEM;
 	net->high_epfd = epoll_create1(EPOLL_CLOEXEC);
 	return net->high_epfd < 0 ? -errno : 0;
 }
 
+void gd_net_close(struct gd_net *net)
+{
+	gd_inbox_close(&net->inbox);
+}
+
 void gd_net_finish(struct gd_net *net)
 {
+	gd_inbox_finish(&net->inbox);
 	if (net->high_epfd >= 0)
 		close(net->high_epfd);
 	net->high_epfd = -1;

@@ -15,6 +15,8 @@
 
 #include "base/list.h"
 #include "model/client.h"
+#include "net/fdqueue.h"
+#include "net/inbox.h"
 #include "wire.h"
 
 /* Frames up to this size need no room from max_input_bytes: every
@@ -36,6 +38,7 @@ struct gd_net {
 	uint32_t high_conns;       /* connections in high_epfd */
 	bool interleaving;         /* doing that now */
 	uint64_t high_look_ns;     /* when it last did */
+	struct gd_inbox inbox;     /* connections another shard hands to this one */
 };
 
 struct gd_conn {
@@ -58,13 +61,7 @@ struct gd_conn {
 	uint64_t rx_total;           /* bytes received since connect */
 	uint64_t rx_consumed;        /* bytes of the frames handled since connect */
 	uint64_t frame_end;          /* rx position just past the frame being handled */
-	/* Descriptors received and not yet claimed. Each belongs to the frame
-	 * holding the last byte of the read it came with (fd_pos): libgpucmd
-	 * sends one with the first bytes of the frame that takes it, and the
-	 * kernel ends a read within the data an fd came with. */
-	int fds[GW_MAX_FDS];
-	uint64_t fd_pos[GW_MAX_FDS];
-	uint32_t n_fds;
+	struct gd_fdq in_fds;        /* descriptors received, not yet claimed */
 	/* Descriptors to send with the reply that starts at out offset `off`. */
 	struct gd_out_fd {
 		int fd;
@@ -84,10 +81,12 @@ static inline struct gd_conn *gd_conn_of(struct gd_client *c)
 	return gd_container_of(c, struct gd_conn, client);
 }
 
-/* Sets up the net layer's shared state: 0 or -errno. gd_net_finish frees
- * it once every connection is closed (the timeouts timer is
- * gd_timeouts_init's). */
+/* Sets up the net layer's shared state: 0 or -errno. gd_net_close closes
+ * its handle (the inbox: nothing more is handed over) at the stop;
+ * gd_net_finish frees it once every connection is closed (the timeouts
+ * timer is gd_timeouts_init's). */
 int gd_net_init(struct gd_net *net, struct gd_core *core);
+void gd_net_close(struct gd_net *net);
 void gd_net_finish(struct gd_net *net);
 /* Re-runs connections that stopped on GPU work (after retirement, a
  * kernel build). */

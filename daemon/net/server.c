@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,28 +72,24 @@ static const char *refusal(struct gd_server *s, int fd, char *why, size_t len, i
 		}
 	}
 	*code = -EUSERS;
-	if (cfg->max_clients && s->d->stats.clients >= cfg->max_clients) {
+	uint32_t all = atomic_load(&s->d->proc->clients);
+	if (cfg->max_clients && all >= cfg->max_clients) {
 		snprintf(why, len, "gpucmdd serves at most %u clients at once (max_clients in %s); try again when one "
 			 "disconnects", cfg->max_clients, where);
 		return why;
 	}
-	if (cfg->max_clients_per_uid) {
-		uint32_t n = 0;
-		struct gd_list *pos, *tmp;
-		gd_list_for_each_safe(pos, tmp, &s->d->clients)
-			n += gd_container_of(pos, struct gd_client, link)->uid == cr.uid;
-		if (n >= cfg->max_clients_per_uid) {
-			snprintf(why, len, "uid %u already has %u connections, the most max_clients_per_uid allows (%s)",
-				 (unsigned)cr.uid, n, where);
-			return why;
-		}
+	uint32_t n, waiting;
+	gd_account_uid_counts(s->d, cr.uid, &n, &waiting);
+	if (cfg->max_clients_per_uid && n >= cfg->max_clients_per_uid) {
+		snprintf(why, len, "uid %u already has %u connections, the most max_clients_per_uid allows (%s)",
+			 (unsigned)cr.uid, n, where);
+		return why;
 	}
-	const struct gd_account *uid = gd_account_find(s->d, cr.uid);
 	/* Connections that never say hello hold a descriptor and memory for
 	 * nothing: each uid may have only a few waiting at once. */
-	if (uid && cfg->max_handshakes_per_uid && uid->handshakes >= cfg->max_handshakes_per_uid) {
+	if (cfg->max_handshakes_per_uid && waiting >= cfg->max_handshakes_per_uid) {
 		snprintf(why, len, "uid %u has %u connections that have not said hello yet, the most "
-			 "max_handshakes_per_uid allows (%s)", (unsigned)cr.uid, uid->handshakes, where);
+			 "max_handshakes_per_uid allows (%s)", (unsigned)cr.uid, waiting, where);
 		return why;
 	}
 	return NULL;

@@ -205,11 +205,13 @@ void gd_request_graph_export(struct gd_client *c, const Req *req)
 void gd_request_graph_import(struct gd_client *c, const Req *req)
 {
 	ProtobufCBinaryData tok = req->graph_import->token;
-	struct gd_graph *g = tok.len == GPUCMD_TOKEN_BYTES ? gd_token_lookup(c->d, GD_TOKEN_GRAPH, tok.data) : NULL;
+	void *g = NULL;
+	int r = tok.len == GPUCMD_TOKEN_BYTES ? gd_token_lookup(c->d, GD_TOKEN_GRAPH, tok.data, &g) : -EINVAL;
 	if (!g) {
-		gd_reply_status(c, req->id, -ENOENT, 0,
-				     tok.len != GPUCMD_TOKEN_BYTES ? "graph import: a token is 16 bytes"
-							       : "graph import: unknown graph token (never issued, or its exporter freed the graph)");
+		gd_reply_status(c, req->id, r == -EXDEV ? -EXDEV : -ENOENT, 0,
+				r == -EINVAL  ? "graph import: a token is 16 bytes"
+				: r == -EXDEV ? "graph import: " GD_TOKEN_ELSEWHERE
+					      : "graph import: unknown graph token (never issued, or its exporter freed the graph)");
 		return;
 	}
 	add_and_reply(c, req->id, gd_graph_ref(g));

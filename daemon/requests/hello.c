@@ -12,6 +12,8 @@
 #include "model/client.h"
 #include "model/core.h"
 #include "model/memfd.h"
+#include "model/park.h"
+#include "requests/admin.h"
 #include "requests/reply.h"
 #include "requests/requests.h"
 #include "submit/scheduler.h"
@@ -29,6 +31,20 @@ void gd_request_hello(struct gd_client *c, const Req *req)
 			 h->protocol_version, GD_VERSION, GPUCMD_PROTOCOL_VERSION);
 		gd_reply_status(c, req->id, GPUCMD_E_VERSION, 0, msg);
 		return;
+	}
+	if (h->priority == GPUCMD__PRIORITY__PRIORITY_HIGH) {
+		char msg[300];
+		int r = gd_request_may_high(c, "hello", msg, sizeof(msg));
+		if (r < 0) {
+			gd_reply_status(c, req->id, r, 0, msg);
+			return;
+		}
+		/* The HIGH shard takes it from this handshake on; where it
+		 * cannot (stopping), it is served here. proc->high is the
+		 * main shard's to read. */
+		struct gd_core *high = d->index == 0 ? d->proc->high : NULL;
+		if (high && !d->stopping && c->ops->move(c, high) == 0)
+			return;
 	}
 	snprintf(c->name, sizeof(c->name), "%s", h->client_name);
 	if (!c->greeted)
@@ -88,15 +104,19 @@ void gd_request_info(struct gd_client *c, const Req *req)
 	ir.heaps = hpp;
 	ir.validation = gpu->validate;
 	ir.validation_messages = atomic_load(&gpu->validation_messages);
-	ir.clients = d->stats.clients;
-	ir.live_buffers = d->stats.live_buffers;
-	ir.live_sessions = d->stats.live_sessions;
-	ir.submissions = gd_core_submissions(d);
-	ir.dispatches = d->stats.dispatches;
-	ir.barriers = d->stats.barriers;
-	ir.barriers_elided = d->stats.barriers_elided;
-	ir.concurrent_groups = d->stats.groups;
-	ir.gpu_ns = d->stats.gpu_ns;
+	struct gd_stats sum;
+	gd_park_others(d);
+	gd_request_stats_sum(d, &sum);
+	gd_unpark_others(d);
+	ir.clients = sum.clients;
+	ir.live_buffers = sum.live_buffers;
+	ir.live_sessions = sum.live_sessions;
+	ir.submissions = sum.submissions;
+	ir.dispatches = sum.dispatches;
+	ir.barriers = sum.barriers;
+	ir.barriers_elided = sum.barriers_elided;
+	ir.concurrent_groups = sum.groups;
+	ir.gpu_ns = sum.gpu_ns;
 	ir.timestamp_valid_bits = gpu->families[gpu->family].timestampValidBits;
 	ir.timestamp_period = gpu->props.limits.timestampPeriod;
 	Gpucmd__Reply rep = GPUCMD__REPLY__INIT;

@@ -80,5 +80,9 @@ void gd_request_status(struct gd_client *c, const Gpucmd__Request *req);
 /* Fills hp/hpp (VK_MAX_MEMORY_HEAPS entries) with the device's heaps and
  * their use; returns how many. For info and the memory report. */
 uint32_t gd_request_heaps(struct gd_core *d, Gpucmd__Heap *hp, Gpucmd__Heap **hpp);
+/* Every shard's counters summed into *sum (status.c); the caller has the
+ * other shards parked (model/park.h). */
+struct gd_stats;
+void gd_request_stats_sum(struct gd_core *d, struct gd_stats *sum);
 
 #endif

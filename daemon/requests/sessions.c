@@ -54,15 +54,6 @@ static uint32_t sessions_of(const struct gd_client *c)
 	return c->sessions.count;
 }
 
-/* Who may open a HIGH session: administrators (admin.h), and the users and
- * groups the configuration names. */
-static bool high_allowed(const struct gd_client *c)
-{
-	const struct gd_config *cfg = &c->d->proc->cfg;
-	return gd_request_is_admin(c) || gd_idlist_has_user(cfg->high_users, c->uid) ||
-	       gd_idlist_has_member(cfg->high_groups, c->uid, c->gid);
-}
-
 void gd_request_session_open(struct gd_client *c, const Req *req)
 {
 	const struct gd_config *cfg = &c->d->proc->cfg;
@@ -93,11 +84,7 @@ void gd_request_session_open(struct gd_client *c, const Req *req)
 		reply_error(c, req->id, -EINVAL, msg);
 		return;
 	}
-	if (so_req->priority == GPUCMD__PRIORITY__PRIORITY_HIGH && !high_allowed(c)) {
-		snprintf(msg, sizeof(msg),
-			 "session open: uid %u may not open high-priority sessions: only root, uid %u (gpucmdd's own "
-			 "user) and the users and groups in high_users / high_groups (%s) may",
-			 (unsigned)c->uid, (unsigned)geteuid(), where);
+	if (so_req->priority == GPUCMD__PRIORITY__PRIORITY_HIGH && gd_request_may_high(c, "session open", msg, sizeof(msg))) {
 		reply_error(c, req->id, -EPERM, msg);
 		return;
 	}

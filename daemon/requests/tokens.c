@@ -56,16 +56,18 @@ void gd_request_buffer_export(struct gd_client *c, const Req *req)
  * error reply (or kept failure, for a streamed request). */
 static void *lookup_token(struct gd_client *c, const Req *req, enum gd_token_kind kind, ProtobufCBinaryData tok)
 {
-	void *obj = tok.len == GPUCMD_TOKEN_BYTES ? gd_token_lookup(c->d, kind, tok.data) : NULL;
+	void *obj = NULL;
+	int r = tok.len == GPUCMD_TOKEN_BYTES ? gd_token_lookup(c->d, kind, tok.data, &obj) : -EINVAL;
 	if (obj)
 		return obj;
-	char msg[160];
+	char msg[300];
 	snprintf(msg, sizeof(msg), "%s: %s", gw_request_name(req),
-		 tok.len != GPUCMD_TOKEN_BYTES ? "a token is 16 bytes"
+		 r == -EINVAL		  ? "a token is 16 bytes"
+		 : r == -EXDEV		  ? GD_TOKEN_ELSEWHERE
 		 : kind == GD_TOKEN_FENCE ? "unknown fence token (never issued, or its session closed)"
 					  : "unknown buffer token (never issued, or its exporter freed the buffer)");
 	if (req->body_case != GPUCMD__REQUEST__BODY_WAIT_FENCE)
-		gd_reply_status(c, req->id, -ENOENT, 0, msg);
+		gd_reply_status(c, req->id, r == -EXDEV ? -EXDEV : -ENOENT, 0, msg);
 	return NULL;
 }
 

@@ -129,6 +129,8 @@ static const struct key keys[] = {
 	 "commands in an eager bulk session's part meanwhile (default 4)"},
 	{"priority", "round_trip_queue", K_BOOL, F(round_trip_queue), 0, 0, false, "yes|no",
 	 "a normal or low commit-and-wait with nothing else of its client in flight\ngoes to a queue of its own where the queue family has three (default yes)"},
+	{"priority", "high_shard", K_BOOL, F(high_shard), 0, 0, false, "yes|no",
+	 "clients that say at their handshake they will run high-priority work\nare served by a loop thread of their own (default yes)"},
 	{"priority", "fair_depth", K_U32, F(fair_depth), 0, UINT32_MAX, true, "N",
 	 "where round trips share the bulk queue: command buffers a client may\nhave in flight while another client is waiting for its own work; more\nis not read from it meanwhile (default 1; 0: no limit)"},
 	{"priority", "fair_window_ms", K_U32, F(fair_window_ms), 0, 60000, true, "MS",
@@ -569,6 +571,7 @@ int gd_config_read(struct gd_config *cfg, int argc, char **argv)
 		.bulk_depth_high = 4,
 		.high_part_commands = 4,
 		.round_trip_queue = true,
+		.high_shard = true,
 		.fair_depth = 1,
 		.fair_window_ms = 20,
 	};
@@ -599,11 +602,16 @@ void gd_config_print(struct gd_config *cfg, FILE *f)
 {
 	fprintf(f, "# effective configuration: %s, then the command line\n",
 		cfg->config_path ? cfg->config_path : "built-in defaults (no file)");
-	static const char *const sections[] = {"daemon", "limits", "access", "testing"};
-	for (size_t s = 0; s < sizeof(sections) / sizeof(sections[0]); s++) {
-		fprintf(f, "\n[%s]\n", sections[s]);
-		for (size_t i = 0; i < N_KEYS; i++) {
-			if (strcmp(keys[i].section, sections[s]) != 0)
+	/* Every section, in the order the key table first names it. */
+	for (size_t s = 0; s < N_KEYS; s++) {
+		bool first = true;
+		for (size_t i = 0; i < s && first; i++)
+			first = strcmp(keys[i].section, keys[s].section) != 0;
+		if (!first)
+			continue;
+		fprintf(f, "\n[%s]\n", keys[s].section);
+		for (size_t i = s; i < N_KEYS; i++) {
+			if (strcmp(keys[i].section, keys[s].section) != 0)
 				continue;
 			char v[PATH_MAX];
 			format_value(cfg, &keys[i], v, sizeof(v));

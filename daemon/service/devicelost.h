@@ -22,6 +22,7 @@
 
 #include <stdbool.h>
 
+struct gd_core;
 struct gd_daemon;
 
 #define GD_EXIT_DEVICE_LOST 5
@@ -30,7 +31,12 @@ struct gd_daemon;
  * (core.on_progress); a device loss says goodbye to every client, then
  * recreates the device, or, when the GPU hangs, exits with
  * GD_EXIT_DEVICE_LOST once the goodbyes are out. */
-struct gd_scheduler *gd_daemon_scheduler_create(struct gd_daemon *d);
+struct gd_scheduler *gd_daemon_scheduler_create(struct gd_daemon *d, struct gd_core *core);
+
+/* The device is lost (main loop; the HIGH shard's loss comes through
+ * gd_daemon.shard_note): every client of every shard is told, then the
+ * device is recreated, or gpucmdd exits. */
+void gd_device_lost(struct gd_daemon *d, const char *why, bool hung);
 
 /* Closes the recreation timer (the stop's last step). */
 void gd_device_lost_finish(struct gd_daemon *d);

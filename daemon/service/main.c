@@ -7,6 +7,7 @@
  * clients, then check that nothing leaked.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,8 @@
 #include "device/memory.h"
 #include "model/fence.h"
 #include "service/notify.h"
+#include "service/shard.h"
+#include "model/park.h"
 #include "device/pcache.h"
 #include "device/registry.h"
 #include "submit/scheduler.h"
@@ -44,6 +47,9 @@ static void finish_stop(struct gd_daemon *d)
 	gd_scheduler_close(d->core.sched);
 	gd_timeouts_finish(&d->net);
 	gd_fence_waits_close(&d->core);
+	gd_net_close(&d->net);
+	gd_park_leave(&d->core);
+	uv_close((uv_handle_t *)&d->shard_note, NULL);
 	gd_device_lost_finish(d);
 	gd_notify_destroy(d->notify);
 	d->notify = NULL;
@@ -53,14 +59,35 @@ static void finish_stop(struct gd_daemon *d)
 }
 
 /* Work retired or a kernel build ended: connections that waited for it go
- * on. While stopping, ends the stop once no committed work is left. */
+ * on. While stopping, ends the stop once no committed work is left here
+ * and the HIGH shard's loop has ended. */
 static void on_progress(struct gd_core *core)
 {
 	struct gd_daemon *d = gd_daemon_of(core);
 	gd_net_resume_stalled(&d->net);
 	/* d->notify is NULL once the stop has finished. */
-	if (d->core.stopping && d->notify && gd_scheduler_pending(d->core.sched) == 0)
+	if (d->core.stopping && d->notify && gd_scheduler_pending(d->core.sched) == 0 &&
+	    (!d->high || d->high_ended))
 		finish_stop(d);
+}
+
+static void on_lost(struct gd_core *core, const char *why, bool hung)
+{
+	gd_device_lost(gd_daemon_of(core), why, hung);
+}
+
+/* The HIGH shard's thread says its loop ended, or its device was lost. */
+static void on_shard_note(uv_async_t *h)
+{
+	struct gd_daemon *d = h->data;
+	char why[256];
+	bool ended, hung;
+	if (gd_shard_take_note(d->high, &ended, why, sizeof(why), &hung))
+		gd_device_lost(d, why, hung);
+	if (ended && !d->high_ended) {
+		d->high_ended = true;
+		on_progress(&d->core);
+	}
 }
 
 /* The GPU, or a client that does not read what it is owed, did not finish
@@ -85,6 +112,9 @@ static void stop(struct gd_daemon *d)
 		 (unsigned long long)gd_scheduler_pending(d->core.sched));
 	gd_server_destroy(d->net.server);
 	d->net.server = NULL;
+	d->proc.high = NULL;
+	if (d->high)
+		gd_shard_stop(d->high);
 	/* Requests already read are still handled; nothing new is read. */
 	struct gd_list *pos, *tmp;
 	gd_list_for_each_safe(pos, tmp, &d->core.clients)
@@ -112,11 +142,15 @@ static void raise_fd_limit(void)
 static void reload(struct gd_daemon *d)
 {
 	gd_notify_reloading(d->notify);
+	/* Every shard reads the configuration: the others wait meanwhile. */
+	gd_park_others(&d->core);
 	if (gd_config_reload(&d->proc.cfg, d->argc, d->argv) == 0) {
 		gd_log_max_level = d->proc.cfg.log_level;
-		if (d->core.sched)
-			gd_scheduler_configure(d->core.sched, &d->proc.cfg);
+		for (uint32_t i = 0; i < d->proc.n_shards; i++)
+			if (d->proc.shards[i]->sched)
+				gd_scheduler_configure(d->proc.shards[i]->sched, &d->proc.cfg);
 	}
+	gd_unpark_others(&d->core);
 	gd_notify_ready(d->notify);
 }
 
@@ -159,9 +193,16 @@ static int start(struct gd_daemon *d)
 	gd_list_init(&core->clients);
 	gd_list_init(&proc->tokens);
 	gd_list_init(&proc->uids);
+	pthread_mutex_init(&proc->lock, NULL);
+	pthread_mutex_init(&proc->park.m, NULL);
+	pthread_cond_init(&proc->park.cv, NULL);
+	pthread_mutex_init(&d->queue_lock, NULL);
 	core->loop = uv_default_loop();
+	core->thread = pthread_self();
+	proc->shards[proc->n_shards++] = core;
 	gd_fence_waits_init(core);
 	core->on_progress = on_progress;
+	core->on_lost = on_lost;
 	core->started_ms = uv_now(core->loop);
 	if (gd_net_init(&d->net, core) < 0) {
 		log_err("cannot create an epoll set: %s", strerror(errno));
@@ -179,8 +220,11 @@ static int start(struct gd_daemon *d)
 	    !(proc->reg = gd_registry_create(proc->gpu, proc->pcache, cfg->kernels_dir)))
 		return 1;
 	gd_pcache_save(proc->pcache);
-	if (!(core->sched = gd_daemon_scheduler_create(d)) || !(d->net.server = gd_server_create(&d->net)) ||
+	if (!(core->sched = gd_daemon_scheduler_create(d, core)) || !(d->net.server = gd_server_create(&d->net)) ||
 	    !(d->notify = gd_notify_create(d)))
+		return 1;
+	d->shard_note.data = d;
+	if (gd_park_init_shard(core) < 0 || uv_async_init(core->loop, &d->shard_note, on_shard_note) < 0)
 		return 1;
 	uv_timer_init(core->loop, &d->stop_timer);
 	uv_signal_init(core->loop, &d->sigint);
@@ -191,6 +235,8 @@ static int start(struct gd_daemon *d)
 	uv_signal_start(&d->sigterm, on_signal, SIGTERM);
 	uv_signal_start(&d->sighup, on_signal, SIGHUP);
 	gd_timeouts_init(&d->net);
+	if (cfg->high_shard && !(d->high = gd_shard_create(d)))
+		return 1;
 	return 0;
 }
 
@@ -206,11 +252,13 @@ static int finish(struct gd_daemon *d, int status)
 		gd_server_destroy(d->net.server);
 		uv_run(core->loop, UV_RUN_NOWAIT);
 	}
+	uint32_t high_leaks = gd_shard_destroy(d->high);
+	d->high = NULL;
 	gd_scheduler_destroy(core->sched);
 	gd_net_finish(&d->net);
-	if (status == 0 && (core->stats.live_buffers || core->stats.live_sessions || core->stats.live_graphs)) {
-		log_err("leak at exit: %u buffers, %u sessions, %u graphs still alive", core->stats.live_buffers,
-			core->stats.live_sessions, core->stats.live_graphs);
+	if (status == 0 && (core->stats.live_buffers || core->stats.live_sessions || core->stats.live_graphs || high_leaks)) {
+		log_err("leak at exit: %u buffers, %u sessions, %u graphs still alive, %u objects on the HIGH shard",
+			core->stats.live_buffers, core->stats.live_sessions, core->stats.live_graphs, high_leaks);
 		status = 4;
 	}
 	/* Client kernels built during the run are in the cache too. */

@@ -261,10 +261,17 @@ struct gd_completion *gd_completion_create(VkDevice dev, const VkSemaphore *reti
 #ifdef GPUCMD_FAULT_INJECTION
 	/* Test builds only: the wait that sees this many jobs completed, all
 	 * tracks together, reports VK_ERROR_DEVICE_LOST once (the work itself
-	 * still runs). */
+	 * still runs). "N@1": on the second completion thread made (the HIGH
+	 * shard's; all are made on the main thread). */
+	static unsigned made;
 	const char *lose = getenv("GPUCMD_FAULT_DEVICE_LOST");
-	c->lose_at = lose ? strtoull(lose, NULL, 10) : 0;
-	unsetenv("GPUCMD_FAULT_DEVICE_LOST"); /* once: not again on the recreated device */
+	char *at = NULL;
+	c->lose_at = lose ? strtoull(lose, &at, 10) : 0;
+	if (at && *at == '@' && strtoul(at + 1, NULL, 10) != made)
+		c->lose_at = 0;
+	made++;
+	if (c->lose_at)
+		unsetenv("GPUCMD_FAULT_DEVICE_LOST"); /* once: not again on the recreated device */
 	if (c->lose_at)
 		log_warn("fault injection: the device will be reported lost at submission %llu",
 			 (unsigned long long)c->lose_at);

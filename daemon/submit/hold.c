@@ -18,7 +18,20 @@ void gd_hold_configure(struct gd_hold *h, const struct gd_config *cfg)
 
 bool gd_hold_high_active(const struct gd_hold *h)
 {
-	return h->high_pending || (h->last_high_ns && gd_now_ns() - h->last_high_ns < h->window_ns);
+	if (h->high_pending)
+		return true;
+	uint64_t last = h->shared_high_ns ? atomic_load_explicit(h->shared_high_ns, memory_order_relaxed) : 0;
+	last = last > h->last_high_ns ? last : h->last_high_ns;
+	uint64_t now = gd_now_ns();
+	/* Another thread's clock read may be a little ahead of this one's. */
+	return last && (last >= now || now - last < h->window_ns);
+}
+
+static void high_seen(struct gd_hold *h)
+{
+	h->last_high_ns = gd_now_ns();
+	if (h->shared_high_ns)
+		atomic_store_explicit(h->shared_high_ns, h->last_high_ns, memory_order_relaxed);
 }
 
 void gd_hold_queued(struct gd_hold *h, const struct gd_job *job)
@@ -26,7 +39,7 @@ void gd_hold_queued(struct gd_hold *h, const struct gd_job *job)
 	if (is_bulk(job))
 		return;
 	h->high_pending++;
-	h->last_high_ns = gd_now_ns();
+	high_seen(h);
 }
 
 void gd_hold_submitted(struct gd_hold *h, struct gd_job *job)
@@ -45,7 +58,7 @@ void gd_hold_retired(struct gd_hold *h, struct gd_job *job, bool on_gpu)
 		gd_hold_unsubmitted(h, job);
 	if (!is_bulk(job)) {
 		h->high_pending--;
-		h->last_high_ns = gd_now_ns();
+		high_seen(h);
 	}
 }
 

@@ -10,11 +10,13 @@
  * Work kept back stays counted against its client's in-flight limit, which
  * is what stops a flooding client's socket from being read. Fairness among
  * equals is not done here but where clients are read (fair_depth,
- * model/account.h). Loop thread.
+ * model/account.h). Loop thread; HIGH activity on any shard of the
+ * process holds bulk work back on every shard (shared_high_ns).
  */
 #ifndef GD_HOLD_H
 #define GD_HOLD_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -26,6 +28,7 @@ struct gd_hold {
 	uint64_t window_ns;       /* high_window_ms */
 	uint32_t bulk_depth;      /* bulk_depth_high; 0: no limit */
 	uint64_t last_high_ns;    /* HIGH work last queued or retired */
+	_Atomic uint64_t *shared_high_ns; /* the same for every shard of the process; may be NULL */
 	uint32_t high_pending;    /* HIGH jobs queued or on the GPU */
 	uint32_t bulk_on_gpu;     /* bulk jobs submitted and not retired */
 	uint64_t turn, rounds;    /* turns; batch rounds (the lanes' `round` compares with it) */

@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -22,6 +23,7 @@
 /* A queue and its retire timeline (job.h). */
 struct track {
 	VkQueue queue;
+	pthread_mutex_t *queue_lock; /* another shard submits to this queue too */
 	uint64_t next_value;         /* last value handed to a job */
 	struct gd_job *flight, **flight_tail;
 	struct gd_job *batch, **batch_tail; /* this turn's, while it is built */
@@ -53,6 +55,7 @@ struct gd_scheduler {
 	uv_prepare_t before_block;
 	uv_async_t async;
 	bool handles_open;
+	uint32_t handles_closing;     /* closed, their close callbacks not yet run */
 	struct gd_completion *completion;
 	uint64_t loop_poll_ns;        /* the loop thread's poll after submitting a commit_and_wait */
 	uint32_t poll_track;          /* that poll: for poll_target of this track's timeline, */
@@ -388,7 +391,11 @@ static VkResult submit_track(struct gd_scheduler *s, struct track *k, uint64_t *
 	*sync_value = 0;
 	for (struct gd_job *sub = k->batch; sub; sub = sub->next)
 		fill_submit_info(s, sub, n++);
+	if (n && k->queue_lock)
+		pthread_mutex_lock(k->queue_lock);
 	VkResult res = n ? vkQueueSubmit2(k->queue, n, s->infos.infos, VK_NULL_HANDLE) : VK_SUCCESS;
+	if (n && k->queue_lock)
+		pthread_mutex_unlock(k->queue_lock);
 	if (res != VK_SUCCESS) {
 		(void)gd_vk_check("vkQueueSubmit2", res);
 		fail_batch(s, k, first, res);
@@ -565,7 +572,7 @@ uint64_t gd_scheduler_retire_cpu_ns(struct gd_scheduler *s)
 }
 
 struct gd_scheduler *gd_scheduler_create(uv_loop_t *loop, struct gd_gpu *gpu, const struct gd_config *cfg,
-					 const struct gd_scheduler_listener *listener)
+					 const struct gd_scheduler_listener *listener, const struct gd_scheduler_shard *shard)
 {
 	struct gd_scheduler *s = calloc(1, sizeof(*s));
 	if (!s)
@@ -573,6 +580,8 @@ struct gd_scheduler *gd_scheduler_create(uv_loop_t *loop, struct gd_gpu *gpu, co
 	s->loop = loop;
 	s->gpu = gpu;
 	s->listener = *listener;
+	s->serial = shard->serial_base;
+	s->hold.shared_high_ns = shard->high_seen_ns;
 	s->hang_ms = cfg->submission_timeout_ms;
 	s->ready_tail = &s->ready;
 	s->held_tail = &s->held;
@@ -584,7 +593,11 @@ struct gd_scheduler *gd_scheduler_create(uv_loop_t *loop, struct gd_gpu *gpu, co
 	VkSemaphoreCreateInfo si = {.sType = VK_STRUCTURE_TYPE_SEMAPHORE_CREATE_INFO, .pNext = &ti};
 	for (uint32_t t = 0; t < GD_TRACKS; t++) {
 		struct track *k = &s->tracks[t];
-		k->queue = t == GD_TRACK_HIGH ? gpu->queue_high : t == GD_TRACK_ROUND_TRIP ? gpu->queue_round_trip : gpu->queue;
+		k->queue = shard->queue				? shard->queue
+			   : t == GD_TRACK_HIGH		? gpu->queue_high
+			   : t == GD_TRACK_ROUND_TRIP	? gpu->queue_round_trip
+							: gpu->queue;
+		k->queue_lock = k->queue == shard->shared_queue ? shard->queue_lock : NULL;
 		k->flight_tail = &k->flight;
 		k->batch_tail = &k->batch;
 		if (gd_vk_check("vkCreateSemaphore", vkCreateSemaphore(gpu->device, &si, NULL, &s->retire[t])) < 0)
@@ -640,14 +653,26 @@ void gd_scheduler_cancel_held(struct gd_scheduler *s)
 	}
 }
 
+static void handle_closed(uv_handle_t *h)
+{
+	struct gd_scheduler *s = h->data;
+	s->handles_closing--;
+}
+
 void gd_scheduler_close(struct gd_scheduler *s)
 {
 	if (!s->handles_open)
 		return;
 	s->handles_open = false;
-	uv_close((uv_handle_t *)&s->check, NULL);
-	uv_close((uv_handle_t *)&s->before_block, NULL);
-	uv_close((uv_handle_t *)&s->async, NULL);
+	s->handles_closing = 3;
+	uv_close((uv_handle_t *)&s->check, handle_closed);
+	uv_close((uv_handle_t *)&s->before_block, handle_closed);
+	uv_close((uv_handle_t *)&s->async, handle_closed);
+}
+
+bool gd_scheduler_closed(const struct gd_scheduler *s)
+{
+	return !s->handles_open && !s->handles_closing;
 }
 
 void gd_scheduler_destroy(struct gd_scheduler *s)

@@ -19,6 +19,8 @@
 #ifndef GD_SCHEDULER_H
 #define GD_SCHEDULER_H
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -41,8 +43,18 @@ struct gd_scheduler_listener {
 	void *data;
 };
 
+/* How a scheduler shares the device with other shards' (docs/SHARDS.md);
+ * all zero for the only one. */
+struct gd_scheduler_shard {
+	VkQueue queue;                 /* every track's; VK_NULL_HANDLE: the device's queue per track */
+	VkQueue shared_queue;          /* one another shard submits to as well: */
+	pthread_mutex_t *queue_lock;   /* held around each vkQueueSubmit2 to it */
+	uint64_t serial_base;          /* serials start above it, unique in the process (encoder.c) */
+	_Atomic uint64_t *high_seen_ns; /* HIGH activity of every shard, which the hold sees; may be NULL */
+};
+
 struct gd_scheduler *gd_scheduler_create(uv_loop_t *loop, struct gd_gpu *gpu, const struct gd_config *cfg,
-					 const struct gd_scheduler_listener *listener);
+					 const struct gd_scheduler_listener *listener, const struct gd_scheduler_shard *shard);
 /* Waits for all submitted work, retires it, stops the thread. Accepts NULL. */
 void gd_scheduler_destroy(struct gd_scheduler *s);
 
@@ -53,7 +65,7 @@ void gd_scheduler_queue(struct gd_scheduler *s, struct gd_job *job);
  * a submission's retire value is not enough: lavapipe may still be
  * signalling the batch's other semaphores (a session's fence). */
 void gd_scheduler_destroy_semaphore(struct gd_scheduler *s, VkSemaphore sem);
-/* Daemon-wide serial for a new recording (buffer-reference dedup). */
+/* Process-wide serial for a new recording (reference dedup, encoder.c). */
 uint64_t gd_scheduler_serial(struct gd_scheduler *s);
 /* Fails every job still held back waiting for another lane's timeline
  * (shutdown: nothing will release them any more); bulk work the daemon
@@ -61,6 +73,9 @@ uint64_t gd_scheduler_serial(struct gd_scheduler *s);
 void gd_scheduler_cancel_held(struct gd_scheduler *s);
 /* Stops the watcher handles so the loop can end (shutdown). */
 void gd_scheduler_close(struct gd_scheduler *s);
+/* Whether they have finished closing: only then may s be destroyed while
+ * its loop goes on. */
+bool gd_scheduler_closed(const struct gd_scheduler *s);
 /* Jobs queued or in flight; jobs submitted since start. */
 uint64_t gd_scheduler_pending(const struct gd_scheduler *s);
 uint64_t gd_scheduler_submissions(const struct gd_scheduler *s);

@@ -147,10 +147,12 @@ def _disconnected(msg: str) -> Error:
     return make_error(E_DISCONNECTED, msg)
 
 
-def connect_raw(socket: str | None) -> _Conn:
-    """gpucmd_connect; raises the library's reason on failure."""
+def connect_raw(socket: str | None, priority: int | None = None) -> _Conn:
+    """gpucmd_connect (gpucmd_connect_priority with a priority); raises the
+    library's reason on failure."""
     lib = _lib.lib()
-    ptr = lib.gpucmd_connect(os.fsencode(socket) if socket is not None else None)
+    path = os.fsencode(socket) if socket is not None else None
+    ptr = lib.gpucmd_connect(path) if priority is None else lib.gpucmd_connect_priority(path, priority)
     if not ptr:
         msg = lib.gpucmd_last_error(None).decode(errors="replace")
         raise ConnectError(E_DISCONNECTED, msg)

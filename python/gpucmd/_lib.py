@@ -100,7 +100,8 @@ class ClientStatus(Structure):
     _fields_ = [("client", c_uint32), ("pid", c_int32), ("uid", c_uint32), ("gid", c_uint32), ("name", c_char * 64),
                 ("comm", c_char * 16), ("connected_ms", c_uint64), ("in_flight", c_uint32), ("stalled", c_bool),
                 ("fence_waiters", c_uint32), ("memory", MemoryUsage), ("n_sessions", c_size_t), ("sessions", POINTER(SessionStatus)),
-                ("command_buffers", c_uint64), ("dispatches", c_uint64), ("gpu_util", c_uint32)]
+                ("command_buffers", c_uint64), ("dispatches", c_uint64), ("gpu_util", c_uint32),
+                ("shard", c_uint32)]
 
 
 class PriorityStatus(Structure):
@@ -116,7 +117,7 @@ class Status(Structure):
                 ("n_clients", c_size_t), ("client_list", POINTER(ClientStatus)), ("self", c_uint32),
                 ("connections", c_uint64), ("priorities", PriorityStatus * 3), ("high_queue", c_bool),
                 ("bulk_kept_back", c_uint64), ("round_trip_queue", c_bool), ("round_trip_stages", c_uint64),
-                ("loop_cpu_ns", c_uint64), ("retire_cpu_ns", c_uint64)]
+                ("loop_cpu_ns", c_uint64), ("retire_cpu_ns", c_uint64), ("shards", c_uint32)]
 
 
 class Token(Structure):
@@ -171,6 +172,7 @@ _P = c_void_p  # gpucmd_client *
 _U = c_uint32  # a handle
 _PROTOTYPES = {
     "gpucmd_connect": (_P, [c_char_p]),
+    "gpucmd_connect_priority": (_P, [c_char_p, c_int]),
     "gpucmd_disconnect": (None, [_P]),
     "gpucmd_last_error": (c_char_p, [_P]),
     "gpucmd_strerror": (c_char_p, [c_int]),

@@ -261,11 +261,16 @@ class Client:
             self._conn.lib.gpucmd_profile_free(ctypes.byref(p))
 
 
-def connect(socket: Optional[str] = None) -> Client:
+def connect(socket: Optional[str] = None, priority: Union[int, str, None] = None) -> Client:
     """Connects to gpucmdd at `socket`, or where the C library looks:
     $GPUCMD_SOCKET, else $XDG_RUNTIME_DIR/gpucmd.sock, else
-    /run/gpucmd/gpucmd.sock. Raises ConnectError with the reason."""
-    return Client(connect_raw(socket))
+    /run/gpucmd/gpucmd.sock. Raises ConnectError with the reason.
+
+    priority="high": this client runs latency-critical work, and gpucmdd
+    serves it on a loop of its own (gpucmd_connect_priority; refused for
+    those who may not open high sessions). None: $GPUCMD_PRIORITY, else
+    normal."""
+    return Client(connect_raw(socket, None if priority is None else priority_value(priority)))
 
 
 def default_socket() -> str:

@@ -202,6 +202,7 @@ class ClientStatus:
     command_buffers: int
     dispatches: int
     gpu_util: int            # share of the GPU's time over the last second, in 1/1000
+    shard: int               # gpucmdd's loop serving it: 0 bulk, 1 the HIGH shard
 
 
 @dataclass(frozen=True)
@@ -237,8 +238,9 @@ class Status:
     bulk_kept_back: int      # loop turns in which bulk work waited in the daemon for high work
     round_trip_queue: bool   # round trips of normal and low sessions have a GPU queue of their own
     round_trip_stages: int   # command buffers that went that way since gpucmdd started
-    loop_cpu_ns: int         # CPU time of gpucmdd's loop thread (every request) since it started
-    retire_cpu_ns: int       # and of its completion thread
+    loop_cpu_ns: int         # CPU time of gpucmdd's loop threads (every request) since it started
+    retire_cpu_ns: int       # and of their completion threads
+    shards: int              # loops serving clients: 2 with the HIGH shard
 
     @classmethod
     def _from(cls, c: _lib.Status) -> "Status":

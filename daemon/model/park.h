@@ -1,0 +1,31 @@
+/*
+ * park.h — stopping the other shards' loops so that one thread may read
+ * and change what they own (docs/SHARDS.md). Used only off the request
+ * path of ordinary work: status, info and evict (which read or close other
+ * shards' clients), a reload (the configuration every shard reads), a
+ * device loss and a stop. A parked shard waits inside a callback of its
+ * loop, holding no lock; its completion thread runs on.
+ *
+ * Two shards parking at once cannot deadlock: a thread that finds another
+ * parker parks itself first, then parks the others.
+ */
+#ifndef GD_PARK_H
+#define GD_PARK_H
+
+struct gd_core;
+struct gd_process;
+
+/* Sets up self's async handle on its loop (proc->park is set up with the
+ * process): 0 or a libuv error. */
+int gd_park_init_shard(struct gd_core *self);
+/* Takes self out of proc->shards, once no park is under way, and closes
+ * its handle: its loop is ending. */
+void gd_park_leave(struct gd_core *self);
+
+/* Returns once every other shard is parked; self must hold no lock. With
+ * one shard, returns at once. */
+void gd_park_others(struct gd_core *self);
+/* Lets them go on; returns once each has left its parking callback. */
+void gd_unpark_others(struct gd_core *self);
+
+#endif

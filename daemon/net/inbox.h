@@ -1,0 +1,47 @@
+/*
+ * inbox.h — connections handed to a shard by another (the handshake of a
+ * client that asked for HIGH priority, conn.c): any thread puts, the
+ * receiving shard's loop takes them on its async handle.
+ */
+#ifndef GD_INBOX_H
+#define GD_INBOX_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "base/list.h"
+
+struct gd_moved_conn {
+	struct gd_list link;
+	int fd;
+	uint32_t id;               /* the connection's number, kept */
+	size_t n;
+	uint8_t bytes[];           /* received by the other shard and not yet handled */
+};
+
+struct gd_inbox {
+	pthread_mutex_t lock;
+	struct gd_list list;       /* struct gd_moved_conn.link */
+	bool open;
+	uv_async_t async;
+};
+
+/* Sets it up on loop, where cb runs (with async.data = data) after puts.
+ * 0 or a libuv error. */
+int gd_inbox_init(struct gd_inbox *in, uv_loop_t *loop, uv_async_cb cb, void *data);
+/* Hands over fd (owned from now on) with a copy of the n bytes that came
+ * on it: 0, -ESHUTDOWN once the inbox is closed or -ENOMEM (then fd is
+ * still the caller's). */
+int gd_inbox_put(struct gd_inbox *in, int fd, uint32_t id, const void *bytes, size_t n);
+/* Moves what waits to out; each taken gd_moved_conn is the taker's to free. */
+void gd_inbox_take(struct gd_inbox *in, struct gd_list *out);
+/* No more puts; closes the handle (the loop is stopping). */
+void gd_inbox_close(struct gd_inbox *in);
+/* Frees what is left, closing its descriptors (the loop has ended). */
+void gd_inbox_finish(struct gd_inbox *in);
+
+#endif

@@ -1,0 +1,452 @@
+/*
+ * test_daemon_shards.c — the HIGH shard (docs/SHARDS.md): a client that
+ * asks for high priority at its handshake is served by a second loop
+ * thread, which shares the device, memory, kernels, per-uid accounts and
+ * tokens with the main loop. These tests check that it is served there and
+ * computes right, that who may ask is checked, that what is shared stays
+ * one (per-uid limits, identical client kernels) and what is not is refused
+ * with a reason (tokens between shards), and that a killed, evicted or
+ * stopping HIGH client and a device loss on either shard leave nothing
+ * behind. With `make test-tsan` a race between the two threads fails them.
+ */
+#include <check.h>
+#include <errno.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+#define N 1024
+
+static gpucmd_client *connect_high(void)
+{
+	gpucmd_client *c = gpucmd_connect_priority(test_daemon.socket, GPUCMD_PRIORITY_HIGH);
+	ck_assert_msg(c != NULL, "connect (high): %s", gpucmd_last_error(NULL));
+	return c;
+}
+
+/* The shard serving client number id, from a status report; -1 when not listed. */
+static int shard_of(gpucmd_client *asker, uint32_t id, struct gpucmd_status *st)
+{
+	must(asker, gpucmd_status(asker, st), "status");
+	int shard = -1;
+	for (size_t i = 0; i < st->n_clients; i++)
+		if (st->client_list[i].client == id)
+			shard = (int)st->client_list[i].shard;
+	return shard;
+}
+
+/* This connection's number, as the daemon counts. */
+static uint32_t own_id(gpucmd_client *c)
+{
+	struct gpucmd_status st;
+	must(c, gpucmd_status(c, &st), "status");
+	uint32_t id = st.self;
+	gpucmd_status_free(&st);
+	return id;
+}
+
+/* a + b through a HIGH session, checked. */
+static void high_add(gpucmd_client *c, unsigned seed)
+{
+	float a[N], b[N], out[N];
+	random_floats(a, N, seed);
+	random_floats(b, N, seed + 1);
+	ck_assert_int_eq(run_binary_kernel(c, "add_f32", a, b, out, N), 0);
+	for (int i = 0; i < N; i++)
+		ck_assert(out[i] == a[i] + b[i]);
+}
+
+/* A HIGH client is served on shard 1, others on shard 0; both compute
+ * right at once, the status report lists both with their shard, sums the
+ * two shards' counters and says two shards serve. */
+START_TEST(high_client_is_served_by_the_high_shard)
+{
+	gpucmd_client *h = connect_high(), *bulk = connect_ok(), *asker = connect_ok();
+	struct job_kit hk = job_kit_open(h, "fill_f32", N * sizeof(float), "high");
+	must(h, gpucmd_session_close(h, hk.s), "session_close");
+	must(h, gpucmd_session_open_priority(h, "high", GPUCMD_PRIORITY_HIGH, &hk.s), "session_open");
+	struct { uint32_t n; float v; } fp = {N, 3.0f};
+	struct gpucmd_binding bind = {hk.b, 0, 0};
+	for (int i = 0; i < 20; i++) {
+		must(h, gpucmd_dispatch(h, hk.s, hk.k.id, &bind, 1, &fp, sizeof(fp), N / 256, 1, 1), "dispatch");
+		must(h, gpucmd_commit_and_wait(h, hk.s), "commit_and_wait");
+		must(h, gpucmd_reset_for_next_stage(h, hk.s), "reset");
+		high_add(bulk, (unsigned)i);
+	}
+	float out[N];
+	must(h, gpucmd_buffer_read(h, hk.b, 0, out, sizeof(out)), "read");
+	for (int i = 0; i < N; i++)
+		ck_assert(out[i] == 3.0f);
+	struct gpucmd_status st;
+	ck_assert_int_eq(shard_of(asker, own_id(h), &st), 1);
+	ck_assert_uint_eq(st.shards, 2);
+	ck_assert_uint_eq(st.clients, 3);
+	ck_assert_uint_ge(st.priorities[GPUCMD_PRIORITY_HIGH].round_trips, 20);
+	ck_assert_uint_ge(st.live_buffers, 1);
+	gpucmd_status_free(&st);
+	ck_assert_int_eq(shard_of(asker, own_id(bulk), &st), 0);
+	gpucmd_status_free(&st);
+	/* The HIGH client's own report sees the bulk clients too. */
+	ck_assert_int_eq(shard_of(h, own_id(asker), &st), 0);
+	ck_assert_uint_eq(st.clients, 3);
+	gpucmd_status_free(&st);
+	struct gpucmd_info info;
+	must(h, gpucmd_info(h, &info), "info");
+	ck_assert_uint_eq(info.clients, 3);
+	gpucmd_disconnect(h);
+	gpucmd_disconnect(bulk);
+	gpucmd_disconnect(asker);
+}
+END_TEST
+
+/* The handshake, the requests pipelined behind it and the descriptors of
+ * none all move with the connection: a raw client sends its HIGH hello and
+ * two pings in one write; all three are answered, in order. */
+START_TEST(requests_sent_behind_the_handshake_move_with_it)
+{
+	int fd = raw_connect();
+	ck_assert_int_ge(fd, 0);
+	struct gw_buf b = {0};
+	Gpucmd__Hello h = GPUCMD__HELLO__INIT;
+	h.protocol_version = GPUCMD_PROTOCOL_VERSION;
+	h.client_name = "raw-high";
+	h.priority = GPUCMD__PRIORITY__PRIORITY_HIGH;
+	Gpucmd__Request req = GPUCMD__REQUEST__INIT;
+	req.id = 1;
+	req.body_case = GPUCMD__REQUEST__BODY_HELLO;
+	req.hello = &h;
+	ck_assert_int_eq(gw_pack(&b, &req.base, GW_DEFAULT_MAX_FRAME), 0);
+	Gpucmd__Ping p = GPUCMD__PING__INIT;
+	for (uint64_t id = 2; id <= 3; id++) {
+		Gpucmd__Request ping = GPUCMD__REQUEST__INIT;
+		ping.id = id;
+		ping.body_case = GPUCMD__REQUEST__BODY_PING;
+		ping.ping = &p;
+		ck_assert_int_eq(gw_pack(&b, &ping.base, GW_DEFAULT_MAX_FRAME), 0);
+	}
+	ck_assert_int_eq(write(fd, b.data, b.len), (ssize_t)b.len);
+	gw_buf_finish(&b);
+	struct raw r = {.fd = fd, .id = 3};
+	gw_reader_init(&r.in, GW_DEFAULT_MAX_FRAME);
+	for (uint64_t id = 1; id <= 3; id++)
+		ck_assert_int_eq(raw_wait(&r, id, NULL, 0), 0);
+	gpucmd_client *asker = connect_ok();
+	struct gpucmd_status st;
+	must(asker, gpucmd_status(asker, &st), "status");
+	int shard = -1;
+	for (size_t i = 0; i < st.n_clients; i++)
+		if (strcmp(st.client_list[i].name, "raw-high") == 0)
+			shard = (int)st.client_list[i].shard;
+	gpucmd_status_free(&st);
+	ck_assert_int_eq(shard, 1);
+	raw_close(&r);
+	gpucmd_disconnect(asker);
+}
+END_TEST
+
+/* Runs as uid/gid nobody: connects asking for high priority; returns the
+ * result, the error text in msg. */
+static int high_connect_as_nobody(char *msg, size_t len)
+{
+	int p[2];
+	ck_assert_int_eq(pipe(p), 0);
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		close(p[0]);
+		if (setgroups(0, NULL) < 0 || setgid(65534) < 0 || setuid(65534) < 0)
+			_exit(99);
+		gpucmd_client *c = gpucmd_connect_priority(test_daemon.socket, GPUCMD_PRIORITY_HIGH);
+		char out[600];
+		snprintf(out, sizeof(out), "%d %s", c ? 0 : -EPERM, gpucmd_last_error(NULL));
+		(void)!write(p[1], out, strlen(out) + 1);
+		gpucmd_disconnect(c);
+		_exit(0);
+	}
+	close(p[1]);
+	char buf[600] = "";
+	ssize_t n = read(p[0], buf, sizeof(buf) - 1);
+	close(p[0]);
+	int st;
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert_msg(n > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "child status %d", st);
+	int r = 0;
+	sscanf(buf, "%d", &r);
+	const char *sp = strchr(buf, ' ');
+	snprintf(msg, len, "%s", sp ? sp + 1 : "");
+	return r;
+}
+
+/* Asking for high priority at the handshake is for those who may open
+ * HIGH sessions: anyone else is refused with who may. */
+START_TEST(high_handshake_is_for_those_who_may)
+{
+	if (geteuid() != 0) {
+		fprintf(stderr, "skipped: needs root to connect as another user\n");
+		return;
+	}
+	ck_assert_int_eq(chmod(test_daemon.dir, 0777), 0);
+	ck_assert_int_eq(chmod(test_daemon.socket, 0666), 0);
+	char msg[600];
+	ck_assert_int_eq(high_connect_as_nobody(msg, sizeof(msg)), -EPERM);
+	ck_assert_msg(strstr(msg, "hello: uid 65534 may not ask for high priority") && strstr(msg, "high_users"),
+		      "%s", msg);
+}
+END_TEST
+
+/* Per-uid limits hold over both shards: buffers and sessions of one uid
+ * count together whichever loop serves the connection. */
+START_TEST(per_uid_limits_span_both_shards)
+{
+	daemon_start((const char *const[]){"--max-buffers-per-uid", "3", "--max-sessions-per-uid", "2", NULL});
+	gpucmd_client *bulk = connect_ok(), *h = connect_high();
+	gpucmd_buffer b[3];
+	gpucmd_session s[3];
+	must(bulk, gpucmd_buffer_create(bulk, 4096, 0, &b[0]), "buffer_create");
+	must(bulk, gpucmd_buffer_create(bulk, 4096, 0, &b[1]), "buffer_create");
+	must(h, gpucmd_buffer_create(h, 4096, 0, &b[2]), "buffer_create");
+	gpucmd_buffer extra;
+	ck_assert_int_eq(gpucmd_buffer_create(h, 4096, 0, &extra), -EMFILE);
+	ck_assert_msg(strstr(gpucmd_last_error(h), "max_buffers_per_uid"), "%s", gpucmd_last_error(h));
+	ck_assert_int_eq(gpucmd_buffer_create(bulk, 4096, 0, &extra), -EMFILE);
+	must(h, gpucmd_session_open(h, "h1", &s[0]), "session_open");
+	must(h, gpucmd_session_open(h, "h2", &s[1]), "session_open");
+	ck_assert_int_eq(gpucmd_session_open(bulk, "b1", &s[2]), -EMFILE);
+	ck_assert_msg(strstr(gpucmd_last_error(bulk), "max_sessions_per_uid"), "%s", gpucmd_last_error(bulk));
+	must(h, gpucmd_buffer_free(h, b[2]), "buffer_free");
+	must(h, gpucmd_ping(h), "ping");
+	must(bulk, gpucmd_buffer_create(bulk, 4096, 0, &extra), "buffer_create after a free on the other shard");
+	gpucmd_disconnect(h);
+	gpucmd_disconnect(bulk);
+}
+END_TEST
+
+/* Objects pass by token only between clients of one shard: a HIGH
+ * client importing a bulk client's buffer or fence is refused with the
+ * reason; between two HIGH clients the token works. */
+START_TEST(tokens_pass_within_a_shard_only)
+{
+	gpucmd_client *bulk = connect_ok(), *h = connect_high(), *h2 = connect_high();
+	gpucmd_buffer bb, hb, got;
+	gpucmd_token t;
+	must(bulk, gpucmd_buffer_create(bulk, 4096, 0, &bb), "buffer_create");
+	must(bulk, gpucmd_buffer_export(bulk, bb, &t), "buffer_export");
+	ck_assert_int_eq(gpucmd_buffer_import(h, &t, &got), -EXDEV);
+	ck_assert_msg(strstr(gpucmd_last_error(h), "other loop") && strstr(gpucmd_last_error(h), "same priority"),
+		      "%s", gpucmd_last_error(h));
+	gpucmd_session s;
+	gpucmd_token ft;
+	must(bulk, gpucmd_session_open(bulk, "fenced", &s), "session_open");
+	must(bulk, gpucmd_fence_export(bulk, s, &ft), "fence_export");
+	ck_assert_int_eq(gpucmd_fence_wait(h, &ft, 0, 0), -EXDEV);
+	float v[N];
+	random_floats(v, N, 9);
+	must(h, gpucmd_buffer_create(h, sizeof(v), 0, &hb), "buffer_create");
+	must(h, gpucmd_buffer_write(h, hb, 0, v, sizeof(v)), "buffer_write");
+	must(h, gpucmd_buffer_export(h, hb, &t), "buffer_export");
+	must(h2, gpucmd_buffer_import(h2, &t, &got), "buffer_import between HIGH clients");
+	float w[N];
+	must(h2, gpucmd_buffer_read(h2, got, 0, w, sizeof(w)), "buffer_read");
+	ck_assert(memcmp(v, w, sizeof(v)) == 0);
+	gpucmd_disconnect(h2);
+	gpucmd_disconnect(h);
+	gpucmd_disconnect(bulk);
+}
+END_TEST
+
+/* The same client kernel registered on both shards is one program (the
+ * registry is the process's): both run it right, and with both gone it
+ * is freed (the daemon's exit checks for leaks). */
+START_TEST(client_kernel_is_shared_by_both_shards)
+{
+	size_t len;
+	uint8_t *spv = read_spv("negate", &len);
+	gpucmd_client *cs[2] = {connect_ok(), connect_high()};
+	for (int k = 0; k < 2; k++) {
+		struct gpucmd_kernel_info info;
+		must(cs[k], gpucmd_kernel_register(cs[k], "negate", spv, len, &info), "kernel_register");
+		struct job_kit j = job_kit_open(cs[k], "fill_f32", 2 * N * sizeof(float), "negate");
+		float v[N], w[N];
+		random_floats(v, N, 3 + (unsigned)k);
+		must(cs[k], gpucmd_buffer_write(cs[k], j.b, 0, v, sizeof(v)), "buffer_write");
+		uint32_t n = N;
+		struct gpucmd_binding bind[2] = {{j.b, 0, sizeof(v)}, {j.b, sizeof(v), sizeof(w)}};
+		must(cs[k], gpucmd_dispatch(cs[k], j.s, info.id, bind, 2, &n, sizeof(n), N / 64, 1, 1), "dispatch");
+		must(cs[k], gpucmd_commit_and_wait(cs[k], j.s), "commit_and_wait");
+		must(cs[k], gpucmd_buffer_read(cs[k], j.b, sizeof(v), w, sizeof(w)), "buffer_read");
+		for (int i = 0; i < N; i++)
+			ck_assert(w[i] == -v[i]);
+	}
+	free(spv);
+	gpucmd_disconnect(cs[0]);
+	gpucmd_disconnect(cs[1]);
+}
+END_TEST
+
+/* A HIGH client killed with work in flight and objects held is cleaned
+ * up on its shard while a bulk client goes on computing; then an
+ * administrator evicts a second HIGH client, which is told so. */
+START_TEST(killed_and_evicted_high_clients_leave_nothing)
+{
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		gpucmd_client *c = gpucmd_connect_priority(test_daemon.socket, GPUCMD_PRIORITY_HIGH);
+		gpucmd_buffer b;
+		gpucmd_session s;
+		struct gpucmd_kernel_info k;
+		if (!c || gpucmd_kernel_find(c, "fill_f32", &k) || gpucmd_buffer_create(c, 8 << 20, 0, &b) ||
+		    gpucmd_session_open_priority(c, "doomed", GPUCMD_PRIORITY_HIGH, &s))
+			_exit(1);
+		struct { uint32_t n; float v; } fp = {2u << 20, 1.0f};
+		struct gpucmd_binding bind = {b, 0, 0};
+		for (;;) {
+			for (int i = 0; i < 8; i++)
+				gpucmd_dispatch(c, s, k.id, &bind, 1, &fp, sizeof(fp), 8192, 1, 1);
+			gpucmd_commit_stage(c, s);
+			gpucmd_reset_for_next_stage(c, s);
+			gpucmd_flush(c);
+		}
+	}
+	gpucmd_client *bulk = connect_ok();
+	high_add(bulk, 1);
+	usleep(300000);
+	ck_assert_int_eq(kill(pid, SIGKILL), 0);
+	int st;
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	high_add(bulk, 2);
+	gpucmd_client *victim = connect_high();
+	uint32_t id = own_id(victim);
+	must(bulk, gpucmd_evict(bulk, id, "test"), "evict");
+	ck_assert_int_ne(gpucmd_ping(victim), 0);
+	ck_assert_msg(strstr(gpucmd_last_error(victim), "evicted by an administrator"), "%s",
+		      gpucmd_last_error(victim));
+	gpucmd_disconnect(victim);
+	gpucmd_disconnect(bulk);
+	expect_baseline(test_daemon.base_fds);
+}
+END_TEST
+
+/* A stop with a HIGH client connected and work of its in flight: the work
+ * retires, the client is told the daemon is stopping, and the daemon
+ * exits clean (no leak, no validation message on either shard). */
+START_TEST(stop_reaches_the_high_shard)
+{
+	gpucmd_client *h = connect_high();
+	struct job_kit j = job_kit_open(h, "fill_f32", 4u << 20, "high");
+	struct { uint32_t n; float v; } fp = {1u << 20, 1.0f};
+	struct gpucmd_binding bind = {j.b, 0, 0};
+	for (int i = 0; i < 8; i++)
+		must(h, gpucmd_dispatch(h, j.s, j.k.id, &bind, 1, &fp, sizeof(fp), 4096, 1, 1), "dispatch");
+	must(h, gpucmd_commit_stage(h, j.s), "commit_stage");
+	must(h, gpucmd_flush(h), "flush");
+	int st = daemon_stop();
+	if (st != 0)
+		dump_log();
+	ck_assert_int_eq(st, 0);
+	ck_assert_int_ne(gpucmd_ping(h), 0);
+	ck_assert_msg(strstr(gpucmd_last_error(h), "stopping"), "%s", gpucmd_last_error(h));
+	gpucmd_disconnect(h);
+}
+END_TEST
+
+/* A reload while a HIGH client does round trips: the configuration every
+ * shard reads changes with the HIGH shard parked, and both go on. */
+START_TEST(reload_while_the_high_shard_works)
+{
+	gpucmd_client *h = connect_high();
+	write_config("[priority]\nhigh_window_ms = 5\n");
+	for (int i = 0; i < 20; i++) {
+		high_add(h, (unsigned)i);
+		if (i == 5)
+			ck_assert_int_eq(kill(test_daemon.pid, SIGHUP), 0);
+	}
+	ck_assert(log_wait("configuration reloaded", 10000));
+	high_add(h, 99);
+	gpucmd_disconnect(h);
+}
+END_TEST
+
+/* Device loss found by either shard's scheduler ("N@0" the main loop's,
+ * "N@1" the HIGH shard's): the clients of both are told, the device and
+ * both schedulers are made again, and a new HIGH client computes. */
+static void device_loss_on(const char *which)
+{
+	setenv("GPUCMD_FAULT_DEVICE_LOST", which, 1);
+	daemon_launch(&(struct daemon_launch){.exe = "tests/gpucmdd-faults"});
+	gpucmd_client *h = connect_high(), *bulk = connect_ok();
+	float a[N], b[N], out[N];
+	random_floats(a, N, 1);
+	random_floats(b, N, 2);
+	int rb = 0, rh = 0;
+	for (int i = 0; i < 8 && !rb && !rh; i++) {
+		rb = run_binary_kernel(bulk, "add_f32", a, b, out, N);
+		rh = run_binary_kernel(h, "add_f32", a, b, out, N);
+	}
+	/* Each learns it from its own work, or from the goodbye. */
+	ck_assert_int_eq(rh ? rh : gpucmd_ping(h), GPUCMD_E_DEVICE_LOST);
+	ck_assert_int_eq(rb ? rb : gpucmd_ping(bulk), GPUCMD_E_DEVICE_LOST);
+	ck_assert(daemon_log_contains("GPU device lost"));
+	gpucmd_disconnect(h);
+	gpucmd_disconnect(bulk);
+	ck_assert(log_wait("device recreated", 200000));
+	h = connect_high();
+	high_add(h, 5);
+	struct gpucmd_status st;
+	must(h, gpucmd_status(h, &st), "status");
+	ck_assert_uint_eq(st.device_losses, 1);
+	ck_assert_uint_eq(st.shards, 2);
+	gpucmd_status_free(&st);
+	gpucmd_disconnect(h);
+}
+
+START_TEST(device_loss_on_the_main_loop_reaches_the_high_shard)
+{
+	device_loss_on("3@0");
+}
+END_TEST
+
+START_TEST(device_loss_on_the_high_shard_reaches_everyone)
+{
+	device_loss_on("3@1");
+}
+END_TEST
+
+static void no_setup(void)
+{
+}
+
+TCase *shards_tcase(void)
+{
+	TCase *t = tcase_create("shards");
+	tcase_add_checked_fixture(t, daemon_setup, daemon_teardown);
+	tcase_set_timeout(t, 120);
+	tcase_add_test(t, high_client_is_served_by_the_high_shard);
+	tcase_add_test(t, requests_sent_behind_the_handshake_move_with_it);
+	tcase_add_test(t, high_handshake_is_for_those_who_may);
+	tcase_add_test(t, tokens_pass_within_a_shard_only);
+	tcase_add_test(t, client_kernel_is_shared_by_both_shards);
+	tcase_add_test(t, killed_and_evicted_high_clients_leave_nothing);
+	tcase_add_test(t, stop_reaches_the_high_shard);
+	tcase_add_test(t, reload_while_the_high_shard_works);
+	return t;
+}
+
+/* Each starts its own daemon: with limits, or the fault-injecting build. */
+TCase *shards_own_tcase(void)
+{
+	TCase *t = tcase_create("shards_own");
+	tcase_add_checked_fixture(t, no_setup, daemon_teardown);
+	tcase_set_timeout(t, 240);
+	tcase_add_test(t, per_uid_limits_span_both_shards);
+	tcase_add_test(t, device_loss_on_the_main_loop_reaches_the_high_shard);
+	tcase_add_test(t, device_loss_on_the_high_shard_reaches_everyone);
+	return t;
+}
