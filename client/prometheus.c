@@ -71,6 +71,11 @@ static void prom_priorities(FILE *f, const struct gpucmd_status *st)
 		  "CPU time of gpucmdd's loop thread (every request) and completion thread; a loop rate near 1 means gpucmdd bounds throughput.");
 	fprintf(f, "gpucmd_daemon_cpu_seconds_total{thread=\"loop\"} %.6f\n", (double)st->loop_cpu_ns / 1e9);
 	fprintf(f, "gpucmd_daemon_cpu_seconds_total{thread=\"retire\"} %.6f\n", (double)st->retire_cpu_ns / 1e9);
+	prom_head(f, "gpucmd_daemon_shards", "gauge", "Loop threads serving clients (2 with the HIGH shard).");
+	fprintf(f, "gpucmd_daemon_shards %u\n", st->shards);
+	prom_head(f, "gpucmd_daemon_parks_total", "counter",
+		  "Times one of gpucmdd's loops stopped the others to read or change what they own (status, limits, reload).");
+	fprintf(f, "gpucmd_daemon_parks_total %llu\n", (unsigned long long)st->parks);
 }
 
 static void prom_daemon(FILE *f, const struct gpucmd_status *st)

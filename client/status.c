@@ -219,6 +219,7 @@ int gpucmd_status(gpucmd_client *c, struct gpucmd_status *ret)
 		.loop_cpu_ns = sr->loop_cpu_ns,
 		.retire_cpu_ns = sr->retire_cpu_ns,
 		.shards = sr->shards,
+		.parks = sr->parks,
 	};
 	for (size_t i = 0; i < sr->n_priorities; i++) {
 		const Gpucmd__PriorityStatus *p = sr->priorities[i];

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -198,6 +199,76 @@ START_TEST(high_handshake_is_for_those_who_may)
 	ck_assert_int_eq(high_connect_as_nobody(msg, sizeof(msg)), -EPERM);
 	ck_assert_msg(strstr(msg, "hello: uid 65534 may not ask for high priority") && strstr(msg, "high_users"),
 		      "%s", msg);
+}
+END_TEST
+
+/* As uid nobody: n status requests back to back; returns the
+ * milliseconds they took (-1 on a failure). */
+static long status_flood_as_nobody(int n)
+{
+	int p[2];
+	ck_assert_int_eq(pipe(p), 0);
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		close(p[0]);
+		if (setgroups(0, NULL) < 0 || setgid(65534) < 0 || setuid(65534) < 0)
+			_exit(99);
+		gpucmd_client *c = gpucmd_connect(test_daemon.socket);
+		struct timespec t0, t1;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		long ms = c ? 0 : -1;
+		for (int i = 0; i < n && ms == 0; i++) {
+			struct gpucmd_status st;
+			if (gpucmd_status(c, &st) != 0)
+				ms = -1;
+			else
+				gpucmd_status_free(&st);
+		}
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		if (ms == 0)
+			ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+		(void)!write(p[1], &ms, sizeof(ms));
+		gpucmd_disconnect(c);
+		_exit(0);
+	}
+	close(p[1]);
+	long ms = -1;
+	ck_assert_int_eq(read(p[0], &ms, sizeof(ms)), (ssize_t)sizeof(ms));
+	close(p[0]);
+	int st;
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	return ms;
+}
+
+/* A client that is no administrator cannot keep the HIGH shard stopped:
+ * its status requests, each of which stops the other loop to read it,
+ * stop it at most once every GD_PARK_INTERVAL_MS (10 ms); the rest wait
+ * their turn and are all answered. */
+START_TEST(status_flood_parks_the_high_shard_seldom)
+{
+	if (geteuid() != 0) {
+		fprintf(stderr, "skipped: needs root to connect as another user\n");
+		return;
+	}
+	ck_assert_int_eq(chmod(test_daemon.dir, 0777), 0);
+	ck_assert_int_eq(chmod(test_daemon.socket, 0666), 0);
+	gpucmd_client *h = connect_high(), *root = connect_ok();
+	struct gpucmd_status st;
+	must(root, gpucmd_status(root, &st), "status");
+	uint64_t before = st.parks;
+	gpucmd_status_free(&st);
+	long ms = status_flood_as_nobody(60);
+	ck_assert_int_ge(ms, 0);
+	must(root, gpucmd_status(root, &st), "status");
+	uint64_t parks = st.parks - before;
+	gpucmd_status_free(&st);
+	/* The flood's parks, the root's second status and one of slack. */
+	ck_assert_msg(parks <= (uint64_t)ms / 10 + 3, "%llu parks in %ld ms", (unsigned long long)parks, ms);
+	ck_assert_uint_ge(parks, 2);
+	high_add(h, 1);
+	gpucmd_disconnect(root);
+	gpucmd_disconnect(h);
 }
 END_TEST
 
@@ -431,6 +502,7 @@ TCase *shards_tcase(void)
 	tcase_add_test(t, high_client_is_served_by_the_high_shard);
 	tcase_add_test(t, requests_sent_behind_the_handshake_move_with_it);
 	tcase_add_test(t, high_handshake_is_for_those_who_may);
+	tcase_add_test(t, status_flood_parks_the_high_shard_seldom);
 	tcase_add_test(t, tokens_pass_within_a_shard_only);
 	tcase_add_test(t, client_kernel_is_shared_by_both_shards);
 	tcase_add_test(t, killed_and_evicted_high_clients_leave_nothing);

@@ -17,6 +17,7 @@
 
 #include "device/gpu.h"
 #include "device/vkcheck.h"
+#include "base/refs.h"
 #include "base/log.h"
 #include "device/pcache.h"
 #include "base/hash.h"
@@ -47,17 +48,6 @@ struct gd_program *gd_program_ref(struct gd_program *p)
 {
 	atomic_fetch_add_explicit(&p->refs, 1, memory_order_relaxed);
 	return p;
-}
-
-/* Under reg->lock: a reference to p unless its last one is being dropped
- * (then its dropper is about to take it out of the list). */
-static struct gd_program *ref_unless_dying(struct gd_program *p)
-{
-	uint32_t n = atomic_load_explicit(&p->refs, memory_order_relaxed);
-	while (n && !atomic_compare_exchange_weak_explicit(&p->refs, &n, n + 1, memory_order_relaxed,
-							     memory_order_relaxed))
-		;
-	return n ? p : NULL;
 }
 
 void gd_program_unref(struct gd_program *p)
@@ -205,8 +195,10 @@ struct gd_program *gd_registry_lookup(struct gd_registry *reg, const void *bytes
 	gd_list_for_each_safe(pos, tmp, &reg->programs) {
 		struct gd_program *p = gd_container_of(pos, struct gd_program, link);
 		if (p->hash == h && p->size == size && memcmp(p->words, bytes, size) == 0 &&
-		    memcmp(&p->opts, opts, sizeof(*opts)) == 0 && (found = ref_unless_dying(p)))
+		    memcmp(&p->opts, opts, sizeof(*opts)) == 0 && gd_ref_unless_zero(&p->refs)) {
+			found = p;
 			break;
+		}
 	}
 	pthread_mutex_unlock(&reg->lock);
 	return found;
@@ -219,7 +211,7 @@ struct gd_program *gd_registry_adopt(struct gd_registry *reg, struct gd_program 
 	gd_list_for_each_safe(pos, tmp, &reg->programs) {
 		struct gd_program *same = gd_container_of(pos, struct gd_program, link);
 		if (same->hash == p->hash && same->size == p->size && memcmp(same->words, p->words, p->size) == 0 &&
-		    memcmp(&same->opts, &p->opts, sizeof(p->opts)) == 0 && ref_unless_dying(same)) {
+		    memcmp(&same->opts, &p->opts, sizeof(p->opts)) == 0 && gd_ref_unless_zero(&same->refs)) {
 			pthread_mutex_unlock(&reg->lock);
 			gd_program_unref(p);
 			return same;

@@ -6,28 +6,31 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "base/refs.h"
 #include "device/gpu.h"
 #include "model/account.h"
 #include "model/core.h"
 
 /* Under proc->lock. A uid account whose last reference is being dropped
- * (refs 0) is no longer found: its remover takes it out of the list. */
-static struct gd_account *find_locked(struct gd_process *proc, uid_t uid)
+ * (refs 0) is no longer found: its remover takes it out of the list, under
+ * the lock, before freeing it. With `ref`, the account comes with a new
+ * reference. */
+static struct gd_account *find_locked(struct gd_process *proc, uid_t uid, bool ref)
 {
 	struct gd_list *pos, *tmp;
 	gd_list_for_each_safe(pos, tmp, &proc->uids) {
 		struct gd_account *a = gd_container_of(pos, struct gd_account, link);
-		if (a->uid == uid && atomic_load(&a->refs))
+		if (a->uid == uid && (ref ? gd_ref_unless_zero(&a->refs) : atomic_load(&a->refs) != 0))
 			return a;
 	}
 	return NULL;
 }
 
-void gd_account_uid_counts(struct gd_core *d, uid_t uid, uint32_t *clients, uint32_t *handshakes)
+void gd_account_uid_counts(struct gd_core *d, uid_t uid, uint32_t *conns, uint32_t *handshakes)
 {
 	pthread_mutex_lock(&d->proc->lock);
-	struct gd_account *a = find_locked(d->proc, uid);
-	*clients = a ? a->conns : 0;
+	struct gd_account *a = find_locked(d->proc, uid, false);
+	*conns = a ? a->conns : 0;
 	*handshakes = a ? a->handshakes : 0;
 	pthread_mutex_unlock(&d->proc->lock);
 }
@@ -35,10 +38,8 @@ void gd_account_uid_counts(struct gd_core *d, uid_t uid, uint32_t *clients, uint
 static struct gd_account *uid_account(struct gd_core *d, uid_t uid)
 {
 	pthread_mutex_lock(&d->proc->lock);
-	struct gd_account *a = find_locked(d->proc, uid);
-	if (a) {
-		gd_account_ref(a);
-	} else if ((a = calloc(1, sizeof(*a)))) {
+	struct gd_account *a = find_locked(d->proc, uid, true);
+	if (!a && (a = calloc(1, sizeof(*a)))) {
 		a->d = d;
 		a->refs = 1;
 		a->uid = uid;

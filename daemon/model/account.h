@@ -53,7 +53,7 @@ struct gd_account *gd_account_create(struct gd_core *d, uid_t uid);
 struct gd_account *gd_account_ref(struct gd_account *a);
 /* The connections of uid on every shard, and those of them that have not
  * said hello yet. */
-void gd_account_uid_counts(struct gd_core *d, uid_t uid, uint32_t *clients, uint32_t *handshakes);
+void gd_account_uid_counts(struct gd_core *d, uid_t uid, uint32_t *conns, uint32_t *handshakes);
 /* Drops a reference; the last one frees the account. Accepts NULL. */
 void gd_account_unref(struct gd_account *a);
 

@@ -78,6 +78,8 @@ struct gd_process {
 		struct gd_core *parker; /* the shard whose thread has the others parked */
 		uint32_t parked;        /* shards parked for it */
 		uint64_t gen;           /* bumped at each park and unpark */
+		uint64_t count;         /* parks since start (status) */
+		_Atomic uint64_t last_asked_ns; /* the last park a client that is no administrator caused */
 	} park;
 	bool recreating;           /* the device was lost; a new one is being made */
 	uint64_t lost_validation_messages; /* reported on devices since recreated */
@@ -89,6 +91,7 @@ struct gd_core {
 	uint32_t index;            /* in proc->shards */
 	uv_loop_t *loop;
 	uv_async_t park_async;     /* another shard asks this one to park (park.h) */
+	uv_timer_t park_retry;     /* requests that waited for their turn to park go on */
 	pthread_t thread;          /* runs the loop */
 	struct gd_net *net;        /* the layer above's (net/conn.h) */
 	struct gd_scheduler *sched;

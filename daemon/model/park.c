@@ -4,6 +4,9 @@
  * every other shard and waits until all count themselves parked. Each
  * waits in its async callback until the generation moves on.
  */
+#include <errno.h>
+
+#include "base/latency.h"
 #include "model/core.h"
 #include "model/park.h"
 
@@ -30,10 +33,46 @@ static void on_park(uv_async_t *h)
 	pthread_mutex_unlock(&p->m);
 }
 
+static void on_retry(uv_timer_t *h)
+{
+	struct gd_core *self = h->data;
+	self->on_progress(self);
+}
+
 int gd_park_init_shard(struct gd_core *self)
 {
-	self->park_async.data = self;
+	self->park_async.data = self->park_retry.data = self;
+	uv_timer_init(self->loop, &self->park_retry);
 	return uv_async_init(self->loop, &self->park_async, on_park);
+}
+
+int gd_park_admit(struct gd_core *self, bool admin)
+{
+	struct gd_park *p = &self->proc->park;
+	pthread_mutex_lock(&p->m);
+	bool alone = self->proc->n_shards < 2;
+	pthread_mutex_unlock(&p->m);
+	if (alone || admin)
+		return 0;
+	uint64_t now = gd_now_ns(), interval = GD_PARK_INTERVAL_MS * 1000000ull;
+	uint64_t last = atomic_load(&p->last_asked_ns);
+	/* Another thread's clock read may be a little ahead of this one's. */
+	while (now >= last && now - last >= interval)
+		if (atomic_compare_exchange_weak(&p->last_asked_ns, &last, now))
+			return 0;
+	uint64_t since = now > last ? now - last : 0;
+	if (!uv_is_active((uv_handle_t *)&self->park_retry))
+		uv_timer_start(&self->park_retry, on_retry, (interval - since) / 1000000u + 1, 0);
+	return -EAGAIN;
+}
+
+uint64_t gd_park_count(struct gd_core *self)
+{
+	struct gd_park *p = &self->proc->park;
+	pthread_mutex_lock(&p->m);
+	uint64_t n = p->count;
+	pthread_mutex_unlock(&p->m);
+	return n;
 }
 
 void gd_park_leave(struct gd_core *self)
@@ -50,6 +89,7 @@ void gd_park_leave(struct gd_core *self)
 	proc->n_shards = j;
 	pthread_mutex_unlock(&p->m);
 	uv_close((uv_handle_t *)&self->park_async, NULL);
+	uv_close((uv_handle_t *)&self->park_retry, NULL);
 }
 
 void gd_park_others(struct gd_core *self)
@@ -66,6 +106,7 @@ void gd_park_others(struct gd_core *self)
 		pthread_cond_wait(&p->cv, &p->m);
 	p->parker = self;
 	p->gen++;
+	p->count++;
 	for (uint32_t i = 0; i < proc->n_shards; i++)
 		if (proc->shards[i] != self)
 			uv_async_send(&proc->shards[i]->park_async);

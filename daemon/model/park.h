@@ -12,6 +12,9 @@
 #ifndef GD_PARK_H
 #define GD_PARK_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
 struct gd_core;
 struct gd_process;
 
@@ -25,6 +28,17 @@ void gd_park_leave(struct gd_core *self);
 /* Returns once every other shard is parked; self must hold no lock. With
  * one shard, returns at once. */
 void gd_park_others(struct gd_core *self);
+
+/* Whether a request that parks the other shards (status, info, a per-uid
+ * limit counted over shards) may run now: requests of clients that are no
+ * administrators park them at most once every GD_PARK_INTERVAL_MS over the
+ * whole process, so that no client can keep the HIGH shard stopped. 0, or
+ * -EAGAIN: the request waits, and self's on_progress runs once its turn
+ * may have come. */
+#define GD_PARK_INTERVAL_MS 10
+int gd_park_admit(struct gd_core *self, bool admin);
+/* Parks since start. */
+uint64_t gd_park_count(struct gd_core *self);
 /* Lets them go on; returns once each has left its parking callback. */
 void gd_unpark_others(struct gd_core *self);
 

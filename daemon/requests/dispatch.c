@@ -16,6 +16,8 @@
 
 #include "model/account.h"
 #include "model/client.h"
+#include "model/core.h"
+#include "model/park.h"
 #include "requests/admin.h"
 #include "requests/kernels.h"
 #include "requests/reply.h"
@@ -98,12 +100,28 @@ static handler_fn *const handlers[] = {
 	[GPUCMD__REQUEST__BODY_PROFILE_FETCH] = gd_request_profile_fetch,
 };
 
+/* Whether the request parks the other shards (model/park.h). */
+static bool parks(const struct gd_client *c, const Req *req)
+{
+	const struct gd_config *cfg = &c->d->proc->cfg;
+	switch (req->body_case) {
+	case GPUCMD__REQUEST__BODY_STATUS_QUERY:
+	case GPUCMD__REQUEST__BODY_INFO: return true;
+	case GPUCMD__REQUEST__BODY_SESSION_OPEN: return cfg->max_sessions_per_uid != 0;
+	case GPUCMD__REQUEST__BODY_KERNEL_REGISTER: return cfg->max_kernels_per_uid != 0;
+	default: return false;
+	}
+}
+
 /* Backpressure: whether the request must wait (-EAGAIN) for some of the
  * client's work on the GPU to retire before it is handled. A client with
- * its fill of work in flight is not read further meanwhile. */
+ * its fill of work in flight is not read further meanwhile; one whose
+ * request would park the other shards waits for its turn to. */
 static int must_wait(struct gd_client *c, const Req *req)
 {
 	uint32_t session;
+	if (parks(c, req))
+		return gd_park_admit(c->d, gd_request_is_admin(c));
 	switch (req->body_case) {
 	case GPUCMD__REQUEST__BODY_COMMIT: return gd_account_saturated(c->acct) ? -EAGAIN : 0;
 	case GPUCMD__REQUEST__BODY_DISPATCH: session = req->dispatch->session; break;

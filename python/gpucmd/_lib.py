@@ -117,7 +117,8 @@ class Status(Structure):
                 ("n_clients", c_size_t), ("client_list", POINTER(ClientStatus)), ("self", c_uint32),
                 ("connections", c_uint64), ("priorities", PriorityStatus * 3), ("high_queue", c_bool),
                 ("bulk_kept_back", c_uint64), ("round_trip_queue", c_bool), ("round_trip_stages", c_uint64),
-                ("loop_cpu_ns", c_uint64), ("retire_cpu_ns", c_uint64), ("shards", c_uint32)]
+                ("loop_cpu_ns", c_uint64), ("retire_cpu_ns", c_uint64), ("shards", c_uint32),
+                ("parks", c_uint64)]
 
 
 class Token(Structure):

@@ -241,6 +241,7 @@ class Status:
     loop_cpu_ns: int         # CPU time of gpucmdd's loop threads (every request) since it started
     retire_cpu_ns: int       # and of their completion threads
     shards: int              # loops serving clients: 2 with the HIGH shard
+    parks: int               # times one loop stopped the others (status, limits, reload)
 
     @classmethod
     def _from(cls, c: _lib.Status) -> "Status":

@@ -44,6 +44,24 @@ def test_status_names_this_process_and_its_sessions(gpu):
     assert 0 < st.loop_cpu_ns <= st.uptime_ms * 1_000_000 + 500_000_000  # the daemon's loop thread's CPU time
 
 
+def test_a_high_client_is_served_by_the_high_shard(daemon):
+    with gpucmd.connect(priority="high") as h, gpucmd.connect() as bulk:
+        x = np.arange(256, dtype=np.float32)
+        a, out = h.buffer(x), h.empty(256)
+        with h.session("high", priority="high") as s:
+            s.dispatch("add_f32", [a, a, out], push=(256,), groups=1)
+            s.commit_and_wait()
+        assert np.array_equal(out.read(), 2 * x)
+        st = bulk.status()
+        shard = {c.client: c.shard for c in st.client_list}
+        assert st.shards == 2 and shard[h.status().own_client] == 1 and shard[st.own_client] == 0
+        kept = bulk.empty(16)
+        with pytest.raises(gpucmd.Error, match="other loop"):
+            h.import_buffer(kept.export())
+    with pytest.raises(ValueError, match="priority"):
+        gpucmd.connect(priority="urgent")
+
+
 def test_memory_report_counts_this_connections_buffers(gpu):
     b = gpu.empty((256, 4), np.float32)
     m = gpu.memory_report()
