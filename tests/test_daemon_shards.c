@@ -107,6 +107,21 @@ START_TEST(high_client_is_served_by_the_high_shard)
 }
 END_TEST
 
+/* The shard serving the connection named `name`, -1 when none is. */
+static int shard_named(const char *name)
+{
+	gpucmd_client *asker = connect_ok();
+	struct gpucmd_status st;
+	must(asker, gpucmd_status(asker, &st), "status");
+	int shard = -1;
+	for (size_t i = 0; i < st.n_clients; i++)
+		if (strcmp(st.client_list[i].name, name) == 0)
+			shard = (int)st.client_list[i].shard;
+	gpucmd_status_free(&st);
+	gpucmd_disconnect(asker);
+	return shard;
+}
+
 /* The handshake, the requests pipelined behind it and the descriptors of
  * none all move with the connection: a raw client sends its HIGH hello and
  * two pings in one write; all three are answered, in order. */
@@ -138,17 +153,39 @@ START_TEST(requests_sent_behind_the_handshake_move_with_it)
 	gw_reader_init(&r.in, GW_DEFAULT_MAX_FRAME);
 	for (uint64_t id = 1; id <= 3; id++)
 		ck_assert_int_eq(raw_wait(&r, id, NULL, 0), 0);
-	gpucmd_client *asker = connect_ok();
-	struct gpucmd_status st;
-	must(asker, gpucmd_status(asker, &st), "status");
-	int shard = -1;
-	for (size_t i = 0; i < st.n_clients; i++)
-		if (strcmp(st.client_list[i].name, "raw-high") == 0)
-			shard = (int)st.client_list[i].shard;
-	gpucmd_status_free(&st);
-	ck_assert_int_eq(shard, 1);
+	ck_assert_int_eq(shard_named("raw-high"), 1);
 	raw_close(&r);
-	gpucmd_disconnect(asker);
+}
+END_TEST
+
+/* Only the first handshake hands a connection over: one that greeted as a
+ * bulk client and made a buffer stays where its objects are when it says
+ * hello again asking for high priority. */
+START_TEST(a_later_handshake_does_not_move_a_connection)
+{
+	struct raw r;
+	raw_open(&r);
+	Gpucmd__BufferCreate bc = GPUCMD__BUFFER_CREATE__INIT;
+	bc.size = 4096;
+	Gpucmd__Request req = GPUCMD__REQUEST__INIT;
+	req.body_case = GPUCMD__REQUEST__BODY_BUFFER_CREATE;
+	req.buffer_create = &bc;
+	ck_assert_int_eq(raw_call(&r, &req, NULL, 0), 0);
+	Gpucmd__Hello h = GPUCMD__HELLO__INIT;
+	h.protocol_version = GPUCMD_PROTOCOL_VERSION;
+	h.client_name = "raw-again";
+	h.priority = GPUCMD__PRIORITY__PRIORITY_HIGH;
+	Gpucmd__Request hello = GPUCMD__REQUEST__INIT;
+	hello.body_case = GPUCMD__REQUEST__BODY_HELLO;
+	hello.hello = &h;
+	ck_assert_int_eq(raw_call(&r, &hello, NULL, 0), 0);
+	ck_assert_int_eq(shard_named("raw-again"), 0);
+	struct gpucmd_info info;
+	gpucmd_client *c = connect_ok();
+	must(c, gpucmd_info(c, &info), "info");
+	ck_assert_uint_eq(info.live_buffers, 1);
+	gpucmd_disconnect(c);
+	raw_close(&r);
 }
 END_TEST
 
@@ -501,6 +538,7 @@ TCase *shards_tcase(void)
 	tcase_set_timeout(t, 120);
 	tcase_add_test(t, high_client_is_served_by_the_high_shard);
 	tcase_add_test(t, requests_sent_behind_the_handshake_move_with_it);
+	tcase_add_test(t, a_later_handshake_does_not_move_a_connection);
 	tcase_add_test(t, high_handshake_is_for_those_who_may);
 	tcase_add_test(t, status_flood_parks_the_high_shard_seldom);
 	tcase_add_test(t, tokens_pass_within_a_shard_only);

@@ -39,11 +39,11 @@ void gd_request_hello(struct gd_client *c, const Req *req)
 			gd_reply_status(c, req->id, r, 0, msg);
 			return;
 		}
-		/* The HIGH shard takes it from this handshake on; where it
-		 * cannot (stopping), it is served here. proc->high is the
-		 * main shard's to read. */
+		/* The HIGH shard takes it from its first handshake on (a
+		 * connection holds nothing yet); where it cannot (stopping),
+		 * it is served here. proc->high is the main shard's to read. */
 		struct gd_core *high = d->index == 0 ? d->proc->high : NULL;
-		if (high && !d->stopping && c->ops->move(c, high) == 0)
+		if (high && !c->greeted && !d->stopping && c->ops->move(c, high) == 0)
 			return;
 	}
 	snprintf(c->name, sizeof(c->name), "%s", h->client_name);

@@ -140,6 +140,9 @@ static int start(struct gd_daemon *d, struct gd_shard *sh)
 	pthread_mutex_unlock(&proc->park.m);
 	if (pthread_create(&core->thread, NULL, shard_main, sh) != 0) {
 		log_err("cannot start the HIGH shard's thread");
+		pthread_mutex_lock(&proc->park.m);
+		proc->n_shards--;
+		pthread_mutex_unlock(&proc->park.m);
 		return -1;
 	}
 	sh->thread_started = true;
