@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -617,4 +618,45 @@ struct job_kit job_kit_open(gpucmd_client *c, const char *kernel, uint64_t bytes
 	ck_assert_int_eq(gpucmd_buffer_create(c, bytes, 0, &j.b), 0);
 	ck_assert_int_eq(gpucmd_session_open(c, label, &j.s), 0);
 	return j;
+}
+
+bool open_daemon_to_nobody(void)
+{
+	if (geteuid() != 0) {
+		fprintf(stderr, "skipped: needs root to connect as another user\n");
+		return false;
+	}
+	ck_assert_int_eq(chmod(test_daemon.dir, 0777), 0);
+	ck_assert_int_eq(chmod(test_daemon.socket, 0666), 0);
+	return true;
+}
+
+int as_nobody(int (*fn)(void *arg, char *msg, size_t len), void *arg, char *msg, size_t len)
+{
+	int p[2];
+	ck_assert_int_eq(pipe(p), 0);
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		close(p[0]);
+		if (setgroups(0, NULL) < 0 || setgid(65534) < 0 || setuid(65534) < 0)
+			_exit(99);
+		char out[1024] = "";
+		int r = fn(arg, out + 16, sizeof(out) - 16);
+		memcpy(out, &r, sizeof(r));
+		(void)!write(p[1], out, sizeof(out));
+		_exit(0);
+	}
+	close(p[1]);
+	char buf[1024] = "";
+	ssize_t n = read(p[0], buf, sizeof(buf));
+	close(p[0]);
+	int st;
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert_msg(n == (ssize_t)sizeof(buf) && WIFEXITED(st) && WEXITSTATUS(st) == 0, "child status %d", st);
+	int r;
+	memcpy(&r, buf, sizeof(r));
+	buf[sizeof(buf) - 1] = '\0';
+	snprintf(msg, len, "%s", buf + 16);
+	return r;
 }

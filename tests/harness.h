@@ -134,6 +134,15 @@ int run_binary_kernel(gpucmd_client *c, const char *kernel, const float *a, cons
 uint8_t *read_spv(const char *name, size_t *ret_len);
 /* Whether a line of the daemon's log contains needle. */
 bool daemon_log_contains(const char *needle);
+/* Whether clients may run as another user (the tests run as root): then
+ * the daemon's directory and socket are opened to everyone and true is
+ * returned; else a "skipped" line is logged and false returned. */
+bool open_daemon_to_nobody(void);
+/* Runs fn(arg, msg, len) in a child process as uid and gid nobody (65534,
+ * no supplementary groups); returns what it returned, with the message it
+ * wrote in msg. */
+int as_nobody(int (*fn)(void *arg, char *msg, size_t len), void *arg, char *msg, size_t len);
+
 /* Whether the tests run against the ThreadSanitizer build (make
  * test-tsan): its daemon is several times slower and its memory carries
  * shadow memory, so bounds on time and resident memory widen. */

@@ -11,7 +11,6 @@
  */
 #include <check.h>
 #include <errno.h>
-#include <grp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -189,93 +188,46 @@ START_TEST(a_later_handshake_does_not_move_a_connection)
 }
 END_TEST
 
-/* Runs as uid/gid nobody: connects asking for high priority; returns the
- * result, the error text in msg. */
-static int high_connect_as_nobody(char *msg, size_t len)
+/* Connects asking for high priority (as_nobody's fn). */
+static int connect_high_as(void *arg, char *msg, size_t len)
 {
-	int p[2];
-	ck_assert_int_eq(pipe(p), 0);
-	pid_t pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		close(p[0]);
-		if (setgroups(0, NULL) < 0 || setgid(65534) < 0 || setuid(65534) < 0)
-			_exit(99);
-		gpucmd_client *c = gpucmd_connect_priority(test_daemon.socket, GPUCMD_PRIORITY_HIGH);
-		char out[600];
-		snprintf(out, sizeof(out), "%d %s", c ? 0 : -EPERM, gpucmd_last_error(NULL));
-		(void)!write(p[1], out, strlen(out) + 1);
-		gpucmd_disconnect(c);
-		_exit(0);
-	}
-	close(p[1]);
-	char buf[600] = "";
-	ssize_t n = read(p[0], buf, sizeof(buf) - 1);
-	close(p[0]);
-	int st;
-	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
-	ck_assert_msg(n > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "child status %d", st);
-	int r = 0;
-	sscanf(buf, "%d", &r);
-	const char *sp = strchr(buf, ' ');
-	snprintf(msg, len, "%s", sp ? sp + 1 : "");
-	return r;
+	(void)arg;
+	gpucmd_client *c = gpucmd_connect_priority(test_daemon.socket, GPUCMD_PRIORITY_HIGH);
+	snprintf(msg, len, "%s", gpucmd_last_error(NULL));
+	gpucmd_disconnect(c);
+	return c ? 0 : -EPERM;
 }
 
 /* Asking for high priority at the handshake is for those who may open
  * HIGH sessions: anyone else is refused with who may. */
 START_TEST(high_handshake_is_for_those_who_may)
 {
-	if (geteuid() != 0) {
-		fprintf(stderr, "skipped: needs root to connect as another user\n");
+	if (!open_daemon_to_nobody())
 		return;
-	}
-	ck_assert_int_eq(chmod(test_daemon.dir, 0777), 0);
-	ck_assert_int_eq(chmod(test_daemon.socket, 0666), 0);
 	char msg[600];
-	ck_assert_int_eq(high_connect_as_nobody(msg, sizeof(msg)), -EPERM);
+	ck_assert_int_eq(as_nobody(connect_high_as, NULL, msg, sizeof(msg)), -EPERM);
 	ck_assert_msg(strstr(msg, "hello: uid 65534 may not ask for high priority") && strstr(msg, "high_users"),
 		      "%s", msg);
 }
 END_TEST
 
-/* As uid nobody: n status requests back to back; returns the
- * milliseconds they took (-1 on a failure). */
-static long status_flood_as_nobody(int n)
+/* *(int *)arg status requests back to back (as_nobody's fn); returns
+ * the milliseconds they took, or -1 on a failure. */
+static int status_flood(void *arg, char *msg, size_t len)
 {
-	int p[2];
-	ck_assert_int_eq(pipe(p), 0);
-	pid_t pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		close(p[0]);
-		if (setgroups(0, NULL) < 0 || setgid(65534) < 0 || setuid(65534) < 0)
-			_exit(99);
-		gpucmd_client *c = gpucmd_connect(test_daemon.socket);
-		struct timespec t0, t1;
-		clock_gettime(CLOCK_MONOTONIC, &t0);
-		long ms = c ? 0 : -1;
-		for (int i = 0; i < n && ms == 0; i++) {
-			struct gpucmd_status st;
-			if (gpucmd_status(c, &st) != 0)
-				ms = -1;
-			else
-				gpucmd_status_free(&st);
-		}
-		clock_gettime(CLOCK_MONOTONIC, &t1);
-		if (ms == 0)
-			ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
-		(void)!write(p[1], &ms, sizeof(ms));
-		gpucmd_disconnect(c);
-		_exit(0);
+	gpucmd_client *c = gpucmd_connect(test_daemon.socket);
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	int r = c ? 0 : -1;
+	for (int i = 0; i < *(int *)arg && r == 0; i++) {
+		struct gpucmd_status st;
+		if ((r = gpucmd_status(c, &st)) == 0)
+			gpucmd_status_free(&st);
 	}
-	close(p[1]);
-	long ms = -1;
-	ck_assert_int_eq(read(p[0], &ms, sizeof(ms)), (ssize_t)sizeof(ms));
-	close(p[0]);
-	int st;
-	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
-	return ms;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	snprintf(msg, len, "%s", gpucmd_last_error(c));
+	gpucmd_disconnect(c);
+	return r ? -1 : (int)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000);
 }
 
 /* A client that is no administrator cannot keep the HIGH shard stopped:
@@ -284,24 +236,22 @@ static long status_flood_as_nobody(int n)
  * their turn and are all answered. */
 START_TEST(status_flood_parks_the_high_shard_seldom)
 {
-	if (geteuid() != 0) {
-		fprintf(stderr, "skipped: needs root to connect as another user\n");
+	if (!open_daemon_to_nobody())
 		return;
-	}
-	ck_assert_int_eq(chmod(test_daemon.dir, 0777), 0);
-	ck_assert_int_eq(chmod(test_daemon.socket, 0666), 0);
 	gpucmd_client *h = connect_high(), *root = connect_ok();
 	struct gpucmd_status st;
 	must(root, gpucmd_status(root, &st), "status");
 	uint64_t before = st.parks;
 	gpucmd_status_free(&st);
-	long ms = status_flood_as_nobody(60);
-	ck_assert_int_ge(ms, 0);
+	int n = 60;
+	char msg[512];
+	int ms = as_nobody(status_flood, &n, msg, sizeof(msg));
+	ck_assert_msg(ms >= 0, "%s", msg);
 	must(root, gpucmd_status(root, &st), "status");
 	uint64_t parks = st.parks - before;
 	gpucmd_status_free(&st);
 	/* The flood's parks, the root's second status and one of slack. */
-	ck_assert_msg(parks <= (uint64_t)ms / 10 + 3, "%llu parks in %ld ms", (unsigned long long)parks, ms);
+	ck_assert_msg(parks <= (uint64_t)ms / 10 + 3, "%llu parks in %d ms", (unsigned long long)parks, ms);
 	ck_assert_uint_ge(parks, 2);
 	high_add(h, 1);
 	gpucmd_disconnect(root);
