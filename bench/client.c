@@ -212,10 +212,11 @@ static void addjob_destroy(struct addjob *j)
 
 /* ---- daemon CPU time ----------------------------------------------------- */
 
-/* CPU time per thread: the loop (the main thread), the completion thread
- * (gpucmdd-retire) and the rest (the driver's and the kernel builders'). */
-enum { T_LOOP, T_RETIRE, T_OTHER, T_KINDS };
-static const char *const thread_kind[T_KINDS] = {"loop", "retire", "other"};
+/* CPU time per thread: the loop (the main thread), the HIGH shard's loop
+ * (gpucmdd-high), the completion threads (gpucmdd-retire, one per loop) and
+ * the rest (the driver's and the kernel builders'). */
+enum { T_LOOP, T_HIGH, T_RETIRE, T_OTHER, T_KINDS };
+static const char *const thread_kind[T_KINDS] = {"loop", "high", "retire", "other"};
 struct cpu_sample { uint64_t stat_ticks, sched_ns, kind_ns[T_KINDS]; bool sched_ok; };
 
 /* utime + stime of the whole process (fields 14 and 15 of /proc/PID/stat). */
@@ -249,7 +250,7 @@ static int kind_of(long pid, const char *tid)
 			comm[0] = '\0';
 		fclose(f);
 	}
-	return strncmp(comm, "gpucmdd-retire", 14) ? T_OTHER : T_RETIRE;
+	return !strncmp(comm, "gpucmdd-retire", 14) ? T_RETIRE : !strncmp(comm, "gpucmdd-high", 12) ? T_HIGH : T_OTHER;
 }
 
 /* Sum of the first schedstat field (ns on CPU) over the process's threads,
@@ -1077,7 +1078,7 @@ static uint64_t high_loop(struct addjob *h, uint64_t *lat, uint64_t *at, uint64_
 /* With --daemon-pid: the share of a phase its loop and completion threads
  * spent on a CPU (schedstat), to tell a loop that runs out of time from
  * one that waits. */
-struct cpu_share { struct cpu_sample s0; uint64_t t0; double loop, retire; };
+struct cpu_share { struct cpu_sample s0; uint64_t t0; double loop, high, retire; };
 
 static void cpu_share_begin(const struct opts *o, struct cpu_share *b)
 {
@@ -1093,6 +1094,7 @@ static void cpu_share_end(const struct opts *o, struct cpu_share *b)
 	double wall = (double)(now_ns() - b->t0);
 	b->loop = (double)(s1.kind_ns[T_LOOP] - b->s0.kind_ns[T_LOOP]) / wall;
 	b->retire = (double)(s1.kind_ns[T_RETIRE] - b->s0.kind_ns[T_RETIRE]) / wall;
+	b->high = (double)(s1.kind_ns[T_HIGH] - b->s0.kind_ns[T_HIGH]) / wall;
 }
 
 /* The bulk processes' stages per second over exactly a measured window,
@@ -1309,14 +1311,14 @@ static int bench_priority(const struct opts *o)
 	       rate_alone[0], rate_alone[1], rate_mean, rate_with, rate_with / rate_mean);
 	bulk_sampler_report(&sampler, rate_mean);
 	if (o->daemon_pid)
-		printf(",\"daemon_busy\":{\"bulk_alone\":{\"loop\":%.3f,\"retire\":%.3f},"
-		       "\"with_high\":{\"loop\":%.3f,\"retire\":%.3f}}",
-		       cpu[0].loop, cpu[0].retire, cpu[1].loop, cpu[1].retire);
+		printf(",\"daemon_busy\":{\"bulk_alone\":{\"loop\":%.3f,\"high\":%.3f,\"retire\":%.3f},"
+		       "\"with_high\":{\"loop\":%.3f,\"high\":%.3f,\"retire\":%.3f}}",
+		       cpu[0].loop, cpu[0].high, cpu[0].retire, cpu[1].loop, cpu[1].high, cpu[1].retire);
 	priority_timeline(o, &h, w);
 	const struct gpucmd_priority_status *ph = &st.priorities[GPUCMD_PRIORITY_HIGH];
 	printf(",\"daemon\":{\"high_queue\":%s,\"bulk_kept_back\":%" PRIu64 ",\"high_rtt_median_us\":%u,"
-	       "\"high_rtt_p99_us\":%u}", st.high_queue ? "true" : "false", st.bulk_kept_back, ph->rtt_median_us,
-	       ph->rtt_p99_us);
+	       "\"high_rtt_p99_us\":%u,\"shards\":%u,\"parks\":%" PRIu64 "}",
+	       st.high_queue ? "true" : "false", st.bulk_kept_back, ph->rtt_median_us, ph->rtt_p99_us, st.shards, st.parks);
 	gpucmd_status_free(&st);
 	addjob_clear(&h);
 	addjob_step(&h);

@@ -145,6 +145,7 @@ static int start(struct gd_daemon *d, struct gd_shard *sh)
 		pthread_mutex_unlock(&proc->park.m);
 		return -1;
 	}
+	pthread_setname_np(core->thread, "gpucmdd-high"); /* in top, perf and the benchmarks */
 	sh->thread_started = true;
 	proc->high = core;
 	return 0;
