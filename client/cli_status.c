@@ -39,16 +39,17 @@ static void print_text(const struct gpucmd_status *st)
 	       "(%.0f %%); %llu parks\n",
 	       st->shards, st->shards == 1 ? "" : "s", (double)st->loop_cpu_ns / 1e9, (double)st->loop_cpu_ns / 1e7 / up_s,
 	       (double)st->retire_cpu_ns / 1e9, (double)st->retire_cpu_ns / 1e7 / up_s, (unsigned long long)st->parks);
-	printf("%6s %7s %6s %-15s %4s %5s %8s %11s %7s %10s %11s %s\n", "CLIENT", "PID", "UID", "COMMAND", "SESS",
-	       "GPU%", "INFLIGHT", "MEMORY", "BUFFERS", "SUBMITTED", "DISPATCHES", "STATE");
+	printf("%6s %7s %6s %-15s %4s %4s %5s %8s %11s %7s %10s %11s %s\n", "CLIENT", "PID", "UID", "COMMAND", "LOOP",
+	       "SESS", "GPU%", "INFLIGHT", "MEMORY", "BUFFERS", "SUBMITTED", "DISPATCHES", "STATE");
 	for (size_t i = 0; i < st->n_clients; i++) {
 		const struct gpucmd_client_status *c = &st->client_list[i];
-		printf("%6u %7d %6u %-15s %4zu %5.1f %8u %7.1f MiB %7llu %10llu %11llu %s\n", c->client, c->pid, c->uid,
-		       text_safe(c->comm[0] ? c->comm : c->name, who, sizeof(who)), c->n_sessions, c->gpu_util / 10.0,
+		printf("%6u %7d %6u %-15s %4s %4zu %5.1f %8u %7.1f MiB %7llu %10llu %11llu %s\n", c->client, c->pid, c->uid,
+		       text_safe(c->comm[0] ? c->comm : c->name, who, sizeof(who)), c->shard ? "high" : "main", c->n_sessions,
+		       c->gpu_util / 10.0,
 		       c->in_flight,
 		       mib(c->memory.bytes), (unsigned long long)c->memory.buffers,
 		       (unsigned long long)c->command_buffers, (unsigned long long)c->dispatches,
-		       c->stalled ? "waiting" : c->in_flight ? "running" : c->shard ? "idle, HIGH shard" : "idle");
+		       c->stalled ? "waiting" : c->in_flight ? "running" : "idle");
 		for (size_t k = 0; k < c->n_sessions; k++) {
 			const struct gpucmd_session_status *s = &c->sessions[k];
 			printf("%14s session %u \"%s\" %s: %u in flight, %llu command buffers, %llu dispatches, "
