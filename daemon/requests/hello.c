@@ -3,9 +3,12 @@
  * plans with) and the info request (the device, its queues and heaps, the
  * daemon's counters).
  */
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <string.h>
 
+#include "base/log.h"
 #include "device/gpu.h"
 #include "gpucmd_defs.h"
 #include "model/account.h"
@@ -43,8 +46,12 @@ void gd_request_hello(struct gd_client *c, const Req *req)
 		 * connection holds nothing yet); where it cannot (stopping),
 		 * it is served here. proc->high is the main shard's to read. */
 		struct gd_core *high = d->index == 0 ? d->proc->high : NULL;
-		if (high && !c->greeted && !d->stopping && c->ops->move(c, high) == 0)
+		int moved = high && !c->greeted && !d->stopping ? c->ops->move(c, high) : -ESHUTDOWN;
+		if (moved == 0)
 			return;
+		if (moved != -ESHUTDOWN)
+			gd_log(GD_LOG_WARN, &GD_CLIENT_LOG_FIELDS(c), "client %u asked for high priority and is served "
+			       "on the main loop, not the HIGH shard: %s", c->id, strerror(-moved));
 	}
 	snprintf(c->name, sizeof(c->name), "%s", h->client_name);
 	if (!c->greeted)
