@@ -22,6 +22,20 @@ static void park_here(struct gd_park *p)
 	pthread_cond_broadcast(&p->cv);
 }
 
+/* With p->m held: until no park is under way and the parked of the last
+ * one have all left, parking for any that comes meanwhile. */
+static void wait_turn(struct gd_park *p)
+{
+	for (;;) {
+		if (p->parker)
+			park_here(p);
+		else if (p->parked)
+			pthread_cond_wait(&p->cv, &p->m);
+		else
+			return;
+	}
+}
+
 static void on_park(uv_async_t *h)
 {
 	struct gd_core *self = h->data;
@@ -80,8 +94,7 @@ void gd_park_leave(struct gd_core *self)
 	struct gd_process *proc = self->proc;
 	struct gd_park *p = &proc->park;
 	pthread_mutex_lock(&p->m);
-	while (p->parker)
-		park_here(p);
+	wait_turn(p);
 	uint32_t j = 0;
 	for (uint32_t i = 0; i < proc->n_shards; i++)
 		if (proc->shards[i] != self)
@@ -96,14 +109,12 @@ void gd_park_others(struct gd_core *self)
 {
 	struct gd_process *proc = self->proc;
 	struct gd_park *p = &proc->park;
-	if (proc->n_shards < 2)
-		return;
 	pthread_mutex_lock(&p->m);
-	while (p->parker)
-		park_here(p);
-	/* Parkers of an earlier park must have left before counting anew. */
-	while (p->parked)
-		pthread_cond_wait(&p->cv, &p->m);
+	wait_turn(p);
+	if (proc->n_shards < 2) {
+		pthread_mutex_unlock(&p->m);
+		return;
+	}
 	p->parker = self;
 	p->gen++;
 	p->count++;
@@ -118,9 +129,12 @@ void gd_park_others(struct gd_core *self)
 void gd_unpark_others(struct gd_core *self)
 {
 	struct gd_park *p = &self->proc->park;
-	if (self->proc->n_shards < 2)
-		return;
 	pthread_mutex_lock(&p->m);
+	/* Not the parker: it was alone, nothing is parked. */
+	if (p->parker != self) {
+		pthread_mutex_unlock(&p->m);
+		return;
+	}
 	p->parker = NULL;
 	p->gen++;
 	pthread_cond_broadcast(&p->cv);
