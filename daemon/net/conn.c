@@ -202,10 +202,11 @@ static void free_conn(uv_handle_t *h)
 }
 
 /* A connection is in net->high_epfd while it has HIGH sessions and is
- * not closing. */
+ * not closing, on the main loop: the HIGH shard's are all HIGH clients,
+ * and looking there between requests would cost a system call for none. */
 static void high_set_update(struct gd_conn *c)
 {
-	bool want = c->client.high_sessions && !c->closing;
+	bool want = c->client.high_sessions && !c->closing && c->net->core->index == 0;
 	if (want == c->in_high_set)
 		return;
 	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
