@@ -69,9 +69,39 @@ static uint64_t walk_bytes(uint64_t h, ProtobufCBinaryData b)
  * protobuf-c 1.4.1 rejects field number 0 only in its one-byte form: a
  * longer varint (80 00) is accepted and kept as an unknown field with tag 0,
  * which packs back as the one-byte form that protobuf-c then refuses to
- * decode. Walking notes such a field so the round trip can allow for it.
+ * decode. Whether m or any message inside it keeps such a field, so the
+ * round trip can allow for it (a nested message too: a kernel's
+ * specialization constants once carried one past a check of the top level
+ * only).
  */
-static int saw_tag0;
+static int has_tag0(const ProtobufCMessage *m)
+{
+	for (unsigned i = 0; i < m->n_unknown_fields; i++)
+		if (m->unknown_fields[i].tag == 0)
+			return 1;
+	const ProtobufCMessageDescriptor *d = m->descriptor;
+	const char *base = (const char *)m;
+	for (unsigned f = 0; f < d->n_fields; f++) {
+		const ProtobufCFieldDescriptor *fd = &d->fields[f];
+		if (fd->type != PROTOBUF_C_TYPE_MESSAGE)
+			continue;
+		if (fd->label == PROTOBUF_C_LABEL_REPEATED) {
+			size_t n = *(const size_t *)(base + fd->quantifier_offset);
+			ProtobufCMessage *const *v = *(ProtobufCMessage *const *const *)(base + fd->offset);
+			for (size_t k = 0; k < n; k++)
+				if (v[k] && has_tag0(v[k]))
+					return 1;
+			continue;
+		}
+		/* A oneof's members share one place: only the set one is there. */
+		if ((fd->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) && *(const uint32_t *)(base + fd->quantifier_offset) != fd->id)
+			continue;
+		const ProtobufCMessage *sub = *(ProtobufCMessage *const *)(base + fd->offset);
+		if (sub && has_tag0(sub))
+			return 1;
+	}
+	return 0;
+}
 
 /* Unknown fields are kept by protobuf-c and packed again; walk them too. */
 static uint64_t walk_unknown(uint64_t h, const ProtobufCMessage *m)
@@ -80,8 +110,6 @@ static uint64_t walk_unknown(uint64_t h, const ProtobufCMessage *m)
 	h = mix(h, m->n_unknown_fields);
 	for (unsigned i = 0; i < m->n_unknown_fields; i++) {
 		const ProtobufCMessageUnknownField *u = &m->unknown_fields[i];
-		if (u->tag == 0)
-			saw_tag0 = 1;
 		h = mix(h, u->tag);
 		h = mix(h, u->wire_type);
 		h = walk_bytes(h, (ProtobufCBinaryData){u->len, u->data});
@@ -160,6 +188,7 @@ static uint64_t walk_request(const Gpucmd__Request *m)
 		h = walk_unknown(h, &m->hello->base);
 		h = mix(h, m->hello->protocol_version);
 		h = walk_str(h, m->hello->client_name);
+		h = mix(h, (uint64_t)m->hello->priority);
 		break;
 	case GPUCMD__REQUEST__BODY_INFO:
 		CHECK(m->info);
@@ -179,6 +208,15 @@ static uint64_t walk_request(const Gpucmd__Request *m)
 		h = walk_unknown(h, &m->kernel_register->base);
 		h = walk_str(h, m->kernel_register->name);
 		h = walk_bytes(h, m->kernel_register->spirv);
+		h = mix(h, m->kernel_register->n_constants);
+		for (size_t i = 0; i < m->kernel_register->n_constants; i++) {
+			const Gpucmd__SpecConstant *k = m->kernel_register->constants[i];
+			CHECK(k != NULL);
+			h = walk_unknown(h, &k->base);
+			h = mix(mix(mix(h, k->id), k->type), k->bits);
+		}
+		h = mix(mix(h, m->kernel_register->subgroup_size), m->kernel_register->full_subgroups != 0);
+		h = walk_str(h, m->kernel_register->standard);
 		break;
 	case GPUCMD__REQUEST__BODY_KERNEL_UNREGISTER:
 		CHECK(m->kernel_unregister);
@@ -449,7 +487,7 @@ static void handle_frame(struct gw_arena *a, const uint8_t *p, size_t n)
 	}
 
 	if (m) {
-		saw_tag0 = 0;
+		int tag0 = has_tag0(&m->base);
 		uint64_t h = walk_request(m);
 		CHECK(h == walk_request(ref));
 		sink += h;
@@ -464,7 +502,7 @@ static void handle_frame(struct gw_arena *a, const uint8_t *p, size_t n)
 		       (uint32_t)out.data[2] << 16 | (uint32_t)out.data[3] << 24) == len);
 		Gpucmd__Request *again =
 			gpucmd__request__unpack(&a->pb, len, out.data + GW_HEADER);
-		CHECK(again != NULL || saw_tag0);
+		CHECK(again != NULL || tag0);
 		if (again) {
 			CHECK(walk_request(again) == h);
 			protobuf_c_message_free_unpacked(&again->base, &a->pb);
