@@ -183,43 +183,42 @@ int gd_program_build(struct gd_registry *reg, const uint32_t *words, size_t size
 	return 0;
 }
 
-struct gd_program *gd_registry_lookup(struct gd_registry *reg, const void *bytes, size_t size,
+/* Under reg->lock: the program with these bytes and options, with a new
+ * reference, or NULL. */
+static struct gd_program *find_locked(struct gd_registry *reg, const void *bytes, size_t size,
 				      const struct gd_kernel_opts *opts)
 {
-	if (!opts)
-		opts = &no_opts;
 	uint64_t h = gd_spirv_hash(bytes, size, opts);
-	struct gd_program *found = NULL;
-	pthread_mutex_lock(&reg->lock);
 	struct gd_list *pos, *tmp;
 	gd_list_for_each_safe(pos, tmp, &reg->programs) {
 		struct gd_program *p = gd_container_of(pos, struct gd_program, link);
 		if (p->hash == h && p->size == size && memcmp(p->words, bytes, size) == 0 &&
-		    memcmp(&p->opts, opts, sizeof(*opts)) == 0 && gd_ref_unless_zero(&p->refs)) {
-			found = p;
-			break;
-		}
+		    memcmp(&p->opts, opts, sizeof(*opts)) == 0 && gd_ref_unless_zero(&p->refs))
+			return p;
 	}
+	return NULL;
+}
+
+struct gd_program *gd_registry_lookup(struct gd_registry *reg, const void *bytes, size_t size,
+				      const struct gd_kernel_opts *opts)
+{
+	pthread_mutex_lock(&reg->lock);
+	struct gd_program *p = find_locked(reg, bytes, size, opts ? opts : &no_opts);
 	pthread_mutex_unlock(&reg->lock);
-	return found;
+	return p;
 }
 
 struct gd_program *gd_registry_adopt(struct gd_registry *reg, struct gd_program *p)
 {
 	pthread_mutex_lock(&reg->lock);
-	struct gd_list *pos, *tmp;
-	gd_list_for_each_safe(pos, tmp, &reg->programs) {
-		struct gd_program *same = gd_container_of(pos, struct gd_program, link);
-		if (same->hash == p->hash && same->size == p->size && memcmp(same->words, p->words, p->size) == 0 &&
-		    memcmp(&same->opts, &p->opts, sizeof(p->opts)) == 0 && gd_ref_unless_zero(&same->refs)) {
-			pthread_mutex_unlock(&reg->lock);
-			gd_program_unref(p);
-			return same;
-		}
-	}
-	gd_list_insert_tail(&reg->programs, &p->link);
+	struct gd_program *same = find_locked(reg, p->words, p->size, &p->opts);
+	if (!same)
+		gd_list_insert_tail(&reg->programs, &p->link);
 	pthread_mutex_unlock(&reg->lock);
-	return p;
+	if (!same)
+		return p;
+	gd_program_unref(p);
+	return same;
 }
 
 static int read_spirv_file(const char *path, uint32_t **ret_words, size_t *ret_size)

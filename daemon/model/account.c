@@ -63,8 +63,6 @@ struct gd_account *gd_account_create(struct gd_core *d, uid_t uid)
 	a->d = d;
 	a->refs = 1;
 	a->uid = uid;
-	a->clients = 1;
-	a->parent->clients++;
 	return a;
 }
 
@@ -79,7 +77,6 @@ void gd_account_unref(struct gd_account *a)
 	if (!a || atomic_fetch_sub_explicit(&a->refs, 1, memory_order_acq_rel) != 1)
 		return;
 	if (a->parent) {
-		a->parent->clients--;
 		gd_account_unref(a->parent);
 	} else {
 		pthread_mutex_lock(&a->d->proc->lock);

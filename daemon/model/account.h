@@ -38,7 +38,6 @@ struct gd_account {
 	_Atomic uint64_t peak;
 	_Atomic uint64_t resident;  /* buffers of those in the residency set */
 	_Atomic uint64_t resident_bytes;
-	_Atomic uint32_t clients;   /* connections (a uid account counts them all) */
 	_Atomic uint32_t in_flight; /* command buffers on the GPU, not yet retired */
 	_Atomic uint32_t fence_waiters; /* host and fd fence waits parked (fence.h) */
 	_Atomic uint32_t conns;     /* connections open now, on every shard (max_clients_per_uid) */

@@ -22,9 +22,11 @@ bool gd_hold_high_active(const struct gd_hold *h)
 		return true;
 	uint64_t last = h->shared_high_ns ? atomic_load_explicit(h->shared_high_ns, memory_order_relaxed) : 0;
 	last = last > h->last_high_ns ? last : h->last_high_ns;
+	if (!last)
+		return false;
 	uint64_t now = gd_now_ns();
 	/* Another thread's clock read may be a little ahead of this one's. */
-	return last && (last >= now || now - last < h->window_ns);
+	return last >= now || now - last < h->window_ns;
 }
 
 static void high_seen(struct gd_hold *h)
