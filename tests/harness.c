@@ -278,6 +278,13 @@ gpucmd_client *connect_ok(void)
 	return c;
 }
 
+gpucmd_client *connect_high(void)
+{
+	gpucmd_client *c = gpucmd_connect_priority(test_daemon.socket, GPUCMD_PRIORITY_HIGH);
+	ck_assert_msg(c != NULL, "connect (high): %s", gpucmd_last_error(NULL));
+	return c;
+}
+
 gpucmd_client *connect_fenced(const char *label, gpucmd_session *s, gpucmd_token *t)
 {
 	gpucmd_client *c = connect_ok();

@@ -64,6 +64,9 @@ void daemon_setup_syncval(void);
 struct gpucmd_session_state session_state(gpucmd_client *c, gpucmd_session s);
 
 gpucmd_client *connect_ok(void);
+/* A connection that asks for high priority at its handshake: served by
+ * the HIGH shard (docs/SHARDS.md). */
+gpucmd_client *connect_high(void);
 /* What many tests start from on client c: a standard kernel's info, a
  * buffer of `bytes` and a session labelled `label` (each asserted). */
 struct job_kit {

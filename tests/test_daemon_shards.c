@@ -24,13 +24,6 @@
 
 #define N 1024
 
-static gpucmd_client *connect_high(void)
-{
-	gpucmd_client *c = gpucmd_connect_priority(test_daemon.socket, GPUCMD_PRIORITY_HIGH);
-	ck_assert_msg(c != NULL, "connect (high): %s", gpucmd_last_error(NULL));
-	return c;
-}
-
 /* The shard serving client number id, from a status report; -1 when not listed. */
 static int shard_of(gpucmd_client *asker, uint32_t id, struct gpucmd_status *st)
 {
