@@ -416,7 +416,7 @@ struct gpucmd_session_state {
 	uint64_t syncs, dispatches, command_buffers, barriers, completed;
 	uint64_t residency_requests;   /* residency adds and removes asked for */
 	uint32_t residency_pending;    /* of those, staged until the next commit */
-	uint64_t submit_order;         /* daemon-wide position of its newest submission, 0: none */
+	uint64_t submit_order;         /* position of its newest submission among its loop's (shard), 0: none */
 	/* Hazard tracking (docs/ENCODER.md): `barriers` were inserted on a
 	 * conflict or asked for (barriers_forced of them); barriers_elided
 	 * commands joined the running group; groups of commands ran with no

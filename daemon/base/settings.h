@@ -79,4 +79,11 @@ struct gd_config {
 	bool one_queue;            /* every track shares the bulk queue, whatever the family has */
 };
 
+/* The file to name in a message about a limit. A reload replaces the
+ * string: read it where it is printed, never across a park (park.h). */
+static inline const char *gd_config_where(const struct gd_config *cfg)
+{
+	return cfg->config_path ? cfg->config_path : "the configuration";
+}
+
 #endif

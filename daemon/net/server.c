@@ -49,7 +49,7 @@ struct gd_server {
 static const char *refusal(struct gd_server *s, int fd, char *why, size_t len, int *code)
 {
 	const struct gd_config *cfg = &s->d->proc->cfg;
-	const char *where = cfg->config_path ? cfg->config_path : "the configuration";
+	const char *where = gd_config_where(cfg);
 	struct ucred cr;
 	socklen_t cl = sizeof(cr);
 	*code = -EPERM;

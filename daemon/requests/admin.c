@@ -37,7 +37,7 @@ int gd_request_may_high(const struct gd_client *c, const char *what, char *msg, 
 	snprintf(msg, len,
 		 "%s: uid %u may not ask for high priority: only root, uid %u (gpucmdd's own user) and the users and "
 		 "groups in high_users / high_groups (%s) may",
-		 what, (unsigned)c->uid, (unsigned)geteuid(), cfg->config_path ? cfg->config_path : "the configuration");
+		 what, (unsigned)c->uid, (unsigned)geteuid(), gd_config_where(cfg));
 	return -EPERM;
 }
 

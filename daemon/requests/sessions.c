@@ -57,7 +57,6 @@ static uint32_t sessions_of(const struct gd_client *c)
 void gd_request_session_open(struct gd_client *c, const Req *req)
 {
 	const struct gd_config *cfg = &c->d->proc->cfg;
-	const char *where = cfg->config_path ? cfg->config_path : "the configuration";
 	const Gpucmd__SessionOpen *so_req = req->session_open;
 	struct gd_session *s;
 	uint32_t h, held;
@@ -66,7 +65,7 @@ void gd_request_session_open(struct gd_client *c, const Req *req)
 		snprintf(msg, sizeof(msg),
 			 "session open: this client already holds %u sessions, the most max_sessions_per_client "
 			 "allows (%u, set in %s); close one first",
-			 c->sessions.count, cfg->max_sessions_per_client, where);
+			 c->sessions.count, cfg->max_sessions_per_client, gd_config_where(cfg));
 		reply_error(c, req->id, -EMFILE, msg);
 		return;
 	}
@@ -74,7 +73,7 @@ void gd_request_session_open(struct gd_client *c, const Req *req)
 		snprintf(msg, sizeof(msg),
 			 "session open: uid %u already holds %u sessions over all its clients, the most "
 			 "max_sessions_per_uid allows (%u, set in %s)", (unsigned)c->uid, held, cfg->max_sessions_per_uid,
-			 where);
+			 gd_config_where(cfg));
 		reply_error(c, req->id, -EMFILE, msg);
 		return;
 	}

@@ -70,7 +70,7 @@ struct gd_lane {
 	enum gd_track last_track;     /* of its newest job, whose retire value is last_value */
 	struct gd_timeline *timeline; /* signalled by fence commits; NULL until the first */
 	uint64_t last_value;          /* retire value of its newest job, on last_track's timeline */
-	uint64_t submit_order;        /* daemon-wide position of its newest job among all submitted */
+	uint64_t submit_order;        /* position of its newest job among all its loop submitted */
 	uint64_t queued;              /* jobs queued, held or in flight */
 	uint64_t blocked_pass;        /* scheduler pass in which a job of it was held */
 	bool blocked_on_fence;        /* then: for a fence (else kept back by submit/hold.c) */
