@@ -402,7 +402,8 @@ check-mdwe: all $(B)/mdwe_exec
 	scripts/check-mdwe $(B) $(ARGS)
 
 # The whole suite against AddressSanitizer + UBSan builds of the daemon and
-# the library. The test processes run with LeakSanitizer (tests/lsan.supp
+# the library, with the tcases' time limits (which catch hangs) four times
+# as long. The test processes run with LeakSanitizer (tests/lsan.supp
 # names what the Vulkan loader keeps). The daemon runs without it: lavapipe
 # and the validation layer are unloaded before exit and leave allocations
 # LSan cannot attribute; the daemon's own exit check (no live buffer or
@@ -416,7 +417,7 @@ test-asan: deps
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
 		build-asan/tests/test_wire
 	ASAN_OPTIONS=detect_leaks=1 build-asan/tests/test_range
-	ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
+	ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp CK_TIMEOUT_MULTIPLIER=4 \
 		GPUCMD_DAEMON_ASAN_OPTIONS=detect_leaks=0 GPUCMD_BUILD=build-asan build-asan/tests/test_daemon
 	ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
 		GPUCMD_DAEMON_ASAN_OPTIONS=detect_leaks=0 GPUCMD_BUILD=build-asan build-asan/tests/test_service
@@ -429,5 +430,5 @@ test-asan: deps
 .PHONY: test-tsan
 test-tsan: deps
 	$(MAKE) B=build-tsan SAN=-fsanitize=thread OPT="-O1 -g" all build-tsan/tests/test_daemon
-	TSAN_OPTIONS="suppressions=$(CURDIR)/tests/tsan.supp" GPUCMD_TSAN=1 GPUCMD_BUILD=build-tsan \
+	TSAN_OPTIONS="suppressions=$(CURDIR)/tests/tsan.supp" GPUCMD_TSAN=1 GPUCMD_BUILD=build-tsan CK_TIMEOUT_MULTIPLIER=4 \
 		build-tsan/tests/test_daemon

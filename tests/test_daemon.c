@@ -553,6 +553,7 @@ TCase *timeouts_backpressure_tcase(void);
 TCase *gpu_faults_tcase(void);
 TCase *isolation_tcase(void);
 TCase *isolation_default_tcase(void);
+TCase *isolation_tokens_tcase(void);
 TCase *devices_tcase(void);
 TCase *shards_tcase(void);
 TCase *shards_own_tcase(void);
@@ -630,6 +631,7 @@ static TCase *(*const tcases[])(void) = {
 	gpu_faults_tcase,
 	isolation_tcase,
 	isolation_default_tcase,
+	isolation_tokens_tcase,
 	devices_tcase,
 	shards_tcase,
 	shards_own_tcase,

@@ -641,6 +641,61 @@ START_TEST(kernel_builds_of_one_uid_wait_their_turn)
 }
 END_TEST
 
+static int token_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(gpucmd_token));
+}
+
+/* Tokens by the ten thousand: the table of tokens was a list, so one
+ * client's 65,536 exports kept the loop busy 39 s on lavapipe (each looked
+ * through all before it) and every client's buffer free afterwards looked
+ * through them all, under the lock both shards take. It is two hashes now
+ * (model/token.h): the exports fit this tcase's 30 s with room to spare,
+ * and each is a distinct token another client imports and reads, a free
+ * revokes that token alone, and a disconnect all of them. */
+START_TEST(tokens_by_the_ten_thousand)
+{
+	const int n = under_tsan() ? 4096 : 65536, step = 4096;
+	gpucmd_client *a = connect_ok(), *v = connect_ok();
+	gpucmd_buffer *b = calloc((size_t)n, sizeof(*b)), got;
+	gpucmd_token *t = calloc((size_t)n, sizeof(*t)), *sorted = calloc((size_t)n, sizeof(*t)), again;
+	ck_assert(b && t && sorted);
+	for (int i = 0; i < n; i++) {
+		must(a, gpucmd_buffer_create(a, 256, 0, &b[i]), "create");
+		if (i % step == 0)
+			must(a, gpucmd_buffer_write(a, b[i], 0, &i, sizeof(i)), "write");
+		must(a, gpucmd_buffer_export(a, b[i], &t[i]), "export");
+	}
+	memcpy(sorted, t, (size_t)n * sizeof(*t));
+	qsort(sorted, (size_t)n, sizeof(*t), token_cmp);
+	for (int i = 1; i < n; i++)
+		ck_assert_msg(token_cmp(&sorted[i - 1], &sorted[i]) != 0, "two exports got one token");
+	for (int i = 0; i < n; i += step) {
+		int w = -1;
+		must(v, gpucmd_buffer_import(v, &t[i], &got), "import");
+		must(v, gpucmd_buffer_read(v, got, 0, &w, sizeof(w)), "read");
+		ck_assert_int_eq(w, i);
+	}
+	must(a, gpucmd_buffer_export(a, b[1], &again), "export again");
+	ck_assert(token_cmp(&again, &t[1]) == 0);
+	must(a, gpucmd_buffer_free(a, b[0]), "free");
+	ck_assert_int_eq(gpucmd_buffer_import(v, &t[0], &got), -ENOENT);
+	must(v, gpucmd_buffer_import(v, &t[1], &got), "import the next");
+	gpucmd_disconnect(a);
+	int r = 0; /* the daemon sees the hang-up when it next reads */
+	for (int i = 0; i < 10000 && (r = gpucmd_buffer_import(v, &t[n - 1], &got)) == 0; i++) {
+		must(v, gpucmd_buffer_free(v, got), "free the import");
+		usleep(1000);
+	}
+	ck_assert_int_eq(r, -ENOENT);
+	another_client_is_served();
+	gpucmd_disconnect(v);
+	free(b);
+	free(t);
+	free(sorted);
+}
+END_TEST
+
 TCase *isolation_tcase(void)
 {
 	TCase *t = tcase_create("isolation");
@@ -667,5 +722,14 @@ TCase *isolation_default_tcase(void)
 	tcase_add_test(t, handles_never_name_a_later_object);
 	tcase_add_test(t, fds_belong_to_the_message_they_came_with);
 	tcase_add_test(t, exporting_again_gives_the_same_token);
+	return t;
+}
+
+TCase *isolation_tokens_tcase(void)
+{
+	TCase *t = tcase_create("isolation_tokens");
+	tcase_add_checked_fixture(t, daemon_setup, daemon_teardown);
+	tcase_set_timeout(t, 30);
+	tcase_add_test(t, tokens_by_the_ten_thousand);
 	return t;
 }

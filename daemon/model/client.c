@@ -28,6 +28,7 @@ int gd_client_init(struct gd_client *c, struct gd_core *d, const struct gd_clien
 		   gid_t gid)
 {
 	gd_list_init(&c->link);
+	gd_list_init(&c->tokens);
 	c->d = d;
 	c->ops = ops;
 	c->pid = pid;

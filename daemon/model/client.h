@@ -77,6 +77,7 @@ struct gd_client {
 	struct gd_handles buffers;   /* -> struct gd_buffer (one reference each) */
 	struct gd_handles sessions;  /* -> struct gd_session (one reference each) */
 	struct gd_handles graphs;    /* -> struct gd_graph (one reference each) */
+	struct gd_list tokens;       /* the tokens it issued (token.h); under gd_process.lock */
 	struct gd_account *acct;     /* buffer memory this client holds */
 	uint64_t gpu_ns;             /* GPU time of its command buffers (profiled ones, or all with gpu_accounting) */
 	uint64_t util_ns, util_ms;   /* gpu_ns and loop time when gpu_util was last worked out */

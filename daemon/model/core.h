@@ -65,7 +65,7 @@ struct gd_process {
 	struct gd_registry *reg;
 	struct gd_pcache *pcache;
 	pthread_mutex_t lock;      /* tokens, uids; never held while parking or parked */
-	struct gd_list tokens;     /* capability tokens, see fence.h */
+	struct gd_token *tokens_by_bytes, *tokens_by_owner; /* capability tokens (token.h) */
 	struct gd_list uids;       /* struct gd_account.link: one per uid with clients or buffers */
 	_Atomic uint32_t clients;  /* connections of every shard (max_clients) */
 	_Atomic uint64_t high_seen_ns; /* HIGH work last queued or retired on any shard (hold.h) */

@@ -1,12 +1,11 @@
 /*
- * fence.c — shareable fences, host waiters and capability tokens (see
- * fence.h). Loop thread only.
+ * fence.c — shareable fences and host waiters (see fence.h). Loop thread
+ * only.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <unistd.h>
 
 #include <uv.h>
@@ -30,14 +29,6 @@ struct gd_fence_waiter {
 	uint64_t req, value;
 	uint64_t deadline_ms;  /* loop time */
 	int event_fd;
-};
-
-struct gd_token {
-	struct gd_list link;   /* gd_daemon.tokens */
-	uint8_t bytes[GPUCMD_TOKEN_BYTES];
-	enum gd_token_kind kind;
-	void *obj;
-	struct gd_client *conn;
 };
 
 struct gd_fence *gd_fence_create(struct gd_core *d)
@@ -294,73 +285,4 @@ bool gd_fence_has_waiters(struct gd_core *d, const struct gd_client *c)
 		if (gd_container_of(pos, struct gd_fence_waiter, all)->conn == c)
 			return true;
 	return false;
-}
-
-int gd_token_issue(struct gd_core *d, struct gd_client *c, enum gd_token_kind kind, void *obj,
-		   uint8_t ret_token[GPUCMD_TOKEN_BYTES])
-{
-	/* Exporting an object again gives the same token: the table grows with
-	 * the objects exported, not with the requests. */
-	struct gd_process *proc = d->proc;
-	int r = 0;
-	pthread_mutex_lock(&proc->lock);
-	struct gd_list *pos, *tmp;
-	gd_list_for_each_safe(pos, tmp, &proc->tokens) {
-		struct gd_token *t = gd_container_of(pos, struct gd_token, link);
-		if (t->conn == c && t->kind == kind && t->obj == obj) {
-			memcpy(ret_token, t->bytes, GPUCMD_TOKEN_BYTES);
-			goto out;
-		}
-	}
-	struct gd_token *t = calloc(1, sizeof(*t));
-	if (!t) {
-		r = -ENOMEM;
-		goto out;
-	}
-	if (getrandom(t->bytes, sizeof(t->bytes), 0) != (ssize_t)sizeof(t->bytes)) {
-		free(t);
-		r = -EIO;
-		goto out;
-	}
-	t->kind = kind;
-	t->obj = obj;
-	t->conn = c;
-	gd_list_insert_tail(&proc->tokens, &t->link);
-	memcpy(ret_token, t->bytes, GPUCMD_TOKEN_BYTES);
-out:
-	pthread_mutex_unlock(&proc->lock);
-	return r;
-}
-
-int gd_token_lookup(struct gd_core *d, enum gd_token_kind kind, const uint8_t token[GPUCMD_TOKEN_BYTES], void **ret)
-{
-	int r = -ENOENT;
-	*ret = NULL;
-	pthread_mutex_lock(&d->proc->lock);
-	struct gd_list *pos, *tmp;
-	gd_list_for_each_safe(pos, tmp, &d->proc->tokens) {
-		struct gd_token *t = gd_container_of(pos, struct gd_token, link);
-		if (t->kind == kind && memcmp(t->bytes, token, GPUCMD_TOKEN_BYTES) == 0) {
-			/* The object belongs to another shard's thread. */
-			r = t->conn->d == d ? 0 : -EXDEV;
-			*ret = r == 0 ? t->obj : NULL;
-			break;
-		}
-	}
-	pthread_mutex_unlock(&d->proc->lock);
-	return r;
-}
-
-void gd_token_revoke(struct gd_core *d, struct gd_client *c, void *obj)
-{
-	pthread_mutex_lock(&d->proc->lock);
-	struct gd_list *pos, *tmp;
-	gd_list_for_each_safe(pos, tmp, &d->proc->tokens) {
-		struct gd_token *t = gd_container_of(pos, struct gd_token, link);
-		if ((!c || t->conn == c) && (!obj || t->obj == obj)) {
-			gd_list_remove(&t->link);
-			free(t);
-		}
-	}
-	pthread_mutex_unlock(&d->proc->lock);
 }

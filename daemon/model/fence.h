@@ -1,7 +1,6 @@
 /*
  * fence.h — a session's stage-fence timeline as an object that can outlive
- * the session, and the capability tokens that let other connections reach
- * fences and buffers.
+ * the session, reached by other connections through a token (token.h).
  *
  * A fence is a Vulkan timeline semaphore plus what the loop knows about it:
  * the highest value whose signal was submitted (`submitted`) and the highest
@@ -9,10 +8,6 @@
  * GPU work wait on a value only once that value has been submitted, so no
  * queue ever waits on a signal that might never come; when the owning
  * session goes away first, the fence is `abandoned` and such waits fail.
- *
- * Tokens are 128 random bits from getrandom(), kept in one daemon-wide
- * table. A token names a fence or a buffer for as long as its exporter
- * keeps the object; it is the only way to reach another connection's object.
  */
 #ifndef GD_FENCE_H
 #define GD_FENCE_H
@@ -79,24 +74,5 @@ void gd_fence_waits_finish(struct gd_core *d);
 void gd_fence_drop_waiters(struct gd_core *d, struct gd_client *c);
 /* Whether connection c waits on a fence on the host (or by an eventfd). */
 bool gd_fence_has_waiters(struct gd_core *d, const struct gd_client *c);
-
-enum gd_token_kind { GD_TOKEN_FENCE, GD_TOKEN_BUFFER, GD_TOKEN_GRAPH };
-
-/* Issues a token for obj (kind) exported by connection c, the one issued
- * before when c exported obj already. Returns 0 and the token, or -ENOMEM /
- * a getrandom error. The table does not reference obj:
- * the exporter revokes the token before letting go of it. */
-int gd_token_issue(struct gd_core *d, struct gd_client *c, enum gd_token_kind kind, void *obj,
-		   uint8_t ret_token[GPUCMD_TOKEN_BYTES]);
-/* The object a token names, in *ret: 0, -ENOENT for a token never issued
- * or revoked, -EXDEV for one whose exporter is served by another shard
- * (its objects are that shard's thread's; docs/SHARDS.md). */
-#define GD_TOKEN_ELSEWHERE                                                                                     \
-	"its exporter is served by gpucmdd's other loop (HIGH clients are served apart, docs/SHARDS.md); tokens " \
-	"pass only between clients of one loop: connect both with the same priority"
-int gd_token_lookup(struct gd_core *d, enum gd_token_kind kind, const uint8_t token[GPUCMD_TOKEN_BYTES], void **ret);
-/* Forgets the tokens issued by c (any connection when NULL) for obj (any
- * object when NULL). */
-void gd_token_revoke(struct gd_core *d, struct gd_client *c, void *obj);
 
 #endif

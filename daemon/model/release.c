@@ -8,6 +8,7 @@
 #include "model/graph.h"
 #include "model/release.h"
 #include "model/session.h"
+#include "model/token.h"
 
 void gd_client_finish(struct gd_client *c)
 {
@@ -20,7 +21,7 @@ void gd_client_finish(struct gd_client *c)
 	if (c->xfer)
 		gd_session_close(c->xfer);
 	c->xfer = NULL;
-	gd_token_revoke(c->d, c, NULL);
+	gd_token_revoke_all(c);
 	while ((g = gd_handles_pop(&c->graphs)))
 		gd_graph_unref(g);
 	gd_fence_drop_waiters(c->d, c);

@@ -15,6 +15,7 @@
 #include "model/client.h"
 #include "model/core.h"
 #include "model/fence.h"
+#include "model/token.h"
 #include "device/gpu.h"
 #include "device/vkcheck.h"
 #include "model/graph.h"
@@ -218,7 +219,8 @@ void gd_session_close(struct gd_session *s)
 	if (s->fence) {
 		/* Other sessions may wait on this fence: what was committed
 		 * still comes, anything later never will. */
-		gd_token_revoke(s->d, NULL, s->fence);
+		if (s->client)
+			gd_token_revoke(s->client, GD_TOKEN_FENCE, s->fence);
 		gd_fence_abandon(s->fence, s->fence_value);
 	}
 	if (s->client && s->lane.priority == GD_PRIORITY_HIGH && --s->client->high_sessions == 0)

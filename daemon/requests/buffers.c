@@ -18,6 +18,7 @@
 #include "wire.h"
 #include "model/core.h"
 #include "model/fence.h"
+#include "model/token.h"
 #include "device/gpu.h"
 #include "gpucmd_defs.h"
 #include "device/memory.h"
@@ -161,7 +162,7 @@ void gd_request_buffer_free(struct gd_client *c, const Req *req)
 		gd_reply_status(c, req->id, -ENOENT, 0, msg);
 		return;
 	}
-	gd_token_revoke(c->d, c, b);
+	gd_token_revoke(c, GD_TOKEN_BUFFER, b);
 	gd_buffer_unref(b);
 	gd_reply_status(c, req->id, 0, 0, NULL);
 }

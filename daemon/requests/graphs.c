@@ -15,6 +15,7 @@
 #include "requests/reply.h"
 #include "model/core.h"
 #include "model/fence.h"
+#include "model/token.h"
 #include "model/graph.h"
 #include "requests/requests.h"
 #include "model/encoder.h"
@@ -179,7 +180,7 @@ void gd_request_graph_free(struct gd_client *c, const Req *req)
 		gd_reply_status(c, req->id, -ENOENT, 0, msg);
 		return;
 	}
-	gd_token_revoke(c->d, c, g);
+	gd_token_revoke(c, GD_TOKEN_GRAPH, g);
 	gd_graph_unref(g);
 	gd_reply_status(c, req->id, 0, 0, NULL);
 }
@@ -194,7 +195,7 @@ void gd_request_graph_export(struct gd_client *c, const Req *req)
 		gd_reply_status(c, req->id, -ENOENT, 0, msg);
 		return;
 	}
-	int r = gd_token_issue(c->d, c, GD_TOKEN_GRAPH, g, token);
+	int r = gd_token_issue(c, GD_TOKEN_GRAPH, g, token);
 	if (r < 0) {
 		gd_reply_status(c, req->id, r, 0, "graph export: no token could be made");
 		return;

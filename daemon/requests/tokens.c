@@ -16,6 +16,7 @@
 #include "wire.h"
 #include "model/core.h"
 #include "model/fence.h"
+#include "model/token.h"
 #include "requests/requests.h"
 #include "model/session.h"
 #include "requests/transfer.h"
@@ -44,7 +45,7 @@ void gd_request_buffer_export(struct gd_client *c, const Req *req)
 		gd_reply_status(c, req->id, -ENOENT, 0, msg);
 		return;
 	}
-	int r = gd_token_issue(c->d, c, GD_TOKEN_BUFFER, b, token);
+	int r = gd_token_issue(c, GD_TOKEN_BUFFER, b, token);
 	if (r < 0) {
 		gd_reply_status(c, req->id, r, 0, "buffer export: no token could be made");
 		return;
@@ -96,7 +97,7 @@ void gd_request_fence_export(struct gd_client *c, const Req *req)
 		return;
 	}
 	if (!s->exported) {
-		if (!gd_session_fence(s) || gd_token_issue(c->d, c, GD_TOKEN_FENCE, s->fence, s->fence_token) < 0) {
+		if (!gd_session_fence(s) || gd_token_issue(c, GD_TOKEN_FENCE, s->fence, s->fence_token) < 0) {
 			gd_reply_status(c, req->id, -ENOMEM, 0, "fence export: out of memory");
 			return;
 		}

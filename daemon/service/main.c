@@ -191,7 +191,6 @@ static int start(struct gd_daemon *d)
 	core->proc = proc;
 	d->device_lock = -1;
 	gd_list_init(&core->clients);
-	gd_list_init(&proc->tokens);
 	gd_list_init(&proc->uids);
 	pthread_mutex_init(&proc->lock, NULL);
 	pthread_mutex_init(&proc->park.m, NULL);
