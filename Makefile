@@ -158,15 +158,17 @@ $(B)/tests/spirv/%.spv: tests/spirv/%.vert
 	glslc --target-env=vulkan1.3 -O $< -o $@
 
 # Test builds only: gpucmdd with fault injection compiled in
-# (GPUCMD_FAULT_DEVICE_LOST, GPUCMD_FAULT_COMPLETION_ONLY_HIGH, completion.c), beside kernels that only tests
+# (GPUCMD_FAULT_DEVICE_LOST, GPUCMD_FAULT_COMPLETION_ONLY_HIGH, completion.c;
+# GPUCMD_FAULT_INBOX_DELAY_MS, inbox.c), beside kernels that only tests
 # load (one never ends). Neither is installed.
 TEST_KERNELS := $(patsubst $(B)/kernels/%,$(B)/tests/kernels/%,$(KERNELS)) \
 	$(patsubst tests/kernels/%.comp,$(B)/tests/kernels/%.spv,$(wildcard tests/kernels/*.comp))
-$(B)/obj/fault/completion.o: daemon/submit/completion.c $(B)/gen/gpucmd.pb-c.h
+FAULT_SRC := daemon/submit/completion.c daemon/net/inbox.c
+$(B)/obj/fault/%.o: daemon/%.c $(B)/gen/gpucmd.pb-c.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -DGPUCMD_FAULT_INJECTION -MMD -MP -c $< -o $@
-$(B)/tests/gpucmdd-faults: $(filter-out $(B)/obj/daemon/submit/completion.o,$(DAEMON_OBJ)) $(B)/obj/fault/completion.o \
-		$(PROTO_OBJ)
+$(B)/tests/gpucmdd-faults: $(filter-out $(patsubst %.c,$(B)/obj/%.o,$(FAULT_SRC)),$(DAEMON_OBJ)) \
+		$(patsubst daemon/%.c,$(B)/obj/fault/%.o,$(FAULT_SRC)) $(PROTO_OBJ)
 	@mkdir -p $(B)/tests
 	$(CC) $(LDFLAGS) $^ -o $@ $(shell pkg-config --libs $(PKGS)) $(SPIRV_TOOLS_LIBS) -lpthread
 $(B)/tests/kernels/%.spv: $(B)/kernels/%.spv

@@ -11,6 +11,7 @@
  */
 #include <check.h>
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -117,14 +118,16 @@ static int shard_named(const char *name)
 /* The handshake, the requests pipelined behind it and the descriptors of
  * none all move with the connection: a raw client sends its HIGH hello and
  * two pings in one write; all three are answered, in order. */
-START_TEST(requests_sent_behind_the_handshake_move_with_it)
+/* A raw connection that sends a HIGH hello named `name` (request 1) and
+ * `pings` pings (2, 3, ...) in one write, answers unread. */
+static struct raw raw_high_hello(const char *name, uint64_t pings)
 {
 	int fd = raw_connect();
 	ck_assert_int_ge(fd, 0);
 	struct gw_buf b = {0};
 	Gpucmd__Hello h = GPUCMD__HELLO__INIT;
 	h.protocol_version = GPUCMD_PROTOCOL_VERSION;
-	h.client_name = "raw-high";
+	h.client_name = (char *)name;
 	h.priority = GPUCMD__PRIORITY__PRIORITY_HIGH;
 	Gpucmd__Request req = GPUCMD__REQUEST__INIT;
 	req.id = 1;
@@ -132,7 +135,7 @@ START_TEST(requests_sent_behind_the_handshake_move_with_it)
 	req.hello = &h;
 	ck_assert_int_eq(gw_pack(&b, &req.base, GW_DEFAULT_MAX_FRAME), 0);
 	Gpucmd__Ping p = GPUCMD__PING__INIT;
-	for (uint64_t id = 2; id <= 3; id++) {
+	for (uint64_t id = 2; id <= 1 + pings; id++) {
 		Gpucmd__Request ping = GPUCMD__REQUEST__INIT;
 		ping.id = id;
 		ping.body_case = GPUCMD__REQUEST__BODY_PING;
@@ -141,8 +144,14 @@ START_TEST(requests_sent_behind_the_handshake_move_with_it)
 	}
 	ck_assert_int_eq(write(fd, b.data, b.len), (ssize_t)b.len);
 	gw_buf_finish(&b);
-	struct raw r = {.fd = fd, .id = 3};
+	struct raw r = {.fd = fd, .id = 1 + pings};
 	gw_reader_init(&r.in, GW_DEFAULT_MAX_FRAME);
+	return r;
+}
+
+START_TEST(requests_sent_behind_the_handshake_move_with_it)
+{
+	struct raw r = raw_high_hello("raw-high", 2);
 	for (uint64_t id = 1; id <= 3; id++)
 		ck_assert_int_eq(raw_wait(&r, id, NULL, 0), 0);
 	ck_assert_int_eq(shard_named("raw-high"), 1);
@@ -425,6 +434,89 @@ START_TEST(reload_while_the_high_shard_works)
 }
 END_TEST
 
+/* A connection on its way to the HIGH shard keeps its place under the
+ * per-uid connection limit: with max_clients_per_uid = 2, one client
+ * connected and one whose HIGH hello the HIGH shard takes a second late (a
+ * test build's fault, as when its loop is busy), a third connection of
+ * the uid is refused, naming the key. It was let in: the hand-over gave
+ * the place back before the HIGH shard took it again. */
+START_TEST(a_connection_on_its_way_to_the_high_shard_keeps_its_place)
+{
+	setenv("GPUCMD_FAULT_INBOX_DELAY_MS", "1000", 1);
+	daemon_launch(&(struct daemon_launch){.exe = "tests/gpucmdd-faults",
+					      .config = "[limits]\nmax_clients_per_uid = 2\n"});
+	unsetenv("GPUCMD_FAULT_INBOX_DELAY_MS");
+	gpucmd_client *a = connect_ok();
+	struct raw r = raw_high_hello("on-its-way", 0);
+	usleep(200 * 1000); /* the main loop hands it over; the HIGH shard takes it at 1 s */
+	gpucmd_client *c = gpucmd_connect(test_daemon.socket);
+	ck_assert_msg(c == NULL, "a third connection of the uid was let in beside one on its way to the HIGH shard");
+	ck_assert_msg(strstr(gpucmd_last_error(NULL), "max_clients_per_uid"), "%s", gpucmd_last_error(NULL));
+	ck_assert_int_eq(raw_wait(&r, 1, NULL, 0), 0);
+	struct gpucmd_status st;
+	must(a, gpucmd_status(a, &st), "status");
+	ck_assert_uint_eq(st.clients, 2);
+	for (size_t i = 0; i < st.n_clients; i++)
+		if (!strcmp(st.client_list[i].name, "on-its-way"))
+			ck_assert_uint_eq(st.client_list[i].shard, 1);
+	gpucmd_status_free(&st);
+	raw_close(&r);
+	gpucmd_disconnect(a);
+	for (int i = 0; i < 1000 && !(c = gpucmd_connect(test_daemon.socket)); i++)
+		usleep(10 * 1000); /* the hang-ups are seen when next read */
+	ck_assert_msg(c != NULL, "the uid's places did not come back: %s", gpucmd_last_error(NULL));
+	gpucmd_disconnect(c);
+}
+END_TEST
+
+/* Room in max_input_bytes_per_uid given back on one shard reaches a
+ * connection of the uid waiting for it on the other: a HIGH connection
+ * holds the room of an 80 KiB frame it has begun to send; a bulk
+ * connection's 80 KiB frame waits, unread; the HIGH connection closes and
+ * the bulk frame is read and answered. It waited for ever: only room
+ * given back on its own loop woke it. */
+START_TEST(input_room_given_back_on_one_shard_reaches_the_other)
+{
+	daemon_launch(&(struct daemon_launch){.config = "[limits]\nmax_input_bytes_per_uid = 102400\n"});
+	enum { LEN = 80 << 10 };
+	struct raw holder = raw_high_hello("holder", 0), bulk;
+	ck_assert_int_eq(raw_wait(&holder, 1, NULL, 0), 0);
+	uint8_t *frame = calloc(1, GW_HEADER + LEN);
+	uint32_t len = LEN;
+	memcpy(frame, &len, 4); /* little-endian hosts only, like the daemon */
+	/* The room is taken when the connection is read after its frame's
+	 * header came. */
+	for (int i = 0; i < 2; i++) {
+		ck_assert_int_eq(write(holder.fd, frame + 4096 * i, 4096), 4096);
+		usleep(100 * 1000);
+	}
+	free(frame);
+	raw_open(&bulk);
+	uint8_t *data = calloc(1, LEN);
+	Gpucmd__BufferWrite w = GPUCMD__BUFFER_WRITE__INIT;
+	w.buffer = 12345; /* none: the answer is an error, but an answer */
+	w.data = (ProtobufCBinaryData){LEN, data};
+	Gpucmd__Request req = GPUCMD__REQUEST__INIT;
+	req.body_case = GPUCMD__REQUEST__BODY_BUFFER_WRITE;
+	req.buffer_write = &w;
+	raw_send(&bulk, &req);
+	Gpucmd__Ping p = GPUCMD__PING__INIT; /* a write is answered only when it fails: the ping after it is */
+	Gpucmd__Request ping = GPUCMD__REQUEST__INIT;
+	ping.body_case = GPUCMD__REQUEST__BODY_PING;
+	ping.ping = &p;
+	raw_send(&bulk, &ping);
+	usleep(200 * 1000);
+	struct pollfd pfd = {bulk.fd, POLLIN, 0};
+	ck_assert_msg(poll(&pfd, 1, 0) == 0, "the bulk frame was answered while the HIGH connection held the room");
+	raw_close(&holder);
+	char err[256];
+	ck_assert_int_eq(raw_wait(&bulk, bulk.id, err, sizeof(err)), -ENOENT); /* the write failed, the ping says */
+	ck_assert_msg(strstr(err, "12345"), "%s", err);
+	raw_close(&bulk);
+	free(data);
+}
+END_TEST
+
 /* Device loss found by either shard's scheduler ("N@0" the main loop's,
  * "N@1" the HIGH shard's): the clients of both are told, the device and
  * both schedulers are made again, and a new HIGH client computes. */
@@ -499,6 +591,8 @@ TCase *shards_own_tcase(void)
 	tcase_add_checked_fixture(t, no_setup, daemon_teardown);
 	tcase_set_timeout(t, 240);
 	tcase_add_test(t, per_uid_limits_span_both_shards);
+	tcase_add_test(t, a_connection_on_its_way_to_the_high_shard_keeps_its_place);
+	tcase_add_test(t, input_room_given_back_on_one_shard_reaches_the_other);
 	tcase_add_test(t, device_loss_on_the_main_loop_reaches_the_high_shard);
 	tcase_add_test(t, device_loss_on_the_high_shard_reaches_everyone);
 	return t;

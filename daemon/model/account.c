@@ -40,7 +40,7 @@ static struct gd_account *uid_account(struct gd_core *d, uid_t uid)
 	pthread_mutex_lock(&d->proc->lock);
 	struct gd_account *a = find_locked(d->proc, uid, true);
 	if (!a && (a = calloc(1, sizeof(*a)))) {
-		a->d = d;
+		a->proc = d->proc;
 		a->refs = 1;
 		a->uid = uid;
 		gd_list_insert_tail(&d->proc->uids, &a->link);
@@ -60,6 +60,7 @@ struct gd_account *gd_account_create(struct gd_core *d, uid_t uid)
 		return NULL;
 	}
 	gd_list_init(&a->link);
+	a->proc = d->proc;
 	a->d = d;
 	a->refs = 1;
 	a->uid = uid;
@@ -79,16 +80,47 @@ void gd_account_unref(struct gd_account *a)
 	if (a->parent) {
 		gd_account_unref(a->parent);
 	} else {
-		pthread_mutex_lock(&a->d->proc->lock);
+		pthread_mutex_lock(&a->proc->lock);
 		gd_list_remove(&a->link);
-		pthread_mutex_unlock(&a->d->proc->lock);
+		pthread_mutex_unlock(&a->proc->lock);
 	}
 	free(a);
 }
 
+void gd_account_count_conn(struct gd_account *uid, int delta)
+{
+	uid->handshakes += delta;
+	uid->conns += delta;
+	atomic_fetch_add(&uid->proc->clients, delta);
+}
+
+bool gd_account_input_reserve(struct gd_account *a, uint64_t need)
+{
+	struct gd_process *proc = a->proc;
+	const struct gd_config *cfg = &proc->cfg;
+	struct gd_account *u = a->parent;
+	pthread_mutex_lock(&proc->lock);
+	bool fits = (!cfg->max_input_bytes || !proc->input_bytes || proc->input_bytes + need <= cfg->max_input_bytes) &&
+		    (!cfg->max_input_bytes_per_uid || !u->input_bytes || u->input_bytes + need <= cfg->max_input_bytes_per_uid);
+	if (fits) {
+		proc->input_bytes += need;
+		a->input_bytes += need;
+		u->input_bytes += need;
+	}
+	pthread_mutex_unlock(&proc->lock);
+	return fits;
+}
+
+void gd_account_input_release(struct gd_account *a, uint64_t n)
+{
+	a->proc->input_bytes -= n;
+	a->input_bytes -= n;
+	a->parent->input_bytes -= n;
+}
+
 static int charge_locked(struct gd_account *a, uint64_t bytes, char *err, size_t errlen)
 {
-	const struct gd_config *cfg = &a->d->proc->cfg;
+	const struct gd_config *cfg = &a->proc->cfg;
 	struct gd_account *u = a->parent;
 	if (cfg->max_buffers_per_client && a->buffers >= cfg->max_buffers_per_client) {
 		snprintf(err, errlen, "this client already holds %" PRIu64 " buffers, the most max_buffers_per_client allows",
@@ -127,9 +159,9 @@ static int charge_locked(struct gd_account *a, uint64_t bytes, char *err, size_t
 
 int gd_account_charge(struct gd_account *a, uint64_t bytes, char *err, size_t errlen)
 {
-	pthread_mutex_lock(&a->d->proc->lock);
+	pthread_mutex_lock(&a->proc->lock);
 	int r = charge_locked(a, bytes, err, errlen);
-	pthread_mutex_unlock(&a->d->proc->lock);
+	pthread_mutex_unlock(&a->proc->lock);
 	return r;
 }
 
@@ -167,7 +199,7 @@ void gd_account_waits(struct gd_account *a)
 static bool another_waits(const struct gd_account *a)
 {
 	const struct gd_fair *f = &a->d->fair;
-	uint64_t now = 0, window = (uint64_t)a->d->proc->cfg.fair_window_ms * 1000000u;
+	uint64_t now = 0, window = (uint64_t)a->proc->cfg.fair_window_ms * 1000000u;
 	for (int i = 0; i < 2; i++) {
 		if (!f->waiter[i] || f->waiter[i] == a)
 			continue;
@@ -180,10 +212,10 @@ static bool another_waits(const struct gd_account *a)
 
 bool gd_account_saturated(const struct gd_account *a)
 {
-	const struct gd_config *cfg = &a->d->proc->cfg;
+	const struct gd_config *cfg = &a->proc->cfg;
 	return (cfg->max_inflight_per_client && a->in_flight >= cfg->max_inflight_per_client) ||
 	       (cfg->max_inflight_per_uid && a->parent->in_flight >= cfg->max_inflight_per_uid) ||
-	       (cfg->fair_depth && a->in_flight >= cfg->fair_depth && a->d->proc->gpu->queue_round_trip == a->d->proc->gpu->queue &&
+	       (cfg->fair_depth && a->in_flight >= cfg->fair_depth && a->proc->gpu->queue_round_trip == a->proc->gpu->queue &&
 		another_waits(a));
 }
 
@@ -195,7 +227,7 @@ void gd_account_fence_waiters(struct gd_account *a, int delta)
 
 int gd_account_may_wait(const struct gd_account *a, char *err, size_t errlen)
 {
-	const struct gd_config *cfg = &a->d->proc->cfg;
+	const struct gd_config *cfg = &a->proc->cfg;
 	if (cfg->max_fence_waiters_per_client && a->fence_waiters >= cfg->max_fence_waiters_per_client) {
 		snprintf(err, errlen, "this connection has %u fence waits parked, the most max_fence_waiters_per_client "
 			 "allows (a wait ends when its value comes, its fence is abandoned or it times out)",

@@ -26,7 +26,8 @@ struct gd_core;
 
 struct gd_account {
 	struct gd_list link;        /* gd_process.uids (under its lock), for uid accounts */
-	struct gd_core *d;          /* the shard of the connection that made it */
+	struct gd_process *proc;
+	struct gd_core *d;          /* a connection's shard; NULL for a uid account, which every shard shares */
 	struct gd_account *parent;  /* the uid account; NULL for a uid account */
 	_Atomic uint32_t refs;
 	uid_t uid;
@@ -43,7 +44,7 @@ struct gd_account {
 	_Atomic uint32_t conns;     /* connections open now, on every shard (max_clients_per_uid) */
 	_Atomic uint32_t handshakes; /* connections that have not said hello yet */
 	_Atomic uint32_t kernel_builds; /* client kernels building on worker threads (kernels.c) */
-	_Atomic uint64_t input_bytes; /* room of max_input_bytes held (conn.h) */
+	_Atomic uint64_t input_bytes; /* room of max_input_bytes held (gd_account_input_reserve) */
 };
 
 /* A connection's account, with one reference owned by the caller; finds or
@@ -55,6 +56,18 @@ struct gd_account *gd_account_ref(struct gd_account *a);
 void gd_account_uid_counts(struct gd_core *d, uid_t uid, uint32_t *conns, uint32_t *handshakes);
 /* Drops a reference; the last one frees the account. Accepts NULL. */
 void gd_account_unref(struct gd_account *a);
+/* A connection of the uid account's comes (+1: counted as not greeted
+ * yet) or, never having arrived, goes (-1): max_clients,
+ * max_clients_per_uid, max_handshakes_per_uid. */
+void gd_account_count_conn(struct gd_account *uid, int delta);
+
+/* Room for a request frame of `need` bytes being received on a
+ * connection of account a, in max_input_bytes (all connections of every
+ * shard) and max_input_bytes_per_uid: true and reserved, or false when
+ * either is full. One frame finds room wherever nothing is reserved, so
+ * that a frame larger than a limit still goes through. */
+bool gd_account_input_reserve(struct gd_account *a, uint64_t need);
+void gd_account_input_release(struct gd_account *a, uint64_t n);
 
 /* Charges one buffer of `bytes` to a connection's account and its user's.
  * 0, or -EDQUOT with a message naming the limit that refused it. */

@@ -68,6 +68,7 @@ struct gd_process {
 	struct gd_token *tokens_by_bytes, *tokens_by_owner; /* capability tokens (token.h) */
 	struct gd_list uids;       /* struct gd_account.link: one per uid with clients or buffers */
 	_Atomic uint32_t clients;  /* connections of every shard (max_clients) */
+	_Atomic uint64_t input_bytes; /* room of max_input_bytes held on every shard (account.h) */
 	_Atomic uint64_t high_seen_ns; /* HIGH work last queued or retired on any shard (hold.h) */
 	struct gd_core *shards[GD_MAX_SHARDS]; /* [0] accepts connections; under park.m */
 	uint32_t n_shards;

@@ -275,9 +275,7 @@ static void release_input(struct gd_conn *c)
 {
 	if (!c->input_reserved)
 		return;
-	c->net->input_bytes -= c->input_reserved;
-	c->client.acct->input_bytes -= c->input_reserved;
-	c->client.acct->parent->input_bytes -= c->input_reserved;
+	gd_account_input_release(c->client.acct, c->input_reserved);
 	c->input_reserved = 0;
 	gd_conn_input_released(c->net);
 }
@@ -368,9 +366,7 @@ static int conn_take_fd(struct gd_client *client)
 
 /* Whether room is reserved for the frame being received, when it needs
  * any: frames over GD_SMALL_FRAME wait, unread, until max_input_bytes and
- * the uid's max_input_bytes_per_uid have room for them. A frame that
- * finds nothing reserved at all is let in whatever its size, so that one
- * frame larger than a limit still goes through. */
+ * max_input_bytes_per_uid have room for them (gd_account_input_reserve). */
 static bool try_reserve(struct gd_conn *c)
 {
 	const uint8_t *hdr = c->in.buf.data + c->in.off;
@@ -380,18 +376,10 @@ static bool try_reserve(struct gd_conn *c)
 	uint64_t need = GW_HEADER + (uint64_t)(hdr[0] | hdr[1] << 8 | hdr[2] << 16 | (uint32_t)hdr[3] << 24);
 	if (need <= GD_SMALL_FRAME || need <= held || need > GW_HEADER + c->in.max_frame)
 		return true;
-	const struct gd_config *cfg = &c->net->core->proc->cfg;
-	struct gd_account *uid = c->client.acct->parent;
-	bool fits = (!cfg->max_input_bytes || !c->net->input_bytes || c->net->input_bytes + need <= cfg->max_input_bytes) &&
-		    (!cfg->max_input_bytes_per_uid || !uid->input_bytes ||
-		     uid->input_bytes + need <= cfg->max_input_bytes_per_uid);
-	if (!fits)
+	if (!gd_account_input_reserve(c->client.acct, need))
 		return false;
 	c->input_reserved = need;
 	c->reserved_ms = uv_now(c->net->core->loop);
-	c->net->input_bytes += need;
-	c->client.acct->input_bytes += need;
-	uid->input_bytes += need;
 	return true;
 }
 
@@ -544,10 +532,13 @@ static void conn_high_changed(struct gd_client *client)
 /* The connection's socket (a duplicate: this loop's poll handle still
  * closes the original) and every byte from the request being handled on
  * go to `to`'s inbox; its loop takes them up as a connection of its own
- * (on_inbox). Only before any reply or descriptor is owed. */
+ * (on_inbox). Only before any reply or descriptor is owed. The new
+ * connection is counted before this one closes, so that no connection
+ * accepted meanwhile finds room under a limit that is not there. */
 static int conn_move(struct gd_client *client, struct gd_core *to)
 {
 	struct gd_conn *c = gd_conn_of(client);
+	struct gd_account *uid = c->client.acct->parent;
 	if (c->in_fds.n || c->out.len || c->closing)
 		return -EBUSY;
 	int fd = fcntl(c->fd, F_DUPFD_CLOEXEC, 0);
@@ -556,8 +547,12 @@ static int conn_move(struct gd_client *client, struct gd_core *to)
 	/* Out of this loop's epoll set before the other loop polls it. */
 	uv_poll_stop(&c->poll);
 	c->poll_events = 0;
-	int r = gd_inbox_put(&to->net->inbox, fd, c->client.id, c->in.buf.data + c->in.off, gw_reader_pending(&c->in));
+	gd_account_count_conn(gd_account_ref(uid), 1);
+	int r = gd_inbox_put(&to->net->inbox, fd, c->client.id, uid, c->in.buf.data + c->in.off,
+			     gw_reader_pending(&c->in));
 	if (r < 0) {
+		gd_account_count_conn(uid, -1);
+		gd_account_unref(uid);
 		close(fd);
 		update_events(c);
 		return r;
@@ -577,8 +572,9 @@ static const struct gd_client_ops conn_ops = {
 	.move = conn_move,
 };
 
-/* A connection on fd (owned, closed on failure too) numbered id. */
-static struct gd_conn *conn_new(struct gd_net *net, int fd, uint32_t id)
+/* A connection on fd (owned, closed on failure too) numbered id; counted
+ * (gd_account_count_conn) unless `counted` (handed over, conn_move). */
+static struct gd_conn *conn_new(struct gd_net *net, int fd, uint32_t id, bool counted)
 {
 	struct gd_core *d = net->core;
 	struct gd_conn *c = calloc(1, sizeof(*c));
@@ -606,17 +602,16 @@ static struct gd_conn *conn_new(struct gd_net *net, int fd, uint32_t id)
 	}
 	c->client.id = id;
 	c->poll.data = c;
-	c->client.acct->parent->handshakes++;
-	c->client.acct->parent->conns++;
+	if (!counted)
+		gd_account_count_conn(c->client.acct->parent, 1);
 	d->stats.clients++;
-	atomic_fetch_add(&d->proc->clients, 1);
 	update_events(c);
 	return c;
 }
 
 int gd_conn_create(struct gd_net *net, int fd)
 {
-	struct gd_conn *c = conn_new(net, fd, atomic_fetch_add(&next_id, 1) + 1);
+	struct gd_conn *c = conn_new(net, fd, atomic_fetch_add(&next_id, 1) + 1, false);
 	if (!c)
 		return -ENOMEM;
 	net->core->stats.connections++;
@@ -636,17 +631,23 @@ static void on_inbox(uv_async_t *h)
 	while (!gd_list_empty(&in)) {
 		struct gd_moved_conn *m = gd_container_of(in.next, struct gd_moved_conn, link);
 		gd_list_remove(&m->link);
-		struct gd_conn *c = conn_new(net, m->fd, m->id);
+		struct gd_conn *c = conn_new(net, m->fd, m->id, true);
+		if (!c) {
+			m->fd = -1; /* conn_new closed it */
+			gd_inbox_drop(m);
+			continue;
+		}
+		gd_account_unref(m->uid); /* the connection's own account holds it now */
 		uint8_t *p;
 		size_t room;
-		if (c && gw_reader_space(&c->in, m->n, &p, &room) == 0) {
+		if (gw_reader_space(&c->in, m->n, &p, &room) == 0) {
 			memcpy(p, m->bytes, m->n);
 			gw_reader_commit(&c->in, m->n);
 			c->rx_total = m->n;
 			process(c);
 			if (!c->closing)
 				gd_conn_flush(c);
-		} else if (c) {
+		} else {
 			gd_conn_close(c, "out of memory taking over a connection", NULL);
 		}
 		free(m);

@@ -32,7 +32,6 @@ struct gd_net {
 	struct gd_server *server;
 	struct gd_list stalled;    /* struct gd_conn.stall_link: waiting on GPU work */
 	struct gd_list input_waiting; /* struct gd_conn.input_link: frames waiting for max_input_bytes */
-	uint64_t input_bytes;      /* reserved by frames being received */
 	uv_timer_t timeouts;       /* idle and read timeouts, see timeouts.h */
 	int high_epfd;             /* connections with HIGH sessions, for reading between others (conn.c) */
 	uint32_t high_conns;       /* connections in high_epfd */
@@ -106,7 +105,8 @@ void gd_conn_goodbye(struct gd_conn *c, int code, const char *tell);
 
 /* Sends the replies queued, as much as the socket takes now. */
 void gd_conn_flush(struct gd_conn *c);
-/* Room freed in max_input_bytes: connections waiting for it are read again. */
+/* Room freed in max_input_bytes (or maybe, on another shard: the sweep,
+ * timeouts.c): connections waiting for it are read again when it fits. */
 void gd_conn_input_released(struct gd_net *net);
 
 /* Whether the connection is reading (not stalled, stopping or full of

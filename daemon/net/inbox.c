@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "model/account.h"
 #include "net/inbox.h"
 
 int gd_inbox_init(struct gd_inbox *in, uv_loop_t *loop, uv_async_cb cb, void *data)
@@ -18,13 +19,14 @@ int gd_inbox_init(struct gd_inbox *in, uv_loop_t *loop, uv_async_cb cb, void *da
 	return r;
 }
 
-int gd_inbox_put(struct gd_inbox *in, int fd, uint32_t id, const void *bytes, size_t n)
+int gd_inbox_put(struct gd_inbox *in, int fd, uint32_t id, struct gd_account *uid, const void *bytes, size_t n)
 {
 	struct gd_moved_conn *m = malloc(sizeof(*m) + n);
 	if (!m)
 		return -ENOMEM;
 	m->fd = fd;
 	m->id = id;
+	m->uid = uid;
 	m->n = n;
 	memcpy(m->bytes, bytes, n);
 	pthread_mutex_lock(&in->lock);
@@ -41,6 +43,13 @@ int gd_inbox_put(struct gd_inbox *in, int fd, uint32_t id, const void *bytes, si
 
 void gd_inbox_take(struct gd_inbox *in, struct gd_list *out)
 {
+#ifdef GPUCMD_FAULT_INJECTION
+	/* Test builds: connections handed over are taken late, as by a busy
+	 * loop. */
+	const char *late = getenv("GPUCMD_FAULT_INBOX_DELAY_MS");
+	if (late)
+		usleep((useconds_t)strtoul(late, NULL, 10) * 1000);
+#endif
 	pthread_mutex_lock(&in->lock);
 	gd_list_move_all(out, &in->list);
 	pthread_mutex_unlock(&in->lock);
@@ -56,13 +65,21 @@ void gd_inbox_close(struct gd_inbox *in)
 		uv_close((uv_handle_t *)&in->async, NULL);
 }
 
+void gd_inbox_drop(struct gd_moved_conn *m)
+{
+	if (m->fd >= 0)
+		close(m->fd);
+	gd_account_count_conn(m->uid, -1);
+	gd_account_unref(m->uid);
+	free(m);
+}
+
 void gd_inbox_finish(struct gd_inbox *in)
 {
 	while (!gd_list_empty(&in->list)) {
 		struct gd_moved_conn *m = gd_container_of(in->list.next, struct gd_moved_conn, link);
 		gd_list_remove(&m->link);
-		close(m->fd);
-		free(m);
+		gd_inbox_drop(m);
 	}
 	pthread_mutex_destroy(&in->lock);
 }

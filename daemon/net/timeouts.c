@@ -112,6 +112,9 @@ static void sweep(uv_timer_t *h)
 			gd_conn_goodbye(c, -ETIMEDOUT, c->client.bye_text);
 		}
 	}
+	/* Room in max_input_bytes given back on another shard wakes nobody
+	 * here: its waiters try again each sweep. */
+	gd_conn_input_released(net);
 	/* A reload may have changed the timeouts. */
 	uv_timer_set_repeat(h, tick_ms(&d->proc->cfg));
 }
