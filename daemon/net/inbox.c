@@ -4,10 +4,12 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "model/account.h"
 #include "net/inbox.h"
+#include "wire.h"
 
 int gd_inbox_init(struct gd_inbox *in, uv_loop_t *loop, uv_async_cb cb, void *data)
 {
@@ -72,6 +74,24 @@ void gd_inbox_drop(struct gd_moved_conn *m)
 	gd_account_count_conn(m->uid, -1);
 	gd_account_unref(m->uid);
 	free(m);
+}
+
+void gd_inbox_refuse(struct gd_inbox *in, int code, const char *tell)
+{
+	struct gd_list left;
+	gd_inbox_take(in, &left);
+	while (!gd_list_empty(&left)) {
+		struct gd_moved_conn *m = gd_container_of(left.next, struct gd_moved_conn, link);
+		gd_list_remove(&m->link);
+		Gpucmd__Reply rep = GPUCMD__REPLY__INIT;
+		rep.status = code;
+		rep.error = (char *)tell;
+		struct gw_buf b = {0};
+		if (gw_pack(&b, &rep.base, GW_DEFAULT_MAX_FRAME) == 0)
+			(void)!send(m->fd, b.data, b.len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		gw_buf_finish(&b);
+		gd_inbox_drop(m);
+	}
 }
 
 void gd_inbox_finish(struct gd_inbox *in)

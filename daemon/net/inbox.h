@@ -44,6 +44,10 @@ int gd_inbox_put(struct gd_inbox *in, int fd, uint32_t id, struct gd_account *ui
 void gd_inbox_take(struct gd_inbox *in, struct gd_list *out);
 /* No more puts; closes the handle (the loop is stopping). */
 void gd_inbox_close(struct gd_inbox *in);
+/* Every connection waiting: each is told `tell` (status `code`, best
+ * effort) and dropped. For a device loss, with the receiving loop parked:
+ * a connection not yet taken up is on no client list to be told. */
+void gd_inbox_refuse(struct gd_inbox *in, int code, const char *tell);
 /* A connection taken that will not be served: closes its descriptor
  * (unless -1) and gives back its counts and reference, then frees m. */
 void gd_inbox_drop(struct gd_moved_conn *m);

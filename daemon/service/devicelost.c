@@ -19,6 +19,7 @@
 #include "device/registry.h"
 #include "gpucmd_defs.h"
 #include "model/park.h"
+#include "net/inbox.h"
 #include "net/server.h"
 #include "service/daemon.h"
 #include "service/devicelost.h"
@@ -172,6 +173,7 @@ void gd_device_lost(struct gd_daemon *d, const char *why, bool hung)
 			struct gd_client *c = gd_container_of(pos, struct gd_client, link);
 			gd_conn_goodbye(gd_conn_of(c), GPUCMD_E_DEVICE_LOST, c->bye_text[0] ? c->bye_text : lost.report);
 		}
+		gd_inbox_refuse(&x->net->inbox, GPUCMD_E_DEVICE_LOST, lost.report);
 	}
 	gd_unpark_others(&d->core);
 	if (!lost.timer_open) {
