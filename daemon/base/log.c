@@ -13,7 +13,7 @@
 
 #include "base/log.h"
 
-int gd_log_max_level = GD_LOG_INFO;
+_Atomic int gd_log_max_level = GD_LOG_INFO;
 static bool to_journal;
 
 /* systemd sets JOURNAL_STREAM to "DEVICE:INODE" of the stream it connects

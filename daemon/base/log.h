@@ -9,6 +9,7 @@
 #ifndef GD_LOG_H
 #define GD_LOG_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -25,7 +26,7 @@ struct gd_log_fields {
 	const char *kernel;
 };
 
-extern int gd_log_max_level;
+extern _Atomic int gd_log_max_level; /* a reload writes it while other threads log */
 
 /* Chooses the journal or stderr; call once before the first line. */
 void gd_log_init(void);
