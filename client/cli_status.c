@@ -36,9 +36,10 @@ static void print_text(const struct gpucmd_status *st)
 	       st->round_trip_queue ? "on a queue of their own" : "on the bulk queue");
 	double up_s = st->uptime_ms ? (double)st->uptime_ms / 1e3 : 1;
 	printf("daemon CPU since start, %u shard%s: loop threads %.2f s (%.0f %% of uptime), completion threads %.2f s "
-	       "(%.0f %%); %llu parks\n",
+	       "(%.0f %%); %llu parks, %.1f ms in all\n",
 	       st->shards, st->shards == 1 ? "" : "s", (double)st->loop_cpu_ns / 1e9, (double)st->loop_cpu_ns / 1e7 / up_s,
-	       (double)st->retire_cpu_ns / 1e9, (double)st->retire_cpu_ns / 1e7 / up_s, (unsigned long long)st->parks);
+	       (double)st->retire_cpu_ns / 1e9, (double)st->retire_cpu_ns / 1e7 / up_s, (unsigned long long)st->parks,
+	       (double)st->parked_us / 1e3);
 	printf("%6s %7s %6s %-15s %4s %4s %5s %8s %11s %7s %10s %11s %s\n", "CLIENT", "PID", "UID", "COMMAND", "LOOP",
 	       "SESS", "GPU%", "INFLIGHT", "MEMORY", "BUFFERS", "SUBMITTED", "DISPATCHES", "STATE");
 	for (size_t i = 0; i < st->n_clients; i++) {
@@ -139,6 +140,7 @@ static void print_json(const struct gpucmd_status *st)
 	jset_u64(o, "retire_cpu_ns", st->retire_cpu_ns);
 	jset_u64(o, "shards", st->shards);
 	jset_u64(o, "parks", st->parks);
+	jset_u64(o, "parked_us", st->parked_us);
 	for (size_t i = 0; i < st->n_clients; i++)
 		json_object_array_add(cl, json_client(&st->client_list[i]));
 	jset(o, "client_list", cl);

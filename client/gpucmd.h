@@ -502,6 +502,7 @@ struct gpucmd_status {
 	uint64_t loop_cpu_ns, retire_cpu_ns;
 	uint32_t shards;                   /* loops serving clients (2 with the HIGH shard); CPU times are summed */
 	uint64_t parks;                    /* times one loop stopped the others (status, limits, reload; SHARDS.md) */
+	uint64_t parked_us;                /* the time they held the others stopped, in all */
 };
 
 /* Round trip. Fills *ret_status; free its arrays with gpucmd_status_free. */

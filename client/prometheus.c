@@ -76,6 +76,9 @@ static void prom_priorities(FILE *f, const struct gpucmd_status *st)
 	prom_head(f, "gpucmd_daemon_parks_total", "counter",
 		  "Times one of gpucmdd's loops stopped the others to read or change what they own (status, limits, reload).");
 	fprintf(f, "gpucmd_daemon_parks_total %llu\n", (unsigned long long)st->parks);
+	prom_head(f, "gpucmd_daemon_parked_seconds_total", "counter",
+		  "Time those parks held the other loops stopped.");
+	fprintf(f, "gpucmd_daemon_parked_seconds_total %.6f\n", (double)st->parked_us / 1e6);
 }
 
 static void prom_daemon(FILE *f, const struct gpucmd_status *st)

@@ -220,6 +220,7 @@ int gpucmd_status(gpucmd_client *c, struct gpucmd_status *ret)
 		.retire_cpu_ns = sr->retire_cpu_ns,
 		.shards = sr->shards,
 		.parks = sr->parks,
+		.parked_us = sr->parked_us,
 	};
 	for (size_t i = 0; i < sr->n_priorities; i++) {
 		const Gpucmd__PriorityStatus *p = sr->priorities[i];

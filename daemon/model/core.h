@@ -80,6 +80,9 @@ struct gd_process {
 		uint32_t parked;        /* shards parked for it */
 		uint64_t gen;           /* bumped at each park and unpark */
 		uint64_t count;         /* parks since start (status) */
+		uint64_t since_ns;      /* when the others were all parked, for the park under way */
+		uint64_t held_ns;       /* time the others were held parked, since start (status) */
+		_Atomic uint64_t last_held_ns;  /* how long the last park held them */
 		_Atomic uint64_t last_asked_ns; /* the last park a client that is no administrator caused */
 	} park;
 	bool recreating;           /* the device was lost; a new one is being made */

@@ -68,7 +68,8 @@ int gd_park_admit(struct gd_core *self, bool admin)
 	pthread_mutex_unlock(&p->m);
 	if (alone || admin)
 		return 0;
-	uint64_t now = gd_now_ns(), interval = GD_PARK_INTERVAL_MS * 1000000ull;
+	uint64_t now = gd_now_ns(), interval = GD_PARK_SHARE * atomic_load(&p->last_held_ns);
+	interval = interval > GD_PARK_INTERVAL_MS * 1000000ull ? interval : GD_PARK_INTERVAL_MS * 1000000ull;
 	uint64_t last = atomic_load(&p->last_asked_ns);
 	/* Another thread's clock read may be a little ahead of this one's. */
 	while (now >= last && now - last >= interval)
@@ -80,11 +81,12 @@ int gd_park_admit(struct gd_core *self, bool admin)
 	return -EAGAIN;
 }
 
-uint64_t gd_park_count(struct gd_core *self)
+uint64_t gd_park_count(struct gd_core *self, uint64_t *held_ns)
 {
 	struct gd_park *p = &self->proc->park;
 	pthread_mutex_lock(&p->m);
 	uint64_t n = p->count;
+	*held_ns = p->held_ns;
 	pthread_mutex_unlock(&p->m);
 	return n;
 }
@@ -123,6 +125,7 @@ void gd_park_others(struct gd_core *self)
 			uv_async_send(&proc->shards[i]->park_async);
 	while (p->parked < proc->n_shards - 1)
 		pthread_cond_wait(&p->cv, &p->m);
+	p->since_ns = gd_now_ns();
 	pthread_mutex_unlock(&p->m);
 }
 
@@ -135,6 +138,9 @@ void gd_unpark_others(struct gd_core *self)
 		pthread_mutex_unlock(&p->m);
 		return;
 	}
+	uint64_t held = gd_now_ns() - p->since_ns;
+	p->held_ns += held;
+	atomic_store(&p->last_held_ns, held);
 	p->parker = NULL;
 	p->gen++;
 	pthread_cond_broadcast(&p->cv);

@@ -32,13 +32,16 @@ void gd_park_others(struct gd_core *self);
 /* Whether a request that parks the other shards (status, info, a per-uid
  * limit counted over shards) may run now: requests of clients that are no
  * administrators park them at most once every GD_PARK_INTERVAL_MS over the
- * whole process, so that no client can keep the HIGH shard stopped. 0, or
- * -EAGAIN: the request waits, and self's on_progress runs once its turn
- * may have come. */
+ * whole process, and no sooner than GD_PARK_SHARE times as long as the last
+ * park held them, so that no client can keep the HIGH shard stopped for
+ * more than about 1 % of the time, however long a status of every client
+ * takes to build. 0, or -EAGAIN: the request waits, and self's on_progress
+ * runs once its turn may have come. */
 #define GD_PARK_INTERVAL_MS 10
+#define GD_PARK_SHARE 100
 int gd_park_admit(struct gd_core *self, bool admin);
-/* Parks since start. */
-uint64_t gd_park_count(struct gd_core *self);
+/* Parks since start, and the time they held the other shards stopped. */
+uint64_t gd_park_count(struct gd_core *self, uint64_t *held_ns);
 /* Lets them go on; returns once each has left its parking callback. */
 void gd_unpark_others(struct gd_core *self);
 

@@ -112,7 +112,9 @@ static void fill_counters(struct gd_core *d, Gpucmd__StatusReply *sr, Gpucmd__Pr
 	sr->connections = sum.connections;
 	sr->retire_cpu_ns = sum.retire_cpu_ns;
 	sr->shards = proc->n_shards;
-	sr->parks = gd_park_count(d);
+	uint64_t held_ns;
+	sr->parks = gd_park_count(d, &held_ns);
+	sr->parked_us = held_ns / 1000;
 	for (uint32_t i = 0; i < proc->n_shards; i++) {
 		sr->bulk_kept_back += gd_scheduler_kept_back(proc->shards[i]->sched);
 		sr->round_trip_stages += gd_scheduler_round_trips(proc->shards[i]->sched);

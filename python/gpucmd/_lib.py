@@ -118,7 +118,7 @@ class Status(Structure):
                 ("connections", c_uint64), ("priorities", PriorityStatus * 3), ("high_queue", c_bool),
                 ("bulk_kept_back", c_uint64), ("round_trip_queue", c_bool), ("round_trip_stages", c_uint64),
                 ("loop_cpu_ns", c_uint64), ("retire_cpu_ns", c_uint64), ("shards", c_uint32),
-                ("parks", c_uint64)]
+                ("parks", c_uint64), ("parked_us", c_uint64)]
 
 
 class Token(Structure):

@@ -242,6 +242,7 @@ class Status:
     retire_cpu_ns: int       # and of their completion threads
     shards: int              # loops serving clients: 2 with the HIGH shard
     parks: int               # times one loop stopped the others (status, limits, reload)
+    parked_us: int           # the time they held the others stopped, in all
 
     @classmethod
     def _from(cls, c: _lib.Status) -> "Status":
