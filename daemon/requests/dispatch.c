@@ -108,7 +108,8 @@ static bool parks(const struct gd_client *c, const Req *req)
 	case GPUCMD__REQUEST__BODY_STATUS_QUERY:
 	case GPUCMD__REQUEST__BODY_INFO: return true;
 	case GPUCMD__REQUEST__BODY_SESSION_OPEN: return cfg->max_sessions_per_uid != 0;
-	case GPUCMD__REQUEST__BODY_KERNEL_REGISTER: return cfg->max_kernels_per_uid != 0;
+	/* Handled again once its build is done, it counts nothing. */
+	case GPUCMD__REQUEST__BODY_KERNEL_REGISTER: return cfg->max_kernels_per_uid != 0 && !c->kernels.job;
 	default: return false;
 	}
 }
