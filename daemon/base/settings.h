@@ -58,6 +58,7 @@ struct gd_config {
 	uint32_t high_part_commands; /* eager bulk sessions' parts meanwhile, in commands */
 	bool round_trip_queue;     /* round trips of normal and low sessions on a queue of their own (submit/job.h) */
 	bool high_shard;           /* HIGH clients (by their hello) on a loop thread of their own (docs/SHARDS.md) */
+	uint32_t high_spin_us;     /* its loop polls for the next request this long after one; GD_CONFIG_AUTO */
 	uint32_t fair_depth;       /* a client's command buffers in flight while another waits (account.h); 0: no limit */
 	uint32_t fair_window_ms;   /* how long a client doing round trips counts as waiting */
 	uint64_t max_memory_per_client; /* bytes of buffers one connection may hold */

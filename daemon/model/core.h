@@ -30,6 +30,7 @@
 #define GD_VERSION GPUCMD_VERSION
 
 struct gd_stats {
+	uint64_t requests;         /* handled since start */
 	uint32_t clients;
 	uint64_t connections;      /* accepted since start: never falls */
 	uint32_t live_buffers;

@@ -158,6 +158,7 @@ int gd_request_handle(struct gd_client *c, const Req *req)
 		gd_client_close(c, "request before the handshake", "the first request must be hello");
 		return 0;
 	}
+	c->d->stats.requests++;
 	if (report_kept(c, req))
 		return 0;
 	int r = must_wait(c, req);

@@ -131,6 +131,8 @@ static const struct key keys[] = {
 	 "a normal or low commit-and-wait with nothing else of its client in flight\ngoes to a queue of its own where the queue family has three (default yes)"},
 	{"priority", "high_shard", K_BOOL, F(high_shard), 0, 0, false, "yes|no",
 	 "clients that say at their handshake they will run high-priority work\nare served by a loop thread of their own (default yes)"},
+	{"priority", "high_spin_us", K_U32, F(high_spin_us), 0, 1000000, false, "N|auto",
+	 "after a request the HIGH shard's loop polls this long for the next one\ninstead of sleeping (default auto: 50 on a GPU, 0 on a CPU device)"},
 	{"priority", "fair_depth", K_U32, F(fair_depth), 0, UINT32_MAX, true, "N",
 	 "where round trips share the bulk queue: command buffers a client may\nhave in flight while another client is waiting for its own work; more\nis not read from it meanwhile (default 1; 0: no limit)"},
 	{"priority", "fair_window_ms", K_U32, F(fair_window_ms), 0, 60000, true, "MS",
@@ -196,7 +198,7 @@ static int parse_bool(const char *v)
 static bool has_auto(const struct key *k)
 {
 	return k->offset == F(spin_us) || k->offset == F(loop_poll_us) || k->offset == F(queue_family) ||
-	       k->offset == F(memory_keep_mib);
+	       k->offset == F(memory_keep_mib) || k->offset == F(high_spin_us);
 }
 
 /* Sets key k from text v; on a bad value writes why to err. */
@@ -572,6 +574,7 @@ int gd_config_read(struct gd_config *cfg, int argc, char **argv)
 		.high_part_commands = 4,
 		.round_trip_queue = true,
 		.high_shard = true,
+		.high_spin_us = GD_CONFIG_AUTO,
 		.fair_depth = 1,
 		.fair_window_ms = 20,
 	};

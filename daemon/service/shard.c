@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/latency.h"
 #include "base/log.h"
+#include "device/gpu.h"
 #include "model/fence.h"
 #include "model/park.h"
 #include "net/timeouts.h"
@@ -24,6 +26,29 @@ static void note(struct gd_shard *sh)
 	uv_async_send(&sh->daemon->shard_note);
 }
 
+/* While its clients keep it busy, the HIGH shard's loop does not sleep
+ * between their requests: after a poll that brought requests, an idle
+ * handle makes the next polls return at once, until high_spin_us passed
+ * without one, so a client's next round trip finds the loop awake instead
+ * of paying a thread wake-up, which grows with the load on the CPUs
+ * (BENCHMARKS.md, "The HIGH shard"). */
+static void on_spin(uv_idle_t *h)
+{
+	struct gd_shard *sh = h->data;
+	if (gd_now_ns() - sh->spin_last_ns >= sh->spin_ns)
+		uv_idle_stop(h);
+}
+
+static void on_after_poll(uv_check_t *h)
+{
+	struct gd_shard *sh = h->data;
+	if (sh->core.stats.requests == sh->spin_seen)
+		return;
+	sh->spin_seen = sh->core.stats.requests;
+	sh->spin_last_ns = gd_now_ns();
+	uv_idle_start(&sh->spin, on_spin);
+}
+
 /* The stop's last step on this shard, once its committed work retired. */
 static void finish_stop(struct gd_shard *sh)
 {
@@ -37,6 +62,8 @@ static void finish_stop(struct gd_shard *sh)
 	gd_fence_waits_close(core);
 	gd_net_close(&sh->net);
 	uv_close((uv_handle_t *)&sh->stop_async, NULL);
+	uv_close((uv_handle_t *)&sh->after_poll, NULL);
+	uv_close((uv_handle_t *)&sh->spin, NULL);
 	sh->async_open = false;
 	gd_park_leave(core);
 }
@@ -135,6 +162,15 @@ static int start(struct gd_daemon *d, struct gd_shard *sh)
 	if (uv_async_init(&sh->loop, &sh->stop_async, on_stop) < 0 || gd_park_init_shard(core) < 0)
 		return -1;
 	sh->async_open = true;
+	/* On a CPU device the poll would take a core from the driver. */
+	bool cpu = proc->gpu->props.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU;
+	uint32_t spin_us = proc->cfg.high_spin_us == GD_CONFIG_AUTO ? (cpu ? 0 : 50) : proc->cfg.high_spin_us;
+	sh->spin_ns = (uint64_t)spin_us * 1000u;
+	sh->after_poll.data = sh->spin.data = sh;
+	uv_check_init(&sh->loop, &sh->after_poll);
+	uv_idle_init(&sh->loop, &sh->spin);
+	if (sh->spin_ns)
+		uv_check_start(&sh->after_poll, on_after_poll);
 	pthread_mutex_lock(&proc->park.m);
 	proc->shards[proc->n_shards++] = core;
 	pthread_mutex_unlock(&proc->park.m);

@@ -30,6 +30,9 @@ struct gd_shard {
 	uv_async_t stop_async;      /* the main loop asks it to stop */
 	struct gd_daemon *daemon;
 	bool loop_open, net_open, async_open, thread_started;
+	uv_check_t after_poll;      /* starts `spin` when requests came (high_spin_us) */
+	uv_idle_t spin;             /* while active, the loop polls instead of sleeping */
+	uint64_t spin_ns, spin_seen, spin_last_ns;
 	/* Told to the main loop through gd_daemon.shard_note: */
 	pthread_mutex_t note_lock;
 	bool ended;                 /* its loop has ended */
