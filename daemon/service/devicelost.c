@@ -224,6 +224,11 @@ struct gd_scheduler *gd_daemon_scheduler_create(struct gd_daemon *d, struct gd_c
 		.queue_lock = &d->queue_lock,
 		.serial_base = (uint64_t)core->index << 60,
 		.high_seen_ns = &d->proc.high_seen_ns,
+		/* Its clients wait for their round trips, which its loop polls
+		 * for: a completion thread polling too took 0.8 of a CPU beside
+		 * bulk work on the H200 and lengthened every process's wake-ups
+		 * (BENCHMARKS.md, "The HIGH shard"). */
+		.loop_polls = core->index != 0,
 	};
 	return gd_scheduler_create(core->loop, gpu, &d->proc.cfg, &l, &sh);
 }

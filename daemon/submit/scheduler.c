@@ -616,6 +616,8 @@ struct gd_scheduler *gd_scheduler_create(uv_loop_t *loop, struct gd_gpu *gpu, co
 	 * would take a core from the driver that runs the work. */
 	bool cpu = gpu->props.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU;
 	uint32_t spin_us = cfg->spin_us == GD_CONFIG_AUTO ? (cpu ? 200 : 3000) : cfg->spin_us;
+	if (shard->loop_polls)
+		spin_us = 0;
 	/* On a CPU device the loop thread's poll would take a core from the
 	 * driver that runs the work. 50 µs covers a tiny dispatch's round trip
 	 * on a GPU (13 µs on an H200) without holding other clients back. */

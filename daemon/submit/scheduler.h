@@ -51,6 +51,7 @@ struct gd_scheduler_shard {
 	pthread_mutex_t *queue_lock;   /* held around each vkQueueSubmit2 to it */
 	uint64_t serial_base;          /* serials start above it, unique in the process (encoder.c) */
 	_Atomic uint64_t *high_seen_ns; /* HIGH activity of every shard, which the hold sees; may be NULL */
+	bool loop_polls;               /* its loop polls for what its clients wait for: the completion thread blocks, never spins */
 };
 
 struct gd_scheduler *gd_scheduler_create(uv_loop_t *loop, struct gd_gpu *gpu, const struct gd_config *cfg,
