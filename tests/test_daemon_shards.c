@@ -568,6 +568,31 @@ START_TEST(input_room_given_back_on_one_shard_reaches_the_other)
 }
 END_TEST
 
+/* The HIGH shard's loop as a request leaves it: it polls for the next
+ * one for high_spin_us (here 20 ms) instead of sleeping, then sleeps. Over
+ * the 300 ms after a status request of a HIGH client the loops took about
+ * the 20 ms of that poll in CPU time: some, as it polled, and not the 300
+ * ms, as it stopped. */
+START_TEST(high_shard_polls_for_requests_only_while_they_come)
+{
+	daemon_start((const char *const[]){"--high-spin-us", "20000", NULL});
+	gpucmd_client *h = connect_high();
+	high_add(h, 1);
+	usleep(100 * 1000);
+	struct gpucmd_status st;
+	must(h, gpucmd_status(h, &st), "status");
+	uint64_t before = st.loop_cpu_ns;
+	gpucmd_status_free(&st);
+	usleep(300 * 1000);
+	must(h, gpucmd_status(h, &st), "status");
+	uint64_t ms = (st.loop_cpu_ns - before) / 1000000u;
+	gpucmd_status_free(&st);
+	ck_assert_msg(ms >= 5 && ms <= 100, "the loops used %llu ms of CPU in the 300 ms after a request",
+		      (unsigned long long)ms);
+	gpucmd_disconnect(h);
+}
+END_TEST
+
 /* Device loss found by either shard's scheduler ("N@0" the main loop's,
  * "N@1" the HIGH shard's): the clients of both are told, the device and
  * both schedulers are made again, and a new HIGH client computes. */
@@ -645,6 +670,7 @@ TCase *shards_own_tcase(void)
 	tcase_add_test(t, per_uid_limits_span_both_shards);
 	tcase_add_test(t, a_connection_on_its_way_to_the_high_shard_keeps_its_place);
 	tcase_add_test(t, input_room_given_back_on_one_shard_reaches_the_other);
+	tcase_add_test(t, high_shard_polls_for_requests_only_while_they_come);
 	tcase_add_test(t, device_loss_on_the_main_loop_reaches_the_high_shard);
 	tcase_add_test(t, device_loss_on_the_high_shard_reaches_everyone);
 	return t;
