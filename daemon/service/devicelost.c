@@ -227,7 +227,7 @@ struct gd_scheduler *gd_daemon_scheduler_create(struct gd_daemon *d, struct gd_c
 		/* Its clients wait for their round trips, which its loop polls
 		 * for: a completion thread polling too took 0.8 of a CPU beside
 		 * bulk work on the H200 and lengthened every process's wake-ups
-		 * (BENCHMARKS.md, "The HIGH shard"). */
+		 * (BENCHMARKS.md, "2026-12-05"). */
 		.loop_polls = core->index != 0,
 	};
 	return gd_scheduler_create(core->loop, gpu, &d->proc.cfg, &l, &sh);

@@ -31,7 +31,7 @@ static void note(struct gd_shard *sh)
  * handle makes the next polls return at once, until high_spin_us passed
  * without one, so a client's next round trip finds the loop awake instead
  * of paying a thread wake-up, which grows with the load on the CPUs
- * (BENCHMARKS.md, "The HIGH shard"). */
+ * (BENCHMARKS.md, "2026-12-05"). */
 static void on_spin(uv_idle_t *h)
 {
 	struct gd_shard *sh = h->data;
