@@ -13,26 +13,24 @@
 #include "model/core.h"
 #include "model/token.h"
 
-/* What an exporter's token is found by; no padding, so the key is its bytes. */
+/* Who exported what: the second hash's key. No padding, so the key is its
+ * bytes. */
 struct owner_key {
-	uintptr_t conn, obj;
-	uint64_t kind;
+	struct gd_client *conn;
+	void *obj;
+	uint64_t kind;                 /* enum gd_token_kind */
 };
 
 struct gd_token {
 	uint8_t bytes[GPUCMD_TOKEN_BYTES];
 	struct owner_key owner;
-	void *obj;
-	struct gd_client *conn;
-	enum gd_token_kind kind;
 	struct gd_list link;           /* gd_client.tokens */
 	UT_hash_handle by_bytes, by_owner;
 };
 
-static struct gd_token *find_owned(struct gd_process *proc, const struct gd_client *c, enum gd_token_kind kind,
-				   const void *obj)
+static struct gd_token *find_owned(struct gd_process *proc, struct gd_client *c, enum gd_token_kind kind, void *obj)
 {
-	struct owner_key key = {(uintptr_t)c, (uintptr_t)obj, kind};
+	struct owner_key key = {c, obj, kind};
 	struct gd_token *t;
 	HASH_FIND(by_owner, proc->tokens_by_owner, &key, sizeof(key), t);
 	return t;
@@ -53,29 +51,25 @@ static int add(struct gd_process *proc, struct gd_client *c, enum gd_token_kind 
 	struct gd_token *t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
+	int r = -EIO;
 	if (getrandom(t->bytes, sizeof(t->bytes), 0) != (ssize_t)sizeof(t->bytes))
-		goto fail_random;
-	t->owner = (struct owner_key){(uintptr_t)c, (uintptr_t)obj, kind};
-	t->obj = obj;
-	t->conn = c;
-	t->kind = kind;
+		goto fail;
+	t->owner = (struct owner_key){c, obj, kind};
+	r = -ENOMEM;
 	HASH_ADD(by_bytes, proc->tokens_by_bytes, bytes, sizeof(t->bytes), t);
 	if (!t->by_bytes.tbl)
-		goto fail_memory;
+		goto fail;
 	HASH_ADD(by_owner, proc->tokens_by_owner, owner, sizeof(t->owner), t);
 	if (!t->by_owner.tbl) {
 		HASH_DELETE(by_bytes, proc->tokens_by_bytes, t);
-		goto fail_memory;
+		goto fail;
 	}
 	gd_list_insert_tail(&c->tokens, &t->link);
 	*ret = t;
 	return 0;
-fail_memory:
+fail:
 	free(t);
-	return -ENOMEM;
-fail_random:
-	free(t);
-	return -EIO;
+	return r;
 }
 
 int gd_token_issue(struct gd_client *c, enum gd_token_kind kind, void *obj, uint8_t ret_token[GPUCMD_TOKEN_BYTES])
@@ -99,10 +93,10 @@ int gd_token_lookup(struct gd_core *d, enum gd_token_kind kind, const uint8_t to
 	*ret = NULL;
 	pthread_mutex_lock(&d->proc->lock);
 	HASH_FIND(by_bytes, d->proc->tokens_by_bytes, token, GPUCMD_TOKEN_BYTES, t);
-	if (t && t->kind == kind) {
+	if (t && t->owner.kind == kind) {
 		/* The object belongs to another shard's thread. */
-		r = t->conn->d == d ? 0 : -EXDEV;
-		*ret = r == 0 ? t->obj : NULL;
+		r = t->owner.conn->d == d ? 0 : -EXDEV;
+		*ret = r == 0 ? t->owner.obj : NULL;
 	}
 	pthread_mutex_unlock(&d->proc->lock);
 	return r;
