@@ -144,6 +144,11 @@ static int add_variable(spvc_compiler comp, const spvc_reflected_resource *r, en
 		if (!spvc_type_array_dimension_is_literal(var, 0) || count == 0)
 			return refuse_module(-EINVAL, err, errlen, "binding %u is an array of buffers without a constant size "
 				      "(RuntimeDescriptorArray: an unbounded array could be indexed past what is bound)", b);
+		/* Before any sum: a count near 2^32 would wrap the totals below
+		 * (fuzz_spirv). */
+		if (count > GPUCMD_MAX_BINDINGS)
+			return refuse_module(-E2BIG, err, errlen, "binding %u is an array of %u buffers, over the %d gpucmd binds",
+				      b, count, GPUCMD_MAX_BINDINGS);
 	}
 	size_t fixed = 0;
 	spvc_compiler_get_declared_struct_size(comp, spvc_compiler_get_type_handle(comp, r->base_type_id), &fixed);
