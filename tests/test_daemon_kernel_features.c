@@ -163,6 +163,91 @@ START_TEST(hostile_values_are_refused_and_change_nothing)
 }
 END_TEST
 
+/* spec_divide with ROWS and SPLIT over n ints: y = x + per (ROWS / SPLIT). */
+static void run_spec_divide(gpucmd_client *c, const struct gpucmd_kernel_info *k, uint32_t n, int32_t per)
+{
+	int32_t *x = malloc(n * 4), *y = malloc(n * 4);
+	for (uint32_t i = 0; i < n; i++)
+		x[i] = (int32_t)i * 3 - 50;
+	gpucmd_buffer bx = buffer_with(c, x, n * 4), by = buffer_with(c, NULL, n * 4);
+	gpucmd_session s;
+	must(c, gpucmd_session_open(c, "divide", &s), "open");
+	struct gpucmd_binding bind[2] = {{bx, 0, 0}, {by, 0, 0}};
+	must(c, gpucmd_dispatch(c, s, k->id, bind, 2, &n, 4, (n + 63) / 64, 1, 1), "dispatch");
+	must(c, gpucmd_commit_and_wait(c, s), "commit_and_wait");
+	must(c, gpucmd_buffer_read(c, by, 0, y, n * 4), "read");
+	for (uint32_t i = 0; i < n; i++)
+		ck_assert_msg(y[i] == x[i] + per, "y[%u] = %d, expected %d", i, y[i], x[i] + per);
+	gpucmd_session_close(c, s);
+	gpucmd_buffer_free(c, bx);
+	gpucmd_buffer_free(c, by);
+	free(x);
+	free(y);
+}
+
+static struct gpucmd_spec_constant i32c(uint32_t id, int32_t v)
+{
+	return (struct gpucmd_spec_constant){.id = id, .type = GPUCMD_SPEC_INT32, .value.i32 = v};
+}
+
+/* A constant that is a signed division of two others folds at registration
+ * for every pair but INT_MIN / -1, which trapped the folding and ended the
+ * daemon; it is refused, naming the operation, and nothing changes. */
+START_TEST(signed_division_of_constants_folds_and_int_min_by_minus_one_is_refused)
+{
+	int base = daemon_base_fds();
+	gpucmd_client *c = connect_ok();
+	size_t len;
+	uint8_t *spv = read_spv("spec_divide", &len);
+	static const struct { int32_t rows, split; } ok[] = {{64, 4}, {7, -1}, {INT32_MIN, 2}, {INT32_MIN, 1}};
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		struct gpucmd_spec_constant v[2] = {i32c(0, ok[i].rows), i32c(1, ok[i].split)};
+		struct gpucmd_kernel_options o = {.constants = v, .n_constants = 2};
+		struct gpucmd_kernel_info k;
+		must(c, gpucmd_kernel_register_with(c, "divide", spv, len, &o, &k), "register");
+		run_spec_divide(c, &k, 200, ok[i].rows / ok[i].split);
+		must(c, gpucmd_kernel_unregister(c, k.id), "unregister");
+	}
+	struct gpucmd_spec_constant v[2] = {i32c(0, INT32_MIN), i32c(1, -1)};
+	struct gpucmd_kernel_options o = {.constants = v, .n_constants = 2};
+	struct gpucmd_kernel_info k;
+	int r = gpucmd_kernel_register_with(c, "divide", spv, len, &o, &k);
+	ck_assert_msg(r == -EINVAL, "INT_MIN / -1: %d (%s)", r, gpucmd_last_error(c));
+	ck_assert_msg(strstr(gpucmd_last_error(c), "OpSpecConstantOp SDiv whose divisor may be -1 and dividend INT_MIN") &&
+		      strstr(gpucmd_last_error(c), "'divide'"), "'%s'", gpucmd_last_error(c));
+	must(c, gpucmd_ping(c), "ping after the refusal");
+	must(c, gpucmd_kernel_register(c, "divide", spv, len, &k), "register with its defaults");
+	run_spec_divide(c, &k, 100, 16);
+	must(c, gpucmd_kernel_unregister(c, k.id), "unregister");
+	free(spv);
+	gpucmd_disconnect(c);
+	expect_baseline(base);
+}
+END_TEST
+
+/* A specialization constant without a SpecId keeps its value whatever id a
+ * client names: constant_id 4294967295 once set it (its id + 1 wrapped to
+ * the 0 that stood for "no SpecId"). */
+START_TEST(a_constant_without_spec_id_is_set_by_no_id)
+{
+	gpucmd_client *c = connect_ok();
+	size_t len;
+	uint8_t *spv = read_spv("spec_undecorated", &len);
+	struct gpucmd_spec_constant v = i32c(UINT32_MAX, 2);
+	struct gpucmd_kernel_options o = {.constants = &v, .n_constants = 1};
+	struct gpucmd_kernel_info k;
+	int r = gpucmd_kernel_register_with(c, "undecorated", spv, len, &o, &k);
+	ck_assert_msg(r == -EINVAL && strstr(gpucmd_last_error(c), "constant_id 4294967295: the module declares no such "
+					      "specialization constant (its constant_ids: 0)"), "%d '%s'", r,
+		      gpucmd_last_error(c));
+	v = i32c(0, 8);
+	must(c, gpucmd_kernel_register_with(c, "undecorated", spv, len, &o, &k), "register with ROWS 8");
+	run_spec_divide(c, &k, 100, 2);
+	free(spv);
+	gpucmd_disconnect(c);
+}
+END_TEST
+
 /* layout.comp's reference: y = scale * 2a + p0 - p1 + bias. */
 static void check_layout(gpucmd_client *c, gpucmd_buffer by, const float *a, const float *p0, const float *p1,
 			 uint32_t n, float scale, float bias)
@@ -533,6 +618,8 @@ TCase *kernel_features_tcase(void)
 	tcase_set_timeout(t, 60);
 	tcase_add_test(t, spec_constants_set_workgroup_shared_memory_and_values);
 	tcase_add_loop_test(t, hostile_values_are_refused_and_change_nothing, 0, sizeof(bad_values) / sizeof(bad_values[0]));
+	tcase_add_test(t, signed_division_of_constants_folds_and_int_min_by_minus_one_is_refused);
+	tcase_add_test(t, a_constant_without_spec_id_is_set_by_no_id);
 	tcase_add_test(t, bindings_with_gaps_aliases_uniforms_and_arrays_bind_by_number);
 	tcase_add_test(t, aliases_take_the_largest_size);
 	tcase_add_test(t, robust_access_holds_for_uniforms_aliases_and_arrays);

@@ -9,6 +9,14 @@
  * sizes, no padding), so a module within maxComputeSharedMemorySize here is
  * within it there.
  *
+ * The optimizer that folds specialization (spirv_opt.cpp) divides 32-bit
+ * constants in C++ and guards only a zero divisor: INT_MIN / -1 in an
+ * OpSpecConstantOp SDiv, SRem or SMod traps the CPU (SIGFPE) and would end
+ * the daemon. So before folding, each of those needs a divisor that is a
+ * known constant other than -1, or a dividend that is one other than
+ * INT_MIN; an operand that is itself an expression is refused, since
+ * nothing here evaluates expressions.
+ *
  * Types and constants are declared before use, so one pass knows every
  * size it needs; facts live in arrays indexed by id, which is why the id
  * bound is limited.
@@ -32,6 +40,9 @@ enum {
 	F_DESC_ARR = 4,   /* a variable that is an array of buffers (length in aux[]) */
 	F_WGSIZE = 8,     /* decorated BuiltIn WorkgroupSize */
 	F_BUFPTR = 16,    /* a StorageBuffer or Uniform pointer type to an array (length in aux[]) */
+	F_NOT_M1 = 32,    /* an integer constant (scalar or composite) with no component all ones (-1) */
+	F_NOT_MIN = 64,   /* one with no component the width's minimum (INT_MIN) */
+	F_SPEC_ID = 128,  /* decorated SpecId (the id in spec_id[]) */
 };
 
 /* Type kinds in kind[] (an integer type's signedness does not matter to
@@ -39,7 +50,8 @@ enum {
 enum { K_NONE, K_BOOL, K_INT, K_FLOAT };
 
 struct spec_const {
-	uint32_t spec_id;     /* SpecId + 1; 0: not decorated */
+	uint32_t spec_id;
+	bool decorated;       /* spec_id is a SpecId */
 	uint32_t type;
 	size_t at;            /* word offset of the instruction */
 	uint32_t n_words;
@@ -52,7 +64,7 @@ struct scan {
 	uint32_t bound;
 	uint64_t *size;      /* bytes of a type id; for an integer constant, its value */
 	uint32_t *aux;       /* array length of an array type, pointer type or variable */
-	uint32_t *spec_id;   /* SpecId + 1 of a decorated id */
+	uint32_t *spec_id;   /* SpecId of an id with F_SPEC_ID */
 	uint8_t *flags;
 	uint8_t *kind, *width;
 	uint32_t ids[3];     /* LocalSizeId operands */
@@ -60,6 +72,8 @@ struct scan {
 	bool spec_left;      /* an OpSpecConstant* instruction */
 	bool wg_unknown;     /* the WorkgroupSize built-in is not made of constants */
 	bool frozen_left;    /* an OpSpecConstant{,True,False}: specialization did not run */
+	uint32_t risky_div;  /* an OpSpecConstantOp division that could be INT_MIN / -1; 0: none */
+	uint32_t risky_op;   /* its operation */
 	struct spec_const *consts;
 	size_t n_consts;
 };
@@ -181,6 +195,53 @@ static void on_mode(struct scan *sc, const spv_parsed_instruction_t *in)
 	}
 }
 
+/* F_NOT_M1 and F_NOT_MIN of an integer constant of type t whose literal is
+ * v (the bits above its width may be a sign extension). */
+static uint8_t int_flags(const struct scan *sc, uint32_t t, uint64_t v)
+{
+	uint8_t bits = t < sc->bound && sc->kind[t] == K_INT ? sc->width[t] : 0;
+	if (!bits)
+		return 0;
+	uint64_t ones = bits == 64 ? UINT64_MAX : (1ull << bits) - 1;
+	v &= ones;
+	return (v != ones ? F_NOT_M1 : 0) | (v != 1ull << (bits - 1) ? F_NOT_MIN : 0);
+}
+
+/* What a constant instruction says of its value's components, for the
+ * division check. */
+static void note_value(struct scan *sc, const spv_parsed_instruction_t *in, uint32_t r)
+{
+	const uint32_t *w = in->words;
+	uint32_t n = in->num_words;
+	uint8_t f = F_NOT_M1 | F_NOT_MIN;
+	switch (in->opcode) {
+	case SpvOpConstant:
+	case SpvOpSpecConstant:
+		f = n == 4 || n == 5 ? int_flags(sc, in->type_id, n == 5 ? w[3] | (uint64_t)w[4] << 32 : w[3]) : 0;
+		break;
+	case SpvOpConstantNull:
+		break;
+	case SpvOpConstantComposite:
+	case SpvOpSpecConstantComposite:
+		for (uint32_t i = 3; i < n; i++)
+			f &= flags_of(sc, w[i]);
+		break;
+	case SpvOpSpecConstantOp:
+		/* Unknown before folding; a signed division in it must be safe
+		 * to fold from its operands alone. */
+		if (n == 6 && (w[3] == SpvOpSDiv || w[3] == SpvOpSRem || w[3] == SpvOpSMod) &&
+		    !(flags_of(sc, w[5]) & F_NOT_M1) && !(flags_of(sc, w[4]) & F_NOT_MIN)) {
+			sc->risky_div = r;
+			sc->risky_op = w[3];
+		}
+		f = 0;
+		break;
+	default:
+		return;
+	}
+	sc->flags[r] |= f;
+}
+
 static spv_result_t note_spec(struct scan *sc, const spv_parsed_instruction_t *in, uint32_t r)
 {
 	if (in->opcode == SpvOpSpecConstantComposite || in->opcode == SpvOpSpecConstantOp) {
@@ -192,8 +253,8 @@ static spv_result_t note_spec(struct scan *sc, const spv_parsed_instruction_t *i
 		return SPV_ERROR_OUT_OF_MEMORY;
 	sc->consts = grown;
 	sc->consts[sc->n_consts++] = (struct spec_const){
-		.spec_id = sc->spec_id[r], .type = in->type_id, .at = (size_t)(in->words - sc->base),
-		.n_words = in->num_words, .opcode = in->opcode,
+		.spec_id = sc->spec_id[r], .decorated = sc->flags[r] & F_SPEC_ID, .type = in->type_id,
+		.at = (size_t)(in->words - sc->base), .n_words = in->num_words, .opcode = in->opcode,
 	};
 	sc->spec_left = true;
 	return SPV_SUCCESS;
@@ -230,8 +291,10 @@ static spv_result_t on_instruction(void *user, const spv_parsed_instruction_t *i
 	uint32_t n = in->num_words, r = in->result_id;
 	check_array_use(sc, in);
 	if (in->opcode == SpvOpDecorate && n > 3 && w[1] < sc->bound) {
-		if (w[2] == SpvDecorationSpecId)
-			sc->spec_id[w[1]] = w[3] + 1;
+		if (w[2] == SpvDecorationSpecId) {
+			sc->spec_id[w[1]] = w[3];
+			sc->flags[w[1]] |= F_SPEC_ID;
+		}
 		if (w[2] == SpvDecorationBuiltIn && w[3] == SpvBuiltInWorkgroupSize)
 			sc->flags[w[1]] |= F_WGSIZE;
 	}
@@ -239,6 +302,7 @@ static spv_result_t on_instruction(void *user, const spv_parsed_instruction_t *i
 	if (r >= sc->bound)
 		return SPV_SUCCESS;
 	on_type(sc, in, r);
+	note_value(sc, in, r);
 	switch (in->opcode) {
 	case SpvOpVariable:
 		if (n > 3 && w[3] == SpvStorageClassWorkgroup)
@@ -353,18 +417,18 @@ static void spec_type_of(uint32_t t, uint8_t *ret_kind, uint8_t *ret_width)
 static void list_ids(const struct scan *sc, char *buf, size_t len)
 {
 	size_t o = 0;
-	uint32_t last = 0;
+	uint64_t from = 0;
 	buf[0] = '\0';
-	/* Ascending, each once: the smallest id above the last one listed. */
+	/* Ascending, each once: the smallest id from one above the last listed. */
 	for (;;) {
-		uint32_t next = 0;
+		uint64_t next = UINT64_MAX;
 		for (size_t i = 0; i < sc->n_consts; i++)
-			if (sc->consts[i].spec_id > last && (!next || sc->consts[i].spec_id < next))
+			if (sc->consts[i].decorated && sc->consts[i].spec_id >= from && sc->consts[i].spec_id < next)
 				next = sc->consts[i].spec_id;
-		if (!next || o + 12 >= len)
+		if (next == UINT64_MAX || o + 12 >= len)
 			break;
-		o += (size_t)snprintf(buf + o, len - o, "%s%u", o ? ", " : "", next - 1);
-		last = next;
+		o += (size_t)snprintf(buf + o, len - o, "%s%u", o ? ", " : "", (uint32_t)next);
+		from = next + 1;
 	}
 	if (!o)
 		snprintf(buf, len, "none");
@@ -420,7 +484,7 @@ static int apply_values(const struct scan *sc, const struct gd_kernel_opts *opts
 		bool found = false;
 		for (size_t j = 0; j < sc->n_consts; j++) {
 			const struct spec_const *c = &sc->consts[j];
-			if (c->spec_id != v->id + 1)
+			if (!c->decorated || c->spec_id != v->id)
 				continue;
 			found = true;
 			int r = set_one(sc, c, v, copy, err, errlen);
@@ -436,6 +500,21 @@ static int apply_values(const struct scan *sc, const struct gd_kernel_opts *opts
 		}
 	}
 	return 0;
+}
+
+/* The patched module's signed divisions, with the values set (see the top). */
+static int check_folds(const uint32_t *words, size_t size, char *err, size_t errlen)
+{
+	struct gd_spirv_scan out = {0};
+	struct scan sc = {.out = &out};
+	int r = parse(words, size, &sc, err, errlen);
+	if (r == 0 && sc.risky_div)
+		r = -EINVAL, snprintf(err, errlen, "specialization constant %%%u: OpSpecConstantOp %s whose divisor may be -1 "
+				      "and dividend INT_MIN, a division that traps where gpucmd folds specialization "
+				      "(before the driver sees the module); divide by a literal, or in the kernel's code",
+				      sc.risky_div, sc.risky_op == SpvOpSDiv ? "SDiv" : sc.risky_op == SpvOpSRem ? "SRem" : "SMod");
+	scan_free(&sc);
+	return r;
 }
 
 int gd_spirv_tools_set_constants(const uint32_t *words, size_t size, const struct gd_kernel_opts *opts,
@@ -455,6 +534,8 @@ int gd_spirv_tools_set_constants(const uint32_t *words, size_t size, const struc
 	if (r == 0 && copy)
 		r = apply_values(&sc, opts, copy, err, errlen);
 	scan_free(&sc);
+	if (r == 0 && copy)
+		r = check_folds(copy, size, err, errlen);
 	if (r < 0) {
 		free(copy);
 		return r;
