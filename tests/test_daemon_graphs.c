@@ -190,6 +190,32 @@ START_TEST(replay_with_rebound_buffers)
 }
 END_TEST
 
+/* A fill "to the end" of a 6-byte buffer from byte 4 covers its last,
+ * partial word; recorded again on a rebound buffer it covers the same
+ * (it was kept as 0 bytes, a fill the validation layer refuses). */
+START_TEST(fill_to_the_end_of_an_odd_sized_buffer_replays_rebound)
+{
+	gpucmd_client *c = connect_ok();
+	gpucmd_buffer a = buffer(c, 6), b = buffer(c, 6);
+	const uint8_t zero[6] = {0};
+	ck_assert_int_eq(gpucmd_buffer_write(c, b, 0, zero, 6), 0);
+	gpucmd_session s;
+	gpucmd_graph g;
+	ck_assert_int_eq(gpucmd_session_open(c, "odd", &s), 0);
+	ck_assert_int_eq(gpucmd_capture_begin(c, s), 0);
+	ck_assert_int_eq(gpucmd_buffer_fill(c, s, a, 4, 0, 0x0201u), 0);
+	ck_assert_int_eq(gpucmd_capture_end(c, s, &g, NULL), 0);
+	struct gpucmd_graph_rebind rb = {0, b};
+	ck_assert_int_eq(gpucmd_graph_replay(c, s, g, NULL, 0, &rb, 1), 0);
+	must(c, gpucmd_commit_and_wait(c, s), "replay of the fill on b");
+	uint8_t got[6];
+	ck_assert_int_eq(gpucmd_buffer_read(c, b, 0, got, 6), 0);
+	static const uint8_t want[6] = {0, 0, 0, 0, 1, 2};
+	ck_assert_msg(!memcmp(got, want, 6), "b = %u %u %u %u %u %u", got[0], got[1], got[2], got[3], got[4], got[5]);
+	gpucmd_disconnect(c);
+}
+END_TEST
+
 /* The client frees every buffer the graph uses but the output; replays
  * still compute with them, and freeing the graph releases them. */
 START_TEST(buffers_freed_by_the_client_stay_alive_for_the_graph)
@@ -356,6 +382,7 @@ static void add_graph_tests(TCase *t)
 	tcase_add_test(t, replay_of_a_100_node_graph_equals_eager_execution);
 	tcase_add_test(t, replay_with_new_push_constants);
 	tcase_add_test(t, replay_with_rebound_buffers);
+	tcase_add_test(t, fill_to_the_end_of_an_odd_sized_buffer_replays_rebound);
 	tcase_add_test(t, buffers_freed_by_the_client_stay_alive_for_the_graph);
 	tcase_add_test(t, replay_from_another_process_through_a_token);
 	tcase_add_test(t, replay_is_ordered_with_the_stage_by_its_ranges);

@@ -421,7 +421,8 @@ static void query_properties(struct gd_gpu *gpu)
 	vkGetPhysicalDeviceProperties2(gpu->phys, &p2);
 	gpu->props = p2.properties;
 	gpu->props12.pNext = gpu->props13.pNext = gpu->subgroup.pNext = gpu->driver.pNext = NULL;
-	gpu->max_buffer_size = m4.maxBufferSize;
+	/* Whole words: buffers are made rounded up to one, which must not wrap. */
+	gpu->max_buffer_size = m4.maxBufferSize & ~(VkDeviceSize)3;
 	vkGetPhysicalDeviceMemoryProperties(gpu->phys, &gpu->mem);
 	gpu->n_families = 16;
 	vkGetPhysicalDeviceQueueFamilyProperties(gpu->phys, &gpu->n_families, gpu->families);

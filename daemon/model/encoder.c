@@ -238,8 +238,11 @@ void gd_session_dispatch(struct gd_session *s, uint64_t req, const struct gd_ker
 	vkCmdDispatch(cb, groups[0], groups[1], groups[2]);
 	end_command(sub);
 	if (s->capture) {
-		if (gd_graph_add_dispatch(s->capture, k, bound, push, groups, barrier_before) < 0)
-			gd_session_fail(s, req, -ENOMEM, "capture of a dispatch of kernel '%s': daemon out of memory", k->name);
+		int r = gd_graph_add_dispatch(s->capture, k, bound, push, groups, barrier_before);
+		if (r < 0)
+			gd_session_fail(s, req, r, "capture of a dispatch of kernel '%s': %s", k->name, r == -E2BIG
+					? "the capture holds 4 GiB of push constants, the most a graph keeps"
+					: "daemon out of memory");
 		return;
 	}
 	s->dispatches++;

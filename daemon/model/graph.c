@@ -144,15 +144,22 @@ int gd_graph_add_dispatch(struct gd_graph *g, const struct gd_kernel *k, const s
 		offsets[i] = bound[i].offset;
 		ranges[i] = bound[i].range;
 	}
-	if (g->push_len + f->push_size > g->push_cap) {
-		uint32_t cap = g->push_cap ? 2 * g->push_cap : 256;
-		while (cap < g->push_len + f->push_size)
+	/* 64-bit, and at most 4 GiB in all: doubling a 32-bit capacity past
+	 * 2 GiB would wrap to 0 and never reach what is needed. */
+	uint64_t need = (uint64_t)g->push_len + f->push_size;
+	if (need > UINT32_MAX)
+		return -E2BIG;
+	if (need > g->push_cap) {
+		uint64_t cap = g->push_cap ? 2ull * g->push_cap : 256;
+		while (cap < need)
 			cap *= 2;
+		if (cap > UINT32_MAX)
+			cap = UINT32_MAX;
 		uint8_t *p = realloc(g->push, cap);
 		if (!p)
 			return -ENOMEM;
 		g->push = p;
-		g->push_cap = cap;
+		g->push_cap = (uint32_t)cap;
 	}
 	struct gd_graph_node *node = add_node(g, GD_NODE_DISPATCH, f->n_bindings, bufs, offsets, ranges);
 	if (!node)
@@ -178,9 +185,10 @@ int gd_graph_add_copy(struct gd_graph *g, struct gd_buffer *src, uint64_t src_of
 
 int gd_graph_add_fill(struct gd_graph *g, struct gd_buffer *dst, uint64_t offset, uint64_t size, uint32_t value)
 {
-	/* "To the end" is kept as the bytes it meant, whole words, so that a
-	 * larger buffer rebound later gets the same range. */
-	uint64_t range = size == VK_WHOLE_SIZE ? (dst->size - offset) & ~(uint64_t)3 : size;
+	/* "To the end" is kept as the bytes it meant, so that a larger buffer
+	 * rebound later gets the same range: whole words, the last partial
+	 * one included, as in the buffer rounded up to words that it filled. */
+	uint64_t range = size == VK_WHOLE_SIZE ? ((dst->size + 3) & ~(uint64_t)3) - offset : size;
 	struct gd_graph_node *node = add_node(g, GD_NODE_FILL, 1, &dst, &offset, &range);
 	if (!node)
 		return -ENOMEM;

@@ -67,8 +67,8 @@ struct gd_graph *gd_graph_ref(struct gd_graph *g);
 /* The last reference frees the command buffer and drops the buffers. */
 void gd_graph_unref(struct gd_graph *g);
 
-/* Adds a node while capturing; -ENOMEM leaves the graph unusable (the
- * caller fails the capture). */
+/* Adds a node while capturing; -ENOMEM (or -E2BIG: over 4 GiB of push
+ * constants) leaves the graph unusable (the caller fails the capture). */
 int gd_graph_add_dispatch(struct gd_graph *g, const struct gd_kernel *k, const struct gd_bound *bound,
 			  const void *push, const uint32_t groups[3], bool barrier_before);
 int gd_graph_add_copy(struct gd_graph *g, struct gd_buffer *src, uint64_t src_offset, struct gd_buffer *dst,
