@@ -115,6 +115,52 @@ START_TEST(profiled_session_times_each_command_and_command_buffer)
 }
 END_TEST
 
+/* A profile names each command's kernel after the kernel is gone: the
+ * records kept pointers to names the kernel owned, which unregistering
+ * freed (a kernel registered next took the memory and its name). */
+START_TEST(a_profile_names_kernels_unregistered_since)
+{
+	gpucmd_client *c = connect_ok();
+	size_t len;
+	uint8_t *spv = read_spv("negate", &len);
+	struct gpucmd_kernel_info k;
+	gpucmd_buffer a, o;
+	gpucmd_session s;
+	ck_assert_int_eq(gpucmd_buffer_create(c, N * 4, 0, &a), 0);
+	ck_assert_int_eq(gpucmd_buffer_create(c, N * 4, 0, &o), 0);
+	ck_assert_int_eq(gpucmd_session_open(c, "timed", &s), 0);
+	ck_assert_int_eq(gpucmd_profile(c, s, true), 0);
+	struct gpucmd_binding bind[2] = {{a, 0, 0}, {o, 0, 0}};
+	uint32_t n = N;
+	/* One retired before the unregister, one in flight across it. */
+	for (int i = 0; i < 2; i++) {
+		must(c, gpucmd_kernel_register(c, i ? "negate_in_flight" : "negate_retired", spv, len, &k), "register");
+		ck_assert_int_eq(gpucmd_dispatch(c, s, k.id, bind, 2, &n, 4, N / 64, 1, 1), 0);
+		if (i == 0) {
+			must(c, gpucmd_commit_and_wait(c, s), "commit_and_wait");
+			ck_assert_int_eq(gpucmd_reset_for_next_stage(c, s), 0);
+		} else {
+			ck_assert_int_eq(gpucmd_commit_stage(c, s), 0);
+		}
+		must(c, gpucmd_kernel_unregister(c, k.id), "unregister");
+		must(c, gpucmd_kernel_register(c, "a_kernel_registered_after", spv, len, &k), "register another");
+		must(c, gpucmd_kernel_unregister(c, k.id), "unregister another");
+	}
+	/* A stage after it, waited for: the one in flight retired first. */
+	ck_assert_int_eq(gpucmd_reset_for_next_stage(c, s), 0);
+	ck_assert_int_eq(gpucmd_buffer_fill(c, s, o, 0, 0, 0), 0);
+	must(c, gpucmd_commit_and_wait(c, s), "commit_and_wait");
+	struct gpucmd_profile p;
+	must(c, gpucmd_profile_fetch(c, s, NULL, true, &p), "profile_fetch");
+	ck_assert_uint_eq(p.n_commands, 3);
+	ck_assert_str_eq(p.commands[0].name, "negate_retired");
+	ck_assert_str_eq(p.commands[1].name, "negate_in_flight");
+	gpucmd_profile_free(&p);
+	free(spv);
+	gpucmd_disconnect(c);
+}
+END_TEST
+
 /* A graph replay is one timed command; fetching a session that never
  * profiled is refused by name. */
 START_TEST(graph_replay_is_one_timed_command)
@@ -256,6 +302,7 @@ TCase *timing_tcase(void)
 	tcase_set_timeout(t, 60);
 	tcase_add_test(t, profiled_session_times_each_command_and_command_buffer);
 	tcase_add_test(t, graph_replay_is_one_timed_command);
+	tcase_add_test(t, a_profile_names_kernels_unregistered_since);
 	tcase_add_test(t, cli_trace_writes_chrome_trace_json);
 	return t;
 }

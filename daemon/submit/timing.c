@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "device/gpu.h"
 #include "device/vkcheck.h"
@@ -49,7 +50,7 @@ int gd_cb_timing_cmd_start(struct gd_cb_timing *t, VkCommandBuffer cb, const cha
 	if (t->n_cmds == GD_TIMING_MAX_CMDS)
 		return -1;
 	int q = 2 + 2 * (int)t->n_cmds;
-	t->names[t->n_cmds++] = name;
+	snprintf(t->names[t->n_cmds++], GD_TIMING_NAME, "%s", name);
 	vkCmdWriteTimestamp2(cb, VK_PIPELINE_STAGE_2_TOP_OF_PIPE_BIT, t->pool, (uint32_t)q);
 	return q + 1;
 }
@@ -101,7 +102,8 @@ uint64_t gd_timing_collect(struct gd_timing *tm, struct gd_gpu *gpu, struct gd_c
 	c->end_ns = end;
 	for (uint32_t i = 0; i < t->n_cmds; i++) {
 		struct gd_timed_cmd *r = &tm->cmds[tm->n_cmds++ % GD_TIMING_CMD_RING];
-		*r = (struct gd_timed_cmd){serial, i, t->names[i], to_ns(gpu, ticks[2 + 2 * i]), to_ns(gpu, ticks[3 + 2 * i])};
+		*r = (struct gd_timed_cmd){serial, i, "", to_ns(gpu, ticks[2 + 2 * i]), to_ns(gpu, ticks[3 + 2 * i])};
+		memcpy(r->name, t->names[i], GD_TIMING_NAME);
 	}
 	*ret_start = start;
 	*ret_end = end;

@@ -19,6 +19,7 @@
 #define GD_TIMING_MAX_CMDS 1024  /* timed commands per command buffer; later ones are not timed */
 #define GD_TIMING_CMD_RING 8192  /* command records a session keeps */
 #define GD_TIMING_CB_RING 1024   /* command-buffer records a session keeps */
+#define GD_TIMING_NAME 64        /* a kernel's name and its NUL */
 
 struct gd_gpu;
 
@@ -27,13 +28,15 @@ struct gd_gpu;
 struct gd_cb_timing {
 	VkQueryPool pool;
 	uint32_t n_cmds;
-	const char *names[GD_TIMING_MAX_CMDS]; /* static or registry-owned strings */
+	/* Copies: a client kernel or a graph that names a command may be
+	 * freed before the command retires or its record is fetched. */
+	char names[GD_TIMING_MAX_CMDS][GD_TIMING_NAME];
 };
 
 struct gd_timed_cmd {
 	uint64_t cb;                 /* serial of its command buffer */
 	uint32_t index;              /* position in the command buffer */
-	const char *name;            /* kernel name, "copy", "fill", "graph" */
+	char name[GD_TIMING_NAME];   /* kernel name, "buffer copy", "buffer fill", "replay of a graph" */
 	uint64_t start_ns, end_ns;
 };
 
