@@ -604,6 +604,53 @@ START_TEST(a_stage_holds_a_bounded_number_of_commands)
 }
 END_TEST
 
+/* Stages held back for a fence no one has signalled did not count against
+ * anything: a session waiting for one could commit stages (each a command
+ * buffer) without end. Now a connection's held ones are bounded, a commit
+ * past the bound fails naming it, and a stage that would not be held (the
+ * one that signals the fence) still goes. */
+START_TEST(stages_held_for_a_fence_are_bounded_per_connection)
+{
+	daemon_launch(&(struct daemon_launch){.config = "[limits]\nmax_held_per_client = 4\n"});
+	gpucmd_client *c = connect_ok();
+	gpucmd_buffer b;
+	gpucmd_session sig, w, other;
+	gpucmd_token tok;
+	must(c, gpucmd_buffer_create(c, 4096, 0, &b), "create");
+	must(c, gpucmd_session_open(c, "signaller", &sig), "open");
+	must(c, gpucmd_session_open(c, "waiter", &w), "open");
+	must(c, gpucmd_session_open(c, "other", &other), "open");
+	must(c, gpucmd_fence_export(c, sig, &tok), "export");
+	must(c, gpucmd_wait_fence(c, w, &tok, 1), "wait_fence");
+	for (uint32_t i = 1; i <= 4; i++) {
+		must(c, gpucmd_buffer_fill(c, w, b, 0, 4, i), "fill");
+		must(c, gpucmd_commit_stage(c, w), "commit");
+		must(c, gpucmd_reset_for_next_stage(c, w), "reset");
+		must(c, gpucmd_ping(c), "ping");
+	}
+	struct gpucmd_session_state st;
+	must(c, gpucmd_session_query(c, w, &st), "query");
+	ck_assert_uint_eq(st.completed, 0);
+	must(c, gpucmd_buffer_fill(c, w, b, 0, 4, 5), "fill");
+	ck_assert_int_eq(gpucmd_commit_and_wait(c, w), -EMFILE);
+	ck_assert_msg(strstr(gpucmd_last_error(c), "4 command buffers of this connection wait for fences not yet "
+				 "signalled, the most max_held_per_client allows"), "%s", gpucmd_last_error(c));
+	/* Work that is not held goes on; the signal releases the four. */
+	must(c, gpucmd_buffer_fill(c, other, b, 4, 4, 9), "fill");
+	must(c, gpucmd_commit_and_wait(c, other), "a stage that waits for nothing");
+	must(c, gpucmd_buffer_fill(c, sig, b, 8, 4, 1), "fill");
+	must(c, gpucmd_fence_stage(c, sig, "signal"), "fence_stage");
+	must(c, gpucmd_fence_wait(c, &tok, 1, 10000), "fence_wait");
+	must(c, gpucmd_commit_and_wait(c, w), "the refused stage, once the others were submitted");
+	uint32_t got[3];
+	must(c, gpucmd_buffer_read(c, b, 0, got, sizeof(got)), "read");
+	ck_assert_uint_eq(got[0], 5);
+	ck_assert_uint_eq(got[1], 9);
+	ck_assert_uint_eq(got[2], 1);
+	gpucmd_disconnect(c);
+}
+END_TEST
+
 /* Kernel builds share the daemon's few worker threads: one uid may hold
  * max_kernel_builds_per_uid of them, and its further registrations wait
  * (the connection unread) instead of queueing without bound. Six
@@ -708,6 +755,7 @@ TCase *isolation_tcase(void)
 	tcase_add_test(t, partial_frames_are_bounded_in_total);
 	tcase_add_test(t, replies_a_client_never_reads_are_bounded);
 	tcase_add_test(t, a_stage_holds_a_bounded_number_of_commands);
+	tcase_add_test(t, stages_held_for_a_fence_are_bounded_per_connection);
 	tcase_add_test(t, kernel_builds_of_one_uid_wait_their_turn);
 	return t;
 }

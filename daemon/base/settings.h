@@ -48,6 +48,7 @@ struct gd_config {
 	uint32_t max_buffers_per_client;
 	uint32_t max_buffers_per_uid;
 	uint32_t max_inflight_per_client; /* command buffers on the GPU: backpressure, not an error */
+	uint32_t max_held_per_client; /* committed command buffers held for a fence: a commit past it fails */
 	uint32_t max_inflight_per_uid;
 	char *allow_users;         /* comma-separated user names or uids; NULL: everyone */
 	char *allow_groups;        /* comma-separated group names or gids; NULL: everyone */

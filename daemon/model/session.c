@@ -68,6 +68,26 @@ static void count_in_flight(struct gd_submission *sub, bool counted)
 	sub->counted = counted;
 }
 
+/* What is held is counted apart instead, against max_held_per_client:
+ * uncounted, a session waiting for a fence could queue stages without end. */
+static void count_held(struct gd_submission *sub, bool held)
+{
+	if (sub->held != held) {
+		sub->session->held += held ? 1 : -1;
+		sub->session->acct->held += held ? 1 : -1;
+	}
+	sub->held = held;
+}
+
+/* Whether session s may queue another command buffer that would be held:
+ * one that waits for a fence, or for its session's held work. A stage that
+ * would not be held always may: it may be what signals the fence. */
+static bool may_hold_more(const struct gd_session *s)
+{
+	uint32_t most = s->d->proc->cfg.max_held_per_client;
+	return !most || s->acct->held < most || (!s->n_xwait && !s->held);
+}
+
 static struct gd_submission *of_job(const struct gd_job *job)
 {
 	return gd_container_of(job, struct gd_submission, job);
@@ -75,12 +95,14 @@ static struct gd_submission *of_job(const struct gd_job *job)
 
 static void job_submitted(struct gd_job *job)
 {
+	count_held(of_job(job), false);
 	count_in_flight(of_job(job), true);
 }
 
 static void job_held(struct gd_job *job)
 {
 	count_in_flight(of_job(job), false);
+	count_held(of_job(job), true);
 }
 
 static void job_failed(struct gd_job *job, int code, const char *why)
@@ -358,7 +380,8 @@ bool gd_session_part_due(const struct gd_session *s)
 
 void gd_session_submit_part(struct gd_session *s)
 {
-	if (!gd_session_part_due(s) || gd_account_saturated(s->acct))
+	/* Behind held work a part could not run either: the stage grows instead. */
+	if (!gd_session_part_due(s) || gd_account_saturated(s->acct) || s->held || !may_hold_more(s))
 		return;
 	struct gd_submission *sub = s->open;
 	if (sub->busy_on)
@@ -444,6 +467,14 @@ void gd_session_commit(struct gd_session *s, uint64_t req, enum gd_commit_mode m
 	if (s->drained) {
 		if (mode == GD_COMMIT_AND_WAIT)
 			sync_when_idle(s, req);
+		return;
+	}
+	if (!may_hold_more(s)) {
+		gd_session_fail(s, req, -EMFILE, "commit of session '%s': %u command buffers of this connection wait "
+				"for fences not yet signalled, the most max_held_per_client allows; the stage stays open "
+				"(commit what signals them first)", s->name, s->acct->held);
+		if (mode == GD_COMMIT_AND_WAIT)
+			report_sync(s, req);
 		return;
 	}
 	/* A round trip of real work with nothing else of its client in flight:
@@ -541,6 +572,7 @@ static void job_retired(struct gd_job *job)
 		sub->on_retire = NULL;
 	}
 	release_refs(sub, true);
+	count_held(sub, false);
 	count_in_flight(sub, false);
 	s->completed++;
 	s->in_flight--;

@@ -59,6 +59,7 @@ struct gd_session {
 	struct gd_submission *spares;
 	struct gd_submission *newest;/* newest committed, until it retires */
 	uint32_t in_flight;          /* committed, not yet retired */
+	uint32_t held;               /* of those, held back for a fence */
 
 	bool drained, fence_pending;
 	uint64_t fence_value, wait_value, wait_count, next_wait;

@@ -81,6 +81,7 @@ struct gd_submission {
 	uint32_t hook_handle;
 	struct gd_buffer *hook_buf;  /* referenced */
 	bool counted;                /* counted in its client's in-flight work */
+	bool held;                   /* held for a fence, counted in its session's and connection's held */
 };
 
 static inline void gd_cmd_barrier(VkCommandBuffer cb, VkPipelineStageFlags2 src_stage, VkAccessFlags2 src_access,
