@@ -176,8 +176,10 @@ static void run_spec_divide(gpucmd_client *c, const struct gpucmd_kernel_info *k
 	must(c, gpucmd_dispatch(c, s, k->id, bind, 2, &n, 4, (n + 63) / 64, 1, 1), "dispatch");
 	must(c, gpucmd_commit_and_wait(c, s), "commit_and_wait");
 	must(c, gpucmd_buffer_read(c, by, 0, y, n * 4), "read");
-	for (uint32_t i = 0; i < n; i++)
-		ck_assert_msg(y[i] == x[i] + per, "y[%u] = %d, expected %d", i, y[i], x[i] + per);
+	for (uint32_t i = 0; i < n; i++) {
+		int32_t want = (int32_t)((uint32_t)x[i] + (uint32_t)per); /* the GPU's addition wraps */
+		ck_assert_msg(y[i] == want, "y[%u] = %d, expected %d", i, y[i], want);
+	}
 	gpucmd_session_close(c, s);
 	gpucmd_buffer_free(c, bx);
 	gpucmd_buffer_free(c, by);
