@@ -467,6 +467,58 @@ START_TEST(staged_copy_fill_and_host_visible_buffers_agree)
 }
 END_TEST
 
+/* A buffer in memory the host cannot map is cleared on the GPU before its
+ * handle is given; the handle is predictable, and a copy naming it read in
+ * the same turn as the create once ran in another session, unordered with
+ * the clear: the previous owner's bytes. Now no handle names the buffer
+ * before the clear has run, so that copy fails naming the handle. */
+START_TEST(a_buffer_has_no_handle_until_it_is_cleared)
+{
+	int base = daemon_base_fds();
+	struct raw r;
+	raw_open(&r);
+	Gpucmd__Request req = GPUCMD__REQUEST__INIT;
+	Gpucmd__SessionOpen so = GPUCMD__SESSION_OPEN__INIT;
+	so.label = "reader";
+	req.body_case = GPUCMD__REQUEST__BODY_SESSION_OPEN;
+	req.session_open = &so;
+	ck_assert_int_eq(raw_call(&r, &req, NULL, 0), 0); /* session 1 */
+	Gpucmd__BufferCreate bc = GPUCMD__BUFFER_CREATE__INIT;
+	bc.size = 1 << 20;
+	req.body_case = GPUCMD__REQUEST__BODY_BUFFER_CREATE;
+	req.buffer_create = &bc;
+	ck_assert_int_eq(raw_call(&r, &req, NULL, 0), 0); /* buffer 1, the copy's destination */
+	/* One write: the create of buffer 2, a copy from it, a commit_and_wait. */
+	Gpucmd__BufferCopy cp = GPUCMD__BUFFER_COPY__INIT;
+	cp.session = 1;
+	cp.src = 2;
+	cp.dst = 1;
+	cp.size = 1 << 20;
+	Gpucmd__Commit cm = GPUCMD__COMMIT__INIT;
+	cm.session = 1;
+	cm.mode = GPUCMD__COMMIT_MODE__COMMIT_AND_WAIT;
+	Gpucmd__Request create = req, copy = req, commit = req;
+	copy.body_case = GPUCMD__REQUEST__BODY_BUFFER_COPY;
+	copy.buffer_copy = &cp;
+	commit.body_case = GPUCMD__REQUEST__BODY_COMMIT;
+	commit.commit = &cm;
+	Gpucmd__Request *three[3] = {&create, &copy, &commit};
+	struct gw_buf out = {0};
+	for (int i = 0; i < 3; i++) {
+		three[i]->id = ++r.id;
+		ck_assert_int_eq(gw_pack(&out, &three[i]->base, GW_DEFAULT_MAX_FRAME), 0);
+	}
+	ck_assert_int_eq(write(r.fd, out.data, out.len), (ssize_t)out.len);
+	gw_buf_finish(&out);
+	char err[256];
+	ck_assert_int_eq(raw_wait(&r, create.id, NULL, 0), 0);
+	int st = raw_wait(&r, commit.id, err, sizeof(err));
+	ck_assert_msg(st == -ENOENT && strstr(err, "2"), "the copy from the buffer being cleared: %d '%s'", st, err);
+	raw_close(&r);
+	expect_baseline(base);
+}
+END_TEST
+
 TCase *staging_tcase(void)
 {
 	TCase *t = tcase_create("staging");
@@ -476,5 +528,6 @@ TCase *staging_tcase(void)
 	tcase_add_test(t, staged_writes_and_reads_of_any_size_round_trip);
 	tcase_add_test(t, disconnect_with_staged_work_in_flight_is_clean);
 	tcase_add_test(t, staged_copy_fill_and_host_visible_buffers_agree);
+	tcase_add_test(t, a_buffer_has_no_handle_until_it_is_cleared);
 	return t;
 }

@@ -78,8 +78,8 @@ struct gd_submission {
 	 * (requests/transfer.c). hook_* are its arguments. */
 	void (*on_retire)(struct gd_submission *sub);
 	uint64_t hook_id, hook_size;
-	uint32_t hook_handle;
 	struct gd_buffer *hook_buf;  /* referenced */
+	struct gd_buffer *hook_new;  /* a new buffer being cleared, referenced: its handle comes at retirement */
 	bool counted;                /* counted in its client's in-flight work */
 	bool held;                   /* held for a fence, counted in its session's and connection's held */
 };

@@ -42,22 +42,15 @@ void gd_request_buffer_create(struct gd_client *c, const Req *req)
 	}
 	struct gd_buffer *b;
 	bool needs_clear;
-	uint32_t h;
 	int r = gd_buffer_create(c->d, c->acct, bc->size, bc->flags, &b, &needs_clear, msg, sizeof(msg));
 	if (r < 0) {
 		gd_reply_status(c, req->id, r, 0, msg);
 		return;
 	}
-	r = gd_handles_add(&c->buffers, b, &h);
-	if (r < 0) {
-		gd_buffer_unref(b);
-		gd_reply_status(c, req->id, r, 0, "buffer create: this connection holds the most buffers it may");
-		return;
-	}
 	if (needs_clear)
-		gd_transfer_clear(c, req->id, b, h);
+		gd_transfer_clear(c, req->id, b);
 	else
-		gd_reply_buffer_created(c, req->id, h, false);
+		gd_reply_new_buffer(c, req->id, b, false);
 }
 
 void gd_request_buffer_create_shared(struct gd_client *c, const Req *req, int fd)
@@ -66,7 +59,6 @@ void gd_request_buffer_create_shared(struct gd_client *c, const Req *req, int fd
 	struct gd_shm shm;
 	struct gd_buffer *b;
 	bool zero_copy;
-	uint32_t h;
 	uint64_t size = req->buffer_create_shared->size;
 	if (fd < 0) {
 		gd_reply_status(c, req->id, -EBADF, 0, "shared buffer create: the request came without a memfd");
@@ -78,16 +70,12 @@ void gd_request_buffer_create_shared(struct gd_client *c, const Req *req, int fd
 		r = gd_buffer_create_shared(c->d, c->acct, size, &shm, &b, &zero_copy, why, sizeof(why));
 		gd_memfd_unmap(&shm); /* still ours only if that failed */
 	}
-	if (r == 0 && (r = gd_handles_add(&c->buffers, b, &h)) < 0) {
-		gd_buffer_unref(b);
-		snprintf(why, sizeof(why), "this connection holds the most buffers it may");
-	}
 	if (r < 0) {
 		snprintf(msg, sizeof(msg), "shared buffer create: %s", why);
 		gd_reply_status(c, req->id, r, 0, msg);
 		return;
 	}
-	gd_reply_buffer_created(c, req->id, h, zero_copy);
+	gd_reply_new_buffer(c, req->id, b, zero_copy);
 }
 
 int gd_request_buffer_write(struct gd_client *c, const Req *req)

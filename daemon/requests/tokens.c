@@ -75,16 +75,8 @@ static void *lookup_token(struct gd_client *c, const Req *req, enum gd_token_kin
 void gd_request_buffer_import(struct gd_client *c, const Req *req)
 {
 	struct gd_buffer *b = lookup_token(c, req, GD_TOKEN_BUFFER, req->buffer_import->token);
-	uint32_t h;
-	if (!b)
-		return;
-	int r = gd_handles_add(&c->buffers, gd_buffer_ref(b), &h);
-	if (r < 0) {
-		gd_buffer_unref(b);
-		gd_reply_status(c, req->id, r, 0, "this connection holds the most buffers it may");
-		return;
-	}
-	gd_reply_buffer_created(c, req->id, h, false);
+	if (b)
+		gd_reply_new_buffer(c, req->id, gd_buffer_ref(b), false);
 }
 
 void gd_request_fence_export(struct gd_client *c, const Req *req)

@@ -15,8 +15,16 @@
 #include "model/session.h"
 #include "requests/transfer.h"
 
-void gd_reply_buffer_created(struct gd_client *c, uint64_t id, uint32_t handle, bool zero_copy)
+void gd_reply_new_buffer(struct gd_client *c, uint64_t id, struct gd_buffer *b, bool zero_copy)
 {
+	uint32_t handle;
+	int r = gd_handles_add(&c->buffers, b, &handle);
+	if (r < 0) {
+		gd_buffer_unref(b);
+		gd_reply_status(c, id, r, 0, r == -ENOMEM ? "buffer: daemon out of memory"
+							  : "buffer: this connection holds the most buffers it may");
+		return;
+	}
 	Gpucmd__BufferCreated bc = GPUCMD__BUFFER_CREATED__INIT;
 	bc.buffer = handle;
 	bc.zero_copy = zero_copy;
@@ -66,24 +74,24 @@ static void answer(struct gd_submission *sub)
 {
 	struct gd_session *s = sub->session;
 	struct gd_client *c = s->client;
-	struct gd_buffer *staging = sub->hook_buf;
+	struct gd_buffer *staging = sub->hook_buf, *made = sub->hook_new;
+	sub->hook_buf = sub->hook_new = NULL;
 	if (c && !report_failure(c, s, sub->hook_id, true)) {
 		if (staging)
 			gd_reply_buffer_data(c, sub->hook_id, staging->map, sub->hook_size);
-		else if (sub->hook_handle)
-			gd_reply_buffer_created(c, sub->hook_id, sub->hook_handle, false);
+		else if (made)
+			gd_reply_new_buffer(c, sub->hook_id, made, false);
 		else
 			gd_reply_status(c, sub->hook_id, 0, 0, NULL);
+		made = NULL;
 		gd_client_flush(c);
 	}
-	if (staging)
-		gd_buffer_unref(staging);
-	sub->hook_buf = NULL;
-	sub->hook_handle = 0;
+	gd_buffer_unref(staging);
+	gd_buffer_unref(made);
 }
 
 /* Submits what the transfer session recorded. With `reply`, `req` is
- * answered at retirement, with hook_buf/hook_handle saying how. */
+ * answered at retirement, with hook_buf/hook_new saying how. */
 static struct gd_submission *submit(struct gd_client *c, struct gd_session *s, uint64_t req, bool reply)
 {
 	c->xfer_staged = 0;
@@ -114,17 +122,20 @@ static struct gd_buffer *staging(struct gd_client *c, uint64_t req, uint64_t len
 	return NULL;
 }
 
-void gd_transfer_clear(struct gd_client *c, uint64_t req, struct gd_buffer *b, uint32_t handle)
+void gd_transfer_clear(struct gd_client *c, uint64_t req, struct gd_buffer *b)
 {
 	struct gd_session *s = session_of(c);
 	if (!s) {
+		gd_buffer_unref(b);
 		gd_reply_status(c, req, -ENOMEM, 0, "buffer create: daemon out of memory");
 		return;
 	}
 	gd_session_fill(s, req, b, 0, VK_WHOLE_SIZE, 0);
 	struct gd_submission *sub = submit(c, s, req, true);
 	if (sub)
-		sub->hook_handle = handle;
+		sub->hook_new = b;
+	else
+		gd_buffer_unref(b);
 }
 
 void gd_transfer_write(struct gd_client *c, uint64_t req, struct gd_buffer *b, uint64_t offset, const void *data,

@@ -24,9 +24,10 @@
 struct gd_buffer;
 struct gd_client;
 
-/* Clears new buffer b on the GPU, then answers request `req` with its
- * handle. */
-void gd_transfer_clear(struct gd_client *c, uint64_t req, struct gd_buffer *b, uint32_t handle);
+/* Clears new buffer b on the GPU, then gives it a handle and answers
+ * request `req` with it; takes the caller's reference. No handle names b
+ * before: nothing of the client's can reach memory not yet cleared. */
+void gd_transfer_clear(struct gd_client *c, uint64_t req, struct gd_buffer *b);
 /* Copies len bytes at data to offset of b; the last chunk of a write is
  * answered when it (and every chunk before it) has been copied. */
 void gd_transfer_write(struct gd_client *c, uint64_t req, struct gd_buffer *b, uint64_t offset, const void *data,
@@ -34,8 +35,9 @@ void gd_transfer_write(struct gd_client *c, uint64_t req, struct gd_buffer *b, u
 /* Answers `req` with size bytes at offset of b. */
 void gd_transfer_read(struct gd_client *c, uint64_t req, struct gd_buffer *b, uint64_t offset, uint64_t size);
 
-/* Replies both the direct and the staged paths send. */
-void gd_reply_buffer_created(struct gd_client *c, uint64_t id, uint32_t handle, bool zero_copy);
+/* Gives b (the caller's reference, taken) a handle on c and answers
+ * request id with it, or with why not (the reference then dropped). */
+void gd_reply_new_buffer(struct gd_client *c, uint64_t id, struct gd_buffer *b, bool zero_copy);
 void gd_reply_buffer_data(struct gd_client *c, uint64_t id, const void *data, size_t len);
 
 #endif
