@@ -18,6 +18,40 @@
 
 #define N (1u << 18)
 
+/* Stages committed in one turn count against the in-flight limit until the
+ * turn's end finds them held for a fence; the commit after them waited for
+ * room, and the room they made was never told: the connection stayed
+ * unread for ever, though its next commit was the one that signals. */
+START_TEST(room_made_by_held_stages_resumes_their_connection)
+{
+	gpucmd_client *c = connect_ok();
+	gpucmd_buffer b;
+	gpucmd_session waiter, signaller;
+	gpucmd_token tok;
+	must(c, gpucmd_buffer_create(c, 4096, 0, &b), "create");
+	must(c, gpucmd_session_open(c, "waiter", &waiter), "open");
+	must(c, gpucmd_session_open(c, "signaller", &signaller), "open");
+	must(c, gpucmd_fence_export(c, signaller, &tok), "export");
+	/* Streamed, so sent in one write with the round trip at the end:
+	 * max_inflight_per_client (4) stages held, then the signal. */
+	for (uint32_t i = 1; i <= 4; i++) {
+		ck_assert_int_eq(gpucmd_wait_fence(c, waiter, &tok, 1), 0);
+		ck_assert_int_eq(gpucmd_buffer_fill(c, waiter, b, 0, 4, i), 0);
+		ck_assert_int_eq(gpucmd_commit_stage(c, waiter), 0);
+		ck_assert_int_eq(gpucmd_reset_for_next_stage(c, waiter), 0);
+	}
+	ck_assert_int_eq(gpucmd_buffer_fill(c, signaller, b, 4, 4, 7), 0);
+	ck_assert_int_eq(gpucmd_fence_stage(c, signaller, "signal"), 0);
+	must(c, gpucmd_commit_and_wait(c, signaller), "the signal");
+	must(c, gpucmd_commit_and_wait(c, waiter), "the four held");
+	uint32_t got[2];
+	must(c, gpucmd_buffer_read(c, b, 0, got, sizeof(got)), "read");
+	ck_assert_uint_eq(got[0], 4);
+	ck_assert_uint_eq(got[1], 7);
+	gpucmd_disconnect(c);
+}
+END_TEST
+
 /* Process B: imports A's buffer, waits on A's fence on the GPU, doubles the
  * buffer into its own, checks it saw A's data. Exits 0 when all holds. */
 static void process_b(int from_a, int to_a)
@@ -261,6 +295,7 @@ TCase *fences_tcase(void)
 	tcase_add_test(t, stage_in_another_process_waits_on_exported_fence);
 	tcase_add_test(t, abandoned_fence_fails_the_waiting_stage_not_the_daemon);
 	tcase_add_test(t, guessed_tokens_reach_nothing);
+	tcase_add_test(t, room_made_by_held_stages_resumes_their_connection);
 	tcase_add_test(t, host_wait_times_out_then_sees_the_value);
 	tcase_add_test(t, host_waits_with_different_timeouts_end_each_on_their_own);
 	return t;

@@ -99,10 +99,12 @@ static void job_submitted(struct gd_job *job)
 	count_in_flight(of_job(job), true);
 }
 
-static void job_held(struct gd_job *job)
+static bool job_held(struct gd_job *job)
 {
+	bool made_room = of_job(job)->counted;
 	count_in_flight(of_job(job), false);
 	count_held(of_job(job), true);
+	return made_room;
 }
 
 static void job_failed(struct gd_job *job, int code, const char *why)

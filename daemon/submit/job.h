@@ -80,9 +80,10 @@ struct gd_lane {
 /* How the scheduler reports to a job's owner. */
 struct gd_job_ops {
 	/* It went to the queue; or it is held back for another lane's
-	 * timeline (work that cannot run yet). */
+	 * timeline (work that cannot run yet), which returns true when that
+	 * made room for its owner (connections waiting for room then go on). */
 	void (*submitted)(struct gd_job *job);
-	void (*held)(struct gd_job *job);
+	bool (*held)(struct gd_job *job);
 	/* It failed (never ran, or the device was lost): why, to keep for
 	 * the owner's client. job->failed is set; retired follows. */
 	void (*failed)(struct gd_job *job, int code, const char *why);

@@ -292,10 +292,13 @@ static void fail_now(struct gd_scheduler *s, struct gd_job *sub, int code, const
  * held (a fence it waits for is not submitted yet, or the daemon keeps bulk
  * work back, hold.h) keeps its later ones held too, so its order never
  * changes. Passes repeat while a pass released something, since a fence
- * submitted in the batch can release a waiter that came before it.
+ * submitted in the batch can release a waiter that came before it. True
+ * when a submission held or failed made room for its owner: a connection
+ * that waits for room must hear of it (nothing else may ever retire).
  */
-static void gather(struct gd_scheduler *s)
+static bool gather(struct gd_scheduler *s)
 {
+	bool made_room = false;
 	struct gd_job *queue = s->held, *ready = gd_hold_begin_turn(&s->hold, s->ready);
 	*s->held_tail = ready;
 	if (!queue)
@@ -314,6 +317,7 @@ static void gather(struct gd_scheduler *s)
 			bool blocked = ses->blocked_pass == s->pass;
 			int r = blocked ? 0 : ready_to_submit(s, sub);
 			if (r < 0) {
+				made_room = true;
 				fail_now(s, sub, GPUCMD_E_FENCE_ABANDONED,
 					 "fence abandoned: the session that owns a fence this stage waits on (directly, or "
 					 "through an earlier stage of its own session) closed before signalling the value");
@@ -323,8 +327,8 @@ static void gather(struct gd_scheduler *s)
 				/* Only a fence wait stops counting against the in-flight
 				 * limit (else a flood kept back is read without end). */
 				ses->blocked_on_fence = blocked ? ses->blocked_on_fence : r == 0;
-				if (ses->blocked_on_fence)
-					sub->ops->held(sub);
+				if (ses->blocked_on_fence && sub->ops->held(sub))
+					made_room = true;
 				ses->blocked_pass = s->pass;
 				append_job(&again_tail, sub);
 				continue;
@@ -337,6 +341,7 @@ static void gather(struct gd_scheduler *s)
 	s->held = queue;
 	while (*s->held_tail)
 		s->held_tail = &(*s->held_tail)->next;
+	return made_room;
 }
 
 /* After a commit_and_wait went to the queue, the loop thread polls for it
@@ -443,7 +448,7 @@ static void on_turn_end(uv_check_t *h)
 		return;
 	}
 	s->turn++;
-	gather(s);
+	bool made_room = gather(s);
 	VkResult res = VK_SUCCESS;
 	uint64_t sync[GD_TRACKS];
 	for (uint32_t t = 0; t < GD_TRACKS; t++) {
@@ -458,6 +463,10 @@ static void on_turn_end(uv_check_t *h)
 		s->listener.progress(s->listener.data);
 		return;
 	}
+	/* Told in the next turn, so that what the connections then send is
+	 * submitted at its end. */
+	if (made_room)
+		uv_async_send(&s->async);
 	update_spin_from(s);
 	/* The newest commit_and_wait of the first track that has one: HIGH
 	 * work is what must not wait. */
