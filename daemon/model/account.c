@@ -78,6 +78,11 @@ void gd_account_unref(struct gd_account *a)
 	if (!a || atomic_fetch_sub_explicit(&a->refs, 1, memory_order_acq_rel) != 1)
 		return;
 	if (a->parent) {
+		/* A new account at the same address must not be taken for it. */
+		struct gd_fair *f = &a->d->fair;
+		for (int i = 0; i < 2; i++)
+			if (f->waiter[i] == a)
+				f->waiter[i] = NULL;
 		gd_account_unref(a->parent);
 	} else {
 		pthread_mutex_lock(&a->proc->lock);

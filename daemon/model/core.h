@@ -111,7 +111,7 @@ struct gd_core {
 	} fence_waits;
 	struct gd_stats stats;
 	struct gd_fair {           /* the clients last waiting for their work, account.h */
-		const struct gd_account *waiter[2]; /* compared by address only */
+		const struct gd_account *waiter[2]; /* compared by address only; cleared when freed */
 		uint64_t ns[2];
 	} fair;
 	uint64_t started_ms;       /* loop time at start, for uptime */
