@@ -25,6 +25,17 @@ static void add(gpucmd_client *c, gpucmd_session s, uint32_t k, gpucmd_buffer a,
 	ck_assert_int_eq(gpucmd_dispatch(c, s, k, bind, 3, &n, 4, N / 256, 1, 1), 0);
 }
 
+/* Two buffers of N floats and a session named `name` with profiling on. */
+static gpucmd_session profiled(gpucmd_client *c, const char *name, gpucmd_buffer *a, gpucmd_buffer *o)
+{
+	gpucmd_session s;
+	ck_assert_int_eq(gpucmd_buffer_create(c, N * 4, 0, a), 0);
+	ck_assert_int_eq(gpucmd_buffer_create(c, N * 4, 0, o), 0);
+	ck_assert_int_eq(gpucmd_session_open(c, name, &s), 0);
+	ck_assert_int_eq(gpucmd_profile(c, s, true), 0);
+	return s;
+}
+
 /* Two stages of a profiled session: every command is timed inside its
  * command buffer, labels come back, and the GPU time adds up. */
 START_TEST(profiled_session_times_each_command_and_command_buffer)
@@ -125,11 +136,7 @@ START_TEST(a_profile_names_kernels_unregistered_since)
 	uint8_t *spv = read_spv("negate", &len);
 	struct gpucmd_kernel_info k;
 	gpucmd_buffer a, o;
-	gpucmd_session s;
-	ck_assert_int_eq(gpucmd_buffer_create(c, N * 4, 0, &a), 0);
-	ck_assert_int_eq(gpucmd_buffer_create(c, N * 4, 0, &o), 0);
-	ck_assert_int_eq(gpucmd_session_open(c, "timed", &s), 0);
-	ck_assert_int_eq(gpucmd_profile(c, s, true), 0);
+	gpucmd_session s = profiled(c, "timed", &a, &o);
 	struct gpucmd_binding bind[2] = {{a, 0, 0}, {o, 0, 0}};
 	uint32_t n = N;
 	/* One retired before the unregister, one in flight across it. */
@@ -200,11 +207,7 @@ START_TEST(cli_trace_writes_chrome_trace_json)
 	struct gpucmd_kernel_info k;
 	ck_assert_int_eq(gpucmd_kernel_find(c, "add_f32", &k), 0);
 	gpucmd_buffer a, o;
-	gpucmd_session s;
-	ck_assert_int_eq(gpucmd_buffer_create(c, N * 4, 0, &a), 0);
-	ck_assert_int_eq(gpucmd_buffer_create(c, N * 4, 0, &o), 0);
-	ck_assert_int_eq(gpucmd_session_open(c, "traced \"job\"", &s), 0);
-	ck_assert_int_eq(gpucmd_profile(c, s, true), 0);
+	gpucmd_session s = profiled(c, "traced \"job\"", &a, &o);
 	ck_assert_int_eq(gpucmd_begin_stage(c, s, "stage-A"), 0);
 	add(c, s, k.id, a, o);
 	ck_assert_int_eq(gpucmd_commit_and_wait(c, s), 0);
