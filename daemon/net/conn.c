@@ -247,8 +247,8 @@ static void close_conn(struct gd_conn *c, const char *why, int code, const char 
 	if (!c->client.greeted)
 		c->client.acct->parent->handshakes--;
 	c->client.acct->parent->conns--;
-	/* Sessions detach now so that work retiring before the close callback
-	 * answers nobody. */
+	/* Sessions detach in free_conn; work retiring before then answers
+	 * nobody, since nothing is sent on a closing connection. */
 	uv_close((uv_handle_t *)&c->poll, free_conn);
 }
 

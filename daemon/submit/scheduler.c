@@ -694,10 +694,13 @@ void gd_scheduler_destroy(struct gd_scheduler *s)
 		gd_completion_stop(s->completion);
 		retire_finished(s);
 	}
-	if (s->sems_kept.n) {
-		vkDeviceWaitIdle(s->gpu->device);
+	/* A value seen reached does not mean the driver is done with the
+	 * semaphore that carried it (lavapipe's queue thread still took its
+	 * lock after: ThreadSanitizer); destroyed on an idle device. Every
+	 * caller has the other shards stopped or parked. */
+	vkDeviceWaitIdle(s->gpu->device);
+	if (s->sems_kept.n)
 		destroy_deferred(s, true);
-	}
 	gd_retired_sems_finish(&s->sems_kept);
 	gd_completion_destroy(s->completion);
 	for (uint32_t t = 0; t < GD_TRACKS; t++)
