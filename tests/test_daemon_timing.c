@@ -168,6 +168,38 @@ START_TEST(a_profile_names_kernels_unregistered_since)
 }
 END_TEST
 
+/* A profiled session keeps about 1 MiB of records until it closes: one
+ * connection keeps them for 16 sessions at most (1,024 sessions of one
+ * client held a GiB), and closing one makes room. */
+START_TEST(profiled_sessions_per_connection_are_bounded)
+{
+	gpucmd_client *c = connect_ok();
+	gpucmd_session s[17];
+	for (int i = 0; i < 17; i++)
+		ck_assert_int_eq(gpucmd_session_open(c, "profiled", &s[i]), 0);
+	for (int i = 0; i < 16; i++) {
+		ck_assert_int_eq(gpucmd_profile(c, s[i], true), 0);
+		must(c, gpucmd_commit_and_wait(c, s[i]), "profile");
+	}
+	/* Streamed: the refusal comes with the session's next wait. */
+	ck_assert_int_eq(gpucmd_profile(c, s[16], true), 0);
+	ck_assert_int_eq(gpucmd_commit_and_wait(c, s[16]), -EMFILE);
+	ck_assert_msg(strstr(gpucmd_last_error(c), "16 sessions of this connection keep timing records"), "%s",
+		      gpucmd_last_error(c));
+	/* Turned off, a session keeps its records; closed, it gives them back. */
+	ck_assert_int_eq(gpucmd_profile(c, s[0], false), 0);
+	ck_assert_int_eq(gpucmd_profile(c, s[16], true), 0);
+	ck_assert_int_eq(gpucmd_commit_and_wait(c, s[16]), -EMFILE);
+	must(c, gpucmd_session_close(c, s[0]), "close");
+	ck_assert_int_eq(gpucmd_profile(c, s[16], true), 0);
+	must(c, gpucmd_commit_and_wait(c, s[16]), "profile after a close");
+	struct gpucmd_session_state st;
+	must(c, gpucmd_session_query(c, s[16], &st), "query");
+	ck_assert(st.profiling);
+	gpucmd_disconnect(c);
+}
+END_TEST
+
 /* A graph replay is one timed command; fetching a session that never
  * profiled is refused by name. */
 START_TEST(graph_replay_is_one_timed_command)
@@ -306,6 +338,7 @@ TCase *timing_tcase(void)
 	tcase_add_test(t, profiled_session_times_each_command_and_command_buffer);
 	tcase_add_test(t, graph_replay_is_one_timed_command);
 	tcase_add_test(t, a_profile_names_kernels_unregistered_since);
+	tcase_add_test(t, profiled_sessions_per_connection_are_bounded);
 	tcase_add_test(t, cli_trace_writes_chrome_trace_json);
 	return t;
 }

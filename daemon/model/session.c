@@ -185,6 +185,8 @@ static void session_unref(struct gd_session *s)
 	}
 	vkDestroyCommandPool(dev, s->pool, NULL); /* frees its command buffers */
 	free(s->residency);
+	if (s->timing)
+		s->acct->profiled--;
 	gd_account_unref(s->acct);
 	free(s->timing);
 	if (s->fence)
@@ -441,9 +443,18 @@ int gd_session_profile(struct gd_session *s, bool enable, char *err, size_t errl
 			 gpu->family, gpu->props.deviceName);
 		return -ENOTSUP;
 	}
-	if (enable && !s->timing && !(s->timing = calloc(1, sizeof(*s->timing)))) {
-		snprintf(err, errlen, "profiling: daemon out of memory");
-		return -ENOMEM;
+	/* Each keeps its records (about 1 MiB) until it closes. */
+	if (enable && !s->timing) {
+		if (s->acct->profiled >= GD_PROFILED_SESSIONS_MAX) {
+			snprintf(err, errlen, "profiling: %u sessions of this connection keep timing records, the most "
+				 "it may; close one (its records go with it)", s->acct->profiled);
+			return -EMFILE;
+		}
+		if (!(s->timing = calloc(1, sizeof(*s->timing)))) {
+			snprintf(err, errlen, "profiling: daemon out of memory");
+			return -ENOMEM;
+		}
+		s->acct->profiled++;
 	}
 	s->profiling = enable;
 	return 0;

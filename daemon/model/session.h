@@ -24,6 +24,7 @@
 #define GD_PART_FIRST 32            /* commands in an eager session's first part of a stage */
 #define GD_PART_MAX 256             /* ... and in its longest */
 #define GD_MAX_RESIDENCY_OPS 65536  /* residency changes staged between commits */
+#define GD_PROFILED_SESSIONS_MAX 16 /* sessions of one connection with timing records */
 
 struct gd_account;
 struct gd_buffer;
