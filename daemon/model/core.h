@@ -125,16 +125,16 @@ struct gd_core {
 	void (*on_lost)(struct gd_core *d, const char *why, bool hung);
 };
 
-/* Command buffers submitted since start, over device recreations. */
-static inline uint64_t gd_core_submissions(const struct gd_core *d)
+/* The scheduler's counts, with submissions and the completion threads' CPU
+ * time since start, over device recreations. */
+static inline struct gd_scheduler_counts gd_core_counts(const struct gd_core *d)
 {
-	return d->stats.submissions + (d->sched ? gd_scheduler_submissions(d->sched) : 0);
-}
-
-/* CPU time of the completion threads since start, over device recreations. */
-static inline uint64_t gd_core_retire_cpu_ns(const struct gd_core *d)
-{
-	return d->stats.retire_cpu_ns + (d->sched ? gd_scheduler_retire_cpu_ns(d->sched) : 0);
+	struct gd_scheduler_counts n = {0};
+	if (d->sched)
+		gd_scheduler_get_counts(d->sched, &n);
+	n.submissions += d->stats.submissions;
+	n.retire_cpu_ns += d->stats.retire_cpu_ns;
+	return n;
 }
 
 #endif

@@ -82,8 +82,9 @@ void gd_request_stats_sum(struct gd_core *d, struct gd_stats *sum)
 		sum->resident_buffers += st->resident_buffers;
 		sum->live_sessions += st->live_sessions;
 		sum->live_graphs += st->live_graphs;
-		sum->submissions += gd_core_submissions(x);
-		sum->retire_cpu_ns += gd_core_retire_cpu_ns(x);
+		struct gd_scheduler_counts n = gd_core_counts(x);
+		sum->submissions += n.submissions;
+		sum->retire_cpu_ns += n.retire_cpu_ns;
 		sum->dispatches += st->dispatches;
 		sum->barriers += st->barriers;
 		sum->barriers_elided += st->barriers_elided;
@@ -116,8 +117,10 @@ static void fill_counters(struct gd_core *d, Gpucmd__StatusReply *sr, Gpucmd__Pr
 	sr->parks = gd_park_count(d, &held_ns);
 	sr->parked_us = held_ns / 1000;
 	for (uint32_t i = 0; i < proc->n_shards; i++) {
-		sr->bulk_kept_back += gd_scheduler_kept_back(proc->shards[i]->sched);
-		sr->round_trip_stages += gd_scheduler_round_trips(proc->shards[i]->sched);
+		struct gd_scheduler_counts n;
+		gd_scheduler_get_counts(proc->shards[i]->sched, &n);
+		sr->bulk_kept_back += n.kept_back;
+		sr->round_trip_stages += n.round_trips;
 		sr->loop_cpu_ns += loop_cpu_ns(proc->shards[i]);
 	}
 	for (int p = 0; p < GD_PRIORITY_COUNT; p++) {

@@ -71,8 +71,10 @@ static void recreate(struct gd_daemon *d)
 {
 	struct gd_core *x;
 	for_each_shard(d, x) {
-		x->stats.submissions += gd_scheduler_submissions(x->sched);
-		x->stats.retire_cpu_ns += gd_scheduler_retire_cpu_ns(x->sched);
+		struct gd_scheduler_counts n;
+		gd_scheduler_get_counts(x->sched, &n);
+		x->stats.submissions += n.submissions;
+		x->stats.retire_cpu_ns += n.retire_cpu_ns;
 		gd_scheduler_destroy(x->sched);
 		x->sched = NULL;
 	}

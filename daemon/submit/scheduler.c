@@ -275,7 +275,6 @@ static int ready_to_submit(const struct gd_scheduler *s, const struct gd_job *su
 	return ok;
 }
 
-
 /* A submission that can never run: its session learns why, in order. */
 static void fail_now(struct gd_scheduler *s, struct gd_job *sub, int code, const char *why)
 {
@@ -463,8 +462,7 @@ static void on_turn_end(uv_check_t *h)
 		s->listener.progress(s->listener.data);
 		return;
 	}
-	/* Told in the next turn, so that what the connections then send is
-	 * submitted at its end. */
+	/* Told next turn, so that what connections then send is submitted. */
 	if (made_room)
 		uv_async_send(&s->async);
 	update_spin_from(s);
@@ -545,11 +543,6 @@ uint64_t gd_scheduler_pending(const struct gd_scheduler *s)
 	return s->pending;
 }
 
-uint64_t gd_scheduler_submissions(const struct gd_scheduler *s)
-{
-	return s->submissions;
-}
-
 bool gd_scheduler_high_active(const struct gd_scheduler *s)
 {
 	return gd_hold_high_active(&s->hold);
@@ -560,24 +553,15 @@ void gd_scheduler_configure(struct gd_scheduler *s, const struct gd_config *cfg)
 	gd_hold_configure(&s->hold, cfg);
 }
 
-uint64_t gd_scheduler_kept_back(const struct gd_scheduler *s)
-{
-	return s->hold.held;
-}
-
-uint64_t gd_scheduler_round_trips(const struct gd_scheduler *s)
-{
-	return s->round_trip_jobs;
-}
-
 uint64_t gd_scheduler_heartbeat_age_ns(struct gd_scheduler *s)
 {
 	return gd_completion_heartbeat_age_ns(s->completion);
 }
 
-uint64_t gd_scheduler_retire_cpu_ns(struct gd_scheduler *s)
+void gd_scheduler_get_counts(struct gd_scheduler *s, struct gd_scheduler_counts *ret)
 {
-	return gd_completion_cpu_ns(s->completion);
+	*ret = (struct gd_scheduler_counts){s->submissions, s->hold.held, s->round_trip_jobs,
+					    gd_completion_cpu_ns(s->completion)};
 }
 
 struct gd_scheduler *gd_scheduler_create(uv_loop_t *loop, struct gd_gpu *gpu, const struct gd_config *cfg,
@@ -694,10 +678,8 @@ void gd_scheduler_destroy(struct gd_scheduler *s)
 		gd_completion_stop(s->completion);
 		retire_finished(s);
 	}
-	/* A value seen reached does not mean the driver is done with the
-	 * semaphore that carried it (lavapipe's queue thread still took its
-	 * lock after: ThreadSanitizer); destroyed on an idle device. Every
-	 * caller has the other shards stopped or parked. */
+	/* On an idle device (the other shards stopped or parked): a value seen
+	 * reached did not mean lavapipe was done with its semaphore (TSan). */
 	vkDeviceWaitIdle(s->gpu->device);
 	if (s->sems_kept.n)
 		destroy_deferred(s, true);

@@ -77,9 +77,8 @@ void gd_scheduler_close(struct gd_scheduler *s);
 /* Whether they have finished closing: only then may s be destroyed while
  * its loop goes on. */
 bool gd_scheduler_closed(const struct gd_scheduler *s);
-/* Jobs queued or in flight; jobs submitted since start. */
+/* Jobs queued or in flight. */
 uint64_t gd_scheduler_pending(const struct gd_scheduler *s);
-uint64_t gd_scheduler_submissions(const struct gd_scheduler *s);
 /* The loop thread's poll after a commit_and_wait (loop_poll_us, resolved);
  * the handshake suggests it to clients for their own wait for a reply. */
 uint32_t gd_scheduler_loop_poll_us(const struct gd_scheduler *s);
@@ -97,14 +96,16 @@ void gd_scheduler_interleave_high(struct gd_scheduler *s);
 bool gd_scheduler_high_active(const struct gd_scheduler *s);
 /* Takes the reloadable keys of cfg (SIGHUP). */
 void gd_scheduler_configure(struct gd_scheduler *s, const struct gd_config *cfg);
-/* Loop turns in which ready bulk work was kept back in the daemon (hold.h). */
-uint64_t gd_scheduler_kept_back(const struct gd_scheduler *s);
-/* Jobs that went to the round-trip track (job.h) since start. */
-uint64_t gd_scheduler_round_trips(const struct gd_scheduler *s);
 /* Time since the completion thread last showed it is alive; it does so at
  * least every 100 ms unless it is stuck. Any thread may call it. */
 uint64_t gd_scheduler_heartbeat_age_ns(struct gd_scheduler *s);
-/* CPU time of the completion thread since the scheduler was made. */
-uint64_t gd_scheduler_retire_cpu_ns(struct gd_scheduler *s);
+/* What the scheduler counted since it was made. */
+struct gd_scheduler_counts {
+	uint64_t submissions;        /* jobs submitted */
+	uint64_t kept_back;          /* loop turns in which ready bulk work was kept back (hold.h) */
+	uint64_t round_trips;        /* jobs that went to the round-trip track (job.h) */
+	uint64_t retire_cpu_ns;      /* CPU time of the completion thread */
+};
+void gd_scheduler_get_counts(struct gd_scheduler *s, struct gd_scheduler_counts *ret);
 
 #endif
