@@ -519,6 +519,85 @@ START_TEST(a_buffer_has_no_handle_until_it_is_cleared)
 }
 END_TEST
 
+/* Staged reads and writes, and clears, are command buffers with staging
+ * memory and a reply owed: they went to the GPU whatever the client had in
+ * flight, so a client could queue as many as it sent. Now they wait with
+ * its commits behind max_inflight_per_client (4). */
+START_TEST(transfers_count_against_the_in_flight_limit)
+{
+	struct raw r;
+	raw_open(&r);
+	Gpucmd__Request req = GPUCMD__REQUEST__INIT;
+	Gpucmd__SessionOpen so = GPUCMD__SESSION_OPEN__INIT;
+	req.body_case = GPUCMD__REQUEST__BODY_SESSION_OPEN;
+	req.session_open = &so;
+	ck_assert_int_eq(raw_call(&r, &req, NULL, 0), 0); /* session 1 */
+	Gpucmd__BufferCreate bc = GPUCMD__BUFFER_CREATE__INIT;
+	req.body_case = GPUCMD__REQUEST__BODY_BUFFER_CREATE;
+	req.buffer_create = &bc;
+	enum { BIG = 4, SMALL = 32 };
+	for (int i = 0; i < BIG + SMALL; i++) {
+		bc.size = i < BIG ? 96u << 20 : 4096; /* buffers 1..4 big, 5..36 small */
+		ck_assert_int_eq(raw_call(&r, &req, NULL, 0), 0);
+	}
+	/* One write: four stages filling the big ones (the limit's worth of
+	 * work in flight), then a read of each small one. */
+	Gpucmd__Request reqs[BIG * 3 + SMALL];
+	Gpucmd__BufferFill fill[BIG];
+	Gpucmd__Commit cm = GPUCMD__COMMIT__INIT;
+	Gpucmd__ResetStage rs = GPUCMD__RESET_STAGE__INIT;
+	Gpucmd__BufferRead rd[SMALL];
+	cm.session = rs.session = 1;
+	struct gw_buf out = {0};
+	int n = 0;
+	for (int i = 0; i < BIG; i++) {
+		fill[i] = (Gpucmd__BufferFill)GPUCMD__BUFFER_FILL__INIT;
+		fill[i].session = 1;
+		fill[i].buffer = (uint32_t)i + 1;
+		fill[i].value = 7;
+		reqs[n] = (Gpucmd__Request)GPUCMD__REQUEST__INIT;
+		reqs[n].body_case = GPUCMD__REQUEST__BODY_BUFFER_FILL;
+		reqs[n++].buffer_fill = &fill[i];
+		reqs[n] = (Gpucmd__Request)GPUCMD__REQUEST__INIT;
+		reqs[n].body_case = GPUCMD__REQUEST__BODY_COMMIT;
+		reqs[n++].commit = &cm;
+		reqs[n] = (Gpucmd__Request)GPUCMD__REQUEST__INIT;
+		reqs[n].body_case = GPUCMD__REQUEST__BODY_RESET_STAGE;
+		reqs[n++].reset_stage = &rs;
+	}
+	for (int i = 0; i < SMALL; i++) {
+		rd[i] = (Gpucmd__BufferRead)GPUCMD__BUFFER_READ__INIT;
+		rd[i].buffer = (uint32_t)(BIG + 1 + i);
+		rd[i].size = 4096;
+		reqs[n] = (Gpucmd__Request)GPUCMD__REQUEST__INIT;
+		reqs[n].body_case = GPUCMD__REQUEST__BODY_BUFFER_READ;
+		reqs[n++].buffer_read = &rd[i];
+	}
+	for (int i = 0; i < n; i++) {
+		reqs[i].id = ++r.id;
+		ck_assert_int_eq(gw_pack(&out, &reqs[i].base, GW_DEFAULT_MAX_FRAME), 0);
+	}
+	ck_assert_int_eq(write(r.fd, out.data, out.len), (ssize_t)out.len);
+	gw_buf_finish(&out);
+	/* Another client looks while the fills run: never more than four. */
+	gpucmd_client *watcher = connect_ok();
+	uint32_t most = 0;
+	for (int look = 0; look < 20; look++) {
+		struct gpucmd_status st;
+		must(watcher, gpucmd_status(watcher, &st), "status");
+		for (size_t i = 0; i < st.n_clients; i++)
+			if (st.client_list[i].in_flight > most)
+				most = st.client_list[i].in_flight;
+		gpucmd_status_free(&st);
+	}
+	for (int i = 0; i < SMALL; i++)
+		ck_assert_int_eq(raw_wait(&r, reqs[BIG * 3 + i].id, NULL, 0), 0);
+	ck_assert_msg(most <= 4, "%u command buffers of one client in flight, over max_inflight_per_client 4", most);
+	gpucmd_disconnect(watcher);
+	raw_close(&r);
+}
+END_TEST
+
 TCase *staging_tcase(void)
 {
 	TCase *t = tcase_create("staging");
@@ -529,5 +608,6 @@ TCase *staging_tcase(void)
 	tcase_add_test(t, disconnect_with_staged_work_in_flight_is_clean);
 	tcase_add_test(t, staged_copy_fill_and_host_visible_buffers_agree);
 	tcase_add_test(t, a_buffer_has_no_handle_until_it_is_cleared);
+	tcase_add_test(t, transfers_count_against_the_in_flight_limit);
 	return t;
 }

@@ -124,7 +124,12 @@ static int must_wait(struct gd_client *c, const Req *req)
 	if (parks(c, req))
 		return gd_park_admit(c->d, gd_request_is_admin(c));
 	switch (req->body_case) {
-	case GPUCMD__REQUEST__BODY_COMMIT: return gd_account_saturated(c->acct) ? -EAGAIN : 0;
+	/* A transfer or a clear is a command buffer of its own, with staging
+	 * and a reply owed at retirement: counted like a commit. */
+	case GPUCMD__REQUEST__BODY_COMMIT:
+	case GPUCMD__REQUEST__BODY_BUFFER_CREATE:
+	case GPUCMD__REQUEST__BODY_BUFFER_READ:
+	case GPUCMD__REQUEST__BODY_BUFFER_WRITE: return gd_account_saturated(c->acct) ? -EAGAIN : 0;
 	case GPUCMD__REQUEST__BODY_DISPATCH: session = req->dispatch->session; break;
 	case GPUCMD__REQUEST__BODY_BUFFER_COPY: session = req->buffer_copy->session; break;
 	case GPUCMD__REQUEST__BODY_BUFFER_FILL: session = req->buffer_fill->session; break;
