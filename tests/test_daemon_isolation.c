@@ -604,6 +604,36 @@ START_TEST(a_stage_holds_a_bounded_number_of_commands)
 }
 END_TEST
 
+/* A replay that records its graph again is refused whole when the stage
+ * cannot take all of it: node by node, a 30-byte request kept the loop
+ * visiting up to a million nodes, failing each past the bound. */
+START_TEST(a_replay_the_stage_cannot_take_is_refused_whole)
+{
+	daemon_launch(&(struct daemon_launch){.config = "[limits]\nmax_commands_per_stage = 100\n"});
+	gpucmd_client *c = connect_ok();
+	gpucmd_buffer a, b;
+	gpucmd_session s;
+	gpucmd_graph g;
+	must(c, gpucmd_buffer_create(c, 4096, 0, &a), "create");
+	must(c, gpucmd_buffer_create(c, 4096, 0, &b), "create");
+	must(c, gpucmd_session_open(c, "replays", &s), "open");
+	must(c, gpucmd_capture_begin(c, s), "capture");
+	for (int i = 0; i < 60; i++)
+		must(c, gpucmd_buffer_fill(c, s, a, 0, 4, (uint32_t)i), "fill");
+	must(c, gpucmd_capture_end(c, s, &g, NULL), "capture_end");
+	struct gpucmd_graph_rebind rb = {0, b};
+	must(c, gpucmd_graph_replay(c, s, g, NULL, 0, &rb, 1), "replay");
+	must(c, gpucmd_graph_replay(c, s, g, NULL, 0, &rb, 1), "replay");
+	ck_assert_int_eq(gpucmd_commit_and_wait(c, s), -E2BIG);
+	ck_assert_msg(strstr(gpucmd_last_error(c), "graph replay: its 60 commands recorded again would make the stage "
+				 "hold 120, over max_commands_per_stage (100)"), "%s", gpucmd_last_error(c));
+	uint32_t w;
+	must(c, gpucmd_buffer_read(c, b, 0, &w, 4), "read");
+	ck_assert_uint_eq(w, 59);
+	gpucmd_disconnect(c);
+}
+END_TEST
+
 /* Stages held back for a fence no one has signalled did not count against
  * anything: a session waiting for one could commit stages (each a command
  * buffer) without end. Now a connection's held ones are bounded, a commit
@@ -756,6 +786,7 @@ TCase *isolation_tcase(void)
 	tcase_add_test(t, replies_a_client_never_reads_are_bounded);
 	tcase_add_test(t, a_stage_holds_a_bounded_number_of_commands);
 	tcase_add_test(t, stages_held_for_a_fence_are_bounded_per_connection);
+	tcase_add_test(t, a_replay_the_stage_cannot_take_is_refused_whole);
 	tcase_add_test(t, kernel_builds_of_one_uid_wait_their_turn);
 	return t;
 }

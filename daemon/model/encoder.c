@@ -388,7 +388,16 @@ void gd_graph_replay(struct gd_graph *g, struct gd_session *s, uint64_t req, boo
 	/* Recorded again, node by node, with the session's own hazard
 	 * tracking: the barriers follow the new buffers' ranges. Inside a
 	 * capture this inlines the graph into the new one (a secondary
-	 * command buffer cannot execute another). */
+	 * command buffer cannot execute another). Refused whole when the
+	 * stage cannot take it, before a million nodes are visited in vain. */
+	const struct gd_submission *sub = s->capture ? &s->capture->rec : s->open;
+	uint64_t have = sub ? sub->job.n_commands : 0, most = s->d->proc->cfg.max_commands_per_stage;
+	if (most && have + g->n_nodes > most) {
+		gd_session_fail(s, req, -E2BIG, "graph replay: its %u commands recorded again would make the %s hold %llu, "
+				"over max_commands_per_stage (%llu)", g->n_nodes, s->capture ? "capture" : "stage",
+				(unsigned long long)(have + g->n_nodes), (unsigned long long)most);
+		return;
+	}
 	for (uint32_t i = 0; i < g->n_nodes; i++) {
 		const struct gd_graph_node *node = &g->nodes[i];
 		const struct gd_graph_use *u = node->use;
