@@ -578,6 +578,17 @@ int raw_wait(struct raw *r, uint64_t id, char *err, size_t errlen)
 	}
 }
 
+void raw_send_batch(struct raw *r, Gpucmd__Request *const *reqs, size_t n)
+{
+	struct gw_buf b = {0};
+	for (size_t i = 0; i < n; i++) {
+		reqs[i]->id = ++r->id;
+		ck_assert_int_eq(gw_pack(&b, &reqs[i]->base, GW_DEFAULT_MAX_FRAME), 0);
+	}
+	ck_assert_int_eq(write(r->fd, b.data, b.len), (ssize_t)b.len);
+	gw_buf_finish(&b);
+}
+
 int raw_call(struct raw *r, Gpucmd__Request *req, char *err, size_t errlen)
 {
 	raw_send(r, req);

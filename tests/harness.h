@@ -120,6 +120,9 @@ void raw_send(struct raw *r, Gpucmd__Request *req);
 /* The status of the reply to request id (or of a goodbye, id 0), its error
  * text in err (may be NULL); GPUCMD_E_DISCONNECTED once the daemon closed. */
 int raw_wait(struct raw *r, uint64_t id, char *err, size_t errlen);
+/* Sends n requests (their ids set, in order) in one write: the daemon
+ * reads them in one turn. */
+void raw_send_batch(struct raw *r, Gpucmd__Request *const *reqs, size_t n);
 /* raw_send, then raw_wait for it. */
 int raw_call(struct raw *r, Gpucmd__Request *req, char *err, size_t errlen);
 /* Sends a streamed request and a ping: the ping's status reports the

@@ -467,6 +467,24 @@ START_TEST(staged_copy_fill_and_host_visible_buffers_agree)
 }
 END_TEST
 
+/* A raw connection with session 1 and buffers 1..n of the given sizes. */
+static void raw_with_buffers(struct raw *r, const uint64_t *sizes, int n)
+{
+	raw_open(r);
+	Gpucmd__Request req = GPUCMD__REQUEST__INIT;
+	Gpucmd__SessionOpen so = GPUCMD__SESSION_OPEN__INIT;
+	req.body_case = GPUCMD__REQUEST__BODY_SESSION_OPEN;
+	req.session_open = &so;
+	ck_assert_int_eq(raw_call(r, &req, NULL, 0), 0);
+	Gpucmd__BufferCreate bc = GPUCMD__BUFFER_CREATE__INIT;
+	req.body_case = GPUCMD__REQUEST__BODY_BUFFER_CREATE;
+	req.buffer_create = &bc;
+	for (int i = 0; i < n; i++) {
+		bc.size = sizes[i];
+		ck_assert_int_eq(raw_call(r, &req, NULL, 0), 0);
+	}
+}
+
 /* A buffer in memory the host cannot map is cleared on the GPU before its
  * handle is given; the handle is predictable, and a copy naming it read in
  * the same turn as the create once ran in another session, unordered with
@@ -476,19 +494,10 @@ START_TEST(a_buffer_has_no_handle_until_it_is_cleared)
 {
 	int base = daemon_base_fds();
 	struct raw r;
-	raw_open(&r);
-	Gpucmd__Request req = GPUCMD__REQUEST__INIT;
-	Gpucmd__SessionOpen so = GPUCMD__SESSION_OPEN__INIT;
-	so.label = "reader";
-	req.body_case = GPUCMD__REQUEST__BODY_SESSION_OPEN;
-	req.session_open = &so;
-	ck_assert_int_eq(raw_call(&r, &req, NULL, 0), 0); /* session 1 */
+	raw_with_buffers(&r, (const uint64_t[]){1 << 20}, 1); /* buffer 1, the copy's destination */
+	/* One write: the create of buffer 2, a copy from it, a commit_and_wait. */
 	Gpucmd__BufferCreate bc = GPUCMD__BUFFER_CREATE__INIT;
 	bc.size = 1 << 20;
-	req.body_case = GPUCMD__REQUEST__BODY_BUFFER_CREATE;
-	req.buffer_create = &bc;
-	ck_assert_int_eq(raw_call(&r, &req, NULL, 0), 0); /* buffer 1, the copy's destination */
-	/* One write: the create of buffer 2, a copy from it, a commit_and_wait. */
 	Gpucmd__BufferCopy cp = GPUCMD__BUFFER_COPY__INIT;
 	cp.session = 1;
 	cp.src = 2;
@@ -497,19 +506,14 @@ START_TEST(a_buffer_has_no_handle_until_it_is_cleared)
 	Gpucmd__Commit cm = GPUCMD__COMMIT__INIT;
 	cm.session = 1;
 	cm.mode = GPUCMD__COMMIT_MODE__COMMIT_AND_WAIT;
-	Gpucmd__Request create = req, copy = req, commit = req;
+	Gpucmd__Request create = GPUCMD__REQUEST__INIT, copy = create, commit = create;
+	create.body_case = GPUCMD__REQUEST__BODY_BUFFER_CREATE;
+	create.buffer_create = &bc;
 	copy.body_case = GPUCMD__REQUEST__BODY_BUFFER_COPY;
 	copy.buffer_copy = &cp;
 	commit.body_case = GPUCMD__REQUEST__BODY_COMMIT;
 	commit.commit = &cm;
-	Gpucmd__Request *three[3] = {&create, &copy, &commit};
-	struct gw_buf out = {0};
-	for (int i = 0; i < 3; i++) {
-		three[i]->id = ++r.id;
-		ck_assert_int_eq(gw_pack(&out, &three[i]->base, GW_DEFAULT_MAX_FRAME), 0);
-	}
-	ck_assert_int_eq(write(r.fd, out.data, out.len), (ssize_t)out.len);
-	gw_buf_finish(&out);
+	raw_send_batch(&r, (Gpucmd__Request *const[]){&create, &copy, &commit}, 3);
 	char err[256];
 	ck_assert_int_eq(raw_wait(&r, create.id, NULL, 0), 0);
 	int st = raw_wait(&r, commit.id, err, sizeof(err));
@@ -526,20 +530,11 @@ END_TEST
 START_TEST(transfers_count_against_the_in_flight_limit)
 {
 	struct raw r;
-	raw_open(&r);
-	Gpucmd__Request req = GPUCMD__REQUEST__INIT;
-	Gpucmd__SessionOpen so = GPUCMD__SESSION_OPEN__INIT;
-	req.body_case = GPUCMD__REQUEST__BODY_SESSION_OPEN;
-	req.session_open = &so;
-	ck_assert_int_eq(raw_call(&r, &req, NULL, 0), 0); /* session 1 */
-	Gpucmd__BufferCreate bc = GPUCMD__BUFFER_CREATE__INIT;
-	req.body_case = GPUCMD__REQUEST__BODY_BUFFER_CREATE;
-	req.buffer_create = &bc;
 	enum { BIG = 4, SMALL = 32 };
-	for (int i = 0; i < BIG + SMALL; i++) {
-		bc.size = i < BIG ? 96u << 20 : 4096; /* buffers 1..4 big, 5..36 small */
-		ck_assert_int_eq(raw_call(&r, &req, NULL, 0), 0);
-	}
+	uint64_t sizes[BIG + SMALL];
+	for (int i = 0; i < BIG + SMALL; i++)
+		sizes[i] = i < BIG ? 96u << 20 : 4096; /* buffers 1..4 big, 5..36 small */
+	raw_with_buffers(&r, sizes, BIG + SMALL);
 	/* One write: four stages filling the big ones (the limit's worth of
 	 * work in flight), then a read of each small one. */
 	Gpucmd__Request reqs[BIG * 3 + SMALL];
@@ -548,7 +543,7 @@ START_TEST(transfers_count_against_the_in_flight_limit)
 	Gpucmd__ResetStage rs = GPUCMD__RESET_STAGE__INIT;
 	Gpucmd__BufferRead rd[SMALL];
 	cm.session = rs.session = 1;
-	struct gw_buf out = {0};
+	Gpucmd__Request *all[BIG * 3 + SMALL];
 	int n = 0;
 	for (int i = 0; i < BIG; i++) {
 		fill[i] = (Gpucmd__BufferFill)GPUCMD__BUFFER_FILL__INIT;
@@ -573,12 +568,9 @@ START_TEST(transfers_count_against_the_in_flight_limit)
 		reqs[n].body_case = GPUCMD__REQUEST__BODY_BUFFER_READ;
 		reqs[n++].buffer_read = &rd[i];
 	}
-	for (int i = 0; i < n; i++) {
-		reqs[i].id = ++r.id;
-		ck_assert_int_eq(gw_pack(&out, &reqs[i].base, GW_DEFAULT_MAX_FRAME), 0);
-	}
-	ck_assert_int_eq(write(r.fd, out.data, out.len), (ssize_t)out.len);
-	gw_buf_finish(&out);
+	for (int i = 0; i < n; i++)
+		all[i] = &reqs[i];
+	raw_send_batch(&r, all, (size_t)n);
 	/* Another client looks while the fills run: never more than four. */
 	gpucmd_client *watcher = connect_ok();
 	uint32_t most = 0;
