@@ -634,6 +634,62 @@ START_TEST(a_replay_the_stage_cannot_take_is_refused_whole)
 }
 END_TEST
 
+/* Captures `fills` fills of b into a graph on session s: 0 and *g, or the
+ * error capture_end reported. */
+static int capture_fills(gpucmd_client *c, gpucmd_session s, gpucmd_buffer b, int fills, gpucmd_graph *g)
+{
+	must(c, gpucmd_capture_begin(c, s), "capture");
+	for (int i = 0; i < fills; i++)
+		must(c, gpucmd_buffer_fill(c, s, b, 0, 4, (uint32_t)i), "fill");
+	return gpucmd_capture_end(c, s, g, NULL);
+}
+
+/* Graphs were bounded in number (4096) but not in size: each could keep a
+ * million captured commands (over 500 bytes of the daemon's memory each,
+ * and the driver's command buffer), so one connection could hold
+ * terabytes. A connection's graphs and captures now hold at most
+ * max_graph_commands_per_client commands in all, counted until a graph is
+ * freed by every connection that imported it; other connections are not
+ * limited by it. */
+START_TEST(graph_commands_are_bounded_per_connection)
+{
+	daemon_launch(&(struct daemon_launch){.config = "[limits]\nmax_graph_commands_per_client = 100\n"});
+	gpucmd_client *c = connect_ok(), *v = connect_ok();
+	gpucmd_buffer b, vb;
+	gpucmd_session s, vs;
+	gpucmd_graph g, more, imported;
+	gpucmd_token tok;
+	must(c, gpucmd_buffer_create(c, 4096, 0, &b), "create");
+	must(c, gpucmd_session_open(c, "captures", &s), "open");
+	must(c, capture_fills(c, s, b, 60, &g), "a graph of 60");
+	ck_assert_int_eq(capture_fills(c, s, b, 60, &more), -EDQUOT);
+	ck_assert_msg(strstr(gpucmd_last_error(c), "buffer fill: this connection's graphs and captures hold 100 "
+				 "commands, the most max_graph_commands_per_client allows"), "%s", gpucmd_last_error(c));
+	must(c, gpucmd_reset_for_next_stage(c, s), "reset");
+	must(c, capture_fills(c, s, b, 40, &more), "a graph of the 40 left");
+	must(c, gpucmd_graph_free(c, more), "free");
+	/* Imported elsewhere, a freed graph still counts on its maker. */
+	must(c, gpucmd_graph_export(c, g, &tok), "export");
+	must(v, gpucmd_graph_import(v, &tok, &imported, NULL), "import");
+	must(c, gpucmd_graph_free(c, g), "free");
+	ck_assert_int_eq(capture_fills(c, s, b, 41, &more), -EDQUOT);
+	must(c, gpucmd_reset_for_next_stage(c, s), "reset");
+	must(v, gpucmd_buffer_create(v, 4096, 0, &vb), "create");
+	must(v, gpucmd_session_open(v, "other", &vs), "open");
+	must(v, capture_fills(v, vs, vb, 100, &more), "another connection's own 100");
+	struct gpucmd_graph_rebind rb = {0, vb};
+	must(v, gpucmd_graph_replay(v, vs, imported, NULL, 0, &rb, 1), "replay");
+	must(v, gpucmd_commit_and_wait(v, vs), "commit");
+	uint32_t w;
+	must(v, gpucmd_buffer_read(v, vb, 0, &w, 4), "read");
+	ck_assert_uint_eq(w, 59);
+	must(v, gpucmd_graph_free(v, imported), "free the import");
+	must(c, capture_fills(c, s, b, 100, &more), "all 100 once the graph is gone");
+	gpucmd_disconnect(v);
+	gpucmd_disconnect(c);
+}
+END_TEST
+
 /* Stages held back for a fence no one has signalled did not count against
  * anything: a session waiting for one could commit stages (each a command
  * buffer) without end. Now a connection's held ones are bounded, a commit
@@ -787,6 +843,7 @@ TCase *isolation_tcase(void)
 	tcase_add_test(t, a_stage_holds_a_bounded_number_of_commands);
 	tcase_add_test(t, stages_held_for_a_fence_are_bounded_per_connection);
 	tcase_add_test(t, a_replay_the_stage_cannot_take_is_refused_whole);
+	tcase_add_test(t, graph_commands_are_bounded_per_connection);
 	tcase_add_test(t, kernel_builds_of_one_uid_wait_their_turn);
 	return t;
 }

@@ -70,6 +70,7 @@ struct gd_config {
 	uint32_t max_handshakes_per_uid; /* connections of one uid not yet past hello */
 	uint32_t max_fence_waiters_per_client, max_fence_waiters_per_uid; /* fence_wait / fence_fd parked */
 	uint32_t max_graphs_per_client;
+	uint32_t max_graph_commands_per_client; /* nodes of its graphs and captures, host and driver memory */
 	uint32_t max_kernel_builds_per_uid; /* client kernels building at once on worker threads */
 	uint32_t max_commands_per_stage; /* commands in one command buffer (a stage, a part, a graph) */
 	uint64_t max_input_bytes;       /* room for request frames over 64 KiB being received, in all */

@@ -42,6 +42,7 @@ struct gd_account {
 	_Atomic uint32_t in_flight; /* command buffers on the GPU, not yet retired */
 	uint32_t held;              /* committed ones held for a fence (a connection's alone; session.c) */
 	uint32_t profiled;          /* sessions with timing records (a connection's alone; session.c) */
+	uint64_t graph_commands;    /* nodes of graphs not yet freed, captures included (a connection's alone; graph.c) */
 	_Atomic uint32_t fence_waiters; /* host and fd fence waits parked (fence.h) */
 	_Atomic uint32_t conns;     /* connections open now, on every shard (max_clients_per_uid) */
 	_Atomic uint32_t handshakes; /* connections that have not said hello yet */

@@ -181,6 +181,15 @@ static void end_command(struct gd_submission *sub)
 	sub->open_query = -1;
 }
 
+/* A command recorded while capturing that its graph could not keep: the
+ * capture fails (capture_end makes no graph). */
+static void capture_failed(struct gd_session *s, uint64_t req, int r, const char *what, const char *name)
+{
+	char buf[200];
+	gd_session_fail(s, req, r, "capture of %s%s%s%s: %s", what, name ? " '" : "", name ? name : "", name ? "'" : "",
+			gd_graph_error(s->capture, r, buf, sizeof(buf)));
+}
+
 /* What a binding does to its range, from the kernel's reflection: a
  * binding with neither decoration may both read and write. */
 static enum gd_access_kind binding_access(const struct gd_iface *f, uint32_t i)
@@ -240,9 +249,7 @@ void gd_session_dispatch(struct gd_session *s, uint64_t req, const struct gd_ker
 	if (s->capture) {
 		int r = gd_graph_add_dispatch(s->capture, k, bound, push, groups, barrier_before);
 		if (r < 0)
-			gd_session_fail(s, req, r, "capture of a dispatch of kernel '%s': %s", k->name, r == -E2BIG
-					? "the capture holds 4 GiB of push constants, the most a graph keeps"
-					: "daemon out of memory");
+			capture_failed(s, req, r, "a dispatch of kernel", k->name);
 		return;
 	}
 	s->dispatches++;
@@ -265,8 +272,9 @@ void gd_session_copy(struct gd_session *s, uint64_t req, struct gd_buffer *src, 
 	VkBufferCopy region = {src_offset, dst_offset, size};
 	vkCmdCopyBuffer(sub->job.cb, src->buf, dst->buf, 1, &region);
 	end_command(sub);
-	if (s->capture && gd_graph_add_copy(s->capture, src, src_offset, dst, dst_offset, size) < 0)
-		gd_session_fail(s, req, -ENOMEM, "capture of a buffer copy: daemon out of memory");
+	int r = s->capture ? gd_graph_add_copy(s->capture, src, src_offset, dst, dst_offset, size) : 0;
+	if (r < 0)
+		capture_failed(s, req, r, "a buffer copy", NULL);
 	gd_session_submit_part(s);
 }
 
@@ -280,8 +288,9 @@ void gd_session_fill(struct gd_session *s, uint64_t req, struct gd_buffer *dst, 
 		return;
 	vkCmdFillBuffer(sub->job.cb, dst->buf, offset, size, value);
 	end_command(sub);
-	if (s->capture && gd_graph_add_fill(s->capture, dst, offset, size, value) < 0)
-		gd_session_fail(s, req, -ENOMEM, "capture of a buffer fill: daemon out of memory");
+	int r = s->capture ? gd_graph_add_fill(s->capture, dst, offset, size, value) : 0;
+	if (r < 0)
+		capture_failed(s, req, r, "a buffer fill", NULL);
 	gd_session_submit_part(s);
 }
 
@@ -291,7 +300,7 @@ void gd_session_capture_begin(struct gd_session *s, uint64_t req)
 		gd_session_fail(s, req, -EBUSY, "capture_begin: the session is already capturing; call capture_end first");
 		return;
 	}
-	if (!(s->capture = gd_graph_create(s->d))) {
+	if (!(s->capture = gd_graph_create(s->d, s->acct))) {
 		gd_session_fail(s, req, -ENOMEM, "capture_begin: no command buffer could be made for the graph");
 		return;
 	}

@@ -6,9 +6,12 @@
  * what recording into the session's stage may.
  */
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "model/account.h"
 #include "model/buffer.h"
 #include "model/core.h"
 #include "device/gpu.h"
@@ -16,12 +19,13 @@
 #include "model/graph.h"
 #include "submit/scheduler.h"
 
-struct gd_graph *gd_graph_create(struct gd_core *d)
+struct gd_graph *gd_graph_create(struct gd_core *d, struct gd_account *acct)
 {
 	struct gd_graph *g = calloc(1, sizeof(*g));
 	if (!g)
 		return NULL;
 	g->d = d;
+	g->acct = gd_account_ref(acct);
 	g->refs = 1;
 	d->stats.live_graphs++;
 	VkDevice dev = d->proc->gpu->device;
@@ -75,6 +79,8 @@ void gd_graph_unref(struct gd_graph *g)
 			gd_program_unref(g->nodes[i].k.prog);
 	for (uint32_t i = 0; i < g->n_slots; i++)
 		gd_buffer_unref(g->slots[i]);
+	g->acct->graph_commands -= g->n_nodes;
+	gd_account_unref(g->acct);
 	if (g->pool)
 		vkDestroyCommandPool(g->d->proc->gpu->device, g->pool, NULL);
 	gd_descriptors_finish(g->d->proc->gpu, &g->rec.desc);
@@ -107,15 +113,19 @@ static int64_t slot_of(struct gd_graph *g, struct gd_buffer *b)
 	return g->n_slots++;
 }
 
-/* A new node with its uses set from (buffer, offset, range) triples. */
-static struct gd_graph_node *add_node(struct gd_graph *g, enum gd_node_kind kind, uint32_t n,
-				      struct gd_buffer *const *bufs, const uint64_t *offsets, const uint64_t *ranges)
+/* A new node with its uses set from (buffer, offset, range) triples in
+ * *ret; 0, -EDQUOT or -ENOMEM. */
+static int add_node(struct gd_graph *g, enum gd_node_kind kind, uint32_t n, struct gd_buffer *const *bufs,
+		    const uint64_t *offsets, const uint64_t *ranges, struct gd_graph_node **ret)
 {
+	uint32_t most = g->d->proc->cfg.max_graph_commands_per_client;
+	if (most && g->acct->graph_commands >= most)
+		return -EDQUOT;
 	if (g->n_nodes == g->cap_nodes) {
 		uint32_t cap = g->cap_nodes ? 2 * g->cap_nodes : 16;
 		struct gd_graph_node *nodes = realloc(g->nodes, cap * sizeof(*nodes));
 		if (!nodes)
-			return NULL;
+			return -ENOMEM;
 		g->nodes = nodes;
 		g->cap_nodes = cap;
 	}
@@ -126,11 +136,24 @@ static struct gd_graph_node *add_node(struct gd_graph *g, enum gd_node_kind kind
 	for (uint32_t i = 0; i < n; i++) {
 		int64_t slot = slot_of(g, bufs[i]);
 		if (slot < 0)
-			return NULL;
+			return -ENOMEM;
 		node->use[i] = (struct gd_graph_use){(uint32_t)slot, offsets[i], ranges[i]};
 	}
 	g->n_nodes++;
-	return node;
+	g->acct->graph_commands++;
+	*ret = node;
+	return 0;
+}
+
+const char *gd_graph_error(const struct gd_graph *g, int r, char *buf, size_t len)
+{
+	if (r == -E2BIG)
+		return "the capture holds 4 GiB of push constants, the most a graph keeps";
+	if (r != -EDQUOT)
+		return "daemon out of memory";
+	snprintf(buf, len, "this connection's graphs and captures hold %" PRIu64 " commands, the most "
+		 "max_graph_commands_per_client allows (graph_free frees a graph's)", g->acct->graph_commands);
+	return buf;
 }
 
 int gd_graph_add_dispatch(struct gd_graph *g, const struct gd_kernel *k, const struct gd_bound *bound,
@@ -161,9 +184,10 @@ int gd_graph_add_dispatch(struct gd_graph *g, const struct gd_kernel *k, const s
 		g->push = p;
 		g->push_cap = (uint32_t)cap;
 	}
-	struct gd_graph_node *node = add_node(g, GD_NODE_DISPATCH, f->n_bindings, bufs, offsets, ranges);
-	if (!node)
-		return -ENOMEM;
+	struct gd_graph_node *node;
+	int r = add_node(g, GD_NODE_DISPATCH, f->n_bindings, bufs, offsets, ranges, &node);
+	if (r < 0)
+		return r;
 	node->k = *k;
 	gd_program_ref(k->prog);
 	node->push_off = g->push_len;
@@ -180,7 +204,8 @@ int gd_graph_add_copy(struct gd_graph *g, struct gd_buffer *src, uint64_t src_of
 {
 	struct gd_buffer *bufs[2] = {src, dst};
 	uint64_t offsets[2] = {src_offset, dst_offset}, ranges[2] = {size, size};
-	return add_node(g, GD_NODE_COPY, 2, bufs, offsets, ranges) ? 0 : -ENOMEM;
+	struct gd_graph_node *node;
+	return add_node(g, GD_NODE_COPY, 2, bufs, offsets, ranges, &node);
 }
 
 int gd_graph_add_fill(struct gd_graph *g, struct gd_buffer *dst, uint64_t offset, uint64_t size, uint32_t value)
@@ -189,9 +214,10 @@ int gd_graph_add_fill(struct gd_graph *g, struct gd_buffer *dst, uint64_t offset
 	 * rebound later gets the same range: whole words, the last partial
 	 * one included, as in the buffer rounded up to words that it filled. */
 	uint64_t range = size == VK_WHOLE_SIZE ? ((dst->size + 3) & ~(uint64_t)3) - offset : size;
-	struct gd_graph_node *node = add_node(g, GD_NODE_FILL, 1, &dst, &offset, &range);
-	if (!node)
-		return -ENOMEM;
+	struct gd_graph_node *node;
+	int r = add_node(g, GD_NODE_FILL, 1, &dst, &offset, &range, &node);
+	if (r < 0)
+		return r;
 	node->value = value;
 	return 0;
 }

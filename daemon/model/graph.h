@@ -41,6 +41,7 @@ struct gd_graph_node {
 
 struct gd_graph {
 	struct gd_core *d;
+	struct gd_account *acct;      /* referenced; its nodes count on it until the graph is freed */
 	uint32_t refs;
 	VkCommandPool pool;
 	struct gd_submission rec;     /* the secondary command buffer, its buffer references, hazard state */
@@ -61,19 +62,25 @@ struct gd_graph {
 };
 
 /* Creates an empty graph recording into a fresh secondary command buffer,
- * with one reference owned by the caller; NULL when out of memory. */
-struct gd_graph *gd_graph_create(struct gd_core *d);
+ * with one reference owned by the caller; NULL when out of memory. Its
+ * nodes count on connection account acct (max_graph_commands_per_client)
+ * for as long as the graph lives, wherever it is imported: a graph is
+ * host and driver memory of the daemon's that one request makes. */
+struct gd_graph *gd_graph_create(struct gd_core *d, struct gd_account *acct);
 struct gd_graph *gd_graph_ref(struct gd_graph *g);
 /* The last reference frees the command buffer and drops the buffers. */
 void gd_graph_unref(struct gd_graph *g);
 
-/* Adds a node while capturing; -ENOMEM (or -E2BIG: over 4 GiB of push
- * constants) leaves the graph unusable (the caller fails the capture). */
+/* Adds a node while capturing; -ENOMEM, -E2BIG (over 4 GiB of push
+ * constants) or -EDQUOT (max_graph_commands_per_client) leaves the graph
+ * unusable (the caller fails the capture; gd_graph_error says why). */
 int gd_graph_add_dispatch(struct gd_graph *g, const struct gd_kernel *k, const struct gd_bound *bound,
 			  const void *push, const uint32_t groups[3], bool barrier_before);
 int gd_graph_add_copy(struct gd_graph *g, struct gd_buffer *src, uint64_t src_offset, struct gd_buffer *dst,
 		      uint64_t dst_offset, uint64_t size);
 int gd_graph_add_fill(struct gd_graph *g, struct gd_buffer *dst, uint64_t offset, uint64_t size, uint32_t value);
+/* What an error of gd_graph_add_* means, for the capture's message. */
+const char *gd_graph_error(const struct gd_graph *g, int r, char *buf, size_t len);
 /* Ends the recording; 0 or -ENOMEM / -EIO. */
 int gd_graph_end(struct gd_graph *g);
 
