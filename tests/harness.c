@@ -440,16 +440,21 @@ uint8_t *read_spv(const char *name, size_t *ret_len)
 	return buf;
 }
 
-bool daemon_log_contains(const char *needle)
+int daemon_log_count(const char *needle)
 {
 	FILE *f = fopen(test_daemon.log, "r");
 	char line[2048];
-	bool found = false;
-	while (f && !found && fgets(line, sizeof(line), f))
-		found = strstr(line, needle) != NULL;
+	int n = 0;
+	while (f && fgets(line, sizeof(line), f))
+		n += strstr(line, needle) != NULL;
 	if (f)
 		fclose(f);
-	return found;
+	return n;
+}
+
+bool daemon_log_contains(const char *needle)
+{
+	return daemon_log_count(needle) > 0;
 }
 
 /* ---- the daemon's state, and raw frames (fault tests) ---------------------- */

@@ -138,8 +138,9 @@ int run_binary_kernel(gpucmd_client *c, const char *kernel, const float *a, cons
 
 /* The test module <build>/tests/spirv/<name>.spv, malloc'd (1 MiB room). */
 uint8_t *read_spv(const char *name, size_t *ret_len);
-/* Whether a line of the daemon's log contains needle. */
+/* Whether a line of the daemon's log contains needle; how many do. */
 bool daemon_log_contains(const char *needle);
+int daemon_log_count(const char *needle);
 /* Whether clients may run as another user (the tests run as root): then
  * the daemon's directory and socket are opened to everyone and true is
  * returned; else a "skipped" line is logged and false returned. */

@@ -2,12 +2,14 @@
  * log.c — one line per event, to the journal with structured fields or to
  * stderr with an sd-daemon level prefix (see log.h).
  */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <time.h>
 
 #include <systemd/sd-journal.h>
 
@@ -51,15 +53,8 @@ static int send_journal(int level, const struct gd_log_fields *f, const char *ms
 	return sd_journal_sendv(iov, n);
 }
 
-void gd_log(int level, const struct gd_log_fields *fields, const char *fmt, ...)
+static void put(int level, const struct gd_log_fields *fields, const char *line)
 {
-	if (level > gd_log_max_level)
-		return;
-	char line[1024];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
 	/* If the journal refuses the entry, the line still goes to stderr,
 	 * which journald reads too. */
 	if (to_journal && send_journal(level, fields, line) >= 0)
@@ -68,4 +63,60 @@ void gd_log(int level, const struct gd_log_fields *fields, const char *fmt, ...)
 	char out[1040];
 	snprintf(out, sizeof(out), "<%d>%s\n", level, line);
 	fputs(out, stderr);
+}
+
+/* One lock for every limit: lines are rare, and a site's lines come from
+ * both loops and the worker threads. Whether rl lets a line through, and
+ * how many it held back since the last one it let through. */
+static pthread_mutex_t limit_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static bool let_through(struct gd_ratelimit *rl, uint32_t *missed)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	uint64_t now = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+	pthread_mutex_lock(&limit_lock);
+	if (!rl->begin_ms || now - rl->begin_ms >= rl->interval_ms) {
+		rl->begin_ms = now;
+		rl->n = 0;
+	}
+	bool pass = rl->n < rl->burst;
+	if (pass) {
+		rl->n++;
+		*missed = rl->missed;
+		rl->missed = 0;
+	} else {
+		rl->missed++;
+	}
+	pthread_mutex_unlock(&limit_lock);
+	return pass;
+}
+
+static void vlog(struct gd_ratelimit *rl, int level, const struct gd_log_fields *fields, const char *fmt, va_list ap)
+{
+	uint32_t missed = 0;
+	if (level > gd_log_max_level || (rl && !let_through(rl, &missed)))
+		return;
+	char line[1024];
+	int len = vsnprintf(line, sizeof(line), fmt, ap);
+	if (missed && len >= 0 && (size_t)len < sizeof(line))
+		snprintf(line + len, sizeof(line) - (size_t)len, " (and %u more like it not logged: at most %u every %u s)",
+			 missed, rl->burst, rl->interval_ms / 1000);
+	put(level, fields, line);
+}
+
+void gd_log(int level, const struct gd_log_fields *fields, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vlog(NULL, level, fields, fmt, ap);
+	va_end(ap);
+}
+
+void gd_log_limited(struct gd_ratelimit *rl, int level, const struct gd_log_fields *fields, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vlog(rl, level, fields, fmt, ap);
+	va_end(ap);
 }

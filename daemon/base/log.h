@@ -33,6 +33,26 @@ void gd_log_init(void);
 void gd_log(int level, const struct gd_log_fields *fields, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* A limit on one call site whose lines a client can cause at will (a
+ * connection closed for a bad frame, a Vulkan call made to fail by
+ * exhausting memory): at most `burst` lines each `interval_ms`, so that a
+ * client in a loop can neither flood the journal nor make journald's own
+ * rate limit drop the lines that matter. The first line let through after
+ * some were held back says how many. */
+struct gd_ratelimit {
+	uint32_t interval_ms, burst;
+	uint64_t begin_ms;
+	uint32_t n, missed;
+};
+#define GD_RATELIMIT(ms, b) {.interval_ms = (ms), .burst = (b)}
+/* Client-caused lines: at most 20 per call site every 10 s. */
+#define GD_RATELIMIT_CLIENT GD_RATELIMIT(10000, 20)
+
+/* gd_log through rl (every thread's lines at that site share it); a NULL
+ * rl lets every line through. */
+void gd_log_limited(struct gd_ratelimit *rl, int level, const struct gd_log_fields *fields, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
 #define log_err(...) gd_log(GD_LOG_ERR, NULL, __VA_ARGS__)
 #define log_warn(...) gd_log(GD_LOG_WARN, NULL, __VA_ARGS__)
 #define log_info(...) gd_log(GD_LOG_INFO, NULL, __VA_ARGS__)

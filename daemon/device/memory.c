@@ -435,10 +435,12 @@ void gd_memory_set_resident(struct gd_memory *m, struct gd_alloc *a, bool reside
 
 static void trim_locked(struct gd_memory *m)
 {
+	/* A client connecting and leaving in a loop is the only one each time. */
+	static struct gd_ratelimit trims = GD_RATELIMIT_CLIENT;
 	if (!m->n_kept)
 		return;
-	log_info("giving %u kept allocations (%.1f MiB) back to the device: no client is connected", m->n_kept,
-		 (double)m->kept_bytes / (1u << 20));
+	gd_log_limited(&trims, GD_LOG_INFO, NULL, "giving %u kept allocations (%.1f MiB) back to the device: no client "
+		       "is connected", m->n_kept, (double)m->kept_bytes / (1u << 20));
 	release_kept_for(m, UINT32_MAX, UINT64_MAX);
 }
 

@@ -47,9 +47,11 @@ int gd_vk_errno(VkResult r)
 
 int gd_vk_check(const char *call, VkResult r)
 {
+	/* Clients can make these fail at will, exhausting memory in a loop. */
+	static struct gd_ratelimit failures = GD_RATELIMIT_CLIENT;
 	if (r == VK_SUCCESS)
 		return 0;
-	log_err("%s failed: %s (%d)", call, gd_vk_result(r), (int)r);
+	gd_log_limited(&failures, GD_LOG_ERR, NULL, "%s failed: %s (%d)", call, gd_vk_result(r), (int)r);
 	return gd_vk_errno(r);
 }
 

@@ -16,7 +16,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdatomic.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -225,10 +224,12 @@ static void close_conn(struct gd_conn *c, const char *why, int code, const char 
 	if (c->closing)
 		return;
 	/* An ordinary hang-up is routine (debug, like the connect); any other
-	 * reason is worth an operator's eye. */
-	gd_log(why == hung_up || why == moved ? GD_LOG_DEBUG : GD_LOG_INFO, &GD_CLIENT_LOG_FIELDS(&c->client),
-	       "client %u (pid %d, uid %u, %s): closing: %s", c->client.id, (int)c->client.pid, (unsigned)c->client.uid,
-	       c->client.name[0] ? c->client.name : "no name", why);
+	 * reason is worth an operator's eye, at a rate no client can flood. */
+	static struct gd_ratelimit closes = GD_RATELIMIT_CLIENT;
+	bool routine = why == hung_up || why == moved;
+	gd_log_limited(routine ? NULL : &closes, routine ? GD_LOG_DEBUG : GD_LOG_INFO, &GD_CLIENT_LOG_FIELDS(&c->client),
+		       "client %u (pid %d, uid %u, %s): closing: %s", c->client.id, (int)c->client.pid,
+		       (unsigned)c->client.uid, c->client.name[0] ? c->client.name : "no name", why);
 	if (tell) {
 		Gpucmd__Reply rep = GPUCMD__REPLY__INIT;
 		rep.status = code;

@@ -49,9 +49,10 @@ void gd_request_hello(struct gd_client *c, const Req *req)
 		int moved = high && !c->greeted && !d->stopping ? c->ops->move(c, high) : -ESHUTDOWN;
 		if (moved == 0)
 			return;
+		static struct gd_ratelimit unmoved = GD_RATELIMIT_CLIENT;
 		if (moved != -ESHUTDOWN)
-			gd_log(GD_LOG_WARN, &GD_CLIENT_LOG_FIELDS(c), "client %u asked for high priority and is served "
-			       "on the main loop, not the HIGH shard: %s", c->id, strerror(-moved));
+			gd_log_limited(&unmoved, GD_LOG_WARN, &GD_CLIENT_LOG_FIELDS(c), "client %u asked for high priority "
+				       "and is served on the main loop, not the HIGH shard: %s", c->id, strerror(-moved));
 	}
 	snprintf(c->name, sizeof(c->name), "%s", h->client_name);
 	if (!c->greeted)
