@@ -634,6 +634,42 @@ START_TEST(a_replay_the_stage_cannot_take_is_refused_whole)
 }
 END_TEST
 
+/* n sessions opened, their fence exported (a timeline semaphore) and
+ * closed, with no work submitted. */
+static void fenced_sessions(gpucmd_client *c, int n)
+{
+	for (int i = 0; i < n; i++) {
+		gpucmd_session s;
+		gpucmd_token t;
+		must(c, gpucmd_session_open(c, "fenced", &s), "open");
+		must(c, gpucmd_fence_export(c, s, &t), "export");
+		must(c, gpucmd_session_close(c, s), "close");
+	}
+}
+
+/* A closed session's fence semaphore is destroyed once a later submission
+ * retires (lavapipe may still signal it when its own value is seen), and
+ * kept were destroyed only as submissions retired: on an idle device a
+ * client closing fenced sessions in a loop piled them up without bound
+ * (5 MiB per 20,000 on lavapipe). Now they go at once where nothing is in
+ * flight, or after an empty submission where one queue serves both
+ * tracks. On the main loop, and on the HIGH shard. */
+START_TEST(fence_semaphores_of_closed_sessions_go_on_an_idle_device)
+{
+	launch_measured(NULL);
+	gpucmd_client *c = _i ? connect_high() : connect_ok();
+	const int n = under_tsan() ? 4000 : 20000;
+	fenced_sessions(c, 2000);
+	uint64_t before = daemon_rss_kib();
+	fenced_sessions(c, n);
+	uint64_t after = daemon_rss_kib();
+	ck_assert_msg(after < before + 1024, "daemon RSS grew from %llu to %llu KiB for %d fenced sessions closed",
+		      (unsigned long long)before, (unsigned long long)after, n);
+	another_client_is_served();
+	gpucmd_disconnect(c);
+}
+END_TEST
+
 /* Captures `fills` fills of b into a graph on session s: 0 and *g, or the
  * error capture_end reported. */
 static int capture_fills(gpucmd_client *c, gpucmd_session s, gpucmd_buffer b, int fills, gpucmd_graph *g)
@@ -844,6 +880,7 @@ TCase *isolation_tcase(void)
 	tcase_add_test(t, stages_held_for_a_fence_are_bounded_per_connection);
 	tcase_add_test(t, a_replay_the_stage_cannot_take_is_refused_whole);
 	tcase_add_test(t, graph_commands_are_bounded_per_connection);
+	tcase_add_loop_test(t, fence_semaphores_of_closed_sessions_go_on_an_idle_device, 0, 2);
 	tcase_add_test(t, kernel_builds_of_one_uid_wait_their_turn);
 	return t;
 }

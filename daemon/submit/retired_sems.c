@@ -41,17 +41,38 @@ static bool queues_done(const struct gd_retired_sem *e, const uint64_t done[GD_T
 	return true;
 }
 
-void gd_retired_sems_collect(struct gd_retired_sems *r, VkDevice dev, const uint64_t done[GD_TRACKS], bool shared,
-			     bool all)
+void gd_retired_sems_collect(struct gd_retired_sems *r, VkDevice dev, struct gd_completion *c, bool all)
 {
+	if (!r->n)
+		return;
+	uint64_t done[GD_TRACKS] = {0};
+	for (uint32_t t = 0; t < GD_TRACKS && !all; t++)
+		done[t] = gd_completion_done(c, t);
 	uint32_t kept = 0;
 	for (uint32_t i = 0; i < r->n; i++) {
-		if (all || queues_done(&r->v[i], done, shared))
+		if (all || queues_done(&r->v[i], done, r->shared))
 			vkDestroySemaphore(dev, r->v[i].sem, NULL);
 		else
 			r->v[kept++] = r->v[i];
 	}
 	r->n = kept;
+}
+
+VkResult gd_retired_sems_nudge(VkQueue queue, pthread_mutex_t *lock, VkSemaphore retire, uint64_t value)
+{
+	VkSemaphoreSubmitInfo sig = {
+		.sType = VK_STRUCTURE_TYPE_SEMAPHORE_SUBMIT_INFO,
+		.semaphore = retire,
+		.value = value,
+		.stageMask = VK_PIPELINE_STAGE_2_ALL_COMMANDS_BIT,
+	};
+	VkSubmitInfo2 si = {.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO_2, .signalSemaphoreInfoCount = 1, .pSignalSemaphoreInfos = &sig};
+	if (lock)
+		pthread_mutex_lock(lock);
+	VkResult r = vkQueueSubmit2(queue, 1, &si, VK_NULL_HANDLE);
+	if (lock)
+		pthread_mutex_unlock(lock);
+	return r;
 }
 
 void gd_retired_sems_finish(struct gd_retired_sems *r)

@@ -74,7 +74,6 @@ static void fail_job(struct gd_job *job, int code, const char *why)
 }
 
 static void fail_now(struct gd_scheduler *s, struct gd_job *sub, int code, const char *why);
-static void destroy_deferred(struct gd_scheduler *s, bool all);
 
 /* After a device loss: everything queued or held fails and retires, so that
  * its session, buffers, programs and the client's in-flight count are
@@ -175,26 +174,29 @@ static void retire_finished(struct gd_scheduler *s)
 		}
 	}
 	update_spin_from(s);
-	destroy_deferred(s, false);
+	gd_retired_sems_collect(&s->sems_kept, s->gpu->device, s->completion, false);
 }
 
+/* Kept semaphores go as submissions retire. With nothing in flight, none
+ * may: they go now, or (both tracks on one queue) when an empty
+ * submission retires; else a client closing sessions with fences on an
+ * idle device piled them up without bound. */
 void gd_scheduler_destroy_semaphore(struct gd_scheduler *s, VkSemaphore sem)
 {
 	uint64_t after[GD_TRACKS];
-	for (uint32_t t = 0; t < GD_TRACKS; t++)
+	bool idle = !s->lost && s->completion;
+	for (uint32_t t = 0; t < GD_TRACKS; t++) {
 		after[t] = s->tracks[t].next_value;
+		idle = idle && gd_completion_done(s->completion, t) >= after[t];
+	}
 	gd_retired_sems_add(&s->sems_kept, s->gpu->device, sem, after);
-}
-
-/* Destroys the kept semaphores the queues are certainly done with (all of
- * them when the device is idle). */
-static void destroy_deferred(struct gd_scheduler *s, bool all)
-{
-	uint64_t done[GD_TRACKS];
-	for (uint32_t t = 0; t < GD_TRACKS; t++)
-		done[t] = gd_completion_done(s->completion, t);
-	bool shared = s->tracks[GD_TRACK_HIGH].queue == s->tracks[GD_TRACK_BULK].queue;
-	gd_retired_sems_collect(&s->sems_kept, s->gpu->device, done, shared, all);
+	if (!idle)
+		return;
+	gd_retired_sems_collect(&s->sems_kept, s->gpu->device, s->completion, false);
+	struct track *k = &s->tracks[GD_TRACK_BULK];
+	if (s->sems_kept.n && !gd_vk_check("vkQueueSubmit2", gd_retired_sems_nudge(k->queue, k->queue_lock,
+							s->retire[GD_TRACK_BULK], k->next_value + 1)))
+		gd_completion_submitted(s->completion, GD_TRACK_BULK, ++k->next_value);
 }
 
 static void on_async(uv_async_t *h)
@@ -596,6 +598,7 @@ struct gd_scheduler *gd_scheduler_create(uv_loop_t *loop, struct gd_gpu *gpu, co
 		if (gd_vk_check("vkCreateSemaphore", vkCreateSemaphore(gpu->device, &si, NULL, &s->retire[t])) < 0)
 			goto fail;
 	}
+	s->sems_kept.shared = s->tracks[GD_TRACK_HIGH].queue == s->tracks[GD_TRACK_BULK].queue;
 	uv_check_init(loop, &s->check);
 	uv_prepare_init(loop, &s->before_block);
 	uv_async_init(loop, &s->async, on_async);
@@ -681,8 +684,7 @@ void gd_scheduler_destroy(struct gd_scheduler *s)
 	/* On an idle device (the other shards stopped or parked): a value seen
 	 * reached did not mean lavapipe was done with its semaphore (TSan). */
 	vkDeviceWaitIdle(s->gpu->device);
-	if (s->sems_kept.n)
-		destroy_deferred(s, true);
+	gd_retired_sems_collect(&s->sems_kept, s->gpu->device, s->completion, true);
 	gd_retired_sems_finish(&s->sems_kept);
 	gd_completion_destroy(s->completion);
 	for (uint32_t t = 0; t < GD_TRACKS; t++)
