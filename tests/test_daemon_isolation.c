@@ -670,6 +670,42 @@ START_TEST(fence_semaphores_of_closed_sessions_go_on_an_idle_device)
 }
 END_TEST
 
+/* n new sessions, each committing one stage of `fills` fills, left open. */
+static void sessions_after_a_long_stage(gpucmd_client *c, gpucmd_buffer b, int n, int fills)
+{
+	for (int i = 0; i < n; i++) {
+		gpucmd_session s;
+		must(c, gpucmd_session_open(c, "long once", &s), "open");
+		for (int j = 0; j < fills; j++)
+			must(c, gpucmd_buffer_fill(c, s, b, 0, 4, (uint32_t)j), "fill");
+		must(c, gpucmd_commit_and_wait(c, s), "commit");
+	}
+}
+
+/* A session kept each retired command buffer for reuse with all it had
+ * recorded (lavapipe's commands, descriptor pools) until the session
+ * closed: idle sessions each held the largest stage they ever ran, 22 MiB
+ * for 50,000 fills, so 32 of them held 700 MiB. A command buffer of more
+ * than GD_SPARE_MAX_COMMANDS is now freed at retirement, and a session
+ * keeps at most GD_SPARES_MAX. */
+START_TEST(idle_sessions_do_not_keep_their_largest_stage)
+{
+	launch_measured(NULL);
+	gpucmd_client *c = connect_ok();
+	gpucmd_buffer b;
+	must(c, gpucmd_buffer_create(c, 4096, 0, &b), "create");
+	const int fills = 20000, n = under_tsan() ? 4 : 8;
+	sessions_after_a_long_stage(c, b, 2, fills);
+	uint64_t before = daemon_rss_kib();
+	sessions_after_a_long_stage(c, b, n, fills);
+	uint64_t after = daemon_rss_kib();
+	ck_assert_msg(after < before + 8 * 1024, "daemon RSS grew from %llu to %llu KiB for %d idle sessions",
+		      (unsigned long long)before, (unsigned long long)after, n);
+	another_client_is_served();
+	gpucmd_disconnect(c);
+}
+END_TEST
+
 /* Captures `fills` fills of b into a graph on session s: 0 and *g, or the
  * error capture_end reported. */
 static int capture_fills(gpucmd_client *c, gpucmd_session s, gpucmd_buffer b, int fills, gpucmd_graph *g)
@@ -881,6 +917,7 @@ TCase *isolation_tcase(void)
 	tcase_add_test(t, a_replay_the_stage_cannot_take_is_refused_whole);
 	tcase_add_test(t, graph_commands_are_bounded_per_connection);
 	tcase_add_loop_test(t, fence_semaphores_of_closed_sessions_go_on_an_idle_device, 0, 2);
+	tcase_add_test(t, idle_sessions_do_not_keep_their_largest_stage);
 	tcase_add_test(t, kernel_builds_of_one_uid_wait_their_turn);
 	return t;
 }

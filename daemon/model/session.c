@@ -2,7 +2,8 @@
  * session.c — the stage state machine and the recording of dispatches into
  * a session's command buffer (see session.h). Everything here runs on the
  * loop thread. The dispatch path allocates nothing in steady state: command
- * buffers and their reference arrays are recycled through `spares`.
+ * buffers and their reference arrays are recycled through `spares` (a few,
+ * of ordinary size: keep_spare).
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -167,6 +168,35 @@ static void release_refs(struct gd_submission *sub, bool submitted)
 	gd_descriptors_reset(sub->session->d->proc->gpu, &sub->desc);
 }
 
+/* Frees what a submission kept besides its command buffer, and it. */
+static void free_submission(struct gd_session *s, struct gd_submission *sub)
+{
+	gd_descriptors_finish(s->d->proc->gpu, &sub->desc);
+	free(sub->progs);
+	free(sub->refs);
+	free(sub->graphs);
+	gd_cb_timing_destroy(s->d->proc->gpu, sub->timing);
+	gd_busy_destroy(s->d->proc->gpu, sub->busy);
+	free(sub);
+}
+
+/* sub, not pending, is kept for reuse or freed. A spare keeps what it
+ * recorded last (the driver's commands, its descriptor pools) until it is
+ * reused, so one that held many goes, as do spares past a few: idle
+ * sessions must not each keep the largest stage or the deepest pipeline
+ * they ever ran. */
+static void keep_spare(struct gd_session *s, struct gd_submission *sub)
+{
+	if (sub->job.n_commands > GD_SPARE_MAX_COMMANDS || s->n_spares >= GD_SPARES_MAX) {
+		vkFreeCommandBuffers(s->d->proc->gpu->device, s->pool, 1, &sub->job.cb);
+		free_submission(s, sub);
+		return;
+	}
+	sub->spare = s->spares;
+	s->spares = sub;
+	s->n_spares++;
+}
+
 static void session_unref(struct gd_session *s)
 {
 	if (--s->refs)
@@ -175,13 +205,7 @@ static void session_unref(struct gd_session *s)
 	while (s->spares) {
 		struct gd_submission *sub = s->spares;
 		s->spares = sub->spare;
-		gd_descriptors_finish(s->d->proc->gpu, &sub->desc);
-		free(sub->progs);
-		free(sub->refs);
-		free(sub->graphs);
-		gd_cb_timing_destroy(s->d->proc->gpu, sub->timing);
-		gd_busy_destroy(s->d->proc->gpu, sub->busy);
-		free(sub);
+		free_submission(s, sub);
 	}
 	vkDestroyCommandPool(dev, s->pool, NULL); /* frees its command buffers */
 	free(s->residency);
@@ -235,8 +259,7 @@ void gd_session_close(struct gd_session *s)
 	s->capture = NULL;
 	if (s->open) {
 		release_refs(s->open, false);
-		s->open->spare = s->spares;
-		s->spares = s->open;
+		keep_spare(s, s->open);
 		s->open = NULL;
 	}
 	for (uint32_t i = 0; i < s->n_xwait; i++)
@@ -289,6 +312,7 @@ struct gd_submission *gd_session_open(struct gd_session *s)
 	struct gd_submission *sub = s->spares;
 	if (sub) {
 		s->spares = sub->spare;
+		s->n_spares--;
 	} else {
 		sub = calloc(1, sizeof(*sub));
 		if (!sub)
@@ -309,8 +333,7 @@ struct gd_submission *gd_session_open(struct gd_session *s)
 		.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT,
 	};
 	if (vkBeginCommandBuffer(sub->job.cb, &bi) != VK_SUCCESS) {
-		sub->spare = s->spares;
-		s->spares = sub;
+		keep_spare(s, sub);
 		return NULL;
 	}
 	sub->job.next = NULL;
@@ -395,8 +418,7 @@ void gd_session_submit_part(struct gd_session *s)
 		gd_session_fail(s, 0, gd_vk_errno(res), "eager part of stage '%s': vkEndCommandBuffer failed (%s); its "
 				"commands were dropped", s->stage_label, gd_vk_result(res));
 		release_refs(sub, false);
-		sub->spare = s->spares;
-		s->spares = sub;
+		keep_spare(s, sub);
 		s->open = NULL;
 		return;
 	}
@@ -523,8 +545,7 @@ void gd_session_commit(struct gd_session *s, uint64_t req, enum gd_commit_mode m
 	if (res != VK_SUCCESS) {
 		gd_session_fail(s, req, gd_vk_errno(res), "commit: vkEndCommandBuffer failed (%s)", gd_vk_result(res));
 		release_refs(sub, false);
-		sub->spare = s->spares;
-		s->spares = sub;
+		keep_spare(s, sub);
 		s->open = NULL;
 		s->drained = true;
 		if (mode == GD_COMMIT_AND_WAIT)
@@ -596,7 +617,6 @@ static void job_retired(struct gd_job *job)
 		s->sync_id = 0;
 		report_sync(s, id);
 	}
-	sub->spare = s->spares;
-	s->spares = sub;
+	keep_spare(s, sub);
 	session_unref(s);
 }

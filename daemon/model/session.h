@@ -25,6 +25,8 @@
 #define GD_PART_MAX 256             /* ... and in its longest */
 #define GD_MAX_RESIDENCY_OPS 65536  /* residency changes staged between commits */
 #define GD_PROFILED_SESSIONS_MAX 16 /* sessions of one connection with timing records */
+#define GD_SPARE_MAX_COMMANDS 4096  /* a retired command buffer of more is freed, not kept for reuse */
+#define GD_SPARES_MAX 8             /* command buffers a session keeps for reuse */
 
 struct gd_account;
 struct gd_buffer;
@@ -58,6 +60,7 @@ struct gd_session {
 	uint32_t n_xwait;
 	struct gd_submission *open;  /* being recorded, NULL when none */
 	struct gd_submission *spares;
+	uint32_t n_spares;
 	struct gd_submission *newest;/* newest committed, until it retires */
 	uint32_t in_flight;          /* committed, not yet retired */
 	uint32_t held;               /* of those, held back for a fence */
