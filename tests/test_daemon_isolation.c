@@ -762,6 +762,59 @@ START_TEST(graph_commands_are_bounded_per_connection)
 }
 END_TEST
 
+/* A graph keeps every kernel it dispatches alive, after kernel_unregister
+ * too, uncounted: registering a kernel, capturing one dispatch of it and
+ * unregistering it, a connection kept a program (up to 1 MiB of SPIR-V,
+ * its specialized module and pipeline) per graph, 4096 of them. A kernel
+ * a graph keeps now counts against max_graph_commands_per_client, one
+ * command per 512 bytes of its SPIR-V, as sent and as specialized. */
+START_TEST(kernels_kept_by_graphs_count_against_their_commands)
+{
+	daemon_launch(&(struct daemon_launch){.config = "[limits]\nmax_graph_commands_per_client = 100\n"});
+	gpucmd_client *c = connect_ok();
+	size_t size;
+	uint32_t *words = (uint32_t *)read_spv("negate", &size);
+	const uint32_t each = 1 + (uint32_t)(size / 512);
+	gpucmd_buffer b[2];
+	for (int i = 0; i < 2; i++)
+		must(c, gpucmd_buffer_create(c, 4096, 0, &b[i]), "create");
+	struct gpucmd_binding bind[2] = {{b[0], 0, 0}, {b[1], 0, 0}};
+	gpucmd_session s;
+	must(c, gpucmd_session_open(c, "graphs", &s), "open");
+	gpucmd_graph g[64];
+	int made = 0, r = 0;
+	char err[256] = "";
+	while (made < 64) {
+		char name[32];
+		snprintf(name, sizeof(name), "kept_%d", made);
+		words[2] = 0x10000u + (uint32_t)made; /* the generator word: other bytes, another program */
+		struct gpucmd_kernel_info k;
+		must(c, gpucmd_kernel_register(c, name, words, size, &k), "register");
+		uint32_t n = 1024;
+		must(c, gpucmd_capture_begin(c, s), "capture");
+		must(c, gpucmd_dispatch(c, s, k.id, bind, 2, &n, 4, 16, 1, 1), "dispatch");
+		r = gpucmd_capture_end(c, s, &g[made], NULL);
+		snprintf(err, sizeof(err), "%s", gpucmd_last_error(c));
+		must(c, gpucmd_kernel_unregister(c, k.id), "unregister");
+		if (r < 0)
+			break;
+		made++;
+	}
+	ck_assert_int_eq(r, -EDQUOT);
+	/* Each graph counts its dispatch and at least its kernel's bytes as
+	 * sent (the daemon's specialized module counts too). */
+	ck_assert_msg(made >= 1 && made <= (int)(100 / each), "%d graphs of %u commands each or more", made, each);
+	ck_assert_msg(strstr(err, "max_graph_commands_per_client allows (a kernel a graph keeps"), "%s", err);
+	must(c, gpucmd_reset_for_next_stage(c, s), "reset");
+	for (int i = 0; i < made; i++)
+		must(c, gpucmd_graph_free(c, g[i]), "free");
+	gpucmd_graph more;
+	must(c, capture_fills(c, s, b[0], 100, &more), "all 100 once the graphs are gone");
+	free(words);
+	gpucmd_disconnect(c);
+}
+END_TEST
+
 /* Stages held back for a fence no one has signalled did not count against
  * anything: a session waiting for one could commit stages (each a command
  * buffer) without end. Now a connection's held ones are bounded, a commit
@@ -916,6 +969,7 @@ TCase *isolation_tcase(void)
 	tcase_add_test(t, stages_held_for_a_fence_are_bounded_per_connection);
 	tcase_add_test(t, a_replay_the_stage_cannot_take_is_refused_whole);
 	tcase_add_test(t, graph_commands_are_bounded_per_connection);
+	tcase_add_test(t, kernels_kept_by_graphs_count_against_their_commands);
 	tcase_add_loop_test(t, fence_semaphores_of_closed_sessions_go_on_an_idle_device, 0, 2);
 	tcase_add_test(t, idle_sessions_do_not_keep_their_largest_stage);
 	tcase_add_test(t, kernel_builds_of_one_uid_wait_their_turn);

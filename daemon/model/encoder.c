@@ -185,7 +185,7 @@ static void end_command(struct gd_submission *sub)
  * capture fails (capture_end makes no graph). */
 static void capture_failed(struct gd_session *s, uint64_t req, int r, const char *what, const char *name)
 {
-	char buf[200];
+	char buf[256];
 	gd_session_fail(s, req, r, "capture of %s%s%s%s: %s", what, name ? " '" : "", name ? name : "", name ? "'" : "",
 			gd_graph_error(s->capture, r, buf, sizeof(buf)));
 }

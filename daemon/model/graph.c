@@ -79,7 +79,7 @@ void gd_graph_unref(struct gd_graph *g)
 			gd_program_unref(g->nodes[i].k.prog);
 	for (uint32_t i = 0; i < g->n_slots; i++)
 		gd_buffer_unref(g->slots[i]);
-	g->acct->graph_commands -= g->n_nodes;
+	g->acct->graph_commands -= g->charged;
 	gd_account_unref(g->acct);
 	if (g->pool)
 		vkDestroyCommandPool(g->d->proc->gpu->device, g->pool, NULL);
@@ -113,14 +113,25 @@ static int64_t slot_of(struct gd_graph *g, struct gd_buffer *b)
 	return g->n_slots++;
 }
 
+/* n more commands' worth on the account, or -EDQUOT past the limit. */
+static int charge(struct gd_graph *g, uint64_t n)
+{
+	uint32_t most = g->d->proc->cfg.max_graph_commands_per_client;
+	if (most && g->acct->graph_commands + n > most)
+		return -EDQUOT;
+	g->acct->graph_commands += n;
+	g->charged += n;
+	return 0;
+}
+
 /* A new node with its uses set from (buffer, offset, range) triples in
  * *ret; 0, -EDQUOT or -ENOMEM. */
 static int add_node(struct gd_graph *g, enum gd_node_kind kind, uint32_t n, struct gd_buffer *const *bufs,
 		    const uint64_t *offsets, const uint64_t *ranges, struct gd_graph_node **ret)
 {
-	uint32_t most = g->d->proc->cfg.max_graph_commands_per_client;
-	if (most && g->acct->graph_commands >= most)
-		return -EDQUOT;
+	int r = charge(g, 1);
+	if (r < 0)
+		return r;
 	if (g->n_nodes == g->cap_nodes) {
 		uint32_t cap = g->cap_nodes ? 2 * g->cap_nodes : 16;
 		struct gd_graph_node *nodes = realloc(g->nodes, cap * sizeof(*nodes));
@@ -140,7 +151,6 @@ static int add_node(struct gd_graph *g, enum gd_node_kind kind, uint32_t n, stru
 		node->use[i] = (struct gd_graph_use){(uint32_t)slot, offsets[i], ranges[i]};
 	}
 	g->n_nodes++;
-	g->acct->graph_commands++;
 	*ret = node;
 	return 0;
 }
@@ -152,7 +162,8 @@ const char *gd_graph_error(const struct gd_graph *g, int r, char *buf, size_t le
 	if (r != -EDQUOT)
 		return "daemon out of memory";
 	snprintf(buf, len, "this connection's graphs and captures hold %" PRIu64 " commands, the most "
-		 "max_graph_commands_per_client allows (graph_free frees a graph's)", g->acct->graph_commands);
+		 "max_graph_commands_per_client allows (a kernel a graph keeps counts one per %u bytes of its "
+		 "SPIR-V; graph_free frees a graph's)", g->acct->graph_commands, GD_GRAPH_KERNEL_BYTES);
 	return buf;
 }
 
@@ -184,8 +195,18 @@ int gd_graph_add_dispatch(struct gd_graph *g, const struct gd_kernel *k, const s
 		g->push = p;
 		g->push_cap = (uint32_t)cap;
 	}
+	/* The programs recording added to rec.progs since the last node: a
+	 * graph keeps each alive, after kernel_unregister too. */
+	uint64_t kept = 0;
+	for (; g->progs_charged < g->rec.n_progs; g->progs_charged++) {
+		const struct gd_program *p = g->rec.progs[g->progs_charged];
+		kept += (p->size + p->code_size) / GD_GRAPH_KERNEL_BYTES;
+	}
 	struct gd_graph_node *node;
-	int r = add_node(g, GD_NODE_DISPATCH, f->n_bindings, bufs, offsets, ranges, &node);
+	int r = charge(g, kept);
+	if (r < 0)
+		return r;
+	r = add_node(g, GD_NODE_DISPATCH, f->n_bindings, bufs, offsets, ranges, &node);
 	if (r < 0)
 		return r;
 	node->k = *k;

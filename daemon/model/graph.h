@@ -41,7 +41,9 @@ struct gd_graph_node {
 
 struct gd_graph {
 	struct gd_core *d;
-	struct gd_account *acct;      /* referenced; its nodes count on it until the graph is freed */
+	struct gd_account *acct;      /* referenced; what it keeps counts on it until the graph is freed */
+	uint64_t charged;             /* on acct->graph_commands: its nodes and kernels (gd_graph_add_dispatch) */
+	uint32_t progs_charged;       /* of rec.progs */
 	uint32_t refs;
 	VkCommandPool pool;
 	struct gd_submission rec;     /* the secondary command buffer, its buffer references, hazard state */
@@ -65,7 +67,10 @@ struct gd_graph {
  * with one reference owned by the caller; NULL when out of memory. Its
  * nodes count on connection account acct (max_graph_commands_per_client)
  * for as long as the graph lives, wherever it is imported: a graph is
- * host and driver memory of the daemon's that one request makes. */
+ * host and driver memory of the daemon's that one request makes. So do the
+ * kernels it keeps alive (a client may unregister them), one command per
+ * GD_GRAPH_KERNEL_BYTES of SPIR-V each, as sent and as specialized. */
+#define GD_GRAPH_KERNEL_BYTES 512
 struct gd_graph *gd_graph_create(struct gd_core *d, struct gd_account *acct);
 struct gd_graph *gd_graph_ref(struct gd_graph *g);
 /* The last reference frees the command buffer and drops the buffers. */
