@@ -202,11 +202,14 @@ const char *gw_request_name(const Gpucmd__Request *req)
 
 /* ---- the hand decoder for Dispatch requests ------------------------------ */
 
-/* A varint of at most 10 bytes; false when it runs past end or is longer. */
-static bool get_varint(const uint8_t **p, const uint8_t *end, uint64_t *ret)
+/* A varint of at most `most` bytes; false when it runs past end or is
+ * longer. protobuf-c reads a value in up to 10 bytes, but a field's key
+ * and a length in up to 5 (it refuses longer ones, however padded), so
+ * those are read with 5 here too. */
+static bool get_varint_of(const uint8_t **p, const uint8_t *end, unsigned most, uint64_t *ret)
 {
 	uint64_t v = 0;
-	for (unsigned shift = 0; shift < 70 && *p < end; shift += 7) {
+	for (unsigned shift = 0; shift < 7 * most && *p < end; shift += 7) {
 		uint8_t b = *(*p)++;
 		v |= (uint64_t)(b & 0x7f) << shift;
 		if (!(b & 0x80)) {
@@ -215,6 +218,11 @@ static bool get_varint(const uint8_t **p, const uint8_t *end, uint64_t *ret)
 		}
 	}
 	return false;
+}
+
+static bool get_varint(const uint8_t **p, const uint8_t *end, uint64_t *ret)
+{
+	return get_varint_of(p, end, 10, ret);
 }
 
 static bool get_u32(const uint8_t **p, const uint8_t *end, uint32_t *ret)
@@ -230,7 +238,7 @@ static bool get_u32(const uint8_t **p, const uint8_t *end, uint32_t *ret)
 static bool get_len(const uint8_t **p, const uint8_t *end, const uint8_t **ret, size_t *ret_len)
 {
 	uint64_t n;
-	if (!get_varint(p, end, &n) || n > (uint64_t)(end - *p))
+	if (!get_varint_of(p, end, 5, &n) || n > (uint64_t)(end - *p))
 		return false;
 	*ret = *p;
 	*ret_len = (size_t)n;
@@ -244,7 +252,7 @@ enum { WT_VARINT = 0, WT_LEN = 2 };
 static bool get_key(const uint8_t **p, const uint8_t *end, uint64_t *field, uint64_t *wt)
 {
 	uint64_t key;
-	if (!get_varint(p, end, &key))
+	if (!get_varint_of(p, end, 5, &key) || key > UINT32_MAX)
 		return false;
 	*field = key >> 3;
 	*wt = key & 7;
