@@ -319,7 +319,8 @@ $(B)/fuzz/spirv_opt.o: daemon/device/spirv_opt.cpp
 	clang++ $(FUZZ_CFLAGS) -std=c++17 -Idaemon -c $< -o $@
 
 # Linked as C++: the optimizer's object needs the C++ sanitizer runtime.
-$(B)/fuzz/fuzz_spirv: tests/fuzz/fuzz_spirv.c daemon/device/spirv.c daemon/device/spirv_caps.c daemon/device/spirv_tools.c $(B)/fuzz/spirv_opt.o
+$(B)/fuzz/fuzz_spirv: tests/fuzz/fuzz_spirv.c daemon/device/spirv.c daemon/device/spirv_caps.c daemon/device/spirv_tools.c \
+		daemon/device/spirv_folds.c $(B)/fuzz/spirv_opt.o
 	@mkdir -p $(B)/fuzz
 	clang++ $(FUZZ_CFLAGS) -D_GNU_SOURCE -Idaemon $(shell pkg-config --cflags spirv-cross-c-shared) \
 		-x c $(filter %.c,$^) -x none $(filter %.o,$^) -o $@ \

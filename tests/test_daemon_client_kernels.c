@@ -127,6 +127,7 @@ static const struct {
 	{"big_binding", -E2BIG, "storage buffer at binding 5000: binding numbers go up to 1023"},
 	{"many_buffers", -E2BIG, "more than 16 buffers (counting each array element) up to binding 2"},
 	{"wrapping_array", -E2BIG, "binding 1 is an array of 4294967295 buffers, over the 16 gpucmd binds"},
+	{"spec_shuffle_scalars", -EINVAL, "OpSpecConstantOp VectorShuffle without the types it takes (two vectors"},
 	{"device_address", -EINVAL, "capability PhysicalStorageBufferAddresses is refused: buffer device addresses would bypass bounds checks"},
 	{"atomic_float64", -EINVAL, "capability AtomicFloat64AddEXT is not enabled on this device"},
 	{"rtz32", -EINVAL, "execution mode RoundingModeRTZ for 32-bit floats: this device does not support it"},

@@ -29,6 +29,7 @@
 #include <spirv-tools/libspirv.h>
 #include <spirv_cross/spirv.h>
 
+#include "device/spirv_folds.h"
 #include "device/spirv_tools.h"
 
 #define MAX_ID_BOUND (1u << 20)
@@ -76,6 +77,8 @@ struct scan {
 	uint32_t risky_op;   /* its operation */
 	struct spec_const *consts;
 	size_t n_consts;
+	bool type_folds;     /* fill types: what is folded is checked (check_folds) */
+	struct gd_fold_types *types;
 };
 
 static uint64_t mul_sat(uint64_t a, uint64_t b)
@@ -112,6 +115,8 @@ static spv_result_t on_header(void *user, spv_endianness_t e, uint32_t magic, ui
 	sc->flags = calloc(n, 1);
 	sc->kind = calloc(n, 1);
 	sc->width = calloc(n, 1);
+	if (sc->type_folds && !(sc->types = gd_fold_types_create(id_bound)))
+		return SPV_ERROR_OUT_OF_MEMORY;
 	return sc->size && sc->aux && sc->spec_id && sc->flags && sc->kind && sc->width ? SPV_SUCCESS
 											 : SPV_ERROR_OUT_OF_MEMORY;
 }
@@ -125,6 +130,7 @@ static void scan_free(struct scan *sc)
 	free(sc->kind);
 	free(sc->width);
 	free(sc->consts);
+	gd_fold_types_destroy(sc->types);
 }
 
 /* Types: sizes for shared memory, kinds for specialization values. */
@@ -290,6 +296,8 @@ static spv_result_t on_instruction(void *user, const spv_parsed_instruction_t *i
 	const uint32_t *w = in->words;
 	uint32_t n = in->num_words, r = in->result_id;
 	check_array_use(sc, in);
+	if (sc->types)
+		gd_fold_types_note(sc->types, in->opcode, w, n, r, in->type_id);
 	if (in->opcode == SpvOpDecorate && n > 3 && w[1] < sc->bound) {
 		if (w[2] == SpvDecorationSpecId) {
 			sc->spec_id[w[1]] = w[3];
@@ -502,12 +510,16 @@ static int apply_values(const struct scan *sc, const struct gd_kernel_opts *opts
 	return 0;
 }
 
-/* The patched module's signed divisions, with the values set (see the top). */
+/* The patched module's constant expressions, with the values set: typed as
+ * the optimizer assumes (spirv_folds.h), signed divisions safe (see the
+ * top). */
 static int check_folds(const uint32_t *words, size_t size, char *err, size_t errlen)
 {
 	struct gd_spirv_scan out = {0};
-	struct scan sc = {.out = &out};
+	struct scan sc = {.out = &out, .type_folds = true};
 	int r = parse(words, size, &sc, err, errlen);
+	if (r == 0)
+		r = gd_fold_types_verdict(sc.types, err, errlen);
 	if (r == 0 && sc.risky_div)
 		r = -EINVAL, snprintf(err, errlen, "specialization constant %%%u: OpSpecConstantOp %s whose divisor may be -1 "
 				      "and dividend INT_MIN, a division that traps where gpucmd folds specialization "
