@@ -33,7 +33,7 @@ struct shape {
 struct gd_fold_types {
 	uint32_t bound;
 	struct shape *shape; /* of a type id */
-	uint32_t *type;      /* of a value id: its result type */
+	uint32_t *type;      /* of a constant's id: its result type */
 	uint32_t bad;        /* the first OpSpecConstantOp refused; 0: none */
 	uint32_t bad_op;
 	const char *why;
@@ -161,8 +161,15 @@ void gd_fold_types_note(struct gd_fold_types *t, uint32_t opcode, const uint32_t
 {
 	if (r >= t->bound || t->bad)
 		return;
-	if (type_id)
-		t->type[r] = type_id;
+	switch (opcode) {
+	case SpvOpConstantTrue: case SpvOpConstantFalse: case SpvOpConstant: case SpvOpConstantComposite:
+	case SpvOpConstantNull: case SpvOpSpecConstantTrue: case SpvOpSpecConstantFalse: case SpvOpSpecConstant:
+	case SpvOpSpecConstantComposite: case SpvOpSpecConstantOp: case SpvOpUndef:
+		t->type[r] = type_id; /* a value an expression may take: constants only */
+		break;
+	default:
+		break;
+	}
 	switch (opcode) {
 	case SpvOpTypeBool:
 		t->shape[r] = (struct shape){K_BOOL, 1, 1};
