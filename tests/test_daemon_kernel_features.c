@@ -250,6 +250,24 @@ START_TEST(a_constant_without_spec_id_is_set_by_no_id)
 }
 END_TEST
 
+/* Well-typed constant expressions of every kind gpucmd folds pass the
+ * check that refuses ill-typed ones (spec_shuffle_scalars, among the
+ * hostile modules), and the kernel still computes with its values. */
+START_TEST(well_typed_constant_expressions_are_folded)
+{
+	gpucmd_client *c = connect_ok();
+	size_t len;
+	uint8_t *spv = read_spv("spec_expressions", &len);
+	struct gpucmd_spec_constant v[2] = {i32c(0, 8), i32c(1, 2)};
+	struct gpucmd_kernel_options o = {.constants = v, .n_constants = 2};
+	struct gpucmd_kernel_info k;
+	must(c, gpucmd_kernel_register_with(c, "expressions", spv, len, &o, &k), "register");
+	run_spec_divide(c, &k, 100, 4);
+	free(spv);
+	gpucmd_disconnect(c);
+}
+END_TEST
+
 /* layout.comp's reference: y = scale * 2a + p0 - p1 + bias. */
 static void check_layout(gpucmd_client *c, gpucmd_buffer by, const float *a, const float *p0, const float *p1,
 			 uint32_t n, float scale, float bias)
@@ -622,6 +640,7 @@ TCase *kernel_features_tcase(void)
 	tcase_add_loop_test(t, hostile_values_are_refused_and_change_nothing, 0, sizeof(bad_values) / sizeof(bad_values[0]));
 	tcase_add_test(t, signed_division_of_constants_folds_and_int_min_by_minus_one_is_refused);
 	tcase_add_test(t, a_constant_without_spec_id_is_set_by_no_id);
+	tcase_add_test(t, well_typed_constant_expressions_are_folded);
 	tcase_add_test(t, bindings_with_gaps_aliases_uniforms_and_arrays_bind_by_number);
 	tcase_add_test(t, aliases_take_the_largest_size);
 	tcase_add_test(t, robust_access_holds_for_uniforms_aliases_and_arrays);
